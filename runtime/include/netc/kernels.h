@@ -1,0 +1,247 @@
+/* netc runtime CPU inference kernels: the calls that emitted code makes, one
+ * per layer.
+ *
+ * Conventions shared by every function here:
+ *  - Activations are NHWC float32 (Keras channels_last), batch leading.
+ *    Weights use Keras layouts: conv kernel [kh, kw, cin/groups, cout],
+ *    depthwise kernel [kh, kw, cin, multiplier] (output channel
+ *    ci*multiplier + m), dense kernel [in, out], bias [cout].
+ *  - Argument order: context, outputs, inputs, then a descriptor of sizes.
+ *  - Channel strides: every producer writes pixel p, channel k at
+ *    out[p*out_cs + k], so it can write straight into its channel slice of a
+ *    concat buffer (pass out + channel_offset and the buffer's channel count
+ *    as out_cs); channels outside [0, its channel count) are never touched.
+ *    Inputs are read at in[p*in_cs + k] likewise. A stride of 0 means
+ *    "dense" (the tensor's own channel count).
+ *  - The caller owns every buffer. Kernels never allocate, never print,
+ *    never exit, and keep no global state; they return RT_OK, or RT_ERR_ARG
+ *    for a NULL pointer, inconsistent sizes or a too small workspace (and
+ *    then write nothing).
+ *  - Outputs must not overlap inputs unless a function says so.
+ *  - Threading: OpenMP, ctx->num_threads threads (<= 0: the OpenMP default).
+ *    GEMM work goes through OpenBLAS, which the kernels call from their own
+ *    OpenMP threads; so that the two thread pools do not fight, GEMM
+ *    kernels set OpenBLAS to one thread (openblas_set_num_threads(1)) the
+ *    first time they see it otherwise.
+ */
+#ifndef NETC_KERNELS_H
+#define NETC_KERNELS_H
+
+#include <stddef.h>
+
+/* RtStatus (RT_OK, RT_ERR_ARG, ...) is shared with the file loaders. */
+#include "netc/io.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Context and fused epilogue ------------------------------------------ */
+
+/* Per-call execution settings; read only by the kernels. */
+typedef struct RtContext {
+  int num_threads; /* OpenMP threads to use; <= 0 means the OpenMP default */
+} RtContext;
+
+/* Element-wise activations (Keras names). */
+typedef enum RtAct {
+  RT_ACT_LINEAR,           /* x */
+  RT_ACT_RELU,             /* max(x, 0) */
+  RT_ACT_RELU6,            /* min(max(x, 0), 6) */
+  RT_ACT_SIGMOID,          /* 1 / (1 + exp(-x)) */
+  RT_ACT_TANH,             /* tanh(x) */
+  RT_ACT_LEAKY_RELU,       /* x > 0 ? x : alpha * x */
+  RT_ACT_ELU,              /* x > 0 ? x : alpha * (exp(x) - 1) */
+  RT_ACT_THRESHOLDED_RELU, /* x > alpha ? x : 0 (alpha is Keras' theta) */
+} RtAct;
+
+/* What a producer (conv, dwconv, dense, add, batchnorm, ...) applies to each
+ * output value before storing it, in this order: + bias[k] (per output
+ * channel), + residual (read like the output: residual[p*res_cs + k]), then
+ * act. A NULL RtEpilogue pointer, or a zeroed struct, means none of them. */
+typedef struct RtEpilogue {
+  const float *bias;     /* [cout] or NULL */
+  const float *residual; /* same shape as the output, or NULL */
+  RtAct act;
+  float alpha;           /* LEAKY_RELU / ELU alpha, THRESHOLDED_RELU theta */
+  int res_cs;            /* residual channel stride; 0: the output's out_cs */
+} RtEpilogue;
+
+/* Applies act to one value (the scalar definition every kernel follows). */
+float rt_act_apply(RtAct act, float alpha, float x);
+
+/* ---- Convolution ---------------------------------------------------------- */
+
+/* out[n, oh, ow, oc] = conv(in[n, h, w, c], kernel[kh, kw, c/groups, oc]).
+ * Input row oy*sh - pad_top + ky, column ox*sw - pad_left + kx; positions
+ * outside the input read as zero, so bottom/right padding is whatever oh/ow
+ * imply (TensorFlow 'same' puts the extra row/column there). */
+typedef struct RtConv2d {
+  int n, h, w, c, in_cs;
+  int oh, ow, oc, out_cs;
+  int kh, kw, sh, sw, pad_top, pad_left;
+  int groups; /* divides c and oc; 0 means 1 */
+} RtConv2d;
+
+/* Floats of workspace rt_conv2d wants for d (0 when its path needs none).
+ * Independent of the thread count, and bounded (about 8 MiB unless one
+ * output row alone needs more), so it can be planned at compile time. */
+size_t rt_conv2d_workspace_floats(const RtConv2d *d);
+
+/* The smallest workspace rt_conv2d accepts for d (one im2col row). A
+ * workspace between this and rt_conv2d_workspace_floats() works, with
+ * smaller tiles. */
+size_t rt_conv2d_workspace_min_floats(const RtConv2d *d);
+
+/* Paths: groups == c (a depthwise conv) -> the depthwise kernel; 1x1,
+ * stride 1, unpadded -> GEMM straight on the input; otherwise im2col tiles
+ * in ws and one GEMM per tile and group. ws holds ws_floats floats
+ * (may be NULL when rt_conv2d_workspace_floats() is 0). */
+RtStatus rt_conv2d(const RtContext *ctx, float *out, const float *in,
+                   const float *kernel, const RtEpilogue *ep, const RtConv2d *d,
+                   float *ws, size_t ws_floats);
+
+/* out[n, oh, ow, c*multiplier] = depthwise conv of in[n, h, w, c] with
+ * kernel[kh, kw, c, multiplier]; padding as in RtConv2d. */
+typedef struct RtDwConv2d {
+  int n, h, w, c, in_cs;
+  int oh, ow, out_cs;
+  int kh, kw, sh, sw, pad_top, pad_left;
+  int multiplier; /* 0 means 1 */
+} RtDwConv2d;
+
+RtStatus rt_dwconv2d(const RtContext *ctx, float *out, const float *in,
+                     const float *kernel, const RtEpilogue *ep,
+                     const RtDwConv2d *d);
+
+/* ---- Dense ---------------------------------------------------------------- */
+
+/* out[rows, out_features] = in[rows, in_features] x kernel[in, out]. rows is
+ * the batch, or batch*h*w for a dense applied to the last axis of HxWxC.
+ * in_cs / out_cs are the row strides. */
+typedef struct RtDense {
+  int rows, in, out;
+  int in_cs, out_cs;
+} RtDense;
+
+RtStatus rt_dense(const RtContext *ctx, float *out, const float *in,
+                  const float *kernel, const RtEpilogue *ep, const RtDense *d);
+
+/* ---- Pooling -------------------------------------------------------------- */
+
+/* Windows as in RtConv2d. Padded positions never win a max and are not
+ * counted by an average (Keras/TensorFlow 'same' semantics). */
+typedef struct RtPool2d {
+  int n, h, w, c, in_cs;
+  int oh, ow, out_cs;
+  int kh, kw, sh, sw, pad_top, pad_left;
+} RtPool2d;
+
+RtStatus rt_maxpool2d(const RtContext *ctx, float *out, const float *in,
+                      const RtPool2d *d);
+RtStatus rt_avgpool2d(const RtContext *ctx, float *out, const float *in,
+                      const RtPool2d *d);
+
+/* ---- Per-pixel and element-wise ops ------------------------------------- */
+
+/* A tensor [n, h, w, c] read with in_cs and written with out_cs (a vector
+ * [n, c] is h = w = 1). */
+typedef struct RtEltwise {
+  int n, h, w, c, in_cs, out_cs;
+} RtEltwise;
+
+/* Global pooling: out[n, c] (row stride out_cs) over each image's h*w. */
+RtStatus rt_global_avgpool(const RtContext *ctx, float *out, const float *in,
+                           const RtEltwise *d);
+RtStatus rt_global_maxpool(const RtContext *ctx, float *out, const float *in,
+                           const RtEltwise *d);
+
+/* Precomputes batch-norm inference as a per-channel affine map:
+ * scale = gamma / sqrt(var + eps), shift = beta - mean * scale. gamma or
+ * beta may be NULL (Keras scale=False / center=False: 1 and 0). No threads,
+ * so no context: the compiler may call it at build time to fold a batch
+ * norm into the preceding producer (see rt_fold_affine). */
+void rt_bn_fold(float *scale, float *shift, const float *gamma,
+                const float *beta, const float *mean, const float *var,
+                float eps, int c);
+
+/* Folds a per-output-channel affine map y*scale + shift into a producer's
+ * weights: kernel[r, k] *= scale[k] for r < rows, bias[k] = bias[k]*scale[k]
+ * + shift[k]. Works for every Keras layout here because the output channel
+ * is the fastest-moving index: conv rows = kh*kw*cin/groups, depthwise rows
+ * = kh*kw with oc = c*multiplier, dense rows = in. bias must exist (zeros
+ * for a layer without one). */
+void rt_fold_affine(float *kernel, float *bias, const float *scale,
+                    const float *shift, size_t rows, int oc);
+
+/* out = epilogue(in * scale[k] + shift[k]) (a folded batch norm; either
+ * pointer may be NULL). out may equal in. */
+RtStatus rt_channel_affine(const RtContext *ctx, float *out, const float *in,
+                           const float *scale, const float *shift,
+                           const RtEpilogue *ep, const RtEltwise *d);
+
+/* out = epilogue((in - mean) / sqrt(var + eps) * gamma + beta); gamma or beta
+ * may be NULL. out may equal in. */
+RtStatus rt_batchnorm(const RtContext *ctx, float *out, const float *in,
+                      const float *gamma, const float *beta, const float *mean,
+                      const float *var, float eps, const RtEpilogue *ep,
+                      const RtEltwise *d);
+
+/* out = epilogue(ins[0] + ... + ins[count-1]), every input read with in_cs.
+ * out may equal one of the inputs. */
+RtStatus rt_add(const RtContext *ctx, float *out, const float *const *ins,
+                int count, const RtEpilogue *ep, const RtEltwise *d);
+
+/* out[b, y, x, k] = epilogue(in[b, y, x, k] * s[b*s_cs + k]) (Keras
+ * Multiply of HxWxC by C, as in squeeze-excitation). s_cs is the row stride
+ * of s (0: c). out may equal in. */
+RtStatus rt_mul_channel(const RtContext *ctx, float *out, const float *in,
+                        const float *s, int s_cs, const RtEpilogue *ep,
+                        const RtEltwise *d);
+
+/* In place or not (out may equal in): out = act(in). */
+RtStatus rt_activation(const RtContext *ctx, float *out, const float *in,
+                       RtAct act, float alpha, const RtEltwise *d);
+
+/* Softmax over the last axis, numerically stable (max subtracted). Rows are
+ * the n*h*w pixels. out may equal in. */
+RtStatus rt_softmax(const RtContext *ctx, float *out, const float *in,
+                    const RtEltwise *d);
+
+/* Keras PReLU: out = x > 0 ? x : alpha * x, alpha of shape
+ * [alpha_h, alpha_w, alpha_c], each either the tensor's size or 1 (a shared
+ * axis). out may equal in. */
+typedef struct RtPRelu {
+  int n, h, w, c, in_cs, out_cs;
+  int alpha_h, alpha_w, alpha_c;
+} RtPRelu;
+
+RtStatus rt_prelu(const RtContext *ctx, float *out, const float *in,
+                  const float *alpha, const RtPRelu *d);
+
+/* Copies in[n, h, w, c] (stride in_cs) to out (stride out_cs): the concat
+ * fallback when a producer cannot write into its slice, one call per input
+ * with out advanced by the channel offset. */
+RtStatus rt_copy(const RtContext *ctx, float *out, const float *in,
+                 const RtEltwise *d);
+
+/* Concatenates count inputs along channels: input i is [n, h, w, chans[i]]
+ * (dense) and lands at channel offset chans[0] + ... + chans[i-1] of out
+ * (stride out_cs, >= the sum). d->c and d->in_cs are ignored. */
+RtStatus rt_concat(const RtContext *ctx, float *out, const float *const *ins,
+                   const int *chans, int count, const RtEltwise *d);
+
+/* Zero padding (Keras ZeroPadding2D): out[n, top+h+bottom, left+w+right, c]. */
+typedef struct RtPad {
+  int n, h, w, c, in_cs, out_cs;
+  int top, bottom, left, right;
+} RtPad;
+
+RtStatus rt_zeropad(const RtContext *ctx, float *out, const float *in,
+                    const RtPad *d);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* NETC_KERNELS_H */

@@ -1,0 +1,60 @@
+/* Dense (Keras Dense): out[rows, out] = in[rows, in] x kernel[in, out],
+ * bias and activation fused. At batch sizes that give every thread a
+ * block of rows the threads split the rows; otherwise (batch 1 inference,
+ * the usual case for a classifier head) they split the output columns,
+ * which splits the weight matrix, the part that dominates the traffic. */
+#include <cblas.h>
+
+#include "kernels_internal.h"
+
+/* Rows per thread below which splitting rows stops paying. */
+enum { MIN_ROWS = 32 };
+
+static void dense_block(float *out, const float *in, const float *kernel,
+                        const RtEpilogue *ep, const RtDense *d, int in_cs,
+                        int out_cs, long r0, long rows, int c0, int cols) {
+  float *c = out + r0 * out_cs + c0;
+  if (rows == 1)
+    cblas_sgemv(CblasRowMajor, CblasTrans, d->in, cols, 1.0f, kernel + c0,
+                d->out, in + r0 * in_cs, 1, 0.0f, c, 1);
+  else
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, cols,
+                d->in, 1.0f, in + r0 * in_cs, in_cs, kernel + c0, d->out, 0.0f,
+                c, out_cs);
+  rtk_epilogue_tile(c, out_cs, ep, r0, c0, rows, cols);
+}
+
+RtStatus rt_dense(const RtContext *ctx, float *out, const float *in,
+                  const float *kernel, const RtEpilogue *ep, const RtDense *d) {
+  if (!out || !in || !kernel || !d || d->rows < 1 || d->in < 1 || d->out < 1)
+    return RT_ERR_ARG;
+  int in_cs = rtk_cs(d->in_cs, d->in), out_cs = rtk_cs(d->out_cs, d->out);
+  if (in_cs < d->in || out_cs < d->out)
+    return RT_ERR_ARG;
+  rtk_blas_single();
+  int threads = rtk_threads(ctx);
+  double flops = 2.0 * d->rows * d->in * d->out;
+  if (flops < 1e6)
+    threads = 1; /* a thread team costs more than this */
+  if (d->rows >= (long)threads * MIN_ROWS) {
+    long chunk = (d->rows + threads - 1) / threads;
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int t = 0; t < threads; t++) {
+      long r0 = t * chunk;
+      if (r0 < d->rows)
+        dense_block(out, in, kernel, ep, d, in_cs, out_cs, r0,
+                    d->rows - r0 < chunk ? d->rows - r0 : chunk, 0, d->out);
+    }
+    return RT_OK;
+  }
+  /* Column blocks of whole 16-float vectors. */
+  int bw = (d->out + threads - 1) / threads;
+  bw = (bw + 15) / 16 * 16;
+  int nb = (d->out + bw - 1) / bw;
+#pragma omp parallel for num_threads(threads) schedule(static) if (nb > 1)
+  for (int b = 0; b < nb; b++) {
+    int c0 = b * bw, cols = d->out - c0 < bw ? d->out - c0 : bw;
+    dense_block(out, in, kernel, ep, d, in_cs, out_cs, 0, d->rows, c0, cols);
+  }
+  return RT_OK;
+}

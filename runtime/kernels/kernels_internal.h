@@ -1,0 +1,47 @@
+/* Private helpers shared by the kernel files: thread counts, the OpenBLAS
+ * threading guard, instruction-set clones and the fused epilogue. Not
+ * installed; emitted code sees only netc/kernels.h. */
+#ifndef NETC_KERNELS_INTERNAL_H
+#define NETC_KERNELS_INTERNAL_H
+
+#include <stddef.h>
+
+#include "netc/kernels.h"
+
+/* The build targets baseline x86-64 (SSE2) so that one library runs
+ * everywhere. Hot loops that the compiler vectorizes are cloned for AVX2
+ * and AVX-512 and picked at load time (ifunc), which is where the 4x-8x
+ * wider registers pay. Functions with this attribute must not contain an
+ * OpenMP parallel region (its outlined body would not inherit the target):
+ * call them from one instead. */
+#if defined(__x86_64__) && defined(__linux__) && !defined(NETC_NO_CLONES)
+#define RTK_CLONES \
+  __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define RTK_CLONES
+#endif
+
+/* Threads to use: ctx->num_threads, or the OpenMP default when <= 0. */
+int rtk_threads(const RtContext *ctx);
+
+/* Makes OpenBLAS single-threaded (our OpenMP threads call it in parallel);
+ * a no-op once it is. */
+void rtk_blas_single(void);
+
+/* True when the epilogue does nothing at all. */
+int rtk_epilogue_is_identity(const RtEpilogue *ep);
+
+/* Applies ep (may be NULL) in place to the tile of rows x cols outputs
+ * whose first value, pixel row0 and channel col0 of the output tensor, is at
+ * tile (row stride out_cs). bias and residual are indexed by row0/col0, so
+ * callers pass any tile of one output without pointer games. */
+void rtk_epilogue_tile(float *tile, int out_cs, const RtEpilogue *ep,
+                       long row0, int col0, long rows, int cols);
+
+/* In place: x[0..n) = act(x). */
+void rtk_act_inplace(float *x, long n, RtAct act, float alpha);
+
+/* A stride argument of 0 means the dense default. */
+static inline int rtk_cs(int cs, int c) { return cs == 0 ? c : cs; }
+
+#endif /* NETC_KERNELS_INTERNAL_H */

@@ -1,0 +1,268 @@
+/* Convolution, depthwise convolution and dense kernels against the
+ * reference, over the shapes where indexing goes wrong: 1x1 images, kernels
+ * larger than the stride and smaller, even and odd sizes at stride 2,
+ * 'same' with even kernels (extra padding at the bottom/right), explicit
+ * padding, groups, multipliers, batch 1 and 7, strided input, output
+ * written into a slice of a wider (concat) buffer, every activation, the
+ * residual epilogue, small workspaces and 1 to 3 threads. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "check.h"
+#include "reference.h"
+
+typedef struct ConvCase {
+  const char *name;
+  int n, h, w, c, oc, kh, kw, sh, sw;
+  int pad_h, pad_w;  /* PAD_VALID, PAD_SAME or PAD_EXPLICIT(p) */
+  int groups;
+  int in_extra;      /* in_cs = c + in_extra */
+  int out_off, out_extra; /* slice [out_off, out_off+oc) of out_cs channels */
+  int bias, residual;
+  RtAct act;
+} ConvCase;
+
+enum { WS_FULL, WS_MIN, WS_ODD };
+
+static int run_conv(const ConvCase *t, int threads, int ws_mode, Rng *rng) {
+  RtConv2d d = {.n = t->n, .h = t->h, .w = t->w, .c = t->c, .oc = t->oc,
+                .kh = t->kh, .kw = t->kw, .sh = t->sh, .sw = t->sw,
+                .groups = t->groups};
+  out_size(t->h, t->kh, t->sh, t->pad_h, &d.oh, &d.pad_top);
+  out_size(t->w, t->kw, t->sw, t->pad_w, &d.ow, &d.pad_left);
+  d.in_cs = t->c + t->in_extra;
+  d.out_cs = t->oc + t->out_off + t->out_extra;
+  int g = t->groups ? t->groups : 1;
+  long in_n = (long)t->n * t->h * t->w * d.in_cs;
+  long out_pix = (long)t->n * d.oh * d.ow;
+  long k_n = (long)t->kh * t->kw * (t->c / g) * t->oc;
+  float fan = 1.0f / sqrtf((float)(t->kh * t->kw * (t->c / g)));
+  float *in = rand_buf(rng, in_n, -1, 1);
+  float *kernel = rand_buf(rng, k_n, -fan, fan);
+  float *bias = rand_buf(rng, t->oc, -0.5f, 0.5f);
+  int res_cs = t->oc + 3;
+  float *res = rand_buf(rng, out_pix * res_cs, -1, 1);
+  RtEpilogue ep = {.bias = t->bias ? bias : NULL,
+                   .residual = t->residual ? res : NULL,
+                   .act = t->act, .alpha = 0.3f, .res_cs = res_cs};
+  float *got = sentinel_buf(out_pix * d.out_cs);
+  float *want = sentinel_buf(out_pix * d.out_cs);
+  size_t ws_n = rt_conv2d_workspace_floats(&d);
+  if (ws_mode == WS_MIN)
+    ws_n = rt_conv2d_workspace_min_floats(&d);
+  else if (ws_mode == WS_ODD && ws_n)
+    ws_n = rt_conv2d_workspace_min_floats(&d) * 5 + 3;
+  float *ws = ws_n ? malloc(ws_n * sizeof *ws) : NULL;
+
+  RtContext ctx = {.num_threads = threads};
+  ref_conv2d(want + t->out_off, in, kernel, &ep, &d);
+  RtStatus st = rt_conv2d(&ctx, got + t->out_off, in, kernel, &ep, &d, ws, ws_n);
+  char what[200];
+  snprintf(what, sizeof what,
+           "conv %s %dx%dx%dx%d -> %dx%dx%d k%dx%d s%dx%d g%d %s%s%s, %d threads, ws %zu",
+           t->name, t->n, t->h, t->w, t->c, d.oh, d.ow, t->oc, t->kh, t->kw,
+           t->sh, t->sw, g, act_name(t->act), t->bias ? "+bias" : "",
+           t->residual ? "+res" : "", threads, ws_n);
+  int fail = check_status(what, st, RT_OK);
+  if (!fail)
+    fail = check_close(what, got, want, out_pix * d.out_cs, d.out_cs);
+  free(in), free(kernel), free(bias), free(res), free(got), free(want), free(ws);
+  return fail;
+}
+
+typedef struct DwCase {
+  const char *name;
+  int n, h, w, c, mult, kh, kw, sh, sw, pad_h, pad_w;
+  int in_extra, out_off, out_extra;
+  int bias, residual;
+  RtAct act;
+} DwCase;
+
+static int run_dw(const DwCase *t, int threads, Rng *rng) {
+  RtDwConv2d d = {.n = t->n, .h = t->h, .w = t->w, .c = t->c,
+                  .kh = t->kh, .kw = t->kw, .sh = t->sh, .sw = t->sw,
+                  .multiplier = t->mult};
+  out_size(t->h, t->kh, t->sh, t->pad_h, &d.oh, &d.pad_top);
+  out_size(t->w, t->kw, t->sw, t->pad_w, &d.ow, &d.pad_left);
+  int oc = t->c * t->mult;
+  d.in_cs = t->c + t->in_extra;
+  d.out_cs = oc + t->out_off + t->out_extra;
+  long out_pix = (long)t->n * d.oh * d.ow;
+  float *in = rand_buf(rng, (long)t->n * t->h * t->w * d.in_cs, -1, 1);
+  float *kernel = rand_buf(rng, (long)t->kh * t->kw * oc, -0.5f, 0.5f);
+  float *bias = rand_buf(rng, oc, -0.5f, 0.5f);
+  float *res = rand_buf(rng, out_pix * d.out_cs, -1, 1);
+  /* res_cs 0: the residual is laid out like the output, slice included. */
+  RtEpilogue ep = {.bias = t->bias ? bias : NULL,
+                   .residual = t->residual ? res + t->out_off : NULL,
+                   .act = t->act, .alpha = 0.7f};
+  float *got = sentinel_buf(out_pix * d.out_cs);
+  float *want = sentinel_buf(out_pix * d.out_cs);
+  RtContext ctx = {.num_threads = threads};
+  ref_dwconv2d(want + t->out_off, in, kernel, &ep, &d);
+  RtStatus st = rt_dwconv2d(&ctx, got + t->out_off, in, kernel, &ep, &d);
+  char what[200];
+  snprintf(what, sizeof what,
+           "dwconv %s %dx%dx%dx%d -> %dx%dx%d k%dx%d s%dx%d %s%s%s, %d threads",
+           t->name, t->n, t->h, t->w, t->c, d.oh, d.ow, oc, t->kh, t->kw, t->sh,
+           t->sw, act_name(t->act), t->bias ? "+bias" : "",
+           t->residual ? "+res" : "", threads);
+  int fail = check_status(what, st, RT_OK);
+  if (!fail)
+    fail = check_close(what, got, want, out_pix * d.out_cs, d.out_cs);
+  free(in), free(kernel), free(bias), free(res), free(got), free(want);
+  return fail;
+}
+
+typedef struct DenseCase {
+  const char *name;
+  int rows, in, out, in_extra, out_off, out_extra, bias, residual;
+  RtAct act;
+} DenseCase;
+
+static int run_dense(const DenseCase *t, int threads, Rng *rng) {
+  RtDense d = {.rows = t->rows, .in = t->in, .out = t->out,
+               .in_cs = t->in + t->in_extra,
+               .out_cs = t->out + t->out_off + t->out_extra};
+  float fan = 1.0f / sqrtf((float)t->in);
+  float *in = rand_buf(rng, (long)t->rows * d.in_cs, -1, 1);
+  float *kernel = rand_buf(rng, (long)t->in * t->out, -fan, fan);
+  float *bias = rand_buf(rng, t->out, -0.5f, 0.5f);
+  float *res = rand_buf(rng, (long)t->rows * t->out, -1, 1);
+  RtEpilogue ep = {.bias = t->bias ? bias : NULL,
+                   .residual = t->residual ? res : NULL,
+                   .act = t->act, .alpha = 0.2f, .res_cs = t->out};
+  long n = (long)t->rows * d.out_cs;
+  float *got = sentinel_buf(n), *want = sentinel_buf(n);
+  RtContext ctx = {.num_threads = threads};
+  ref_dense(want + t->out_off, in, kernel, &ep, &d);
+  RtStatus st = rt_dense(&ctx, got + t->out_off, in, kernel, &ep, &d);
+  char what[200];
+  snprintf(what, sizeof what, "dense %s %dx%d -> %d %s%s%s, %d threads",
+           t->name, t->rows, t->in, t->out, act_name(t->act),
+           t->bias ? "+bias" : "", t->residual ? "+res" : "", threads);
+  int fail = check_status(what, st, RT_OK);
+  if (!fail)
+    fail = check_close(what, got, want, n, d.out_cs);
+  free(in), free(kernel), free(bias), free(res), free(got), free(want);
+  return fail;
+}
+
+#define V PAD_VALID
+#define S PAD_SAME
+#define E PAD_EXPLICIT
+#define L RT_ACT_LINEAR
+#define R RT_ACT_RELU
+
+static const ConvCase conv_cases[] = {
+    /* name            n   h   w   c  oc kh kw sh sw ph pw  g  ie oo oe  b  r  act */
+    {"1x1-image-1x1",  1,  1,  1,  5,  7, 1, 1, 1, 1, V, V, 1, 0, 0, 0, 1, 0, L},
+    {"1x1-image-same", 1,  1,  1,  5,  7, 3, 3, 1, 1, S, S, 1, 0, 0, 0, 1, 0, R},
+    {"first-layer",    2, 32, 32,  3, 16, 3, 3, 1, 1, S, S, 1, 0, 0, 0, 1, 0, R},
+    {"cin1",           3, 28, 28,  1,  8, 5, 5, 1, 1, V, V, 1, 0, 0, 0, 1, 0, R},
+    {"s2-even",        2,  8,  8, 16, 24, 3, 3, 2, 2, S, S, 1, 0, 0, 0, 1, 0, L},
+    {"s2-odd",         2,  9,  9, 16, 24, 3, 3, 2, 2, S, S, 1, 0, 0, 0, 1, 0, L},
+    {"s2-odd-valid",   2,  9,  7, 16, 24, 3, 3, 2, 2, V, V, 1, 0, 0, 0, 1, 0, L},
+    {"even-k-same",    2,  7,  7,  6, 10, 2, 2, 1, 1, S, S, 1, 0, 0, 0, 1, 0, L},
+    {"k4-s2-same",     1,  9, 10,  4,  5, 4, 4, 2, 2, S, S, 1, 0, 0, 0, 0, 0, L},
+    {"k5x3-explicit",  2, 11,  6,  5,  9, 5, 3, 2, 1, E(2), E(1), 1, 0, 0, 0, 1, 0, L},
+    {"k5-s2-valid",    1, 13, 13,  8,  8, 5, 5, 2, 2, V, V, 1, 0, 0, 0, 1, 0, L},
+    {"1x1-s2",         7,  9,  8, 16, 32, 1, 1, 2, 2, V, V, 1, 0, 0, 0, 0, 0, L},
+    {"k2-s3",          1, 10, 11,  4,  6, 2, 2, 3, 3, V, V, 1, 0, 0, 0, 1, 0, L},
+    {"1x1-direct",     7,  5,  5, 32, 48, 1, 1, 1, 1, V, V, 1, 0, 0, 0, 1, 0, R},
+    {"1x1-pad",        1,  4,  4,  8,  8, 1, 1, 1, 1, E(1), E(1), 1, 0, 0, 0, 1, 0, L},
+    {"groups2",        2,  8,  8, 16, 32, 3, 3, 1, 1, S, S, 2, 0, 0, 0, 1, 0, R},
+    {"groups4-1x1",    3,  6,  6, 16,  8, 1, 1, 1, 1, V, V, 4, 0, 0, 0, 1, 0, L},
+    {"groups=cin",     2,  8,  8, 16, 16, 3, 3, 1, 1, S, S, 16, 0, 0, 0, 1, 0, R},
+    {"groups=cin-m2",  2,  8,  7, 12, 24, 3, 3, 2, 2, S, S, 12, 0, 0, 0, 1, 0, L},
+    {"slices",         2,  9,  9, 12, 20, 3, 3, 1, 1, S, S, 1, 5, 7, 11, 1, 1, R},
+    {"slices-1x1",     2,  9,  9, 12, 20, 1, 1, 1, 1, V, V, 1, 5, 7, 11, 1, 1, R},
+    {"slices-groups",  2,  6,  6, 12, 20, 3, 3, 1, 1, S, S, 2, 4, 3, 1, 1, 1, L},
+    {"batch7-tiles",   7, 16, 16, 32, 64, 3, 3, 1, 1, S, S, 1, 0, 0, 0, 1, 1, R},
+    {"batch1-small",   1,  4,  4, 64, 96, 3, 3, 1, 1, S, S, 1, 0, 0, 0, 1, 1, R},
+    {"deep-k",         2,  4,  4, 256, 40, 3, 3, 1, 1, S, S, 1, 0, 0, 0, 1, 0, L},
+};
+
+static const DwCase dw_cases[] = {
+    /* name          n   h   w   c  m kh kw sh sw ph pw ie oo oe  b  r act */
+    {"1x1-image",    1,  1,  1,  5, 1, 3, 3, 1, 1, S, S, 0, 0, 0, 1, 0, L},
+    {"3x3-same",     2,  8,  8, 32, 1, 3, 3, 1, 1, S, S, 0, 0, 0, 1, 0, R},
+    {"s2-even",      2,  8,  8, 70, 1, 3, 3, 2, 2, S, S, 0, 0, 0, 1, 0, L},
+    {"s2-odd",       7,  9,  9, 70, 1, 3, 3, 2, 2, S, S, 0, 0, 0, 1, 0, L},
+    {"k5-valid",     1, 11, 12, 17, 1, 5, 5, 1, 1, V, V, 0, 0, 0, 0, 0, L},
+    {"k4-same",      1,  9,  9, 8,  1, 4, 4, 2, 2, S, S, 0, 0, 0, 1, 0, L},
+    {"explicit",     2,  6,  7, 9,  1, 3, 5, 1, 2, E(2), E(1), 0, 0, 0, 1, 0, L},
+    {"mult2",        2,  7,  7, 12, 2, 3, 3, 1, 1, S, S, 0, 0, 0, 1, 0, L},
+    {"mult3-s2",     1,  8,  9, 40, 3, 3, 3, 2, 2, S, S, 0, 0, 0, 1, 0, R},
+    {"slices-res",   2,  8,  8, 72, 1, 3, 3, 1, 1, S, S, 3, 5, 2, 1, 1, RT_ACT_RELU6},
+};
+
+static const DenseCase dense_cases[] = {
+    /* name       rows   in  out ie oo oe  b  r act */
+    {"batch1",       1, 300, 70, 0, 0, 0, 1, 0, L},
+    {"batch1-wide",  1, 512, 1000, 0, 0, 0, 1, 0, RT_ACT_RELU},
+    {"batch7",       7,  64, 10, 0, 0, 0, 1, 0, L},
+    {"rows",       300,  33, 48, 0, 0, 0, 1, 1, R},
+    {"slices",       7,  20, 30, 4, 6, 5, 1, 1, RT_ACT_TANH},
+    {"slices-rows", 130,  20, 30, 4, 6, 5, 0, 1, L},
+    {"in1",          5,   1,  3, 0, 0, 0, 1, 0, L},
+};
+
+static int error_cases(void) {
+  RtContext ctx = {1};
+  float buf[64] = {0};
+  RtConv2d d = {.n = 1, .h = 4, .w = 4, .c = 2, .oh = 2, .ow = 2, .oc = 2,
+                .kh = 3, .kw = 3, .sh = 1, .sw = 1};
+  int fail = 0;
+  fail |= check_status("conv NULL input", rt_conv2d(&ctx, buf, NULL, buf, NULL, &d, buf, 64), RT_ERR_ARG);
+  fail |= check_status("conv no workspace", rt_conv2d(&ctx, buf, buf, buf, NULL, &d, NULL, 0), RT_ERR_ARG);
+  fail |= check_status("conv small workspace", rt_conv2d(&ctx, buf, buf, buf, NULL, &d, buf, 17), RT_ERR_ARG);
+  RtConv2d bad = d;
+  bad.groups = 3;
+  fail |= check_status("conv groups not dividing", rt_conv2d(&ctx, buf, buf, buf, NULL, &bad, buf, 64), RT_ERR_ARG);
+  bad = d;
+  bad.out_cs = 1;
+  fail |= check_status("conv out_cs < oc", rt_conv2d(&ctx, buf, buf, buf, NULL, &bad, buf, 64), RT_ERR_ARG);
+  RtDense dd = {.rows = 0, .in = 2, .out = 2};
+  fail |= check_status("dense no rows", rt_dense(&ctx, buf, buf, buf, NULL, &dd), RT_ERR_ARG);
+  RtDwConv2d dw = {.n = 1, .h = 4, .w = 4, .c = 2, .oh = 2, .ow = 2, .kh = 3,
+                   .kw = 3, .sh = 0, .sw = 1};
+  fail |= check_status("dwconv stride 0", rt_dwconv2d(&ctx, buf, buf, buf, NULL, &dw), RT_ERR_ARG);
+  return fail;
+}
+
+int main(void) {
+  Rng rng;
+  rng_seed(&rng, 42);
+  int fails = 0;
+  for (size_t i = 0; i < sizeof conv_cases / sizeof conv_cases[0]; i++)
+    for (int threads = 1; threads <= 3; threads++)
+      fails += run_conv(&conv_cases[i], threads, WS_FULL, &rng);
+  /* Small workspaces: one im2col row per tile, and an odd size. */
+  for (size_t i = 0; i < sizeof conv_cases / sizeof conv_cases[0]; i++) {
+    fails += run_conv(&conv_cases[i], 2, WS_MIN, &rng);
+    fails += run_conv(&conv_cases[i], 3, WS_ODD, &rng);
+  }
+  /* Every activation, with bias and residual. */
+  for (int a = RT_ACT_LINEAR; a <= RT_ACT_THRESHOLDED_RELU; a++) {
+    ConvCase t = {"act", 2, 6, 6, 8, 8, 3, 3, 1, 1, S, S, 1, 0, 0, 0, 1, 1, (RtAct)a};
+    fails += run_conv(&t, 2, WS_FULL, &rng);
+    DwCase u = {"act", 2, 6, 6, 8, 1, 3, 3, 1, 1, S, S, 0, 0, 0, 1, 1, (RtAct)a};
+    fails += run_dw(&u, 2, &rng);
+    DenseCase v = {"act", 5, 16, 24, 0, 0, 0, 1, 1, (RtAct)a};
+    fails += run_dense(&v, 2, &rng);
+  }
+  for (size_t i = 0; i < sizeof dw_cases / sizeof dw_cases[0]; i++)
+    for (int threads = 1; threads <= 3; threads++)
+      fails += run_dw(&dw_cases[i], threads, &rng);
+  for (size_t i = 0; i < sizeof dense_cases / sizeof dense_cases[0]; i++)
+    for (int threads = 1; threads <= 3; threads++)
+      fails += run_dense(&dense_cases[i], threads, &rng);
+  fails += error_cases();
+  if (fails)
+    fprintf(stderr, "%d checks FAILED\n", fails);
+  else
+    printf("all conv/dwconv/dense checks passed\n");
+  return fails ? 1 : 0;
+}
