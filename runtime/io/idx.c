@@ -42,17 +42,28 @@ RtStatus rt_dataset_images_f32(const RtDataset *ds, size_t first, size_t count, 
   return RT_OK;
 }
 
-/* Describes a gz read failure: zlib's own message when it has one. */
+/* Why a gz read came up short: the gzip stream is truncated or corrupt,
+ * a read error, or the (uncompressed) data simply ended. */
 static const char *gz_why(gzFile gz, char *buf, size_t size) {
   int zerr = Z_OK;
   const char *m = gzerror(gz, &zerr);
-  if (zerr == Z_ERRNO)
+  /* zlib prefixes its message with the path; we name the file ourselves. */
+  const char *colon = m ? strstr(m, ": ") : NULL;
+  const char *text = colon ? colon + 2 : m ? m : "";
+  switch (zerr) {
+  case Z_ERRNO:
     return rt_errno_text(errno, buf, size);
-  if (zerr != Z_OK && zerr != Z_STREAM_END && m && *m) {
-    snprintf(buf, size, "%s", m);
+  case Z_BUF_ERROR:
+    snprintf(buf, size, "the gzip stream is truncated (%s)", text);
     return buf;
+  case Z_DATA_ERROR:
+    snprintf(buf, size, "the gzip data is corrupt (%s)", text);
+    return buf;
+  case Z_MEM_ERROR:
+    return "out of memory";
+  default:
+    return "end of file";
   }
-  return "end of file";
 }
 
 /* Reads exactly n bytes into p; false on a short read or an error. *got is
@@ -96,8 +107,8 @@ static RtStatus idx_read(const char *path, uint32_t want_magic, const char *what
   uint8_t head[4 + 4 * 3];
   size_t head_len = 4 + 4 * (size_t)want_ndim, got;
   if (!gz_read_all(gz, head, 4, &got)) {
-    s = rt_fail(err, RT_ERR_FORMAT, "%s: file ends after %zu bytes, inside the 4-byte IDX "
-                "magic (%s)", path, got, gz_why(gz, eb, sizeof eb));
+    s = rt_fail(err, RT_ERR_FORMAT, "%s: only %zu of the 4 IDX magic bytes could be read: %s",
+                path, got, gz_why(gz, eb, sizeof eb));
     goto done;
   }
   uint32_t magic = rt_load_be32(head);
@@ -115,8 +126,8 @@ static RtStatus idx_read(const char *path, uint32_t want_magic, const char *what
     goto done;
   }
   if (!gz_read_all(gz, head + 4, head_len - 4, &got)) {
-    s = rt_fail(err, RT_ERR_FORMAT, "%s: file ends inside the IDX dimensions (byte %zu of %zu; "
-                "%s)", path, 4 + got, head_len, gz_why(gz, eb, sizeof eb));
+    s = rt_fail(err, RT_ERR_FORMAT, "%s: only %zu of the %zu IDX header bytes could be read: "
+                "%s", path, 4 + got, head_len, gz_why(gz, eb, sizeof eb));
     goto done;
   }
   uint64_t total = 1;
@@ -175,9 +186,9 @@ static RtStatus idx_read(const char *path, uint32_t want_magic, const char *what
     bool ok = gz_read_all(gz, buf + have, cap - have, &chunk);
     have += chunk;
     if (!ok) {
-      s = rt_fail(err, RT_ERR_FORMAT, "%s: %s data ends after %zu of %zu bytes (byte %zu of "
-                  "the uncompressed file; %s)", path, what, have, n, head_len + have,
-                  gz_why(gz, eb, sizeof eb));
+      s = rt_fail(err, RT_ERR_FORMAT, "%s: only %zu of %zu bytes of %s data could be read "
+                  "(up to byte %zu of the uncompressed file): %s", path, have, n, what,
+                  head_len + have, gz_why(gz, eb, sizeof eb));
       goto done;
     }
   }
@@ -189,7 +200,7 @@ static RtStatus idx_read(const char *path, uint32_t want_magic, const char *what
     goto done;
   }
   if (r < 0) {
-    s = rt_fail(err, RT_ERR_FORMAT, "%s: error after the data (%s)", path,
+    s = rt_fail(err, RT_ERR_FORMAT, "%s: error after the data: %s", path,
                 gz_why(gz, eb, sizeof eb));
     goto done;
   }
