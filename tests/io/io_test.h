@@ -105,6 +105,7 @@ static inline void t_write(const char *path, const void *data, size_t n) {
 
 /* The whole file, malloc'd; *n its size. NULL if it cannot be read. */
 static inline unsigned char *t_slurp(const char *path, size_t *n) {
+  *n = 0;
   FILE *f = fopen(path, "rb");
   if (!f)
     return NULL;
