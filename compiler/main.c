@@ -1,0 +1,323 @@
+/* main.c: the `netc` command line. Each subcommand parses its flags, runs
+ * the pipeline through compile_source and prints or writes what was asked.
+ * Exit codes: 0 ok, 1 errors in the model, 2 bad usage (flags, files). */
+#define _POSIX_C_SOURCE 200809L
+#include "netc.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+enum { EXIT_MODEL = 1, EXIT_USAGE = 2 };
+
+static const char usage_main[] =
+    "usage: netc [--help] [--version] COMMAND [ARGS]\n"
+    "\n"
+    "netc compiles convolutional networks described in .net files.\n"
+    "\n"
+    "commands:\n"
+    "  check FILE      parse the model and check every name and shape\n"
+    "  report FILE     print parameters, MACs, FLOPs and memory per layer\n"
+    "  graph FILE      draw the architecture as Graphviz .dot or .svg\n"
+    "\n"
+    "Run 'netc COMMAND --help' for the options of a command.\n"
+    "The language is described in docs/language.md.\n";
+
+static const char usage_check[] =
+    "usage: netc check FILE\n"
+    "\n"
+    "Parses FILE, unfolds its blocks and loops, and checks every shape.\n"
+    "Prints nothing and exits 0 when the model is correct; otherwise prints\n"
+    "each error as FILE:LINE:COL and exits 1.\n";
+
+static const char usage_report[] =
+    "usage: netc report FILE [--json | --markdown] [--batch N] [-o OUT]\n"
+    "\n"
+    "Prints a Keras-style summary: one row per layer with its output shape,\n"
+    "parameters, MACs and element-wise operations, then totals: parameters\n"
+    "(trainable and not), MACs, FLOPs (= 2 x MACs), weight, activation and\n"
+    "peak activation memory.\n"
+    "\n"
+    "  --json        machine-readable output with stable keys\n"
+    "  --markdown    a Markdown table\n"
+    "  --batch N     costs for a batch of N images (default 1)\n"
+    "  -o OUT        write to OUT instead of standard output\n";
+
+static const char usage_graph[] =
+    "usage: netc graph FILE -o OUT.dot|OUT.svg\n"
+    "\n"
+    "Draws the layer graph. A .svg output needs Graphviz's 'dot' program.\n";
+
+static int usage_error(const char *cmd, const char *fmt, const char *arg) {
+  fprintf(stderr, "netc%s%s: ", cmd ? " " : "", cmd ? cmd : "");
+  fprintf(stderr, fmt, arg);
+  fprintf(stderr, "\nTry 'netc%s%s --help'.\n", cmd ? " " : "", cmd ? cmd : "");
+  return EXIT_USAGE;
+}
+
+typedef struct Options {
+  const char *file;
+  const char *out;
+  bool json, markdown;
+  int batch;
+} Options;
+
+static bool parse_batch(const char *s, int *out) {
+  char *end;
+  errno = 0;
+  long v = strtol(s, &end, 10);
+  if (errno || end == s || *end || v < 1 || v > 1000000)
+    return false;
+  *out = (int)v;
+  return true;
+}
+
+/* Parses `FILE [flags]` for one command; `allowed` lists its flags. */
+static int parse_options(const char *cmd, int argc, char **argv, const char *const *allowed, int nallowed,
+                         const char *usage, Options *o) {
+  *o = (Options){.batch = 1};
+  for (int i = 0; i < argc; i++) {
+    const char *a = argv[i];
+    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+      fputs(usage, stdout);
+      return -1;
+    }
+    if (a[0] == '-' && a[1] != '\0') {
+      bool known = false;
+      for (int k = 0; k < nallowed; k++)
+        known |= strcmp(a, allowed[k]) == 0;
+      if (!known) {
+        const char *hint = suggest_closest(a, allowed, nallowed);
+        if (hint) {
+          fprintf(stderr, "netc %s: unknown option '%s'; did you mean '%s'?\n", cmd, a, hint);
+          fprintf(stderr, "Try 'netc %s --help'.\n", cmd);
+          return EXIT_USAGE;
+        }
+        return usage_error(cmd, "unknown option '%s'", a);
+      }
+      if (strcmp(a, "--json") == 0)
+        o->json = true;
+      else if (strcmp(a, "--markdown") == 0)
+        o->markdown = true;
+      else if (strcmp(a, "--batch") == 0 || strcmp(a, "-o") == 0) {
+        if (i + 1 >= argc)
+          return usage_error(cmd, "option '%s' needs a value", a);
+        const char *v = argv[++i];
+        if (strcmp(a, "-o") == 0)
+          o->out = v;
+        else if (!parse_batch(v, &o->batch))
+          return usage_error(cmd, "--batch needs a whole number from 1 to 1000000, not '%s'", v);
+      }
+      continue;
+    }
+    if (o->file)
+      return usage_error(cmd, "one model file at a time; '%s' is a second one", a);
+    o->file = a;
+  }
+  if (!o->file)
+    return usage_error(cmd, "%s", "no model file given");
+  if (o->json && o->markdown)
+    return usage_error(cmd, "%s", "--json and --markdown exclude each other");
+  return 0;
+}
+
+/* Compiles o->file, printing diagnostics to stderr. NULL with *rc set when
+ * the file cannot be read or the model has errors. */
+static Compilation *compile_file(const char *cmd, const Options *o, int *rc) {
+  struct stat st;
+  if (stat(o->file, &st) == 0 && S_ISDIR(st.st_mode)) {
+    fprintf(stderr, "netc %s: %s: is a directory, not a model file\n", cmd, o->file);
+    *rc = EXIT_USAGE;
+    return NULL;
+  }
+  size_t len;
+  char *text = read_file(o->file, &len);
+  if (!text) {
+    fprintf(stderr, "netc %s: cannot read %s: %s\n", cmd, o->file, strerror(errno));
+    *rc = EXIT_USAGE;
+    return NULL;
+  }
+  bool ok;
+  Compilation *c = compile_source(o->file, text, len, stderr, o->batch, &ok);
+  if (!ok) {
+    if (c->diag.errors)
+      fprintf(stderr, "%d error%s generated.\n", c->diag.errors, c->diag.errors == 1 ? "" : "s");
+    compilation_free(c);
+    free(text);
+    *rc = EXIT_MODEL;
+    return NULL;
+  }
+  free(text);
+  *rc = 0;
+  return c;
+}
+
+/* Writes through a temporary file and rename, so an interrupted run never
+ * leaves a half-written report where a good one was. */
+typedef void (*WriteFn)(FILE *out, const void *ctx);
+
+static int write_output(const char *cmd, const char *path, WriteFn fn, const void *ctx) {
+  if (!path) {
+    fn(stdout, ctx);
+    return fflush(stdout) == 0 ? 0 : EXIT_USAGE;
+  }
+  size_t n = strlen(path);
+  char *tmp = malloc(n + 16);
+  NETC_ASSERT(tmp);
+  snprintf(tmp, n + 16, "%s.tmp.XXXXXX", path);
+  int fd = mkstemp(tmp);
+  if (fd < 0) {
+    fprintf(stderr, "netc %s: cannot write %s: %s\n", cmd, path, strerror(errno));
+    free(tmp);
+    return EXIT_USAGE;
+  }
+  FILE *f = fdopen(fd, "w");
+  NETC_ASSERT(f);
+  fn(f, ctx);
+  bool ok = fflush(f) == 0 && fsync(fd) == 0;
+  ok &= fclose(f) == 0;
+  if (!ok || rename(tmp, path) != 0) {
+    fprintf(stderr, "netc %s: cannot write %s: %s\n", cmd, path, strerror(errno));
+    unlink(tmp);
+    free(tmp);
+    return EXIT_USAGE;
+  }
+  free(tmp);
+  return 0;
+}
+
+typedef struct ReportCtx {
+  const Compilation *c;
+  const Options *o;
+} ReportCtx;
+
+static void write_report(FILE *out, const void *p) {
+  const ReportCtx *r = p;
+  if (r->o->json) {
+    char *s = report_json(r->c);
+    fprintf(out, "%s\n", s);
+    free(s);
+  } else {
+    report_table(out, r->c, r->o->markdown ? REPORT_MARKDOWN : REPORT_TEXT);
+  }
+}
+
+static void write_dot(FILE *out, const void *p) { graph_write_dot(out, p); }
+
+static int cmd_check(int argc, char **argv) {
+  Options o;
+  int rc = parse_options("check", argc, argv, NULL, 0, usage_check, &o);
+  if (rc)
+    return rc < 0 ? 0 : rc;
+  Compilation *c = compile_file("check", &o, &rc);
+  compilation_free(c);
+  return rc;
+}
+
+static int cmd_report(int argc, char **argv) {
+  static const char *const flags[] = {"--json", "--markdown", "--batch", "-o"};
+  Options o;
+  int rc = parse_options("report", argc, argv, flags, 4, usage_report, &o);
+  if (rc)
+    return rc < 0 ? 0 : rc;
+  Compilation *c = compile_file("report", &o, &rc);
+  if (!c)
+    return rc;
+  ReportCtx r = {c, &o};
+  rc = write_output("report", o.out, write_report, &r);
+  compilation_free(c);
+  return rc;
+}
+
+static bool ends_with(const char *s, const char *suffix) {
+  size_t n = strlen(s), m = strlen(suffix);
+  return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+/* Runs `dot -Tsvg -o svg dotfile` without a shell, so no file name is ever
+ * interpreted as a command. */
+static int run_dot(const char *dotfile, const char *svg) {
+  pid_t pid = fork();
+  if (pid < 0)
+    return -1;
+  if (pid == 0) {
+    execlp("dot", "dot", "-Tsvg", "-o", svg, dotfile, (char *)NULL);
+    _exit(127);
+  }
+  int status;
+  if (waitpid(pid, &status, 0) < 0)
+    return -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static int cmd_graph(int argc, char **argv) {
+  static const char *const flags[] = {"-o"};
+  Options o;
+  int rc = parse_options("graph", argc, argv, flags, 1, usage_graph, &o);
+  if (rc)
+    return rc < 0 ? 0 : rc;
+  if (!o.out)
+    return usage_error("graph", "%s", "no output given: -o OUT.dot or -o OUT.svg");
+  bool svg = ends_with(o.out, ".svg");
+  if (!svg && !ends_with(o.out, ".dot"))
+    return usage_error("graph", "the output must end in .dot or .svg, not '%s'", o.out);
+  Compilation *c = compile_file("graph", &o, &rc);
+  if (!c)
+    return rc;
+  if (!svg) {
+    rc = write_output("graph", o.out, write_dot, c);
+  } else {
+    size_t n = strlen(o.out);
+    char *dot = malloc(n + 8);
+    NETC_ASSERT(dot);
+    snprintf(dot, n + 8, "%.*s.dot", (int)(n - 4), o.out);
+    rc = write_output("graph", dot, write_dot, c);
+    if (rc == 0) {
+      int st = run_dot(dot, o.out);
+      if (st == 127) {
+        fprintf(stderr, "netc graph: Graphviz's 'dot' is not installed (apt-get install graphviz); "
+                        "wrote %s instead\n", dot);
+        rc = EXIT_USAGE;
+      } else if (st != 0) {
+        fprintf(stderr, "netc graph: 'dot' failed on %s\n", dot);
+        rc = EXIT_USAGE;
+      }
+    }
+    free(dot);
+  }
+  compilation_free(c);
+  return rc;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    fputs(usage_main, stderr);
+    return EXIT_USAGE;
+  }
+  const char *cmd = argv[1];
+  if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+    fputs(usage_main, stdout);
+    return 0;
+  }
+  if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+    printf("netc %s\n", NETC_VERSION);
+    return 0;
+  }
+  static const char *const cmds[] = {"check", "report", "graph"};
+  if (strcmp(cmd, "check") == 0)
+    return cmd_check(argc - 2, argv + 2);
+  if (strcmp(cmd, "report") == 0)
+    return cmd_report(argc - 2, argv + 2);
+  if (strcmp(cmd, "graph") == 0)
+    return cmd_graph(argc - 2, argv + 2);
+  const char *hint = suggest_closest(cmd, cmds, 3);
+  if (hint) {
+    fprintf(stderr, "netc: unknown command '%s'; did you mean '%s'?\n", cmd, hint);
+    return EXIT_USAGE;
+  }
+  return usage_error(NULL, "unknown command '%s'", cmd);
+}

@@ -1,0 +1,187 @@
+/* train_config.c: checks the `train` section (the book's compile/fit
+ * settings) against its schema, so that a typo there is caught by
+ * `netc check`, long before a training run would trip on it. */
+#include "netc.h"
+
+#include <math.h>
+#include <string.h>
+
+typedef struct Choice {
+  const char *name;
+  const char *const *args;   /* keyword arguments it accepts (NULL-terminated) */
+  int max_positional;
+} Choice;
+
+static const char *const no_args[] = {NULL};
+static const char *const path_args[] = {"path", NULL};
+static const char *const idx_args[] = {"images", "labels", NULL};
+static const char *const sgd_args[] = {"lr", "momentum", "nesterov", NULL};
+static const char *const adam_args[] = {"lr", "beta1", "beta2", "epsilon", NULL};
+static const char *const rms_args[] = {"lr", "rho", "epsilon", NULL};
+static const char *const lr_args[] = {"lr", NULL};
+static const char *const step_args[] = {"lr", "after", NULL};
+static const char *const cosine_args[] = {"lr", "epochs", NULL};
+
+static const Choice data_choices[] = {{"mnist", path_args, 1}, {"fashion_mnist", path_args, 1},
+                                      {"cifar10", path_args, 1}, {"idx", idx_args, 2},
+                                      {"folder", path_args, 1}, {NULL, NULL, 0}};
+static const Choice norm_choices[] = {{"none", no_args, 0}, {"scale", no_args, 0}, {"symmetric", no_args, 0},
+                                      {"standardize", no_args, 0}, {NULL, NULL, 0}};
+static const Choice aug_choices[] = {{"hflip", no_args, 0}, {"shift", no_args, 1}, {"rotate", no_args, 1},
+                                     {NULL, NULL, 0}};
+static const Choice opt_choices[] = {{"sgd", sgd_args, 1}, {"adam", adam_args, 1}, {"rmsprop", rms_args, 1},
+                                     {"adagrad", lr_args, 1}, {NULL, NULL, 0}};
+static const Choice sched_choices[] = {{"constant", lr_args, 1}, {"step", step_args, 2},
+                                       {"cosine", cosine_args, 2}, {NULL, NULL, 0}};
+static const Choice loss_choices[] = {{"cross_entropy", no_args, 0}, {"mse", no_args, 0}, {NULL, NULL, 0}};
+static const Choice ckpt_choices[] = {{"best", no_args, 1}, {"every", no_args, 1}, {NULL, NULL, 0}};
+
+typedef enum Kind { K_CHOICE, K_CHOICES, K_POS_INT, K_NONNEG_REAL, K_FRACTION_OR_DATA, K_BOOL, K_INT } Kind;
+
+static const struct Key {
+  const char *name;
+  Kind kind;
+  const Choice *choices;
+} keys[] = {
+    {"data", K_CHOICE, data_choices},        {"normalize", K_CHOICE, norm_choices},
+    {"augment", K_CHOICES, aug_choices},     {"optimizer", K_CHOICE, opt_choices},
+    {"weight_decay", K_NONNEG_REAL, NULL},   {"schedule", K_CHOICE, sched_choices},
+    {"loss", K_CHOICE, loss_choices},        {"batch", K_POS_INT, NULL},
+    {"epochs", K_POS_INT, NULL},             {"validation", K_FRACTION_OR_DATA, data_choices},
+    {"checkpoint", K_CHOICE, ckpt_choices},  {"shuffle", K_BOOL, NULL},
+    {"seed", K_INT, NULL},
+};
+enum { NKEYS = sizeof keys / sizeof keys[0] };
+
+static bool check_choice(Arena *a, Diag *d, const char *key, const Value *v, const Choice *cs) {
+  const char *name = v->kind == V_SYM || v->kind == V_CALL ? v->s : NULL;
+  const Choice *c = cs;
+  while (name && c->name && strcmp(c->name, name) != 0)
+    c++;
+  if (!name || !c->name) {
+    const char *cands[16];
+    int n = 0;
+    char list[256] = "";
+    size_t len = 0;
+    for (const Choice *k = cs; k->name; k++) {
+      cands[n++] = k->name;
+      len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", k == cs ? "" : ", ", k->name);
+    }
+    const char *hint = name ? suggest_closest(name, cands, n) : NULL;
+    if (hint)
+      diag_error(d, v->loc, "%s: unknown '%s'; did you mean '%s'?", key, name, hint);
+    else
+      diag_error(d, v->loc, "%s: expected one of %s, not %s", key, list, value_str(a, v));
+    return false;
+  }
+  if (v->kind != V_CALL)
+    return true;
+  bool ok = true;
+  if (v->nitems > c->max_positional) {
+    diag_error(d, v->loc, "%s: %s takes at most %d positional argument%s", key, c->name, c->max_positional,
+               c->max_positional == 1 ? "" : "s");
+    ok = false;
+  }
+  for (int i = 0; i < v->nkeys; i++) {
+    int j = 0;
+    while (c->args[j] && strcmp(c->args[j], v->keys[i]) != 0)
+      j++;
+    if (!c->args[j]) {
+      int n = 0;
+      while (c->args[n])
+        n++;
+      const char *hint = suggest_closest(v->keys[i], (const char *const *)c->args, n);
+      diag_error(d, v->kvals[i]->loc, "%s: %s has no argument '%s'%s%s%s", key, c->name, v->keys[i],
+                 hint ? "; did you mean '" : "", hint ? hint : "", hint ? "'?" : "");
+      ok = false;
+    }
+  }
+  return ok;
+}
+
+static bool check_key(Arena *a, Diag *d, const struct Key *k, const Value *v) {
+  switch (k->kind) {
+  case K_CHOICE:
+    return check_choice(a, d, k->name, v, k->choices);
+  case K_CHOICES: {
+    if (v->kind != V_LIST) {
+      diag_error(d, v->loc, "%s: expected a list, e.g. [hflip, shift(0.1)]", k->name);
+      return false;
+    }
+    bool ok = true;
+    for (int i = 0; i < v->nitems; i++)
+      ok &= check_choice(a, d, k->name, v->items[i], k->choices);
+    return ok;
+  }
+  case K_POS_INT:
+    if (v->kind == V_INT && v->i > 0)
+      return true;
+    diag_error(d, v->loc, "%s: expected a positive integer, not %s", k->name, value_str(a, v));
+    return false;
+  case K_INT:
+    if (v->kind == V_INT)
+      return true;
+    diag_error(d, v->loc, "%s: expected an integer, not %s", k->name, value_str(a, v));
+    return false;
+  case K_BOOL:
+    if (v->kind == V_BOOL)
+      return true;
+    diag_error(d, v->loc, "%s: expected true or false, not %s", k->name, value_str(a, v));
+    return false;
+  case K_NONNEG_REAL: {
+    double x = v->kind == V_INT ? (double)v->i : v->kind == V_REAL ? v->r : -1;
+    if (x >= 0 && isfinite(x))
+      return true;
+    diag_error(d, v->loc, "%s: expected a number of zero or more, not %s", k->name, value_str(a, v));
+    return false;
+  }
+  case K_FRACTION_OR_DATA: {
+    double x = v->kind == V_INT ? (double)v->i : v->kind == V_REAL ? v->r : -1;
+    if (v->kind == V_CALL)
+      return check_choice(a, d, k->name, v, k->choices);
+    if (x >= 0 && x < 1)
+      return true;
+    diag_error(d, v->loc, "%s: expected a fraction in [0, 1) or a data source, not %s", k->name, value_str(a, v));
+    return false;
+  }
+  }
+  return false;
+}
+
+typedef struct CheckCtx {
+  Arena *a;
+  Diag *d;
+  const Program *prog;
+  bool ok;
+} CheckCtx;
+
+static void check_entry(const char *key, void *value, void *ctx) {
+  CheckCtx *c = ctx;
+  const Value *v = value;
+  for (int i = 0; i < NKEYS; i++) {
+    if (strcmp(keys[i].name, key) == 0) {
+      c->ok &= check_key(c->a, c->d, &keys[i], v);
+      return;
+    }
+  }
+  const char *cands[NKEYS];
+  for (int i = 0; i < NKEYS; i++)
+    cands[i] = keys[i].name;
+  const char *hint = suggest_closest(key, cands, NKEYS);
+  SrcLoc at = v->loc;
+  for (int i = 0; i < c->prog->ntrain; i++)
+    if (strcmp(c->prog->train[i].key, key) == 0)
+      at = c->prog->train[i].loc;
+  if (hint)
+    diag_error(c->d, at, "unknown train setting '%s'; did you mean '%s'?", key, hint);
+  else
+    diag_error(c->d, at, "unknown train setting '%s'", key);
+  c->ok = false;
+}
+
+bool train_config_check(Arena *a, Diag *d, const Program *prog, const TrainConfig *t) {
+  CheckCtx c = {a, d, prog, true};
+  if (t->items)
+    strmap_each(t->items, check_entry, &c);
+  return c.ok;
+}
