@@ -367,6 +367,20 @@ def inception_mini():
 
 
 # ---------------------------------------------------------------------------
+# Chapter "Convolution arithmetic": the two-layer example whose MACs the book
+# computes (3x3 valid stride 1, 64 filters; then 4x4 padding 1 stride 2, 64
+# filters, on 224x224x3). Not a trained model; kept so that netc's MACs
+# (85,162,752 + 807,469,056 = 892,631,808) have a file to be checked on.
+
+def conv_arith():
+    images = Input((224, 224, 3))
+    net = Conv2D(64, 3)(images)                      # 222x222x64
+    net = ZeroPadding2D(1)(net)
+    net = Conv2D(64, 4, strides=2)(net)              # 111x111x64
+    return Model(inputs=images, outputs=net, name="conv_arith")
+
+
+# ---------------------------------------------------------------------------
 # ImageNet classics (224x224x3, 1000 classes).
 
 def vgg16():
@@ -450,7 +464,7 @@ def resnet18():
 MODELS = [
     mnist_mlp, mnist_cnn, cifar_cnn, cifar_bn_cnn, resnet_mini,
     mobilenet_mini, bottleneck_mini, se_resnet_mini, densenet_mini,
-    resnext_mini, inception_mini, vgg16, vgg19, alexnet, resnet18,
+    resnext_mini, inception_mini, conv_arith, vgg16, vgg19, alexnet, resnet18,
 ]
 
 
