@@ -2,8 +2,9 @@
 """Writes the safetensors seed corpus (tests/io/corpus/safetensors/): small
 valid files covering every dtype, metadata, scalars and empty tensors, and
 mutated ones covering each way a header can lie. Deterministic; rerun it
-after changing the cases. Inputs that the fuzzer found interesting are kept
-beside these as fuzz-*.safetensors and are not touched by this script."""
+after changing the cases. Other files beside these (fuzz-*: inputs the fuzzer
+found interesting; hf-*: files written by the reference Python library) are
+not touched by this script."""
 import json
 import os
 import struct
@@ -114,7 +115,7 @@ CASES = {
 def main():
     os.makedirs(OUT, exist_ok=True)
     for name in os.listdir(OUT):
-        if not name.startswith("fuzz-"):
+        if name.startswith(("valid-", "bad-")):
             os.remove(os.path.join(OUT, name))
     for name, data in sorted(CASES.items()):
         with open(os.path.join(OUT, name + ".safetensors"), "wb") as f:
