@@ -9,8 +9,8 @@
 /* Far beyond any real network, small enough that hostile input stays fast
  * and within the stack. */
 static const ElabLimits default_limits = {
-    .max_nodes = 1000000,
-    .max_steps = 20000000,
+    .max_nodes = 100000,
+    .max_steps = 5000000,
     .max_depth = 2000,
 };
 

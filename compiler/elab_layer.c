@@ -12,8 +12,8 @@ static bool as_positive_int(Elab *e, const char *op, const char *arg, Value *v, 
     *out = v->i;
     return true;
   }
-  diag_error(e->d, v->loc, "%s: '%s' must be a positive integer, not %s %s", op, arg,
-             value_kind_name(v->kind), value_str(e->a, v));
+  diag_error(e->d, v->loc, "%s: '%s' must be a positive integer, not %s", op, arg,
+             value_describe(e->a, v));
   return false;
 }
 
@@ -29,8 +29,8 @@ static bool as_pair(Elab *e, const char *op, const char *arg, Value *v, int64_t 
     out[1] = v->items[1]->i;
     return true;
   }
-  diag_error(e->d, v->loc, "%s: '%s' must be a positive integer or a pair [h, w], not %s %s", op, arg,
-             value_kind_name(v->kind), value_str(e->a, v));
+  diag_error(e->d, v->loc, "%s: '%s' must be a positive integer or a pair [h, w], not %s", op, arg,
+             value_describe(e->a, v));
   return false;
 }
 
@@ -66,8 +66,8 @@ static bool as_pad(Elab *e, const char *op, Value *v, Attrs *a) {
     ok = p[i] >= 0 && p[i] <= (1 << 20);
   if (!ok) {
     diag_error(e->d, v->loc, "%s: 'pad' must be same, valid, an integer, [h, w] or "
-                             "[top, bottom, left, right], not %s %s",
-               op, value_kind_name(v->kind), value_str(e->a, v));
+                             "[top, bottom, left, right], not %s",
+               op, value_describe(e->a, v));
     return false;
   }
   a->pad_mode = PAD_EXPLICIT;
@@ -84,8 +84,8 @@ static bool as_real(Elab *e, const char *op, const char *arg, Value *v, double l
   if (v->kind == V_INT || v->kind == V_REAL)
     diag_error(e->d, v->loc, "%s: '%s' must be between %g and %g, not %s", op, arg, lo, hi, value_str(e->a, v));
   else
-    diag_error(e->d, v->loc, "%s: '%s' must be a number, not %s %s", op, arg,
-               value_kind_name(v->kind), value_str(e->a, v));
+    diag_error(e->d, v->loc, "%s: '%s' must be a number, not %s", op, arg,
+               value_describe(e->a, v));
   return false;
 }
 
@@ -96,8 +96,8 @@ static bool as_activation(Elab *e, const char *op, Value *v, Act *out) {
   if (v->kind == V_STR && op_lookup(v->s, &k) && op_as_activation(k, out))
     return true;
   diag_error(e->d, v->loc, "%s: 'activation' must be one of linear, relu, relu6, sigmoid, tanh, "
-                           "softmax, leaky_relu, elu, thresholded_relu; not %s %s",
-             op, value_kind_name(v->kind), value_str(e->a, v));
+                           "softmax, leaky_relu, elu, thresholded_relu; not %s",
+             op, value_describe(e->a, v));
   if (v->kind == V_OP && v->op == OP_PRELU)
     diag_note(e->d, v->loc, "prelu has weights of its own: apply it as a layer, x -> prelu");
   return false;
@@ -226,8 +226,8 @@ static int take_tensors(Elab *e, OpKind op, const Ast *call, CallArgs *args, Nod
     if (items[i]->kind == V_ERROR)
       return -1;
     if (items[i]->kind != V_TENSOR) {
-      diag_error(e->d, items[i]->loc, "%s: every input must be a tensor, not %s %s", o,
-                 value_kind_name(items[i]->kind), value_str(e->a, items[i]));
+      diag_error(e->d, items[i]->loc, "%s: every input must be a tensor, not %s", o,
+                 value_describe(e->a, items[i]));
       return -1;
     }
     (*out)[i] = items[i]->node;

@@ -141,13 +141,14 @@ static const char *binop_text(BinOp op) {
   return t[op];
 }
 
+static const char *describe(Elab *e, const Value *v) { return value_describe(e->a, v); }
+
 static Value *type_error(Elab *e, const Ast *n, const Value *l, const Value *r) {
   if (r)
-    diag_error(e->d, n->str_loc, "cannot apply '%s' to %s %s and %s %s", binop_text(n->op),
-               value_kind_name(l->kind), value_str(e->a, l), value_kind_name(r->kind), value_str(e->a, r));
+    diag_error(e->d, n->str_loc, "cannot apply '%s' to %s and %s", binop_text(n->op), describe(e, l),
+               describe(e, r));
   else
-    diag_error(e->d, n->loc, "cannot apply '%s' to %s %s", binop_text(n->op), value_kind_name(l->kind),
-               value_str(e->a, l));
+    diag_error(e->d, n->loc, "cannot apply '%s' to %s", binop_text(n->op), describe(e, l));
   if (l->kind == V_TENSOR || (r && r->kind == V_TENSOR))
     diag_note(e->d, n->str_loc, "on tensors, '+' adds and '*' multiplies; other arithmetic is for numbers");
   return val_error(e);
@@ -259,8 +260,8 @@ static Value *eval_binop(Elab *e, StrMap *scope, const Ast *n) {
   /* `and` / `or` short-circuit, so `i > 0 and xs[i - 1] ...` is safe. */
   if (n->op == OPR_AND || n->op == OPR_OR) {
     if (l->kind != V_BOOL) {
-      diag_error(e->d, n->lhs->loc, "'%s' needs booleans, not %s %s", binop_text(n->op),
-                 value_kind_name(l->kind), value_str(e->a, l));
+      diag_error(e->d, n->lhs->loc, "'%s' needs booleans, not %s", binop_text(n->op),
+                 value_describe(e->a, l));
       return val_error(e);
     }
     if ((n->op == OPR_AND) != (l->i != 0))
@@ -269,8 +270,8 @@ static Value *eval_binop(Elab *e, StrMap *scope, const Ast *n) {
     if (r->kind == V_ERROR)
       return r;
     if (r->kind != V_BOOL) {
-      diag_error(e->d, n->rhs->loc, "'%s' needs booleans, not %s %s", binop_text(n->op),
-                 value_kind_name(r->kind), value_str(e->a, r));
+      diag_error(e->d, n->rhs->loc, "'%s' needs booleans, not %s", binop_text(n->op),
+                 value_describe(e->a, r));
       return val_error(e);
     }
     return val_bool(e, r->i != 0, n->loc);
@@ -339,8 +340,7 @@ static Value *eval_index(Elab *e, StrMap *scope, const Ast *n) {
   if (l->kind == V_ERROR || i->kind == V_ERROR)
     return val_error(e);
   if (l->kind != V_LIST) {
-    diag_error(e->d, n->lhs->loc, "only lists can be indexed, not %s %s", value_kind_name(l->kind),
-               value_str(e->a, l));
+    diag_error(e->d, n->lhs->loc, "only lists can be indexed, not %s", value_describe(e->a, l));
     return val_error(e);
   }
   if (i->kind != V_INT) {
@@ -680,8 +680,8 @@ static Flow exec(Elab *e, StrMap *scope, const Ast *n, Value **ret) {
     if (c->kind == V_ERROR)
       return e->abort ? FLOW_ABORT : FLOW_NEXT;  /* skip both branches */
     if (c->kind != V_BOOL) {
-      diag_error(e->d, n->lhs->loc, "the condition of 'if' must be a boolean, not %s %s",
-                 value_kind_name(c->kind), value_str(e->a, c));
+      diag_error(e->d, n->lhs->loc, "the condition of 'if' must be a boolean, not %s",
+                 value_describe(e->a, c));
       return FLOW_NEXT;
     }
     return exec_list(e, scope, c->i ? &n->body : &n->els, ret);
@@ -691,8 +691,7 @@ static Flow exec(Elab *e, StrMap *scope, const Ast *n, Value **ret) {
     if (l->kind == V_ERROR)
       return e->abort ? FLOW_ABORT : FLOW_NEXT;
     if (l->kind != V_LIST) {
-      diag_error(e->d, n->lhs->loc, "'for' loops over a list, not %s %s", value_kind_name(l->kind),
-                 value_str(e->a, l));
+      diag_error(e->d, n->lhs->loc, "'for' loops over a list, not %s", value_describe(e->a, l));
       if (l->kind == V_INT)
         diag_note(e->d, n->lhs->loc, "to count, write range(%" PRId64 ") or use repeat", l->i);
       return FLOW_NEXT;
@@ -710,8 +709,8 @@ static Flow exec(Elab *e, StrMap *scope, const Ast *n, Value **ret) {
     if (c->kind == V_ERROR)
       return e->abort ? FLOW_ABORT : FLOW_NEXT;
     if (c->kind != V_INT || c->i < 0) {
-      diag_error(e->d, n->lhs->loc, "'repeat' needs a count of zero or more, not %s %s",
-                 value_kind_name(c->kind), value_str(e->a, c));
+      diag_error(e->d, n->lhs->loc, "'repeat' needs a count of zero or more, not %s",
+                 value_describe(e->a, c));
       return FLOW_NEXT;
     }
     for (int64_t i = 0; i < c->i; i++) {
@@ -782,7 +781,7 @@ static void add_output(Elab *e, Value *v) {
     return;
   }
   if (v->kind != V_TENSOR) {
-    diag_error(e->d, v->loc, "a network returns tensors, not %s %s", value_kind_name(v->kind), value_str(e->a, v));
+    diag_error(e->d, v->loc, "a network returns tensors, not %s", value_describe(e->a, v));
     return;
   }
   e->g->outputs = arena_grow(e->a, e->g->outputs, &(int){e->g->noutputs}, e->g->noutputs + 1, sizeof(Node *));
@@ -791,18 +790,22 @@ static void add_output(Elab *e, Value *v) {
 
 static void run_network(Elab *e, const BlockDef *net) {
   StrMap *scope = strmap_new(e->a);
+  bool declared_input = false;
   for (int i = 0; i < net->nparams; i++) {
     const Param *p = &net->params[i];
     if (p->shape) {
-      declare_input(e, scope, p);
+      declared_input = true;
+      if (!declare_input(e, scope, p))
+        strmap_put(scope, p->name, val_error(e));  /* reported; no cascade */
     } else if (p->deflt) {
       strmap_put(scope, p->name, eval(e, scope, p->deflt));
     } else {
       diag_error(e->d, p->loc, "network parameter '%s' needs a shape (%s: 32x32x3) or a value (%s = 10)",
                  p->name, p->name, p->name);
+      strmap_put(scope, p->name, val_error(e));
     }
   }
-  if (e->g->ninputs == 0 && !e->abort) {
+  if (!declared_input && !e->abort) {
     diag_error(e->d, net->loc, "network '%s' has no input; declare one as a parameter, e.g. (input: 32x32x3)",
                net->name);
     return;

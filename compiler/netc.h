@@ -361,6 +361,8 @@ struct Value {
 const char *value_kind_name(ValKind k);
 /* A short rendering for messages: 3, 0.25, "s", [1, 2], tensor 32x32x3. */
 char *value_str(Arena *a, const Value *v);
+/* With its kind: integer 3, string "a", tensor 32x32x3. */
+char *value_describe(Arena *a, const Value *v);
 
 /* ---------------------------------------------------------- elaborate.c */
 typedef struct ElabLimits {

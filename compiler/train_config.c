@@ -6,10 +6,14 @@
 #include <math.h>
 #include <string.h>
 
+/* What a choice's arguments must be. */
+typedef enum ArgKind { A_NUMBERS, A_PATHS, A_METRIC } ArgKind;
+
 typedef struct Choice {
   const char *name;
   const char *const *args;   /* keyword arguments it accepts (NULL-terminated) */
   int max_positional;
+  ArgKind kind;
 } Choice;
 
 static const char *const no_args[] = {NULL};
@@ -22,19 +26,21 @@ static const char *const lr_args[] = {"lr", NULL};
 static const char *const step_args[] = {"lr", "after", NULL};
 static const char *const cosine_args[] = {"lr", "epochs", NULL};
 
-static const Choice data_choices[] = {{"mnist", path_args, 1}, {"fashion_mnist", path_args, 1},
-                                      {"cifar10", path_args, 1}, {"idx", idx_args, 2},
-                                      {"folder", path_args, 1}, {NULL, NULL, 0}};
-static const Choice norm_choices[] = {{"none", no_args, 0}, {"scale", no_args, 0}, {"symmetric", no_args, 0},
-                                      {"standardize", no_args, 0}, {NULL, NULL, 0}};
-static const Choice aug_choices[] = {{"hflip", no_args, 0}, {"shift", no_args, 1}, {"rotate", no_args, 1},
-                                     {NULL, NULL, 0}};
-static const Choice opt_choices[] = {{"sgd", sgd_args, 1}, {"adam", adam_args, 1}, {"rmsprop", rms_args, 1},
-                                     {"adagrad", lr_args, 1}, {NULL, NULL, 0}};
-static const Choice sched_choices[] = {{"constant", lr_args, 1}, {"step", step_args, 2},
-                                       {"cosine", cosine_args, 2}, {NULL, NULL, 0}};
-static const Choice loss_choices[] = {{"cross_entropy", no_args, 0}, {"mse", no_args, 0}, {NULL, NULL, 0}};
-static const Choice ckpt_choices[] = {{"best", no_args, 1}, {"every", no_args, 1}, {NULL, NULL, 0}};
+static const Choice data_choices[] = {{"mnist", path_args, 1, A_PATHS}, {"fashion_mnist", path_args, 1, A_PATHS},
+                                      {"cifar10", path_args, 1, A_PATHS}, {"idx", idx_args, 2, A_PATHS},
+                                      {"folder", path_args, 1, A_PATHS}, {NULL, NULL, 0, A_PATHS}};
+static const Choice norm_choices[] = {{"none", no_args, 0, A_NUMBERS}, {"scale", no_args, 0, A_NUMBERS}, {"symmetric", no_args, 0, A_NUMBERS},
+                                      {"standardize", no_args, 0, A_NUMBERS}, {NULL, NULL, 0, A_NUMBERS}};
+static const Choice aug_choices[] = {{"hflip", no_args, 0, A_NUMBERS}, {"shift", no_args, 1, A_NUMBERS}, {"rotate", no_args, 1, A_NUMBERS},
+                                     {NULL, NULL, 0, A_NUMBERS}};
+static const Choice opt_choices[] = {{"sgd", sgd_args, 1, A_NUMBERS}, {"adam", adam_args, 1, A_NUMBERS}, {"rmsprop", rms_args, 1, A_NUMBERS},
+                                     {"adagrad", lr_args, 1, A_NUMBERS}, {NULL, NULL, 0, A_NUMBERS}};
+static const Choice sched_choices[] = {{"constant", lr_args, 1, A_NUMBERS}, {"step", step_args, 2, A_NUMBERS},
+                                       {"cosine", cosine_args, 2, A_NUMBERS}, {NULL, NULL, 0, A_NUMBERS}};
+static const Choice loss_choices[] = {{"cross_entropy", no_args, 0, A_NUMBERS}, {"mse", no_args, 0, A_NUMBERS}, {NULL, NULL, 0, A_NUMBERS}};
+static const Choice ckpt_choices[] = {{"best", no_args, 1, A_METRIC}, {"every", no_args, 1, A_NUMBERS},
+                                      {NULL, NULL, 0, A_NUMBERS}};
+static const char *const metrics[] = {"val_acc", "val_loss", "acc", "loss"};
 
 typedef enum Kind { K_CHOICE, K_CHOICES, K_POS_INT, K_NONNEG_REAL, K_FRACTION_OR_DATA, K_BOOL, K_INT } Kind;
 
@@ -52,6 +58,43 @@ static const struct Key {
     {"seed", K_INT, NULL},
 };
 enum { NKEYS = sizeof keys / sizeof keys[0] };
+
+static bool is_number(const Value *v) { return v->kind == V_INT || v->kind == V_REAL; }
+
+/* Settings take numbers (a map of them for step's `after`, a boolean for
+ * nesterov), data sources take paths, best() takes a metric. */
+static bool check_arg(Arena *a, Diag *d, const char *key, const Choice *c, const Value *v) {
+  switch (c->kind) {
+  case A_PATHS:
+    if (v->kind == V_STR)
+      return true;
+    diag_error(d, v->loc, "%s: %s takes paths as strings, not %s", key, c->name, value_str(a, v));
+    return false;
+  case A_METRIC:
+    for (int i = 0; i < 4; i++)
+      if (v->kind == V_SYM && strcmp(v->s, metrics[i]) == 0)
+        return true;
+    diag_error(d, v->loc, "%s: %s takes a metric: val_acc, val_loss, acc or loss; not %s", key, c->name,
+               value_str(a, v));
+    return false;
+  case A_NUMBERS:
+    if (is_number(v) || v->kind == V_BOOL)
+      return true;
+    if (v->kind == V_MAP) {
+      for (int i = 0; i < v->nitems; i++) {
+        if (!is_number(v->items[i])) {
+          diag_error(d, v->items[i]->loc, "%s: %s: a map of numbers is expected, not %s", key, c->name,
+                     value_str(a, v->items[i]));
+          return false;
+        }
+      }
+      return true;
+    }
+    diag_error(d, v->loc, "%s: %s takes numbers, not %s", key, c->name, value_str(a, v));
+    return false;
+  }
+  return false;
+}
 
 static bool check_choice(Arena *a, Diag *d, const char *key, const Value *v, const Choice *cs) {
   const char *name = v->kind == V_SYM || v->kind == V_CALL ? v->s : NULL;
@@ -77,6 +120,8 @@ static bool check_choice(Arena *a, Diag *d, const char *key, const Value *v, con
   if (v->kind != V_CALL)
     return true;
   bool ok = true;
+  for (int i = 0; i < v->nitems + v->nkeys; i++)
+    ok &= check_arg(a, d, key, c, i < v->nitems ? v->items[i] : v->kvals[i - v->nitems]);
   if (v->nitems > c->max_positional) {
     diag_error(d, v->loc, "%s: %s takes at most %d positional argument%s", key, c->name, c->max_positional,
                c->max_positional == 1 ? "" : "s");

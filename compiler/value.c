@@ -69,3 +69,9 @@ char *value_str(Arena *a, const Value *v) {
   render(v, buf, sizeof buf, &len, 0);
   return arena_strdup(a, buf);
 }
+
+char *value_describe(Arena *a, const Value *v) {
+  if (v->kind == V_TENSOR)
+    return value_str(a, v);  /* "tensor 32x32x3" names its kind already */
+  return arena_printf(a, "%s %s", value_kind_name(v->kind), value_str(a, v));
+}

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include <png.h>
+#include <zlib.h>
 
 static char *dir;
 
@@ -214,6 +215,17 @@ static void test_bad(void) {
     c[i] ^= 0xff;
   CHECK_ERR(rt_png_load_memory(c, n, "idat.png", &img, &ERR), RT_ERR_FORMAT, "idat.png: corrupt PNG:");
   CHECK(img.data == NULL);
+  /* A valid IHDR (CRC fixed) claiming 20000x20000: refused before any
+   * allocation. */
+  memcpy(c, b, n);
+  c[16] = 0, c[17] = 0, c[18] = 0x4e, c[19] = 0x20;
+  c[20] = 0, c[21] = 0, c[22] = 0x4e, c[23] = 0x20;
+  uLong crc = crc32(0, c + 12, 17);
+  c[29] = (unsigned char)(crc >> 24), c[30] = (unsigned char)(crc >> 16);
+  c[31] = (unsigned char)(crc >> 8), c[32] = (unsigned char)crc;
+  CHECK_ERR(rt_png_load_memory(c, n, "huge.png", &img, &ERR), RT_ERR_FORMAT,
+            "huge.png: corrupt PNG: image is 20000x20000, more than the 67108864 pixels "
+            "supported");
   free(c);
   free(b);
   CHECK_ERR(rt_png_save(t_path(dir, "x.png"), px, 4, 4, 5, 8, &ERR), RT_ERR_ARG,

@@ -1,1 +1,144 @@
-int main(void) { return 0; }
+/* Conv benchmark (built, not run as a test): GFLOP/s of a few conv shapes
+ * through rt_conv2d, against the SGEMM peak of the same machine measured
+ * in the same run, median of repeats.
+ *
+ *   bench_conv [threads] [batch]
+ *
+ * Two SGEMM peaks are measured on a 2048^3 GEMM: OpenBLAS threading itself
+ * (openblas_set_num_threads(T)), and T OpenMP threads each running a
+ * one-thread GEMM of the same size (how the kernels use it). The fraction
+ * printed is against the larger, the stricter of the two. */
+#include <cblas.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "netc/kernels.h"
+
+enum { REPS = 7 };
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+static double median(double *t, int n) {
+  qsort(t, n, sizeof *t, cmp_double);
+  return t[n / 2];
+}
+
+static float *fill(size_t n) {
+  float *p = malloc(n * sizeof *p);
+  if (!p) {
+    fprintf(stderr, "out of memory\n");
+    exit(2);
+  }
+  unsigned s = 12345;
+  for (size_t i = 0; i < n; i++) {
+    s = s * 1103515245u + 12345u;
+    p[i] = (float)((s >> 9) & 0xffff) / 65536.0f - 0.5f;
+  }
+  return p;
+}
+
+static double peak_openblas(int threads, int n) {
+  float *a = fill((size_t)n * n), *b = fill((size_t)n * n), *c = fill((size_t)n * n);
+  openblas_set_num_threads(threads);
+  double t[REPS];
+  for (int r = -1; r < REPS; r++) {
+    double t0 = omp_get_wtime();
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n,
+                b, n, 0.0f, c, n);
+    if (r >= 0)
+      t[r] = omp_get_wtime() - t0;
+  }
+  free(a), free(b), free(c);
+  return 2.0 * n * n * n / median(t, REPS) / 1e9;
+}
+
+static double peak_per_thread(int threads, int n) {
+  float *a = fill((size_t)n * n), *b = fill((size_t)n * n);
+  float *c = fill((size_t)n * n * threads);
+  openblas_set_num_threads(1);
+  double t[REPS];
+  for (int r = -1; r < REPS; r++) {
+    double t0 = omp_get_wtime();
+#pragma omp parallel num_threads(threads)
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n,
+                b, n, 0.0f, c + (size_t)omp_get_thread_num() * n * n, n);
+    if (r >= 0)
+      t[r] = omp_get_wtime() - t0;
+  }
+  free(a), free(b), free(c);
+  return 2.0 * n * n * n * threads / median(t, REPS) / 1e9;
+}
+
+typedef struct Shape {
+  const char *name;
+  int h, w, c, oc, k, s, groups;
+} Shape;
+
+static double bench(const RtContext *ctx, const Shape *sh, int batch) {
+  int pad = sh->k / 2; /* 'same' for odd kernels at stride 1 */
+  RtConv2d d = {.n = batch, .h = sh->h, .w = sh->w, .c = sh->c,
+                .oh = (sh->h + 2 * pad - sh->k) / sh->s + 1,
+                .ow = (sh->w + 2 * pad - sh->k) / sh->s + 1, .oc = sh->oc,
+                .kh = sh->k, .kw = sh->k, .sh = sh->s, .sw = sh->s,
+                .pad_top = pad, .pad_left = pad, .groups = sh->groups};
+  int g = sh->groups ? sh->groups : 1;
+  float *in = fill((size_t)batch * sh->h * sh->w * sh->c);
+  float *kernel = fill((size_t)sh->k * sh->k * (sh->c / g) * sh->oc);
+  float *bias = fill(sh->oc);
+  float *out = fill((size_t)batch * d.oh * d.ow * sh->oc);
+  size_t wsn = rt_conv2d_workspace_floats(&d);
+  float *ws = wsn ? fill(wsn) : NULL;
+  RtEpilogue ep = {.bias = bias, .act = RT_ACT_RELU};
+  double t[REPS];
+  for (int r = -1; r < REPS; r++) {
+    double t0 = omp_get_wtime();
+    if (rt_conv2d(ctx, out, in, kernel, &ep, &d, ws, wsn) != RT_OK) {
+      fprintf(stderr, "rt_conv2d failed on %s\n", sh->name);
+      exit(1);
+    }
+    if (r >= 0)
+      t[r] = omp_get_wtime() - t0;
+  }
+  free(in), free(kernel), free(bias), free(out), free(ws);
+  double flops = 2.0 * batch * d.oh * d.ow * sh->oc * sh->k * sh->k * (sh->c / g);
+  return flops / median(t, REPS) / 1e9;
+}
+
+int main(int argc, char **argv) {
+  int threads = argc > 1 ? atoi(argv[1]) : omp_get_max_threads();
+  int batch = argc > 2 ? atoi(argv[2]) : 64;
+  if (threads < 1 || batch < 1) {
+    fprintf(stderr, "usage: bench_conv [threads] [batch]\n");
+    return 2;
+  }
+  double p1 = peak_openblas(threads, 2048);
+  double p2 = peak_per_thread(threads, 2048);
+  double peak = p1 > p2 ? p1 : p2;
+  printf("threads %d, batch %d, OpenBLAS %s\n", threads, batch,
+         openblas_get_corename());
+  printf("SGEMM 2048^3: %.1f GFLOP/s OpenBLAS-threaded, %.1f GFLOP/s "
+         "%d x one-thread; peak = %.1f\n",
+         p1, p2, threads, peak);
+  static const Shape shapes[] = {
+      {"32x32x64->64 3x3", 32, 32, 64, 64, 3, 1, 1},
+      {"32x32x32->32 3x3", 32, 32, 32, 32, 3, 1, 1},
+      {"16x16x128->128 3x3", 16, 16, 128, 128, 3, 1, 1},
+      {"8x8x256->256 3x3", 8, 8, 256, 256, 3, 1, 1},
+      {"32x32x64->64 3x3 s2", 32, 32, 64, 64, 3, 2, 1},
+      {"32x32x3->32 3x3 (first layer)", 32, 32, 3, 32, 3, 1, 1},
+      {"32x32x64->128 1x1", 32, 32, 64, 128, 1, 1, 1},
+      {"16x16x128->128 3x3 g4", 16, 16, 128, 128, 3, 1, 4},
+      {"32x32x64 depthwise 3x3", 32, 32, 64, 64, 3, 1, 64},
+  };
+  RtContext ctx = {threads};
+  printf("%-32s %10s %8s\n", "conv (same, bias+relu)", "GFLOP/s", "of peak");
+  for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+    double gf = bench(&ctx, &shapes[i], batch);
+    printf("%-32s %10.1f %7.0f%%\n", shapes[i].name, gf, 100 * gf / peak);
+  }
+  return 0;
+}
