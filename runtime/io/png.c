@@ -15,7 +15,11 @@
 
 #include "io_internal.h"
 
+/* Limits on what we decode: a few hundred bytes of PNG can claim a huge
+ * image, and we allocate the whole image before libpng finds out whether
+ * the data is there. 64 Mpixels is ample for a CNN input. */
 #define PNG_MAX_SIDE 32768
+#define PNG_MAX_PIXELS ((uint64_t)1 << 26)
 
 void rt_image_free(RtImage *img) {
   if (!img)
@@ -79,6 +83,11 @@ static bool png_decode(PngCtx *ctx) {
   png_read_info(png, info);
   png_uint_32 w = png_get_image_width(png, info), h = png_get_image_height(png, info);
   int color = png_get_color_type(png, info), depth = png_get_bit_depth(png, info);
+  if ((uint64_t)w * h > PNG_MAX_PIXELS) {
+    snprintf(ctx->msg, sizeof ctx->msg, "image is %ux%u, more than the %llu pixels supported",
+             (unsigned)w, (unsigned)h, (unsigned long long)PNG_MAX_PIXELS);
+    png_longjmp(png, 1);
+  }
   if (color == PNG_COLOR_TYPE_PALETTE)
     png_set_palette_to_rgb(png);
   if (color == PNG_COLOR_TYPE_GRAY && depth < 8)

@@ -45,7 +45,7 @@ expect 2 "is a directory" -- "$netc" check dsl-examples
 expect 2 "must end in .dot or .svg" -- "$netc" graph $ex -o "$tmp/out.png"
 expect 0 '' -- "$netc" check $ex
 expect 0 'Total params: 134,794' -- "$netc" report $ex
-expect 0 '"total": 134794' -- "$netc" report --json $ex
+expect 0 '"total":[[:space:]]*134794' -- "$netc" report --json $ex
 expect 0 'Batch 32' -- "$netc" report --batch 32 $ex
 expect 0 '' -- "$netc" graph $ex -o "$tmp/g.dot"
 expect 0 'digraph' -- cat "$tmp/g.dot"

@@ -272,7 +272,7 @@ void rt_image_free(RtImage *img);
 /* Loads any PNG (gray, gray+alpha, RGB, RGBA, palette with or without
  * transparency, 1..16-bit, interlaced). c is 1 (gray), 2 (gray+alpha),
  * 3 (RGB) or 4 (RGBA); a palette or tRNS chunk expands to RGB(A). Images
- * larger than 32768 pixels on a side are refused. */
+ * above 32768 pixels on a side or 2^26 (64 M) pixels in all are refused. */
 RtStatus rt_png_load(const char *path, RtImage *out, RtError *err);
 RtStatus rt_png_load_memory(const void *buf, size_t len, const char *label,
                             RtImage *out, RtError *err);
