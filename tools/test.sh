@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# test.sh: installs what netc needs, then builds and runs every test twice:
+# with gcc, and with clang under AddressSanitizer and UndefinedBehaviorSanitizer.
+# Safe to run again; exits non-zero when any test fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tools/install-deps.sh
+jobs=$(nproc)
+
+echo "== gcc, RelWithDebInfo"
+CC=gcc cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$jobs"
+ctest --test-dir build -j"$jobs" --output-on-failure
+
+echo "== clang, AddressSanitizer + UndefinedBehaviorSanitizer"
+CC=clang cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DNETC_SANITIZE=ON >/dev/null
+cmake --build build-asan -j"$jobs"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir build-asan -j"$jobs" --output-on-failure
