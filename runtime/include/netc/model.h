@@ -1,0 +1,114 @@
+/* netc/model.h: what `netc emit --target c` generates for a network, as seen
+ * by the code that runs it (the `netc build` executable's driver, or a user's
+ * own program).
+ *
+ * A model has two weight blocks:
+ *  - the *parameters*: the Keras tensors, as stored in a safetensors file
+ *    (`<layer>.kernel`, `<layer>.bias`, `<layer>.gamma`, ...), each at an
+ *    offset of one float block, in Keras layouts;
+ *  - the *compute weights*: what the kernels read, made once from the
+ *    parameters by prepare() (batch norm folded into the preceding layer,
+ *    missing biases as zeros, BN as per-channel scale and shift).
+ * Activations live in one arena of arena_bytes_per_image * batch bytes,
+ * planned at compile time: every tensor has a fixed offset (per image, times
+ * the batch), so forward() allocates nothing.
+ *
+ * The generated code keeps no global mutable state: everything it writes is
+ * passed in. Several models and several threads can share one process. */
+#ifndef NETC_MODEL_H
+#define NETC_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "netc/kernels.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* How `model init` fills a parameter (Keras defaults). */
+typedef enum NetcInit {
+  NETC_INIT_ZEROS,          /* biases, beta, moving mean, PReLU alpha */
+  NETC_INIT_ONES,           /* gamma, moving variance */
+  NETC_INIT_GLOROT_UNIFORM, /* kernels: U(-l, l), l = sqrt(6 / (fan_in + fan_out)) */
+} NetcInit;
+
+/* One Keras tensor of the weights file. */
+typedef struct NetcParam {
+  const char *name;     /* "conv_1.kernel" */
+  int rank;
+  int shape[4];         /* Keras layout */
+  size_t offset;        /* in floats, into the parameter block */
+  size_t count;         /* product of shape */
+  NetcInit init;
+  int fan_in, fan_out;  /* for NETC_INIT_GLOROT_UNIFORM */
+  int trainable;        /* 0 for BN moving statistics */
+} NetcParam;
+
+/* How raw pixels (0..255) become the network's input, from the `train`
+ * section's `normalize` (scale when it has none). */
+typedef enum NetcNormalize {
+  NETC_NORM_SCALE,        /* x / 255 */
+  NETC_NORM_NONE,         /* x */
+  NETC_NORM_SYMMETRIC,    /* x / 127.5 - 1 (the book's [-1, 1]) */
+  NETC_NORM_STANDARDIZE,  /* (x - mean) / std per pixel, statistics in the weights file */
+} NetcNormalize;
+
+/* The data set named by the `train` section, the default of `eval`/`train`. */
+typedef enum NetcData {
+  NETC_DATA_NONE,
+  NETC_DATA_MNIST,          /* IDX files in data_path */
+  NETC_DATA_FASHION_MNIST,  /* IDX files in data_path, default /usr/share/datasets/fashion-mnist */
+  NETC_DATA_CIFAR10,        /* CIFAR-10 binary batches in data_path */
+  NETC_DATA_IDX,            /* data_path: images file, data_path2: labels file */
+  NETC_DATA_FOLDER,         /* PNGs in one sub-folder per class */
+} NetcData;
+
+typedef struct NetcModel {
+  const char *name;          /* the network's name in the .net file */
+  const char *source;        /* the .net file it was compiled from */
+  const char *netc_version;
+
+  /* The first input and first output, without the batch dimension (NHWC);
+   * `rank` 1 for a vector, 3 for an image. */
+  int input_rank, input_shape[3];
+  int output_rank, output_shape[3];
+  size_t input_size, output_size;  /* floats per image */
+
+  const NetcParam *params;
+  int num_params;
+  size_t param_floats;             /* size of the parameter block */
+  size_t compute_floats;           /* size of the compute-weight block */
+  int64_t total_params, trainable_params;
+  int64_t macs_per_image;          /* the report's MACs at batch 1 */
+
+  size_t arena_bytes_per_image;    /* the planned arena, per image */
+  size_t naive_bytes_per_image;    /* every tensor its own buffer, for comparison */
+
+  /* Fills compute[0 .. compute_floats) from params[0 .. param_floats). */
+  void (*prepare)(float *compute, const float *params);
+
+  /* Floats of scratch forward() needs at this batch size (im2col tiles). */
+  size_t (*workspace_floats)(int batch);
+
+  /* Runs the network on `batch` images: input [batch, input_size] ->
+   * output [batch, output_size]. arena holds arena_bytes_per_image * batch
+   * bytes, 64-byte aligned; ws holds workspace_floats(batch) floats.
+   * Returns RT_OK, or the first kernel's error status. */
+  RtStatus (*forward)(const RtContext *ctx, const float *compute, void *arena, float *ws, size_t ws_floats,
+                      const float *input, float *output, int batch);
+
+  const char *summary;             /* the text of `netc report` */
+
+  NetcNormalize normalize;
+  NetcData data;                   /* from `train { data = ... }` */
+  const char *data_path;           /* NULL: the data set's default */
+  const char *data_path2;
+} NetcModel;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* NETC_MODEL_H */
