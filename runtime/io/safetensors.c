@@ -62,6 +62,32 @@ static const char *shape_str(char *buf, size_t size, int ndim, const int64_t *sh
   return buf;
 }
 
+/* A tensor name or key as shown in messages: control characters and quotes
+ * escaped (\xNN) so the message stays one line, and long names cut with
+ * "..." so the problem after them still fits in RtError. */
+#define SHOWN_NAME 120
+static const char *show(char *buf, size_t size, const char *name) {
+  static const char hex[] = "0123456789abcdef";
+  size_t k = 0;
+  for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+    bool esc = *p < 0x20 || *p == 0x7f || *p == '\'' || *p == '\\';
+    if (k + (esc ? 4 : 1) + 4 > size) {
+      memcpy(buf + k, "...", 4);
+      return buf;
+    }
+    if (esc) {
+      buf[k++] = '\\';
+      buf[k++] = 'x';
+      buf[k++] = hex[*p >> 4];
+      buf[k++] = hex[*p & 15];
+    } else {
+      buf[k++] = (char)*p;
+    }
+  }
+  buf[k] = '\0';
+  return buf;
+}
+
 /* ---- Reader ------------------------------------------------------------- */
 
 struct RtSafetensors {
@@ -162,8 +188,10 @@ static RtStatus parse_metadata(RtSafetensors *st, const cJSON *meta, RtError *er
   RtStatus s = RT_OK;
   for (const cJSON *e = meta->child; e && i < n; e = e->next, i++) {
     if (!cJSON_IsString(e) || !e->valuestring) {
+      char kn[SHOWN_NAME];
       s = rt_fail(err, RT_ERR_FORMAT, "%s: header: __metadata__ entry '%s' is %s, expected a "
-                  "string", L, e->string ? e->string : "", json_type_name(e));
+                  "string", L, show(kn, sizeof kn, e->string ? e->string : ""),
+                  json_type_name(e));
       break;
     }
     pairs[i].key = dup_str(e->string ? e->string : "");
@@ -178,8 +206,9 @@ static RtStatus parse_metadata(RtSafetensors *st, const cJSON *meta, RtError *er
     qsort(pairs, n, sizeof *pairs, cmp_meta);
     for (size_t k = 1; k < n; k++)
       if (strcmp(pairs[k - 1].key, pairs[k].key) == 0) {
+        char kn[SHOWN_NAME];
         s = rt_fail(err, RT_ERR_FORMAT, "%s: header: __metadata__ key '%s' appears twice", L,
-                    pairs[k].key);
+                    show(kn, sizeof kn, pairs[k].key));
         break;
       }
   }
@@ -207,9 +236,10 @@ static RtStatus parse_metadata(RtSafetensors *st, const cJSON *meta, RtError *er
 }
 
 /* Fills t (except name and data) from one header entry. */
-static RtStatus parse_tensor_entry(const char *L, const char *name, const cJSON *e,
+static RtStatus parse_tensor_entry(const char *L, const char *raw_name, const cJSON *e,
                                    uint64_t data_len, RtStTensor *t, RtError *err) {
-  char sb[256];
+  char sb[256], name[SHOWN_NAME];
+  show(name, sizeof name, raw_name);
   if (!cJSON_IsObject(e))
     return rt_fail(err, RT_ERR_FORMAT, "%s: tensor '%s': header entry is %s, expected an "
                    "object with dtype, shape and data_offsets", L, name, json_type_name(e));
@@ -308,18 +338,20 @@ static RtStatus check_layout(const RtSafetensors *st, uint64_t data_len, RtError
   RtStatus s = RT_OK;
   uint64_t pos = 0;
   const RtStTensor *prev = NULL;
+  char qa[SHOWN_NAME], qb[SHOWN_NAME];
   for (size_t i = 0; i < st->count && s == RT_OK; i++) {
     const RtStTensor *t = by_off[i];
     if (t->offset < pos)
       s = rt_fail(err, RT_ERR_FORMAT, "%s: tensor '%s': data_offsets [%llu,%llu] overlap "
-                  "tensor '%s' [%llu,%llu]", L, t->name, (unsigned long long)t->offset,
-                  (unsigned long long)(t->offset + t->nbytes), prev->name,
+                  "tensor '%s' [%llu,%llu]", L, show(qa, sizeof qa, t->name),
+                  (unsigned long long)t->offset, (unsigned long long)(t->offset + t->nbytes),
+                  show(qb, sizeof qb, prev->name),
                   (unsigned long long)prev->offset,
                   (unsigned long long)(prev->offset + prev->nbytes));
     else if (t->offset > pos)
       s = rt_fail(err, RT_ERR_FORMAT, "%s: bytes [%llu,%llu) of the data section belong to no "
                   "tensor (gap before tensor '%s')", L, (unsigned long long)pos,
-                  (unsigned long long)t->offset, t->name);
+                  (unsigned long long)t->offset, show(qa, sizeof qa, t->name));
     pos = t->offset + t->nbytes;
     prev = t;
   }
@@ -421,9 +453,11 @@ static RtStatus parse_file(RtSafetensors *st, RtError *err) {
   for (size_t i = 0; i < st->count; i++)
     st->names[i] = (char *)st->tensors[i].name; /* keep names[] parallel to tensors[] */
   for (size_t i = 1; i < st->count; i++)
-    if (strcmp(st->tensors[i - 1].name, st->tensors[i].name) == 0)
+    if (strcmp(st->tensors[i - 1].name, st->tensors[i].name) == 0) {
+      char qn[SHOWN_NAME];
       return rt_fail(err, RT_ERR_FORMAT, "%s: tensor '%s' appears twice in the header", L,
-                     st->tensors[i].name);
+                     show(qn, sizeof qn, st->tensors[i].name));
+    }
   return check_layout(st, data_len, err);
 }
 
@@ -520,14 +554,15 @@ const char *rt_st_metadata_get(const RtSafetensors *st, const char *key) {
   return NULL;
 }
 
-RtStatus rt_st_expect(RtSafetensors *st, const char *name, RtDtype dt, int ndim,
+RtStatus rt_st_expect(RtSafetensors *st, const char *raw_name, RtDtype dt, int ndim,
                       const int64_t *shape, const RtStTensor **out, RtError *err) {
-  char have[256], want[256];
+  char have[256], want[256], name[SHOWN_NAME];
   if (out)
     *out = NULL;
-  if (!st || !name || ndim < 0 || ndim > RT_MAX_DIMS || (ndim > 0 && !shape))
+  if (!st || !raw_name || ndim < 0 || ndim > RT_MAX_DIMS || (ndim > 0 && !shape))
     return rt_fail(err, RT_ERR_ARG, "rt_st_expect: invalid arguments");
-  ptrdiff_t i = find_index(st, name);
+  show(name, sizeof name, raw_name);
+  ptrdiff_t i = find_index(st, raw_name);
   if (i < 0)
     return rt_fail(err, RT_ERR_MISMATCH, "%s: tensor '%s' is missing (the model expects %s %s; "
                    "the file has %zu tensors)", st->label, name, rt_dtype_name(dt),
@@ -555,9 +590,12 @@ RtStatus rt_st_read_f32(RtSafetensors *st, const char *name, int ndim, const int
   RtStatus s = rt_st_expect(st, name, RT_DT_F32, ndim, shape, &t, err);
   if (s != RT_OK)
     return s;
-  if ((uint64_t)count != t->numel || (count && !dst))
+  if ((uint64_t)count != t->numel || (count && !dst)) {
+    char qn[SHOWN_NAME];
     return rt_fail(err, RT_ERR_ARG, "%s: tensor '%s': destination holds %zu floats but the "
-                   "tensor has %llu", st->label, name, count, (unsigned long long)t->numel);
+                   "tensor has %llu", st->label, show(qn, sizeof qn, name), count,
+                   (unsigned long long)t->numel);
+  }
   if (count) {
     memcpy(dst, t->data, count * sizeof(float));
     if (!rt_host_is_little_endian())
@@ -597,7 +635,8 @@ RtStatus rt_st_check_all_used(const RtSafetensors *st, RtError *err) {
   for (size_t i = 0; i < st->count && k < cap; i++) {
     if (st->used[i])
       continue;
-    const char *name = st->tensors[i].name;
+    char name[SHOWN_NAME];
+    show(name, sizeof name, st->tensors[i].name);
     /* Leave room for ", ..." so a long list still ends visibly cut. */
     if (k + strlen(name) + 8 >= cap) {
       snprintf(m + k, cap - k, " ...");

@@ -305,6 +305,17 @@ static void test_bad_files(void) {
   BAD("emptyname.safetensors",
       "{\"\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [0, 4]}}", 4,
       "tensor with an empty name");
+  /* Names are shown escaped (one line) and cut when long. */
+  BAD("esc.safetensors",
+      "{\"a\\nb'c\": {\"dtype\": \"F128\", \"shape\": [1], \"data_offsets\": [0, 16]}}", 16,
+      "tensor 'a\\x0ab\\x27c': unknown dtype \"F128\"");
+  {
+    char h[1200];
+    snprintf(h, sizeof h, "{\"%0400d\": {\"dtype\": \"F32\", \"shape\": [2], "
+             "\"data_offsets\": [0, 4]}}", 7);
+    BAD("long.safetensors", h, 4, "tensor '0000000000", "...': data_offsets [0,4] hold 4 bytes "
+        "but F32 [2] needs 8");
+  }
   BAD("meta.safetensors", "{\"__metadata__\": {\"a\": 1}}", 0,
       "__metadata__ entry 'a' is a number, expected a string");
   BAD("meta2.safetensors", "{\"__metadata__\": [\"a\"]}", 0,
