@@ -61,14 +61,14 @@ int rtk_epilogue_is_identity(const RtEpilogue *ep) {
 }
 
 RTK_CLONES
-static void add_row(float *restrict o, const float *restrict a, int n) {
+static void epi_add_row(float *restrict o, const float *restrict a, int n) {
 #pragma omp simd
   for (int j = 0; j < n; j++)
     o[j] += a[j];
 }
 
 RTK_CLONES
-static void add2_row(float *restrict o, const float *restrict a,
+static void epi_add2_row(float *restrict o, const float *restrict a,
                      const float *restrict b, int n) {
   /* (o + bias) + residual: the order the epilogue promises. */
 #pragma omp simd
@@ -87,11 +87,11 @@ void rtk_epilogue_tile(float *tile, int out_cs, const RtEpilogue *ep,
     const float *res =
         ep->residual ? ep->residual + (row0 + r) * res_cs + col0 : NULL;
     if (bias && res)
-      add2_row(o, bias, res, cols);
+      epi_add2_row(o, bias, res, cols);
     else if (bias)
-      add_row(o, bias, cols);
+      epi_add_row(o, bias, cols);
     else if (res)
-      add_row(o, res, cols);
+      epi_add_row(o, res, cols);
     rtk_act_inplace(o, cols, ep->act, ep->alpha);
   }
 }

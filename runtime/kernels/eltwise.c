@@ -18,21 +18,21 @@ static int eltwise_ok(const RtEltwise *d, int *in_cs, int *out_cs) {
 /* No restrict here: out may be the very same array as an input (each
  * element is read before it is written, at the same index). */
 RTK_CLONES
-static void add_row(float *o, const float *a, const float *b, int n) {
+static void elt_add_row(float *o, const float *a, const float *b, int n) {
 #pragma omp simd
   for (int j = 0; j < n; j++)
     o[j] = a[j] + b[j];
 }
 
 RTK_CLONES
-static void acc_row(float *o, const float *a, int n) {
+static void elt_acc_row(float *o, const float *a, int n) {
 #pragma omp simd
   for (int j = 0; j < n; j++)
     o[j] += a[j];
 }
 
 RTK_CLONES
-static void mul_row(float *o, const float *a, const float *s, int n) {
+static void elt_mul_row(float *o, const float *a, const float *s, int n) {
 #pragma omp simd
   for (int j = 0; j < n; j++)
     o[j] = a[j] * s[j];
@@ -62,9 +62,9 @@ RtStatus rt_add(const RtContext *ctx, float *out, const float *const *ins,
             o[j] = ins[0][off + j];
         continue;
       }
-      add_row(o, ins[0] + off, ins[1] + off, d->c);
+      elt_add_row(o, ins[0] + off, ins[1] + off, d->c);
       for (int i = 2; i < count; i++)
-        acc_row(o, ins[i] + off, d->c);
+        elt_acc_row(o, ins[i] + off, d->c);
     }
     rtk_epilogue_tile(out + p0 * out_cs, out_cs, ep, p0, 0, np, d->c);
   }
@@ -88,7 +88,7 @@ RtStatus rt_mul_channel(const RtContext *ctx, float *out, const float *in,
     long p0 = bk * PIX_BLOCK;
     long np = pixels - p0 < PIX_BLOCK ? pixels - p0 : PIX_BLOCK;
     for (long q = p0; q < p0 + np; q++)
-      mul_row(out + q * out_cs, in + q * in_cs, s + (q / hw) * s_cs, d->c);
+      elt_mul_row(out + q * out_cs, in + q * in_cs, s + (q / hw) * s_cs, d->c);
     rtk_epilogue_tile(out + p0 * out_cs, out_cs, ep, p0, 0, np, d->c);
   }
   return RT_OK;

@@ -13,7 +13,9 @@
  * and AVX-512 and picked at load time (ifunc), which is where the 4x-8x
  * wider registers pay. Functions with this attribute must not contain an
  * OpenMP parallel region (its outlined body would not inherit the target):
- * call them from one instead. */
+ * call them from one instead. Their names must be unique across the
+ * library even when static: clang 14 gives a static clone's resolver an
+ * external symbol name. */
 #if defined(__x86_64__) && defined(__linux__) && !defined(NETC_NO_CLONES)
 #define RTK_CLONES \
   __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
