@@ -28,22 +28,22 @@ void rtk_act_inplace(float *x, long n, RtAct act, float alpha) {
   case RT_ACT_LINEAR:
     return;
   case RT_ACT_RELU:
-#pragma omp simd
+RTK_SIMD
     for (long i = 0; i < n; i++)
       x[i] = x[i] > 0.0f ? x[i] : 0.0f;
     return;
   case RT_ACT_RELU6:
-#pragma omp simd
+RTK_SIMD
     for (long i = 0; i < n; i++)
       x[i] = x[i] > 0.0f ? (x[i] < 6.0f ? x[i] : 6.0f) : 0.0f;
     return;
   case RT_ACT_LEAKY_RELU:
-#pragma omp simd
+RTK_SIMD
     for (long i = 0; i < n; i++)
       x[i] = x[i] > 0.0f ? x[i] : alpha * x[i];
     return;
   case RT_ACT_THRESHOLDED_RELU:
-#pragma omp simd
+RTK_SIMD
     for (long i = 0; i < n; i++)
       x[i] = x[i] > alpha ? x[i] : 0.0f;
     return;
@@ -62,7 +62,7 @@ int rtk_epilogue_is_identity(const RtEpilogue *ep) {
 
 RTK_CLONES
 static void epi_add_row(float *restrict o, const float *restrict a, int n) {
-#pragma omp simd
+RTK_SIMD
   for (int j = 0; j < n; j++)
     o[j] += a[j];
 }
@@ -71,7 +71,7 @@ RTK_CLONES
 static void epi_add2_row(float *restrict o, const float *restrict a,
                      const float *restrict b, int n) {
   /* (o + bias) + residual: the order the epilogue promises. */
-#pragma omp simd
+RTK_SIMD
   for (int j = 0; j < n; j++)
     o[j] = (o[j] + a[j]) + b[j];
 }

@@ -57,7 +57,7 @@ RTK_CLONES
 static void affine_row(float *restrict o, const float *restrict x,
                        const float *restrict sc, const float *restrict sh,
                        int n) {
-#pragma omp simd
+RTK_SIMD
   for (int j = 0; j < n; j++)
     o[j] = x[j] * sc[j] + sh[j];
 }

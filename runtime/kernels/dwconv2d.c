@@ -23,7 +23,7 @@ static void dw_block_mult1(float *restrict o, const float *restrict img,
                            int kx_hi, int c0, int cn) {
   const RtDwConv2d *d = p->d;
   float acc[CB];
-#pragma omp simd
+RTK_SIMD
   for (int j = 0; j < CB; j++)
     acc[j] = 0.0f;
   for (int ky = ky_lo; ky < ky_hi; ky++) {
@@ -32,11 +32,11 @@ static void dw_block_mult1(float *restrict o, const float *restrict img,
           img + ((long)(iy0 + ky) * d->w + ix0 + kx) * p->in_cs + c0;
       const float *restrict wk = kernel + (long)(ky * d->kw + kx) * p->oc + c0;
       if (cn == CB) {
-#pragma omp simd
+RTK_SIMD
         for (int j = 0; j < CB; j++)
           acc[j] += x[j] * wk[j];
       } else {
-#pragma omp simd
+RTK_SIMD
         for (int j = 0; j < cn; j++)
           acc[j] += x[j] * wk[j];
       }

@@ -19,21 +19,21 @@ static int eltwise_ok(const RtEltwise *d, int *in_cs, int *out_cs) {
  * element is read before it is written, at the same index). */
 RTK_CLONES
 static void elt_add_row(float *o, const float *a, const float *b, int n) {
-#pragma omp simd
+RTK_SIMD
   for (int j = 0; j < n; j++)
     o[j] = a[j] + b[j];
 }
 
 RTK_CLONES
 static void elt_acc_row(float *o, const float *a, int n) {
-#pragma omp simd
+RTK_SIMD
   for (int j = 0; j < n; j++)
     o[j] += a[j];
 }
 
 RTK_CLONES
 static void elt_mul_row(float *o, const float *a, const float *s, int n) {
-#pragma omp simd
+RTK_SIMD
   for (int j = 0; j < n; j++)
     o[j] = a[j] * s[j];
 }

@@ -23,6 +23,21 @@
 #define RTK_CLONES
 #endif
 
+/* `#pragma omp simd` on loops we want vectorized whatever the cost model
+ * says. Dropped under clang's AddressSanitizer, whose instrumentation
+ * makes the loops unvectorizable and clang then warns (an error with
+ * -Werror) that it could not honor the pragma. */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define RTK_NO_SIMD_PRAGMA 1
+#endif
+#endif
+#ifdef RTK_NO_SIMD_PRAGMA
+#define RTK_SIMD
+#else
+#define RTK_SIMD _Pragma("omp simd")
+#endif
+
 /* Threads to use: ctx->num_threads, or the OpenMP default when <= 0. */
 int rtk_threads(const RtContext *ctx);
 

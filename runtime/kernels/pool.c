@@ -43,11 +43,11 @@ static void pool_block(float *restrict o, const float *restrict img,
       const float *restrict x =
           img + ((long)(iy0 + ky) * d->w + ix0 + kx) * p->in_cs + c0;
       if (is_max) {
-#pragma omp simd
+RTK_SIMD
         for (int j = 0; j < cn; j++)
           acc[j] = x[j] > acc[j] ? x[j] : acc[j];
       } else {
-#pragma omp simd
+RTK_SIMD
         for (int j = 0; j < cn; j++)
           acc[j] += x[j];
       }
@@ -60,7 +60,7 @@ static void pool_block(float *restrict o, const float *restrict img,
     memcpy(o + c0, acc, (size_t)cn * sizeof *o);
   } else {
     float inv = 1.0f / (float)count;
-#pragma omp simd
+RTK_SIMD
     for (int j = 0; j < cn; j++)
       o[c0 + j] = acc[j] * inv;
   }
@@ -120,7 +120,7 @@ static void global_block(float *restrict o, const float *restrict img,
       acc[j] = -FLT_MAX;
     for (long q = 0; q < pixels; q++) {
       const float *restrict x = img + q * in_cs + c0;
-#pragma omp simd
+RTK_SIMD
       for (int j = 0; j < cn; j++)
         acc[j] = x[j] > acc[j] ? x[j] : acc[j];
     }
@@ -131,7 +131,7 @@ static void global_block(float *restrict o, const float *restrict img,
       acc[j] = 0.0;
     for (long q = 0; q < pixels; q++) {
       const float *restrict x = img + q * in_cs + c0;
-#pragma omp simd
+RTK_SIMD
       for (int j = 0; j < cn; j++)
         acc[j] += x[j];
     }

@@ -8,7 +8,7 @@ static void prelu_row(float *o, const float *x, const float *a, long a_step,
                       int n) {
   /* a_step is 1 (a slope per channel) or 0 (one slope for all channels).
    * No restrict: out may be the input itself. */
-#pragma omp simd
+RTK_SIMD
   for (int j = 0; j < n; j++)
     o[j] = x[j] > 0.0f ? x[j] : a[j * a_step] * x[j];
 }
