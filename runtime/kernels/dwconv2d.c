@@ -8,41 +8,75 @@
 #include "kernels_internal.h"
 
 /* Channels per accumulator block: 64 floats are four AVX-512 or eight AVX2
- * registers, which stay in registers across all taps of a pixel. */
+ * registers, which stay in registers across all taps of a pixel. The
+ * accumulators are GCC/clang vector-extension values (not arrays) so that
+ * they do stay in registers; memcpy does the unaligned loads. */
 enum { CB = 64 };
+
+typedef float V16 __attribute__((vector_size(64)));
 
 typedef struct DwPlan {
   const RtDwConv2d *d;
   int in_cs, out_cs, mult, oc;
 } DwPlan;
 
+/* acc += x[0..16) * w[0..16). A macro: a function passing V16 by value
+ * would change ABI between the clones. */
+#define MAC16(acc, x, w)                                                       \
+  do {                                                                         \
+    V16 xv_, wv_;                                                              \
+    memcpy(&xv_, (x), sizeof xv_);                                             \
+    memcpy(&wv_, (w), sizeof wv_);                                             \
+    (acc) += xv_ * wv_;                                                        \
+  } while (0)
+
+/* Multiplier 1: channels [c0, c0+cn) of output pixel o. */
 RTK_CLONES
 static void dw_block_mult1(float *restrict o, const float *restrict img,
                            const float *restrict kernel, const DwPlan *p,
                            int iy0, int ix0, int ky_lo, int ky_hi, int kx_lo,
                            int kx_hi, int c0, int cn) {
   const RtDwConv2d *d = p->d;
-  float acc[CB];
-RTK_SIMD
-  for (int j = 0; j < CB; j++)
-    acc[j] = 0.0f;
-  for (int ky = ky_lo; ky < ky_hi; ky++) {
-    for (int kx = kx_lo; kx < kx_hi; kx++) {
-      const float *restrict x =
-          img + ((long)(iy0 + ky) * d->w + ix0 + kx) * p->in_cs + c0;
-      const float *restrict wk = kernel + (long)(ky * d->kw + kx) * p->oc + c0;
-      if (cn == CB) {
-RTK_SIMD
-        for (int j = 0; j < CB; j++)
-          acc[j] += x[j] * wk[j];
-      } else {
-RTK_SIMD
-        for (int j = 0; j < cn; j++)
-          acc[j] += x[j] * wk[j];
+  long row_step = (long)d->w * p->in_cs;
+  const float *x0 = img + ((long)iy0 * d->w + ix0) * p->in_cs + c0;
+  const float *w0 = kernel + c0;
+  if (cn == CB) {
+    V16 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+    for (int ky = ky_lo; ky < ky_hi; ky++) {
+      const float *x = x0 + ky * row_step + (long)kx_lo * p->in_cs;
+      const float *wk = w0 + (long)(ky * d->kw + kx_lo) * p->oc;
+      for (int kx = kx_lo; kx < kx_hi; kx++, x += p->in_cs, wk += p->oc) {
+        MAC16(a0, x, wk);
+        MAC16(a1, x + 16, wk + 16);
+        MAC16(a2, x + 32, wk + 32);
+        MAC16(a3, x + 48, wk + 48);
       }
     }
+    memcpy(o + c0, &a0, sizeof a0);
+    memcpy(o + c0 + 16, &a1, sizeof a1);
+    memcpy(o + c0 + 32, &a2, sizeof a2);
+    memcpy(o + c0 + 48, &a3, sizeof a3);
+    return;
   }
-  memcpy(o + c0, acc, (size_t)cn * sizeof *o);
+  int j = 0;
+  for (; j + 16 <= cn; j += 16) {
+    V16 a = {0};
+    for (int ky = ky_lo; ky < ky_hi; ky++) {
+      const float *x = x0 + ky * row_step + (long)kx_lo * p->in_cs + j;
+      const float *wk = w0 + (long)(ky * d->kw + kx_lo) * p->oc + j;
+      for (int kx = kx_lo; kx < kx_hi; kx++, x += p->in_cs, wk += p->oc)
+        MAC16(a, x, wk);
+    }
+    memcpy(o + c0 + j, &a, sizeof a);
+  }
+  for (; j < cn; j++) {
+    float a = 0.0f;
+    for (int ky = ky_lo; ky < ky_hi; ky++)
+      for (int kx = kx_lo; kx < kx_hi; kx++)
+        a += x0[ky * row_step + (long)kx * p->in_cs + j] *
+             w0[(long)(ky * d->kw + kx) * p->oc + j];
+    o[c0 + j] = a;
+  }
 }
 
 /* Multiplier > 1 (rare): output channel j reads input channel j / mult. */
