@@ -37,8 +37,19 @@ Compilation *compile_source(const char *path, const char *text, size_t len, FILE
   if (!train_config_check(c->arena, &c->diag, &c->prog, &c->train))
     return c;
   cost_graph(c->graph, batch, &c->totals);
+  PassOptions all = pass_options_all();
+  Graph *g;
+  Plan *p = compile_inference_plan(c, &all, &g);
+  c->totals.planned_arena_bytes = p->arena_bytes * batch;
+  c->totals.naive_arena_bytes = p->naive_bytes * batch;
   *ok = c->diag.errors == 0;
   return c;
+}
+
+Plan *compile_inference_plan(Compilation *c, const PassOptions *o, Graph **g) {
+  *g = graph_clone(c->arena, c->graph);
+  passes_run_inference(*g, o);
+  return plan_memory(c->arena, *g);
 }
 
 void compilation_free(Compilation *c) {

@@ -61,9 +61,15 @@ Node *graph_add(Arena *a, Graph *g, Diag *d, OpKind op, Node **inputs, int ninpu
 
 void graph_count_uses(const Graph *g, int *uses) {
   memset(uses, 0, sizeof(int) * (size_t)g->nnodes);
-  for (int i = 0; i < g->nnodes; i++)
+  for (int i = 0; i < g->nnodes; i++) {
     for (int j = 0; j < g->nodes[i]->ninputs; j++)
       uses[g->nodes[i]->inputs[j]->id]++;
+    if (g->nodes[i]->residual)
+      uses[g->nodes[i]->residual->id]++;
+  }
+  /* An output is read by the caller. */
+  for (int i = 0; i < g->noutputs; i++)
+    uses[g->outputs[i]->id]++;
 }
 
 void graph_prune_unused(Graph *g, Diag *d) {
@@ -108,4 +114,57 @@ char *shape_str(const Shape *s, char *buf, size_t size) {
   for (int i = 0; i < s->rank && len < size; i++)
     len += (size_t)snprintf(buf + len, size - len, i ? "x%" PRId64 : "%" PRId64, s->d[i]);
   return buf;
+}
+
+void graph_replace_uses(Graph *g, Node *old, Node *new_node) {
+  for (int i = 0; i < g->nnodes; i++) {
+    Node *n = g->nodes[i];
+    for (int j = 0; j < n->ninputs; j++)
+      if (n->inputs[j] == old)
+        n->inputs[j] = new_node;
+    if (n->residual == old)
+      n->residual = new_node;
+  }
+  for (int i = 0; i < g->noutputs; i++)
+    if (g->outputs[i] == old)
+      g->outputs[i] = new_node;
+}
+
+void graph_compact(Graph *g) {
+  int k = 0;
+  for (int i = 0; i < g->nnodes; i++) {
+    Node *n = g->nodes[i];
+    if (n->dead)
+      continue;
+    n->id = k;
+    g->nodes[k++] = n;
+  }
+  g->nnodes = k;
+}
+
+Graph *graph_clone(Arena *a, const Graph *g) {
+  Graph *c = graph_new(a, g->name);
+  c->nnodes = c->cap_nodes = g->nnodes;
+  c->nodes = arena_alloc(a, sizeof(Node *) * (size_t)(g->nnodes ? g->nnodes : 1));
+  for (int i = 0; i < g->nnodes; i++) {
+    Node *n = arena_alloc(a, sizeof *n);
+    *n = *g->nodes[i];
+    NETC_ASSERT(n->id == i);
+    n->inputs = arena_alloc(a, sizeof(Node *) * (size_t)(n->ninputs ? n->ninputs : 1));
+    for (int j = 0; j < n->ninputs; j++)
+      n->inputs[j] = c->nodes[g->nodes[i]->inputs[j]->id];
+    if (n->residual)
+      n->residual = c->nodes[n->residual->id];
+    c->nodes[i] = n;
+    strmap_put(c->names, n->name, n);
+  }
+  c->ninputs = g->ninputs;
+  c->inputs = arena_alloc(a, sizeof(Node *) * (size_t)(g->ninputs ? g->ninputs : 1));
+  for (int i = 0; i < g->ninputs; i++)
+    c->inputs[i] = c->nodes[g->inputs[i]->id];
+  c->noutputs = g->noutputs;
+  c->outputs = arena_alloc(a, sizeof(Node *) * (size_t)(g->noutputs ? g->noutputs : 1));
+  for (int i = 0; i < g->noutputs; i++)
+    c->outputs[i] = c->nodes[g->outputs[i]->id];
+  return c;
 }

@@ -23,6 +23,7 @@ static const char usage_main[] =
     "  check FILE      parse the model and check every name and shape\n"
     "  report FILE     print parameters, MACs, FLOPs and memory per layer\n"
     "  graph FILE      draw the architecture as Graphviz .dot or .svg\n"
+    "  emit FILE       write the network as C source (--target c -o DIR)\n"
     "\n"
     "Run 'netc COMMAND --help' for the options of a command.\n"
     "The language is described in docs/language.md.\n";
@@ -47,6 +48,14 @@ static const char usage_report[] =
     "  --batch N     costs for a batch of N images (default 1)\n"
     "  -o OUT        write to OUT instead of standard output\n";
 
+static const char usage_emit[] =
+    "usage: netc emit FILE --target c -o DIR [--disable PASS]... [--no-passes]\n"
+    "\n"
+    "Writes DIR/<network>.c and DIR/<network>.h: the network as C11 that\n"
+    "calls the netc runtime, one call per layer, every tensor at an offset of\n"
+    "one planned arena. Inference passes (all on by default): remove-dropout,\n"
+    "fold-bn, fuse-residual, fuse-activation.\n";
+
 static const char usage_graph[] =
     "usage: netc graph FILE -o OUT.dot|OUT.svg\n"
     "\n"
@@ -64,6 +73,10 @@ typedef struct Options {
   const char *out;
   bool json, markdown;
   int batch;
+  const char *target;
+  PassOptions passes;
+  const char *cc, *cflags;
+  bool keep;      /* build: keep the emitted sources */
 } Options;
 
 static bool parse_batch(const char *s, int *out) {
@@ -79,7 +92,7 @@ static bool parse_batch(const char *s, int *out) {
 /* Parses `FILE [flags]` for one command; `allowed` lists its flags. */
 static int parse_options(const char *cmd, int argc, char **argv, const char *const *allowed, int nallowed,
                          const char *usage, Options *o) {
-  *o = (Options){.batch = 1};
+  *o = (Options){.batch = 1, .target = "c", .passes = pass_options_all()};
   for (int i = 0; i < argc; i++) {
     const char *a = argv[i];
     if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -103,13 +116,34 @@ static int parse_options(const char *cmd, int argc, char **argv, const char *con
         o->json = true;
       else if (strcmp(a, "--markdown") == 0)
         o->markdown = true;
-      else if (strcmp(a, "--batch") == 0 || strcmp(a, "-o") == 0) {
+      else if (strcmp(a, "--keep") == 0)
+        o->keep = true;
+      else if (strcmp(a, "--no-passes") == 0)
+        o->passes = (PassOptions){false, false, false, false};
+      else {
         if (i + 1 >= argc)
           return usage_error(cmd, "option '%s' needs a value", a);
         const char *v = argv[++i];
         if (strcmp(a, "-o") == 0)
           o->out = v;
-        else if (!parse_batch(v, &o->batch))
+        else if (strcmp(a, "--target") == 0)
+          o->target = v;
+        else if (strcmp(a, "--cc") == 0)
+          o->cc = v;
+        else if (strcmp(a, "--cflags") == 0)
+          o->cflags = v;
+        else if (strcmp(a, "--disable") == 0) {
+          if (strcmp(v, "remove-dropout") == 0)
+            o->passes.remove_dropout = false;
+          else if (strcmp(v, "fold-bn") == 0)
+            o->passes.fold_bn = false;
+          else if (strcmp(v, "fuse-residual") == 0)
+            o->passes.fuse_residual = false;
+          else if (strcmp(v, "fuse-activation") == 0)
+            o->passes.fuse_activation = false;
+          else
+            return usage_error(cmd, "unknown pass '%s' (remove-dropout, fold-bn, fuse-residual, fuse-activation)", v);
+        } else if (!parse_batch(v, &o->batch))
           return usage_error(cmd, "--batch needs a whole number from 1 to 1000000, not '%s'", v);
       }
       continue;
@@ -190,6 +224,19 @@ static int write_output(const char *cmd, const char *path, WriteFn fn, const voi
   return 0;
 }
 
+/* Emits the C backend's files for c into dir. */
+static bool emit_c(Compilation *c, const Options *o, const char *dir) {
+  if (c->graph->ninputs != 1) {
+    fprintf(stderr, "netc: the C backend takes networks with one input; '%s' has %d\n", c->graph->name,
+            c->graph->ninputs);
+    return false;
+  }
+  Graph *g;
+  Plan *p = compile_inference_plan(c, &o->passes, &g);
+  CodegenOptions co = {o->file, cg_c_identifier(c->arena, c->graph->name)};
+  return cg_c_write(c, g, p, dir, &co);
+}
+
 typedef struct ReportCtx {
   const Compilation *c;
   const Options *o;
@@ -254,6 +301,28 @@ static int run_dot(const char *dotfile, const char *svg) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+static int cmd_emit(int argc, char **argv) {
+  static const char *const flags[] = {"-o", "--target", "--disable", "--no-passes"};
+  Options o;
+  int rc = parse_options("emit", argc, argv, flags, 4, usage_emit, &o);
+  if (rc)
+    return rc < 0 ? 0 : rc;
+  if (strcmp(o.target, "c") != 0)
+    return usage_error("emit", "unknown target '%s' (the C backend is 'c')", o.target);
+  if (!o.out)
+    return usage_error("emit", "%s", "no output directory given: -o DIR");
+  if (mkdir(o.out, 0777) != 0 && errno != EEXIST) {
+    fprintf(stderr, "netc emit: cannot create %s: %s\n", o.out, strerror(errno));
+    return EXIT_USAGE;
+  }
+  Compilation *c = compile_file("emit", &o, &rc);
+  if (!c)
+    return rc;
+  rc = emit_c(c, &o, o.out) ? 0 : EXIT_USAGE;
+  compilation_free(c);
+  return rc;
+}
+
 static int cmd_graph(int argc, char **argv) {
   static const char *const flags[] = {"-o"};
   Options o;
@@ -307,14 +376,16 @@ int main(int argc, char **argv) {
     printf("netc %s\n", NETC_VERSION);
     return 0;
   }
-  static const char *const cmds[] = {"check", "report", "graph"};
+  static const char *const cmds[] = {"check", "report", "graph", "emit"};
   if (strcmp(cmd, "check") == 0)
     return cmd_check(argc - 2, argv + 2);
   if (strcmp(cmd, "report") == 0)
     return cmd_report(argc - 2, argv + 2);
   if (strcmp(cmd, "graph") == 0)
     return cmd_graph(argc - 2, argv + 2);
-  const char *hint = suggest_closest(cmd, cmds, 3);
+  if (strcmp(cmd, "emit") == 0)
+    return cmd_emit(argc - 2, argv + 2);
+  const char *hint = suggest_closest(cmd, cmds, 4);
   if (hint) {
     fprintf(stderr, "netc: unknown command '%s'; did you mean '%s'?\n", cmd, hint);
     return EXIT_USAGE;

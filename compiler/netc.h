@@ -274,6 +274,10 @@ typedef struct Node {
   Shape shape;            /* output shape, set by shape.c */
   /* Set by cost.c. */
   int64_t params, trainable, macs, eltwise;
+  /* Set by the inference passes (passes/). */
+  const struct Node *bn_folded;  /* a batch norm folded into this layer's weights */
+  struct Node *residual;         /* a tensor added in this layer's epilogue */
+  bool dead;                     /* removed; dropped by graph_compact */
 } Node;
 
 typedef struct Graph {
@@ -298,6 +302,13 @@ Node *graph_add(Arena *a, Graph *g, Diag *d, OpKind op, Node **inputs, int ninpu
 void graph_prune_unused(Graph *g, Diag *d);
 /* Number of later nodes reading each node; `uses` has g->nnodes entries. */
 void graph_count_uses(const Graph *g, int *uses);
+/* A deep copy (nodes and edges) for passes to transform, leaving the
+ * original intact for reports and the weight-file layout. */
+Graph *graph_clone(Arena *a, const Graph *g);
+/* Makes every reader of `old` (and the graph's outputs) read `new` instead. */
+void graph_replace_uses(Graph *g, Node *old, Node *new_node);
+/* Drops nodes marked dead and renumbers the rest, keeping their order. */
+void graph_compact(Graph *g);
 int64_t shape_elems(const Shape *s);
 /* "32x32x3" into buf; returns buf. */
 char *shape_str(const Shape *s, char *buf, size_t size);
@@ -317,6 +328,8 @@ typedef struct Totals {
   int64_t weight_bytes;
   int64_t activation_bytes;       /* every layer output, at `batch` */
   int64_t peak_activation_bytes;  /* live tensors at the worst step, at `batch` */
+  int64_t planned_arena_bytes;    /* the C backend's arena after passes, at `batch` */
+  int64_t naive_arena_bytes;      /* every tensor in a buffer of its own, at `batch` */
   int batch;
 } Totals;
 
@@ -409,6 +422,65 @@ char *report_json(const Compilation *c);
 
 /* --------------------------------------------------------- graph_dot.c */
 void graph_write_dot(FILE *out, const Compilation *c);
+
+/* ------------------------------------------------------------ passes/ */
+/* Graph-to-graph transformations for inference, one file each. Each returns
+ * the number of changes it made; none prints or emits code. */
+int pass_remove_dropout(Graph *g);   /* dropout and linear are identities */
+int pass_fold_bn(Graph *g);          /* BN after conv/dense into its weights */
+int pass_fuse_residual(Graph *g);    /* add(x, conv(...)) into the conv's epilogue */
+int pass_fuse_activation(Graph *g);  /* activation into its producer's epilogue */
+int pass_dead_nodes(Graph *g);       /* layers no output depends on */
+
+typedef struct PassOptions {
+  bool remove_dropout, fold_bn, fuse_residual, fuse_activation;
+} PassOptions;
+/* All passes on. */
+PassOptions pass_options_all(void);
+/* Runs the enabled inference passes in order, then dead-node removal. */
+void passes_run_inference(Graph *g, const PassOptions *o);
+
+/* ------------------------------------------------------------ plan.c */
+/* Where each tensor lives in the one activation arena. Offsets and sizes are
+ * per image; at batch N every one of them is multiplied by N, which keeps
+ * the plan valid (every tensor scales with N) and 64-byte aligned. */
+typedef struct TensorView {
+  int root;            /* buffer id */
+  int64_t chan_offset; /* first channel, inside a concat buffer */
+  int64_t cs;          /* channel stride: the channels of a pixel row */
+} TensorView;
+
+typedef struct Plan {
+  TensorView *view;      /* per node id: where its output is */
+  TensorView *scratch;   /* per node id: scratch buffer (sepconv), root -1 if none */
+  bool *concat_free;     /* per concat node: inputs were written in place */
+  bool *in_place;        /* per node: output shares an input's buffer */
+  int nroots;
+  int64_t *root_offset;  /* bytes per image */
+  int64_t *root_size;
+  int64_t arena_bytes;   /* per image */
+  int64_t naive_bytes;   /* every tensor in a buffer of its own */
+} Plan;
+
+/* Plans the graph (after the inference passes); allocates from `a`. */
+Plan *plan_memory(Arena *a, const Graph *g);
+/* (driver.c) The inference graph: a copy of c->graph after the enabled passes, and its
+ * memory plan. */
+Plan *compile_inference_plan(Compilation *c, const PassOptions *o, Graph **g);
+
+/* ------------------------------------------------------------ codegen_c.c */
+typedef struct CodegenOptions {
+  const char *source;   /* the .net path, for banners */
+  const char *model_id; /* C identifier stem, e.g. "mnist_mlp" */
+} CodegenOptions;
+
+/* Writes DIR/<model_id>.h and DIR/<model_id>.c; false (with a message on
+ * stderr) when a file cannot be written. */
+bool cg_c_write(const Compilation *c, const Graph *g, const Plan *p, const char *dir,
+                const CodegenOptions *o);
+/* A C identifier made from any string: [A-Za-z0-9_], not starting with a
+ * digit, never empty. */
+char *cg_c_identifier(Arena *a, const char *s);
 
 /* ------------------------------------------------------------ format.c */
 /* 1234567 -> "1,234,567" into buf. */

@@ -153,6 +153,8 @@ char *report_json(const Compilation *c) {
   cJSON_AddNumberToObject(m, "weight_bytes", (double)t->weight_bytes);
   cJSON_AddNumberToObject(m, "activation_bytes", (double)t->activation_bytes);
   cJSON_AddNumberToObject(m, "peak_activation_bytes", (double)t->peak_activation_bytes);
+  cJSON_AddNumberToObject(m, "planned_arena_bytes", (double)t->planned_arena_bytes);
+  cJSON_AddNumberToObject(m, "naive_arena_bytes", (double)t->naive_arena_bytes);
   char *s = cJSON_Print(root);
   cJSON_Delete(root);
   return s;

@@ -84,7 +84,7 @@ static void print_cells(FILE *out, char *const cell[NCOLS], const int *w) {
 
 static void print_totals(FILE *out, const Compilation *c, bool md) {
   const Totals *t = &c->totals;
-  char a[32], b[32];
+  char a[32], b[32], c2[32];
   const char *item = md ? "- " : "";
 #define LINE(label, ...) do { fprintf(out, "%s%s: ", item, label); fprintf(out, __VA_ARGS__); fputc('\n', out); } while (0)
   LINE("Total params", "%s (%s)", fmt_thousands(t->params, a, sizeof a), fmt_bytes(t->params * 4, b, sizeof b));
@@ -101,6 +101,9 @@ static void print_totals(FILE *out, const Compilation *c, bool md) {
        fmt_bytes(t->activation_bytes, b, sizeof b));
   LINE("Peak activation memory", "%s bytes (%s, live tensors, inference)",
        fmt_thousands(t->peak_activation_bytes, a, sizeof a), fmt_bytes(t->peak_activation_bytes, b, sizeof b));
+  LINE("Planned arena", "%s bytes (%s, C backend after passes; %s bytes without reuse)",
+       fmt_thousands(t->planned_arena_bytes, a, sizeof a), fmt_bytes(t->planned_arena_bytes, b, sizeof b),
+       fmt_thousands(t->naive_arena_bytes, c2, sizeof c2));
 #undef LINE
 }
 

@@ -1,0 +1,755 @@
+/* codegen_c.c: the C backend. From the optimized graph and its memory plan
+ * it writes <model>.h and <model>.c: a straight run of runtime calls, one
+ * per layer, every size a constant but the batch, every tensor at a planned
+ * arena offset, with the layer's name, source line, shapes and cost in a
+ * comment. It reads only the IR, never the syntax tree.
+ *
+ * Two weight blocks (see runtime/include/netc/model.h): the parameter block
+ * holds the Keras tensors of the original graph, in the order of the
+ * weights file; prepare() turns them into the compute block the kernels
+ * read (batch norms folded, biases made explicit). */
+#define _POSIX_C_SOURCE 200809L
+#include "emit.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------ parameters */
+
+typedef struct ParamEntry {
+  const char *name;      /* "conv_1.kernel" */
+  int rank;
+  int64_t shape[4];
+  int64_t offset, count; /* floats */
+  const char *init;      /* NETC_INIT_... */
+  int64_t fan_in, fan_out;
+  bool trainable;
+} ParamEntry;
+
+typedef struct Gen {
+  Arena *a;
+  const Compilation *c;
+  const Graph *g;     /* optimized */
+  const Plan *p;
+  Emitter e;
+  ParamEntry *params;
+  int nparams, cap_params;
+  int64_t param_floats;
+  StrMap *param_index;  /* name -> ParamEntry* */
+  int64_t compute_floats;
+  int64_t *w_kernel, *w_bias, *w_extra, *w_extra2;  /* compute offsets per node id */
+} Gen;
+
+static void add_param(Gen *gen, const Node *n, const char *suffix, int rank, const int64_t *shape,
+                      const char *init, int64_t fan_in, int64_t fan_out, bool trainable) {
+  ParamEntry *e;
+  gen->params = arena_grow(gen->a, gen->params, &gen->cap_params, gen->nparams + 1, sizeof(ParamEntry));
+  e = &gen->params[gen->nparams++];
+  e->name = arena_printf(gen->a, "%s.%s", n->name, suffix);
+  e->rank = rank;
+  e->count = 1;
+  for (int i = 0; i < rank; i++) {
+    e->shape[i] = shape[i];
+    e->count *= shape[i];
+  }
+  e->offset = gen->param_floats;
+  gen->param_floats += e->count;
+  e->init = init;
+  e->fan_in = fan_in;
+  e->fan_out = fan_out;
+  e->trainable = trainable;
+  strmap_put(gen->param_index, e->name, e);
+}
+
+/* The Keras tensors of one layer, with Keras' names, layouts and initial
+ * values (glorot_uniform kernels, zero biases, BN gamma 1 beta 0, mean 0,
+ * variance 1; PReLU alpha 0). */
+static void layer_params(Gen *gen, const Node *n) {
+  const Attrs *a = &n->attr;
+  const Shape *in = n->ninputs ? &n->inputs[0]->shape : NULL;
+  int64_t kk = a->kernel[0] * a->kernel[1];
+  switch (n->op) {
+  case OP_CONV: {
+    int64_t s[4] = {a->kernel[0], a->kernel[1], in->d[2] / a->groups, a->filters};
+    add_param(gen, n, "kernel", 4, s, "NETC_INIT_GLOROT_UNIFORM", kk * s[2], kk * s[3], true);
+    break;
+  }
+  case OP_DWCONV: {
+    int64_t s[4] = {a->kernel[0], a->kernel[1], in->d[2], a->multiplier};
+    add_param(gen, n, "depthwise_kernel", 4, s, "NETC_INIT_GLOROT_UNIFORM", kk * s[2], kk * s[3], true);
+    break;
+  }
+  case OP_SEPCONV: {
+    int64_t s[4] = {a->kernel[0], a->kernel[1], in->d[2], a->multiplier};
+    add_param(gen, n, "depthwise_kernel", 4, s, "NETC_INIT_GLOROT_UNIFORM", kk * s[2], kk * s[3], true);
+    int64_t pw[4] = {1, 1, in->d[2] * a->multiplier, a->filters};
+    add_param(gen, n, "pointwise_kernel", 4, pw, "NETC_INIT_GLOROT_UNIFORM", pw[2], pw[3], true);
+    break;
+  }
+  case OP_DENSE: {
+    int64_t s[2] = {in->d[in->rank - 1], a->units};
+    add_param(gen, n, "kernel", 2, s, "NETC_INIT_GLOROT_UNIFORM", s[0], s[1], true);
+    break;
+  }
+  case OP_BN: {
+    int64_t c[1] = {n->shape.d[n->shape.rank - 1]};
+    add_param(gen, n, "gamma", 1, c, "NETC_INIT_ONES", 0, 0, true);
+    add_param(gen, n, "beta", 1, c, "NETC_INIT_ZEROS", 0, 0, true);
+    add_param(gen, n, "moving_mean", 1, c, "NETC_INIT_ZEROS", 0, 0, false);
+    add_param(gen, n, "moving_variance", 1, c, "NETC_INIT_ONES", 0, 0, false);
+    return;
+  }
+  case OP_PRELU: {
+    int64_t s[4];
+    for (int i = 0; i < n->shape.rank; i++)
+      s[i] = a->shared_axes & (1 << (i + 1)) ? 1 : n->shape.d[i];
+    add_param(gen, n, "alpha", n->shape.rank, s, "NETC_INIT_ZEROS", 0, 0, true);
+    return;
+  }
+  default:
+    return;
+  }
+  if (a->bias) {
+    int64_t b[1] = {n->shape.d[n->shape.rank - 1]};
+    add_param(gen, n, "bias", 1, b, "NETC_INIT_ZEROS", 0, 0, true);
+  }
+}
+
+static const ParamEntry *param(Gen *gen, const Node *n, const char *suffix) {
+  return strmap_get(gen->param_index, arena_printf(gen->a, "%s.%s", n->name, suffix));
+}
+
+/* ------------------------------------------------------------ helpers */
+
+static int64_t chans(const Node *n) { return n->shape.d[n->shape.rank - 1]; }
+static int64_t pixels(const Node *n) { return shape_elems(&n->shape) / chans(n); }
+
+static const char *rt_act(Act act) {
+  switch (act) {
+  case ACT_LINEAR: return "RT_ACT_LINEAR";
+  case ACT_RELU: return "RT_ACT_RELU";
+  case ACT_RELU6: return "RT_ACT_RELU6";
+  case ACT_SIGMOID: return "RT_ACT_SIGMOID";
+  case ACT_TANH: return "RT_ACT_TANH";
+  case ACT_LEAKY_RELU: return "RT_ACT_LEAKY_RELU";
+  case ACT_ELU: return "RT_ACT_ELU";
+  case ACT_THRESHOLDED_RELU: return "RT_ACT_THRESHOLDED_RELU";
+  case ACT_SOFTMAX: return "RT_ACT_LINEAR";  /* softmax runs after, on whole rows */
+  }
+  return "RT_ACT_LINEAR";
+}
+
+static Act op_act(OpKind op) {
+  Act a = ACT_LINEAR;
+  op_as_activation(op, &a);
+  return a;
+}
+
+static const char *t(Gen *gen, const Node *n) { return arena_printf(gen->a, "t%d", n->id); }
+static int64_t cs(Gen *gen, const Node *n) { return gen->p->view[n->id].cs; }
+
+static const char *epilogue(Gen *gen, const Node *n, int64_t bias_off) {
+  const char *bias = bias_off >= 0 ? arena_printf(gen->a, "w + %" PRId64, bias_off) : "NULL";
+  const char *res = n->residual ? t(gen, n->residual) : "NULL";
+  return arena_printf(gen->a, "{%s, %s, %s, %s, %" PRId64 "}", bias, res, rt_act(n->attr.act),
+                      em_float(gen->a, n->attr.act == ACT_LINEAR ? 0 : n->attr.alpha),
+                      n->residual ? cs(gen, n->residual) : (int64_t)0);
+}
+
+static void softmax_after(Gen *gen, const Node *n) {
+  if (n->attr.act != ACT_SOFTMAX)
+    return;
+  em_line(&gen->e, "const RtEltwise sm = {N, %" PRId64 ", 1, %" PRId64 ", %" PRId64 ", %" PRId64 "};", pixels(n),
+          chans(n), cs(gen, n), cs(gen, n));
+  em_line(&gen->e, "CHECK(rt_softmax(ctx, %s, %s, &sm));", t(gen, n), t(gen, n));
+}
+
+static const char *eltwise(Gen *gen, const Node *n, const Node *in) {
+  return arena_printf(gen->a, "{N, %" PRId64 ", 1, %" PRId64 ", %" PRId64 ", %" PRId64 "}", pixels(n), chans(n),
+                      in ? cs(gen, in) : chans(n), cs(gen, n));
+}
+
+/* ------------------------------------------------------------ compute weights */
+
+static int64_t take(Gen *gen, int64_t floats) {
+  int64_t off = gen->compute_floats;
+  gen->compute_floats += (floats + 15) / 16 * 16;  /* 64-byte aligned tensors */
+  return off;
+}
+
+/* Lays out the compute block and writes prepare(). */
+static void emit_prepare(Gen *gen, const char *id) {
+  Emitter *e = &gen->e;
+  em_open(e, "void %s_prepare(float *w, const float *p) {", id);
+  for (int i = 0; i < gen->g->nnodes; i++) {
+    const Node *n = gen->g->nodes[i];
+    const char *name = em_comment_text(gen->a, n->name);
+    const ParamEntry *k = NULL, *b = NULL;
+    int64_t oc = chans(n);
+    switch (n->op) {
+    case OP_CONV:
+    case OP_DENSE: k = param(gen, n, "kernel"); break;
+    case OP_DWCONV: k = param(gen, n, "depthwise_kernel"); break;
+    case OP_SEPCONV: k = param(gen, n, "pointwise_kernel"); break;
+    case OP_BN: {
+      int64_t s = take(gen, oc), sh = take(gen, oc);
+      gen->w_extra[i] = s;
+      gen->w_extra2[i] = sh;
+      em_line(e, "/* %s: batch norm as a per-channel scale and shift */", name);
+      em_line(e, "rt_bn_fold(w + %" PRId64 ", w + %" PRId64 ", p + %" PRId64 ", p + %" PRId64 ", p + %" PRId64
+                 ", p + %" PRId64 ", %s, %" PRId64 ");",
+              s, sh, param(gen, n, "gamma")->offset, param(gen, n, "beta")->offset,
+              param(gen, n, "moving_mean")->offset, param(gen, n, "moving_variance")->offset,
+              em_float(gen->a, n->attr.epsilon), oc);
+      continue;
+    }
+    case OP_PRELU: {
+      const ParamEntry *al = param(gen, n, "alpha");
+      gen->w_extra[i] = take(gen, al->count);
+      em_line(e, "memcpy(w + %" PRId64 ", p + %" PRId64 ", %" PRId64 " * sizeof(float));  /* %s.alpha */",
+              gen->w_extra[i], al->offset, al->count, name);
+      continue;
+    }
+    default:
+      continue;
+    }
+    b = param(gen, n, "bias");
+    gen->w_kernel[i] = take(gen, k->count);
+    gen->w_bias[i] = take(gen, oc);
+    em_line(e, "/* %s (%s) */", name, op_keras_type(n->op));
+    em_line(e, "memcpy(w + %" PRId64 ", p + %" PRId64 ", %" PRId64 " * sizeof(float));", gen->w_kernel[i], k->offset,
+            k->count);
+    if (b)
+      em_line(e, "memcpy(w + %" PRId64 ", p + %" PRId64 ", %" PRId64 " * sizeof(float));", gen->w_bias[i], b->offset,
+              oc);
+    else
+      em_line(e, "memset(w + %" PRId64 ", 0, %" PRId64 " * sizeof(float));  /* no bias: zeros */", gen->w_bias[i], oc);
+    if (n->op == OP_SEPCONV) {
+      const ParamEntry *dk = param(gen, n, "depthwise_kernel");
+      gen->w_extra[i] = take(gen, dk->count);
+      em_line(e, "memcpy(w + %" PRId64 ", p + %" PRId64 ", %" PRId64 " * sizeof(float));", gen->w_extra[i],
+              dk->offset, dk->count);
+    }
+    if (n->bn_folded) {
+      const Node *bn = n->bn_folded;
+      int64_t s = take(gen, oc), sh = take(gen, oc);
+      em_line(e, "/* %s folded in: kernel and bias scaled per output channel */",
+              em_comment_text(gen->a, bn->name));
+      em_line(e, "rt_bn_fold(w + %" PRId64 ", w + %" PRId64 ", p + %" PRId64 ", p + %" PRId64 ", p + %" PRId64
+                 ", p + %" PRId64 ", %s, %" PRId64 ");",
+              s, sh, param(gen, bn, "gamma")->offset, param(gen, bn, "beta")->offset,
+              param(gen, bn, "moving_mean")->offset, param(gen, bn, "moving_variance")->offset,
+              em_float(gen->a, bn->attr.epsilon), oc);
+      em_line(e, "rt_fold_affine(w + %" PRId64 ", w + %" PRId64 ", w + %" PRId64 ", w + %" PRId64 ", %" PRId64
+                 ", %" PRId64 ");",
+              gen->w_kernel[i], gen->w_bias[i], s, sh, k->count / oc, oc);
+    }
+  }
+  em_close(e, "}");
+}
+
+/* ------------------------------------------------------------ forward */
+
+static void conv_desc(Gen *gen, const char *var, const Node *n, const Node *in, int64_t in_c, int64_t in_cs,
+                      int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t pt, int64_t pl, int64_t groups) {
+  em_line(&gen->e,
+          "const RtConv2d %s = {N, %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64
+          ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64
+          ", %" PRId64 "};",
+          var, in->shape.d[0], in->shape.d[1], in_c, in_cs, n->shape.d[0], n->shape.d[1], chans(n), cs(gen, n), kh,
+          kw, sh, sw, pt, pl, groups);
+}
+
+static void emit_node(Gen *gen, const Node *n) {
+  Emitter *e = &gen->e;
+  const Attrs *a = &n->attr;
+  const Node *in = n->ninputs ? n->inputs[0] : NULL;
+  const char *out = t(gen, n);
+  const char *src = in ? t(gen, in) : NULL;
+  switch (n->op) {
+  case OP_INPUT:
+    em_line(e, "memcpy(%s, input, (size_t)N * %" PRId64 " * sizeof(float));", out, shape_elems(&n->shape));
+    return;
+  case OP_CONV:
+    conv_desc(gen, "d", n, in, in->shape.d[2], cs(gen, in), a->kernel[0], a->kernel[1], a->stride[0], a->stride[1],
+              a->pad[0], a->pad[2], a->groups);
+    em_line(e, "const RtEpilogue ep = %s;", epilogue(gen, n, gen->w_bias[n->id]));
+    em_line(e, "CHECK(rt_conv2d(ctx, %s, %s, w + %" PRId64 ", &ep, &d, ws, ws_floats));", out, src,
+            gen->w_kernel[n->id]);
+    softmax_after(gen, n);
+    return;
+  case OP_DWCONV:
+    em_line(e,
+            "const RtDwConv2d d = {N, %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64
+            ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64
+            "};",
+            in->shape.d[0], in->shape.d[1], in->shape.d[2], cs(gen, in), n->shape.d[0], n->shape.d[1], cs(gen, n),
+            a->kernel[0], a->kernel[1], a->stride[0], a->stride[1], a->pad[0], a->pad[2], a->multiplier);
+    em_line(e, "const RtEpilogue ep = %s;", epilogue(gen, n, gen->w_bias[n->id]));
+    em_line(e, "CHECK(rt_dwconv2d(ctx, %s, %s, w + %" PRId64 ", &ep, &d));", out, src, gen->w_kernel[n->id]);
+    softmax_after(gen, n);
+    return;
+  case OP_SEPCONV: {
+    const TensorView *sv = &gen->p->scratch[n->id];
+    int64_t mid = sv->cs;
+    em_line(e, "float *mid = (float *)(arena + (size_t)N * %" PRId64 ");  /* depthwise half */",
+            gen->p->root_offset[sv->root]);
+    em_line(e,
+            "const RtDwConv2d dw = {N, %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64
+            ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64
+            "};",
+            in->shape.d[0], in->shape.d[1], in->shape.d[2], cs(gen, in), n->shape.d[0], n->shape.d[1], mid,
+            a->kernel[0], a->kernel[1], a->stride[0], a->stride[1], a->pad[0], a->pad[2], a->multiplier);
+    em_line(e, "CHECK(rt_dwconv2d(ctx, mid, %s, w + %" PRId64 ", NULL, &dw));", src, gen->w_extra[n->id]);
+    em_line(&gen->e,
+            "const RtConv2d pw = {N, %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64
+            ", %" PRId64 ", %" PRId64 ", 1, 1, 1, 1, 0, 0, 1};",
+            n->shape.d[0], n->shape.d[1], mid, mid, n->shape.d[0], n->shape.d[1], chans(n), cs(gen, n));
+    em_line(e, "const RtEpilogue ep = %s;", epilogue(gen, n, gen->w_bias[n->id]));
+    em_line(e, "CHECK(rt_conv2d(ctx, %s, mid, w + %" PRId64 ", &ep, &pw, ws, ws_floats));", out,
+            gen->w_kernel[n->id]);
+    softmax_after(gen, n);
+    return;
+  }
+  case OP_DENSE: {
+    int64_t cin = in->shape.d[in->shape.rank - 1];
+    em_line(e, "const RtDense d = {N * %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 "};",
+            pixels(n), cin, a->units, cs(gen, in), cs(gen, n));
+    em_line(e, "const RtEpilogue ep = %s;", epilogue(gen, n, gen->w_bias[n->id]));
+    em_line(e, "CHECK(rt_dense(ctx, %s, %s, w + %" PRId64 ", &ep, &d));", out, src, gen->w_kernel[n->id]);
+    softmax_after(gen, n);
+    return;
+  }
+  case OP_MAXPOOL:
+  case OP_AVGPOOL:
+    em_line(e,
+            "const RtPool2d d = {N, %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64
+            ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 "};",
+            in->shape.d[0], in->shape.d[1], in->shape.d[2], cs(gen, in), n->shape.d[0], n->shape.d[1], cs(gen, n),
+            a->kernel[0], a->kernel[1], a->stride[0], a->stride[1], a->pad[0], a->pad[2]);
+    em_line(e, "CHECK(rt_%s2d(ctx, %s, %s, &d));", n->op == OP_MAXPOOL ? "maxpool" : "avgpool", out, src);
+    return;
+  case OP_GLOBAL_AVGPOOL:
+  case OP_GLOBAL_MAXPOOL:
+    em_line(e, "const RtEltwise d = {N, %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 "};",
+            in->shape.d[0], in->shape.d[1], in->shape.d[2], cs(gen, in), cs(gen, n));
+    em_line(e, "CHECK(rt_%s(ctx, %s, %s, &d));", n->op == OP_GLOBAL_AVGPOOL ? "global_avgpool" : "global_maxpool",
+            out, src);
+    return;
+  case OP_FLATTEN:
+  case OP_DROPOUT:
+  case OP_LINEAR:
+    if (gen->p->view[n->id].root == gen->p->view[in->id].root && n->op == OP_FLATTEN) {
+      em_line(e, "/* a view of %s's buffer: nothing to do */", em_comment_text(gen->a, in->name));
+      return;
+    }
+    /* A copy, pixel by pixel, when the input is strided or passes are off. */
+    em_line(e, "const RtEltwise d = {N, %" PRId64 ", 1, %" PRId64 ", %" PRId64 ", %" PRId64 "};", pixels(in),
+            chans(in), cs(gen, in), n->op == OP_FLATTEN ? chans(in) : cs(gen, n));
+    em_line(e, "CHECK(rt_copy(ctx, %s, %s, &d));", out, src);
+    return;
+  case OP_BN:
+    em_line(e, "const RtEltwise d = %s;", eltwise(gen, n, in));
+    em_line(e, "const RtEpilogue ep = %s;", epilogue(gen, n, -1));
+    em_line(e, "CHECK(rt_channel_affine(ctx, %s, %s, w + %" PRId64 ", w + %" PRId64 ", &ep, &d));", out, src,
+            gen->w_extra[n->id], gen->w_extra2[n->id]);
+    return;
+  case OP_ZEROPAD:
+    em_line(e,
+            "const RtPad d = {N, %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64
+            ", %" PRId64 ", %" PRId64 ", %" PRId64 "};",
+            in->shape.d[0], in->shape.d[1], in->shape.d[2], cs(gen, in), cs(gen, n), a->pad[0], a->pad[1], a->pad[2],
+            a->pad[3]);
+    em_line(e, "CHECK(rt_zeropad(ctx, %s, %s, &d));", out, src);
+    return;
+  case OP_CONCAT: {
+    if (gen->p->concat_free[n->id]) {
+      em_line(e, "/* free: its inputs were written into their channel slices */");
+      return;
+    }
+    char *list = "", *ch = "";
+    for (int j = 0; j < n->ninputs; j++) {
+      list = arena_printf(gen->a, "%s%s%s", list, j ? ", " : "", t(gen, n->inputs[j]));
+      ch = arena_printf(gen->a, "%s%s%" PRId64, ch, j ? ", " : "", chans(n->inputs[j]));
+    }
+    em_line(e, "const float *const ins[] = {%s};", list);
+    em_line(e, "const int chans[] = {%s};", ch);
+    em_line(e, "const RtEltwise d = %s;", eltwise(gen, n, NULL));
+    em_line(e, "CHECK(rt_concat(ctx, %s, ins, chans, %d, &d));", out, n->ninputs);
+    return;
+  }
+  case OP_ADD: {
+    char *list = "";
+    for (int j = 0; j < n->ninputs; j++)
+      list = arena_printf(gen->a, "%s%s%s", list, j ? ", " : "", t(gen, n->inputs[j]));
+    em_line(e, "const float *const ins[] = {%s};", list);
+    em_line(e, "const RtEltwise d = %s;", eltwise(gen, n, in));
+    em_line(e, "const RtEpilogue ep = %s;", epilogue(gen, n, -1));
+    em_line(e, "CHECK(rt_add(ctx, %s, ins, %d, &ep, &d));", out, n->ninputs);
+    softmax_after(gen, n);
+    return;
+  }
+  case OP_MULTIPLY: {
+    /* The full-size operand, then the per-channel one (if any). */
+    const Node *big = n->inputs[0], *small = n->inputs[1];
+    if (shape_elems(&small->shape) > shape_elems(&big->shape)) {
+      big = n->inputs[1];
+      small = n->inputs[0];
+    }
+    NETC_ASSERT(n->ninputs == 2);
+    em_line(e, "const RtEltwise d = %s;", eltwise(gen, n, big));
+    em_line(e, "const RtEpilogue ep = %s;", epilogue(gen, n, -1));
+    if (shape_elems(&small->shape) == shape_elems(&big->shape))
+      em_line(e, "CHECK(rt_mul(ctx, %s, %s, %s, &ep, &d));", out, t(gen, big), t(gen, small));
+    else
+      em_line(e, "CHECK(rt_mul_channel(ctx, %s, %s, %s, %" PRId64 ", &ep, &d));", out, t(gen, big), t(gen, small),
+              cs(gen, small));
+    softmax_after(gen, n);
+    return;
+  }
+  case OP_SOFTMAX:
+    em_line(e, "const RtEltwise d = %s;", eltwise(gen, n, in));
+    em_line(e, "CHECK(rt_softmax(ctx, %s, %s, &d));", out, src);
+    return;
+  case OP_PRELU: {
+    const ParamEntry *al = param(gen, n, "alpha");
+    /* Slopes [h, w, c], an axis of size 1 where Keras shares it. */
+    int64_t h = 1, w = 1, ah = 1, aw = 1, ac = al->shape[al->rank - 1];
+    if (n->shape.rank == 3) {
+      h = n->shape.d[0];
+      w = n->shape.d[1];
+      ah = al->shape[0];
+      aw = al->shape[1];
+    } else if (n->shape.rank == 2) {
+      h = n->shape.d[0];
+      ah = al->shape[0];
+    }
+    em_line(e,
+            "const RtPRelu d = {N, %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64
+            ", %" PRId64 ", %" PRId64 "};",
+            h, w, chans(n), cs(gen, in), cs(gen, n), ah, aw, ac);
+    em_line(e, "CHECK(rt_prelu(ctx, %s, %s, w + %" PRId64 ", &d));", out, src, gen->w_extra[n->id]);
+    return;
+  }
+  case OP_RELU:
+  case OP_RELU6:
+  case OP_SIGMOID:
+  case OP_TANH:
+  case OP_LEAKY_RELU:
+  case OP_ELU:
+  case OP_THRESHOLDED_RELU:
+    em_line(e, "const RtEltwise d = %s;", eltwise(gen, n, in));
+    em_line(e, "CHECK(rt_activation(ctx, %s, %s, %s, %s, &d));", out, src, rt_act(op_act(n->op)),
+            em_float(gen->a, n->op == OP_LEAKY_RELU || n->op == OP_ELU || n->op == OP_THRESHOLDED_RELU ? a->alpha : 0));
+    return;
+  case OP_COUNT:
+    break;
+  }
+  NETC_ASSERT(!"op without C emission");
+}
+
+static const char *comment_line(Gen *gen, const Node *n) {
+  int line, col;
+  diag_line_col(&gen->c->diag, n->loc, &line, &col);
+  char shape[64], macs[32];
+  const char *ins = "";
+  for (int j = 0; j < n->ninputs; j++) {
+    char s[64];
+    ins = arena_printf(gen->a, "%s%s%s", ins, j ? " + " : "", shape_str(&n->inputs[j]->shape, s, sizeof s));
+  }
+  const char *extra = "";
+  if (n->bn_folded)
+    extra = arena_printf(gen->a, ", %s folded", n->bn_folded->name);
+  if (n->residual)
+    extra = arena_printf(gen->a, "%s, + %s", extra, n->residual->name);
+  if (n->attr.act != ACT_LINEAR)
+    extra = arena_printf(gen->a, "%s, %s", extra, act_name(n->attr.act));
+  if (gen->p->in_place[n->id])
+    extra = arena_printf(gen->a, "%s, in place", extra);
+  return em_comment_text(gen->a, arena_printf(gen->a, "%s (%s%s), line %d: %s%s%s, %s MACs", n->name,
+                                              op_keras_type(n->op), extra, line, ins, *ins ? " -> " : "",
+                                              shape_str(&n->shape, shape, sizeof shape),
+                                              fmt_thousands(n->macs, macs, sizeof macs)));
+}
+
+static void emit_forward(Gen *gen, const char *id) {
+  Emitter *e = &gen->e;
+  const Graph *g = gen->g;
+  em_open(e, "RtStatus %s_forward(const RtContext *ctx, const float *w, void *arena_, float *ws, size_t ws_floats,", id);
+  em_line(e, "const float *input, float *output, int N) {");
+  em_line(e, "char *arena = arena_;");
+  for (int i = 0; i < g->nnodes; i++) {
+    const Node *n = g->nodes[i];
+    const TensorView *v = &gen->p->view[i];
+    char s[64];
+    em_line(e, "float *const t%d = (float *)(arena + (size_t)N * %" PRId64 ") + %" PRId64 ";  /* %s %s */",
+            i, gen->p->root_offset[v->root], v->chan_offset, em_comment_text(gen->a, n->name),
+            shape_str(&n->shape, s, sizeof s));
+  }
+  /* Only convolutions use the workspace; others leave it alone. */
+  em_line(e, "(void)ws;");
+  em_line(e, "(void)ws_floats;");
+  for (int i = 0; i < g->nnodes; i++) {
+    const Node *n = g->nodes[i];
+    em_blank(e);
+    em_line(e, "/* %s */", comment_line(gen, n));
+    em_open(e, "{");
+    emit_node(gen, n);
+    em_close(e, "}");
+  }
+  em_blank(e);
+  const Node *o = g->outputs[0];
+  em_line(e, "memcpy(output, %s, (size_t)N * %" PRId64 " * sizeof(float));", t(gen, o), shape_elems(&o->shape));
+  em_line(e, "return RT_OK;");
+  em_close(e, "}");
+}
+
+static void emit_workspace(Gen *gen, const char *id) {
+  Emitter *e = &gen->e;
+  em_open(e, "size_t %s_workspace_floats(int N) {", id);
+  em_line(e, "size_t most = 0;");
+  for (int i = 0; i < gen->g->nnodes; i++) {
+    const Node *n = gen->g->nodes[i];
+    const Attrs *a = &n->attr;
+    const Node *in = n->ninputs ? n->inputs[0] : NULL;
+    if (n->op != OP_CONV)
+      continue;
+    em_open(e, "{  /* %s */", em_comment_text(gen->a, n->name));
+    conv_desc(gen, "d", n, in, in->shape.d[2], cs(gen, in), a->kernel[0], a->kernel[1], a->stride[0], a->stride[1],
+              a->pad[0], a->pad[2], a->groups);
+    em_line(e, "size_t f = rt_conv2d_workspace_floats(&d);");
+    em_line(e, "if (f > most)");
+    em_line(e, "  most = f;");
+    em_close(e, "}");
+  }
+  em_line(e, "(void)N;");
+  em_line(e, "return most;");
+  em_close(e, "}");
+}
+
+/* ------------------------------------------------------------ files */
+
+static char *summary_text(const Compilation *c) {
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  NETC_ASSERT(f);
+  report_table(f, c, REPORT_TEXT);
+  fclose(f);
+  return buf;
+}
+
+static void emit_descriptor(Gen *gen, const char *id) {
+  Emitter *e = &gen->e;
+  const Graph *g = gen->c->graph;
+  const Node *in = g->inputs[0], *out = g->outputs[0];
+  const char *norm = "NETC_NORM_SCALE", *data = "NETC_DATA_NONE", *path = "NULL", *path2 = "NULL";
+  const Value *v = gen->c->train.items ? strmap_get(gen->c->train.items, "normalize") : NULL;
+  if (v && v->kind == V_SYM)
+    norm = strcmp(v->s, "none") == 0        ? "NETC_NORM_NONE"
+           : strcmp(v->s, "symmetric") == 0 ? "NETC_NORM_SYMMETRIC"
+           : strcmp(v->s, "standardize") == 0 ? "NETC_NORM_STANDARDIZE"
+                                             : "NETC_NORM_SCALE";
+  v = gen->c->train.items ? strmap_get(gen->c->train.items, "data") : NULL;
+  if (v && v->kind == V_CALL) {
+    static const char *const names[][2] = {{"mnist", "NETC_DATA_MNIST"}, {"fashion_mnist", "NETC_DATA_FASHION_MNIST"},
+                                           {"cifar10", "NETC_DATA_CIFAR10"}, {"idx", "NETC_DATA_IDX"},
+                                           {"folder", "NETC_DATA_FOLDER"}};
+    for (int i = 0; i < 5; i++)
+      if (strcmp(v->s, names[i][0]) == 0)
+        data = names[i][1];
+    if (v->nitems > 0 && v->items[0]->kind == V_STR)
+      path = em_string_literal(gen->a, v->items[0]->s);
+    if (v->nitems > 1 && v->items[1]->kind == V_STR)
+      path2 = em_string_literal(gen->a, v->items[1]->s);
+  }
+  char *summary = summary_text(gen->c);
+  em_line(e, "static const char summary[] =");
+  for (char *line = summary, *nl; *line; line = nl + 1) {
+    nl = strchr(line, '\n');
+    if (!nl)
+      nl = line + strlen(line);
+    char save = *nl;
+    *nl = '\0';
+    em_line(e, "    %s \"\\n\"", em_string_literal(gen->a, line));
+    *nl = save;
+    if (!save)
+      break;
+  }
+  em_line(e, "    ;");
+  free(summary);
+  em_blank(e);
+  em_open(e, "const NetcModel netc_model_%s = {", id);
+  em_line(e, ".name = %s,", em_string_literal(gen->a, g->name));
+  em_line(e, ".source = %s,", em_string_literal(gen->a, gen->c->path));
+  em_line(e, ".netc_version = \"%s\",", NETC_VERSION);
+  em_line(e, ".input_rank = %d,", in->shape.rank);
+  em_line(e, ".input_shape = {%" PRId64 ", %" PRId64 ", %" PRId64 "},", in->shape.d[0],
+          in->shape.rank > 1 ? in->shape.d[1] : 0, in->shape.rank > 2 ? in->shape.d[2] : 0);
+  em_line(e, ".output_rank = %d,", out->shape.rank);
+  em_line(e, ".output_shape = {%" PRId64 ", %" PRId64 ", %" PRId64 "},", out->shape.d[0],
+          out->shape.rank > 1 ? out->shape.d[1] : 0, out->shape.rank > 2 ? out->shape.d[2] : 0);
+  em_line(e, ".input_size = %" PRId64 ",", shape_elems(&in->shape));
+  em_line(e, ".output_size = %" PRId64 ",", shape_elems(&out->shape));
+  em_line(e, ".params = params,");
+  em_line(e, ".num_params = %d,", gen->nparams);
+  em_line(e, ".param_floats = %" PRId64 ",", gen->param_floats);
+  em_line(e, ".compute_floats = %" PRId64 ",", gen->compute_floats);
+  em_line(e, ".total_params = %" PRId64 ",", gen->c->totals.params);
+  em_line(e, ".trainable_params = %" PRId64 ",", gen->c->totals.trainable);
+  em_line(e, ".macs_per_image = %" PRId64 ",", gen->c->totals.macs / gen->c->totals.batch);
+  em_line(e, ".arena_bytes_per_image = %" PRId64 ",", gen->p->arena_bytes);
+  em_line(e, ".naive_bytes_per_image = %" PRId64 ",", gen->p->naive_bytes);
+  em_line(e, ".prepare = %s_prepare,", id);
+  em_line(e, ".workspace_floats = %s_workspace_floats,", id);
+  em_line(e, ".forward = %s_forward,", id);
+  em_line(e, ".summary = summary,");
+  em_line(e, ".normalize = %s,", norm);
+  em_line(e, ".data = %s,", data);
+  em_line(e, ".data_path = %s,", path);
+  em_line(e, ".data_path2 = %s,", path2);
+  em_close(e, "};");
+}
+
+static void emit_params(Gen *gen) {
+  Emitter *e = &gen->e;
+  em_line(e, "/* The Keras tensors of the weights file: name, rank, shape, offset and");
+  em_line(e, " * size in the parameter block, initializer, fans, trainable. */");
+  em_open(e, "static const NetcParam params[] = {");
+  for (int i = 0; i < gen->nparams; i++) {
+    const ParamEntry *p = &gen->params[i];
+    char shape[96] = "";
+    size_t len = 0;
+    for (int k = 0; k < 4; k++)
+      len += (size_t)snprintf(shape + len, sizeof shape - len, "%s%" PRId64, k ? ", " : "", k < p->rank ? p->shape[k] : 0);
+    em_line(e, "{%s, %d, {%s}, %" PRId64 ", %" PRId64 ", %s, %" PRId64 ", %" PRId64 ", %d},",
+            em_string_literal(gen->a, p->name), p->rank, shape, p->offset, p->count, p->init, p->fan_in, p->fan_out,
+            p->trainable);
+  }
+  if (gen->nparams == 0)
+    em_line(e, "{\"\", 0, {0, 0, 0, 0}, 0, 0, NETC_INIT_ZEROS, 0, 0, 0},  /* no parameters */");
+  em_close(e, "};");
+}
+
+static FILE *open_out(const char *dir, const char *name, char **path) {
+  *path = malloc(strlen(dir) + strlen(name) + 2);
+  NETC_ASSERT(*path);
+  sprintf(*path, "%s/%s", dir, name);
+  FILE *f = fopen(*path, "w");
+  if (!f)
+    fprintf(stderr, "netc emit: cannot write %s: %s\n", *path, strerror(errno));
+  return f;
+}
+
+char *cg_c_identifier(Arena *a, const char *s) {
+  size_t n = strlen(s);
+  char *out = arena_alloc(a, n + 3), *p = out;
+  if (n == 0 || (s[0] >= '0' && s[0] <= '9'))
+    *p++ = 'm';
+  for (size_t i = 0; i < n; i++) {
+    char c = s[i];
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+    *p++ = ok ? c : '_';
+  }
+  *p = '\0';
+  return out;
+}
+
+bool cg_c_write(const Compilation *c, const Graph *g, const Plan *p, const char *dir, const CodegenOptions *o) {
+  Gen gen = {.a = c->arena, .c = c, .g = g, .p = p};
+  gen.param_index = strmap_new(gen.a);
+  for (int i = 0; i < c->graph->nnodes; i++)
+    layer_params(&gen, c->graph->nodes[i]);
+  int n = g->nnodes ? g->nnodes : 1;
+  gen.w_kernel = arena_alloc(gen.a, sizeof(int64_t) * (size_t)n);
+  gen.w_bias = arena_alloc(gen.a, sizeof(int64_t) * (size_t)n);
+  gen.w_extra = arena_alloc(gen.a, sizeof(int64_t) * (size_t)n);
+  gen.w_extra2 = arena_alloc(gen.a, sizeof(int64_t) * (size_t)n);
+  for (int i = 0; i < n; i++)
+    gen.w_kernel[i] = gen.w_bias[i] = gen.w_extra[i] = gen.w_extra2[i] = -1;
+  const char *id = o->model_id;
+  char *upper = arena_strdup(gen.a, id);
+  for (char *q = upper; *q; q++)
+    if (*q >= 'a' && *q <= 'z')
+      *q = (char)(*q - 'a' + 'A');
+  const char *banner = arena_printf(gen.a, "/* Generated by netc %s from %s; do not edit. */", NETC_VERSION,
+                                    em_comment_text(gen.a, o->source));
+
+  /* The .c file first: laying out the compute block fixes its size. */
+  char *cpath, *hpath;
+  FILE *f = open_out(dir, arena_printf(gen.a, "%s.c", id), &cpath);
+  if (!f) {
+    free(cpath);
+    return false;
+  }
+  gen.e = (Emitter){f, 0};
+  Emitter *e = &gen.e;
+  em_line(e, "%s", banner);
+  em_line(e, "/* Network '%s': %d layers after inference passes; arena %" PRId64 " bytes per image",
+          em_comment_text(gen.a, g->name), g->nnodes, p->arena_bytes);
+  em_line(e, " * (every tensor in its own buffer: %" PRId64 " bytes). */", p->naive_bytes);
+  em_line(e, "#include \"%s.h\"", id);
+  em_blank(e);
+  em_line(e, "#include <string.h>");
+  em_blank(e);
+  em_line(e, "/* Returns the first kernel error to the caller. */");
+  em_line(e, "#define CHECK(call)                \\");
+  em_line(e, "  do {                             \\");
+  em_line(e, "    RtStatus st_ = (call);         \\");
+  em_line(e, "    if (st_ != RT_OK)              \\");
+  em_line(e, "      return st_;                  \\");
+  em_line(e, "  } while (0)");
+  em_blank(e);
+  emit_params(&gen);
+  em_blank(e);
+  em_line(e, "/* Makes the compute weights from the Keras tensors (once, at load). */");
+  emit_prepare(&gen, id);
+  em_blank(&gen.e);
+  em_line(&gen.e, "/* Scratch the convolutions need at batch N (im2col tiles). */");
+  emit_workspace(&gen, id);
+  em_blank(&gen.e);
+  em_line(&gen.e, "/* The network, one call per layer. */");
+  emit_forward(&gen, id);
+  em_blank(&gen.e);
+  emit_descriptor(&gen, id);
+  bool ok = fflush(f) == 0 && !ferror(f);
+  ok &= fclose(f) == 0;
+  if (!ok)
+    fprintf(stderr, "netc emit: cannot write %s\n", cpath);
+  free(cpath);
+
+  f = open_out(dir, arena_printf(gen.a, "%s.h", id), &hpath);
+  if (!f) {
+    free(hpath);
+    return false;
+  }
+  gen.e = (Emitter){f, 0};
+  em_line(e, "%s", banner);
+  em_line(e, "#ifndef NETC_MODEL_%s_H", upper);
+  em_line(e, "#define NETC_MODEL_%s_H", upper);
+  em_blank(e);
+  em_line(e, "#include \"netc/model.h\"");
+  em_blank(e);
+  em_line(e, "/* Sizes: arena bytes per image (times the batch), weight blocks in floats. */");
+  em_line(e, "#define %s_ARENA_BYTES_PER_IMAGE %" PRId64, upper, p->arena_bytes);
+  em_line(e, "#define %s_PARAM_FLOATS %" PRId64, upper, gen.param_floats);
+  em_line(e, "#define %s_COMPUTE_FLOATS %" PRId64, upper, gen.compute_floats);
+  em_line(e, "#define %s_INPUT_FLOATS %" PRId64, upper, shape_elems(&c->graph->inputs[0]->shape));
+  em_line(e, "#define %s_OUTPUT_FLOATS %" PRId64, upper, shape_elems(&c->graph->outputs[0]->shape));
+  em_blank(e);
+  em_line(e, "void %s_prepare(float *w, const float *p);", id);
+  em_line(e, "size_t %s_workspace_floats(int N);", id);
+  em_line(e, "RtStatus %s_forward(const RtContext *ctx, const float *w, void *arena, float *ws, size_t ws_floats,",
+          id);
+  em_line(e, "                    const float *input, float *output, int N);");
+  em_blank(e);
+  em_line(e, "extern const NetcModel netc_model_%s;", id);
+  em_blank(e);
+  em_line(e, "#endif");
+  ok &= fflush(f) == 0 && !ferror(f);
+  ok &= fclose(f) == 0;
+  free(hpath);
+  return ok;
+}

@@ -1,0 +1,19 @@
+/* pipeline.c: the order of the inference passes. Dropout goes first (it
+ * hides conv -> bn pairs), batch norm folds before residuals and
+ * activations are fused (both would block folding), and dead layers go
+ * last. */
+#include "netc.h"
+
+PassOptions pass_options_all(void) { return (PassOptions){true, true, true, true}; }
+
+void passes_run_inference(Graph *g, const PassOptions *o) {
+  if (o->remove_dropout)
+    pass_remove_dropout(g);
+  if (o->fold_bn)
+    pass_fold_bn(g);
+  if (o->fuse_residual)
+    pass_fuse_residual(g);
+  if (o->fuse_activation)
+    pass_fuse_activation(g);
+  pass_dead_nodes(g);
+}
