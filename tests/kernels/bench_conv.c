@@ -9,7 +9,10 @@
  * once for comparison, was slower here). It is timed alternately with
  * every conv repeat, so that both see the same machine when other
  * processes share the cores, and the fraction reported is the median of
- * the per-repeat ratios. */
+ * the per-repeat ratios. On a machine shared with other busy processes,
+ * run multi-threaded small batches with OMP_WAIT_POLICY=passive: spinning
+ * at a barrier while the other thread is descheduled cost 10-50x at
+ * batch 1 in measurement. */
 #include <cblas.h>
 #include <omp.h>
 #include <stdio.h>
