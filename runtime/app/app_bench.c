@@ -1,0 +1,172 @@
+/* app_bench.c: `bench`, the latency of forward() on random input and the
+ * achieved GFLOP/s as a fraction of this machine's SGEMM peak, measured in
+ * the same process with the same thread count. */
+#define _POSIX_C_SOURCE 200809L
+#include <cblas.h>
+#include <cjson/cJSON.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "app_internal.h"
+
+enum { DEFAULT_RUNS = 20, DEFAULT_WARMUP = 3, PEAK_N = 1024, PEAK_TRIES = 5 };
+
+static double now_s(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static int cmp_double(const void *pa, const void *pb) {
+  double x = *(const double *)pa, y = *(const double *)pb;
+  return (x > y) - (x < y);
+}
+
+/* The q-quantile of sorted v[0..n) with linear interpolation (NumPy's
+ * default). */
+static double quantile(const double *v, int n, double q) {
+  double pos = q * (n - 1);
+  int lo = (int)pos;
+  if (lo >= n - 1)
+    return v[n - 1];
+  return v[lo] + (pos - lo) * (v[lo + 1] - v[lo]);
+}
+
+/* Best GFLOP/s of PEAK_TRIES 1024^3 SGEMMs on `threads` OpenBLAS threads,
+ * or 0 when memory is short. OpenBLAS' thread count is restored after. */
+static double sgemm_peak(int threads) {
+  size_t nn = (size_t)PEAK_N * PEAK_N;
+  float *A = malloc(nn * sizeof(float)), *B = malloc(nn * sizeof(float)), *C = malloc(nn * sizeof(float));
+  double best = 0;
+  if (A && B && C) {
+    for (size_t i = 0; i < nn; i++) {
+      A[i] = (float)(i % 17) * 0.01f;
+      B[i] = (float)(i % 13) * 0.01f;
+    }
+    int before = openblas_get_num_threads();
+    openblas_set_num_threads(threads);
+    for (int t = 0; t <= PEAK_TRIES; t++) {
+      double t0 = now_s();
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, PEAK_N, PEAK_N, PEAK_N, 1.0f, A, PEAK_N, B, PEAK_N,
+                  0.0f, C, PEAK_N);
+      double dt = now_s() - t0;
+      double g = 2.0 * PEAK_N * PEAK_N * (double)PEAK_N / dt * 1e-9;
+      if (t > 0 && g > best) /* try 0 warms the pool up */
+        best = g;
+    }
+    openblas_set_num_threads(before);
+  }
+  free(A);
+  free(B);
+  free(C);
+  return best;
+}
+
+int app_cmd_bench(const AppArgs *a, const NetcModel *m) {
+  int batch = a->batch ? a->batch : 1;
+  int runs = a->runs ? a->runs : DEFAULT_RUNS;
+  int warmup = a->warmup >= 0 ? a->warmup : DEFAULT_WARMUP;
+  AppNet net;
+  int rc = app_net_new(a, m, &net);
+  if (rc)
+    return rc;
+  rc = a->weights ? app_net_load_weights(a, &net, a->weights) : app_net_random_weights(a, &net, a->seed);
+  float *x = NULL, *y = NULL;
+  double *times = NULL;
+  if (!rc) {
+    app_net_prepare(&net);
+    rc = app_net_reserve(a, &net, batch);
+  }
+  if (!rc) {
+    x = malloc((size_t)batch * m->input_size * sizeof(float));
+    y = malloc((size_t)batch * m->output_size * sizeof(float));
+    times = malloc((size_t)runs * sizeof(double));
+    if (!x || !y || !times)
+      rc = app_fail(a, APP_EXIT_DATA, "out of memory for batch %d", batch);
+  }
+  if (!rc) {
+    uint64_t state = a->seed ^ 0x5EEDBE7C4ull;
+    for (int b = 0; b < batch; b++) {
+      float *xb = x + (size_t)b * m->input_size;
+      for (size_t i = 0; i < m->input_size; i++)
+        xb[i] = (float)app_rng_uniform(&state);
+      app_normalize(&net, xb);
+    }
+  }
+  for (int r = 0; !rc && r < warmup; r++)
+    rc = app_net_forward(a, &net, x, y, batch);
+  for (int r = 0; !rc && r < runs; r++) {
+    double t0 = now_s();
+    rc = app_net_forward(a, &net, x, y, batch);
+    times[r] = now_s() - t0;
+  }
+  if (rc)
+    goto done;
+  qsort(times, (size_t)runs, sizeof(double), cmp_double);
+  double med = quantile(times, runs, 0.5), q1 = quantile(times, runs, 0.25), q3 = quantile(times, runs, 0.75);
+  double tmin = times[0], tmax = times[runs - 1];
+  int threads = a->threads ? a->threads : omp_get_max_threads();
+  int peak_threads = threads;
+  const char *ob = getenv("OPENBLAS_NUM_THREADS");
+  if (!a->threads && ob && atoi(ob) > 0)
+    peak_threads = atoi(ob);
+  double peak = sgemm_peak(peak_threads);
+  double flop = 2.0 * (double)m->macs_per_image * batch;
+  double gflops = med > 0 ? flop / med * 1e-9 : 0;
+  double ips = med > 0 ? batch / med : 0;
+  double frac = peak > 0 ? gflops / peak : 0;
+  if (a->json) {
+    cJSON *o = cJSON_CreateObject(), *lat = cJSON_CreateObject();
+    if (!o || !lat) {
+      cJSON_Delete(o);
+      cJSON_Delete(lat);
+      rc = app_fail(a, APP_EXIT_DATA, "out of memory");
+      goto done;
+    }
+    cJSON_AddStringToObject(o, "model", m->name ? m->name : "");
+    cJSON_AddStringToObject(o, "weights", a->weights ? a->weights : "random");
+    cJSON_AddNumberToObject(o, "batch", batch);
+    cJSON_AddNumberToObject(o, "threads", threads);
+    cJSON_AddNumberToObject(o, "runs", runs);
+    cJSON_AddNumberToObject(o, "warmup", warmup);
+    cJSON_AddNumberToObject(o, "macs_per_image", (double)m->macs_per_image);
+    cJSON_AddNumberToObject(lat, "median", med * 1e3);
+    cJSON_AddNumberToObject(lat, "min", tmin * 1e3);
+    cJSON_AddNumberToObject(lat, "p25", q1 * 1e3);
+    cJSON_AddNumberToObject(lat, "p75", q3 * 1e3);
+    cJSON_AddNumberToObject(lat, "max", tmax * 1e3);
+    cJSON_AddItemToObject(o, "latency_ms", lat);
+    cJSON_AddNumberToObject(o, "images_per_s", ips);
+    cJSON_AddNumberToObject(o, "gflops", gflops);
+    cJSON_AddNumberToObject(o, "sgemm_gflops", peak);
+    cJSON_AddNumberToObject(o, "sgemm_threads", peak_threads);
+    cJSON_AddNumberToObject(o, "fraction_of_peak", frac);
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (!s) {
+      rc = app_fail(a, APP_EXIT_DATA, "out of memory");
+      goto done;
+    }
+    printf("%s\n", s);
+    cJSON_free(s);
+  } else {
+    printf("model: %s, batch %d, %d thread%s, %d runs after %d warm-up\n", m->name ? m->name : "?", batch, threads,
+           threads == 1 ? "" : "s", runs, warmup);
+    printf("latency: median %.4f ms (min %.4f, p25 %.4f, p75 %.4f, max %.4f ms)\n", med * 1e3, tmin * 1e3,
+           q1 * 1e3, q3 * 1e3, tmax * 1e3);
+    printf("throughput: %.1f images/s\n", ips);
+    printf("compute: %.3f GFLOP/s (%.4g GFLOP per run)\n", gflops, flop * 1e-9);
+    printf("sgemm peak: %.3f GFLOP/s (%dx%dx%d, %d thread%s, best of %d)\n", peak, PEAK_N, PEAK_N, PEAK_N,
+           peak_threads, peak_threads == 1 ? "" : "s", PEAK_TRIES);
+    printf("fraction of peak: %.4f\n", frac);
+  }
+done:
+  free(x);
+  free(y);
+  free(times);
+  app_net_free(&net);
+  return rc;
+}
