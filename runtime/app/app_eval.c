@@ -65,8 +65,10 @@ static bool idx_labels_for(char *out, const char *images) {
   return false;
 }
 
-static int resolve_source(const AppArgs *a, const NetcModel *m, EvalSource *src) {
-  memset(src, 0, sizeof *src);
+/* Which data set: --data, else the model's train section, else
+ * Fashion-MNIST for a 28x28x1 input. Only usage errors here; whether the
+ * files are there is locate_source's business, after the weights. */
+static int pick_source(const AppArgs *a, const NetcModel *m, const char **pathp, const char **labelsp) {
   const char *path = a->data;
   const char *labels = a->labels;
   int h, w, c;
@@ -79,17 +81,25 @@ static int resolve_source(const AppArgs *a, const NetcModel *m, EvalSource *src)
   } else if (!path && m->data == NETC_DATA_FOLDER) {
     return app_fail(a, APP_EXIT_USAGE, "the model's data set is a folder of PNGs, which eval does not read; "
                     "give --data (IDX or CIFAR-10)");
-  } else if (!path && (m->data == NETC_DATA_FASHION_MNIST || m->data == NETC_DATA_MNIST ||
-                       m->input_size == 784 ||
+  } else if (!path && m->data == NETC_DATA_MNIST) {
+    return app_fail(a, APP_EXIT_USAGE, "the model was trained on MNIST but names no directory; give --data");
+  } else if (!path && (m->data == NETC_DATA_FASHION_MNIST || m->input_size == 784 ||
                        (app_input_image_shape(m, &h, &w, &c) && h == 28 && w == 28 && c == 1))) {
     path = FASHION_MNIST_DIR;
-    if (m->data == NETC_DATA_MNIST)
-      return app_fail(a, APP_EXIT_USAGE, "the model was trained on MNIST but names no directory; give --data");
   }
   if (!path)
     return app_fail(a, APP_EXIT_USAGE, "no data set: give --data (an IDX or CIFAR-10 directory or file)");
-  if (strlen(path) >= PATH_CAP - 32)
-    return app_fail(a, APP_EXIT_USAGE, "--data: path too long");
+  if (strlen(path) >= PATH_CAP - 32 || (labels && strlen(labels) >= PATH_CAP))
+    return app_fail(a, APP_EXIT_USAGE, "--data or --labels: path too long");
+  *pathp = path;
+  *labelsp = labels;
+  return APP_EXIT_OK;
+}
+
+/* Finds the files of the data set at path. */
+static int locate_source(const AppArgs *a, const NetcModel *m, const char *path, const char *labels,
+                         EvalSource *src) {
+  memset(src, 0, sizeof *src);
   if (is_dir(path)) {
     char t[PATH_CAP];
     snprintf(t, sizeof t, "%s/test_batch.bin", path);
@@ -118,7 +128,7 @@ static int resolve_source(const AppArgs *a, const NetcModel *m, EvalSource *src)
   if (labels)
     snprintf(src->labels, PATH_CAP, "%s", labels);
   else if (!idx_labels_for(src->labels, path))
-    return app_fail(a, APP_EXIT_USAGE, "%s: cannot find its labels file by name; give --labels", path);
+    return app_fail(a, APP_EXIT_DATA, "%s: cannot find its labels file by name; give --labels", path);
   return APP_EXIT_OK;
 }
 
@@ -149,15 +159,18 @@ static int make_inputs(const AppArgs *a, const AppNet *net, const RtDataset *ds,
 }
 
 int app_cmd_eval(const AppArgs *a, const NetcModel *m) {
-  EvalSource src;
-  int rc = resolve_source(a, m, &src);
+  const char *path = NULL, *labels = NULL;
+  int rc = pick_source(a, m, &path, &labels);
   if (rc)
     return rc;
   AppNet net;
   rc = app_net_new(a, m, &net);
   if (rc)
     return rc;
+  EvalSource src;
   rc = app_net_load_weights(a, &net, a->weights);
+  if (!rc)
+    rc = locate_source(a, m, path, labels, &src);
   RtDataset ds = {0};
   RtError err = {{0}};
   const char *shown = src.path;

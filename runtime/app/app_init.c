@@ -25,7 +25,9 @@ int app_cmd_init(const AppArgs *a, const NetcModel *m) {
       rc = app_fail(a, APP_EXIT_DATA, "%s: tensor '%s': %s", a->output, p->name, err.msg);
   }
   /* Standardization statistics the model does not hold itself: identity. */
+  int tensors = m->num_params;
   if (!rc && m->normalize == NETC_NORM_STANDARDIZE && net.norm_owned) {
+    tensors += 2;
     int64_t shape[3];
     for (int k = 0; k < m->input_rank && k < 3; k++)
       shape[k] = m->input_shape[k];
@@ -43,7 +45,7 @@ int app_cmd_init(const AppArgs *a, const NetcModel *m) {
   if (!rc && rt_stw_write(w, a->output, &err) != RT_OK)
     rc = app_fail(a, APP_EXIT_DATA, "%s", err.msg);
   if (!rc)
-    printf("%s: %d tensors, %lld parameters (seed %s)\n", a->output, m->num_params,
+    printf("%s: %d tensors, %lld parameters (seed %s)\n", a->output, tensors,
            (long long)m->total_params, seed);
   rt_stw_free(w);
   app_net_free(&net);

@@ -223,6 +223,14 @@ int app_net_load_weights(const AppArgs *a, AppNet *net, const char *path) {
         break;
       }
   }
+  /* A tensor of the model's that was there but wrong has had its message;
+   * it is not also "unused". */
+  for (int i = 0; i < m->num_params; i++)
+    rt_st_mark_used(st, m->params[i].name);
+  if (m->normalize == NETC_NORM_STANDARDIZE) {
+    rt_st_mark_used(st, APP_NORM_MEAN);
+    rt_st_mark_used(st, APP_NORM_STD);
+  }
   if (rt_st_check_all_used(st, &err) != RT_OK) {
     app_fail(a, APP_EXIT_DATA, "%s", err.msg);
     bad++;
