@@ -399,13 +399,17 @@ static void emit_node(Gen *gen, const Node *n) {
       small = n->inputs[0];
     }
     NETC_ASSERT(n->ninputs == 2);
-    em_line(e, "const RtEltwise d = %s;", eltwise(gen, n, big));
+    if (shape_elems(&small->shape) == shape_elems(&big->shape)) {
+      /* Equal shapes: every pixel is its own "image" scaled by the other
+       * tensor's matching pixel. */
+      em_line(e, "const RtEltwise d = {N * %" PRId64 ", 1, 1, %" PRId64 ", %" PRId64 ", %" PRId64 "};", pixels(n),
+              chans(n), cs(gen, big), cs(gen, n));
+    } else {
+      em_line(e, "const RtEltwise d = %s;", eltwise(gen, n, big));
+    }
     em_line(e, "const RtEpilogue ep = %s;", epilogue(gen, n, -1));
-    if (shape_elems(&small->shape) == shape_elems(&big->shape))
-      em_line(e, "CHECK(rt_mul(ctx, %s, %s, %s, &ep, &d));", out, t(gen, big), t(gen, small));
-    else
-      em_line(e, "CHECK(rt_mul_channel(ctx, %s, %s, %s, %" PRId64 ", &ep, &d));", out, t(gen, big), t(gen, small),
-              cs(gen, small));
+    em_line(e, "CHECK(rt_mul_channel(ctx, %s, %s, %s, %" PRId64 ", &ep, &d));", out, t(gen, big), t(gen, small),
+            cs(gen, small));
     softmax_after(gen, n);
     return;
   }
