@@ -47,7 +47,9 @@ static bool parse_str(Cursor *c, char *buf, size_t size) {
   char q = *c->p++;
   size_t n = 0;
   while (c->p < c->end && *c->p != q) {
-    if (*c->p == '\\' || n + 1 >= size)
+    /* No escapes or control characters: numpy never writes them, and
+     * keys end up in one-line error messages. */
+    if (*c->p == '\\' || (unsigned char)*c->p < 0x20 || n + 1 >= size)
       return false;
     buf[n++] = *c->p++;
   }
