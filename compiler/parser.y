@@ -328,7 +328,8 @@ static BlockDef *new_block(struct ParseCtx *pc, const char *name, SrcLoc loc, bo
   b->is_network = network;
   b->nparams = pc->nparams;
   b->params = arena_alloc(A, sizeof(Param) * (size_t)(pc->nparams ? pc->nparams : 1));
-  memcpy(b->params, pc->params, sizeof(Param) * (size_t)pc->nparams);
+  if (pc->nparams)
+    memcpy(b->params, pc->params, sizeof(Param) * (size_t)pc->nparams);
   pc->nparams = 0;
   return b;
 }
