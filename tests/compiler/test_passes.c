@@ -1,0 +1,165 @@
+/* test_passes.c: each inference pass alone, on a small model built for it:
+ * what it removes, what it fuses, and what it must leave alone. (That the
+ * numbers do not change is checked end to end in tests/e2e, with and
+ * without each pass, against the reference interpreter.) */
+#include "netc.h"
+
+#include <string.h>
+
+static int failures;
+
+#define CHECK(cond, ...)                                                        \
+  do {                                                                          \
+    if (!(cond)) {                                                              \
+      fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                     \
+      fprintf(stderr, __VA_ARGS__);                                             \
+      fputc('\n', stderr);                                                      \
+      failures++;                                                               \
+    }                                                                           \
+  } while (0)
+
+static Compilation *compile(const char *src) {
+  bool ok;
+  Compilation *c = compile_source("pass.net", src, strlen(src), stderr, 1, &ok);
+  if (!ok) {
+    fprintf(stderr, "FAIL: does not compile:\n%s\n", src);
+    failures++;
+    compilation_free(c);
+    return NULL;
+  }
+  return c;
+}
+
+static Node *find(Graph *g, const char *name) {
+  for (int i = 0; i < g->nnodes; i++)
+    if (strcmp(g->nodes[i]->name, name) == 0)
+      return g->nodes[i];
+  return NULL;
+}
+
+static int count_op(const Graph *g, OpKind op) {
+  int n = 0;
+  for (int i = 0; i < g->nnodes; i++)
+    n += g->nodes[i]->op == op;
+  return n;
+}
+
+static void test_remove_dropout(void) {
+  Compilation *c = compile("network m(input: 16) {\n"
+                           "  x = input -> dense(8) -> dropout(0.5) -> linear\n"
+                           "  return x -> dense(4)\n}\n");
+  if (!c)
+    return;
+  Graph *g = graph_clone(c->arena, c->graph);
+  int n = pass_remove_dropout(g);
+  CHECK(n == 2, "remove_dropout removed %d layers, want 2", n);
+  CHECK(count_op(g, OP_DROPOUT) == 0 && count_op(g, OP_LINEAR) == 0, "dropout/linear left");
+  CHECK(find(g, "dense_1")->inputs[0] == find(g, "dense"), "dense_1 does not read dense");
+  CHECK(c->graph->nnodes == 5, "the original graph changed (%d nodes)", c->graph->nnodes);
+  compilation_free(c);
+}
+
+static void test_fold_bn(void) {
+  Compilation *c = compile("network m(input: 8x8x3) {\n"
+                           "  a = input -> conv(4, 3, pad = same) -> bn\n"           /* folds */
+                           "  b = input -> conv(4, 3, pad = same, activation = relu) -> bn\n"  /* act first: no */
+                           "  p = input -> conv(4, 3, pad = same, name = \"shared\")\n"
+                           "  q = p -> bn\n"                                            /* p read twice: no */
+                           "  return concat(a, b, q, p)\n}\n");
+  if (!c)
+    return;
+  Graph *g = graph_clone(c->arena, c->graph);
+  int n = pass_fold_bn(g);
+  CHECK(n == 1, "fold_bn folded %d, want 1", n);
+  CHECK(find(g, "conv")->bn_folded && strcmp(find(g, "conv")->bn_folded->name, "bn") == 0, "bn not folded into conv");
+  CHECK(!find(g, "conv_1")->bn_folded, "folded across an activation");
+  CHECK(!find(g, "shared")->bn_folded, "folded into a layer with two readers");
+  CHECK(count_op(g, OP_BN) == 2, "%d batch norms left, want 2", count_op(g, OP_BN));
+  compilation_free(c);
+}
+
+static void test_fuse_residual(void) {
+  Compilation *c = compile("network m(input: 8x8x4) {\n"
+                           "  x = input -> conv(4, 3, pad = same)\n"
+                           "  y = x -> conv(4, 3, pad = same, name = \"late\")\n"
+                           "  return x + y\n}\n");
+  if (!c)
+    return;
+  Graph *g = graph_clone(c->arena, c->graph);
+  int n = pass_fuse_residual(g);
+  Node *late = find(g, "late");
+  CHECK(n == 1, "fuse_residual fused %d, want 1", n);
+  CHECK(late && late->residual == find(g, "conv"), "the later conv does not carry the earlier one as residual");
+  CHECK(count_op(g, OP_ADD) == 0, "add left");
+  CHECK(g->outputs[0] == late, "the output is not the fused conv");
+  compilation_free(c);
+}
+
+static void test_fuse_activation(void) {
+  Compilation *c = compile("network m(input: 8x8x4) {\n"
+                           "  x = input -> bn -> relu -> conv(4, 3, pad = same)\n"   /* pre-activation */
+                           "  y = x -> maxpool(2) -> relu\n"                          /* pool: no epilogue */
+                           "  return y -> flatten -> dense(3) -> softmax\n}\n");     /* softmax: its own kernel */
+  if (!c)
+    return;
+  Graph *g = graph_clone(c->arena, c->graph);
+  int n = pass_fuse_activation(g);
+  CHECK(n == 1, "fuse_activation fused %d, want 1", n);
+  CHECK(find(g, "bn")->attr.act == ACT_RELU, "bn does not apply relu");
+  CHECK(find(g, "conv")->inputs[0] == find(g, "bn"), "conv does not read bn directly");
+  CHECK(count_op(g, OP_RELU) == 1, "the relu after the pool was fused");
+  CHECK(count_op(g, OP_SOFTMAX) == 1, "softmax was fused");
+  compilation_free(c);
+}
+
+static void test_dead_nodes(void) {
+  Compilation *c = compile("network m(input: 16) {\n  return input -> dense(4)\n}\n");
+  if (!c)
+    return;
+  Graph *g = graph_clone(c->arena, c->graph);
+  /* Add a layer nothing reads, as a pass might leave behind. */
+  Node *in = g->nodes[0];
+  Node *orphan = graph_add(c->arena, g, &c->diag, OP_RELU, &in, 1, "orphan", NO_LOC, NULL);
+  orphan->shape = in->shape;
+  int n = pass_dead_nodes(g);
+  CHECK(n == 1, "dead_nodes removed %d, want 1", n);
+  CHECK(g->nnodes == 2, "%d nodes left, want 2", g->nnodes);
+  compilation_free(c);
+}
+
+static void test_pipeline_resnet_unit(void) {
+  /* The book's pre-activation unit: bn-relu computed once, the residual
+   * add carried by the second conv. */
+  Compilation *c = compile("block unit(x, f) {\n"
+                           "  out = x -> bn -> relu -> conv(f, 3, pad = same)\n"
+                           "  out = out -> bn -> relu -> conv(f, 3, pad = same)\n"
+                           "  return x + out\n}\n"
+                           "network m(input: 8x8x8) {\n  return unit(input, 8) -> dropout(0.2)\n}\n");
+  if (!c)
+    return;
+  Graph *g = graph_clone(c->arena, c->graph);
+  PassOptions all = pass_options_all();
+  passes_run_inference(g, &all);
+  /* input, bn+relu, conv (second bn folded in, relu fused), conv + input. */
+  CHECK(g->nnodes == 4, "%d layers after passes, want 4", g->nnodes);
+  CHECK(g->nodes[1]->op == OP_BN && g->nodes[1]->attr.act == ACT_RELU, "the first bn does not apply relu");
+  CHECK(g->nodes[2]->bn_folded && g->nodes[2]->attr.act == ACT_RELU, "the second bn is not folded into conv");
+  CHECK(count_op(g, OP_RELU) == 0 && count_op(g, OP_ADD) == 0 && count_op(g, OP_DROPOUT) == 0,
+        "relu, add or dropout left");
+  CHECK(g->outputs[0]->residual == g->nodes[0], "the last conv does not add the unit's input");
+  compilation_free(c);
+}
+
+int main(void) {
+  test_remove_dropout();
+  test_fold_bn();
+  test_fuse_residual();
+  test_fuse_activation();
+  test_dead_nodes();
+  test_pipeline_resnet_unit();
+  if (failures)
+    fprintf(stderr, "%d failure(s)\n", failures);
+  else
+    printf("all pass tests passed\n");
+  return failures ? 1 : 0;
+}

@@ -1,0 +1,156 @@
+/* test_plan.c: the memory plan of every dsl-example is sound: two buffers
+ * whose lifetimes overlap never overlap in the arena, every offset is
+ * aligned, the arena is no larger than the naive sum, and concat and
+ * in-place reuse happen where the design says. */
+#define _POSIX_C_SOURCE 200809L
+#include "netc.h"
+
+#include <dirent.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int failures;
+
+/* Lifetimes recomputed here, independently of plan.c: a buffer is busy from
+ * the first node writing any view of it to the last node reading one. */
+static void check_plan(const char *name, const Graph *g, const Plan *p) {
+  int n = g->nnodes, r = p->nroots;
+  int *first = malloc(sizeof(int) * (size_t)r), *last = malloc(sizeof(int) * (size_t)r);
+  for (int i = 0; i < r; i++) {
+    first[i] = n + 1;
+    last[i] = -1;
+  }
+#define USE(root, when)                                                        \
+  do {                                                                         \
+    if ((when) < first[root]) first[root] = (when);                            \
+    if ((when) > last[root]) last[root] = (when);                              \
+  } while (0)
+  for (int i = 0; i < n; i++) {
+    const Node *nd = g->nodes[i];
+    USE(p->view[i].root, i);
+    if (p->scratch[i].root >= 0)
+      USE(p->scratch[i].root, i);
+    for (int j = 0; j < nd->ninputs; j++)
+      USE(p->view[nd->inputs[j]->id].root, i);
+    if (nd->residual)
+      USE(p->view[nd->residual->id].root, i);
+  }
+  for (int i = 0; i < g->noutputs; i++)
+    USE(p->view[g->outputs[i]->id].root, n);
+  for (int a = 0; a < r; a++) {
+    if (p->root_offset[a] % 64) {
+      fprintf(stderr, "FAIL %s: buffer %d at unaligned offset %" PRId64 "\n", name, a, p->root_offset[a]);
+      failures++;
+    }
+    for (int b = a + 1; b < r; b++) {
+      bool live_together = first[a] <= last[b] && first[b] <= last[a];
+      bool share_bytes = p->root_offset[a] < p->root_offset[b] + p->root_size[b] &&
+                         p->root_offset[b] < p->root_offset[a] + p->root_size[a];
+      if (live_together && share_bytes) {
+        fprintf(stderr, "FAIL %s: buffers %d and %d are alive together and overlap\n", name, a, b);
+        failures++;
+      }
+    }
+  }
+  if (p->arena_bytes > p->naive_bytes) {
+    fprintf(stderr, "FAIL %s: arena %" PRId64 " > naive %" PRId64 "\n", name, p->arena_bytes, p->naive_bytes);
+    failures++;
+  }
+  free(first);
+  free(last);
+}
+
+static Compilation *compile_text(const char *path, const char *text, size_t len) {
+  bool ok;
+  Compilation *c = compile_source(path, text, len, stderr, 1, &ok);
+  if (!ok) {
+    fprintf(stderr, "FAIL: %s does not compile\n", path);
+    failures++;
+    compilation_free(c);
+    return NULL;
+  }
+  return c;
+}
+
+static void check_file(const char *path) {
+  size_t len;
+  char *text = read_file(path, &len);
+  if (!text)
+    return;
+  Compilation *c = compile_text(path, text, len);
+  if (c) {
+    PassOptions variants[2] = {pass_options_all(), {false, false, false, false}};
+    for (int v = 0; v < 2; v++) {
+      Graph *g;
+      Plan *p = compile_inference_plan(c, &variants[v], &g);
+      check_plan(path, g, p);
+      if (v == 0)
+        printf("ok: %-36s arena %9" PRId64 " bytes/image, naive %9" PRId64 "\n", path, p->arena_bytes,
+               p->naive_bytes);
+    }
+  }
+  compilation_free(c);
+  free(text);
+}
+
+static void check_specifics(void) {
+  /* DenseNet-style: both convs write into the concat buffer, which costs
+   * nothing; the relu after the bn runs in place. */
+  const char *src = "network m(input: 8x8x4) {\n"
+                    "  a = input -> conv(4, 3, pad = same)\n"
+                    "  b = input -> conv(6, 1)\n"
+                    "  return concat(a, b) -> bn -> relu6 -> global_avgpool\n}\n";
+  Compilation *c = compile_text("spec.net", src, strlen(src));
+  if (!c)
+    return;
+  Graph *g;
+  PassOptions o = pass_options_all();
+  o.fuse_activation = false;  /* keep the relu6 a layer of its own */
+  Plan *p = compile_inference_plan(c, &o, &g);
+  const Node *cat = NULL, *act = NULL;
+  for (int i = 0; i < g->nnodes; i++) {
+    if (g->nodes[i]->op == OP_CONCAT)
+      cat = g->nodes[i];
+    if (g->nodes[i]->op == OP_RELU6)
+      act = g->nodes[i];
+  }
+  if (!cat || !p->concat_free[cat->id]) {
+    fprintf(stderr, "FAIL: the concat is not free\n");
+    failures++;
+  } else if (p->view[cat->inputs[1]->id].chan_offset != 4 || p->view[cat->inputs[1]->id].cs != 10) {
+    fprintf(stderr, "FAIL: the second conv does not write channels 4..9 of 10\n");
+    failures++;
+  }
+  if (!act || !p->in_place[act->id]) {
+    fprintf(stderr, "FAIL: the relu6 does not run in place\n");
+    failures++;
+  }
+  check_plan("spec.net", g, p);
+  compilation_free(c);
+}
+
+int main(int argc, char **argv) {
+  if (argc != 2) {
+    fprintf(stderr, "usage: test_plan DSL_EXAMPLES_DIR\n");
+    return 2;
+  }
+  DIR *d = opendir(argv[1]);
+  if (!d) {
+    perror(argv[1]);
+    return 1;
+  }
+  for (struct dirent *e; (e = readdir(d));) {
+    size_t l = strlen(e->d_name);
+    if (l > 4 && strcmp(e->d_name + l - 4, ".net") == 0) {
+      char path[4096];
+      snprintf(path, sizeof path, "%s/%s", argv[1], e->d_name);
+      check_file(path);
+    }
+  }
+  closedir(d);
+  check_specifics();
+  if (failures)
+    fprintf(stderr, "%d failure(s)\n", failures);
+  return failures ? 1 : 0;
+}
