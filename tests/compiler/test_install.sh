@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# test_install.sh BUILD_DIR: `netc build` works after `cmake --install` (it
+# finds the installed runtime beside itself), and the installed pkg-config
+# file links a generated model into a program of one's own.
+set -eu
+build=$1
+cd "$(dirname "$0")/../.."
+prefix=$(mktemp -d)
+trap 'rm -rf "$prefix"' EXIT
+cmake --install "$build" --prefix "$prefix" >/dev/null
+test -x "$prefix/bin/netc"
+test -f "$prefix/include/netc/model.h"
+# Run from elsewhere: nothing may depend on the source or build tree.
+cp dsl-examples/mnist_mlp.net "$prefix/"
+cd "$prefix"
+PATH="$prefix/bin:$PATH"
+netc build mnist_mlp.net -o mlp
+./mlp init --seed 3 -o w.safetensors >/dev/null
+./mlp summary | grep -q "Total params: 134,794"
+./mlp bench --runs 2 --json | grep -q '"images_per_s"'
+# A program of one's own: the emitted model plus a main, via pkg-config.
+netc emit mnist_mlp.net --target c -o gen
+cat > gen/main.c <<'C'
+#include "mnist_mlp.h"
+#include "netc/app.h"
+int main(int argc, char **argv) { return netc_app_main(argc, argv, &netc_model_mnist_mlp); }
+C
+PKG_CONFIG_PATH="$prefix/lib/pkgconfig:$prefix/lib64/pkgconfig" \
+  cc -std=c11 -O2 gen/mnist_mlp.c gen/main.c -o own \
+  $(PKG_CONFIG_PATH="$prefix/lib/pkgconfig:$prefix/lib64/pkgconfig" pkg-config --cflags --libs --static netc-runtime)
+./own predict --help >/dev/null
+./own summary | grep -q "mnist_mlp"
+echo "install: netc build and pkg-config both work from $prefix"
