@@ -26,6 +26,7 @@ typedef struct ParamEntry {
   const char *init;      /* NETC_INIT_... */
   int64_t fan_in, fan_out;
   bool trainable;
+  bool decay;            /* weight decay applies: kernels only */
 } ParamEntry;
 
 typedef struct Gen {
@@ -60,6 +61,7 @@ static void add_param(Gen *gen, const Node *n, const char *suffix, int rank, con
   e->fan_in = fan_in;
   e->fan_out = fan_out;
   e->trainable = trainable;
+  e->decay = strstr(suffix, "kernel") != NULL;
   strmap_put(gen->param_index, e->name, e);
 }
 
@@ -620,7 +622,7 @@ static void emit_descriptor(Gen *gen, const char *id) {
 static void emit_params(Gen *gen) {
   Emitter *e = &gen->e;
   em_line(e, "/* The Keras tensors of the weights file: name, rank, shape, offset and");
-  em_line(e, " * size in the parameter block, initializer, fans, trainable. */");
+  em_line(e, " * size in the parameter block, initializer, fans, trainable, weight decay. */");
   em_open(e, "static const NetcParam params[] = {");
   for (int i = 0; i < gen->nparams; i++) {
     const ParamEntry *p = &gen->params[i];
@@ -628,12 +630,12 @@ static void emit_params(Gen *gen) {
     size_t len = 0;
     for (int k = 0; k < 4; k++)
       len += (size_t)snprintf(shape + len, sizeof shape - len, "%s%" PRId64, k ? ", " : "", k < p->rank ? p->shape[k] : 0);
-    em_line(e, "{%s, %d, {%s}, %" PRId64 ", %" PRId64 ", %s, %" PRId64 ", %" PRId64 ", %d},",
+    em_line(e, "{%s, %d, {%s}, %" PRId64 ", %" PRId64 ", %s, %" PRId64 ", %" PRId64 ", %d, %d},",
             em_string_literal(gen->a, p->name), p->rank, shape, p->offset, p->count, p->init, p->fan_in, p->fan_out,
-            p->trainable);
+            p->trainable, p->decay);
   }
   if (gen->nparams == 0)
-    em_line(e, "{\"\", 0, {0, 0, 0, 0}, 0, 0, NETC_INIT_ZEROS, 0, 0, 0},  /* no parameters */");
+    em_line(e, "{\"\", 0, {0, 0, 0, 0}, 0, 0, NETC_INIT_ZEROS, 0, 0, 0, 0},  /* no parameters */");
   em_close(e, "};");
 }
 

@@ -14,24 +14,24 @@
   } while (0)
 
 /* The Keras tensors of the weights file: name, rank, shape, offset and
- * size in the parameter block, initializer, fans, trainable. */
+ * size in the parameter block, initializer, fans, trainable, weight decay. */
 static const NetcParam params[] = {
-  {"conv.kernel", 4, {11, 11, 3, 64}, 0, 23232, NETC_INIT_GLOROT_UNIFORM, 363, 7744, 1},
-  {"conv.bias", 1, {64, 0, 0, 0}, 23232, 64, NETC_INIT_ZEROS, 0, 0, 1},
-  {"conv_1.kernel", 4, {5, 5, 64, 192}, 23296, 307200, NETC_INIT_GLOROT_UNIFORM, 1600, 4800, 1},
-  {"conv_1.bias", 1, {192, 0, 0, 0}, 330496, 192, NETC_INIT_ZEROS, 0, 0, 1},
-  {"conv_2.kernel", 4, {3, 3, 192, 384}, 330688, 663552, NETC_INIT_GLOROT_UNIFORM, 1728, 3456, 1},
-  {"conv_2.bias", 1, {384, 0, 0, 0}, 994240, 384, NETC_INIT_ZEROS, 0, 0, 1},
-  {"conv_3.kernel", 4, {3, 3, 384, 256}, 994624, 884736, NETC_INIT_GLOROT_UNIFORM, 3456, 2304, 1},
-  {"conv_3.bias", 1, {256, 0, 0, 0}, 1879360, 256, NETC_INIT_ZEROS, 0, 0, 1},
-  {"conv_4.kernel", 4, {3, 3, 256, 256}, 1879616, 589824, NETC_INIT_GLOROT_UNIFORM, 2304, 2304, 1},
-  {"conv_4.bias", 1, {256, 0, 0, 0}, 2469440, 256, NETC_INIT_ZEROS, 0, 0, 1},
-  {"dense.kernel", 2, {9216, 4096, 0, 0}, 2469696, 37748736, NETC_INIT_GLOROT_UNIFORM, 9216, 4096, 1},
-  {"dense.bias", 1, {4096, 0, 0, 0}, 40218432, 4096, NETC_INIT_ZEROS, 0, 0, 1},
-  {"dense_1.kernel", 2, {4096, 4096, 0, 0}, 40222528, 16777216, NETC_INIT_GLOROT_UNIFORM, 4096, 4096, 1},
-  {"dense_1.bias", 1, {4096, 0, 0, 0}, 56999744, 4096, NETC_INIT_ZEROS, 0, 0, 1},
-  {"dense_2.kernel", 2, {4096, 1000, 0, 0}, 57003840, 4096000, NETC_INIT_GLOROT_UNIFORM, 4096, 1000, 1},
-  {"dense_2.bias", 1, {1000, 0, 0, 0}, 61099840, 1000, NETC_INIT_ZEROS, 0, 0, 1},
+  {"conv.kernel", 4, {11, 11, 3, 64}, 0, 23232, NETC_INIT_GLOROT_UNIFORM, 363, 7744, 1, 1},
+  {"conv.bias", 1, {64, 0, 0, 0}, 23232, 64, NETC_INIT_ZEROS, 0, 0, 1, 0},
+  {"conv_1.kernel", 4, {5, 5, 64, 192}, 23296, 307200, NETC_INIT_GLOROT_UNIFORM, 1600, 4800, 1, 1},
+  {"conv_1.bias", 1, {192, 0, 0, 0}, 330496, 192, NETC_INIT_ZEROS, 0, 0, 1, 0},
+  {"conv_2.kernel", 4, {3, 3, 192, 384}, 330688, 663552, NETC_INIT_GLOROT_UNIFORM, 1728, 3456, 1, 1},
+  {"conv_2.bias", 1, {384, 0, 0, 0}, 994240, 384, NETC_INIT_ZEROS, 0, 0, 1, 0},
+  {"conv_3.kernel", 4, {3, 3, 384, 256}, 994624, 884736, NETC_INIT_GLOROT_UNIFORM, 3456, 2304, 1, 1},
+  {"conv_3.bias", 1, {256, 0, 0, 0}, 1879360, 256, NETC_INIT_ZEROS, 0, 0, 1, 0},
+  {"conv_4.kernel", 4, {3, 3, 256, 256}, 1879616, 589824, NETC_INIT_GLOROT_UNIFORM, 2304, 2304, 1, 1},
+  {"conv_4.bias", 1, {256, 0, 0, 0}, 2469440, 256, NETC_INIT_ZEROS, 0, 0, 1, 0},
+  {"dense.kernel", 2, {9216, 4096, 0, 0}, 2469696, 37748736, NETC_INIT_GLOROT_UNIFORM, 9216, 4096, 1, 1},
+  {"dense.bias", 1, {4096, 0, 0, 0}, 40218432, 4096, NETC_INIT_ZEROS, 0, 0, 1, 0},
+  {"dense_1.kernel", 2, {4096, 4096, 0, 0}, 40222528, 16777216, NETC_INIT_GLOROT_UNIFORM, 4096, 4096, 1, 1},
+  {"dense_1.bias", 1, {4096, 0, 0, 0}, 56999744, 4096, NETC_INIT_ZEROS, 0, 0, 1, 0},
+  {"dense_2.kernel", 2, {4096, 1000, 0, 0}, 57003840, 4096000, NETC_INIT_GLOROT_UNIFORM, 4096, 1000, 1, 1},
+  {"dense_2.bias", 1, {1000, 0, 0, 0}, 61099840, 1000, NETC_INIT_ZEROS, 0, 0, 1, 0},
 };
 
 /* Makes the compute weights from the Keras tensors (once, at load). */

@@ -14,30 +14,30 @@
   } while (0)
 
 /* The Keras tensors of the weights file: name, rank, shape, offset and
- * size in the parameter block, initializer, fans, trainable. */
+ * size in the parameter block, initializer, fans, trainable, weight decay. */
 static const NetcParam params[] = {
-  {"conv.kernel", 4, {3, 3, 3, 64}, 0, 1728, NETC_INIT_GLOROT_UNIFORM, 27, 576, 1},
-  {"conv.bias", 1, {64, 0, 0, 0}, 1728, 64, NETC_INIT_ZEROS, 0, 0, 1},
-  {"conv_1.kernel", 4, {3, 3, 64, 64}, 1792, 36864, NETC_INIT_GLOROT_UNIFORM, 576, 576, 1},
-  {"conv_1.bias", 1, {64, 0, 0, 0}, 38656, 64, NETC_INIT_ZEROS, 0, 0, 1},
-  {"conv_2.kernel", 4, {3, 3, 64, 64}, 38720, 36864, NETC_INIT_GLOROT_UNIFORM, 576, 576, 1},
-  {"conv_2.bias", 1, {64, 0, 0, 0}, 75584, 64, NETC_INIT_ZEROS, 0, 0, 1},
-  {"conv_3.kernel", 4, {3, 3, 64, 128}, 75648, 73728, NETC_INIT_GLOROT_UNIFORM, 576, 1152, 1},
-  {"conv_3.bias", 1, {128, 0, 0, 0}, 149376, 128, NETC_INIT_ZEROS, 0, 0, 1},
-  {"conv_4.kernel", 4, {3, 3, 128, 128}, 149504, 147456, NETC_INIT_GLOROT_UNIFORM, 1152, 1152, 1},
-  {"conv_4.bias", 1, {128, 0, 0, 0}, 296960, 128, NETC_INIT_ZEROS, 0, 0, 1},
-  {"conv_5.kernel", 4, {3, 3, 128, 128}, 297088, 147456, NETC_INIT_GLOROT_UNIFORM, 1152, 1152, 1},
-  {"conv_5.bias", 1, {128, 0, 0, 0}, 444544, 128, NETC_INIT_ZEROS, 0, 0, 1},
-  {"conv_6.kernel", 4, {3, 3, 128, 256}, 444672, 294912, NETC_INIT_GLOROT_UNIFORM, 1152, 2304, 1},
-  {"conv_6.bias", 1, {256, 0, 0, 0}, 739584, 256, NETC_INIT_ZEROS, 0, 0, 1},
-  {"conv_7.kernel", 4, {3, 3, 256, 256}, 739840, 589824, NETC_INIT_GLOROT_UNIFORM, 2304, 2304, 1},
-  {"conv_7.bias", 1, {256, 0, 0, 0}, 1329664, 256, NETC_INIT_ZEROS, 0, 0, 1},
-  {"conv_8.kernel", 4, {3, 3, 256, 256}, 1329920, 589824, NETC_INIT_GLOROT_UNIFORM, 2304, 2304, 1},
-  {"conv_8.bias", 1, {256, 0, 0, 0}, 1919744, 256, NETC_INIT_ZEROS, 0, 0, 1},
-  {"conv_9.kernel", 4, {3, 3, 256, 256}, 1920000, 589824, NETC_INIT_GLOROT_UNIFORM, 2304, 2304, 1},
-  {"conv_9.bias", 1, {256, 0, 0, 0}, 2509824, 256, NETC_INIT_ZEROS, 0, 0, 1},
-  {"dense.kernel", 2, {256, 10, 0, 0}, 2510080, 2560, NETC_INIT_GLOROT_UNIFORM, 256, 10, 1},
-  {"dense.bias", 1, {10, 0, 0, 0}, 2512640, 10, NETC_INIT_ZEROS, 0, 0, 1},
+  {"conv.kernel", 4, {3, 3, 3, 64}, 0, 1728, NETC_INIT_GLOROT_UNIFORM, 27, 576, 1, 1},
+  {"conv.bias", 1, {64, 0, 0, 0}, 1728, 64, NETC_INIT_ZEROS, 0, 0, 1, 0},
+  {"conv_1.kernel", 4, {3, 3, 64, 64}, 1792, 36864, NETC_INIT_GLOROT_UNIFORM, 576, 576, 1, 1},
+  {"conv_1.bias", 1, {64, 0, 0, 0}, 38656, 64, NETC_INIT_ZEROS, 0, 0, 1, 0},
+  {"conv_2.kernel", 4, {3, 3, 64, 64}, 38720, 36864, NETC_INIT_GLOROT_UNIFORM, 576, 576, 1, 1},
+  {"conv_2.bias", 1, {64, 0, 0, 0}, 75584, 64, NETC_INIT_ZEROS, 0, 0, 1, 0},
+  {"conv_3.kernel", 4, {3, 3, 64, 128}, 75648, 73728, NETC_INIT_GLOROT_UNIFORM, 576, 1152, 1, 1},
+  {"conv_3.bias", 1, {128, 0, 0, 0}, 149376, 128, NETC_INIT_ZEROS, 0, 0, 1, 0},
+  {"conv_4.kernel", 4, {3, 3, 128, 128}, 149504, 147456, NETC_INIT_GLOROT_UNIFORM, 1152, 1152, 1, 1},
+  {"conv_4.bias", 1, {128, 0, 0, 0}, 296960, 128, NETC_INIT_ZEROS, 0, 0, 1, 0},
+  {"conv_5.kernel", 4, {3, 3, 128, 128}, 297088, 147456, NETC_INIT_GLOROT_UNIFORM, 1152, 1152, 1, 1},
+  {"conv_5.bias", 1, {128, 0, 0, 0}, 444544, 128, NETC_INIT_ZEROS, 0, 0, 1, 0},
+  {"conv_6.kernel", 4, {3, 3, 128, 256}, 444672, 294912, NETC_INIT_GLOROT_UNIFORM, 1152, 2304, 1, 1},
+  {"conv_6.bias", 1, {256, 0, 0, 0}, 739584, 256, NETC_INIT_ZEROS, 0, 0, 1, 0},
+  {"conv_7.kernel", 4, {3, 3, 256, 256}, 739840, 589824, NETC_INIT_GLOROT_UNIFORM, 2304, 2304, 1, 1},
+  {"conv_7.bias", 1, {256, 0, 0, 0}, 1329664, 256, NETC_INIT_ZEROS, 0, 0, 1, 0},
+  {"conv_8.kernel", 4, {3, 3, 256, 256}, 1329920, 589824, NETC_INIT_GLOROT_UNIFORM, 2304, 2304, 1, 1},
+  {"conv_8.bias", 1, {256, 0, 0, 0}, 1919744, 256, NETC_INIT_ZEROS, 0, 0, 1, 0},
+  {"conv_9.kernel", 4, {3, 3, 256, 256}, 1920000, 589824, NETC_INIT_GLOROT_UNIFORM, 2304, 2304, 1, 1},
+  {"conv_9.bias", 1, {256, 0, 0, 0}, 2509824, 256, NETC_INIT_ZEROS, 0, 0, 1, 0},
+  {"dense.kernel", 2, {256, 10, 0, 0}, 2510080, 2560, NETC_INIT_GLOROT_UNIFORM, 256, 10, 1, 1},
+  {"dense.bias", 1, {10, 0, 0, 0}, 2512640, 10, NETC_INIT_ZEROS, 0, 0, 1, 0},
 };
 
 /* Makes the compute weights from the Keras tensors (once, at load). */

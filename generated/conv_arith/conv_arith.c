@@ -14,12 +14,12 @@
   } while (0)
 
 /* The Keras tensors of the weights file: name, rank, shape, offset and
- * size in the parameter block, initializer, fans, trainable. */
+ * size in the parameter block, initializer, fans, trainable, weight decay. */
 static const NetcParam params[] = {
-  {"conv.kernel", 4, {3, 3, 3, 64}, 0, 1728, NETC_INIT_GLOROT_UNIFORM, 27, 576, 1},
-  {"conv.bias", 1, {64, 0, 0, 0}, 1728, 64, NETC_INIT_ZEROS, 0, 0, 1},
-  {"conv_1.kernel", 4, {4, 4, 64, 64}, 1792, 65536, NETC_INIT_GLOROT_UNIFORM, 1024, 1024, 1},
-  {"conv_1.bias", 1, {64, 0, 0, 0}, 67328, 64, NETC_INIT_ZEROS, 0, 0, 1},
+  {"conv.kernel", 4, {3, 3, 3, 64}, 0, 1728, NETC_INIT_GLOROT_UNIFORM, 27, 576, 1, 1},
+  {"conv.bias", 1, {64, 0, 0, 0}, 1728, 64, NETC_INIT_ZEROS, 0, 0, 1, 0},
+  {"conv_1.kernel", 4, {4, 4, 64, 64}, 1792, 65536, NETC_INIT_GLOROT_UNIFORM, 1024, 1024, 1, 1},
+  {"conv_1.bias", 1, {64, 0, 0, 0}, 67328, 64, NETC_INIT_ZEROS, 0, 0, 1, 0},
 };
 
 /* Makes the compute weights from the Keras tensors (once, at load). */

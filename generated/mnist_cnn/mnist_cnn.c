@@ -14,18 +14,18 @@
   } while (0)
 
 /* The Keras tensors of the weights file: name, rank, shape, offset and
- * size in the parameter block, initializer, fans, trainable. */
+ * size in the parameter block, initializer, fans, trainable, weight decay. */
 static const NetcParam params[] = {
-  {"conv.kernel", 4, {3, 3, 1, 64}, 0, 576, NETC_INIT_GLOROT_UNIFORM, 9, 576, 1},
-  {"conv.bias", 1, {64, 0, 0, 0}, 576, 64, NETC_INIT_ZEROS, 0, 0, 1},
-  {"conv_1.kernel", 4, {3, 3, 64, 64}, 640, 36864, NETC_INIT_GLOROT_UNIFORM, 576, 576, 1},
-  {"conv_1.bias", 1, {64, 0, 0, 0}, 37504, 64, NETC_INIT_ZEROS, 0, 0, 1},
-  {"conv_2.kernel", 4, {3, 3, 64, 128}, 37568, 73728, NETC_INIT_GLOROT_UNIFORM, 576, 1152, 1},
-  {"conv_2.bias", 1, {128, 0, 0, 0}, 111296, 128, NETC_INIT_ZEROS, 0, 0, 1},
-  {"conv_3.kernel", 4, {3, 3, 128, 128}, 111424, 147456, NETC_INIT_GLOROT_UNIFORM, 1152, 1152, 1},
-  {"conv_3.bias", 1, {128, 0, 0, 0}, 258880, 128, NETC_INIT_ZEROS, 0, 0, 1},
-  {"dense.kernel", 2, {25088, 10, 0, 0}, 259008, 250880, NETC_INIT_GLOROT_UNIFORM, 25088, 10, 1},
-  {"dense.bias", 1, {10, 0, 0, 0}, 509888, 10, NETC_INIT_ZEROS, 0, 0, 1},
+  {"conv.kernel", 4, {3, 3, 1, 64}, 0, 576, NETC_INIT_GLOROT_UNIFORM, 9, 576, 1, 1},
+  {"conv.bias", 1, {64, 0, 0, 0}, 576, 64, NETC_INIT_ZEROS, 0, 0, 1, 0},
+  {"conv_1.kernel", 4, {3, 3, 64, 64}, 640, 36864, NETC_INIT_GLOROT_UNIFORM, 576, 576, 1, 1},
+  {"conv_1.bias", 1, {64, 0, 0, 0}, 37504, 64, NETC_INIT_ZEROS, 0, 0, 1, 0},
+  {"conv_2.kernel", 4, {3, 3, 64, 128}, 37568, 73728, NETC_INIT_GLOROT_UNIFORM, 576, 1152, 1, 1},
+  {"conv_2.bias", 1, {128, 0, 0, 0}, 111296, 128, NETC_INIT_ZEROS, 0, 0, 1, 0},
+  {"conv_3.kernel", 4, {3, 3, 128, 128}, 111424, 147456, NETC_INIT_GLOROT_UNIFORM, 1152, 1152, 1, 1},
+  {"conv_3.bias", 1, {128, 0, 0, 0}, 258880, 128, NETC_INIT_ZEROS, 0, 0, 1, 0},
+  {"dense.kernel", 2, {25088, 10, 0, 0}, 259008, 250880, NETC_INIT_GLOROT_UNIFORM, 25088, 10, 1, 1},
+  {"dense.bias", 1, {10, 0, 0, 0}, 509888, 10, NETC_INIT_ZEROS, 0, 0, 1, 0},
 };
 
 /* Makes the compute weights from the Keras tensors (once, at load). */

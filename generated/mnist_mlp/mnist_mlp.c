@@ -14,16 +14,16 @@
   } while (0)
 
 /* The Keras tensors of the weights file: name, rank, shape, offset and
- * size in the parameter block, initializer, fans, trainable. */
+ * size in the parameter block, initializer, fans, trainable, weight decay. */
 static const NetcParam params[] = {
-  {"dense.kernel", 2, {784, 128, 0, 0}, 0, 100352, NETC_INIT_GLOROT_UNIFORM, 784, 128, 1},
-  {"dense.bias", 1, {128, 0, 0, 0}, 100352, 128, NETC_INIT_ZEROS, 0, 0, 1},
-  {"dense_1.kernel", 2, {128, 128, 0, 0}, 100480, 16384, NETC_INIT_GLOROT_UNIFORM, 128, 128, 1},
-  {"dense_1.bias", 1, {128, 0, 0, 0}, 116864, 128, NETC_INIT_ZEROS, 0, 0, 1},
-  {"dense_2.kernel", 2, {128, 128, 0, 0}, 116992, 16384, NETC_INIT_GLOROT_UNIFORM, 128, 128, 1},
-  {"dense_2.bias", 1, {128, 0, 0, 0}, 133376, 128, NETC_INIT_ZEROS, 0, 0, 1},
-  {"dense_3.kernel", 2, {128, 10, 0, 0}, 133504, 1280, NETC_INIT_GLOROT_UNIFORM, 128, 10, 1},
-  {"dense_3.bias", 1, {10, 0, 0, 0}, 134784, 10, NETC_INIT_ZEROS, 0, 0, 1},
+  {"dense.kernel", 2, {784, 128, 0, 0}, 0, 100352, NETC_INIT_GLOROT_UNIFORM, 784, 128, 1, 1},
+  {"dense.bias", 1, {128, 0, 0, 0}, 100352, 128, NETC_INIT_ZEROS, 0, 0, 1, 0},
+  {"dense_1.kernel", 2, {128, 128, 0, 0}, 100480, 16384, NETC_INIT_GLOROT_UNIFORM, 128, 128, 1, 1},
+  {"dense_1.bias", 1, {128, 0, 0, 0}, 116864, 128, NETC_INIT_ZEROS, 0, 0, 1, 0},
+  {"dense_2.kernel", 2, {128, 128, 0, 0}, 116992, 16384, NETC_INIT_GLOROT_UNIFORM, 128, 128, 1, 1},
+  {"dense_2.bias", 1, {128, 0, 0, 0}, 133376, 128, NETC_INIT_ZEROS, 0, 0, 1, 0},
+  {"dense_3.kernel", 2, {128, 10, 0, 0}, 133504, 1280, NETC_INIT_GLOROT_UNIFORM, 128, 10, 1, 1},
+  {"dense_3.bias", 1, {10, 0, 0, 0}, 134784, 10, NETC_INIT_ZEROS, 0, 0, 1, 0},
 };
 
 /* Makes the compute weights from the Keras tensors (once, at load). */

@@ -9,8 +9,8 @@
 
 static const NetcParam dense_params[] = {
     /* name, rank, shape, offset, count, init, fan_in, fan_out, trainable */
-    {"dense.kernel", 2, {784, 10}, 0, 7840, NETC_INIT_GLOROT_UNIFORM, 784, 10, 1},
-    {"dense.bias", 1, {10}, 7840, 10, NETC_INIT_ZEROS, 0, 0, 1},
+    {"dense.kernel", 2, {784, 10}, 0, 7840, NETC_INIT_GLOROT_UNIFORM, 784, 10, 1, 1},
+    {"dense.bias", 1, {10}, 7840, 10, NETC_INIT_ZEROS, 0, 0, 1, 0},
 };
 
 static void dense_prepare(float *compute, const float *params) {
@@ -64,14 +64,14 @@ const NetcModel netc_test_dense = {
 /* ---- conv: 8x8x3 -> conv 3x3x4 same -> bn -> relu -> gap -> dense(3) -------- */
 
 static const NetcParam conv_params[] = {
-    {"conv.kernel", 4, {3, 3, 3, 4}, 0, 108, NETC_INIT_GLOROT_UNIFORM, 27, 36, 1},
-    {"conv.bias", 1, {4}, 108, 4, NETC_INIT_ZEROS, 0, 0, 1},
-    {"bn.gamma", 1, {4}, 112, 4, NETC_INIT_ONES, 0, 0, 1},
-    {"bn.beta", 1, {4}, 116, 4, NETC_INIT_ZEROS, 0, 0, 1},
-    {"bn.moving_mean", 1, {4}, 120, 4, NETC_INIT_ZEROS, 0, 0, 0},
-    {"bn.moving_variance", 1, {4}, 124, 4, NETC_INIT_ONES, 0, 0, 0},
-    {"dense.kernel", 2, {4, 3}, 128, 12, NETC_INIT_GLOROT_UNIFORM, 4, 3, 1},
-    {"dense.bias", 1, {3}, 140, 3, NETC_INIT_ZEROS, 0, 0, 1},
+    {"conv.kernel", 4, {3, 3, 3, 4}, 0, 108, NETC_INIT_GLOROT_UNIFORM, 27, 36, 1, 1},
+    {"conv.bias", 1, {4}, 108, 4, NETC_INIT_ZEROS, 0, 0, 1, 0},
+    {"bn.gamma", 1, {4}, 112, 4, NETC_INIT_ONES, 0, 0, 1, 0},
+    {"bn.beta", 1, {4}, 116, 4, NETC_INIT_ZEROS, 0, 0, 1, 0},
+    {"bn.moving_mean", 1, {4}, 120, 4, NETC_INIT_ZEROS, 0, 0, 0, 0},
+    {"bn.moving_variance", 1, {4}, 124, 4, NETC_INIT_ONES, 0, 0, 0, 0},
+    {"dense.kernel", 2, {4, 3}, 128, 12, NETC_INIT_GLOROT_UNIFORM, 4, 3, 1, 1},
+    {"dense.bias", 1, {3}, 140, 3, NETC_INIT_ZEROS, 0, 0, 1, 0},
 };
 
 /* compute: conv kernel [0,108) and bias [108,112) with bn folded in,
@@ -147,8 +147,8 @@ const NetcModel netc_test_conv = {
 /* ---- linear: 4 -> dense(3), no activation ------------------------------------ */
 
 static const NetcParam linear_params[] = {
-    {"out.kernel", 2, {4, 3}, 0, 12, NETC_INIT_GLOROT_UNIFORM, 4, 3, 1},
-    {"out.bias", 1, {3}, 12, 3, NETC_INIT_ZEROS, 0, 0, 1},
+    {"out.kernel", 2, {4, 3}, 0, 12, NETC_INIT_GLOROT_UNIFORM, 4, 3, 1, 1},
+    {"out.bias", 1, {3}, 12, 3, NETC_INIT_ZEROS, 0, 0, 1, 0},
 };
 
 static void linear_prepare(float *c, const float *p) {

@@ -44,6 +44,7 @@ typedef struct NetcParam {
   NetcInit init;
   int fan_in, fan_out;  /* for NETC_INIT_GLOROT_UNIFORM */
   int trainable;        /* 0 for BN moving statistics */
+  int decay;            /* 1: weight decay applies (kernels; not biases, BN, PReLU) */
 } NetcParam;
 
 /* How raw pixels (0..255) become the network's input, from the `train`
@@ -64,6 +65,48 @@ typedef enum NetcData {
   NETC_DATA_IDX,            /* data_path: images file, data_path2: labels file */
   NETC_DATA_FOLDER,         /* PNGs in one sub-folder per class */
 } NetcData;
+
+/* ---- Training -------------------------------------------------------------- */
+
+typedef enum NetcLoss { NETC_LOSS_CROSS_ENTROPY, NETC_LOSS_MSE } NetcLoss;
+typedef enum NetcOptimizer { NETC_OPT_SGD, NETC_OPT_ADAM, NETC_OPT_RMSPROP, NETC_OPT_ADAGRAD } NetcOptimizer;
+typedef enum NetcSchedule { NETC_SCHED_CONSTANT, NETC_SCHED_STEP, NETC_SCHED_COSINE } NetcSchedule;
+typedef enum NetcAugmentKind { NETC_AUG_HFLIP, NETC_AUG_SHIFT, NETC_AUG_ROTATE } NetcAugmentKind;
+typedef enum NetcCheckpoint { NETC_CKPT_NONE, NETC_CKPT_BEST, NETC_CKPT_EVERY } NetcCheckpoint;
+
+#define NETC_MAX_STEPS 16
+#define NETC_MAX_AUGMENT 8
+
+/* The `train` section of the .net file, with Keras' defaults for what it
+ * leaves out; the executable's flags override it. */
+typedef struct NetcTrainConfig {
+  NetcOptimizer optimizer;
+  double lr;                   /* initial learning rate (the schedule's lr0 if it names one) */
+  double momentum;             /* sgd */
+  int nesterov;                /* sgd */
+  double beta1, beta2;         /* adam */
+  double rho;                  /* rmsprop */
+  double epsilon;              /* adam, rmsprop, adagrad */
+  double weight_decay;         /* L2 factor on kernels: loss += wd * sum(w^2) */
+  NetcSchedule schedule;
+  int nsteps;                  /* step: for epoch index e > step_epoch[i], lr = lr0 * step_factor[i] (largest i) */
+  int step_epoch[NETC_MAX_STEPS];
+  double step_factor[NETC_MAX_STEPS];
+  int cosine_epochs;           /* cosine: period in epochs (0: all epochs) */
+  NetcLoss loss;
+  int batch, epochs;
+  double validation;           /* fraction of the training set held out (0: none) */
+  int shuffle;
+  uint64_t seed;
+  int naugment;
+  struct {
+    NetcAugmentKind kind;
+    double amount;             /* shift: fraction of the size; rotate: degrees */
+  } augment[NETC_MAX_AUGMENT];
+  NetcCheckpoint checkpoint;
+  const char *checkpoint_metric;  /* best: "val_acc", "val_loss", "acc", "loss" */
+  int checkpoint_every;           /* every: epochs */
+} NetcTrainConfig;
 
 typedef struct NetcModel {
   const char *name;          /* the network's name in the .net file */
@@ -105,6 +148,21 @@ typedef struct NetcModel {
   NetcData data;                   /* from `train { data = ... }` */
   const char *data_path;           /* NULL: the data set's default */
   const char *data_path2;
+
+  /* Training. The step works on the Keras tensors directly (no folding):
+   * forward in training mode (batch norm on batch statistics, its moving
+   * averages updated in `params`; dropout masks drawn from `seed`), the
+   * loss, then every gradient into grads[0 .. param_floats), overwritten.
+   * targets: int32 class labels [batch] for cross-entropy, float
+   * [batch, output_size] for mse. Returns the loss summed over the batch
+   * and the number of correct predictions (cross-entropy). */
+  const NetcTrainConfig *train;    /* the train section's settings (defaults if absent) */
+  size_t train_arena_bytes_per_image;
+  size_t (*train_workspace_floats)(int batch);
+  RtStatus (*train_step)(const RtContext *ctx, float *params, float *grads, void *arena, float *ws,
+                         size_t ws_floats, const float *input, const void *targets, int batch, uint64_t seed,
+                         double *loss_sum, int *correct);
+  const char *source_hash;         /* FNV-1a 64 of the .net text, hex: checkpoints name it */
 } NetcModel;
 
 #ifdef __cplusplus
