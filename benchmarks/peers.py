@@ -150,6 +150,37 @@ def mobilenet_mini(classes=10):
 BUILDERS = {"mnist_cnn": mnist_cnn, "cifar_bn_cnn": cifar_bn_cnn,
             "resnet_mini": resnet_mini, "mobilenet_mini": mobilenet_mini}
 
+# Single layers of the four models at their shapes (--layers): name, input
+# HxWxC, filters (None: depthwise), kernel, stride, where it comes from.
+LAYERS = [
+    ("conv3x3_28x28x64_64", (28, 28, 64), 64, 3, 1, "mnist_cnn"),
+    ("conv3x3_14x14x128_128", (14, 14, 128), 128, 3, 1, "mnist_cnn"),
+    ("conv3x3_32x32x3_64", (32, 32, 3), 64, 3, 1, "cifar_bn_cnn stem"),
+    ("conv3x3_32x32x64_64", (32, 32, 64), 64, 3, 1, "cifar_bn_cnn"),
+    ("conv3x3_8x8x256_256", (8, 8, 256), 256, 3, 1, "cifar_bn_cnn, resnet_mini"),
+    ("conv3x3_32x32x32_32", (32, 32, 32), 32, 3, 1, "resnet_mini"),
+    ("conv3x3_4x4x256_256", (4, 4, 256), 256, 3, 1, "resnet_mini"),
+    ("conv1x1s2_32x32x32_64", (32, 32, 32), 64, 1, 2, "resnet_mini shortcut"),
+    ("conv1x1_16x16x64_64", (16, 16, 64), 64, 1, 1, "mobilenet_mini"),
+    ("dwconv3x3_32x32x32", (32, 32, 32), None, 3, 1, "mobilenet_mini"),
+    ("dwconv3x3_8x8x128", (8, 8, 128), None, 3, 1, "mobilenet_mini"),
+]
+
+
+def layer_net(name, shape, filters, k, stride):
+    """The .net text of one layer alone."""
+    h, w, c = shape
+    op = (f"dwconv({k}, pad = same)" if filters is None else
+          f"conv({filters}, {k}, stride = {stride}, pad = same)")
+    return f"network {name}(input: {h}x{w}x{c}) {{\n    return input -> {op}\n}}\n"
+
+
+def layer_model(shape, filters, k, stride):
+    c = shape[2]
+    if filters is None:
+        return conv_same(c, c, k, groups=c)
+    return conv_same(c, filters, k, stride=stride)
+
 
 # ---------------------------------------------------------------- checks
 
@@ -236,6 +267,19 @@ def versions():
     return v
 
 
+def netc_commit():
+    """The commit netc was built from, marked when the tree had changes."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--",
+                                "compiler", "runtime"],
+                               capture_output=True, text=True).stdout.strip()
+        return head + ("+changes" if dirty else "")
+    except OSError:
+        return "?"
+
+
 def machine():
     model, cores = platform.processor(), os.cpu_count()
     try:
@@ -252,8 +296,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--netc", default="build-bench/compiler/netc")
     ap.add_argument("--progs", default="build-bench/bench-progs",
-                    help="folder of the netc-built programs, one per model")
+                    help="folder for the netc-built programs")
     ap.add_argument("--models", nargs="+", default=MODELS)
+    ap.add_argument("--layers", action="store_true",
+                    help="time single layers of the models instead")
     ap.add_argument("--batches", nargs="+", type=int, default=[1, 64])
     ap.add_argument("--threads", nargs="+", type=int, default=[1, 2])
     ap.add_argument("--rounds", type=int, default=3)
@@ -268,16 +314,30 @@ def main():
     torch.manual_seed(0)
     gen = torch.Generator().manual_seed(0)
     tmp = tempfile.mkdtemp(prefix="netc-peers-")
+    os.makedirs(args.progs, exist_ok=True)
     result = {"date": datetime.date.today().isoformat(), "machine": machine(),
-              "versions": versions(), "rounds": args.rounds, "models": {}}
+              "versions": versions(), "netc_commit": netc_commit(),
+              "rounds": args.rounds, "kind": "layers" if args.layers else "models",
+              "models": {}}
     print(f"machine: {result['machine']['cpu']}, {result['machine']['cores']} cores")
     print("versions: " + ", ".join(f"{k} {v}" for k, v in result["versions"].items()))
+    print(f"netc: {result['netc_commit']}")
+
+    cases = []  # (name, .net file, PyTorch model, where from)
+    if args.layers:
+        for name, shape, filters, k, stride, where in LAYERS:
+            net_file = os.path.join(tmp, f"{name}.net")
+            with open(net_file, "w") as f:
+                f.write(layer_net(name, shape, filters, k, stride))
+            cases.append((name, net_file, layer_model(shape, filters, k, stride), where))
+        args.models = [c[0] for c in cases]
+    else:
+        cases = [(n, f"dsl-examples/{n}.net", BUILDERS[n](), n) for n in args.models]
 
     setups = {}
-    for name in args.models:
-        net_file = f"dsl-examples/{name}.net"
+    for name, net_file, model, where in cases:
         total, moving, macs, (h, w, c) = netc_params(args.netc, net_file)
-        model = BUILDERS[name]().eval()
+        model.eval()
         randomize_bn(model, gen)
         ours = sum(p.numel() for p in model.parameters())
         ok = ours == total - moving
@@ -285,6 +345,8 @@ def main():
               f" = {total - moving:,}; PyTorch {ours:,} {'ok' if ok else 'MISMATCH'}")
         if not ok:
             sys.exit(f"{name}: the PyTorch model does not match the .net file")
+        prog = os.path.join(args.progs, name)
+        subprocess.run([args.netc, "build", net_file, "-o", prog], check=True)
         path = os.path.join(tmp, f"{name}.onnx")
         x1 = torch.rand(1, c, h, w, generator=gen)
         torch.onnx.export(model, x1, path, opset_version=13,
@@ -309,10 +371,10 @@ def main():
         print(f"{name}: ONNX Runtime vs PyTorch max |diff| {err:.2e}")
         if err > 1e-4:
             sys.exit(f"{name}: ONNX Runtime disagrees with PyTorch")
-        prog = os.path.join(args.progs, name)
         setups[name] = (model, sessions, (c, h, w), prog)
         result["models"][name] = {"params": total, "macs_per_image": macs,
-                                  "onnx_max_abs_diff": err, "blocks": []}
+                                  "from": where, "onnx_max_abs_diff": err,
+                                  "blocks": []}
 
     estimates = {}
     for rnd in range(args.rounds):
@@ -374,30 +436,49 @@ def summarize(result, args):
                     if best is None or med < best["median_ms"]:
                         best = cand
                 table.setdefault(name, {}).setdefault(batch, {})[engine] = best
+    # The SGEMM peak each netc block measured moves with the load, as does
+    # the network's own speed; the best peak seen in the whole run, per
+    # thread count, is the steadier denominator.
+    peak_best = {}
+    for m in result["models"].values():
+        for b in m["blocks"]:
+            if b["engine"] == "netc":
+                t = b["threads"]
+                peak_best[t] = max(peak_best.get(t, 0), b["sgemm_gflops"])
+    for v in table.values():
+        for row in v.values():
+            n = row["netc"]
+            n["fraction_of_best_peak"] = n["gflops"] / peak_best[n["threads"]]
+    result["sgemm_peak_best"] = {str(t): g for t, g in peak_best.items()}
     result["summary"] = {n: {str(b): e for b, e in v.items()} for n, v in table.items()}
-
     print()
-    print("Batch 1 latency, ms (median of rounds; best thread count in brackets)")
-    print(f"{'model':15s} {'netc':>12s} {'PyTorch':>12s} {'ORT':>12s} {'best peer / netc':>17s}")
-    for name, v in table.items():
-        if 1 not in v:
-            continue
-        row = v[1]
-        peer = min(row["pytorch"]["median_ms"], row["onnxruntime"]["median_ms"])
-        cells = " ".join(f"{row[e]['median_ms']:8.3f} [{row[e]['threads']}]" for e in ENGINES)
-        print(f"{name:15s} {cells} {peer / row['netc']['median_ms']:16.2f}x")
-    for batch in [b for b in args.batches if b != 1]:
+    print("SGEMM peak, best seen in this run (1024^3, GFLOP/s): " +
+          ", ".join(f"{t} thread{'s' if t > 1 else ''} {g:.1f}"
+                    for t, g in sorted(peak_best.items())))
+
+    for batch in args.batches:
         print()
-        print(f"Batch {batch} throughput, images/s (best thread count in brackets)")
-        print(f"{'model':15s} {'netc':>12s} {'PyTorch':>12s} {'ORT':>12s}"
-              f" {'netc / best peer':>17s} {'netc % peak':>12s}")
+        if batch == 1:
+            print("Batch 1 latency, ms (median of rounds; best thread count in brackets)")
+            head = "best peer / netc"
+        else:
+            print(f"Batch {batch} throughput, images/s (best thread count in brackets)")
+            head = "netc / best peer"
+        print(f"{'model':22s} {'netc':>12s} {'PyTorch':>12s} {'ORT':>12s}"
+              f" {head:>17s} {'netc GFLOP/s':>13s} {'% peak':>7s} {'% best':>7s}")
         for name, v in table.items():
             row = v[batch]
-            peer = max(row["pytorch"]["images_per_s"], row["onnxruntime"]["images_per_s"])
-            cells = " ".join(f"{row[e]['images_per_s']:8.1f} [{row[e]['threads']}]" for e in ENGINES)
-            print(f"{name:15s} {cells} {row['netc']['images_per_s'] / peer:16.2f}x"
-                  f" {100 * row['netc']['fraction_of_peak']:11.1f}%")
-
+            key = "median_ms" if batch == 1 else "images_per_s"
+            fmt = "8.3f" if batch == 1 else "8.1f"
+            cells = " ".join(f"{row[e][key]:{fmt}} [{row[e]['threads']}]" for e in ENGINES)
+            peer_ms = min(row["pytorch"]["median_ms"], row["onnxruntime"]["median_ms"])
+            ratio = peer_ms / row["netc"]["median_ms"]  # same for both views
+            n = row["netc"]
+            print(f"{name:22s} {cells} {ratio:16.2f}x {n['gflops']:13.1f}"
+                  f" {100 * n['fraction_of_peak']:6.1f}%"
+                  f" {100 * n['fraction_of_best_peak']:6.1f}%")
+    print("% peak: of the SGEMM peak `prog bench` measured in the same process"
+          " (median of rounds);\n% best: of the best SGEMM peak seen in this run.")
 
 if __name__ == "__main__":
     main()

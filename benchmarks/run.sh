@@ -13,6 +13,7 @@
 #   ROUNDS=5 benchmarks/run.sh        # more rounds on a noisy machine
 #   benchmarks/run.sh --quick         # short blocks, to try the script out
 #   benchmarks/run.sh --models resnet_mini --batches 1
+#   benchmarks/run.sh --layers --threads 1   # single conv layers of the models
 #
 # Extra arguments go to peers.py (python3 benchmarks/peers.py --help).
 set -euo pipefail
@@ -49,16 +50,10 @@ if ! $venv/bin/python -c 'import onnxruntime, onnx' 2>/dev/null; then
     -c $venv/constraints.txt onnxruntime onnx
 fi
 
-# --- netc and the four programs
+# --- netc (peers.py builds the programs with it)
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$build" -j"$(nproc)" --target netc netcrt netcapp >/dev/null
-progs=$build/bench-progs
-mkdir -p "$progs"
-for m in mnist_cnn cifar_bn_cnn resnet_mini mobilenet_mini; do
-  "$build/compiler/netc" build dsl-examples/$m.net -o "$progs/$m"
-done
-
 mkdir -p benchmarks/results
 exec $venv/bin/python benchmarks/peers.py --netc "$build/compiler/netc" \
-  --progs "$progs" --rounds "${ROUNDS:-3}" \
-  --json "${JSON:-benchmarks/results/peers-$(hostname)-$(date +%Y%m%d-%H%M%S).json}" "$@"
+  --progs "$build/bench-progs" --rounds "${ROUNDS:-3}" \
+  --json "${JSON:-benchmarks/results/run-$(date +%Y%m%d-%H%M%S).json}" "$@"
