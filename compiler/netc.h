@@ -462,6 +462,10 @@ typedef struct Plan {
   int64_t naive_bytes;   /* every tensor in a buffer of its own */
 } Plan;
 
+/* The packing at the heart of every plan: n buffers of size[i] bytes (64
+ * aligned) alive from step first[i] to last[i] get offsets such that no two
+ * alive together overlap (largest first, best fit). Returns the arena size. */
+int64_t plan_pack(const int64_t *size, const int *first, const int *last, int n, int64_t *offset);
 /* Plans the graph (after the inference passes); allocates from `a`. */
 Plan *plan_memory(Arena *a, const Graph *g);
 /* (driver.c) The inference graph: a copy of c->graph after the enabled passes, and its

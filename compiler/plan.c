@@ -184,8 +184,6 @@ static void make_views(Planner *pl) {
   free(concat_root);
 }
 
-static bool overlaps(const Root *a, const Root *b) { return a->first <= b->last && b->first <= a->last; }
-
 typedef struct Span {
   int64_t begin, end;
 } Span;
@@ -195,9 +193,7 @@ static int cmp_span(const void *x, const void *y) {
   return (a->begin > b->begin) - (a->begin < b->begin);
 }
 
-static void assign_offsets(Planner *pl) {
-  Plan *p = pl->p;
-  int n = p->nroots;
+int64_t plan_pack(const int64_t *size, const int *first, const int *last, int n, int64_t *offset) {
   int *order = malloc(sizeof(int) * (size_t)(n ? n : 1));
   Span *busy = malloc(sizeof(Span) * (size_t)(n ? n : 1));
   bool *placed = calloc((size_t)(n ? n : 1), sizeof(bool));
@@ -208,45 +204,58 @@ static void assign_offsets(Planner *pl) {
   for (int i = 1; i < n; i++) {
     int x = order[i], j = i - 1;
     while (j >= 0) {
-      const Root *a = &pl->roots[order[j]], *b = &pl->roots[x];
-      bool after = a->size < b->size || (a->size == b->size && (a->first > b->first ||
-                                                                (a->first == b->first && order[j] > x)));
+      int y = order[j];
+      bool after = size[y] < size[x] || (size[y] == size[x] && (first[y] > first[x] || (first[y] == first[x] && y > x)));
       if (!after)
         break;
-      order[j + 1] = order[j];
+      order[j + 1] = y;
       j--;
     }
     order[j + 1] = x;
   }
-  p->arena_bytes = 0;
+  int64_t total = 0;
   for (int k = 0; k < n; k++) {
     int r = order[k];
-    const Root *root = &pl->roots[r];
     int nb = 0;
     for (int q = 0; q < n; q++)
-      if (placed[q] && overlaps(&pl->roots[q], root))
-        busy[nb++] = (Span){p->root_offset[q], p->root_offset[q] + pl->roots[q].size};
+      if (placed[q] && first[q] <= last[r] && first[r] <= last[q])
+        busy[nb++] = (Span){offset[q], offset[q] + size[q]};
     qsort(busy, (size_t)nb, sizeof(Span), cmp_span);
     /* Best fit: the smallest gap that holds it; else after the last. */
     int64_t best = -1, best_gap = INT64_MAX, cursor = 0;
     for (int q = 0; q <= nb; q++) {
       int64_t gap_end = q < nb ? busy[q].begin : INT64_MAX;
-      if (gap_end - cursor >= root->size && (best < 0 || gap_end - cursor < best_gap)) {
+      if (gap_end - cursor >= size[r] && (best < 0 || gap_end - cursor < best_gap)) {
         best = cursor;
         best_gap = gap_end - cursor;
       }
       if (q < nb && busy[q].end > cursor)
         cursor = busy[q].end;
     }
-    p->root_offset[r] = best;
-    p->root_size[r] = root->size;
+    offset[r] = best;
     placed[r] = true;
-    if (best + root->size > p->arena_bytes)
-      p->arena_bytes = best + root->size;
+    if (best + size[r] > total)
+      total = best + size[r];
   }
   free(order);
   free(busy);
   free(placed);
+  return total;
+}
+
+static void assign_offsets(Planner *pl) {
+  Plan *p = pl->p;
+  int n = p->nroots;
+  int *first = malloc(sizeof(int) * (size_t)(n ? n : 1)), *last = malloc(sizeof(int) * (size_t)(n ? n : 1));
+  NETC_ASSERT(first && last);
+  for (int i = 0; i < n; i++) {
+    p->root_size[i] = pl->roots[i].size;
+    first[i] = pl->roots[i].first;
+    last[i] = pl->roots[i].last;
+  }
+  p->arena_bytes = plan_pack(p->root_size, first, last, n, p->root_offset);
+  free(first);
+  free(last);
 }
 
 Plan *plan_memory(Arena *a, const Graph *g) {
