@@ -358,8 +358,11 @@ int main(int argc, char **argv) {
   if (ok)
     printf("  reference outputs in [%.4g, %.4g], error floor %.3g\n", wmin, wmax, floor);
 
+  /* Every variant runs, even after one fails, so that the output shows
+   * which passes are involved. */
   double worst = 0;
-  for (int v = 0; ok && v < e2e_num_variants; v++) {
+  int setup_ok = ok;
+  for (int v = 0; setup_ok && v < e2e_num_variants; v++) {
     const NetcModel *m = e2e_variants[v].model;
     float *p = malloc(m->param_floats * sizeof(float) + 1);
     float *compute = guarded_alloc(m->compute_floats * sizeof(float));
@@ -367,7 +370,7 @@ int main(int argc, char **argv) {
       fprintf(stderr, "  out of memory\n");
       free(p);
       free(compute);
-      ok = 0;
+      ok = setup_ok = 0;
       break;
     }
     for (int i = 0; i < m->num_params; i++)
