@@ -17,12 +17,15 @@ static int bn_desc_ok(const RtEltwise *d, int *in_cs, int *out_cs) {
   return *in_cs >= d->c && *out_cs >= d->c;
 }
 
+/* o = (x - mean) * sc + beta: subtracting the mean first keeps the digits
+ * of activations whose mean is large against their spread, which
+ * x * sc + (beta - mean * sc) would cancel away. */
 RTK_CLONES
-static void trk_bn_affine_row(float *restrict o, const float *restrict x, const float *restrict sc,
-                              const float *restrict sh, int n) {
+static void trk_bn_affine_row(float *restrict o, const float *restrict x, const float *restrict mean,
+                              const float *restrict sc, const float *restrict sh, int n) {
 RTK_SIMD
   for (int j = 0; j < n; j++)
-    o[j] = x[j] * sc[j] + sh[j];
+    o[j] = (x[j] - mean[j]) * sc[j] + sh[j];
 }
 
 RtStatus rt_batchnorm_train(const RtContext *ctx, float *out, float *save_mean, float *save_invstd,
@@ -74,10 +77,10 @@ RtStatus rt_batchnorm_train(const RtContext *ctx, float *out, float *save_mean, 
         int k = c0 + j;
         double s = (double)(gamma ? gamma[k] : 1.0f) * save_invstd[k];
         sc[j] = (float)s;
-        sh[j] = (float)((beta ? beta[k] : 0.0) - (double)save_mean[k] * s);
+        sh[j] = beta ? beta[k] : 0.0f;
       }
       for (long q = p0; q < p0 + np; q++)
-        trk_bn_affine_row(out + q * out_cs + c0, in + q * in_cs + c0, sc, sh, cn);
+        trk_bn_affine_row(out + q * out_cs + c0, in + q * in_cs + c0, save_mean + c0, sc, sh, cn);
     }
     rtk_epilogue_tile(out + p0 * out_cs, out_cs, ep, p0, 0, np, d->c);
   }
