@@ -7,6 +7,11 @@
  *   app_predict.c  `predict`
  *   app_eval.c     `eval`
  *   app_bench.c    `bench`
+ *   app_train.c    `train`: the loop, the learning rate, progress and log
+ *   app_data.c     training data: IDX, CIFAR-10, PNG folders; inputs
+ *   app_augment.c  random flips, shifts and rotations of training images
+ *   app_ckpt.c     checkpoints and the trained weights file
+ *   app_plot.c     the SVG of the training curves
  */
 #ifndef NETC_APP_INTERNAL_H
 #define NETC_APP_INTERNAL_H
@@ -44,6 +49,7 @@ typedef enum AppCmd {
   CMD_INIT,    /* write Keras-default initial weights */
   CMD_BENCH,   /* time forward() */
   CMD_SUMMARY, /* print the model's report */
+  CMD_TRAIN,   /* train the network */
   CMD_COUNT_,  /* number of commands; not a command */
 } AppCmd;
 
@@ -65,6 +71,15 @@ typedef struct AppArgs {
   uint64_t seed;        /* --seed */
   bool json;            /* bench --json */
   bool seed_given;
+  /* train */
+  int epochs;                 /* --epochs; 0 when not given */
+  double lr;                  /* --lr; 0 when not given */
+  double validation;          /* --validation; -1 when not given */
+  const char *resume;         /* --resume CKPT */
+  const char *checkpoint_dir; /* --checkpoint-dir */
+  const char *log;            /* --log CSV */
+  const char *plot;           /* --plot SVG */
+  bool quiet;                 /* --quiet */
 } AppArgs;
 
 /* Prints "PROG CMD: error: MESSAGE" to stderr and returns code. */
@@ -148,5 +163,85 @@ int app_cmd_init(const AppArgs *a, const NetcModel *m);
 int app_cmd_predict(const AppArgs *a, const NetcModel *m);
 int app_cmd_eval(const AppArgs *a, const NetcModel *m);
 int app_cmd_bench(const AppArgs *a, const NetcModel *m);
+int app_cmd_train(const AppArgs *a, const NetcModel *m);
+
+/* ---- app_data.c ------------------------------------------------------------ */
+
+enum { APP_PATH_CAP = 4096 };
+
+/* The data `train` reads: the training set and, when there is one, the test
+ * set, as bytes at their own size (a PNG folder is stored at the model's). */
+typedef struct AppData {
+  RtDataset train;
+  RtDataset test;                 /* n == 0: no test split */
+  const char *kind;               /* "IDX", "CIFAR-10", "PNG folder" */
+  char path[APP_PATH_CAP];        /* what messages name */
+  char test_path[APP_PATH_CAP];
+  char labels_path[APP_PATH_CAP]; /* IDX: the training labels file */
+} AppData;
+
+/* Finds and loads the training data: --data, else the model's data set,
+ * else Fashion-MNIST for a 28x28x1 input; the test split beside it (IDX
+ * t10k-*, CIFAR-10 test_batch.bin, a PNG folder's test/ beside train/).
+ * Checks the images fit the model's input and the labels its outputs.
+ * Exit code; d is empty on failure. */
+int app_data_load(const AppArgs *a, const NetcModel *m, AppData *d);
+void app_data_free(AppData *d);
+
+/* Image i of ds as the model's input in [0, 1] (reshaped, or converted
+ * and resized as eval does), before normalization. tmp holds
+ * rt_dataset_image_bytes(ds) floats. Exit code. */
+int app_data_image(const AppArgs *a, const NetcModel *m, const RtDataset *ds, size_t i, float *x, float *tmp);
+
+/* ---- app_augment.c --------------------------------------------------------- */
+
+/* Applies cfg's augmentations to one image of pixel values (h x w x c,
+ * HWC), drawing from rng: a horizontal flip with probability 1/2, a shift
+ * of up to amount * size whole pixels each way, a rotation by an angle
+ * uniform in [-deg, deg] about the centre with bilinear sampling; what
+ * comes from outside the image is 0. tmp holds h*w*c floats. */
+void app_augment(const NetcTrainConfig *cfg, float *img, float *tmp, int h, int w, int c, uint64_t *rng);
+
+/* ---- app_ckpt.c ------------------------------------------------------------ */
+
+/* Columns of a training history row. */
+enum { HIST_LR, HIST_LOSS, HIST_ACC, HIST_VAL_LOSS, HIST_VAL_ACC, HIST_COLS };
+
+/* Everything a run of `train` carries from epoch to epoch: what a
+ * checkpoint holds. */
+typedef struct AppTrain {
+  const NetcModel *m;
+  NetcTrainConfig cfg;  /* model->train with the flags applied */
+  AppNet net;           /* params (Keras tensors), norm stats, inference buffers */
+  float *grads;         /* param_floats */
+  float *opt1, *opt2;   /* optimizer state, param_floats each: sgd velocity |
+                           adam m, v | rmsprop mean square | adagrad sum */
+  int64_t epoch;        /* epochs completed */
+  int64_t step;         /* optimizer steps taken (Adam's t) */
+  uint64_t seed;        /* every random draw derives from it (see app_train.c) */
+  double best;          /* best value of the checkpoint metric; NaN: none yet */
+  double *hist;         /* [epoch][HIST_COLS]; NaN where there is no validation */
+  int hist_cap;
+} AppTrain;
+
+/* The name of an optimizer ("sgd", "adam", "rmsprop", "adagrad"). */
+const char *app_optimizer_name(NetcOptimizer o);
+
+/* Writes the weights (Keras names, normalize.* for standardize) and
+ * metadata to path, atomically; with state, also the optimizer state,
+ * epoch, step, seed, best metric and history: a checkpoint. Exit code. */
+int app_ckpt_write(const AppArgs *a, const AppTrain *t, const char *path, bool state);
+
+/* Reads a checkpoint written for this model (same source hash, optimizer
+ * and shapes) into t: weights, optimizer state, counters, history. Every
+ * problem is printed. Exit code. */
+int app_ckpt_read(const AppArgs *a, AppTrain *t, const char *path);
+
+/* ---- app_plot.c ------------------------------------------------------------ */
+
+/* Writes the loss and accuracy curves of hist (n epochs; validation
+ * columns when has_val) as a standalone SVG, atomically. Exit code. */
+int app_plot_write(const AppArgs *a, const char *path, const char *title, const double *hist, int n,
+                   bool has_val);
 
 #endif /* NETC_APP_INTERNAL_H */

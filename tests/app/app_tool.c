@@ -14,6 +14,14 @@
  *   checkinit MODEL W SEED              every tensor is its Keras init
  *   jsoncheck FILE                      bench --json has every key
  *   first W NAME                        the first 3 values of a tensor
+ *   mktrain idx|cifar|png DIR N NTEST CLASSES H W C SEED [gz]
+ *                                       a linearly separable training set
+ *                                       (and a test set of NTEST): class k
+ *                                       is bright in the k-th band of rows
+ *   stinfo FILE                         metadata and tensors, one a line
+ *   stval FILE NAME                     every value of a tensor
+ *   csvcheck FILE ROWS                  a train --log: header, ROWS rows
+ *   svgcheck FILE                       well-formed XML with an <svg> root
  * Exit status 0 when the check holds, 1 (with a message) when not. */
 #define _POSIX_C_SOURCE 200809L
 #include <cjson/cJSON.h>
@@ -21,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <zlib.h>
 
 #include "app_models.h"
@@ -321,6 +330,11 @@ static int cmd_stedit(char **v) {
   if (rt_st_open(&st, v[0], &err) || rt_stw_new(&w, &err))
     return fail("%s%s", err.msg, "");
   const char *op = v[2], *name = v[3];
+  for (size_t i = 0; i < rt_st_metadata_count(st); i++) {
+    const char *k, *val;
+    rt_st_metadata_at(st, i, &k, &val);
+    rt_stw_set_metadata(w, k, val, &err);
+  }
   for (size_t i = 0; i < rt_st_count(st); i++) {
     const RtStTensor *t = rt_st_at(st, i);
     int64_t shape[RT_MAX_DIMS];
@@ -473,6 +487,237 @@ static int cmd_first(char **v) {
   return 0;
 }
 
+/* One pixel of the separable pattern: bright in the class's band of rows,
+ * dark elsewhere, with noise. */
+static uint8_t pattern(int y, int cls, int classes, int h, uint64_t *s) {
+  int band = y * classes / h;
+  unsigned r = (unsigned)(rng(s) >> 56);
+  return (uint8_t)(band == cls ? 170 + r % 86 : r % 80);
+}
+
+/* n images h x w x c (HWC) and labels i % classes. */
+static void make_pattern(uint8_t *img, uint8_t *lab, int n, int classes, int h, int w, int c, uint64_t seed) {
+  uint64_t s = seed;
+  for (int i = 0; i < n; i++) {
+    lab[i] = (uint8_t)(i % classes);
+    for (int y = 0; y < h; y++)
+      for (int x = 0; x < w * c; x++)
+        img[((size_t)i * h + y) * w * c + x] = pattern(y, lab[i], classes, h, &s);
+  }
+}
+
+static int mktrain_split(const char *fmt, const char *dir, const char *split, int n, int classes, int h, int w,
+                         int c, uint64_t seed, int gz) {
+  if (n <= 0)
+    return 0;
+  uint8_t *img = malloc((size_t)n * h * w * c), *lab = malloc((size_t)n);
+  char p[4096];
+  int rc = 0;
+  make_pattern(img, lab, n, classes, h, w, c, seed);
+  int test = !strcmp(split, "test");
+  if (!strcmp(fmt, "idx")) {
+    uint8_t *fi = malloc(16 + (size_t)n * h * w), *fl = malloc(8 + (size_t)n);
+    put32(fi, 0x803);
+    put32(fi + 4, (uint32_t)n);
+    put32(fi + 8, (uint32_t)h);
+    put32(fi + 12, (uint32_t)w);
+    put32(fl, 0x801);
+    put32(fl + 4, (uint32_t)n);
+    memcpy(fi + 16, img, (size_t)n * h * w);
+    memcpy(fl + 8, lab, (size_t)n);
+    snprintf(p, sizeof p, "%s/%s-images-idx3-ubyte%s", dir, test ? "t10k" : "train", gz ? ".gz" : "");
+    rc = write_file(p, fi, 16 + (size_t)n * h * w, gz);
+    snprintf(p, sizeof p, "%s/%s-labels-idx1-ubyte%s", dir, test ? "t10k" : "train", gz ? ".gz" : "");
+    rc = rc || write_file(p, fl, 8 + (size_t)n, gz);
+    free(fi);
+    free(fl);
+  } else if (!strcmp(fmt, "cifar")) {
+    /* 32x32x3 records; the training set split over the five batches. */
+    uint8_t *rec = malloc((size_t)n * 3073);
+    for (int i = 0; i < n; i++) {
+      uint8_t *o = rec + (size_t)i * 3073;
+      o[0] = lab[i];
+      for (int q = 0; q < 1024; q++)
+        for (int ch = 0; ch < 3; ch++)
+          o[1 + ch * 1024 + q] = img[(size_t)i * 3072 + (size_t)q * 3 + ch];
+    }
+    if (test) {
+      snprintf(p, sizeof p, "%s/test_batch.bin", dir);
+      rc = write_file(p, rec, (size_t)n * 3073, 0);
+    } else {
+      for (int b = 0; b < 5 && !rc; b++) {
+        int lo = n * b / 5, hi = n * (b + 1) / 5;
+        snprintf(p, sizeof p, "%s/data_batch_%d.bin", dir, b + 1);
+        rc = write_file(p, rec + (size_t)lo * 3073, (size_t)(hi - lo) * 3073, 0);
+      }
+    }
+    free(rec);
+  } else {
+    RtError err;
+    snprintf(p, sizeof p, "%s/%s", dir, split);
+    mkdir(p, 0777);
+    for (int k = 0; k < classes; k++) {
+      snprintf(p, sizeof p, "%s/%s/k%d", dir, split, k);
+      mkdir(p, 0777);
+    }
+    for (int i = 0; i < n && !rc; i++) {
+      snprintf(p, sizeof p, "%s/%s/k%d/%05d.png", dir, split, lab[i], i);
+      if (rt_png_save(p, img + (size_t)i * h * w * c, h, w, c, 8, &err))
+        rc = fail("%s%s", err.msg, "");
+    }
+  }
+  free(img);
+  free(lab);
+  return rc;
+}
+
+static int cmd_mktrain(int argc, char **v) {
+  const char *fmt = v[0], *dir = v[1];
+  int n = atoi(v[2]), nt = atoi(v[3]), classes = atoi(v[4]), h = atoi(v[5]), w = atoi(v[6]), c = atoi(v[7]);
+  uint64_t seed = strtoull(v[8], NULL, 0);
+  int gz = argc > 9 && !strcmp(v[9], "gz");
+  if (!strcmp(fmt, "cifar"))
+    h = w = 32, c = 3;
+  return mktrain_split(fmt, dir, "train", n, classes, h, w, c, seed, gz) ||
+         mktrain_split(fmt, dir, "test", nt, classes, h, w, c, seed + 1, gz);
+}
+
+static int cmd_stinfo(char **v) {
+  RtError err;
+  RtSafetensors *st;
+  if (rt_st_open(&st, v[0], &err))
+    return fail("%s%s", err.msg, "");
+  for (size_t i = 0; i < rt_st_metadata_count(st); i++) {
+    const char *k, *val;
+    rt_st_metadata_at(st, i, &k, &val);
+    printf("meta %s=%s\n", k, val);
+  }
+  for (size_t i = 0; i < rt_st_count(st); i++) {
+    const RtStTensor *t = rt_st_at(st, i);
+    printf("tensor %s %s [", t->name, rt_dtype_name(t->dtype));
+    for (int d = 0; d < t->ndim; d++)
+      printf("%s%lld", d ? "," : "", (long long)t->shape[d]);
+    printf("]\n");
+  }
+  rt_st_close(st);
+  return 0;
+}
+
+static int cmd_stval(char **v) {
+  RtError err;
+  RtSafetensors *st;
+  if (rt_st_open(&st, v[0], &err))
+    return fail("%s%s", err.msg, "");
+  const RtStTensor *t = rt_st_find(st, v[1]);
+  if (!t) {
+    rt_st_close(st);
+    return fail("%s: no tensor '%s'", v[0], v[1]);
+  }
+  for (uint64_t k = 0; k < t->numel; k++) {
+    const uint8_t *d = t->data + k * rt_dtype_size(t->dtype);
+    uint64_t u = 0;
+    for (size_t b = 0; b < rt_dtype_size(t->dtype); b++)
+      u |= (uint64_t)d[b] << (8 * b);
+    if (k)
+      putchar(' ');
+    switch (t->dtype) {
+    case RT_DT_F32: {
+      uint32_t u32 = (uint32_t)u;
+      float f;
+      memcpy(&f, &u32, 4);
+      printf("%.9g", (double)f);
+      break;
+    }
+    case RT_DT_F64: {
+      double f;
+      memcpy(&f, &u, 8);
+      printf("%.17g", f);
+      break;
+    }
+    case RT_DT_I64: printf("%lld", (long long)u); break;
+    default: printf("%llu", (unsigned long long)u); break;
+    }
+  }
+  printf("\n");
+  rt_st_close(st);
+  return 0;
+}
+
+/* A number, or (empty) when allowed. */
+static int csv_field_ok(const char *f, int may_be_empty) {
+  if (!*f)
+    return may_be_empty;
+  char *end;
+  double x = strtod(f, &end);
+  return !*end && isfinite(x);
+}
+
+static int cmd_csvcheck(char **v) {
+  FILE *f = fopen(v[0], "r");
+  if (!f)
+    return fail("cannot open %s%s", v[0], "");
+  char line[1024];
+  int rows = 0, rc = 0;
+  if (!fgets(line, sizeof line, f) || strcmp(line, "epoch,lr,loss,acc,val_loss,val_acc,seconds\n"))
+    rc = fail("%s: bad header: %s", v[0], line);
+  while (!rc && fgets(line, sizeof line, f)) {
+    char *fields[8];
+    int nf = 0;
+    line[strcspn(line, "\n")] = 0;
+    for (char *p = line; nf < 8;) {
+      fields[nf++] = p;
+      char *comma = strchr(p, ',');
+      if (!comma)
+        break;
+      *comma = 0;
+      p = comma + 1;
+    }
+    rows++;
+    if (nf != 7 || atoi(fields[0]) != rows)
+      rc = fail("%s: row %s is not 7 fields with the epoch number", v[0], fields[0]);
+    for (int k = 1; !rc && k < 7; k++)
+      if (!csv_field_ok(fields[k], k == 4 || k == 5))
+        rc = fail("%s: a field of row %s is not a number", v[0], fields[0]);
+  }
+  fclose(f);
+  if (!rc && rows != atoi(v[1]))
+    rc = fail("%s: not %s rows", v[0], v[1]);
+  return rc;
+}
+
+/* Tags balance (a small check for machines without xmllint). */
+static int cmd_svgcheck(char **v) {
+  FILE *f = fopen(v[0], "rb");
+  if (!f)
+    return fail("cannot open %s%s", v[0], "");
+  static char buf[1 << 20];
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = 0;
+  if (strncmp(buf, "<?xml", 5) || !strstr(buf, "<svg ") || !strstr(buf, "</svg>"))
+    return fail("%s: no XML declaration or <svg> root%s", v[0], "");
+  char stack[64][32];
+  int depth = 0;
+  for (char *p = strchr(buf + 1, '<'); p; p = strchr(p + 1, '<')) {
+    char *end = strchr(p, '>');
+    if (!end)
+      return fail("%s: unterminated tag%s", v[0], "");
+    if (p[1] == '/') {
+      size_t len = strcspn(p + 2, " >");
+      if (!depth || strncmp(stack[depth - 1], p + 2, len) || stack[depth - 1][len])
+        return fail("%s: mismatched </%s>", v[0], p + 2);
+      depth--;
+    } else if (end[-1] != '/') {
+      size_t len = strcspn(p + 1, " >");
+      if (depth == 64 || len >= 32)
+        return fail("%s: too deep%s", v[0], "");
+      memcpy(stack[depth], p + 1, len);
+      stack[depth++][len] = 0;
+    }
+  }
+  return depth ? fail("%s: %s not closed", v[0], stack[depth - 1]) : 0;
+}
+
 int main(int argc, char **argv) {
   if (argc < 2)
     return fail("usage: app_tool COMMAND ARGS (see the source)%s%s", "", "");
@@ -489,5 +734,10 @@ int main(int argc, char **argv) {
   if (!strcmp(c, "checkinit") && n == 3) return cmd_checkinit(v);
   if (!strcmp(c, "jsoncheck") && n == 1) return cmd_jsoncheck(v);
   if (!strcmp(c, "first") && n == 2) return cmd_first(v);
+  if (!strcmp(c, "mktrain") && (n == 9 || n == 10)) return cmd_mktrain(n, v);
+  if (!strcmp(c, "stinfo") && n == 1) return cmd_stinfo(v);
+  if (!strcmp(c, "stval") && n == 2) return cmd_stval(v);
+  if (!strcmp(c, "csvcheck") && n == 2) return cmd_csvcheck(v);
+  if (!strcmp(c, "svgcheck") && n == 1) return cmd_svgcheck(v);
   return fail("bad command or arguments: %s%s", c, "");
 }

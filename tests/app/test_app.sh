@@ -274,7 +274,7 @@ usage)
   err_case 2 "one INPUT only" "$BIN/app_dense" predict --weights "$W" "$T/x.npy" "$T/x.npy"
   err_case 2 "-o W.safetensors is required" "$BIN/app_dense" init
   err_case 2 "unexpected argument 'extra'" "$BIN/app_dense" summary extra
-  err_case 2 "unknown command 'train'" "$BIN/app_dense" train
+  err_case 2 "unknown command 'frobnicate'" "$BIN/app_dense" frobnicate
   err_case 2 "no data set" "$BIN/app_conv" eval --weights "$W"
   run 2 "$BIN/app_dense"
   has "$T/err" "usage: app_dense"
