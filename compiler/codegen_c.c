@@ -9,7 +9,7 @@
  * weights file; prepare() turns them into the compute block the kernels
  * read (batch norms folded, biases made explicit). */
 #define _POSIX_C_SOURCE 200809L
-#include "emit.h"
+#include "codegen_c.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -17,31 +17,6 @@
 #include <string.h>
 
 /* ------------------------------------------------------------ parameters */
-
-typedef struct ParamEntry {
-  const char *name;      /* "conv_1.kernel" */
-  int rank;
-  int64_t shape[4];
-  int64_t offset, count; /* floats */
-  const char *init;      /* NETC_INIT_... */
-  int64_t fan_in, fan_out;
-  bool trainable;
-  bool decay;            /* weight decay applies: kernels only */
-} ParamEntry;
-
-typedef struct Gen {
-  Arena *a;
-  const Compilation *c;
-  const Graph *g;     /* optimized */
-  const Plan *p;
-  Emitter e;
-  ParamEntry *params;
-  int nparams, cap_params;
-  int64_t param_floats;
-  StrMap *param_index;  /* name -> ParamEntry* */
-  int64_t compute_floats;
-  int64_t *w_kernel, *w_bias, *w_extra, *w_extra2;  /* compute offsets per node id */
-} Gen;
 
 static void add_param(Gen *gen, const Node *n, const char *suffix, int rank, const int64_t *shape,
                       const char *init, int64_t fan_in, int64_t fan_out, bool trainable) {
@@ -119,16 +94,16 @@ static void layer_params(Gen *gen, const Node *n) {
   }
 }
 
-static const ParamEntry *param(Gen *gen, const Node *n, const char *suffix) {
+const ParamEntry *cg_param(Gen *gen, const Node *n, const char *suffix) {
   return strmap_get(gen->param_index, arena_printf(gen->a, "%s.%s", n->name, suffix));
 }
 
 /* ------------------------------------------------------------ helpers */
 
-static int64_t chans(const Node *n) { return n->shape.d[n->shape.rank - 1]; }
-static int64_t pixels(const Node *n) { return shape_elems(&n->shape) / chans(n); }
+int64_t cg_chans(const Node *n) { return n->shape.d[n->shape.rank - 1]; }
+int64_t cg_pixels(const Node *n) { return shape_elems(&n->shape) / cg_chans(n); }
 
-static const char *rt_act(Act act) {
+const char *cg_rt_act(Act act) {
   switch (act) {
   case ACT_LINEAR: return "RT_ACT_LINEAR";
   case ACT_RELU: return "RT_ACT_RELU";
@@ -149,28 +124,30 @@ static Act op_act(OpKind op) {
   return a;
 }
 
-static const char *t(Gen *gen, const Node *n) { return arena_printf(gen->a, "t%d", n->id); }
-static int64_t cs(Gen *gen, const Node *n) { return gen->p->view[n->id].cs; }
+/* Inference tensors are t<id> at their planned view; training tensors are
+ * a<id>, dense, each in its own buffer of the training plan. */
+const char *cg_t(Gen *gen, const Node *n) { return arena_printf(gen->a, gen->tp ? "a%d" : "t%d", n->id); }
+int64_t cg_cs(Gen *gen, const Node *n) { return gen->tp ? cg_chans(n) : gen->p->view[n->id].cs; }
 
 static const char *epilogue(Gen *gen, const Node *n, int64_t bias_off) {
   const char *bias = bias_off >= 0 ? arena_printf(gen->a, "w + %" PRId64, bias_off) : "NULL";
-  const char *res = n->residual ? t(gen, n->residual) : "NULL";
-  return arena_printf(gen->a, "{%s, %s, %s, %s, %" PRId64 "}", bias, res, rt_act(n->attr.act),
+  const char *res = n->residual ? cg_t(gen, n->residual) : "NULL";
+  return arena_printf(gen->a, "{%s, %s, %s, %s, %" PRId64 "}", bias, res, cg_rt_act(n->attr.act),
                       em_float(gen->a, n->attr.act == ACT_LINEAR ? 0 : n->attr.alpha),
-                      n->residual ? cs(gen, n->residual) : (int64_t)0);
+                      n->residual ? cg_cs(gen, n->residual) : (int64_t)0);
 }
 
 static void softmax_after(Gen *gen, const Node *n) {
   if (n->attr.act != ACT_SOFTMAX)
     return;
-  em_line(&gen->e, "const RtEltwise sm = {N, %" PRId64 ", 1, %" PRId64 ", %" PRId64 ", %" PRId64 "};", pixels(n),
-          chans(n), cs(gen, n), cs(gen, n));
-  em_line(&gen->e, "CHECK(rt_softmax(ctx, %s, %s, &sm));", t(gen, n), t(gen, n));
+  em_line(&gen->e, "const RtEltwise sm = {N, %" PRId64 ", 1, %" PRId64 ", %" PRId64 ", %" PRId64 "};", cg_pixels(n),
+          cg_chans(n), cg_cs(gen, n), cg_cs(gen, n));
+  em_line(&gen->e, "CHECK(rt_softmax(ctx, %s, %s, &sm));", cg_t(gen, n), cg_t(gen, n));
 }
 
-static const char *eltwise(Gen *gen, const Node *n, const Node *in) {
-  return arena_printf(gen->a, "{N, %" PRId64 ", 1, %" PRId64 ", %" PRId64 ", %" PRId64 "}", pixels(n), chans(n),
-                      in ? cs(gen, in) : chans(n), cs(gen, n));
+const char *cg_eltwise(Gen *gen, const Node *n, const Node *in) {
+  return arena_printf(gen->a, "{N, %" PRId64 ", 1, %" PRId64 ", %" PRId64 ", %" PRId64 "}", cg_pixels(n), cg_chans(n),
+                      in ? cg_cs(gen, in) : cg_chans(n), cg_cs(gen, n));
 }
 
 /* ------------------------------------------------------------ compute weights */
@@ -189,12 +166,12 @@ static void emit_prepare(Gen *gen, const char *id) {
     const Node *n = gen->g->nodes[i];
     const char *name = em_comment_text(gen->a, n->name);
     const ParamEntry *k = NULL, *b = NULL;
-    int64_t oc = chans(n);
+    int64_t oc = cg_chans(n);
     switch (n->op) {
     case OP_CONV:
-    case OP_DENSE: k = param(gen, n, "kernel"); break;
-    case OP_DWCONV: k = param(gen, n, "depthwise_kernel"); break;
-    case OP_SEPCONV: k = param(gen, n, "pointwise_kernel"); break;
+    case OP_DENSE: k = cg_param(gen, n, "kernel"); break;
+    case OP_DWCONV: k = cg_param(gen, n, "depthwise_kernel"); break;
+    case OP_SEPCONV: k = cg_param(gen, n, "pointwise_kernel"); break;
     case OP_BN: {
       int64_t s = take(gen, oc), sh = take(gen, oc);
       gen->w_extra[i] = s;
@@ -202,13 +179,13 @@ static void emit_prepare(Gen *gen, const char *id) {
       em_line(e, "/* %s: batch norm as a per-channel scale and shift */", name);
       em_line(e, "rt_bn_fold(w + %" PRId64 ", w + %" PRId64 ", p + %" PRId64 ", p + %" PRId64 ", p + %" PRId64
                  ", p + %" PRId64 ", %s, %" PRId64 ");",
-              s, sh, param(gen, n, "gamma")->offset, param(gen, n, "beta")->offset,
-              param(gen, n, "moving_mean")->offset, param(gen, n, "moving_variance")->offset,
+              s, sh, cg_param(gen, n, "gamma")->offset, cg_param(gen, n, "beta")->offset,
+              cg_param(gen, n, "moving_mean")->offset, cg_param(gen, n, "moving_variance")->offset,
               em_float(gen->a, n->attr.epsilon), oc);
       continue;
     }
     case OP_PRELU: {
-      const ParamEntry *al = param(gen, n, "alpha");
+      const ParamEntry *al = cg_param(gen, n, "alpha");
       gen->w_extra[i] = take(gen, al->count);
       em_line(e, "memcpy(w + %" PRId64 ", p + %" PRId64 ", %" PRId64 " * sizeof(float));  /* %s.alpha */",
               gen->w_extra[i], al->offset, al->count, name);
@@ -217,7 +194,7 @@ static void emit_prepare(Gen *gen, const char *id) {
     default:
       continue;
     }
-    b = param(gen, n, "bias");
+    b = cg_param(gen, n, "bias");
     gen->w_kernel[i] = take(gen, k->count);
     gen->w_bias[i] = take(gen, oc);
     em_line(e, "/* %s (%s) */", name, op_keras_type(n->op));
@@ -229,7 +206,7 @@ static void emit_prepare(Gen *gen, const char *id) {
     else
       em_line(e, "memset(w + %" PRId64 ", 0, %" PRId64 " * sizeof(float));  /* no bias: zeros */", gen->w_bias[i], oc);
     if (n->op == OP_SEPCONV) {
-      const ParamEntry *dk = param(gen, n, "depthwise_kernel");
+      const ParamEntry *dk = cg_param(gen, n, "depthwise_kernel");
       gen->w_extra[i] = take(gen, dk->count);
       em_line(e, "memcpy(w + %" PRId64 ", p + %" PRId64 ", %" PRId64 " * sizeof(float));", gen->w_extra[i],
               dk->offset, dk->count);
@@ -241,8 +218,8 @@ static void emit_prepare(Gen *gen, const char *id) {
               em_comment_text(gen->a, bn->name));
       em_line(e, "rt_bn_fold(w + %" PRId64 ", w + %" PRId64 ", p + %" PRId64 ", p + %" PRId64 ", p + %" PRId64
                  ", p + %" PRId64 ", %s, %" PRId64 ");",
-              s, sh, param(gen, bn, "gamma")->offset, param(gen, bn, "beta")->offset,
-              param(gen, bn, "moving_mean")->offset, param(gen, bn, "moving_variance")->offset,
+              s, sh, cg_param(gen, bn, "gamma")->offset, cg_param(gen, bn, "beta")->offset,
+              cg_param(gen, bn, "moving_mean")->offset, cg_param(gen, bn, "moving_variance")->offset,
               em_float(gen->a, bn->attr.epsilon), oc);
       em_line(e, "rt_fold_affine(w + %" PRId64 ", w + %" PRId64 ", w + %" PRId64 ", w + %" PRId64 ", %" PRId64
                  ", %" PRId64 ");",
@@ -255,27 +232,36 @@ static void emit_prepare(Gen *gen, const char *id) {
 /* ------------------------------------------------------------ forward */
 
 static void conv_desc(Gen *gen, const char *var, const Node *n, const Node *in, int64_t in_c, int64_t in_cs,
+                      int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t pt, int64_t pl, int64_t groups);
+
+void cg_conv_desc(Gen *gen, const char *var, const Node *n, const Node *in) {
+  const Attrs *a = &n->attr;
+  conv_desc(gen, var, n, in, in->shape.d[2], cg_cs(gen, in), a->kernel[0], a->kernel[1], a->stride[0], a->stride[1],
+            a->pad[0], a->pad[2], a->groups);
+}
+
+static void conv_desc(Gen *gen, const char *var, const Node *n, const Node *in, int64_t in_c, int64_t in_cs,
                       int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t pt, int64_t pl, int64_t groups) {
   em_line(&gen->e,
           "const RtConv2d %s = {N, %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64
           ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64
           ", %" PRId64 "};",
-          var, in->shape.d[0], in->shape.d[1], in_c, in_cs, n->shape.d[0], n->shape.d[1], chans(n), cs(gen, n), kh,
+          var, in->shape.d[0], in->shape.d[1], in_c, in_cs, n->shape.d[0], n->shape.d[1], cg_chans(n), cg_cs(gen, n), kh,
           kw, sh, sw, pt, pl, groups);
 }
 
-static void emit_node(Gen *gen, const Node *n) {
+void cg_emit_node(Gen *gen, const Node *n) {
   Emitter *e = &gen->e;
   const Attrs *a = &n->attr;
   const Node *in = n->ninputs ? n->inputs[0] : NULL;
-  const char *out = t(gen, n);
-  const char *src = in ? t(gen, in) : NULL;
+  const char *out = cg_t(gen, n);
+  const char *src = in ? cg_t(gen, in) : NULL;
   switch (n->op) {
   case OP_INPUT:
     em_line(e, "memcpy(%s, input, (size_t)N * %" PRId64 " * sizeof(float));", out, shape_elems(&n->shape));
     return;
   case OP_CONV:
-    conv_desc(gen, "d", n, in, in->shape.d[2], cs(gen, in), a->kernel[0], a->kernel[1], a->stride[0], a->stride[1],
+    conv_desc(gen, "d", n, in, in->shape.d[2], cg_cs(gen, in), a->kernel[0], a->kernel[1], a->stride[0], a->stride[1],
               a->pad[0], a->pad[2], a->groups);
     em_line(e, "const RtEpilogue ep = %s;", epilogue(gen, n, gen->w_bias[n->id]));
     em_line(e, "CHECK(rt_conv2d(ctx, %s, %s, w + %" PRId64 ", &ep, &d, ws, ws_floats));", out, src,
@@ -287,28 +273,28 @@ static void emit_node(Gen *gen, const Node *n) {
             "const RtDwConv2d d = {N, %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64
             ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64
             "};",
-            in->shape.d[0], in->shape.d[1], in->shape.d[2], cs(gen, in), n->shape.d[0], n->shape.d[1], cs(gen, n),
+            in->shape.d[0], in->shape.d[1], in->shape.d[2], cg_cs(gen, in), n->shape.d[0], n->shape.d[1], cg_cs(gen, n),
             a->kernel[0], a->kernel[1], a->stride[0], a->stride[1], a->pad[0], a->pad[2], a->multiplier);
     em_line(e, "const RtEpilogue ep = %s;", epilogue(gen, n, gen->w_bias[n->id]));
     em_line(e, "CHECK(rt_dwconv2d(ctx, %s, %s, w + %" PRId64 ", &ep, &d));", out, src, gen->w_kernel[n->id]);
     softmax_after(gen, n);
     return;
   case OP_SEPCONV: {
-    const TensorView *sv = &gen->p->scratch[n->id];
-    int64_t mid = sv->cs;
+    const TensorView *sv = gen->tp ? NULL : &gen->p->scratch[n->id];
+    int64_t mid = in->shape.d[2] * a->multiplier;
     em_line(e, "float *mid = (float *)(arena + (size_t)N * %" PRId64 ");  /* depthwise half */",
-            gen->p->root_offset[sv->root]);
+            gen->tp ? gen->tp->save[n->id] : gen->p->root_offset[sv->root]);
     em_line(e,
             "const RtDwConv2d dw = {N, %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64
             ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64
             "};",
-            in->shape.d[0], in->shape.d[1], in->shape.d[2], cs(gen, in), n->shape.d[0], n->shape.d[1], mid,
+            in->shape.d[0], in->shape.d[1], in->shape.d[2], cg_cs(gen, in), n->shape.d[0], n->shape.d[1], mid,
             a->kernel[0], a->kernel[1], a->stride[0], a->stride[1], a->pad[0], a->pad[2], a->multiplier);
     em_line(e, "CHECK(rt_dwconv2d(ctx, mid, %s, w + %" PRId64 ", NULL, &dw));", src, gen->w_extra[n->id]);
     em_line(&gen->e,
             "const RtConv2d pw = {N, %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64
             ", %" PRId64 ", %" PRId64 ", 1, 1, 1, 1, 0, 0, 1};",
-            n->shape.d[0], n->shape.d[1], mid, mid, n->shape.d[0], n->shape.d[1], chans(n), cs(gen, n));
+            n->shape.d[0], n->shape.d[1], mid, mid, n->shape.d[0], n->shape.d[1], cg_chans(n), cg_cs(gen, n));
     em_line(e, "const RtEpilogue ep = %s;", epilogue(gen, n, gen->w_bias[n->id]));
     em_line(e, "CHECK(rt_conv2d(ctx, %s, mid, w + %" PRId64 ", &ep, &pw, ws, ws_floats));", out,
             gen->w_kernel[n->id]);
@@ -318,7 +304,7 @@ static void emit_node(Gen *gen, const Node *n) {
   case OP_DENSE: {
     int64_t cin = in->shape.d[in->shape.rank - 1];
     em_line(e, "const RtDense d = {N * %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 "};",
-            pixels(n), cin, a->units, cs(gen, in), cs(gen, n));
+            cg_pixels(n), cin, a->units, cg_cs(gen, in), cg_cs(gen, n));
     em_line(e, "const RtEpilogue ep = %s;", epilogue(gen, n, gen->w_bias[n->id]));
     em_line(e, "CHECK(rt_dense(ctx, %s, %s, w + %" PRId64 ", &ep, &d));", out, src, gen->w_kernel[n->id]);
     softmax_after(gen, n);
@@ -329,31 +315,51 @@ static void emit_node(Gen *gen, const Node *n) {
     em_line(e,
             "const RtPool2d d = {N, %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64
             ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 "};",
-            in->shape.d[0], in->shape.d[1], in->shape.d[2], cs(gen, in), n->shape.d[0], n->shape.d[1], cs(gen, n),
+            in->shape.d[0], in->shape.d[1], in->shape.d[2], cg_cs(gen, in), n->shape.d[0], n->shape.d[1], cg_cs(gen, n),
             a->kernel[0], a->kernel[1], a->stride[0], a->stride[1], a->pad[0], a->pad[2]);
     em_line(e, "CHECK(rt_%s2d(ctx, %s, %s, &d));", n->op == OP_MAXPOOL ? "maxpool" : "avgpool", out, src);
     return;
   case OP_GLOBAL_AVGPOOL:
   case OP_GLOBAL_MAXPOOL:
     em_line(e, "const RtEltwise d = {N, %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 "};",
-            in->shape.d[0], in->shape.d[1], in->shape.d[2], cs(gen, in), cs(gen, n));
+            in->shape.d[0], in->shape.d[1], in->shape.d[2], cg_cs(gen, in), cg_cs(gen, n));
     em_line(e, "CHECK(rt_%s(ctx, %s, %s, &d));", n->op == OP_GLOBAL_AVGPOOL ? "global_avgpool" : "global_maxpool",
             out, src);
     return;
   case OP_FLATTEN:
   case OP_DROPOUT:
   case OP_LINEAR:
-    if (gen->p->view[n->id].root == gen->p->view[in->id].root && n->op == OP_FLATTEN) {
+    if (gen->tp && n->op == OP_DROPOUT) {
+      em_line(e, "const RtEltwise d = %s;", cg_eltwise(gen, n, in));
+      em_line(e, "uint8_t *mask = (uint8_t *)(arena + (size_t)N * %" PRId64 ");", gen->tp->save[n->id]);
+      em_line(e, "CHECK(rt_dropout_train(ctx, %s, mask, %s, %s, seed ^ %dull, &d));", out, src,
+              em_float(gen->a, a->rate), n->id * 7919 + 1);
+      return;
+    }
+    if (!gen->tp && gen->p->view[n->id].root == gen->p->view[in->id].root && n->op == OP_FLATTEN) {
       em_line(e, "/* a view of %s's buffer: nothing to do */", em_comment_text(gen->a, in->name));
       return;
     }
     /* A copy, pixel by pixel, when the input is strided or passes are off. */
-    em_line(e, "const RtEltwise d = {N, %" PRId64 ", 1, %" PRId64 ", %" PRId64 ", %" PRId64 "};", pixels(in),
-            chans(in), cs(gen, in), n->op == OP_FLATTEN ? chans(in) : cs(gen, n));
+    em_line(e, "const RtEltwise d = {N, %" PRId64 ", 1, %" PRId64 ", %" PRId64 ", %" PRId64 "};", cg_pixels(in),
+            cg_chans(in), cg_cs(gen, in), n->op == OP_FLATTEN ? cg_chans(in) : cg_cs(gen, n));
     em_line(e, "CHECK(rt_copy(ctx, %s, %s, &d));", out, src);
     return;
   case OP_BN:
-    em_line(e, "const RtEltwise d = %s;", eltwise(gen, n, in));
+    if (gen->tp) {
+      /* Batch statistics; the moving averages are updated in place. */
+      int64_t c = cg_chans(n);
+      em_line(e, "const RtEltwise d = %s;", cg_eltwise(gen, n, in));
+      em_line(e, "const RtEpilogue ep = %s;", epilogue(gen, n, -1));
+      em_line(e, "float *save = (float *)(arena + (size_t)N * %" PRId64 ");", gen->tp->save[n->id]);
+      em_line(e, "CHECK(rt_batchnorm_train(ctx, %s, save, save + %" PRId64 ", w + %" PRId64 ", w + %" PRId64
+                 ", %s, w + %" PRId64 ", w + %" PRId64 ", %s, %s, &ep, &d));",
+              out, c, cg_param(gen, n, "moving_mean")->offset, cg_param(gen, n, "moving_variance")->offset, src,
+              cg_param(gen, n, "gamma")->offset, cg_param(gen, n, "beta")->offset,
+              em_float(gen->a, n->attr.momentum), em_float(gen->a, n->attr.epsilon));
+      return;
+    }
+    em_line(e, "const RtEltwise d = %s;", cg_eltwise(gen, n, in));
     em_line(e, "const RtEpilogue ep = %s;", epilogue(gen, n, -1));
     em_line(e, "CHECK(rt_channel_affine(ctx, %s, %s, w + %" PRId64 ", w + %" PRId64 ", &ep, &d));", out, src,
             gen->w_extra[n->id], gen->w_extra2[n->id]);
@@ -362,7 +368,7 @@ static void emit_node(Gen *gen, const Node *n) {
     em_line(e,
             "const RtPad d = {N, %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64
             ", %" PRId64 ", %" PRId64 ", %" PRId64 "};",
-            in->shape.d[0], in->shape.d[1], in->shape.d[2], cs(gen, in), cs(gen, n), a->pad[0], a->pad[1], a->pad[2],
+            in->shape.d[0], in->shape.d[1], in->shape.d[2], cg_cs(gen, in), cg_cs(gen, n), a->pad[0], a->pad[1], a->pad[2],
             a->pad[3]);
     em_line(e, "CHECK(rt_zeropad(ctx, %s, %s, &d));", out, src);
     return;
@@ -373,21 +379,21 @@ static void emit_node(Gen *gen, const Node *n) {
     }
     char *list = "", *ch = "";
     for (int j = 0; j < n->ninputs; j++) {
-      list = arena_printf(gen->a, "%s%s%s", list, j ? ", " : "", t(gen, n->inputs[j]));
-      ch = arena_printf(gen->a, "%s%s%" PRId64, ch, j ? ", " : "", chans(n->inputs[j]));
+      list = arena_printf(gen->a, "%s%s%s", list, j ? ", " : "", cg_t(gen, n->inputs[j]));
+      ch = arena_printf(gen->a, "%s%s%" PRId64, ch, j ? ", " : "", cg_chans(n->inputs[j]));
     }
     em_line(e, "const float *const ins[] = {%s};", list);
     em_line(e, "const int chans[] = {%s};", ch);
-    em_line(e, "const RtEltwise d = %s;", eltwise(gen, n, NULL));
+    em_line(e, "const RtEltwise d = %s;", cg_eltwise(gen, n, NULL));
     em_line(e, "CHECK(rt_concat(ctx, %s, ins, chans, %d, &d));", out, n->ninputs);
     return;
   }
   case OP_ADD: {
     char *list = "";
     for (int j = 0; j < n->ninputs; j++)
-      list = arena_printf(gen->a, "%s%s%s", list, j ? ", " : "", t(gen, n->inputs[j]));
+      list = arena_printf(gen->a, "%s%s%s", list, j ? ", " : "", cg_t(gen, n->inputs[j]));
     em_line(e, "const float *const ins[] = {%s};", list);
-    em_line(e, "const RtEltwise d = %s;", eltwise(gen, n, in));
+    em_line(e, "const RtEltwise d = %s;", cg_eltwise(gen, n, in));
     em_line(e, "const RtEpilogue ep = %s;", epilogue(gen, n, -1));
     em_line(e, "CHECK(rt_add(ctx, %s, ins, %d, &ep, &d));", out, n->ninputs);
     softmax_after(gen, n);
@@ -404,23 +410,23 @@ static void emit_node(Gen *gen, const Node *n) {
     if (shape_elems(&small->shape) == shape_elems(&big->shape)) {
       /* Equal shapes: every pixel is its own "image" scaled by the other
        * tensor's matching pixel. */
-      em_line(e, "const RtEltwise d = {N * %" PRId64 ", 1, 1, %" PRId64 ", %" PRId64 ", %" PRId64 "};", pixels(n),
-              chans(n), cs(gen, big), cs(gen, n));
+      em_line(e, "const RtEltwise d = {N * %" PRId64 ", 1, 1, %" PRId64 ", %" PRId64 ", %" PRId64 "};", cg_pixels(n),
+              cg_chans(n), cg_cs(gen, big), cg_cs(gen, n));
     } else {
-      em_line(e, "const RtEltwise d = %s;", eltwise(gen, n, big));
+      em_line(e, "const RtEltwise d = %s;", cg_eltwise(gen, n, big));
     }
     em_line(e, "const RtEpilogue ep = %s;", epilogue(gen, n, -1));
-    em_line(e, "CHECK(rt_mul_channel(ctx, %s, %s, %s, %" PRId64 ", &ep, &d));", out, t(gen, big), t(gen, small),
-            cs(gen, small));
+    em_line(e, "CHECK(rt_mul_channel(ctx, %s, %s, %s, %" PRId64 ", &ep, &d));", out, cg_t(gen, big), cg_t(gen, small),
+            cg_cs(gen, small));
     softmax_after(gen, n);
     return;
   }
   case OP_SOFTMAX:
-    em_line(e, "const RtEltwise d = %s;", eltwise(gen, n, in));
+    em_line(e, "const RtEltwise d = %s;", cg_eltwise(gen, n, in));
     em_line(e, "CHECK(rt_softmax(ctx, %s, %s, &d));", out, src);
     return;
   case OP_PRELU: {
-    const ParamEntry *al = param(gen, n, "alpha");
+    const ParamEntry *al = cg_param(gen, n, "alpha");
     /* Slopes [h, w, c], an axis of size 1 where Keras shares it. */
     int64_t h = 1, w = 1, ah = 1, aw = 1, ac = al->shape[al->rank - 1];
     if (n->shape.rank == 3) {
@@ -435,7 +441,7 @@ static void emit_node(Gen *gen, const Node *n) {
     em_line(e,
             "const RtPRelu d = {N, %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64
             ", %" PRId64 ", %" PRId64 "};",
-            h, w, chans(n), cs(gen, in), cs(gen, n), ah, aw, ac);
+            h, w, cg_chans(n), cg_cs(gen, in), cg_cs(gen, n), ah, aw, ac);
     em_line(e, "CHECK(rt_prelu(ctx, %s, %s, w + %" PRId64 ", &d));", out, src, gen->w_extra[n->id]);
     return;
   }
@@ -446,8 +452,8 @@ static void emit_node(Gen *gen, const Node *n) {
   case OP_LEAKY_RELU:
   case OP_ELU:
   case OP_THRESHOLDED_RELU:
-    em_line(e, "const RtEltwise d = %s;", eltwise(gen, n, in));
-    em_line(e, "CHECK(rt_activation(ctx, %s, %s, %s, %s, &d));", out, src, rt_act(op_act(n->op)),
+    em_line(e, "const RtEltwise d = %s;", cg_eltwise(gen, n, in));
+    em_line(e, "CHECK(rt_activation(ctx, %s, %s, %s, %s, &d));", out, src, cg_rt_act(op_act(n->op)),
             em_float(gen->a, n->op == OP_LEAKY_RELU || n->op == OP_ELU || n->op == OP_THRESHOLDED_RELU ? a->alpha : 0));
     return;
   case OP_COUNT:
@@ -456,7 +462,7 @@ static void emit_node(Gen *gen, const Node *n) {
   NETC_ASSERT(!"op without C emission");
 }
 
-static const char *comment_line(Gen *gen, const Node *n) {
+const char *cg_comment_line(Gen *gen, const Node *n) {
   int line, col;
   diag_line_col(&gen->c->diag, n->loc, &line, &col);
   char shape[64], macs[32];
@@ -472,7 +478,7 @@ static const char *comment_line(Gen *gen, const Node *n) {
     extra = arena_printf(gen->a, "%s, + %s", extra, n->residual->name);
   if (n->attr.act != ACT_LINEAR)
     extra = arena_printf(gen->a, "%s, %s", extra, act_name(n->attr.act));
-  if (gen->p->in_place[n->id])
+  if (!gen->tp && gen->p->in_place[n->id])
     extra = arena_printf(gen->a, "%s, in place", extra);
   return em_comment_text(gen->a, arena_printf(gen->a, "%s (%s%s), line %d: %s%s%s, %s MACs", n->name,
                                               op_keras_type(n->op), extra, line, ins, *ins ? " -> " : "",
@@ -500,14 +506,14 @@ static void emit_forward(Gen *gen, const char *id) {
   for (int i = 0; i < g->nnodes; i++) {
     const Node *n = g->nodes[i];
     em_blank(e);
-    em_line(e, "/* %s */", comment_line(gen, n));
+    em_line(e, "/* %s */", cg_comment_line(gen, n));
     em_open(e, "{");
-    emit_node(gen, n);
+    cg_emit_node(gen, n);
     em_close(e, "}");
   }
   em_blank(e);
   const Node *o = g->outputs[0];
-  em_line(e, "memcpy(output, %s, (size_t)N * %" PRId64 " * sizeof(float));", t(gen, o), shape_elems(&o->shape));
+  em_line(e, "memcpy(output, %s, (size_t)N * %" PRId64 " * sizeof(float));", cg_t(gen, o), shape_elems(&o->shape));
   em_line(e, "return RT_OK;");
   em_close(e, "}");
 }
@@ -523,7 +529,7 @@ static void emit_workspace(Gen *gen, const char *id) {
     if (n->op != OP_CONV)
       continue;
     em_open(e, "{  /* %s */", em_comment_text(gen->a, n->name));
-    conv_desc(gen, "d", n, in, in->shape.d[2], cs(gen, in), a->kernel[0], a->kernel[1], a->stride[0], a->stride[1],
+    conv_desc(gen, "d", n, in, in->shape.d[2], cg_cs(gen, in), a->kernel[0], a->kernel[1], a->stride[0], a->stride[1],
               a->pad[0], a->pad[2], a->groups);
     em_line(e, "size_t f = rt_conv2d_workspace_floats(&d);");
     em_line(e, "if (f > most)");
@@ -545,6 +551,73 @@ static char *summary_text(const Compilation *c) {
   report_table(f, c, REPORT_TEXT);
   fclose(f);
   return buf;
+}
+
+/* FNV-1a 64 of the .net text: checkpoints carry it, so that a checkpoint
+ * of another model is refused. */
+static const char *source_hash(const Compilation *c) {
+  uint64_t h = 14695981039346656037ull;
+  const SrcFile *f = &c->diag.files[0];
+  for (size_t i = 0; i < f->len; i++)
+    h = (h ^ (unsigned char)f->text[i]) * 1099511628211ull;
+  return arena_printf(c->arena, "%016" PRIx64, h);
+}
+
+static void emit_train_config(Gen *gen, const TrainSettings *t) {
+  Emitter *e = &gen->e;
+  char *upper_opt = arena_strdup(gen->a, t->optimizer), *upper_sched = arena_strdup(gen->a, t->schedule);
+  char *upper_ck = arena_strdup(gen->a, t->checkpoint);
+  for (char *q = upper_opt; *q; q++)
+    *q = (char)(*q - 'a' + 'A');
+  for (char *q = upper_sched; *q; q++)
+    *q = (char)(*q - 'a' + 'A');
+  for (char *q = upper_ck; *q; q++)
+    *q = (char)(*q - 'a' + 'A');
+  em_line(e, "/* The train section, Keras' defaults where it is silent. */");
+  em_open(e, "static const NetcTrainConfig train_config = {");
+  em_line(e, ".optimizer = NETC_OPT_%s,", upper_opt);
+  em_line(e, ".lr = %.9g,", t->lr);
+  em_line(e, ".momentum = %.9g,", t->momentum);
+  em_line(e, ".nesterov = %d,", t->nesterov);
+  em_line(e, ".beta1 = %.9g,", t->beta1);
+  em_line(e, ".beta2 = %.9g,", t->beta2);
+  em_line(e, ".rho = %.9g,", t->rho);
+  em_line(e, ".epsilon = %.9g,", t->epsilon);
+  em_line(e, ".weight_decay = %.9g,", t->weight_decay);
+  em_line(e, ".schedule = NETC_SCHED_%s,", upper_sched);
+  em_line(e, ".nsteps = %d,", t->nsteps);
+  if (t->nsteps) {
+    char *ep = "", *fa = "";
+    for (int i = 0; i < t->nsteps; i++) {
+      ep = arena_printf(gen->a, "%s%s%d", ep, i ? ", " : "", t->step_epoch[i]);
+      fa = arena_printf(gen->a, "%s%s%.9g", fa, i ? ", " : "", t->step_factor[i]);
+    }
+    em_line(e, ".step_epoch = {%s},", ep);
+    em_line(e, ".step_factor = {%s},", fa);
+  }
+  em_line(e, ".cosine_epochs = %d,", t->cosine_epochs);
+  em_line(e, ".loss = %s,", t->loss == LOSS_MSE ? "NETC_LOSS_MSE" : "NETC_LOSS_CROSS_ENTROPY");
+  em_line(e, ".batch = %d,", t->batch);
+  em_line(e, ".epochs = %d,", t->epochs);
+  em_line(e, ".validation = %.9g,", t->validation);
+  em_line(e, ".shuffle = %d,", t->shuffle);
+  em_line(e, ".seed = %" PRId64 "u,", t->seed);
+  em_line(e, ".naugment = %d,", t->naugment);
+  if (t->naugment) {
+    char *list = "";
+    for (int i = 0; i < t->naugment; i++) {
+      char *up = arena_strdup(gen->a, t->augment[i]);
+      for (char *q = up; *q; q++)
+        *q = (char)(*q - 'a' + 'A');
+      list = arena_printf(gen->a, "%s%s{NETC_AUG_%s, %.9g}", list, i ? ", " : "", up, t->augment_amount[i]);
+    }
+    em_line(e, ".augment = {%s},", list);
+  }
+  em_line(e, ".checkpoint = NETC_CKPT_%s,", upper_ck);
+  em_line(e, ".checkpoint_metric = %s,", em_string_literal(gen->a, t->checkpoint_metric));
+  em_line(e, ".checkpoint_every = %d,", t->checkpoint_every);
+  em_close(e, "};");
+  em_blank(e);
 }
 
 static void emit_descriptor(Gen *gen, const char *id) {
@@ -616,6 +689,13 @@ static void emit_descriptor(Gen *gen, const char *id) {
   em_line(e, ".data = %s,", data);
   em_line(e, ".data_path = %s,", path);
   em_line(e, ".data_path2 = %s,", path2);
+  if (gen->tp) {
+    em_line(e, ".train = &train_config,");
+    em_line(e, ".train_arena_bytes_per_image = %" PRId64 ",", gen->tp->arena_bytes);
+    em_line(e, ".train_workspace_floats = %s_train_workspace_floats,", id);
+    em_line(e, ".train_step = %s_train_step,", id);
+  }
+  em_line(e, ".source_hash = \"%s\",", source_hash(gen->c));
   em_close(e, "};");
 }
 
@@ -668,7 +748,10 @@ bool cg_c_write(const Compilation *c, const Graph *g, const Plan *p, const char 
   gen.param_index = strmap_new(gen.a);
   for (int i = 0; i < c->graph->nnodes; i++)
     layer_params(&gen, c->graph->nodes[i]);
-  int n = g->nnodes ? g->nnodes : 1;
+  /* Indexed by node id in the optimized graph and, for training, in the
+   * graph as written, which has at least as many nodes. */
+  int n = c->graph->nnodes > g->nnodes ? c->graph->nnodes : g->nnodes;
+  n = n ? n : 1;
   gen.w_kernel = arena_alloc(gen.a, sizeof(int64_t) * (size_t)n);
   gen.w_bias = arena_alloc(gen.a, sizeof(int64_t) * (size_t)n);
   gen.w_extra = arena_alloc(gen.a, sizeof(int64_t) * (size_t)n);
@@ -699,6 +782,8 @@ bool cg_c_write(const Compilation *c, const Graph *g, const Plan *p, const char 
   em_line(e, "#include \"%s.h\"", id);
   em_blank(e);
   em_line(e, "#include <string.h>");
+  if (o->train)
+    em_line(e, "#include \"netc/train_kernels.h\"");
   em_blank(e);
   em_line(e, "/* Returns the first kernel error to the caller. */");
   em_line(e, "#define CHECK(call)                \\");
@@ -719,6 +804,14 @@ bool cg_c_write(const Compilation *c, const Graph *g, const Plan *p, const char 
   em_line(&gen.e, "/* The network, one call per layer. */");
   emit_forward(&gen, id);
   em_blank(&gen.e);
+  if (o->train) {
+    /* Training works on the graph as written, not the optimized one. */
+    gen.tp = o->train;
+    gen.g = c->graph;
+    cg_emit_training(&gen, id);
+    em_blank(&gen.e);
+    emit_train_config(&gen, o->settings);
+  }
   emit_descriptor(&gen, id);
   bool ok = fflush(f) == 0 && !ferror(f);
   ok &= fclose(f) == 0;
@@ -750,6 +843,13 @@ bool cg_c_write(const Compilation *c, const Graph *g, const Plan *p, const char 
   em_line(e, "RtStatus %s_forward(const RtContext *ctx, const float *w, void *arena, float *ws, size_t ws_floats,",
           id);
   em_line(e, "                    const float *input, float *output, int N);");
+  if (o->train) {
+    em_line(e, "size_t %s_train_workspace_floats(int N);", id);
+    em_line(e, "RtStatus %s_train_step(const RtContext *ctx, float *w, float *gw, void *arena, float *ws,", id);
+    em_line(e, "                       size_t ws_floats, const float *input, const void *targets, int N,");
+    em_line(e, "                       uint64_t seed, double *loss_sum, int *correct);");
+    em_line(e, "#define %s_TRAIN_ARENA_BYTES_PER_IMAGE %" PRId64, upper, o->train->arena_bytes);
+  }
   em_blank(e);
   em_line(e, "extern const NetcModel netc_model_%s;", id);
   em_blank(e);

@@ -137,7 +137,13 @@ static bool set_attr(Elab *e, OpKind op, const ArgSpec *spec, Value *v, Attrs *a
     }
     diag_error(e->d, v->loc, "%s: 'bias' must be true or false, not %s", o, value_str(e->a, v));
     return false;
-  case F_ACTIVATION: return as_activation(e, o, v, &a->act);
+  case F_ACTIVATION:
+    if (!as_activation(e, o, v, &a->act))
+      return false;
+    /* Keras' activation functions' own defaults (not the layers'): the
+     * leaky_relu function's slope is 0.2, where the LeakyReLU layer's is 0.3. */
+    a->alpha = a->act == ACT_LEAKY_RELU ? 0.2 : a->act == ACT_ELU || a->act == ACT_THRESHOLDED_RELU ? 1.0 : 0.0;
+    return true;
   case F_ALPHA: return as_real(e, o, spec->name, v, 0, 1e6, &a->alpha);
   case F_THETA: return as_real(e, o, spec->name, v, 0, 1e6, &a->alpha);
   case F_RATE:

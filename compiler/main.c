@@ -251,7 +251,19 @@ static bool emit_c(Compilation *c, const Options *o, const char *dir) {
   }
   Graph *g;
   Plan *p = compile_inference_plan(c, &o->passes, &g);
-  CodegenOptions co = {o->file, cg_c_identifier(c->arena, c->graph->name)};
+  /* The training step, when the model can be trained: a network without a
+   * train section that cannot (no softmax for the default loss) is still
+   * emitted for inference, quietly. */
+  TrainSettings ts;
+  train_settings(&c->train, &ts);
+  Diag quiet;
+  diag_init(&quiet, NULL);
+  TrainPlan *tp = autodiff(c->arena, c->train.present ? &c->diag : &quiet, c->graph, (LossKind)ts.loss);
+  if (!tp && c->train.present) {
+    fprintf(stderr, "%d error%s generated.\n", c->diag.errors, c->diag.errors == 1 ? "" : "s");
+    return false;
+  }
+  CodegenOptions co = {o->file, cg_c_identifier(c->arena, c->graph->name), tp, &ts};
   return cg_c_write(c, g, p, dir, &co);
 }
 

@@ -389,6 +389,31 @@ typedef struct ElabLimits {
 bool elaborate(Arena *a, Diag *d, const Program *prog, const ElabLimits *lim,
                Graph **g, TrainConfig *train);
 
+/* The train section's settings with Keras' defaults filled in (the fields
+ * mirror NetcTrainConfig in runtime/include/netc/model.h). */
+typedef struct TrainSettings {
+  const char *optimizer;        /* "sgd", "adam", "rmsprop", "adagrad" */
+  double lr, momentum, beta1, beta2, rho, epsilon, weight_decay;
+  bool nesterov;
+  const char *schedule;         /* "constant", "step", "cosine" */
+  int nsteps;
+  int step_epoch[16];
+  double step_factor[16];
+  int cosine_epochs;
+  int loss;                     /* LossKind */
+  int batch, epochs;
+  double validation;
+  bool shuffle;
+  int64_t seed;
+  int naugment;
+  const char *augment[8];       /* "hflip", "shift", "rotate" */
+  double augment_amount[8];
+  const char *checkpoint;       /* "none", "best", "every" */
+  const char *checkpoint_metric;
+  int checkpoint_every;
+} TrainSettings;
+void train_settings(const TrainConfig *t, TrainSettings *out);
+
 /* Validates the train section against its schema (train_config.c). */
 bool train_config_check(Arena *a, Diag *d, const Program *prog, const TrainConfig *t);
 
@@ -472,10 +497,41 @@ Plan *plan_memory(Arena *a, const Graph *g);
  * memory plan. */
 Plan *compile_inference_plan(Compilation *c, const PassOptions *o, Graph **g);
 
+/* ------------------------------------------------------------ autodiff.c */
+/* The backward graph of a training step, built from the forward graph:
+ * which tensors need a gradient, in which order the gradient steps run (the
+ * forward order reversed), whether each step adds into an input's gradient
+ * or writes it first (a tensor read by several layers receives the sum),
+ * and the one arena holding every tensor of the step, planned like the
+ * inference arena with lifetimes over the whole step: forward (steps 0 to
+ * n-1), loss (n), backward (n+1 to 2n). */
+typedef enum LossKind { LOSS_CROSS_ENTROPY, LOSS_MSE } LossKind;
+
+typedef struct TrainPlan {
+  const Graph *g;
+  LossKind loss;
+  const Node *out;          /* the loss is taken on this node's output */
+  bool *needs_grad;         /* per node: the gradient at its output is needed */
+  bool **accumulate;        /* [node][input slot]: add into the input's gradient */
+  /* Byte offsets per image in the training arena (-1: none). */
+  int64_t *act;             /* forward output, kept for backward */
+  int64_t *grad;            /* gradient at the output */
+  int64_t *save;            /* bn: mean and 1/std; dropout: mask; sepconv: depthwise output */
+  int64_t *save_grad;       /* sepconv: gradient of the depthwise output */
+  int64_t arena_bytes;
+} TrainPlan;
+
+/* Builds the backward graph of `g` (the graph as written: no inference
+ * passes). Reports and returns NULL when the loss cannot be taken, e.g.
+ * cross-entropy on an output that is not a softmax. */
+TrainPlan *autodiff(Arena *a, Diag *d, const Graph *g, LossKind loss);
+
 /* ------------------------------------------------------------ codegen_c.c */
 typedef struct CodegenOptions {
   const char *source;   /* the .net path, for banners */
   const char *model_id; /* C identifier stem, e.g. "mnist_mlp" */
+  const TrainPlan *train;          /* NULL: no training step */
+  const TrainSettings *settings;   /* the train section, defaults filled */
 } CodegenOptions;
 
 /* Writes DIR/<model_id>.h and DIR/<model_id>.c; false (with a message on

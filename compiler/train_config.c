@@ -230,3 +230,75 @@ bool train_config_check(Arena *a, Diag *d, const Program *prog, const TrainConfi
     strmap_each(t->items, check_entry, &c);
   return c.ok;
 }
+
+/* ---- settings with defaults, for the backends ---- */
+
+static double number(const Value *v, double dflt) {
+  if (!v)
+    return dflt;
+  return v->kind == V_INT ? (double)v->i : v->kind == V_REAL ? v->r : dflt;
+}
+
+static const Value *item(const TrainConfig *t, const char *key) {
+  return t->items ? strmap_get(t->items, key) : NULL;
+}
+
+/* A call's argument by keyword, else by position. */
+static const Value *arg(const Value *call, const char *key, int pos) {
+  if (!call || call->kind != V_CALL)
+    return NULL;
+  for (int i = 0; i < call->nkeys; i++)
+    if (strcmp(call->keys[i], key) == 0)
+      return call->kvals[i];
+  return pos >= 0 && pos < call->nitems ? call->items[pos] : NULL;
+}
+
+static const char *word(const Value *v, const char *dflt) {
+  return v && (v->kind == V_SYM || v->kind == V_CALL) ? v->s : dflt;
+}
+
+void train_settings(const TrainConfig *t, TrainSettings *o) {
+  memset(o, 0, sizeof *o);
+  /* Keras' defaults: SGD(0.01), batch 32, one epoch, cross-entropy. */
+  const Value *opt = item(t, "optimizer");
+  o->optimizer = word(opt, "sgd");
+  bool adam = strcmp(o->optimizer, "adam") == 0, rms = strcmp(o->optimizer, "rmsprop") == 0;
+  o->lr = number(arg(opt, "lr", 0), strcmp(o->optimizer, "sgd") == 0 ? 0.01 : 0.001);
+  o->momentum = number(arg(opt, "momentum", -1), 0);
+  const Value *nes = arg(opt, "nesterov", -1);
+  o->nesterov = nes && nes->kind == V_BOOL && nes->i;
+  o->beta1 = number(arg(opt, "beta1", -1), 0.9);
+  o->beta2 = number(arg(opt, "beta2", -1), 0.999);
+  o->rho = number(arg(opt, "rho", -1), 0.9);
+  o->epsilon = number(arg(opt, "epsilon", -1), adam || rms ? 1e-7 : 1e-7);
+  o->weight_decay = number(item(t, "weight_decay"), 0);
+  const Value *sched = item(t, "schedule");
+  o->schedule = word(sched, "constant");
+  const Value *lr0 = arg(sched, "lr", 0);
+  if (lr0)
+    o->lr = number(lr0, o->lr);
+  const Value *after = arg(sched, "after", 1);
+  if (after && after->kind == V_MAP)
+    for (int i = 0; i + 1 < after->nitems && o->nsteps < 16; i += 2) {
+      o->step_epoch[o->nsteps] = (int)number(after->items[i], 0);
+      o->step_factor[o->nsteps++] = number(after->items[i + 1], 1);
+    }
+  o->cosine_epochs = (int)number(arg(sched, "epochs", 1), 0);
+  o->loss = strcmp(word(item(t, "loss"), "cross_entropy"), "mse") == 0 ? LOSS_MSE : LOSS_CROSS_ENTROPY;
+  o->batch = (int)number(item(t, "batch"), 32);
+  o->epochs = (int)number(item(t, "epochs"), 1);
+  const Value *val = item(t, "validation");
+  o->validation = val && val->kind != V_CALL ? number(val, 0) : 0;
+  const Value *sh = item(t, "shuffle");
+  o->shuffle = !sh || sh->kind != V_BOOL || sh->i;
+  o->seed = (int64_t)number(item(t, "seed"), 0);
+  const Value *aug = item(t, "augment");
+  for (int i = 0; aug && aug->kind == V_LIST && i < aug->nitems && o->naugment < 8; i++) {
+    o->augment[o->naugment] = word(aug->items[i], "hflip");
+    o->augment_amount[o->naugment++] = number(arg(aug->items[i], "amount", 0), 0);
+  }
+  const Value *ck = item(t, "checkpoint");
+  o->checkpoint = word(ck, "none");
+  o->checkpoint_metric = word(arg(ck, "metric", 0), "val_acc");
+  o->checkpoint_every = (int)number(arg(ck, "epochs", 0), 1);
+}

@@ -4,6 +4,7 @@
 #include "alexnet.h"
 
 #include <string.h>
+#include "netc/train_kernels.h"
 
 /* Returns the first kernel error to the caller. */
 #define CHECK(call)                \
@@ -209,6 +210,320 @@ RtStatus alexnet_forward(const RtContext *ctx, const float *w, void *arena_, flo
   return RT_OK;
 }
 
+/* Scratch of the training step at batch N: forward and backward im2col tiles. */
+size_t alexnet_train_workspace_floats(int N) {
+  size_t most = 0, f;
+  {  /* conv */
+    const RtConv2d d = {N, 224, 224, 3, 3, 55, 55, 64, 64, 11, 11, 4, 4, 2, 2, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_1 */
+    const RtConv2d d = {N, 27, 27, 64, 64, 27, 27, 192, 192, 5, 5, 1, 1, 2, 2, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_2 */
+    const RtConv2d d = {N, 13, 13, 192, 192, 13, 13, 384, 384, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_3 */
+    const RtConv2d d = {N, 13, 13, 384, 384, 13, 13, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_4 */
+    const RtConv2d d = {N, 13, 13, 256, 256, 13, 13, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  (void)N;
+  (void)f;
+  return most;
+}
+
+/* One training step: forward in training mode, the loss, every gradient. */
+RtStatus alexnet_train_step(const RtContext *ctx, float *w, float *gw, void *arena_, float *ws,
+  size_t ws_floats, const float *input, const void *targets, int N, uint64_t seed,
+  double *loss_sum, int *correct) {
+  char *arena = arena_;
+  float *const a0 = (float *)(arena + (size_t)N * 1548800);  /* input 224x224x3 */
+  float *const a1 = (float *)(arena + (size_t)N * 0);  /* conv 55x55x64 */
+  float *const g1 = (float *)(arena + (size_t)N * 774400);  /* its gradient */
+  float *const a2 = (float *)(arena + (size_t)N * 2710784);  /* maxpool 27x27x64 */
+  float *const g2 = (float *)(arena + (size_t)N * 2897408);  /* its gradient */
+  float *const a3 = (float *)(arena + (size_t)N * 774400);  /* conv_1 27x27x192 */
+  float *const g3 = (float *)(arena + (size_t)N * 2150912);  /* its gradient */
+  float *const a4 = (float *)(arena + (size_t)N * 3243520);  /* maxpool_1 13x13x192 */
+  float *const g4 = (float *)(arena + (size_t)N * 1334272);  /* its gradient */
+  float *const a5 = (float *)(arena + (size_t)N * 2150912);  /* conv_2 13x13x384 */
+  float *const g5 = (float *)(arena + (size_t)N * 2410496);  /* its gradient */
+  float *const a6 = (float *)(arena + (size_t)N * 1334272);  /* conv_3 13x13x256 */
+  float *const g6 = (float *)(arena + (size_t)N * 3070464);  /* its gradient */
+  float *const a7 = (float *)(arena + (size_t)N * 2410496);  /* conv_4 13x13x256 */
+  float *const g7 = (float *)(arena + (size_t)N * 2897408);  /* its gradient */
+  float *const a8 = (float *)(arena + (size_t)N * 1507328);  /* maxpool_2 6x6x256 */
+  float *const g8 = (float *)(arena + (size_t)N * 2620416);  /* its gradient */
+  float *const a9 = (float *)(arena + (size_t)N * 2583552);  /* flatten 9216 */
+  float *const g9 = (float *)(arena + (size_t)N * 2897408);  /* its gradient */
+  float *const a10 = (float *)(arena + (size_t)N * 2620416);  /* dropout 9216 */
+  float *const g10 = (float *)(arena + (size_t)N * 2657280);  /* its gradient */
+  float *const a11 = (float *)(arena + (size_t)N * 2694144);  /* dense 4096 */
+  float *const g11 = (float *)(arena + (size_t)N * 2897408);  /* its gradient */
+  float *const a12 = (float *)(arena + (size_t)N * 2657280);  /* dropout_1 4096 */
+  float *const g12 = (float *)(arena + (size_t)N * 2913792);  /* its gradient */
+  float *const a13 = (float *)(arena + (size_t)N * 2673664);  /* dense_1 4096 */
+  float *const g13 = (float *)(arena + (size_t)N * 2897408);  /* its gradient */
+  float *const a14 = (float *)(arena + (size_t)N * 1544192);  /* dense_2 1000 */
+  float *const g14 = (float *)(arena + (size_t)N * 2913792);  /* its gradient */
+  (void)ws;
+  (void)ws_floats;
+  (void)seed;
+  memset(gw, 0, 61100840 * sizeof(float));  /* moving statistics get no gradient */
+
+  /* input (InputLayer), line 17: 224x224x3, 0 MACs */
+  {
+    memcpy(a0, input, (size_t)N * 150528 * sizeof(float));
+  }
+
+  /* conv (Conv2D, relu), line 18: 224x224x3 -> 55x55x64, 70,276,800 MACs */
+  {
+    const RtConv2d d = {N, 224, 224, 3, 3, 55, 55, 64, 64, 11, 11, 4, 4, 2, 2, 1};
+    const RtEpilogue ep = {w + 23232, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a1, a0, w + 0, &ep, &d, ws, ws_floats));
+  }
+
+  /* maxpool (MaxPooling2D), line 19: 55x55x64 -> 27x27x64, 0 MACs */
+  {
+    const RtPool2d d = {N, 55, 55, 64, 64, 27, 27, 64, 3, 3, 2, 2, 0, 0};
+    CHECK(rt_maxpool2d(ctx, a2, a1, &d));
+  }
+
+  /* conv_1 (Conv2D, relu), line 20: 27x27x64 -> 27x27x192, 223,948,800 MACs */
+  {
+    const RtConv2d d = {N, 27, 27, 64, 64, 27, 27, 192, 192, 5, 5, 1, 1, 2, 2, 1};
+    const RtEpilogue ep = {w + 330496, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a3, a2, w + 23296, &ep, &d, ws, ws_floats));
+  }
+
+  /* maxpool_1 (MaxPooling2D), line 21: 27x27x192 -> 13x13x192, 0 MACs */
+  {
+    const RtPool2d d = {N, 27, 27, 192, 192, 13, 13, 192, 3, 3, 2, 2, 0, 0};
+    CHECK(rt_maxpool2d(ctx, a4, a3, &d));
+  }
+
+  /* conv_2 (Conv2D, relu), line 22: 13x13x192 -> 13x13x384, 112,140,288 MACs */
+  {
+    const RtConv2d d = {N, 13, 13, 192, 192, 13, 13, 384, 384, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 994240, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a5, a4, w + 330688, &ep, &d, ws, ws_floats));
+  }
+
+  /* conv_3 (Conv2D, relu), line 23: 13x13x384 -> 13x13x256, 149,520,384 MACs */
+  {
+    const RtConv2d d = {N, 13, 13, 384, 384, 13, 13, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 1879360, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a6, a5, w + 994624, &ep, &d, ws, ws_floats));
+  }
+
+  /* conv_4 (Conv2D, relu), line 24: 13x13x256 -> 13x13x256, 99,680,256 MACs */
+  {
+    const RtConv2d d = {N, 13, 13, 256, 256, 13, 13, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 2469440, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a7, a6, w + 1879616, &ep, &d, ws, ws_floats));
+  }
+
+  /* maxpool_2 (MaxPooling2D), line 25: 13x13x256 -> 6x6x256, 0 MACs */
+  {
+    const RtPool2d d = {N, 13, 13, 256, 256, 6, 6, 256, 3, 3, 2, 2, 0, 0};
+    CHECK(rt_maxpool2d(ctx, a8, a7, &d));
+  }
+
+  /* flatten (Flatten), line 26: 6x6x256 -> 9216, 0 MACs */
+  {
+    const RtEltwise d = {N, 36, 1, 256, 256, 256};
+    CHECK(rt_copy(ctx, a9, a8, &d));
+  }
+
+  /* dropout (Dropout), line 27: 9216 -> 9216, 0 MACs */
+  {
+    const RtEltwise d = {N, 1, 1, 9216, 9216, 9216};
+    uint8_t *mask = (uint8_t *)(arena + (size_t)N * 2934272);
+    CHECK(rt_dropout_train(ctx, a10, mask, a9, 0.5f, seed ^ 79191ull, &d));
+  }
+
+  /* dense (Dense, relu), line 27: 9216 -> 4096, 37,748,736 MACs */
+  {
+    const RtDense d = {N * 1, 9216, 4096, 9216, 4096};
+    const RtEpilogue ep = {w + 40218432, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dense(ctx, a11, a10, w + 2469696, &ep, &d));
+  }
+
+  /* dropout_1 (Dropout), line 28: 4096 -> 4096, 0 MACs */
+  {
+    const RtEltwise d = {N, 1, 1, 4096, 4096, 4096};
+    uint8_t *mask = (uint8_t *)(arena + (size_t)N * 2690048);
+    CHECK(rt_dropout_train(ctx, a12, mask, a11, 0.5f, seed ^ 95029ull, &d));
+  }
+
+  /* dense_1 (Dense, relu), line 28: 4096 -> 4096, 16,777,216 MACs */
+  {
+    const RtDense d = {N * 1, 4096, 4096, 4096, 4096};
+    const RtEpilogue ep = {w + 56999744, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dense(ctx, a13, a12, w + 40222528, &ep, &d));
+  }
+
+  /* dense_2 (Dense, softmax), line 29: 4096 -> 1000, 4,096,000 MACs */
+  {
+    const RtDense d = {N * 1, 4096, 1000, 4096, 1000};
+    const RtEpilogue ep = {w + 61099840, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, a14, a13, w + 57003840, &ep, &d));
+    const RtEltwise sm = {N, 1, 1, 1000, 1000, 1000};
+    CHECK(rt_softmax(ctx, a14, a14, &sm));
+  }
+
+  /* loss: cross-entropy of the softmax, fused: g14 is the softmax's input gradient */
+  CHECK(rt_softmax_xent(ctx, g14, loss_sum, correct, a14, (const int32_t *)targets, N, 1000));
+
+  /* gradient of dense_2 */
+  {
+    const RtDense d = {N * 1, 4096, 1000, 4096, 1000};
+    CHECK(rt_dense_backward(ctx, g13, gw + 57003840, gw + 61099840, g14, a13, w + 57003840, 0, &d));
+  }
+
+  /* gradient of dense_1 */
+  {
+    const RtEltwise de = {N, 1, 1, 4096, 4096, 4096};
+    CHECK(rt_activation_backward(ctx, g13, g13, a13, RT_ACT_RELU, 0.0f, 0, &de));
+    const RtDense d = {N * 1, 4096, 4096, 4096, 4096};
+    CHECK(rt_dense_backward(ctx, g12, gw + 40222528, gw + 56999744, g13, a12, w + 40222528, 0, &d));
+  }
+
+  /* gradient of dropout_1 */
+  {
+    const RtEltwise d = {N, 1, 1, 4096, 4096, 4096};
+    const uint8_t *mask = (const uint8_t *)(arena + (size_t)N * 2690048);
+    CHECK(rt_dropout_backward(ctx, g11, g12, mask, 0.5f, 0, &d));
+  }
+
+  /* gradient of dense */
+  {
+    const RtEltwise de = {N, 1, 1, 4096, 4096, 4096};
+    CHECK(rt_activation_backward(ctx, g11, g11, a11, RT_ACT_RELU, 0.0f, 0, &de));
+    const RtDense d = {N * 1, 9216, 4096, 9216, 4096};
+    CHECK(rt_dense_backward(ctx, g10, gw + 2469696, gw + 40218432, g11, a10, w + 2469696, 0, &d));
+  }
+
+  /* gradient of dropout */
+  {
+    const RtEltwise d = {N, 1, 1, 9216, 9216, 9216};
+    const uint8_t *mask = (const uint8_t *)(arena + (size_t)N * 2934272);
+    CHECK(rt_dropout_backward(ctx, g9, g10, mask, 0.5f, 0, &d));
+  }
+
+  /* gradient of flatten */
+  {
+    const RtEltwise d = {N, 1, 1, 9216, 9216, 9216};
+    CHECK(rt_accumulate(ctx, g8, g9, 0, &d));
+  }
+
+  /* gradient of maxpool_2 */
+  {
+    const RtPool2d d = {N, 13, 13, 256, 256, 6, 6, 256, 3, 3, 2, 2, 0, 0};
+    CHECK(rt_maxpool2d_backward(ctx, g7, g8, a7, 0, &d));
+  }
+
+  /* gradient of conv_4 */
+  {
+    const RtEltwise de = {N, 169, 1, 256, 256, 256};
+    CHECK(rt_activation_backward(ctx, g7, g7, a7, RT_ACT_RELU, 0.0f, 0, &de));
+    const RtConv2d d = {N, 13, 13, 256, 256, 13, 13, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g6, gw + 1879616, gw + 2469440, g7, a6, w + 1879616, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of conv_3 */
+  {
+    const RtEltwise de = {N, 169, 1, 256, 256, 256};
+    CHECK(rt_activation_backward(ctx, g6, g6, a6, RT_ACT_RELU, 0.0f, 0, &de));
+    const RtConv2d d = {N, 13, 13, 384, 384, 13, 13, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g5, gw + 994624, gw + 1879360, g6, a5, w + 994624, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of conv_2 */
+  {
+    const RtEltwise de = {N, 169, 1, 384, 384, 384};
+    CHECK(rt_activation_backward(ctx, g5, g5, a5, RT_ACT_RELU, 0.0f, 0, &de));
+    const RtConv2d d = {N, 13, 13, 192, 192, 13, 13, 384, 384, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g4, gw + 330688, gw + 994240, g5, a4, w + 330688, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of maxpool_1 */
+  {
+    const RtPool2d d = {N, 27, 27, 192, 192, 13, 13, 192, 3, 3, 2, 2, 0, 0};
+    CHECK(rt_maxpool2d_backward(ctx, g3, g4, a3, 0, &d));
+  }
+
+  /* gradient of conv_1 */
+  {
+    const RtEltwise de = {N, 729, 1, 192, 192, 192};
+    CHECK(rt_activation_backward(ctx, g3, g3, a3, RT_ACT_RELU, 0.0f, 0, &de));
+    const RtConv2d d = {N, 27, 27, 64, 64, 27, 27, 192, 192, 5, 5, 1, 1, 2, 2, 1};
+    CHECK(rt_conv2d_backward(ctx, g2, gw + 23296, gw + 330496, g3, a2, w + 23296, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of maxpool */
+  {
+    const RtPool2d d = {N, 55, 55, 64, 64, 27, 27, 64, 3, 3, 2, 2, 0, 0};
+    CHECK(rt_maxpool2d_backward(ctx, g1, g2, a1, 0, &d));
+  }
+
+  /* gradient of conv */
+  {
+    const RtEltwise de = {N, 3025, 1, 64, 64, 64};
+    CHECK(rt_activation_backward(ctx, g1, g1, a1, RT_ACT_RELU, 0.0f, 0, &de));
+    const RtConv2d d = {N, 224, 224, 3, 3, 55, 55, 64, 64, 11, 11, 4, 4, 2, 2, 1};
+    CHECK(rt_conv2d_backward(ctx, NULL, gw + 0, gw + 23232, g1, a0, w + 0, 0, &d, ws, ws_floats));
+  }
+  return RT_OK;
+}
+
+/* The train section, Keras' defaults where it is silent. */
+static const NetcTrainConfig train_config = {
+  .optimizer = NETC_OPT_SGD,
+  .lr = 0.01,
+  .momentum = 0,
+  .nesterov = 0,
+  .beta1 = 0.9,
+  .beta2 = 0.999,
+  .rho = 0.9,
+  .epsilon = 1e-07,
+  .weight_decay = 0,
+  .schedule = NETC_SCHED_CONSTANT,
+  .nsteps = 0,
+  .cosine_epochs = 0,
+  .loss = NETC_LOSS_CROSS_ENTROPY,
+  .batch = 32,
+  .epochs = 1,
+  .validation = 0,
+  .shuffle = 1,
+  .seed = 0u,
+  .naugment = 0,
+  .checkpoint = NETC_CKPT_NONE,
+  .checkpoint_metric = "val_acc",
+  .checkpoint_every = 1,
+};
+
 static const char summary[] =
     "Model: \"alexnet\" (dsl-examples/alexnet.net)" "\n"
     "Batch 1, float32. MACs: multiply-accumulates of dense and convolution layers; FLOPs = 2 x MACs." "\n"
@@ -272,4 +587,9 @@ const NetcModel netc_model_alexnet = {
   .data = NETC_DATA_NONE,
   .data_path = NULL,
   .data_path2 = NULL,
+  .train = &train_config,
+  .train_arena_bytes_per_image = 3373312,
+  .train_workspace_floats = alexnet_train_workspace_floats,
+  .train_step = alexnet_train_step,
+  .source_hash = "d8512d8250fac4d7",
 };

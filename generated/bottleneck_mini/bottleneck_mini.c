@@ -4,6 +4,7 @@
 #include "bottleneck_mini.h"
 
 #include <string.h>
+#include "netc/train_kernels.h"
 
 /* Returns the first kernel error to the caller. */
 #define CHECK(call)                \
@@ -893,6 +894,1762 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
   return RT_OK;
 }
 
+/* Scratch of the training step at batch N: forward and backward im2col tiles. */
+size_t bottleneck_mini_train_workspace_floats(int N) {
+  size_t most = 0, f;
+  {  /* conv */
+    const RtConv2d d = {N, 32, 32, 3, 3, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_1 */
+    const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 16, 16, 1, 1, 1, 1, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_2 */
+    const RtConv2d d = {N, 32, 32, 16, 16, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_3 */
+    const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 16, 16, 1, 1, 1, 1, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_4 */
+    const RtConv2d d = {N, 32, 32, 16, 16, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_5 */
+    const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 16, 16, 1, 1, 1, 1, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_6 */
+    const RtConv2d d = {N, 32, 32, 16, 16, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_7 */
+    const RtConv2d d = {N, 32, 32, 32, 32, 16, 16, 64, 64, 1, 1, 2, 2, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_8 */
+    const RtConv2d d = {N, 16, 16, 32, 32, 16, 16, 16, 16, 1, 1, 1, 1, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_9 */
+    const RtConv2d d = {N, 16, 16, 16, 16, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_10 */
+    const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 32, 32, 1, 1, 1, 1, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_11 */
+    const RtConv2d d = {N, 16, 16, 32, 32, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_12 */
+    const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 32, 32, 1, 1, 1, 1, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_13 */
+    const RtConv2d d = {N, 16, 16, 32, 32, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_14 */
+    const RtConv2d d = {N, 16, 16, 64, 64, 8, 8, 128, 128, 1, 1, 2, 2, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_15 */
+    const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 32, 32, 1, 1, 1, 1, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_16 */
+    const RtConv2d d = {N, 8, 8, 32, 32, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_17 */
+    const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 64, 64, 1, 1, 1, 1, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_18 */
+    const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_19 */
+    const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 64, 64, 1, 1, 1, 1, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_20 */
+    const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_21 */
+    const RtConv2d d = {N, 8, 8, 128, 128, 4, 4, 256, 256, 1, 1, 2, 2, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_22 */
+    const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 64, 64, 1, 1, 1, 1, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_23 */
+    const RtConv2d d = {N, 4, 4, 64, 64, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_24 */
+    const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 128, 128, 1, 1, 1, 1, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_25 */
+    const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_26 */
+    const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 128, 128, 1, 1, 1, 1, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_27 */
+    const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  (void)N;
+  (void)f;
+  return most;
+}
+
+/* One training step: forward in training mode, the loss, every gradient. */
+RtStatus bottleneck_mini_train_step(const RtContext *ctx, float *w, float *gw, void *arena_, float *ws,
+  size_t ws_floats, const float *input, const void *targets, int N, uint64_t seed,
+  double *loss_sum, int *correct) {
+  char *arena = arena_;
+  float *const a0 = (float *)(arena + (size_t)N * 4128768);  /* input 32x32x3 */
+  float *const a1 = (float *)(arena + (size_t)N * 0);  /* conv 32x32x32 */
+  float *const g1 = (float *)(arena + (size_t)N * 655360);  /* its gradient */
+  float *const a2 = (float *)(arena + (size_t)N * 131072);  /* bn 32x32x32 */
+  float *const g2 = (float *)(arena + (size_t)N * 524288);  /* its gradient */
+  float *const a3 = (float *)(arena + (size_t)N * 262144);  /* relu 32x32x32 */
+  float *const g3 = (float *)(arena + (size_t)N * 393216);  /* its gradient */
+  float *const a4 = (float *)(arena + (size_t)N * 2097152);  /* conv_1 32x32x16 */
+  float *const g4 = (float *)(arena + (size_t)N * 524288);  /* its gradient */
+  float *const a5 = (float *)(arena + (size_t)N * 2162688);  /* bn_1 32x32x16 */
+  float *const g5 = (float *)(arena + (size_t)N * 589824);  /* its gradient */
+  float *const a6 = (float *)(arena + (size_t)N * 2228224);  /* relu_1 32x32x16 */
+  float *const g6 = (float *)(arena + (size_t)N * 524288);  /* its gradient */
+  float *const a7 = (float *)(arena + (size_t)N * 393216);  /* conv_2 32x32x32 */
+  float *const g7 = (float *)(arena + (size_t)N * 786432);  /* its gradient */
+  float *const a8 = (float *)(arena + (size_t)N * 524288);  /* add 32x32x32 */
+  float *const g8 = (float *)(arena + (size_t)N * 1179648);  /* its gradient */
+  float *const a9 = (float *)(arena + (size_t)N * 655360);  /* bn_2 32x32x32 */
+  float *const g9 = (float *)(arena + (size_t)N * 1048576);  /* its gradient */
+  float *const a10 = (float *)(arena + (size_t)N * 786432);  /* relu_2 32x32x32 */
+  float *const g10 = (float *)(arena + (size_t)N * 917504);  /* its gradient */
+  float *const a11 = (float *)(arena + (size_t)N * 2293760);  /* conv_3 32x32x16 */
+  float *const g11 = (float *)(arena + (size_t)N * 1048576);  /* its gradient */
+  float *const a12 = (float *)(arena + (size_t)N * 2359296);  /* bn_3 32x32x16 */
+  float *const g12 = (float *)(arena + (size_t)N * 1114112);  /* its gradient */
+  float *const a13 = (float *)(arena + (size_t)N * 2424832);  /* relu_3 32x32x16 */
+  float *const g13 = (float *)(arena + (size_t)N * 1048576);  /* its gradient */
+  float *const a14 = (float *)(arena + (size_t)N * 917504);  /* conv_4 32x32x32 */
+  float *const g14 = (float *)(arena + (size_t)N * 1310720);  /* its gradient */
+  float *const a15 = (float *)(arena + (size_t)N * 1048576);  /* add_1 32x32x32 */
+  float *const g15 = (float *)(arena + (size_t)N * 1835008);  /* its gradient */
+  float *const a16 = (float *)(arena + (size_t)N * 1179648);  /* bn_4 32x32x32 */
+  float *const g16 = (float *)(arena + (size_t)N * 1572864);  /* its gradient */
+  float *const a17 = (float *)(arena + (size_t)N * 1310720);  /* relu_4 32x32x32 */
+  float *const g17 = (float *)(arena + (size_t)N * 1441792);  /* its gradient */
+  float *const a18 = (float *)(arena + (size_t)N * 2490368);  /* conv_5 32x32x16 */
+  float *const g18 = (float *)(arena + (size_t)N * 1966080);  /* its gradient */
+  float *const a19 = (float *)(arena + (size_t)N * 2555904);  /* bn_5 32x32x16 */
+  float *const g19 = (float *)(arena + (size_t)N * 1441792);  /* its gradient */
+  float *const a20 = (float *)(arena + (size_t)N * 2621440);  /* relu_5 32x32x16 */
+  float *const g20 = (float *)(arena + (size_t)N * 1572864);  /* its gradient */
+  float *const a21 = (float *)(arena + (size_t)N * 1441792);  /* conv_6 32x32x32 */
+  float *const g21 = (float *)(arena + (size_t)N * 1966080);  /* its gradient */
+  float *const a22 = (float *)(arena + (size_t)N * 1572864);  /* add_2 32x32x32 */
+  float *const g22 = (float *)(arena + (size_t)N * 1703936);  /* its gradient */
+  float *const a23 = (float *)(arena + (size_t)N * 3211264);  /* maxpool 16x16x32 */
+  float *const g23 = (float *)(arena + (size_t)N * 1900544);  /* its gradient */
+  float *const a24 = (float *)(arena + (size_t)N * 1835008);  /* conv_7 16x16x64 */
+  float *const g24 = (float *)(arena + (size_t)N * 2686976);  /* its gradient */
+  float *const a25 = (float *)(arena + (size_t)N * 3244032);  /* bn_6 16x16x32 */
+  float *const g25 = (float *)(arena + (size_t)N * 1736704);  /* its gradient */
+  float *const a26 = (float *)(arena + (size_t)N * 3276800);  /* relu_6 16x16x32 */
+  float *const g26 = (float *)(arena + (size_t)N * 1703936);  /* its gradient */
+  float *const a27 = (float *)(arena + (size_t)N * 3768320);  /* conv_8 16x16x16 */
+  float *const g27 = (float *)(arena + (size_t)N * 1802240);  /* its gradient */
+  float *const a28 = (float *)(arena + (size_t)N * 3784704);  /* bn_7 16x16x16 */
+  float *const g28 = (float *)(arena + (size_t)N * 1785856);  /* its gradient */
+  float *const a29 = (float *)(arena + (size_t)N * 3801088);  /* relu_7 16x16x16 */
+  float *const g29 = (float *)(arena + (size_t)N * 1769472);  /* its gradient */
+  float *const a30 = (float *)(arena + (size_t)N * 1703936);  /* conv_9 16x16x64 */
+  float *const g30 = (float *)(arena + (size_t)N * 1900544);  /* its gradient */
+  float *const a31 = (float *)(arena + (size_t)N * 1769472);  /* add_3 16x16x64 */
+  float *const g31 = (float *)(arena + (size_t)N * 2752512);  /* its gradient */
+  float *const a32 = (float *)(arena + (size_t)N * 1900544);  /* bn_8 16x16x64 */
+  float *const g32 = (float *)(arena + (size_t)N * 2686976);  /* its gradient */
+  float *const a33 = (float *)(arena + (size_t)N * 1966080);  /* relu_8 16x16x64 */
+  float *const g33 = (float *)(arena + (size_t)N * 2031616);  /* its gradient */
+  float *const a34 = (float *)(arena + (size_t)N * 3309568);  /* conv_10 16x16x32 */
+  float *const g34 = (float *)(arena + (size_t)N * 2686976);  /* its gradient */
+  float *const a35 = (float *)(arena + (size_t)N * 3342336);  /* bn_9 16x16x32 */
+  float *const g35 = (float *)(arena + (size_t)N * 2719744);  /* its gradient */
+  float *const a36 = (float *)(arena + (size_t)N * 3375104);  /* relu_9 16x16x32 */
+  float *const g36 = (float *)(arena + (size_t)N * 2686976);  /* its gradient */
+  float *const a37 = (float *)(arena + (size_t)N * 2031616);  /* conv_11 16x16x64 */
+  float *const g37 = (float *)(arena + (size_t)N * 2818048);  /* its gradient */
+  float *const a38 = (float *)(arena + (size_t)N * 2686976);  /* add_4 16x16x64 */
+  float *const g38 = (float *)(arena + (size_t)N * 3080192);  /* its gradient */
+  float *const a39 = (float *)(arena + (size_t)N * 2752512);  /* bn_10 16x16x64 */
+  float *const g39 = (float *)(arena + (size_t)N * 2949120);  /* its gradient */
+  float *const a40 = (float *)(arena + (size_t)N * 2818048);  /* relu_10 16x16x64 */
+  float *const g40 = (float *)(arena + (size_t)N * 2883584);  /* its gradient */
+  float *const a41 = (float *)(arena + (size_t)N * 3407872);  /* conv_12 16x16x32 */
+  float *const g41 = (float *)(arena + (size_t)N * 3145728);  /* its gradient */
+  float *const a42 = (float *)(arena + (size_t)N * 3440640);  /* bn_11 16x16x32 */
+  float *const g42 = (float *)(arena + (size_t)N * 2883584);  /* its gradient */
+  float *const a43 = (float *)(arena + (size_t)N * 3473408);  /* relu_11 16x16x32 */
+  float *const g43 = (float *)(arena + (size_t)N * 2949120);  /* its gradient */
+  float *const a44 = (float *)(arena + (size_t)N * 2883584);  /* conv_13 16x16x64 */
+  float *const g44 = (float *)(arena + (size_t)N * 3145728);  /* its gradient */
+  float *const a45 = (float *)(arena + (size_t)N * 2949120);  /* add_5 16x16x64 */
+  float *const g45 = (float *)(arena + (size_t)N * 3014656);  /* its gradient */
+  float *const a46 = (float *)(arena + (size_t)N * 3817472);  /* maxpool_1 8x8x64 */
+  float *const g46 = (float *)(arena + (size_t)N * 3112960);  /* its gradient */
+  float *const a47 = (float *)(arena + (size_t)N * 3080192);  /* conv_14 8x8x128 */
+  float *const g47 = (float *)(arena + (size_t)N * 3506176);  /* its gradient */
+  float *const a48 = (float *)(arena + (size_t)N * 3833856);  /* bn_12 8x8x64 */
+  float *const g48 = (float *)(arena + (size_t)N * 3031040);  /* its gradient */
+  float *const a49 = (float *)(arena + (size_t)N * 3850240);  /* relu_12 8x8x64 */
+  float *const g49 = (float *)(arena + (size_t)N * 3014656);  /* its gradient */
+  float *const a50 = (float *)(arena + (size_t)N * 4141056);  /* conv_15 8x8x32 */
+  float *const g50 = (float *)(arena + (size_t)N * 3063808);  /* its gradient */
+  float *const a51 = (float *)(arena + (size_t)N * 4149248);  /* bn_13 8x8x32 */
+  float *const g51 = (float *)(arena + (size_t)N * 3055616);  /* its gradient */
+  float *const a52 = (float *)(arena + (size_t)N * 4157440);  /* relu_13 8x8x32 */
+  float *const g52 = (float *)(arena + (size_t)N * 3047424);  /* its gradient */
+  float *const a53 = (float *)(arena + (size_t)N * 3014656);  /* conv_16 8x8x128 */
+  float *const g53 = (float *)(arena + (size_t)N * 3112960);  /* its gradient */
+  float *const a54 = (float *)(arena + (size_t)N * 3047424);  /* add_6 8x8x128 */
+  float *const g54 = (float *)(arena + (size_t)N * 3538944);  /* its gradient */
+  float *const a55 = (float *)(arena + (size_t)N * 3112960);  /* bn_14 8x8x128 */
+  float *const g55 = (float *)(arena + (size_t)N * 3506176);  /* its gradient */
+  float *const a56 = (float *)(arena + (size_t)N * 3145728);  /* relu_14 8x8x128 */
+  float *const g56 = (float *)(arena + (size_t)N * 3178496);  /* its gradient */
+  float *const a57 = (float *)(arena + (size_t)N * 3866624);  /* conv_17 8x8x64 */
+  float *const g57 = (float *)(arena + (size_t)N * 3506176);  /* its gradient */
+  float *const a58 = (float *)(arena + (size_t)N * 3883008);  /* bn_15 8x8x64 */
+  float *const g58 = (float *)(arena + (size_t)N * 3522560);  /* its gradient */
+  float *const a59 = (float *)(arena + (size_t)N * 3899392);  /* relu_15 8x8x64 */
+  float *const g59 = (float *)(arena + (size_t)N * 3506176);  /* its gradient */
+  float *const a60 = (float *)(arena + (size_t)N * 3178496);  /* conv_18 8x8x128 */
+  float *const g60 = (float *)(arena + (size_t)N * 3571712);  /* its gradient */
+  float *const a61 = (float *)(arena + (size_t)N * 3506176);  /* add_7 8x8x128 */
+  float *const g61 = (float *)(arena + (size_t)N * 3702784);  /* its gradient */
+  float *const a62 = (float *)(arena + (size_t)N * 3538944);  /* bn_16 8x8x128 */
+  float *const g62 = (float *)(arena + (size_t)N * 3637248);  /* its gradient */
+  float *const a63 = (float *)(arena + (size_t)N * 3571712);  /* relu_16 8x8x128 */
+  float *const g63 = (float *)(arena + (size_t)N * 3604480);  /* its gradient */
+  float *const a64 = (float *)(arena + (size_t)N * 3915776);  /* conv_19 8x8x64 */
+  float *const g64 = (float *)(arena + (size_t)N * 3735552);  /* its gradient */
+  float *const a65 = (float *)(arena + (size_t)N * 3932160);  /* bn_17 8x8x64 */
+  float *const g65 = (float *)(arena + (size_t)N * 3604480);  /* its gradient */
+  float *const a66 = (float *)(arena + (size_t)N * 3948544);  /* relu_17 8x8x64 */
+  float *const g66 = (float *)(arena + (size_t)N * 3637248);  /* its gradient */
+  float *const a67 = (float *)(arena + (size_t)N * 3604480);  /* conv_20 8x8x128 */
+  float *const g67 = (float *)(arena + (size_t)N * 3735552);  /* its gradient */
+  float *const a68 = (float *)(arena + (size_t)N * 3637248);  /* add_8 8x8x128 */
+  float *const g68 = (float *)(arena + (size_t)N * 3670016);  /* its gradient */
+  float *const a69 = (float *)(arena + (size_t)N * 4165632);  /* maxpool_2 4x4x128 */
+  float *const g69 = (float *)(arena + (size_t)N * 3719168);  /* its gradient */
+  float *const a70 = (float *)(arena + (size_t)N * 3702784);  /* conv_21 4x4x256 */
+  float *const g70 = (float *)(arena + (size_t)N * 3964928);  /* its gradient */
+  float *const a71 = (float *)(arena + (size_t)N * 4173824);  /* bn_18 4x4x128 */
+  float *const g71 = (float *)(arena + (size_t)N * 3678208);  /* its gradient */
+  float *const a72 = (float *)(arena + (size_t)N * 4182016);  /* relu_18 4x4x128 */
+  float *const g72 = (float *)(arena + (size_t)N * 3670016);  /* its gradient */
+  float *const a73 = (float *)(arena + (size_t)N * 4239360);  /* conv_22 4x4x64 */
+  float *const g73 = (float *)(arena + (size_t)N * 3694592);  /* its gradient */
+  float *const a74 = (float *)(arena + (size_t)N * 4243456);  /* bn_19 4x4x64 */
+  float *const g74 = (float *)(arena + (size_t)N * 3690496);  /* its gradient */
+  float *const a75 = (float *)(arena + (size_t)N * 4247552);  /* relu_19 4x4x64 */
+  float *const g75 = (float *)(arena + (size_t)N * 3686400);  /* its gradient */
+  float *const a76 = (float *)(arena + (size_t)N * 3670016);  /* conv_23 4x4x256 */
+  float *const g76 = (float *)(arena + (size_t)N * 3719168);  /* its gradient */
+  float *const a77 = (float *)(arena + (size_t)N * 3686400);  /* add_9 4x4x256 */
+  float *const g77 = (float *)(arena + (size_t)N * 3981312);  /* its gradient */
+  float *const a78 = (float *)(arena + (size_t)N * 3719168);  /* bn_20 4x4x256 */
+  float *const g78 = (float *)(arena + (size_t)N * 3964928);  /* its gradient */
+  float *const a79 = (float *)(arena + (size_t)N * 3735552);  /* relu_20 4x4x256 */
+  float *const g79 = (float *)(arena + (size_t)N * 3751936);  /* its gradient */
+  float *const a80 = (float *)(arena + (size_t)N * 4190208);  /* conv_24 4x4x128 */
+  float *const g80 = (float *)(arena + (size_t)N * 3964928);  /* its gradient */
+  float *const a81 = (float *)(arena + (size_t)N * 4198400);  /* bn_21 4x4x128 */
+  float *const g81 = (float *)(arena + (size_t)N * 3973120);  /* its gradient */
+  float *const a82 = (float *)(arena + (size_t)N * 4206592);  /* relu_21 4x4x128 */
+  float *const g82 = (float *)(arena + (size_t)N * 3964928);  /* its gradient */
+  float *const a83 = (float *)(arena + (size_t)N * 3751936);  /* conv_25 4x4x256 */
+  float *const g83 = (float *)(arena + (size_t)N * 3997696);  /* its gradient */
+  float *const a84 = (float *)(arena + (size_t)N * 3964928);  /* add_10 4x4x256 */
+  float *const g84 = (float *)(arena + (size_t)N * 4046848);  /* its gradient */
+  float *const a85 = (float *)(arena + (size_t)N * 3981312);  /* bn_22 4x4x256 */
+  float *const g85 = (float *)(arena + (size_t)N * 4030464);  /* its gradient */
+  float *const a86 = (float *)(arena + (size_t)N * 3997696);  /* relu_22 4x4x256 */
+  float *const g86 = (float *)(arena + (size_t)N * 4014080);  /* its gradient */
+  float *const a87 = (float *)(arena + (size_t)N * 4214784);  /* conv_26 4x4x128 */
+  float *const g87 = (float *)(arena + (size_t)N * 4030464);  /* its gradient */
+  float *const a88 = (float *)(arena + (size_t)N * 4222976);  /* bn_23 4x4x128 */
+  float *const g88 = (float *)(arena + (size_t)N * 4038656);  /* its gradient */
+  float *const a89 = (float *)(arena + (size_t)N * 4231168);  /* relu_23 4x4x128 */
+  float *const g89 = (float *)(arena + (size_t)N * 4030464);  /* its gradient */
+  float *const a90 = (float *)(arena + (size_t)N * 4014080);  /* conv_27 4x4x256 */
+  float *const g90 = (float *)(arena + (size_t)N * 4079616);  /* its gradient */
+  float *const a91 = (float *)(arena + (size_t)N * 4030464);  /* add_11 4x4x256 */
+  float *const g91 = (float *)(arena + (size_t)N * 4063232);  /* its gradient */
+  float *const a92 = (float *)(arena + (size_t)N * 4046848);  /* bn_24 4x4x256 */
+  float *const g92 = (float *)(arena + (size_t)N * 4079616);  /* its gradient */
+  float *const a93 = (float *)(arena + (size_t)N * 4063232);  /* relu_24 4x4x256 */
+  float *const g93 = (float *)(arena + (size_t)N * 4112384);  /* its gradient */
+  float *const a94 = (float *)(arena + (size_t)N * 4079616);  /* dropout 4x4x256 */
+  float *const g94 = (float *)(arena + (size_t)N * 4096000);  /* its gradient */
+  float *const a95 = (float *)(arena + (size_t)N * 4112384);  /* avgpool 1x1x256 */
+  float *const g95 = (float *)(arena + (size_t)N * 4115456);  /* its gradient */
+  float *const a96 = (float *)(arena + (size_t)N * 4113408);  /* flatten 256 */
+  float *const g96 = (float *)(arena + (size_t)N * 4114432);  /* its gradient */
+  float *const a97 = (float *)(arena + (size_t)N * 4115456);  /* dense 10 */
+  float *const g97 = (float *)(arena + (size_t)N * 4115520);  /* its gradient */
+  (void)ws;
+  (void)ws_floats;
+  (void)seed;
+  memset(gw, 0, 1137098 * sizeof(float));  /* moving statistics get no gradient */
+
+  /* input (InputLayer), line 23: 32x32x3, 0 MACs */
+  {
+    memcpy(a0, input, (size_t)N * 3072 * sizeof(float));
+  }
+
+  /* conv (Conv2D), line 24: 32x32x3 -> 32x32x32, 884,736 MACs */
+  {
+    const RtConv2d d = {N, 32, 32, 3, 3, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 864, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a1, a0, w + 0, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn (BatchNormalization), line 18: 32x32x32 -> 32x32x32, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 4270080);
+    CHECK(rt_batchnorm_train(ctx, a2, save, save + 32, w + 960, w + 992, a1, w + 896, w + 928, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu (ReLU), line 18: 32x32x32 -> 32x32x32, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    CHECK(rt_activation(ctx, a3, a2, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_1 (Conv2D), line 18: 32x32x32 -> 32x32x16, 524,288 MACs */
+  {
+    const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 16, 16, 1, 1, 1, 1, 0, 0, 1};
+    const RtEpilogue ep = {w + 1536, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a4, a3, w + 1024, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_1 (BatchNormalization), line 19: 32x32x16 -> 32x32x16, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 16, 16, 16};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 4271872);
+    CHECK(rt_batchnorm_train(ctx, a5, save, save + 16, w + 1584, w + 1600, a4, w + 1552, w + 1568, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_1 (ReLU), line 19: 32x32x16 -> 32x32x16, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 16, 16, 16};
+    CHECK(rt_activation(ctx, a6, a5, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_2 (Conv2D), line 19: 32x32x16 -> 32x32x32, 4,718,592 MACs */
+  {
+    const RtConv2d d = {N, 32, 32, 16, 16, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 6224, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a7, a6, w + 1616, &ep, &d, ws, ws_floats));
+  }
+
+  /* add (Add), line 20: 32x32x32 + 32x32x32 -> 32x32x32, 0 MACs */
+  {
+    const float *const ins[] = {a1, a7};
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_add(ctx, a8, ins, 2, &ep, &d));
+  }
+
+  /* bn_2 (BatchNormalization), line 18: 32x32x32 -> 32x32x32, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 4270336);
+    CHECK(rt_batchnorm_train(ctx, a9, save, save + 32, w + 6320, w + 6352, a8, w + 6256, w + 6288, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_2 (ReLU), line 18: 32x32x32 -> 32x32x32, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    CHECK(rt_activation(ctx, a10, a9, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_3 (Conv2D), line 18: 32x32x32 -> 32x32x16, 524,288 MACs */
+  {
+    const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 16, 16, 1, 1, 1, 1, 0, 0, 1};
+    const RtEpilogue ep = {w + 6896, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a11, a10, w + 6384, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_3 (BatchNormalization), line 19: 32x32x16 -> 32x32x16, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 16, 16, 16};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 4272000);
+    CHECK(rt_batchnorm_train(ctx, a12, save, save + 16, w + 6944, w + 6960, a11, w + 6912, w + 6928, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_3 (ReLU), line 19: 32x32x16 -> 32x32x16, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 16, 16, 16};
+    CHECK(rt_activation(ctx, a13, a12, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_4 (Conv2D), line 19: 32x32x16 -> 32x32x32, 4,718,592 MACs */
+  {
+    const RtConv2d d = {N, 32, 32, 16, 16, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 11584, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a14, a13, w + 6976, &ep, &d, ws, ws_floats));
+  }
+
+  /* add_1 (Add), line 20: 32x32x32 + 32x32x32 -> 32x32x32, 0 MACs */
+  {
+    const float *const ins[] = {a8, a14};
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_add(ctx, a15, ins, 2, &ep, &d));
+  }
+
+  /* bn_4 (BatchNormalization), line 18: 32x32x32 -> 32x32x32, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 4270592);
+    CHECK(rt_batchnorm_train(ctx, a16, save, save + 32, w + 11680, w + 11712, a15, w + 11616, w + 11648, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_4 (ReLU), line 18: 32x32x32 -> 32x32x32, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    CHECK(rt_activation(ctx, a17, a16, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_5 (Conv2D), line 18: 32x32x32 -> 32x32x16, 524,288 MACs */
+  {
+    const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 16, 16, 1, 1, 1, 1, 0, 0, 1};
+    const RtEpilogue ep = {w + 12256, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a18, a17, w + 11744, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_5 (BatchNormalization), line 19: 32x32x16 -> 32x32x16, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 16, 16, 16};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 4272128);
+    CHECK(rt_batchnorm_train(ctx, a19, save, save + 16, w + 12304, w + 12320, a18, w + 12272, w + 12288, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_5 (ReLU), line 19: 32x32x16 -> 32x32x16, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 16, 16, 16};
+    CHECK(rt_activation(ctx, a20, a19, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_6 (Conv2D), line 19: 32x32x16 -> 32x32x32, 4,718,592 MACs */
+  {
+    const RtConv2d d = {N, 32, 32, 16, 16, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 16944, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a21, a20, w + 12336, &ep, &d, ws, ws_floats));
+  }
+
+  /* add_2 (Add), line 20: 32x32x32 + 32x32x32 -> 32x32x32, 0 MACs */
+  {
+    const float *const ins[] = {a15, a21};
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_add(ctx, a22, ins, 2, &ep, &d));
+  }
+
+  /* maxpool (MaxPooling2D), line 15: 32x32x32 -> 16x16x32, 0 MACs */
+  {
+    const RtPool2d d = {N, 32, 32, 32, 32, 16, 16, 32, 2, 2, 2, 2, 0, 0};
+    CHECK(rt_maxpool2d(ctx, a23, a22, &d));
+  }
+
+  /* conv_7 (Conv2D), line 16: 32x32x32 -> 16x16x64, 524,288 MACs */
+  {
+    const RtConv2d d = {N, 32, 32, 32, 32, 16, 16, 64, 64, 1, 1, 2, 2, 0, 0, 1};
+    const RtEpilogue ep = {w + 19024, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a24, a22, w + 16976, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_6 (BatchNormalization), line 18: 16x16x32 -> 16x16x32, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 32, 32, 32};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 4270848);
+    CHECK(rt_batchnorm_train(ctx, a25, save, save + 32, w + 19152, w + 19184, a23, w + 19088, w + 19120, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_6 (ReLU), line 18: 16x16x32 -> 16x16x32, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 32, 32, 32};
+    CHECK(rt_activation(ctx, a26, a25, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_8 (Conv2D), line 18: 16x16x32 -> 16x16x16, 131,072 MACs */
+  {
+    const RtConv2d d = {N, 16, 16, 32, 32, 16, 16, 16, 16, 1, 1, 1, 1, 0, 0, 1};
+    const RtEpilogue ep = {w + 19728, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a27, a26, w + 19216, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_7 (BatchNormalization), line 19: 16x16x16 -> 16x16x16, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 16, 16, 16};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 4272256);
+    CHECK(rt_batchnorm_train(ctx, a28, save, save + 16, w + 19776, w + 19792, a27, w + 19744, w + 19760, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_7 (ReLU), line 19: 16x16x16 -> 16x16x16, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 16, 16, 16};
+    CHECK(rt_activation(ctx, a29, a28, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_9 (Conv2D), line 19: 16x16x16 -> 16x16x64, 2,359,296 MACs */
+  {
+    const RtConv2d d = {N, 16, 16, 16, 16, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 29024, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a30, a29, w + 19808, &ep, &d, ws, ws_floats));
+  }
+
+  /* add_3 (Add), line 20: 16x16x64 + 16x16x64 -> 16x16x64, 0 MACs */
+  {
+    const float *const ins[] = {a24, a30};
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_add(ctx, a31, ins, 2, &ep, &d));
+  }
+
+  /* bn_8 (BatchNormalization), line 18: 16x16x64 -> 16x16x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 4267008);
+    CHECK(rt_batchnorm_train(ctx, a32, save, save + 64, w + 29216, w + 29280, a31, w + 29088, w + 29152, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_8 (ReLU), line 18: 16x16x64 -> 16x16x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    CHECK(rt_activation(ctx, a33, a32, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_10 (Conv2D), line 18: 16x16x64 -> 16x16x32, 524,288 MACs */
+  {
+    const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 32, 32, 1, 1, 1, 1, 0, 0, 1};
+    const RtEpilogue ep = {w + 31392, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a34, a33, w + 29344, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_9 (BatchNormalization), line 19: 16x16x32 -> 16x16x32, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 32, 32, 32};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 4271104);
+    CHECK(rt_batchnorm_train(ctx, a35, save, save + 32, w + 31488, w + 31520, a34, w + 31424, w + 31456, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_9 (ReLU), line 19: 16x16x32 -> 16x16x32, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 32, 32, 32};
+    CHECK(rt_activation(ctx, a36, a35, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_11 (Conv2D), line 19: 16x16x32 -> 16x16x64, 4,718,592 MACs */
+  {
+    const RtConv2d d = {N, 16, 16, 32, 32, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 49984, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a37, a36, w + 31552, &ep, &d, ws, ws_floats));
+  }
+
+  /* add_4 (Add), line 20: 16x16x64 + 16x16x64 -> 16x16x64, 0 MACs */
+  {
+    const float *const ins[] = {a31, a37};
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_add(ctx, a38, ins, 2, &ep, &d));
+  }
+
+  /* bn_10 (BatchNormalization), line 18: 16x16x64 -> 16x16x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 4267520);
+    CHECK(rt_batchnorm_train(ctx, a39, save, save + 64, w + 50176, w + 50240, a38, w + 50048, w + 50112, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_10 (ReLU), line 18: 16x16x64 -> 16x16x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    CHECK(rt_activation(ctx, a40, a39, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_12 (Conv2D), line 18: 16x16x64 -> 16x16x32, 524,288 MACs */
+  {
+    const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 32, 32, 1, 1, 1, 1, 0, 0, 1};
+    const RtEpilogue ep = {w + 52352, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a41, a40, w + 50304, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_11 (BatchNormalization), line 19: 16x16x32 -> 16x16x32, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 32, 32, 32};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 4271360);
+    CHECK(rt_batchnorm_train(ctx, a42, save, save + 32, w + 52448, w + 52480, a41, w + 52384, w + 52416, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_11 (ReLU), line 19: 16x16x32 -> 16x16x32, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 32, 32, 32};
+    CHECK(rt_activation(ctx, a43, a42, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_13 (Conv2D), line 19: 16x16x32 -> 16x16x64, 4,718,592 MACs */
+  {
+    const RtConv2d d = {N, 16, 16, 32, 32, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 70944, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a44, a43, w + 52512, &ep, &d, ws, ws_floats));
+  }
+
+  /* add_5 (Add), line 20: 16x16x64 + 16x16x64 -> 16x16x64, 0 MACs */
+  {
+    const float *const ins[] = {a38, a44};
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_add(ctx, a45, ins, 2, &ep, &d));
+  }
+
+  /* maxpool_1 (MaxPooling2D), line 15: 16x16x64 -> 8x8x64, 0 MACs */
+  {
+    const RtPool2d d = {N, 16, 16, 64, 64, 8, 8, 64, 2, 2, 2, 2, 0, 0};
+    CHECK(rt_maxpool2d(ctx, a46, a45, &d));
+  }
+
+  /* conv_14 (Conv2D), line 16: 16x16x64 -> 8x8x128, 524,288 MACs */
+  {
+    const RtConv2d d = {N, 16, 16, 64, 64, 8, 8, 128, 128, 1, 1, 2, 2, 0, 0, 1};
+    const RtEpilogue ep = {w + 79200, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a47, a45, w + 71008, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_12 (BatchNormalization), line 18: 8x8x64 -> 8x8x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 64, 64, 64};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 4268032);
+    CHECK(rt_batchnorm_train(ctx, a48, save, save + 64, w + 79456, w + 79520, a46, w + 79328, w + 79392, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_12 (ReLU), line 18: 8x8x64 -> 8x8x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 64, 64, 64};
+    CHECK(rt_activation(ctx, a49, a48, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_15 (Conv2D), line 18: 8x8x64 -> 8x8x32, 131,072 MACs */
+  {
+    const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 32, 32, 1, 1, 1, 1, 0, 0, 1};
+    const RtEpilogue ep = {w + 81632, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a50, a49, w + 79584, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_13 (BatchNormalization), line 19: 8x8x32 -> 8x8x32, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 32, 32, 32};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 4271616);
+    CHECK(rt_batchnorm_train(ctx, a51, save, save + 32, w + 81728, w + 81760, a50, w + 81664, w + 81696, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_13 (ReLU), line 19: 8x8x32 -> 8x8x32, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 32, 32, 32};
+    CHECK(rt_activation(ctx, a52, a51, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_16 (Conv2D), line 19: 8x8x32 -> 8x8x128, 2,359,296 MACs */
+  {
+    const RtConv2d d = {N, 8, 8, 32, 32, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 118656, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a53, a52, w + 81792, &ep, &d, ws, ws_floats));
+  }
+
+  /* add_6 (Add), line 20: 8x8x128 + 8x8x128 -> 8x8x128, 0 MACs */
+  {
+    const float *const ins[] = {a47, a53};
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_add(ctx, a54, ins, 2, &ep, &d));
+  }
+
+  /* bn_14 (BatchNormalization), line 18: 8x8x128 -> 8x8x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 4261888);
+    CHECK(rt_batchnorm_train(ctx, a55, save, save + 128, w + 119040, w + 119168, a54, w + 118784, w + 118912, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_14 (ReLU), line 18: 8x8x128 -> 8x8x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    CHECK(rt_activation(ctx, a56, a55, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_17 (Conv2D), line 18: 8x8x128 -> 8x8x64, 524,288 MACs */
+  {
+    const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 64, 64, 1, 1, 1, 1, 0, 0, 1};
+    const RtEpilogue ep = {w + 127488, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a57, a56, w + 119296, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_15 (BatchNormalization), line 19: 8x8x64 -> 8x8x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 64, 64, 64};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 4268544);
+    CHECK(rt_batchnorm_train(ctx, a58, save, save + 64, w + 127680, w + 127744, a57, w + 127552, w + 127616, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_15 (ReLU), line 19: 8x8x64 -> 8x8x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 64, 64, 64};
+    CHECK(rt_activation(ctx, a59, a58, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_18 (Conv2D), line 19: 8x8x64 -> 8x8x128, 4,718,592 MACs */
+  {
+    const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 201536, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a60, a59, w + 127808, &ep, &d, ws, ws_floats));
+  }
+
+  /* add_7 (Add), line 20: 8x8x128 + 8x8x128 -> 8x8x128, 0 MACs */
+  {
+    const float *const ins[] = {a54, a60};
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_add(ctx, a61, ins, 2, &ep, &d));
+  }
+
+  /* bn_16 (BatchNormalization), line 18: 8x8x128 -> 8x8x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 4262912);
+    CHECK(rt_batchnorm_train(ctx, a62, save, save + 128, w + 201920, w + 202048, a61, w + 201664, w + 201792, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_16 (ReLU), line 18: 8x8x128 -> 8x8x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    CHECK(rt_activation(ctx, a63, a62, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_19 (Conv2D), line 18: 8x8x128 -> 8x8x64, 524,288 MACs */
+  {
+    const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 64, 64, 1, 1, 1, 1, 0, 0, 1};
+    const RtEpilogue ep = {w + 210368, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a64, a63, w + 202176, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_17 (BatchNormalization), line 19: 8x8x64 -> 8x8x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 64, 64, 64};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 4269056);
+    CHECK(rt_batchnorm_train(ctx, a65, save, save + 64, w + 210560, w + 210624, a64, w + 210432, w + 210496, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_17 (ReLU), line 19: 8x8x64 -> 8x8x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 64, 64, 64};
+    CHECK(rt_activation(ctx, a66, a65, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_20 (Conv2D), line 19: 8x8x64 -> 8x8x128, 4,718,592 MACs */
+  {
+    const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 284416, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a67, a66, w + 210688, &ep, &d, ws, ws_floats));
+  }
+
+  /* add_8 (Add), line 20: 8x8x128 + 8x8x128 -> 8x8x128, 0 MACs */
+  {
+    const float *const ins[] = {a61, a67};
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_add(ctx, a68, ins, 2, &ep, &d));
+  }
+
+  /* maxpool_2 (MaxPooling2D), line 15: 8x8x128 -> 4x4x128, 0 MACs */
+  {
+    const RtPool2d d = {N, 8, 8, 128, 128, 4, 4, 128, 2, 2, 2, 2, 0, 0};
+    CHECK(rt_maxpool2d(ctx, a69, a68, &d));
+  }
+
+  /* conv_21 (Conv2D), line 16: 8x8x128 -> 4x4x256, 524,288 MACs */
+  {
+    const RtConv2d d = {N, 8, 8, 128, 128, 4, 4, 256, 256, 1, 1, 2, 2, 0, 0, 1};
+    const RtEpilogue ep = {w + 317312, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a70, a68, w + 284544, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_18 (BatchNormalization), line 18: 4x4x128 -> 4x4x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 16, 1, 128, 128, 128};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 4263936);
+    CHECK(rt_batchnorm_train(ctx, a71, save, save + 128, w + 317824, w + 317952, a69, w + 317568, w + 317696, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_18 (ReLU), line 18: 4x4x128 -> 4x4x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 16, 1, 128, 128, 128};
+    CHECK(rt_activation(ctx, a72, a71, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_22 (Conv2D), line 18: 4x4x128 -> 4x4x64, 131,072 MACs */
+  {
+    const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 64, 64, 1, 1, 1, 1, 0, 0, 1};
+    const RtEpilogue ep = {w + 326272, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a73, a72, w + 318080, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_19 (BatchNormalization), line 19: 4x4x64 -> 4x4x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 16, 1, 64, 64, 64};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 4269568);
+    CHECK(rt_batchnorm_train(ctx, a74, save, save + 64, w + 326464, w + 326528, a73, w + 326336, w + 326400, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_19 (ReLU), line 19: 4x4x64 -> 4x4x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 16, 1, 64, 64, 64};
+    CHECK(rt_activation(ctx, a75, a74, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_23 (Conv2D), line 19: 4x4x64 -> 4x4x256, 2,359,296 MACs */
+  {
+    const RtConv2d d = {N, 4, 4, 64, 64, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 474048, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a76, a75, w + 326592, &ep, &d, ws, ws_floats));
+  }
+
+  /* add_9 (Add), line 20: 4x4x256 + 4x4x256 -> 4x4x256, 0 MACs */
+  {
+    const float *const ins[] = {a70, a76};
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_add(ctx, a77, ins, 2, &ep, &d));
+  }
+
+  /* bn_20 (BatchNormalization), line 18: 4x4x256 -> 4x4x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 4255744);
+    CHECK(rt_batchnorm_train(ctx, a78, save, save + 256, w + 474816, w + 475072, a77, w + 474304, w + 474560, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_20 (ReLU), line 18: 4x4x256 -> 4x4x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    CHECK(rt_activation(ctx, a79, a78, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_24 (Conv2D), line 18: 4x4x256 -> 4x4x128, 524,288 MACs */
+  {
+    const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 128, 128, 1, 1, 1, 1, 0, 0, 1};
+    const RtEpilogue ep = {w + 508096, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a80, a79, w + 475328, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_21 (BatchNormalization), line 19: 4x4x128 -> 4x4x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 16, 1, 128, 128, 128};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 4264960);
+    CHECK(rt_batchnorm_train(ctx, a81, save, save + 128, w + 508480, w + 508608, a80, w + 508224, w + 508352, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_21 (ReLU), line 19: 4x4x128 -> 4x4x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 16, 1, 128, 128, 128};
+    CHECK(rt_activation(ctx, a82, a81, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_25 (Conv2D), line 19: 4x4x128 -> 4x4x256, 4,718,592 MACs */
+  {
+    const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 803648, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a83, a82, w + 508736, &ep, &d, ws, ws_floats));
+  }
+
+  /* add_10 (Add), line 20: 4x4x256 + 4x4x256 -> 4x4x256, 0 MACs */
+  {
+    const float *const ins[] = {a77, a83};
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_add(ctx, a84, ins, 2, &ep, &d));
+  }
+
+  /* bn_22 (BatchNormalization), line 18: 4x4x256 -> 4x4x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 4257792);
+    CHECK(rt_batchnorm_train(ctx, a85, save, save + 256, w + 804416, w + 804672, a84, w + 803904, w + 804160, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_22 (ReLU), line 18: 4x4x256 -> 4x4x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    CHECK(rt_activation(ctx, a86, a85, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_26 (Conv2D), line 18: 4x4x256 -> 4x4x128, 524,288 MACs */
+  {
+    const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 128, 128, 1, 1, 1, 1, 0, 0, 1};
+    const RtEpilogue ep = {w + 837696, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a87, a86, w + 804928, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_23 (BatchNormalization), line 19: 4x4x128 -> 4x4x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 16, 1, 128, 128, 128};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 4265984);
+    CHECK(rt_batchnorm_train(ctx, a88, save, save + 128, w + 838080, w + 838208, a87, w + 837824, w + 837952, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_23 (ReLU), line 19: 4x4x128 -> 4x4x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 16, 1, 128, 128, 128};
+    CHECK(rt_activation(ctx, a89, a88, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_27 (Conv2D), line 19: 4x4x128 -> 4x4x256, 4,718,592 MACs */
+  {
+    const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 1133248, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a90, a89, w + 838336, &ep, &d, ws, ws_floats));
+  }
+
+  /* add_11 (Add), line 20: 4x4x256 + 4x4x256 -> 4x4x256, 0 MACs */
+  {
+    const float *const ins[] = {a84, a90};
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_add(ctx, a91, ins, 2, &ep, &d));
+  }
+
+  /* bn_24 (BatchNormalization), line 30: 4x4x256 -> 4x4x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 4259840);
+    CHECK(rt_batchnorm_train(ctx, a92, save, save + 256, w + 1134016, w + 1134272, a91, w + 1133504, w + 1133760, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_24 (ReLU), line 30: 4x4x256 -> 4x4x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    CHECK(rt_activation(ctx, a93, a92, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* dropout (Dropout), line 30: 4x4x256 -> 4x4x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    uint8_t *mask = (uint8_t *)(arena + (size_t)N * 4251648);
+    CHECK(rt_dropout_train(ctx, a94, mask, a93, 0.25f, seed ^ 744387ull, &d));
+  }
+
+  /* avgpool (AveragePooling2D), line 30: 4x4x256 -> 1x1x256, 0 MACs */
+  {
+    const RtPool2d d = {N, 4, 4, 256, 256, 1, 1, 256, 4, 4, 4, 4, 0, 0};
+    CHECK(rt_avgpool2d(ctx, a95, a94, &d));
+  }
+
+  /* flatten (Flatten), line 30: 1x1x256 -> 256, 0 MACs */
+  {
+    const RtEltwise d = {N, 1, 1, 256, 256, 256};
+    CHECK(rt_copy(ctx, a96, a95, &d));
+  }
+
+  /* dense (Dense, softmax), line 31: 256 -> 10, 2,560 MACs */
+  {
+    const RtDense d = {N * 1, 256, 10, 256, 10};
+    const RtEpilogue ep = {w + 1137088, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, a97, a96, w + 1134528, &ep, &d));
+    const RtEltwise sm = {N, 1, 1, 10, 10, 10};
+    CHECK(rt_softmax(ctx, a97, a97, &sm));
+  }
+
+  /* loss: cross-entropy of the softmax, fused: g97 is the softmax's input gradient */
+  CHECK(rt_softmax_xent(ctx, g97, loss_sum, correct, a97, (const int32_t *)targets, N, 10));
+
+  /* gradient of dense */
+  {
+    const RtDense d = {N * 1, 256, 10, 256, 10};
+    CHECK(rt_dense_backward(ctx, g96, gw + 1134528, gw + 1137088, g97, a96, w + 1134528, 0, &d));
+  }
+
+  /* gradient of flatten */
+  {
+    const RtEltwise d = {N, 1, 1, 256, 256, 256};
+    CHECK(rt_accumulate(ctx, g95, g96, 0, &d));
+  }
+
+  /* gradient of avgpool */
+  {
+    const RtPool2d d = {N, 4, 4, 256, 256, 1, 1, 256, 4, 4, 4, 4, 0, 0};
+    CHECK(rt_avgpool2d_backward(ctx, g94, g95, 0, &d));
+  }
+
+  /* gradient of dropout */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    const uint8_t *mask = (const uint8_t *)(arena + (size_t)N * 4251648);
+    CHECK(rt_dropout_backward(ctx, g93, g94, mask, 0.25f, 0, &d));
+  }
+
+  /* gradient of relu_24 */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    CHECK(rt_activation_backward(ctx, g92, g93, a93, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_24 */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    const float *save = (const float *)(arena + (size_t)N * 4259840);
+    CHECK(rt_batchnorm_backward(ctx, g91, gw + 1133504, gw + 1133760, g92, a91, w + 1133504, save, save + 256, 0, &d));
+  }
+
+  /* gradient of add_11 */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    CHECK(rt_accumulate(ctx, g84, g91, 0, &d));
+    CHECK(rt_accumulate(ctx, g90, g91, 0, &d));
+  }
+
+  /* gradient of conv_27 */
+  {
+    const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g89, gw + 838336, gw + 1133248, g90, a89, w + 838336, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_23 */
+  {
+    const RtEltwise d = {N, 16, 1, 128, 128, 128};
+    CHECK(rt_activation_backward(ctx, g88, g89, a89, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_23 */
+  {
+    const RtEltwise d = {N, 16, 1, 128, 128, 128};
+    const float *save = (const float *)(arena + (size_t)N * 4265984);
+    CHECK(rt_batchnorm_backward(ctx, g87, gw + 837824, gw + 837952, g88, a87, w + 837824, save, save + 128, 0, &d));
+  }
+
+  /* gradient of conv_26 */
+  {
+    const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 128, 128, 1, 1, 1, 1, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g86, gw + 804928, gw + 837696, g87, a86, w + 804928, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_22 */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    CHECK(rt_activation_backward(ctx, g85, g86, a86, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_22 */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    const float *save = (const float *)(arena + (size_t)N * 4257792);
+    CHECK(rt_batchnorm_backward(ctx, g84, gw + 803904, gw + 804160, g85, a84, w + 803904, save, save + 256, 1, &d));
+  }
+
+  /* gradient of add_10 */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    CHECK(rt_accumulate(ctx, g77, g84, 0, &d));
+    CHECK(rt_accumulate(ctx, g83, g84, 0, &d));
+  }
+
+  /* gradient of conv_25 */
+  {
+    const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g82, gw + 508736, gw + 803648, g83, a82, w + 508736, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_21 */
+  {
+    const RtEltwise d = {N, 16, 1, 128, 128, 128};
+    CHECK(rt_activation_backward(ctx, g81, g82, a82, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_21 */
+  {
+    const RtEltwise d = {N, 16, 1, 128, 128, 128};
+    const float *save = (const float *)(arena + (size_t)N * 4264960);
+    CHECK(rt_batchnorm_backward(ctx, g80, gw + 508224, gw + 508352, g81, a80, w + 508224, save, save + 128, 0, &d));
+  }
+
+  /* gradient of conv_24 */
+  {
+    const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 128, 128, 1, 1, 1, 1, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g79, gw + 475328, gw + 508096, g80, a79, w + 475328, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_20 */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    CHECK(rt_activation_backward(ctx, g78, g79, a79, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_20 */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    const float *save = (const float *)(arena + (size_t)N * 4255744);
+    CHECK(rt_batchnorm_backward(ctx, g77, gw + 474304, gw + 474560, g78, a77, w + 474304, save, save + 256, 1, &d));
+  }
+
+  /* gradient of add_9 */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    CHECK(rt_accumulate(ctx, g70, g77, 0, &d));
+    CHECK(rt_accumulate(ctx, g76, g77, 0, &d));
+  }
+
+  /* gradient of conv_23 */
+  {
+    const RtConv2d d = {N, 4, 4, 64, 64, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g75, gw + 326592, gw + 474048, g76, a75, w + 326592, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_19 */
+  {
+    const RtEltwise d = {N, 16, 1, 64, 64, 64};
+    CHECK(rt_activation_backward(ctx, g74, g75, a75, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_19 */
+  {
+    const RtEltwise d = {N, 16, 1, 64, 64, 64};
+    const float *save = (const float *)(arena + (size_t)N * 4269568);
+    CHECK(rt_batchnorm_backward(ctx, g73, gw + 326336, gw + 326400, g74, a73, w + 326336, save, save + 64, 0, &d));
+  }
+
+  /* gradient of conv_22 */
+  {
+    const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 64, 64, 1, 1, 1, 1, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g72, gw + 318080, gw + 326272, g73, a72, w + 318080, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_18 */
+  {
+    const RtEltwise d = {N, 16, 1, 128, 128, 128};
+    CHECK(rt_activation_backward(ctx, g71, g72, a72, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_18 */
+  {
+    const RtEltwise d = {N, 16, 1, 128, 128, 128};
+    const float *save = (const float *)(arena + (size_t)N * 4263936);
+    CHECK(rt_batchnorm_backward(ctx, g69, gw + 317568, gw + 317696, g71, a69, w + 317568, save, save + 128, 0, &d));
+  }
+
+  /* gradient of conv_21 */
+  {
+    const RtConv2d d = {N, 8, 8, 128, 128, 4, 4, 256, 256, 1, 1, 2, 2, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g68, gw + 284544, gw + 317312, g70, a68, w + 284544, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of maxpool_2 */
+  {
+    const RtPool2d d = {N, 8, 8, 128, 128, 4, 4, 128, 2, 2, 2, 2, 0, 0};
+    CHECK(rt_maxpool2d_backward(ctx, g68, g69, a68, 1, &d));
+  }
+
+  /* gradient of add_8 */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    CHECK(rt_accumulate(ctx, g61, g68, 0, &d));
+    CHECK(rt_accumulate(ctx, g67, g68, 0, &d));
+  }
+
+  /* gradient of conv_20 */
+  {
+    const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g66, gw + 210688, gw + 284416, g67, a66, w + 210688, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_17 */
+  {
+    const RtEltwise d = {N, 64, 1, 64, 64, 64};
+    CHECK(rt_activation_backward(ctx, g65, g66, a66, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_17 */
+  {
+    const RtEltwise d = {N, 64, 1, 64, 64, 64};
+    const float *save = (const float *)(arena + (size_t)N * 4269056);
+    CHECK(rt_batchnorm_backward(ctx, g64, gw + 210432, gw + 210496, g65, a64, w + 210432, save, save + 64, 0, &d));
+  }
+
+  /* gradient of conv_19 */
+  {
+    const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 64, 64, 1, 1, 1, 1, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g63, gw + 202176, gw + 210368, g64, a63, w + 202176, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_16 */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    CHECK(rt_activation_backward(ctx, g62, g63, a63, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_16 */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    const float *save = (const float *)(arena + (size_t)N * 4262912);
+    CHECK(rt_batchnorm_backward(ctx, g61, gw + 201664, gw + 201792, g62, a61, w + 201664, save, save + 128, 1, &d));
+  }
+
+  /* gradient of add_7 */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    CHECK(rt_accumulate(ctx, g54, g61, 0, &d));
+    CHECK(rt_accumulate(ctx, g60, g61, 0, &d));
+  }
+
+  /* gradient of conv_18 */
+  {
+    const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g59, gw + 127808, gw + 201536, g60, a59, w + 127808, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_15 */
+  {
+    const RtEltwise d = {N, 64, 1, 64, 64, 64};
+    CHECK(rt_activation_backward(ctx, g58, g59, a59, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_15 */
+  {
+    const RtEltwise d = {N, 64, 1, 64, 64, 64};
+    const float *save = (const float *)(arena + (size_t)N * 4268544);
+    CHECK(rt_batchnorm_backward(ctx, g57, gw + 127552, gw + 127616, g58, a57, w + 127552, save, save + 64, 0, &d));
+  }
+
+  /* gradient of conv_17 */
+  {
+    const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 64, 64, 1, 1, 1, 1, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g56, gw + 119296, gw + 127488, g57, a56, w + 119296, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_14 */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    CHECK(rt_activation_backward(ctx, g55, g56, a56, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_14 */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    const float *save = (const float *)(arena + (size_t)N * 4261888);
+    CHECK(rt_batchnorm_backward(ctx, g54, gw + 118784, gw + 118912, g55, a54, w + 118784, save, save + 128, 1, &d));
+  }
+
+  /* gradient of add_6 */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    CHECK(rt_accumulate(ctx, g47, g54, 0, &d));
+    CHECK(rt_accumulate(ctx, g53, g54, 0, &d));
+  }
+
+  /* gradient of conv_16 */
+  {
+    const RtConv2d d = {N, 8, 8, 32, 32, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g52, gw + 81792, gw + 118656, g53, a52, w + 81792, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_13 */
+  {
+    const RtEltwise d = {N, 64, 1, 32, 32, 32};
+    CHECK(rt_activation_backward(ctx, g51, g52, a52, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_13 */
+  {
+    const RtEltwise d = {N, 64, 1, 32, 32, 32};
+    const float *save = (const float *)(arena + (size_t)N * 4271616);
+    CHECK(rt_batchnorm_backward(ctx, g50, gw + 81664, gw + 81696, g51, a50, w + 81664, save, save + 32, 0, &d));
+  }
+
+  /* gradient of conv_15 */
+  {
+    const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 32, 32, 1, 1, 1, 1, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g49, gw + 79584, gw + 81632, g50, a49, w + 79584, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_12 */
+  {
+    const RtEltwise d = {N, 64, 1, 64, 64, 64};
+    CHECK(rt_activation_backward(ctx, g48, g49, a49, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_12 */
+  {
+    const RtEltwise d = {N, 64, 1, 64, 64, 64};
+    const float *save = (const float *)(arena + (size_t)N * 4268032);
+    CHECK(rt_batchnorm_backward(ctx, g46, gw + 79328, gw + 79392, g48, a46, w + 79328, save, save + 64, 0, &d));
+  }
+
+  /* gradient of conv_14 */
+  {
+    const RtConv2d d = {N, 16, 16, 64, 64, 8, 8, 128, 128, 1, 1, 2, 2, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g45, gw + 71008, gw + 79200, g47, a45, w + 71008, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of maxpool_1 */
+  {
+    const RtPool2d d = {N, 16, 16, 64, 64, 8, 8, 64, 2, 2, 2, 2, 0, 0};
+    CHECK(rt_maxpool2d_backward(ctx, g45, g46, a45, 1, &d));
+  }
+
+  /* gradient of add_5 */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    CHECK(rt_accumulate(ctx, g38, g45, 0, &d));
+    CHECK(rt_accumulate(ctx, g44, g45, 0, &d));
+  }
+
+  /* gradient of conv_13 */
+  {
+    const RtConv2d d = {N, 16, 16, 32, 32, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g43, gw + 52512, gw + 70944, g44, a43, w + 52512, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_11 */
+  {
+    const RtEltwise d = {N, 256, 1, 32, 32, 32};
+    CHECK(rt_activation_backward(ctx, g42, g43, a43, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_11 */
+  {
+    const RtEltwise d = {N, 256, 1, 32, 32, 32};
+    const float *save = (const float *)(arena + (size_t)N * 4271360);
+    CHECK(rt_batchnorm_backward(ctx, g41, gw + 52384, gw + 52416, g42, a41, w + 52384, save, save + 32, 0, &d));
+  }
+
+  /* gradient of conv_12 */
+  {
+    const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 32, 32, 1, 1, 1, 1, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g40, gw + 50304, gw + 52352, g41, a40, w + 50304, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_10 */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    CHECK(rt_activation_backward(ctx, g39, g40, a40, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_10 */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    const float *save = (const float *)(arena + (size_t)N * 4267520);
+    CHECK(rt_batchnorm_backward(ctx, g38, gw + 50048, gw + 50112, g39, a38, w + 50048, save, save + 64, 1, &d));
+  }
+
+  /* gradient of add_4 */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    CHECK(rt_accumulate(ctx, g31, g38, 0, &d));
+    CHECK(rt_accumulate(ctx, g37, g38, 0, &d));
+  }
+
+  /* gradient of conv_11 */
+  {
+    const RtConv2d d = {N, 16, 16, 32, 32, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g36, gw + 31552, gw + 49984, g37, a36, w + 31552, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_9 */
+  {
+    const RtEltwise d = {N, 256, 1, 32, 32, 32};
+    CHECK(rt_activation_backward(ctx, g35, g36, a36, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_9 */
+  {
+    const RtEltwise d = {N, 256, 1, 32, 32, 32};
+    const float *save = (const float *)(arena + (size_t)N * 4271104);
+    CHECK(rt_batchnorm_backward(ctx, g34, gw + 31424, gw + 31456, g35, a34, w + 31424, save, save + 32, 0, &d));
+  }
+
+  /* gradient of conv_10 */
+  {
+    const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 32, 32, 1, 1, 1, 1, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g33, gw + 29344, gw + 31392, g34, a33, w + 29344, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_8 */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    CHECK(rt_activation_backward(ctx, g32, g33, a33, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_8 */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    const float *save = (const float *)(arena + (size_t)N * 4267008);
+    CHECK(rt_batchnorm_backward(ctx, g31, gw + 29088, gw + 29152, g32, a31, w + 29088, save, save + 64, 1, &d));
+  }
+
+  /* gradient of add_3 */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    CHECK(rt_accumulate(ctx, g24, g31, 0, &d));
+    CHECK(rt_accumulate(ctx, g30, g31, 0, &d));
+  }
+
+  /* gradient of conv_9 */
+  {
+    const RtConv2d d = {N, 16, 16, 16, 16, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g29, gw + 19808, gw + 29024, g30, a29, w + 19808, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_7 */
+  {
+    const RtEltwise d = {N, 256, 1, 16, 16, 16};
+    CHECK(rt_activation_backward(ctx, g28, g29, a29, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_7 */
+  {
+    const RtEltwise d = {N, 256, 1, 16, 16, 16};
+    const float *save = (const float *)(arena + (size_t)N * 4272256);
+    CHECK(rt_batchnorm_backward(ctx, g27, gw + 19744, gw + 19760, g28, a27, w + 19744, save, save + 16, 0, &d));
+  }
+
+  /* gradient of conv_8 */
+  {
+    const RtConv2d d = {N, 16, 16, 32, 32, 16, 16, 16, 16, 1, 1, 1, 1, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g26, gw + 19216, gw + 19728, g27, a26, w + 19216, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_6 */
+  {
+    const RtEltwise d = {N, 256, 1, 32, 32, 32};
+    CHECK(rt_activation_backward(ctx, g25, g26, a26, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_6 */
+  {
+    const RtEltwise d = {N, 256, 1, 32, 32, 32};
+    const float *save = (const float *)(arena + (size_t)N * 4270848);
+    CHECK(rt_batchnorm_backward(ctx, g23, gw + 19088, gw + 19120, g25, a23, w + 19088, save, save + 32, 0, &d));
+  }
+
+  /* gradient of conv_7 */
+  {
+    const RtConv2d d = {N, 32, 32, 32, 32, 16, 16, 64, 64, 1, 1, 2, 2, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g22, gw + 16976, gw + 19024, g24, a22, w + 16976, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of maxpool */
+  {
+    const RtPool2d d = {N, 32, 32, 32, 32, 16, 16, 32, 2, 2, 2, 2, 0, 0};
+    CHECK(rt_maxpool2d_backward(ctx, g22, g23, a22, 1, &d));
+  }
+
+  /* gradient of add_2 */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    CHECK(rt_accumulate(ctx, g15, g22, 0, &d));
+    CHECK(rt_accumulate(ctx, g21, g22, 0, &d));
+  }
+
+  /* gradient of conv_6 */
+  {
+    const RtConv2d d = {N, 32, 32, 16, 16, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g20, gw + 12336, gw + 16944, g21, a20, w + 12336, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_5 */
+  {
+    const RtEltwise d = {N, 1024, 1, 16, 16, 16};
+    CHECK(rt_activation_backward(ctx, g19, g20, a20, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_5 */
+  {
+    const RtEltwise d = {N, 1024, 1, 16, 16, 16};
+    const float *save = (const float *)(arena + (size_t)N * 4272128);
+    CHECK(rt_batchnorm_backward(ctx, g18, gw + 12272, gw + 12288, g19, a18, w + 12272, save, save + 16, 0, &d));
+  }
+
+  /* gradient of conv_5 */
+  {
+    const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 16, 16, 1, 1, 1, 1, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g17, gw + 11744, gw + 12256, g18, a17, w + 11744, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_4 */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    CHECK(rt_activation_backward(ctx, g16, g17, a17, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_4 */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    const float *save = (const float *)(arena + (size_t)N * 4270592);
+    CHECK(rt_batchnorm_backward(ctx, g15, gw + 11616, gw + 11648, g16, a15, w + 11616, save, save + 32, 1, &d));
+  }
+
+  /* gradient of add_1 */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    CHECK(rt_accumulate(ctx, g8, g15, 0, &d));
+    CHECK(rt_accumulate(ctx, g14, g15, 0, &d));
+  }
+
+  /* gradient of conv_4 */
+  {
+    const RtConv2d d = {N, 32, 32, 16, 16, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g13, gw + 6976, gw + 11584, g14, a13, w + 6976, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_3 */
+  {
+    const RtEltwise d = {N, 1024, 1, 16, 16, 16};
+    CHECK(rt_activation_backward(ctx, g12, g13, a13, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_3 */
+  {
+    const RtEltwise d = {N, 1024, 1, 16, 16, 16};
+    const float *save = (const float *)(arena + (size_t)N * 4272000);
+    CHECK(rt_batchnorm_backward(ctx, g11, gw + 6912, gw + 6928, g12, a11, w + 6912, save, save + 16, 0, &d));
+  }
+
+  /* gradient of conv_3 */
+  {
+    const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 16, 16, 1, 1, 1, 1, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g10, gw + 6384, gw + 6896, g11, a10, w + 6384, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_2 */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    CHECK(rt_activation_backward(ctx, g9, g10, a10, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_2 */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    const float *save = (const float *)(arena + (size_t)N * 4270336);
+    CHECK(rt_batchnorm_backward(ctx, g8, gw + 6256, gw + 6288, g9, a8, w + 6256, save, save + 32, 1, &d));
+  }
+
+  /* gradient of add */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    CHECK(rt_accumulate(ctx, g1, g8, 0, &d));
+    CHECK(rt_accumulate(ctx, g7, g8, 0, &d));
+  }
+
+  /* gradient of conv_2 */
+  {
+    const RtConv2d d = {N, 32, 32, 16, 16, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g6, gw + 1616, gw + 6224, g7, a6, w + 1616, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_1 */
+  {
+    const RtEltwise d = {N, 1024, 1, 16, 16, 16};
+    CHECK(rt_activation_backward(ctx, g5, g6, a6, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_1 */
+  {
+    const RtEltwise d = {N, 1024, 1, 16, 16, 16};
+    const float *save = (const float *)(arena + (size_t)N * 4271872);
+    CHECK(rt_batchnorm_backward(ctx, g4, gw + 1552, gw + 1568, g5, a4, w + 1552, save, save + 16, 0, &d));
+  }
+
+  /* gradient of conv_1 */
+  {
+    const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 16, 16, 1, 1, 1, 1, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g3, gw + 1024, gw + 1536, g4, a3, w + 1024, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    CHECK(rt_activation_backward(ctx, g2, g3, a3, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    const float *save = (const float *)(arena + (size_t)N * 4270080);
+    CHECK(rt_batchnorm_backward(ctx, g1, gw + 896, gw + 928, g2, a1, w + 896, save, save + 32, 1, &d));
+  }
+
+  /* gradient of conv */
+  {
+    const RtConv2d d = {N, 32, 32, 3, 3, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, NULL, gw + 0, gw + 864, g1, a0, w + 0, 0, &d, ws, ws_floats));
+  }
+  return RT_OK;
+}
+
+/* The train section, Keras' defaults where it is silent. */
+static const NetcTrainConfig train_config = {
+  .optimizer = NETC_OPT_ADAM,
+  .lr = 0.001,
+  .momentum = 0,
+  .nesterov = 0,
+  .beta1 = 0.9,
+  .beta2 = 0.999,
+  .rho = 0.9,
+  .epsilon = 1e-07,
+  .weight_decay = 0,
+  .schedule = NETC_SCHED_STEP,
+  .nsteps = 3,
+  .step_epoch = {5, 10, 15},
+  .step_factor = {0.2, 0.1, 0.01},
+  .cosine_epochs = 0,
+  .loss = NETC_LOSS_CROSS_ENTROPY,
+  .batch = 128,
+  .epochs = 20,
+  .validation = 0.1,
+  .shuffle = 1,
+  .seed = 0u,
+  .naugment = 3,
+  .augment = {{NETC_AUG_ROTATE, 10}, {NETC_AUG_SHIFT, 0.15625}, {NETC_AUG_HFLIP, 0}},
+  .checkpoint = NETC_CKPT_BEST,
+  .checkpoint_metric = "val_acc",
+  .checkpoint_every = 1,
+};
+
 static const char summary[] =
     "Model: \"bottleneck_mini\" (dsl-examples/bottleneck_mini.net)" "\n"
     "Batch 1, float32. MACs: multiply-accumulates of dense and convolution layers; FLOPs = 2 x MACs." "\n"
@@ -1039,4 +2796,9 @@ const NetcModel netc_model_bottleneck_mini = {
   .data = NETC_DATA_CIFAR10,
   .data_path = "data/cifar-10-batches-bin",
   .data_path2 = NULL,
+  .train = &train_config,
+  .train_arena_bytes_per_image = 4272384,
+  .train_workspace_floats = bottleneck_mini_train_workspace_floats,
+  .train_step = bottleneck_mini_train_step,
+  .source_hash = "0c2b8e31d2a07d3c",
 };

@@ -15,6 +15,11 @@ void bottleneck_mini_prepare(float *w, const float *p);
 size_t bottleneck_mini_workspace_floats(int N);
 RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *arena, float *ws, size_t ws_floats,
                     const float *input, float *output, int N);
+size_t bottleneck_mini_train_workspace_floats(int N);
+RtStatus bottleneck_mini_train_step(const RtContext *ctx, float *w, float *gw, void *arena, float *ws,
+                       size_t ws_floats, const float *input, const void *targets, int N,
+                       uint64_t seed, double *loss_sum, int *correct);
+#define BOTTLENECK_MINI_TRAIN_ARENA_BYTES_PER_IMAGE 4272384
 
 extern const NetcModel netc_model_bottleneck_mini;
 

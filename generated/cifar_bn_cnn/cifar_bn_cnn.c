@@ -4,6 +4,7 @@
 #include "cifar_bn_cnn.h"
 
 #include <string.h>
+#include "netc/train_kernels.h"
 
 /* Returns the first kernel error to the caller. */
 #define CHECK(call)                \
@@ -343,6 +344,629 @@ RtStatus cifar_bn_cnn_forward(const RtContext *ctx, const float *w, void *arena_
   return RT_OK;
 }
 
+/* Scratch of the training step at batch N: forward and backward im2col tiles. */
+size_t cifar_bn_cnn_train_workspace_floats(int N) {
+  size_t most = 0, f;
+  {  /* conv */
+    const RtConv2d d = {N, 32, 32, 3, 3, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_1 */
+    const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_2 */
+    const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_3 */
+    const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_4 */
+    const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_5 */
+    const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_6 */
+    const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_7 */
+    const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_8 */
+    const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  (void)N;
+  (void)f;
+  return most;
+}
+
+/* One training step: forward in training mode, the loss, every gradient. */
+RtStatus cifar_bn_cnn_train_step(const RtContext *ctx, float *w, float *gw, void *arena_, float *ws,
+  size_t ws_floats, const float *input, const void *targets, int N, uint64_t seed,
+  double *loss_sum, int *correct) {
+  char *arena = arena_;
+  float *const a0 = (float *)(arena + (size_t)N * 3719168);  /* input 32x32x3 */
+  float *const a1 = (float *)(arena + (size_t)N * 3731456);  /* bn 32x32x3 */
+  float *const g1 = (float *)(arena + (size_t)N * 0);  /* its gradient */
+  float *const a2 = (float *)(arena + (size_t)N * 3743744);  /* relu 32x32x3 */
+  float *const g2 = (float *)(arena + (size_t)N * 262144);  /* its gradient */
+  float *const a3 = (float *)(arena + (size_t)N * 0);  /* conv 32x32x64 */
+  float *const g3 = (float *)(arena + (size_t)N * 524288);  /* its gradient */
+  float *const a4 = (float *)(arena + (size_t)N * 262144);  /* bn_1 32x32x64 */
+  float *const g4 = (float *)(arena + (size_t)N * 786432);  /* its gradient */
+  float *const a5 = (float *)(arena + (size_t)N * 524288);  /* relu_1 32x32x64 */
+  float *const g5 = (float *)(arena + (size_t)N * 1048576);  /* its gradient */
+  float *const a6 = (float *)(arena + (size_t)N * 786432);  /* conv_1 32x32x64 */
+  float *const g6 = (float *)(arena + (size_t)N * 1310720);  /* its gradient */
+  float *const a7 = (float *)(arena + (size_t)N * 1048576);  /* bn_2 32x32x64 */
+  float *const g7 = (float *)(arena + (size_t)N * 1572864);  /* its gradient */
+  float *const a8 = (float *)(arena + (size_t)N * 1310720);  /* relu_2 32x32x64 */
+  float *const g8 = (float *)(arena + (size_t)N * 2097152);  /* its gradient */
+  float *const a9 = (float *)(arena + (size_t)N * 1572864);  /* conv_2 32x32x64 */
+  float *const g9 = (float *)(arena + (size_t)N * 1835008);  /* its gradient */
+  float *const a10 = (float *)(arena + (size_t)N * 3014656);  /* maxpool 16x16x64 */
+  float *const g10 = (float *)(arena + (size_t)N * 2097152);  /* its gradient */
+  float *const a11 = (float *)(arena + (size_t)N * 3080192);  /* bn_3 16x16x64 */
+  float *const g11 = (float *)(arena + (size_t)N * 1835008);  /* its gradient */
+  float *const a12 = (float *)(arena + (size_t)N * 3145728);  /* relu_3 16x16x64 */
+  float *const g12 = (float *)(arena + (size_t)N * 1966080);  /* its gradient */
+  float *const a13 = (float *)(arena + (size_t)N * 1835008);  /* conv_3 16x16x128 */
+  float *const g13 = (float *)(arena + (size_t)N * 2097152);  /* its gradient */
+  float *const a14 = (float *)(arena + (size_t)N * 1966080);  /* bn_4 16x16x128 */
+  float *const g14 = (float *)(arena + (size_t)N * 2228224);  /* its gradient */
+  float *const a15 = (float *)(arena + (size_t)N * 2097152);  /* relu_4 16x16x128 */
+  float *const g15 = (float *)(arena + (size_t)N * 2359296);  /* its gradient */
+  float *const a16 = (float *)(arena + (size_t)N * 2228224);  /* conv_4 16x16x128 */
+  float *const g16 = (float *)(arena + (size_t)N * 2490368);  /* its gradient */
+  float *const a17 = (float *)(arena + (size_t)N * 2359296);  /* bn_5 16x16x128 */
+  float *const g17 = (float *)(arena + (size_t)N * 2621440);  /* its gradient */
+  float *const a18 = (float *)(arena + (size_t)N * 2490368);  /* relu_5 16x16x128 */
+  float *const g18 = (float *)(arena + (size_t)N * 2883584);  /* its gradient */
+  float *const a19 = (float *)(arena + (size_t)N * 2621440);  /* conv_5 16x16x128 */
+  float *const g19 = (float *)(arena + (size_t)N * 2752512);  /* its gradient */
+  float *const a20 = (float *)(arena + (size_t)N * 3604480);  /* maxpool_1 8x8x128 */
+  float *const g20 = (float *)(arena + (size_t)N * 2883584);  /* its gradient */
+  float *const a21 = (float *)(arena + (size_t)N * 3637248);  /* bn_6 8x8x128 */
+  float *const g21 = (float *)(arena + (size_t)N * 2752512);  /* its gradient */
+  float *const a22 = (float *)(arena + (size_t)N * 3670016);  /* relu_6 8x8x128 */
+  float *const g22 = (float *)(arena + (size_t)N * 2818048);  /* its gradient */
+  float *const a23 = (float *)(arena + (size_t)N * 2752512);  /* conv_6 8x8x256 */
+  float *const g23 = (float *)(arena + (size_t)N * 2883584);  /* its gradient */
+  float *const a24 = (float *)(arena + (size_t)N * 2818048);  /* bn_7 8x8x256 */
+  float *const g24 = (float *)(arena + (size_t)N * 2949120);  /* its gradient */
+  float *const a25 = (float *)(arena + (size_t)N * 2883584);  /* relu_7 8x8x256 */
+  float *const g25 = (float *)(arena + (size_t)N * 3211264);  /* its gradient */
+  float *const a26 = (float *)(arena + (size_t)N * 2949120);  /* conv_7 8x8x256 */
+  float *const g26 = (float *)(arena + (size_t)N * 3276800);  /* its gradient */
+  float *const a27 = (float *)(arena + (size_t)N * 3211264);  /* bn_8 8x8x256 */
+  float *const g27 = (float *)(arena + (size_t)N * 3342336);  /* its gradient */
+  float *const a28 = (float *)(arena + (size_t)N * 3276800);  /* relu_8 8x8x256 */
+  float *const g28 = (float *)(arena + (size_t)N * 3407872);  /* its gradient */
+  float *const a29 = (float *)(arena + (size_t)N * 3342336);  /* conv_8 8x8x256 */
+  float *const g29 = (float *)(arena + (size_t)N * 3538944);  /* its gradient */
+  float *const a30 = (float *)(arena + (size_t)N * 3407872);  /* dropout 8x8x256 */
+  float *const g30 = (float *)(arena + (size_t)N * 3473408);  /* its gradient */
+  float *const a31 = (float *)(arena + (size_t)N * 3538944);  /* avgpool 1x1x256 */
+  float *const g31 = (float *)(arena + (size_t)N * 3542016);  /* its gradient */
+  float *const a32 = (float *)(arena + (size_t)N * 3539968);  /* flatten 256 */
+  float *const g32 = (float *)(arena + (size_t)N * 3540992);  /* its gradient */
+  float *const a33 = (float *)(arena + (size_t)N * 3542016);  /* dense 10 */
+  float *const g33 = (float *)(arena + (size_t)N * 3542080);  /* its gradient */
+  (void)ws;
+  (void)ws_floats;
+  (void)seed;
+  memset(gw, 0, 1926934 * sizeof(float));  /* moving statistics get no gradient */
+
+  /* input (InputLayer), line 18: 32x32x3, 0 MACs */
+  {
+    memcpy(a0, input, (size_t)N * 3072 * sizeof(float));
+  }
+
+  /* bn (BatchNormalization), line 15: 32x32x3 -> 32x32x3, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 3, 3, 3};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 3764736);
+    CHECK(rt_batchnorm_train(ctx, a1, save, save + 3, w + 6, w + 9, a0, w + 0, w + 3, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu (ReLU), line 15: 32x32x3 -> 32x32x3, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 3, 3, 3};
+    CHECK(rt_activation(ctx, a2, a1, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv (Conv2D), line 15: 32x32x3 -> 32x32x64, 1,769,472 MACs */
+  {
+    const RtConv2d d = {N, 32, 32, 3, 3, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 1740, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a3, a2, w + 12, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_1 (BatchNormalization), line 15: 32x32x64 -> 32x32x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 64, 64, 64};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 3763200);
+    CHECK(rt_batchnorm_train(ctx, a4, save, save + 64, w + 1932, w + 1996, a3, w + 1804, w + 1868, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_1 (ReLU), line 15: 32x32x64 -> 32x32x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 64, 64, 64};
+    CHECK(rt_activation(ctx, a5, a4, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_1 (Conv2D), line 15: 32x32x64 -> 32x32x64, 37,748,736 MACs */
+  {
+    const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 38924, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a6, a5, w + 2060, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_2 (BatchNormalization), line 15: 32x32x64 -> 32x32x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 64, 64, 64};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 3763712);
+    CHECK(rt_batchnorm_train(ctx, a7, save, save + 64, w + 39116, w + 39180, a6, w + 38988, w + 39052, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_2 (ReLU), line 15: 32x32x64 -> 32x32x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 64, 64, 64};
+    CHECK(rt_activation(ctx, a8, a7, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_2 (Conv2D), line 15: 32x32x64 -> 32x32x64, 37,748,736 MACs */
+  {
+    const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 76108, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a9, a8, w + 39244, &ep, &d, ws, ws_floats));
+  }
+
+  /* maxpool (MaxPooling2D), line 21: 32x32x64 -> 16x16x64, 0 MACs */
+  {
+    const RtPool2d d = {N, 32, 32, 64, 64, 16, 16, 64, 2, 2, 2, 2, 0, 0};
+    CHECK(rt_maxpool2d(ctx, a10, a9, &d));
+  }
+
+  /* bn_3 (BatchNormalization), line 15: 16x16x64 -> 16x16x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 3764224);
+    CHECK(rt_batchnorm_train(ctx, a11, save, save + 64, w + 76300, w + 76364, a10, w + 76172, w + 76236, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_3 (ReLU), line 15: 16x16x64 -> 16x16x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    CHECK(rt_activation(ctx, a12, a11, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_3 (Conv2D), line 15: 16x16x64 -> 16x16x128, 18,874,368 MACs */
+  {
+    const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 150156, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a13, a12, w + 76428, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_4 (BatchNormalization), line 15: 16x16x128 -> 16x16x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 128, 128, 128};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 3760128);
+    CHECK(rt_batchnorm_train(ctx, a14, save, save + 128, w + 150540, w + 150668, a13, w + 150284, w + 150412, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_4 (ReLU), line 15: 16x16x128 -> 16x16x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 128, 128, 128};
+    CHECK(rt_activation(ctx, a15, a14, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_4 (Conv2D), line 15: 16x16x128 -> 16x16x128, 37,748,736 MACs */
+  {
+    const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 298252, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a16, a15, w + 150796, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_5 (BatchNormalization), line 15: 16x16x128 -> 16x16x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 128, 128, 128};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 3761152);
+    CHECK(rt_batchnorm_train(ctx, a17, save, save + 128, w + 298636, w + 298764, a16, w + 298380, w + 298508, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_5 (ReLU), line 15: 16x16x128 -> 16x16x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 128, 128, 128};
+    CHECK(rt_activation(ctx, a18, a17, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_5 (Conv2D), line 15: 16x16x128 -> 16x16x128, 37,748,736 MACs */
+  {
+    const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 446348, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a19, a18, w + 298892, &ep, &d, ws, ws_floats));
+  }
+
+  /* maxpool_1 (MaxPooling2D), line 21: 16x16x128 -> 8x8x128, 0 MACs */
+  {
+    const RtPool2d d = {N, 16, 16, 128, 128, 8, 8, 128, 2, 2, 2, 2, 0, 0};
+    CHECK(rt_maxpool2d(ctx, a20, a19, &d));
+  }
+
+  /* bn_6 (BatchNormalization), line 15: 8x8x128 -> 8x8x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 3762176);
+    CHECK(rt_batchnorm_train(ctx, a21, save, save + 128, w + 446732, w + 446860, a20, w + 446476, w + 446604, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_6 (ReLU), line 15: 8x8x128 -> 8x8x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    CHECK(rt_activation(ctx, a22, a21, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_6 (Conv2D), line 15: 8x8x128 -> 8x8x256, 18,874,368 MACs */
+  {
+    const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 741900, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a23, a22, w + 446988, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_7 (BatchNormalization), line 15: 8x8x256 -> 8x8x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 256, 256, 256};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 3756032);
+    CHECK(rt_batchnorm_train(ctx, a24, save, save + 256, w + 742668, w + 742924, a23, w + 742156, w + 742412, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_7 (ReLU), line 15: 8x8x256 -> 8x8x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 256, 256, 256};
+    CHECK(rt_activation(ctx, a25, a24, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_7 (Conv2D), line 15: 8x8x256 -> 8x8x256, 37,748,736 MACs */
+  {
+    const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 1333004, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a26, a25, w + 743180, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_8 (BatchNormalization), line 15: 8x8x256 -> 8x8x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 256, 256, 256};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 3758080);
+    CHECK(rt_batchnorm_train(ctx, a27, save, save + 256, w + 1333772, w + 1334028, a26, w + 1333260, w + 1333516, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_8 (ReLU), line 15: 8x8x256 -> 8x8x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 256, 256, 256};
+    CHECK(rt_activation(ctx, a28, a27, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_8 (Conv2D), line 15: 8x8x256 -> 8x8x256, 37,748,736 MACs */
+  {
+    const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 1924108, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a29, a28, w + 1334284, &ep, &d, ws, ws_floats));
+  }
+
+  /* dropout (Dropout), line 24: 8x8x256 -> 8x8x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 256, 256, 256};
+    uint8_t *mask = (uint8_t *)(arena + (size_t)N * 3702784);
+    CHECK(rt_dropout_train(ctx, a30, mask, a29, 0.25f, seed ^ 237571ull, &d));
+  }
+
+  /* avgpool (AveragePooling2D), line 24: 8x8x256 -> 1x1x256, 0 MACs */
+  {
+    const RtPool2d d = {N, 8, 8, 256, 256, 1, 1, 256, 8, 8, 8, 8, 0, 0};
+    CHECK(rt_avgpool2d(ctx, a31, a30, &d));
+  }
+
+  /* flatten (Flatten), line 24: 1x1x256 -> 256, 0 MACs */
+  {
+    const RtEltwise d = {N, 1, 1, 256, 256, 256};
+    CHECK(rt_copy(ctx, a32, a31, &d));
+  }
+
+  /* dense (Dense, softmax), line 25: 256 -> 10, 2,560 MACs */
+  {
+    const RtDense d = {N * 1, 256, 10, 256, 10};
+    const RtEpilogue ep = {w + 1926924, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, a33, a32, w + 1924364, &ep, &d));
+    const RtEltwise sm = {N, 1, 1, 10, 10, 10};
+    CHECK(rt_softmax(ctx, a33, a33, &sm));
+  }
+
+  /* loss: cross-entropy of the softmax, fused: g33 is the softmax's input gradient */
+  CHECK(rt_softmax_xent(ctx, g33, loss_sum, correct, a33, (const int32_t *)targets, N, 10));
+
+  /* gradient of dense */
+  {
+    const RtDense d = {N * 1, 256, 10, 256, 10};
+    CHECK(rt_dense_backward(ctx, g32, gw + 1924364, gw + 1926924, g33, a32, w + 1924364, 0, &d));
+  }
+
+  /* gradient of flatten */
+  {
+    const RtEltwise d = {N, 1, 1, 256, 256, 256};
+    CHECK(rt_accumulate(ctx, g31, g32, 0, &d));
+  }
+
+  /* gradient of avgpool */
+  {
+    const RtPool2d d = {N, 8, 8, 256, 256, 1, 1, 256, 8, 8, 8, 8, 0, 0};
+    CHECK(rt_avgpool2d_backward(ctx, g30, g31, 0, &d));
+  }
+
+  /* gradient of dropout */
+  {
+    const RtEltwise d = {N, 64, 1, 256, 256, 256};
+    const uint8_t *mask = (const uint8_t *)(arena + (size_t)N * 3702784);
+    CHECK(rt_dropout_backward(ctx, g29, g30, mask, 0.25f, 0, &d));
+  }
+
+  /* gradient of conv_8 */
+  {
+    const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g28, gw + 1334284, gw + 1924108, g29, a28, w + 1334284, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_8 */
+  {
+    const RtEltwise d = {N, 64, 1, 256, 256, 256};
+    CHECK(rt_activation_backward(ctx, g27, g28, a28, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_8 */
+  {
+    const RtEltwise d = {N, 64, 1, 256, 256, 256};
+    const float *save = (const float *)(arena + (size_t)N * 3758080);
+    CHECK(rt_batchnorm_backward(ctx, g26, gw + 1333260, gw + 1333516, g27, a26, w + 1333260, save, save + 256, 0, &d));
+  }
+
+  /* gradient of conv_7 */
+  {
+    const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g25, gw + 743180, gw + 1333004, g26, a25, w + 743180, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_7 */
+  {
+    const RtEltwise d = {N, 64, 1, 256, 256, 256};
+    CHECK(rt_activation_backward(ctx, g24, g25, a25, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_7 */
+  {
+    const RtEltwise d = {N, 64, 1, 256, 256, 256};
+    const float *save = (const float *)(arena + (size_t)N * 3756032);
+    CHECK(rt_batchnorm_backward(ctx, g23, gw + 742156, gw + 742412, g24, a23, w + 742156, save, save + 256, 0, &d));
+  }
+
+  /* gradient of conv_6 */
+  {
+    const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g22, gw + 446988, gw + 741900, g23, a22, w + 446988, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_6 */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    CHECK(rt_activation_backward(ctx, g21, g22, a22, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_6 */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    const float *save = (const float *)(arena + (size_t)N * 3762176);
+    CHECK(rt_batchnorm_backward(ctx, g20, gw + 446476, gw + 446604, g21, a20, w + 446476, save, save + 128, 0, &d));
+  }
+
+  /* gradient of maxpool_1 */
+  {
+    const RtPool2d d = {N, 16, 16, 128, 128, 8, 8, 128, 2, 2, 2, 2, 0, 0};
+    CHECK(rt_maxpool2d_backward(ctx, g19, g20, a19, 0, &d));
+  }
+
+  /* gradient of conv_5 */
+  {
+    const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g18, gw + 298892, gw + 446348, g19, a18, w + 298892, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_5 */
+  {
+    const RtEltwise d = {N, 256, 1, 128, 128, 128};
+    CHECK(rt_activation_backward(ctx, g17, g18, a18, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_5 */
+  {
+    const RtEltwise d = {N, 256, 1, 128, 128, 128};
+    const float *save = (const float *)(arena + (size_t)N * 3761152);
+    CHECK(rt_batchnorm_backward(ctx, g16, gw + 298380, gw + 298508, g17, a16, w + 298380, save, save + 128, 0, &d));
+  }
+
+  /* gradient of conv_4 */
+  {
+    const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g15, gw + 150796, gw + 298252, g16, a15, w + 150796, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_4 */
+  {
+    const RtEltwise d = {N, 256, 1, 128, 128, 128};
+    CHECK(rt_activation_backward(ctx, g14, g15, a15, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_4 */
+  {
+    const RtEltwise d = {N, 256, 1, 128, 128, 128};
+    const float *save = (const float *)(arena + (size_t)N * 3760128);
+    CHECK(rt_batchnorm_backward(ctx, g13, gw + 150284, gw + 150412, g14, a13, w + 150284, save, save + 128, 0, &d));
+  }
+
+  /* gradient of conv_3 */
+  {
+    const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g12, gw + 76428, gw + 150156, g13, a12, w + 76428, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_3 */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    CHECK(rt_activation_backward(ctx, g11, g12, a12, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_3 */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    const float *save = (const float *)(arena + (size_t)N * 3764224);
+    CHECK(rt_batchnorm_backward(ctx, g10, gw + 76172, gw + 76236, g11, a10, w + 76172, save, save + 64, 0, &d));
+  }
+
+  /* gradient of maxpool */
+  {
+    const RtPool2d d = {N, 32, 32, 64, 64, 16, 16, 64, 2, 2, 2, 2, 0, 0};
+    CHECK(rt_maxpool2d_backward(ctx, g9, g10, a9, 0, &d));
+  }
+
+  /* gradient of conv_2 */
+  {
+    const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g8, gw + 39244, gw + 76108, g9, a8, w + 39244, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_2 */
+  {
+    const RtEltwise d = {N, 1024, 1, 64, 64, 64};
+    CHECK(rt_activation_backward(ctx, g7, g8, a8, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_2 */
+  {
+    const RtEltwise d = {N, 1024, 1, 64, 64, 64};
+    const float *save = (const float *)(arena + (size_t)N * 3763712);
+    CHECK(rt_batchnorm_backward(ctx, g6, gw + 38988, gw + 39052, g7, a6, w + 38988, save, save + 64, 0, &d));
+  }
+
+  /* gradient of conv_1 */
+  {
+    const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g5, gw + 2060, gw + 38924, g6, a5, w + 2060, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_1 */
+  {
+    const RtEltwise d = {N, 1024, 1, 64, 64, 64};
+    CHECK(rt_activation_backward(ctx, g4, g5, a5, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_1 */
+  {
+    const RtEltwise d = {N, 1024, 1, 64, 64, 64};
+    const float *save = (const float *)(arena + (size_t)N * 3763200);
+    CHECK(rt_batchnorm_backward(ctx, g3, gw + 1804, gw + 1868, g4, a3, w + 1804, save, save + 64, 0, &d));
+  }
+
+  /* gradient of conv */
+  {
+    const RtConv2d d = {N, 32, 32, 3, 3, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g2, gw + 12, gw + 1740, g3, a2, w + 12, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu */
+  {
+    const RtEltwise d = {N, 1024, 1, 3, 3, 3};
+    CHECK(rt_activation_backward(ctx, g1, g2, a2, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn */
+  {
+    const RtEltwise d = {N, 1024, 1, 3, 3, 3};
+    const float *save = (const float *)(arena + (size_t)N * 3764736);
+    CHECK(rt_batchnorm_backward(ctx, NULL, gw + 0, gw + 3, g1, a0, w + 0, save, save + 3, 0, &d));
+  }
+  return RT_OK;
+}
+
+/* The train section, Keras' defaults where it is silent. */
+static const NetcTrainConfig train_config = {
+  .optimizer = NETC_OPT_ADAM,
+  .lr = 0.001,
+  .momentum = 0,
+  .nesterov = 0,
+  .beta1 = 0.9,
+  .beta2 = 0.999,
+  .rho = 0.9,
+  .epsilon = 1e-07,
+  .weight_decay = 0,
+  .schedule = NETC_SCHED_STEP,
+  .nsteps = 3,
+  .step_epoch = {5, 10, 15},
+  .step_factor = {0.2, 0.1, 0.01},
+  .cosine_epochs = 0,
+  .loss = NETC_LOSS_CROSS_ENTROPY,
+  .batch = 128,
+  .epochs = 20,
+  .validation = 0.1,
+  .shuffle = 1,
+  .seed = 0u,
+  .naugment = 0,
+  .checkpoint = NETC_CKPT_BEST,
+  .checkpoint_metric = "val_acc",
+  .checkpoint_every = 1,
+};
+
 static const char summary[] =
     "Model: \"cifar_bn_cnn\" (dsl-examples/cifar_bn_cnn.net)" "\n"
     "Batch 1, float32. MACs: multiply-accumulates of dense and convolution layers; FLOPs = 2 x MACs." "\n"
@@ -425,4 +1049,9 @@ const NetcModel netc_model_cifar_bn_cnn = {
   .data = NETC_DATA_CIFAR10,
   .data_path = "data/cifar-10-batches-bin",
   .data_path2 = NULL,
+  .train = &train_config,
+  .train_arena_bytes_per_image = 3764800,
+  .train_workspace_floats = cifar_bn_cnn_train_workspace_floats,
+  .train_step = cifar_bn_cnn_train_step,
+  .source_hash = "2e20bd7cd538d206",
 };

@@ -15,6 +15,11 @@ void cifar_bn_cnn_prepare(float *w, const float *p);
 size_t cifar_bn_cnn_workspace_floats(int N);
 RtStatus cifar_bn_cnn_forward(const RtContext *ctx, const float *w, void *arena, float *ws, size_t ws_floats,
                     const float *input, float *output, int N);
+size_t cifar_bn_cnn_train_workspace_floats(int N);
+RtStatus cifar_bn_cnn_train_step(const RtContext *ctx, float *w, float *gw, void *arena, float *ws,
+                       size_t ws_floats, const float *input, const void *targets, int N,
+                       uint64_t seed, double *loss_sum, int *correct);
+#define CIFAR_BN_CNN_TRAIN_ARENA_BYTES_PER_IMAGE 3764800
 
 extern const NetcModel netc_model_cifar_bn_cnn;
 

@@ -4,6 +4,7 @@
 #include "cifar_cnn.h"
 
 #include <string.h>
+#include "netc/train_kernels.h"
 
 /* Returns the first kernel error to the caller. */
 #define CHECK(call)                \
@@ -278,6 +279,392 @@ RtStatus cifar_cnn_forward(const RtContext *ctx, const float *w, void *arena_, f
   return RT_OK;
 }
 
+/* Scratch of the training step at batch N: forward and backward im2col tiles. */
+size_t cifar_cnn_train_workspace_floats(int N) {
+  size_t most = 0, f;
+  {  /* conv */
+    const RtConv2d d = {N, 32, 32, 3, 3, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_1 */
+    const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_2 */
+    const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_3 */
+    const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_4 */
+    const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_5 */
+    const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_6 */
+    const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_7 */
+    const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_8 */
+    const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_9 */
+    const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  (void)N;
+  (void)f;
+  return most;
+}
+
+/* One training step: forward in training mode, the loss, every gradient. */
+RtStatus cifar_cnn_train_step(const RtContext *ctx, float *w, float *gw, void *arena_, float *ws,
+  size_t ws_floats, const float *input, const void *targets, int N, uint64_t seed,
+  double *loss_sum, int *correct) {
+  char *arena = arena_;
+  float *const a0 = (float *)(arena + (size_t)N * 1753088);  /* input 32x32x3 */
+  float *const a1 = (float *)(arena + (size_t)N * 0);  /* conv 32x32x64 */
+  float *const g1 = (float *)(arena + (size_t)N * 524288);  /* its gradient */
+  float *const a2 = (float *)(arena + (size_t)N * 262144);  /* conv_1 32x32x64 */
+  float *const g2 = (float *)(arena + (size_t)N * 1048576);  /* its gradient */
+  float *const a3 = (float *)(arena + (size_t)N * 524288);  /* conv_2 32x32x64 */
+  float *const g3 = (float *)(arena + (size_t)N * 786432);  /* its gradient */
+  float *const a4 = (float *)(arena + (size_t)N * 1441792);  /* maxpool 16x16x64 */
+  float *const g4 = (float *)(arena + (size_t)N * 1179648);  /* its gradient */
+  float *const a5 = (float *)(arena + (size_t)N * 786432);  /* conv_3 16x16x128 */
+  float *const g5 = (float *)(arena + (size_t)N * 1048576);  /* its gradient */
+  float *const a6 = (float *)(arena + (size_t)N * 917504);  /* conv_4 16x16x128 */
+  float *const g6 = (float *)(arena + (size_t)N * 1310720);  /* its gradient */
+  float *const a7 = (float *)(arena + (size_t)N * 1048576);  /* conv_5 16x16x128 */
+  float *const g7 = (float *)(arena + (size_t)N * 1179648);  /* its gradient */
+  float *const a8 = (float *)(arena + (size_t)N * 1703936);  /* maxpool_1 8x8x128 */
+  float *const g8 = (float *)(arena + (size_t)N * 1376256);  /* its gradient */
+  float *const a9 = (float *)(arena + (size_t)N * 1179648);  /* conv_6 8x8x256 */
+  float *const g9 = (float *)(arena + (size_t)N * 1310720);  /* its gradient */
+  float *const a10 = (float *)(arena + (size_t)N * 1245184);  /* conv_7 8x8x256 */
+  float *const g10 = (float *)(arena + (size_t)N * 1376256);  /* its gradient */
+  float *const a11 = (float *)(arena + (size_t)N * 1310720);  /* conv_8 8x8x256 */
+  float *const g11 = (float *)(arena + (size_t)N * 1507328);  /* its gradient */
+  float *const a12 = (float *)(arena + (size_t)N * 1376256);  /* conv_9 8x8x256 */
+  float *const g12 = (float *)(arena + (size_t)N * 1638400);  /* its gradient */
+  float *const a13 = (float *)(arena + (size_t)N * 1507328);  /* dropout 8x8x256 */
+  float *const g13 = (float *)(arena + (size_t)N * 1572864);  /* its gradient */
+  float *const a14 = (float *)(arena + (size_t)N * 1638400);  /* avgpool 1x1x256 */
+  float *const g14 = (float *)(arena + (size_t)N * 1641472);  /* its gradient */
+  float *const a15 = (float *)(arena + (size_t)N * 1639424);  /* flatten 256 */
+  float *const g15 = (float *)(arena + (size_t)N * 1640448);  /* its gradient */
+  float *const a16 = (float *)(arena + (size_t)N * 1641472);  /* dense 10 */
+  float *const g16 = (float *)(arena + (size_t)N * 1641536);  /* its gradient */
+  (void)ws;
+  (void)ws_floats;
+  (void)seed;
+  memset(gw, 0, 2512650 * sizeof(float));  /* moving statistics get no gradient */
+
+  /* input (InputLayer), line 16: 32x32x3, 0 MACs */
+  {
+    memcpy(a0, input, (size_t)N * 3072 * sizeof(float));
+  }
+
+  /* conv (Conv2D, relu), line 12: 32x32x3 -> 32x32x64, 1,769,472 MACs */
+  {
+    const RtConv2d d = {N, 32, 32, 3, 3, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 1728, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a1, a0, w + 0, &ep, &d, ws, ws_floats));
+  }
+
+  /* conv_1 (Conv2D, relu), line 12: 32x32x64 -> 32x32x64, 37,748,736 MACs */
+  {
+    const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 38656, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a2, a1, w + 1792, &ep, &d, ws, ws_floats));
+  }
+
+  /* conv_2 (Conv2D, relu), line 12: 32x32x64 -> 32x32x64, 37,748,736 MACs */
+  {
+    const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 75584, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a3, a2, w + 38720, &ep, &d, ws, ws_floats));
+  }
+
+  /* maxpool (MaxPooling2D), line 17: 32x32x64 -> 16x16x64, 0 MACs */
+  {
+    const RtPool2d d = {N, 32, 32, 64, 64, 16, 16, 64, 2, 2, 2, 2, 0, 0};
+    CHECK(rt_maxpool2d(ctx, a4, a3, &d));
+  }
+
+  /* conv_3 (Conv2D, relu), line 12: 16x16x64 -> 16x16x128, 18,874,368 MACs */
+  {
+    const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 149376, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a5, a4, w + 75648, &ep, &d, ws, ws_floats));
+  }
+
+  /* conv_4 (Conv2D, relu), line 12: 16x16x128 -> 16x16x128, 37,748,736 MACs */
+  {
+    const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 296960, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a6, a5, w + 149504, &ep, &d, ws, ws_floats));
+  }
+
+  /* conv_5 (Conv2D, relu), line 12: 16x16x128 -> 16x16x128, 37,748,736 MACs */
+  {
+    const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 444544, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a7, a6, w + 297088, &ep, &d, ws, ws_floats));
+  }
+
+  /* maxpool_1 (MaxPooling2D), line 18: 16x16x128 -> 8x8x128, 0 MACs */
+  {
+    const RtPool2d d = {N, 16, 16, 128, 128, 8, 8, 128, 2, 2, 2, 2, 0, 0};
+    CHECK(rt_maxpool2d(ctx, a8, a7, &d));
+  }
+
+  /* conv_6 (Conv2D, relu), line 12: 8x8x128 -> 8x8x256, 18,874,368 MACs */
+  {
+    const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 739584, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a9, a8, w + 444672, &ep, &d, ws, ws_floats));
+  }
+
+  /* conv_7 (Conv2D, relu), line 12: 8x8x256 -> 8x8x256, 37,748,736 MACs */
+  {
+    const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 1329664, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a10, a9, w + 739840, &ep, &d, ws, ws_floats));
+  }
+
+  /* conv_8 (Conv2D, relu), line 12: 8x8x256 -> 8x8x256, 37,748,736 MACs */
+  {
+    const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 1919744, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a11, a10, w + 1329920, &ep, &d, ws, ws_floats));
+  }
+
+  /* conv_9 (Conv2D, relu), line 12: 8x8x256 -> 8x8x256, 37,748,736 MACs */
+  {
+    const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 2509824, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a12, a11, w + 1920000, &ep, &d, ws, ws_floats));
+  }
+
+  /* dropout (Dropout), line 20: 8x8x256 -> 8x8x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 256, 256, 256};
+    uint8_t *mask = (uint8_t *)(arena + (size_t)N * 1736704);
+    CHECK(rt_dropout_train(ctx, a13, mask, a12, 0.25f, seed ^ 102948ull, &d));
+  }
+
+  /* avgpool (AveragePooling2D), line 20: 8x8x256 -> 1x1x256, 0 MACs */
+  {
+    const RtPool2d d = {N, 8, 8, 256, 256, 1, 1, 256, 8, 8, 8, 8, 0, 0};
+    CHECK(rt_avgpool2d(ctx, a14, a13, &d));
+  }
+
+  /* flatten (Flatten), line 20: 1x1x256 -> 256, 0 MACs */
+  {
+    const RtEltwise d = {N, 1, 1, 256, 256, 256};
+    CHECK(rt_copy(ctx, a15, a14, &d));
+  }
+
+  /* dense (Dense, softmax), line 21: 256 -> 10, 2,560 MACs */
+  {
+    const RtDense d = {N * 1, 256, 10, 256, 10};
+    const RtEpilogue ep = {w + 2512640, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, a16, a15, w + 2510080, &ep, &d));
+    const RtEltwise sm = {N, 1, 1, 10, 10, 10};
+    CHECK(rt_softmax(ctx, a16, a16, &sm));
+  }
+
+  /* loss: cross-entropy of the softmax, fused: g16 is the softmax's input gradient */
+  CHECK(rt_softmax_xent(ctx, g16, loss_sum, correct, a16, (const int32_t *)targets, N, 10));
+
+  /* gradient of dense */
+  {
+    const RtDense d = {N * 1, 256, 10, 256, 10};
+    CHECK(rt_dense_backward(ctx, g15, gw + 2510080, gw + 2512640, g16, a15, w + 2510080, 0, &d));
+  }
+
+  /* gradient of flatten */
+  {
+    const RtEltwise d = {N, 1, 1, 256, 256, 256};
+    CHECK(rt_accumulate(ctx, g14, g15, 0, &d));
+  }
+
+  /* gradient of avgpool */
+  {
+    const RtPool2d d = {N, 8, 8, 256, 256, 1, 1, 256, 8, 8, 8, 8, 0, 0};
+    CHECK(rt_avgpool2d_backward(ctx, g13, g14, 0, &d));
+  }
+
+  /* gradient of dropout */
+  {
+    const RtEltwise d = {N, 64, 1, 256, 256, 256};
+    const uint8_t *mask = (const uint8_t *)(arena + (size_t)N * 1736704);
+    CHECK(rt_dropout_backward(ctx, g12, g13, mask, 0.25f, 0, &d));
+  }
+
+  /* gradient of conv_9 */
+  {
+    const RtEltwise de = {N, 64, 1, 256, 256, 256};
+    CHECK(rt_activation_backward(ctx, g12, g12, a12, RT_ACT_RELU, 0.0f, 0, &de));
+    const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g11, gw + 1920000, gw + 2509824, g12, a11, w + 1920000, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of conv_8 */
+  {
+    const RtEltwise de = {N, 64, 1, 256, 256, 256};
+    CHECK(rt_activation_backward(ctx, g11, g11, a11, RT_ACT_RELU, 0.0f, 0, &de));
+    const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g10, gw + 1329920, gw + 1919744, g11, a10, w + 1329920, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of conv_7 */
+  {
+    const RtEltwise de = {N, 64, 1, 256, 256, 256};
+    CHECK(rt_activation_backward(ctx, g10, g10, a10, RT_ACT_RELU, 0.0f, 0, &de));
+    const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g9, gw + 739840, gw + 1329664, g10, a9, w + 739840, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of conv_6 */
+  {
+    const RtEltwise de = {N, 64, 1, 256, 256, 256};
+    CHECK(rt_activation_backward(ctx, g9, g9, a9, RT_ACT_RELU, 0.0f, 0, &de));
+    const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g8, gw + 444672, gw + 739584, g9, a8, w + 444672, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of maxpool_1 */
+  {
+    const RtPool2d d = {N, 16, 16, 128, 128, 8, 8, 128, 2, 2, 2, 2, 0, 0};
+    CHECK(rt_maxpool2d_backward(ctx, g7, g8, a7, 0, &d));
+  }
+
+  /* gradient of conv_5 */
+  {
+    const RtEltwise de = {N, 256, 1, 128, 128, 128};
+    CHECK(rt_activation_backward(ctx, g7, g7, a7, RT_ACT_RELU, 0.0f, 0, &de));
+    const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g6, gw + 297088, gw + 444544, g7, a6, w + 297088, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of conv_4 */
+  {
+    const RtEltwise de = {N, 256, 1, 128, 128, 128};
+    CHECK(rt_activation_backward(ctx, g6, g6, a6, RT_ACT_RELU, 0.0f, 0, &de));
+    const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g5, gw + 149504, gw + 296960, g6, a5, w + 149504, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of conv_3 */
+  {
+    const RtEltwise de = {N, 256, 1, 128, 128, 128};
+    CHECK(rt_activation_backward(ctx, g5, g5, a5, RT_ACT_RELU, 0.0f, 0, &de));
+    const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g4, gw + 75648, gw + 149376, g5, a4, w + 75648, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of maxpool */
+  {
+    const RtPool2d d = {N, 32, 32, 64, 64, 16, 16, 64, 2, 2, 2, 2, 0, 0};
+    CHECK(rt_maxpool2d_backward(ctx, g3, g4, a3, 0, &d));
+  }
+
+  /* gradient of conv_2 */
+  {
+    const RtEltwise de = {N, 1024, 1, 64, 64, 64};
+    CHECK(rt_activation_backward(ctx, g3, g3, a3, RT_ACT_RELU, 0.0f, 0, &de));
+    const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g2, gw + 38720, gw + 75584, g3, a2, w + 38720, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of conv_1 */
+  {
+    const RtEltwise de = {N, 1024, 1, 64, 64, 64};
+    CHECK(rt_activation_backward(ctx, g2, g2, a2, RT_ACT_RELU, 0.0f, 0, &de));
+    const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g1, gw + 1792, gw + 38656, g2, a1, w + 1792, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of conv */
+  {
+    const RtEltwise de = {N, 1024, 1, 64, 64, 64};
+    CHECK(rt_activation_backward(ctx, g1, g1, a1, RT_ACT_RELU, 0.0f, 0, &de));
+    const RtConv2d d = {N, 32, 32, 3, 3, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, NULL, gw + 0, gw + 1728, g1, a0, w + 0, 0, &d, ws, ws_floats));
+  }
+  return RT_OK;
+}
+
+/* The train section, Keras' defaults where it is silent. */
+static const NetcTrainConfig train_config = {
+  .optimizer = NETC_OPT_ADAM,
+  .lr = 0.001,
+  .momentum = 0,
+  .nesterov = 0,
+  .beta1 = 0.9,
+  .beta2 = 0.999,
+  .rho = 0.9,
+  .epsilon = 1e-07,
+  .weight_decay = 0,
+  .schedule = NETC_SCHED_STEP,
+  .nsteps = 3,
+  .step_epoch = {5, 10, 15},
+  .step_factor = {0.2, 0.1, 0.01},
+  .cosine_epochs = 0,
+  .loss = NETC_LOSS_CROSS_ENTROPY,
+  .batch = 128,
+  .epochs = 20,
+  .validation = 0.1,
+  .shuffle = 1,
+  .seed = 0u,
+  .naugment = 0,
+  .checkpoint = NETC_CKPT_BEST,
+  .checkpoint_metric = "val_acc",
+  .checkpoint_every = 1,
+};
+
 static const char summary[] =
     "Model: \"cifar_cnn\" (dsl-examples/cifar_cnn.net)" "\n"
     "Batch 1, float32. MACs: multiply-accumulates of dense and convolution layers; FLOPs = 2 x MACs." "\n"
@@ -343,4 +730,9 @@ const NetcModel netc_model_cifar_cnn = {
   .data = NETC_DATA_CIFAR10,
   .data_path = "data/cifar-10-batches-bin",
   .data_path2 = NULL,
+  .train = &train_config,
+  .train_arena_bytes_per_image = 1765376,
+  .train_workspace_floats = cifar_cnn_train_workspace_floats,
+  .train_step = cifar_cnn_train_step,
+  .source_hash = "a67ce02c4f3ae820",
 };

@@ -135,4 +135,5 @@ const NetcModel netc_model_conv_arith = {
   .data = NETC_DATA_NONE,
   .data_path = NULL,
   .data_path2 = NULL,
+  .source_hash = "7d0d8e6da9d675af",
 };

@@ -4,6 +4,7 @@
 #include "densenet_mini.h"
 
 #include <string.h>
+#include "netc/train_kernels.h"
 
 /* Returns the first kernel error to the caller. */
 #define CHECK(call)                \
@@ -691,6 +692,1212 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   return RT_OK;
 }
 
+/* Scratch of the training step at batch N: forward and backward im2col tiles. */
+size_t densenet_mini_train_workspace_floats(int N) {
+  size_t most = 0, f;
+  {  /* conv */
+    const RtConv2d d = {N, 32, 32, 3, 3, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_1 */
+    const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_2 */
+    const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_3 */
+    const RtConv2d d = {N, 32, 32, 96, 96, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_4 */
+    const RtConv2d d = {N, 32, 32, 128, 128, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_5 */
+    const RtConv2d d = {N, 32, 32, 160, 160, 32, 32, 80, 80, 1, 1, 1, 1, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_6 */
+    const RtConv2d d = {N, 16, 16, 80, 80, 16, 16, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_7 */
+    const RtConv2d d = {N, 16, 16, 112, 112, 16, 16, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_8 */
+    const RtConv2d d = {N, 16, 16, 144, 144, 16, 16, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_9 */
+    const RtConv2d d = {N, 16, 16, 176, 176, 16, 16, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_10 */
+    const RtConv2d d = {N, 16, 16, 208, 208, 16, 16, 104, 104, 1, 1, 1, 1, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_11 */
+    const RtConv2d d = {N, 8, 8, 104, 104, 8, 8, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_12 */
+    const RtConv2d d = {N, 8, 8, 136, 136, 8, 8, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_13 */
+    const RtConv2d d = {N, 8, 8, 168, 168, 8, 8, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_14 */
+    const RtConv2d d = {N, 8, 8, 200, 200, 8, 8, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  (void)N;
+  (void)f;
+  return most;
+}
+
+/* One training step: forward in training mode, the loss, every gradient. */
+RtStatus densenet_mini_train_step(const RtContext *ctx, float *w, float *gw, void *arena_, float *ws,
+  size_t ws_floats, const float *input, const void *targets, int N, uint64_t seed,
+  double *loss_sum, int *correct) {
+  char *arena = arena_;
+  float *const a0 = (float *)(arena + (size_t)N * 10045952);  /* input 32x32x3 */
+  float *const a1 = (float *)(arena + (size_t)N * 8011776);  /* conv 32x32x32 */
+  float *const g1 = (float *)(arena + (size_t)N * 5505024);  /* its gradient */
+  float *const a2 = (float *)(arena + (size_t)N * 8142848);  /* bn 32x32x32 */
+  float *const g2 = (float *)(arena + (size_t)N * 5636096);  /* its gradient */
+  float *const a3 = (float *)(arena + (size_t)N * 8273920);  /* relu 32x32x32 */
+  float *const g3 = (float *)(arena + (size_t)N * 5767168);  /* its gradient */
+  float *const a4 = (float *)(arena + (size_t)N * 8404992);  /* conv_1 32x32x32 */
+  float *const g4 = (float *)(arena + (size_t)N * 5636096);  /* its gradient */
+  float *const a5 = (float *)(arena + (size_t)N * 6029312);  /* concat 32x32x64 */
+  float *const g5 = (float *)(arena + (size_t)N * 5242880);  /* its gradient */
+  float *const a6 = (float *)(arena + (size_t)N * 6291456);  /* bn_1 32x32x64 */
+  float *const g6 = (float *)(arena + (size_t)N * 5767168);  /* its gradient */
+  float *const a7 = (float *)(arena + (size_t)N * 6553600);  /* relu_1 32x32x64 */
+  float *const g7 = (float *)(arena + (size_t)N * 5505024);  /* its gradient */
+  float *const a8 = (float *)(arena + (size_t)N * 8536064);  /* conv_2 32x32x32 */
+  float *const g8 = (float *)(arena + (size_t)N * 5767168);  /* its gradient */
+  float *const a9 = (float *)(arena + (size_t)N * 4849664);  /* concat_1 32x32x96 */
+  float *const g9 = (float *)(arena + (size_t)N * 0);  /* its gradient */
+  float *const a10 = (float *)(arena + (size_t)N * 5242880);  /* bn_2 32x32x96 */
+  float *const g10 = (float *)(arena + (size_t)N * 786432);  /* its gradient */
+  float *const a11 = (float *)(arena + (size_t)N * 5636096);  /* relu_2 32x32x96 */
+  float *const g11 = (float *)(arena + (size_t)N * 393216);  /* its gradient */
+  float *const a12 = (float *)(arena + (size_t)N * 8667136);  /* conv_3 32x32x32 */
+  float *const g12 = (float *)(arena + (size_t)N * 3801088);  /* its gradient */
+  float *const a13 = (float *)(arena + (size_t)N * 3276800);  /* concat_2 32x32x128 */
+  float *const g13 = (float *)(arena + (size_t)N * 655360);  /* its gradient */
+  float *const a14 = (float *)(arena + (size_t)N * 3801088);  /* bn_3 32x32x128 */
+  float *const g14 = (float *)(arena + (size_t)N * 1179648);  /* its gradient */
+  float *const a15 = (float *)(arena + (size_t)N * 4325376);  /* relu_3 32x32x128 */
+  float *const g15 = (float *)(arena + (size_t)N * 0);  /* its gradient */
+  float *const a16 = (float *)(arena + (size_t)N * 8798208);  /* conv_4 32x32x32 */
+  float *const g16 = (float *)(arena + (size_t)N * 1179648);  /* its gradient */
+  float *const a17 = (float *)(arena + (size_t)N * 0);  /* concat_3 32x32x160 */
+  float *const g17 = (float *)(arena + (size_t)N * 1310720);  /* its gradient */
+  float *const a18 = (float *)(arena + (size_t)N * 655360);  /* bn_4 32x32x160 */
+  float *const g18 = (float *)(arena + (size_t)N * 2621440);  /* its gradient */
+  float *const a19 = (float *)(arena + (size_t)N * 1310720);  /* relu_4 32x32x160 */
+  float *const g19 = (float *)(arena + (size_t)N * 1966080);  /* its gradient */
+  float *const a20 = (float *)(arena + (size_t)N * 2621440);  /* conv_5 32x32x80 */
+  float *const g20 = (float *)(arena + (size_t)N * 2949120);  /* its gradient */
+  float *const a21 = (float *)(arena + (size_t)N * 9273344);  /* avgpool 16x16x80 */
+  float *const g21 = (float *)(arena + (size_t)N * 7831552);  /* its gradient */
+  float *const a22 = (float *)(arena + (size_t)N * 9355264);  /* bn_5 16x16x80 */
+  float *const g22 = (float *)(arena + (size_t)N * 2949120);  /* its gradient */
+  float *const a23 = (float *)(arena + (size_t)N * 9437184);  /* relu_5 16x16x80 */
+  float *const g23 = (float *)(arena + (size_t)N * 7913472);  /* its gradient */
+  float *const a24 = (float *)(arena + (size_t)N * 9820160);  /* conv_6 16x16x32 */
+  float *const g24 = (float *)(arena + (size_t)N * 9043968);  /* its gradient */
+  float *const a25 = (float *)(arena + (size_t)N * 8929280);  /* concat_4 16x16x112 */
+  float *const g25 = (float *)(arena + (size_t)N * 7716864);  /* its gradient */
+  float *const a26 = (float *)(arena + (size_t)N * 9043968);  /* bn_6 16x16x112 */
+  float *const g26 = (float *)(arena + (size_t)N * 2949120);  /* its gradient */
+  float *const a27 = (float *)(arena + (size_t)N * 9158656);  /* relu_6 16x16x112 */
+  float *const g27 = (float *)(arena + (size_t)N * 7831552);  /* its gradient */
+  float *const a28 = (float *)(arena + (size_t)N * 9852928);  /* conv_7 16x16x32 */
+  float *const g28 = (float *)(arena + (size_t)N * 7946240);  /* its gradient */
+  float *const a29 = (float *)(arena + (size_t)N * 7569408);  /* concat_5 16x16x144 */
+  float *const g29 = (float *)(arena + (size_t)N * 6815744);  /* its gradient */
+  float *const a30 = (float *)(arena + (size_t)N * 7716864);  /* bn_7 16x16x144 */
+  float *const g30 = (float *)(arena + (size_t)N * 3096576);  /* its gradient */
+  float *const a31 = (float *)(arena + (size_t)N * 7864320);  /* relu_7 16x16x144 */
+  float *const g31 = (float *)(arena + (size_t)N * 2949120);  /* its gradient */
+  float *const a32 = (float *)(arena + (size_t)N * 9885696);  /* conv_8 16x16x32 */
+  float *const g32 = (float *)(arena + (size_t)N * 6963200);  /* its gradient */
+  float *const a33 = (float *)(arena + (size_t)N * 7028736);  /* concat_6 16x16x176 */
+  float *const g33 = (float *)(arena + (size_t)N * 1966080);  /* its gradient */
+  float *const a34 = (float *)(arena + (size_t)N * 7208960);  /* bn_8 16x16x176 */
+  float *const g34 = (float *)(arena + (size_t)N * 2949120);  /* its gradient */
+  float *const a35 = (float *)(arena + (size_t)N * 7389184);  /* relu_8 16x16x176 */
+  float *const g35 = (float *)(arena + (size_t)N * 6815744);  /* its gradient */
+  float *const a36 = (float *)(arena + (size_t)N * 9918464);  /* conv_9 16x16x32 */
+  float *const g36 = (float *)(arena + (size_t)N * 2146304);  /* its gradient */
+  float *const a37 = (float *)(arena + (size_t)N * 2949120);  /* concat_7 16x16x208 */
+  float *const g37 = (float *)(arena + (size_t)N * 2179072);  /* its gradient */
+  float *const a38 = (float *)(arena + (size_t)N * 1966080);  /* bn_9 16x16x208 */
+  float *const g38 = (float *)(arena + (size_t)N * 6815744);  /* its gradient */
+  float *const a39 = (float *)(arena + (size_t)N * 2179072);  /* relu_9 16x16x208 */
+  float *const g39 = (float *)(arena + (size_t)N * 2392064);  /* its gradient */
+  float *const a40 = (float *)(arena + (size_t)N * 3162112);  /* conv_10 16x16x104 */
+  float *const g40 = (float *)(arena + (size_t)N * 6815744);  /* its gradient */
+  float *const a41 = (float *)(arena + (size_t)N * 9951232);  /* avgpool_1 8x8x104 */
+  float *const g41 = (float *)(arena + (size_t)N * 6922240);  /* its gradient */
+  float *const a42 = (float *)(arena + (size_t)N * 9977856);  /* bn_10 8x8x104 */
+  float *const g42 = (float *)(arena + (size_t)N * 6975488);  /* its gradient */
+  float *const a43 = (float *)(arena + (size_t)N * 10004480);  /* relu_10 8x8x104 */
+  float *const g43 = (float *)(arena + (size_t)N * 6948864);  /* its gradient */
+  float *const a44 = (float *)(arena + (size_t)N * 3268608);  /* conv_11 8x8x32 */
+  float *const g44 = (float *)(arena + (size_t)N * 10031104);  /* its gradient */
+  float *const a45 = (float *)(arena + (size_t)N * 6993920);  /* concat_8 8x8x136 */
+  float *const g45 = (float *)(arena + (size_t)N * 9664512);  /* its gradient */
+  float *const a46 = (float *)(arena + (size_t)N * 9750528);  /* bn_11 8x8x136 */
+  float *const g46 = (float *)(arena + (size_t)N * 9519104);  /* its gradient */
+  float *const a47 = (float *)(arena + (size_t)N * 9785344);  /* relu_11 8x8x136 */
+  float *const g47 = (float *)(arena + (size_t)N * 9699328);  /* its gradient */
+  float *const a48 = (float *)(arena + (size_t)N * 10058240);  /* conv_12 8x8x32 */
+  float *const g48 = (float *)(arena + (size_t)N * 10031104);  /* its gradient */
+  float *const a49 = (float *)(arena + (size_t)N * 9621504);  /* concat_9 8x8x168 */
+  float *const g49 = (float *)(arena + (size_t)N * 6815744);  /* its gradient */
+  float *const a50 = (float *)(arena + (size_t)N * 9664512);  /* bn_12 8x8x168 */
+  float *const g50 = (float *)(arena + (size_t)N * 9562112);  /* its gradient */
+  float *const a51 = (float *)(arena + (size_t)N * 9707520);  /* relu_12 8x8x168 */
+  float *const g51 = (float *)(arena + (size_t)N * 9519104);  /* its gradient */
+  float *const a52 = (float *)(arena + (size_t)N * 10066432);  /* conv_13 8x8x32 */
+  float *const g52 = (float *)(arena + (size_t)N * 10031104);  /* its gradient */
+  float *const a53 = (float *)(arena + (size_t)N * 2570240);  /* concat_10 8x8x200 */
+  float *const g53 = (float *)(arena + (size_t)N * 6875136);  /* its gradient */
+  float *const a54 = (float *)(arena + (size_t)N * 9519104);  /* bn_13 8x8x200 */
+  float *const g54 = (float *)(arena + (size_t)N * 6926336);  /* its gradient */
+  float *const a55 = (float *)(arena + (size_t)N * 9570304);  /* relu_13 8x8x200 */
+  float *const g55 = (float *)(arena + (size_t)N * 6815744);  /* its gradient */
+  float *const a56 = (float *)(arena + (size_t)N * 10074624);  /* conv_14 8x8x32 */
+  float *const g56 = (float *)(arena + (size_t)N * 6926336);  /* its gradient */
+  float *const a57 = (float *)(arena + (size_t)N * 6815744);  /* concat_11 8x8x232 */
+  float *const g57 = (float *)(arena + (size_t)N * 6934528);  /* its gradient */
+  float *const a58 = (float *)(arena + (size_t)N * 6875136);  /* bn_14 8x8x232 */
+  float *const g58 = (float *)(arena + (size_t)N * 2392064);  /* its gradient */
+  float *const a59 = (float *)(arena + (size_t)N * 6934528);  /* relu_14 8x8x232 */
+  float *const g59 = (float *)(arena + (size_t)N * 2510848);  /* its gradient */
+  float *const a60 = (float *)(arena + (size_t)N * 2392064);  /* dropout 8x8x232 */
+  float *const g60 = (float *)(arena + (size_t)N * 2451456);  /* its gradient */
+  float *const a61 = (float *)(arena + (size_t)N * 2510848);  /* avgpool_2 1x1x232 */
+  float *const g61 = (float *)(arena + (size_t)N * 2513728);  /* its gradient */
+  float *const a62 = (float *)(arena + (size_t)N * 2511808);  /* flatten 232 */
+  float *const g62 = (float *)(arena + (size_t)N * 2512768);  /* its gradient */
+  float *const a63 = (float *)(arena + (size_t)N * 2513728);  /* dense 10 */
+  float *const g63 = (float *)(arena + (size_t)N * 2513792);  /* its gradient */
+  (void)ws;
+  (void)ws_floats;
+  (void)seed;
+  memset(gw, 0, 461106 * sizeof(float));  /* moving statistics get no gradient */
+
+  /* input (InputLayer), line 22: 32x32x3, 0 MACs */
+  {
+    memcpy(a0, input, (size_t)N * 3072 * sizeof(float));
+  }
+
+  /* conv (Conv2D), line 23: 32x32x3 -> 32x32x32, 884,736 MACs */
+  {
+    const RtConv2d d = {N, 32, 32, 3, 3, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 864, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a1, a0, w + 0, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn (BatchNormalization), line 14: 32x32x32 -> 32x32x32, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 10098880);
+    CHECK(rt_batchnorm_train(ctx, a2, save, save + 32, w + 960, w + 992, a1, w + 896, w + 928, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu (ReLU), line 14: 32x32x32 -> 32x32x32, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    CHECK(rt_activation(ctx, a3, a2, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_1 (Conv2D), line 14: 32x32x32 -> 32x32x32, 9,437,184 MACs */
+  {
+    const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 10240, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a4, a3, w + 1024, &ep, &d, ws, ws_floats));
+  }
+
+  /* concat (Concatenate), line 15: 32x32x32 + 32x32x32 -> 32x32x64, 0 MACs */
+  {
+    const float *const ins[] = {a1, a4};
+    const int chans[] = {32, 32};
+    const RtEltwise d = {N, 1024, 1, 64, 64, 64};
+    CHECK(rt_concat(ctx, a5, ins, chans, 2, &d));
+  }
+
+  /* bn_1 (BatchNormalization), line 14: 32x32x64 -> 32x32x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 64, 64, 64};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 10098368);
+    CHECK(rt_batchnorm_train(ctx, a6, save, save + 64, w + 10400, w + 10464, a5, w + 10272, w + 10336, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_1 (ReLU), line 14: 32x32x64 -> 32x32x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 64, 64, 64};
+    CHECK(rt_activation(ctx, a7, a6, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_2 (Conv2D), line 14: 32x32x64 -> 32x32x32, 18,874,368 MACs */
+  {
+    const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 28960, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a8, a7, w + 10528, &ep, &d, ws, ws_floats));
+  }
+
+  /* concat_1 (Concatenate), line 15: 32x32x64 + 32x32x32 -> 32x32x96, 0 MACs */
+  {
+    const float *const ins[] = {a5, a8};
+    const int chans[] = {64, 32};
+    const RtEltwise d = {N, 1024, 1, 96, 96, 96};
+    CHECK(rt_concat(ctx, a9, ins, chans, 2, &d));
+  }
+
+  /* bn_2 (BatchNormalization), line 14: 32x32x96 -> 32x32x96, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 96, 96, 96};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 10096960);
+    CHECK(rt_batchnorm_train(ctx, a10, save, save + 96, w + 29184, w + 29280, a9, w + 28992, w + 29088, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_2 (ReLU), line 14: 32x32x96 -> 32x32x96, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 96, 96, 96};
+    CHECK(rt_activation(ctx, a11, a10, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_3 (Conv2D), line 14: 32x32x96 -> 32x32x32, 28,311,552 MACs */
+  {
+    const RtConv2d d = {N, 32, 32, 96, 96, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 57024, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a12, a11, w + 29376, &ep, &d, ws, ws_floats));
+  }
+
+  /* concat_2 (Concatenate), line 15: 32x32x96 + 32x32x32 -> 32x32x128, 0 MACs */
+  {
+    const float *const ins[] = {a9, a12};
+    const int chans[] = {96, 32};
+    const RtEltwise d = {N, 1024, 1, 128, 128, 128};
+    CHECK(rt_concat(ctx, a13, ins, chans, 2, &d));
+  }
+
+  /* bn_3 (BatchNormalization), line 14: 32x32x128 -> 32x32x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 128, 128, 128};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 10094208);
+    CHECK(rt_batchnorm_train(ctx, a14, save, save + 128, w + 57312, w + 57440, a13, w + 57056, w + 57184, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_3 (ReLU), line 14: 32x32x128 -> 32x32x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 128, 128, 128};
+    CHECK(rt_activation(ctx, a15, a14, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_4 (Conv2D), line 14: 32x32x128 -> 32x32x32, 37,748,736 MACs */
+  {
+    const RtConv2d d = {N, 32, 32, 128, 128, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 94432, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a16, a15, w + 57568, &ep, &d, ws, ws_floats));
+  }
+
+  /* concat_3 (Concatenate), line 15: 32x32x128 + 32x32x32 -> 32x32x160, 0 MACs */
+  {
+    const float *const ins[] = {a13, a16};
+    const int chans[] = {128, 32};
+    const RtEltwise d = {N, 1024, 1, 160, 160, 160};
+    CHECK(rt_concat(ctx, a17, ins, chans, 2, &d));
+  }
+
+  /* bn_4 (BatchNormalization), line 19: 32x32x160 -> 32x32x160, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 160, 160, 160};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 10090688);
+    CHECK(rt_batchnorm_train(ctx, a18, save, save + 160, w + 94784, w + 94944, a17, w + 94464, w + 94624, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_4 (ReLU), line 19: 32x32x160 -> 32x32x160, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 160, 160, 160};
+    CHECK(rt_activation(ctx, a19, a18, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_5 (Conv2D), line 19: 32x32x160 -> 32x32x80, 13,107,200 MACs */
+  {
+    const RtConv2d d = {N, 32, 32, 160, 160, 32, 32, 80, 80, 1, 1, 1, 1, 0, 0, 1};
+    const RtEpilogue ep = {w + 107904, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a20, a19, w + 95104, &ep, &d, ws, ws_floats));
+  }
+
+  /* avgpool (AveragePooling2D), line 19: 32x32x80 -> 16x16x80, 0 MACs */
+  {
+    const RtPool2d d = {N, 32, 32, 80, 80, 16, 16, 80, 2, 2, 2, 2, 0, 0};
+    CHECK(rt_avgpool2d(ctx, a21, a20, &d));
+  }
+
+  /* bn_5 (BatchNormalization), line 14: 16x16x80 -> 16x16x80, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 80, 80, 80};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 10097728);
+    CHECK(rt_batchnorm_train(ctx, a22, save, save + 80, w + 108144, w + 108224, a21, w + 107984, w + 108064, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_5 (ReLU), line 14: 16x16x80 -> 16x16x80, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 80, 80, 80};
+    CHECK(rt_activation(ctx, a23, a22, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_6 (Conv2D), line 14: 16x16x80 -> 16x16x32, 5,898,240 MACs */
+  {
+    const RtConv2d d = {N, 16, 16, 80, 80, 16, 16, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 131344, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a24, a23, w + 108304, &ep, &d, ws, ws_floats));
+  }
+
+  /* concat_4 (Concatenate), line 15: 16x16x80 + 16x16x32 -> 16x16x112, 0 MACs */
+  {
+    const float *const ins[] = {a21, a24};
+    const int chans[] = {80, 32};
+    const RtEltwise d = {N, 256, 1, 112, 112, 112};
+    CHECK(rt_concat(ctx, a25, ins, chans, 2, &d));
+  }
+
+  /* bn_6 (BatchNormalization), line 14: 16x16x112 -> 16x16x112, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 112, 112, 112};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 10095232);
+    CHECK(rt_batchnorm_train(ctx, a26, save, save + 112, w + 131600, w + 131712, a25, w + 131376, w + 131488, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_6 (ReLU), line 14: 16x16x112 -> 16x16x112, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 112, 112, 112};
+    CHECK(rt_activation(ctx, a27, a26, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_7 (Conv2D), line 14: 16x16x112 -> 16x16x32, 8,257,536 MACs */
+  {
+    const RtConv2d d = {N, 16, 16, 112, 112, 16, 16, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 164080, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a28, a27, w + 131824, &ep, &d, ws, ws_floats));
+  }
+
+  /* concat_5 (Concatenate), line 15: 16x16x112 + 16x16x32 -> 16x16x144, 0 MACs */
+  {
+    const float *const ins[] = {a25, a28};
+    const int chans[] = {112, 32};
+    const RtEltwise d = {N, 256, 1, 144, 144, 144};
+    CHECK(rt_concat(ctx, a29, ins, chans, 2, &d));
+  }
+
+  /* bn_7 (BatchNormalization), line 14: 16x16x144 -> 16x16x144, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 144, 144, 144};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 10091968);
+    CHECK(rt_batchnorm_train(ctx, a30, save, save + 144, w + 164400, w + 164544, a29, w + 164112, w + 164256, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_7 (ReLU), line 14: 16x16x144 -> 16x16x144, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 144, 144, 144};
+    CHECK(rt_activation(ctx, a31, a30, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_8 (Conv2D), line 14: 16x16x144 -> 16x16x32, 10,616,832 MACs */
+  {
+    const RtConv2d d = {N, 16, 16, 144, 144, 16, 16, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 206160, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a32, a31, w + 164688, &ep, &d, ws, ws_floats));
+  }
+
+  /* concat_6 (Concatenate), line 15: 16x16x144 + 16x16x32 -> 16x16x176, 0 MACs */
+  {
+    const float *const ins[] = {a29, a32};
+    const int chans[] = {144, 32};
+    const RtEltwise d = {N, 256, 1, 176, 176, 176};
+    CHECK(rt_concat(ctx, a33, ins, chans, 2, &d));
+  }
+
+  /* bn_8 (BatchNormalization), line 14: 16x16x176 -> 16x16x176, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 176, 176, 176};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 10087936);
+    CHECK(rt_batchnorm_train(ctx, a34, save, save + 176, w + 206544, w + 206720, a33, w + 206192, w + 206368, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_8 (ReLU), line 14: 16x16x176 -> 16x16x176, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 176, 176, 176};
+    CHECK(rt_activation(ctx, a35, a34, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_9 (Conv2D), line 14: 16x16x176 -> 16x16x32, 12,976,128 MACs */
+  {
+    const RtConv2d d = {N, 16, 16, 176, 176, 16, 16, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 257584, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a36, a35, w + 206896, &ep, &d, ws, ws_floats));
+  }
+
+  /* concat_7 (Concatenate), line 15: 16x16x176 + 16x16x32 -> 16x16x208, 0 MACs */
+  {
+    const float *const ins[] = {a33, a36};
+    const int chans[] = {176, 32};
+    const RtEltwise d = {N, 256, 1, 208, 208, 208};
+    CHECK(rt_concat(ctx, a37, ins, chans, 2, &d));
+  }
+
+  /* bn_9 (BatchNormalization), line 19: 16x16x208 -> 16x16x208, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 208, 208, 208};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 10084672);
+    CHECK(rt_batchnorm_train(ctx, a38, save, save + 208, w + 258032, w + 258240, a37, w + 257616, w + 257824, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_9 (ReLU), line 19: 16x16x208 -> 16x16x208, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 208, 208, 208};
+    CHECK(rt_activation(ctx, a39, a38, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_10 (Conv2D), line 19: 16x16x208 -> 16x16x104, 5,537,792 MACs */
+  {
+    const RtConv2d d = {N, 16, 16, 208, 208, 16, 16, 104, 104, 1, 1, 1, 1, 0, 0, 1};
+    const RtEpilogue ep = {w + 280080, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a40, a39, w + 258448, &ep, &d, ws, ws_floats));
+  }
+
+  /* avgpool_1 (AveragePooling2D), line 19: 16x16x104 -> 8x8x104, 0 MACs */
+  {
+    const RtPool2d d = {N, 16, 16, 104, 104, 8, 8, 104, 2, 2, 2, 2, 0, 0};
+    CHECK(rt_avgpool2d(ctx, a41, a40, &d));
+  }
+
+  /* bn_10 (BatchNormalization), line 14: 8x8x104 -> 8x8x104, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 104, 104, 104};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 10096128);
+    CHECK(rt_batchnorm_train(ctx, a42, save, save + 104, w + 280392, w + 280496, a41, w + 280184, w + 280288, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_10 (ReLU), line 14: 8x8x104 -> 8x8x104, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 104, 104, 104};
+    CHECK(rt_activation(ctx, a43, a42, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_11 (Conv2D), line 14: 8x8x104 -> 8x8x32, 1,916,928 MACs */
+  {
+    const RtConv2d d = {N, 8, 8, 104, 104, 8, 8, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 310552, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a44, a43, w + 280600, &ep, &d, ws, ws_floats));
+  }
+
+  /* concat_8 (Concatenate), line 15: 8x8x104 + 8x8x32 -> 8x8x136, 0 MACs */
+  {
+    const float *const ins[] = {a41, a44};
+    const int chans[] = {104, 32};
+    const RtEltwise d = {N, 64, 1, 136, 136, 136};
+    CHECK(rt_concat(ctx, a45, ins, chans, 2, &d));
+  }
+
+  /* bn_11 (BatchNormalization), line 14: 8x8x136 -> 8x8x136, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 136, 136, 136};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 10093120);
+    CHECK(rt_batchnorm_train(ctx, a46, save, save + 136, w + 310856, w + 310992, a45, w + 310584, w + 310720, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_11 (ReLU), line 14: 8x8x136 -> 8x8x136, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 136, 136, 136};
+    CHECK(rt_activation(ctx, a47, a46, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_12 (Conv2D), line 14: 8x8x136 -> 8x8x32, 2,506,752 MACs */
+  {
+    const RtConv2d d = {N, 8, 8, 136, 136, 8, 8, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 350296, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a48, a47, w + 311128, &ep, &d, ws, ws_floats));
+  }
+
+  /* concat_9 (Concatenate), line 15: 8x8x136 + 8x8x32 -> 8x8x168, 0 MACs */
+  {
+    const float *const ins[] = {a45, a48};
+    const int chans[] = {136, 32};
+    const RtEltwise d = {N, 64, 1, 168, 168, 168};
+    CHECK(rt_concat(ctx, a49, ins, chans, 2, &d));
+  }
+
+  /* bn_12 (BatchNormalization), line 14: 8x8x168 -> 8x8x168, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 168, 168, 168};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 10089344);
+    CHECK(rt_batchnorm_train(ctx, a50, save, save + 168, w + 350664, w + 350832, a49, w + 350328, w + 350496, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_12 (ReLU), line 14: 8x8x168 -> 8x8x168, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 168, 168, 168};
+    CHECK(rt_activation(ctx, a51, a50, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_13 (Conv2D), line 14: 8x8x168 -> 8x8x32, 3,096,576 MACs */
+  {
+    const RtConv2d d = {N, 8, 8, 168, 168, 8, 8, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 399384, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a52, a51, w + 351000, &ep, &d, ws, ws_floats));
+  }
+
+  /* concat_10 (Concatenate), line 15: 8x8x168 + 8x8x32 -> 8x8x200, 0 MACs */
+  {
+    const float *const ins[] = {a49, a52};
+    const int chans[] = {168, 32};
+    const RtEltwise d = {N, 64, 1, 200, 200, 200};
+    CHECK(rt_concat(ctx, a53, ins, chans, 2, &d));
+  }
+
+  /* bn_13 (BatchNormalization), line 14: 8x8x200 -> 8x8x200, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 200, 200, 200};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 10086336);
+    CHECK(rt_batchnorm_train(ctx, a54, save, save + 200, w + 399816, w + 400016, a53, w + 399416, w + 399616, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_13 (ReLU), line 14: 8x8x200 -> 8x8x200, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 200, 200, 200};
+    CHECK(rt_activation(ctx, a55, a54, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_14 (Conv2D), line 14: 8x8x200 -> 8x8x32, 3,686,400 MACs */
+  {
+    const RtConv2d d = {N, 8, 8, 200, 200, 8, 8, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 457816, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a56, a55, w + 400216, &ep, &d, ws, ws_floats));
+  }
+
+  /* concat_11 (Concatenate), line 15: 8x8x200 + 8x8x32 -> 8x8x232, 0 MACs */
+  {
+    const float *const ins[] = {a53, a56};
+    const int chans[] = {200, 32};
+    const RtEltwise d = {N, 64, 1, 232, 232, 232};
+    CHECK(rt_concat(ctx, a57, ins, chans, 2, &d));
+  }
+
+  /* bn_14 (BatchNormalization), line 28: 8x8x232 -> 8x8x232, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 232, 232, 232};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 10082816);
+    CHECK(rt_batchnorm_train(ctx, a58, save, save + 232, w + 458312, w + 458544, a57, w + 457848, w + 458080, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_14 (ReLU), line 28: 8x8x232 -> 8x8x232, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 232, 232, 232};
+    CHECK(rt_activation(ctx, a59, a58, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* dropout (Dropout), line 28: 8x8x232 -> 8x8x232, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 232, 232, 232};
+    uint8_t *mask = (uint8_t *)(arena + (size_t)N * 10031104);
+    CHECK(rt_dropout_train(ctx, a60, mask, a59, 0.25f, seed ^ 475141ull, &d));
+  }
+
+  /* avgpool_2 (AveragePooling2D), line 28: 8x8x232 -> 1x1x232, 0 MACs */
+  {
+    const RtPool2d d = {N, 8, 8, 232, 232, 1, 1, 232, 8, 8, 8, 8, 0, 0};
+    CHECK(rt_avgpool2d(ctx, a61, a60, &d));
+  }
+
+  /* flatten (Flatten), line 28: 1x1x232 -> 232, 0 MACs */
+  {
+    const RtEltwise d = {N, 1, 1, 232, 232, 232};
+    CHECK(rt_copy(ctx, a62, a61, &d));
+  }
+
+  /* dense (Dense, softmax), line 29: 232 -> 10, 2,320 MACs */
+  {
+    const RtDense d = {N * 1, 232, 10, 232, 10};
+    const RtEpilogue ep = {w + 461096, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, a63, a62, w + 458776, &ep, &d));
+    const RtEltwise sm = {N, 1, 1, 10, 10, 10};
+    CHECK(rt_softmax(ctx, a63, a63, &sm));
+  }
+
+  /* loss: cross-entropy of the softmax, fused: g63 is the softmax's input gradient */
+  CHECK(rt_softmax_xent(ctx, g63, loss_sum, correct, a63, (const int32_t *)targets, N, 10));
+
+  /* gradient of dense */
+  {
+    const RtDense d = {N * 1, 232, 10, 232, 10};
+    CHECK(rt_dense_backward(ctx, g62, gw + 458776, gw + 461096, g63, a62, w + 458776, 0, &d));
+  }
+
+  /* gradient of flatten */
+  {
+    const RtEltwise d = {N, 1, 1, 232, 232, 232};
+    CHECK(rt_accumulate(ctx, g61, g62, 0, &d));
+  }
+
+  /* gradient of avgpool_2 */
+  {
+    const RtPool2d d = {N, 8, 8, 232, 232, 1, 1, 232, 8, 8, 8, 8, 0, 0};
+    CHECK(rt_avgpool2d_backward(ctx, g60, g61, 0, &d));
+  }
+
+  /* gradient of dropout */
+  {
+    const RtEltwise d = {N, 64, 1, 232, 232, 232};
+    const uint8_t *mask = (const uint8_t *)(arena + (size_t)N * 10031104);
+    CHECK(rt_dropout_backward(ctx, g59, g60, mask, 0.25f, 0, &d));
+  }
+
+  /* gradient of relu_14 */
+  {
+    const RtEltwise d = {N, 64, 1, 232, 232, 232};
+    CHECK(rt_activation_backward(ctx, g58, g59, a59, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_14 */
+  {
+    const RtEltwise d = {N, 64, 1, 232, 232, 232};
+    const float *save = (const float *)(arena + (size_t)N * 10082816);
+    CHECK(rt_batchnorm_backward(ctx, g57, gw + 457848, gw + 458080, g58, a57, w + 457848, save, save + 232, 0, &d));
+  }
+
+  /* gradient of concat_11 */
+  {
+    {
+      const RtEltwise d = {N, 64, 1, 200, 232, 200};
+      CHECK(rt_accumulate(ctx, g53, g57 + 0, 0, &d));
+    }
+    {
+      const RtEltwise d = {N, 64, 1, 32, 232, 32};
+      CHECK(rt_accumulate(ctx, g56, g57 + 200, 0, &d));
+    }
+  }
+
+  /* gradient of conv_14 */
+  {
+    const RtConv2d d = {N, 8, 8, 200, 200, 8, 8, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g55, gw + 400216, gw + 457816, g56, a55, w + 400216, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_13 */
+  {
+    const RtEltwise d = {N, 64, 1, 200, 200, 200};
+    CHECK(rt_activation_backward(ctx, g54, g55, a55, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_13 */
+  {
+    const RtEltwise d = {N, 64, 1, 200, 200, 200};
+    const float *save = (const float *)(arena + (size_t)N * 10086336);
+    CHECK(rt_batchnorm_backward(ctx, g53, gw + 399416, gw + 399616, g54, a53, w + 399416, save, save + 200, 1, &d));
+  }
+
+  /* gradient of concat_10 */
+  {
+    {
+      const RtEltwise d = {N, 64, 1, 168, 200, 168};
+      CHECK(rt_accumulate(ctx, g49, g53 + 0, 0, &d));
+    }
+    {
+      const RtEltwise d = {N, 64, 1, 32, 200, 32};
+      CHECK(rt_accumulate(ctx, g52, g53 + 168, 0, &d));
+    }
+  }
+
+  /* gradient of conv_13 */
+  {
+    const RtConv2d d = {N, 8, 8, 168, 168, 8, 8, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g51, gw + 351000, gw + 399384, g52, a51, w + 351000, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_12 */
+  {
+    const RtEltwise d = {N, 64, 1, 168, 168, 168};
+    CHECK(rt_activation_backward(ctx, g50, g51, a51, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_12 */
+  {
+    const RtEltwise d = {N, 64, 1, 168, 168, 168};
+    const float *save = (const float *)(arena + (size_t)N * 10089344);
+    CHECK(rt_batchnorm_backward(ctx, g49, gw + 350328, gw + 350496, g50, a49, w + 350328, save, save + 168, 1, &d));
+  }
+
+  /* gradient of concat_9 */
+  {
+    {
+      const RtEltwise d = {N, 64, 1, 136, 168, 136};
+      CHECK(rt_accumulate(ctx, g45, g49 + 0, 0, &d));
+    }
+    {
+      const RtEltwise d = {N, 64, 1, 32, 168, 32};
+      CHECK(rt_accumulate(ctx, g48, g49 + 136, 0, &d));
+    }
+  }
+
+  /* gradient of conv_12 */
+  {
+    const RtConv2d d = {N, 8, 8, 136, 136, 8, 8, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g47, gw + 311128, gw + 350296, g48, a47, w + 311128, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_11 */
+  {
+    const RtEltwise d = {N, 64, 1, 136, 136, 136};
+    CHECK(rt_activation_backward(ctx, g46, g47, a47, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_11 */
+  {
+    const RtEltwise d = {N, 64, 1, 136, 136, 136};
+    const float *save = (const float *)(arena + (size_t)N * 10093120);
+    CHECK(rt_batchnorm_backward(ctx, g45, gw + 310584, gw + 310720, g46, a45, w + 310584, save, save + 136, 1, &d));
+  }
+
+  /* gradient of concat_8 */
+  {
+    {
+      const RtEltwise d = {N, 64, 1, 104, 136, 104};
+      CHECK(rt_accumulate(ctx, g41, g45 + 0, 0, &d));
+    }
+    {
+      const RtEltwise d = {N, 64, 1, 32, 136, 32};
+      CHECK(rt_accumulate(ctx, g44, g45 + 104, 0, &d));
+    }
+  }
+
+  /* gradient of conv_11 */
+  {
+    const RtConv2d d = {N, 8, 8, 104, 104, 8, 8, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g43, gw + 280600, gw + 310552, g44, a43, w + 280600, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_10 */
+  {
+    const RtEltwise d = {N, 64, 1, 104, 104, 104};
+    CHECK(rt_activation_backward(ctx, g42, g43, a43, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_10 */
+  {
+    const RtEltwise d = {N, 64, 1, 104, 104, 104};
+    const float *save = (const float *)(arena + (size_t)N * 10096128);
+    CHECK(rt_batchnorm_backward(ctx, g41, gw + 280184, gw + 280288, g42, a41, w + 280184, save, save + 104, 1, &d));
+  }
+
+  /* gradient of avgpool_1 */
+  {
+    const RtPool2d d = {N, 16, 16, 104, 104, 8, 8, 104, 2, 2, 2, 2, 0, 0};
+    CHECK(rt_avgpool2d_backward(ctx, g40, g41, 0, &d));
+  }
+
+  /* gradient of conv_10 */
+  {
+    const RtConv2d d = {N, 16, 16, 208, 208, 16, 16, 104, 104, 1, 1, 1, 1, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g39, gw + 258448, gw + 280080, g40, a39, w + 258448, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_9 */
+  {
+    const RtEltwise d = {N, 256, 1, 208, 208, 208};
+    CHECK(rt_activation_backward(ctx, g38, g39, a39, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_9 */
+  {
+    const RtEltwise d = {N, 256, 1, 208, 208, 208};
+    const float *save = (const float *)(arena + (size_t)N * 10084672);
+    CHECK(rt_batchnorm_backward(ctx, g37, gw + 257616, gw + 257824, g38, a37, w + 257616, save, save + 208, 0, &d));
+  }
+
+  /* gradient of concat_7 */
+  {
+    {
+      const RtEltwise d = {N, 256, 1, 176, 208, 176};
+      CHECK(rt_accumulate(ctx, g33, g37 + 0, 0, &d));
+    }
+    {
+      const RtEltwise d = {N, 256, 1, 32, 208, 32};
+      CHECK(rt_accumulate(ctx, g36, g37 + 176, 0, &d));
+    }
+  }
+
+  /* gradient of conv_9 */
+  {
+    const RtConv2d d = {N, 16, 16, 176, 176, 16, 16, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g35, gw + 206896, gw + 257584, g36, a35, w + 206896, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_8 */
+  {
+    const RtEltwise d = {N, 256, 1, 176, 176, 176};
+    CHECK(rt_activation_backward(ctx, g34, g35, a35, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_8 */
+  {
+    const RtEltwise d = {N, 256, 1, 176, 176, 176};
+    const float *save = (const float *)(arena + (size_t)N * 10087936);
+    CHECK(rt_batchnorm_backward(ctx, g33, gw + 206192, gw + 206368, g34, a33, w + 206192, save, save + 176, 1, &d));
+  }
+
+  /* gradient of concat_6 */
+  {
+    {
+      const RtEltwise d = {N, 256, 1, 144, 176, 144};
+      CHECK(rt_accumulate(ctx, g29, g33 + 0, 0, &d));
+    }
+    {
+      const RtEltwise d = {N, 256, 1, 32, 176, 32};
+      CHECK(rt_accumulate(ctx, g32, g33 + 144, 0, &d));
+    }
+  }
+
+  /* gradient of conv_8 */
+  {
+    const RtConv2d d = {N, 16, 16, 144, 144, 16, 16, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g31, gw + 164688, gw + 206160, g32, a31, w + 164688, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_7 */
+  {
+    const RtEltwise d = {N, 256, 1, 144, 144, 144};
+    CHECK(rt_activation_backward(ctx, g30, g31, a31, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_7 */
+  {
+    const RtEltwise d = {N, 256, 1, 144, 144, 144};
+    const float *save = (const float *)(arena + (size_t)N * 10091968);
+    CHECK(rt_batchnorm_backward(ctx, g29, gw + 164112, gw + 164256, g30, a29, w + 164112, save, save + 144, 1, &d));
+  }
+
+  /* gradient of concat_5 */
+  {
+    {
+      const RtEltwise d = {N, 256, 1, 112, 144, 112};
+      CHECK(rt_accumulate(ctx, g25, g29 + 0, 0, &d));
+    }
+    {
+      const RtEltwise d = {N, 256, 1, 32, 144, 32};
+      CHECK(rt_accumulate(ctx, g28, g29 + 112, 0, &d));
+    }
+  }
+
+  /* gradient of conv_7 */
+  {
+    const RtConv2d d = {N, 16, 16, 112, 112, 16, 16, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g27, gw + 131824, gw + 164080, g28, a27, w + 131824, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_6 */
+  {
+    const RtEltwise d = {N, 256, 1, 112, 112, 112};
+    CHECK(rt_activation_backward(ctx, g26, g27, a27, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_6 */
+  {
+    const RtEltwise d = {N, 256, 1, 112, 112, 112};
+    const float *save = (const float *)(arena + (size_t)N * 10095232);
+    CHECK(rt_batchnorm_backward(ctx, g25, gw + 131376, gw + 131488, g26, a25, w + 131376, save, save + 112, 1, &d));
+  }
+
+  /* gradient of concat_4 */
+  {
+    {
+      const RtEltwise d = {N, 256, 1, 80, 112, 80};
+      CHECK(rt_accumulate(ctx, g21, g25 + 0, 0, &d));
+    }
+    {
+      const RtEltwise d = {N, 256, 1, 32, 112, 32};
+      CHECK(rt_accumulate(ctx, g24, g25 + 80, 0, &d));
+    }
+  }
+
+  /* gradient of conv_6 */
+  {
+    const RtConv2d d = {N, 16, 16, 80, 80, 16, 16, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g23, gw + 108304, gw + 131344, g24, a23, w + 108304, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_5 */
+  {
+    const RtEltwise d = {N, 256, 1, 80, 80, 80};
+    CHECK(rt_activation_backward(ctx, g22, g23, a23, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_5 */
+  {
+    const RtEltwise d = {N, 256, 1, 80, 80, 80};
+    const float *save = (const float *)(arena + (size_t)N * 10097728);
+    CHECK(rt_batchnorm_backward(ctx, g21, gw + 107984, gw + 108064, g22, a21, w + 107984, save, save + 80, 1, &d));
+  }
+
+  /* gradient of avgpool */
+  {
+    const RtPool2d d = {N, 32, 32, 80, 80, 16, 16, 80, 2, 2, 2, 2, 0, 0};
+    CHECK(rt_avgpool2d_backward(ctx, g20, g21, 0, &d));
+  }
+
+  /* gradient of conv_5 */
+  {
+    const RtConv2d d = {N, 32, 32, 160, 160, 32, 32, 80, 80, 1, 1, 1, 1, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g19, gw + 95104, gw + 107904, g20, a19, w + 95104, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_4 */
+  {
+    const RtEltwise d = {N, 1024, 1, 160, 160, 160};
+    CHECK(rt_activation_backward(ctx, g18, g19, a19, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_4 */
+  {
+    const RtEltwise d = {N, 1024, 1, 160, 160, 160};
+    const float *save = (const float *)(arena + (size_t)N * 10090688);
+    CHECK(rt_batchnorm_backward(ctx, g17, gw + 94464, gw + 94624, g18, a17, w + 94464, save, save + 160, 0, &d));
+  }
+
+  /* gradient of concat_3 */
+  {
+    {
+      const RtEltwise d = {N, 1024, 1, 128, 160, 128};
+      CHECK(rt_accumulate(ctx, g13, g17 + 0, 0, &d));
+    }
+    {
+      const RtEltwise d = {N, 1024, 1, 32, 160, 32};
+      CHECK(rt_accumulate(ctx, g16, g17 + 128, 0, &d));
+    }
+  }
+
+  /* gradient of conv_4 */
+  {
+    const RtConv2d d = {N, 32, 32, 128, 128, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g15, gw + 57568, gw + 94432, g16, a15, w + 57568, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_3 */
+  {
+    const RtEltwise d = {N, 1024, 1, 128, 128, 128};
+    CHECK(rt_activation_backward(ctx, g14, g15, a15, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_3 */
+  {
+    const RtEltwise d = {N, 1024, 1, 128, 128, 128};
+    const float *save = (const float *)(arena + (size_t)N * 10094208);
+    CHECK(rt_batchnorm_backward(ctx, g13, gw + 57056, gw + 57184, g14, a13, w + 57056, save, save + 128, 1, &d));
+  }
+
+  /* gradient of concat_2 */
+  {
+    {
+      const RtEltwise d = {N, 1024, 1, 96, 128, 96};
+      CHECK(rt_accumulate(ctx, g9, g13 + 0, 0, &d));
+    }
+    {
+      const RtEltwise d = {N, 1024, 1, 32, 128, 32};
+      CHECK(rt_accumulate(ctx, g12, g13 + 96, 0, &d));
+    }
+  }
+
+  /* gradient of conv_3 */
+  {
+    const RtConv2d d = {N, 32, 32, 96, 96, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g11, gw + 29376, gw + 57024, g12, a11, w + 29376, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_2 */
+  {
+    const RtEltwise d = {N, 1024, 1, 96, 96, 96};
+    CHECK(rt_activation_backward(ctx, g10, g11, a11, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_2 */
+  {
+    const RtEltwise d = {N, 1024, 1, 96, 96, 96};
+    const float *save = (const float *)(arena + (size_t)N * 10096960);
+    CHECK(rt_batchnorm_backward(ctx, g9, gw + 28992, gw + 29088, g10, a9, w + 28992, save, save + 96, 1, &d));
+  }
+
+  /* gradient of concat_1 */
+  {
+    {
+      const RtEltwise d = {N, 1024, 1, 64, 96, 64};
+      CHECK(rt_accumulate(ctx, g5, g9 + 0, 0, &d));
+    }
+    {
+      const RtEltwise d = {N, 1024, 1, 32, 96, 32};
+      CHECK(rt_accumulate(ctx, g8, g9 + 64, 0, &d));
+    }
+  }
+
+  /* gradient of conv_2 */
+  {
+    const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g7, gw + 10528, gw + 28960, g8, a7, w + 10528, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_1 */
+  {
+    const RtEltwise d = {N, 1024, 1, 64, 64, 64};
+    CHECK(rt_activation_backward(ctx, g6, g7, a7, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_1 */
+  {
+    const RtEltwise d = {N, 1024, 1, 64, 64, 64};
+    const float *save = (const float *)(arena + (size_t)N * 10098368);
+    CHECK(rt_batchnorm_backward(ctx, g5, gw + 10272, gw + 10336, g6, a5, w + 10272, save, save + 64, 1, &d));
+  }
+
+  /* gradient of concat */
+  {
+    {
+      const RtEltwise d = {N, 1024, 1, 32, 64, 32};
+      CHECK(rt_accumulate(ctx, g1, g5 + 0, 0, &d));
+    }
+    {
+      const RtEltwise d = {N, 1024, 1, 32, 64, 32};
+      CHECK(rt_accumulate(ctx, g4, g5 + 32, 0, &d));
+    }
+  }
+
+  /* gradient of conv_1 */
+  {
+    const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g3, gw + 1024, gw + 10240, g4, a3, w + 1024, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    CHECK(rt_activation_backward(ctx, g2, g3, a3, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    const float *save = (const float *)(arena + (size_t)N * 10098880);
+    CHECK(rt_batchnorm_backward(ctx, g1, gw + 896, gw + 928, g2, a1, w + 896, save, save + 32, 1, &d));
+  }
+
+  /* gradient of conv */
+  {
+    const RtConv2d d = {N, 32, 32, 3, 3, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, NULL, gw + 0, gw + 864, g1, a0, w + 0, 0, &d, ws, ws_floats));
+  }
+  return RT_OK;
+}
+
+/* The train section, Keras' defaults where it is silent. */
+static const NetcTrainConfig train_config = {
+  .optimizer = NETC_OPT_ADAM,
+  .lr = 0.001,
+  .momentum = 0,
+  .nesterov = 0,
+  .beta1 = 0.9,
+  .beta2 = 0.999,
+  .rho = 0.9,
+  .epsilon = 1e-07,
+  .weight_decay = 0,
+  .schedule = NETC_SCHED_STEP,
+  .nsteps = 3,
+  .step_epoch = {5, 10, 15},
+  .step_factor = {0.2, 0.1, 0.01},
+  .cosine_epochs = 0,
+  .loss = NETC_LOSS_CROSS_ENTROPY,
+  .batch = 128,
+  .epochs = 20,
+  .validation = 0.1,
+  .shuffle = 1,
+  .seed = 0u,
+  .naugment = 3,
+  .augment = {{NETC_AUG_ROTATE, 10}, {NETC_AUG_SHIFT, 0.15625}, {NETC_AUG_HFLIP, 0}},
+  .checkpoint = NETC_CKPT_BEST,
+  .checkpoint_metric = "val_acc",
+  .checkpoint_every = 1,
+};
+
 static const char summary[] =
     "Model: \"densenet_mini\" (dsl-examples/densenet_mini.net)" "\n"
     "Batch 1, float32. MACs: multiply-accumulates of dense and convolution layers; FLOPs = 2 x MACs." "\n"
@@ -803,4 +2010,9 @@ const NetcModel netc_model_densenet_mini = {
   .data = NETC_DATA_CIFAR10,
   .data_path = "data/cifar-10-batches-bin",
   .data_path2 = NULL,
+  .train = &train_config,
+  .train_arena_bytes_per_image = 10099136,
+  .train_workspace_floats = densenet_mini_train_workspace_floats,
+  .train_step = densenet_mini_train_step,
+  .source_hash = "4cfd7966b7f03633",
 };

@@ -4,6 +4,7 @@
 #include "inception_mini.h"
 
 #include <string.h>
+#include "netc/train_kernels.h"
 
 /* Returns the first kernel error to the caller. */
 #define CHECK(call)                \
@@ -736,6 +737,1088 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
   return RT_OK;
 }
 
+/* Scratch of the training step at batch N: forward and backward im2col tiles. */
+size_t inception_mini_train_workspace_floats(int N) {
+  size_t most = 0, f;
+  {  /* conv */
+    const RtConv2d d = {N, 32, 32, 3, 3, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_1 */
+    const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 1, 1, 1, 1, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_2 */
+    const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 96, 96, 1, 1, 1, 1, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_3 */
+    const RtConv2d d = {N, 32, 32, 96, 96, 32, 32, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_4 */
+    const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 16, 16, 1, 1, 1, 1, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_5 */
+    const RtConv2d d = {N, 32, 32, 16, 16, 32, 32, 32, 32, 5, 5, 1, 1, 2, 2, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_6 */
+    const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 32, 32, 1, 1, 1, 1, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_7 */
+    const RtConv2d d = {N, 32, 32, 256, 256, 32, 32, 128, 128, 1, 1, 1, 1, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_8 */
+    const RtConv2d d = {N, 32, 32, 256, 256, 32, 32, 128, 128, 1, 1, 1, 1, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_9 */
+    const RtConv2d d = {N, 32, 32, 128, 128, 32, 32, 192, 192, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_10 */
+    const RtConv2d d = {N, 32, 32, 256, 256, 32, 32, 32, 32, 1, 1, 1, 1, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_11 */
+    const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 96, 96, 5, 5, 1, 1, 2, 2, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_12 */
+    const RtConv2d d = {N, 32, 32, 256, 256, 32, 32, 64, 64, 1, 1, 1, 1, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_13 */
+    const RtConv2d d = {N, 16, 16, 480, 480, 16, 16, 192, 192, 1, 1, 1, 1, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_14 */
+    const RtConv2d d = {N, 16, 16, 480, 480, 16, 16, 96, 96, 1, 1, 1, 1, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_15 */
+    const RtConv2d d = {N, 16, 16, 96, 96, 16, 16, 208, 208, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_16 */
+    const RtConv2d d = {N, 16, 16, 480, 480, 16, 16, 16, 16, 1, 1, 1, 1, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_17 */
+    const RtConv2d d = {N, 16, 16, 16, 16, 16, 16, 48, 48, 5, 5, 1, 1, 2, 2, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_18 */
+    const RtConv2d d = {N, 16, 16, 480, 480, 16, 16, 64, 64, 1, 1, 1, 1, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_19 */
+    const RtConv2d d = {N, 16, 16, 512, 512, 16, 16, 160, 160, 1, 1, 1, 1, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_20 */
+    const RtConv2d d = {N, 16, 16, 512, 512, 16, 16, 112, 112, 1, 1, 1, 1, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_21 */
+    const RtConv2d d = {N, 16, 16, 112, 112, 16, 16, 224, 224, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_22 */
+    const RtConv2d d = {N, 16, 16, 512, 512, 16, 16, 24, 24, 1, 1, 1, 1, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_23 */
+    const RtConv2d d = {N, 16, 16, 24, 24, 16, 16, 64, 64, 5, 5, 1, 1, 2, 2, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_24 */
+    const RtConv2d d = {N, 16, 16, 512, 512, 16, 16, 64, 64, 1, 1, 1, 1, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_25 */
+    const RtConv2d d = {N, 8, 8, 512, 512, 8, 8, 128, 128, 1, 1, 1, 1, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_26 */
+    const RtConv2d d = {N, 8, 8, 512, 512, 8, 8, 128, 128, 1, 1, 1, 1, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_27 */
+    const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_28 */
+    const RtConv2d d = {N, 8, 8, 512, 512, 8, 8, 24, 24, 1, 1, 1, 1, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_29 */
+    const RtConv2d d = {N, 8, 8, 24, 24, 8, 8, 64, 64, 5, 5, 1, 1, 2, 2, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_30 */
+    const RtConv2d d = {N, 8, 8, 512, 512, 8, 8, 64, 64, 1, 1, 1, 1, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  (void)N;
+  (void)f;
+  return most;
+}
+
+/* One training step: forward in training mode, the loss, every gradient. */
+RtStatus inception_mini_train_step(const RtContext *ctx, float *w, float *gw, void *arena_, float *ws,
+  size_t ws_floats, const float *input, const void *targets, int N, uint64_t seed,
+  double *loss_sum, int *correct) {
+  char *arena = arena_;
+  float *const a0 = (float *)(arena + (size_t)N * 13787136);  /* input 32x32x3 */
+  float *const a1 = (float *)(arena + (size_t)N * 11436032);  /* conv 32x32x64 */
+  float *const g1 = (float *)(arena + (size_t)N * 8519680);  /* its gradient */
+  float *const a2 = (float *)(arena + (size_t)N * 11698176);  /* conv_1 32x32x64 */
+  float *const g2 = (float *)(arena + (size_t)N * 11042816);  /* its gradient */
+  float *const a3 = (float *)(arena + (size_t)N * 10649600);  /* conv_2 32x32x96 */
+  float *const g3 = (float *)(arena + (size_t)N * 8126464);  /* its gradient */
+  float *const a4 = (float *)(arena + (size_t)N * 7602176);  /* conv_3 32x32x128 */
+  float *const g4 = (float *)(arena + (size_t)N * 0);  /* its gradient */
+  float *const a5 = (float *)(arena + (size_t)N * 13500416);  /* conv_4 32x32x16 */
+  float *const g5 = (float *)(arena + (size_t)N * 11304960);  /* its gradient */
+  float *const a6 = (float *)(arena + (size_t)N * 12894208);  /* conv_5 32x32x32 */
+  float *const g6 = (float *)(arena + (size_t)N * 8388608);  /* its gradient */
+  float *const a7 = (float *)(arena + (size_t)N * 11960320);  /* maxpool 32x32x64 */
+  float *const g7 = (float *)(arena + (size_t)N * 8126464);  /* its gradient */
+  float *const a8 = (float *)(arena + (size_t)N * 13025280);  /* conv_6 32x32x32 */
+  float *const g8 = (float *)(arena + (size_t)N * 11304960);  /* its gradient */
+  float *const a9 = (float *)(arena + (size_t)N * 3932160);  /* concat 32x32x256 */
+  float *const g9 = (float *)(arena + (size_t)N * 1048576);  /* its gradient */
+  float *const a10 = (float *)(arena + (size_t)N * 8126464);  /* conv_7 32x32x128 */
+  float *const g10 = (float *)(arena + (size_t)N * 9175040);  /* its gradient */
+  float *const a11 = (float *)(arena + (size_t)N * 8650752);  /* conv_8 32x32x128 */
+  float *const g11 = (float *)(arena + (size_t)N * 0);  /* its gradient */
+  float *const a12 = (float *)(arena + (size_t)N * 6029312);  /* conv_9 32x32x192 */
+  float *const g12 = (float *)(arena + (size_t)N * 6815744);  /* its gradient */
+  float *const a13 = (float *)(arena + (size_t)N * 13156352);  /* conv_10 32x32x32 */
+  float *const g13 = (float *)(arena + (size_t)N * 10092544);  /* its gradient */
+  float *const a14 = (float *)(arena + (size_t)N * 11042816);  /* conv_11 32x32x96 */
+  float *const g14 = (float *)(arena + (size_t)N * 9699328);  /* its gradient */
+  float *const a15 = (float *)(arena + (size_t)N * 4980736);  /* maxpool_1 32x32x256 */
+  float *const g15 = (float *)(arena + (size_t)N * 0);  /* its gradient */
+  float *const a16 = (float *)(arena + (size_t)N * 12222464);  /* conv_12 32x32x64 */
+  float *const g16 = (float *)(arena + (size_t)N * 10092544);  /* its gradient */
+  float *const a17 = (float *)(arena + (size_t)N * 0);  /* concat_1 32x32x480 */
+  float *const g17 = (float *)(arena + (size_t)N * 1966080);  /* its gradient */
+  float *const a18 = (float *)(arena + (size_t)N * 9175040);  /* maxpool_2 16x16x480 */
+  float *const g18 = (float *)(arena + (size_t)N * 10158080);  /* its gradient */
+  float *const a19 = (float *)(arena + (size_t)N * 12697600);  /* conv_13 16x16x192 */
+  float *const g19 = (float *)(arena + (size_t)N * 3538944);  /* its gradient */
+  float *const a20 = (float *)(arena + (size_t)N * 13402112);  /* conv_14 16x16x96 */
+  float *const g20 = (float *)(arena + (size_t)N * 13287424);  /* its gradient */
+  float *const a21 = (float *)(arena + (size_t)N * 12484608);  /* conv_15 16x16x208 */
+  float *const g21 = (float *)(arena + (size_t)N * 7340032);  /* its gradient */
+  float *const a22 = (float *)(arena + (size_t)N * 13770752);  /* conv_16 16x16x16 */
+  float *const g22 = (float *)(arena + (size_t)N * 13746176);  /* its gradient */
+  float *const a23 = (float *)(arena + (size_t)N * 13697024);  /* conv_17 16x16x48 */
+  float *const g23 = (float *)(arena + (size_t)N * 7553024);  /* its gradient */
+  float *const a24 = (float *)(arena + (size_t)N * 9666560);  /* maxpool_3 16x16x480 */
+  float *const g24 = (float *)(arena + (size_t)N * 6815744);  /* its gradient */
+  float *const a25 = (float *)(arena + (size_t)N * 10551296);  /* conv_18 16x16x64 */
+  float *const g25 = (float *)(arena + (size_t)N * 13287424);  /* its gradient */
+  float *const a26 = (float *)(arena + (size_t)N * 6815744);  /* concat_2 16x16x512 */
+  float *const g26 = (float *)(arena + (size_t)N * 3014656);  /* its gradient */
+  float *const a27 = (float *)(arena + (size_t)N * 3768320);  /* conv_19 16x16x160 */
+  float *const g27 = (float *)(arena + (size_t)N * 10158080);  /* its gradient */
+  float *const a28 = (float *)(arena + (size_t)N * 13287424);  /* conv_20 16x16x112 */
+  float *const g28 = (float *)(arena + (size_t)N * 10321920);  /* its gradient */
+  float *const a29 = (float *)(arena + (size_t)N * 7340032);  /* conv_21 16x16x224 */
+  float *const g29 = (float *)(arena + (size_t)N * 3538944);  /* its gradient */
+  float *const a30 = (float *)(arena + (size_t)N * 13746176);  /* conv_22 16x16x24 */
+  float *const g30 = (float *)(arena + (size_t)N * 7569408);  /* its gradient */
+  float *const a31 = (float *)(arena + (size_t)N * 13565952);  /* conv_23 16x16x64 */
+  float *const g31 = (float *)(arena + (size_t)N * 10321920);  /* its gradient */
+  float *const a32 = (float *)(arena + (size_t)N * 1966080);  /* maxpool_4 16x16x512 */
+  float *const g32 = (float *)(arena + (size_t)N * 2490368);  /* its gradient */
+  float *const a33 = (float *)(arena + (size_t)N * 13631488);  /* conv_24 16x16x64 */
+  float *const g33 = (float *)(arena + (size_t)N * 10387456);  /* its gradient */
+  float *const a34 = (float *)(arena + (size_t)N * 2490368);  /* concat_3 16x16x512 */
+  float *const g34 = (float *)(arena + (size_t)N * 3014656);  /* its gradient */
+  float *const a35 = (float *)(arena + (size_t)N * 3538944);  /* maxpool_5 8x8x512 */
+  float *const g35 = (float *)(arena + (size_t)N * 10420224);  /* its gradient */
+  float *const a36 = (float *)(arena + (size_t)N * 3735552);  /* conv_25 8x8x128 */
+  float *const g36 = (float *)(arena + (size_t)N * 10616832);  /* its gradient */
+  float *const a37 = (float *)(arena + (size_t)N * 7569408);  /* conv_26 8x8x128 */
+  float *const g37 = (float *)(arena + (size_t)N * 10158080);  /* its gradient */
+  float *const a38 = (float *)(arena + (size_t)N * 3670016);  /* conv_27 8x8x256 */
+  float *const g38 = (float *)(arena + (size_t)N * 3014656);  /* its gradient */
+  float *const a39 = (float *)(arena + (size_t)N * 3145728);  /* conv_28 8x8x24 */
+  float *const g39 = (float *)(arena + (size_t)N * 3096576);  /* its gradient */
+  float *const a40 = (float *)(arena + (size_t)N * 3080192);  /* conv_29 8x8x64 */
+  float *const g40 = (float *)(arena + (size_t)N * 3112960);  /* its gradient */
+  float *const a41 = (float *)(arena + (size_t)N * 10158080);  /* maxpool_6 8x8x512 */
+  float *const g41 = (float *)(arena + (size_t)N * 10289152);  /* its gradient */
+  float *const a42 = (float *)(arena + (size_t)N * 3096576);  /* conv_30 8x8x64 */
+  float *const g42 = (float *)(arena + (size_t)N * 3129344);  /* its gradient */
+  float *const a43 = (float *)(arena + (size_t)N * 10289152);  /* concat_4 8x8x512 */
+  float *const g43 = (float *)(arena + (size_t)N * 10420224);  /* its gradient */
+  float *const a44 = (float *)(arena + (size_t)N * 3112960);  /* global_avgpool 512 */
+  float *const g44 = (float *)(arena + (size_t)N * 3119104);  /* its gradient */
+  float *const a45 = (float *)(arena + (size_t)N * 3115008);  /* dropout 512 */
+  float *const g45 = (float *)(arena + (size_t)N * 3117056);  /* its gradient */
+  float *const a46 = (float *)(arena + (size_t)N * 3119104);  /* dense 10 */
+  float *const g46 = (float *)(arena + (size_t)N * 3119168);  /* its gradient */
+  (void)ws;
+  (void)ws_floats;
+  (void)seed;
+  memset(gw, 0, 1868170 * sizeof(float));  /* moving statistics get no gradient */
+
+  /* input (InputLayer), line 21: 32x32x3, 0 MACs */
+  {
+    memcpy(a0, input, (size_t)N * 3072 * sizeof(float));
+  }
+
+  /* conv (Conv2D, relu), line 22: 32x32x3 -> 32x32x64, 1,769,472 MACs */
+  {
+    const RtConv2d d = {N, 32, 32, 3, 3, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 1728, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a1, a0, w + 0, &ep, &d, ws, ws_floats));
+  }
+
+  /* conv_1 (Conv2D, relu), line 14: 32x32x64 -> 32x32x64, 4,194,304 MACs */
+  {
+    const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 1, 1, 1, 1, 0, 0, 1};
+    const RtEpilogue ep = {w + 5888, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a2, a1, w + 1792, &ep, &d, ws, ws_floats));
+  }
+
+  /* conv_2 (Conv2D, relu), line 15: 32x32x64 -> 32x32x96, 6,291,456 MACs */
+  {
+    const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 96, 96, 1, 1, 1, 1, 0, 0, 1};
+    const RtEpilogue ep = {w + 12096, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a3, a1, w + 5952, &ep, &d, ws, ws_floats));
+  }
+
+  /* conv_3 (Conv2D, relu), line 15: 32x32x96 -> 32x32x128, 113,246,208 MACs */
+  {
+    const RtConv2d d = {N, 32, 32, 96, 96, 32, 32, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 122784, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a4, a3, w + 12192, &ep, &d, ws, ws_floats));
+  }
+
+  /* conv_4 (Conv2D, relu), line 16: 32x32x64 -> 32x32x16, 1,048,576 MACs */
+  {
+    const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 16, 16, 1, 1, 1, 1, 0, 0, 1};
+    const RtEpilogue ep = {w + 123936, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a5, a1, w + 122912, &ep, &d, ws, ws_floats));
+  }
+
+  /* conv_5 (Conv2D, relu), line 16: 32x32x16 -> 32x32x32, 13,107,200 MACs */
+  {
+    const RtConv2d d = {N, 32, 32, 16, 16, 32, 32, 32, 32, 5, 5, 1, 1, 2, 2, 1};
+    const RtEpilogue ep = {w + 136752, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a6, a5, w + 123952, &ep, &d, ws, ws_floats));
+  }
+
+  /* maxpool (MaxPooling2D), line 17: 32x32x64 -> 32x32x64, 0 MACs */
+  {
+    const RtPool2d d = {N, 32, 32, 64, 64, 32, 32, 64, 3, 3, 1, 1, 1, 1};
+    CHECK(rt_maxpool2d(ctx, a7, a1, &d));
+  }
+
+  /* conv_6 (Conv2D, relu), line 17: 32x32x64 -> 32x32x32, 2,097,152 MACs */
+  {
+    const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 32, 32, 1, 1, 1, 1, 0, 0, 1};
+    const RtEpilogue ep = {w + 138832, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a8, a7, w + 136784, &ep, &d, ws, ws_floats));
+  }
+
+  /* concat (Concatenate), line 18: 32x32x64 + 32x32x128 + 32x32x32 + 32x32x32 -> 32x32x256, 0 MACs */
+  {
+    /* free: its inputs were written into their channel slices */
+  }
+
+  /* conv_7 (Conv2D, relu), line 14: 32x32x256 -> 32x32x128, 33,554,432 MACs */
+  {
+    const RtConv2d d = {N, 32, 32, 256, 256, 32, 32, 128, 128, 1, 1, 1, 1, 0, 0, 1};
+    const RtEpilogue ep = {w + 171632, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a10, a9, w + 138864, &ep, &d, ws, ws_floats));
+  }
+
+  /* conv_8 (Conv2D, relu), line 15: 32x32x256 -> 32x32x128, 33,554,432 MACs */
+  {
+    const RtConv2d d = {N, 32, 32, 256, 256, 32, 32, 128, 128, 1, 1, 1, 1, 0, 0, 1};
+    const RtEpilogue ep = {w + 204528, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a11, a9, w + 171760, &ep, &d, ws, ws_floats));
+  }
+
+  /* conv_9 (Conv2D, relu), line 15: 32x32x128 -> 32x32x192, 226,492,416 MACs */
+  {
+    const RtConv2d d = {N, 32, 32, 128, 128, 32, 32, 192, 192, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 425840, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a12, a11, w + 204656, &ep, &d, ws, ws_floats));
+  }
+
+  /* conv_10 (Conv2D, relu), line 16: 32x32x256 -> 32x32x32, 8,388,608 MACs */
+  {
+    const RtConv2d d = {N, 32, 32, 256, 256, 32, 32, 32, 32, 1, 1, 1, 1, 0, 0, 1};
+    const RtEpilogue ep = {w + 434224, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a13, a9, w + 426032, &ep, &d, ws, ws_floats));
+  }
+
+  /* conv_11 (Conv2D, relu), line 16: 32x32x32 -> 32x32x96, 78,643,200 MACs */
+  {
+    const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 96, 96, 5, 5, 1, 1, 2, 2, 1};
+    const RtEpilogue ep = {w + 511056, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a14, a13, w + 434256, &ep, &d, ws, ws_floats));
+  }
+
+  /* maxpool_1 (MaxPooling2D), line 17: 32x32x256 -> 32x32x256, 0 MACs */
+  {
+    const RtPool2d d = {N, 32, 32, 256, 256, 32, 32, 256, 3, 3, 1, 1, 1, 1};
+    CHECK(rt_maxpool2d(ctx, a15, a9, &d));
+  }
+
+  /* conv_12 (Conv2D, relu), line 17: 32x32x256 -> 32x32x64, 16,777,216 MACs */
+  {
+    const RtConv2d d = {N, 32, 32, 256, 256, 32, 32, 64, 64, 1, 1, 1, 1, 0, 0, 1};
+    const RtEpilogue ep = {w + 527536, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a16, a15, w + 511152, &ep, &d, ws, ws_floats));
+  }
+
+  /* concat_1 (Concatenate), line 18: 32x32x128 + 32x32x192 + 32x32x96 + 32x32x64 -> 32x32x480, 0 MACs */
+  {
+    /* free: its inputs were written into their channel slices */
+  }
+
+  /* maxpool_2 (MaxPooling2D), line 25: 32x32x480 -> 16x16x480, 0 MACs */
+  {
+    const RtPool2d d = {N, 32, 32, 480, 480, 16, 16, 480, 2, 2, 2, 2, 0, 0};
+    CHECK(rt_maxpool2d(ctx, a18, a17, &d));
+  }
+
+  /* conv_13 (Conv2D, relu), line 14: 16x16x480 -> 16x16x192, 23,592,960 MACs */
+  {
+    const RtConv2d d = {N, 16, 16, 480, 480, 16, 16, 192, 192, 1, 1, 1, 1, 0, 0, 1};
+    const RtEpilogue ep = {w + 619760, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a19, a18, w + 527600, &ep, &d, ws, ws_floats));
+  }
+
+  /* conv_14 (Conv2D, relu), line 15: 16x16x480 -> 16x16x96, 11,796,480 MACs */
+  {
+    const RtConv2d d = {N, 16, 16, 480, 480, 16, 16, 96, 96, 1, 1, 1, 1, 0, 0, 1};
+    const RtEpilogue ep = {w + 666032, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a20, a18, w + 619952, &ep, &d, ws, ws_floats));
+  }
+
+  /* conv_15 (Conv2D, relu), line 15: 16x16x96 -> 16x16x208, 46,006,272 MACs */
+  {
+    const RtConv2d d = {N, 16, 16, 96, 96, 16, 16, 208, 208, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 845840, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a21, a20, w + 666128, &ep, &d, ws, ws_floats));
+  }
+
+  /* conv_16 (Conv2D, relu), line 16: 16x16x480 -> 16x16x16, 1,966,080 MACs */
+  {
+    const RtConv2d d = {N, 16, 16, 480, 480, 16, 16, 16, 16, 1, 1, 1, 1, 0, 0, 1};
+    const RtEpilogue ep = {w + 853728, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a22, a18, w + 846048, &ep, &d, ws, ws_floats));
+  }
+
+  /* conv_17 (Conv2D, relu), line 16: 16x16x16 -> 16x16x48, 4,915,200 MACs */
+  {
+    const RtConv2d d = {N, 16, 16, 16, 16, 16, 16, 48, 48, 5, 5, 1, 1, 2, 2, 1};
+    const RtEpilogue ep = {w + 872944, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a23, a22, w + 853744, &ep, &d, ws, ws_floats));
+  }
+
+  /* maxpool_3 (MaxPooling2D), line 17: 16x16x480 -> 16x16x480, 0 MACs */
+  {
+    const RtPool2d d = {N, 16, 16, 480, 480, 16, 16, 480, 3, 3, 1, 1, 1, 1};
+    CHECK(rt_maxpool2d(ctx, a24, a18, &d));
+  }
+
+  /* conv_18 (Conv2D, relu), line 17: 16x16x480 -> 16x16x64, 7,864,320 MACs */
+  {
+    const RtConv2d d = {N, 16, 16, 480, 480, 16, 16, 64, 64, 1, 1, 1, 1, 0, 0, 1};
+    const RtEpilogue ep = {w + 903712, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a25, a24, w + 872992, &ep, &d, ws, ws_floats));
+  }
+
+  /* concat_2 (Concatenate), line 18: 16x16x192 + 16x16x208 + 16x16x48 + 16x16x64 -> 16x16x512, 0 MACs */
+  {
+    /* free: its inputs were written into their channel slices */
+  }
+
+  /* conv_19 (Conv2D, relu), line 14: 16x16x512 -> 16x16x160, 20,971,520 MACs */
+  {
+    const RtConv2d d = {N, 16, 16, 512, 512, 16, 16, 160, 160, 1, 1, 1, 1, 0, 0, 1};
+    const RtEpilogue ep = {w + 985696, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a27, a26, w + 903776, &ep, &d, ws, ws_floats));
+  }
+
+  /* conv_20 (Conv2D, relu), line 15: 16x16x512 -> 16x16x112, 14,680,064 MACs */
+  {
+    const RtConv2d d = {N, 16, 16, 512, 512, 16, 16, 112, 112, 1, 1, 1, 1, 0, 0, 1};
+    const RtEpilogue ep = {w + 1043200, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a28, a26, w + 985856, &ep, &d, ws, ws_floats));
+  }
+
+  /* conv_21 (Conv2D, relu), line 15: 16x16x112 -> 16x16x224, 57,802,752 MACs */
+  {
+    const RtConv2d d = {N, 16, 16, 112, 112, 16, 16, 224, 224, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 1269104, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a29, a28, w + 1043312, &ep, &d, ws, ws_floats));
+  }
+
+  /* conv_22 (Conv2D, relu), line 16: 16x16x512 -> 16x16x24, 3,145,728 MACs */
+  {
+    const RtConv2d d = {N, 16, 16, 512, 512, 16, 16, 24, 24, 1, 1, 1, 1, 0, 0, 1};
+    const RtEpilogue ep = {w + 1281616, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a30, a26, w + 1269328, &ep, &d, ws, ws_floats));
+  }
+
+  /* conv_23 (Conv2D, relu), line 16: 16x16x24 -> 16x16x64, 9,830,400 MACs */
+  {
+    const RtConv2d d = {N, 16, 16, 24, 24, 16, 16, 64, 64, 5, 5, 1, 1, 2, 2, 1};
+    const RtEpilogue ep = {w + 1320040, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a31, a30, w + 1281640, &ep, &d, ws, ws_floats));
+  }
+
+  /* maxpool_4 (MaxPooling2D), line 17: 16x16x512 -> 16x16x512, 0 MACs */
+  {
+    const RtPool2d d = {N, 16, 16, 512, 512, 16, 16, 512, 3, 3, 1, 1, 1, 1};
+    CHECK(rt_maxpool2d(ctx, a32, a26, &d));
+  }
+
+  /* conv_24 (Conv2D, relu), line 17: 16x16x512 -> 16x16x64, 8,388,608 MACs */
+  {
+    const RtConv2d d = {N, 16, 16, 512, 512, 16, 16, 64, 64, 1, 1, 1, 1, 0, 0, 1};
+    const RtEpilogue ep = {w + 1352872, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a33, a32, w + 1320104, &ep, &d, ws, ws_floats));
+  }
+
+  /* concat_3 (Concatenate), line 18: 16x16x160 + 16x16x224 + 16x16x64 + 16x16x64 -> 16x16x512, 0 MACs */
+  {
+    /* free: its inputs were written into their channel slices */
+  }
+
+  /* maxpool_5 (MaxPooling2D), line 28: 16x16x512 -> 8x8x512, 0 MACs */
+  {
+    const RtPool2d d = {N, 16, 16, 512, 512, 8, 8, 512, 2, 2, 2, 2, 0, 0};
+    CHECK(rt_maxpool2d(ctx, a35, a34, &d));
+  }
+
+  /* conv_25 (Conv2D, relu), line 14: 8x8x512 -> 8x8x128, 4,194,304 MACs */
+  {
+    const RtConv2d d = {N, 8, 8, 512, 512, 8, 8, 128, 128, 1, 1, 1, 1, 0, 0, 1};
+    const RtEpilogue ep = {w + 1418472, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a36, a35, w + 1352936, &ep, &d, ws, ws_floats));
+  }
+
+  /* conv_26 (Conv2D, relu), line 15: 8x8x512 -> 8x8x128, 4,194,304 MACs */
+  {
+    const RtConv2d d = {N, 8, 8, 512, 512, 8, 8, 128, 128, 1, 1, 1, 1, 0, 0, 1};
+    const RtEpilogue ep = {w + 1484136, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a37, a35, w + 1418600, &ep, &d, ws, ws_floats));
+  }
+
+  /* conv_27 (Conv2D, relu), line 15: 8x8x128 -> 8x8x256, 18,874,368 MACs */
+  {
+    const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 1779176, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a38, a37, w + 1484264, &ep, &d, ws, ws_floats));
+  }
+
+  /* conv_28 (Conv2D, relu), line 16: 8x8x512 -> 8x8x24, 786,432 MACs */
+  {
+    const RtConv2d d = {N, 8, 8, 512, 512, 8, 8, 24, 24, 1, 1, 1, 1, 0, 0, 1};
+    const RtEpilogue ep = {w + 1791720, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a39, a35, w + 1779432, &ep, &d, ws, ws_floats));
+  }
+
+  /* conv_29 (Conv2D, relu), line 16: 8x8x24 -> 8x8x64, 2,457,600 MACs */
+  {
+    const RtConv2d d = {N, 8, 8, 24, 24, 8, 8, 64, 64, 5, 5, 1, 1, 2, 2, 1};
+    const RtEpilogue ep = {w + 1830144, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a40, a39, w + 1791744, &ep, &d, ws, ws_floats));
+  }
+
+  /* maxpool_6 (MaxPooling2D), line 17: 8x8x512 -> 8x8x512, 0 MACs */
+  {
+    const RtPool2d d = {N, 8, 8, 512, 512, 8, 8, 512, 3, 3, 1, 1, 1, 1};
+    CHECK(rt_maxpool2d(ctx, a41, a35, &d));
+  }
+
+  /* conv_30 (Conv2D, relu), line 17: 8x8x512 -> 8x8x64, 2,097,152 MACs */
+  {
+    const RtConv2d d = {N, 8, 8, 512, 512, 8, 8, 64, 64, 1, 1, 1, 1, 0, 0, 1};
+    const RtEpilogue ep = {w + 1862976, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a42, a41, w + 1830208, &ep, &d, ws, ws_floats));
+  }
+
+  /* concat_4 (Concatenate), line 18: 8x8x128 + 8x8x256 + 8x8x64 + 8x8x64 -> 8x8x512, 0 MACs */
+  {
+    /* free: its inputs were written into their channel slices */
+  }
+
+  /* global_avgpool (GlobalAveragePooling2D), line 30: 8x8x512 -> 512, 0 MACs */
+  {
+    const RtEltwise d = {N, 8, 8, 512, 512, 512};
+    CHECK(rt_global_avgpool(ctx, a44, a43, &d));
+  }
+
+  /* dropout (Dropout), line 30: 512 -> 512, 0 MACs */
+  {
+    const RtEltwise d = {N, 1, 1, 512, 512, 512};
+    uint8_t *mask = (uint8_t *)(arena + (size_t)N * 3121152);
+    CHECK(rt_dropout_train(ctx, a45, mask, a44, 0.400000006f, seed ^ 356356ull, &d));
+  }
+
+  /* dense (Dense, softmax), line 31: 512 -> 10, 5,120 MACs */
+  {
+    const RtDense d = {N * 1, 512, 10, 512, 10};
+    const RtEpilogue ep = {w + 1868160, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, a46, a45, w + 1863040, &ep, &d));
+    const RtEltwise sm = {N, 1, 1, 10, 10, 10};
+    CHECK(rt_softmax(ctx, a46, a46, &sm));
+  }
+
+  /* loss: cross-entropy of the softmax, fused: g46 is the softmax's input gradient */
+  CHECK(rt_softmax_xent(ctx, g46, loss_sum, correct, a46, (const int32_t *)targets, N, 10));
+
+  /* gradient of dense */
+  {
+    const RtDense d = {N * 1, 512, 10, 512, 10};
+    CHECK(rt_dense_backward(ctx, g45, gw + 1863040, gw + 1868160, g46, a45, w + 1863040, 0, &d));
+  }
+
+  /* gradient of dropout */
+  {
+    const RtEltwise d = {N, 1, 1, 512, 512, 512};
+    const uint8_t *mask = (const uint8_t *)(arena + (size_t)N * 3121152);
+    CHECK(rt_dropout_backward(ctx, g44, g45, mask, 0.400000006f, 0, &d));
+  }
+
+  /* gradient of global_avgpool */
+  {
+    const RtEltwise d = {N, 8, 8, 512, 512, 512};
+    CHECK(rt_global_avgpool_backward(ctx, g43, g44, 0, &d));
+  }
+
+  /* gradient of concat_4 */
+  {
+    {
+      const RtEltwise d = {N, 64, 1, 128, 512, 128};
+      CHECK(rt_accumulate(ctx, g36, g43 + 0, 0, &d));
+    }
+    {
+      const RtEltwise d = {N, 64, 1, 256, 512, 256};
+      CHECK(rt_accumulate(ctx, g38, g43 + 128, 0, &d));
+    }
+    {
+      const RtEltwise d = {N, 64, 1, 64, 512, 64};
+      CHECK(rt_accumulate(ctx, g40, g43 + 384, 0, &d));
+    }
+    {
+      const RtEltwise d = {N, 64, 1, 64, 512, 64};
+      CHECK(rt_accumulate(ctx, g42, g43 + 448, 0, &d));
+    }
+  }
+
+  /* gradient of conv_30 */
+  {
+    const RtEltwise de = {N, 64, 1, 64, 64, 64};
+    CHECK(rt_activation_backward(ctx, g42, g42, a42, RT_ACT_RELU, 0.0f, 0, &de));
+    const RtConv2d d = {N, 8, 8, 512, 512, 8, 8, 64, 64, 1, 1, 1, 1, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g41, gw + 1830208, gw + 1862976, g42, a41, w + 1830208, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of maxpool_6 */
+  {
+    const RtPool2d d = {N, 8, 8, 512, 512, 8, 8, 512, 3, 3, 1, 1, 1, 1};
+    CHECK(rt_maxpool2d_backward(ctx, g35, g41, a35, 0, &d));
+  }
+
+  /* gradient of conv_29 */
+  {
+    const RtEltwise de = {N, 64, 1, 64, 64, 64};
+    CHECK(rt_activation_backward(ctx, g40, g40, a40, RT_ACT_RELU, 0.0f, 0, &de));
+    const RtConv2d d = {N, 8, 8, 24, 24, 8, 8, 64, 64, 5, 5, 1, 1, 2, 2, 1};
+    CHECK(rt_conv2d_backward(ctx, g39, gw + 1791744, gw + 1830144, g40, a39, w + 1791744, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of conv_28 */
+  {
+    const RtEltwise de = {N, 64, 1, 24, 24, 24};
+    CHECK(rt_activation_backward(ctx, g39, g39, a39, RT_ACT_RELU, 0.0f, 0, &de));
+    const RtConv2d d = {N, 8, 8, 512, 512, 8, 8, 24, 24, 1, 1, 1, 1, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g35, gw + 1779432, gw + 1791720, g39, a35, w + 1779432, 1, &d, ws, ws_floats));
+  }
+
+  /* gradient of conv_27 */
+  {
+    const RtEltwise de = {N, 64, 1, 256, 256, 256};
+    CHECK(rt_activation_backward(ctx, g38, g38, a38, RT_ACT_RELU, 0.0f, 0, &de));
+    const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g37, gw + 1484264, gw + 1779176, g38, a37, w + 1484264, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of conv_26 */
+  {
+    const RtEltwise de = {N, 64, 1, 128, 128, 128};
+    CHECK(rt_activation_backward(ctx, g37, g37, a37, RT_ACT_RELU, 0.0f, 0, &de));
+    const RtConv2d d = {N, 8, 8, 512, 512, 8, 8, 128, 128, 1, 1, 1, 1, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g35, gw + 1418600, gw + 1484136, g37, a35, w + 1418600, 1, &d, ws, ws_floats));
+  }
+
+  /* gradient of conv_25 */
+  {
+    const RtEltwise de = {N, 64, 1, 128, 128, 128};
+    CHECK(rt_activation_backward(ctx, g36, g36, a36, RT_ACT_RELU, 0.0f, 0, &de));
+    const RtConv2d d = {N, 8, 8, 512, 512, 8, 8, 128, 128, 1, 1, 1, 1, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g35, gw + 1352936, gw + 1418472, g36, a35, w + 1352936, 1, &d, ws, ws_floats));
+  }
+
+  /* gradient of maxpool_5 */
+  {
+    const RtPool2d d = {N, 16, 16, 512, 512, 8, 8, 512, 2, 2, 2, 2, 0, 0};
+    CHECK(rt_maxpool2d_backward(ctx, g34, g35, a34, 0, &d));
+  }
+
+  /* gradient of concat_3 */
+  {
+    {
+      const RtEltwise d = {N, 256, 1, 160, 512, 160};
+      CHECK(rt_accumulate(ctx, g27, g34 + 0, 0, &d));
+    }
+    {
+      const RtEltwise d = {N, 256, 1, 224, 512, 224};
+      CHECK(rt_accumulate(ctx, g29, g34 + 160, 0, &d));
+    }
+    {
+      const RtEltwise d = {N, 256, 1, 64, 512, 64};
+      CHECK(rt_accumulate(ctx, g31, g34 + 384, 0, &d));
+    }
+    {
+      const RtEltwise d = {N, 256, 1, 64, 512, 64};
+      CHECK(rt_accumulate(ctx, g33, g34 + 448, 0, &d));
+    }
+  }
+
+  /* gradient of conv_24 */
+  {
+    const RtEltwise de = {N, 256, 1, 64, 64, 64};
+    CHECK(rt_activation_backward(ctx, g33, g33, a33, RT_ACT_RELU, 0.0f, 0, &de));
+    const RtConv2d d = {N, 16, 16, 512, 512, 16, 16, 64, 64, 1, 1, 1, 1, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g32, gw + 1320104, gw + 1352872, g33, a32, w + 1320104, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of maxpool_4 */
+  {
+    const RtPool2d d = {N, 16, 16, 512, 512, 16, 16, 512, 3, 3, 1, 1, 1, 1};
+    CHECK(rt_maxpool2d_backward(ctx, g26, g32, a26, 0, &d));
+  }
+
+  /* gradient of conv_23 */
+  {
+    const RtEltwise de = {N, 256, 1, 64, 64, 64};
+    CHECK(rt_activation_backward(ctx, g31, g31, a31, RT_ACT_RELU, 0.0f, 0, &de));
+    const RtConv2d d = {N, 16, 16, 24, 24, 16, 16, 64, 64, 5, 5, 1, 1, 2, 2, 1};
+    CHECK(rt_conv2d_backward(ctx, g30, gw + 1281640, gw + 1320040, g31, a30, w + 1281640, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of conv_22 */
+  {
+    const RtEltwise de = {N, 256, 1, 24, 24, 24};
+    CHECK(rt_activation_backward(ctx, g30, g30, a30, RT_ACT_RELU, 0.0f, 0, &de));
+    const RtConv2d d = {N, 16, 16, 512, 512, 16, 16, 24, 24, 1, 1, 1, 1, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g26, gw + 1269328, gw + 1281616, g30, a26, w + 1269328, 1, &d, ws, ws_floats));
+  }
+
+  /* gradient of conv_21 */
+  {
+    const RtEltwise de = {N, 256, 1, 224, 224, 224};
+    CHECK(rt_activation_backward(ctx, g29, g29, a29, RT_ACT_RELU, 0.0f, 0, &de));
+    const RtConv2d d = {N, 16, 16, 112, 112, 16, 16, 224, 224, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g28, gw + 1043312, gw + 1269104, g29, a28, w + 1043312, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of conv_20 */
+  {
+    const RtEltwise de = {N, 256, 1, 112, 112, 112};
+    CHECK(rt_activation_backward(ctx, g28, g28, a28, RT_ACT_RELU, 0.0f, 0, &de));
+    const RtConv2d d = {N, 16, 16, 512, 512, 16, 16, 112, 112, 1, 1, 1, 1, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g26, gw + 985856, gw + 1043200, g28, a26, w + 985856, 1, &d, ws, ws_floats));
+  }
+
+  /* gradient of conv_19 */
+  {
+    const RtEltwise de = {N, 256, 1, 160, 160, 160};
+    CHECK(rt_activation_backward(ctx, g27, g27, a27, RT_ACT_RELU, 0.0f, 0, &de));
+    const RtConv2d d = {N, 16, 16, 512, 512, 16, 16, 160, 160, 1, 1, 1, 1, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g26, gw + 903776, gw + 985696, g27, a26, w + 903776, 1, &d, ws, ws_floats));
+  }
+
+  /* gradient of concat_2 */
+  {
+    {
+      const RtEltwise d = {N, 256, 1, 192, 512, 192};
+      CHECK(rt_accumulate(ctx, g19, g26 + 0, 0, &d));
+    }
+    {
+      const RtEltwise d = {N, 256, 1, 208, 512, 208};
+      CHECK(rt_accumulate(ctx, g21, g26 + 192, 0, &d));
+    }
+    {
+      const RtEltwise d = {N, 256, 1, 48, 512, 48};
+      CHECK(rt_accumulate(ctx, g23, g26 + 400, 0, &d));
+    }
+    {
+      const RtEltwise d = {N, 256, 1, 64, 512, 64};
+      CHECK(rt_accumulate(ctx, g25, g26 + 448, 0, &d));
+    }
+  }
+
+  /* gradient of conv_18 */
+  {
+    const RtEltwise de = {N, 256, 1, 64, 64, 64};
+    CHECK(rt_activation_backward(ctx, g25, g25, a25, RT_ACT_RELU, 0.0f, 0, &de));
+    const RtConv2d d = {N, 16, 16, 480, 480, 16, 16, 64, 64, 1, 1, 1, 1, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g24, gw + 872992, gw + 903712, g25, a24, w + 872992, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of maxpool_3 */
+  {
+    const RtPool2d d = {N, 16, 16, 480, 480, 16, 16, 480, 3, 3, 1, 1, 1, 1};
+    CHECK(rt_maxpool2d_backward(ctx, g18, g24, a18, 0, &d));
+  }
+
+  /* gradient of conv_17 */
+  {
+    const RtEltwise de = {N, 256, 1, 48, 48, 48};
+    CHECK(rt_activation_backward(ctx, g23, g23, a23, RT_ACT_RELU, 0.0f, 0, &de));
+    const RtConv2d d = {N, 16, 16, 16, 16, 16, 16, 48, 48, 5, 5, 1, 1, 2, 2, 1};
+    CHECK(rt_conv2d_backward(ctx, g22, gw + 853744, gw + 872944, g23, a22, w + 853744, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of conv_16 */
+  {
+    const RtEltwise de = {N, 256, 1, 16, 16, 16};
+    CHECK(rt_activation_backward(ctx, g22, g22, a22, RT_ACT_RELU, 0.0f, 0, &de));
+    const RtConv2d d = {N, 16, 16, 480, 480, 16, 16, 16, 16, 1, 1, 1, 1, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g18, gw + 846048, gw + 853728, g22, a18, w + 846048, 1, &d, ws, ws_floats));
+  }
+
+  /* gradient of conv_15 */
+  {
+    const RtEltwise de = {N, 256, 1, 208, 208, 208};
+    CHECK(rt_activation_backward(ctx, g21, g21, a21, RT_ACT_RELU, 0.0f, 0, &de));
+    const RtConv2d d = {N, 16, 16, 96, 96, 16, 16, 208, 208, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g20, gw + 666128, gw + 845840, g21, a20, w + 666128, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of conv_14 */
+  {
+    const RtEltwise de = {N, 256, 1, 96, 96, 96};
+    CHECK(rt_activation_backward(ctx, g20, g20, a20, RT_ACT_RELU, 0.0f, 0, &de));
+    const RtConv2d d = {N, 16, 16, 480, 480, 16, 16, 96, 96, 1, 1, 1, 1, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g18, gw + 619952, gw + 666032, g20, a18, w + 619952, 1, &d, ws, ws_floats));
+  }
+
+  /* gradient of conv_13 */
+  {
+    const RtEltwise de = {N, 256, 1, 192, 192, 192};
+    CHECK(rt_activation_backward(ctx, g19, g19, a19, RT_ACT_RELU, 0.0f, 0, &de));
+    const RtConv2d d = {N, 16, 16, 480, 480, 16, 16, 192, 192, 1, 1, 1, 1, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g18, gw + 527600, gw + 619760, g19, a18, w + 527600, 1, &d, ws, ws_floats));
+  }
+
+  /* gradient of maxpool_2 */
+  {
+    const RtPool2d d = {N, 32, 32, 480, 480, 16, 16, 480, 2, 2, 2, 2, 0, 0};
+    CHECK(rt_maxpool2d_backward(ctx, g17, g18, a17, 0, &d));
+  }
+
+  /* gradient of concat_1 */
+  {
+    {
+      const RtEltwise d = {N, 1024, 1, 128, 480, 128};
+      CHECK(rt_accumulate(ctx, g10, g17 + 0, 0, &d));
+    }
+    {
+      const RtEltwise d = {N, 1024, 1, 192, 480, 192};
+      CHECK(rt_accumulate(ctx, g12, g17 + 128, 0, &d));
+    }
+    {
+      const RtEltwise d = {N, 1024, 1, 96, 480, 96};
+      CHECK(rt_accumulate(ctx, g14, g17 + 320, 0, &d));
+    }
+    {
+      const RtEltwise d = {N, 1024, 1, 64, 480, 64};
+      CHECK(rt_accumulate(ctx, g16, g17 + 416, 0, &d));
+    }
+  }
+
+  /* gradient of conv_12 */
+  {
+    const RtEltwise de = {N, 1024, 1, 64, 64, 64};
+    CHECK(rt_activation_backward(ctx, g16, g16, a16, RT_ACT_RELU, 0.0f, 0, &de));
+    const RtConv2d d = {N, 32, 32, 256, 256, 32, 32, 64, 64, 1, 1, 1, 1, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g15, gw + 511152, gw + 527536, g16, a15, w + 511152, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of maxpool_1 */
+  {
+    const RtPool2d d = {N, 32, 32, 256, 256, 32, 32, 256, 3, 3, 1, 1, 1, 1};
+    CHECK(rt_maxpool2d_backward(ctx, g9, g15, a9, 0, &d));
+  }
+
+  /* gradient of conv_11 */
+  {
+    const RtEltwise de = {N, 1024, 1, 96, 96, 96};
+    CHECK(rt_activation_backward(ctx, g14, g14, a14, RT_ACT_RELU, 0.0f, 0, &de));
+    const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 96, 96, 5, 5, 1, 1, 2, 2, 1};
+    CHECK(rt_conv2d_backward(ctx, g13, gw + 434256, gw + 511056, g14, a13, w + 434256, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of conv_10 */
+  {
+    const RtEltwise de = {N, 1024, 1, 32, 32, 32};
+    CHECK(rt_activation_backward(ctx, g13, g13, a13, RT_ACT_RELU, 0.0f, 0, &de));
+    const RtConv2d d = {N, 32, 32, 256, 256, 32, 32, 32, 32, 1, 1, 1, 1, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g9, gw + 426032, gw + 434224, g13, a9, w + 426032, 1, &d, ws, ws_floats));
+  }
+
+  /* gradient of conv_9 */
+  {
+    const RtEltwise de = {N, 1024, 1, 192, 192, 192};
+    CHECK(rt_activation_backward(ctx, g12, g12, a12, RT_ACT_RELU, 0.0f, 0, &de));
+    const RtConv2d d = {N, 32, 32, 128, 128, 32, 32, 192, 192, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g11, gw + 204656, gw + 425840, g12, a11, w + 204656, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of conv_8 */
+  {
+    const RtEltwise de = {N, 1024, 1, 128, 128, 128};
+    CHECK(rt_activation_backward(ctx, g11, g11, a11, RT_ACT_RELU, 0.0f, 0, &de));
+    const RtConv2d d = {N, 32, 32, 256, 256, 32, 32, 128, 128, 1, 1, 1, 1, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g9, gw + 171760, gw + 204528, g11, a9, w + 171760, 1, &d, ws, ws_floats));
+  }
+
+  /* gradient of conv_7 */
+  {
+    const RtEltwise de = {N, 1024, 1, 128, 128, 128};
+    CHECK(rt_activation_backward(ctx, g10, g10, a10, RT_ACT_RELU, 0.0f, 0, &de));
+    const RtConv2d d = {N, 32, 32, 256, 256, 32, 32, 128, 128, 1, 1, 1, 1, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g9, gw + 138864, gw + 171632, g10, a9, w + 138864, 1, &d, ws, ws_floats));
+  }
+
+  /* gradient of concat */
+  {
+    {
+      const RtEltwise d = {N, 1024, 1, 64, 256, 64};
+      CHECK(rt_accumulate(ctx, g2, g9 + 0, 0, &d));
+    }
+    {
+      const RtEltwise d = {N, 1024, 1, 128, 256, 128};
+      CHECK(rt_accumulate(ctx, g4, g9 + 64, 0, &d));
+    }
+    {
+      const RtEltwise d = {N, 1024, 1, 32, 256, 32};
+      CHECK(rt_accumulate(ctx, g6, g9 + 192, 0, &d));
+    }
+    {
+      const RtEltwise d = {N, 1024, 1, 32, 256, 32};
+      CHECK(rt_accumulate(ctx, g8, g9 + 224, 0, &d));
+    }
+  }
+
+  /* gradient of conv_6 */
+  {
+    const RtEltwise de = {N, 1024, 1, 32, 32, 32};
+    CHECK(rt_activation_backward(ctx, g8, g8, a8, RT_ACT_RELU, 0.0f, 0, &de));
+    const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 32, 32, 1, 1, 1, 1, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g7, gw + 136784, gw + 138832, g8, a7, w + 136784, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of maxpool */
+  {
+    const RtPool2d d = {N, 32, 32, 64, 64, 32, 32, 64, 3, 3, 1, 1, 1, 1};
+    CHECK(rt_maxpool2d_backward(ctx, g1, g7, a1, 0, &d));
+  }
+
+  /* gradient of conv_5 */
+  {
+    const RtEltwise de = {N, 1024, 1, 32, 32, 32};
+    CHECK(rt_activation_backward(ctx, g6, g6, a6, RT_ACT_RELU, 0.0f, 0, &de));
+    const RtConv2d d = {N, 32, 32, 16, 16, 32, 32, 32, 32, 5, 5, 1, 1, 2, 2, 1};
+    CHECK(rt_conv2d_backward(ctx, g5, gw + 123952, gw + 136752, g6, a5, w + 123952, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of conv_4 */
+  {
+    const RtEltwise de = {N, 1024, 1, 16, 16, 16};
+    CHECK(rt_activation_backward(ctx, g5, g5, a5, RT_ACT_RELU, 0.0f, 0, &de));
+    const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 16, 16, 1, 1, 1, 1, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g1, gw + 122912, gw + 123936, g5, a1, w + 122912, 1, &d, ws, ws_floats));
+  }
+
+  /* gradient of conv_3 */
+  {
+    const RtEltwise de = {N, 1024, 1, 128, 128, 128};
+    CHECK(rt_activation_backward(ctx, g4, g4, a4, RT_ACT_RELU, 0.0f, 0, &de));
+    const RtConv2d d = {N, 32, 32, 96, 96, 32, 32, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g3, gw + 12192, gw + 122784, g4, a3, w + 12192, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of conv_2 */
+  {
+    const RtEltwise de = {N, 1024, 1, 96, 96, 96};
+    CHECK(rt_activation_backward(ctx, g3, g3, a3, RT_ACT_RELU, 0.0f, 0, &de));
+    const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 96, 96, 1, 1, 1, 1, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g1, gw + 5952, gw + 12096, g3, a1, w + 5952, 1, &d, ws, ws_floats));
+  }
+
+  /* gradient of conv_1 */
+  {
+    const RtEltwise de = {N, 1024, 1, 64, 64, 64};
+    CHECK(rt_activation_backward(ctx, g2, g2, a2, RT_ACT_RELU, 0.0f, 0, &de));
+    const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 1, 1, 1, 1, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g1, gw + 1792, gw + 5888, g2, a1, w + 1792, 1, &d, ws, ws_floats));
+  }
+
+  /* gradient of conv */
+  {
+    const RtEltwise de = {N, 1024, 1, 64, 64, 64};
+    CHECK(rt_activation_backward(ctx, g1, g1, a1, RT_ACT_RELU, 0.0f, 0, &de));
+    const RtConv2d d = {N, 32, 32, 3, 3, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, NULL, gw + 0, gw + 1728, g1, a0, w + 0, 0, &d, ws, ws_floats));
+  }
+  return RT_OK;
+}
+
+/* The train section, Keras' defaults where it is silent. */
+static const NetcTrainConfig train_config = {
+  .optimizer = NETC_OPT_ADAM,
+  .lr = 0.001,
+  .momentum = 0,
+  .nesterov = 0,
+  .beta1 = 0.9,
+  .beta2 = 0.999,
+  .rho = 0.9,
+  .epsilon = 1e-07,
+  .weight_decay = 0,
+  .schedule = NETC_SCHED_STEP,
+  .nsteps = 3,
+  .step_epoch = {5, 10, 15},
+  .step_factor = {0.2, 0.1, 0.01},
+  .cosine_epochs = 0,
+  .loss = NETC_LOSS_CROSS_ENTROPY,
+  .batch = 128,
+  .epochs = 20,
+  .validation = 0.1,
+  .shuffle = 1,
+  .seed = 0u,
+  .naugment = 3,
+  .augment = {{NETC_AUG_ROTATE, 10}, {NETC_AUG_SHIFT, 0.15625}, {NETC_AUG_HFLIP, 0}},
+  .checkpoint = NETC_CKPT_BEST,
+  .checkpoint_metric = "val_acc",
+  .checkpoint_every = 1,
+};
+
 static const char summary[] =
     "Model: \"inception_mini\" (dsl-examples/inception_mini.net)" "\n"
     "Batch 1, float32. MACs: multiply-accumulates of dense and convolution layers; FLOPs = 2 x MACs." "\n"
@@ -831,4 +1914,9 @@ const NetcModel netc_model_inception_mini = {
   .data = NETC_DATA_CIFAR10,
   .data_path = "data/cifar-10-batches-bin",
   .data_path2 = NULL,
+  .train = &train_config,
+  .train_arena_bytes_per_image = 13799424,
+  .train_workspace_floats = inception_mini_train_workspace_floats,
+  .train_step = inception_mini_train_step,
+  .source_hash = "f9df3b1de73e6f73",
 };

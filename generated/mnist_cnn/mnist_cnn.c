@@ -4,6 +4,7 @@
 #include "mnist_cnn.h"
 
 #include <string.h>
+#include "netc/train_kernels.h"
 
 /* Returns the first kernel error to the caller. */
 #define CHECK(call)                \
@@ -150,6 +151,204 @@ RtStatus mnist_cnn_forward(const RtContext *ctx, const float *w, void *arena_, f
   return RT_OK;
 }
 
+/* Scratch of the training step at batch N: forward and backward im2col tiles. */
+size_t mnist_cnn_train_workspace_floats(int N) {
+  size_t most = 0, f;
+  {  /* conv */
+    const RtConv2d d = {N, 28, 28, 1, 1, 28, 28, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_1 */
+    const RtConv2d d = {N, 28, 28, 64, 64, 28, 28, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_2 */
+    const RtConv2d d = {N, 14, 14, 64, 64, 14, 14, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_3 */
+    const RtConv2d d = {N, 14, 14, 128, 128, 14, 14, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  (void)N;
+  (void)f;
+  return most;
+}
+
+/* One training step: forward in training mode, the loss, every gradient. */
+RtStatus mnist_cnn_train_step(const RtContext *ctx, float *w, float *gw, void *arena_, float *ws,
+  size_t ws_floats, const float *input, const void *targets, int N, uint64_t seed,
+  double *loss_sum, int *correct) {
+  char *arena = arena_;
+  float *const a0 = (float *)(arena + (size_t)N * 953344);  /* input 28x28x1 */
+  float *const a1 = (float *)(arena + (size_t)N * 0);  /* conv 28x28x64 */
+  float *const g1 = (float *)(arena + (size_t)N * 602112);  /* its gradient */
+  float *const a2 = (float *)(arena + (size_t)N * 200704);  /* conv_1 28x28x64 */
+  float *const g2 = (float *)(arena + (size_t)N * 401408);  /* its gradient */
+  float *const a3 = (float *)(arena + (size_t)N * 903168);  /* maxpool 14x14x64 */
+  float *const g3 = (float *)(arena + (size_t)N * 702464);  /* its gradient */
+  float *const a4 = (float *)(arena + (size_t)N * 401408);  /* conv_2 14x14x128 */
+  float *const g4 = (float *)(arena + (size_t)N * 602112);  /* its gradient */
+  float *const a5 = (float *)(arena + (size_t)N * 501760);  /* conv_3 14x14x128 */
+  float *const g5 = (float *)(arena + (size_t)N * 802816);  /* its gradient */
+  float *const a6 = (float *)(arena + (size_t)N * 602112);  /* flatten 25088 */
+  float *const g6 = (float *)(arena + (size_t)N * 702464);  /* its gradient */
+  float *const a7 = (float *)(arena + (size_t)N * 802816);  /* dense 10 */
+  float *const g7 = (float *)(arena + (size_t)N * 802880);  /* its gradient */
+  (void)ws;
+  (void)ws_floats;
+  (void)seed;
+  memset(gw, 0, 509898 * sizeof(float));  /* moving statistics get no gradient */
+
+  /* input (InputLayer), line 10: 28x28x1, 0 MACs */
+  {
+    memcpy(a0, input, (size_t)N * 784 * sizeof(float));
+  }
+
+  /* conv (Conv2D, relu), line 11: 28x28x1 -> 28x28x64, 451,584 MACs */
+  {
+    const RtConv2d d = {N, 28, 28, 1, 1, 28, 28, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 576, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a1, a0, w + 0, &ep, &d, ws, ws_floats));
+  }
+
+  /* conv_1 (Conv2D, relu), line 12: 28x28x64 -> 28x28x64, 28,901,376 MACs */
+  {
+    const RtConv2d d = {N, 28, 28, 64, 64, 28, 28, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 37504, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a2, a1, w + 640, &ep, &d, ws, ws_floats));
+  }
+
+  /* maxpool (MaxPooling2D), line 13: 28x28x64 -> 14x14x64, 0 MACs */
+  {
+    const RtPool2d d = {N, 28, 28, 64, 64, 14, 14, 64, 2, 2, 2, 2, 0, 0};
+    CHECK(rt_maxpool2d(ctx, a3, a2, &d));
+  }
+
+  /* conv_2 (Conv2D, relu), line 14: 14x14x64 -> 14x14x128, 14,450,688 MACs */
+  {
+    const RtConv2d d = {N, 14, 14, 64, 64, 14, 14, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 111296, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a4, a3, w + 37568, &ep, &d, ws, ws_floats));
+  }
+
+  /* conv_3 (Conv2D, relu), line 15: 14x14x128 -> 14x14x128, 28,901,376 MACs */
+  {
+    const RtConv2d d = {N, 14, 14, 128, 128, 14, 14, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 258880, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a5, a4, w + 111424, &ep, &d, ws, ws_floats));
+  }
+
+  /* flatten (Flatten), line 16: 14x14x128 -> 25088, 0 MACs */
+  {
+    const RtEltwise d = {N, 196, 1, 128, 128, 128};
+    CHECK(rt_copy(ctx, a6, a5, &d));
+  }
+
+  /* dense (Dense, softmax), line 17: 25088 -> 10, 250,880 MACs */
+  {
+    const RtDense d = {N * 1, 25088, 10, 25088, 10};
+    const RtEpilogue ep = {w + 509888, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, a7, a6, w + 259008, &ep, &d));
+    const RtEltwise sm = {N, 1, 1, 10, 10, 10};
+    CHECK(rt_softmax(ctx, a7, a7, &sm));
+  }
+
+  /* loss: cross-entropy of the softmax, fused: g7 is the softmax's input gradient */
+  CHECK(rt_softmax_xent(ctx, g7, loss_sum, correct, a7, (const int32_t *)targets, N, 10));
+
+  /* gradient of dense */
+  {
+    const RtDense d = {N * 1, 25088, 10, 25088, 10};
+    CHECK(rt_dense_backward(ctx, g6, gw + 259008, gw + 509888, g7, a6, w + 259008, 0, &d));
+  }
+
+  /* gradient of flatten */
+  {
+    const RtEltwise d = {N, 1, 1, 25088, 25088, 25088};
+    CHECK(rt_accumulate(ctx, g5, g6, 0, &d));
+  }
+
+  /* gradient of conv_3 */
+  {
+    const RtEltwise de = {N, 196, 1, 128, 128, 128};
+    CHECK(rt_activation_backward(ctx, g5, g5, a5, RT_ACT_RELU, 0.0f, 0, &de));
+    const RtConv2d d = {N, 14, 14, 128, 128, 14, 14, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g4, gw + 111424, gw + 258880, g5, a4, w + 111424, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of conv_2 */
+  {
+    const RtEltwise de = {N, 196, 1, 128, 128, 128};
+    CHECK(rt_activation_backward(ctx, g4, g4, a4, RT_ACT_RELU, 0.0f, 0, &de));
+    const RtConv2d d = {N, 14, 14, 64, 64, 14, 14, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g3, gw + 37568, gw + 111296, g4, a3, w + 37568, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of maxpool */
+  {
+    const RtPool2d d = {N, 28, 28, 64, 64, 14, 14, 64, 2, 2, 2, 2, 0, 0};
+    CHECK(rt_maxpool2d_backward(ctx, g2, g3, a2, 0, &d));
+  }
+
+  /* gradient of conv_1 */
+  {
+    const RtEltwise de = {N, 784, 1, 64, 64, 64};
+    CHECK(rt_activation_backward(ctx, g2, g2, a2, RT_ACT_RELU, 0.0f, 0, &de));
+    const RtConv2d d = {N, 28, 28, 64, 64, 28, 28, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g1, gw + 640, gw + 37504, g2, a1, w + 640, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of conv */
+  {
+    const RtEltwise de = {N, 784, 1, 64, 64, 64};
+    CHECK(rt_activation_backward(ctx, g1, g1, a1, RT_ACT_RELU, 0.0f, 0, &de));
+    const RtConv2d d = {N, 28, 28, 1, 1, 28, 28, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, NULL, gw + 0, gw + 576, g1, a0, w + 0, 0, &d, ws, ws_floats));
+  }
+  return RT_OK;
+}
+
+/* The train section, Keras' defaults where it is silent. */
+static const NetcTrainConfig train_config = {
+  .optimizer = NETC_OPT_SGD,
+  .lr = 0.1,
+  .momentum = 0,
+  .nesterov = 0,
+  .beta1 = 0.9,
+  .beta2 = 0.999,
+  .rho = 0.9,
+  .epsilon = 1e-07,
+  .weight_decay = 0,
+  .schedule = NETC_SCHED_STEP,
+  .nsteps = 3,
+  .step_epoch = {5, 10, 15},
+  .step_factor = {0.2, 0.1, 0.01},
+  .cosine_epochs = 0,
+  .loss = NETC_LOSS_CROSS_ENTROPY,
+  .batch = 32,
+  .epochs = 20,
+  .validation = 0.1,
+  .shuffle = 1,
+  .seed = 0u,
+  .naugment = 0,
+  .checkpoint = NETC_CKPT_BEST,
+  .checkpoint_metric = "val_acc",
+  .checkpoint_every = 1,
+};
+
 static const char summary[] =
     "Model: \"mnist_cnn\" (dsl-examples/mnist_cnn.net)" "\n"
     "Batch 1, float32. MACs: multiply-accumulates of dense and convolution layers; FLOPs = 2 x MACs." "\n"
@@ -206,4 +405,9 @@ const NetcModel netc_model_mnist_cnn = {
   .data = NETC_DATA_FASHION_MNIST,
   .data_path = NULL,
   .data_path2 = NULL,
+  .train = &train_config,
+  .train_arena_bytes_per_image = 956480,
+  .train_workspace_floats = mnist_cnn_train_workspace_floats,
+  .train_step = mnist_cnn_train_step,
+  .source_hash = "dff45b20fe83a65d",
 };

@@ -15,6 +15,11 @@ void mnist_cnn_prepare(float *w, const float *p);
 size_t mnist_cnn_workspace_floats(int N);
 RtStatus mnist_cnn_forward(const RtContext *ctx, const float *w, void *arena, float *ws, size_t ws_floats,
                     const float *input, float *output, int N);
+size_t mnist_cnn_train_workspace_floats(int N);
+RtStatus mnist_cnn_train_step(const RtContext *ctx, float *w, float *gw, void *arena, float *ws,
+                       size_t ws_floats, const float *input, const void *targets, int N,
+                       uint64_t seed, double *loss_sum, int *correct);
+#define MNIST_CNN_TRAIN_ARENA_BYTES_PER_IMAGE 956480
 
 extern const NetcModel netc_model_mnist_cnn;
 

@@ -4,6 +4,7 @@
 #include "mnist_mlp.h"
 
 #include <string.h>
+#include "netc/train_kernels.h"
 
 /* Returns the first kernel error to the caller. */
 #define CHECK(call)                \
@@ -100,6 +101,129 @@ RtStatus mnist_mlp_forward(const RtContext *ctx, const float *w, void *arena_, f
   return RT_OK;
 }
 
+/* Scratch of the training step at batch N: forward and backward im2col tiles. */
+size_t mnist_mlp_train_workspace_floats(int N) {
+  size_t most = 0, f;
+  (void)N;
+  (void)f;
+  return most;
+}
+
+/* One training step: forward in training mode, the loss, every gradient. */
+RtStatus mnist_mlp_train_step(const RtContext *ctx, float *w, float *gw, void *arena_, float *ws,
+  size_t ws_floats, const float *input, const void *targets, int N, uint64_t seed,
+  double *loss_sum, int *correct) {
+  char *arena = arena_;
+  float *const a0 = (float *)(arena + (size_t)N * 0);  /* input 784 */
+  float *const a1 = (float *)(arena + (size_t)N * 3136);  /* dense 128 */
+  float *const g1 = (float *)(arena + (size_t)N * 4160);  /* its gradient */
+  float *const a2 = (float *)(arena + (size_t)N * 3648);  /* dense_1 128 */
+  float *const g2 = (float *)(arena + (size_t)N * 5184);  /* its gradient */
+  float *const a3 = (float *)(arena + (size_t)N * 4160);  /* dense_2 128 */
+  float *const g3 = (float *)(arena + (size_t)N * 4672);  /* its gradient */
+  float *const a4 = (float *)(arena + (size_t)N * 5184);  /* dense_3 10 */
+  float *const g4 = (float *)(arena + (size_t)N * 5248);  /* its gradient */
+  (void)ws;
+  (void)ws_floats;
+  (void)seed;
+  memset(gw, 0, 134794 * sizeof(float));  /* moving statistics get no gradient */
+
+  /* input (InputLayer), line 12: 784, 0 MACs */
+  {
+    memcpy(a0, input, (size_t)N * 784 * sizeof(float));
+  }
+
+  /* dense (Dense, relu), line 14: 784 -> 128, 100,352 MACs */
+  {
+    const RtDense d = {N * 1, 784, 128, 784, 128};
+    const RtEpilogue ep = {w + 100352, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dense(ctx, a1, a0, w + 0, &ep, &d));
+  }
+
+  /* dense_1 (Dense, relu), line 14: 128 -> 128, 16,384 MACs */
+  {
+    const RtDense d = {N * 1, 128, 128, 128, 128};
+    const RtEpilogue ep = {w + 116864, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dense(ctx, a2, a1, w + 100480, &ep, &d));
+  }
+
+  /* dense_2 (Dense, relu), line 14: 128 -> 128, 16,384 MACs */
+  {
+    const RtDense d = {N * 1, 128, 128, 128, 128};
+    const RtEpilogue ep = {w + 133376, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dense(ctx, a3, a2, w + 116992, &ep, &d));
+  }
+
+  /* dense_3 (Dense, softmax), line 15: 128 -> 10, 1,280 MACs */
+  {
+    const RtDense d = {N * 1, 128, 10, 128, 10};
+    const RtEpilogue ep = {w + 134784, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, a4, a3, w + 133504, &ep, &d));
+    const RtEltwise sm = {N, 1, 1, 10, 10, 10};
+    CHECK(rt_softmax(ctx, a4, a4, &sm));
+  }
+
+  /* loss: cross-entropy of the softmax, fused: g4 is the softmax's input gradient */
+  CHECK(rt_softmax_xent(ctx, g4, loss_sum, correct, a4, (const int32_t *)targets, N, 10));
+
+  /* gradient of dense_3 */
+  {
+    const RtDense d = {N * 1, 128, 10, 128, 10};
+    CHECK(rt_dense_backward(ctx, g3, gw + 133504, gw + 134784, g4, a3, w + 133504, 0, &d));
+  }
+
+  /* gradient of dense_2 */
+  {
+    const RtEltwise de = {N, 1, 1, 128, 128, 128};
+    CHECK(rt_activation_backward(ctx, g3, g3, a3, RT_ACT_RELU, 0.0f, 0, &de));
+    const RtDense d = {N * 1, 128, 128, 128, 128};
+    CHECK(rt_dense_backward(ctx, g2, gw + 116992, gw + 133376, g3, a2, w + 116992, 0, &d));
+  }
+
+  /* gradient of dense_1 */
+  {
+    const RtEltwise de = {N, 1, 1, 128, 128, 128};
+    CHECK(rt_activation_backward(ctx, g2, g2, a2, RT_ACT_RELU, 0.0f, 0, &de));
+    const RtDense d = {N * 1, 128, 128, 128, 128};
+    CHECK(rt_dense_backward(ctx, g1, gw + 100480, gw + 116864, g2, a1, w + 100480, 0, &d));
+  }
+
+  /* gradient of dense */
+  {
+    const RtEltwise de = {N, 1, 1, 128, 128, 128};
+    CHECK(rt_activation_backward(ctx, g1, g1, a1, RT_ACT_RELU, 0.0f, 0, &de));
+    const RtDense d = {N * 1, 784, 128, 784, 128};
+    CHECK(rt_dense_backward(ctx, NULL, gw + 0, gw + 100352, g1, a0, w + 0, 0, &d));
+  }
+  return RT_OK;
+}
+
+/* The train section, Keras' defaults where it is silent. */
+static const NetcTrainConfig train_config = {
+  .optimizer = NETC_OPT_SGD,
+  .lr = 0.01,
+  .momentum = 0,
+  .nesterov = 0,
+  .beta1 = 0.9,
+  .beta2 = 0.999,
+  .rho = 0.9,
+  .epsilon = 1e-07,
+  .weight_decay = 0,
+  .schedule = NETC_SCHED_CONSTANT,
+  .nsteps = 0,
+  .cosine_epochs = 0,
+  .loss = NETC_LOSS_CROSS_ENTROPY,
+  .batch = 32,
+  .epochs = 10,
+  .validation = 0,
+  .shuffle = 1,
+  .seed = 0u,
+  .naugment = 0,
+  .checkpoint = NETC_CKPT_NONE,
+  .checkpoint_metric = "val_acc",
+  .checkpoint_every = 1,
+};
+
 static const char summary[] =
     "Model: \"mnist_mlp\" (dsl-examples/mnist_mlp.net)" "\n"
     "Batch 1, float32. MACs: multiply-accumulates of dense and convolution layers; FLOPs = 2 x MACs." "\n"
@@ -153,4 +277,9 @@ const NetcModel netc_model_mnist_mlp = {
   .data = NETC_DATA_FASHION_MNIST,
   .data_path = NULL,
   .data_path2 = NULL,
+  .train = &train_config,
+  .train_arena_bytes_per_image = 5696,
+  .train_workspace_floats = mnist_mlp_train_workspace_floats,
+  .train_step = mnist_mlp_train_step,
+  .source_hash = "3fd03ff24930e0e0",
 };

@@ -4,6 +4,7 @@
 #include "mobilenet_mini.h"
 
 #include <string.h>
+#include "netc/train_kernels.h"
 
 /* Returns the first kernel error to the caller. */
 #define CHECK(call)                \
@@ -768,6 +769,1562 @@ RtStatus mobilenet_mini_forward(const RtContext *ctx, const float *w, void *aren
   return RT_OK;
 }
 
+/* Scratch of the training step at batch N: forward and backward im2col tiles. */
+size_t mobilenet_mini_train_workspace_floats(int N) {
+  size_t most = 0, f;
+  {  /* conv */
+    const RtConv2d d = {N, 32, 32, 3, 3, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_1 */
+    const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 1, 1, 1, 1, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_2 */
+    const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 1, 1, 1, 1, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_3 */
+    const RtConv2d d = {N, 32, 32, 32, 32, 16, 16, 64, 64, 1, 1, 2, 2, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_4 */
+    const RtConv2d d = {N, 16, 16, 32, 32, 16, 16, 64, 64, 1, 1, 1, 1, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_5 */
+    const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 1, 1, 1, 1, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_6 */
+    const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 1, 1, 1, 1, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_7 */
+    const RtConv2d d = {N, 16, 16, 64, 64, 8, 8, 128, 128, 1, 1, 2, 2, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_8 */
+    const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 128, 128, 1, 1, 1, 1, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_9 */
+    const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 1, 1, 1, 1, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_10 */
+    const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 1, 1, 1, 1, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_11 */
+    const RtConv2d d = {N, 8, 8, 128, 128, 4, 4, 256, 256, 1, 1, 2, 2, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_12 */
+    const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 256, 256, 1, 1, 1, 1, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_13 */
+    const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 1, 1, 1, 1, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_14 */
+    const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 1, 1, 1, 1, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  (void)N;
+  (void)f;
+  return most;
+}
+
+/* One training step: forward in training mode, the loss, every gradient. */
+RtStatus mobilenet_mini_train_step(const RtContext *ctx, float *w, float *gw, void *arena_, float *ws,
+  size_t ws_floats, const float *input, const void *targets, int N, uint64_t seed,
+  double *loss_sum, int *correct) {
+  char *arena = arena_;
+  float *const a0 = (float *)(arena + (size_t)N * 4292608);  /* input 32x32x3 */
+  float *const a1 = (float *)(arena + (size_t)N * 0);  /* conv 32x32x32 */
+  float *const g1 = (float *)(arena + (size_t)N * 1048576);  /* its gradient */
+  float *const a2 = (float *)(arena + (size_t)N * 131072);  /* bn 32x32x32 */
+  float *const g2 = (float *)(arena + (size_t)N * 393216);  /* its gradient */
+  float *const a3 = (float *)(arena + (size_t)N * 262144);  /* relu 32x32x32 */
+  float *const g3 = (float *)(arena + (size_t)N * 524288);  /* its gradient */
+  float *const a4 = (float *)(arena + (size_t)N * 393216);  /* dwconv 32x32x32 */
+  float *const g4 = (float *)(arena + (size_t)N * 655360);  /* its gradient */
+  float *const a5 = (float *)(arena + (size_t)N * 524288);  /* bn_1 32x32x32 */
+  float *const g5 = (float *)(arena + (size_t)N * 786432);  /* its gradient */
+  float *const a6 = (float *)(arena + (size_t)N * 655360);  /* relu_1 32x32x32 */
+  float *const g6 = (float *)(arena + (size_t)N * 917504);  /* its gradient */
+  float *const a7 = (float *)(arena + (size_t)N * 786432);  /* conv_1 32x32x32 */
+  float *const g7 = (float *)(arena + (size_t)N * 1179648);  /* its gradient */
+  float *const a8 = (float *)(arena + (size_t)N * 917504);  /* add 32x32x32 */
+  float *const g8 = (float *)(arena + (size_t)N * 2097152);  /* its gradient */
+  float *const a9 = (float *)(arena + (size_t)N * 1048576);  /* bn_2 32x32x32 */
+  float *const g9 = (float *)(arena + (size_t)N * 1310720);  /* its gradient */
+  float *const a10 = (float *)(arena + (size_t)N * 1179648);  /* relu_2 32x32x32 */
+  float *const g10 = (float *)(arena + (size_t)N * 1441792);  /* its gradient */
+  float *const a11 = (float *)(arena + (size_t)N * 1310720);  /* dwconv_1 32x32x32 */
+  float *const g11 = (float *)(arena + (size_t)N * 1572864);  /* its gradient */
+  float *const a12 = (float *)(arena + (size_t)N * 1441792);  /* bn_3 32x32x32 */
+  float *const g12 = (float *)(arena + (size_t)N * 1703936);  /* its gradient */
+  float *const a13 = (float *)(arena + (size_t)N * 1572864);  /* relu_3 32x32x32 */
+  float *const g13 = (float *)(arena + (size_t)N * 1835008);  /* its gradient */
+  float *const a14 = (float *)(arena + (size_t)N * 1703936);  /* conv_2 32x32x32 */
+  float *const g14 = (float *)(arena + (size_t)N * 2228224);  /* its gradient */
+  float *const a15 = (float *)(arena + (size_t)N * 1835008);  /* add_1 32x32x32 */
+  float *const g15 = (float *)(arena + (size_t)N * 1966080);  /* its gradient */
+  float *const a16 = (float *)(arena + (size_t)N * 3276800);  /* maxpool 16x16x32 */
+  float *const g16 = (float *)(arena + (size_t)N * 2228224);  /* its gradient */
+  float *const a17 = (float *)(arena + (size_t)N * 2097152);  /* conv_3 16x16x64 */
+  float *const g17 = (float *)(arena + (size_t)N * 2162688);  /* its gradient */
+  float *const a18 = (float *)(arena + (size_t)N * 3309568);  /* bn_4 16x16x32 */
+  float *const g18 = (float *)(arena + (size_t)N * 1966080);  /* its gradient */
+  float *const a19 = (float *)(arena + (size_t)N * 3342336);  /* relu_4 16x16x32 */
+  float *const g19 = (float *)(arena + (size_t)N * 1998848);  /* its gradient */
+  float *const a20 = (float *)(arena + (size_t)N * 3375104);  /* dwconv_2 16x16x32 */
+  float *const g20 = (float *)(arena + (size_t)N * 1966080);  /* its gradient */
+  float *const a21 = (float *)(arena + (size_t)N * 3407872);  /* bn_5 16x16x32 */
+  float *const g21 = (float *)(arena + (size_t)N * 2064384);  /* its gradient */
+  float *const a22 = (float *)(arena + (size_t)N * 3440640);  /* relu_5 16x16x32 */
+  float *const g22 = (float *)(arena + (size_t)N * 2031616);  /* its gradient */
+  float *const a23 = (float *)(arena + (size_t)N * 1966080);  /* conv_4 16x16x64 */
+  float *const g23 = (float *)(arena + (size_t)N * 2228224);  /* its gradient */
+  float *const a24 = (float *)(arena + (size_t)N * 2031616);  /* add_2 16x16x64 */
+  float *const g24 = (float *)(arena + (size_t)N * 2621440);  /* its gradient */
+  float *const a25 = (float *)(arena + (size_t)N * 2162688);  /* bn_6 16x16x64 */
+  float *const g25 = (float *)(arena + (size_t)N * 2293760);  /* its gradient */
+  float *const a26 = (float *)(arena + (size_t)N * 2228224);  /* relu_6 16x16x64 */
+  float *const g26 = (float *)(arena + (size_t)N * 2359296);  /* its gradient */
+  float *const a27 = (float *)(arena + (size_t)N * 2293760);  /* dwconv_3 16x16x64 */
+  float *const g27 = (float *)(arena + (size_t)N * 2424832);  /* its gradient */
+  float *const a28 = (float *)(arena + (size_t)N * 2359296);  /* bn_7 16x16x64 */
+  float *const g28 = (float *)(arena + (size_t)N * 2490368);  /* its gradient */
+  float *const a29 = (float *)(arena + (size_t)N * 2424832);  /* relu_7 16x16x64 */
+  float *const g29 = (float *)(arena + (size_t)N * 2555904);  /* its gradient */
+  float *const a30 = (float *)(arena + (size_t)N * 2490368);  /* conv_5 16x16x64 */
+  float *const g30 = (float *)(arena + (size_t)N * 2686976);  /* its gradient */
+  float *const a31 = (float *)(arena + (size_t)N * 2555904);  /* add_3 16x16x64 */
+  float *const g31 = (float *)(arena + (size_t)N * 3145728);  /* its gradient */
+  float *const a32 = (float *)(arena + (size_t)N * 2621440);  /* bn_8 16x16x64 */
+  float *const g32 = (float *)(arena + (size_t)N * 2752512);  /* its gradient */
+  float *const a33 = (float *)(arena + (size_t)N * 2686976);  /* relu_8 16x16x64 */
+  float *const g33 = (float *)(arena + (size_t)N * 2818048);  /* its gradient */
+  float *const a34 = (float *)(arena + (size_t)N * 2752512);  /* dwconv_4 16x16x64 */
+  float *const g34 = (float *)(arena + (size_t)N * 2883584);  /* its gradient */
+  float *const a35 = (float *)(arena + (size_t)N * 2818048);  /* bn_9 16x16x64 */
+  float *const g35 = (float *)(arena + (size_t)N * 2949120);  /* its gradient */
+  float *const a36 = (float *)(arena + (size_t)N * 2883584);  /* relu_9 16x16x64 */
+  float *const g36 = (float *)(arena + (size_t)N * 3014656);  /* its gradient */
+  float *const a37 = (float *)(arena + (size_t)N * 2949120);  /* conv_6 16x16x64 */
+  float *const g37 = (float *)(arena + (size_t)N * 3211264);  /* its gradient */
+  float *const a38 = (float *)(arena + (size_t)N * 3014656);  /* add_4 16x16x64 */
+  float *const g38 = (float *)(arena + (size_t)N * 3080192);  /* its gradient */
+  float *const a39 = (float *)(arena + (size_t)N * 3932160);  /* maxpool_1 8x8x64 */
+  float *const g39 = (float *)(arena + (size_t)N * 3211264);  /* its gradient */
+  float *const a40 = (float *)(arena + (size_t)N * 3145728);  /* conv_7 8x8x128 */
+  float *const g40 = (float *)(arena + (size_t)N * 3178496);  /* its gradient */
+  float *const a41 = (float *)(arena + (size_t)N * 3948544);  /* bn_10 8x8x64 */
+  float *const g41 = (float *)(arena + (size_t)N * 3080192);  /* its gradient */
+  float *const a42 = (float *)(arena + (size_t)N * 3964928);  /* relu_10 8x8x64 */
+  float *const g42 = (float *)(arena + (size_t)N * 3096576);  /* its gradient */
+  float *const a43 = (float *)(arena + (size_t)N * 3981312);  /* dwconv_5 8x8x64 */
+  float *const g43 = (float *)(arena + (size_t)N * 3080192);  /* its gradient */
+  float *const a44 = (float *)(arena + (size_t)N * 3997696);  /* bn_11 8x8x64 */
+  float *const g44 = (float *)(arena + (size_t)N * 3129344);  /* its gradient */
+  float *const a45 = (float *)(arena + (size_t)N * 4014080);  /* relu_11 8x8x64 */
+  float *const g45 = (float *)(arena + (size_t)N * 3112960);  /* its gradient */
+  float *const a46 = (float *)(arena + (size_t)N * 3080192);  /* conv_8 8x8x128 */
+  float *const g46 = (float *)(arena + (size_t)N * 3211264);  /* its gradient */
+  float *const a47 = (float *)(arena + (size_t)N * 3112960);  /* add_5 8x8x128 */
+  float *const g47 = (float *)(arena + (size_t)N * 3604480);  /* its gradient */
+  float *const a48 = (float *)(arena + (size_t)N * 3178496);  /* bn_12 8x8x128 */
+  float *const g48 = (float *)(arena + (size_t)N * 3244032);  /* its gradient */
+  float *const a49 = (float *)(arena + (size_t)N * 3211264);  /* relu_12 8x8x128 */
+  float *const g49 = (float *)(arena + (size_t)N * 3473408);  /* its gradient */
+  float *const a50 = (float *)(arena + (size_t)N * 3244032);  /* dwconv_6 8x8x128 */
+  float *const g50 = (float *)(arena + (size_t)N * 3506176);  /* its gradient */
+  float *const a51 = (float *)(arena + (size_t)N * 3473408);  /* bn_13 8x8x128 */
+  float *const g51 = (float *)(arena + (size_t)N * 3538944);  /* its gradient */
+  float *const a52 = (float *)(arena + (size_t)N * 3506176);  /* relu_13 8x8x128 */
+  float *const g52 = (float *)(arena + (size_t)N * 3571712);  /* its gradient */
+  float *const a53 = (float *)(arena + (size_t)N * 3538944);  /* conv_9 8x8x128 */
+  float *const g53 = (float *)(arena + (size_t)N * 3637248);  /* its gradient */
+  float *const a54 = (float *)(arena + (size_t)N * 3571712);  /* add_6 8x8x128 */
+  float *const g54 = (float *)(arena + (size_t)N * 3866624);  /* its gradient */
+  float *const a55 = (float *)(arena + (size_t)N * 3604480);  /* bn_14 8x8x128 */
+  float *const g55 = (float *)(arena + (size_t)N * 3670016);  /* its gradient */
+  float *const a56 = (float *)(arena + (size_t)N * 3637248);  /* relu_14 8x8x128 */
+  float *const g56 = (float *)(arena + (size_t)N * 3702784);  /* its gradient */
+  float *const a57 = (float *)(arena + (size_t)N * 3670016);  /* dwconv_7 8x8x128 */
+  float *const g57 = (float *)(arena + (size_t)N * 3735552);  /* its gradient */
+  float *const a58 = (float *)(arena + (size_t)N * 3702784);  /* bn_15 8x8x128 */
+  float *const g58 = (float *)(arena + (size_t)N * 3768320);  /* its gradient */
+  float *const a59 = (float *)(arena + (size_t)N * 3735552);  /* relu_15 8x8x128 */
+  float *const g59 = (float *)(arena + (size_t)N * 3801088);  /* its gradient */
+  float *const a60 = (float *)(arena + (size_t)N * 3768320);  /* conv_10 8x8x128 */
+  float *const g60 = (float *)(arena + (size_t)N * 3899392);  /* its gradient */
+  float *const a61 = (float *)(arena + (size_t)N * 3801088);  /* add_7 8x8x128 */
+  float *const g61 = (float *)(arena + (size_t)N * 3833856);  /* its gradient */
+  float *const a62 = (float *)(arena + (size_t)N * 4304896);  /* maxpool_2 4x4x128 */
+  float *const g62 = (float *)(arena + (size_t)N * 3899392);  /* its gradient */
+  float *const a63 = (float *)(arena + (size_t)N * 3866624);  /* conv_11 4x4x256 */
+  float *const g63 = (float *)(arena + (size_t)N * 3883008);  /* its gradient */
+  float *const a64 = (float *)(arena + (size_t)N * 4313088);  /* bn_16 4x4x128 */
+  float *const g64 = (float *)(arena + (size_t)N * 3833856);  /* its gradient */
+  float *const a65 = (float *)(arena + (size_t)N * 4321280);  /* relu_16 4x4x128 */
+  float *const g65 = (float *)(arena + (size_t)N * 3842048);  /* its gradient */
+  float *const a66 = (float *)(arena + (size_t)N * 4329472);  /* dwconv_8 4x4x128 */
+  float *const g66 = (float *)(arena + (size_t)N * 3833856);  /* its gradient */
+  float *const a67 = (float *)(arena + (size_t)N * 4337664);  /* bn_17 4x4x128 */
+  float *const g67 = (float *)(arena + (size_t)N * 3858432);  /* its gradient */
+  float *const a68 = (float *)(arena + (size_t)N * 4345856);  /* relu_17 4x4x128 */
+  float *const g68 = (float *)(arena + (size_t)N * 3850240);  /* its gradient */
+  float *const a69 = (float *)(arena + (size_t)N * 3833856);  /* conv_12 4x4x256 */
+  float *const g69 = (float *)(arena + (size_t)N * 3899392);  /* its gradient */
+  float *const a70 = (float *)(arena + (size_t)N * 3850240);  /* add_8 4x4x256 */
+  float *const g70 = (float *)(arena + (size_t)N * 4096000);  /* its gradient */
+  float *const a71 = (float *)(arena + (size_t)N * 3883008);  /* bn_18 4x4x256 */
+  float *const g71 = (float *)(arena + (size_t)N * 3915776);  /* its gradient */
+  float *const a72 = (float *)(arena + (size_t)N * 3899392);  /* relu_18 4x4x256 */
+  float *const g72 = (float *)(arena + (size_t)N * 4030464);  /* its gradient */
+  float *const a73 = (float *)(arena + (size_t)N * 3915776);  /* dwconv_9 4x4x256 */
+  float *const g73 = (float *)(arena + (size_t)N * 4046848);  /* its gradient */
+  float *const a74 = (float *)(arena + (size_t)N * 4030464);  /* bn_19 4x4x256 */
+  float *const g74 = (float *)(arena + (size_t)N * 4063232);  /* its gradient */
+  float *const a75 = (float *)(arena + (size_t)N * 4046848);  /* relu_19 4x4x256 */
+  float *const g75 = (float *)(arena + (size_t)N * 4079616);  /* its gradient */
+  float *const a76 = (float *)(arena + (size_t)N * 4063232);  /* conv_13 4x4x256 */
+  float *const g76 = (float *)(arena + (size_t)N * 4112384);  /* its gradient */
+  float *const a77 = (float *)(arena + (size_t)N * 4079616);  /* add_9 4x4x256 */
+  float *const g77 = (float *)(arena + (size_t)N * 4210688);  /* its gradient */
+  float *const a78 = (float *)(arena + (size_t)N * 4096000);  /* bn_20 4x4x256 */
+  float *const g78 = (float *)(arena + (size_t)N * 4128768);  /* its gradient */
+  float *const a79 = (float *)(arena + (size_t)N * 4112384);  /* relu_20 4x4x256 */
+  float *const g79 = (float *)(arena + (size_t)N * 4145152);  /* its gradient */
+  float *const a80 = (float *)(arena + (size_t)N * 4128768);  /* dwconv_10 4x4x256 */
+  float *const g80 = (float *)(arena + (size_t)N * 4161536);  /* its gradient */
+  float *const a81 = (float *)(arena + (size_t)N * 4145152);  /* bn_21 4x4x256 */
+  float *const g81 = (float *)(arena + (size_t)N * 4177920);  /* its gradient */
+  float *const a82 = (float *)(arena + (size_t)N * 4161536);  /* relu_21 4x4x256 */
+  float *const g82 = (float *)(arena + (size_t)N * 4194304);  /* its gradient */
+  float *const a83 = (float *)(arena + (size_t)N * 4177920);  /* conv_14 4x4x256 */
+  float *const g83 = (float *)(arena + (size_t)N * 4243456);  /* its gradient */
+  float *const a84 = (float *)(arena + (size_t)N * 4194304);  /* add_10 4x4x256 */
+  float *const g84 = (float *)(arena + (size_t)N * 4227072);  /* its gradient */
+  float *const a85 = (float *)(arena + (size_t)N * 4210688);  /* bn_22 4x4x256 */
+  float *const g85 = (float *)(arena + (size_t)N * 4243456);  /* its gradient */
+  float *const a86 = (float *)(arena + (size_t)N * 4227072);  /* relu_22 4x4x256 */
+  float *const g86 = (float *)(arena + (size_t)N * 4276224);  /* its gradient */
+  float *const a87 = (float *)(arena + (size_t)N * 4243456);  /* dropout 4x4x256 */
+  float *const g87 = (float *)(arena + (size_t)N * 4259840);  /* its gradient */
+  float *const a88 = (float *)(arena + (size_t)N * 4276224);  /* avgpool 1x1x256 */
+  float *const g88 = (float *)(arena + (size_t)N * 4279296);  /* its gradient */
+  float *const a89 = (float *)(arena + (size_t)N * 4277248);  /* flatten 256 */
+  float *const g89 = (float *)(arena + (size_t)N * 4278272);  /* its gradient */
+  float *const a90 = (float *)(arena + (size_t)N * 4279296);  /* dense 10 */
+  float *const g90 = (float *)(arena + (size_t)N * 4279360);  /* its gradient */
+  (void)ws;
+  (void)ws_floats;
+  (void)seed;
+  memset(gw, 0, 287754 * sizeof(float));  /* moving statistics get no gradient */
+
+  /* input (InputLayer), line 21: 32x32x3, 0 MACs */
+  {
+    memcpy(a0, input, (size_t)N * 3072 * sizeof(float));
+  }
+
+  /* conv (Conv2D), line 22: 32x32x3 -> 32x32x32, 884,736 MACs */
+  {
+    const RtConv2d d = {N, 32, 32, 3, 3, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 864, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a1, a0, w + 0, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn (BatchNormalization), line 16: 32x32x32 -> 32x32x32, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 4377600);
+    CHECK(rt_batchnorm_train(ctx, a2, save, save + 32, w + 960, w + 992, a1, w + 896, w + 928, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu (ReLU), line 16: 32x32x32 -> 32x32x32, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    CHECK(rt_activation(ctx, a3, a2, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* dwconv (DepthwiseConv2D), line 16: 32x32x32 -> 32x32x32, 294,912 MACs */
+  {
+    const RtDwConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 1312, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dwconv2d(ctx, a4, a3, w + 1024, &ep, &d));
+  }
+
+  /* bn_1 (BatchNormalization), line 17: 32x32x32 -> 32x32x32, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 4377856);
+    CHECK(rt_batchnorm_train(ctx, a5, save, save + 32, w + 1408, w + 1440, a4, w + 1344, w + 1376, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_1 (ReLU), line 17: 32x32x32 -> 32x32x32, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    CHECK(rt_activation(ctx, a6, a5, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_1 (Conv2D), line 17: 32x32x32 -> 32x32x32, 1,048,576 MACs */
+  {
+    const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 1, 1, 1, 1, 0, 0, 1};
+    const RtEpilogue ep = {w + 2496, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a7, a6, w + 1472, &ep, &d, ws, ws_floats));
+  }
+
+  /* add (Add), line 18: 32x32x32 + 32x32x32 -> 32x32x32, 0 MACs */
+  {
+    const float *const ins[] = {a1, a7};
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_add(ctx, a8, ins, 2, &ep, &d));
+  }
+
+  /* bn_2 (BatchNormalization), line 16: 32x32x32 -> 32x32x32, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 4378112);
+    CHECK(rt_batchnorm_train(ctx, a9, save, save + 32, w + 2592, w + 2624, a8, w + 2528, w + 2560, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_2 (ReLU), line 16: 32x32x32 -> 32x32x32, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    CHECK(rt_activation(ctx, a10, a9, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* dwconv_1 (DepthwiseConv2D), line 16: 32x32x32 -> 32x32x32, 294,912 MACs */
+  {
+    const RtDwConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 2944, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dwconv2d(ctx, a11, a10, w + 2656, &ep, &d));
+  }
+
+  /* bn_3 (BatchNormalization), line 17: 32x32x32 -> 32x32x32, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 4378368);
+    CHECK(rt_batchnorm_train(ctx, a12, save, save + 32, w + 3040, w + 3072, a11, w + 2976, w + 3008, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_3 (ReLU), line 17: 32x32x32 -> 32x32x32, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    CHECK(rt_activation(ctx, a13, a12, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_2 (Conv2D), line 17: 32x32x32 -> 32x32x32, 1,048,576 MACs */
+  {
+    const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 1, 1, 1, 1, 0, 0, 1};
+    const RtEpilogue ep = {w + 4128, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a14, a13, w + 3104, &ep, &d, ws, ws_floats));
+  }
+
+  /* add_1 (Add), line 18: 32x32x32 + 32x32x32 -> 32x32x32, 0 MACs */
+  {
+    const float *const ins[] = {a8, a14};
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_add(ctx, a15, ins, 2, &ep, &d));
+  }
+
+  /* maxpool (MaxPooling2D), line 13: 32x32x32 -> 16x16x32, 0 MACs */
+  {
+    const RtPool2d d = {N, 32, 32, 32, 32, 16, 16, 32, 2, 2, 2, 2, 0, 0};
+    CHECK(rt_maxpool2d(ctx, a16, a15, &d));
+  }
+
+  /* conv_3 (Conv2D), line 14: 32x32x32 -> 16x16x64, 524,288 MACs */
+  {
+    const RtConv2d d = {N, 32, 32, 32, 32, 16, 16, 64, 64, 1, 1, 2, 2, 0, 0, 1};
+    const RtEpilogue ep = {w + 6208, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a17, a15, w + 4160, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_4 (BatchNormalization), line 16: 16x16x32 -> 16x16x32, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 32, 32, 32};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 4378624);
+    CHECK(rt_batchnorm_train(ctx, a18, save, save + 32, w + 6336, w + 6368, a16, w + 6272, w + 6304, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_4 (ReLU), line 16: 16x16x32 -> 16x16x32, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 32, 32, 32};
+    CHECK(rt_activation(ctx, a19, a18, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* dwconv_2 (DepthwiseConv2D), line 16: 16x16x32 -> 16x16x32, 73,728 MACs */
+  {
+    const RtDwConv2d d = {N, 16, 16, 32, 32, 16, 16, 32, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 6688, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dwconv2d(ctx, a20, a19, w + 6400, &ep, &d));
+  }
+
+  /* bn_5 (BatchNormalization), line 17: 16x16x32 -> 16x16x32, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 32, 32, 32};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 4378880);
+    CHECK(rt_batchnorm_train(ctx, a21, save, save + 32, w + 6784, w + 6816, a20, w + 6720, w + 6752, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_5 (ReLU), line 17: 16x16x32 -> 16x16x32, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 32, 32, 32};
+    CHECK(rt_activation(ctx, a22, a21, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_4 (Conv2D), line 17: 16x16x32 -> 16x16x64, 524,288 MACs */
+  {
+    const RtConv2d d = {N, 16, 16, 32, 32, 16, 16, 64, 64, 1, 1, 1, 1, 0, 0, 1};
+    const RtEpilogue ep = {w + 8896, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a23, a22, w + 6848, &ep, &d, ws, ws_floats));
+  }
+
+  /* add_2 (Add), line 18: 16x16x64 + 16x16x64 -> 16x16x64, 0 MACs */
+  {
+    const float *const ins[] = {a17, a23};
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_add(ctx, a24, ins, 2, &ep, &d));
+  }
+
+  /* bn_6 (BatchNormalization), line 16: 16x16x64 -> 16x16x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 4374528);
+    CHECK(rt_batchnorm_train(ctx, a25, save, save + 64, w + 9088, w + 9152, a24, w + 8960, w + 9024, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_6 (ReLU), line 16: 16x16x64 -> 16x16x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    CHECK(rt_activation(ctx, a26, a25, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* dwconv_3 (DepthwiseConv2D), line 16: 16x16x64 -> 16x16x64, 147,456 MACs */
+  {
+    const RtDwConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 9792, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dwconv2d(ctx, a27, a26, w + 9216, &ep, &d));
+  }
+
+  /* bn_7 (BatchNormalization), line 17: 16x16x64 -> 16x16x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 4375040);
+    CHECK(rt_batchnorm_train(ctx, a28, save, save + 64, w + 9984, w + 10048, a27, w + 9856, w + 9920, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_7 (ReLU), line 17: 16x16x64 -> 16x16x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    CHECK(rt_activation(ctx, a29, a28, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_5 (Conv2D), line 17: 16x16x64 -> 16x16x64, 1,048,576 MACs */
+  {
+    const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 1, 1, 1, 1, 0, 0, 1};
+    const RtEpilogue ep = {w + 14208, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a30, a29, w + 10112, &ep, &d, ws, ws_floats));
+  }
+
+  /* add_3 (Add), line 18: 16x16x64 + 16x16x64 -> 16x16x64, 0 MACs */
+  {
+    const float *const ins[] = {a24, a30};
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_add(ctx, a31, ins, 2, &ep, &d));
+  }
+
+  /* bn_8 (BatchNormalization), line 16: 16x16x64 -> 16x16x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 4375552);
+    CHECK(rt_batchnorm_train(ctx, a32, save, save + 64, w + 14400, w + 14464, a31, w + 14272, w + 14336, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_8 (ReLU), line 16: 16x16x64 -> 16x16x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    CHECK(rt_activation(ctx, a33, a32, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* dwconv_4 (DepthwiseConv2D), line 16: 16x16x64 -> 16x16x64, 147,456 MACs */
+  {
+    const RtDwConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 15104, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dwconv2d(ctx, a34, a33, w + 14528, &ep, &d));
+  }
+
+  /* bn_9 (BatchNormalization), line 17: 16x16x64 -> 16x16x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 4376064);
+    CHECK(rt_batchnorm_train(ctx, a35, save, save + 64, w + 15296, w + 15360, a34, w + 15168, w + 15232, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_9 (ReLU), line 17: 16x16x64 -> 16x16x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    CHECK(rt_activation(ctx, a36, a35, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_6 (Conv2D), line 17: 16x16x64 -> 16x16x64, 1,048,576 MACs */
+  {
+    const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 1, 1, 1, 1, 0, 0, 1};
+    const RtEpilogue ep = {w + 19520, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a37, a36, w + 15424, &ep, &d, ws, ws_floats));
+  }
+
+  /* add_4 (Add), line 18: 16x16x64 + 16x16x64 -> 16x16x64, 0 MACs */
+  {
+    const float *const ins[] = {a31, a37};
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_add(ctx, a38, ins, 2, &ep, &d));
+  }
+
+  /* maxpool_1 (MaxPooling2D), line 13: 16x16x64 -> 8x8x64, 0 MACs */
+  {
+    const RtPool2d d = {N, 16, 16, 64, 64, 8, 8, 64, 2, 2, 2, 2, 0, 0};
+    CHECK(rt_maxpool2d(ctx, a39, a38, &d));
+  }
+
+  /* conv_7 (Conv2D), line 14: 16x16x64 -> 8x8x128, 524,288 MACs */
+  {
+    const RtConv2d d = {N, 16, 16, 64, 64, 8, 8, 128, 128, 1, 1, 2, 2, 0, 0, 1};
+    const RtEpilogue ep = {w + 27776, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a40, a38, w + 19584, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_10 (BatchNormalization), line 16: 8x8x64 -> 8x8x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 64, 64, 64};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 4376576);
+    CHECK(rt_batchnorm_train(ctx, a41, save, save + 64, w + 28032, w + 28096, a39, w + 27904, w + 27968, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_10 (ReLU), line 16: 8x8x64 -> 8x8x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 64, 64, 64};
+    CHECK(rt_activation(ctx, a42, a41, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* dwconv_5 (DepthwiseConv2D), line 16: 8x8x64 -> 8x8x64, 36,864 MACs */
+  {
+    const RtDwConv2d d = {N, 8, 8, 64, 64, 8, 8, 64, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 28736, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dwconv2d(ctx, a43, a42, w + 28160, &ep, &d));
+  }
+
+  /* bn_11 (BatchNormalization), line 17: 8x8x64 -> 8x8x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 64, 64, 64};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 4377088);
+    CHECK(rt_batchnorm_train(ctx, a44, save, save + 64, w + 28928, w + 28992, a43, w + 28800, w + 28864, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_11 (ReLU), line 17: 8x8x64 -> 8x8x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 64, 64, 64};
+    CHECK(rt_activation(ctx, a45, a44, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_8 (Conv2D), line 17: 8x8x64 -> 8x8x128, 524,288 MACs */
+  {
+    const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 128, 128, 1, 1, 1, 1, 0, 0, 1};
+    const RtEpilogue ep = {w + 37248, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a46, a45, w + 29056, &ep, &d, ws, ws_floats));
+  }
+
+  /* add_5 (Add), line 18: 8x8x128 + 8x8x128 -> 8x8x128, 0 MACs */
+  {
+    const float *const ins[] = {a40, a46};
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_add(ctx, a47, ins, 2, &ep, &d));
+  }
+
+  /* bn_12 (BatchNormalization), line 16: 8x8x128 -> 8x8x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 4368384);
+    CHECK(rt_batchnorm_train(ctx, a48, save, save + 128, w + 37632, w + 37760, a47, w + 37376, w + 37504, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_12 (ReLU), line 16: 8x8x128 -> 8x8x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    CHECK(rt_activation(ctx, a49, a48, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* dwconv_6 (DepthwiseConv2D), line 16: 8x8x128 -> 8x8x128, 73,728 MACs */
+  {
+    const RtDwConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 39040, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dwconv2d(ctx, a50, a49, w + 37888, &ep, &d));
+  }
+
+  /* bn_13 (BatchNormalization), line 17: 8x8x128 -> 8x8x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 4369408);
+    CHECK(rt_batchnorm_train(ctx, a51, save, save + 128, w + 39424, w + 39552, a50, w + 39168, w + 39296, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_13 (ReLU), line 17: 8x8x128 -> 8x8x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    CHECK(rt_activation(ctx, a52, a51, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_9 (Conv2D), line 17: 8x8x128 -> 8x8x128, 1,048,576 MACs */
+  {
+    const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 1, 1, 1, 1, 0, 0, 1};
+    const RtEpilogue ep = {w + 56064, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a53, a52, w + 39680, &ep, &d, ws, ws_floats));
+  }
+
+  /* add_6 (Add), line 18: 8x8x128 + 8x8x128 -> 8x8x128, 0 MACs */
+  {
+    const float *const ins[] = {a47, a53};
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_add(ctx, a54, ins, 2, &ep, &d));
+  }
+
+  /* bn_14 (BatchNormalization), line 16: 8x8x128 -> 8x8x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 4370432);
+    CHECK(rt_batchnorm_train(ctx, a55, save, save + 128, w + 56448, w + 56576, a54, w + 56192, w + 56320, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_14 (ReLU), line 16: 8x8x128 -> 8x8x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    CHECK(rt_activation(ctx, a56, a55, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* dwconv_7 (DepthwiseConv2D), line 16: 8x8x128 -> 8x8x128, 73,728 MACs */
+  {
+    const RtDwConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 57856, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dwconv2d(ctx, a57, a56, w + 56704, &ep, &d));
+  }
+
+  /* bn_15 (BatchNormalization), line 17: 8x8x128 -> 8x8x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 4371456);
+    CHECK(rt_batchnorm_train(ctx, a58, save, save + 128, w + 58240, w + 58368, a57, w + 57984, w + 58112, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_15 (ReLU), line 17: 8x8x128 -> 8x8x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    CHECK(rt_activation(ctx, a59, a58, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_10 (Conv2D), line 17: 8x8x128 -> 8x8x128, 1,048,576 MACs */
+  {
+    const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 1, 1, 1, 1, 0, 0, 1};
+    const RtEpilogue ep = {w + 74880, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a60, a59, w + 58496, &ep, &d, ws, ws_floats));
+  }
+
+  /* add_7 (Add), line 18: 8x8x128 + 8x8x128 -> 8x8x128, 0 MACs */
+  {
+    const float *const ins[] = {a54, a60};
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_add(ctx, a61, ins, 2, &ep, &d));
+  }
+
+  /* maxpool_2 (MaxPooling2D), line 13: 8x8x128 -> 4x4x128, 0 MACs */
+  {
+    const RtPool2d d = {N, 8, 8, 128, 128, 4, 4, 128, 2, 2, 2, 2, 0, 0};
+    CHECK(rt_maxpool2d(ctx, a62, a61, &d));
+  }
+
+  /* conv_11 (Conv2D), line 14: 8x8x128 -> 4x4x256, 524,288 MACs */
+  {
+    const RtConv2d d = {N, 8, 8, 128, 128, 4, 4, 256, 256, 1, 1, 2, 2, 0, 0, 1};
+    const RtEpilogue ep = {w + 107776, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a63, a61, w + 75008, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_16 (BatchNormalization), line 16: 4x4x128 -> 4x4x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 16, 1, 128, 128, 128};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 4372480);
+    CHECK(rt_batchnorm_train(ctx, a64, save, save + 128, w + 108288, w + 108416, a62, w + 108032, w + 108160, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_16 (ReLU), line 16: 4x4x128 -> 4x4x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 16, 1, 128, 128, 128};
+    CHECK(rt_activation(ctx, a65, a64, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* dwconv_8 (DepthwiseConv2D), line 16: 4x4x128 -> 4x4x128, 18,432 MACs */
+  {
+    const RtDwConv2d d = {N, 4, 4, 128, 128, 4, 4, 128, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 109696, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dwconv2d(ctx, a66, a65, w + 108544, &ep, &d));
+  }
+
+  /* bn_17 (BatchNormalization), line 17: 4x4x128 -> 4x4x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 16, 1, 128, 128, 128};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 4373504);
+    CHECK(rt_batchnorm_train(ctx, a67, save, save + 128, w + 110080, w + 110208, a66, w + 109824, w + 109952, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_17 (ReLU), line 17: 4x4x128 -> 4x4x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 16, 1, 128, 128, 128};
+    CHECK(rt_activation(ctx, a68, a67, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_12 (Conv2D), line 17: 4x4x128 -> 4x4x256, 524,288 MACs */
+  {
+    const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 256, 256, 1, 1, 1, 1, 0, 0, 1};
+    const RtEpilogue ep = {w + 143104, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a69, a68, w + 110336, &ep, &d, ws, ws_floats));
+  }
+
+  /* add_8 (Add), line 18: 4x4x256 + 4x4x256 -> 4x4x256, 0 MACs */
+  {
+    const float *const ins[] = {a63, a69};
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_add(ctx, a70, ins, 2, &ep, &d));
+  }
+
+  /* bn_18 (BatchNormalization), line 16: 4x4x256 -> 4x4x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 4358144);
+    CHECK(rt_batchnorm_train(ctx, a71, save, save + 256, w + 143872, w + 144128, a70, w + 143360, w + 143616, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_18 (ReLU), line 16: 4x4x256 -> 4x4x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    CHECK(rt_activation(ctx, a72, a71, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* dwconv_9 (DepthwiseConv2D), line 16: 4x4x256 -> 4x4x256, 36,864 MACs */
+  {
+    const RtDwConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 146688, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dwconv2d(ctx, a73, a72, w + 144384, &ep, &d));
+  }
+
+  /* bn_19 (BatchNormalization), line 17: 4x4x256 -> 4x4x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 4360192);
+    CHECK(rt_batchnorm_train(ctx, a74, save, save + 256, w + 147456, w + 147712, a73, w + 146944, w + 147200, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_19 (ReLU), line 17: 4x4x256 -> 4x4x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    CHECK(rt_activation(ctx, a75, a74, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_13 (Conv2D), line 17: 4x4x256 -> 4x4x256, 1,048,576 MACs */
+  {
+    const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 1, 1, 1, 1, 0, 0, 1};
+    const RtEpilogue ep = {w + 213504, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a76, a75, w + 147968, &ep, &d, ws, ws_floats));
+  }
+
+  /* add_9 (Add), line 18: 4x4x256 + 4x4x256 -> 4x4x256, 0 MACs */
+  {
+    const float *const ins[] = {a70, a76};
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_add(ctx, a77, ins, 2, &ep, &d));
+  }
+
+  /* bn_20 (BatchNormalization), line 16: 4x4x256 -> 4x4x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 4362240);
+    CHECK(rt_batchnorm_train(ctx, a78, save, save + 256, w + 214272, w + 214528, a77, w + 213760, w + 214016, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_20 (ReLU), line 16: 4x4x256 -> 4x4x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    CHECK(rt_activation(ctx, a79, a78, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* dwconv_10 (DepthwiseConv2D), line 16: 4x4x256 -> 4x4x256, 36,864 MACs */
+  {
+    const RtDwConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 217088, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dwconv2d(ctx, a80, a79, w + 214784, &ep, &d));
+  }
+
+  /* bn_21 (BatchNormalization), line 17: 4x4x256 -> 4x4x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 4364288);
+    CHECK(rt_batchnorm_train(ctx, a81, save, save + 256, w + 217856, w + 218112, a80, w + 217344, w + 217600, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_21 (ReLU), line 17: 4x4x256 -> 4x4x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    CHECK(rt_activation(ctx, a82, a81, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_14 (Conv2D), line 17: 4x4x256 -> 4x4x256, 1,048,576 MACs */
+  {
+    const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 1, 1, 1, 1, 0, 0, 1};
+    const RtEpilogue ep = {w + 283904, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a83, a82, w + 218368, &ep, &d, ws, ws_floats));
+  }
+
+  /* add_10 (Add), line 18: 4x4x256 + 4x4x256 -> 4x4x256, 0 MACs */
+  {
+    const float *const ins[] = {a77, a83};
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_add(ctx, a84, ins, 2, &ep, &d));
+  }
+
+  /* bn_22 (BatchNormalization), line 28: 4x4x256 -> 4x4x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 4366336);
+    CHECK(rt_batchnorm_train(ctx, a85, save, save + 256, w + 284672, w + 284928, a84, w + 284160, w + 284416, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_22 (ReLU), line 28: 4x4x256 -> 4x4x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    CHECK(rt_activation(ctx, a86, a85, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* dropout (Dropout), line 28: 4x4x256 -> 4x4x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    uint8_t *mask = (uint8_t *)(arena + (size_t)N * 4354048);
+    CHECK(rt_dropout_train(ctx, a87, mask, a86, 0.25f, seed ^ 688954ull, &d));
+  }
+
+  /* avgpool (AveragePooling2D), line 28: 4x4x256 -> 1x1x256, 0 MACs */
+  {
+    const RtPool2d d = {N, 4, 4, 256, 256, 1, 1, 256, 4, 4, 4, 4, 0, 0};
+    CHECK(rt_avgpool2d(ctx, a88, a87, &d));
+  }
+
+  /* flatten (Flatten), line 28: 1x1x256 -> 256, 0 MACs */
+  {
+    const RtEltwise d = {N, 1, 1, 256, 256, 256};
+    CHECK(rt_copy(ctx, a89, a88, &d));
+  }
+
+  /* dense (Dense, softmax), line 29: 256 -> 10, 2,560 MACs */
+  {
+    const RtDense d = {N * 1, 256, 10, 256, 10};
+    const RtEpilogue ep = {w + 287744, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, a90, a89, w + 285184, &ep, &d));
+    const RtEltwise sm = {N, 1, 1, 10, 10, 10};
+    CHECK(rt_softmax(ctx, a90, a90, &sm));
+  }
+
+  /* loss: cross-entropy of the softmax, fused: g90 is the softmax's input gradient */
+  CHECK(rt_softmax_xent(ctx, g90, loss_sum, correct, a90, (const int32_t *)targets, N, 10));
+
+  /* gradient of dense */
+  {
+    const RtDense d = {N * 1, 256, 10, 256, 10};
+    CHECK(rt_dense_backward(ctx, g89, gw + 285184, gw + 287744, g90, a89, w + 285184, 0, &d));
+  }
+
+  /* gradient of flatten */
+  {
+    const RtEltwise d = {N, 1, 1, 256, 256, 256};
+    CHECK(rt_accumulate(ctx, g88, g89, 0, &d));
+  }
+
+  /* gradient of avgpool */
+  {
+    const RtPool2d d = {N, 4, 4, 256, 256, 1, 1, 256, 4, 4, 4, 4, 0, 0};
+    CHECK(rt_avgpool2d_backward(ctx, g87, g88, 0, &d));
+  }
+
+  /* gradient of dropout */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    const uint8_t *mask = (const uint8_t *)(arena + (size_t)N * 4354048);
+    CHECK(rt_dropout_backward(ctx, g86, g87, mask, 0.25f, 0, &d));
+  }
+
+  /* gradient of relu_22 */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    CHECK(rt_activation_backward(ctx, g85, g86, a86, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_22 */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    const float *save = (const float *)(arena + (size_t)N * 4366336);
+    CHECK(rt_batchnorm_backward(ctx, g84, gw + 284160, gw + 284416, g85, a84, w + 284160, save, save + 256, 0, &d));
+  }
+
+  /* gradient of add_10 */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    CHECK(rt_accumulate(ctx, g77, g84, 0, &d));
+    CHECK(rt_accumulate(ctx, g83, g84, 0, &d));
+  }
+
+  /* gradient of conv_14 */
+  {
+    const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 1, 1, 1, 1, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g82, gw + 218368, gw + 283904, g83, a82, w + 218368, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_21 */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    CHECK(rt_activation_backward(ctx, g81, g82, a82, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_21 */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    const float *save = (const float *)(arena + (size_t)N * 4364288);
+    CHECK(rt_batchnorm_backward(ctx, g80, gw + 217344, gw + 217600, g81, a80, w + 217344, save, save + 256, 0, &d));
+  }
+
+  /* gradient of dwconv_10 */
+  {
+    const RtDwConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_dwconv2d_backward(ctx, g79, gw + 214784, gw + 217088, g80, a79, w + 214784, 0, &d));
+  }
+
+  /* gradient of relu_20 */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    CHECK(rt_activation_backward(ctx, g78, g79, a79, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_20 */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    const float *save = (const float *)(arena + (size_t)N * 4362240);
+    CHECK(rt_batchnorm_backward(ctx, g77, gw + 213760, gw + 214016, g78, a77, w + 213760, save, save + 256, 1, &d));
+  }
+
+  /* gradient of add_9 */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    CHECK(rt_accumulate(ctx, g70, g77, 0, &d));
+    CHECK(rt_accumulate(ctx, g76, g77, 0, &d));
+  }
+
+  /* gradient of conv_13 */
+  {
+    const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 1, 1, 1, 1, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g75, gw + 147968, gw + 213504, g76, a75, w + 147968, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_19 */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    CHECK(rt_activation_backward(ctx, g74, g75, a75, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_19 */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    const float *save = (const float *)(arena + (size_t)N * 4360192);
+    CHECK(rt_batchnorm_backward(ctx, g73, gw + 146944, gw + 147200, g74, a73, w + 146944, save, save + 256, 0, &d));
+  }
+
+  /* gradient of dwconv_9 */
+  {
+    const RtDwConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_dwconv2d_backward(ctx, g72, gw + 144384, gw + 146688, g73, a72, w + 144384, 0, &d));
+  }
+
+  /* gradient of relu_18 */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    CHECK(rt_activation_backward(ctx, g71, g72, a72, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_18 */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    const float *save = (const float *)(arena + (size_t)N * 4358144);
+    CHECK(rt_batchnorm_backward(ctx, g70, gw + 143360, gw + 143616, g71, a70, w + 143360, save, save + 256, 1, &d));
+  }
+
+  /* gradient of add_8 */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    CHECK(rt_accumulate(ctx, g63, g70, 0, &d));
+    CHECK(rt_accumulate(ctx, g69, g70, 0, &d));
+  }
+
+  /* gradient of conv_12 */
+  {
+    const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 256, 256, 1, 1, 1, 1, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g68, gw + 110336, gw + 143104, g69, a68, w + 110336, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_17 */
+  {
+    const RtEltwise d = {N, 16, 1, 128, 128, 128};
+    CHECK(rt_activation_backward(ctx, g67, g68, a68, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_17 */
+  {
+    const RtEltwise d = {N, 16, 1, 128, 128, 128};
+    const float *save = (const float *)(arena + (size_t)N * 4373504);
+    CHECK(rt_batchnorm_backward(ctx, g66, gw + 109824, gw + 109952, g67, a66, w + 109824, save, save + 128, 0, &d));
+  }
+
+  /* gradient of dwconv_8 */
+  {
+    const RtDwConv2d d = {N, 4, 4, 128, 128, 4, 4, 128, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_dwconv2d_backward(ctx, g65, gw + 108544, gw + 109696, g66, a65, w + 108544, 0, &d));
+  }
+
+  /* gradient of relu_16 */
+  {
+    const RtEltwise d = {N, 16, 1, 128, 128, 128};
+    CHECK(rt_activation_backward(ctx, g64, g65, a65, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_16 */
+  {
+    const RtEltwise d = {N, 16, 1, 128, 128, 128};
+    const float *save = (const float *)(arena + (size_t)N * 4372480);
+    CHECK(rt_batchnorm_backward(ctx, g62, gw + 108032, gw + 108160, g64, a62, w + 108032, save, save + 128, 0, &d));
+  }
+
+  /* gradient of conv_11 */
+  {
+    const RtConv2d d = {N, 8, 8, 128, 128, 4, 4, 256, 256, 1, 1, 2, 2, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g61, gw + 75008, gw + 107776, g63, a61, w + 75008, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of maxpool_2 */
+  {
+    const RtPool2d d = {N, 8, 8, 128, 128, 4, 4, 128, 2, 2, 2, 2, 0, 0};
+    CHECK(rt_maxpool2d_backward(ctx, g61, g62, a61, 1, &d));
+  }
+
+  /* gradient of add_7 */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    CHECK(rt_accumulate(ctx, g54, g61, 0, &d));
+    CHECK(rt_accumulate(ctx, g60, g61, 0, &d));
+  }
+
+  /* gradient of conv_10 */
+  {
+    const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 1, 1, 1, 1, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g59, gw + 58496, gw + 74880, g60, a59, w + 58496, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_15 */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    CHECK(rt_activation_backward(ctx, g58, g59, a59, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_15 */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    const float *save = (const float *)(arena + (size_t)N * 4371456);
+    CHECK(rt_batchnorm_backward(ctx, g57, gw + 57984, gw + 58112, g58, a57, w + 57984, save, save + 128, 0, &d));
+  }
+
+  /* gradient of dwconv_7 */
+  {
+    const RtDwConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_dwconv2d_backward(ctx, g56, gw + 56704, gw + 57856, g57, a56, w + 56704, 0, &d));
+  }
+
+  /* gradient of relu_14 */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    CHECK(rt_activation_backward(ctx, g55, g56, a56, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_14 */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    const float *save = (const float *)(arena + (size_t)N * 4370432);
+    CHECK(rt_batchnorm_backward(ctx, g54, gw + 56192, gw + 56320, g55, a54, w + 56192, save, save + 128, 1, &d));
+  }
+
+  /* gradient of add_6 */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    CHECK(rt_accumulate(ctx, g47, g54, 0, &d));
+    CHECK(rt_accumulate(ctx, g53, g54, 0, &d));
+  }
+
+  /* gradient of conv_9 */
+  {
+    const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 1, 1, 1, 1, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g52, gw + 39680, gw + 56064, g53, a52, w + 39680, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_13 */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    CHECK(rt_activation_backward(ctx, g51, g52, a52, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_13 */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    const float *save = (const float *)(arena + (size_t)N * 4369408);
+    CHECK(rt_batchnorm_backward(ctx, g50, gw + 39168, gw + 39296, g51, a50, w + 39168, save, save + 128, 0, &d));
+  }
+
+  /* gradient of dwconv_6 */
+  {
+    const RtDwConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_dwconv2d_backward(ctx, g49, gw + 37888, gw + 39040, g50, a49, w + 37888, 0, &d));
+  }
+
+  /* gradient of relu_12 */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    CHECK(rt_activation_backward(ctx, g48, g49, a49, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_12 */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    const float *save = (const float *)(arena + (size_t)N * 4368384);
+    CHECK(rt_batchnorm_backward(ctx, g47, gw + 37376, gw + 37504, g48, a47, w + 37376, save, save + 128, 1, &d));
+  }
+
+  /* gradient of add_5 */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    CHECK(rt_accumulate(ctx, g40, g47, 0, &d));
+    CHECK(rt_accumulate(ctx, g46, g47, 0, &d));
+  }
+
+  /* gradient of conv_8 */
+  {
+    const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 128, 128, 1, 1, 1, 1, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g45, gw + 29056, gw + 37248, g46, a45, w + 29056, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_11 */
+  {
+    const RtEltwise d = {N, 64, 1, 64, 64, 64};
+    CHECK(rt_activation_backward(ctx, g44, g45, a45, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_11 */
+  {
+    const RtEltwise d = {N, 64, 1, 64, 64, 64};
+    const float *save = (const float *)(arena + (size_t)N * 4377088);
+    CHECK(rt_batchnorm_backward(ctx, g43, gw + 28800, gw + 28864, g44, a43, w + 28800, save, save + 64, 0, &d));
+  }
+
+  /* gradient of dwconv_5 */
+  {
+    const RtDwConv2d d = {N, 8, 8, 64, 64, 8, 8, 64, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_dwconv2d_backward(ctx, g42, gw + 28160, gw + 28736, g43, a42, w + 28160, 0, &d));
+  }
+
+  /* gradient of relu_10 */
+  {
+    const RtEltwise d = {N, 64, 1, 64, 64, 64};
+    CHECK(rt_activation_backward(ctx, g41, g42, a42, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_10 */
+  {
+    const RtEltwise d = {N, 64, 1, 64, 64, 64};
+    const float *save = (const float *)(arena + (size_t)N * 4376576);
+    CHECK(rt_batchnorm_backward(ctx, g39, gw + 27904, gw + 27968, g41, a39, w + 27904, save, save + 64, 0, &d));
+  }
+
+  /* gradient of conv_7 */
+  {
+    const RtConv2d d = {N, 16, 16, 64, 64, 8, 8, 128, 128, 1, 1, 2, 2, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g38, gw + 19584, gw + 27776, g40, a38, w + 19584, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of maxpool_1 */
+  {
+    const RtPool2d d = {N, 16, 16, 64, 64, 8, 8, 64, 2, 2, 2, 2, 0, 0};
+    CHECK(rt_maxpool2d_backward(ctx, g38, g39, a38, 1, &d));
+  }
+
+  /* gradient of add_4 */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    CHECK(rt_accumulate(ctx, g31, g38, 0, &d));
+    CHECK(rt_accumulate(ctx, g37, g38, 0, &d));
+  }
+
+  /* gradient of conv_6 */
+  {
+    const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 1, 1, 1, 1, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g36, gw + 15424, gw + 19520, g37, a36, w + 15424, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_9 */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    CHECK(rt_activation_backward(ctx, g35, g36, a36, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_9 */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    const float *save = (const float *)(arena + (size_t)N * 4376064);
+    CHECK(rt_batchnorm_backward(ctx, g34, gw + 15168, gw + 15232, g35, a34, w + 15168, save, save + 64, 0, &d));
+  }
+
+  /* gradient of dwconv_4 */
+  {
+    const RtDwConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_dwconv2d_backward(ctx, g33, gw + 14528, gw + 15104, g34, a33, w + 14528, 0, &d));
+  }
+
+  /* gradient of relu_8 */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    CHECK(rt_activation_backward(ctx, g32, g33, a33, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_8 */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    const float *save = (const float *)(arena + (size_t)N * 4375552);
+    CHECK(rt_batchnorm_backward(ctx, g31, gw + 14272, gw + 14336, g32, a31, w + 14272, save, save + 64, 1, &d));
+  }
+
+  /* gradient of add_3 */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    CHECK(rt_accumulate(ctx, g24, g31, 0, &d));
+    CHECK(rt_accumulate(ctx, g30, g31, 0, &d));
+  }
+
+  /* gradient of conv_5 */
+  {
+    const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 1, 1, 1, 1, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g29, gw + 10112, gw + 14208, g30, a29, w + 10112, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_7 */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    CHECK(rt_activation_backward(ctx, g28, g29, a29, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_7 */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    const float *save = (const float *)(arena + (size_t)N * 4375040);
+    CHECK(rt_batchnorm_backward(ctx, g27, gw + 9856, gw + 9920, g28, a27, w + 9856, save, save + 64, 0, &d));
+  }
+
+  /* gradient of dwconv_3 */
+  {
+    const RtDwConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_dwconv2d_backward(ctx, g26, gw + 9216, gw + 9792, g27, a26, w + 9216, 0, &d));
+  }
+
+  /* gradient of relu_6 */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    CHECK(rt_activation_backward(ctx, g25, g26, a26, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_6 */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    const float *save = (const float *)(arena + (size_t)N * 4374528);
+    CHECK(rt_batchnorm_backward(ctx, g24, gw + 8960, gw + 9024, g25, a24, w + 8960, save, save + 64, 1, &d));
+  }
+
+  /* gradient of add_2 */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    CHECK(rt_accumulate(ctx, g17, g24, 0, &d));
+    CHECK(rt_accumulate(ctx, g23, g24, 0, &d));
+  }
+
+  /* gradient of conv_4 */
+  {
+    const RtConv2d d = {N, 16, 16, 32, 32, 16, 16, 64, 64, 1, 1, 1, 1, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g22, gw + 6848, gw + 8896, g23, a22, w + 6848, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_5 */
+  {
+    const RtEltwise d = {N, 256, 1, 32, 32, 32};
+    CHECK(rt_activation_backward(ctx, g21, g22, a22, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_5 */
+  {
+    const RtEltwise d = {N, 256, 1, 32, 32, 32};
+    const float *save = (const float *)(arena + (size_t)N * 4378880);
+    CHECK(rt_batchnorm_backward(ctx, g20, gw + 6720, gw + 6752, g21, a20, w + 6720, save, save + 32, 0, &d));
+  }
+
+  /* gradient of dwconv_2 */
+  {
+    const RtDwConv2d d = {N, 16, 16, 32, 32, 16, 16, 32, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_dwconv2d_backward(ctx, g19, gw + 6400, gw + 6688, g20, a19, w + 6400, 0, &d));
+  }
+
+  /* gradient of relu_4 */
+  {
+    const RtEltwise d = {N, 256, 1, 32, 32, 32};
+    CHECK(rt_activation_backward(ctx, g18, g19, a19, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_4 */
+  {
+    const RtEltwise d = {N, 256, 1, 32, 32, 32};
+    const float *save = (const float *)(arena + (size_t)N * 4378624);
+    CHECK(rt_batchnorm_backward(ctx, g16, gw + 6272, gw + 6304, g18, a16, w + 6272, save, save + 32, 0, &d));
+  }
+
+  /* gradient of conv_3 */
+  {
+    const RtConv2d d = {N, 32, 32, 32, 32, 16, 16, 64, 64, 1, 1, 2, 2, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g15, gw + 4160, gw + 6208, g17, a15, w + 4160, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of maxpool */
+  {
+    const RtPool2d d = {N, 32, 32, 32, 32, 16, 16, 32, 2, 2, 2, 2, 0, 0};
+    CHECK(rt_maxpool2d_backward(ctx, g15, g16, a15, 1, &d));
+  }
+
+  /* gradient of add_1 */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    CHECK(rt_accumulate(ctx, g8, g15, 0, &d));
+    CHECK(rt_accumulate(ctx, g14, g15, 0, &d));
+  }
+
+  /* gradient of conv_2 */
+  {
+    const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 1, 1, 1, 1, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g13, gw + 3104, gw + 4128, g14, a13, w + 3104, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_3 */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    CHECK(rt_activation_backward(ctx, g12, g13, a13, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_3 */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    const float *save = (const float *)(arena + (size_t)N * 4378368);
+    CHECK(rt_batchnorm_backward(ctx, g11, gw + 2976, gw + 3008, g12, a11, w + 2976, save, save + 32, 0, &d));
+  }
+
+  /* gradient of dwconv_1 */
+  {
+    const RtDwConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_dwconv2d_backward(ctx, g10, gw + 2656, gw + 2944, g11, a10, w + 2656, 0, &d));
+  }
+
+  /* gradient of relu_2 */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    CHECK(rt_activation_backward(ctx, g9, g10, a10, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_2 */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    const float *save = (const float *)(arena + (size_t)N * 4378112);
+    CHECK(rt_batchnorm_backward(ctx, g8, gw + 2528, gw + 2560, g9, a8, w + 2528, save, save + 32, 1, &d));
+  }
+
+  /* gradient of add */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    CHECK(rt_accumulate(ctx, g1, g8, 0, &d));
+    CHECK(rt_accumulate(ctx, g7, g8, 0, &d));
+  }
+
+  /* gradient of conv_1 */
+  {
+    const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 1, 1, 1, 1, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g6, gw + 1472, gw + 2496, g7, a6, w + 1472, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_1 */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    CHECK(rt_activation_backward(ctx, g5, g6, a6, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_1 */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    const float *save = (const float *)(arena + (size_t)N * 4377856);
+    CHECK(rt_batchnorm_backward(ctx, g4, gw + 1344, gw + 1376, g5, a4, w + 1344, save, save + 32, 0, &d));
+  }
+
+  /* gradient of dwconv */
+  {
+    const RtDwConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_dwconv2d_backward(ctx, g3, gw + 1024, gw + 1312, g4, a3, w + 1024, 0, &d));
+  }
+
+  /* gradient of relu */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    CHECK(rt_activation_backward(ctx, g2, g3, a3, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    const float *save = (const float *)(arena + (size_t)N * 4377600);
+    CHECK(rt_batchnorm_backward(ctx, g1, gw + 896, gw + 928, g2, a1, w + 896, save, save + 32, 1, &d));
+  }
+
+  /* gradient of conv */
+  {
+    const RtConv2d d = {N, 32, 32, 3, 3, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, NULL, gw + 0, gw + 864, g1, a0, w + 0, 0, &d, ws, ws_floats));
+  }
+  return RT_OK;
+}
+
+/* The train section, Keras' defaults where it is silent. */
+static const NetcTrainConfig train_config = {
+  .optimizer = NETC_OPT_ADAM,
+  .lr = 0.001,
+  .momentum = 0,
+  .nesterov = 0,
+  .beta1 = 0.9,
+  .beta2 = 0.999,
+  .rho = 0.9,
+  .epsilon = 1e-07,
+  .weight_decay = 0,
+  .schedule = NETC_SCHED_STEP,
+  .nsteps = 3,
+  .step_epoch = {5, 10, 15},
+  .step_factor = {0.2, 0.1, 0.01},
+  .cosine_epochs = 0,
+  .loss = NETC_LOSS_CROSS_ENTROPY,
+  .batch = 128,
+  .epochs = 20,
+  .validation = 0.1,
+  .shuffle = 1,
+  .seed = 0u,
+  .naugment = 3,
+  .augment = {{NETC_AUG_ROTATE, 10}, {NETC_AUG_SHIFT, 0.15625}, {NETC_AUG_HFLIP, 0}},
+  .checkpoint = NETC_CKPT_BEST,
+  .checkpoint_metric = "val_acc",
+  .checkpoint_every = 1,
+};
+
 static const char summary[] =
     "Model: \"mobilenet_mini\" (dsl-examples/mobilenet_mini.net)" "\n"
     "Batch 1, float32. MACs: multiply-accumulates of dense and convolution layers; FLOPs = 2 x MACs." "\n"
@@ -907,4 +2464,9 @@ const NetcModel netc_model_mobilenet_mini = {
   .data = NETC_DATA_CIFAR10,
   .data_path = "data/cifar-10-batches-bin",
   .data_path2 = NULL,
+  .train = &train_config,
+  .train_arena_bytes_per_image = 4379136,
+  .train_workspace_floats = mobilenet_mini_train_workspace_floats,
+  .train_step = mobilenet_mini_train_step,
+  .source_hash = "d1b2fd8d4f90fa1b",
 };

@@ -4,6 +4,7 @@
 #include "resnet18.h"
 
 #include <string.h>
+#include "netc/train_kernels.h"
 
 /* Returns the first kernel error to the caller. */
 #define CHECK(call)                \
@@ -575,6 +576,1260 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
   return RT_OK;
 }
 
+/* Scratch of the training step at batch N: forward and backward im2col tiles. */
+size_t resnet18_train_workspace_floats(int N) {
+  size_t most = 0, f;
+  {  /* conv */
+    const RtConv2d d = {N, 224, 224, 3, 3, 112, 112, 64, 64, 7, 7, 2, 2, 3, 3, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_1 */
+    const RtConv2d d = {N, 56, 56, 64, 64, 56, 56, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_2 */
+    const RtConv2d d = {N, 56, 56, 64, 64, 56, 56, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_3 */
+    const RtConv2d d = {N, 56, 56, 64, 64, 56, 56, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_4 */
+    const RtConv2d d = {N, 56, 56, 64, 64, 56, 56, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_5 */
+    const RtConv2d d = {N, 56, 56, 64, 64, 28, 28, 128, 128, 1, 1, 2, 2, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_6 */
+    const RtConv2d d = {N, 56, 56, 64, 64, 28, 28, 128, 128, 3, 3, 2, 2, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_7 */
+    const RtConv2d d = {N, 28, 28, 128, 128, 28, 28, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_8 */
+    const RtConv2d d = {N, 28, 28, 128, 128, 28, 28, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_9 */
+    const RtConv2d d = {N, 28, 28, 128, 128, 28, 28, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_10 */
+    const RtConv2d d = {N, 28, 28, 128, 128, 14, 14, 256, 256, 1, 1, 2, 2, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_11 */
+    const RtConv2d d = {N, 28, 28, 128, 128, 14, 14, 256, 256, 3, 3, 2, 2, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_12 */
+    const RtConv2d d = {N, 14, 14, 256, 256, 14, 14, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_13 */
+    const RtConv2d d = {N, 14, 14, 256, 256, 14, 14, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_14 */
+    const RtConv2d d = {N, 14, 14, 256, 256, 14, 14, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_15 */
+    const RtConv2d d = {N, 14, 14, 256, 256, 7, 7, 512, 512, 1, 1, 2, 2, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_16 */
+    const RtConv2d d = {N, 14, 14, 256, 256, 7, 7, 512, 512, 3, 3, 2, 2, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_17 */
+    const RtConv2d d = {N, 7, 7, 512, 512, 7, 7, 512, 512, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_18 */
+    const RtConv2d d = {N, 7, 7, 512, 512, 7, 7, 512, 512, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_19 */
+    const RtConv2d d = {N, 7, 7, 512, 512, 7, 7, 512, 512, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  (void)N;
+  (void)f;
+  return most;
+}
+
+/* One training step: forward in training mode, the loss, every gradient. */
+RtStatus resnet18_train_step(const RtContext *ctx, float *w, float *gw, void *arena_, float *ws,
+  size_t ws_floats, const float *input, const void *targets, int N, uint64_t seed,
+  double *loss_sum, int *correct) {
+  char *arena = arena_;
+  float *const a0 = (float *)(arena + (size_t)N * 23281664);  /* input 224x224x3 */
+  float *const a1 = (float *)(arena + (size_t)N * 0);  /* conv 112x112x64 */
+  float *const g1 = (float *)(arena + (size_t)N * 6422528);  /* its gradient */
+  float *const a2 = (float *)(arena + (size_t)N * 3211264);  /* bn 112x112x64 */
+  float *const g2 = (float *)(arena + (size_t)N * 12845056);  /* its gradient */
+  float *const a3 = (float *)(arena + (size_t)N * 6422528);  /* relu 112x112x64 */
+  float *const g3 = (float *)(arena + (size_t)N * 9633792);  /* its gradient */
+  float *const a4 = (float *)(arena + (size_t)N * 12845056);  /* maxpool 56x56x64 */
+  float *const g4 = (float *)(arena + (size_t)N * 15253504);  /* its gradient */
+  float *const a5 = (float *)(arena + (size_t)N * 9633792);  /* conv_1 56x56x64 */
+  float *const g5 = (float *)(arena + (size_t)N * 11239424);  /* its gradient */
+  float *const a6 = (float *)(arena + (size_t)N * 10436608);  /* bn_1 56x56x64 */
+  float *const g6 = (float *)(arena + (size_t)N * 12042240);  /* its gradient */
+  float *const a7 = (float *)(arena + (size_t)N * 11239424);  /* relu_1 56x56x64 */
+  float *const g7 = (float *)(arena + (size_t)N * 13647872);  /* its gradient */
+  float *const a8 = (float *)(arena + (size_t)N * 12042240);  /* conv_2 56x56x64 */
+  float *const g8 = (float *)(arena + (size_t)N * 14450688);  /* its gradient */
+  float *const a9 = (float *)(arena + (size_t)N * 13647872);  /* bn_2 56x56x64 */
+  float *const g9 = (float *)(arena + (size_t)N * 16859136);  /* its gradient */
+  float *const a10 = (float *)(arena + (size_t)N * 14450688);  /* add 56x56x64 */
+  float *const g10 = (float *)(arena + (size_t)N * 16056320);  /* its gradient */
+  float *const a11 = (float *)(arena + (size_t)N * 15253504);  /* relu_2 56x56x64 */
+  float *const g11 = (float *)(arena + (size_t)N * 20873216);  /* its gradient */
+  float *const a12 = (float *)(arena + (size_t)N * 16056320);  /* conv_3 56x56x64 */
+  float *const g12 = (float *)(arena + (size_t)N * 17661952);  /* its gradient */
+  float *const a13 = (float *)(arena + (size_t)N * 16859136);  /* bn_3 56x56x64 */
+  float *const g13 = (float *)(arena + (size_t)N * 18464768);  /* its gradient */
+  float *const a14 = (float *)(arena + (size_t)N * 17661952);  /* relu_3 56x56x64 */
+  float *const g14 = (float *)(arena + (size_t)N * 19267584);  /* its gradient */
+  float *const a15 = (float *)(arena + (size_t)N * 18464768);  /* conv_4 56x56x64 */
+  float *const g15 = (float *)(arena + (size_t)N * 20070400);  /* its gradient */
+  float *const a16 = (float *)(arena + (size_t)N * 19267584);  /* bn_4 56x56x64 */
+  float *const g16 = (float *)(arena + (size_t)N * 21676032);  /* its gradient */
+  float *const a17 = (float *)(arena + (size_t)N * 20070400);  /* add_1 56x56x64 */
+  float *const g17 = (float *)(arena + (size_t)N * 22478848);  /* its gradient */
+  float *const a18 = (float *)(arena + (size_t)N * 20873216);  /* relu_4 56x56x64 */
+  float *const g18 = (float *)(arena + (size_t)N * 21676032);  /* its gradient */
+  float *const a19 = (float *)(arena + (size_t)N * 22478848);  /* conv_5 28x28x128 */
+  float *const g19 = (float *)(arena + (size_t)N * 23883776);  /* its gradient */
+  float *const a20 = (float *)(arena + (size_t)N * 22880256);  /* bn_5 28x28x128 */
+  float *const g20 = (float *)(arena + (size_t)N * 25489408);  /* its gradient */
+  float *const a21 = (float *)(arena + (size_t)N * 23883776);  /* conv_6 28x28x128 */
+  float *const g21 = (float *)(arena + (size_t)N * 24686592);  /* its gradient */
+  float *const a22 = (float *)(arena + (size_t)N * 21676032);  /* bn_6 28x28x128 */
+  float *const g22 = (float *)(arena + (size_t)N * 24285184);  /* its gradient */
+  float *const a23 = (float *)(arena + (size_t)N * 22077440);  /* relu_5 28x28x128 */
+  float *const g23 = (float *)(arena + (size_t)N * 24686592);  /* its gradient */
+  float *const a24 = (float *)(arena + (size_t)N * 24285184);  /* conv_7 28x28x128 */
+  float *const g24 = (float *)(arena + (size_t)N * 25088000);  /* its gradient */
+  float *const a25 = (float *)(arena + (size_t)N * 24686592);  /* bn_7 28x28x128 */
+  float *const g25 = (float *)(arena + (size_t)N * 26292224);  /* its gradient */
+  float *const a26 = (float *)(arena + (size_t)N * 25088000);  /* add_2 28x28x128 */
+  float *const g26 = (float *)(arena + (size_t)N * 25890816);  /* its gradient */
+  float *const a27 = (float *)(arena + (size_t)N * 25489408);  /* relu_6 28x28x128 */
+  float *const g27 = (float *)(arena + (size_t)N * 28299264);  /* its gradient */
+  float *const a28 = (float *)(arena + (size_t)N * 25890816);  /* conv_8 28x28x128 */
+  float *const g28 = (float *)(arena + (size_t)N * 26693632);  /* its gradient */
+  float *const a29 = (float *)(arena + (size_t)N * 26292224);  /* bn_8 28x28x128 */
+  float *const g29 = (float *)(arena + (size_t)N * 27095040);  /* its gradient */
+  float *const a30 = (float *)(arena + (size_t)N * 26693632);  /* relu_7 28x28x128 */
+  float *const g30 = (float *)(arena + (size_t)N * 27496448);  /* its gradient */
+  float *const a31 = (float *)(arena + (size_t)N * 27095040);  /* conv_9 28x28x128 */
+  float *const g31 = (float *)(arena + (size_t)N * 27897856);  /* its gradient */
+  float *const a32 = (float *)(arena + (size_t)N * 27496448);  /* bn_9 28x28x128 */
+  float *const g32 = (float *)(arena + (size_t)N * 28700672);  /* its gradient */
+  float *const a33 = (float *)(arena + (size_t)N * 27897856);  /* add_3 28x28x128 */
+  float *const g33 = (float *)(arena + (size_t)N * 29102080);  /* its gradient */
+  float *const a34 = (float *)(arena + (size_t)N * 28299264);  /* relu_8 28x28x128 */
+  float *const g34 = (float *)(arena + (size_t)N * 28700672);  /* its gradient */
+  float *const a35 = (float *)(arena + (size_t)N * 29102080);  /* conv_10 14x14x256 */
+  float *const g35 = (float *)(arena + (size_t)N * 29503488);  /* its gradient */
+  float *const a36 = (float *)(arena + (size_t)N * 29302784);  /* bn_10 14x14x256 */
+  float *const g36 = (float *)(arena + (size_t)N * 30306304);  /* its gradient */
+  float *const a37 = (float *)(arena + (size_t)N * 29503488);  /* conv_11 14x14x256 */
+  float *const g37 = (float *)(arena + (size_t)N * 29904896);  /* its gradient */
+  float *const a38 = (float *)(arena + (size_t)N * 28700672);  /* bn_11 14x14x256 */
+  float *const g38 = (float *)(arena + (size_t)N * 29704192);  /* its gradient */
+  float *const a39 = (float *)(arena + (size_t)N * 28901376);  /* relu_9 14x14x256 */
+  float *const g39 = (float *)(arena + (size_t)N * 29904896);  /* its gradient */
+  float *const a40 = (float *)(arena + (size_t)N * 29704192);  /* conv_12 14x14x256 */
+  float *const g40 = (float *)(arena + (size_t)N * 30105600);  /* its gradient */
+  float *const a41 = (float *)(arena + (size_t)N * 29904896);  /* bn_12 14x14x256 */
+  float *const g41 = (float *)(arena + (size_t)N * 30707712);  /* its gradient */
+  float *const a42 = (float *)(arena + (size_t)N * 30105600);  /* add_4 14x14x256 */
+  float *const g42 = (float *)(arena + (size_t)N * 30507008);  /* its gradient */
+  float *const a43 = (float *)(arena + (size_t)N * 30306304);  /* relu_10 14x14x256 */
+  float *const g43 = (float *)(arena + (size_t)N * 31711232);  /* its gradient */
+  float *const a44 = (float *)(arena + (size_t)N * 30507008);  /* conv_13 14x14x256 */
+  float *const g44 = (float *)(arena + (size_t)N * 30908416);  /* its gradient */
+  float *const a45 = (float *)(arena + (size_t)N * 30707712);  /* bn_13 14x14x256 */
+  float *const g45 = (float *)(arena + (size_t)N * 31109120);  /* its gradient */
+  float *const a46 = (float *)(arena + (size_t)N * 30908416);  /* relu_11 14x14x256 */
+  float *const g46 = (float *)(arena + (size_t)N * 31309824);  /* its gradient */
+  float *const a47 = (float *)(arena + (size_t)N * 31109120);  /* conv_14 14x14x256 */
+  float *const g47 = (float *)(arena + (size_t)N * 31510528);  /* its gradient */
+  float *const a48 = (float *)(arena + (size_t)N * 31309824);  /* bn_14 14x14x256 */
+  float *const g48 = (float *)(arena + (size_t)N * 31911936);  /* its gradient */
+  float *const a49 = (float *)(arena + (size_t)N * 31510528);  /* add_5 14x14x256 */
+  float *const g49 = (float *)(arena + (size_t)N * 32112640);  /* its gradient */
+  float *const a50 = (float *)(arena + (size_t)N * 31711232);  /* relu_12 14x14x256 */
+  float *const g50 = (float *)(arena + (size_t)N * 31911936);  /* its gradient */
+  float *const a51 = (float *)(arena + (size_t)N * 32112640);  /* conv_15 7x7x512 */
+  float *const g51 = (float *)(arena + (size_t)N * 32313344);  /* its gradient */
+  float *const a52 = (float *)(arena + (size_t)N * 32212992);  /* bn_15 7x7x512 */
+  float *const g52 = (float *)(arena + (size_t)N * 32714752);  /* its gradient */
+  float *const a53 = (float *)(arena + (size_t)N * 32313344);  /* conv_16 7x7x512 */
+  float *const g53 = (float *)(arena + (size_t)N * 32514048);  /* its gradient */
+  float *const a54 = (float *)(arena + (size_t)N * 31911936);  /* bn_16 7x7x512 */
+  float *const g54 = (float *)(arena + (size_t)N * 32413696);  /* its gradient */
+  float *const a55 = (float *)(arena + (size_t)N * 32012288);  /* relu_13 7x7x512 */
+  float *const g55 = (float *)(arena + (size_t)N * 32514048);  /* its gradient */
+  float *const a56 = (float *)(arena + (size_t)N * 32413696);  /* conv_17 7x7x512 */
+  float *const g56 = (float *)(arena + (size_t)N * 32614400);  /* its gradient */
+  float *const a57 = (float *)(arena + (size_t)N * 32514048);  /* bn_17 7x7x512 */
+  float *const g57 = (float *)(arena + (size_t)N * 32915456);  /* its gradient */
+  float *const a58 = (float *)(arena + (size_t)N * 32614400);  /* add_6 7x7x512 */
+  float *const g58 = (float *)(arena + (size_t)N * 32815104);  /* its gradient */
+  float *const a59 = (float *)(arena + (size_t)N * 32714752);  /* relu_14 7x7x512 */
+  float *const g59 = (float *)(arena + (size_t)N * 33417216);  /* its gradient */
+  float *const a60 = (float *)(arena + (size_t)N * 32815104);  /* conv_18 7x7x512 */
+  float *const g60 = (float *)(arena + (size_t)N * 33015808);  /* its gradient */
+  float *const a61 = (float *)(arena + (size_t)N * 32915456);  /* bn_18 7x7x512 */
+  float *const g61 = (float *)(arena + (size_t)N * 33116160);  /* its gradient */
+  float *const a62 = (float *)(arena + (size_t)N * 33015808);  /* relu_15 7x7x512 */
+  float *const g62 = (float *)(arena + (size_t)N * 33216512);  /* its gradient */
+  float *const a63 = (float *)(arena + (size_t)N * 33116160);  /* conv_19 7x7x512 */
+  float *const g63 = (float *)(arena + (size_t)N * 33316864);  /* its gradient */
+  float *const a64 = (float *)(arena + (size_t)N * 33216512);  /* bn_19 7x7x512 */
+  float *const g64 = (float *)(arena + (size_t)N * 33517568);  /* its gradient */
+  float *const a65 = (float *)(arena + (size_t)N * 33316864);  /* add_7 7x7x512 */
+  float *const g65 = (float *)(arena + (size_t)N * 33617920);  /* its gradient */
+  float *const a66 = (float *)(arena + (size_t)N * 33417216);  /* relu_16 7x7x512 */
+  float *const g66 = (float *)(arena + (size_t)N * 33517568);  /* its gradient */
+  float *const a67 = (float *)(arena + (size_t)N * 33617920);  /* global_avgpool 512 */
+  float *const g67 = (float *)(arena + (size_t)N * 33619968);  /* its gradient */
+  float *const a68 = (float *)(arena + (size_t)N * 33517568);  /* dense 1000 */
+  float *const g68 = (float *)(arena + (size_t)N * 33521600);  /* its gradient */
+  (void)ws;
+  (void)ws_floats;
+  (void)seed;
+  memset(gw, 0, 11699112 * sizeof(float));  /* moving statistics get no gradient */
+
+  /* input (InputLayer), line 25: 224x224x3, 0 MACs */
+  {
+    memcpy(a0, input, (size_t)N * 150528 * sizeof(float));
+  }
+
+  /* conv (Conv2D), line 26: 224x224x3 -> 112x112x64, 118,013,952 MACs */
+  {
+    const RtConv2d d = {N, 224, 224, 3, 3, 112, 112, 64, 64, 7, 7, 2, 2, 3, 3, 1};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a1, a0, w + 0, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn (BatchNormalization), line 26: 112x112x64 -> 112x112x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 12544, 1, 64, 64, 64};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 33754112);
+    CHECK(rt_batchnorm_train(ctx, a2, save, save + 64, w + 9536, w + 9600, a1, w + 9408, w + 9472, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu (ReLU), line 26: 112x112x64 -> 112x112x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 12544, 1, 64, 64, 64};
+    CHECK(rt_activation(ctx, a3, a2, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* maxpool (MaxPooling2D), line 27: 112x112x64 -> 56x56x64, 0 MACs */
+  {
+    const RtPool2d d = {N, 112, 112, 64, 64, 56, 56, 64, 3, 3, 2, 2, 1, 1};
+    CHECK(rt_maxpool2d(ctx, a4, a3, &d));
+  }
+
+  /* conv_1 (Conv2D), line 20: 56x56x64 -> 56x56x64, 115,605,504 MACs */
+  {
+    const RtConv2d d = {N, 56, 56, 64, 64, 56, 56, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a5, a4, w + 9664, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_1 (BatchNormalization), line 20: 56x56x64 -> 56x56x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 3136, 1, 64, 64, 64};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 33754624);
+    CHECK(rt_batchnorm_train(ctx, a6, save, save + 64, w + 46656, w + 46720, a5, w + 46528, w + 46592, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_1 (ReLU), line 20: 56x56x64 -> 56x56x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 3136, 1, 64, 64, 64};
+    CHECK(rt_activation(ctx, a7, a6, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_2 (Conv2D), line 21: 56x56x64 -> 56x56x64, 115,605,504 MACs */
+  {
+    const RtConv2d d = {N, 56, 56, 64, 64, 56, 56, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a8, a7, w + 46784, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_2 (BatchNormalization), line 21: 56x56x64 -> 56x56x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 3136, 1, 64, 64, 64};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 33755136);
+    CHECK(rt_batchnorm_train(ctx, a9, save, save + 64, w + 83776, w + 83840, a8, w + 83648, w + 83712, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* add (Add), line 22: 56x56x64 + 56x56x64 -> 56x56x64, 0 MACs */
+  {
+    const float *const ins[] = {a4, a9};
+    const RtEltwise d = {N, 3136, 1, 64, 64, 64};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_add(ctx, a10, ins, 2, &ep, &d));
+  }
+
+  /* relu_2 (ReLU), line 22: 56x56x64 -> 56x56x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 3136, 1, 64, 64, 64};
+    CHECK(rt_activation(ctx, a11, a10, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_3 (Conv2D), line 20: 56x56x64 -> 56x56x64, 115,605,504 MACs */
+  {
+    const RtConv2d d = {N, 56, 56, 64, 64, 56, 56, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a12, a11, w + 83904, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_3 (BatchNormalization), line 20: 56x56x64 -> 56x56x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 3136, 1, 64, 64, 64};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 33755648);
+    CHECK(rt_batchnorm_train(ctx, a13, save, save + 64, w + 120896, w + 120960, a12, w + 120768, w + 120832, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_3 (ReLU), line 20: 56x56x64 -> 56x56x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 3136, 1, 64, 64, 64};
+    CHECK(rt_activation(ctx, a14, a13, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_4 (Conv2D), line 21: 56x56x64 -> 56x56x64, 115,605,504 MACs */
+  {
+    const RtConv2d d = {N, 56, 56, 64, 64, 56, 56, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a15, a14, w + 121024, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_4 (BatchNormalization), line 21: 56x56x64 -> 56x56x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 3136, 1, 64, 64, 64};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 33756160);
+    CHECK(rt_batchnorm_train(ctx, a16, save, save + 64, w + 158016, w + 158080, a15, w + 157888, w + 157952, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* add_1 (Add), line 22: 56x56x64 + 56x56x64 -> 56x56x64, 0 MACs */
+  {
+    const float *const ins[] = {a11, a16};
+    const RtEltwise d = {N, 3136, 1, 64, 64, 64};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_add(ctx, a17, ins, 2, &ep, &d));
+  }
+
+  /* relu_4 (ReLU), line 22: 56x56x64 -> 56x56x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 3136, 1, 64, 64, 64};
+    CHECK(rt_activation(ctx, a18, a17, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_5 (Conv2D), line 18: 56x56x64 -> 28x28x128, 6,422,528 MACs */
+  {
+    const RtConv2d d = {N, 56, 56, 64, 64, 28, 28, 128, 128, 1, 1, 2, 2, 0, 0, 1};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a19, a18, w + 158144, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_5 (BatchNormalization), line 18: 28x28x128 -> 28x28x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 784, 1, 128, 128, 128};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 33748992);
+    CHECK(rt_batchnorm_train(ctx, a20, save, save + 128, w + 166592, w + 166720, a19, w + 166336, w + 166464, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* conv_6 (Conv2D), line 20: 56x56x64 -> 28x28x128, 57,802,752 MACs */
+  {
+    const RtConv2d d = {N, 56, 56, 64, 64, 28, 28, 128, 128, 3, 3, 2, 2, 1, 1, 1};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a21, a18, w + 166848, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_6 (BatchNormalization), line 20: 28x28x128 -> 28x28x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 784, 1, 128, 128, 128};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 33750016);
+    CHECK(rt_batchnorm_train(ctx, a22, save, save + 128, w + 240832, w + 240960, a21, w + 240576, w + 240704, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_5 (ReLU), line 20: 28x28x128 -> 28x28x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 784, 1, 128, 128, 128};
+    CHECK(rt_activation(ctx, a23, a22, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_7 (Conv2D), line 21: 28x28x128 -> 28x28x128, 115,605,504 MACs */
+  {
+    const RtConv2d d = {N, 28, 28, 128, 128, 28, 28, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a24, a23, w + 241088, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_7 (BatchNormalization), line 21: 28x28x128 -> 28x28x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 784, 1, 128, 128, 128};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 33751040);
+    CHECK(rt_batchnorm_train(ctx, a25, save, save + 128, w + 388800, w + 388928, a24, w + 388544, w + 388672, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* add_2 (Add), line 22: 28x28x128 + 28x28x128 -> 28x28x128, 0 MACs */
+  {
+    const float *const ins[] = {a20, a25};
+    const RtEltwise d = {N, 784, 1, 128, 128, 128};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_add(ctx, a26, ins, 2, &ep, &d));
+  }
+
+  /* relu_6 (ReLU), line 22: 28x28x128 -> 28x28x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 784, 1, 128, 128, 128};
+    CHECK(rt_activation(ctx, a27, a26, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_8 (Conv2D), line 20: 28x28x128 -> 28x28x128, 115,605,504 MACs */
+  {
+    const RtConv2d d = {N, 28, 28, 128, 128, 28, 28, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a28, a27, w + 389056, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_8 (BatchNormalization), line 20: 28x28x128 -> 28x28x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 784, 1, 128, 128, 128};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 33752064);
+    CHECK(rt_batchnorm_train(ctx, a29, save, save + 128, w + 536768, w + 536896, a28, w + 536512, w + 536640, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_7 (ReLU), line 20: 28x28x128 -> 28x28x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 784, 1, 128, 128, 128};
+    CHECK(rt_activation(ctx, a30, a29, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_9 (Conv2D), line 21: 28x28x128 -> 28x28x128, 115,605,504 MACs */
+  {
+    const RtConv2d d = {N, 28, 28, 128, 128, 28, 28, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a31, a30, w + 537024, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_9 (BatchNormalization), line 21: 28x28x128 -> 28x28x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 784, 1, 128, 128, 128};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 33753088);
+    CHECK(rt_batchnorm_train(ctx, a32, save, save + 128, w + 684736, w + 684864, a31, w + 684480, w + 684608, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* add_3 (Add), line 22: 28x28x128 + 28x28x128 -> 28x28x128, 0 MACs */
+  {
+    const float *const ins[] = {a27, a32};
+    const RtEltwise d = {N, 784, 1, 128, 128, 128};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_add(ctx, a33, ins, 2, &ep, &d));
+  }
+
+  /* relu_8 (ReLU), line 22: 28x28x128 -> 28x28x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 784, 1, 128, 128, 128};
+    CHECK(rt_activation(ctx, a34, a33, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_10 (Conv2D), line 18: 28x28x128 -> 14x14x256, 6,422,528 MACs */
+  {
+    const RtConv2d d = {N, 28, 28, 128, 128, 14, 14, 256, 256, 1, 1, 2, 2, 0, 0, 1};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a35, a34, w + 684992, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_10 (BatchNormalization), line 18: 14x14x256 -> 14x14x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 196, 1, 256, 256, 256};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 33738752);
+    CHECK(rt_batchnorm_train(ctx, a36, save, save + 256, w + 718272, w + 718528, a35, w + 717760, w + 718016, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* conv_11 (Conv2D), line 20: 28x28x128 -> 14x14x256, 57,802,752 MACs */
+  {
+    const RtConv2d d = {N, 28, 28, 128, 128, 14, 14, 256, 256, 3, 3, 2, 2, 1, 1, 1};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a37, a34, w + 718784, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_11 (BatchNormalization), line 20: 14x14x256 -> 14x14x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 196, 1, 256, 256, 256};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 33740800);
+    CHECK(rt_batchnorm_train(ctx, a38, save, save + 256, w + 1014208, w + 1014464, a37, w + 1013696, w + 1013952, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_9 (ReLU), line 20: 14x14x256 -> 14x14x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 196, 1, 256, 256, 256};
+    CHECK(rt_activation(ctx, a39, a38, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_12 (Conv2D), line 21: 14x14x256 -> 14x14x256, 115,605,504 MACs */
+  {
+    const RtConv2d d = {N, 14, 14, 256, 256, 14, 14, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a40, a39, w + 1014720, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_12 (BatchNormalization), line 21: 14x14x256 -> 14x14x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 196, 1, 256, 256, 256};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 33742848);
+    CHECK(rt_batchnorm_train(ctx, a41, save, save + 256, w + 1605056, w + 1605312, a40, w + 1604544, w + 1604800, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* add_4 (Add), line 22: 14x14x256 + 14x14x256 -> 14x14x256, 0 MACs */
+  {
+    const float *const ins[] = {a36, a41};
+    const RtEltwise d = {N, 196, 1, 256, 256, 256};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_add(ctx, a42, ins, 2, &ep, &d));
+  }
+
+  /* relu_10 (ReLU), line 22: 14x14x256 -> 14x14x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 196, 1, 256, 256, 256};
+    CHECK(rt_activation(ctx, a43, a42, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_13 (Conv2D), line 20: 14x14x256 -> 14x14x256, 115,605,504 MACs */
+  {
+    const RtConv2d d = {N, 14, 14, 256, 256, 14, 14, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a44, a43, w + 1605568, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_13 (BatchNormalization), line 20: 14x14x256 -> 14x14x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 196, 1, 256, 256, 256};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 33744896);
+    CHECK(rt_batchnorm_train(ctx, a45, save, save + 256, w + 2195904, w + 2196160, a44, w + 2195392, w + 2195648, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_11 (ReLU), line 20: 14x14x256 -> 14x14x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 196, 1, 256, 256, 256};
+    CHECK(rt_activation(ctx, a46, a45, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_14 (Conv2D), line 21: 14x14x256 -> 14x14x256, 115,605,504 MACs */
+  {
+    const RtConv2d d = {N, 14, 14, 256, 256, 14, 14, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a47, a46, w + 2196416, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_14 (BatchNormalization), line 21: 14x14x256 -> 14x14x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 196, 1, 256, 256, 256};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 33746944);
+    CHECK(rt_batchnorm_train(ctx, a48, save, save + 256, w + 2786752, w + 2787008, a47, w + 2786240, w + 2786496, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* add_5 (Add), line 22: 14x14x256 + 14x14x256 -> 14x14x256, 0 MACs */
+  {
+    const float *const ins[] = {a43, a48};
+    const RtEltwise d = {N, 196, 1, 256, 256, 256};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_add(ctx, a49, ins, 2, &ep, &d));
+  }
+
+  /* relu_12 (ReLU), line 22: 14x14x256 -> 14x14x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 196, 1, 256, 256, 256};
+    CHECK(rt_activation(ctx, a50, a49, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_15 (Conv2D), line 18: 14x14x256 -> 7x7x512, 6,422,528 MACs */
+  {
+    const RtConv2d d = {N, 14, 14, 256, 256, 7, 7, 512, 512, 1, 1, 2, 2, 0, 0, 1};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a51, a50, w + 2787264, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_15 (BatchNormalization), line 18: 7x7x512 -> 7x7x512, 0 MACs */
+  {
+    const RtEltwise d = {N, 49, 1, 512, 512, 512};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 33718272);
+    CHECK(rt_batchnorm_train(ctx, a52, save, save + 512, w + 2919360, w + 2919872, a51, w + 2918336, w + 2918848, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* conv_16 (Conv2D), line 20: 14x14x256 -> 7x7x512, 57,802,752 MACs */
+  {
+    const RtConv2d d = {N, 14, 14, 256, 256, 7, 7, 512, 512, 3, 3, 2, 2, 1, 1, 1};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a53, a50, w + 2920384, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_16 (BatchNormalization), line 20: 7x7x512 -> 7x7x512, 0 MACs */
+  {
+    const RtEltwise d = {N, 49, 1, 512, 512, 512};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 33722368);
+    CHECK(rt_batchnorm_train(ctx, a54, save, save + 512, w + 4101056, w + 4101568, a53, w + 4100032, w + 4100544, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_13 (ReLU), line 20: 7x7x512 -> 7x7x512, 0 MACs */
+  {
+    const RtEltwise d = {N, 49, 1, 512, 512, 512};
+    CHECK(rt_activation(ctx, a55, a54, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_17 (Conv2D), line 21: 7x7x512 -> 7x7x512, 115,605,504 MACs */
+  {
+    const RtConv2d d = {N, 7, 7, 512, 512, 7, 7, 512, 512, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a56, a55, w + 4102080, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_17 (BatchNormalization), line 21: 7x7x512 -> 7x7x512, 0 MACs */
+  {
+    const RtEltwise d = {N, 49, 1, 512, 512, 512};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 33726464);
+    CHECK(rt_batchnorm_train(ctx, a57, save, save + 512, w + 6462400, w + 6462912, a56, w + 6461376, w + 6461888, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* add_6 (Add), line 22: 7x7x512 + 7x7x512 -> 7x7x512, 0 MACs */
+  {
+    const float *const ins[] = {a52, a57};
+    const RtEltwise d = {N, 49, 1, 512, 512, 512};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_add(ctx, a58, ins, 2, &ep, &d));
+  }
+
+  /* relu_14 (ReLU), line 22: 7x7x512 -> 7x7x512, 0 MACs */
+  {
+    const RtEltwise d = {N, 49, 1, 512, 512, 512};
+    CHECK(rt_activation(ctx, a59, a58, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_18 (Conv2D), line 20: 7x7x512 -> 7x7x512, 115,605,504 MACs */
+  {
+    const RtConv2d d = {N, 7, 7, 512, 512, 7, 7, 512, 512, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a60, a59, w + 6463424, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_18 (BatchNormalization), line 20: 7x7x512 -> 7x7x512, 0 MACs */
+  {
+    const RtEltwise d = {N, 49, 1, 512, 512, 512};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 33730560);
+    CHECK(rt_batchnorm_train(ctx, a61, save, save + 512, w + 8823744, w + 8824256, a60, w + 8822720, w + 8823232, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_15 (ReLU), line 20: 7x7x512 -> 7x7x512, 0 MACs */
+  {
+    const RtEltwise d = {N, 49, 1, 512, 512, 512};
+    CHECK(rt_activation(ctx, a62, a61, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_19 (Conv2D), line 21: 7x7x512 -> 7x7x512, 115,605,504 MACs */
+  {
+    const RtConv2d d = {N, 7, 7, 512, 512, 7, 7, 512, 512, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a63, a62, w + 8824768, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_19 (BatchNormalization), line 21: 7x7x512 -> 7x7x512, 0 MACs */
+  {
+    const RtEltwise d = {N, 49, 1, 512, 512, 512};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 33734656);
+    CHECK(rt_batchnorm_train(ctx, a64, save, save + 512, w + 11185088, w + 11185600, a63, w + 11184064, w + 11184576, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* add_7 (Add), line 22: 7x7x512 + 7x7x512 -> 7x7x512, 0 MACs */
+  {
+    const float *const ins[] = {a59, a64};
+    const RtEltwise d = {N, 49, 1, 512, 512, 512};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_add(ctx, a65, ins, 2, &ep, &d));
+  }
+
+  /* relu_16 (ReLU), line 22: 7x7x512 -> 7x7x512, 0 MACs */
+  {
+    const RtEltwise d = {N, 49, 1, 512, 512, 512};
+    CHECK(rt_activation(ctx, a66, a65, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* global_avgpool (GlobalAveragePooling2D), line 32: 7x7x512 -> 512, 0 MACs */
+  {
+    const RtEltwise d = {N, 7, 7, 512, 512, 512};
+    CHECK(rt_global_avgpool(ctx, a67, a66, &d));
+  }
+
+  /* dense (Dense, softmax), line 32: 512 -> 1000, 512,000 MACs */
+  {
+    const RtDense d = {N * 1, 512, 1000, 512, 1000};
+    const RtEpilogue ep = {w + 11698112, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, a68, a67, w + 11186112, &ep, &d));
+    const RtEltwise sm = {N, 1, 1, 1000, 1000, 1000};
+    CHECK(rt_softmax(ctx, a68, a68, &sm));
+  }
+
+  /* loss: cross-entropy of the softmax, fused: g68 is the softmax's input gradient */
+  CHECK(rt_softmax_xent(ctx, g68, loss_sum, correct, a68, (const int32_t *)targets, N, 1000));
+
+  /* gradient of dense */
+  {
+    const RtDense d = {N * 1, 512, 1000, 512, 1000};
+    CHECK(rt_dense_backward(ctx, g67, gw + 11186112, gw + 11698112, g68, a67, w + 11186112, 0, &d));
+  }
+
+  /* gradient of global_avgpool */
+  {
+    const RtEltwise d = {N, 7, 7, 512, 512, 512};
+    CHECK(rt_global_avgpool_backward(ctx, g66, g67, 0, &d));
+  }
+
+  /* gradient of relu_16 */
+  {
+    const RtEltwise d = {N, 49, 1, 512, 512, 512};
+    CHECK(rt_activation_backward(ctx, g65, g66, a66, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of add_7 */
+  {
+    const RtEltwise d = {N, 49, 1, 512, 512, 512};
+    CHECK(rt_accumulate(ctx, g59, g65, 0, &d));
+    CHECK(rt_accumulate(ctx, g64, g65, 0, &d));
+  }
+
+  /* gradient of bn_19 */
+  {
+    const RtEltwise d = {N, 49, 1, 512, 512, 512};
+    const float *save = (const float *)(arena + (size_t)N * 33734656);
+    CHECK(rt_batchnorm_backward(ctx, g63, gw + 11184064, gw + 11184576, g64, a63, w + 11184064, save, save + 512, 0, &d));
+  }
+
+  /* gradient of conv_19 */
+  {
+    const RtConv2d d = {N, 7, 7, 512, 512, 7, 7, 512, 512, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g62, gw + 8824768, NULL, g63, a62, w + 8824768, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_15 */
+  {
+    const RtEltwise d = {N, 49, 1, 512, 512, 512};
+    CHECK(rt_activation_backward(ctx, g61, g62, a62, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_18 */
+  {
+    const RtEltwise d = {N, 49, 1, 512, 512, 512};
+    const float *save = (const float *)(arena + (size_t)N * 33730560);
+    CHECK(rt_batchnorm_backward(ctx, g60, gw + 8822720, gw + 8823232, g61, a60, w + 8822720, save, save + 512, 0, &d));
+  }
+
+  /* gradient of conv_18 */
+  {
+    const RtConv2d d = {N, 7, 7, 512, 512, 7, 7, 512, 512, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g59, gw + 6463424, NULL, g60, a59, w + 6463424, 1, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_14 */
+  {
+    const RtEltwise d = {N, 49, 1, 512, 512, 512};
+    CHECK(rt_activation_backward(ctx, g58, g59, a59, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of add_6 */
+  {
+    const RtEltwise d = {N, 49, 1, 512, 512, 512};
+    CHECK(rt_accumulate(ctx, g52, g58, 0, &d));
+    CHECK(rt_accumulate(ctx, g57, g58, 0, &d));
+  }
+
+  /* gradient of bn_17 */
+  {
+    const RtEltwise d = {N, 49, 1, 512, 512, 512};
+    const float *save = (const float *)(arena + (size_t)N * 33726464);
+    CHECK(rt_batchnorm_backward(ctx, g56, gw + 6461376, gw + 6461888, g57, a56, w + 6461376, save, save + 512, 0, &d));
+  }
+
+  /* gradient of conv_17 */
+  {
+    const RtConv2d d = {N, 7, 7, 512, 512, 7, 7, 512, 512, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g55, gw + 4102080, NULL, g56, a55, w + 4102080, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_13 */
+  {
+    const RtEltwise d = {N, 49, 1, 512, 512, 512};
+    CHECK(rt_activation_backward(ctx, g54, g55, a55, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_16 */
+  {
+    const RtEltwise d = {N, 49, 1, 512, 512, 512};
+    const float *save = (const float *)(arena + (size_t)N * 33722368);
+    CHECK(rt_batchnorm_backward(ctx, g53, gw + 4100032, gw + 4100544, g54, a53, w + 4100032, save, save + 512, 0, &d));
+  }
+
+  /* gradient of conv_16 */
+  {
+    const RtConv2d d = {N, 14, 14, 256, 256, 7, 7, 512, 512, 3, 3, 2, 2, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g50, gw + 2920384, NULL, g53, a50, w + 2920384, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of bn_15 */
+  {
+    const RtEltwise d = {N, 49, 1, 512, 512, 512};
+    const float *save = (const float *)(arena + (size_t)N * 33718272);
+    CHECK(rt_batchnorm_backward(ctx, g51, gw + 2918336, gw + 2918848, g52, a51, w + 2918336, save, save + 512, 0, &d));
+  }
+
+  /* gradient of conv_15 */
+  {
+    const RtConv2d d = {N, 14, 14, 256, 256, 7, 7, 512, 512, 1, 1, 2, 2, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g50, gw + 2787264, NULL, g51, a50, w + 2787264, 1, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_12 */
+  {
+    const RtEltwise d = {N, 196, 1, 256, 256, 256};
+    CHECK(rt_activation_backward(ctx, g49, g50, a50, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of add_5 */
+  {
+    const RtEltwise d = {N, 196, 1, 256, 256, 256};
+    CHECK(rt_accumulate(ctx, g43, g49, 0, &d));
+    CHECK(rt_accumulate(ctx, g48, g49, 0, &d));
+  }
+
+  /* gradient of bn_14 */
+  {
+    const RtEltwise d = {N, 196, 1, 256, 256, 256};
+    const float *save = (const float *)(arena + (size_t)N * 33746944);
+    CHECK(rt_batchnorm_backward(ctx, g47, gw + 2786240, gw + 2786496, g48, a47, w + 2786240, save, save + 256, 0, &d));
+  }
+
+  /* gradient of conv_14 */
+  {
+    const RtConv2d d = {N, 14, 14, 256, 256, 14, 14, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g46, gw + 2196416, NULL, g47, a46, w + 2196416, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_11 */
+  {
+    const RtEltwise d = {N, 196, 1, 256, 256, 256};
+    CHECK(rt_activation_backward(ctx, g45, g46, a46, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_13 */
+  {
+    const RtEltwise d = {N, 196, 1, 256, 256, 256};
+    const float *save = (const float *)(arena + (size_t)N * 33744896);
+    CHECK(rt_batchnorm_backward(ctx, g44, gw + 2195392, gw + 2195648, g45, a44, w + 2195392, save, save + 256, 0, &d));
+  }
+
+  /* gradient of conv_13 */
+  {
+    const RtConv2d d = {N, 14, 14, 256, 256, 14, 14, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g43, gw + 1605568, NULL, g44, a43, w + 1605568, 1, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_10 */
+  {
+    const RtEltwise d = {N, 196, 1, 256, 256, 256};
+    CHECK(rt_activation_backward(ctx, g42, g43, a43, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of add_4 */
+  {
+    const RtEltwise d = {N, 196, 1, 256, 256, 256};
+    CHECK(rt_accumulate(ctx, g36, g42, 0, &d));
+    CHECK(rt_accumulate(ctx, g41, g42, 0, &d));
+  }
+
+  /* gradient of bn_12 */
+  {
+    const RtEltwise d = {N, 196, 1, 256, 256, 256};
+    const float *save = (const float *)(arena + (size_t)N * 33742848);
+    CHECK(rt_batchnorm_backward(ctx, g40, gw + 1604544, gw + 1604800, g41, a40, w + 1604544, save, save + 256, 0, &d));
+  }
+
+  /* gradient of conv_12 */
+  {
+    const RtConv2d d = {N, 14, 14, 256, 256, 14, 14, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g39, gw + 1014720, NULL, g40, a39, w + 1014720, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_9 */
+  {
+    const RtEltwise d = {N, 196, 1, 256, 256, 256};
+    CHECK(rt_activation_backward(ctx, g38, g39, a39, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_11 */
+  {
+    const RtEltwise d = {N, 196, 1, 256, 256, 256};
+    const float *save = (const float *)(arena + (size_t)N * 33740800);
+    CHECK(rt_batchnorm_backward(ctx, g37, gw + 1013696, gw + 1013952, g38, a37, w + 1013696, save, save + 256, 0, &d));
+  }
+
+  /* gradient of conv_11 */
+  {
+    const RtConv2d d = {N, 28, 28, 128, 128, 14, 14, 256, 256, 3, 3, 2, 2, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g34, gw + 718784, NULL, g37, a34, w + 718784, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of bn_10 */
+  {
+    const RtEltwise d = {N, 196, 1, 256, 256, 256};
+    const float *save = (const float *)(arena + (size_t)N * 33738752);
+    CHECK(rt_batchnorm_backward(ctx, g35, gw + 717760, gw + 718016, g36, a35, w + 717760, save, save + 256, 0, &d));
+  }
+
+  /* gradient of conv_10 */
+  {
+    const RtConv2d d = {N, 28, 28, 128, 128, 14, 14, 256, 256, 1, 1, 2, 2, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g34, gw + 684992, NULL, g35, a34, w + 684992, 1, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_8 */
+  {
+    const RtEltwise d = {N, 784, 1, 128, 128, 128};
+    CHECK(rt_activation_backward(ctx, g33, g34, a34, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of add_3 */
+  {
+    const RtEltwise d = {N, 784, 1, 128, 128, 128};
+    CHECK(rt_accumulate(ctx, g27, g33, 0, &d));
+    CHECK(rt_accumulate(ctx, g32, g33, 0, &d));
+  }
+
+  /* gradient of bn_9 */
+  {
+    const RtEltwise d = {N, 784, 1, 128, 128, 128};
+    const float *save = (const float *)(arena + (size_t)N * 33753088);
+    CHECK(rt_batchnorm_backward(ctx, g31, gw + 684480, gw + 684608, g32, a31, w + 684480, save, save + 128, 0, &d));
+  }
+
+  /* gradient of conv_9 */
+  {
+    const RtConv2d d = {N, 28, 28, 128, 128, 28, 28, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g30, gw + 537024, NULL, g31, a30, w + 537024, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_7 */
+  {
+    const RtEltwise d = {N, 784, 1, 128, 128, 128};
+    CHECK(rt_activation_backward(ctx, g29, g30, a30, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_8 */
+  {
+    const RtEltwise d = {N, 784, 1, 128, 128, 128};
+    const float *save = (const float *)(arena + (size_t)N * 33752064);
+    CHECK(rt_batchnorm_backward(ctx, g28, gw + 536512, gw + 536640, g29, a28, w + 536512, save, save + 128, 0, &d));
+  }
+
+  /* gradient of conv_8 */
+  {
+    const RtConv2d d = {N, 28, 28, 128, 128, 28, 28, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g27, gw + 389056, NULL, g28, a27, w + 389056, 1, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_6 */
+  {
+    const RtEltwise d = {N, 784, 1, 128, 128, 128};
+    CHECK(rt_activation_backward(ctx, g26, g27, a27, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of add_2 */
+  {
+    const RtEltwise d = {N, 784, 1, 128, 128, 128};
+    CHECK(rt_accumulate(ctx, g20, g26, 0, &d));
+    CHECK(rt_accumulate(ctx, g25, g26, 0, &d));
+  }
+
+  /* gradient of bn_7 */
+  {
+    const RtEltwise d = {N, 784, 1, 128, 128, 128};
+    const float *save = (const float *)(arena + (size_t)N * 33751040);
+    CHECK(rt_batchnorm_backward(ctx, g24, gw + 388544, gw + 388672, g25, a24, w + 388544, save, save + 128, 0, &d));
+  }
+
+  /* gradient of conv_7 */
+  {
+    const RtConv2d d = {N, 28, 28, 128, 128, 28, 28, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g23, gw + 241088, NULL, g24, a23, w + 241088, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_5 */
+  {
+    const RtEltwise d = {N, 784, 1, 128, 128, 128};
+    CHECK(rt_activation_backward(ctx, g22, g23, a23, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_6 */
+  {
+    const RtEltwise d = {N, 784, 1, 128, 128, 128};
+    const float *save = (const float *)(arena + (size_t)N * 33750016);
+    CHECK(rt_batchnorm_backward(ctx, g21, gw + 240576, gw + 240704, g22, a21, w + 240576, save, save + 128, 0, &d));
+  }
+
+  /* gradient of conv_6 */
+  {
+    const RtConv2d d = {N, 56, 56, 64, 64, 28, 28, 128, 128, 3, 3, 2, 2, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g18, gw + 166848, NULL, g21, a18, w + 166848, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of bn_5 */
+  {
+    const RtEltwise d = {N, 784, 1, 128, 128, 128};
+    const float *save = (const float *)(arena + (size_t)N * 33748992);
+    CHECK(rt_batchnorm_backward(ctx, g19, gw + 166336, gw + 166464, g20, a19, w + 166336, save, save + 128, 0, &d));
+  }
+
+  /* gradient of conv_5 */
+  {
+    const RtConv2d d = {N, 56, 56, 64, 64, 28, 28, 128, 128, 1, 1, 2, 2, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g18, gw + 158144, NULL, g19, a18, w + 158144, 1, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_4 */
+  {
+    const RtEltwise d = {N, 3136, 1, 64, 64, 64};
+    CHECK(rt_activation_backward(ctx, g17, g18, a18, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of add_1 */
+  {
+    const RtEltwise d = {N, 3136, 1, 64, 64, 64};
+    CHECK(rt_accumulate(ctx, g11, g17, 0, &d));
+    CHECK(rt_accumulate(ctx, g16, g17, 0, &d));
+  }
+
+  /* gradient of bn_4 */
+  {
+    const RtEltwise d = {N, 3136, 1, 64, 64, 64};
+    const float *save = (const float *)(arena + (size_t)N * 33756160);
+    CHECK(rt_batchnorm_backward(ctx, g15, gw + 157888, gw + 157952, g16, a15, w + 157888, save, save + 64, 0, &d));
+  }
+
+  /* gradient of conv_4 */
+  {
+    const RtConv2d d = {N, 56, 56, 64, 64, 56, 56, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g14, gw + 121024, NULL, g15, a14, w + 121024, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_3 */
+  {
+    const RtEltwise d = {N, 3136, 1, 64, 64, 64};
+    CHECK(rt_activation_backward(ctx, g13, g14, a14, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_3 */
+  {
+    const RtEltwise d = {N, 3136, 1, 64, 64, 64};
+    const float *save = (const float *)(arena + (size_t)N * 33755648);
+    CHECK(rt_batchnorm_backward(ctx, g12, gw + 120768, gw + 120832, g13, a12, w + 120768, save, save + 64, 0, &d));
+  }
+
+  /* gradient of conv_3 */
+  {
+    const RtConv2d d = {N, 56, 56, 64, 64, 56, 56, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g11, gw + 83904, NULL, g12, a11, w + 83904, 1, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_2 */
+  {
+    const RtEltwise d = {N, 3136, 1, 64, 64, 64};
+    CHECK(rt_activation_backward(ctx, g10, g11, a11, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of add */
+  {
+    const RtEltwise d = {N, 3136, 1, 64, 64, 64};
+    CHECK(rt_accumulate(ctx, g4, g10, 0, &d));
+    CHECK(rt_accumulate(ctx, g9, g10, 0, &d));
+  }
+
+  /* gradient of bn_2 */
+  {
+    const RtEltwise d = {N, 3136, 1, 64, 64, 64};
+    const float *save = (const float *)(arena + (size_t)N * 33755136);
+    CHECK(rt_batchnorm_backward(ctx, g8, gw + 83648, gw + 83712, g9, a8, w + 83648, save, save + 64, 0, &d));
+  }
+
+  /* gradient of conv_2 */
+  {
+    const RtConv2d d = {N, 56, 56, 64, 64, 56, 56, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g7, gw + 46784, NULL, g8, a7, w + 46784, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_1 */
+  {
+    const RtEltwise d = {N, 3136, 1, 64, 64, 64};
+    CHECK(rt_activation_backward(ctx, g6, g7, a7, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_1 */
+  {
+    const RtEltwise d = {N, 3136, 1, 64, 64, 64};
+    const float *save = (const float *)(arena + (size_t)N * 33754624);
+    CHECK(rt_batchnorm_backward(ctx, g5, gw + 46528, gw + 46592, g6, a5, w + 46528, save, save + 64, 0, &d));
+  }
+
+  /* gradient of conv_1 */
+  {
+    const RtConv2d d = {N, 56, 56, 64, 64, 56, 56, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g4, gw + 9664, NULL, g5, a4, w + 9664, 1, &d, ws, ws_floats));
+  }
+
+  /* gradient of maxpool */
+  {
+    const RtPool2d d = {N, 112, 112, 64, 64, 56, 56, 64, 3, 3, 2, 2, 1, 1};
+    CHECK(rt_maxpool2d_backward(ctx, g3, g4, a3, 0, &d));
+  }
+
+  /* gradient of relu */
+  {
+    const RtEltwise d = {N, 12544, 1, 64, 64, 64};
+    CHECK(rt_activation_backward(ctx, g2, g3, a3, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn */
+  {
+    const RtEltwise d = {N, 12544, 1, 64, 64, 64};
+    const float *save = (const float *)(arena + (size_t)N * 33754112);
+    CHECK(rt_batchnorm_backward(ctx, g1, gw + 9408, gw + 9472, g2, a1, w + 9408, save, save + 64, 0, &d));
+  }
+
+  /* gradient of conv */
+  {
+    const RtConv2d d = {N, 224, 224, 3, 3, 112, 112, 64, 64, 7, 7, 2, 2, 3, 3, 1};
+    CHECK(rt_conv2d_backward(ctx, NULL, gw + 0, NULL, g1, a0, w + 0, 0, &d, ws, ws_floats));
+  }
+  return RT_OK;
+}
+
+/* The train section, Keras' defaults where it is silent. */
+static const NetcTrainConfig train_config = {
+  .optimizer = NETC_OPT_SGD,
+  .lr = 0.01,
+  .momentum = 0,
+  .nesterov = 0,
+  .beta1 = 0.9,
+  .beta2 = 0.999,
+  .rho = 0.9,
+  .epsilon = 1e-07,
+  .weight_decay = 0,
+  .schedule = NETC_SCHED_CONSTANT,
+  .nsteps = 0,
+  .cosine_epochs = 0,
+  .loss = NETC_LOSS_CROSS_ENTROPY,
+  .batch = 32,
+  .epochs = 1,
+  .validation = 0,
+  .shuffle = 1,
+  .seed = 0u,
+  .naugment = 0,
+  .checkpoint = NETC_CKPT_NONE,
+  .checkpoint_metric = "val_acc",
+  .checkpoint_every = 1,
+};
+
 static const char summary[] =
     "Model: \"resnet18\" (dsl-examples/resnet18.net)" "\n"
     "Batch 1, float32. MACs: multiply-accumulates of dense and convolution layers; FLOPs = 2 x MACs." "\n"
@@ -692,4 +1947,9 @@ const NetcModel netc_model_resnet18 = {
   .data = NETC_DATA_NONE,
   .data_path = NULL,
   .data_path2 = NULL,
+  .train = &train_config,
+  .train_arena_bytes_per_image = 33756672,
+  .train_workspace_floats = resnet18_train_workspace_floats,
+  .train_step = resnet18_train_step,
+  .source_hash = "8838457bed5a4bbe",
 };

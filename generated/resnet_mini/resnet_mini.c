@@ -4,6 +4,7 @@
 #include "resnet_mini.h"
 
 #include <string.h>
+#include "netc/train_kernels.h"
 
 /* Returns the first kernel error to the caller. */
 #define CHECK(call)                \
@@ -893,6 +894,1762 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
   return RT_OK;
 }
 
+/* Scratch of the training step at batch N: forward and backward im2col tiles. */
+size_t resnet_mini_train_workspace_floats(int N) {
+  size_t most = 0, f;
+  {  /* conv */
+    const RtConv2d d = {N, 32, 32, 3, 3, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_1 */
+    const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_2 */
+    const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_3 */
+    const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_4 */
+    const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_5 */
+    const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_6 */
+    const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_7 */
+    const RtConv2d d = {N, 32, 32, 32, 32, 16, 16, 64, 64, 1, 1, 2, 2, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_8 */
+    const RtConv2d d = {N, 16, 16, 32, 32, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_9 */
+    const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_10 */
+    const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_11 */
+    const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_12 */
+    const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_13 */
+    const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_14 */
+    const RtConv2d d = {N, 16, 16, 64, 64, 8, 8, 128, 128, 1, 1, 2, 2, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_15 */
+    const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_16 */
+    const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_17 */
+    const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_18 */
+    const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_19 */
+    const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_20 */
+    const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_21 */
+    const RtConv2d d = {N, 8, 8, 128, 128, 4, 4, 256, 256, 1, 1, 2, 2, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_22 */
+    const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_23 */
+    const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_24 */
+    const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_25 */
+    const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_26 */
+    const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_27 */
+    const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  (void)N;
+  (void)f;
+  return most;
+}
+
+/* One training step: forward in training mode, the loss, every gradient. */
+RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void *arena_, float *ws,
+  size_t ws_floats, const float *input, const void *targets, int N, uint64_t seed,
+  double *loss_sum, int *correct) {
+  char *arena = arena_;
+  float *const a0 = (float *)(arena + (size_t)N * 5406720);  /* input 32x32x3 */
+  float *const a1 = (float *)(arena + (size_t)N * 0);  /* conv 32x32x32 */
+  float *const g1 = (float *)(arena + (size_t)N * 1048576);  /* its gradient */
+  float *const a2 = (float *)(arena + (size_t)N * 131072);  /* bn 32x32x32 */
+  float *const g2 = (float *)(arena + (size_t)N * 393216);  /* its gradient */
+  float *const a3 = (float *)(arena + (size_t)N * 262144);  /* relu 32x32x32 */
+  float *const g3 = (float *)(arena + (size_t)N * 524288);  /* its gradient */
+  float *const a4 = (float *)(arena + (size_t)N * 393216);  /* conv_1 32x32x32 */
+  float *const g4 = (float *)(arena + (size_t)N * 655360);  /* its gradient */
+  float *const a5 = (float *)(arena + (size_t)N * 524288);  /* bn_1 32x32x32 */
+  float *const g5 = (float *)(arena + (size_t)N * 786432);  /* its gradient */
+  float *const a6 = (float *)(arena + (size_t)N * 655360);  /* relu_1 32x32x32 */
+  float *const g6 = (float *)(arena + (size_t)N * 917504);  /* its gradient */
+  float *const a7 = (float *)(arena + (size_t)N * 786432);  /* conv_2 32x32x32 */
+  float *const g7 = (float *)(arena + (size_t)N * 1179648);  /* its gradient */
+  float *const a8 = (float *)(arena + (size_t)N * 917504);  /* add 32x32x32 */
+  float *const g8 = (float *)(arena + (size_t)N * 1966080);  /* its gradient */
+  float *const a9 = (float *)(arena + (size_t)N * 1048576);  /* bn_2 32x32x32 */
+  float *const g9 = (float *)(arena + (size_t)N * 1310720);  /* its gradient */
+  float *const a10 = (float *)(arena + (size_t)N * 1179648);  /* relu_2 32x32x32 */
+  float *const g10 = (float *)(arena + (size_t)N * 1441792);  /* its gradient */
+  float *const a11 = (float *)(arena + (size_t)N * 1310720);  /* conv_3 32x32x32 */
+  float *const g11 = (float *)(arena + (size_t)N * 1572864);  /* its gradient */
+  float *const a12 = (float *)(arena + (size_t)N * 1441792);  /* bn_3 32x32x32 */
+  float *const g12 = (float *)(arena + (size_t)N * 1703936);  /* its gradient */
+  float *const a13 = (float *)(arena + (size_t)N * 1572864);  /* relu_3 32x32x32 */
+  float *const g13 = (float *)(arena + (size_t)N * 1835008);  /* its gradient */
+  float *const a14 = (float *)(arena + (size_t)N * 1703936);  /* conv_4 32x32x32 */
+  float *const g14 = (float *)(arena + (size_t)N * 2097152);  /* its gradient */
+  float *const a15 = (float *)(arena + (size_t)N * 1835008);  /* add_1 32x32x32 */
+  float *const g15 = (float *)(arena + (size_t)N * 3014656);  /* its gradient */
+  float *const a16 = (float *)(arena + (size_t)N * 1966080);  /* bn_4 32x32x32 */
+  float *const g16 = (float *)(arena + (size_t)N * 2228224);  /* its gradient */
+  float *const a17 = (float *)(arena + (size_t)N * 2097152);  /* relu_4 32x32x32 */
+  float *const g17 = (float *)(arena + (size_t)N * 2359296);  /* its gradient */
+  float *const a18 = (float *)(arena + (size_t)N * 2228224);  /* conv_5 32x32x32 */
+  float *const g18 = (float *)(arena + (size_t)N * 2490368);  /* its gradient */
+  float *const a19 = (float *)(arena + (size_t)N * 2359296);  /* bn_5 32x32x32 */
+  float *const g19 = (float *)(arena + (size_t)N * 2621440);  /* its gradient */
+  float *const a20 = (float *)(arena + (size_t)N * 2490368);  /* relu_5 32x32x32 */
+  float *const g20 = (float *)(arena + (size_t)N * 2752512);  /* its gradient */
+  float *const a21 = (float *)(arena + (size_t)N * 2621440);  /* conv_6 32x32x32 */
+  float *const g21 = (float *)(arena + (size_t)N * 3145728);  /* its gradient */
+  float *const a22 = (float *)(arena + (size_t)N * 2752512);  /* add_2 32x32x32 */
+  float *const g22 = (float *)(arena + (size_t)N * 2883584);  /* its gradient */
+  float *const a23 = (float *)(arena + (size_t)N * 4390912);  /* maxpool 16x16x32 */
+  float *const g23 = (float *)(arena + (size_t)N * 3080192);  /* its gradient */
+  float *const a24 = (float *)(arena + (size_t)N * 3014656);  /* conv_7 16x16x64 */
+  float *const g24 = (float *)(arena + (size_t)N * 3276800);  /* its gradient */
+  float *const a25 = (float *)(arena + (size_t)N * 4423680);  /* bn_6 16x16x32 */
+  float *const g25 = (float *)(arena + (size_t)N * 2981888);  /* its gradient */
+  float *const a26 = (float *)(arena + (size_t)N * 4456448);  /* relu_6 16x16x32 */
+  float *const g26 = (float *)(arena + (size_t)N * 2949120);  /* its gradient */
+  float *const a27 = (float *)(arena + (size_t)N * 2883584);  /* conv_8 16x16x64 */
+  float *const g27 = (float *)(arena + (size_t)N * 3080192);  /* its gradient */
+  float *const a28 = (float *)(arena + (size_t)N * 2949120);  /* bn_7 16x16x64 */
+  float *const g28 = (float *)(arena + (size_t)N * 3145728);  /* its gradient */
+  float *const a29 = (float *)(arena + (size_t)N * 3080192);  /* relu_7 16x16x64 */
+  float *const g29 = (float *)(arena + (size_t)N * 3211264);  /* its gradient */
+  float *const a30 = (float *)(arena + (size_t)N * 3145728);  /* conv_9 16x16x64 */
+  float *const g30 = (float *)(arena + (size_t)N * 3342336);  /* its gradient */
+  float *const a31 = (float *)(arena + (size_t)N * 3211264);  /* add_3 16x16x64 */
+  float *const g31 = (float *)(arena + (size_t)N * 3735552);  /* its gradient */
+  float *const a32 = (float *)(arena + (size_t)N * 3276800);  /* bn_8 16x16x64 */
+  float *const g32 = (float *)(arena + (size_t)N * 3407872);  /* its gradient */
+  float *const a33 = (float *)(arena + (size_t)N * 3342336);  /* relu_8 16x16x64 */
+  float *const g33 = (float *)(arena + (size_t)N * 3473408);  /* its gradient */
+  float *const a34 = (float *)(arena + (size_t)N * 3407872);  /* conv_10 16x16x64 */
+  float *const g34 = (float *)(arena + (size_t)N * 3538944);  /* its gradient */
+  float *const a35 = (float *)(arena + (size_t)N * 3473408);  /* bn_9 16x16x64 */
+  float *const g35 = (float *)(arena + (size_t)N * 3604480);  /* its gradient */
+  float *const a36 = (float *)(arena + (size_t)N * 3538944);  /* relu_9 16x16x64 */
+  float *const g36 = (float *)(arena + (size_t)N * 3670016);  /* its gradient */
+  float *const a37 = (float *)(arena + (size_t)N * 3604480);  /* conv_11 16x16x64 */
+  float *const g37 = (float *)(arena + (size_t)N * 3801088);  /* its gradient */
+  float *const a38 = (float *)(arena + (size_t)N * 3670016);  /* add_4 16x16x64 */
+  float *const g38 = (float *)(arena + (size_t)N * 4259840);  /* its gradient */
+  float *const a39 = (float *)(arena + (size_t)N * 3735552);  /* bn_10 16x16x64 */
+  float *const g39 = (float *)(arena + (size_t)N * 3866624);  /* its gradient */
+  float *const a40 = (float *)(arena + (size_t)N * 3801088);  /* relu_10 16x16x64 */
+  float *const g40 = (float *)(arena + (size_t)N * 3932160);  /* its gradient */
+  float *const a41 = (float *)(arena + (size_t)N * 3866624);  /* conv_12 16x16x64 */
+  float *const g41 = (float *)(arena + (size_t)N * 3997696);  /* its gradient */
+  float *const a42 = (float *)(arena + (size_t)N * 3932160);  /* bn_11 16x16x64 */
+  float *const g42 = (float *)(arena + (size_t)N * 4063232);  /* its gradient */
+  float *const a43 = (float *)(arena + (size_t)N * 3997696);  /* relu_11 16x16x64 */
+  float *const g43 = (float *)(arena + (size_t)N * 4128768);  /* its gradient */
+  float *const a44 = (float *)(arena + (size_t)N * 4063232);  /* conv_13 16x16x64 */
+  float *const g44 = (float *)(arena + (size_t)N * 4325376);  /* its gradient */
+  float *const a45 = (float *)(arena + (size_t)N * 4128768);  /* add_5 16x16x64 */
+  float *const g45 = (float *)(arena + (size_t)N * 4194304);  /* its gradient */
+  float *const a46 = (float *)(arena + (size_t)N * 5046272);  /* maxpool_1 8x8x64 */
+  float *const g46 = (float *)(arena + (size_t)N * 4292608);  /* its gradient */
+  float *const a47 = (float *)(arena + (size_t)N * 4259840);  /* conv_14 8x8x128 */
+  float *const g47 = (float *)(arena + (size_t)N * 4489216);  /* its gradient */
+  float *const a48 = (float *)(arena + (size_t)N * 5062656);  /* bn_12 8x8x64 */
+  float *const g48 = (float *)(arena + (size_t)N * 4243456);  /* its gradient */
+  float *const a49 = (float *)(arena + (size_t)N * 5079040);  /* relu_12 8x8x64 */
+  float *const g49 = (float *)(arena + (size_t)N * 4227072);  /* its gradient */
+  float *const a50 = (float *)(arena + (size_t)N * 4194304);  /* conv_15 8x8x128 */
+  float *const g50 = (float *)(arena + (size_t)N * 4292608);  /* its gradient */
+  float *const a51 = (float *)(arena + (size_t)N * 4227072);  /* bn_13 8x8x128 */
+  float *const g51 = (float *)(arena + (size_t)N * 4325376);  /* its gradient */
+  float *const a52 = (float *)(arena + (size_t)N * 4292608);  /* relu_13 8x8x128 */
+  float *const g52 = (float *)(arena + (size_t)N * 4358144);  /* its gradient */
+  float *const a53 = (float *)(arena + (size_t)N * 4325376);  /* conv_16 8x8x128 */
+  float *const g53 = (float *)(arena + (size_t)N * 4521984);  /* its gradient */
+  float *const a54 = (float *)(arena + (size_t)N * 4358144);  /* add_6 8x8x128 */
+  float *const g54 = (float *)(arena + (size_t)N * 4718592);  /* its gradient */
+  float *const a55 = (float *)(arena + (size_t)N * 4489216);  /* bn_14 8x8x128 */
+  float *const g55 = (float *)(arena + (size_t)N * 4554752);  /* its gradient */
+  float *const a56 = (float *)(arena + (size_t)N * 4521984);  /* relu_14 8x8x128 */
+  float *const g56 = (float *)(arena + (size_t)N * 4587520);  /* its gradient */
+  float *const a57 = (float *)(arena + (size_t)N * 4554752);  /* conv_17 8x8x128 */
+  float *const g57 = (float *)(arena + (size_t)N * 4620288);  /* its gradient */
+  float *const a58 = (float *)(arena + (size_t)N * 4587520);  /* bn_15 8x8x128 */
+  float *const g58 = (float *)(arena + (size_t)N * 4653056);  /* its gradient */
+  float *const a59 = (float *)(arena + (size_t)N * 4620288);  /* relu_15 8x8x128 */
+  float *const g59 = (float *)(arena + (size_t)N * 4685824);  /* its gradient */
+  float *const a60 = (float *)(arena + (size_t)N * 4653056);  /* conv_18 8x8x128 */
+  float *const g60 = (float *)(arena + (size_t)N * 4751360);  /* its gradient */
+  float *const a61 = (float *)(arena + (size_t)N * 4685824);  /* add_7 8x8x128 */
+  float *const g61 = (float *)(arena + (size_t)N * 4980736);  /* its gradient */
+  float *const a62 = (float *)(arena + (size_t)N * 4718592);  /* bn_16 8x8x128 */
+  float *const g62 = (float *)(arena + (size_t)N * 4784128);  /* its gradient */
+  float *const a63 = (float *)(arena + (size_t)N * 4751360);  /* relu_16 8x8x128 */
+  float *const g63 = (float *)(arena + (size_t)N * 4816896);  /* its gradient */
+  float *const a64 = (float *)(arena + (size_t)N * 4784128);  /* conv_19 8x8x128 */
+  float *const g64 = (float *)(arena + (size_t)N * 4849664);  /* its gradient */
+  float *const a65 = (float *)(arena + (size_t)N * 4816896);  /* bn_17 8x8x128 */
+  float *const g65 = (float *)(arena + (size_t)N * 4882432);  /* its gradient */
+  float *const a66 = (float *)(arena + (size_t)N * 4849664);  /* relu_17 8x8x128 */
+  float *const g66 = (float *)(arena + (size_t)N * 4915200);  /* its gradient */
+  float *const a67 = (float *)(arena + (size_t)N * 4882432);  /* conv_20 8x8x128 */
+  float *const g67 = (float *)(arena + (size_t)N * 5013504);  /* its gradient */
+  float *const a68 = (float *)(arena + (size_t)N * 4915200);  /* add_8 8x8x128 */
+  float *const g68 = (float *)(arena + (size_t)N * 4947968);  /* its gradient */
+  float *const a69 = (float *)(arena + (size_t)N * 5419008);  /* maxpool_2 4x4x128 */
+  float *const g69 = (float *)(arena + (size_t)N * 4997120);  /* its gradient */
+  float *const a70 = (float *)(arena + (size_t)N * 4980736);  /* conv_21 4x4x256 */
+  float *const g70 = (float *)(arena + (size_t)N * 5095424);  /* its gradient */
+  float *const a71 = (float *)(arena + (size_t)N * 5427200);  /* bn_18 4x4x128 */
+  float *const g71 = (float *)(arena + (size_t)N * 4972544);  /* its gradient */
+  float *const a72 = (float *)(arena + (size_t)N * 5435392);  /* relu_18 4x4x128 */
+  float *const g72 = (float *)(arena + (size_t)N * 4964352);  /* its gradient */
+  float *const a73 = (float *)(arena + (size_t)N * 4947968);  /* conv_22 4x4x256 */
+  float *const g73 = (float *)(arena + (size_t)N * 4997120);  /* its gradient */
+  float *const a74 = (float *)(arena + (size_t)N * 4964352);  /* bn_19 4x4x256 */
+  float *const g74 = (float *)(arena + (size_t)N * 5013504);  /* its gradient */
+  float *const a75 = (float *)(arena + (size_t)N * 4997120);  /* relu_19 4x4x256 */
+  float *const g75 = (float *)(arena + (size_t)N * 5029888);  /* its gradient */
+  float *const a76 = (float *)(arena + (size_t)N * 5013504);  /* conv_23 4x4x256 */
+  float *const g76 = (float *)(arena + (size_t)N * 5111808);  /* its gradient */
+  float *const a77 = (float *)(arena + (size_t)N * 5029888);  /* add_9 4x4x256 */
+  float *const g77 = (float *)(arena + (size_t)N * 5210112);  /* its gradient */
+  float *const a78 = (float *)(arena + (size_t)N * 5095424);  /* bn_20 4x4x256 */
+  float *const g78 = (float *)(arena + (size_t)N * 5128192);  /* its gradient */
+  float *const a79 = (float *)(arena + (size_t)N * 5111808);  /* relu_20 4x4x256 */
+  float *const g79 = (float *)(arena + (size_t)N * 5144576);  /* its gradient */
+  float *const a80 = (float *)(arena + (size_t)N * 5128192);  /* conv_24 4x4x256 */
+  float *const g80 = (float *)(arena + (size_t)N * 5160960);  /* its gradient */
+  float *const a81 = (float *)(arena + (size_t)N * 5144576);  /* bn_21 4x4x256 */
+  float *const g81 = (float *)(arena + (size_t)N * 5177344);  /* its gradient */
+  float *const a82 = (float *)(arena + (size_t)N * 5160960);  /* relu_21 4x4x256 */
+  float *const g82 = (float *)(arena + (size_t)N * 5193728);  /* its gradient */
+  float *const a83 = (float *)(arena + (size_t)N * 5177344);  /* conv_25 4x4x256 */
+  float *const g83 = (float *)(arena + (size_t)N * 5226496);  /* its gradient */
+  float *const a84 = (float *)(arena + (size_t)N * 5193728);  /* add_10 4x4x256 */
+  float *const g84 = (float *)(arena + (size_t)N * 5324800);  /* its gradient */
+  float *const a85 = (float *)(arena + (size_t)N * 5210112);  /* bn_22 4x4x256 */
+  float *const g85 = (float *)(arena + (size_t)N * 5242880);  /* its gradient */
+  float *const a86 = (float *)(arena + (size_t)N * 5226496);  /* relu_22 4x4x256 */
+  float *const g86 = (float *)(arena + (size_t)N * 5259264);  /* its gradient */
+  float *const a87 = (float *)(arena + (size_t)N * 5242880);  /* conv_26 4x4x256 */
+  float *const g87 = (float *)(arena + (size_t)N * 5275648);  /* its gradient */
+  float *const a88 = (float *)(arena + (size_t)N * 5259264);  /* bn_23 4x4x256 */
+  float *const g88 = (float *)(arena + (size_t)N * 5292032);  /* its gradient */
+  float *const a89 = (float *)(arena + (size_t)N * 5275648);  /* relu_23 4x4x256 */
+  float *const g89 = (float *)(arena + (size_t)N * 5308416);  /* its gradient */
+  float *const a90 = (float *)(arena + (size_t)N * 5292032);  /* conv_27 4x4x256 */
+  float *const g90 = (float *)(arena + (size_t)N * 5357568);  /* its gradient */
+  float *const a91 = (float *)(arena + (size_t)N * 5308416);  /* add_11 4x4x256 */
+  float *const g91 = (float *)(arena + (size_t)N * 5341184);  /* its gradient */
+  float *const a92 = (float *)(arena + (size_t)N * 5324800);  /* bn_24 4x4x256 */
+  float *const g92 = (float *)(arena + (size_t)N * 5357568);  /* its gradient */
+  float *const a93 = (float *)(arena + (size_t)N * 5341184);  /* relu_24 4x4x256 */
+  float *const g93 = (float *)(arena + (size_t)N * 5390336);  /* its gradient */
+  float *const a94 = (float *)(arena + (size_t)N * 5357568);  /* dropout 4x4x256 */
+  float *const g94 = (float *)(arena + (size_t)N * 5373952);  /* its gradient */
+  float *const a95 = (float *)(arena + (size_t)N * 5390336);  /* avgpool 1x1x256 */
+  float *const g95 = (float *)(arena + (size_t)N * 5393408);  /* its gradient */
+  float *const a96 = (float *)(arena + (size_t)N * 5391360);  /* flatten 256 */
+  float *const g96 = (float *)(arena + (size_t)N * 5392384);  /* its gradient */
+  float *const a97 = (float *)(arena + (size_t)N * 5393408);  /* dense 10 */
+  float *const g97 = (float *)(arena + (size_t)N * 5393472);  /* its gradient */
+  (void)ws;
+  (void)ws_floats;
+  (void)seed;
+  memset(gw, 0, 4374538 * sizeof(float));  /* moving statistics get no gradient */
+
+  /* input (InputLayer), line 20: 32x32x3, 0 MACs */
+  {
+    memcpy(a0, input, (size_t)N * 3072 * sizeof(float));
+  }
+
+  /* conv (Conv2D), line 21: 32x32x3 -> 32x32x32, 884,736 MACs */
+  {
+    const RtConv2d d = {N, 32, 32, 3, 3, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 864, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a1, a0, w + 0, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn (BatchNormalization), line 15: 32x32x32 -> 32x32x32, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 5469184);
+    CHECK(rt_batchnorm_train(ctx, a2, save, save + 32, w + 960, w + 992, a1, w + 896, w + 928, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu (ReLU), line 15: 32x32x32 -> 32x32x32, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    CHECK(rt_activation(ctx, a3, a2, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_1 (Conv2D), line 15: 32x32x32 -> 32x32x32, 9,437,184 MACs */
+  {
+    const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 10240, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a4, a3, w + 1024, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_1 (BatchNormalization), line 16: 32x32x32 -> 32x32x32, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 5469440);
+    CHECK(rt_batchnorm_train(ctx, a5, save, save + 32, w + 10336, w + 10368, a4, w + 10272, w + 10304, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_1 (ReLU), line 16: 32x32x32 -> 32x32x32, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    CHECK(rt_activation(ctx, a6, a5, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_2 (Conv2D), line 16: 32x32x32 -> 32x32x32, 9,437,184 MACs */
+  {
+    const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 19616, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a7, a6, w + 10400, &ep, &d, ws, ws_floats));
+  }
+
+  /* add (Add), line 17: 32x32x32 + 32x32x32 -> 32x32x32, 0 MACs */
+  {
+    const float *const ins[] = {a1, a7};
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_add(ctx, a8, ins, 2, &ep, &d));
+  }
+
+  /* bn_2 (BatchNormalization), line 15: 32x32x32 -> 32x32x32, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 5469696);
+    CHECK(rt_batchnorm_train(ctx, a9, save, save + 32, w + 19712, w + 19744, a8, w + 19648, w + 19680, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_2 (ReLU), line 15: 32x32x32 -> 32x32x32, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    CHECK(rt_activation(ctx, a10, a9, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_3 (Conv2D), line 15: 32x32x32 -> 32x32x32, 9,437,184 MACs */
+  {
+    const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 28992, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a11, a10, w + 19776, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_3 (BatchNormalization), line 16: 32x32x32 -> 32x32x32, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 5469952);
+    CHECK(rt_batchnorm_train(ctx, a12, save, save + 32, w + 29088, w + 29120, a11, w + 29024, w + 29056, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_3 (ReLU), line 16: 32x32x32 -> 32x32x32, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    CHECK(rt_activation(ctx, a13, a12, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_4 (Conv2D), line 16: 32x32x32 -> 32x32x32, 9,437,184 MACs */
+  {
+    const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 38368, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a14, a13, w + 29152, &ep, &d, ws, ws_floats));
+  }
+
+  /* add_1 (Add), line 17: 32x32x32 + 32x32x32 -> 32x32x32, 0 MACs */
+  {
+    const float *const ins[] = {a8, a14};
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_add(ctx, a15, ins, 2, &ep, &d));
+  }
+
+  /* bn_4 (BatchNormalization), line 15: 32x32x32 -> 32x32x32, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 5470208);
+    CHECK(rt_batchnorm_train(ctx, a16, save, save + 32, w + 38464, w + 38496, a15, w + 38400, w + 38432, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_4 (ReLU), line 15: 32x32x32 -> 32x32x32, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    CHECK(rt_activation(ctx, a17, a16, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_5 (Conv2D), line 15: 32x32x32 -> 32x32x32, 9,437,184 MACs */
+  {
+    const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 47744, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a18, a17, w + 38528, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_5 (BatchNormalization), line 16: 32x32x32 -> 32x32x32, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 5470464);
+    CHECK(rt_batchnorm_train(ctx, a19, save, save + 32, w + 47840, w + 47872, a18, w + 47776, w + 47808, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_5 (ReLU), line 16: 32x32x32 -> 32x32x32, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    CHECK(rt_activation(ctx, a20, a19, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_6 (Conv2D), line 16: 32x32x32 -> 32x32x32, 9,437,184 MACs */
+  {
+    const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 57120, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a21, a20, w + 47904, &ep, &d, ws, ws_floats));
+  }
+
+  /* add_2 (Add), line 17: 32x32x32 + 32x32x32 -> 32x32x32, 0 MACs */
+  {
+    const float *const ins[] = {a15, a21};
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_add(ctx, a22, ins, 2, &ep, &d));
+  }
+
+  /* maxpool (MaxPooling2D), line 12: 32x32x32 -> 16x16x32, 0 MACs */
+  {
+    const RtPool2d d = {N, 32, 32, 32, 32, 16, 16, 32, 2, 2, 2, 2, 0, 0};
+    CHECK(rt_maxpool2d(ctx, a23, a22, &d));
+  }
+
+  /* conv_7 (Conv2D), line 13: 32x32x32 -> 16x16x64, 524,288 MACs */
+  {
+    const RtConv2d d = {N, 32, 32, 32, 32, 16, 16, 64, 64, 1, 1, 2, 2, 0, 0, 1};
+    const RtEpilogue ep = {w + 59200, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a24, a22, w + 57152, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_6 (BatchNormalization), line 15: 16x16x32 -> 16x16x32, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 32, 32, 32};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 5470720);
+    CHECK(rt_batchnorm_train(ctx, a25, save, save + 32, w + 59328, w + 59360, a23, w + 59264, w + 59296, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_6 (ReLU), line 15: 16x16x32 -> 16x16x32, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 32, 32, 32};
+    CHECK(rt_activation(ctx, a26, a25, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_8 (Conv2D), line 15: 16x16x32 -> 16x16x64, 4,718,592 MACs */
+  {
+    const RtConv2d d = {N, 16, 16, 32, 32, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 77824, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a27, a26, w + 59392, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_7 (BatchNormalization), line 16: 16x16x64 -> 16x16x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 5466112);
+    CHECK(rt_batchnorm_train(ctx, a28, save, save + 64, w + 78016, w + 78080, a27, w + 77888, w + 77952, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_7 (ReLU), line 16: 16x16x64 -> 16x16x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    CHECK(rt_activation(ctx, a29, a28, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_9 (Conv2D), line 16: 16x16x64 -> 16x16x64, 9,437,184 MACs */
+  {
+    const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 115008, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a30, a29, w + 78144, &ep, &d, ws, ws_floats));
+  }
+
+  /* add_3 (Add), line 17: 16x16x64 + 16x16x64 -> 16x16x64, 0 MACs */
+  {
+    const float *const ins[] = {a24, a30};
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_add(ctx, a31, ins, 2, &ep, &d));
+  }
+
+  /* bn_8 (BatchNormalization), line 15: 16x16x64 -> 16x16x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 5466624);
+    CHECK(rt_batchnorm_train(ctx, a32, save, save + 64, w + 115200, w + 115264, a31, w + 115072, w + 115136, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_8 (ReLU), line 15: 16x16x64 -> 16x16x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    CHECK(rt_activation(ctx, a33, a32, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_10 (Conv2D), line 15: 16x16x64 -> 16x16x64, 9,437,184 MACs */
+  {
+    const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 152192, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a34, a33, w + 115328, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_9 (BatchNormalization), line 16: 16x16x64 -> 16x16x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 5467136);
+    CHECK(rt_batchnorm_train(ctx, a35, save, save + 64, w + 152384, w + 152448, a34, w + 152256, w + 152320, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_9 (ReLU), line 16: 16x16x64 -> 16x16x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    CHECK(rt_activation(ctx, a36, a35, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_11 (Conv2D), line 16: 16x16x64 -> 16x16x64, 9,437,184 MACs */
+  {
+    const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 189376, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a37, a36, w + 152512, &ep, &d, ws, ws_floats));
+  }
+
+  /* add_4 (Add), line 17: 16x16x64 + 16x16x64 -> 16x16x64, 0 MACs */
+  {
+    const float *const ins[] = {a31, a37};
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_add(ctx, a38, ins, 2, &ep, &d));
+  }
+
+  /* bn_10 (BatchNormalization), line 15: 16x16x64 -> 16x16x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 5467648);
+    CHECK(rt_batchnorm_train(ctx, a39, save, save + 64, w + 189568, w + 189632, a38, w + 189440, w + 189504, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_10 (ReLU), line 15: 16x16x64 -> 16x16x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    CHECK(rt_activation(ctx, a40, a39, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_12 (Conv2D), line 15: 16x16x64 -> 16x16x64, 9,437,184 MACs */
+  {
+    const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 226560, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a41, a40, w + 189696, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_11 (BatchNormalization), line 16: 16x16x64 -> 16x16x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 5468160);
+    CHECK(rt_batchnorm_train(ctx, a42, save, save + 64, w + 226752, w + 226816, a41, w + 226624, w + 226688, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_11 (ReLU), line 16: 16x16x64 -> 16x16x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    CHECK(rt_activation(ctx, a43, a42, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_13 (Conv2D), line 16: 16x16x64 -> 16x16x64, 9,437,184 MACs */
+  {
+    const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 263744, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a44, a43, w + 226880, &ep, &d, ws, ws_floats));
+  }
+
+  /* add_5 (Add), line 17: 16x16x64 + 16x16x64 -> 16x16x64, 0 MACs */
+  {
+    const float *const ins[] = {a38, a44};
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_add(ctx, a45, ins, 2, &ep, &d));
+  }
+
+  /* maxpool_1 (MaxPooling2D), line 12: 16x16x64 -> 8x8x64, 0 MACs */
+  {
+    const RtPool2d d = {N, 16, 16, 64, 64, 8, 8, 64, 2, 2, 2, 2, 0, 0};
+    CHECK(rt_maxpool2d(ctx, a46, a45, &d));
+  }
+
+  /* conv_14 (Conv2D), line 13: 16x16x64 -> 8x8x128, 524,288 MACs */
+  {
+    const RtConv2d d = {N, 16, 16, 64, 64, 8, 8, 128, 128, 1, 1, 2, 2, 0, 0, 1};
+    const RtEpilogue ep = {w + 272000, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a47, a45, w + 263808, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_12 (BatchNormalization), line 15: 8x8x64 -> 8x8x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 64, 64, 64};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 5468672);
+    CHECK(rt_batchnorm_train(ctx, a48, save, save + 64, w + 272256, w + 272320, a46, w + 272128, w + 272192, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_12 (ReLU), line 15: 8x8x64 -> 8x8x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 64, 64, 64};
+    CHECK(rt_activation(ctx, a49, a48, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_15 (Conv2D), line 15: 8x8x64 -> 8x8x128, 4,718,592 MACs */
+  {
+    const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 346112, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a50, a49, w + 272384, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_13 (BatchNormalization), line 16: 8x8x128 -> 8x8x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 5459968);
+    CHECK(rt_batchnorm_train(ctx, a51, save, save + 128, w + 346496, w + 346624, a50, w + 346240, w + 346368, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_13 (ReLU), line 16: 8x8x128 -> 8x8x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    CHECK(rt_activation(ctx, a52, a51, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_16 (Conv2D), line 16: 8x8x128 -> 8x8x128, 9,437,184 MACs */
+  {
+    const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 494208, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a53, a52, w + 346752, &ep, &d, ws, ws_floats));
+  }
+
+  /* add_6 (Add), line 17: 8x8x128 + 8x8x128 -> 8x8x128, 0 MACs */
+  {
+    const float *const ins[] = {a47, a53};
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_add(ctx, a54, ins, 2, &ep, &d));
+  }
+
+  /* bn_14 (BatchNormalization), line 15: 8x8x128 -> 8x8x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 5460992);
+    CHECK(rt_batchnorm_train(ctx, a55, save, save + 128, w + 494592, w + 494720, a54, w + 494336, w + 494464, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_14 (ReLU), line 15: 8x8x128 -> 8x8x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    CHECK(rt_activation(ctx, a56, a55, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_17 (Conv2D), line 15: 8x8x128 -> 8x8x128, 9,437,184 MACs */
+  {
+    const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 642304, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a57, a56, w + 494848, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_15 (BatchNormalization), line 16: 8x8x128 -> 8x8x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 5462016);
+    CHECK(rt_batchnorm_train(ctx, a58, save, save + 128, w + 642688, w + 642816, a57, w + 642432, w + 642560, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_15 (ReLU), line 16: 8x8x128 -> 8x8x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    CHECK(rt_activation(ctx, a59, a58, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_18 (Conv2D), line 16: 8x8x128 -> 8x8x128, 9,437,184 MACs */
+  {
+    const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 790400, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a60, a59, w + 642944, &ep, &d, ws, ws_floats));
+  }
+
+  /* add_7 (Add), line 17: 8x8x128 + 8x8x128 -> 8x8x128, 0 MACs */
+  {
+    const float *const ins[] = {a54, a60};
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_add(ctx, a61, ins, 2, &ep, &d));
+  }
+
+  /* bn_16 (BatchNormalization), line 15: 8x8x128 -> 8x8x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 5463040);
+    CHECK(rt_batchnorm_train(ctx, a62, save, save + 128, w + 790784, w + 790912, a61, w + 790528, w + 790656, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_16 (ReLU), line 15: 8x8x128 -> 8x8x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    CHECK(rt_activation(ctx, a63, a62, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_19 (Conv2D), line 15: 8x8x128 -> 8x8x128, 9,437,184 MACs */
+  {
+    const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 938496, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a64, a63, w + 791040, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_17 (BatchNormalization), line 16: 8x8x128 -> 8x8x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 5464064);
+    CHECK(rt_batchnorm_train(ctx, a65, save, save + 128, w + 938880, w + 939008, a64, w + 938624, w + 938752, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_17 (ReLU), line 16: 8x8x128 -> 8x8x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    CHECK(rt_activation(ctx, a66, a65, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_20 (Conv2D), line 16: 8x8x128 -> 8x8x128, 9,437,184 MACs */
+  {
+    const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 1086592, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a67, a66, w + 939136, &ep, &d, ws, ws_floats));
+  }
+
+  /* add_8 (Add), line 17: 8x8x128 + 8x8x128 -> 8x8x128, 0 MACs */
+  {
+    const float *const ins[] = {a61, a67};
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_add(ctx, a68, ins, 2, &ep, &d));
+  }
+
+  /* maxpool_2 (MaxPooling2D), line 12: 8x8x128 -> 4x4x128, 0 MACs */
+  {
+    const RtPool2d d = {N, 8, 8, 128, 128, 4, 4, 128, 2, 2, 2, 2, 0, 0};
+    CHECK(rt_maxpool2d(ctx, a69, a68, &d));
+  }
+
+  /* conv_21 (Conv2D), line 13: 8x8x128 -> 4x4x256, 524,288 MACs */
+  {
+    const RtConv2d d = {N, 8, 8, 128, 128, 4, 4, 256, 256, 1, 1, 2, 2, 0, 0, 1};
+    const RtEpilogue ep = {w + 1119488, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a70, a68, w + 1086720, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_18 (BatchNormalization), line 15: 4x4x128 -> 4x4x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 16, 1, 128, 128, 128};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 5465088);
+    CHECK(rt_batchnorm_train(ctx, a71, save, save + 128, w + 1120000, w + 1120128, a69, w + 1119744, w + 1119872, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_18 (ReLU), line 15: 4x4x128 -> 4x4x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 16, 1, 128, 128, 128};
+    CHECK(rt_activation(ctx, a72, a71, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_22 (Conv2D), line 15: 4x4x128 -> 4x4x256, 4,718,592 MACs */
+  {
+    const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 1415168, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a73, a72, w + 1120256, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_19 (BatchNormalization), line 16: 4x4x256 -> 4x4x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 5447680);
+    CHECK(rt_batchnorm_train(ctx, a74, save, save + 256, w + 1415936, w + 1416192, a73, w + 1415424, w + 1415680, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_19 (ReLU), line 16: 4x4x256 -> 4x4x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    CHECK(rt_activation(ctx, a75, a74, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_23 (Conv2D), line 16: 4x4x256 -> 4x4x256, 9,437,184 MACs */
+  {
+    const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 2006272, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a76, a75, w + 1416448, &ep, &d, ws, ws_floats));
+  }
+
+  /* add_9 (Add), line 17: 4x4x256 + 4x4x256 -> 4x4x256, 0 MACs */
+  {
+    const float *const ins[] = {a70, a76};
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_add(ctx, a77, ins, 2, &ep, &d));
+  }
+
+  /* bn_20 (BatchNormalization), line 15: 4x4x256 -> 4x4x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 5449728);
+    CHECK(rt_batchnorm_train(ctx, a78, save, save + 256, w + 2007040, w + 2007296, a77, w + 2006528, w + 2006784, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_20 (ReLU), line 15: 4x4x256 -> 4x4x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    CHECK(rt_activation(ctx, a79, a78, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_24 (Conv2D), line 15: 4x4x256 -> 4x4x256, 9,437,184 MACs */
+  {
+    const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 2597376, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a80, a79, w + 2007552, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_21 (BatchNormalization), line 16: 4x4x256 -> 4x4x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 5451776);
+    CHECK(rt_batchnorm_train(ctx, a81, save, save + 256, w + 2598144, w + 2598400, a80, w + 2597632, w + 2597888, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_21 (ReLU), line 16: 4x4x256 -> 4x4x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    CHECK(rt_activation(ctx, a82, a81, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_25 (Conv2D), line 16: 4x4x256 -> 4x4x256, 9,437,184 MACs */
+  {
+    const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 3188480, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a83, a82, w + 2598656, &ep, &d, ws, ws_floats));
+  }
+
+  /* add_10 (Add), line 17: 4x4x256 + 4x4x256 -> 4x4x256, 0 MACs */
+  {
+    const float *const ins[] = {a77, a83};
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_add(ctx, a84, ins, 2, &ep, &d));
+  }
+
+  /* bn_22 (BatchNormalization), line 15: 4x4x256 -> 4x4x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 5453824);
+    CHECK(rt_batchnorm_train(ctx, a85, save, save + 256, w + 3189248, w + 3189504, a84, w + 3188736, w + 3188992, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_22 (ReLU), line 15: 4x4x256 -> 4x4x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    CHECK(rt_activation(ctx, a86, a85, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_26 (Conv2D), line 15: 4x4x256 -> 4x4x256, 9,437,184 MACs */
+  {
+    const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 3779584, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a87, a86, w + 3189760, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_23 (BatchNormalization), line 16: 4x4x256 -> 4x4x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 5455872);
+    CHECK(rt_batchnorm_train(ctx, a88, save, save + 256, w + 3780352, w + 3780608, a87, w + 3779840, w + 3780096, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_23 (ReLU), line 16: 4x4x256 -> 4x4x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    CHECK(rt_activation(ctx, a89, a88, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_27 (Conv2D), line 16: 4x4x256 -> 4x4x256, 9,437,184 MACs */
+  {
+    const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 4370688, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a90, a89, w + 3780864, &ep, &d, ws, ws_floats));
+  }
+
+  /* add_11 (Add), line 17: 4x4x256 + 4x4x256 -> 4x4x256, 0 MACs */
+  {
+    const float *const ins[] = {a84, a90};
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_add(ctx, a91, ins, 2, &ep, &d));
+  }
+
+  /* bn_24 (BatchNormalization), line 27: 4x4x256 -> 4x4x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 5457920);
+    CHECK(rt_batchnorm_train(ctx, a92, save, save + 256, w + 4371456, w + 4371712, a91, w + 4370944, w + 4371200, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_24 (ReLU), line 27: 4x4x256 -> 4x4x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    CHECK(rt_activation(ctx, a93, a92, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* dropout (Dropout), line 27: 4x4x256 -> 4x4x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    uint8_t *mask = (uint8_t *)(arena + (size_t)N * 5443584);
+    CHECK(rt_dropout_train(ctx, a94, mask, a93, 0.25f, seed ^ 744387ull, &d));
+  }
+
+  /* avgpool (AveragePooling2D), line 27: 4x4x256 -> 1x1x256, 0 MACs */
+  {
+    const RtPool2d d = {N, 4, 4, 256, 256, 1, 1, 256, 4, 4, 4, 4, 0, 0};
+    CHECK(rt_avgpool2d(ctx, a95, a94, &d));
+  }
+
+  /* flatten (Flatten), line 27: 1x1x256 -> 256, 0 MACs */
+  {
+    const RtEltwise d = {N, 1, 1, 256, 256, 256};
+    CHECK(rt_copy(ctx, a96, a95, &d));
+  }
+
+  /* dense (Dense, softmax), line 28: 256 -> 10, 2,560 MACs */
+  {
+    const RtDense d = {N * 1, 256, 10, 256, 10};
+    const RtEpilogue ep = {w + 4374528, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, a97, a96, w + 4371968, &ep, &d));
+    const RtEltwise sm = {N, 1, 1, 10, 10, 10};
+    CHECK(rt_softmax(ctx, a97, a97, &sm));
+  }
+
+  /* loss: cross-entropy of the softmax, fused: g97 is the softmax's input gradient */
+  CHECK(rt_softmax_xent(ctx, g97, loss_sum, correct, a97, (const int32_t *)targets, N, 10));
+
+  /* gradient of dense */
+  {
+    const RtDense d = {N * 1, 256, 10, 256, 10};
+    CHECK(rt_dense_backward(ctx, g96, gw + 4371968, gw + 4374528, g97, a96, w + 4371968, 0, &d));
+  }
+
+  /* gradient of flatten */
+  {
+    const RtEltwise d = {N, 1, 1, 256, 256, 256};
+    CHECK(rt_accumulate(ctx, g95, g96, 0, &d));
+  }
+
+  /* gradient of avgpool */
+  {
+    const RtPool2d d = {N, 4, 4, 256, 256, 1, 1, 256, 4, 4, 4, 4, 0, 0};
+    CHECK(rt_avgpool2d_backward(ctx, g94, g95, 0, &d));
+  }
+
+  /* gradient of dropout */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    const uint8_t *mask = (const uint8_t *)(arena + (size_t)N * 5443584);
+    CHECK(rt_dropout_backward(ctx, g93, g94, mask, 0.25f, 0, &d));
+  }
+
+  /* gradient of relu_24 */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    CHECK(rt_activation_backward(ctx, g92, g93, a93, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_24 */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    const float *save = (const float *)(arena + (size_t)N * 5457920);
+    CHECK(rt_batchnorm_backward(ctx, g91, gw + 4370944, gw + 4371200, g92, a91, w + 4370944, save, save + 256, 0, &d));
+  }
+
+  /* gradient of add_11 */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    CHECK(rt_accumulate(ctx, g84, g91, 0, &d));
+    CHECK(rt_accumulate(ctx, g90, g91, 0, &d));
+  }
+
+  /* gradient of conv_27 */
+  {
+    const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g89, gw + 3780864, gw + 4370688, g90, a89, w + 3780864, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_23 */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    CHECK(rt_activation_backward(ctx, g88, g89, a89, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_23 */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    const float *save = (const float *)(arena + (size_t)N * 5455872);
+    CHECK(rt_batchnorm_backward(ctx, g87, gw + 3779840, gw + 3780096, g88, a87, w + 3779840, save, save + 256, 0, &d));
+  }
+
+  /* gradient of conv_26 */
+  {
+    const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g86, gw + 3189760, gw + 3779584, g87, a86, w + 3189760, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_22 */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    CHECK(rt_activation_backward(ctx, g85, g86, a86, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_22 */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    const float *save = (const float *)(arena + (size_t)N * 5453824);
+    CHECK(rt_batchnorm_backward(ctx, g84, gw + 3188736, gw + 3188992, g85, a84, w + 3188736, save, save + 256, 1, &d));
+  }
+
+  /* gradient of add_10 */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    CHECK(rt_accumulate(ctx, g77, g84, 0, &d));
+    CHECK(rt_accumulate(ctx, g83, g84, 0, &d));
+  }
+
+  /* gradient of conv_25 */
+  {
+    const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g82, gw + 2598656, gw + 3188480, g83, a82, w + 2598656, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_21 */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    CHECK(rt_activation_backward(ctx, g81, g82, a82, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_21 */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    const float *save = (const float *)(arena + (size_t)N * 5451776);
+    CHECK(rt_batchnorm_backward(ctx, g80, gw + 2597632, gw + 2597888, g81, a80, w + 2597632, save, save + 256, 0, &d));
+  }
+
+  /* gradient of conv_24 */
+  {
+    const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g79, gw + 2007552, gw + 2597376, g80, a79, w + 2007552, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_20 */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    CHECK(rt_activation_backward(ctx, g78, g79, a79, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_20 */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    const float *save = (const float *)(arena + (size_t)N * 5449728);
+    CHECK(rt_batchnorm_backward(ctx, g77, gw + 2006528, gw + 2006784, g78, a77, w + 2006528, save, save + 256, 1, &d));
+  }
+
+  /* gradient of add_9 */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    CHECK(rt_accumulate(ctx, g70, g77, 0, &d));
+    CHECK(rt_accumulate(ctx, g76, g77, 0, &d));
+  }
+
+  /* gradient of conv_23 */
+  {
+    const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g75, gw + 1416448, gw + 2006272, g76, a75, w + 1416448, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_19 */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    CHECK(rt_activation_backward(ctx, g74, g75, a75, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_19 */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    const float *save = (const float *)(arena + (size_t)N * 5447680);
+    CHECK(rt_batchnorm_backward(ctx, g73, gw + 1415424, gw + 1415680, g74, a73, w + 1415424, save, save + 256, 0, &d));
+  }
+
+  /* gradient of conv_22 */
+  {
+    const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g72, gw + 1120256, gw + 1415168, g73, a72, w + 1120256, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_18 */
+  {
+    const RtEltwise d = {N, 16, 1, 128, 128, 128};
+    CHECK(rt_activation_backward(ctx, g71, g72, a72, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_18 */
+  {
+    const RtEltwise d = {N, 16, 1, 128, 128, 128};
+    const float *save = (const float *)(arena + (size_t)N * 5465088);
+    CHECK(rt_batchnorm_backward(ctx, g69, gw + 1119744, gw + 1119872, g71, a69, w + 1119744, save, save + 128, 0, &d));
+  }
+
+  /* gradient of conv_21 */
+  {
+    const RtConv2d d = {N, 8, 8, 128, 128, 4, 4, 256, 256, 1, 1, 2, 2, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g68, gw + 1086720, gw + 1119488, g70, a68, w + 1086720, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of maxpool_2 */
+  {
+    const RtPool2d d = {N, 8, 8, 128, 128, 4, 4, 128, 2, 2, 2, 2, 0, 0};
+    CHECK(rt_maxpool2d_backward(ctx, g68, g69, a68, 1, &d));
+  }
+
+  /* gradient of add_8 */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    CHECK(rt_accumulate(ctx, g61, g68, 0, &d));
+    CHECK(rt_accumulate(ctx, g67, g68, 0, &d));
+  }
+
+  /* gradient of conv_20 */
+  {
+    const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g66, gw + 939136, gw + 1086592, g67, a66, w + 939136, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_17 */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    CHECK(rt_activation_backward(ctx, g65, g66, a66, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_17 */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    const float *save = (const float *)(arena + (size_t)N * 5464064);
+    CHECK(rt_batchnorm_backward(ctx, g64, gw + 938624, gw + 938752, g65, a64, w + 938624, save, save + 128, 0, &d));
+  }
+
+  /* gradient of conv_19 */
+  {
+    const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g63, gw + 791040, gw + 938496, g64, a63, w + 791040, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_16 */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    CHECK(rt_activation_backward(ctx, g62, g63, a63, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_16 */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    const float *save = (const float *)(arena + (size_t)N * 5463040);
+    CHECK(rt_batchnorm_backward(ctx, g61, gw + 790528, gw + 790656, g62, a61, w + 790528, save, save + 128, 1, &d));
+  }
+
+  /* gradient of add_7 */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    CHECK(rt_accumulate(ctx, g54, g61, 0, &d));
+    CHECK(rt_accumulate(ctx, g60, g61, 0, &d));
+  }
+
+  /* gradient of conv_18 */
+  {
+    const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g59, gw + 642944, gw + 790400, g60, a59, w + 642944, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_15 */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    CHECK(rt_activation_backward(ctx, g58, g59, a59, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_15 */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    const float *save = (const float *)(arena + (size_t)N * 5462016);
+    CHECK(rt_batchnorm_backward(ctx, g57, gw + 642432, gw + 642560, g58, a57, w + 642432, save, save + 128, 0, &d));
+  }
+
+  /* gradient of conv_17 */
+  {
+    const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g56, gw + 494848, gw + 642304, g57, a56, w + 494848, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_14 */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    CHECK(rt_activation_backward(ctx, g55, g56, a56, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_14 */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    const float *save = (const float *)(arena + (size_t)N * 5460992);
+    CHECK(rt_batchnorm_backward(ctx, g54, gw + 494336, gw + 494464, g55, a54, w + 494336, save, save + 128, 1, &d));
+  }
+
+  /* gradient of add_6 */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    CHECK(rt_accumulate(ctx, g47, g54, 0, &d));
+    CHECK(rt_accumulate(ctx, g53, g54, 0, &d));
+  }
+
+  /* gradient of conv_16 */
+  {
+    const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g52, gw + 346752, gw + 494208, g53, a52, w + 346752, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_13 */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    CHECK(rt_activation_backward(ctx, g51, g52, a52, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_13 */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    const float *save = (const float *)(arena + (size_t)N * 5459968);
+    CHECK(rt_batchnorm_backward(ctx, g50, gw + 346240, gw + 346368, g51, a50, w + 346240, save, save + 128, 0, &d));
+  }
+
+  /* gradient of conv_15 */
+  {
+    const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g49, gw + 272384, gw + 346112, g50, a49, w + 272384, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_12 */
+  {
+    const RtEltwise d = {N, 64, 1, 64, 64, 64};
+    CHECK(rt_activation_backward(ctx, g48, g49, a49, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_12 */
+  {
+    const RtEltwise d = {N, 64, 1, 64, 64, 64};
+    const float *save = (const float *)(arena + (size_t)N * 5468672);
+    CHECK(rt_batchnorm_backward(ctx, g46, gw + 272128, gw + 272192, g48, a46, w + 272128, save, save + 64, 0, &d));
+  }
+
+  /* gradient of conv_14 */
+  {
+    const RtConv2d d = {N, 16, 16, 64, 64, 8, 8, 128, 128, 1, 1, 2, 2, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g45, gw + 263808, gw + 272000, g47, a45, w + 263808, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of maxpool_1 */
+  {
+    const RtPool2d d = {N, 16, 16, 64, 64, 8, 8, 64, 2, 2, 2, 2, 0, 0};
+    CHECK(rt_maxpool2d_backward(ctx, g45, g46, a45, 1, &d));
+  }
+
+  /* gradient of add_5 */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    CHECK(rt_accumulate(ctx, g38, g45, 0, &d));
+    CHECK(rt_accumulate(ctx, g44, g45, 0, &d));
+  }
+
+  /* gradient of conv_13 */
+  {
+    const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g43, gw + 226880, gw + 263744, g44, a43, w + 226880, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_11 */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    CHECK(rt_activation_backward(ctx, g42, g43, a43, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_11 */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    const float *save = (const float *)(arena + (size_t)N * 5468160);
+    CHECK(rt_batchnorm_backward(ctx, g41, gw + 226624, gw + 226688, g42, a41, w + 226624, save, save + 64, 0, &d));
+  }
+
+  /* gradient of conv_12 */
+  {
+    const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g40, gw + 189696, gw + 226560, g41, a40, w + 189696, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_10 */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    CHECK(rt_activation_backward(ctx, g39, g40, a40, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_10 */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    const float *save = (const float *)(arena + (size_t)N * 5467648);
+    CHECK(rt_batchnorm_backward(ctx, g38, gw + 189440, gw + 189504, g39, a38, w + 189440, save, save + 64, 1, &d));
+  }
+
+  /* gradient of add_4 */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    CHECK(rt_accumulate(ctx, g31, g38, 0, &d));
+    CHECK(rt_accumulate(ctx, g37, g38, 0, &d));
+  }
+
+  /* gradient of conv_11 */
+  {
+    const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g36, gw + 152512, gw + 189376, g37, a36, w + 152512, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_9 */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    CHECK(rt_activation_backward(ctx, g35, g36, a36, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_9 */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    const float *save = (const float *)(arena + (size_t)N * 5467136);
+    CHECK(rt_batchnorm_backward(ctx, g34, gw + 152256, gw + 152320, g35, a34, w + 152256, save, save + 64, 0, &d));
+  }
+
+  /* gradient of conv_10 */
+  {
+    const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g33, gw + 115328, gw + 152192, g34, a33, w + 115328, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_8 */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    CHECK(rt_activation_backward(ctx, g32, g33, a33, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_8 */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    const float *save = (const float *)(arena + (size_t)N * 5466624);
+    CHECK(rt_batchnorm_backward(ctx, g31, gw + 115072, gw + 115136, g32, a31, w + 115072, save, save + 64, 1, &d));
+  }
+
+  /* gradient of add_3 */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    CHECK(rt_accumulate(ctx, g24, g31, 0, &d));
+    CHECK(rt_accumulate(ctx, g30, g31, 0, &d));
+  }
+
+  /* gradient of conv_9 */
+  {
+    const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g29, gw + 78144, gw + 115008, g30, a29, w + 78144, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_7 */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    CHECK(rt_activation_backward(ctx, g28, g29, a29, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_7 */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    const float *save = (const float *)(arena + (size_t)N * 5466112);
+    CHECK(rt_batchnorm_backward(ctx, g27, gw + 77888, gw + 77952, g28, a27, w + 77888, save, save + 64, 0, &d));
+  }
+
+  /* gradient of conv_8 */
+  {
+    const RtConv2d d = {N, 16, 16, 32, 32, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g26, gw + 59392, gw + 77824, g27, a26, w + 59392, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_6 */
+  {
+    const RtEltwise d = {N, 256, 1, 32, 32, 32};
+    CHECK(rt_activation_backward(ctx, g25, g26, a26, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_6 */
+  {
+    const RtEltwise d = {N, 256, 1, 32, 32, 32};
+    const float *save = (const float *)(arena + (size_t)N * 5470720);
+    CHECK(rt_batchnorm_backward(ctx, g23, gw + 59264, gw + 59296, g25, a23, w + 59264, save, save + 32, 0, &d));
+  }
+
+  /* gradient of conv_7 */
+  {
+    const RtConv2d d = {N, 32, 32, 32, 32, 16, 16, 64, 64, 1, 1, 2, 2, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g22, gw + 57152, gw + 59200, g24, a22, w + 57152, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of maxpool */
+  {
+    const RtPool2d d = {N, 32, 32, 32, 32, 16, 16, 32, 2, 2, 2, 2, 0, 0};
+    CHECK(rt_maxpool2d_backward(ctx, g22, g23, a22, 1, &d));
+  }
+
+  /* gradient of add_2 */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    CHECK(rt_accumulate(ctx, g15, g22, 0, &d));
+    CHECK(rt_accumulate(ctx, g21, g22, 0, &d));
+  }
+
+  /* gradient of conv_6 */
+  {
+    const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g20, gw + 47904, gw + 57120, g21, a20, w + 47904, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_5 */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    CHECK(rt_activation_backward(ctx, g19, g20, a20, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_5 */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    const float *save = (const float *)(arena + (size_t)N * 5470464);
+    CHECK(rt_batchnorm_backward(ctx, g18, gw + 47776, gw + 47808, g19, a18, w + 47776, save, save + 32, 0, &d));
+  }
+
+  /* gradient of conv_5 */
+  {
+    const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g17, gw + 38528, gw + 47744, g18, a17, w + 38528, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_4 */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    CHECK(rt_activation_backward(ctx, g16, g17, a17, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_4 */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    const float *save = (const float *)(arena + (size_t)N * 5470208);
+    CHECK(rt_batchnorm_backward(ctx, g15, gw + 38400, gw + 38432, g16, a15, w + 38400, save, save + 32, 1, &d));
+  }
+
+  /* gradient of add_1 */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    CHECK(rt_accumulate(ctx, g8, g15, 0, &d));
+    CHECK(rt_accumulate(ctx, g14, g15, 0, &d));
+  }
+
+  /* gradient of conv_4 */
+  {
+    const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g13, gw + 29152, gw + 38368, g14, a13, w + 29152, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_3 */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    CHECK(rt_activation_backward(ctx, g12, g13, a13, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_3 */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    const float *save = (const float *)(arena + (size_t)N * 5469952);
+    CHECK(rt_batchnorm_backward(ctx, g11, gw + 29024, gw + 29056, g12, a11, w + 29024, save, save + 32, 0, &d));
+  }
+
+  /* gradient of conv_3 */
+  {
+    const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g10, gw + 19776, gw + 28992, g11, a10, w + 19776, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_2 */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    CHECK(rt_activation_backward(ctx, g9, g10, a10, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_2 */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    const float *save = (const float *)(arena + (size_t)N * 5469696);
+    CHECK(rt_batchnorm_backward(ctx, g8, gw + 19648, gw + 19680, g9, a8, w + 19648, save, save + 32, 1, &d));
+  }
+
+  /* gradient of add */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    CHECK(rt_accumulate(ctx, g1, g8, 0, &d));
+    CHECK(rt_accumulate(ctx, g7, g8, 0, &d));
+  }
+
+  /* gradient of conv_2 */
+  {
+    const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g6, gw + 10400, gw + 19616, g7, a6, w + 10400, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_1 */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    CHECK(rt_activation_backward(ctx, g5, g6, a6, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_1 */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    const float *save = (const float *)(arena + (size_t)N * 5469440);
+    CHECK(rt_batchnorm_backward(ctx, g4, gw + 10272, gw + 10304, g5, a4, w + 10272, save, save + 32, 0, &d));
+  }
+
+  /* gradient of conv_1 */
+  {
+    const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g3, gw + 1024, gw + 10240, g4, a3, w + 1024, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    CHECK(rt_activation_backward(ctx, g2, g3, a3, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    const float *save = (const float *)(arena + (size_t)N * 5469184);
+    CHECK(rt_batchnorm_backward(ctx, g1, gw + 896, gw + 928, g2, a1, w + 896, save, save + 32, 1, &d));
+  }
+
+  /* gradient of conv */
+  {
+    const RtConv2d d = {N, 32, 32, 3, 3, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, NULL, gw + 0, gw + 864, g1, a0, w + 0, 0, &d, ws, ws_floats));
+  }
+  return RT_OK;
+}
+
+/* The train section, Keras' defaults where it is silent. */
+static const NetcTrainConfig train_config = {
+  .optimizer = NETC_OPT_ADAM,
+  .lr = 0.001,
+  .momentum = 0,
+  .nesterov = 0,
+  .beta1 = 0.9,
+  .beta2 = 0.999,
+  .rho = 0.9,
+  .epsilon = 1e-07,
+  .weight_decay = 0,
+  .schedule = NETC_SCHED_STEP,
+  .nsteps = 3,
+  .step_epoch = {5, 10, 15},
+  .step_factor = {0.2, 0.1, 0.01},
+  .cosine_epochs = 0,
+  .loss = NETC_LOSS_CROSS_ENTROPY,
+  .batch = 128,
+  .epochs = 20,
+  .validation = 0.1,
+  .shuffle = 1,
+  .seed = 0u,
+  .naugment = 3,
+  .augment = {{NETC_AUG_ROTATE, 10}, {NETC_AUG_SHIFT, 0.15625}, {NETC_AUG_HFLIP, 0}},
+  .checkpoint = NETC_CKPT_BEST,
+  .checkpoint_metric = "val_acc",
+  .checkpoint_every = 1,
+};
+
 static const char summary[] =
     "Model: \"resnet_mini\" (dsl-examples/resnet_mini.net)" "\n"
     "Batch 1, float32. MACs: multiply-accumulates of dense and convolution layers; FLOPs = 2 x MACs." "\n"
@@ -1039,4 +2796,9 @@ const NetcModel netc_model_resnet_mini = {
   .data = NETC_DATA_CIFAR10,
   .data_path = "data/cifar-10-batches-bin",
   .data_path2 = NULL,
+  .train = &train_config,
+  .train_arena_bytes_per_image = 5470976,
+  .train_workspace_floats = resnet_mini_train_workspace_floats,
+  .train_step = resnet_mini_train_step,
+  .source_hash = "4c83586617dad45d",
 };

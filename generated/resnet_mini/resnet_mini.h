@@ -15,6 +15,11 @@ void resnet_mini_prepare(float *w, const float *p);
 size_t resnet_mini_workspace_floats(int N);
 RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena, float *ws, size_t ws_floats,
                     const float *input, float *output, int N);
+size_t resnet_mini_train_workspace_floats(int N);
+RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void *arena, float *ws,
+                       size_t ws_floats, const float *input, const void *targets, int N,
+                       uint64_t seed, double *loss_sum, int *correct);
+#define RESNET_MINI_TRAIN_ARENA_BYTES_PER_IMAGE 5470976
 
 extern const NetcModel netc_model_resnet_mini;
 

@@ -4,6 +4,7 @@
 #include "resnext_mini.h"
 
 #include <string.h>
+#include "netc/train_kernels.h"
 
 /* Returns the first kernel error to the caller. */
 #define CHECK(call)                \
@@ -924,6 +925,1834 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
   return RT_OK;
 }
 
+/* Scratch of the training step at batch N: forward and backward im2col tiles. */
+size_t resnext_mini_train_workspace_floats(int N) {
+  size_t most = 0, f;
+  {  /* conv */
+    const RtConv2d d = {N, 32, 32, 3, 3, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_1 */
+    const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 1, 1, 1, 1, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_2 */
+    const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 32};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_3 */
+    const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 1, 1, 1, 1, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_4 */
+    const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 1, 1, 1, 1, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_5 */
+    const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 32};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_6 */
+    const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 1, 1, 1, 1, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_7 */
+    const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 1, 1, 1, 1, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_8 */
+    const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 32};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_9 */
+    const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 1, 1, 1, 1, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_10 */
+    const RtConv2d d = {N, 32, 32, 64, 64, 16, 16, 128, 128, 1, 1, 2, 2, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_11 */
+    const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 128, 128, 1, 1, 1, 1, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_12 */
+    const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 32};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_13 */
+    const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 1, 1, 1, 1, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_14 */
+    const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 1, 1, 1, 1, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_15 */
+    const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 32};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_16 */
+    const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 1, 1, 1, 1, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_17 */
+    const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 1, 1, 1, 1, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_18 */
+    const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 32};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_19 */
+    const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 1, 1, 1, 1, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_20 */
+    const RtConv2d d = {N, 16, 16, 128, 128, 8, 8, 256, 256, 1, 1, 2, 2, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_21 */
+    const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 256, 256, 1, 1, 1, 1, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_22 */
+    const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 32};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_23 */
+    const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 1, 1, 1, 1, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_24 */
+    const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 1, 1, 1, 1, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_25 */
+    const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 32};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_26 */
+    const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 1, 1, 1, 1, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_27 */
+    const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 1, 1, 1, 1, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_28 */
+    const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 32};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_29 */
+    const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 1, 1, 1, 1, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  (void)N;
+  (void)f;
+  return most;
+}
+
+/* One training step: forward in training mode, the loss, every gradient. */
+RtStatus resnext_mini_train_step(const RtContext *ctx, float *w, float *gw, void *arena_, float *ws,
+  size_t ws_floats, const float *input, const void *targets, int N, uint64_t seed,
+  double *loss_sum, int *correct) {
+  char *arena = arena_;
+  float *const a0 = (float *)(arena + (size_t)N * 14467072);  /* input 32x32x3 */
+  float *const a1 = (float *)(arena + (size_t)N * 0);  /* conv 32x32x64 */
+  float *const g1 = (float *)(arena + (size_t)N * 2883584);  /* its gradient */
+  float *const a2 = (float *)(arena + (size_t)N * 262144);  /* bn 32x32x64 */
+  float *const g2 = (float *)(arena + (size_t)N * 786432);  /* its gradient */
+  float *const a3 = (float *)(arena + (size_t)N * 524288);  /* relu 32x32x64 */
+  float *const g3 = (float *)(arena + (size_t)N * 1048576);  /* its gradient */
+  float *const a4 = (float *)(arena + (size_t)N * 786432);  /* conv_1 32x32x64 */
+  float *const g4 = (float *)(arena + (size_t)N * 1310720);  /* its gradient */
+  float *const a5 = (float *)(arena + (size_t)N * 1048576);  /* bn_1 32x32x64 */
+  float *const g5 = (float *)(arena + (size_t)N * 1572864);  /* its gradient */
+  float *const a6 = (float *)(arena + (size_t)N * 1310720);  /* relu_1 32x32x64 */
+  float *const g6 = (float *)(arena + (size_t)N * 1835008);  /* its gradient */
+  float *const a7 = (float *)(arena + (size_t)N * 1572864);  /* conv_2 32x32x64 */
+  float *const g7 = (float *)(arena + (size_t)N * 2097152);  /* its gradient */
+  float *const a8 = (float *)(arena + (size_t)N * 1835008);  /* bn_2 32x32x64 */
+  float *const g8 = (float *)(arena + (size_t)N * 2359296);  /* its gradient */
+  float *const a9 = (float *)(arena + (size_t)N * 2097152);  /* relu_2 32x32x64 */
+  float *const g9 = (float *)(arena + (size_t)N * 2621440);  /* its gradient */
+  float *const a10 = (float *)(arena + (size_t)N * 2359296);  /* conv_3 32x32x64 */
+  float *const g10 = (float *)(arena + (size_t)N * 3145728);  /* its gradient */
+  float *const a11 = (float *)(arena + (size_t)N * 2621440);  /* add 32x32x64 */
+  float *const g11 = (float *)(arena + (size_t)N * 5505024);  /* its gradient */
+  float *const a12 = (float *)(arena + (size_t)N * 2883584);  /* bn_3 32x32x64 */
+  float *const g12 = (float *)(arena + (size_t)N * 3407872);  /* its gradient */
+  float *const a13 = (float *)(arena + (size_t)N * 3145728);  /* relu_3 32x32x64 */
+  float *const g13 = (float *)(arena + (size_t)N * 3670016);  /* its gradient */
+  float *const a14 = (float *)(arena + (size_t)N * 3407872);  /* conv_4 32x32x64 */
+  float *const g14 = (float *)(arena + (size_t)N * 3932160);  /* its gradient */
+  float *const a15 = (float *)(arena + (size_t)N * 3670016);  /* bn_4 32x32x64 */
+  float *const g15 = (float *)(arena + (size_t)N * 4194304);  /* its gradient */
+  float *const a16 = (float *)(arena + (size_t)N * 3932160);  /* relu_4 32x32x64 */
+  float *const g16 = (float *)(arena + (size_t)N * 4456448);  /* its gradient */
+  float *const a17 = (float *)(arena + (size_t)N * 4194304);  /* conv_5 32x32x64 */
+  float *const g17 = (float *)(arena + (size_t)N * 4718592);  /* its gradient */
+  float *const a18 = (float *)(arena + (size_t)N * 4456448);  /* bn_5 32x32x64 */
+  float *const g18 = (float *)(arena + (size_t)N * 4980736);  /* its gradient */
+  float *const a19 = (float *)(arena + (size_t)N * 4718592);  /* relu_5 32x32x64 */
+  float *const g19 = (float *)(arena + (size_t)N * 5242880);  /* its gradient */
+  float *const a20 = (float *)(arena + (size_t)N * 4980736);  /* conv_6 32x32x64 */
+  float *const g20 = (float *)(arena + (size_t)N * 5767168);  /* its gradient */
+  float *const a21 = (float *)(arena + (size_t)N * 5242880);  /* add_1 32x32x64 */
+  float *const g21 = (float *)(arena + (size_t)N * 8388608);  /* its gradient */
+  float *const a22 = (float *)(arena + (size_t)N * 5505024);  /* bn_6 32x32x64 */
+  float *const g22 = (float *)(arena + (size_t)N * 6029312);  /* its gradient */
+  float *const a23 = (float *)(arena + (size_t)N * 5767168);  /* relu_6 32x32x64 */
+  float *const g23 = (float *)(arena + (size_t)N * 6291456);  /* its gradient */
+  float *const a24 = (float *)(arena + (size_t)N * 6029312);  /* conv_7 32x32x64 */
+  float *const g24 = (float *)(arena + (size_t)N * 6553600);  /* its gradient */
+  float *const a25 = (float *)(arena + (size_t)N * 6291456);  /* bn_7 32x32x64 */
+  float *const g25 = (float *)(arena + (size_t)N * 6815744);  /* its gradient */
+  float *const a26 = (float *)(arena + (size_t)N * 6553600);  /* relu_7 32x32x64 */
+  float *const g26 = (float *)(arena + (size_t)N * 7077888);  /* its gradient */
+  float *const a27 = (float *)(arena + (size_t)N * 6815744);  /* conv_8 32x32x64 */
+  float *const g27 = (float *)(arena + (size_t)N * 7340032);  /* its gradient */
+  float *const a28 = (float *)(arena + (size_t)N * 7077888);  /* bn_8 32x32x64 */
+  float *const g28 = (float *)(arena + (size_t)N * 7602176);  /* its gradient */
+  float *const a29 = (float *)(arena + (size_t)N * 7340032);  /* relu_8 32x32x64 */
+  float *const g29 = (float *)(arena + (size_t)N * 7864320);  /* its gradient */
+  float *const a30 = (float *)(arena + (size_t)N * 7602176);  /* conv_9 32x32x64 */
+  float *const g30 = (float *)(arena + (size_t)N * 8650752);  /* its gradient */
+  float *const a31 = (float *)(arena + (size_t)N * 7864320);  /* add_2 32x32x64 */
+  float *const g31 = (float *)(arena + (size_t)N * 8126464);  /* its gradient */
+  float *const a32 = (float *)(arena + (size_t)N * 12320768);  /* maxpool 16x16x64 */
+  float *const g32 = (float *)(arena + (size_t)N * 8519680);  /* its gradient */
+  float *const a33 = (float *)(arena + (size_t)N * 8388608);  /* conv_10 16x16x128 */
+  float *const g33 = (float *)(arena + (size_t)N * 9306112);  /* its gradient */
+  float *const a34 = (float *)(arena + (size_t)N * 12386304);  /* bn_9 16x16x64 */
+  float *const g34 = (float *)(arena + (size_t)N * 8323072);  /* its gradient */
+  float *const a35 = (float *)(arena + (size_t)N * 12451840);  /* relu_9 16x16x64 */
+  float *const g35 = (float *)(arena + (size_t)N * 8257536);  /* its gradient */
+  float *const a36 = (float *)(arena + (size_t)N * 8126464);  /* conv_11 16x16x128 */
+  float *const g36 = (float *)(arena + (size_t)N * 8519680);  /* its gradient */
+  float *const a37 = (float *)(arena + (size_t)N * 8257536);  /* bn_10 16x16x128 */
+  float *const g37 = (float *)(arena + (size_t)N * 8650752);  /* its gradient */
+  float *const a38 = (float *)(arena + (size_t)N * 8519680);  /* relu_10 16x16x128 */
+  float *const g38 = (float *)(arena + (size_t)N * 8781824);  /* its gradient */
+  float *const a39 = (float *)(arena + (size_t)N * 8650752);  /* conv_12 16x16x128 */
+  float *const g39 = (float *)(arena + (size_t)N * 8912896);  /* its gradient */
+  float *const a40 = (float *)(arena + (size_t)N * 8781824);  /* bn_11 16x16x128 */
+  float *const g40 = (float *)(arena + (size_t)N * 9043968);  /* its gradient */
+  float *const a41 = (float *)(arena + (size_t)N * 8912896);  /* relu_11 16x16x128 */
+  float *const g41 = (float *)(arena + (size_t)N * 9175040);  /* its gradient */
+  float *const a42 = (float *)(arena + (size_t)N * 9043968);  /* conv_13 16x16x128 */
+  float *const g42 = (float *)(arena + (size_t)N * 9437184);  /* its gradient */
+  float *const a43 = (float *)(arena + (size_t)N * 9175040);  /* add_3 16x16x128 */
+  float *const g43 = (float *)(arena + (size_t)N * 10616832);  /* its gradient */
+  float *const a44 = (float *)(arena + (size_t)N * 9306112);  /* bn_12 16x16x128 */
+  float *const g44 = (float *)(arena + (size_t)N * 9568256);  /* its gradient */
+  float *const a45 = (float *)(arena + (size_t)N * 9437184);  /* relu_12 16x16x128 */
+  float *const g45 = (float *)(arena + (size_t)N * 9699328);  /* its gradient */
+  float *const a46 = (float *)(arena + (size_t)N * 9568256);  /* conv_14 16x16x128 */
+  float *const g46 = (float *)(arena + (size_t)N * 9830400);  /* its gradient */
+  float *const a47 = (float *)(arena + (size_t)N * 9699328);  /* bn_13 16x16x128 */
+  float *const g47 = (float *)(arena + (size_t)N * 9961472);  /* its gradient */
+  float *const a48 = (float *)(arena + (size_t)N * 9830400);  /* relu_13 16x16x128 */
+  float *const g48 = (float *)(arena + (size_t)N * 10092544);  /* its gradient */
+  float *const a49 = (float *)(arena + (size_t)N * 9961472);  /* conv_15 16x16x128 */
+  float *const g49 = (float *)(arena + (size_t)N * 10223616);  /* its gradient */
+  float *const a50 = (float *)(arena + (size_t)N * 10092544);  /* bn_14 16x16x128 */
+  float *const g50 = (float *)(arena + (size_t)N * 10354688);  /* its gradient */
+  float *const a51 = (float *)(arena + (size_t)N * 10223616);  /* relu_14 16x16x128 */
+  float *const g51 = (float *)(arena + (size_t)N * 10485760);  /* its gradient */
+  float *const a52 = (float *)(arena + (size_t)N * 10354688);  /* conv_16 16x16x128 */
+  float *const g52 = (float *)(arena + (size_t)N * 10747904);  /* its gradient */
+  float *const a53 = (float *)(arena + (size_t)N * 10485760);  /* add_4 16x16x128 */
+  float *const g53 = (float *)(arena + (size_t)N * 12058624);  /* its gradient */
+  float *const a54 = (float *)(arena + (size_t)N * 10616832);  /* bn_15 16x16x128 */
+  float *const g54 = (float *)(arena + (size_t)N * 10878976);  /* its gradient */
+  float *const a55 = (float *)(arena + (size_t)N * 10747904);  /* relu_15 16x16x128 */
+  float *const g55 = (float *)(arena + (size_t)N * 11010048);  /* its gradient */
+  float *const a56 = (float *)(arena + (size_t)N * 10878976);  /* conv_17 16x16x128 */
+  float *const g56 = (float *)(arena + (size_t)N * 11141120);  /* its gradient */
+  float *const a57 = (float *)(arena + (size_t)N * 11010048);  /* bn_16 16x16x128 */
+  float *const g57 = (float *)(arena + (size_t)N * 11272192);  /* its gradient */
+  float *const a58 = (float *)(arena + (size_t)N * 11141120);  /* relu_16 16x16x128 */
+  float *const g58 = (float *)(arena + (size_t)N * 11403264);  /* its gradient */
+  float *const a59 = (float *)(arena + (size_t)N * 11272192);  /* conv_18 16x16x128 */
+  float *const g59 = (float *)(arena + (size_t)N * 11534336);  /* its gradient */
+  float *const a60 = (float *)(arena + (size_t)N * 11403264);  /* bn_17 16x16x128 */
+  float *const g60 = (float *)(arena + (size_t)N * 11665408);  /* its gradient */
+  float *const a61 = (float *)(arena + (size_t)N * 11534336);  /* relu_17 16x16x128 */
+  float *const g61 = (float *)(arena + (size_t)N * 11796480);  /* its gradient */
+  float *const a62 = (float *)(arena + (size_t)N * 11665408);  /* conv_19 16x16x128 */
+  float *const g62 = (float *)(arena + (size_t)N * 12189696);  /* its gradient */
+  float *const a63 = (float *)(arena + (size_t)N * 11796480);  /* add_5 16x16x128 */
+  float *const g63 = (float *)(arena + (size_t)N * 11927552);  /* its gradient */
+  float *const a64 = (float *)(arena + (size_t)N * 14352384);  /* maxpool_1 8x8x128 */
+  float *const g64 = (float *)(arena + (size_t)N * 12124160);  /* its gradient */
+  float *const a65 = (float *)(arena + (size_t)N * 12058624);  /* conv_20 8x8x256 */
+  float *const g65 = (float *)(arena + (size_t)N * 12713984);  /* its gradient */
+  float *const a66 = (float *)(arena + (size_t)N * 14385152);  /* bn_18 8x8x128 */
+  float *const g66 = (float *)(arena + (size_t)N * 12025856);  /* its gradient */
+  float *const a67 = (float *)(arena + (size_t)N * 14417920);  /* relu_18 8x8x128 */
+  float *const g67 = (float *)(arena + (size_t)N * 11993088);  /* its gradient */
+  float *const a68 = (float *)(arena + (size_t)N * 11927552);  /* conv_21 8x8x256 */
+  float *const g68 = (float *)(arena + (size_t)N * 12124160);  /* its gradient */
+  float *const a69 = (float *)(arena + (size_t)N * 11993088);  /* bn_19 8x8x256 */
+  float *const g69 = (float *)(arena + (size_t)N * 12189696);  /* its gradient */
+  float *const a70 = (float *)(arena + (size_t)N * 12124160);  /* relu_19 8x8x256 */
+  float *const g70 = (float *)(arena + (size_t)N * 12255232);  /* its gradient */
+  float *const a71 = (float *)(arena + (size_t)N * 12189696);  /* conv_22 8x8x256 */
+  float *const g71 = (float *)(arena + (size_t)N * 12517376);  /* its gradient */
+  float *const a72 = (float *)(arena + (size_t)N * 12255232);  /* bn_20 8x8x256 */
+  float *const g72 = (float *)(arena + (size_t)N * 12582912);  /* its gradient */
+  float *const a73 = (float *)(arena + (size_t)N * 12517376);  /* relu_20 8x8x256 */
+  float *const g73 = (float *)(arena + (size_t)N * 12648448);  /* its gradient */
+  float *const a74 = (float *)(arena + (size_t)N * 12582912);  /* conv_23 8x8x256 */
+  float *const g74 = (float *)(arena + (size_t)N * 12779520);  /* its gradient */
+  float *const a75 = (float *)(arena + (size_t)N * 12648448);  /* add_6 8x8x256 */
+  float *const g75 = (float *)(arena + (size_t)N * 13369344);  /* its gradient */
+  float *const a76 = (float *)(arena + (size_t)N * 12713984);  /* bn_21 8x8x256 */
+  float *const g76 = (float *)(arena + (size_t)N * 12845056);  /* its gradient */
+  float *const a77 = (float *)(arena + (size_t)N * 12779520);  /* relu_21 8x8x256 */
+  float *const g77 = (float *)(arena + (size_t)N * 12910592);  /* its gradient */
+  float *const a78 = (float *)(arena + (size_t)N * 12845056);  /* conv_24 8x8x256 */
+  float *const g78 = (float *)(arena + (size_t)N * 12976128);  /* its gradient */
+  float *const a79 = (float *)(arena + (size_t)N * 12910592);  /* bn_22 8x8x256 */
+  float *const g79 = (float *)(arena + (size_t)N * 13041664);  /* its gradient */
+  float *const a80 = (float *)(arena + (size_t)N * 12976128);  /* relu_22 8x8x256 */
+  float *const g80 = (float *)(arena + (size_t)N * 13107200);  /* its gradient */
+  float *const a81 = (float *)(arena + (size_t)N * 13041664);  /* conv_25 8x8x256 */
+  float *const g81 = (float *)(arena + (size_t)N * 13172736);  /* its gradient */
+  float *const a82 = (float *)(arena + (size_t)N * 13107200);  /* bn_23 8x8x256 */
+  float *const g82 = (float *)(arena + (size_t)N * 13238272);  /* its gradient */
+  float *const a83 = (float *)(arena + (size_t)N * 13172736);  /* relu_23 8x8x256 */
+  float *const g83 = (float *)(arena + (size_t)N * 13303808);  /* its gradient */
+  float *const a84 = (float *)(arena + (size_t)N * 13238272);  /* conv_26 8x8x256 */
+  float *const g84 = (float *)(arena + (size_t)N * 13434880);  /* its gradient */
+  float *const a85 = (float *)(arena + (size_t)N * 13303808);  /* add_7 8x8x256 */
+  float *const g85 = (float *)(arena + (size_t)N * 14024704);  /* its gradient */
+  float *const a86 = (float *)(arena + (size_t)N * 13369344);  /* bn_24 8x8x256 */
+  float *const g86 = (float *)(arena + (size_t)N * 13500416);  /* its gradient */
+  float *const a87 = (float *)(arena + (size_t)N * 13434880);  /* relu_24 8x8x256 */
+  float *const g87 = (float *)(arena + (size_t)N * 13565952);  /* its gradient */
+  float *const a88 = (float *)(arena + (size_t)N * 13500416);  /* conv_27 8x8x256 */
+  float *const g88 = (float *)(arena + (size_t)N * 13631488);  /* its gradient */
+  float *const a89 = (float *)(arena + (size_t)N * 13565952);  /* bn_25 8x8x256 */
+  float *const g89 = (float *)(arena + (size_t)N * 13697024);  /* its gradient */
+  float *const a90 = (float *)(arena + (size_t)N * 13631488);  /* relu_25 8x8x256 */
+  float *const g90 = (float *)(arena + (size_t)N * 13762560);  /* its gradient */
+  float *const a91 = (float *)(arena + (size_t)N * 13697024);  /* conv_28 8x8x256 */
+  float *const g91 = (float *)(arena + (size_t)N * 13828096);  /* its gradient */
+  float *const a92 = (float *)(arena + (size_t)N * 13762560);  /* bn_26 8x8x256 */
+  float *const g92 = (float *)(arena + (size_t)N * 13893632);  /* its gradient */
+  float *const a93 = (float *)(arena + (size_t)N * 13828096);  /* relu_26 8x8x256 */
+  float *const g93 = (float *)(arena + (size_t)N * 13959168);  /* its gradient */
+  float *const a94 = (float *)(arena + (size_t)N * 13893632);  /* conv_29 8x8x256 */
+  float *const g94 = (float *)(arena + (size_t)N * 14155776);  /* its gradient */
+  float *const a95 = (float *)(arena + (size_t)N * 13959168);  /* add_8 8x8x256 */
+  float *const g95 = (float *)(arena + (size_t)N * 14090240);  /* its gradient */
+  float *const a96 = (float *)(arena + (size_t)N * 14024704);  /* bn_27 8x8x256 */
+  float *const g96 = (float *)(arena + (size_t)N * 14155776);  /* its gradient */
+  float *const a97 = (float *)(arena + (size_t)N * 14090240);  /* relu_27 8x8x256 */
+  float *const g97 = (float *)(arena + (size_t)N * 14286848);  /* its gradient */
+  float *const a98 = (float *)(arena + (size_t)N * 14155776);  /* dropout 8x8x256 */
+  float *const g98 = (float *)(arena + (size_t)N * 14221312);  /* its gradient */
+  float *const a99 = (float *)(arena + (size_t)N * 14286848);  /* avgpool 1x1x256 */
+  float *const g99 = (float *)(arena + (size_t)N * 14289920);  /* its gradient */
+  float *const a100 = (float *)(arena + (size_t)N * 14287872);  /* flatten 256 */
+  float *const g100 = (float *)(arena + (size_t)N * 14288896);  /* its gradient */
+  float *const a101 = (float *)(arena + (size_t)N * 14289920);  /* dense 10 */
+  float *const g101 = (float *)(arena + (size_t)N * 14289984);  /* its gradient */
+  (void)ws;
+  (void)ws_floats;
+  (void)seed;
+  memset(gw, 0, 613834 * sizeof(float));  /* moving statistics get no gradient */
+
+  /* input (InputLayer), line 24: 32x32x3, 0 MACs */
+  {
+    memcpy(a0, input, (size_t)N * 3072 * sizeof(float));
+  }
+
+  /* conv (Conv2D), line 25: 32x32x3 -> 32x32x64, 1,769,472 MACs */
+  {
+    const RtConv2d d = {N, 32, 32, 3, 3, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 1728, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a1, a0, w + 0, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn (BatchNormalization), line 18: 32x32x64 -> 32x32x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 64, 64, 64};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 14507008);
+    CHECK(rt_batchnorm_train(ctx, a2, save, save + 64, w + 1920, w + 1984, a1, w + 1792, w + 1856, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu (ReLU), line 18: 32x32x64 -> 32x32x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 64, 64, 64};
+    CHECK(rt_activation(ctx, a3, a2, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_1 (Conv2D), line 18: 32x32x64 -> 32x32x64, 4,194,304 MACs */
+  {
+    const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 1, 1, 1, 1, 0, 0, 1};
+    const RtEpilogue ep = {w + 6144, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a4, a3, w + 2048, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_1 (BatchNormalization), line 19: 32x32x64 -> 32x32x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 64, 64, 64};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 14507520);
+    CHECK(rt_batchnorm_train(ctx, a5, save, save + 64, w + 6336, w + 6400, a4, w + 6208, w + 6272, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_1 (ReLU), line 19: 32x32x64 -> 32x32x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 64, 64, 64};
+    CHECK(rt_activation(ctx, a6, a5, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_2 (Conv2D), line 19: 32x32x64 -> 32x32x64, 1,179,648 MACs */
+  {
+    const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 32};
+    const RtEpilogue ep = {w + 7616, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a7, a6, w + 6464, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_2 (BatchNormalization), line 20: 32x32x64 -> 32x32x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 64, 64, 64};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 14508032);
+    CHECK(rt_batchnorm_train(ctx, a8, save, save + 64, w + 7808, w + 7872, a7, w + 7680, w + 7744, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_2 (ReLU), line 20: 32x32x64 -> 32x32x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 64, 64, 64};
+    CHECK(rt_activation(ctx, a9, a8, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_3 (Conv2D), line 20: 32x32x64 -> 32x32x64, 4,194,304 MACs */
+  {
+    const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 1, 1, 1, 1, 0, 0, 1};
+    const RtEpilogue ep = {w + 12032, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a10, a9, w + 7936, &ep, &d, ws, ws_floats));
+  }
+
+  /* add (Add), line 21: 32x32x64 + 32x32x64 -> 32x32x64, 0 MACs */
+  {
+    const float *const ins[] = {a1, a10};
+    const RtEltwise d = {N, 1024, 1, 64, 64, 64};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_add(ctx, a11, ins, 2, &ep, &d));
+  }
+
+  /* bn_3 (BatchNormalization), line 18: 32x32x64 -> 32x32x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 64, 64, 64};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 14508544);
+    CHECK(rt_batchnorm_train(ctx, a12, save, save + 64, w + 12224, w + 12288, a11, w + 12096, w + 12160, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_3 (ReLU), line 18: 32x32x64 -> 32x32x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 64, 64, 64};
+    CHECK(rt_activation(ctx, a13, a12, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_4 (Conv2D), line 18: 32x32x64 -> 32x32x64, 4,194,304 MACs */
+  {
+    const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 1, 1, 1, 1, 0, 0, 1};
+    const RtEpilogue ep = {w + 16448, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a14, a13, w + 12352, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_4 (BatchNormalization), line 19: 32x32x64 -> 32x32x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 64, 64, 64};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 14509056);
+    CHECK(rt_batchnorm_train(ctx, a15, save, save + 64, w + 16640, w + 16704, a14, w + 16512, w + 16576, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_4 (ReLU), line 19: 32x32x64 -> 32x32x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 64, 64, 64};
+    CHECK(rt_activation(ctx, a16, a15, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_5 (Conv2D), line 19: 32x32x64 -> 32x32x64, 1,179,648 MACs */
+  {
+    const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 32};
+    const RtEpilogue ep = {w + 17920, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a17, a16, w + 16768, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_5 (BatchNormalization), line 20: 32x32x64 -> 32x32x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 64, 64, 64};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 14509568);
+    CHECK(rt_batchnorm_train(ctx, a18, save, save + 64, w + 18112, w + 18176, a17, w + 17984, w + 18048, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_5 (ReLU), line 20: 32x32x64 -> 32x32x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 64, 64, 64};
+    CHECK(rt_activation(ctx, a19, a18, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_6 (Conv2D), line 20: 32x32x64 -> 32x32x64, 4,194,304 MACs */
+  {
+    const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 1, 1, 1, 1, 0, 0, 1};
+    const RtEpilogue ep = {w + 22336, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a20, a19, w + 18240, &ep, &d, ws, ws_floats));
+  }
+
+  /* add_1 (Add), line 21: 32x32x64 + 32x32x64 -> 32x32x64, 0 MACs */
+  {
+    const float *const ins[] = {a11, a20};
+    const RtEltwise d = {N, 1024, 1, 64, 64, 64};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_add(ctx, a21, ins, 2, &ep, &d));
+  }
+
+  /* bn_6 (BatchNormalization), line 18: 32x32x64 -> 32x32x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 64, 64, 64};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 14510080);
+    CHECK(rt_batchnorm_train(ctx, a22, save, save + 64, w + 22528, w + 22592, a21, w + 22400, w + 22464, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_6 (ReLU), line 18: 32x32x64 -> 32x32x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 64, 64, 64};
+    CHECK(rt_activation(ctx, a23, a22, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_7 (Conv2D), line 18: 32x32x64 -> 32x32x64, 4,194,304 MACs */
+  {
+    const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 1, 1, 1, 1, 0, 0, 1};
+    const RtEpilogue ep = {w + 26752, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a24, a23, w + 22656, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_7 (BatchNormalization), line 19: 32x32x64 -> 32x32x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 64, 64, 64};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 14510592);
+    CHECK(rt_batchnorm_train(ctx, a25, save, save + 64, w + 26944, w + 27008, a24, w + 26816, w + 26880, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_7 (ReLU), line 19: 32x32x64 -> 32x32x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 64, 64, 64};
+    CHECK(rt_activation(ctx, a26, a25, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_8 (Conv2D), line 19: 32x32x64 -> 32x32x64, 1,179,648 MACs */
+  {
+    const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 32};
+    const RtEpilogue ep = {w + 28224, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a27, a26, w + 27072, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_8 (BatchNormalization), line 20: 32x32x64 -> 32x32x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 64, 64, 64};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 14511104);
+    CHECK(rt_batchnorm_train(ctx, a28, save, save + 64, w + 28416, w + 28480, a27, w + 28288, w + 28352, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_8 (ReLU), line 20: 32x32x64 -> 32x32x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 64, 64, 64};
+    CHECK(rt_activation(ctx, a29, a28, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_9 (Conv2D), line 20: 32x32x64 -> 32x32x64, 4,194,304 MACs */
+  {
+    const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 1, 1, 1, 1, 0, 0, 1};
+    const RtEpilogue ep = {w + 32640, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a30, a29, w + 28544, &ep, &d, ws, ws_floats));
+  }
+
+  /* add_2 (Add), line 21: 32x32x64 + 32x32x64 -> 32x32x64, 0 MACs */
+  {
+    const float *const ins[] = {a21, a30};
+    const RtEltwise d = {N, 1024, 1, 64, 64, 64};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_add(ctx, a31, ins, 2, &ep, &d));
+  }
+
+  /* maxpool (MaxPooling2D), line 15: 32x32x64 -> 16x16x64, 0 MACs */
+  {
+    const RtPool2d d = {N, 32, 32, 64, 64, 16, 16, 64, 2, 2, 2, 2, 0, 0};
+    CHECK(rt_maxpool2d(ctx, a32, a31, &d));
+  }
+
+  /* conv_10 (Conv2D), line 16: 32x32x64 -> 16x16x128, 2,097,152 MACs */
+  {
+    const RtConv2d d = {N, 32, 32, 64, 64, 16, 16, 128, 128, 1, 1, 2, 2, 0, 0, 1};
+    const RtEpilogue ep = {w + 40896, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a33, a31, w + 32704, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_9 (BatchNormalization), line 18: 16x16x64 -> 16x16x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 14511616);
+    CHECK(rt_batchnorm_train(ctx, a34, save, save + 64, w + 41152, w + 41216, a32, w + 41024, w + 41088, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_9 (ReLU), line 18: 16x16x64 -> 16x16x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    CHECK(rt_activation(ctx, a35, a34, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_11 (Conv2D), line 18: 16x16x64 -> 16x16x128, 2,097,152 MACs */
+  {
+    const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 128, 128, 1, 1, 1, 1, 0, 0, 1};
+    const RtEpilogue ep = {w + 49472, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a36, a35, w + 41280, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_10 (BatchNormalization), line 19: 16x16x128 -> 16x16x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 128, 128, 128};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 14497792);
+    CHECK(rt_batchnorm_train(ctx, a37, save, save + 128, w + 49856, w + 49984, a36, w + 49600, w + 49728, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_10 (ReLU), line 19: 16x16x128 -> 16x16x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 128, 128, 128};
+    CHECK(rt_activation(ctx, a38, a37, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_12 (Conv2D), line 19: 16x16x128 -> 16x16x128, 1,179,648 MACs */
+  {
+    const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 32};
+    const RtEpilogue ep = {w + 54720, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a39, a38, w + 50112, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_11 (BatchNormalization), line 20: 16x16x128 -> 16x16x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 128, 128, 128};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 14498816);
+    CHECK(rt_batchnorm_train(ctx, a40, save, save + 128, w + 55104, w + 55232, a39, w + 54848, w + 54976, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_11 (ReLU), line 20: 16x16x128 -> 16x16x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 128, 128, 128};
+    CHECK(rt_activation(ctx, a41, a40, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_13 (Conv2D), line 20: 16x16x128 -> 16x16x128, 4,194,304 MACs */
+  {
+    const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 1, 1, 1, 1, 0, 0, 1};
+    const RtEpilogue ep = {w + 71744, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a42, a41, w + 55360, &ep, &d, ws, ws_floats));
+  }
+
+  /* add_3 (Add), line 21: 16x16x128 + 16x16x128 -> 16x16x128, 0 MACs */
+  {
+    const float *const ins[] = {a33, a42};
+    const RtEltwise d = {N, 256, 1, 128, 128, 128};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_add(ctx, a43, ins, 2, &ep, &d));
+  }
+
+  /* bn_12 (BatchNormalization), line 18: 16x16x128 -> 16x16x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 128, 128, 128};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 14499840);
+    CHECK(rt_batchnorm_train(ctx, a44, save, save + 128, w + 72128, w + 72256, a43, w + 71872, w + 72000, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_12 (ReLU), line 18: 16x16x128 -> 16x16x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 128, 128, 128};
+    CHECK(rt_activation(ctx, a45, a44, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_14 (Conv2D), line 18: 16x16x128 -> 16x16x128, 4,194,304 MACs */
+  {
+    const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 1, 1, 1, 1, 0, 0, 1};
+    const RtEpilogue ep = {w + 88768, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a46, a45, w + 72384, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_13 (BatchNormalization), line 19: 16x16x128 -> 16x16x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 128, 128, 128};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 14500864);
+    CHECK(rt_batchnorm_train(ctx, a47, save, save + 128, w + 89152, w + 89280, a46, w + 88896, w + 89024, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_13 (ReLU), line 19: 16x16x128 -> 16x16x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 128, 128, 128};
+    CHECK(rt_activation(ctx, a48, a47, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_15 (Conv2D), line 19: 16x16x128 -> 16x16x128, 1,179,648 MACs */
+  {
+    const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 32};
+    const RtEpilogue ep = {w + 94016, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a49, a48, w + 89408, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_14 (BatchNormalization), line 20: 16x16x128 -> 16x16x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 128, 128, 128};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 14501888);
+    CHECK(rt_batchnorm_train(ctx, a50, save, save + 128, w + 94400, w + 94528, a49, w + 94144, w + 94272, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_14 (ReLU), line 20: 16x16x128 -> 16x16x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 128, 128, 128};
+    CHECK(rt_activation(ctx, a51, a50, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_16 (Conv2D), line 20: 16x16x128 -> 16x16x128, 4,194,304 MACs */
+  {
+    const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 1, 1, 1, 1, 0, 0, 1};
+    const RtEpilogue ep = {w + 111040, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a52, a51, w + 94656, &ep, &d, ws, ws_floats));
+  }
+
+  /* add_4 (Add), line 21: 16x16x128 + 16x16x128 -> 16x16x128, 0 MACs */
+  {
+    const float *const ins[] = {a43, a52};
+    const RtEltwise d = {N, 256, 1, 128, 128, 128};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_add(ctx, a53, ins, 2, &ep, &d));
+  }
+
+  /* bn_15 (BatchNormalization), line 18: 16x16x128 -> 16x16x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 128, 128, 128};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 14502912);
+    CHECK(rt_batchnorm_train(ctx, a54, save, save + 128, w + 111424, w + 111552, a53, w + 111168, w + 111296, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_15 (ReLU), line 18: 16x16x128 -> 16x16x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 128, 128, 128};
+    CHECK(rt_activation(ctx, a55, a54, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_17 (Conv2D), line 18: 16x16x128 -> 16x16x128, 4,194,304 MACs */
+  {
+    const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 1, 1, 1, 1, 0, 0, 1};
+    const RtEpilogue ep = {w + 128064, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a56, a55, w + 111680, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_16 (BatchNormalization), line 19: 16x16x128 -> 16x16x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 128, 128, 128};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 14503936);
+    CHECK(rt_batchnorm_train(ctx, a57, save, save + 128, w + 128448, w + 128576, a56, w + 128192, w + 128320, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_16 (ReLU), line 19: 16x16x128 -> 16x16x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 128, 128, 128};
+    CHECK(rt_activation(ctx, a58, a57, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_18 (Conv2D), line 19: 16x16x128 -> 16x16x128, 1,179,648 MACs */
+  {
+    const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 32};
+    const RtEpilogue ep = {w + 133312, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a59, a58, w + 128704, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_17 (BatchNormalization), line 20: 16x16x128 -> 16x16x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 128, 128, 128};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 14504960);
+    CHECK(rt_batchnorm_train(ctx, a60, save, save + 128, w + 133696, w + 133824, a59, w + 133440, w + 133568, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_17 (ReLU), line 20: 16x16x128 -> 16x16x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 128, 128, 128};
+    CHECK(rt_activation(ctx, a61, a60, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_19 (Conv2D), line 20: 16x16x128 -> 16x16x128, 4,194,304 MACs */
+  {
+    const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 1, 1, 1, 1, 0, 0, 1};
+    const RtEpilogue ep = {w + 150336, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a62, a61, w + 133952, &ep, &d, ws, ws_floats));
+  }
+
+  /* add_5 (Add), line 21: 16x16x128 + 16x16x128 -> 16x16x128, 0 MACs */
+  {
+    const float *const ins[] = {a53, a62};
+    const RtEltwise d = {N, 256, 1, 128, 128, 128};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_add(ctx, a63, ins, 2, &ep, &d));
+  }
+
+  /* maxpool_1 (MaxPooling2D), line 15: 16x16x128 -> 8x8x128, 0 MACs */
+  {
+    const RtPool2d d = {N, 16, 16, 128, 128, 8, 8, 128, 2, 2, 2, 2, 0, 0};
+    CHECK(rt_maxpool2d(ctx, a64, a63, &d));
+  }
+
+  /* conv_20 (Conv2D), line 16: 16x16x128 -> 8x8x256, 2,097,152 MACs */
+  {
+    const RtConv2d d = {N, 16, 16, 128, 128, 8, 8, 256, 256, 1, 1, 2, 2, 0, 0, 1};
+    const RtEpilogue ep = {w + 183232, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a65, a63, w + 150464, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_18 (BatchNormalization), line 18: 8x8x128 -> 8x8x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 14505984);
+    CHECK(rt_batchnorm_train(ctx, a66, save, save + 128, w + 183744, w + 183872, a64, w + 183488, w + 183616, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_18 (ReLU), line 18: 8x8x128 -> 8x8x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    CHECK(rt_activation(ctx, a67, a66, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_21 (Conv2D), line 18: 8x8x128 -> 8x8x256, 2,097,152 MACs */
+  {
+    const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 256, 256, 1, 1, 1, 1, 0, 0, 1};
+    const RtEpilogue ep = {w + 216768, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a68, a67, w + 184000, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_19 (BatchNormalization), line 19: 8x8x256 -> 8x8x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 256, 256, 256};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 14479360);
+    CHECK(rt_batchnorm_train(ctx, a69, save, save + 256, w + 217536, w + 217792, a68, w + 217024, w + 217280, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_19 (ReLU), line 19: 8x8x256 -> 8x8x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 256, 256, 256};
+    CHECK(rt_activation(ctx, a70, a69, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_22 (Conv2D), line 19: 8x8x256 -> 8x8x256, 1,179,648 MACs */
+  {
+    const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 32};
+    const RtEpilogue ep = {w + 236480, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a71, a70, w + 218048, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_20 (BatchNormalization), line 20: 8x8x256 -> 8x8x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 256, 256, 256};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 14481408);
+    CHECK(rt_batchnorm_train(ctx, a72, save, save + 256, w + 237248, w + 237504, a71, w + 236736, w + 236992, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_20 (ReLU), line 20: 8x8x256 -> 8x8x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 256, 256, 256};
+    CHECK(rt_activation(ctx, a73, a72, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_23 (Conv2D), line 20: 8x8x256 -> 8x8x256, 4,194,304 MACs */
+  {
+    const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 1, 1, 1, 1, 0, 0, 1};
+    const RtEpilogue ep = {w + 303296, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a74, a73, w + 237760, &ep, &d, ws, ws_floats));
+  }
+
+  /* add_6 (Add), line 21: 8x8x256 + 8x8x256 -> 8x8x256, 0 MACs */
+  {
+    const float *const ins[] = {a65, a74};
+    const RtEltwise d = {N, 64, 1, 256, 256, 256};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_add(ctx, a75, ins, 2, &ep, &d));
+  }
+
+  /* bn_21 (BatchNormalization), line 18: 8x8x256 -> 8x8x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 256, 256, 256};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 14483456);
+    CHECK(rt_batchnorm_train(ctx, a76, save, save + 256, w + 304064, w + 304320, a75, w + 303552, w + 303808, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_21 (ReLU), line 18: 8x8x256 -> 8x8x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 256, 256, 256};
+    CHECK(rt_activation(ctx, a77, a76, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_24 (Conv2D), line 18: 8x8x256 -> 8x8x256, 4,194,304 MACs */
+  {
+    const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 1, 1, 1, 1, 0, 0, 1};
+    const RtEpilogue ep = {w + 370112, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a78, a77, w + 304576, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_22 (BatchNormalization), line 19: 8x8x256 -> 8x8x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 256, 256, 256};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 14485504);
+    CHECK(rt_batchnorm_train(ctx, a79, save, save + 256, w + 370880, w + 371136, a78, w + 370368, w + 370624, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_22 (ReLU), line 19: 8x8x256 -> 8x8x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 256, 256, 256};
+    CHECK(rt_activation(ctx, a80, a79, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_25 (Conv2D), line 19: 8x8x256 -> 8x8x256, 1,179,648 MACs */
+  {
+    const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 32};
+    const RtEpilogue ep = {w + 389824, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a81, a80, w + 371392, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_23 (BatchNormalization), line 20: 8x8x256 -> 8x8x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 256, 256, 256};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 14487552);
+    CHECK(rt_batchnorm_train(ctx, a82, save, save + 256, w + 390592, w + 390848, a81, w + 390080, w + 390336, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_23 (ReLU), line 20: 8x8x256 -> 8x8x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 256, 256, 256};
+    CHECK(rt_activation(ctx, a83, a82, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_26 (Conv2D), line 20: 8x8x256 -> 8x8x256, 4,194,304 MACs */
+  {
+    const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 1, 1, 1, 1, 0, 0, 1};
+    const RtEpilogue ep = {w + 456640, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a84, a83, w + 391104, &ep, &d, ws, ws_floats));
+  }
+
+  /* add_7 (Add), line 21: 8x8x256 + 8x8x256 -> 8x8x256, 0 MACs */
+  {
+    const float *const ins[] = {a75, a84};
+    const RtEltwise d = {N, 64, 1, 256, 256, 256};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_add(ctx, a85, ins, 2, &ep, &d));
+  }
+
+  /* bn_24 (BatchNormalization), line 18: 8x8x256 -> 8x8x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 256, 256, 256};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 14489600);
+    CHECK(rt_batchnorm_train(ctx, a86, save, save + 256, w + 457408, w + 457664, a85, w + 456896, w + 457152, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_24 (ReLU), line 18: 8x8x256 -> 8x8x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 256, 256, 256};
+    CHECK(rt_activation(ctx, a87, a86, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_27 (Conv2D), line 18: 8x8x256 -> 8x8x256, 4,194,304 MACs */
+  {
+    const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 1, 1, 1, 1, 0, 0, 1};
+    const RtEpilogue ep = {w + 523456, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a88, a87, w + 457920, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_25 (BatchNormalization), line 19: 8x8x256 -> 8x8x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 256, 256, 256};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 14491648);
+    CHECK(rt_batchnorm_train(ctx, a89, save, save + 256, w + 524224, w + 524480, a88, w + 523712, w + 523968, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_25 (ReLU), line 19: 8x8x256 -> 8x8x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 256, 256, 256};
+    CHECK(rt_activation(ctx, a90, a89, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_28 (Conv2D), line 19: 8x8x256 -> 8x8x256, 1,179,648 MACs */
+  {
+    const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 32};
+    const RtEpilogue ep = {w + 543168, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a91, a90, w + 524736, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_26 (BatchNormalization), line 20: 8x8x256 -> 8x8x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 256, 256, 256};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 14493696);
+    CHECK(rt_batchnorm_train(ctx, a92, save, save + 256, w + 543936, w + 544192, a91, w + 543424, w + 543680, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_26 (ReLU), line 20: 8x8x256 -> 8x8x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 256, 256, 256};
+    CHECK(rt_activation(ctx, a93, a92, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_29 (Conv2D), line 20: 8x8x256 -> 8x8x256, 4,194,304 MACs */
+  {
+    const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 1, 1, 1, 1, 0, 0, 1};
+    const RtEpilogue ep = {w + 609984, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a94, a93, w + 544448, &ep, &d, ws, ws_floats));
+  }
+
+  /* add_8 (Add), line 21: 8x8x256 + 8x8x256 -> 8x8x256, 0 MACs */
+  {
+    const float *const ins[] = {a85, a94};
+    const RtEltwise d = {N, 64, 1, 256, 256, 256};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_add(ctx, a95, ins, 2, &ep, &d));
+  }
+
+  /* bn_27 (BatchNormalization), line 31: 8x8x256 -> 8x8x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 256, 256, 256};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 14495744);
+    CHECK(rt_batchnorm_train(ctx, a96, save, save + 256, w + 610752, w + 611008, a95, w + 610240, w + 610496, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_27 (ReLU), line 31: 8x8x256 -> 8x8x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 256, 256, 256};
+    CHECK(rt_activation(ctx, a97, a96, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* dropout (Dropout), line 31: 8x8x256 -> 8x8x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 256, 256, 256};
+    uint8_t *mask = (uint8_t *)(arena + (size_t)N * 14450688);
+    CHECK(rt_dropout_train(ctx, a98, mask, a97, 0.25f, seed ^ 776063ull, &d));
+  }
+
+  /* avgpool (AveragePooling2D), line 31: 8x8x256 -> 1x1x256, 0 MACs */
+  {
+    const RtPool2d d = {N, 8, 8, 256, 256, 1, 1, 256, 8, 8, 8, 8, 0, 0};
+    CHECK(rt_avgpool2d(ctx, a99, a98, &d));
+  }
+
+  /* flatten (Flatten), line 31: 1x1x256 -> 256, 0 MACs */
+  {
+    const RtEltwise d = {N, 1, 1, 256, 256, 256};
+    CHECK(rt_copy(ctx, a100, a99, &d));
+  }
+
+  /* dense (Dense, softmax), line 32: 256 -> 10, 2,560 MACs */
+  {
+    const RtDense d = {N * 1, 256, 10, 256, 10};
+    const RtEpilogue ep = {w + 613824, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, a101, a100, w + 611264, &ep, &d));
+    const RtEltwise sm = {N, 1, 1, 10, 10, 10};
+    CHECK(rt_softmax(ctx, a101, a101, &sm));
+  }
+
+  /* loss: cross-entropy of the softmax, fused: g101 is the softmax's input gradient */
+  CHECK(rt_softmax_xent(ctx, g101, loss_sum, correct, a101, (const int32_t *)targets, N, 10));
+
+  /* gradient of dense */
+  {
+    const RtDense d = {N * 1, 256, 10, 256, 10};
+    CHECK(rt_dense_backward(ctx, g100, gw + 611264, gw + 613824, g101, a100, w + 611264, 0, &d));
+  }
+
+  /* gradient of flatten */
+  {
+    const RtEltwise d = {N, 1, 1, 256, 256, 256};
+    CHECK(rt_accumulate(ctx, g99, g100, 0, &d));
+  }
+
+  /* gradient of avgpool */
+  {
+    const RtPool2d d = {N, 8, 8, 256, 256, 1, 1, 256, 8, 8, 8, 8, 0, 0};
+    CHECK(rt_avgpool2d_backward(ctx, g98, g99, 0, &d));
+  }
+
+  /* gradient of dropout */
+  {
+    const RtEltwise d = {N, 64, 1, 256, 256, 256};
+    const uint8_t *mask = (const uint8_t *)(arena + (size_t)N * 14450688);
+    CHECK(rt_dropout_backward(ctx, g97, g98, mask, 0.25f, 0, &d));
+  }
+
+  /* gradient of relu_27 */
+  {
+    const RtEltwise d = {N, 64, 1, 256, 256, 256};
+    CHECK(rt_activation_backward(ctx, g96, g97, a97, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_27 */
+  {
+    const RtEltwise d = {N, 64, 1, 256, 256, 256};
+    const float *save = (const float *)(arena + (size_t)N * 14495744);
+    CHECK(rt_batchnorm_backward(ctx, g95, gw + 610240, gw + 610496, g96, a95, w + 610240, save, save + 256, 0, &d));
+  }
+
+  /* gradient of add_8 */
+  {
+    const RtEltwise d = {N, 64, 1, 256, 256, 256};
+    CHECK(rt_accumulate(ctx, g85, g95, 0, &d));
+    CHECK(rt_accumulate(ctx, g94, g95, 0, &d));
+  }
+
+  /* gradient of conv_29 */
+  {
+    const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 1, 1, 1, 1, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g93, gw + 544448, gw + 609984, g94, a93, w + 544448, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_26 */
+  {
+    const RtEltwise d = {N, 64, 1, 256, 256, 256};
+    CHECK(rt_activation_backward(ctx, g92, g93, a93, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_26 */
+  {
+    const RtEltwise d = {N, 64, 1, 256, 256, 256};
+    const float *save = (const float *)(arena + (size_t)N * 14493696);
+    CHECK(rt_batchnorm_backward(ctx, g91, gw + 543424, gw + 543680, g92, a91, w + 543424, save, save + 256, 0, &d));
+  }
+
+  /* gradient of conv_28 */
+  {
+    const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 32};
+    CHECK(rt_conv2d_backward(ctx, g90, gw + 524736, gw + 543168, g91, a90, w + 524736, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_25 */
+  {
+    const RtEltwise d = {N, 64, 1, 256, 256, 256};
+    CHECK(rt_activation_backward(ctx, g89, g90, a90, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_25 */
+  {
+    const RtEltwise d = {N, 64, 1, 256, 256, 256};
+    const float *save = (const float *)(arena + (size_t)N * 14491648);
+    CHECK(rt_batchnorm_backward(ctx, g88, gw + 523712, gw + 523968, g89, a88, w + 523712, save, save + 256, 0, &d));
+  }
+
+  /* gradient of conv_27 */
+  {
+    const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 1, 1, 1, 1, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g87, gw + 457920, gw + 523456, g88, a87, w + 457920, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_24 */
+  {
+    const RtEltwise d = {N, 64, 1, 256, 256, 256};
+    CHECK(rt_activation_backward(ctx, g86, g87, a87, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_24 */
+  {
+    const RtEltwise d = {N, 64, 1, 256, 256, 256};
+    const float *save = (const float *)(arena + (size_t)N * 14489600);
+    CHECK(rt_batchnorm_backward(ctx, g85, gw + 456896, gw + 457152, g86, a85, w + 456896, save, save + 256, 1, &d));
+  }
+
+  /* gradient of add_7 */
+  {
+    const RtEltwise d = {N, 64, 1, 256, 256, 256};
+    CHECK(rt_accumulate(ctx, g75, g85, 0, &d));
+    CHECK(rt_accumulate(ctx, g84, g85, 0, &d));
+  }
+
+  /* gradient of conv_26 */
+  {
+    const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 1, 1, 1, 1, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g83, gw + 391104, gw + 456640, g84, a83, w + 391104, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_23 */
+  {
+    const RtEltwise d = {N, 64, 1, 256, 256, 256};
+    CHECK(rt_activation_backward(ctx, g82, g83, a83, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_23 */
+  {
+    const RtEltwise d = {N, 64, 1, 256, 256, 256};
+    const float *save = (const float *)(arena + (size_t)N * 14487552);
+    CHECK(rt_batchnorm_backward(ctx, g81, gw + 390080, gw + 390336, g82, a81, w + 390080, save, save + 256, 0, &d));
+  }
+
+  /* gradient of conv_25 */
+  {
+    const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 32};
+    CHECK(rt_conv2d_backward(ctx, g80, gw + 371392, gw + 389824, g81, a80, w + 371392, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_22 */
+  {
+    const RtEltwise d = {N, 64, 1, 256, 256, 256};
+    CHECK(rt_activation_backward(ctx, g79, g80, a80, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_22 */
+  {
+    const RtEltwise d = {N, 64, 1, 256, 256, 256};
+    const float *save = (const float *)(arena + (size_t)N * 14485504);
+    CHECK(rt_batchnorm_backward(ctx, g78, gw + 370368, gw + 370624, g79, a78, w + 370368, save, save + 256, 0, &d));
+  }
+
+  /* gradient of conv_24 */
+  {
+    const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 1, 1, 1, 1, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g77, gw + 304576, gw + 370112, g78, a77, w + 304576, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_21 */
+  {
+    const RtEltwise d = {N, 64, 1, 256, 256, 256};
+    CHECK(rt_activation_backward(ctx, g76, g77, a77, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_21 */
+  {
+    const RtEltwise d = {N, 64, 1, 256, 256, 256};
+    const float *save = (const float *)(arena + (size_t)N * 14483456);
+    CHECK(rt_batchnorm_backward(ctx, g75, gw + 303552, gw + 303808, g76, a75, w + 303552, save, save + 256, 1, &d));
+  }
+
+  /* gradient of add_6 */
+  {
+    const RtEltwise d = {N, 64, 1, 256, 256, 256};
+    CHECK(rt_accumulate(ctx, g65, g75, 0, &d));
+    CHECK(rt_accumulate(ctx, g74, g75, 0, &d));
+  }
+
+  /* gradient of conv_23 */
+  {
+    const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 1, 1, 1, 1, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g73, gw + 237760, gw + 303296, g74, a73, w + 237760, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_20 */
+  {
+    const RtEltwise d = {N, 64, 1, 256, 256, 256};
+    CHECK(rt_activation_backward(ctx, g72, g73, a73, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_20 */
+  {
+    const RtEltwise d = {N, 64, 1, 256, 256, 256};
+    const float *save = (const float *)(arena + (size_t)N * 14481408);
+    CHECK(rt_batchnorm_backward(ctx, g71, gw + 236736, gw + 236992, g72, a71, w + 236736, save, save + 256, 0, &d));
+  }
+
+  /* gradient of conv_22 */
+  {
+    const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 32};
+    CHECK(rt_conv2d_backward(ctx, g70, gw + 218048, gw + 236480, g71, a70, w + 218048, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_19 */
+  {
+    const RtEltwise d = {N, 64, 1, 256, 256, 256};
+    CHECK(rt_activation_backward(ctx, g69, g70, a70, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_19 */
+  {
+    const RtEltwise d = {N, 64, 1, 256, 256, 256};
+    const float *save = (const float *)(arena + (size_t)N * 14479360);
+    CHECK(rt_batchnorm_backward(ctx, g68, gw + 217024, gw + 217280, g69, a68, w + 217024, save, save + 256, 0, &d));
+  }
+
+  /* gradient of conv_21 */
+  {
+    const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 256, 256, 1, 1, 1, 1, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g67, gw + 184000, gw + 216768, g68, a67, w + 184000, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_18 */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    CHECK(rt_activation_backward(ctx, g66, g67, a67, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_18 */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    const float *save = (const float *)(arena + (size_t)N * 14505984);
+    CHECK(rt_batchnorm_backward(ctx, g64, gw + 183488, gw + 183616, g66, a64, w + 183488, save, save + 128, 0, &d));
+  }
+
+  /* gradient of conv_20 */
+  {
+    const RtConv2d d = {N, 16, 16, 128, 128, 8, 8, 256, 256, 1, 1, 2, 2, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g63, gw + 150464, gw + 183232, g65, a63, w + 150464, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of maxpool_1 */
+  {
+    const RtPool2d d = {N, 16, 16, 128, 128, 8, 8, 128, 2, 2, 2, 2, 0, 0};
+    CHECK(rt_maxpool2d_backward(ctx, g63, g64, a63, 1, &d));
+  }
+
+  /* gradient of add_5 */
+  {
+    const RtEltwise d = {N, 256, 1, 128, 128, 128};
+    CHECK(rt_accumulate(ctx, g53, g63, 0, &d));
+    CHECK(rt_accumulate(ctx, g62, g63, 0, &d));
+  }
+
+  /* gradient of conv_19 */
+  {
+    const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 1, 1, 1, 1, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g61, gw + 133952, gw + 150336, g62, a61, w + 133952, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_17 */
+  {
+    const RtEltwise d = {N, 256, 1, 128, 128, 128};
+    CHECK(rt_activation_backward(ctx, g60, g61, a61, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_17 */
+  {
+    const RtEltwise d = {N, 256, 1, 128, 128, 128};
+    const float *save = (const float *)(arena + (size_t)N * 14504960);
+    CHECK(rt_batchnorm_backward(ctx, g59, gw + 133440, gw + 133568, g60, a59, w + 133440, save, save + 128, 0, &d));
+  }
+
+  /* gradient of conv_18 */
+  {
+    const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 32};
+    CHECK(rt_conv2d_backward(ctx, g58, gw + 128704, gw + 133312, g59, a58, w + 128704, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_16 */
+  {
+    const RtEltwise d = {N, 256, 1, 128, 128, 128};
+    CHECK(rt_activation_backward(ctx, g57, g58, a58, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_16 */
+  {
+    const RtEltwise d = {N, 256, 1, 128, 128, 128};
+    const float *save = (const float *)(arena + (size_t)N * 14503936);
+    CHECK(rt_batchnorm_backward(ctx, g56, gw + 128192, gw + 128320, g57, a56, w + 128192, save, save + 128, 0, &d));
+  }
+
+  /* gradient of conv_17 */
+  {
+    const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 1, 1, 1, 1, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g55, gw + 111680, gw + 128064, g56, a55, w + 111680, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_15 */
+  {
+    const RtEltwise d = {N, 256, 1, 128, 128, 128};
+    CHECK(rt_activation_backward(ctx, g54, g55, a55, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_15 */
+  {
+    const RtEltwise d = {N, 256, 1, 128, 128, 128};
+    const float *save = (const float *)(arena + (size_t)N * 14502912);
+    CHECK(rt_batchnorm_backward(ctx, g53, gw + 111168, gw + 111296, g54, a53, w + 111168, save, save + 128, 1, &d));
+  }
+
+  /* gradient of add_4 */
+  {
+    const RtEltwise d = {N, 256, 1, 128, 128, 128};
+    CHECK(rt_accumulate(ctx, g43, g53, 0, &d));
+    CHECK(rt_accumulate(ctx, g52, g53, 0, &d));
+  }
+
+  /* gradient of conv_16 */
+  {
+    const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 1, 1, 1, 1, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g51, gw + 94656, gw + 111040, g52, a51, w + 94656, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_14 */
+  {
+    const RtEltwise d = {N, 256, 1, 128, 128, 128};
+    CHECK(rt_activation_backward(ctx, g50, g51, a51, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_14 */
+  {
+    const RtEltwise d = {N, 256, 1, 128, 128, 128};
+    const float *save = (const float *)(arena + (size_t)N * 14501888);
+    CHECK(rt_batchnorm_backward(ctx, g49, gw + 94144, gw + 94272, g50, a49, w + 94144, save, save + 128, 0, &d));
+  }
+
+  /* gradient of conv_15 */
+  {
+    const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 32};
+    CHECK(rt_conv2d_backward(ctx, g48, gw + 89408, gw + 94016, g49, a48, w + 89408, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_13 */
+  {
+    const RtEltwise d = {N, 256, 1, 128, 128, 128};
+    CHECK(rt_activation_backward(ctx, g47, g48, a48, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_13 */
+  {
+    const RtEltwise d = {N, 256, 1, 128, 128, 128};
+    const float *save = (const float *)(arena + (size_t)N * 14500864);
+    CHECK(rt_batchnorm_backward(ctx, g46, gw + 88896, gw + 89024, g47, a46, w + 88896, save, save + 128, 0, &d));
+  }
+
+  /* gradient of conv_14 */
+  {
+    const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 1, 1, 1, 1, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g45, gw + 72384, gw + 88768, g46, a45, w + 72384, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_12 */
+  {
+    const RtEltwise d = {N, 256, 1, 128, 128, 128};
+    CHECK(rt_activation_backward(ctx, g44, g45, a45, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_12 */
+  {
+    const RtEltwise d = {N, 256, 1, 128, 128, 128};
+    const float *save = (const float *)(arena + (size_t)N * 14499840);
+    CHECK(rt_batchnorm_backward(ctx, g43, gw + 71872, gw + 72000, g44, a43, w + 71872, save, save + 128, 1, &d));
+  }
+
+  /* gradient of add_3 */
+  {
+    const RtEltwise d = {N, 256, 1, 128, 128, 128};
+    CHECK(rt_accumulate(ctx, g33, g43, 0, &d));
+    CHECK(rt_accumulate(ctx, g42, g43, 0, &d));
+  }
+
+  /* gradient of conv_13 */
+  {
+    const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 1, 1, 1, 1, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g41, gw + 55360, gw + 71744, g42, a41, w + 55360, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_11 */
+  {
+    const RtEltwise d = {N, 256, 1, 128, 128, 128};
+    CHECK(rt_activation_backward(ctx, g40, g41, a41, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_11 */
+  {
+    const RtEltwise d = {N, 256, 1, 128, 128, 128};
+    const float *save = (const float *)(arena + (size_t)N * 14498816);
+    CHECK(rt_batchnorm_backward(ctx, g39, gw + 54848, gw + 54976, g40, a39, w + 54848, save, save + 128, 0, &d));
+  }
+
+  /* gradient of conv_12 */
+  {
+    const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 32};
+    CHECK(rt_conv2d_backward(ctx, g38, gw + 50112, gw + 54720, g39, a38, w + 50112, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_10 */
+  {
+    const RtEltwise d = {N, 256, 1, 128, 128, 128};
+    CHECK(rt_activation_backward(ctx, g37, g38, a38, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_10 */
+  {
+    const RtEltwise d = {N, 256, 1, 128, 128, 128};
+    const float *save = (const float *)(arena + (size_t)N * 14497792);
+    CHECK(rt_batchnorm_backward(ctx, g36, gw + 49600, gw + 49728, g37, a36, w + 49600, save, save + 128, 0, &d));
+  }
+
+  /* gradient of conv_11 */
+  {
+    const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 128, 128, 1, 1, 1, 1, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g35, gw + 41280, gw + 49472, g36, a35, w + 41280, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_9 */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    CHECK(rt_activation_backward(ctx, g34, g35, a35, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_9 */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    const float *save = (const float *)(arena + (size_t)N * 14511616);
+    CHECK(rt_batchnorm_backward(ctx, g32, gw + 41024, gw + 41088, g34, a32, w + 41024, save, save + 64, 0, &d));
+  }
+
+  /* gradient of conv_10 */
+  {
+    const RtConv2d d = {N, 32, 32, 64, 64, 16, 16, 128, 128, 1, 1, 2, 2, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g31, gw + 32704, gw + 40896, g33, a31, w + 32704, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of maxpool */
+  {
+    const RtPool2d d = {N, 32, 32, 64, 64, 16, 16, 64, 2, 2, 2, 2, 0, 0};
+    CHECK(rt_maxpool2d_backward(ctx, g31, g32, a31, 1, &d));
+  }
+
+  /* gradient of add_2 */
+  {
+    const RtEltwise d = {N, 1024, 1, 64, 64, 64};
+    CHECK(rt_accumulate(ctx, g21, g31, 0, &d));
+    CHECK(rt_accumulate(ctx, g30, g31, 0, &d));
+  }
+
+  /* gradient of conv_9 */
+  {
+    const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 1, 1, 1, 1, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g29, gw + 28544, gw + 32640, g30, a29, w + 28544, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_8 */
+  {
+    const RtEltwise d = {N, 1024, 1, 64, 64, 64};
+    CHECK(rt_activation_backward(ctx, g28, g29, a29, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_8 */
+  {
+    const RtEltwise d = {N, 1024, 1, 64, 64, 64};
+    const float *save = (const float *)(arena + (size_t)N * 14511104);
+    CHECK(rt_batchnorm_backward(ctx, g27, gw + 28288, gw + 28352, g28, a27, w + 28288, save, save + 64, 0, &d));
+  }
+
+  /* gradient of conv_8 */
+  {
+    const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 32};
+    CHECK(rt_conv2d_backward(ctx, g26, gw + 27072, gw + 28224, g27, a26, w + 27072, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_7 */
+  {
+    const RtEltwise d = {N, 1024, 1, 64, 64, 64};
+    CHECK(rt_activation_backward(ctx, g25, g26, a26, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_7 */
+  {
+    const RtEltwise d = {N, 1024, 1, 64, 64, 64};
+    const float *save = (const float *)(arena + (size_t)N * 14510592);
+    CHECK(rt_batchnorm_backward(ctx, g24, gw + 26816, gw + 26880, g25, a24, w + 26816, save, save + 64, 0, &d));
+  }
+
+  /* gradient of conv_7 */
+  {
+    const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 1, 1, 1, 1, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g23, gw + 22656, gw + 26752, g24, a23, w + 22656, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_6 */
+  {
+    const RtEltwise d = {N, 1024, 1, 64, 64, 64};
+    CHECK(rt_activation_backward(ctx, g22, g23, a23, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_6 */
+  {
+    const RtEltwise d = {N, 1024, 1, 64, 64, 64};
+    const float *save = (const float *)(arena + (size_t)N * 14510080);
+    CHECK(rt_batchnorm_backward(ctx, g21, gw + 22400, gw + 22464, g22, a21, w + 22400, save, save + 64, 1, &d));
+  }
+
+  /* gradient of add_1 */
+  {
+    const RtEltwise d = {N, 1024, 1, 64, 64, 64};
+    CHECK(rt_accumulate(ctx, g11, g21, 0, &d));
+    CHECK(rt_accumulate(ctx, g20, g21, 0, &d));
+  }
+
+  /* gradient of conv_6 */
+  {
+    const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 1, 1, 1, 1, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g19, gw + 18240, gw + 22336, g20, a19, w + 18240, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_5 */
+  {
+    const RtEltwise d = {N, 1024, 1, 64, 64, 64};
+    CHECK(rt_activation_backward(ctx, g18, g19, a19, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_5 */
+  {
+    const RtEltwise d = {N, 1024, 1, 64, 64, 64};
+    const float *save = (const float *)(arena + (size_t)N * 14509568);
+    CHECK(rt_batchnorm_backward(ctx, g17, gw + 17984, gw + 18048, g18, a17, w + 17984, save, save + 64, 0, &d));
+  }
+
+  /* gradient of conv_5 */
+  {
+    const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 32};
+    CHECK(rt_conv2d_backward(ctx, g16, gw + 16768, gw + 17920, g17, a16, w + 16768, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_4 */
+  {
+    const RtEltwise d = {N, 1024, 1, 64, 64, 64};
+    CHECK(rt_activation_backward(ctx, g15, g16, a16, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_4 */
+  {
+    const RtEltwise d = {N, 1024, 1, 64, 64, 64};
+    const float *save = (const float *)(arena + (size_t)N * 14509056);
+    CHECK(rt_batchnorm_backward(ctx, g14, gw + 16512, gw + 16576, g15, a14, w + 16512, save, save + 64, 0, &d));
+  }
+
+  /* gradient of conv_4 */
+  {
+    const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 1, 1, 1, 1, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g13, gw + 12352, gw + 16448, g14, a13, w + 12352, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_3 */
+  {
+    const RtEltwise d = {N, 1024, 1, 64, 64, 64};
+    CHECK(rt_activation_backward(ctx, g12, g13, a13, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_3 */
+  {
+    const RtEltwise d = {N, 1024, 1, 64, 64, 64};
+    const float *save = (const float *)(arena + (size_t)N * 14508544);
+    CHECK(rt_batchnorm_backward(ctx, g11, gw + 12096, gw + 12160, g12, a11, w + 12096, save, save + 64, 1, &d));
+  }
+
+  /* gradient of add */
+  {
+    const RtEltwise d = {N, 1024, 1, 64, 64, 64};
+    CHECK(rt_accumulate(ctx, g1, g11, 0, &d));
+    CHECK(rt_accumulate(ctx, g10, g11, 0, &d));
+  }
+
+  /* gradient of conv_3 */
+  {
+    const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 1, 1, 1, 1, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g9, gw + 7936, gw + 12032, g10, a9, w + 7936, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_2 */
+  {
+    const RtEltwise d = {N, 1024, 1, 64, 64, 64};
+    CHECK(rt_activation_backward(ctx, g8, g9, a9, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_2 */
+  {
+    const RtEltwise d = {N, 1024, 1, 64, 64, 64};
+    const float *save = (const float *)(arena + (size_t)N * 14508032);
+    CHECK(rt_batchnorm_backward(ctx, g7, gw + 7680, gw + 7744, g8, a7, w + 7680, save, save + 64, 0, &d));
+  }
+
+  /* gradient of conv_2 */
+  {
+    const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 32};
+    CHECK(rt_conv2d_backward(ctx, g6, gw + 6464, gw + 7616, g7, a6, w + 6464, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_1 */
+  {
+    const RtEltwise d = {N, 1024, 1, 64, 64, 64};
+    CHECK(rt_activation_backward(ctx, g5, g6, a6, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_1 */
+  {
+    const RtEltwise d = {N, 1024, 1, 64, 64, 64};
+    const float *save = (const float *)(arena + (size_t)N * 14507520);
+    CHECK(rt_batchnorm_backward(ctx, g4, gw + 6208, gw + 6272, g5, a4, w + 6208, save, save + 64, 0, &d));
+  }
+
+  /* gradient of conv_1 */
+  {
+    const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 1, 1, 1, 1, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g3, gw + 2048, gw + 6144, g4, a3, w + 2048, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu */
+  {
+    const RtEltwise d = {N, 1024, 1, 64, 64, 64};
+    CHECK(rt_activation_backward(ctx, g2, g3, a3, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn */
+  {
+    const RtEltwise d = {N, 1024, 1, 64, 64, 64};
+    const float *save = (const float *)(arena + (size_t)N * 14507008);
+    CHECK(rt_batchnorm_backward(ctx, g1, gw + 1792, gw + 1856, g2, a1, w + 1792, save, save + 64, 1, &d));
+  }
+
+  /* gradient of conv */
+  {
+    const RtConv2d d = {N, 32, 32, 3, 3, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, NULL, gw + 0, gw + 1728, g1, a0, w + 0, 0, &d, ws, ws_floats));
+  }
+  return RT_OK;
+}
+
+/* The train section, Keras' defaults where it is silent. */
+static const NetcTrainConfig train_config = {
+  .optimizer = NETC_OPT_ADAM,
+  .lr = 0.001,
+  .momentum = 0,
+  .nesterov = 0,
+  .beta1 = 0.9,
+  .beta2 = 0.999,
+  .rho = 0.9,
+  .epsilon = 1e-07,
+  .weight_decay = 0,
+  .schedule = NETC_SCHED_STEP,
+  .nsteps = 3,
+  .step_epoch = {5, 10, 15},
+  .step_factor = {0.2, 0.1, 0.01},
+  .cosine_epochs = 0,
+  .loss = NETC_LOSS_CROSS_ENTROPY,
+  .batch = 128,
+  .epochs = 20,
+  .validation = 0.1,
+  .shuffle = 1,
+  .seed = 0u,
+  .naugment = 3,
+  .augment = {{NETC_AUG_ROTATE, 10}, {NETC_AUG_SHIFT, 0.15625}, {NETC_AUG_HFLIP, 0}},
+  .checkpoint = NETC_CKPT_BEST,
+  .checkpoint_metric = "val_acc",
+  .checkpoint_every = 1,
+};
+
 static const char summary[] =
     "Model: \"resnext_mini\" (dsl-examples/resnext_mini.net)" "\n"
     "Batch 1, float32. MACs: multiply-accumulates of dense and convolution layers; FLOPs = 2 x MACs." "\n"
@@ -1074,4 +2903,9 @@ const NetcModel netc_model_resnext_mini = {
   .data = NETC_DATA_CIFAR10,
   .data_path = "data/cifar-10-batches-bin",
   .data_path2 = NULL,
+  .train = &train_config,
+  .train_arena_bytes_per_image = 14512128,
+  .train_workspace_floats = resnext_mini_train_workspace_floats,
+  .train_step = resnext_mini_train_step,
+  .source_hash = "3fab351381dde936",
 };

@@ -4,6 +4,7 @@
 #include "se_resnet_mini.h"
 
 #include <string.h>
+#include "netc/train_kernels.h"
 
 /* Returns the first kernel error to the caller. */
 #define CHECK(call)                \
@@ -1385,6 +1386,2818 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   return RT_OK;
 }
 
+/* Scratch of the training step at batch N: forward and backward im2col tiles. */
+size_t se_resnet_mini_train_workspace_floats(int N) {
+  size_t most = 0, f;
+  {  /* conv */
+    const RtConv2d d = {N, 32, 32, 3, 3, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_1 */
+    const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_2 */
+    const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_3 */
+    const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_4 */
+    const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_5 */
+    const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_6 */
+    const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_7 */
+    const RtConv2d d = {N, 32, 32, 32, 32, 16, 16, 64, 64, 1, 1, 2, 2, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_8 */
+    const RtConv2d d = {N, 16, 16, 32, 32, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_9 */
+    const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_10 */
+    const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_11 */
+    const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_12 */
+    const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_13 */
+    const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_14 */
+    const RtConv2d d = {N, 16, 16, 64, 64, 8, 8, 128, 128, 1, 1, 2, 2, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_15 */
+    const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_16 */
+    const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_17 */
+    const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_18 */
+    const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_19 */
+    const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_20 */
+    const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_21 */
+    const RtConv2d d = {N, 8, 8, 128, 128, 4, 4, 256, 256, 1, 1, 2, 2, 0, 0, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_22 */
+    const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_23 */
+    const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_24 */
+    const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_25 */
+    const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_26 */
+    const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* conv_27 */
+    const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  (void)N;
+  (void)f;
+  return most;
+}
+
+/* One training step: forward in training mode, the loss, every gradient. */
+RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void *arena_, float *ws,
+  size_t ws_floats, const float *input, const void *targets, int N, uint64_t seed,
+  double *loss_sum, int *correct) {
+  char *arena = arena_;
+  float *const a0 = (float *)(arena + (size_t)N * 6144000);  /* input 32x32x3 */
+  float *const a1 = (float *)(arena + (size_t)N * 0);  /* conv 32x32x32 */
+  float *const g1 = (float *)(arena + (size_t)N * 1048576);  /* its gradient */
+  float *const a2 = (float *)(arena + (size_t)N * 131072);  /* bn 32x32x32 */
+  float *const g2 = (float *)(arena + (size_t)N * 393216);  /* its gradient */
+  float *const a3 = (float *)(arena + (size_t)N * 262144);  /* relu 32x32x32 */
+  float *const g3 = (float *)(arena + (size_t)N * 524288);  /* its gradient */
+  float *const a4 = (float *)(arena + (size_t)N * 393216);  /* conv_1 32x32x32 */
+  float *const g4 = (float *)(arena + (size_t)N * 655360);  /* its gradient */
+  float *const a5 = (float *)(arena + (size_t)N * 524288);  /* bn_1 32x32x32 */
+  float *const g5 = (float *)(arena + (size_t)N * 786432);  /* its gradient */
+  float *const a6 = (float *)(arena + (size_t)N * 655360);  /* relu_1 32x32x32 */
+  float *const g6 = (float *)(arena + (size_t)N * 917504);  /* its gradient */
+  float *const a7 = (float *)(arena + (size_t)N * 786432);  /* conv_2 32x32x32 */
+  float *const g7 = (float *)(arena + (size_t)N * 1310720);  /* its gradient */
+  float *const a8 = (float *)(arena + (size_t)N * 917504);  /* add 32x32x32 */
+  float *const g8 = (float *)(arena + (size_t)N * 1179648);  /* its gradient */
+  float *const a9 = (float *)(arena + (size_t)N * 6224384);  /* global_avgpool 32 */
+  float *const g9 = (float *)(arena + (size_t)N * 6220800);  /* its gradient */
+  float *const a10 = (float *)(arena + (size_t)N * 6225536);  /* dense 2 */
+  float *const g10 = (float *)(arena + (size_t)N * 6224512);  /* its gradient */
+  float *const a11 = (float *)(arena + (size_t)N * 6225600);  /* relu_2 2 */
+  float *const g11 = (float *)(arena + (size_t)N * 6220800);  /* its gradient */
+  float *const a12 = (float *)(arena + (size_t)N * 6224512);  /* dense_1 32 */
+  float *const g12 = (float *)(arena + (size_t)N * 6220928);  /* its gradient */
+  float *const a13 = (float *)(arena + (size_t)N * 6224640);  /* sigmoid 32 */
+  float *const g13 = (float *)(arena + (size_t)N * 6220800);  /* its gradient */
+  float *const a14 = (float *)(arena + (size_t)N * 1048576);  /* multiply 32x32x32 */
+  float *const g14 = (float *)(arena + (size_t)N * 2097152);  /* its gradient */
+  float *const a15 = (float *)(arena + (size_t)N * 1179648);  /* bn_2 32x32x32 */
+  float *const g15 = (float *)(arena + (size_t)N * 1441792);  /* its gradient */
+  float *const a16 = (float *)(arena + (size_t)N * 1310720);  /* relu_3 32x32x32 */
+  float *const g16 = (float *)(arena + (size_t)N * 1572864);  /* its gradient */
+  float *const a17 = (float *)(arena + (size_t)N * 1441792);  /* conv_3 32x32x32 */
+  float *const g17 = (float *)(arena + (size_t)N * 1703936);  /* its gradient */
+  float *const a18 = (float *)(arena + (size_t)N * 1572864);  /* bn_3 32x32x32 */
+  float *const g18 = (float *)(arena + (size_t)N * 1835008);  /* its gradient */
+  float *const a19 = (float *)(arena + (size_t)N * 1703936);  /* relu_4 32x32x32 */
+  float *const g19 = (float *)(arena + (size_t)N * 1966080);  /* its gradient */
+  float *const a20 = (float *)(arena + (size_t)N * 1835008);  /* conv_4 32x32x32 */
+  float *const g20 = (float *)(arena + (size_t)N * 2359296);  /* its gradient */
+  float *const a21 = (float *)(arena + (size_t)N * 1966080);  /* add_1 32x32x32 */
+  float *const g21 = (float *)(arena + (size_t)N * 2228224);  /* its gradient */
+  float *const a22 = (float *)(arena + (size_t)N * 6224768);  /* global_avgpool_1 32 */
+  float *const g22 = (float *)(arena + (size_t)N * 6221312);  /* its gradient */
+  float *const a23 = (float *)(arena + (size_t)N * 6225664);  /* dense_2 2 */
+  float *const g23 = (float *)(arena + (size_t)N * 6224896);  /* its gradient */
+  float *const a24 = (float *)(arena + (size_t)N * 6225728);  /* relu_5 2 */
+  float *const g24 = (float *)(arena + (size_t)N * 6221312);  /* its gradient */
+  float *const a25 = (float *)(arena + (size_t)N * 6224896);  /* dense_3 32 */
+  float *const g25 = (float *)(arena + (size_t)N * 6221440);  /* its gradient */
+  float *const a26 = (float *)(arena + (size_t)N * 6225024);  /* sigmoid_1 32 */
+  float *const g26 = (float *)(arena + (size_t)N * 6221312);  /* its gradient */
+  float *const a27 = (float *)(arena + (size_t)N * 2097152);  /* multiply_1 32x32x32 */
+  float *const g27 = (float *)(arena + (size_t)N * 3145728);  /* its gradient */
+  float *const a28 = (float *)(arena + (size_t)N * 2228224);  /* bn_4 32x32x32 */
+  float *const g28 = (float *)(arena + (size_t)N * 2490368);  /* its gradient */
+  float *const a29 = (float *)(arena + (size_t)N * 2359296);  /* relu_6 32x32x32 */
+  float *const g29 = (float *)(arena + (size_t)N * 2621440);  /* its gradient */
+  float *const a30 = (float *)(arena + (size_t)N * 2490368);  /* conv_5 32x32x32 */
+  float *const g30 = (float *)(arena + (size_t)N * 2752512);  /* its gradient */
+  float *const a31 = (float *)(arena + (size_t)N * 2621440);  /* bn_5 32x32x32 */
+  float *const g31 = (float *)(arena + (size_t)N * 2883584);  /* its gradient */
+  float *const a32 = (float *)(arena + (size_t)N * 2752512);  /* relu_7 32x32x32 */
+  float *const g32 = (float *)(arena + (size_t)N * 3014656);  /* its gradient */
+  float *const a33 = (float *)(arena + (size_t)N * 2883584);  /* conv_6 32x32x32 */
+  float *const g33 = (float *)(arena + (size_t)N * 3276800);  /* its gradient */
+  float *const a34 = (float *)(arena + (size_t)N * 3014656);  /* add_2 32x32x32 */
+  float *const g34 = (float *)(arena + (size_t)N * 3407872);  /* its gradient */
+  float *const a35 = (float *)(arena + (size_t)N * 6225152);  /* global_avgpool_2 32 */
+  float *const g35 = (float *)(arena + (size_t)N * 6221824);  /* its gradient */
+  float *const a36 = (float *)(arena + (size_t)N * 6225792);  /* dense_4 2 */
+  float *const g36 = (float *)(arena + (size_t)N * 6225280);  /* its gradient */
+  float *const a37 = (float *)(arena + (size_t)N * 6225856);  /* relu_8 2 */
+  float *const g37 = (float *)(arena + (size_t)N * 6221824);  /* its gradient */
+  float *const a38 = (float *)(arena + (size_t)N * 6225280);  /* dense_5 32 */
+  float *const g38 = (float *)(arena + (size_t)N * 6221952);  /* its gradient */
+  float *const a39 = (float *)(arena + (size_t)N * 6225408);  /* sigmoid_2 32 */
+  float *const g39 = (float *)(arena + (size_t)N * 6221824);  /* its gradient */
+  float *const a40 = (float *)(arena + (size_t)N * 3145728);  /* multiply_2 32x32x32 */
+  float *const g40 = (float *)(arena + (size_t)N * 3276800);  /* its gradient */
+  float *const a41 = (float *)(arena + (size_t)N * 4915200);  /* maxpool 16x16x32 */
+  float *const g41 = (float *)(arena + (size_t)N * 3473408);  /* its gradient */
+  float *const a42 = (float *)(arena + (size_t)N * 3407872);  /* conv_7 16x16x64 */
+  float *const g42 = (float *)(arena + (size_t)N * 3670016);  /* its gradient */
+  float *const a43 = (float *)(arena + (size_t)N * 4947968);  /* bn_6 16x16x32 */
+  float *const g43 = (float *)(arena + (size_t)N * 3375104);  /* its gradient */
+  float *const a44 = (float *)(arena + (size_t)N * 4980736);  /* relu_9 16x16x32 */
+  float *const g44 = (float *)(arena + (size_t)N * 3342336);  /* its gradient */
+  float *const a45 = (float *)(arena + (size_t)N * 3276800);  /* conv_8 16x16x64 */
+  float *const g45 = (float *)(arena + (size_t)N * 3473408);  /* its gradient */
+  float *const a46 = (float *)(arena + (size_t)N * 3342336);  /* bn_7 16x16x64 */
+  float *const g46 = (float *)(arena + (size_t)N * 3538944);  /* its gradient */
+  float *const a47 = (float *)(arena + (size_t)N * 3473408);  /* relu_10 16x16x64 */
+  float *const g47 = (float *)(arena + (size_t)N * 3604480);  /* its gradient */
+  float *const a48 = (float *)(arena + (size_t)N * 3538944);  /* conv_9 16x16x64 */
+  float *const g48 = (float *)(arena + (size_t)N * 3801088);  /* its gradient */
+  float *const a49 = (float *)(arena + (size_t)N * 3604480);  /* add_3 16x16x64 */
+  float *const g49 = (float *)(arena + (size_t)N * 3735552);  /* its gradient */
+  float *const a50 = (float *)(arena + (size_t)N * 6222080);  /* global_avgpool_3 64 */
+  float *const g50 = (float *)(arena + (size_t)N * 6213120);  /* its gradient */
+  float *const a51 = (float *)(arena + (size_t)N * 6225920);  /* dense_6 4 */
+  float *const g51 = (float *)(arena + (size_t)N * 6222336);  /* its gradient */
+  float *const a52 = (float *)(arena + (size_t)N * 6225984);  /* relu_11 4 */
+  float *const g52 = (float *)(arena + (size_t)N * 6213120);  /* its gradient */
+  float *const a53 = (float *)(arena + (size_t)N * 6222336);  /* dense_7 64 */
+  float *const g53 = (float *)(arena + (size_t)N * 6213376);  /* its gradient */
+  float *const a54 = (float *)(arena + (size_t)N * 6222592);  /* sigmoid_3 64 */
+  float *const g54 = (float *)(arena + (size_t)N * 6213120);  /* its gradient */
+  float *const a55 = (float *)(arena + (size_t)N * 3670016);  /* multiply_3 16x16x64 */
+  float *const g55 = (float *)(arena + (size_t)N * 4194304);  /* its gradient */
+  float *const a56 = (float *)(arena + (size_t)N * 3735552);  /* bn_8 16x16x64 */
+  float *const g56 = (float *)(arena + (size_t)N * 3866624);  /* its gradient */
+  float *const a57 = (float *)(arena + (size_t)N * 3801088);  /* relu_12 16x16x64 */
+  float *const g57 = (float *)(arena + (size_t)N * 3932160);  /* its gradient */
+  float *const a58 = (float *)(arena + (size_t)N * 3866624);  /* conv_10 16x16x64 */
+  float *const g58 = (float *)(arena + (size_t)N * 3997696);  /* its gradient */
+  float *const a59 = (float *)(arena + (size_t)N * 3932160);  /* bn_9 16x16x64 */
+  float *const g59 = (float *)(arena + (size_t)N * 4063232);  /* its gradient */
+  float *const a60 = (float *)(arena + (size_t)N * 3997696);  /* relu_13 16x16x64 */
+  float *const g60 = (float *)(arena + (size_t)N * 4128768);  /* its gradient */
+  float *const a61 = (float *)(arena + (size_t)N * 4063232);  /* conv_11 16x16x64 */
+  float *const g61 = (float *)(arena + (size_t)N * 4325376);  /* its gradient */
+  float *const a62 = (float *)(arena + (size_t)N * 4128768);  /* add_4 16x16x64 */
+  float *const g62 = (float *)(arena + (size_t)N * 4259840);  /* its gradient */
+  float *const a63 = (float *)(arena + (size_t)N * 6222848);  /* global_avgpool_4 64 */
+  float *const g63 = (float *)(arena + (size_t)N * 6214144);  /* its gradient */
+  float *const a64 = (float *)(arena + (size_t)N * 6226048);  /* dense_8 4 */
+  float *const g64 = (float *)(arena + (size_t)N * 6223104);  /* its gradient */
+  float *const a65 = (float *)(arena + (size_t)N * 6226112);  /* relu_14 4 */
+  float *const g65 = (float *)(arena + (size_t)N * 6214144);  /* its gradient */
+  float *const a66 = (float *)(arena + (size_t)N * 6223104);  /* dense_9 64 */
+  float *const g66 = (float *)(arena + (size_t)N * 6214400);  /* its gradient */
+  float *const a67 = (float *)(arena + (size_t)N * 6223360);  /* sigmoid_4 64 */
+  float *const g67 = (float *)(arena + (size_t)N * 6214144);  /* its gradient */
+  float *const a68 = (float *)(arena + (size_t)N * 4194304);  /* multiply_4 16x16x64 */
+  float *const g68 = (float *)(arena + (size_t)N * 4718592);  /* its gradient */
+  float *const a69 = (float *)(arena + (size_t)N * 4259840);  /* bn_10 16x16x64 */
+  float *const g69 = (float *)(arena + (size_t)N * 4390912);  /* its gradient */
+  float *const a70 = (float *)(arena + (size_t)N * 4325376);  /* relu_15 16x16x64 */
+  float *const g70 = (float *)(arena + (size_t)N * 4456448);  /* its gradient */
+  float *const a71 = (float *)(arena + (size_t)N * 4390912);  /* conv_12 16x16x64 */
+  float *const g71 = (float *)(arena + (size_t)N * 4521984);  /* its gradient */
+  float *const a72 = (float *)(arena + (size_t)N * 4456448);  /* bn_11 16x16x64 */
+  float *const g72 = (float *)(arena + (size_t)N * 4587520);  /* its gradient */
+  float *const a73 = (float *)(arena + (size_t)N * 4521984);  /* relu_16 16x16x64 */
+  float *const g73 = (float *)(arena + (size_t)N * 4653056);  /* its gradient */
+  float *const a74 = (float *)(arena + (size_t)N * 4587520);  /* conv_13 16x16x64 */
+  float *const g74 = (float *)(arena + (size_t)N * 4784128);  /* its gradient */
+  float *const a75 = (float *)(arena + (size_t)N * 4653056);  /* add_5 16x16x64 */
+  float *const g75 = (float *)(arena + (size_t)N * 4849664);  /* its gradient */
+  float *const a76 = (float *)(arena + (size_t)N * 6223616);  /* global_avgpool_5 64 */
+  float *const g76 = (float *)(arena + (size_t)N * 6215168);  /* its gradient */
+  float *const a77 = (float *)(arena + (size_t)N * 6226176);  /* dense_10 4 */
+  float *const g77 = (float *)(arena + (size_t)N * 6223872);  /* its gradient */
+  float *const a78 = (float *)(arena + (size_t)N * 6226240);  /* relu_17 4 */
+  float *const g78 = (float *)(arena + (size_t)N * 6215168);  /* its gradient */
+  float *const a79 = (float *)(arena + (size_t)N * 6223872);  /* dense_11 64 */
+  float *const g79 = (float *)(arena + (size_t)N * 6215424);  /* its gradient */
+  float *const a80 = (float *)(arena + (size_t)N * 6224128);  /* sigmoid_5 64 */
+  float *const g80 = (float *)(arena + (size_t)N * 6215168);  /* its gradient */
+  float *const a81 = (float *)(arena + (size_t)N * 4718592);  /* multiply_5 16x16x64 */
+  float *const g81 = (float *)(arena + (size_t)N * 4784128);  /* its gradient */
+  float *const a82 = (float *)(arena + (size_t)N * 5701632);  /* maxpool_1 8x8x64 */
+  float *const g82 = (float *)(arena + (size_t)N * 4898816);  /* its gradient */
+  float *const a83 = (float *)(arena + (size_t)N * 4849664);  /* conv_14 8x8x128 */
+  float *const g83 = (float *)(arena + (size_t)N * 5079040);  /* its gradient */
+  float *const a84 = (float *)(arena + (size_t)N * 5718016);  /* bn_12 8x8x64 */
+  float *const g84 = (float *)(arena + (size_t)N * 4882432);  /* its gradient */
+  float *const a85 = (float *)(arena + (size_t)N * 5734400);  /* relu_18 8x8x64 */
+  float *const g85 = (float *)(arena + (size_t)N * 4784128);  /* its gradient */
+  float *const a86 = (float *)(arena + (size_t)N * 4882432);  /* conv_15 8x8x128 */
+  float *const g86 = (float *)(arena + (size_t)N * 4816896);  /* its gradient */
+  float *const a87 = (float *)(arena + (size_t)N * 4784128);  /* bn_13 8x8x128 */
+  float *const g87 = (float *)(arena + (size_t)N * 5013504);  /* its gradient */
+  float *const a88 = (float *)(arena + (size_t)N * 4816896);  /* relu_19 8x8x128 */
+  float *const g88 = (float *)(arena + (size_t)N * 5046272);  /* its gradient */
+  float *const a89 = (float *)(arena + (size_t)N * 5013504);  /* conv_16 8x8x128 */
+  float *const g89 = (float *)(arena + (size_t)N * 5144576);  /* its gradient */
+  float *const a90 = (float *)(arena + (size_t)N * 5046272);  /* add_6 8x8x128 */
+  float *const g90 = (float *)(arena + (size_t)N * 5111808);  /* its gradient */
+  float *const a91 = (float *)(arena + (size_t)N * 6215680);  /* global_avgpool_6 128 */
+  float *const g91 = (float *)(arena + (size_t)N * 6198272);  /* its gradient */
+  float *const a92 = (float *)(arena + (size_t)N * 6226304);  /* dense_12 8 */
+  float *const g92 = (float *)(arena + (size_t)N * 6216192);  /* its gradient */
+  float *const a93 = (float *)(arena + (size_t)N * 6226368);  /* relu_20 8 */
+  float *const g93 = (float *)(arena + (size_t)N * 6198272);  /* its gradient */
+  float *const a94 = (float *)(arena + (size_t)N * 6216192);  /* dense_13 128 */
+  float *const g94 = (float *)(arena + (size_t)N * 6198784);  /* its gradient */
+  float *const a95 = (float *)(arena + (size_t)N * 6216704);  /* sigmoid_6 128 */
+  float *const g95 = (float *)(arena + (size_t)N * 6198272);  /* its gradient */
+  float *const a96 = (float *)(arena + (size_t)N * 5079040);  /* multiply_6 8x8x128 */
+  float *const g96 = (float *)(arena + (size_t)N * 5341184);  /* its gradient */
+  float *const a97 = (float *)(arena + (size_t)N * 5111808);  /* bn_14 8x8x128 */
+  float *const g97 = (float *)(arena + (size_t)N * 5177344);  /* its gradient */
+  float *const a98 = (float *)(arena + (size_t)N * 5144576);  /* relu_21 8x8x128 */
+  float *const g98 = (float *)(arena + (size_t)N * 5210112);  /* its gradient */
+  float *const a99 = (float *)(arena + (size_t)N * 5177344);  /* conv_17 8x8x128 */
+  float *const g99 = (float *)(arena + (size_t)N * 5242880);  /* its gradient */
+  float *const a100 = (float *)(arena + (size_t)N * 5210112);  /* bn_15 8x8x128 */
+  float *const g100 = (float *)(arena + (size_t)N * 5275648);  /* its gradient */
+  float *const a101 = (float *)(arena + (size_t)N * 5242880);  /* relu_22 8x8x128 */
+  float *const g101 = (float *)(arena + (size_t)N * 5308416);  /* its gradient */
+  float *const a102 = (float *)(arena + (size_t)N * 5275648);  /* conv_18 8x8x128 */
+  float *const g102 = (float *)(arena + (size_t)N * 5406720);  /* its gradient */
+  float *const a103 = (float *)(arena + (size_t)N * 5308416);  /* add_7 8x8x128 */
+  float *const g103 = (float *)(arena + (size_t)N * 5373952);  /* its gradient */
+  float *const a104 = (float *)(arena + (size_t)N * 6217216);  /* global_avgpool_7 128 */
+  float *const g104 = (float *)(arena + (size_t)N * 6200320);  /* its gradient */
+  float *const a105 = (float *)(arena + (size_t)N * 6226432);  /* dense_14 8 */
+  float *const g105 = (float *)(arena + (size_t)N * 6217728);  /* its gradient */
+  float *const a106 = (float *)(arena + (size_t)N * 6226496);  /* relu_23 8 */
+  float *const g106 = (float *)(arena + (size_t)N * 6200320);  /* its gradient */
+  float *const a107 = (float *)(arena + (size_t)N * 6217728);  /* dense_15 128 */
+  float *const g107 = (float *)(arena + (size_t)N * 6200832);  /* its gradient */
+  float *const a108 = (float *)(arena + (size_t)N * 6218240);  /* sigmoid_7 128 */
+  float *const g108 = (float *)(arena + (size_t)N * 6200320);  /* its gradient */
+  float *const a109 = (float *)(arena + (size_t)N * 5341184);  /* multiply_7 8x8x128 */
+  float *const g109 = (float *)(arena + (size_t)N * 5603328);  /* its gradient */
+  float *const a110 = (float *)(arena + (size_t)N * 5373952);  /* bn_16 8x8x128 */
+  float *const g110 = (float *)(arena + (size_t)N * 5439488);  /* its gradient */
+  float *const a111 = (float *)(arena + (size_t)N * 5406720);  /* relu_24 8x8x128 */
+  float *const g111 = (float *)(arena + (size_t)N * 5472256);  /* its gradient */
+  float *const a112 = (float *)(arena + (size_t)N * 5439488);  /* conv_19 8x8x128 */
+  float *const g112 = (float *)(arena + (size_t)N * 5505024);  /* its gradient */
+  float *const a113 = (float *)(arena + (size_t)N * 5472256);  /* bn_17 8x8x128 */
+  float *const g113 = (float *)(arena + (size_t)N * 5537792);  /* its gradient */
+  float *const a114 = (float *)(arena + (size_t)N * 5505024);  /* relu_25 8x8x128 */
+  float *const g114 = (float *)(arena + (size_t)N * 5570560);  /* its gradient */
+  float *const a115 = (float *)(arena + (size_t)N * 5537792);  /* conv_20 8x8x128 */
+  float *const g115 = (float *)(arena + (size_t)N * 5636096);  /* its gradient */
+  float *const a116 = (float *)(arena + (size_t)N * 5570560);  /* add_8 8x8x128 */
+  float *const g116 = (float *)(arena + (size_t)N * 5668864);  /* its gradient */
+  float *const a117 = (float *)(arena + (size_t)N * 6218752);  /* global_avgpool_8 128 */
+  float *const g117 = (float *)(arena + (size_t)N * 6202368);  /* its gradient */
+  float *const a118 = (float *)(arena + (size_t)N * 6226560);  /* dense_16 8 */
+  float *const g118 = (float *)(arena + (size_t)N * 6219264);  /* its gradient */
+  float *const a119 = (float *)(arena + (size_t)N * 6226624);  /* relu_26 8 */
+  float *const g119 = (float *)(arena + (size_t)N * 6202368);  /* its gradient */
+  float *const a120 = (float *)(arena + (size_t)N * 6219264);  /* dense_17 128 */
+  float *const g120 = (float *)(arena + (size_t)N * 6202880);  /* its gradient */
+  float *const a121 = (float *)(arena + (size_t)N * 6219776);  /* sigmoid_8 128 */
+  float *const g121 = (float *)(arena + (size_t)N * 6202368);  /* its gradient */
+  float *const a122 = (float *)(arena + (size_t)N * 5603328);  /* multiply_8 8x8x128 */
+  float *const g122 = (float *)(arena + (size_t)N * 5636096);  /* its gradient */
+  float *const a123 = (float *)(arena + (size_t)N * 6156288);  /* maxpool_2 4x4x128 */
+  float *const g123 = (float *)(arena + (size_t)N * 5693440);  /* its gradient */
+  float *const a124 = (float *)(arena + (size_t)N * 5668864);  /* conv_21 4x4x256 */
+  float *const g124 = (float *)(arena + (size_t)N * 5783552);  /* its gradient */
+  float *const a125 = (float *)(arena + (size_t)N * 6164480);  /* bn_18 4x4x128 */
+  float *const g125 = (float *)(arena + (size_t)N * 5685248);  /* its gradient */
+  float *const a126 = (float *)(arena + (size_t)N * 6172672);  /* relu_27 4x4x128 */
+  float *const g126 = (float *)(arena + (size_t)N * 5636096);  /* its gradient */
+  float *const a127 = (float *)(arena + (size_t)N * 5685248);  /* conv_22 4x4x256 */
+  float *const g127 = (float *)(arena + (size_t)N * 5652480);  /* its gradient */
+  float *const a128 = (float *)(arena + (size_t)N * 5636096);  /* bn_19 4x4x256 */
+  float *const g128 = (float *)(arena + (size_t)N * 5750784);  /* its gradient */
+  float *const a129 = (float *)(arena + (size_t)N * 5652480);  /* relu_28 4x4x256 */
+  float *const g129 = (float *)(arena + (size_t)N * 5767168);  /* its gradient */
+  float *const a130 = (float *)(arena + (size_t)N * 5750784);  /* conv_23 4x4x256 */
+  float *const g130 = (float *)(arena + (size_t)N * 5816320);  /* its gradient */
+  float *const a131 = (float *)(arena + (size_t)N * 5767168);  /* add_9 4x4x256 */
+  float *const g131 = (float *)(arena + (size_t)N * 5799936);  /* its gradient */
+  float *const a132 = (float *)(arena + (size_t)N * 6203392);  /* global_avgpool_9 256 */
+  float *const g132 = (float *)(arena + (size_t)N * 6180864);  /* its gradient */
+  float *const a133 = (float *)(arena + (size_t)N * 6226688);  /* dense_18 16 */
+  float *const g133 = (float *)(arena + (size_t)N * 6181888);  /* its gradient */
+  float *const a134 = (float *)(arena + (size_t)N * 6226752);  /* relu_29 16 */
+  float *const g134 = (float *)(arena + (size_t)N * 6180864);  /* its gradient */
+  float *const a135 = (float *)(arena + (size_t)N * 6204416);  /* dense_19 256 */
+  float *const g135 = (float *)(arena + (size_t)N * 6181888);  /* its gradient */
+  float *const a136 = (float *)(arena + (size_t)N * 6205440);  /* sigmoid_9 256 */
+  float *const g136 = (float *)(arena + (size_t)N * 6180864);  /* its gradient */
+  float *const a137 = (float *)(arena + (size_t)N * 5783552);  /* multiply_9 4x4x256 */
+  float *const g137 = (float *)(arena + (size_t)N * 5914624);  /* its gradient */
+  float *const a138 = (float *)(arena + (size_t)N * 5799936);  /* bn_20 4x4x256 */
+  float *const g138 = (float *)(arena + (size_t)N * 5832704);  /* its gradient */
+  float *const a139 = (float *)(arena + (size_t)N * 5816320);  /* relu_30 4x4x256 */
+  float *const g139 = (float *)(arena + (size_t)N * 5849088);  /* its gradient */
+  float *const a140 = (float *)(arena + (size_t)N * 5832704);  /* conv_24 4x4x256 */
+  float *const g140 = (float *)(arena + (size_t)N * 5865472);  /* its gradient */
+  float *const a141 = (float *)(arena + (size_t)N * 5849088);  /* bn_21 4x4x256 */
+  float *const g141 = (float *)(arena + (size_t)N * 5881856);  /* its gradient */
+  float *const a142 = (float *)(arena + (size_t)N * 5865472);  /* relu_31 4x4x256 */
+  float *const g142 = (float *)(arena + (size_t)N * 5898240);  /* its gradient */
+  float *const a143 = (float *)(arena + (size_t)N * 5881856);  /* conv_25 4x4x256 */
+  float *const g143 = (float *)(arena + (size_t)N * 5947392);  /* its gradient */
+  float *const a144 = (float *)(arena + (size_t)N * 5898240);  /* add_10 4x4x256 */
+  float *const g144 = (float *)(arena + (size_t)N * 5931008);  /* its gradient */
+  float *const a145 = (float *)(arena + (size_t)N * 6206464);  /* global_avgpool_10 256 */
+  float *const g145 = (float *)(arena + (size_t)N * 6180864);  /* its gradient */
+  float *const a146 = (float *)(arena + (size_t)N * 6226816);  /* dense_20 16 */
+  float *const g146 = (float *)(arena + (size_t)N * 6181888);  /* its gradient */
+  float *const a147 = (float *)(arena + (size_t)N * 6226880);  /* relu_32 16 */
+  float *const g147 = (float *)(arena + (size_t)N * 6180864);  /* its gradient */
+  float *const a148 = (float *)(arena + (size_t)N * 6207488);  /* dense_21 256 */
+  float *const g148 = (float *)(arena + (size_t)N * 6181888);  /* its gradient */
+  float *const a149 = (float *)(arena + (size_t)N * 6208512);  /* sigmoid_10 256 */
+  float *const g149 = (float *)(arena + (size_t)N * 6180864);  /* its gradient */
+  float *const a150 = (float *)(arena + (size_t)N * 5914624);  /* multiply_10 4x4x256 */
+  float *const g150 = (float *)(arena + (size_t)N * 6045696);  /* its gradient */
+  float *const a151 = (float *)(arena + (size_t)N * 5931008);  /* bn_22 4x4x256 */
+  float *const g151 = (float *)(arena + (size_t)N * 5963776);  /* its gradient */
+  float *const a152 = (float *)(arena + (size_t)N * 5947392);  /* relu_33 4x4x256 */
+  float *const g152 = (float *)(arena + (size_t)N * 5980160);  /* its gradient */
+  float *const a153 = (float *)(arena + (size_t)N * 5963776);  /* conv_26 4x4x256 */
+  float *const g153 = (float *)(arena + (size_t)N * 5996544);  /* its gradient */
+  float *const a154 = (float *)(arena + (size_t)N * 5980160);  /* bn_23 4x4x256 */
+  float *const g154 = (float *)(arena + (size_t)N * 6012928);  /* its gradient */
+  float *const a155 = (float *)(arena + (size_t)N * 5996544);  /* relu_34 4x4x256 */
+  float *const g155 = (float *)(arena + (size_t)N * 6029312);  /* its gradient */
+  float *const a156 = (float *)(arena + (size_t)N * 6012928);  /* conv_27 4x4x256 */
+  float *const g156 = (float *)(arena + (size_t)N * 6078464);  /* its gradient */
+  float *const a157 = (float *)(arena + (size_t)N * 6029312);  /* add_11 4x4x256 */
+  float *const g157 = (float *)(arena + (size_t)N * 6062080);  /* its gradient */
+  float *const a158 = (float *)(arena + (size_t)N * 6209536);  /* global_avgpool_11 256 */
+  float *const g158 = (float *)(arena + (size_t)N * 6195200);  /* its gradient */
+  float *const a159 = (float *)(arena + (size_t)N * 6226944);  /* dense_22 16 */
+  float *const g159 = (float *)(arena + (size_t)N * 6196224);  /* its gradient */
+  float *const a160 = (float *)(arena + (size_t)N * 6227008);  /* relu_35 16 */
+  float *const g160 = (float *)(arena + (size_t)N * 6195200);  /* its gradient */
+  float *const a161 = (float *)(arena + (size_t)N * 6210560);  /* dense_23 256 */
+  float *const g161 = (float *)(arena + (size_t)N * 6196224);  /* its gradient */
+  float *const a162 = (float *)(arena + (size_t)N * 6211584);  /* sigmoid_11 256 */
+  float *const g162 = (float *)(arena + (size_t)N * 6195200);  /* its gradient */
+  float *const a163 = (float *)(arena + (size_t)N * 6045696);  /* multiply_11 4x4x256 */
+  float *const g163 = (float *)(arena + (size_t)N * 6078464);  /* its gradient */
+  float *const a164 = (float *)(arena + (size_t)N * 6062080);  /* bn_24 4x4x256 */
+  float *const g164 = (float *)(arena + (size_t)N * 6094848);  /* its gradient */
+  float *const a165 = (float *)(arena + (size_t)N * 6078464);  /* relu_36 4x4x256 */
+  float *const g165 = (float *)(arena + (size_t)N * 6127616);  /* its gradient */
+  float *const a166 = (float *)(arena + (size_t)N * 6094848);  /* dropout 4x4x256 */
+  float *const g166 = (float *)(arena + (size_t)N * 6111232);  /* its gradient */
+  float *const a167 = (float *)(arena + (size_t)N * 6127616);  /* avgpool 1x1x256 */
+  float *const g167 = (float *)(arena + (size_t)N * 6130688);  /* its gradient */
+  float *const a168 = (float *)(arena + (size_t)N * 6128640);  /* flatten 256 */
+  float *const g168 = (float *)(arena + (size_t)N * 6129664);  /* its gradient */
+  float *const a169 = (float *)(arena + (size_t)N * 6130688);  /* dense_24 10 */
+  float *const g169 = (float *)(arena + (size_t)N * 6130752);  /* its gradient */
+  (void)ws;
+  (void)ws_floats;
+  (void)seed;
+  memset(gw, 0, 4408708 * sizeof(float));  /* moving statistics get no gradient */
+
+  /* input (InputLayer), line 27: 32x32x3, 0 MACs */
+  {
+    memcpy(a0, input, (size_t)N * 3072 * sizeof(float));
+  }
+
+  /* conv (Conv2D), line 28: 32x32x3 -> 32x32x32, 884,736 MACs */
+  {
+    const RtConv2d d = {N, 32, 32, 3, 3, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 864, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a1, a0, w + 0, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn (BatchNormalization), line 16: 32x32x32 -> 32x32x32, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 6220288);
+    CHECK(rt_batchnorm_train(ctx, a2, save, save + 32, w + 960, w + 992, a1, w + 896, w + 928, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu (ReLU), line 16: 32x32x32 -> 32x32x32, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    CHECK(rt_activation(ctx, a3, a2, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_1 (Conv2D), line 16: 32x32x32 -> 32x32x32, 9,437,184 MACs */
+  {
+    const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 10240, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a4, a3, w + 1024, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_1 (BatchNormalization), line 17: 32x32x32 -> 32x32x32, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 6220544);
+    CHECK(rt_batchnorm_train(ctx, a5, save, save + 32, w + 10336, w + 10368, a4, w + 10272, w + 10304, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_1 (ReLU), line 17: 32x32x32 -> 32x32x32, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    CHECK(rt_activation(ctx, a6, a5, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_2 (Conv2D), line 17: 32x32x32 -> 32x32x32, 9,437,184 MACs */
+  {
+    const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 19616, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a7, a6, w + 10400, &ep, &d, ws, ws_floats));
+  }
+
+  /* add (Add), line 18: 32x32x32 + 32x32x32 -> 32x32x32, 0 MACs */
+  {
+    const float *const ins[] = {a1, a7};
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_add(ctx, a8, ins, 2, &ep, &d));
+  }
+
+  /* global_avgpool (GlobalAveragePooling2D), line 22: 32x32x32 -> 32, 0 MACs */
+  {
+    const RtEltwise d = {N, 32, 32, 32, 32, 32};
+    CHECK(rt_global_avgpool(ctx, a9, a8, &d));
+  }
+
+  /* dense (Dense), line 22: 32 -> 2, 64 MACs */
+  {
+    const RtDense d = {N * 1, 32, 2, 32, 2};
+    const RtEpilogue ep = {w + 19712, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, a10, a9, w + 19648, &ep, &d));
+  }
+
+  /* relu_2 (ReLU), line 22: 2 -> 2, 0 MACs */
+  {
+    const RtEltwise d = {N, 1, 1, 2, 2, 2};
+    CHECK(rt_activation(ctx, a11, a10, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* dense_1 (Dense), line 23: 2 -> 32, 64 MACs */
+  {
+    const RtDense d = {N * 1, 2, 32, 2, 32};
+    const RtEpilogue ep = {w + 19778, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, a12, a11, w + 19714, &ep, &d));
+  }
+
+  /* sigmoid (Activation), line 23: 32 -> 32, 0 MACs */
+  {
+    const RtEltwise d = {N, 1, 1, 32, 32, 32};
+    CHECK(rt_activation(ctx, a13, a12, RT_ACT_SIGMOID, 0.0f, &d));
+  }
+
+  /* multiply (Multiply), line 24: 32x32x32 + 32 -> 32x32x32, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_mul_channel(ctx, a14, a8, a13, 32, &ep, &d));
+  }
+
+  /* bn_2 (BatchNormalization), line 16: 32x32x32 -> 32x32x32, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 6220800);
+    CHECK(rt_batchnorm_train(ctx, a15, save, save + 32, w + 19874, w + 19906, a14, w + 19810, w + 19842, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_3 (ReLU), line 16: 32x32x32 -> 32x32x32, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    CHECK(rt_activation(ctx, a16, a15, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_3 (Conv2D), line 16: 32x32x32 -> 32x32x32, 9,437,184 MACs */
+  {
+    const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 29154, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a17, a16, w + 19938, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_3 (BatchNormalization), line 17: 32x32x32 -> 32x32x32, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 6221056);
+    CHECK(rt_batchnorm_train(ctx, a18, save, save + 32, w + 29250, w + 29282, a17, w + 29186, w + 29218, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_4 (ReLU), line 17: 32x32x32 -> 32x32x32, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    CHECK(rt_activation(ctx, a19, a18, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_4 (Conv2D), line 17: 32x32x32 -> 32x32x32, 9,437,184 MACs */
+  {
+    const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 38530, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a20, a19, w + 29314, &ep, &d, ws, ws_floats));
+  }
+
+  /* add_1 (Add), line 18: 32x32x32 + 32x32x32 -> 32x32x32, 0 MACs */
+  {
+    const float *const ins[] = {a14, a20};
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_add(ctx, a21, ins, 2, &ep, &d));
+  }
+
+  /* global_avgpool_1 (GlobalAveragePooling2D), line 22: 32x32x32 -> 32, 0 MACs */
+  {
+    const RtEltwise d = {N, 32, 32, 32, 32, 32};
+    CHECK(rt_global_avgpool(ctx, a22, a21, &d));
+  }
+
+  /* dense_2 (Dense), line 22: 32 -> 2, 64 MACs */
+  {
+    const RtDense d = {N * 1, 32, 2, 32, 2};
+    const RtEpilogue ep = {w + 38626, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, a23, a22, w + 38562, &ep, &d));
+  }
+
+  /* relu_5 (ReLU), line 22: 2 -> 2, 0 MACs */
+  {
+    const RtEltwise d = {N, 1, 1, 2, 2, 2};
+    CHECK(rt_activation(ctx, a24, a23, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* dense_3 (Dense), line 23: 2 -> 32, 64 MACs */
+  {
+    const RtDense d = {N * 1, 2, 32, 2, 32};
+    const RtEpilogue ep = {w + 38692, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, a25, a24, w + 38628, &ep, &d));
+  }
+
+  /* sigmoid_1 (Activation), line 23: 32 -> 32, 0 MACs */
+  {
+    const RtEltwise d = {N, 1, 1, 32, 32, 32};
+    CHECK(rt_activation(ctx, a26, a25, RT_ACT_SIGMOID, 0.0f, &d));
+  }
+
+  /* multiply_1 (Multiply), line 24: 32x32x32 + 32 -> 32x32x32, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_mul_channel(ctx, a27, a21, a26, 32, &ep, &d));
+  }
+
+  /* bn_4 (BatchNormalization), line 16: 32x32x32 -> 32x32x32, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 6221312);
+    CHECK(rt_batchnorm_train(ctx, a28, save, save + 32, w + 38788, w + 38820, a27, w + 38724, w + 38756, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_6 (ReLU), line 16: 32x32x32 -> 32x32x32, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    CHECK(rt_activation(ctx, a29, a28, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_5 (Conv2D), line 16: 32x32x32 -> 32x32x32, 9,437,184 MACs */
+  {
+    const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 48068, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a30, a29, w + 38852, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_5 (BatchNormalization), line 17: 32x32x32 -> 32x32x32, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 6221568);
+    CHECK(rt_batchnorm_train(ctx, a31, save, save + 32, w + 48164, w + 48196, a30, w + 48100, w + 48132, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_7 (ReLU), line 17: 32x32x32 -> 32x32x32, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    CHECK(rt_activation(ctx, a32, a31, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_6 (Conv2D), line 17: 32x32x32 -> 32x32x32, 9,437,184 MACs */
+  {
+    const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 57444, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a33, a32, w + 48228, &ep, &d, ws, ws_floats));
+  }
+
+  /* add_2 (Add), line 18: 32x32x32 + 32x32x32 -> 32x32x32, 0 MACs */
+  {
+    const float *const ins[] = {a27, a33};
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_add(ctx, a34, ins, 2, &ep, &d));
+  }
+
+  /* global_avgpool_2 (GlobalAveragePooling2D), line 22: 32x32x32 -> 32, 0 MACs */
+  {
+    const RtEltwise d = {N, 32, 32, 32, 32, 32};
+    CHECK(rt_global_avgpool(ctx, a35, a34, &d));
+  }
+
+  /* dense_4 (Dense), line 22: 32 -> 2, 64 MACs */
+  {
+    const RtDense d = {N * 1, 32, 2, 32, 2};
+    const RtEpilogue ep = {w + 57540, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, a36, a35, w + 57476, &ep, &d));
+  }
+
+  /* relu_8 (ReLU), line 22: 2 -> 2, 0 MACs */
+  {
+    const RtEltwise d = {N, 1, 1, 2, 2, 2};
+    CHECK(rt_activation(ctx, a37, a36, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* dense_5 (Dense), line 23: 2 -> 32, 64 MACs */
+  {
+    const RtDense d = {N * 1, 2, 32, 2, 32};
+    const RtEpilogue ep = {w + 57606, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, a38, a37, w + 57542, &ep, &d));
+  }
+
+  /* sigmoid_2 (Activation), line 23: 32 -> 32, 0 MACs */
+  {
+    const RtEltwise d = {N, 1, 1, 32, 32, 32};
+    CHECK(rt_activation(ctx, a39, a38, RT_ACT_SIGMOID, 0.0f, &d));
+  }
+
+  /* multiply_2 (Multiply), line 24: 32x32x32 + 32 -> 32x32x32, 0 MACs */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_mul_channel(ctx, a40, a34, a39, 32, &ep, &d));
+  }
+
+  /* maxpool (MaxPooling2D), line 13: 32x32x32 -> 16x16x32, 0 MACs */
+  {
+    const RtPool2d d = {N, 32, 32, 32, 32, 16, 16, 32, 2, 2, 2, 2, 0, 0};
+    CHECK(rt_maxpool2d(ctx, a41, a40, &d));
+  }
+
+  /* conv_7 (Conv2D), line 14: 32x32x32 -> 16x16x64, 524,288 MACs */
+  {
+    const RtConv2d d = {N, 32, 32, 32, 32, 16, 16, 64, 64, 1, 1, 2, 2, 0, 0, 1};
+    const RtEpilogue ep = {w + 59686, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a42, a40, w + 57638, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_6 (BatchNormalization), line 16: 16x16x32 -> 16x16x32, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 32, 32, 32};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 6221824);
+    CHECK(rt_batchnorm_train(ctx, a43, save, save + 32, w + 59814, w + 59846, a41, w + 59750, w + 59782, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_9 (ReLU), line 16: 16x16x32 -> 16x16x32, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 32, 32, 32};
+    CHECK(rt_activation(ctx, a44, a43, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_8 (Conv2D), line 16: 16x16x32 -> 16x16x64, 4,718,592 MACs */
+  {
+    const RtConv2d d = {N, 16, 16, 32, 32, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 78310, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a45, a44, w + 59878, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_7 (BatchNormalization), line 17: 16x16x64 -> 16x16x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 6212608);
+    CHECK(rt_batchnorm_train(ctx, a46, save, save + 64, w + 78502, w + 78566, a45, w + 78374, w + 78438, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_10 (ReLU), line 17: 16x16x64 -> 16x16x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    CHECK(rt_activation(ctx, a47, a46, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_9 (Conv2D), line 17: 16x16x64 -> 16x16x64, 9,437,184 MACs */
+  {
+    const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 115494, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a48, a47, w + 78630, &ep, &d, ws, ws_floats));
+  }
+
+  /* add_3 (Add), line 18: 16x16x64 + 16x16x64 -> 16x16x64, 0 MACs */
+  {
+    const float *const ins[] = {a42, a48};
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_add(ctx, a49, ins, 2, &ep, &d));
+  }
+
+  /* global_avgpool_3 (GlobalAveragePooling2D), line 22: 16x16x64 -> 64, 0 MACs */
+  {
+    const RtEltwise d = {N, 16, 16, 64, 64, 64};
+    CHECK(rt_global_avgpool(ctx, a50, a49, &d));
+  }
+
+  /* dense_6 (Dense), line 22: 64 -> 4, 256 MACs */
+  {
+    const RtDense d = {N * 1, 64, 4, 64, 4};
+    const RtEpilogue ep = {w + 115814, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, a51, a50, w + 115558, &ep, &d));
+  }
+
+  /* relu_11 (ReLU), line 22: 4 -> 4, 0 MACs */
+  {
+    const RtEltwise d = {N, 1, 1, 4, 4, 4};
+    CHECK(rt_activation(ctx, a52, a51, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* dense_7 (Dense), line 23: 4 -> 64, 256 MACs */
+  {
+    const RtDense d = {N * 1, 4, 64, 4, 64};
+    const RtEpilogue ep = {w + 116074, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, a53, a52, w + 115818, &ep, &d));
+  }
+
+  /* sigmoid_3 (Activation), line 23: 64 -> 64, 0 MACs */
+  {
+    const RtEltwise d = {N, 1, 1, 64, 64, 64};
+    CHECK(rt_activation(ctx, a54, a53, RT_ACT_SIGMOID, 0.0f, &d));
+  }
+
+  /* multiply_3 (Multiply), line 24: 16x16x64 + 64 -> 16x16x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_mul_channel(ctx, a55, a49, a54, 64, &ep, &d));
+  }
+
+  /* bn_8 (BatchNormalization), line 16: 16x16x64 -> 16x16x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 6213120);
+    CHECK(rt_batchnorm_train(ctx, a56, save, save + 64, w + 116266, w + 116330, a55, w + 116138, w + 116202, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_12 (ReLU), line 16: 16x16x64 -> 16x16x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    CHECK(rt_activation(ctx, a57, a56, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_10 (Conv2D), line 16: 16x16x64 -> 16x16x64, 9,437,184 MACs */
+  {
+    const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 153258, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a58, a57, w + 116394, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_9 (BatchNormalization), line 17: 16x16x64 -> 16x16x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 6213632);
+    CHECK(rt_batchnorm_train(ctx, a59, save, save + 64, w + 153450, w + 153514, a58, w + 153322, w + 153386, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_13 (ReLU), line 17: 16x16x64 -> 16x16x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    CHECK(rt_activation(ctx, a60, a59, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_11 (Conv2D), line 17: 16x16x64 -> 16x16x64, 9,437,184 MACs */
+  {
+    const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 190442, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a61, a60, w + 153578, &ep, &d, ws, ws_floats));
+  }
+
+  /* add_4 (Add), line 18: 16x16x64 + 16x16x64 -> 16x16x64, 0 MACs */
+  {
+    const float *const ins[] = {a55, a61};
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_add(ctx, a62, ins, 2, &ep, &d));
+  }
+
+  /* global_avgpool_4 (GlobalAveragePooling2D), line 22: 16x16x64 -> 64, 0 MACs */
+  {
+    const RtEltwise d = {N, 16, 16, 64, 64, 64};
+    CHECK(rt_global_avgpool(ctx, a63, a62, &d));
+  }
+
+  /* dense_8 (Dense), line 22: 64 -> 4, 256 MACs */
+  {
+    const RtDense d = {N * 1, 64, 4, 64, 4};
+    const RtEpilogue ep = {w + 190762, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, a64, a63, w + 190506, &ep, &d));
+  }
+
+  /* relu_14 (ReLU), line 22: 4 -> 4, 0 MACs */
+  {
+    const RtEltwise d = {N, 1, 1, 4, 4, 4};
+    CHECK(rt_activation(ctx, a65, a64, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* dense_9 (Dense), line 23: 4 -> 64, 256 MACs */
+  {
+    const RtDense d = {N * 1, 4, 64, 4, 64};
+    const RtEpilogue ep = {w + 191022, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, a66, a65, w + 190766, &ep, &d));
+  }
+
+  /* sigmoid_4 (Activation), line 23: 64 -> 64, 0 MACs */
+  {
+    const RtEltwise d = {N, 1, 1, 64, 64, 64};
+    CHECK(rt_activation(ctx, a67, a66, RT_ACT_SIGMOID, 0.0f, &d));
+  }
+
+  /* multiply_4 (Multiply), line 24: 16x16x64 + 64 -> 16x16x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_mul_channel(ctx, a68, a62, a67, 64, &ep, &d));
+  }
+
+  /* bn_10 (BatchNormalization), line 16: 16x16x64 -> 16x16x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 6214144);
+    CHECK(rt_batchnorm_train(ctx, a69, save, save + 64, w + 191214, w + 191278, a68, w + 191086, w + 191150, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_15 (ReLU), line 16: 16x16x64 -> 16x16x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    CHECK(rt_activation(ctx, a70, a69, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_12 (Conv2D), line 16: 16x16x64 -> 16x16x64, 9,437,184 MACs */
+  {
+    const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 228206, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a71, a70, w + 191342, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_11 (BatchNormalization), line 17: 16x16x64 -> 16x16x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 6214656);
+    CHECK(rt_batchnorm_train(ctx, a72, save, save + 64, w + 228398, w + 228462, a71, w + 228270, w + 228334, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_16 (ReLU), line 17: 16x16x64 -> 16x16x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    CHECK(rt_activation(ctx, a73, a72, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_13 (Conv2D), line 17: 16x16x64 -> 16x16x64, 9,437,184 MACs */
+  {
+    const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 265390, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a74, a73, w + 228526, &ep, &d, ws, ws_floats));
+  }
+
+  /* add_5 (Add), line 18: 16x16x64 + 16x16x64 -> 16x16x64, 0 MACs */
+  {
+    const float *const ins[] = {a68, a74};
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_add(ctx, a75, ins, 2, &ep, &d));
+  }
+
+  /* global_avgpool_5 (GlobalAveragePooling2D), line 22: 16x16x64 -> 64, 0 MACs */
+  {
+    const RtEltwise d = {N, 16, 16, 64, 64, 64};
+    CHECK(rt_global_avgpool(ctx, a76, a75, &d));
+  }
+
+  /* dense_10 (Dense), line 22: 64 -> 4, 256 MACs */
+  {
+    const RtDense d = {N * 1, 64, 4, 64, 4};
+    const RtEpilogue ep = {w + 265710, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, a77, a76, w + 265454, &ep, &d));
+  }
+
+  /* relu_17 (ReLU), line 22: 4 -> 4, 0 MACs */
+  {
+    const RtEltwise d = {N, 1, 1, 4, 4, 4};
+    CHECK(rt_activation(ctx, a78, a77, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* dense_11 (Dense), line 23: 4 -> 64, 256 MACs */
+  {
+    const RtDense d = {N * 1, 4, 64, 4, 64};
+    const RtEpilogue ep = {w + 265970, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, a79, a78, w + 265714, &ep, &d));
+  }
+
+  /* sigmoid_5 (Activation), line 23: 64 -> 64, 0 MACs */
+  {
+    const RtEltwise d = {N, 1, 1, 64, 64, 64};
+    CHECK(rt_activation(ctx, a80, a79, RT_ACT_SIGMOID, 0.0f, &d));
+  }
+
+  /* multiply_5 (Multiply), line 24: 16x16x64 + 64 -> 16x16x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_mul_channel(ctx, a81, a75, a80, 64, &ep, &d));
+  }
+
+  /* maxpool_1 (MaxPooling2D), line 13: 16x16x64 -> 8x8x64, 0 MACs */
+  {
+    const RtPool2d d = {N, 16, 16, 64, 64, 8, 8, 64, 2, 2, 2, 2, 0, 0};
+    CHECK(rt_maxpool2d(ctx, a82, a81, &d));
+  }
+
+  /* conv_14 (Conv2D), line 14: 16x16x64 -> 8x8x128, 524,288 MACs */
+  {
+    const RtConv2d d = {N, 16, 16, 64, 64, 8, 8, 128, 128, 1, 1, 2, 2, 0, 0, 1};
+    const RtEpilogue ep = {w + 274226, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a83, a81, w + 266034, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_12 (BatchNormalization), line 16: 8x8x64 -> 8x8x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 64, 64, 64};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 6215168);
+    CHECK(rt_batchnorm_train(ctx, a84, save, save + 64, w + 274482, w + 274546, a82, w + 274354, w + 274418, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_18 (ReLU), line 16: 8x8x64 -> 8x8x64, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 64, 64, 64};
+    CHECK(rt_activation(ctx, a85, a84, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_15 (Conv2D), line 16: 8x8x64 -> 8x8x128, 4,718,592 MACs */
+  {
+    const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 348338, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a86, a85, w + 274610, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_13 (BatchNormalization), line 17: 8x8x128 -> 8x8x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 6197248);
+    CHECK(rt_batchnorm_train(ctx, a87, save, save + 128, w + 348722, w + 348850, a86, w + 348466, w + 348594, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_19 (ReLU), line 17: 8x8x128 -> 8x8x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    CHECK(rt_activation(ctx, a88, a87, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_16 (Conv2D), line 17: 8x8x128 -> 8x8x128, 9,437,184 MACs */
+  {
+    const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 496434, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a89, a88, w + 348978, &ep, &d, ws, ws_floats));
+  }
+
+  /* add_6 (Add), line 18: 8x8x128 + 8x8x128 -> 8x8x128, 0 MACs */
+  {
+    const float *const ins[] = {a83, a89};
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_add(ctx, a90, ins, 2, &ep, &d));
+  }
+
+  /* global_avgpool_6 (GlobalAveragePooling2D), line 22: 8x8x128 -> 128, 0 MACs */
+  {
+    const RtEltwise d = {N, 8, 8, 128, 128, 128};
+    CHECK(rt_global_avgpool(ctx, a91, a90, &d));
+  }
+
+  /* dense_12 (Dense), line 22: 128 -> 8, 1,024 MACs */
+  {
+    const RtDense d = {N * 1, 128, 8, 128, 8};
+    const RtEpilogue ep = {w + 497586, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, a92, a91, w + 496562, &ep, &d));
+  }
+
+  /* relu_20 (ReLU), line 22: 8 -> 8, 0 MACs */
+  {
+    const RtEltwise d = {N, 1, 1, 8, 8, 8};
+    CHECK(rt_activation(ctx, a93, a92, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* dense_13 (Dense), line 23: 8 -> 128, 1,024 MACs */
+  {
+    const RtDense d = {N * 1, 8, 128, 8, 128};
+    const RtEpilogue ep = {w + 498618, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, a94, a93, w + 497594, &ep, &d));
+  }
+
+  /* sigmoid_6 (Activation), line 23: 128 -> 128, 0 MACs */
+  {
+    const RtEltwise d = {N, 1, 1, 128, 128, 128};
+    CHECK(rt_activation(ctx, a95, a94, RT_ACT_SIGMOID, 0.0f, &d));
+  }
+
+  /* multiply_6 (Multiply), line 24: 8x8x128 + 128 -> 8x8x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_mul_channel(ctx, a96, a90, a95, 128, &ep, &d));
+  }
+
+  /* bn_14 (BatchNormalization), line 16: 8x8x128 -> 8x8x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 6198272);
+    CHECK(rt_batchnorm_train(ctx, a97, save, save + 128, w + 499002, w + 499130, a96, w + 498746, w + 498874, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_21 (ReLU), line 16: 8x8x128 -> 8x8x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    CHECK(rt_activation(ctx, a98, a97, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_17 (Conv2D), line 16: 8x8x128 -> 8x8x128, 9,437,184 MACs */
+  {
+    const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 646714, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a99, a98, w + 499258, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_15 (BatchNormalization), line 17: 8x8x128 -> 8x8x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 6199296);
+    CHECK(rt_batchnorm_train(ctx, a100, save, save + 128, w + 647098, w + 647226, a99, w + 646842, w + 646970, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_22 (ReLU), line 17: 8x8x128 -> 8x8x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    CHECK(rt_activation(ctx, a101, a100, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_18 (Conv2D), line 17: 8x8x128 -> 8x8x128, 9,437,184 MACs */
+  {
+    const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 794810, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a102, a101, w + 647354, &ep, &d, ws, ws_floats));
+  }
+
+  /* add_7 (Add), line 18: 8x8x128 + 8x8x128 -> 8x8x128, 0 MACs */
+  {
+    const float *const ins[] = {a96, a102};
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_add(ctx, a103, ins, 2, &ep, &d));
+  }
+
+  /* global_avgpool_7 (GlobalAveragePooling2D), line 22: 8x8x128 -> 128, 0 MACs */
+  {
+    const RtEltwise d = {N, 8, 8, 128, 128, 128};
+    CHECK(rt_global_avgpool(ctx, a104, a103, &d));
+  }
+
+  /* dense_14 (Dense), line 22: 128 -> 8, 1,024 MACs */
+  {
+    const RtDense d = {N * 1, 128, 8, 128, 8};
+    const RtEpilogue ep = {w + 795962, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, a105, a104, w + 794938, &ep, &d));
+  }
+
+  /* relu_23 (ReLU), line 22: 8 -> 8, 0 MACs */
+  {
+    const RtEltwise d = {N, 1, 1, 8, 8, 8};
+    CHECK(rt_activation(ctx, a106, a105, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* dense_15 (Dense), line 23: 8 -> 128, 1,024 MACs */
+  {
+    const RtDense d = {N * 1, 8, 128, 8, 128};
+    const RtEpilogue ep = {w + 796994, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, a107, a106, w + 795970, &ep, &d));
+  }
+
+  /* sigmoid_7 (Activation), line 23: 128 -> 128, 0 MACs */
+  {
+    const RtEltwise d = {N, 1, 1, 128, 128, 128};
+    CHECK(rt_activation(ctx, a108, a107, RT_ACT_SIGMOID, 0.0f, &d));
+  }
+
+  /* multiply_7 (Multiply), line 24: 8x8x128 + 128 -> 8x8x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_mul_channel(ctx, a109, a103, a108, 128, &ep, &d));
+  }
+
+  /* bn_16 (BatchNormalization), line 16: 8x8x128 -> 8x8x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 6200320);
+    CHECK(rt_batchnorm_train(ctx, a110, save, save + 128, w + 797378, w + 797506, a109, w + 797122, w + 797250, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_24 (ReLU), line 16: 8x8x128 -> 8x8x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    CHECK(rt_activation(ctx, a111, a110, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_19 (Conv2D), line 16: 8x8x128 -> 8x8x128, 9,437,184 MACs */
+  {
+    const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 945090, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a112, a111, w + 797634, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_17 (BatchNormalization), line 17: 8x8x128 -> 8x8x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 6201344);
+    CHECK(rt_batchnorm_train(ctx, a113, save, save + 128, w + 945474, w + 945602, a112, w + 945218, w + 945346, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_25 (ReLU), line 17: 8x8x128 -> 8x8x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    CHECK(rt_activation(ctx, a114, a113, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_20 (Conv2D), line 17: 8x8x128 -> 8x8x128, 9,437,184 MACs */
+  {
+    const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 1093186, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a115, a114, w + 945730, &ep, &d, ws, ws_floats));
+  }
+
+  /* add_8 (Add), line 18: 8x8x128 + 8x8x128 -> 8x8x128, 0 MACs */
+  {
+    const float *const ins[] = {a109, a115};
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_add(ctx, a116, ins, 2, &ep, &d));
+  }
+
+  /* global_avgpool_8 (GlobalAveragePooling2D), line 22: 8x8x128 -> 128, 0 MACs */
+  {
+    const RtEltwise d = {N, 8, 8, 128, 128, 128};
+    CHECK(rt_global_avgpool(ctx, a117, a116, &d));
+  }
+
+  /* dense_16 (Dense), line 22: 128 -> 8, 1,024 MACs */
+  {
+    const RtDense d = {N * 1, 128, 8, 128, 8};
+    const RtEpilogue ep = {w + 1094338, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, a118, a117, w + 1093314, &ep, &d));
+  }
+
+  /* relu_26 (ReLU), line 22: 8 -> 8, 0 MACs */
+  {
+    const RtEltwise d = {N, 1, 1, 8, 8, 8};
+    CHECK(rt_activation(ctx, a119, a118, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* dense_17 (Dense), line 23: 8 -> 128, 1,024 MACs */
+  {
+    const RtDense d = {N * 1, 8, 128, 8, 128};
+    const RtEpilogue ep = {w + 1095370, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, a120, a119, w + 1094346, &ep, &d));
+  }
+
+  /* sigmoid_8 (Activation), line 23: 128 -> 128, 0 MACs */
+  {
+    const RtEltwise d = {N, 1, 1, 128, 128, 128};
+    CHECK(rt_activation(ctx, a121, a120, RT_ACT_SIGMOID, 0.0f, &d));
+  }
+
+  /* multiply_8 (Multiply), line 24: 8x8x128 + 128 -> 8x8x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_mul_channel(ctx, a122, a116, a121, 128, &ep, &d));
+  }
+
+  /* maxpool_2 (MaxPooling2D), line 13: 8x8x128 -> 4x4x128, 0 MACs */
+  {
+    const RtPool2d d = {N, 8, 8, 128, 128, 4, 4, 128, 2, 2, 2, 2, 0, 0};
+    CHECK(rt_maxpool2d(ctx, a123, a122, &d));
+  }
+
+  /* conv_21 (Conv2D), line 14: 8x8x128 -> 4x4x256, 524,288 MACs */
+  {
+    const RtConv2d d = {N, 8, 8, 128, 128, 4, 4, 256, 256, 1, 1, 2, 2, 0, 0, 1};
+    const RtEpilogue ep = {w + 1128266, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a124, a122, w + 1095498, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_18 (BatchNormalization), line 16: 4x4x128 -> 4x4x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 16, 1, 128, 128, 128};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 6202368);
+    CHECK(rt_batchnorm_train(ctx, a125, save, save + 128, w + 1128778, w + 1128906, a123, w + 1128522, w + 1128650, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_27 (ReLU), line 16: 4x4x128 -> 4x4x128, 0 MACs */
+  {
+    const RtEltwise d = {N, 16, 1, 128, 128, 128};
+    CHECK(rt_activation(ctx, a126, a125, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_22 (Conv2D), line 16: 4x4x128 -> 4x4x256, 4,718,592 MACs */
+  {
+    const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 1423946, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a127, a126, w + 1129034, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_19 (BatchNormalization), line 17: 4x4x256 -> 4x4x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 6184960);
+    CHECK(rt_batchnorm_train(ctx, a128, save, save + 256, w + 1424714, w + 1424970, a127, w + 1424202, w + 1424458, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_28 (ReLU), line 17: 4x4x256 -> 4x4x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    CHECK(rt_activation(ctx, a129, a128, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_23 (Conv2D), line 17: 4x4x256 -> 4x4x256, 9,437,184 MACs */
+  {
+    const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 2015050, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a130, a129, w + 1425226, &ep, &d, ws, ws_floats));
+  }
+
+  /* add_9 (Add), line 18: 4x4x256 + 4x4x256 -> 4x4x256, 0 MACs */
+  {
+    const float *const ins[] = {a124, a130};
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_add(ctx, a131, ins, 2, &ep, &d));
+  }
+
+  /* global_avgpool_9 (GlobalAveragePooling2D), line 22: 4x4x256 -> 256, 0 MACs */
+  {
+    const RtEltwise d = {N, 4, 4, 256, 256, 256};
+    CHECK(rt_global_avgpool(ctx, a132, a131, &d));
+  }
+
+  /* dense_18 (Dense), line 22: 256 -> 16, 4,096 MACs */
+  {
+    const RtDense d = {N * 1, 256, 16, 256, 16};
+    const RtEpilogue ep = {w + 2019402, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, a133, a132, w + 2015306, &ep, &d));
+  }
+
+  /* relu_29 (ReLU), line 22: 16 -> 16, 0 MACs */
+  {
+    const RtEltwise d = {N, 1, 1, 16, 16, 16};
+    CHECK(rt_activation(ctx, a134, a133, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* dense_19 (Dense), line 23: 16 -> 256, 4,096 MACs */
+  {
+    const RtDense d = {N * 1, 16, 256, 16, 256};
+    const RtEpilogue ep = {w + 2023514, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, a135, a134, w + 2019418, &ep, &d));
+  }
+
+  /* sigmoid_9 (Activation), line 23: 256 -> 256, 0 MACs */
+  {
+    const RtEltwise d = {N, 1, 1, 256, 256, 256};
+    CHECK(rt_activation(ctx, a136, a135, RT_ACT_SIGMOID, 0.0f, &d));
+  }
+
+  /* multiply_9 (Multiply), line 24: 4x4x256 + 256 -> 4x4x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_mul_channel(ctx, a137, a131, a136, 256, &ep, &d));
+  }
+
+  /* bn_20 (BatchNormalization), line 16: 4x4x256 -> 4x4x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 6187008);
+    CHECK(rt_batchnorm_train(ctx, a138, save, save + 256, w + 2024282, w + 2024538, a137, w + 2023770, w + 2024026, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_30 (ReLU), line 16: 4x4x256 -> 4x4x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    CHECK(rt_activation(ctx, a139, a138, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_24 (Conv2D), line 16: 4x4x256 -> 4x4x256, 9,437,184 MACs */
+  {
+    const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 2614618, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a140, a139, w + 2024794, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_21 (BatchNormalization), line 17: 4x4x256 -> 4x4x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 6189056);
+    CHECK(rt_batchnorm_train(ctx, a141, save, save + 256, w + 2615386, w + 2615642, a140, w + 2614874, w + 2615130, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_31 (ReLU), line 17: 4x4x256 -> 4x4x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    CHECK(rt_activation(ctx, a142, a141, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_25 (Conv2D), line 17: 4x4x256 -> 4x4x256, 9,437,184 MACs */
+  {
+    const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 3205722, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a143, a142, w + 2615898, &ep, &d, ws, ws_floats));
+  }
+
+  /* add_10 (Add), line 18: 4x4x256 + 4x4x256 -> 4x4x256, 0 MACs */
+  {
+    const float *const ins[] = {a137, a143};
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_add(ctx, a144, ins, 2, &ep, &d));
+  }
+
+  /* global_avgpool_10 (GlobalAveragePooling2D), line 22: 4x4x256 -> 256, 0 MACs */
+  {
+    const RtEltwise d = {N, 4, 4, 256, 256, 256};
+    CHECK(rt_global_avgpool(ctx, a145, a144, &d));
+  }
+
+  /* dense_20 (Dense), line 22: 256 -> 16, 4,096 MACs */
+  {
+    const RtDense d = {N * 1, 256, 16, 256, 16};
+    const RtEpilogue ep = {w + 3210074, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, a146, a145, w + 3205978, &ep, &d));
+  }
+
+  /* relu_32 (ReLU), line 22: 16 -> 16, 0 MACs */
+  {
+    const RtEltwise d = {N, 1, 1, 16, 16, 16};
+    CHECK(rt_activation(ctx, a147, a146, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* dense_21 (Dense), line 23: 16 -> 256, 4,096 MACs */
+  {
+    const RtDense d = {N * 1, 16, 256, 16, 256};
+    const RtEpilogue ep = {w + 3214186, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, a148, a147, w + 3210090, &ep, &d));
+  }
+
+  /* sigmoid_10 (Activation), line 23: 256 -> 256, 0 MACs */
+  {
+    const RtEltwise d = {N, 1, 1, 256, 256, 256};
+    CHECK(rt_activation(ctx, a149, a148, RT_ACT_SIGMOID, 0.0f, &d));
+  }
+
+  /* multiply_10 (Multiply), line 24: 4x4x256 + 256 -> 4x4x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_mul_channel(ctx, a150, a144, a149, 256, &ep, &d));
+  }
+
+  /* bn_22 (BatchNormalization), line 16: 4x4x256 -> 4x4x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 6191104);
+    CHECK(rt_batchnorm_train(ctx, a151, save, save + 256, w + 3214954, w + 3215210, a150, w + 3214442, w + 3214698, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_33 (ReLU), line 16: 4x4x256 -> 4x4x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    CHECK(rt_activation(ctx, a152, a151, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_26 (Conv2D), line 16: 4x4x256 -> 4x4x256, 9,437,184 MACs */
+  {
+    const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 3805290, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a153, a152, w + 3215466, &ep, &d, ws, ws_floats));
+  }
+
+  /* bn_23 (BatchNormalization), line 17: 4x4x256 -> 4x4x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 6193152);
+    CHECK(rt_batchnorm_train(ctx, a154, save, save + 256, w + 3806058, w + 3806314, a153, w + 3805546, w + 3805802, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_34 (ReLU), line 17: 4x4x256 -> 4x4x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    CHECK(rt_activation(ctx, a155, a154, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* conv_27 (Conv2D), line 17: 4x4x256 -> 4x4x256, 9,437,184 MACs */
+  {
+    const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 4396394, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a156, a155, w + 3806570, &ep, &d, ws, ws_floats));
+  }
+
+  /* add_11 (Add), line 18: 4x4x256 + 4x4x256 -> 4x4x256, 0 MACs */
+  {
+    const float *const ins[] = {a150, a156};
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_add(ctx, a157, ins, 2, &ep, &d));
+  }
+
+  /* global_avgpool_11 (GlobalAveragePooling2D), line 22: 4x4x256 -> 256, 0 MACs */
+  {
+    const RtEltwise d = {N, 4, 4, 256, 256, 256};
+    CHECK(rt_global_avgpool(ctx, a158, a157, &d));
+  }
+
+  /* dense_22 (Dense), line 22: 256 -> 16, 4,096 MACs */
+  {
+    const RtDense d = {N * 1, 256, 16, 256, 16};
+    const RtEpilogue ep = {w + 4400746, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, a159, a158, w + 4396650, &ep, &d));
+  }
+
+  /* relu_35 (ReLU), line 22: 16 -> 16, 0 MACs */
+  {
+    const RtEltwise d = {N, 1, 1, 16, 16, 16};
+    CHECK(rt_activation(ctx, a160, a159, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* dense_23 (Dense), line 23: 16 -> 256, 4,096 MACs */
+  {
+    const RtDense d = {N * 1, 16, 256, 16, 256};
+    const RtEpilogue ep = {w + 4404858, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, a161, a160, w + 4400762, &ep, &d));
+  }
+
+  /* sigmoid_11 (Activation), line 23: 256 -> 256, 0 MACs */
+  {
+    const RtEltwise d = {N, 1, 1, 256, 256, 256};
+    CHECK(rt_activation(ctx, a162, a161, RT_ACT_SIGMOID, 0.0f, &d));
+  }
+
+  /* multiply_11 (Multiply), line 24: 4x4x256 + 256 -> 4x4x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_mul_channel(ctx, a163, a157, a162, 256, &ep, &d));
+  }
+
+  /* bn_24 (BatchNormalization), line 34: 4x4x256 -> 4x4x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    float *save = (float *)(arena + (size_t)N * 6195200);
+    CHECK(rt_batchnorm_train(ctx, a164, save, save + 256, w + 4405626, w + 4405882, a163, w + 4405114, w + 4405370, 0.99000001f, 0.00100000005f, &ep, &d));
+  }
+
+  /* relu_36 (ReLU), line 34: 4x4x256 -> 4x4x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    CHECK(rt_activation(ctx, a165, a164, RT_ACT_RELU, 0.0f, &d));
+  }
+
+  /* dropout (Dropout), line 34: 4x4x256 -> 4x4x256, 0 MACs */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    uint8_t *mask = (uint8_t *)(arena + (size_t)N * 6180864);
+    CHECK(rt_dropout_train(ctx, a166, mask, a165, 0.25f, seed ^ 1314555ull, &d));
+  }
+
+  /* avgpool (AveragePooling2D), line 34: 4x4x256 -> 1x1x256, 0 MACs */
+  {
+    const RtPool2d d = {N, 4, 4, 256, 256, 1, 1, 256, 4, 4, 4, 4, 0, 0};
+    CHECK(rt_avgpool2d(ctx, a167, a166, &d));
+  }
+
+  /* flatten (Flatten), line 34: 1x1x256 -> 256, 0 MACs */
+  {
+    const RtEltwise d = {N, 1, 1, 256, 256, 256};
+    CHECK(rt_copy(ctx, a168, a167, &d));
+  }
+
+  /* dense_24 (Dense, softmax), line 35: 256 -> 10, 2,560 MACs */
+  {
+    const RtDense d = {N * 1, 256, 10, 256, 10};
+    const RtEpilogue ep = {w + 4408698, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, a169, a168, w + 4406138, &ep, &d));
+    const RtEltwise sm = {N, 1, 1, 10, 10, 10};
+    CHECK(rt_softmax(ctx, a169, a169, &sm));
+  }
+
+  /* loss: cross-entropy of the softmax, fused: g169 is the softmax's input gradient */
+  CHECK(rt_softmax_xent(ctx, g169, loss_sum, correct, a169, (const int32_t *)targets, N, 10));
+
+  /* gradient of dense_24 */
+  {
+    const RtDense d = {N * 1, 256, 10, 256, 10};
+    CHECK(rt_dense_backward(ctx, g168, gw + 4406138, gw + 4408698, g169, a168, w + 4406138, 0, &d));
+  }
+
+  /* gradient of flatten */
+  {
+    const RtEltwise d = {N, 1, 1, 256, 256, 256};
+    CHECK(rt_accumulate(ctx, g167, g168, 0, &d));
+  }
+
+  /* gradient of avgpool */
+  {
+    const RtPool2d d = {N, 4, 4, 256, 256, 1, 1, 256, 4, 4, 4, 4, 0, 0};
+    CHECK(rt_avgpool2d_backward(ctx, g166, g167, 0, &d));
+  }
+
+  /* gradient of dropout */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    const uint8_t *mask = (const uint8_t *)(arena + (size_t)N * 6180864);
+    CHECK(rt_dropout_backward(ctx, g165, g166, mask, 0.25f, 0, &d));
+  }
+
+  /* gradient of relu_36 */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    CHECK(rt_activation_backward(ctx, g164, g165, a165, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_24 */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    const float *save = (const float *)(arena + (size_t)N * 6195200);
+    CHECK(rt_batchnorm_backward(ctx, g163, gw + 4405114, gw + 4405370, g164, a163, w + 4405114, save, save + 256, 0, &d));
+  }
+
+  /* gradient of multiply_11 */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    CHECK(rt_mul_channel_backward(ctx, g157, NULL, g163, a157, a162, 256, 0, &d));
+    CHECK(rt_mul_channel_backward(ctx, NULL, g162, g163, a157, a162, 256, 0, &d));
+  }
+
+  /* gradient of sigmoid_11 */
+  {
+    const RtEltwise d = {N, 1, 1, 256, 256, 256};
+    CHECK(rt_activation_backward(ctx, g161, g162, a162, RT_ACT_SIGMOID, 0.0f, 0, &d));
+  }
+
+  /* gradient of dense_23 */
+  {
+    const RtDense d = {N * 1, 16, 256, 16, 256};
+    CHECK(rt_dense_backward(ctx, g160, gw + 4400762, gw + 4404858, g161, a160, w + 4400762, 0, &d));
+  }
+
+  /* gradient of relu_35 */
+  {
+    const RtEltwise d = {N, 1, 1, 16, 16, 16};
+    CHECK(rt_activation_backward(ctx, g159, g160, a160, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of dense_22 */
+  {
+    const RtDense d = {N * 1, 256, 16, 256, 16};
+    CHECK(rt_dense_backward(ctx, g158, gw + 4396650, gw + 4400746, g159, a158, w + 4396650, 0, &d));
+  }
+
+  /* gradient of global_avgpool_11 */
+  {
+    const RtEltwise d = {N, 4, 4, 256, 256, 256};
+    CHECK(rt_global_avgpool_backward(ctx, g157, g158, 1, &d));
+  }
+
+  /* gradient of add_11 */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    CHECK(rt_accumulate(ctx, g150, g157, 0, &d));
+    CHECK(rt_accumulate(ctx, g156, g157, 0, &d));
+  }
+
+  /* gradient of conv_27 */
+  {
+    const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g155, gw + 3806570, gw + 4396394, g156, a155, w + 3806570, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_34 */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    CHECK(rt_activation_backward(ctx, g154, g155, a155, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_23 */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    const float *save = (const float *)(arena + (size_t)N * 6193152);
+    CHECK(rt_batchnorm_backward(ctx, g153, gw + 3805546, gw + 3805802, g154, a153, w + 3805546, save, save + 256, 0, &d));
+  }
+
+  /* gradient of conv_26 */
+  {
+    const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g152, gw + 3215466, gw + 3805290, g153, a152, w + 3215466, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_33 */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    CHECK(rt_activation_backward(ctx, g151, g152, a152, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_22 */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    const float *save = (const float *)(arena + (size_t)N * 6191104);
+    CHECK(rt_batchnorm_backward(ctx, g150, gw + 3214442, gw + 3214698, g151, a150, w + 3214442, save, save + 256, 1, &d));
+  }
+
+  /* gradient of multiply_10 */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    CHECK(rt_mul_channel_backward(ctx, g144, NULL, g150, a144, a149, 256, 0, &d));
+    CHECK(rt_mul_channel_backward(ctx, NULL, g149, g150, a144, a149, 256, 0, &d));
+  }
+
+  /* gradient of sigmoid_10 */
+  {
+    const RtEltwise d = {N, 1, 1, 256, 256, 256};
+    CHECK(rt_activation_backward(ctx, g148, g149, a149, RT_ACT_SIGMOID, 0.0f, 0, &d));
+  }
+
+  /* gradient of dense_21 */
+  {
+    const RtDense d = {N * 1, 16, 256, 16, 256};
+    CHECK(rt_dense_backward(ctx, g147, gw + 3210090, gw + 3214186, g148, a147, w + 3210090, 0, &d));
+  }
+
+  /* gradient of relu_32 */
+  {
+    const RtEltwise d = {N, 1, 1, 16, 16, 16};
+    CHECK(rt_activation_backward(ctx, g146, g147, a147, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of dense_20 */
+  {
+    const RtDense d = {N * 1, 256, 16, 256, 16};
+    CHECK(rt_dense_backward(ctx, g145, gw + 3205978, gw + 3210074, g146, a145, w + 3205978, 0, &d));
+  }
+
+  /* gradient of global_avgpool_10 */
+  {
+    const RtEltwise d = {N, 4, 4, 256, 256, 256};
+    CHECK(rt_global_avgpool_backward(ctx, g144, g145, 1, &d));
+  }
+
+  /* gradient of add_10 */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    CHECK(rt_accumulate(ctx, g137, g144, 0, &d));
+    CHECK(rt_accumulate(ctx, g143, g144, 0, &d));
+  }
+
+  /* gradient of conv_25 */
+  {
+    const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g142, gw + 2615898, gw + 3205722, g143, a142, w + 2615898, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_31 */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    CHECK(rt_activation_backward(ctx, g141, g142, a142, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_21 */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    const float *save = (const float *)(arena + (size_t)N * 6189056);
+    CHECK(rt_batchnorm_backward(ctx, g140, gw + 2614874, gw + 2615130, g141, a140, w + 2614874, save, save + 256, 0, &d));
+  }
+
+  /* gradient of conv_24 */
+  {
+    const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g139, gw + 2024794, gw + 2614618, g140, a139, w + 2024794, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_30 */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    CHECK(rt_activation_backward(ctx, g138, g139, a139, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_20 */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    const float *save = (const float *)(arena + (size_t)N * 6187008);
+    CHECK(rt_batchnorm_backward(ctx, g137, gw + 2023770, gw + 2024026, g138, a137, w + 2023770, save, save + 256, 1, &d));
+  }
+
+  /* gradient of multiply_9 */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    CHECK(rt_mul_channel_backward(ctx, g131, NULL, g137, a131, a136, 256, 0, &d));
+    CHECK(rt_mul_channel_backward(ctx, NULL, g136, g137, a131, a136, 256, 0, &d));
+  }
+
+  /* gradient of sigmoid_9 */
+  {
+    const RtEltwise d = {N, 1, 1, 256, 256, 256};
+    CHECK(rt_activation_backward(ctx, g135, g136, a136, RT_ACT_SIGMOID, 0.0f, 0, &d));
+  }
+
+  /* gradient of dense_19 */
+  {
+    const RtDense d = {N * 1, 16, 256, 16, 256};
+    CHECK(rt_dense_backward(ctx, g134, gw + 2019418, gw + 2023514, g135, a134, w + 2019418, 0, &d));
+  }
+
+  /* gradient of relu_29 */
+  {
+    const RtEltwise d = {N, 1, 1, 16, 16, 16};
+    CHECK(rt_activation_backward(ctx, g133, g134, a134, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of dense_18 */
+  {
+    const RtDense d = {N * 1, 256, 16, 256, 16};
+    CHECK(rt_dense_backward(ctx, g132, gw + 2015306, gw + 2019402, g133, a132, w + 2015306, 0, &d));
+  }
+
+  /* gradient of global_avgpool_9 */
+  {
+    const RtEltwise d = {N, 4, 4, 256, 256, 256};
+    CHECK(rt_global_avgpool_backward(ctx, g131, g132, 1, &d));
+  }
+
+  /* gradient of add_9 */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    CHECK(rt_accumulate(ctx, g124, g131, 0, &d));
+    CHECK(rt_accumulate(ctx, g130, g131, 0, &d));
+  }
+
+  /* gradient of conv_23 */
+  {
+    const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g129, gw + 1425226, gw + 2015050, g130, a129, w + 1425226, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_28 */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    CHECK(rt_activation_backward(ctx, g128, g129, a129, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_19 */
+  {
+    const RtEltwise d = {N, 16, 1, 256, 256, 256};
+    const float *save = (const float *)(arena + (size_t)N * 6184960);
+    CHECK(rt_batchnorm_backward(ctx, g127, gw + 1424202, gw + 1424458, g128, a127, w + 1424202, save, save + 256, 0, &d));
+  }
+
+  /* gradient of conv_22 */
+  {
+    const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g126, gw + 1129034, gw + 1423946, g127, a126, w + 1129034, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_27 */
+  {
+    const RtEltwise d = {N, 16, 1, 128, 128, 128};
+    CHECK(rt_activation_backward(ctx, g125, g126, a126, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_18 */
+  {
+    const RtEltwise d = {N, 16, 1, 128, 128, 128};
+    const float *save = (const float *)(arena + (size_t)N * 6202368);
+    CHECK(rt_batchnorm_backward(ctx, g123, gw + 1128522, gw + 1128650, g125, a123, w + 1128522, save, save + 128, 0, &d));
+  }
+
+  /* gradient of conv_21 */
+  {
+    const RtConv2d d = {N, 8, 8, 128, 128, 4, 4, 256, 256, 1, 1, 2, 2, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g122, gw + 1095498, gw + 1128266, g124, a122, w + 1095498, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of maxpool_2 */
+  {
+    const RtPool2d d = {N, 8, 8, 128, 128, 4, 4, 128, 2, 2, 2, 2, 0, 0};
+    CHECK(rt_maxpool2d_backward(ctx, g122, g123, a122, 1, &d));
+  }
+
+  /* gradient of multiply_8 */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    CHECK(rt_mul_channel_backward(ctx, g116, NULL, g122, a116, a121, 128, 0, &d));
+    CHECK(rt_mul_channel_backward(ctx, NULL, g121, g122, a116, a121, 128, 0, &d));
+  }
+
+  /* gradient of sigmoid_8 */
+  {
+    const RtEltwise d = {N, 1, 1, 128, 128, 128};
+    CHECK(rt_activation_backward(ctx, g120, g121, a121, RT_ACT_SIGMOID, 0.0f, 0, &d));
+  }
+
+  /* gradient of dense_17 */
+  {
+    const RtDense d = {N * 1, 8, 128, 8, 128};
+    CHECK(rt_dense_backward(ctx, g119, gw + 1094346, gw + 1095370, g120, a119, w + 1094346, 0, &d));
+  }
+
+  /* gradient of relu_26 */
+  {
+    const RtEltwise d = {N, 1, 1, 8, 8, 8};
+    CHECK(rt_activation_backward(ctx, g118, g119, a119, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of dense_16 */
+  {
+    const RtDense d = {N * 1, 128, 8, 128, 8};
+    CHECK(rt_dense_backward(ctx, g117, gw + 1093314, gw + 1094338, g118, a117, w + 1093314, 0, &d));
+  }
+
+  /* gradient of global_avgpool_8 */
+  {
+    const RtEltwise d = {N, 8, 8, 128, 128, 128};
+    CHECK(rt_global_avgpool_backward(ctx, g116, g117, 1, &d));
+  }
+
+  /* gradient of add_8 */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    CHECK(rt_accumulate(ctx, g109, g116, 0, &d));
+    CHECK(rt_accumulate(ctx, g115, g116, 0, &d));
+  }
+
+  /* gradient of conv_20 */
+  {
+    const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g114, gw + 945730, gw + 1093186, g115, a114, w + 945730, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_25 */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    CHECK(rt_activation_backward(ctx, g113, g114, a114, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_17 */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    const float *save = (const float *)(arena + (size_t)N * 6201344);
+    CHECK(rt_batchnorm_backward(ctx, g112, gw + 945218, gw + 945346, g113, a112, w + 945218, save, save + 128, 0, &d));
+  }
+
+  /* gradient of conv_19 */
+  {
+    const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g111, gw + 797634, gw + 945090, g112, a111, w + 797634, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_24 */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    CHECK(rt_activation_backward(ctx, g110, g111, a111, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_16 */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    const float *save = (const float *)(arena + (size_t)N * 6200320);
+    CHECK(rt_batchnorm_backward(ctx, g109, gw + 797122, gw + 797250, g110, a109, w + 797122, save, save + 128, 1, &d));
+  }
+
+  /* gradient of multiply_7 */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    CHECK(rt_mul_channel_backward(ctx, g103, NULL, g109, a103, a108, 128, 0, &d));
+    CHECK(rt_mul_channel_backward(ctx, NULL, g108, g109, a103, a108, 128, 0, &d));
+  }
+
+  /* gradient of sigmoid_7 */
+  {
+    const RtEltwise d = {N, 1, 1, 128, 128, 128};
+    CHECK(rt_activation_backward(ctx, g107, g108, a108, RT_ACT_SIGMOID, 0.0f, 0, &d));
+  }
+
+  /* gradient of dense_15 */
+  {
+    const RtDense d = {N * 1, 8, 128, 8, 128};
+    CHECK(rt_dense_backward(ctx, g106, gw + 795970, gw + 796994, g107, a106, w + 795970, 0, &d));
+  }
+
+  /* gradient of relu_23 */
+  {
+    const RtEltwise d = {N, 1, 1, 8, 8, 8};
+    CHECK(rt_activation_backward(ctx, g105, g106, a106, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of dense_14 */
+  {
+    const RtDense d = {N * 1, 128, 8, 128, 8};
+    CHECK(rt_dense_backward(ctx, g104, gw + 794938, gw + 795962, g105, a104, w + 794938, 0, &d));
+  }
+
+  /* gradient of global_avgpool_7 */
+  {
+    const RtEltwise d = {N, 8, 8, 128, 128, 128};
+    CHECK(rt_global_avgpool_backward(ctx, g103, g104, 1, &d));
+  }
+
+  /* gradient of add_7 */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    CHECK(rt_accumulate(ctx, g96, g103, 0, &d));
+    CHECK(rt_accumulate(ctx, g102, g103, 0, &d));
+  }
+
+  /* gradient of conv_18 */
+  {
+    const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g101, gw + 647354, gw + 794810, g102, a101, w + 647354, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_22 */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    CHECK(rt_activation_backward(ctx, g100, g101, a101, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_15 */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    const float *save = (const float *)(arena + (size_t)N * 6199296);
+    CHECK(rt_batchnorm_backward(ctx, g99, gw + 646842, gw + 646970, g100, a99, w + 646842, save, save + 128, 0, &d));
+  }
+
+  /* gradient of conv_17 */
+  {
+    const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g98, gw + 499258, gw + 646714, g99, a98, w + 499258, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_21 */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    CHECK(rt_activation_backward(ctx, g97, g98, a98, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_14 */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    const float *save = (const float *)(arena + (size_t)N * 6198272);
+    CHECK(rt_batchnorm_backward(ctx, g96, gw + 498746, gw + 498874, g97, a96, w + 498746, save, save + 128, 1, &d));
+  }
+
+  /* gradient of multiply_6 */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    CHECK(rt_mul_channel_backward(ctx, g90, NULL, g96, a90, a95, 128, 0, &d));
+    CHECK(rt_mul_channel_backward(ctx, NULL, g95, g96, a90, a95, 128, 0, &d));
+  }
+
+  /* gradient of sigmoid_6 */
+  {
+    const RtEltwise d = {N, 1, 1, 128, 128, 128};
+    CHECK(rt_activation_backward(ctx, g94, g95, a95, RT_ACT_SIGMOID, 0.0f, 0, &d));
+  }
+
+  /* gradient of dense_13 */
+  {
+    const RtDense d = {N * 1, 8, 128, 8, 128};
+    CHECK(rt_dense_backward(ctx, g93, gw + 497594, gw + 498618, g94, a93, w + 497594, 0, &d));
+  }
+
+  /* gradient of relu_20 */
+  {
+    const RtEltwise d = {N, 1, 1, 8, 8, 8};
+    CHECK(rt_activation_backward(ctx, g92, g93, a93, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of dense_12 */
+  {
+    const RtDense d = {N * 1, 128, 8, 128, 8};
+    CHECK(rt_dense_backward(ctx, g91, gw + 496562, gw + 497586, g92, a91, w + 496562, 0, &d));
+  }
+
+  /* gradient of global_avgpool_6 */
+  {
+    const RtEltwise d = {N, 8, 8, 128, 128, 128};
+    CHECK(rt_global_avgpool_backward(ctx, g90, g91, 1, &d));
+  }
+
+  /* gradient of add_6 */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    CHECK(rt_accumulate(ctx, g83, g90, 0, &d));
+    CHECK(rt_accumulate(ctx, g89, g90, 0, &d));
+  }
+
+  /* gradient of conv_16 */
+  {
+    const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g88, gw + 348978, gw + 496434, g89, a88, w + 348978, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_19 */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    CHECK(rt_activation_backward(ctx, g87, g88, a88, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_13 */
+  {
+    const RtEltwise d = {N, 64, 1, 128, 128, 128};
+    const float *save = (const float *)(arena + (size_t)N * 6197248);
+    CHECK(rt_batchnorm_backward(ctx, g86, gw + 348466, gw + 348594, g87, a86, w + 348466, save, save + 128, 0, &d));
+  }
+
+  /* gradient of conv_15 */
+  {
+    const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g85, gw + 274610, gw + 348338, g86, a85, w + 274610, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_18 */
+  {
+    const RtEltwise d = {N, 64, 1, 64, 64, 64};
+    CHECK(rt_activation_backward(ctx, g84, g85, a85, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_12 */
+  {
+    const RtEltwise d = {N, 64, 1, 64, 64, 64};
+    const float *save = (const float *)(arena + (size_t)N * 6215168);
+    CHECK(rt_batchnorm_backward(ctx, g82, gw + 274354, gw + 274418, g84, a82, w + 274354, save, save + 64, 0, &d));
+  }
+
+  /* gradient of conv_14 */
+  {
+    const RtConv2d d = {N, 16, 16, 64, 64, 8, 8, 128, 128, 1, 1, 2, 2, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g81, gw + 266034, gw + 274226, g83, a81, w + 266034, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of maxpool_1 */
+  {
+    const RtPool2d d = {N, 16, 16, 64, 64, 8, 8, 64, 2, 2, 2, 2, 0, 0};
+    CHECK(rt_maxpool2d_backward(ctx, g81, g82, a81, 1, &d));
+  }
+
+  /* gradient of multiply_5 */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    CHECK(rt_mul_channel_backward(ctx, g75, NULL, g81, a75, a80, 64, 0, &d));
+    CHECK(rt_mul_channel_backward(ctx, NULL, g80, g81, a75, a80, 64, 0, &d));
+  }
+
+  /* gradient of sigmoid_5 */
+  {
+    const RtEltwise d = {N, 1, 1, 64, 64, 64};
+    CHECK(rt_activation_backward(ctx, g79, g80, a80, RT_ACT_SIGMOID, 0.0f, 0, &d));
+  }
+
+  /* gradient of dense_11 */
+  {
+    const RtDense d = {N * 1, 4, 64, 4, 64};
+    CHECK(rt_dense_backward(ctx, g78, gw + 265714, gw + 265970, g79, a78, w + 265714, 0, &d));
+  }
+
+  /* gradient of relu_17 */
+  {
+    const RtEltwise d = {N, 1, 1, 4, 4, 4};
+    CHECK(rt_activation_backward(ctx, g77, g78, a78, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of dense_10 */
+  {
+    const RtDense d = {N * 1, 64, 4, 64, 4};
+    CHECK(rt_dense_backward(ctx, g76, gw + 265454, gw + 265710, g77, a76, w + 265454, 0, &d));
+  }
+
+  /* gradient of global_avgpool_5 */
+  {
+    const RtEltwise d = {N, 16, 16, 64, 64, 64};
+    CHECK(rt_global_avgpool_backward(ctx, g75, g76, 1, &d));
+  }
+
+  /* gradient of add_5 */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    CHECK(rt_accumulate(ctx, g68, g75, 0, &d));
+    CHECK(rt_accumulate(ctx, g74, g75, 0, &d));
+  }
+
+  /* gradient of conv_13 */
+  {
+    const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g73, gw + 228526, gw + 265390, g74, a73, w + 228526, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_16 */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    CHECK(rt_activation_backward(ctx, g72, g73, a73, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_11 */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    const float *save = (const float *)(arena + (size_t)N * 6214656);
+    CHECK(rt_batchnorm_backward(ctx, g71, gw + 228270, gw + 228334, g72, a71, w + 228270, save, save + 64, 0, &d));
+  }
+
+  /* gradient of conv_12 */
+  {
+    const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g70, gw + 191342, gw + 228206, g71, a70, w + 191342, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_15 */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    CHECK(rt_activation_backward(ctx, g69, g70, a70, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_10 */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    const float *save = (const float *)(arena + (size_t)N * 6214144);
+    CHECK(rt_batchnorm_backward(ctx, g68, gw + 191086, gw + 191150, g69, a68, w + 191086, save, save + 64, 1, &d));
+  }
+
+  /* gradient of multiply_4 */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    CHECK(rt_mul_channel_backward(ctx, g62, NULL, g68, a62, a67, 64, 0, &d));
+    CHECK(rt_mul_channel_backward(ctx, NULL, g67, g68, a62, a67, 64, 0, &d));
+  }
+
+  /* gradient of sigmoid_4 */
+  {
+    const RtEltwise d = {N, 1, 1, 64, 64, 64};
+    CHECK(rt_activation_backward(ctx, g66, g67, a67, RT_ACT_SIGMOID, 0.0f, 0, &d));
+  }
+
+  /* gradient of dense_9 */
+  {
+    const RtDense d = {N * 1, 4, 64, 4, 64};
+    CHECK(rt_dense_backward(ctx, g65, gw + 190766, gw + 191022, g66, a65, w + 190766, 0, &d));
+  }
+
+  /* gradient of relu_14 */
+  {
+    const RtEltwise d = {N, 1, 1, 4, 4, 4};
+    CHECK(rt_activation_backward(ctx, g64, g65, a65, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of dense_8 */
+  {
+    const RtDense d = {N * 1, 64, 4, 64, 4};
+    CHECK(rt_dense_backward(ctx, g63, gw + 190506, gw + 190762, g64, a63, w + 190506, 0, &d));
+  }
+
+  /* gradient of global_avgpool_4 */
+  {
+    const RtEltwise d = {N, 16, 16, 64, 64, 64};
+    CHECK(rt_global_avgpool_backward(ctx, g62, g63, 1, &d));
+  }
+
+  /* gradient of add_4 */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    CHECK(rt_accumulate(ctx, g55, g62, 0, &d));
+    CHECK(rt_accumulate(ctx, g61, g62, 0, &d));
+  }
+
+  /* gradient of conv_11 */
+  {
+    const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g60, gw + 153578, gw + 190442, g61, a60, w + 153578, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_13 */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    CHECK(rt_activation_backward(ctx, g59, g60, a60, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_9 */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    const float *save = (const float *)(arena + (size_t)N * 6213632);
+    CHECK(rt_batchnorm_backward(ctx, g58, gw + 153322, gw + 153386, g59, a58, w + 153322, save, save + 64, 0, &d));
+  }
+
+  /* gradient of conv_10 */
+  {
+    const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g57, gw + 116394, gw + 153258, g58, a57, w + 116394, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_12 */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    CHECK(rt_activation_backward(ctx, g56, g57, a57, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_8 */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    const float *save = (const float *)(arena + (size_t)N * 6213120);
+    CHECK(rt_batchnorm_backward(ctx, g55, gw + 116138, gw + 116202, g56, a55, w + 116138, save, save + 64, 1, &d));
+  }
+
+  /* gradient of multiply_3 */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    CHECK(rt_mul_channel_backward(ctx, g49, NULL, g55, a49, a54, 64, 0, &d));
+    CHECK(rt_mul_channel_backward(ctx, NULL, g54, g55, a49, a54, 64, 0, &d));
+  }
+
+  /* gradient of sigmoid_3 */
+  {
+    const RtEltwise d = {N, 1, 1, 64, 64, 64};
+    CHECK(rt_activation_backward(ctx, g53, g54, a54, RT_ACT_SIGMOID, 0.0f, 0, &d));
+  }
+
+  /* gradient of dense_7 */
+  {
+    const RtDense d = {N * 1, 4, 64, 4, 64};
+    CHECK(rt_dense_backward(ctx, g52, gw + 115818, gw + 116074, g53, a52, w + 115818, 0, &d));
+  }
+
+  /* gradient of relu_11 */
+  {
+    const RtEltwise d = {N, 1, 1, 4, 4, 4};
+    CHECK(rt_activation_backward(ctx, g51, g52, a52, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of dense_6 */
+  {
+    const RtDense d = {N * 1, 64, 4, 64, 4};
+    CHECK(rt_dense_backward(ctx, g50, gw + 115558, gw + 115814, g51, a50, w + 115558, 0, &d));
+  }
+
+  /* gradient of global_avgpool_3 */
+  {
+    const RtEltwise d = {N, 16, 16, 64, 64, 64};
+    CHECK(rt_global_avgpool_backward(ctx, g49, g50, 1, &d));
+  }
+
+  /* gradient of add_3 */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    CHECK(rt_accumulate(ctx, g42, g49, 0, &d));
+    CHECK(rt_accumulate(ctx, g48, g49, 0, &d));
+  }
+
+  /* gradient of conv_9 */
+  {
+    const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g47, gw + 78630, gw + 115494, g48, a47, w + 78630, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_10 */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    CHECK(rt_activation_backward(ctx, g46, g47, a47, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_7 */
+  {
+    const RtEltwise d = {N, 256, 1, 64, 64, 64};
+    const float *save = (const float *)(arena + (size_t)N * 6212608);
+    CHECK(rt_batchnorm_backward(ctx, g45, gw + 78374, gw + 78438, g46, a45, w + 78374, save, save + 64, 0, &d));
+  }
+
+  /* gradient of conv_8 */
+  {
+    const RtConv2d d = {N, 16, 16, 32, 32, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g44, gw + 59878, gw + 78310, g45, a44, w + 59878, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_9 */
+  {
+    const RtEltwise d = {N, 256, 1, 32, 32, 32};
+    CHECK(rt_activation_backward(ctx, g43, g44, a44, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_6 */
+  {
+    const RtEltwise d = {N, 256, 1, 32, 32, 32};
+    const float *save = (const float *)(arena + (size_t)N * 6221824);
+    CHECK(rt_batchnorm_backward(ctx, g41, gw + 59750, gw + 59782, g43, a41, w + 59750, save, save + 32, 0, &d));
+  }
+
+  /* gradient of conv_7 */
+  {
+    const RtConv2d d = {N, 32, 32, 32, 32, 16, 16, 64, 64, 1, 1, 2, 2, 0, 0, 1};
+    CHECK(rt_conv2d_backward(ctx, g40, gw + 57638, gw + 59686, g42, a40, w + 57638, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of maxpool */
+  {
+    const RtPool2d d = {N, 32, 32, 32, 32, 16, 16, 32, 2, 2, 2, 2, 0, 0};
+    CHECK(rt_maxpool2d_backward(ctx, g40, g41, a40, 1, &d));
+  }
+
+  /* gradient of multiply_2 */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    CHECK(rt_mul_channel_backward(ctx, g34, NULL, g40, a34, a39, 32, 0, &d));
+    CHECK(rt_mul_channel_backward(ctx, NULL, g39, g40, a34, a39, 32, 0, &d));
+  }
+
+  /* gradient of sigmoid_2 */
+  {
+    const RtEltwise d = {N, 1, 1, 32, 32, 32};
+    CHECK(rt_activation_backward(ctx, g38, g39, a39, RT_ACT_SIGMOID, 0.0f, 0, &d));
+  }
+
+  /* gradient of dense_5 */
+  {
+    const RtDense d = {N * 1, 2, 32, 2, 32};
+    CHECK(rt_dense_backward(ctx, g37, gw + 57542, gw + 57606, g38, a37, w + 57542, 0, &d));
+  }
+
+  /* gradient of relu_8 */
+  {
+    const RtEltwise d = {N, 1, 1, 2, 2, 2};
+    CHECK(rt_activation_backward(ctx, g36, g37, a37, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of dense_4 */
+  {
+    const RtDense d = {N * 1, 32, 2, 32, 2};
+    CHECK(rt_dense_backward(ctx, g35, gw + 57476, gw + 57540, g36, a35, w + 57476, 0, &d));
+  }
+
+  /* gradient of global_avgpool_2 */
+  {
+    const RtEltwise d = {N, 32, 32, 32, 32, 32};
+    CHECK(rt_global_avgpool_backward(ctx, g34, g35, 1, &d));
+  }
+
+  /* gradient of add_2 */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    CHECK(rt_accumulate(ctx, g27, g34, 0, &d));
+    CHECK(rt_accumulate(ctx, g33, g34, 0, &d));
+  }
+
+  /* gradient of conv_6 */
+  {
+    const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g32, gw + 48228, gw + 57444, g33, a32, w + 48228, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_7 */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    CHECK(rt_activation_backward(ctx, g31, g32, a32, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_5 */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    const float *save = (const float *)(arena + (size_t)N * 6221568);
+    CHECK(rt_batchnorm_backward(ctx, g30, gw + 48100, gw + 48132, g31, a30, w + 48100, save, save + 32, 0, &d));
+  }
+
+  /* gradient of conv_5 */
+  {
+    const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g29, gw + 38852, gw + 48068, g30, a29, w + 38852, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_6 */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    CHECK(rt_activation_backward(ctx, g28, g29, a29, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_4 */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    const float *save = (const float *)(arena + (size_t)N * 6221312);
+    CHECK(rt_batchnorm_backward(ctx, g27, gw + 38724, gw + 38756, g28, a27, w + 38724, save, save + 32, 1, &d));
+  }
+
+  /* gradient of multiply_1 */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    CHECK(rt_mul_channel_backward(ctx, g21, NULL, g27, a21, a26, 32, 0, &d));
+    CHECK(rt_mul_channel_backward(ctx, NULL, g26, g27, a21, a26, 32, 0, &d));
+  }
+
+  /* gradient of sigmoid_1 */
+  {
+    const RtEltwise d = {N, 1, 1, 32, 32, 32};
+    CHECK(rt_activation_backward(ctx, g25, g26, a26, RT_ACT_SIGMOID, 0.0f, 0, &d));
+  }
+
+  /* gradient of dense_3 */
+  {
+    const RtDense d = {N * 1, 2, 32, 2, 32};
+    CHECK(rt_dense_backward(ctx, g24, gw + 38628, gw + 38692, g25, a24, w + 38628, 0, &d));
+  }
+
+  /* gradient of relu_5 */
+  {
+    const RtEltwise d = {N, 1, 1, 2, 2, 2};
+    CHECK(rt_activation_backward(ctx, g23, g24, a24, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of dense_2 */
+  {
+    const RtDense d = {N * 1, 32, 2, 32, 2};
+    CHECK(rt_dense_backward(ctx, g22, gw + 38562, gw + 38626, g23, a22, w + 38562, 0, &d));
+  }
+
+  /* gradient of global_avgpool_1 */
+  {
+    const RtEltwise d = {N, 32, 32, 32, 32, 32};
+    CHECK(rt_global_avgpool_backward(ctx, g21, g22, 1, &d));
+  }
+
+  /* gradient of add_1 */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    CHECK(rt_accumulate(ctx, g14, g21, 0, &d));
+    CHECK(rt_accumulate(ctx, g20, g21, 0, &d));
+  }
+
+  /* gradient of conv_4 */
+  {
+    const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g19, gw + 29314, gw + 38530, g20, a19, w + 29314, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_4 */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    CHECK(rt_activation_backward(ctx, g18, g19, a19, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_3 */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    const float *save = (const float *)(arena + (size_t)N * 6221056);
+    CHECK(rt_batchnorm_backward(ctx, g17, gw + 29186, gw + 29218, g18, a17, w + 29186, save, save + 32, 0, &d));
+  }
+
+  /* gradient of conv_3 */
+  {
+    const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g16, gw + 19938, gw + 29154, g17, a16, w + 19938, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_3 */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    CHECK(rt_activation_backward(ctx, g15, g16, a16, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_2 */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    const float *save = (const float *)(arena + (size_t)N * 6220800);
+    CHECK(rt_batchnorm_backward(ctx, g14, gw + 19810, gw + 19842, g15, a14, w + 19810, save, save + 32, 1, &d));
+  }
+
+  /* gradient of multiply */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    CHECK(rt_mul_channel_backward(ctx, g8, NULL, g14, a8, a13, 32, 0, &d));
+    CHECK(rt_mul_channel_backward(ctx, NULL, g13, g14, a8, a13, 32, 0, &d));
+  }
+
+  /* gradient of sigmoid */
+  {
+    const RtEltwise d = {N, 1, 1, 32, 32, 32};
+    CHECK(rt_activation_backward(ctx, g12, g13, a13, RT_ACT_SIGMOID, 0.0f, 0, &d));
+  }
+
+  /* gradient of dense_1 */
+  {
+    const RtDense d = {N * 1, 2, 32, 2, 32};
+    CHECK(rt_dense_backward(ctx, g11, gw + 19714, gw + 19778, g12, a11, w + 19714, 0, &d));
+  }
+
+  /* gradient of relu_2 */
+  {
+    const RtEltwise d = {N, 1, 1, 2, 2, 2};
+    CHECK(rt_activation_backward(ctx, g10, g11, a11, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of dense */
+  {
+    const RtDense d = {N * 1, 32, 2, 32, 2};
+    CHECK(rt_dense_backward(ctx, g9, gw + 19648, gw + 19712, g10, a9, w + 19648, 0, &d));
+  }
+
+  /* gradient of global_avgpool */
+  {
+    const RtEltwise d = {N, 32, 32, 32, 32, 32};
+    CHECK(rt_global_avgpool_backward(ctx, g8, g9, 1, &d));
+  }
+
+  /* gradient of add */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    CHECK(rt_accumulate(ctx, g1, g8, 0, &d));
+    CHECK(rt_accumulate(ctx, g7, g8, 0, &d));
+  }
+
+  /* gradient of conv_2 */
+  {
+    const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g6, gw + 10400, gw + 19616, g7, a6, w + 10400, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu_1 */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    CHECK(rt_activation_backward(ctx, g5, g6, a6, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn_1 */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    const float *save = (const float *)(arena + (size_t)N * 6220544);
+    CHECK(rt_batchnorm_backward(ctx, g4, gw + 10272, gw + 10304, g5, a4, w + 10272, save, save + 32, 0, &d));
+  }
+
+  /* gradient of conv_1 */
+  {
+    const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g3, gw + 1024, gw + 10240, g4, a3, w + 1024, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of relu */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    CHECK(rt_activation_backward(ctx, g2, g3, a3, RT_ACT_RELU, 0.0f, 0, &d));
+  }
+
+  /* gradient of bn */
+  {
+    const RtEltwise d = {N, 1024, 1, 32, 32, 32};
+    const float *save = (const float *)(arena + (size_t)N * 6220288);
+    CHECK(rt_batchnorm_backward(ctx, g1, gw + 896, gw + 928, g2, a1, w + 896, save, save + 32, 1, &d));
+  }
+
+  /* gradient of conv */
+  {
+    const RtConv2d d = {N, 32, 32, 3, 3, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, NULL, gw + 0, gw + 864, g1, a0, w + 0, 0, &d, ws, ws_floats));
+  }
+  return RT_OK;
+}
+
+/* The train section, Keras' defaults where it is silent. */
+static const NetcTrainConfig train_config = {
+  .optimizer = NETC_OPT_ADAM,
+  .lr = 0.001,
+  .momentum = 0,
+  .nesterov = 0,
+  .beta1 = 0.9,
+  .beta2 = 0.999,
+  .rho = 0.9,
+  .epsilon = 1e-07,
+  .weight_decay = 0,
+  .schedule = NETC_SCHED_STEP,
+  .nsteps = 3,
+  .step_epoch = {5, 10, 15},
+  .step_factor = {0.2, 0.1, 0.01},
+  .cosine_epochs = 0,
+  .loss = NETC_LOSS_CROSS_ENTROPY,
+  .batch = 128,
+  .epochs = 20,
+  .validation = 0.1,
+  .shuffle = 1,
+  .seed = 0u,
+  .naugment = 3,
+  .augment = {{NETC_AUG_ROTATE, 10}, {NETC_AUG_SHIFT, 0.15625}, {NETC_AUG_HFLIP, 0}},
+  .checkpoint = NETC_CKPT_BEST,
+  .checkpoint_metric = "val_acc",
+  .checkpoint_every = 1,
+};
+
 static const char summary[] =
     "Model: \"se_resnet_mini\" (dsl-examples/se_resnet_mini.net)" "\n"
     "Batch 1, float32. MACs: multiply-accumulates of dense and convolution layers; FLOPs = 2 x MACs." "\n"
@@ -1603,4 +4416,9 @@ const NetcModel netc_model_se_resnet_mini = {
   .data = NETC_DATA_CIFAR10,
   .data_path = "data/cifar-10-batches-bin",
   .data_path2 = NULL,
+  .train = &train_config,
+  .train_arena_bytes_per_image = 6227072,
+  .train_workspace_floats = se_resnet_mini_train_workspace_floats,
+  .train_step = se_resnet_mini_train_step,
+  .source_hash = "f650acc366207ab9",
 };

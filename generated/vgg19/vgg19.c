@@ -4,6 +4,7 @@
 #include "vgg19.h"
 
 #include <string.h>
+#include "netc/train_kernels.h"
 
 /* Returns the first kernel error to the caller. */
 #define CHECK(call)                \
@@ -432,6 +433,580 @@ RtStatus vgg19_forward(const RtContext *ctx, const float *w, void *arena_, float
   return RT_OK;
 }
 
+/* Scratch of the training step at batch N: forward and backward im2col tiles. */
+size_t vgg19_train_workspace_floats(int N) {
+  size_t most = 0, f;
+  {  /* block1_conv1 */
+    const RtConv2d d = {N, 224, 224, 3, 3, 224, 224, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* block1_conv2 */
+    const RtConv2d d = {N, 224, 224, 64, 64, 224, 224, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* block2_conv1 */
+    const RtConv2d d = {N, 112, 112, 64, 64, 112, 112, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* block2_conv2 */
+    const RtConv2d d = {N, 112, 112, 128, 128, 112, 112, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* block3_conv1 */
+    const RtConv2d d = {N, 56, 56, 128, 128, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* block3_conv2 */
+    const RtConv2d d = {N, 56, 56, 256, 256, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* block3_conv3 */
+    const RtConv2d d = {N, 56, 56, 256, 256, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* block3_conv4 */
+    const RtConv2d d = {N, 56, 56, 256, 256, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* block4_conv1 */
+    const RtConv2d d = {N, 28, 28, 256, 256, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* block4_conv2 */
+    const RtConv2d d = {N, 28, 28, 512, 512, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* block4_conv3 */
+    const RtConv2d d = {N, 28, 28, 512, 512, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* block4_conv4 */
+    const RtConv2d d = {N, 28, 28, 512, 512, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* block5_conv1 */
+    const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* block5_conv2 */
+    const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* block5_conv3 */
+    const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  {  /* block5_conv4 */
+    const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
+    f = rt_conv2d_workspace_floats(&d);
+    most = f > most ? f : most;
+    f = rt_conv2d_backward_workspace_floats(&d);
+    most = f > most ? f : most;
+  }
+  (void)N;
+  (void)f;
+  return most;
+}
+
+/* One training step: forward in training mode, the loss, every gradient. */
+RtStatus vgg19_train_step(const RtContext *ctx, float *w, float *gw, void *arena_, float *ws,
+  size_t ws_floats, const float *input, const void *targets, int N, uint64_t seed,
+  double *loss_sum, int *correct) {
+  char *arena = arena_;
+  float *const a0 = (float *)(arena + (size_t)N * 66633728);  /* input 224x224x3 */
+  float *const a1 = (float *)(arena + (size_t)N * 0);  /* block1_conv1 224x224x64 */
+  float *const g1 = (float *)(arena + (size_t)N * 38535168);  /* its gradient */
+  float *const a2 = (float *)(arena + (size_t)N * 12845056);  /* block1_conv2 224x224x64 */
+  float *const g2 = (float *)(arena + (size_t)N * 25690112);  /* its gradient */
+  float *const a3 = (float *)(arena + (size_t)N * 51380224);  /* block1_pool 112x112x64 */
+  float *const g3 = (float *)(arena + (size_t)N * 38535168);  /* its gradient */
+  float *const a4 = (float *)(arena + (size_t)N * 25690112);  /* block2_conv1 112x112x128 */
+  float *const g4 = (float *)(arena + (size_t)N * 44957696);  /* its gradient */
+  float *const a5 = (float *)(arena + (size_t)N * 32112640);  /* block2_conv2 112x112x128 */
+  float *const g5 = (float *)(arena + (size_t)N * 38535168);  /* its gradient */
+  float *const a6 = (float *)(arena + (size_t)N * 61014016);  /* block2_pool 56x56x128 */
+  float *const g6 = (float *)(arena + (size_t)N * 48168960);  /* its gradient */
+  float *const a7 = (float *)(arena + (size_t)N * 38535168);  /* block3_conv1 56x56x256 */
+  float *const g7 = (float *)(arena + (size_t)N * 44957696);  /* its gradient */
+  float *const a8 = (float *)(arena + (size_t)N * 41746432);  /* block3_conv2 56x56x256 */
+  float *const g8 = (float *)(arena + (size_t)N * 48168960);  /* its gradient */
+  float *const a9 = (float *)(arena + (size_t)N * 44957696);  /* block3_conv3 56x56x256 */
+  float *const g9 = (float *)(arena + (size_t)N * 57802752);  /* its gradient */
+  float *const a10 = (float *)(arena + (size_t)N * 48168960);  /* block3_conv4 56x56x256 */
+  float *const g10 = (float *)(arena + (size_t)N * 54591488);  /* its gradient */
+  float *const a11 = (float *)(arena + (size_t)N * 65830912);  /* block3_pool 28x28x256 */
+  float *const g11 = (float *)(arena + (size_t)N * 59408384);  /* its gradient */
+  float *const a12 = (float *)(arena + (size_t)N * 54591488);  /* block4_conv1 28x28x512 */
+  float *const g12 = (float *)(arena + (size_t)N * 57802752);  /* its gradient */
+  float *const a13 = (float *)(arena + (size_t)N * 56197120);  /* block4_conv2 28x28x512 */
+  float *const g13 = (float *)(arena + (size_t)N * 59408384);  /* its gradient */
+  float *const a14 = (float *)(arena + (size_t)N * 57802752);  /* block4_conv3 28x28x512 */
+  float *const g14 = (float *)(arena + (size_t)N * 64225280);  /* its gradient */
+  float *const a15 = (float *)(arena + (size_t)N * 59408384);  /* block4_conv4 28x28x512 */
+  float *const g15 = (float *)(arena + (size_t)N * 62619648);  /* its gradient */
+  float *const a16 = (float *)(arena + (size_t)N * 64225280);  /* block4_pool 14x14x512 */
+  float *const g16 = (float *)(arena + (size_t)N * 65028096);  /* its gradient */
+  float *const a17 = (float *)(arena + (size_t)N * 64626688);  /* block5_conv1 14x14x512 */
+  float *const g17 = (float *)(arena + (size_t)N * 65429504);  /* its gradient */
+  float *const a18 = (float *)(arena + (size_t)N * 65028096);  /* block5_conv2 14x14x512 */
+  float *const g18 = (float *)(arena + (size_t)N * 63823872);  /* its gradient */
+  float *const a19 = (float *)(arena + (size_t)N * 65429504);  /* block5_conv3 14x14x512 */
+  float *const g19 = (float *)(arena + (size_t)N * 63422464);  /* its gradient */
+  float *const a20 = (float *)(arena + (size_t)N * 62619648);  /* block5_conv4 14x14x512 */
+  float *const g20 = (float *)(arena + (size_t)N * 63021056);  /* its gradient */
+  float *const a21 = (float *)(arena + (size_t)N * 63422464);  /* block5_pool 7x7x512 */
+  float *const g21 = (float *)(arena + (size_t)N * 63522816);  /* its gradient */
+  float *const a22 = (float *)(arena + (size_t)N * 63021056);  /* flatten 25088 */
+  float *const g22 = (float *)(arena + (size_t)N * 63121408);  /* its gradient */
+  float *const a23 = (float *)(arena + (size_t)N * 63221760);  /* fc1 4096 */
+  float *const g23 = (float *)(arena + (size_t)N * 63238144);  /* its gradient */
+  float *const a24 = (float *)(arena + (size_t)N * 63121408);  /* fc2 4096 */
+  float *const g24 = (float *)(arena + (size_t)N * 63137792);  /* its gradient */
+  float *const a25 = (float *)(arena + (size_t)N * 63154176);  /* predictions 1000 */
+  float *const g25 = (float *)(arena + (size_t)N * 63158208);  /* its gradient */
+  (void)ws;
+  (void)ws_floats;
+  (void)seed;
+  memset(gw, 0, 143667240 * sizeof(float));  /* moving statistics get no gradient */
+
+  /* input (InputLayer), line 20: 224x224x3, 0 MACs */
+  {
+    memcpy(a0, input, (size_t)N * 150528 * sizeof(float));
+  }
+
+  /* block1_conv1 (Conv2D, relu), line 14: 224x224x3 -> 224x224x64, 86,704,128 MACs */
+  {
+    const RtConv2d d = {N, 224, 224, 3, 3, 224, 224, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 1728, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a1, a0, w + 0, &ep, &d, ws, ws_floats));
+  }
+
+  /* block1_conv2 (Conv2D, relu), line 14: 224x224x64 -> 224x224x64, 1,849,688,064 MACs */
+  {
+    const RtConv2d d = {N, 224, 224, 64, 64, 224, 224, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 38656, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a2, a1, w + 1792, &ep, &d, ws, ws_floats));
+  }
+
+  /* block1_pool (MaxPooling2D), line 17: 224x224x64 -> 112x112x64, 0 MACs */
+  {
+    const RtPool2d d = {N, 224, 224, 64, 64, 112, 112, 64, 2, 2, 2, 2, 0, 0};
+    CHECK(rt_maxpool2d(ctx, a3, a2, &d));
+  }
+
+  /* block2_conv1 (Conv2D, relu), line 14: 112x112x64 -> 112x112x128, 924,844,032 MACs */
+  {
+    const RtConv2d d = {N, 112, 112, 64, 64, 112, 112, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 112448, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a4, a3, w + 38720, &ep, &d, ws, ws_floats));
+  }
+
+  /* block2_conv2 (Conv2D, relu), line 14: 112x112x128 -> 112x112x128, 1,849,688,064 MACs */
+  {
+    const RtConv2d d = {N, 112, 112, 128, 128, 112, 112, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 260032, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a5, a4, w + 112576, &ep, &d, ws, ws_floats));
+  }
+
+  /* block2_pool (MaxPooling2D), line 17: 112x112x128 -> 56x56x128, 0 MACs */
+  {
+    const RtPool2d d = {N, 112, 112, 128, 128, 56, 56, 128, 2, 2, 2, 2, 0, 0};
+    CHECK(rt_maxpool2d(ctx, a6, a5, &d));
+  }
+
+  /* block3_conv1 (Conv2D, relu), line 14: 56x56x128 -> 56x56x256, 924,844,032 MACs */
+  {
+    const RtConv2d d = {N, 56, 56, 128, 128, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 555072, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a7, a6, w + 260160, &ep, &d, ws, ws_floats));
+  }
+
+  /* block3_conv2 (Conv2D, relu), line 14: 56x56x256 -> 56x56x256, 1,849,688,064 MACs */
+  {
+    const RtConv2d d = {N, 56, 56, 256, 256, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 1145152, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a8, a7, w + 555328, &ep, &d, ws, ws_floats));
+  }
+
+  /* block3_conv3 (Conv2D, relu), line 14: 56x56x256 -> 56x56x256, 1,849,688,064 MACs */
+  {
+    const RtConv2d d = {N, 56, 56, 256, 256, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 1735232, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a9, a8, w + 1145408, &ep, &d, ws, ws_floats));
+  }
+
+  /* block3_conv4 (Conv2D, relu), line 14: 56x56x256 -> 56x56x256, 1,849,688,064 MACs */
+  {
+    const RtConv2d d = {N, 56, 56, 256, 256, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 2325312, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a10, a9, w + 1735488, &ep, &d, ws, ws_floats));
+  }
+
+  /* block3_pool (MaxPooling2D), line 17: 56x56x256 -> 28x28x256, 0 MACs */
+  {
+    const RtPool2d d = {N, 56, 56, 256, 256, 28, 28, 256, 2, 2, 2, 2, 0, 0};
+    CHECK(rt_maxpool2d(ctx, a11, a10, &d));
+  }
+
+  /* block4_conv1 (Conv2D, relu), line 14: 28x28x256 -> 28x28x512, 924,844,032 MACs */
+  {
+    const RtConv2d d = {N, 28, 28, 256, 256, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 3505216, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a12, a11, w + 2325568, &ep, &d, ws, ws_floats));
+  }
+
+  /* block4_conv2 (Conv2D, relu), line 14: 28x28x512 -> 28x28x512, 1,849,688,064 MACs */
+  {
+    const RtConv2d d = {N, 28, 28, 512, 512, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 5865024, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a13, a12, w + 3505728, &ep, &d, ws, ws_floats));
+  }
+
+  /* block4_conv3 (Conv2D, relu), line 14: 28x28x512 -> 28x28x512, 1,849,688,064 MACs */
+  {
+    const RtConv2d d = {N, 28, 28, 512, 512, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 8224832, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a14, a13, w + 5865536, &ep, &d, ws, ws_floats));
+  }
+
+  /* block4_conv4 (Conv2D, relu), line 14: 28x28x512 -> 28x28x512, 1,849,688,064 MACs */
+  {
+    const RtConv2d d = {N, 28, 28, 512, 512, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 10584640, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a15, a14, w + 8225344, &ep, &d, ws, ws_floats));
+  }
+
+  /* block4_pool (MaxPooling2D), line 17: 28x28x512 -> 14x14x512, 0 MACs */
+  {
+    const RtPool2d d = {N, 28, 28, 512, 512, 14, 14, 512, 2, 2, 2, 2, 0, 0};
+    CHECK(rt_maxpool2d(ctx, a16, a15, &d));
+  }
+
+  /* block5_conv1 (Conv2D, relu), line 14: 14x14x512 -> 14x14x512, 462,422,016 MACs */
+  {
+    const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 12944448, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a17, a16, w + 10585152, &ep, &d, ws, ws_floats));
+  }
+
+  /* block5_conv2 (Conv2D, relu), line 14: 14x14x512 -> 14x14x512, 462,422,016 MACs */
+  {
+    const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 15304256, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a18, a17, w + 12944960, &ep, &d, ws, ws_floats));
+  }
+
+  /* block5_conv3 (Conv2D, relu), line 14: 14x14x512 -> 14x14x512, 462,422,016 MACs */
+  {
+    const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 17664064, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a19, a18, w + 15304768, &ep, &d, ws, ws_floats));
+  }
+
+  /* block5_conv4 (Conv2D, relu), line 14: 14x14x512 -> 14x14x512, 462,422,016 MACs */
+  {
+    const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
+    const RtEpilogue ep = {w + 20023872, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, a20, a19, w + 17664576, &ep, &d, ws, ws_floats));
+  }
+
+  /* block5_pool (MaxPooling2D), line 17: 14x14x512 -> 7x7x512, 0 MACs */
+  {
+    const RtPool2d d = {N, 14, 14, 512, 512, 7, 7, 512, 2, 2, 2, 2, 0, 0};
+    CHECK(rt_maxpool2d(ctx, a21, a20, &d));
+  }
+
+  /* flatten (Flatten), line 27: 7x7x512 -> 25088, 0 MACs */
+  {
+    const RtEltwise d = {N, 49, 1, 512, 512, 512};
+    CHECK(rt_copy(ctx, a22, a21, &d));
+  }
+
+  /* fc1 (Dense, relu), line 28: 25088 -> 4096, 102,760,448 MACs */
+  {
+    const RtDense d = {N * 1, 25088, 4096, 25088, 4096};
+    const RtEpilogue ep = {w + 122784832, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dense(ctx, a23, a22, w + 20024384, &ep, &d));
+  }
+
+  /* fc2 (Dense, relu), line 29: 4096 -> 4096, 16,777,216 MACs */
+  {
+    const RtDense d = {N * 1, 4096, 4096, 4096, 4096};
+    const RtEpilogue ep = {w + 139566144, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dense(ctx, a24, a23, w + 122788928, &ep, &d));
+  }
+
+  /* predictions (Dense, softmax), line 30: 4096 -> 1000, 4,096,000 MACs */
+  {
+    const RtDense d = {N * 1, 4096, 1000, 4096, 1000};
+    const RtEpilogue ep = {w + 143666240, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, a25, a24, w + 139570240, &ep, &d));
+    const RtEltwise sm = {N, 1, 1, 1000, 1000, 1000};
+    CHECK(rt_softmax(ctx, a25, a25, &sm));
+  }
+
+  /* loss: cross-entropy of the softmax, fused: g25 is the softmax's input gradient */
+  CHECK(rt_softmax_xent(ctx, g25, loss_sum, correct, a25, (const int32_t *)targets, N, 1000));
+
+  /* gradient of predictions */
+  {
+    const RtDense d = {N * 1, 4096, 1000, 4096, 1000};
+    CHECK(rt_dense_backward(ctx, g24, gw + 139570240, gw + 143666240, g25, a24, w + 139570240, 0, &d));
+  }
+
+  /* gradient of fc2 */
+  {
+    const RtEltwise de = {N, 1, 1, 4096, 4096, 4096};
+    CHECK(rt_activation_backward(ctx, g24, g24, a24, RT_ACT_RELU, 0.0f, 0, &de));
+    const RtDense d = {N * 1, 4096, 4096, 4096, 4096};
+    CHECK(rt_dense_backward(ctx, g23, gw + 122788928, gw + 139566144, g24, a23, w + 122788928, 0, &d));
+  }
+
+  /* gradient of fc1 */
+  {
+    const RtEltwise de = {N, 1, 1, 4096, 4096, 4096};
+    CHECK(rt_activation_backward(ctx, g23, g23, a23, RT_ACT_RELU, 0.0f, 0, &de));
+    const RtDense d = {N * 1, 25088, 4096, 25088, 4096};
+    CHECK(rt_dense_backward(ctx, g22, gw + 20024384, gw + 122784832, g23, a22, w + 20024384, 0, &d));
+  }
+
+  /* gradient of flatten */
+  {
+    const RtEltwise d = {N, 1, 1, 25088, 25088, 25088};
+    CHECK(rt_accumulate(ctx, g21, g22, 0, &d));
+  }
+
+  /* gradient of block5_pool */
+  {
+    const RtPool2d d = {N, 14, 14, 512, 512, 7, 7, 512, 2, 2, 2, 2, 0, 0};
+    CHECK(rt_maxpool2d_backward(ctx, g20, g21, a20, 0, &d));
+  }
+
+  /* gradient of block5_conv4 */
+  {
+    const RtEltwise de = {N, 196, 1, 512, 512, 512};
+    CHECK(rt_activation_backward(ctx, g20, g20, a20, RT_ACT_RELU, 0.0f, 0, &de));
+    const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g19, gw + 17664576, gw + 20023872, g20, a19, w + 17664576, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of block5_conv3 */
+  {
+    const RtEltwise de = {N, 196, 1, 512, 512, 512};
+    CHECK(rt_activation_backward(ctx, g19, g19, a19, RT_ACT_RELU, 0.0f, 0, &de));
+    const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g18, gw + 15304768, gw + 17664064, g19, a18, w + 15304768, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of block5_conv2 */
+  {
+    const RtEltwise de = {N, 196, 1, 512, 512, 512};
+    CHECK(rt_activation_backward(ctx, g18, g18, a18, RT_ACT_RELU, 0.0f, 0, &de));
+    const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g17, gw + 12944960, gw + 15304256, g18, a17, w + 12944960, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of block5_conv1 */
+  {
+    const RtEltwise de = {N, 196, 1, 512, 512, 512};
+    CHECK(rt_activation_backward(ctx, g17, g17, a17, RT_ACT_RELU, 0.0f, 0, &de));
+    const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g16, gw + 10585152, gw + 12944448, g17, a16, w + 10585152, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of block4_pool */
+  {
+    const RtPool2d d = {N, 28, 28, 512, 512, 14, 14, 512, 2, 2, 2, 2, 0, 0};
+    CHECK(rt_maxpool2d_backward(ctx, g15, g16, a15, 0, &d));
+  }
+
+  /* gradient of block4_conv4 */
+  {
+    const RtEltwise de = {N, 784, 1, 512, 512, 512};
+    CHECK(rt_activation_backward(ctx, g15, g15, a15, RT_ACT_RELU, 0.0f, 0, &de));
+    const RtConv2d d = {N, 28, 28, 512, 512, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g14, gw + 8225344, gw + 10584640, g15, a14, w + 8225344, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of block4_conv3 */
+  {
+    const RtEltwise de = {N, 784, 1, 512, 512, 512};
+    CHECK(rt_activation_backward(ctx, g14, g14, a14, RT_ACT_RELU, 0.0f, 0, &de));
+    const RtConv2d d = {N, 28, 28, 512, 512, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g13, gw + 5865536, gw + 8224832, g14, a13, w + 5865536, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of block4_conv2 */
+  {
+    const RtEltwise de = {N, 784, 1, 512, 512, 512};
+    CHECK(rt_activation_backward(ctx, g13, g13, a13, RT_ACT_RELU, 0.0f, 0, &de));
+    const RtConv2d d = {N, 28, 28, 512, 512, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g12, gw + 3505728, gw + 5865024, g13, a12, w + 3505728, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of block4_conv1 */
+  {
+    const RtEltwise de = {N, 784, 1, 512, 512, 512};
+    CHECK(rt_activation_backward(ctx, g12, g12, a12, RT_ACT_RELU, 0.0f, 0, &de));
+    const RtConv2d d = {N, 28, 28, 256, 256, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g11, gw + 2325568, gw + 3505216, g12, a11, w + 2325568, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of block3_pool */
+  {
+    const RtPool2d d = {N, 56, 56, 256, 256, 28, 28, 256, 2, 2, 2, 2, 0, 0};
+    CHECK(rt_maxpool2d_backward(ctx, g10, g11, a10, 0, &d));
+  }
+
+  /* gradient of block3_conv4 */
+  {
+    const RtEltwise de = {N, 3136, 1, 256, 256, 256};
+    CHECK(rt_activation_backward(ctx, g10, g10, a10, RT_ACT_RELU, 0.0f, 0, &de));
+    const RtConv2d d = {N, 56, 56, 256, 256, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g9, gw + 1735488, gw + 2325312, g10, a9, w + 1735488, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of block3_conv3 */
+  {
+    const RtEltwise de = {N, 3136, 1, 256, 256, 256};
+    CHECK(rt_activation_backward(ctx, g9, g9, a9, RT_ACT_RELU, 0.0f, 0, &de));
+    const RtConv2d d = {N, 56, 56, 256, 256, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g8, gw + 1145408, gw + 1735232, g9, a8, w + 1145408, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of block3_conv2 */
+  {
+    const RtEltwise de = {N, 3136, 1, 256, 256, 256};
+    CHECK(rt_activation_backward(ctx, g8, g8, a8, RT_ACT_RELU, 0.0f, 0, &de));
+    const RtConv2d d = {N, 56, 56, 256, 256, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g7, gw + 555328, gw + 1145152, g8, a7, w + 555328, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of block3_conv1 */
+  {
+    const RtEltwise de = {N, 3136, 1, 256, 256, 256};
+    CHECK(rt_activation_backward(ctx, g7, g7, a7, RT_ACT_RELU, 0.0f, 0, &de));
+    const RtConv2d d = {N, 56, 56, 128, 128, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g6, gw + 260160, gw + 555072, g7, a6, w + 260160, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of block2_pool */
+  {
+    const RtPool2d d = {N, 112, 112, 128, 128, 56, 56, 128, 2, 2, 2, 2, 0, 0};
+    CHECK(rt_maxpool2d_backward(ctx, g5, g6, a5, 0, &d));
+  }
+
+  /* gradient of block2_conv2 */
+  {
+    const RtEltwise de = {N, 12544, 1, 128, 128, 128};
+    CHECK(rt_activation_backward(ctx, g5, g5, a5, RT_ACT_RELU, 0.0f, 0, &de));
+    const RtConv2d d = {N, 112, 112, 128, 128, 112, 112, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g4, gw + 112576, gw + 260032, g5, a4, w + 112576, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of block2_conv1 */
+  {
+    const RtEltwise de = {N, 12544, 1, 128, 128, 128};
+    CHECK(rt_activation_backward(ctx, g4, g4, a4, RT_ACT_RELU, 0.0f, 0, &de));
+    const RtConv2d d = {N, 112, 112, 64, 64, 112, 112, 128, 128, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g3, gw + 38720, gw + 112448, g4, a3, w + 38720, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of block1_pool */
+  {
+    const RtPool2d d = {N, 224, 224, 64, 64, 112, 112, 64, 2, 2, 2, 2, 0, 0};
+    CHECK(rt_maxpool2d_backward(ctx, g2, g3, a2, 0, &d));
+  }
+
+  /* gradient of block1_conv2 */
+  {
+    const RtEltwise de = {N, 50176, 1, 64, 64, 64};
+    CHECK(rt_activation_backward(ctx, g2, g2, a2, RT_ACT_RELU, 0.0f, 0, &de));
+    const RtConv2d d = {N, 224, 224, 64, 64, 224, 224, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, g1, gw + 1792, gw + 38656, g2, a1, w + 1792, 0, &d, ws, ws_floats));
+  }
+
+  /* gradient of block1_conv1 */
+  {
+    const RtEltwise de = {N, 50176, 1, 64, 64, 64};
+    CHECK(rt_activation_backward(ctx, g1, g1, a1, RT_ACT_RELU, 0.0f, 0, &de));
+    const RtConv2d d = {N, 224, 224, 3, 3, 224, 224, 64, 64, 3, 3, 1, 1, 1, 1, 1};
+    CHECK(rt_conv2d_backward(ctx, NULL, gw + 0, gw + 1728, g1, a0, w + 0, 0, &d, ws, ws_floats));
+  }
+  return RT_OK;
+}
+
+/* The train section, Keras' defaults where it is silent. */
+static const NetcTrainConfig train_config = {
+  .optimizer = NETC_OPT_SGD,
+  .lr = 0.01,
+  .momentum = 0,
+  .nesterov = 0,
+  .beta1 = 0.9,
+  .beta2 = 0.999,
+  .rho = 0.9,
+  .epsilon = 1e-07,
+  .weight_decay = 0,
+  .schedule = NETC_SCHED_CONSTANT,
+  .nsteps = 0,
+  .cosine_epochs = 0,
+  .loss = NETC_LOSS_CROSS_ENTROPY,
+  .batch = 32,
+  .epochs = 1,
+  .validation = 0,
+  .shuffle = 1,
+  .seed = 0u,
+  .naugment = 0,
+  .checkpoint = NETC_CKPT_NONE,
+  .checkpoint_metric = "val_acc",
+  .checkpoint_every = 1,
+};
+
 static const char summary[] =
     "Model: \"vgg19\" (dsl-examples/vgg19.net)" "\n"
     "Batch 1, float32. MACs: multiply-accumulates of dense and convolution layers; FLOPs = 2 x MACs." "\n"
@@ -506,4 +1081,9 @@ const NetcModel netc_model_vgg19 = {
   .data = NETC_DATA_NONE,
   .data_path = NULL,
   .data_path2 = NULL,
+  .train = &train_config,
+  .train_arena_bytes_per_image = 67235840,
+  .train_workspace_floats = vgg19_train_workspace_floats,
+  .train_step = vgg19_train_step,
+  .source_hash = "0c384e3f27543580",
 };

@@ -15,6 +15,11 @@ void vgg19_prepare(float *w, const float *p);
 size_t vgg19_workspace_floats(int N);
 RtStatus vgg19_forward(const RtContext *ctx, const float *w, void *arena, float *ws, size_t ws_floats,
                     const float *input, float *output, int N);
+size_t vgg19_train_workspace_floats(int N);
+RtStatus vgg19_train_step(const RtContext *ctx, float *w, float *gw, void *arena, float *ws,
+                       size_t ws_floats, const float *input, const void *targets, int N,
+                       uint64_t seed, double *loss_sum, int *correct);
+#define VGG19_TRAIN_ARENA_BYTES_PER_IMAGE 67235840
 
 extern const NetcModel netc_model_vgg19;
 
