@@ -15,7 +15,9 @@
  *                        (every draw derives from seed, epoch and step)
  *   train.best           F64 scalar, the best value of the checkpoint metric
  *   train.history        F64 [epochs, 5]: lr, loss, acc, val_loss, val_acc
- * and metadata format "netc-checkpoint". Integers and floats little-endian. */
+ * and metadata format "netc-checkpoint". Integers and floats little-endian.
+ * Metadata batch and train_images let a resumed run warn when it would not
+ * repeat the original one. */
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -86,7 +88,7 @@ static void input_shape(const NetcModel *m, int64_t *shape) {
     shape[k] = m->input_shape[k];
 }
 
-int app_ckpt_write(const AppArgs *a, const AppTrain *t, const char *path, bool state) {
+int app_ckpt_write(const AppArgs *a, const AppTrain *t, const char *path, bool state, int batch, size_t images) {
   const NetcModel *m = t->m;
   RtError err = {{0}};
   RtStWriter *w = NULL;
@@ -147,9 +149,11 @@ int app_ckpt_write(const AppArgs *a, const AppTrain *t, const char *path, bool s
       }
     }
   }
-  char num[32], seed[32];
+  char num[32], seed[32], bs[32], ni[32];
   snprintf(num, sizeof num, "%" PRId64, t->epoch);
   snprintf(seed, sizeof seed, "%" PRIu64, t->seed);
+  snprintf(bs, sizeof bs, "%d", batch);
+  snprintf(ni, sizeof ni, "%zu", images);
   const char *meta[][2] = {
       {"format", state ? FORMAT_CKPT : FORMAT_WEIGHTS},
       {"model", m->name ? m->name : ""},
@@ -158,6 +162,8 @@ int app_ckpt_write(const AppArgs *a, const AppTrain *t, const char *path, bool s
       {"optimizer", app_optimizer_name(t->cfg.optimizer)},
       {"epochs", num},
       {"seed", seed},
+      {"batch", bs},
+      {"train_images", ni},
   };
   for (size_t k = 0; !s && k < sizeof meta / sizeof meta[0]; k++)
     s = rt_stw_set_metadata(w, meta[k][0], meta[k][1], &err);
@@ -289,12 +295,17 @@ int app_ckpt_read(const AppArgs *a, AppTrain *t, const char *path) {
   }
   if (bad > MAX_SHOWN)
     app_fail(a, APP_EXIT_DATA, "%s: %d more problems not shown", path, bad - MAX_SHOWN);
-  rt_st_close(st);
-  if (bad)
+  if (bad) {
+    rt_st_close(st);
     return APP_EXIT_DATA;
+  }
+  const char *bs = rt_st_metadata_get(st, "batch"), *ni = rt_st_metadata_get(st, "train_images");
+  t->ckpt_batch = bs ? atoll(bs) : 0;
+  t->ckpt_images = ni ? atoll(ni) : 0;
   t->epoch = (int64_t)epoch;
   t->step = (int64_t)step;
   t->seed = seed;
   t->best = bits_f64(best);
+  rt_st_close(st);
   return APP_EXIT_OK;
 }

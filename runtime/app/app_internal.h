@@ -222,6 +222,8 @@ typedef struct AppTrain {
   double best;          /* best value of the checkpoint metric; NaN: none yet */
   double *hist;         /* [epoch][HIST_COLS]; NaN where there is no validation */
   int hist_cap;
+  long long ckpt_batch, ckpt_images; /* a resumed checkpoint's batch and training
+                                        images (0: unknown), for a warning */
 } AppTrain;
 
 /* The name of an optimizer ("sgd", "adam", "rmsprop", "adagrad"). */
@@ -229,8 +231,9 @@ const char *app_optimizer_name(NetcOptimizer o);
 
 /* Writes the weights (Keras names, normalize.* for standardize) and
  * metadata to path, atomically; with state, also the optimizer state,
- * epoch, step, seed, best metric and history: a checkpoint. Exit code. */
-int app_ckpt_write(const AppArgs *a, const AppTrain *t, const char *path, bool state);
+ * epoch, step, seed, best metric and history: a checkpoint. batch and
+ * images (the training part's size) go into the metadata. Exit code. */
+int app_ckpt_write(const AppArgs *a, const AppTrain *t, const char *path, bool state, int batch, size_t images);
 
 /* Reads a checkpoint written for this model (same source hash, optimizer
  * and shapes) into t: weights, optimizer state, counters, history. Every

@@ -13,7 +13,7 @@
 
 #include "app_internal.h"
 
-enum { PANEL_W = 420, PANEL_H = 300, MARGIN_L = 64, MARGIN_R = 16, MARGIN_T = 56, MARGIN_B = 48 };
+enum { PANEL_W = 420, PANEL_H = 300, MARGIN_L = 64, MARGIN_R = 28, MARGIN_T = 56, MARGIN_B = 48 };
 
 #define COLOR_TRAIN "#1f77b4"
 #define COLOR_VAL "#ff7f0e"
@@ -114,8 +114,9 @@ static void panel(FILE *f, int x0, int y0, const char *label, const double *hist
                 PX(e + 1.0), PY(v), color, e + 1, v);
     }
   }
-  /* Legend, top right. */
-  int lx = left + pw - 120, ly = y0 + 36;
+  /* Legend at the right, where the curves rarely are: at the top for the
+   * loss (it falls), at the bottom for the accuracy (it rises). */
+  int lx = left + pw - 120, ly = unit ? bottom - (has_val ? 36 : 20) - 4 + 12 : y0 + 36;
   fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"120\" height=\"%d\" fill=\"white\" stroke=\"#b0b0b0\"/>\n", lx,
           ly - 12, has_val ? 36 : 20);
   fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"%s\" stroke-width=\"2\"/>\n", lx + 6, ly - 2,

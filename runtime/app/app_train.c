@@ -456,7 +456,7 @@ static int checkpoint(const AppArgs *a, AppTrain *t, Run *r, int e, const double
     break;
   }
   }
-  int rc = app_ckpt_write(a, t, path, true);
+  int rc = app_ckpt_write(a, t, path, true, r->batch, r->n_train);
   if (!rc) {
     snprintf(r->last_ckpt, sizeof r->last_ckpt, "%s", path);
     if (!a->quiet && c->checkpoint != NETC_CKPT_BEST)
@@ -709,6 +709,12 @@ static int prepare_run(const AppArgs *a, AppTrain *t, Run *r, Bufs *b) {
     if (!append)
       fprintf(r->log, "epoch,lr,loss,acc,val_loss,val_acc,seconds\n");
   }
+  if (a->resume && t->ckpt_batch && t->ckpt_batch != r->batch)
+    app_warn(a, "%s: written with batch %lld, this run uses %d: it will not repeat the original run", a->resume,
+             t->ckpt_batch, r->batch);
+  if (a->resume && t->ckpt_images && t->ckpt_images != (long long)r->n_train)
+    app_warn(a, "%s: written training on %lld images, this run has %zu: it will not repeat the original run",
+             a->resume, t->ckpt_images, r->n_train);
   r->tty = isatty(fileno(stdout));
   if (!a->quiet) {
     const RtDataset *d = &r->data.train;
@@ -754,7 +760,7 @@ int app_cmd_train(const AppArgs *a, const NetcModel *m) {
   if (r.log && fclose(r.log) != 0 && !rc)
     rc = app_fail(a, APP_EXIT_DATA, "%s: cannot write: %s", a->log, strerror(errno));
   if (!rc) {
-    rc = app_ckpt_write(a, &t, r.out, false);
+    rc = app_ckpt_write(a, &t, r.out, false, r.batch, r.n_train);
     if (!rc)
       printf("saved %s (epoch %lld)\n", r.out, (long long)t.epoch);
   }

@@ -240,9 +240,14 @@ resume)
   cmp -s "$T/a/test_softmax.epoch2.ckpt.safetensors" "$T/b/test_softmax.epoch2.ckpt.safetensors" ||
     fail "softmax: the epoch-2 checkpoints differ"
   # Already done: nothing to train, the same weights.
-  run 0 "$SM" train --data "$T/idx" --epochs 2 --out "$T/b/w2.st" --resume "$T/b/test_softmax.epoch2.ckpt.safetensors"
+  run 0 "$SM" train --data "$T/idx" --epochs 2 --out "$T/b/w2.st" --validation 0.1 --resume "$T/b/test_softmax.epoch2.ckpt.safetensors"
   has "$T/out" "nothing to train"
   cmp -s "$T/a/w.st" "$T/b/w2.st" || fail "softmax: a finished checkpoint gives other weights"
+  # Another batch or data set cannot repeat the run: a warning says so.
+  run 0 "$SM" train --data "$T/idx" --epochs 2 --out "$T/b/w3.st" --batch 20 --limit 300 --validation 0.1 \
+    --resume "$T/b/test_softmax.epoch1.ckpt.safetensors" --checkpoint-dir "$T/b/other"
+  has "$T/err" "warning: $T/b/test_softmax.epoch1.ckpt.safetensors: written with batch 32, this run uses 20"
+  has "$T/err" "written training on 540 images, this run has 270"
   # bnnet: sgd with nesterov momentum and weight decay, a moving statistic,
   # dropout, augmentation, standardize, validation, a step schedule that
   # changes after the resumed epoch; 3 epochs == 1 + resumed 2.
