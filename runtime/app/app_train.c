@@ -554,7 +554,7 @@ static int train_loop(const AppArgs *a, AppTrain *t, Run *r, Bufs *b) {
     double secs = now_s() - t0;
     if (!a->quiet) {
       if (r->tty)
-        putchar('\r');
+        fputs("\r\033[K", stdout); /* the final line may be shorter than the bar's */
       progress(seen, r->n_train, secs, row[HIST_LOSS], row[HIST_ACC], true, r->n_val ? row + HIST_VAL_LOSS : NULL);
     }
     rc = hist_push(a, t, row);
