@@ -306,7 +306,17 @@ def main():
     ap.add_argument("--quick", action="store_true",
                     help="short blocks, for trying the script out")
     ap.add_argument("--json", help="write every figure here")
+    ap.add_argument("--summarize", metavar="JSON",
+                    help="print the tables of an earlier run's JSON and stop")
     args = ap.parse_args()
+    if args.summarize:
+        with open(args.summarize) as f:
+            result = json.load(f)
+        blocks = [b for m in result["models"].values() for b in m["blocks"]]
+        args.batches = sorted({b["batch"] for b in blocks})
+        args.threads = sorted({b["threads"] for b in blocks})
+        summarize(result, args)
+        return
 
     import onnxruntime as ort
     import onnx
@@ -449,6 +459,22 @@ def summarize(result, args):
         for row in v.values():
             n = row["netc"]
             n["fraction_of_best_peak"] = n["gflops"] / peak_best[n["threads"]]
+    # Paired ratios: within each round the engines ran minutes apart at
+    # most, under about the same load; the median of the per-round ratio
+    # (each at the thread count chosen above) is steadier than the ratio of
+    # the medians when the load changes between rounds.
+    for name, v in table.items():
+        blocks = result["models"][name]["blocks"]
+        for batch, row in v.items():
+            def at(engine, rnd):
+                t = row[engine]["threads"]
+                return next(b["median_ms"] for b in blocks if b["round"] == rnd
+                            and b["batch"] == batch and b["engine"] == engine
+                            and b["threads"] == t)
+            rounds = sorted({b["round"] for b in blocks})
+            row["paired_ratio"] = statistics.median(
+                min(at("pytorch", r), at("onnxruntime", r)) / at("netc", r)
+                for r in rounds)
     result["sgemm_peak_best"] = {str(t): g for t, g in peak_best.items()}
     result["summary"] = {n: {str(b): e for b, e in v.items()} for n, v in table.items()}
     print()
@@ -465,7 +491,7 @@ def summarize(result, args):
             print(f"Batch {batch} throughput, images/s (best thread count in brackets)")
             head = "netc / best peer"
         print(f"{'model':22s} {'netc':>12s} {'PyTorch':>12s} {'ORT':>12s}"
-              f" {head:>17s} {'netc GFLOP/s':>13s} {'% peak':>7s} {'% best':>7s}")
+              f" {head:>17s} {'paired':>7s} {'netc GFLOP/s':>13s} {'% peak':>7s} {'% best':>7s}")
         for name, v in table.items():
             row = v[batch]
             key = "median_ms" if batch == 1 else "images_per_s"
@@ -474,9 +500,11 @@ def summarize(result, args):
             peer_ms = min(row["pytorch"]["median_ms"], row["onnxruntime"]["median_ms"])
             ratio = peer_ms / row["netc"]["median_ms"]  # same for both views
             n = row["netc"]
-            print(f"{name:22s} {cells} {ratio:16.2f}x {n['gflops']:13.1f}"
+            print(f"{name:22s} {cells} {ratio:16.2f}x {row['paired_ratio']:6.2f}x"
+                  f" {n['gflops']:13.1f}"
                   f" {100 * n['fraction_of_peak']:6.1f}%"
                   f" {100 * n['fraction_of_best_peak']:6.1f}%")
+    print("paired: median over rounds of the same ratio within each round;")
     print("% peak: of the SGEMM peak `prog bench` measured in the same process"
           " (median of rounds);\n% best: of the best SGEMM peak seen in this run.")
 
