@@ -288,6 +288,44 @@ typedef struct DwBw {
   int in_cs, out_cs, mult, oc;
 } DwBw;
 
+/* One tap of one output pixel, channels [0, cn) of a block: the input
+ * gradient dx[j] += sum_m g[j*mult+m] * w[j*mult+m]. */
+RTK_CLONES
+static void trk_dw_din_tap(float *restrict dx, const float *restrict g, const float *restrict w, int cn, int mult) {
+  if (mult == 1) {
+RTK_SIMD
+    for (int j = 0; j < cn; j++)
+      dx[j] += g[j] * w[j];
+    return;
+  }
+  for (int j = 0; j < cn; j++) {
+    float s = 0.0f;
+    for (int m = 0; m < mult; m++)
+      s += g[j * mult + m] * w[j * mult + m];
+    dx[j] += s;
+  }
+}
+
+/* The kernel gradient of one tap: a[j*mult+m] += g[j*mult+m] * x[j]. */
+RTK_CLONES
+static void trk_dw_dk_tap(double *restrict a, const float *restrict g, const float *restrict x, int cn, int mult) {
+  if (mult == 1) {
+RTK_SIMD
+    for (int j = 0; j < cn; j++)
+      a[j] += (double)g[j] * x[j];
+    return;
+  }
+  for (int j = 0; j < cn; j++)
+    for (int m = 0; m < mult; m++)
+      a[j * mult + m] += (double)g[j * mult + m] * x[j];
+}
+
+static void trk_dw_dk_tap_float(float *a, const float *g, const float *x, int cn, int mult) {
+  for (int j = 0; j < cn; j++)
+    for (int m = 0; m < mult; m++)
+      a[j * mult + m] += g[j * mult + m] * x[j];
+}
+
 /* Input channels [c0, c0+cn) over every output pixel. acc holds
  * kh*kw*cn*mult kernel sums then cn*mult bias sums, or is NULL when they
  * do not fit, in which case the float gradient accumulates in place. */
@@ -334,32 +372,13 @@ static void dw_block(const DwBw *p, float *din, float *dkernel, float *dbias, co
             long ipix = ((long)b * d->h + iy) * d->w + ix;
             const float *x = in + ipix * p->in_cs + c0;
             const float *wk = kernel + (long)t * oc + (long)c0 * mult;
-            if (din) {
-              float *dx = din + ipix * p->in_cs + c0;
-              if (mult == 1) {
-                for (int j = 0; j < cn; j++)
-                  dx[j] += g[j] * wk[j];
-              } else {
-                for (int j = 0; j < cn; j++) {
-                  float s = 0.0f;
-                  for (int mm = 0; mm < mult; mm++)
-                    s += g[j * mult + mm] * wk[j * mult + mm];
-                  dx[j] += s;
-                }
-              }
-            }
+            if (din)
+              trk_dw_din_tap(din + ipix * p->in_cs + c0, g, wk, cn, mult);
             if (dkernel) {
-              if (acc) {
-                double *a = acc + (long)t * bn;
-                for (int j = 0; j < cn; j++)
-                  for (int mm = 0; mm < mult; mm++)
-                    a[j * mult + mm] += (double)g[j * mult + mm] * x[j];
-              } else {
-                float *a = dkernel + (long)t * oc + (long)c0 * mult;
-                for (int j = 0; j < cn; j++)
-                  for (int mm = 0; mm < mult; mm++)
-                    a[j * mult + mm] += g[j * mult + mm] * x[j];
-              }
+              if (acc)
+                trk_dw_dk_tap(acc + (long)t * bn, g, x, cn, mult);
+              else
+                trk_dw_dk_tap_float(dkernel + (long)t * oc + (long)c0 * mult, g, x, cn, mult);
             }
           }
         }

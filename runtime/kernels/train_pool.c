@@ -10,7 +10,7 @@
 
 #include "train_internal.h"
 
-enum { CB = 16 }; /* channels per block: one cache line of floats */
+enum { CB = 64 }; /* channels per block, as in the forward (pool.c) */
 
 typedef struct PoolBw {
   const RtPool2d *d;
@@ -48,17 +48,30 @@ static void pool_bw_block(const PoolBw *p, float *din, const float *dout, const 
         continue; /* a window of padding only: its output is a constant 0 */
       const float *g = dout + (((long)b * d->oh + oy) * d->ow + ox) * p->out_cs + c0;
       if (is_max) {
+        /* The forward's scan keeps the first value above all earlier
+         * ones: the first maximum in window order. Channels side by side
+         * so the compares vectorize. */
+        float best[CB];
+        int at[CB];
+        const float *x0 = img + ((long)(iy0 + ky_lo) * d->w + ix0 + kx_lo) * p->in_cs;
         for (int j = 0; j < cn; j++) {
-          /* The forward's scan keeps the first value above all earlier
-           * ones: the first maximum in window order. */
-          long at = ((long)(iy0 + ky_lo) * d->w + ix0 + kx_lo) * p->in_cs + j;
-          for (int ky = ky_lo; ky < ky_hi; ky++)
-            for (int kx = kx_lo; kx < kx_hi; kx++) {
-              long q = ((long)(iy0 + ky) * d->w + ix0 + kx) * p->in_cs + j;
-              if (img[q] > img[at])
-                at = q;
+          best[j] = x0[j];
+          at[j] = 0;
+        }
+        int kw_n = kx_hi - kx_lo;
+        for (int ky = ky_lo; ky < ky_hi; ky++)
+          for (int kx = kx_lo; kx < kx_hi; kx++) {
+            const float *x = img + ((long)(iy0 + ky) * d->w + ix0 + kx) * p->in_cs;
+            int tap = (ky - ky_lo) * kw_n + (kx - kx_lo);
+            for (int j = 0; j < cn; j++) {
+              int gt = x[j] > best[j];
+              best[j] = gt ? x[j] : best[j];
+              at[j] = gt ? tap : at[j];
             }
-          dimg[at] += g[j];
+          }
+        for (int j = 0; j < cn; j++) {
+          int ky = ky_lo + at[j] / kw_n, kx = kx_lo + at[j] % kw_n;
+          dimg[((long)(iy0 + ky) * d->w + ix0 + kx) * p->in_cs + j] += g[j];
         }
       } else {
         float inv = 1.0f / (float)((ky_hi - ky_lo) * (kx_hi - kx_lo));
