@@ -373,7 +373,7 @@ void cg_emit_node(Gen *gen, const Node *n) {
     em_line(e, "CHECK(rt_zeropad(ctx, %s, %s, &d));", out, src);
     return;
   case OP_CONCAT: {
-    if (gen->p->concat_free[n->id]) {
+    if (!gen->tp && gen->p->concat_free[n->id]) {  /* training copies: no views */
       em_line(e, "/* free: its inputs were written into their channel slices */");
       return;
     }

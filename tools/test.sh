@@ -15,5 +15,8 @@ ctest --test-dir build -j"$jobs" --output-on-failure
 echo "== clang, AddressSanitizer + UndefinedBehaviorSanitizer"
 CC=clang cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DNETC_SANITIZE=ON >/dev/null
 cmake --build build-asan -j"$jobs"
+# Tests labelled `slow` (whole-network gradient checks: seconds of float
+# arithmetic each, no parsing or memory handling of their own) run only in
+# the first configuration.
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir build-asan -j"$jobs" --output-on-failure
+  ctest --test-dir build-asan -j"$jobs" --output-on-failure -LE slow

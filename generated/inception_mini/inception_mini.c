@@ -1127,7 +1127,10 @@ RtStatus inception_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
 
   /* concat (Concatenate), line 18: 32x32x64 + 32x32x128 + 32x32x32 + 32x32x32 -> 32x32x256, 0 MACs */
   {
-    /* free: its inputs were written into their channel slices */
+    const float *const ins[] = {a2, a4, a6, a8};
+    const int chans[] = {64, 128, 32, 32};
+    const RtEltwise d = {N, 1024, 1, 256, 256, 256};
+    CHECK(rt_concat(ctx, a9, ins, chans, 4, &d));
   }
 
   /* conv_7 (Conv2D, relu), line 14: 32x32x256 -> 32x32x128, 33,554,432 MACs */
@@ -1180,7 +1183,10 @@ RtStatus inception_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
 
   /* concat_1 (Concatenate), line 18: 32x32x128 + 32x32x192 + 32x32x96 + 32x32x64 -> 32x32x480, 0 MACs */
   {
-    /* free: its inputs were written into their channel slices */
+    const float *const ins[] = {a10, a12, a14, a16};
+    const int chans[] = {128, 192, 96, 64};
+    const RtEltwise d = {N, 1024, 1, 480, 480, 480};
+    CHECK(rt_concat(ctx, a17, ins, chans, 4, &d));
   }
 
   /* maxpool_2 (MaxPooling2D), line 25: 32x32x480 -> 16x16x480, 0 MACs */
@@ -1239,7 +1245,10 @@ RtStatus inception_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
 
   /* concat_2 (Concatenate), line 18: 16x16x192 + 16x16x208 + 16x16x48 + 16x16x64 -> 16x16x512, 0 MACs */
   {
-    /* free: its inputs were written into their channel slices */
+    const float *const ins[] = {a19, a21, a23, a25};
+    const int chans[] = {192, 208, 48, 64};
+    const RtEltwise d = {N, 256, 1, 512, 512, 512};
+    CHECK(rt_concat(ctx, a26, ins, chans, 4, &d));
   }
 
   /* conv_19 (Conv2D, relu), line 14: 16x16x512 -> 16x16x160, 20,971,520 MACs */
@@ -1292,7 +1301,10 @@ RtStatus inception_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
 
   /* concat_3 (Concatenate), line 18: 16x16x160 + 16x16x224 + 16x16x64 + 16x16x64 -> 16x16x512, 0 MACs */
   {
-    /* free: its inputs were written into their channel slices */
+    const float *const ins[] = {a27, a29, a31, a33};
+    const int chans[] = {160, 224, 64, 64};
+    const RtEltwise d = {N, 256, 1, 512, 512, 512};
+    CHECK(rt_concat(ctx, a34, ins, chans, 4, &d));
   }
 
   /* maxpool_5 (MaxPooling2D), line 28: 16x16x512 -> 8x8x512, 0 MACs */
@@ -1351,7 +1363,10 @@ RtStatus inception_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
 
   /* concat_4 (Concatenate), line 18: 8x8x128 + 8x8x256 + 8x8x64 + 8x8x64 -> 8x8x512, 0 MACs */
   {
-    /* free: its inputs were written into their channel slices */
+    const float *const ins[] = {a36, a38, a40, a42};
+    const int chans[] = {128, 256, 64, 64};
+    const RtEltwise d = {N, 64, 1, 512, 512, 512};
+    CHECK(rt_concat(ctx, a43, ins, chans, 4, &d));
   }
 
   /* global_avgpool (GlobalAveragePooling2D), line 30: 8x8x512 -> 512, 0 MACs */
