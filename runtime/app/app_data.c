@@ -19,45 +19,9 @@
 /* A PNG folder has at most this many classes (labels are bytes). */
 enum { MAX_CLASSES = 256 };
 
-static bool is_dir(const char *p) {
-  struct stat sb;
-  return !stat(p, &sb) && S_ISDIR(sb.st_mode);
-}
-
-static bool is_file(const char *p) {
-  struct stat sb;
-  return !stat(p, &sb) && S_ISREG(sb.st_mode);
-}
-
-/* dir/name or dir/name.gz, whichever exists, into out. */
-static bool find_plain_or_gz(char *out, const char *dir, const char *name) {
-  snprintf(out, APP_PATH_CAP, "%s/%s", dir, name);
-  if (is_file(out))
-    return true;
-  snprintf(out, APP_PATH_CAP, "%s/%s.gz", dir, name);
-  return is_file(out);
-}
-
 static bool ends_with_ci(const char *s, const char *suffix) {
   size_t n = strlen(s), k = strlen(suffix);
   return n >= k && !strcasecmp(s + n - k, suffix);
-}
-
-/* The labels file next to an IDX images file, by name (as eval finds it). */
-static bool idx_labels_for(char *out, const char *images) {
-  const char *base = strrchr(images, '/');
-  base = base ? base + 1 : images;
-  static const char *const from[] = {"images-idx3", "images.idx3", "images"};
-  static const char *const to[] = {"labels-idx1", "labels.idx1", "labels"};
-  for (int i = 0; i < 3; i++) {
-    const char *hit = strstr(base, from[i]);
-    if (!hit)
-      continue;
-    snprintf(out, APP_PATH_CAP, "%.*s%s%s", (int)(hit - images), images, to[i], hit + strlen(from[i]));
-    if (is_file(out))
-      return true;
-  }
-  return false;
 }
 
 static int cmp_str(const void *x, const void *y) {
@@ -104,7 +68,7 @@ static int list_dir(const AppArgs *a, const char *dir, bool dirs, StrList *out) 
       continue;
     if ((size_t)snprintf(p, sizeof p, "%s/%s", dir, e->d_name) >= sizeof p)
       continue;
-    if (dirs ? is_dir(p) : (is_file(p) && ends_with_ci(e->d_name, ".png")))
+    if (dirs ? app_is_dir(p) : (app_is_file(p) && ends_with_ci(e->d_name, ".png")))
       if (!list_push(out, e->d_name))
         rc = app_fail(a, APP_EXIT_DATA, "out of memory");
   }
@@ -243,25 +207,25 @@ static int load_splits(const AppArgs *a, const NetcModel *m, const char *path, A
   RtError err = {{0}};
   char t[APP_PATH_CAP], tl[APP_PATH_CAP];
   snprintf(d->path, sizeof d->path, "%s", path);
-  if (is_dir(path)) {
+  if (app_is_dir(path)) {
     snprintf(t, sizeof t, "%s/data_batch_1.bin", path);
-    if (m->data == NETC_DATA_CIFAR10 || is_file(t)) {
+    if (m->data == NETC_DATA_CIFAR10 || app_is_file(t)) {
       d->kind = "CIFAR-10";
       if (rt_cifar10_load(path, RT_CIFAR_TRAIN, &d->train, &err) != RT_OK)
         return app_fail(a, APP_EXIT_DATA, "%s", err.msg);
       snprintf(d->test_path, sizeof d->test_path, "%s/test_batch.bin", path);
-      if (is_file(d->test_path) && rt_cifar10_load(path, RT_CIFAR_TEST, &d->test, &err) != RT_OK)
+      if (app_is_file(d->test_path) && rt_cifar10_load(path, RT_CIFAR_TEST, &d->test, &err) != RT_OK)
         return app_fail(a, APP_EXIT_DATA, "%s", err.msg);
       return APP_EXIT_OK;
     }
-    if (m->data != NETC_DATA_FOLDER && find_plain_or_gz(t, path, "train-images-idx3-ubyte")) {
+    if (m->data != NETC_DATA_FOLDER && app_find_plain_or_gz(t, path, "train-images-idx3-ubyte")) {
       d->kind = "IDX";
-      if (!find_plain_or_gz(d->labels_path, path, "train-labels-idx1-ubyte"))
+      if (!app_find_plain_or_gz(d->labels_path, path, "train-labels-idx1-ubyte"))
         return app_fail(a, APP_EXIT_DATA, "%s: train-labels-idx1-ubyte[.gz] is missing", path);
       if (rt_idx_load_pair(t, d->labels_path, &d->train, &err) != RT_OK)
         return app_fail(a, APP_EXIT_DATA, "%s", err.msg);
-      if (find_plain_or_gz(d->test_path, path, "t10k-images-idx3-ubyte") &&
-          find_plain_or_gz(tl, path, "t10k-labels-idx1-ubyte") &&
+      if (app_find_plain_or_gz(d->test_path, path, "t10k-images-idx3-ubyte") &&
+          app_find_plain_or_gz(tl, path, "t10k-labels-idx1-ubyte") &&
           rt_idx_load_pair(d->test_path, tl, &d->test, &err) != RT_OK)
         return app_fail(a, APP_EXIT_DATA, "%s", err.msg);
       return APP_EXIT_OK;
@@ -269,7 +233,7 @@ static int load_splits(const AppArgs *a, const NetcModel *m, const char *path, A
     char tr[APP_PATH_CAP];
     snprintf(tr, sizeof tr, "%s/train", path);
     snprintf(t, sizeof t, "%s/test", path);
-    bool split = is_dir(tr) && is_dir(t) && looks_like_folder(a, tr);
+    bool split = app_is_dir(tr) && app_is_dir(t) && looks_like_folder(a, tr);
     if (m->data == NETC_DATA_FOLDER || split || looks_like_folder(a, path)) {
       d->kind = "PNG folder";
       int rc = load_folder(a, m, split ? tr : path, &d->train);
@@ -287,7 +251,7 @@ static int load_splits(const AppArgs *a, const NetcModel *m, const char *path, A
                     "and sub-folders of PNGs)%s",
                     path, !strcmp(path, FASHION_MNIST_DIR) ? "; apt-get install dataset-fashion-mnist" : "");
   }
-  if (!is_file(path))
+  if (!app_is_file(path))
     return app_fail(a, APP_EXIT_DATA, "%s: no such file or directory", path);
   if (m->data == NETC_DATA_CIFAR10 || ends_with_ci(path, ".bin")) {
     d->kind = "CIFAR-10";
@@ -298,7 +262,7 @@ static int load_splits(const AppArgs *a, const NetcModel *m, const char *path, A
   d->kind = "IDX";
   if (m->data == NETC_DATA_IDX && m->data_path2 && !a->data)
     snprintf(d->labels_path, sizeof d->labels_path, "%s", m->data_path2);
-  else if (!idx_labels_for(d->labels_path, path))
+  else if (!app_idx_labels_for(d->labels_path, path))
     return app_fail(a, APP_EXIT_DATA, "%s: cannot find its labels file by name (images-idx3 -> labels-idx1)",
                     path);
   if (rt_idx_load_pair(path, d->labels_path, &d->train, &err) != RT_OK)

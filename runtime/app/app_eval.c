@@ -23,47 +23,11 @@ typedef struct EvalSource {
   char labels[PATH_CAP];      /* IDX labels */
 } EvalSource;
 
-static bool is_dir(const char *p) {
-  struct stat sb;
-  return !stat(p, &sb) && S_ISDIR(sb.st_mode);
-}
-
-static bool is_file(const char *p) {
-  struct stat sb;
-  return !stat(p, &sb) && S_ISREG(sb.st_mode);
-}
-
-/* dir/name or dir/name.gz, whichever exists, into out. */
-static bool find_plain_or_gz(char *out, const char *dir, const char *name) {
-  snprintf(out, PATH_CAP, "%s/%s", dir, name);
-  if (is_file(out))
-    return true;
-  snprintf(out, PATH_CAP, "%s/%s.gz", dir, name);
-  return is_file(out);
-}
-
 static bool ends_with(const char *s, const char *suffix) {
   size_t n = strlen(s), k = strlen(suffix);
   return n >= k && !strcmp(s + n - k, suffix);
 }
 
-/* The labels file next to an IDX images file: its name with "images-idx3"
- * (or "images") turned into "labels-idx1" (or "labels"). */
-static bool idx_labels_for(char *out, const char *images) {
-  const char *base = strrchr(images, '/');
-  base = base ? base + 1 : images;
-  static const char *const from[] = {"images-idx3", "images.idx3", "images"};
-  static const char *const to[] = {"labels-idx1", "labels.idx1", "labels"};
-  for (int i = 0; i < 3; i++) {
-    const char *hit = strstr(base, from[i]);
-    if (!hit)
-      continue;
-    snprintf(out, PATH_CAP, "%.*s%s%s", (int)(hit - images), images, to[i], hit + strlen(from[i]));
-    if (is_file(out))
-      return true;
-  }
-  return false;
-}
 
 /* Which data set: --data, else the model's train section, else
  * Fashion-MNIST for a 28x28x1 input. Only usage errors here; whether the
@@ -100,25 +64,25 @@ static int pick_source(const AppArgs *a, const NetcModel *m, const char **pathp,
 static int locate_source(const AppArgs *a, const NetcModel *m, const char *path, const char *labels,
                          EvalSource *src) {
   memset(src, 0, sizeof *src);
-  if (is_dir(path)) {
+  if (app_is_dir(path)) {
     char t[PATH_CAP];
     snprintf(t, sizeof t, "%s/test_batch.bin", path);
-    if (m->data == NETC_DATA_CIFAR10 || is_file(t)) {
+    if (m->data == NETC_DATA_CIFAR10 || app_is_file(t)) {
       src->cifar = true;
       snprintf(src->path, PATH_CAP, "%s", path);
       return APP_EXIT_OK;
     }
-    if (!find_plain_or_gz(src->path, path, "t10k-images-idx3-ubyte"))
+    if (!app_find_plain_or_gz(src->path, path, "t10k-images-idx3-ubyte"))
       return app_fail(a, APP_EXIT_DATA, "%s: no test set here (looked for test_batch.bin and "
                       "t10k-images-idx3-ubyte[.gz])%s", path,
                       !strcmp(path, FASHION_MNIST_DIR) ? "; apt-get install dataset-fashion-mnist" : "");
     if (labels)
       snprintf(src->labels, PATH_CAP, "%s", labels);
-    else if (!find_plain_or_gz(src->labels, path, "t10k-labels-idx1-ubyte"))
+    else if (!app_find_plain_or_gz(src->labels, path, "t10k-labels-idx1-ubyte"))
       return app_fail(a, APP_EXIT_DATA, "%s: t10k-labels-idx1-ubyte[.gz] is missing", path);
     return APP_EXIT_OK;
   }
-  if (!is_file(path))
+  if (!app_is_file(path))
     return app_fail(a, APP_EXIT_DATA, "%s: no such file or directory", path);
   snprintf(src->path, PATH_CAP, "%s", path);
   if (m->data == NETC_DATA_CIFAR10 || ends_with(path, ".bin")) {
@@ -127,7 +91,7 @@ static int locate_source(const AppArgs *a, const NetcModel *m, const char *path,
   }
   if (labels)
     snprintf(src->labels, PATH_CAP, "%s", labels);
-  else if (!idx_labels_for(src->labels, path))
+  else if (!app_idx_labels_for(src->labels, path))
     return app_fail(a, APP_EXIT_DATA, "%s: cannot find its labels file by name; give --labels", path);
   return APP_EXIT_OK;
 }

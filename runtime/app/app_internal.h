@@ -169,6 +169,15 @@ int app_cmd_train(const AppArgs *a, const NetcModel *m);
 
 enum { APP_PATH_CAP = 4096 };
 
+/* app_paths.c: data files on disk. */
+bool app_is_dir(const char *p);
+bool app_is_file(const char *p);
+/* dir/name or dir/name.gz, whichever exists, into out (APP_PATH_CAP). */
+bool app_find_plain_or_gz(char *out, const char *dir, const char *name);
+/* The labels file next to an IDX images file: its name with "images-idx3"
+ * (or "images") turned into "labels-idx1" (or "labels"), if it exists. */
+bool app_idx_labels_for(char *out, const char *images);
+
 /* The data `train` reads: the training set and, when there is one, the test
  * set, as bytes at their own size (a PNG folder is stored at the model's). */
 typedef struct AppData {
