@@ -234,6 +234,25 @@ static void emit_prepare(Gen *gen, const char *id) {
 static void conv_desc(Gen *gen, const char *var, const Node *n, const Node *in, int64_t in_c, int64_t in_cs,
                       int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t pt, int64_t pl, int64_t groups);
 
+void cg_prelu_desc(Gen *gen, const Node *n) {
+  const ParamEntry *al = cg_param(gen, n, "alpha");
+  /* Slopes [h, w, c], an axis of size 1 where Keras shares it. */
+  int64_t h = 1, w = 1, ah = 1, aw = 1, ac = al->shape[al->rank - 1];
+  if (n->shape.rank == 3) {
+    h = n->shape.d[0];
+    w = n->shape.d[1];
+    ah = al->shape[0];
+    aw = al->shape[1];
+  } else if (n->shape.rank == 2) {
+    h = n->shape.d[0];
+    ah = al->shape[0];
+  }
+  em_line(&gen->e,
+          "const RtPRelu d = {N, %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64
+          ", %" PRId64 ", %" PRId64 "};",
+          h, w, cg_chans(n), cg_cs(gen, n->inputs[0]), cg_cs(gen, n), ah, aw, ac);
+}
+
 void cg_conv_desc(Gen *gen, const char *var, const Node *n, const Node *in) {
   const Attrs *a = &n->attr;
   conv_desc(gen, var, n, in, in->shape.d[2], cg_cs(gen, in), a->kernel[0], a->kernel[1], a->stride[0], a->stride[1],
@@ -426,22 +445,7 @@ void cg_emit_node(Gen *gen, const Node *n) {
     em_line(e, "CHECK(rt_softmax(ctx, %s, %s, &d));", out, src);
     return;
   case OP_PRELU: {
-    const ParamEntry *al = cg_param(gen, n, "alpha");
-    /* Slopes [h, w, c], an axis of size 1 where Keras shares it. */
-    int64_t h = 1, w = 1, ah = 1, aw = 1, ac = al->shape[al->rank - 1];
-    if (n->shape.rank == 3) {
-      h = n->shape.d[0];
-      w = n->shape.d[1];
-      ah = al->shape[0];
-      aw = al->shape[1];
-    } else if (n->shape.rank == 2) {
-      h = n->shape.d[0];
-      ah = al->shape[0];
-    }
-    em_line(e,
-            "const RtPRelu d = {N, %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64
-            ", %" PRId64 ", %" PRId64 "};",
-            h, w, cg_chans(n), cg_cs(gen, in), cg_cs(gen, n), ah, aw, ac);
+    cg_prelu_desc(gen, n);
     em_line(e, "CHECK(rt_prelu(ctx, %s, %s, w + %" PRId64 ", &d));", out, src, gen->w_extra[n->id]);
     return;
   }

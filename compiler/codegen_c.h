@@ -45,6 +45,8 @@ const char *cg_t(Gen *gen, const Node *n);
 int64_t cg_cs(Gen *gen, const Node *n);
 const char *cg_eltwise(Gen *gen, const Node *n, const Node *in);
 void cg_conv_desc(Gen *gen, const char *var, const Node *n, const Node *in);
+/* `const RtPRelu d = ...;` for a prelu layer. */
+void cg_prelu_desc(Gen *gen, const Node *n);
 const char *cg_comment_line(Gen *gen, const Node *n);
 /* One layer's forward call(s), inside a block the caller opened. */
 void cg_emit_node(Gen *gen, const Node *n);

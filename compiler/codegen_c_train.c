@@ -212,20 +212,7 @@ static void emit_backward(Gen *gen, const Node *n) {
     return;
   case OP_PRELU: {
     const ParamEntry *al = cg_param(gen, n, "alpha");
-    int64_t h = 1, w = 1, ah = 1, aw = 1, ac = al->shape[al->rank - 1];
-    if (n->shape.rank == 3) {
-      h = n->shape.d[0];
-      w = n->shape.d[1];
-      ah = al->shape[0];
-      aw = al->shape[1];
-    } else if (n->shape.rank == 2) {
-      h = n->shape.d[0];
-      ah = al->shape[0];
-    }
-    em_line(e,
-            "const RtPRelu d = {N, %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64
-            ", %" PRId64 ", %" PRId64 "};",
-            h, w, cg_chans(n), cg_chans(n), cg_chans(n), ah, aw, ac);
+    cg_prelu_desc(gen, n);
     em_line(e, "CHECK(rt_prelu_backward(ctx, %s, gw + %" PRId64 ", %s, %s, w + %" PRId64 ", %d, &d));",
             din(gen, n, 0), al->offset, g, cg_t(gen, in), al->offset, acc(gen, n, 0));
     return;
