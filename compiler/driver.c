@@ -14,6 +14,24 @@ static const ElabLimits default_limits = {
     .max_depth = 2000,
 };
 
+/* The training step's memory at the train section's batch size, when the
+ * model can be trained (quietly nothing otherwise). */
+static void train_memory(Compilation *c) {
+  TrainSettings ts;
+  train_settings(&c->train, &ts);
+  Diag quiet;
+  diag_init(&quiet, NULL);
+  TrainPlan *tp = autodiff(c->arena, &quiet, c->graph, (LossKind)ts.loss);
+  if (!tp)
+    return;
+  Totals *t = &c->totals;
+  t->train_batch = ts.batch;
+  t->train_arena_bytes = tp->arena_bytes * ts.batch;
+  t->train_grad_bytes = t->params * 4;
+  int state = strcmp(ts.optimizer, "adam") == 0 ? 2 : strcmp(ts.optimizer, "sgd") == 0 ? ts.momentum > 0 : 1;
+  t->train_state_bytes = t->trainable * 4 * state;
+}
+
 Compilation *compile_source(const char *path, const char *text, size_t len, FILE *diag_out, int batch,
                             bool *ok) {
   Compilation *c = calloc(1, sizeof *c);
@@ -42,6 +60,7 @@ Compilation *compile_source(const char *path, const char *text, size_t len, FILE
   Plan *p = compile_inference_plan(c, &all, &g);
   c->totals.planned_arena_bytes = p->arena_bytes * batch;
   c->totals.naive_arena_bytes = p->naive_bytes * batch;
+  train_memory(c);
   *ok = c->diag.errors == 0;
   return c;
 }

@@ -38,7 +38,7 @@ static const char usage_check[] =
     "each error as FILE:LINE:COL and exits 1.\n";
 
 static const char usage_report[] =
-    "usage: netc report FILE [--json | --markdown] [--batch N] [-o OUT]\n"
+    "usage: netc report FILE [--json | --markdown] [--batch N] [--train] [-o OUT]\n"
     "\n"
     "Prints a Keras-style summary: one row per layer with its output shape,\n"
     "parameters, MACs and element-wise operations, then totals: parameters\n"
@@ -48,6 +48,7 @@ static const char usage_report[] =
     "  --json        machine-readable output with stable keys\n"
     "  --markdown    a Markdown table\n"
     "  --batch N     costs for a batch of N images (default 1)\n"
+    "  --train       also the training step's memory at the train section's batch\n"
     "  -o OUT        write to OUT instead of standard output\n";
 
 static const char usage_emit[] =
@@ -93,6 +94,7 @@ typedef struct Options {
   const char *cc, *cflags;
   bool keep;      /* build: keep the emitted sources */
   bool verbose;
+  bool train;     /* report: the training step's memory too */
 } Options;
 
 static bool parse_batch(const char *s, int *out) {
@@ -136,6 +138,8 @@ static int parse_options(const char *cmd, int argc, char **argv, const char *con
         o->keep = true;
       else if (strcmp(a, "-v") == 0)
         o->verbose = true;
+      else if (strcmp(a, "--train") == 0)
+        o->train = true;
       else if (strcmp(a, "--no-passes") == 0)
         o->passes = (PassOptions){false, false, false, false};
       else {
@@ -296,14 +300,15 @@ static int cmd_check(int argc, char **argv) {
 }
 
 static int cmd_report(int argc, char **argv) {
-  static const char *const flags[] = {"--json", "--markdown", "--batch", "-o"};
+  static const char *const flags[] = {"--json", "--markdown", "--batch", "-o", "--train"};
   Options o;
-  int rc = parse_options("report", argc, argv, flags, 4, usage_report, &o);
+  int rc = parse_options("report", argc, argv, flags, 5, usage_report, &o);
   if (rc)
     return rc < 0 ? 0 : rc;
   Compilation *c = compile_file("report", &o, &rc);
   if (!c)
     return rc;
+  c->show_train = o.train;
   ReportCtx r = {c, &o};
   rc = write_output("report", o.out, write_report, &r);
   compilation_free(c);

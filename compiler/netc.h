@@ -330,6 +330,12 @@ typedef struct Totals {
   int64_t peak_activation_bytes;  /* live tensors at the worst step, at `batch` */
   int64_t planned_arena_bytes;    /* the C backend's arena after passes, at `batch` */
   int64_t naive_arena_bytes;      /* every tensor in a buffer of its own, at `batch` */
+  /* Training at the train section's batch size (train_batch 0: the model
+   * cannot be trained, e.g. no softmax for cross-entropy). */
+  int train_batch;
+  int64_t train_arena_bytes;      /* activations kept for backward, their gradients */
+  int64_t train_grad_bytes;       /* parameter gradients */
+  int64_t train_state_bytes;      /* optimizer state */
   int batch;
 } Totals;
 
@@ -426,6 +432,7 @@ typedef struct Compilation {
   TrainConfig train;
   Totals totals;
   const char *path;
+  bool show_train;     /* reports include the training memory (report --train) */
 } Compilation;
 
 /* Parses, elaborates, checks and costs `text`. Diagnostics go to `diag_out`

@@ -155,6 +155,13 @@ char *report_json(const Compilation *c) {
   cJSON_AddNumberToObject(m, "peak_activation_bytes", (double)t->peak_activation_bytes);
   cJSON_AddNumberToObject(m, "planned_arena_bytes", (double)t->planned_arena_bytes);
   cJSON_AddNumberToObject(m, "naive_arena_bytes", (double)t->naive_arena_bytes);
+  if (c->show_train && t->train_batch) {
+    cJSON *tr = cJSON_AddObjectToObject(root, "training");
+    cJSON_AddNumberToObject(tr, "batch", t->train_batch);
+    cJSON_AddNumberToObject(tr, "arena_bytes", (double)t->train_arena_bytes);
+    cJSON_AddNumberToObject(tr, "gradient_bytes", (double)t->train_grad_bytes);
+    cJSON_AddNumberToObject(tr, "optimizer_state_bytes", (double)t->train_state_bytes);
+  }
   char *s = cJSON_Print(root);
   cJSON_Delete(root);
   return s;

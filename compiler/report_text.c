@@ -104,6 +104,17 @@ static void print_totals(FILE *out, const Compilation *c, bool md) {
   LINE("Planned arena", "%s bytes (%s, C backend after passes; %s bytes without reuse)",
        fmt_thousands(t->planned_arena_bytes, a, sizeof a), fmt_bytes(t->planned_arena_bytes, b, sizeof b),
        fmt_thousands(t->naive_arena_bytes, c2, sizeof c2));
+  if (c->show_train && t->train_batch) {
+    int64_t all = t->train_arena_bytes + t->train_grad_bytes + t->train_state_bytes + t->weight_bytes;
+    LINE("Training arena", "%s bytes (%s at batch %d: activations kept for backward and their gradients)",
+         fmt_thousands(t->train_arena_bytes, a, sizeof a), fmt_bytes(t->train_arena_bytes, b, sizeof b),
+         t->train_batch);
+    LINE("Training weights", "%s bytes (%s: weights, their gradients and the optimizer's state)",
+         fmt_thousands(all - t->train_arena_bytes, a, sizeof a), fmt_bytes(all - t->train_arena_bytes, b, sizeof b));
+    LINE("Training total", "%s bytes (%s)", fmt_thousands(all, a, sizeof a), fmt_bytes(all, b, sizeof b));
+  } else if (c->show_train) {
+    LINE("Training", "%s", "not available: the loss cannot be taken on this network's output");
+  }
 #undef LINE
 }
 
