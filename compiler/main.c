@@ -67,7 +67,7 @@ static const char usage_build[] =
     "it against the netc runtime into PROGRAM, an executable that predicts,\n"
     "evaluates, initializes weights and benchmarks (run 'PROGRAM --help').\n"
     "\n"
-    "  --cc CC         the C compiler (default: $CC, else cc)\n"
+    "  --cc CC         the C compiler (default: $CC, else the one that built netc's runtime)\n"
     "  --cflags FLAGS  optimization flags (default: -O3 -march=native)\n"
     "  --keep          keep the emitted sources in PROGRAM.netc/\n"
     "  -v              print the compiler command\n";
@@ -449,7 +449,7 @@ static int cmd_build(int argc, char **argv) {
     snprintf(main_c, sizeof main_c, "%s/main.c", dir);
     snprintf(tmp_out, sizeof tmp_out, "%s.tmp%ld", o.out, (long)getpid());
     const char *sources[] = {model_c, main_c};
-    const char *cc = o.cc ? o.cc : getenv("CC") && *getenv("CC") ? getenv("CC") : "cc";
+    const char *cc = o.cc ? o.cc : getenv("CC") && *getenv("CC") ? getenv("CC") : toolchain_default_cc();
     int st = toolchain_compile(cc, o.cflags ? o.cflags : "-O3 -march=native", &rp, sources, 2, tmp_out, o.verbose);
     /* Linked to a temporary name and renamed: a failed build never leaves
      * a half-written program where a working one was. */

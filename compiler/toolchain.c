@@ -46,6 +46,10 @@ bool toolchain_find_runtime(RuntimePaths *rp) {
   return false;
 }
 
+const char *toolchain_default_cc(void) {
+  return access(NETC_DEFAULT_CC, X_OK) == 0 ? NETC_DEFAULT_CC : "cc";
+}
+
 /* Splits a flag string at spaces (no quoting: flags with spaces inside are
  * not supported) and appends the words to argv. */
 static int split_words(char *s, const char **argv, int at, int cap) {

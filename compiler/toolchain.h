@@ -18,6 +18,10 @@ typedef struct RuntimePaths {
  * in. False when neither is complete. */
 bool toolchain_find_runtime(RuntimePaths *rp);
 
+/* The C compiler netc build uses by default: the one that built the
+ * runtime, when it still exists, else cc. */
+const char *toolchain_default_cc(void);
+
 /* Runs `cc -std=c11 cflags -I<include> sources -o output <runtime libs>`
  * without a shell. Returns the compiler's exit status (127: could not run). */
 int toolchain_compile(const char *cc, const char *cflags, const RuntimePaths *rp, const char *const *sources,

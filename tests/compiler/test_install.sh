@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# test_install.sh BUILD_DIR: `netc build` works after `cmake --install` (it
+# test_install.sh BUILD_DIR CC: `netc build` works after `cmake --install` (it
 # finds the installed runtime beside itself), and the installed pkg-config
 # file links a generated model into a program of one's own.
 set -eu
 build=$1
+cc=${2:-cc}  # the compiler that built the runtime: its OpenMP and sanitizer runtimes
 cd "$(dirname "$0")/../.."
 prefix=$(mktemp -d)
 trap 'rm -rf "$prefix"' EXIT
@@ -26,7 +27,7 @@ cat > gen/main.c <<'C'
 int main(int argc, char **argv) { return netc_app_main(argc, argv, &netc_model_mnist_mlp); }
 C
 PKG_CONFIG_PATH="$prefix/lib/pkgconfig:$prefix/lib64/pkgconfig" \
-  cc -std=c11 -O2 gen/mnist_mlp.c gen/main.c -o own \
+  "$cc" -std=c11 -O2 gen/mnist_mlp.c gen/main.c -o own \
   $(PKG_CONFIG_PATH="$prefix/lib/pkgconfig:$prefix/lib64/pkgconfig" pkg-config --cflags --libs --static netc-runtime)
 ./own predict --help >/dev/null
 ./own summary | grep -q "mnist_mlp"
