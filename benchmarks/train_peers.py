@@ -7,6 +7,7 @@ PATH has no torch.
 
   train_peers.py accuracy --model mnist_mlp --epochs 10 --seed 1 [--limit N]
   train_peers.py bench --model mnist_cnn --steps 200 --batch 32 [--json]
+  train_peers.py data --model cifar_bn_cnn --images 1280 --out DIR
 
 Models match dsl-examples/*.net: Keras initialization (Glorot-uniform
 kernels, zero biases; batch norm gamma 1, beta 0, eps 1e-3, momentum 0.99),
@@ -172,7 +173,7 @@ def fashion(split, limit):
     return x.float().div_(255.0).unsqueeze(1), y.long()
 
 
-def step_lr(lr0, epoch):
+def step_lr(lr0, epoch):  # epoch from 0, as Keras passes it
     """The book's lr_schedule: lr0, x0.2 after 5 epochs, x0.1 after 10, x0.01 after 15."""
     if epoch > 15:
         return lr0 * 0.01
@@ -193,7 +194,7 @@ def accuracy(a):
     n = x.shape[0]
     t0 = time.time()
     for epoch in range(1, a.epochs + 1):
-        lr = step_lr(a.lr or MODELS[a.model][3], epoch) if a.schedule == "step" else opt.param_groups[0]["lr"]
+        lr = step_lr(a.lr or MODELS[a.model][3], epoch - 1) if a.schedule == "step" else opt.param_groups[0]["lr"]
         for pg in opt.param_groups:
             pg["lr"] = lr
         model.train()
@@ -248,6 +249,29 @@ def bench(a):
         print("%s: %d steps of batch %d in %.2f s: %.1f images/s" % (a.model, a.steps, batch, dt, ips))
 
 
+def write_data(a):
+    """Random images and labels in the format netc's `train --data` reads:
+    an IDX pair (train-images-idx3-ubyte, train-labels-idx1-ubyte) in DIR for
+    28x28x1 models, DIR/data_batch_1.bin (CIFAR-10 records) for 32x32x3."""
+    _, shape, _, _, _ = MODELS[a.model]
+    g = torch.Generator().manual_seed(a.seed)
+    n = a.images
+    x = torch.randint(0, 256, (n,) + shape, generator=g, dtype=torch.uint8)
+    y = torch.randint(0, 10, (n,), generator=g, dtype=torch.uint8)
+    os.makedirs(a.out, exist_ok=True)
+    if shape[0] == 1:
+        with open(os.path.join(a.out, "train-images-idx3-ubyte"), "wb") as f:
+            f.write(struct.pack(">IIII", 0x803, n, shape[1], shape[2]))
+            f.write(x.numpy().tobytes())
+        with open(os.path.join(a.out, "train-labels-idx1-ubyte"), "wb") as f:
+            f.write(struct.pack(">II", 0x801, n))
+            f.write(y.numpy().tobytes())
+    else:
+        rec = torch.cat([y.unsqueeze(1), x.reshape(n, -1)], 1)  # label, then R, G, B planes
+        with open(os.path.join(a.out, "data_batch_1.bin"), "wb") as f:
+            f.write(rec.numpy().tobytes())
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -265,8 +289,13 @@ def main():
     s = sub.choices["bench"]
     s.add_argument("--steps", type=int, default=100)
     s.add_argument("--json", action="store_true")
+    s = sub.add_parser("data")
+    s.add_argument("--model", choices=sorted(MODELS), required=True)
+    s.add_argument("--images", type=int, required=True)
+    s.add_argument("--seed", type=int, default=1)
+    s.add_argument("--out", required=True)
     a = p.parse_args()
-    accuracy(a) if a.cmd == "accuracy" else bench(a)
+    {"accuracy": accuracy, "bench": bench, "data": write_data}[a.cmd](a)
 
 
 if __name__ == "__main__":
