@@ -604,6 +604,8 @@ static void emit_train_config(Gen *gen, const TrainSettings *t) {
   em_line(e, ".batch = %d,", t->batch);
   em_line(e, ".epochs = %d,", t->epochs);
   em_line(e, ".validation = %.9g,", t->validation);
+  if (t->validate_on_test)
+    em_line(e, ".validate_on_test = 1,");
   em_line(e, ".shuffle = %d,", t->shuffle);
   em_line(e, ".seed = %" PRId64 "u,", t->seed);
   em_line(e, ".naugment = %d,", t->naugment);

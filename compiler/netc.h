@@ -409,6 +409,7 @@ typedef struct TrainSettings {
   int loss;                     /* LossKind */
   int batch, epochs;
   double validation;
+  bool validate_on_test;
   bool shuffle;
   int64_t seed;
   int naugment;

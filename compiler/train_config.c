@@ -184,9 +184,12 @@ static bool check_key(Arena *a, Diag *d, const struct Key *k, const Value *v) {
     double x = v->kind == V_INT ? (double)v->i : v->kind == V_REAL ? v->r : -1;
     if (v->kind == V_CALL)
       return check_choice(a, d, k->name, v, k->choices);
+    if (v->kind == V_SYM && strcmp(v->s, "test") == 0)
+      return true;  /* the data set's test split, as Keras' validation_data */
     if (x >= 0 && x < 1)
       return true;
-    diag_error(d, v->loc, "%s: expected a fraction in [0, 1) or a data source, not %s", k->name, value_str(a, v));
+    diag_error(d, v->loc, "%s: expected a fraction in [0, 1), test, or a data source, not %s", k->name,
+               value_str(a, v));
     return false;
   }
   }
@@ -289,6 +292,7 @@ void train_settings(const TrainConfig *t, TrainSettings *o) {
   o->epochs = (int)number(item(t, "epochs"), 1);
   const Value *val = item(t, "validation");
   o->validation = val && val->kind != V_CALL ? number(val, 0) : 0;
+  o->validate_on_test = val && val->kind == V_SYM && strcmp(val->s, "test") == 0;
   const Value *sh = item(t, "shuffle");
   o->shuffle = !sh || sh->kind != V_BOOL || sh->i;
   o->seed = (int64_t)number(item(t, "seed"), 0);

@@ -75,6 +75,7 @@ typedef struct AppArgs {
   int epochs;                 /* --epochs; 0 when not given */
   double lr;                  /* --lr; 0 when not given */
   double validation;          /* --validation; -1 when not given */
+  bool validate_on_test;      /* --validate-on-test */
   const char *resume;         /* --resume CKPT */
   const char *checkpoint_dir; /* --checkpoint-dir */
   const char *log;            /* --log CSV */

@@ -139,6 +139,7 @@ static const char *const cmd_usage[CMD_COUNT_] = {
         "  --lr X               initial learning rate (the schedule's lr0)\n"
         "  --seed S             64-bit seed (default: the train section's, or 0)\n"
         "  --validation F       hold out the last fraction F of the training set\n"
+        "  --validate-on-test   validate on the test split instead (Keras' validation_data)\n"
         "  --weights W          start from these weights (default: Keras init)\n"
         "  --resume CKPT        continue from a checkpoint of this model\n"
         "  --out W              the trained weights (default: MODEL.safetensors)\n"
@@ -183,6 +184,7 @@ static const FlagSpec flag_specs[] = {
     {"--epochs", NULL, FK_INT, offsetof(AppArgs, epochs), 1, 1000000, C_T_},
     {"--lr", NULL, FK_DOUBLE, offsetof(AppArgs, lr), 0, 0, C_T_},
     {"--validation", NULL, FK_DOUBLE, offsetof(AppArgs, validation), 0, 0, C_T_},
+    {"--validate-on-test", NULL, FK_BOOL, offsetof(AppArgs, validate_on_test), 0, 0, C_T_},
     {"--resume", NULL, FK_STR, offsetof(AppArgs, resume), 0, 0, C_T_},
     {"--checkpoint-dir", NULL, FK_STR, offsetof(AppArgs, checkpoint_dir), 0, 0, C_T_},
     {"--log", NULL, FK_STR, offsetof(AppArgs, log), 0, 0, C_T_},

@@ -368,6 +368,8 @@ static bool all_finite(const float *v, size_t n) {
 typedef struct Run {
   AppData data;
   size_t n_train, n_val;  /* the first n_train images train, the next n_val validate */
+  const RtDataset *val;   /* where validation images are: the training set's tail, or the test split */
+  size_t val_first;
   int batch;              /* the configured batch, at most n_train */
   int eval_cap;           /* images per inference forward() */
   char out[APP_PATH_CAP];
@@ -546,8 +548,7 @@ static int train_loop(const AppArgs *a, AppTrain *t, Run *r, Bufs *b) {
     double row[HIST_COLS] = {lr, loss_sum / seen, (double)correct / seen, NAN, NAN};
     if (r->n_val) {
       app_net_prepare(&t->net);
-      rc = evaluate(a, t, b, &r->data.train, r->n_train, r->n_val, r->eval_cap, &row[HIST_VAL_LOSS],
-                    &row[HIST_VAL_ACC]);
+      rc = evaluate(a, t, b, r->val, r->val_first, r->n_val, r->eval_cap, &row[HIST_VAL_LOSS], &row[HIST_VAL_ACC]);
       if (rc)
         break;
     }
@@ -675,6 +676,19 @@ static int prepare_run(const AppArgs *a, AppTrain *t, Run *r, Bufs *b) {
                     c->validation);
   if (c->validation > 0 && r->n_val == 0)
     app_warn(a, "%s: validation %g of %zu images holds out none", r->data.path, c->validation, n);
+  r->val = &r->data.train;
+  r->val_first = r->n_train;
+  if (a->validate_on_test || c->validate_on_test) {
+    /* The book's validation_data=(test_x, test_y): the whole training
+     * set trains, the test split validates. */
+    if (!r->data.test.n)
+      return app_fail(a, APP_EXIT_DATA, "%s: validation on the test split, but the data has no test split",
+                      r->data.path);
+    r->n_train = n;
+    r->val = &r->data.test;
+    r->val_first = 0;
+    r->n_val = r->data.test.n;
+  }
   r->batch = (size_t)c->batch < r->n_train ? c->batch : (int)r->n_train;
   r->eval_cap = r->batch;
   r->augment = c->naugment > 0;

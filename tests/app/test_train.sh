@@ -111,6 +111,12 @@ idx)
     has "$T/out" "$k"
   done
   grep -q "opt\.\|train\." "$T/out" && fail "the weights file holds training state"
+  # Validation on the test split (the book's validation_data): the whole
+  # training set trains, and the last val_acc is the test accuracy.
+  run 0 "$SM" train --data "$T/idx" --epochs 1 --out "$T/wv.st" --threads 1 --validate-on-test
+  has "$T/out" "Train on 600 samples, validate on"
+  val=$(grep -o 'val_acc: [0-9.]*' "$T/out" | tail -n 1 | cut -d' ' -f2)
+  has "$T/out" "test accuracy: $val"
   # .gz files; the images file named directly (labels by name, no test split).
   mkdir "$T/gz"
   run 0 "$TOOL" mktrain idx "$T/gz" 300 100 10 28 28 1 4 gz

@@ -96,6 +96,7 @@ typedef struct NetcTrainConfig {
   NetcLoss loss;
   int batch, epochs;
   double validation;           /* fraction of the training set held out (0: none) */
+  int validate_on_test;        /* validate on the test split instead (Keras' validation_data) */
   int shuffle;
   uint64_t seed;
   int naugment;
