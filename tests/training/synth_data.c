@@ -13,16 +13,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-static uint32_t rng = 12345u;
-
-static unsigned noise(void) {
-  rng = rng * 1664525u + 1013904223u;
-  return (rng >> 24) & 31u;
+/* A little noise from a linear congruential generator, the caller's state. */
+static unsigned noise(uint32_t *rng) {
+  *rng = *rng * 1664525u + 1013904223u;
+  return (*rng >> 24) & 31u;
 }
 
-static unsigned pixel(int label, int y, int x, int c, int h, int w, int ch) {
+static unsigned pixel(uint32_t *rng, int label, int y, int x, int c, int h, int w, int ch) {
   int band = y * 10 / h;
-  unsigned v = noise();
+  unsigned v = noise(rng);
   if (band == label) v += 160u;
   if (ch > 1 && c == label % ch) v += 40u;
   if ((x * 10 / w) == (9 - label)) v += 40u;
@@ -52,6 +51,7 @@ static void close_or_die(FILE *f, const char *path) {
 }
 
 static void write_idx(const char *dir, int n, int h, int w) {
+  uint32_t rng = 12345u;
   char path[4096];
   snprintf(path, sizeof path, "%s/train-images-idx3-ubyte", dir);
   FILE *f = open_or_die(path);
@@ -61,7 +61,7 @@ static void write_idx(const char *dir, int n, int h, int w) {
   be32(f, (uint32_t)w);
   for (int i = 0; i < n; i++)
     for (int y = 0; y < h; y++)
-      for (int x = 0; x < w; x++) fputc((int)pixel(i % 10, y, x, 0, h, w, 1), f);
+      for (int x = 0; x < w; x++) fputc((int)pixel(&rng, i % 10, y, x, 0, h, w, 1), f);
   close_or_die(f, path);
   snprintf(path, sizeof path, "%s/train-labels-idx1-ubyte", dir);
   f = open_or_die(path);
@@ -72,12 +72,13 @@ static void write_idx(const char *dir, int n, int h, int w) {
 }
 
 static void write_cifar(const char *path, int n) {
+  uint32_t rng = 12345u;
   FILE *f = open_or_die(path);
   for (int i = 0; i < n; i++) {
     fputc(i % 10, f);
     for (int c = 0; c < 3; c++) /* planar: R plane, G plane, B plane */
       for (int y = 0; y < 32; y++)
-        for (int x = 0; x < 32; x++) fputc((int)pixel(i % 10, y, x, c, 32, 32, 3), f);
+        for (int x = 0; x < 32; x++) fputc((int)pixel(&rng, i % 10, y, x, c, 32, 32, 3), f);
   }
   close_or_die(f, path);
 }
