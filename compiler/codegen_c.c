@@ -225,6 +225,15 @@ static void emit_prepare(Gen *gen, const char *id) {
                  ", %" PRId64 ");",
               gen->w_kernel[i], gen->w_bias[i], s, sh, k->count / oc, oc);
     }
+    if (n->winograd) {
+      /* rt_winograd_kernel_floats(cin, oc): 16 matrices of cin x oc, their
+       * columns padded to whole 32-float panels of the runtime's GEMM. */
+      int64_t cin = k->count / (9 * oc);
+      gen->w_extra[i] = take(gen, 16 * cin * ((oc + 31) / 32 * 32));
+      em_line(e, "/* %s: the kernel transformed for Winograd's F(2x2, 3x3) */", name);
+      em_line(e, "rt_winograd_kernel(w + %" PRId64 ", w + %" PRId64 ", %" PRId64 ", %" PRId64 ");", gen->w_extra[i],
+              gen->w_kernel[i], cin, oc);
+    }
   }
   em_close(e, "}");
 }
@@ -283,8 +292,12 @@ void cg_emit_node(Gen *gen, const Node *n) {
     conv_desc(gen, "d", n, in, in->shape.d[2], cg_cs(gen, in), a->kernel[0], a->kernel[1], a->stride[0], a->stride[1],
               a->pad[0], a->pad[2], a->groups);
     em_line(e, "const RtEpilogue ep = %s;", epilogue(gen, n, gen->w_bias[n->id]));
-    em_line(e, "CHECK(rt_conv2d(ctx, %s, %s, w + %" PRId64 ", &ep, &d, ws, ws_floats));", out, src,
-            gen->w_kernel[n->id]);
+    if (n->winograd)
+      em_line(e, "CHECK(rt_conv2d_winograd(ctx, %s, %s, w + %" PRId64 ", &ep, &d, ws, ws_floats));", out, src,
+              gen->w_extra[n->id]);
+    else
+      em_line(e, "CHECK(rt_conv2d(ctx, %s, %s, w + %" PRId64 ", &ep, &d, ws, ws_floats));", out, src,
+              gen->w_kernel[n->id]);
     softmax_after(gen, n);
     return;
   case OP_DWCONV:
@@ -482,6 +495,8 @@ const char *cg_comment_line(Gen *gen, const Node *n) {
     extra = arena_printf(gen->a, "%s, + %s", extra, n->residual->name);
   if (n->attr.act != ACT_LINEAR)
     extra = arena_printf(gen->a, "%s, %s", extra, act_name(n->attr.act));
+  if (n->winograd)
+    extra = arena_printf(gen->a, "%s, Winograd", extra);
   if (!gen->tp && gen->p->in_place[n->id])
     extra = arena_printf(gen->a, "%s, in place", extra);
   return em_comment_text(gen->a, arena_printf(gen->a, "%s (%s%s), line %d: %s%s%s, %s MACs", n->name,
@@ -535,7 +550,7 @@ static void emit_workspace(Gen *gen, const char *id) {
     em_open(e, "{  /* %s */", em_comment_text(gen->a, n->name));
     conv_desc(gen, "d", n, in, in->shape.d[2], cg_cs(gen, in), a->kernel[0], a->kernel[1], a->stride[0], a->stride[1],
               a->pad[0], a->pad[2], a->groups);
-    em_line(e, "size_t f = rt_conv2d_workspace_floats(&d);");
+    em_line(e, "size_t f = rt_conv2d%s_workspace_floats(&d);", n->winograd ? "_winograd" : "");
     em_line(e, "if (f > most)");
     em_line(e, "  most = f;");
     em_close(e, "}");
@@ -804,7 +819,7 @@ bool cg_c_write(const Compilation *c, const Graph *g, const Plan *p, const char 
   em_line(e, "/* Makes the compute weights from the Keras tensors (once, at load). */");
   emit_prepare(&gen, id);
   em_blank(&gen.e);
-  em_line(&gen.e, "/* Scratch the convolutions need at batch N (im2col tiles). */");
+  em_line(&gen.e, "/* Scratch the convolutions need at batch N (im2col tiles, Winograd blocks). */");
   emit_workspace(&gen, id);
   em_blank(&gen.e);
   em_line(&gen.e, "/* The network, one call per layer. */");

@@ -277,6 +277,7 @@ typedef struct Node {
   /* Set by the inference passes (passes/). */
   const struct Node *bn_folded;  /* a batch norm folded into this layer's weights */
   struct Node *residual;         /* a tensor added in this layer's epilogue */
+  bool winograd;                 /* conv: run by Winograd's F(2x2, 3x3), not im2col */
   bool dead;                     /* removed; dropped by graph_compact */
 } Node;
 
@@ -464,9 +465,10 @@ int pass_fold_bn(Graph *g);          /* BN after conv/dense into its weights */
 int pass_fuse_residual(Graph *g);    /* add(x, conv(...)) into the conv's epilogue */
 int pass_fuse_activation(Graph *g);  /* activation into its producer's epilogue */
 int pass_dead_nodes(Graph *g);       /* layers no output depends on */
+int pass_select_winograd(Graph *g);  /* 3x3 stride-1 convs run by Winograd */
 
 typedef struct PassOptions {
-  bool remove_dropout, fold_bn, fuse_residual, fuse_activation;
+  bool remove_dropout, fold_bn, fuse_residual, fuse_activation, winograd;
 } PassOptions;
 /* All passes on. */
 PassOptions pass_options_all(void);

@@ -46,24 +46,30 @@ void alexnet_prepare(float *w, const float *p) {
   /* conv_2 (Conv2D) */
   memcpy(w + 330688, p + 330688, 663552 * sizeof(float));
   memcpy(w + 994240, p + 994240, 384 * sizeof(float));
+  /* conv_2: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 994624, w + 330688, 192, 384);
   /* conv_3 (Conv2D) */
-  memcpy(w + 994624, p + 994624, 884736 * sizeof(float));
-  memcpy(w + 1879360, p + 1879360, 256 * sizeof(float));
+  memcpy(w + 2174272, p + 994624, 884736 * sizeof(float));
+  memcpy(w + 3059008, p + 1879360, 256 * sizeof(float));
+  /* conv_3: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 3059264, w + 2174272, 384, 256);
   /* conv_4 (Conv2D) */
-  memcpy(w + 1879616, p + 1879616, 589824 * sizeof(float));
-  memcpy(w + 2469440, p + 2469440, 256 * sizeof(float));
+  memcpy(w + 4632128, p + 1879616, 589824 * sizeof(float));
+  memcpy(w + 5221952, p + 2469440, 256 * sizeof(float));
+  /* conv_4: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 5222208, w + 4632128, 256, 256);
   /* dense (Dense) */
-  memcpy(w + 2469696, p + 2469696, 37748736 * sizeof(float));
-  memcpy(w + 40218432, p + 40218432, 4096 * sizeof(float));
+  memcpy(w + 6270784, p + 2469696, 37748736 * sizeof(float));
+  memcpy(w + 44019520, p + 40218432, 4096 * sizeof(float));
   /* dense_1 (Dense) */
-  memcpy(w + 40222528, p + 40222528, 16777216 * sizeof(float));
-  memcpy(w + 56999744, p + 56999744, 4096 * sizeof(float));
+  memcpy(w + 44023616, p + 40222528, 16777216 * sizeof(float));
+  memcpy(w + 60800832, p + 56999744, 4096 * sizeof(float));
   /* dense_2 (Dense) */
-  memcpy(w + 57003840, p + 57003840, 4096000 * sizeof(float));
-  memcpy(w + 61099840, p + 61099840, 1000 * sizeof(float));
+  memcpy(w + 60804928, p + 57003840, 4096000 * sizeof(float));
+  memcpy(w + 64900928, p + 61099840, 1000 * sizeof(float));
 }
 
-/* Scratch the convolutions need at batch N (im2col tiles). */
+/* Scratch the convolutions need at batch N (im2col tiles, Winograd blocks). */
 size_t alexnet_workspace_floats(int N) {
   size_t most = 0;
   {  /* conv */
@@ -80,19 +86,19 @@ size_t alexnet_workspace_floats(int N) {
   }
   {  /* conv_2 */
     const RtConv2d d = {N, 13, 13, 192, 192, 13, 13, 384, 384, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
   {  /* conv_3 */
     const RtConv2d d = {N, 13, 13, 384, 384, 13, 13, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
   {  /* conv_4 */
     const RtConv2d d = {N, 13, 13, 256, 256, 13, 13, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
@@ -151,25 +157,25 @@ RtStatus alexnet_forward(const RtContext *ctx, const float *w, void *arena_, flo
     CHECK(rt_maxpool2d(ctx, t4, t3, &d));
   }
 
-  /* conv_2 (Conv2D, relu), line 22: 13x13x192 -> 13x13x384, 112,140,288 MACs */
+  /* conv_2 (Conv2D, relu, Winograd), line 22: 13x13x192 -> 13x13x384, 112,140,288 MACs */
   {
     const RtConv2d d = {N, 13, 13, 192, 192, 13, 13, 384, 384, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 994240, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t5, t4, w + 330688, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t5, t4, w + 994624, &ep, &d, ws, ws_floats));
   }
 
-  /* conv_3 (Conv2D, relu), line 23: 13x13x384 -> 13x13x256, 149,520,384 MACs */
+  /* conv_3 (Conv2D, relu, Winograd), line 23: 13x13x384 -> 13x13x256, 149,520,384 MACs */
   {
     const RtConv2d d = {N, 13, 13, 384, 384, 13, 13, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 1879360, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t6, t5, w + 994624, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 3059008, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t6, t5, w + 3059264, &ep, &d, ws, ws_floats));
   }
 
-  /* conv_4 (Conv2D, relu), line 24: 13x13x256 -> 13x13x256, 99,680,256 MACs */
+  /* conv_4 (Conv2D, relu, Winograd), line 24: 13x13x256 -> 13x13x256, 99,680,256 MACs */
   {
     const RtConv2d d = {N, 13, 13, 256, 256, 13, 13, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 2469440, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t7, t6, w + 1879616, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 5221952, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t7, t6, w + 5222208, &ep, &d, ws, ws_floats));
   }
 
   /* maxpool_2 (MaxPooling2D), line 25: 13x13x256 -> 6x6x256, 0 MACs */
@@ -186,22 +192,22 @@ RtStatus alexnet_forward(const RtContext *ctx, const float *w, void *arena_, flo
   /* dense (Dense, relu), line 27: 9216 -> 4096, 37,748,736 MACs */
   {
     const RtDense d = {N * 1, 9216, 4096, 9216, 4096};
-    const RtEpilogue ep = {w + 40218432, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dense(ctx, t10, t9, w + 2469696, &ep, &d));
+    const RtEpilogue ep = {w + 44019520, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dense(ctx, t10, t9, w + 6270784, &ep, &d));
   }
 
   /* dense_1 (Dense, relu), line 28: 4096 -> 4096, 16,777,216 MACs */
   {
     const RtDense d = {N * 1, 4096, 4096, 4096, 4096};
-    const RtEpilogue ep = {w + 56999744, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dense(ctx, t11, t10, w + 40222528, &ep, &d));
+    const RtEpilogue ep = {w + 60800832, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dense(ctx, t11, t10, w + 44023616, &ep, &d));
   }
 
   /* dense_2 (Dense, softmax), line 29: 4096 -> 1000, 4,096,000 MACs */
   {
     const RtDense d = {N * 1, 4096, 1000, 4096, 1000};
-    const RtEpilogue ep = {w + 61099840, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_dense(ctx, t12, t11, w + 57003840, &ep, &d));
+    const RtEpilogue ep = {w + 64900928, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, t12, t11, w + 60804928, &ep, &d));
     const RtEltwise sm = {N, 1, 1, 1000, 1000, 1000};
     CHECK(rt_softmax(ctx, t12, t12, &sm));
   }
@@ -573,7 +579,7 @@ const NetcModel netc_model_alexnet = {
   .params = params,
   .num_params = 16,
   .param_floats = 61100840,
-  .compute_floats = 61100848,
+  .compute_floats = 64901936,
   .total_params = 61100840,
   .trainable_params = 61100840,
   .macs_per_image = 714188480,

@@ -193,144 +193,168 @@ void bottleneck_mini_prepare(float *w, const float *p) {
   /* conv_2 (Conv2D) */
   memcpy(w + 1520, p + 1616, 4608 * sizeof(float));
   memcpy(w + 6128, p + 6224, 32 * sizeof(float));
+  /* conv_2: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 6160, w + 1520, 16, 32);
   /* bn_2: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 6160, w + 6192, p + 6256, p + 6288, p + 6320, p + 6352, 0.00100000005f, 32);
+  rt_bn_fold(w + 14352, w + 14384, p + 6256, p + 6288, p + 6320, p + 6352, 0.00100000005f, 32);
   /* conv_3 (Conv2D) */
-  memcpy(w + 6224, p + 6384, 512 * sizeof(float));
-  memcpy(w + 6736, p + 6896, 16 * sizeof(float));
+  memcpy(w + 14416, p + 6384, 512 * sizeof(float));
+  memcpy(w + 14928, p + 6896, 16 * sizeof(float));
   /* bn_3 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 6752, w + 6768, p + 6912, p + 6928, p + 6944, p + 6960, 0.00100000005f, 16);
-  rt_fold_affine(w + 6224, w + 6736, w + 6752, w + 6768, 32, 16);
+  rt_bn_fold(w + 14944, w + 14960, p + 6912, p + 6928, p + 6944, p + 6960, 0.00100000005f, 16);
+  rt_fold_affine(w + 14416, w + 14928, w + 14944, w + 14960, 32, 16);
   /* conv_4 (Conv2D) */
-  memcpy(w + 6784, p + 6976, 4608 * sizeof(float));
-  memcpy(w + 11392, p + 11584, 32 * sizeof(float));
+  memcpy(w + 14976, p + 6976, 4608 * sizeof(float));
+  memcpy(w + 19584, p + 11584, 32 * sizeof(float));
+  /* conv_4: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 19616, w + 14976, 16, 32);
   /* bn_4: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 11424, w + 11456, p + 11616, p + 11648, p + 11680, p + 11712, 0.00100000005f, 32);
+  rt_bn_fold(w + 27808, w + 27840, p + 11616, p + 11648, p + 11680, p + 11712, 0.00100000005f, 32);
   /* conv_5 (Conv2D) */
-  memcpy(w + 11488, p + 11744, 512 * sizeof(float));
-  memcpy(w + 12000, p + 12256, 16 * sizeof(float));
+  memcpy(w + 27872, p + 11744, 512 * sizeof(float));
+  memcpy(w + 28384, p + 12256, 16 * sizeof(float));
   /* bn_5 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 12016, w + 12032, p + 12272, p + 12288, p + 12304, p + 12320, 0.00100000005f, 16);
-  rt_fold_affine(w + 11488, w + 12000, w + 12016, w + 12032, 32, 16);
+  rt_bn_fold(w + 28400, w + 28416, p + 12272, p + 12288, p + 12304, p + 12320, 0.00100000005f, 16);
+  rt_fold_affine(w + 27872, w + 28384, w + 28400, w + 28416, 32, 16);
   /* conv_6 (Conv2D) */
-  memcpy(w + 12048, p + 12336, 4608 * sizeof(float));
-  memcpy(w + 16656, p + 16944, 32 * sizeof(float));
+  memcpy(w + 28432, p + 12336, 4608 * sizeof(float));
+  memcpy(w + 33040, p + 16944, 32 * sizeof(float));
+  /* conv_6: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 33072, w + 28432, 16, 32);
   /* conv_7 (Conv2D) */
-  memcpy(w + 16688, p + 16976, 2048 * sizeof(float));
-  memcpy(w + 18736, p + 19024, 64 * sizeof(float));
+  memcpy(w + 41264, p + 16976, 2048 * sizeof(float));
+  memcpy(w + 43312, p + 19024, 64 * sizeof(float));
   /* bn_6: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 18800, w + 18832, p + 19088, p + 19120, p + 19152, p + 19184, 0.00100000005f, 32);
+  rt_bn_fold(w + 43376, w + 43408, p + 19088, p + 19120, p + 19152, p + 19184, 0.00100000005f, 32);
   /* conv_8 (Conv2D) */
-  memcpy(w + 18864, p + 19216, 512 * sizeof(float));
-  memcpy(w + 19376, p + 19728, 16 * sizeof(float));
+  memcpy(w + 43440, p + 19216, 512 * sizeof(float));
+  memcpy(w + 43952, p + 19728, 16 * sizeof(float));
   /* bn_7 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 19392, w + 19408, p + 19744, p + 19760, p + 19776, p + 19792, 0.00100000005f, 16);
-  rt_fold_affine(w + 18864, w + 19376, w + 19392, w + 19408, 32, 16);
+  rt_bn_fold(w + 43968, w + 43984, p + 19744, p + 19760, p + 19776, p + 19792, 0.00100000005f, 16);
+  rt_fold_affine(w + 43440, w + 43952, w + 43968, w + 43984, 32, 16);
   /* conv_9 (Conv2D) */
-  memcpy(w + 19424, p + 19808, 9216 * sizeof(float));
-  memcpy(w + 28640, p + 29024, 64 * sizeof(float));
+  memcpy(w + 44000, p + 19808, 9216 * sizeof(float));
+  memcpy(w + 53216, p + 29024, 64 * sizeof(float));
+  /* conv_9: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 53280, w + 44000, 16, 64);
   /* bn_8: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 28704, w + 28768, p + 29088, p + 29152, p + 29216, p + 29280, 0.00100000005f, 64);
+  rt_bn_fold(w + 69664, w + 69728, p + 29088, p + 29152, p + 29216, p + 29280, 0.00100000005f, 64);
   /* conv_10 (Conv2D) */
-  memcpy(w + 28832, p + 29344, 2048 * sizeof(float));
-  memcpy(w + 30880, p + 31392, 32 * sizeof(float));
+  memcpy(w + 69792, p + 29344, 2048 * sizeof(float));
+  memcpy(w + 71840, p + 31392, 32 * sizeof(float));
   /* bn_9 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 30912, w + 30944, p + 31424, p + 31456, p + 31488, p + 31520, 0.00100000005f, 32);
-  rt_fold_affine(w + 28832, w + 30880, w + 30912, w + 30944, 64, 32);
+  rt_bn_fold(w + 71872, w + 71904, p + 31424, p + 31456, p + 31488, p + 31520, 0.00100000005f, 32);
+  rt_fold_affine(w + 69792, w + 71840, w + 71872, w + 71904, 64, 32);
   /* conv_11 (Conv2D) */
-  memcpy(w + 30976, p + 31552, 18432 * sizeof(float));
-  memcpy(w + 49408, p + 49984, 64 * sizeof(float));
+  memcpy(w + 71936, p + 31552, 18432 * sizeof(float));
+  memcpy(w + 90368, p + 49984, 64 * sizeof(float));
+  /* conv_11: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 90432, w + 71936, 32, 64);
   /* bn_10: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 49472, w + 49536, p + 50048, p + 50112, p + 50176, p + 50240, 0.00100000005f, 64);
+  rt_bn_fold(w + 123200, w + 123264, p + 50048, p + 50112, p + 50176, p + 50240, 0.00100000005f, 64);
   /* conv_12 (Conv2D) */
-  memcpy(w + 49600, p + 50304, 2048 * sizeof(float));
-  memcpy(w + 51648, p + 52352, 32 * sizeof(float));
+  memcpy(w + 123328, p + 50304, 2048 * sizeof(float));
+  memcpy(w + 125376, p + 52352, 32 * sizeof(float));
   /* bn_11 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 51680, w + 51712, p + 52384, p + 52416, p + 52448, p + 52480, 0.00100000005f, 32);
-  rt_fold_affine(w + 49600, w + 51648, w + 51680, w + 51712, 64, 32);
+  rt_bn_fold(w + 125408, w + 125440, p + 52384, p + 52416, p + 52448, p + 52480, 0.00100000005f, 32);
+  rt_fold_affine(w + 123328, w + 125376, w + 125408, w + 125440, 64, 32);
   /* conv_13 (Conv2D) */
-  memcpy(w + 51744, p + 52512, 18432 * sizeof(float));
-  memcpy(w + 70176, p + 70944, 64 * sizeof(float));
+  memcpy(w + 125472, p + 52512, 18432 * sizeof(float));
+  memcpy(w + 143904, p + 70944, 64 * sizeof(float));
+  /* conv_13: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 143968, w + 125472, 32, 64);
   /* conv_14 (Conv2D) */
-  memcpy(w + 70240, p + 71008, 8192 * sizeof(float));
-  memcpy(w + 78432, p + 79200, 128 * sizeof(float));
+  memcpy(w + 176736, p + 71008, 8192 * sizeof(float));
+  memcpy(w + 184928, p + 79200, 128 * sizeof(float));
   /* bn_12: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 78560, w + 78624, p + 79328, p + 79392, p + 79456, p + 79520, 0.00100000005f, 64);
+  rt_bn_fold(w + 185056, w + 185120, p + 79328, p + 79392, p + 79456, p + 79520, 0.00100000005f, 64);
   /* conv_15 (Conv2D) */
-  memcpy(w + 78688, p + 79584, 2048 * sizeof(float));
-  memcpy(w + 80736, p + 81632, 32 * sizeof(float));
+  memcpy(w + 185184, p + 79584, 2048 * sizeof(float));
+  memcpy(w + 187232, p + 81632, 32 * sizeof(float));
   /* bn_13 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 80768, w + 80800, p + 81664, p + 81696, p + 81728, p + 81760, 0.00100000005f, 32);
-  rt_fold_affine(w + 78688, w + 80736, w + 80768, w + 80800, 64, 32);
+  rt_bn_fold(w + 187264, w + 187296, p + 81664, p + 81696, p + 81728, p + 81760, 0.00100000005f, 32);
+  rt_fold_affine(w + 185184, w + 187232, w + 187264, w + 187296, 64, 32);
   /* conv_16 (Conv2D) */
-  memcpy(w + 80832, p + 81792, 36864 * sizeof(float));
-  memcpy(w + 117696, p + 118656, 128 * sizeof(float));
+  memcpy(w + 187328, p + 81792, 36864 * sizeof(float));
+  memcpy(w + 224192, p + 118656, 128 * sizeof(float));
+  /* conv_16: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 224320, w + 187328, 32, 128);
   /* bn_14: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 117824, w + 117952, p + 118784, p + 118912, p + 119040, p + 119168, 0.00100000005f, 128);
+  rt_bn_fold(w + 289856, w + 289984, p + 118784, p + 118912, p + 119040, p + 119168, 0.00100000005f, 128);
   /* conv_17 (Conv2D) */
-  memcpy(w + 118080, p + 119296, 8192 * sizeof(float));
-  memcpy(w + 126272, p + 127488, 64 * sizeof(float));
+  memcpy(w + 290112, p + 119296, 8192 * sizeof(float));
+  memcpy(w + 298304, p + 127488, 64 * sizeof(float));
   /* bn_15 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 126336, w + 126400, p + 127552, p + 127616, p + 127680, p + 127744, 0.00100000005f, 64);
-  rt_fold_affine(w + 118080, w + 126272, w + 126336, w + 126400, 128, 64);
+  rt_bn_fold(w + 298368, w + 298432, p + 127552, p + 127616, p + 127680, p + 127744, 0.00100000005f, 64);
+  rt_fold_affine(w + 290112, w + 298304, w + 298368, w + 298432, 128, 64);
   /* conv_18 (Conv2D) */
-  memcpy(w + 126464, p + 127808, 73728 * sizeof(float));
-  memcpy(w + 200192, p + 201536, 128 * sizeof(float));
+  memcpy(w + 298496, p + 127808, 73728 * sizeof(float));
+  memcpy(w + 372224, p + 201536, 128 * sizeof(float));
+  /* conv_18: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 372352, w + 298496, 64, 128);
   /* bn_16: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 200320, w + 200448, p + 201664, p + 201792, p + 201920, p + 202048, 0.00100000005f, 128);
+  rt_bn_fold(w + 503424, w + 503552, p + 201664, p + 201792, p + 201920, p + 202048, 0.00100000005f, 128);
   /* conv_19 (Conv2D) */
-  memcpy(w + 200576, p + 202176, 8192 * sizeof(float));
-  memcpy(w + 208768, p + 210368, 64 * sizeof(float));
+  memcpy(w + 503680, p + 202176, 8192 * sizeof(float));
+  memcpy(w + 511872, p + 210368, 64 * sizeof(float));
   /* bn_17 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 208832, w + 208896, p + 210432, p + 210496, p + 210560, p + 210624, 0.00100000005f, 64);
-  rt_fold_affine(w + 200576, w + 208768, w + 208832, w + 208896, 128, 64);
+  rt_bn_fold(w + 511936, w + 512000, p + 210432, p + 210496, p + 210560, p + 210624, 0.00100000005f, 64);
+  rt_fold_affine(w + 503680, w + 511872, w + 511936, w + 512000, 128, 64);
   /* conv_20 (Conv2D) */
-  memcpy(w + 208960, p + 210688, 73728 * sizeof(float));
-  memcpy(w + 282688, p + 284416, 128 * sizeof(float));
+  memcpy(w + 512064, p + 210688, 73728 * sizeof(float));
+  memcpy(w + 585792, p + 284416, 128 * sizeof(float));
+  /* conv_20: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 585920, w + 512064, 64, 128);
   /* conv_21 (Conv2D) */
-  memcpy(w + 282816, p + 284544, 32768 * sizeof(float));
-  memcpy(w + 315584, p + 317312, 256 * sizeof(float));
+  memcpy(w + 716992, p + 284544, 32768 * sizeof(float));
+  memcpy(w + 749760, p + 317312, 256 * sizeof(float));
   /* bn_18: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 315840, w + 315968, p + 317568, p + 317696, p + 317824, p + 317952, 0.00100000005f, 128);
+  rt_bn_fold(w + 750016, w + 750144, p + 317568, p + 317696, p + 317824, p + 317952, 0.00100000005f, 128);
   /* conv_22 (Conv2D) */
-  memcpy(w + 316096, p + 318080, 8192 * sizeof(float));
-  memcpy(w + 324288, p + 326272, 64 * sizeof(float));
+  memcpy(w + 750272, p + 318080, 8192 * sizeof(float));
+  memcpy(w + 758464, p + 326272, 64 * sizeof(float));
   /* bn_19 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 324352, w + 324416, p + 326336, p + 326400, p + 326464, p + 326528, 0.00100000005f, 64);
-  rt_fold_affine(w + 316096, w + 324288, w + 324352, w + 324416, 128, 64);
+  rt_bn_fold(w + 758528, w + 758592, p + 326336, p + 326400, p + 326464, p + 326528, 0.00100000005f, 64);
+  rt_fold_affine(w + 750272, w + 758464, w + 758528, w + 758592, 128, 64);
   /* conv_23 (Conv2D) */
-  memcpy(w + 324480, p + 326592, 147456 * sizeof(float));
-  memcpy(w + 471936, p + 474048, 256 * sizeof(float));
+  memcpy(w + 758656, p + 326592, 147456 * sizeof(float));
+  memcpy(w + 906112, p + 474048, 256 * sizeof(float));
+  /* conv_23: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 906368, w + 758656, 64, 256);
   /* bn_20: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 472192, w + 472448, p + 474304, p + 474560, p + 474816, p + 475072, 0.00100000005f, 256);
+  rt_bn_fold(w + 1168512, w + 1168768, p + 474304, p + 474560, p + 474816, p + 475072, 0.00100000005f, 256);
   /* conv_24 (Conv2D) */
-  memcpy(w + 472704, p + 475328, 32768 * sizeof(float));
-  memcpy(w + 505472, p + 508096, 128 * sizeof(float));
+  memcpy(w + 1169024, p + 475328, 32768 * sizeof(float));
+  memcpy(w + 1201792, p + 508096, 128 * sizeof(float));
   /* bn_21 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 505600, w + 505728, p + 508224, p + 508352, p + 508480, p + 508608, 0.00100000005f, 128);
-  rt_fold_affine(w + 472704, w + 505472, w + 505600, w + 505728, 256, 128);
+  rt_bn_fold(w + 1201920, w + 1202048, p + 508224, p + 508352, p + 508480, p + 508608, 0.00100000005f, 128);
+  rt_fold_affine(w + 1169024, w + 1201792, w + 1201920, w + 1202048, 256, 128);
   /* conv_25 (Conv2D) */
-  memcpy(w + 505856, p + 508736, 294912 * sizeof(float));
-  memcpy(w + 800768, p + 803648, 256 * sizeof(float));
+  memcpy(w + 1202176, p + 508736, 294912 * sizeof(float));
+  memcpy(w + 1497088, p + 803648, 256 * sizeof(float));
+  /* conv_25: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 1497344, w + 1202176, 128, 256);
   /* bn_22: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 801024, w + 801280, p + 803904, p + 804160, p + 804416, p + 804672, 0.00100000005f, 256);
+  rt_bn_fold(w + 2021632, w + 2021888, p + 803904, p + 804160, p + 804416, p + 804672, 0.00100000005f, 256);
   /* conv_26 (Conv2D) */
-  memcpy(w + 801536, p + 804928, 32768 * sizeof(float));
-  memcpy(w + 834304, p + 837696, 128 * sizeof(float));
+  memcpy(w + 2022144, p + 804928, 32768 * sizeof(float));
+  memcpy(w + 2054912, p + 837696, 128 * sizeof(float));
   /* bn_23 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 834432, w + 834560, p + 837824, p + 837952, p + 838080, p + 838208, 0.00100000005f, 128);
-  rt_fold_affine(w + 801536, w + 834304, w + 834432, w + 834560, 256, 128);
+  rt_bn_fold(w + 2055040, w + 2055168, p + 837824, p + 837952, p + 838080, p + 838208, 0.00100000005f, 128);
+  rt_fold_affine(w + 2022144, w + 2054912, w + 2055040, w + 2055168, 256, 128);
   /* conv_27 (Conv2D) */
-  memcpy(w + 834688, p + 838336, 294912 * sizeof(float));
-  memcpy(w + 1129600, p + 1133248, 256 * sizeof(float));
+  memcpy(w + 2055296, p + 838336, 294912 * sizeof(float));
+  memcpy(w + 2350208, p + 1133248, 256 * sizeof(float));
+  /* conv_27: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 2350464, w + 2055296, 128, 256);
   /* bn_24: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 1129856, w + 1130112, p + 1133504, p + 1133760, p + 1134016, p + 1134272, 0.00100000005f, 256);
+  rt_bn_fold(w + 2874752, w + 2875008, p + 1133504, p + 1133760, p + 1134016, p + 1134272, 0.00100000005f, 256);
   /* dense (Dense) */
-  memcpy(w + 1130368, p + 1134528, 2560 * sizeof(float));
-  memcpy(w + 1132928, p + 1137088, 10 * sizeof(float));
+  memcpy(w + 2875264, p + 1134528, 2560 * sizeof(float));
+  memcpy(w + 2877824, p + 1137088, 10 * sizeof(float));
 }
 
-/* Scratch the convolutions need at batch N (im2col tiles). */
+/* Scratch the convolutions need at batch N (im2col tiles, Winograd blocks). */
 size_t bottleneck_mini_workspace_floats(int N) {
   size_t most = 0;
   {  /* conv */
@@ -347,7 +371,7 @@ size_t bottleneck_mini_workspace_floats(int N) {
   }
   {  /* conv_2 */
     const RtConv2d d = {N, 32, 32, 16, 16, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
@@ -359,7 +383,7 @@ size_t bottleneck_mini_workspace_floats(int N) {
   }
   {  /* conv_4 */
     const RtConv2d d = {N, 32, 32, 16, 16, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
@@ -371,7 +395,7 @@ size_t bottleneck_mini_workspace_floats(int N) {
   }
   {  /* conv_6 */
     const RtConv2d d = {N, 32, 32, 16, 16, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
@@ -389,7 +413,7 @@ size_t bottleneck_mini_workspace_floats(int N) {
   }
   {  /* conv_9 */
     const RtConv2d d = {N, 16, 16, 16, 16, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
@@ -401,7 +425,7 @@ size_t bottleneck_mini_workspace_floats(int N) {
   }
   {  /* conv_11 */
     const RtConv2d d = {N, 16, 16, 32, 32, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
@@ -413,7 +437,7 @@ size_t bottleneck_mini_workspace_floats(int N) {
   }
   {  /* conv_13 */
     const RtConv2d d = {N, 16, 16, 32, 32, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
@@ -431,7 +455,7 @@ size_t bottleneck_mini_workspace_floats(int N) {
   }
   {  /* conv_16 */
     const RtConv2d d = {N, 8, 8, 32, 32, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
@@ -443,7 +467,7 @@ size_t bottleneck_mini_workspace_floats(int N) {
   }
   {  /* conv_18 */
     const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
@@ -455,7 +479,7 @@ size_t bottleneck_mini_workspace_floats(int N) {
   }
   {  /* conv_20 */
     const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
@@ -473,7 +497,7 @@ size_t bottleneck_mini_workspace_floats(int N) {
   }
   {  /* conv_23 */
     const RtConv2d d = {N, 4, 4, 64, 64, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
@@ -485,7 +509,7 @@ size_t bottleneck_mini_workspace_floats(int N) {
   }
   {  /* conv_25 */
     const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
@@ -497,7 +521,7 @@ size_t bottleneck_mini_workspace_floats(int N) {
   }
   {  /* conv_27 */
     const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
@@ -586,53 +610,53 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
     CHECK(rt_conv2d(ctx, t3, t2, w + 960, &ep, &d, ws, ws_floats));
   }
 
-  /* conv_2 (Conv2D, + conv), line 19: 32x32x16 -> 32x32x32, 4,718,592 MACs */
+  /* conv_2 (Conv2D, + conv, Winograd), line 19: 32x32x16 -> 32x32x32, 4,718,592 MACs */
   {
     const RtConv2d d = {N, 32, 32, 16, 16, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 6128, t1, RT_ACT_LINEAR, 0.0f, 32};
-    CHECK(rt_conv2d(ctx, t4, t3, w + 1520, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 6160, &ep, &d, ws, ws_floats));
   }
 
   /* bn_2 (BatchNormalization, relu), line 18: 32x32x32 -> 32x32x32, 0 MACs */
   {
     const RtEltwise d = {N, 1024, 1, 32, 32, 32};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t5, t4, w + 6160, w + 6192, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t5, t4, w + 14352, w + 14384, &ep, &d));
   }
 
   /* conv_3 (Conv2D, bn_3 folded, relu), line 18: 32x32x32 -> 32x32x16, 524,288 MACs */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 16, 16, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 6736, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t6, t5, w + 6224, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 14928, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, t6, t5, w + 14416, &ep, &d, ws, ws_floats));
   }
 
-  /* conv_4 (Conv2D, + conv_2), line 19: 32x32x16 -> 32x32x32, 4,718,592 MACs */
+  /* conv_4 (Conv2D, + conv_2, Winograd), line 19: 32x32x16 -> 32x32x32, 4,718,592 MACs */
   {
     const RtConv2d d = {N, 32, 32, 16, 16, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 11392, t4, RT_ACT_LINEAR, 0.0f, 32};
-    CHECK(rt_conv2d(ctx, t7, t6, w + 6784, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 19584, t4, RT_ACT_LINEAR, 0.0f, 32};
+    CHECK(rt_conv2d_winograd(ctx, t7, t6, w + 19616, &ep, &d, ws, ws_floats));
   }
 
   /* bn_4 (BatchNormalization, relu), line 18: 32x32x32 -> 32x32x32, 0 MACs */
   {
     const RtEltwise d = {N, 1024, 1, 32, 32, 32};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t8, t7, w + 11424, w + 11456, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t8, t7, w + 27808, w + 27840, &ep, &d));
   }
 
   /* conv_5 (Conv2D, bn_5 folded, relu), line 18: 32x32x32 -> 32x32x16, 524,288 MACs */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 16, 16, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 12000, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t9, t8, w + 11488, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 28384, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, t9, t8, w + 27872, &ep, &d, ws, ws_floats));
   }
 
-  /* conv_6 (Conv2D, + conv_4), line 19: 32x32x16 -> 32x32x32, 4,718,592 MACs */
+  /* conv_6 (Conv2D, + conv_4, Winograd), line 19: 32x32x16 -> 32x32x32, 4,718,592 MACs */
   {
     const RtConv2d d = {N, 32, 32, 16, 16, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 16656, t7, RT_ACT_LINEAR, 0.0f, 32};
-    CHECK(rt_conv2d(ctx, t10, t9, w + 12048, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 33040, t7, RT_ACT_LINEAR, 0.0f, 32};
+    CHECK(rt_conv2d_winograd(ctx, t10, t9, w + 33072, &ep, &d, ws, ws_floats));
   }
 
   /* maxpool (MaxPooling2D), line 15: 32x32x32 -> 16x16x32, 0 MACs */
@@ -644,71 +668,71 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
   /* conv_7 (Conv2D), line 16: 32x32x32 -> 16x16x64, 524,288 MACs */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 16, 16, 64, 64, 1, 1, 2, 2, 0, 0, 1};
-    const RtEpilogue ep = {w + 18736, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t12, t10, w + 16688, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 43312, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, t12, t10, w + 41264, &ep, &d, ws, ws_floats));
   }
 
   /* bn_6 (BatchNormalization, relu, in place), line 18: 16x16x32 -> 16x16x32, 0 MACs */
   {
     const RtEltwise d = {N, 256, 1, 32, 32, 32};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t13, t11, w + 18800, w + 18832, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t13, t11, w + 43376, w + 43408, &ep, &d));
   }
 
   /* conv_8 (Conv2D, bn_7 folded, relu), line 18: 16x16x32 -> 16x16x16, 131,072 MACs */
   {
     const RtConv2d d = {N, 16, 16, 32, 32, 16, 16, 16, 16, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 19376, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t14, t13, w + 18864, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 43952, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, t14, t13, w + 43440, &ep, &d, ws, ws_floats));
   }
 
-  /* conv_9 (Conv2D, + conv_7), line 19: 16x16x16 -> 16x16x64, 2,359,296 MACs */
+  /* conv_9 (Conv2D, + conv_7, Winograd), line 19: 16x16x16 -> 16x16x64, 2,359,296 MACs */
   {
     const RtConv2d d = {N, 16, 16, 16, 16, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 28640, t12, RT_ACT_LINEAR, 0.0f, 64};
-    CHECK(rt_conv2d(ctx, t15, t14, w + 19424, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 53216, t12, RT_ACT_LINEAR, 0.0f, 64};
+    CHECK(rt_conv2d_winograd(ctx, t15, t14, w + 53280, &ep, &d, ws, ws_floats));
   }
 
   /* bn_8 (BatchNormalization, relu), line 18: 16x16x64 -> 16x16x64, 0 MACs */
   {
     const RtEltwise d = {N, 256, 1, 64, 64, 64};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t16, t15, w + 28704, w + 28768, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t16, t15, w + 69664, w + 69728, &ep, &d));
   }
 
   /* conv_10 (Conv2D, bn_9 folded, relu), line 18: 16x16x64 -> 16x16x32, 524,288 MACs */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 32, 32, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 30880, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t17, t16, w + 28832, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 71840, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, t17, t16, w + 69792, &ep, &d, ws, ws_floats));
   }
 
-  /* conv_11 (Conv2D, + conv_9), line 19: 16x16x32 -> 16x16x64, 4,718,592 MACs */
+  /* conv_11 (Conv2D, + conv_9, Winograd), line 19: 16x16x32 -> 16x16x64, 4,718,592 MACs */
   {
     const RtConv2d d = {N, 16, 16, 32, 32, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 49408, t15, RT_ACT_LINEAR, 0.0f, 64};
-    CHECK(rt_conv2d(ctx, t18, t17, w + 30976, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 90368, t15, RT_ACT_LINEAR, 0.0f, 64};
+    CHECK(rt_conv2d_winograd(ctx, t18, t17, w + 90432, &ep, &d, ws, ws_floats));
   }
 
   /* bn_10 (BatchNormalization, relu), line 18: 16x16x64 -> 16x16x64, 0 MACs */
   {
     const RtEltwise d = {N, 256, 1, 64, 64, 64};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t19, t18, w + 49472, w + 49536, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t19, t18, w + 123200, w + 123264, &ep, &d));
   }
 
   /* conv_12 (Conv2D, bn_11 folded, relu), line 18: 16x16x64 -> 16x16x32, 524,288 MACs */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 32, 32, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 51648, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t20, t19, w + 49600, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 125376, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, t20, t19, w + 123328, &ep, &d, ws, ws_floats));
   }
 
-  /* conv_13 (Conv2D, + conv_11), line 19: 16x16x32 -> 16x16x64, 4,718,592 MACs */
+  /* conv_13 (Conv2D, + conv_11, Winograd), line 19: 16x16x32 -> 16x16x64, 4,718,592 MACs */
   {
     const RtConv2d d = {N, 16, 16, 32, 32, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 70176, t18, RT_ACT_LINEAR, 0.0f, 64};
-    CHECK(rt_conv2d(ctx, t21, t20, w + 51744, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 143904, t18, RT_ACT_LINEAR, 0.0f, 64};
+    CHECK(rt_conv2d_winograd(ctx, t21, t20, w + 143968, &ep, &d, ws, ws_floats));
   }
 
   /* maxpool_1 (MaxPooling2D), line 15: 16x16x64 -> 8x8x64, 0 MACs */
@@ -720,71 +744,71 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
   /* conv_14 (Conv2D), line 16: 16x16x64 -> 8x8x128, 524,288 MACs */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 8, 8, 128, 128, 1, 1, 2, 2, 0, 0, 1};
-    const RtEpilogue ep = {w + 78432, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t23, t21, w + 70240, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 184928, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, t23, t21, w + 176736, &ep, &d, ws, ws_floats));
   }
 
   /* bn_12 (BatchNormalization, relu, in place), line 18: 8x8x64 -> 8x8x64, 0 MACs */
   {
     const RtEltwise d = {N, 64, 1, 64, 64, 64};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t24, t22, w + 78560, w + 78624, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t24, t22, w + 185056, w + 185120, &ep, &d));
   }
 
   /* conv_15 (Conv2D, bn_13 folded, relu), line 18: 8x8x64 -> 8x8x32, 131,072 MACs */
   {
     const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 32, 32, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 80736, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t25, t24, w + 78688, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 187232, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, t25, t24, w + 185184, &ep, &d, ws, ws_floats));
   }
 
-  /* conv_16 (Conv2D, + conv_14), line 19: 8x8x32 -> 8x8x128, 2,359,296 MACs */
+  /* conv_16 (Conv2D, + conv_14, Winograd), line 19: 8x8x32 -> 8x8x128, 2,359,296 MACs */
   {
     const RtConv2d d = {N, 8, 8, 32, 32, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 117696, t23, RT_ACT_LINEAR, 0.0f, 128};
-    CHECK(rt_conv2d(ctx, t26, t25, w + 80832, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 224192, t23, RT_ACT_LINEAR, 0.0f, 128};
+    CHECK(rt_conv2d_winograd(ctx, t26, t25, w + 224320, &ep, &d, ws, ws_floats));
   }
 
   /* bn_14 (BatchNormalization, relu), line 18: 8x8x128 -> 8x8x128, 0 MACs */
   {
     const RtEltwise d = {N, 64, 1, 128, 128, 128};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t27, t26, w + 117824, w + 117952, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t27, t26, w + 289856, w + 289984, &ep, &d));
   }
 
   /* conv_17 (Conv2D, bn_15 folded, relu), line 18: 8x8x128 -> 8x8x64, 524,288 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 64, 64, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 126272, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t28, t27, w + 118080, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 298304, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, t28, t27, w + 290112, &ep, &d, ws, ws_floats));
   }
 
-  /* conv_18 (Conv2D, + conv_16), line 19: 8x8x64 -> 8x8x128, 4,718,592 MACs */
+  /* conv_18 (Conv2D, + conv_16, Winograd), line 19: 8x8x64 -> 8x8x128, 4,718,592 MACs */
   {
     const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 200192, t26, RT_ACT_LINEAR, 0.0f, 128};
-    CHECK(rt_conv2d(ctx, t29, t28, w + 126464, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 372224, t26, RT_ACT_LINEAR, 0.0f, 128};
+    CHECK(rt_conv2d_winograd(ctx, t29, t28, w + 372352, &ep, &d, ws, ws_floats));
   }
 
   /* bn_16 (BatchNormalization, relu), line 18: 8x8x128 -> 8x8x128, 0 MACs */
   {
     const RtEltwise d = {N, 64, 1, 128, 128, 128};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t30, t29, w + 200320, w + 200448, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t30, t29, w + 503424, w + 503552, &ep, &d));
   }
 
   /* conv_19 (Conv2D, bn_17 folded, relu), line 18: 8x8x128 -> 8x8x64, 524,288 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 64, 64, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 208768, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t31, t30, w + 200576, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 511872, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, t31, t30, w + 503680, &ep, &d, ws, ws_floats));
   }
 
-  /* conv_20 (Conv2D, + conv_18), line 19: 8x8x64 -> 8x8x128, 4,718,592 MACs */
+  /* conv_20 (Conv2D, + conv_18, Winograd), line 19: 8x8x64 -> 8x8x128, 4,718,592 MACs */
   {
     const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 282688, t29, RT_ACT_LINEAR, 0.0f, 128};
-    CHECK(rt_conv2d(ctx, t32, t31, w + 208960, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 585792, t29, RT_ACT_LINEAR, 0.0f, 128};
+    CHECK(rt_conv2d_winograd(ctx, t32, t31, w + 585920, &ep, &d, ws, ws_floats));
   }
 
   /* maxpool_2 (MaxPooling2D), line 15: 8x8x128 -> 4x4x128, 0 MACs */
@@ -796,78 +820,78 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
   /* conv_21 (Conv2D), line 16: 8x8x128 -> 4x4x256, 524,288 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 4, 4, 256, 256, 1, 1, 2, 2, 0, 0, 1};
-    const RtEpilogue ep = {w + 315584, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t34, t32, w + 282816, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 749760, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, t34, t32, w + 716992, &ep, &d, ws, ws_floats));
   }
 
   /* bn_18 (BatchNormalization, relu, in place), line 18: 4x4x128 -> 4x4x128, 0 MACs */
   {
     const RtEltwise d = {N, 16, 1, 128, 128, 128};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t35, t33, w + 315840, w + 315968, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t35, t33, w + 750016, w + 750144, &ep, &d));
   }
 
   /* conv_22 (Conv2D, bn_19 folded, relu), line 18: 4x4x128 -> 4x4x64, 131,072 MACs */
   {
     const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 64, 64, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 324288, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t36, t35, w + 316096, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 758464, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, t36, t35, w + 750272, &ep, &d, ws, ws_floats));
   }
 
-  /* conv_23 (Conv2D, + conv_21), line 19: 4x4x64 -> 4x4x256, 2,359,296 MACs */
+  /* conv_23 (Conv2D, + conv_21, Winograd), line 19: 4x4x64 -> 4x4x256, 2,359,296 MACs */
   {
     const RtConv2d d = {N, 4, 4, 64, 64, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 471936, t34, RT_ACT_LINEAR, 0.0f, 256};
-    CHECK(rt_conv2d(ctx, t37, t36, w + 324480, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 906112, t34, RT_ACT_LINEAR, 0.0f, 256};
+    CHECK(rt_conv2d_winograd(ctx, t37, t36, w + 906368, &ep, &d, ws, ws_floats));
   }
 
   /* bn_20 (BatchNormalization, relu), line 18: 4x4x256 -> 4x4x256, 0 MACs */
   {
     const RtEltwise d = {N, 16, 1, 256, 256, 256};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t38, t37, w + 472192, w + 472448, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t38, t37, w + 1168512, w + 1168768, &ep, &d));
   }
 
   /* conv_24 (Conv2D, bn_21 folded, relu), line 18: 4x4x256 -> 4x4x128, 524,288 MACs */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 128, 128, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 505472, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t39, t38, w + 472704, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1201792, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, t39, t38, w + 1169024, &ep, &d, ws, ws_floats));
   }
 
-  /* conv_25 (Conv2D, + conv_23), line 19: 4x4x128 -> 4x4x256, 4,718,592 MACs */
+  /* conv_25 (Conv2D, + conv_23, Winograd), line 19: 4x4x128 -> 4x4x256, 4,718,592 MACs */
   {
     const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 800768, t37, RT_ACT_LINEAR, 0.0f, 256};
-    CHECK(rt_conv2d(ctx, t40, t39, w + 505856, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1497088, t37, RT_ACT_LINEAR, 0.0f, 256};
+    CHECK(rt_conv2d_winograd(ctx, t40, t39, w + 1497344, &ep, &d, ws, ws_floats));
   }
 
   /* bn_22 (BatchNormalization, relu), line 18: 4x4x256 -> 4x4x256, 0 MACs */
   {
     const RtEltwise d = {N, 16, 1, 256, 256, 256};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t41, t40, w + 801024, w + 801280, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t41, t40, w + 2021632, w + 2021888, &ep, &d));
   }
 
   /* conv_26 (Conv2D, bn_23 folded, relu), line 18: 4x4x256 -> 4x4x128, 524,288 MACs */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 128, 128, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 834304, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t42, t41, w + 801536, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 2054912, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, t42, t41, w + 2022144, &ep, &d, ws, ws_floats));
   }
 
-  /* conv_27 (Conv2D, + conv_25), line 19: 4x4x128 -> 4x4x256, 4,718,592 MACs */
+  /* conv_27 (Conv2D, + conv_25, Winograd), line 19: 4x4x128 -> 4x4x256, 4,718,592 MACs */
   {
     const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 1129600, t40, RT_ACT_LINEAR, 0.0f, 256};
-    CHECK(rt_conv2d(ctx, t43, t42, w + 834688, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 2350208, t40, RT_ACT_LINEAR, 0.0f, 256};
+    CHECK(rt_conv2d_winograd(ctx, t43, t42, w + 2350464, &ep, &d, ws, ws_floats));
   }
 
   /* bn_24 (BatchNormalization, relu, in place), line 30: 4x4x256 -> 4x4x256, 0 MACs */
   {
     const RtEltwise d = {N, 16, 1, 256, 256, 256};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t44, t43, w + 1129856, w + 1130112, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t44, t43, w + 2874752, w + 2875008, &ep, &d));
   }
 
   /* avgpool (AveragePooling2D), line 30: 4x4x256 -> 1x1x256, 0 MACs */
@@ -884,8 +908,8 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
   /* dense (Dense, softmax), line 31: 256 -> 10, 2,560 MACs */
   {
     const RtDense d = {N * 1, 256, 10, 256, 10};
-    const RtEpilogue ep = {w + 1132928, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_dense(ctx, t47, t46, w + 1130368, &ep, &d));
+    const RtEpilogue ep = {w + 2877824, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, t47, t46, w + 2875264, &ep, &d));
     const RtEltwise sm = {N, 1, 1, 10, 10, 10};
     CHECK(rt_softmax(ctx, t47, t47, &sm));
   }
@@ -2782,7 +2806,7 @@ const NetcModel netc_model_bottleneck_mini = {
   .params = params,
   .num_params = 158,
   .param_floats = 1137098,
-  .compute_floats = 1132944,
+  .compute_floats = 2877840,
   .total_params = 1137098,
   .trainable_params = 1132938,
   .macs_per_image = 57117184,

@@ -91,49 +91,65 @@ void cifar_bn_cnn_prepare(float *w, const float *p) {
   /* bn_2 folded in: kernel and bias scaled per output channel */
   rt_bn_fold(w + 38880, w + 38944, p + 38988, p + 39052, p + 39116, p + 39180, 0.00100000005f, 64);
   rt_fold_affine(w + 1952, w + 38816, w + 38880, w + 38944, 576, 64);
+  /* conv_1: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 39008, w + 1952, 64, 64);
   /* conv_2 (Conv2D) */
-  memcpy(w + 39008, p + 39244, 36864 * sizeof(float));
-  memcpy(w + 75872, p + 76108, 64 * sizeof(float));
+  memcpy(w + 104544, p + 39244, 36864 * sizeof(float));
+  memcpy(w + 141408, p + 76108, 64 * sizeof(float));
+  /* conv_2: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 141472, w + 104544, 64, 64);
   /* bn_3: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 75936, w + 76000, p + 76172, p + 76236, p + 76300, p + 76364, 0.00100000005f, 64);
+  rt_bn_fold(w + 207008, w + 207072, p + 76172, p + 76236, p + 76300, p + 76364, 0.00100000005f, 64);
   /* conv_3 (Conv2D) */
-  memcpy(w + 76064, p + 76428, 73728 * sizeof(float));
-  memcpy(w + 149792, p + 150156, 128 * sizeof(float));
+  memcpy(w + 207136, p + 76428, 73728 * sizeof(float));
+  memcpy(w + 280864, p + 150156, 128 * sizeof(float));
   /* bn_4 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 149920, w + 150048, p + 150284, p + 150412, p + 150540, p + 150668, 0.00100000005f, 128);
-  rt_fold_affine(w + 76064, w + 149792, w + 149920, w + 150048, 576, 128);
+  rt_bn_fold(w + 280992, w + 281120, p + 150284, p + 150412, p + 150540, p + 150668, 0.00100000005f, 128);
+  rt_fold_affine(w + 207136, w + 280864, w + 280992, w + 281120, 576, 128);
+  /* conv_3: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 281248, w + 207136, 64, 128);
   /* conv_4 (Conv2D) */
-  memcpy(w + 150176, p + 150796, 147456 * sizeof(float));
-  memcpy(w + 297632, p + 298252, 128 * sizeof(float));
+  memcpy(w + 412320, p + 150796, 147456 * sizeof(float));
+  memcpy(w + 559776, p + 298252, 128 * sizeof(float));
   /* bn_5 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 297760, w + 297888, p + 298380, p + 298508, p + 298636, p + 298764, 0.00100000005f, 128);
-  rt_fold_affine(w + 150176, w + 297632, w + 297760, w + 297888, 1152, 128);
+  rt_bn_fold(w + 559904, w + 560032, p + 298380, p + 298508, p + 298636, p + 298764, 0.00100000005f, 128);
+  rt_fold_affine(w + 412320, w + 559776, w + 559904, w + 560032, 1152, 128);
+  /* conv_4: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 560160, w + 412320, 128, 128);
   /* conv_5 (Conv2D) */
-  memcpy(w + 298016, p + 298892, 147456 * sizeof(float));
-  memcpy(w + 445472, p + 446348, 128 * sizeof(float));
+  memcpy(w + 822304, p + 298892, 147456 * sizeof(float));
+  memcpy(w + 969760, p + 446348, 128 * sizeof(float));
+  /* conv_5: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 969888, w + 822304, 128, 128);
   /* bn_6: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 445600, w + 445728, p + 446476, p + 446604, p + 446732, p + 446860, 0.00100000005f, 128);
+  rt_bn_fold(w + 1232032, w + 1232160, p + 446476, p + 446604, p + 446732, p + 446860, 0.00100000005f, 128);
   /* conv_6 (Conv2D) */
-  memcpy(w + 445856, p + 446988, 294912 * sizeof(float));
-  memcpy(w + 740768, p + 741900, 256 * sizeof(float));
+  memcpy(w + 1232288, p + 446988, 294912 * sizeof(float));
+  memcpy(w + 1527200, p + 741900, 256 * sizeof(float));
   /* bn_7 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 741024, w + 741280, p + 742156, p + 742412, p + 742668, p + 742924, 0.00100000005f, 256);
-  rt_fold_affine(w + 445856, w + 740768, w + 741024, w + 741280, 1152, 256);
+  rt_bn_fold(w + 1527456, w + 1527712, p + 742156, p + 742412, p + 742668, p + 742924, 0.00100000005f, 256);
+  rt_fold_affine(w + 1232288, w + 1527200, w + 1527456, w + 1527712, 1152, 256);
+  /* conv_6: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 1527968, w + 1232288, 128, 256);
   /* conv_7 (Conv2D) */
-  memcpy(w + 741536, p + 743180, 589824 * sizeof(float));
-  memcpy(w + 1331360, p + 1333004, 256 * sizeof(float));
+  memcpy(w + 2052256, p + 743180, 589824 * sizeof(float));
+  memcpy(w + 2642080, p + 1333004, 256 * sizeof(float));
   /* bn_8 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 1331616, w + 1331872, p + 1333260, p + 1333516, p + 1333772, p + 1334028, 0.00100000005f, 256);
-  rt_fold_affine(w + 741536, w + 1331360, w + 1331616, w + 1331872, 2304, 256);
+  rt_bn_fold(w + 2642336, w + 2642592, p + 1333260, p + 1333516, p + 1333772, p + 1334028, 0.00100000005f, 256);
+  rt_fold_affine(w + 2052256, w + 2642080, w + 2642336, w + 2642592, 2304, 256);
+  /* conv_7: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 2642848, w + 2052256, 256, 256);
   /* conv_8 (Conv2D) */
-  memcpy(w + 1332128, p + 1334284, 589824 * sizeof(float));
-  memcpy(w + 1921952, p + 1924108, 256 * sizeof(float));
+  memcpy(w + 3691424, p + 1334284, 589824 * sizeof(float));
+  memcpy(w + 4281248, p + 1924108, 256 * sizeof(float));
+  /* conv_8: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 4281504, w + 3691424, 256, 256);
   /* dense (Dense) */
-  memcpy(w + 1922208, p + 1924364, 2560 * sizeof(float));
-  memcpy(w + 1924768, p + 1926924, 10 * sizeof(float));
+  memcpy(w + 5330080, p + 1924364, 2560 * sizeof(float));
+  memcpy(w + 5332640, p + 1926924, 10 * sizeof(float));
 }
 
-/* Scratch the convolutions need at batch N (im2col tiles). */
+/* Scratch the convolutions need at batch N (im2col tiles, Winograd blocks). */
 size_t cifar_bn_cnn_workspace_floats(int N) {
   size_t most = 0;
   {  /* conv */
@@ -144,49 +160,49 @@ size_t cifar_bn_cnn_workspace_floats(int N) {
   }
   {  /* conv_1 */
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
   {  /* conv_2 */
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
   {  /* conv_3 */
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
   {  /* conv_4 */
     const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
   {  /* conv_5 */
     const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
   {  /* conv_6 */
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
   {  /* conv_7 */
     const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
   {  /* conv_8 */
     const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
@@ -238,18 +254,18 @@ RtStatus cifar_bn_cnn_forward(const RtContext *ctx, const float *w, void *arena_
     CHECK(rt_conv2d(ctx, t2, t1, w + 32, &ep, &d, ws, ws_floats));
   }
 
-  /* conv_1 (Conv2D, bn_2 folded, relu), line 15: 32x32x64 -> 32x32x64, 37,748,736 MACs */
+  /* conv_1 (Conv2D, bn_2 folded, relu, Winograd), line 15: 32x32x64 -> 32x32x64, 37,748,736 MACs */
   {
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 38816, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t3, t2, w + 1952, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t3, t2, w + 39008, &ep, &d, ws, ws_floats));
   }
 
-  /* conv_2 (Conv2D), line 15: 32x32x64 -> 32x32x64, 37,748,736 MACs */
+  /* conv_2 (Conv2D, Winograd), line 15: 32x32x64 -> 32x32x64, 37,748,736 MACs */
   {
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 75872, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t4, t3, w + 39008, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 141408, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 141472, &ep, &d, ws, ws_floats));
   }
 
   /* maxpool (MaxPooling2D), line 21: 32x32x64 -> 16x16x64, 0 MACs */
@@ -262,28 +278,28 @@ RtStatus cifar_bn_cnn_forward(const RtContext *ctx, const float *w, void *arena_
   {
     const RtEltwise d = {N, 256, 1, 64, 64, 64};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t6, t5, w + 75936, w + 76000, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t6, t5, w + 207008, w + 207072, &ep, &d));
   }
 
-  /* conv_3 (Conv2D, bn_4 folded, relu), line 15: 16x16x64 -> 16x16x128, 18,874,368 MACs */
+  /* conv_3 (Conv2D, bn_4 folded, relu, Winograd), line 15: 16x16x64 -> 16x16x128, 18,874,368 MACs */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 149792, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t7, t6, w + 76064, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 280864, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t7, t6, w + 281248, &ep, &d, ws, ws_floats));
   }
 
-  /* conv_4 (Conv2D, bn_5 folded, relu), line 15: 16x16x128 -> 16x16x128, 37,748,736 MACs */
+  /* conv_4 (Conv2D, bn_5 folded, relu, Winograd), line 15: 16x16x128 -> 16x16x128, 37,748,736 MACs */
   {
     const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 297632, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t8, t7, w + 150176, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 559776, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t8, t7, w + 560160, &ep, &d, ws, ws_floats));
   }
 
-  /* conv_5 (Conv2D), line 15: 16x16x128 -> 16x16x128, 37,748,736 MACs */
+  /* conv_5 (Conv2D, Winograd), line 15: 16x16x128 -> 16x16x128, 37,748,736 MACs */
   {
     const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 445472, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t9, t8, w + 298016, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 969760, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t9, t8, w + 969888, &ep, &d, ws, ws_floats));
   }
 
   /* maxpool_1 (MaxPooling2D), line 21: 16x16x128 -> 8x8x128, 0 MACs */
@@ -296,28 +312,28 @@ RtStatus cifar_bn_cnn_forward(const RtContext *ctx, const float *w, void *arena_
   {
     const RtEltwise d = {N, 64, 1, 128, 128, 128};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t11, t10, w + 445600, w + 445728, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t11, t10, w + 1232032, w + 1232160, &ep, &d));
   }
 
-  /* conv_6 (Conv2D, bn_7 folded, relu), line 15: 8x8x128 -> 8x8x256, 18,874,368 MACs */
+  /* conv_6 (Conv2D, bn_7 folded, relu, Winograd), line 15: 8x8x128 -> 8x8x256, 18,874,368 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 740768, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t12, t11, w + 445856, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1527200, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t12, t11, w + 1527968, &ep, &d, ws, ws_floats));
   }
 
-  /* conv_7 (Conv2D, bn_8 folded, relu), line 15: 8x8x256 -> 8x8x256, 37,748,736 MACs */
+  /* conv_7 (Conv2D, bn_8 folded, relu, Winograd), line 15: 8x8x256 -> 8x8x256, 37,748,736 MACs */
   {
     const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 1331360, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t13, t12, w + 741536, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 2642080, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t13, t12, w + 2642848, &ep, &d, ws, ws_floats));
   }
 
-  /* conv_8 (Conv2D), line 15: 8x8x256 -> 8x8x256, 37,748,736 MACs */
+  /* conv_8 (Conv2D, Winograd), line 15: 8x8x256 -> 8x8x256, 37,748,736 MACs */
   {
     const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 1921952, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t14, t13, w + 1332128, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 4281248, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t14, t13, w + 4281504, &ep, &d, ws, ws_floats));
   }
 
   /* avgpool (AveragePooling2D), line 24: 8x8x256 -> 1x1x256, 0 MACs */
@@ -334,8 +350,8 @@ RtStatus cifar_bn_cnn_forward(const RtContext *ctx, const float *w, void *arena_
   /* dense (Dense, softmax), line 25: 256 -> 10, 2,560 MACs */
   {
     const RtDense d = {N * 1, 256, 10, 256, 10};
-    const RtEpilogue ep = {w + 1924768, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_dense(ctx, t17, t16, w + 1922208, &ep, &d));
+    const RtEpilogue ep = {w + 5332640, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, t17, t16, w + 5330080, &ep, &d));
     const RtEltwise sm = {N, 1, 1, 10, 10, 10};
     CHECK(rt_softmax(ctx, t17, t17, &sm));
   }
@@ -1035,7 +1051,7 @@ const NetcModel netc_model_cifar_bn_cnn = {
   .params = params,
   .num_params = 56,
   .param_floats = 1926934,
-  .compute_floats = 1924784,
+  .compute_floats = 5332656,
   .total_params = 1926934,
   .trainable_params = 1924752,
   .macs_per_image = 266013184,

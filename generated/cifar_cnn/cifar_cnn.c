@@ -49,36 +49,54 @@ void cifar_cnn_prepare(float *w, const float *p) {
   /* conv_1 (Conv2D) */
   memcpy(w + 1792, p + 1792, 36864 * sizeof(float));
   memcpy(w + 38656, p + 38656, 64 * sizeof(float));
+  /* conv_1: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 38720, w + 1792, 64, 64);
   /* conv_2 (Conv2D) */
-  memcpy(w + 38720, p + 38720, 36864 * sizeof(float));
-  memcpy(w + 75584, p + 75584, 64 * sizeof(float));
+  memcpy(w + 104256, p + 38720, 36864 * sizeof(float));
+  memcpy(w + 141120, p + 75584, 64 * sizeof(float));
+  /* conv_2: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 141184, w + 104256, 64, 64);
   /* conv_3 (Conv2D) */
-  memcpy(w + 75648, p + 75648, 73728 * sizeof(float));
-  memcpy(w + 149376, p + 149376, 128 * sizeof(float));
+  memcpy(w + 206720, p + 75648, 73728 * sizeof(float));
+  memcpy(w + 280448, p + 149376, 128 * sizeof(float));
+  /* conv_3: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 280576, w + 206720, 64, 128);
   /* conv_4 (Conv2D) */
-  memcpy(w + 149504, p + 149504, 147456 * sizeof(float));
-  memcpy(w + 296960, p + 296960, 128 * sizeof(float));
+  memcpy(w + 411648, p + 149504, 147456 * sizeof(float));
+  memcpy(w + 559104, p + 296960, 128 * sizeof(float));
+  /* conv_4: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 559232, w + 411648, 128, 128);
   /* conv_5 (Conv2D) */
-  memcpy(w + 297088, p + 297088, 147456 * sizeof(float));
-  memcpy(w + 444544, p + 444544, 128 * sizeof(float));
+  memcpy(w + 821376, p + 297088, 147456 * sizeof(float));
+  memcpy(w + 968832, p + 444544, 128 * sizeof(float));
+  /* conv_5: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 968960, w + 821376, 128, 128);
   /* conv_6 (Conv2D) */
-  memcpy(w + 444672, p + 444672, 294912 * sizeof(float));
-  memcpy(w + 739584, p + 739584, 256 * sizeof(float));
+  memcpy(w + 1231104, p + 444672, 294912 * sizeof(float));
+  memcpy(w + 1526016, p + 739584, 256 * sizeof(float));
+  /* conv_6: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 1526272, w + 1231104, 128, 256);
   /* conv_7 (Conv2D) */
-  memcpy(w + 739840, p + 739840, 589824 * sizeof(float));
-  memcpy(w + 1329664, p + 1329664, 256 * sizeof(float));
+  memcpy(w + 2050560, p + 739840, 589824 * sizeof(float));
+  memcpy(w + 2640384, p + 1329664, 256 * sizeof(float));
+  /* conv_7: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 2640640, w + 2050560, 256, 256);
   /* conv_8 (Conv2D) */
-  memcpy(w + 1329920, p + 1329920, 589824 * sizeof(float));
-  memcpy(w + 1919744, p + 1919744, 256 * sizeof(float));
+  memcpy(w + 3689216, p + 1329920, 589824 * sizeof(float));
+  memcpy(w + 4279040, p + 1919744, 256 * sizeof(float));
+  /* conv_8: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 4279296, w + 3689216, 256, 256);
   /* conv_9 (Conv2D) */
-  memcpy(w + 1920000, p + 1920000, 589824 * sizeof(float));
-  memcpy(w + 2509824, p + 2509824, 256 * sizeof(float));
+  memcpy(w + 5327872, p + 1920000, 589824 * sizeof(float));
+  memcpy(w + 5917696, p + 2509824, 256 * sizeof(float));
+  /* conv_9: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 5917952, w + 5327872, 256, 256);
   /* dense (Dense) */
-  memcpy(w + 2510080, p + 2510080, 2560 * sizeof(float));
-  memcpy(w + 2512640, p + 2512640, 10 * sizeof(float));
+  memcpy(w + 6966528, p + 2510080, 2560 * sizeof(float));
+  memcpy(w + 6969088, p + 2512640, 10 * sizeof(float));
 }
 
-/* Scratch the convolutions need at batch N (im2col tiles). */
+/* Scratch the convolutions need at batch N (im2col tiles, Winograd blocks). */
 size_t cifar_cnn_workspace_floats(int N) {
   size_t most = 0;
   {  /* conv */
@@ -89,55 +107,55 @@ size_t cifar_cnn_workspace_floats(int N) {
   }
   {  /* conv_1 */
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
   {  /* conv_2 */
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
   {  /* conv_3 */
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
   {  /* conv_4 */
     const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
   {  /* conv_5 */
     const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
   {  /* conv_6 */
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
   {  /* conv_7 */
     const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
   {  /* conv_8 */
     const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
   {  /* conv_9 */
     const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
@@ -180,18 +198,18 @@ RtStatus cifar_cnn_forward(const RtContext *ctx, const float *w, void *arena_, f
     CHECK(rt_conv2d(ctx, t1, t0, w + 0, &ep, &d, ws, ws_floats));
   }
 
-  /* conv_1 (Conv2D, relu), line 12: 32x32x64 -> 32x32x64, 37,748,736 MACs */
+  /* conv_1 (Conv2D, relu, Winograd), line 12: 32x32x64 -> 32x32x64, 37,748,736 MACs */
   {
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 38656, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t2, t1, w + 1792, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t2, t1, w + 38720, &ep, &d, ws, ws_floats));
   }
 
-  /* conv_2 (Conv2D, relu), line 12: 32x32x64 -> 32x32x64, 37,748,736 MACs */
+  /* conv_2 (Conv2D, relu, Winograd), line 12: 32x32x64 -> 32x32x64, 37,748,736 MACs */
   {
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 75584, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t3, t2, w + 38720, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 141120, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t3, t2, w + 141184, &ep, &d, ws, ws_floats));
   }
 
   /* maxpool (MaxPooling2D), line 17: 32x32x64 -> 16x16x64, 0 MACs */
@@ -200,25 +218,25 @@ RtStatus cifar_cnn_forward(const RtContext *ctx, const float *w, void *arena_, f
     CHECK(rt_maxpool2d(ctx, t4, t3, &d));
   }
 
-  /* conv_3 (Conv2D, relu), line 12: 16x16x64 -> 16x16x128, 18,874,368 MACs */
+  /* conv_3 (Conv2D, relu, Winograd), line 12: 16x16x64 -> 16x16x128, 18,874,368 MACs */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 149376, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t5, t4, w + 75648, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 280448, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t5, t4, w + 280576, &ep, &d, ws, ws_floats));
   }
 
-  /* conv_4 (Conv2D, relu), line 12: 16x16x128 -> 16x16x128, 37,748,736 MACs */
+  /* conv_4 (Conv2D, relu, Winograd), line 12: 16x16x128 -> 16x16x128, 37,748,736 MACs */
   {
     const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 296960, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t6, t5, w + 149504, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 559104, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t6, t5, w + 559232, &ep, &d, ws, ws_floats));
   }
 
-  /* conv_5 (Conv2D, relu), line 12: 16x16x128 -> 16x16x128, 37,748,736 MACs */
+  /* conv_5 (Conv2D, relu, Winograd), line 12: 16x16x128 -> 16x16x128, 37,748,736 MACs */
   {
     const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 444544, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t7, t6, w + 297088, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 968832, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t7, t6, w + 968960, &ep, &d, ws, ws_floats));
   }
 
   /* maxpool_1 (MaxPooling2D), line 18: 16x16x128 -> 8x8x128, 0 MACs */
@@ -227,32 +245,32 @@ RtStatus cifar_cnn_forward(const RtContext *ctx, const float *w, void *arena_, f
     CHECK(rt_maxpool2d(ctx, t8, t7, &d));
   }
 
-  /* conv_6 (Conv2D, relu), line 12: 8x8x128 -> 8x8x256, 18,874,368 MACs */
+  /* conv_6 (Conv2D, relu, Winograd), line 12: 8x8x128 -> 8x8x256, 18,874,368 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 739584, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t9, t8, w + 444672, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1526016, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t9, t8, w + 1526272, &ep, &d, ws, ws_floats));
   }
 
-  /* conv_7 (Conv2D, relu), line 12: 8x8x256 -> 8x8x256, 37,748,736 MACs */
+  /* conv_7 (Conv2D, relu, Winograd), line 12: 8x8x256 -> 8x8x256, 37,748,736 MACs */
   {
     const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 1329664, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t10, t9, w + 739840, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 2640384, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t10, t9, w + 2640640, &ep, &d, ws, ws_floats));
   }
 
-  /* conv_8 (Conv2D, relu), line 12: 8x8x256 -> 8x8x256, 37,748,736 MACs */
+  /* conv_8 (Conv2D, relu, Winograd), line 12: 8x8x256 -> 8x8x256, 37,748,736 MACs */
   {
     const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 1919744, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t11, t10, w + 1329920, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 4279040, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t11, t10, w + 4279296, &ep, &d, ws, ws_floats));
   }
 
-  /* conv_9 (Conv2D, relu), line 12: 8x8x256 -> 8x8x256, 37,748,736 MACs */
+  /* conv_9 (Conv2D, relu, Winograd), line 12: 8x8x256 -> 8x8x256, 37,748,736 MACs */
   {
     const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 2509824, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t12, t11, w + 1920000, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 5917696, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t12, t11, w + 5917952, &ep, &d, ws, ws_floats));
   }
 
   /* avgpool (AveragePooling2D), line 20: 8x8x256 -> 1x1x256, 0 MACs */
@@ -269,8 +287,8 @@ RtStatus cifar_cnn_forward(const RtContext *ctx, const float *w, void *arena_, f
   /* dense (Dense, softmax), line 21: 256 -> 10, 2,560 MACs */
   {
     const RtDense d = {N * 1, 256, 10, 256, 10};
-    const RtEpilogue ep = {w + 2512640, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_dense(ctx, t15, t14, w + 2510080, &ep, &d));
+    const RtEpilogue ep = {w + 6969088, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, t15, t14, w + 6966528, &ep, &d));
     const RtEltwise sm = {N, 1, 1, 10, 10, 10};
     CHECK(rt_softmax(ctx, t15, t15, &sm));
   }
@@ -716,7 +734,7 @@ const NetcModel netc_model_cifar_cnn = {
   .params = params,
   .num_params = 22,
   .param_floats = 2512650,
-  .compute_floats = 2512656,
+  .compute_floats = 6969104,
   .total_params = 2512650,
   .trainable_params = 2512650,
   .macs_per_image = 303761920,

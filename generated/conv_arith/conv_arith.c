@@ -32,7 +32,7 @@ void conv_arith_prepare(float *w, const float *p) {
   memcpy(w + 67328, p + 67328, 64 * sizeof(float));
 }
 
-/* Scratch the convolutions need at batch N (im2col tiles). */
+/* Scratch the convolutions need at batch N (im2col tiles, Winograd blocks). */
 size_t conv_arith_workspace_floats(int N) {
   size_t most = 0;
   {  /* conv */

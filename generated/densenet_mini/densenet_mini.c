@@ -121,79 +121,103 @@ void densenet_mini_prepare(float *w, const float *p) {
   /* conv_1 (Conv2D) */
   memcpy(w + 960, p + 1024, 9216 * sizeof(float));
   memcpy(w + 10176, p + 10240, 32 * sizeof(float));
+  /* conv_1: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 10208, w + 960, 32, 32);
   /* bn_1: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 10208, w + 10272, p + 10272, p + 10336, p + 10400, p + 10464, 0.00100000005f, 64);
+  rt_bn_fold(w + 26592, w + 26656, p + 10272, p + 10336, p + 10400, p + 10464, 0.00100000005f, 64);
   /* conv_2 (Conv2D) */
-  memcpy(w + 10336, p + 10528, 18432 * sizeof(float));
-  memcpy(w + 28768, p + 28960, 32 * sizeof(float));
+  memcpy(w + 26720, p + 10528, 18432 * sizeof(float));
+  memcpy(w + 45152, p + 28960, 32 * sizeof(float));
+  /* conv_2: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 45184, w + 26720, 64, 32);
   /* bn_2: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 28800, w + 28896, p + 28992, p + 29088, p + 29184, p + 29280, 0.00100000005f, 96);
+  rt_bn_fold(w + 77952, w + 78048, p + 28992, p + 29088, p + 29184, p + 29280, 0.00100000005f, 96);
   /* conv_3 (Conv2D) */
-  memcpy(w + 28992, p + 29376, 27648 * sizeof(float));
-  memcpy(w + 56640, p + 57024, 32 * sizeof(float));
+  memcpy(w + 78144, p + 29376, 27648 * sizeof(float));
+  memcpy(w + 105792, p + 57024, 32 * sizeof(float));
+  /* conv_3: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 105824, w + 78144, 96, 32);
   /* bn_3: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 56672, w + 56800, p + 57056, p + 57184, p + 57312, p + 57440, 0.00100000005f, 128);
+  rt_bn_fold(w + 154976, w + 155104, p + 57056, p + 57184, p + 57312, p + 57440, 0.00100000005f, 128);
   /* conv_4 (Conv2D) */
-  memcpy(w + 56928, p + 57568, 36864 * sizeof(float));
-  memcpy(w + 93792, p + 94432, 32 * sizeof(float));
+  memcpy(w + 155232, p + 57568, 36864 * sizeof(float));
+  memcpy(w + 192096, p + 94432, 32 * sizeof(float));
+  /* conv_4: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 192128, w + 155232, 128, 32);
   /* bn_4: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 93824, w + 93984, p + 94464, p + 94624, p + 94784, p + 94944, 0.00100000005f, 160);
+  rt_bn_fold(w + 257664, w + 257824, p + 94464, p + 94624, p + 94784, p + 94944, 0.00100000005f, 160);
   /* conv_5 (Conv2D) */
-  memcpy(w + 94144, p + 95104, 12800 * sizeof(float));
-  memcpy(w + 106944, p + 107904, 80 * sizeof(float));
+  memcpy(w + 257984, p + 95104, 12800 * sizeof(float));
+  memcpy(w + 270784, p + 107904, 80 * sizeof(float));
   /* bn_5: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 107024, w + 107104, p + 107984, p + 108064, p + 108144, p + 108224, 0.00100000005f, 80);
+  rt_bn_fold(w + 270864, w + 270944, p + 107984, p + 108064, p + 108144, p + 108224, 0.00100000005f, 80);
   /* conv_6 (Conv2D) */
-  memcpy(w + 107184, p + 108304, 23040 * sizeof(float));
-  memcpy(w + 130224, p + 131344, 32 * sizeof(float));
+  memcpy(w + 271024, p + 108304, 23040 * sizeof(float));
+  memcpy(w + 294064, p + 131344, 32 * sizeof(float));
+  /* conv_6: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 294096, w + 271024, 80, 32);
   /* bn_6: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 130256, w + 130368, p + 131376, p + 131488, p + 131600, p + 131712, 0.00100000005f, 112);
+  rt_bn_fold(w + 335056, w + 335168, p + 131376, p + 131488, p + 131600, p + 131712, 0.00100000005f, 112);
   /* conv_7 (Conv2D) */
-  memcpy(w + 130480, p + 131824, 32256 * sizeof(float));
-  memcpy(w + 162736, p + 164080, 32 * sizeof(float));
+  memcpy(w + 335280, p + 131824, 32256 * sizeof(float));
+  memcpy(w + 367536, p + 164080, 32 * sizeof(float));
+  /* conv_7: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 367568, w + 335280, 112, 32);
   /* bn_7: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 162768, w + 162912, p + 164112, p + 164256, p + 164400, p + 164544, 0.00100000005f, 144);
+  rt_bn_fold(w + 424912, w + 425056, p + 164112, p + 164256, p + 164400, p + 164544, 0.00100000005f, 144);
   /* conv_8 (Conv2D) */
-  memcpy(w + 163056, p + 164688, 41472 * sizeof(float));
-  memcpy(w + 204528, p + 206160, 32 * sizeof(float));
+  memcpy(w + 425200, p + 164688, 41472 * sizeof(float));
+  memcpy(w + 466672, p + 206160, 32 * sizeof(float));
+  /* conv_8: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 466704, w + 425200, 144, 32);
   /* bn_8: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 204560, w + 204736, p + 206192, p + 206368, p + 206544, p + 206720, 0.00100000005f, 176);
+  rt_bn_fold(w + 540432, w + 540608, p + 206192, p + 206368, p + 206544, p + 206720, 0.00100000005f, 176);
   /* conv_9 (Conv2D) */
-  memcpy(w + 204912, p + 206896, 50688 * sizeof(float));
-  memcpy(w + 255600, p + 257584, 32 * sizeof(float));
+  memcpy(w + 540784, p + 206896, 50688 * sizeof(float));
+  memcpy(w + 591472, p + 257584, 32 * sizeof(float));
+  /* conv_9: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 591504, w + 540784, 176, 32);
   /* bn_9: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 255632, w + 255840, p + 257616, p + 257824, p + 258032, p + 258240, 0.00100000005f, 208);
+  rt_bn_fold(w + 681616, w + 681824, p + 257616, p + 257824, p + 258032, p + 258240, 0.00100000005f, 208);
   /* conv_10 (Conv2D) */
-  memcpy(w + 256048, p + 258448, 21632 * sizeof(float));
-  memcpy(w + 277680, p + 280080, 104 * sizeof(float));
+  memcpy(w + 682032, p + 258448, 21632 * sizeof(float));
+  memcpy(w + 703664, p + 280080, 104 * sizeof(float));
   /* bn_10: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 277792, w + 277904, p + 280184, p + 280288, p + 280392, p + 280496, 0.00100000005f, 104);
+  rt_bn_fold(w + 703776, w + 703888, p + 280184, p + 280288, p + 280392, p + 280496, 0.00100000005f, 104);
   /* conv_11 (Conv2D) */
-  memcpy(w + 278016, p + 280600, 29952 * sizeof(float));
-  memcpy(w + 307968, p + 310552, 32 * sizeof(float));
+  memcpy(w + 704000, p + 280600, 29952 * sizeof(float));
+  memcpy(w + 733952, p + 310552, 32 * sizeof(float));
+  /* conv_11: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 733984, w + 704000, 104, 32);
   /* bn_11: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 308000, w + 308144, p + 310584, p + 310720, p + 310856, p + 310992, 0.00100000005f, 136);
+  rt_bn_fold(w + 787232, w + 787376, p + 310584, p + 310720, p + 310856, p + 310992, 0.00100000005f, 136);
   /* conv_12 (Conv2D) */
-  memcpy(w + 308288, p + 311128, 39168 * sizeof(float));
-  memcpy(w + 347456, p + 350296, 32 * sizeof(float));
+  memcpy(w + 787520, p + 311128, 39168 * sizeof(float));
+  memcpy(w + 826688, p + 350296, 32 * sizeof(float));
+  /* conv_12: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 826720, w + 787520, 136, 32);
   /* bn_12: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 347488, w + 347664, p + 350328, p + 350496, p + 350664, p + 350832, 0.00100000005f, 168);
+  rt_bn_fold(w + 896352, w + 896528, p + 350328, p + 350496, p + 350664, p + 350832, 0.00100000005f, 168);
   /* conv_13 (Conv2D) */
-  memcpy(w + 347840, p + 351000, 48384 * sizeof(float));
-  memcpy(w + 396224, p + 399384, 32 * sizeof(float));
+  memcpy(w + 896704, p + 351000, 48384 * sizeof(float));
+  memcpy(w + 945088, p + 399384, 32 * sizeof(float));
+  /* conv_13: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 945120, w + 896704, 168, 32);
   /* bn_13: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 396256, w + 396464, p + 399416, p + 399616, p + 399816, p + 400016, 0.00100000005f, 200);
+  rt_bn_fold(w + 1031136, w + 1031344, p + 399416, p + 399616, p + 399816, p + 400016, 0.00100000005f, 200);
   /* conv_14 (Conv2D) */
-  memcpy(w + 396672, p + 400216, 57600 * sizeof(float));
-  memcpy(w + 454272, p + 457816, 32 * sizeof(float));
+  memcpy(w + 1031552, p + 400216, 57600 * sizeof(float));
+  memcpy(w + 1089152, p + 457816, 32 * sizeof(float));
+  /* conv_14: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 1089184, w + 1031552, 200, 32);
   /* bn_14: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 454304, w + 454544, p + 457848, p + 458080, p + 458312, p + 458544, 0.00100000005f, 232);
+  rt_bn_fold(w + 1191584, w + 1191824, p + 457848, p + 458080, p + 458312, p + 458544, 0.00100000005f, 232);
   /* dense (Dense) */
-  memcpy(w + 454784, p + 458776, 2320 * sizeof(float));
-  memcpy(w + 457104, p + 461096, 10 * sizeof(float));
+  memcpy(w + 1192064, p + 458776, 2320 * sizeof(float));
+  memcpy(w + 1194384, p + 461096, 10 * sizeof(float));
 }
 
-/* Scratch the convolutions need at batch N (im2col tiles). */
+/* Scratch the convolutions need at batch N (im2col tiles, Winograd blocks). */
 size_t densenet_mini_workspace_floats(int N) {
   size_t most = 0;
   {  /* conv */
@@ -204,25 +228,25 @@ size_t densenet_mini_workspace_floats(int N) {
   }
   {  /* conv_1 */
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
   {  /* conv_2 */
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
   {  /* conv_3 */
     const RtConv2d d = {N, 32, 32, 96, 96, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
   {  /* conv_4 */
     const RtConv2d d = {N, 32, 32, 128, 128, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
@@ -234,25 +258,25 @@ size_t densenet_mini_workspace_floats(int N) {
   }
   {  /* conv_6 */
     const RtConv2d d = {N, 16, 16, 80, 80, 16, 16, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
   {  /* conv_7 */
     const RtConv2d d = {N, 16, 16, 112, 112, 16, 16, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
   {  /* conv_8 */
     const RtConv2d d = {N, 16, 16, 144, 144, 16, 16, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
   {  /* conv_9 */
     const RtConv2d d = {N, 16, 16, 176, 176, 16, 16, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
@@ -264,25 +288,25 @@ size_t densenet_mini_workspace_floats(int N) {
   }
   {  /* conv_11 */
     const RtConv2d d = {N, 8, 8, 104, 104, 8, 8, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
   {  /* conv_12 */
     const RtConv2d d = {N, 8, 8, 136, 136, 8, 8, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
   {  /* conv_13 */
     const RtConv2d d = {N, 8, 8, 168, 168, 8, 8, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
   {  /* conv_14 */
     const RtConv2d d = {N, 8, 8, 200, 200, 8, 8, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
@@ -364,11 +388,11 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     CHECK(rt_channel_affine(ctx, t2, t1, w + 896, w + 928, &ep, &d));
   }
 
-  /* conv_1 (Conv2D), line 14: 32x32x32 -> 32x32x32, 9,437,184 MACs */
+  /* conv_1 (Conv2D, Winograd), line 14: 32x32x32 -> 32x32x32, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 10176, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t3, t2, w + 960, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t3, t2, w + 10208, &ep, &d, ws, ws_floats));
   }
 
   /* concat (Concatenate), line 15: 32x32x32 + 32x32x32 -> 32x32x64, 0 MACs */
@@ -383,14 +407,14 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   {
     const RtEltwise d = {N, 1024, 1, 64, 64, 64};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t5, t4, w + 10208, w + 10272, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t5, t4, w + 26592, w + 26656, &ep, &d));
   }
 
-  /* conv_2 (Conv2D), line 14: 32x32x64 -> 32x32x32, 18,874,368 MACs */
+  /* conv_2 (Conv2D, Winograd), line 14: 32x32x64 -> 32x32x32, 18,874,368 MACs */
   {
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 28768, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t6, t5, w + 10336, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 45152, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t6, t5, w + 45184, &ep, &d, ws, ws_floats));
   }
 
   /* concat_1 (Concatenate), line 15: 32x32x64 + 32x32x32 -> 32x32x96, 0 MACs */
@@ -405,14 +429,14 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   {
     const RtEltwise d = {N, 1024, 1, 96, 96, 96};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t8, t7, w + 28800, w + 28896, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t8, t7, w + 77952, w + 78048, &ep, &d));
   }
 
-  /* conv_3 (Conv2D), line 14: 32x32x96 -> 32x32x32, 28,311,552 MACs */
+  /* conv_3 (Conv2D, Winograd), line 14: 32x32x96 -> 32x32x32, 28,311,552 MACs */
   {
     const RtConv2d d = {N, 32, 32, 96, 96, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 56640, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t9, t8, w + 28992, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 105792, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t9, t8, w + 105824, &ep, &d, ws, ws_floats));
   }
 
   /* concat_2 (Concatenate), line 15: 32x32x96 + 32x32x32 -> 32x32x128, 0 MACs */
@@ -427,14 +451,14 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   {
     const RtEltwise d = {N, 1024, 1, 128, 128, 128};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t11, t10, w + 56672, w + 56800, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t11, t10, w + 154976, w + 155104, &ep, &d));
   }
 
-  /* conv_4 (Conv2D), line 14: 32x32x128 -> 32x32x32, 37,748,736 MACs */
+  /* conv_4 (Conv2D, Winograd), line 14: 32x32x128 -> 32x32x32, 37,748,736 MACs */
   {
     const RtConv2d d = {N, 32, 32, 128, 128, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 93792, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t12, t11, w + 56928, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 192096, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t12, t11, w + 192128, &ep, &d, ws, ws_floats));
   }
 
   /* concat_3 (Concatenate), line 15: 32x32x128 + 32x32x32 -> 32x32x160, 0 MACs */
@@ -449,14 +473,14 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   {
     const RtEltwise d = {N, 1024, 1, 160, 160, 160};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t14, t13, w + 93824, w + 93984, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t14, t13, w + 257664, w + 257824, &ep, &d));
   }
 
   /* conv_5 (Conv2D), line 19: 32x32x160 -> 32x32x80, 13,107,200 MACs */
   {
     const RtConv2d d = {N, 32, 32, 160, 160, 32, 32, 80, 80, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 106944, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t15, t14, w + 94144, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 270784, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, t15, t14, w + 257984, &ep, &d, ws, ws_floats));
   }
 
   /* avgpool (AveragePooling2D), line 19: 32x32x80 -> 16x16x80, 0 MACs */
@@ -469,14 +493,14 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   {
     const RtEltwise d = {N, 256, 1, 80, 80, 80};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t17, t16, w + 107024, w + 107104, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t17, t16, w + 270864, w + 270944, &ep, &d));
   }
 
-  /* conv_6 (Conv2D), line 14: 16x16x80 -> 16x16x32, 5,898,240 MACs */
+  /* conv_6 (Conv2D, Winograd), line 14: 16x16x80 -> 16x16x32, 5,898,240 MACs */
   {
     const RtConv2d d = {N, 16, 16, 80, 80, 16, 16, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 130224, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t18, t17, w + 107184, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 294064, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t18, t17, w + 294096, &ep, &d, ws, ws_floats));
   }
 
   /* concat_4 (Concatenate), line 15: 16x16x80 + 16x16x32 -> 16x16x112, 0 MACs */
@@ -491,14 +515,14 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   {
     const RtEltwise d = {N, 256, 1, 112, 112, 112};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t20, t19, w + 130256, w + 130368, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t20, t19, w + 335056, w + 335168, &ep, &d));
   }
 
-  /* conv_7 (Conv2D), line 14: 16x16x112 -> 16x16x32, 8,257,536 MACs */
+  /* conv_7 (Conv2D, Winograd), line 14: 16x16x112 -> 16x16x32, 8,257,536 MACs */
   {
     const RtConv2d d = {N, 16, 16, 112, 112, 16, 16, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 162736, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t21, t20, w + 130480, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 367536, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t21, t20, w + 367568, &ep, &d, ws, ws_floats));
   }
 
   /* concat_5 (Concatenate), line 15: 16x16x112 + 16x16x32 -> 16x16x144, 0 MACs */
@@ -513,14 +537,14 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   {
     const RtEltwise d = {N, 256, 1, 144, 144, 144};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t23, t22, w + 162768, w + 162912, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t23, t22, w + 424912, w + 425056, &ep, &d));
   }
 
-  /* conv_8 (Conv2D), line 14: 16x16x144 -> 16x16x32, 10,616,832 MACs */
+  /* conv_8 (Conv2D, Winograd), line 14: 16x16x144 -> 16x16x32, 10,616,832 MACs */
   {
     const RtConv2d d = {N, 16, 16, 144, 144, 16, 16, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 204528, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t24, t23, w + 163056, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 466672, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t24, t23, w + 466704, &ep, &d, ws, ws_floats));
   }
 
   /* concat_6 (Concatenate), line 15: 16x16x144 + 16x16x32 -> 16x16x176, 0 MACs */
@@ -535,14 +559,14 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   {
     const RtEltwise d = {N, 256, 1, 176, 176, 176};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t26, t25, w + 204560, w + 204736, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t26, t25, w + 540432, w + 540608, &ep, &d));
   }
 
-  /* conv_9 (Conv2D), line 14: 16x16x176 -> 16x16x32, 12,976,128 MACs */
+  /* conv_9 (Conv2D, Winograd), line 14: 16x16x176 -> 16x16x32, 12,976,128 MACs */
   {
     const RtConv2d d = {N, 16, 16, 176, 176, 16, 16, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 255600, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t27, t26, w + 204912, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 591472, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t27, t26, w + 591504, &ep, &d, ws, ws_floats));
   }
 
   /* concat_7 (Concatenate), line 15: 16x16x176 + 16x16x32 -> 16x16x208, 0 MACs */
@@ -557,14 +581,14 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   {
     const RtEltwise d = {N, 256, 1, 208, 208, 208};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t29, t28, w + 255632, w + 255840, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t29, t28, w + 681616, w + 681824, &ep, &d));
   }
 
   /* conv_10 (Conv2D), line 19: 16x16x208 -> 16x16x104, 5,537,792 MACs */
   {
     const RtConv2d d = {N, 16, 16, 208, 208, 16, 16, 104, 104, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 277680, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t30, t29, w + 256048, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 703664, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, t30, t29, w + 682032, &ep, &d, ws, ws_floats));
   }
 
   /* avgpool_1 (AveragePooling2D), line 19: 16x16x104 -> 8x8x104, 0 MACs */
@@ -577,14 +601,14 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   {
     const RtEltwise d = {N, 64, 1, 104, 104, 104};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t32, t31, w + 277792, w + 277904, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t32, t31, w + 703776, w + 703888, &ep, &d));
   }
 
-  /* conv_11 (Conv2D), line 14: 8x8x104 -> 8x8x32, 1,916,928 MACs */
+  /* conv_11 (Conv2D, Winograd), line 14: 8x8x104 -> 8x8x32, 1,916,928 MACs */
   {
     const RtConv2d d = {N, 8, 8, 104, 104, 8, 8, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 307968, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t33, t32, w + 278016, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 733952, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t33, t32, w + 733984, &ep, &d, ws, ws_floats));
   }
 
   /* concat_8 (Concatenate), line 15: 8x8x104 + 8x8x32 -> 8x8x136, 0 MACs */
@@ -599,14 +623,14 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   {
     const RtEltwise d = {N, 64, 1, 136, 136, 136};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t35, t34, w + 308000, w + 308144, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t35, t34, w + 787232, w + 787376, &ep, &d));
   }
 
-  /* conv_12 (Conv2D), line 14: 8x8x136 -> 8x8x32, 2,506,752 MACs */
+  /* conv_12 (Conv2D, Winograd), line 14: 8x8x136 -> 8x8x32, 2,506,752 MACs */
   {
     const RtConv2d d = {N, 8, 8, 136, 136, 8, 8, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 347456, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t36, t35, w + 308288, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 826688, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t36, t35, w + 826720, &ep, &d, ws, ws_floats));
   }
 
   /* concat_9 (Concatenate), line 15: 8x8x136 + 8x8x32 -> 8x8x168, 0 MACs */
@@ -621,14 +645,14 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   {
     const RtEltwise d = {N, 64, 1, 168, 168, 168};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t38, t37, w + 347488, w + 347664, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t38, t37, w + 896352, w + 896528, &ep, &d));
   }
 
-  /* conv_13 (Conv2D), line 14: 8x8x168 -> 8x8x32, 3,096,576 MACs */
+  /* conv_13 (Conv2D, Winograd), line 14: 8x8x168 -> 8x8x32, 3,096,576 MACs */
   {
     const RtConv2d d = {N, 8, 8, 168, 168, 8, 8, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 396224, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t39, t38, w + 347840, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 945088, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t39, t38, w + 945120, &ep, &d, ws, ws_floats));
   }
 
   /* concat_10 (Concatenate), line 15: 8x8x168 + 8x8x32 -> 8x8x200, 0 MACs */
@@ -643,14 +667,14 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   {
     const RtEltwise d = {N, 64, 1, 200, 200, 200};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t41, t40, w + 396256, w + 396464, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t41, t40, w + 1031136, w + 1031344, &ep, &d));
   }
 
-  /* conv_14 (Conv2D), line 14: 8x8x200 -> 8x8x32, 3,686,400 MACs */
+  /* conv_14 (Conv2D, Winograd), line 14: 8x8x200 -> 8x8x32, 3,686,400 MACs */
   {
     const RtConv2d d = {N, 8, 8, 200, 200, 8, 8, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 454272, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t42, t41, w + 396672, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1089152, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t42, t41, w + 1089184, &ep, &d, ws, ws_floats));
   }
 
   /* concat_11 (Concatenate), line 15: 8x8x200 + 8x8x32 -> 8x8x232, 0 MACs */
@@ -665,7 +689,7 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   {
     const RtEltwise d = {N, 64, 1, 232, 232, 232};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t44, t43, w + 454304, w + 454544, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t44, t43, w + 1191584, w + 1191824, &ep, &d));
   }
 
   /* avgpool_2 (AveragePooling2D), line 28: 8x8x232 -> 1x1x232, 0 MACs */
@@ -682,8 +706,8 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   /* dense (Dense, softmax), line 29: 232 -> 10, 2,320 MACs */
   {
     const RtDense d = {N * 1, 232, 10, 232, 10};
-    const RtEpilogue ep = {w + 457104, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_dense(ctx, t47, t46, w + 454784, &ep, &d));
+    const RtEpilogue ep = {w + 1194384, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, t47, t46, w + 1192064, &ep, &d));
     const RtEltwise sm = {N, 1, 1, 10, 10, 10};
     CHECK(rt_softmax(ctx, t47, t47, &sm));
   }
@@ -1996,7 +2020,7 @@ const NetcModel netc_model_densenet_mini = {
   .params = params,
   .num_params = 92,
   .param_floats = 461106,
-  .compute_floats = 457120,
+  .compute_floats = 1194400,
   .total_params = 461106,
   .trainable_params = 457026,
   .macs_per_image = 162859280,

@@ -43,7 +43,7 @@ void mnist_mlp_prepare(float *w, const float *p) {
   memcpy(w + 134784, p + 134784, 10 * sizeof(float));
 }
 
-/* Scratch the convolutions need at batch N (im2col tiles). */
+/* Scratch the convolutions need at batch N (im2col tiles, Winograd blocks). */
 size_t mnist_mlp_workspace_floats(int N) {
   size_t most = 0;
   (void)N;

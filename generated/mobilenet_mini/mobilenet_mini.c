@@ -307,7 +307,7 @@ void mobilenet_mini_prepare(float *w, const float *p) {
   memcpy(w + 282496, p + 287744, 10 * sizeof(float));
 }
 
-/* Scratch the convolutions need at batch N (im2col tiles). */
+/* Scratch the convolutions need at batch N (im2col tiles, Winograd blocks). */
 size_t mobilenet_mini_workspace_floats(int N) {
   size_t most = 0;
   {  /* conv */

@@ -135,120 +135,146 @@ void resnet18_prepare(float *w, const float *p) {
   /* bn_1 folded in: kernel and bias scaled per output channel */
   rt_bn_fold(w + 46528, w + 46592, p + 46528, p + 46592, p + 46656, p + 46720, 0.00100000005f, 64);
   rt_fold_affine(w + 9600, w + 46464, w + 46528, w + 46592, 576, 64);
+  /* conv_1: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 46656, w + 9600, 64, 64);
   /* conv_2 (Conv2D) */
-  memcpy(w + 46656, p + 46784, 36864 * sizeof(float));
-  memset(w + 83520, 0, 64 * sizeof(float));  /* no bias: zeros */
+  memcpy(w + 112192, p + 46784, 36864 * sizeof(float));
+  memset(w + 149056, 0, 64 * sizeof(float));  /* no bias: zeros */
   /* bn_2 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 83584, w + 83648, p + 83648, p + 83712, p + 83776, p + 83840, 0.00100000005f, 64);
-  rt_fold_affine(w + 46656, w + 83520, w + 83584, w + 83648, 576, 64);
+  rt_bn_fold(w + 149120, w + 149184, p + 83648, p + 83712, p + 83776, p + 83840, 0.00100000005f, 64);
+  rt_fold_affine(w + 112192, w + 149056, w + 149120, w + 149184, 576, 64);
+  /* conv_2: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 149248, w + 112192, 64, 64);
   /* conv_3 (Conv2D) */
-  memcpy(w + 83712, p + 83904, 36864 * sizeof(float));
-  memset(w + 120576, 0, 64 * sizeof(float));  /* no bias: zeros */
+  memcpy(w + 214784, p + 83904, 36864 * sizeof(float));
+  memset(w + 251648, 0, 64 * sizeof(float));  /* no bias: zeros */
   /* bn_3 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 120640, w + 120704, p + 120768, p + 120832, p + 120896, p + 120960, 0.00100000005f, 64);
-  rt_fold_affine(w + 83712, w + 120576, w + 120640, w + 120704, 576, 64);
+  rt_bn_fold(w + 251712, w + 251776, p + 120768, p + 120832, p + 120896, p + 120960, 0.00100000005f, 64);
+  rt_fold_affine(w + 214784, w + 251648, w + 251712, w + 251776, 576, 64);
+  /* conv_3: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 251840, w + 214784, 64, 64);
   /* conv_4 (Conv2D) */
-  memcpy(w + 120768, p + 121024, 36864 * sizeof(float));
-  memset(w + 157632, 0, 64 * sizeof(float));  /* no bias: zeros */
+  memcpy(w + 317376, p + 121024, 36864 * sizeof(float));
+  memset(w + 354240, 0, 64 * sizeof(float));  /* no bias: zeros */
   /* bn_4 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 157696, w + 157760, p + 157888, p + 157952, p + 158016, p + 158080, 0.00100000005f, 64);
-  rt_fold_affine(w + 120768, w + 157632, w + 157696, w + 157760, 576, 64);
+  rt_bn_fold(w + 354304, w + 354368, p + 157888, p + 157952, p + 158016, p + 158080, 0.00100000005f, 64);
+  rt_fold_affine(w + 317376, w + 354240, w + 354304, w + 354368, 576, 64);
+  /* conv_4: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 354432, w + 317376, 64, 64);
   /* conv_5 (Conv2D) */
-  memcpy(w + 157824, p + 158144, 8192 * sizeof(float));
-  memset(w + 166016, 0, 128 * sizeof(float));  /* no bias: zeros */
+  memcpy(w + 419968, p + 158144, 8192 * sizeof(float));
+  memset(w + 428160, 0, 128 * sizeof(float));  /* no bias: zeros */
   /* bn_5 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 166144, w + 166272, p + 166336, p + 166464, p + 166592, p + 166720, 0.00100000005f, 128);
-  rt_fold_affine(w + 157824, w + 166016, w + 166144, w + 166272, 64, 128);
+  rt_bn_fold(w + 428288, w + 428416, p + 166336, p + 166464, p + 166592, p + 166720, 0.00100000005f, 128);
+  rt_fold_affine(w + 419968, w + 428160, w + 428288, w + 428416, 64, 128);
   /* conv_6 (Conv2D) */
-  memcpy(w + 166400, p + 166848, 73728 * sizeof(float));
-  memset(w + 240128, 0, 128 * sizeof(float));  /* no bias: zeros */
+  memcpy(w + 428544, p + 166848, 73728 * sizeof(float));
+  memset(w + 502272, 0, 128 * sizeof(float));  /* no bias: zeros */
   /* bn_6 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 240256, w + 240384, p + 240576, p + 240704, p + 240832, p + 240960, 0.00100000005f, 128);
-  rt_fold_affine(w + 166400, w + 240128, w + 240256, w + 240384, 576, 128);
+  rt_bn_fold(w + 502400, w + 502528, p + 240576, p + 240704, p + 240832, p + 240960, 0.00100000005f, 128);
+  rt_fold_affine(w + 428544, w + 502272, w + 502400, w + 502528, 576, 128);
   /* conv_7 (Conv2D) */
-  memcpy(w + 240512, p + 241088, 147456 * sizeof(float));
-  memset(w + 387968, 0, 128 * sizeof(float));  /* no bias: zeros */
+  memcpy(w + 502656, p + 241088, 147456 * sizeof(float));
+  memset(w + 650112, 0, 128 * sizeof(float));  /* no bias: zeros */
   /* bn_7 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 388096, w + 388224, p + 388544, p + 388672, p + 388800, p + 388928, 0.00100000005f, 128);
-  rt_fold_affine(w + 240512, w + 387968, w + 388096, w + 388224, 1152, 128);
+  rt_bn_fold(w + 650240, w + 650368, p + 388544, p + 388672, p + 388800, p + 388928, 0.00100000005f, 128);
+  rt_fold_affine(w + 502656, w + 650112, w + 650240, w + 650368, 1152, 128);
+  /* conv_7: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 650496, w + 502656, 128, 128);
   /* conv_8 (Conv2D) */
-  memcpy(w + 388352, p + 389056, 147456 * sizeof(float));
-  memset(w + 535808, 0, 128 * sizeof(float));  /* no bias: zeros */
+  memcpy(w + 912640, p + 389056, 147456 * sizeof(float));
+  memset(w + 1060096, 0, 128 * sizeof(float));  /* no bias: zeros */
   /* bn_8 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 535936, w + 536064, p + 536512, p + 536640, p + 536768, p + 536896, 0.00100000005f, 128);
-  rt_fold_affine(w + 388352, w + 535808, w + 535936, w + 536064, 1152, 128);
+  rt_bn_fold(w + 1060224, w + 1060352, p + 536512, p + 536640, p + 536768, p + 536896, 0.00100000005f, 128);
+  rt_fold_affine(w + 912640, w + 1060096, w + 1060224, w + 1060352, 1152, 128);
+  /* conv_8: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 1060480, w + 912640, 128, 128);
   /* conv_9 (Conv2D) */
-  memcpy(w + 536192, p + 537024, 147456 * sizeof(float));
-  memset(w + 683648, 0, 128 * sizeof(float));  /* no bias: zeros */
+  memcpy(w + 1322624, p + 537024, 147456 * sizeof(float));
+  memset(w + 1470080, 0, 128 * sizeof(float));  /* no bias: zeros */
   /* bn_9 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 683776, w + 683904, p + 684480, p + 684608, p + 684736, p + 684864, 0.00100000005f, 128);
-  rt_fold_affine(w + 536192, w + 683648, w + 683776, w + 683904, 1152, 128);
+  rt_bn_fold(w + 1470208, w + 1470336, p + 684480, p + 684608, p + 684736, p + 684864, 0.00100000005f, 128);
+  rt_fold_affine(w + 1322624, w + 1470080, w + 1470208, w + 1470336, 1152, 128);
+  /* conv_9: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 1470464, w + 1322624, 128, 128);
   /* conv_10 (Conv2D) */
-  memcpy(w + 684032, p + 684992, 32768 * sizeof(float));
-  memset(w + 716800, 0, 256 * sizeof(float));  /* no bias: zeros */
+  memcpy(w + 1732608, p + 684992, 32768 * sizeof(float));
+  memset(w + 1765376, 0, 256 * sizeof(float));  /* no bias: zeros */
   /* bn_10 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 717056, w + 717312, p + 717760, p + 718016, p + 718272, p + 718528, 0.00100000005f, 256);
-  rt_fold_affine(w + 684032, w + 716800, w + 717056, w + 717312, 128, 256);
+  rt_bn_fold(w + 1765632, w + 1765888, p + 717760, p + 718016, p + 718272, p + 718528, 0.00100000005f, 256);
+  rt_fold_affine(w + 1732608, w + 1765376, w + 1765632, w + 1765888, 128, 256);
   /* conv_11 (Conv2D) */
-  memcpy(w + 717568, p + 718784, 294912 * sizeof(float));
-  memset(w + 1012480, 0, 256 * sizeof(float));  /* no bias: zeros */
+  memcpy(w + 1766144, p + 718784, 294912 * sizeof(float));
+  memset(w + 2061056, 0, 256 * sizeof(float));  /* no bias: zeros */
   /* bn_11 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 1012736, w + 1012992, p + 1013696, p + 1013952, p + 1014208, p + 1014464, 0.00100000005f, 256);
-  rt_fold_affine(w + 717568, w + 1012480, w + 1012736, w + 1012992, 1152, 256);
+  rt_bn_fold(w + 2061312, w + 2061568, p + 1013696, p + 1013952, p + 1014208, p + 1014464, 0.00100000005f, 256);
+  rt_fold_affine(w + 1766144, w + 2061056, w + 2061312, w + 2061568, 1152, 256);
   /* conv_12 (Conv2D) */
-  memcpy(w + 1013248, p + 1014720, 589824 * sizeof(float));
-  memset(w + 1603072, 0, 256 * sizeof(float));  /* no bias: zeros */
+  memcpy(w + 2061824, p + 1014720, 589824 * sizeof(float));
+  memset(w + 2651648, 0, 256 * sizeof(float));  /* no bias: zeros */
   /* bn_12 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 1603328, w + 1603584, p + 1604544, p + 1604800, p + 1605056, p + 1605312, 0.00100000005f, 256);
-  rt_fold_affine(w + 1013248, w + 1603072, w + 1603328, w + 1603584, 2304, 256);
+  rt_bn_fold(w + 2651904, w + 2652160, p + 1604544, p + 1604800, p + 1605056, p + 1605312, 0.00100000005f, 256);
+  rt_fold_affine(w + 2061824, w + 2651648, w + 2651904, w + 2652160, 2304, 256);
+  /* conv_12: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 2652416, w + 2061824, 256, 256);
   /* conv_13 (Conv2D) */
-  memcpy(w + 1603840, p + 1605568, 589824 * sizeof(float));
-  memset(w + 2193664, 0, 256 * sizeof(float));  /* no bias: zeros */
+  memcpy(w + 3700992, p + 1605568, 589824 * sizeof(float));
+  memset(w + 4290816, 0, 256 * sizeof(float));  /* no bias: zeros */
   /* bn_13 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 2193920, w + 2194176, p + 2195392, p + 2195648, p + 2195904, p + 2196160, 0.00100000005f, 256);
-  rt_fold_affine(w + 1603840, w + 2193664, w + 2193920, w + 2194176, 2304, 256);
+  rt_bn_fold(w + 4291072, w + 4291328, p + 2195392, p + 2195648, p + 2195904, p + 2196160, 0.00100000005f, 256);
+  rt_fold_affine(w + 3700992, w + 4290816, w + 4291072, w + 4291328, 2304, 256);
+  /* conv_13: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 4291584, w + 3700992, 256, 256);
   /* conv_14 (Conv2D) */
-  memcpy(w + 2194432, p + 2196416, 589824 * sizeof(float));
-  memset(w + 2784256, 0, 256 * sizeof(float));  /* no bias: zeros */
+  memcpy(w + 5340160, p + 2196416, 589824 * sizeof(float));
+  memset(w + 5929984, 0, 256 * sizeof(float));  /* no bias: zeros */
   /* bn_14 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 2784512, w + 2784768, p + 2786240, p + 2786496, p + 2786752, p + 2787008, 0.00100000005f, 256);
-  rt_fold_affine(w + 2194432, w + 2784256, w + 2784512, w + 2784768, 2304, 256);
+  rt_bn_fold(w + 5930240, w + 5930496, p + 2786240, p + 2786496, p + 2786752, p + 2787008, 0.00100000005f, 256);
+  rt_fold_affine(w + 5340160, w + 5929984, w + 5930240, w + 5930496, 2304, 256);
+  /* conv_14: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 5930752, w + 5340160, 256, 256);
   /* conv_15 (Conv2D) */
-  memcpy(w + 2785024, p + 2787264, 131072 * sizeof(float));
-  memset(w + 2916096, 0, 512 * sizeof(float));  /* no bias: zeros */
+  memcpy(w + 6979328, p + 2787264, 131072 * sizeof(float));
+  memset(w + 7110400, 0, 512 * sizeof(float));  /* no bias: zeros */
   /* bn_15 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 2916608, w + 2917120, p + 2918336, p + 2918848, p + 2919360, p + 2919872, 0.00100000005f, 512);
-  rt_fold_affine(w + 2785024, w + 2916096, w + 2916608, w + 2917120, 256, 512);
+  rt_bn_fold(w + 7110912, w + 7111424, p + 2918336, p + 2918848, p + 2919360, p + 2919872, 0.00100000005f, 512);
+  rt_fold_affine(w + 6979328, w + 7110400, w + 7110912, w + 7111424, 256, 512);
   /* conv_16 (Conv2D) */
-  memcpy(w + 2917632, p + 2920384, 1179648 * sizeof(float));
-  memset(w + 4097280, 0, 512 * sizeof(float));  /* no bias: zeros */
+  memcpy(w + 7111936, p + 2920384, 1179648 * sizeof(float));
+  memset(w + 8291584, 0, 512 * sizeof(float));  /* no bias: zeros */
   /* bn_16 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 4097792, w + 4098304, p + 4100032, p + 4100544, p + 4101056, p + 4101568, 0.00100000005f, 512);
-  rt_fold_affine(w + 2917632, w + 4097280, w + 4097792, w + 4098304, 2304, 512);
+  rt_bn_fold(w + 8292096, w + 8292608, p + 4100032, p + 4100544, p + 4101056, p + 4101568, 0.00100000005f, 512);
+  rt_fold_affine(w + 7111936, w + 8291584, w + 8292096, w + 8292608, 2304, 512);
   /* conv_17 (Conv2D) */
-  memcpy(w + 4098816, p + 4102080, 2359296 * sizeof(float));
-  memset(w + 6458112, 0, 512 * sizeof(float));  /* no bias: zeros */
+  memcpy(w + 8293120, p + 4102080, 2359296 * sizeof(float));
+  memset(w + 10652416, 0, 512 * sizeof(float));  /* no bias: zeros */
   /* bn_17 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 6458624, w + 6459136, p + 6461376, p + 6461888, p + 6462400, p + 6462912, 0.00100000005f, 512);
-  rt_fold_affine(w + 4098816, w + 6458112, w + 6458624, w + 6459136, 4608, 512);
+  rt_bn_fold(w + 10652928, w + 10653440, p + 6461376, p + 6461888, p + 6462400, p + 6462912, 0.00100000005f, 512);
+  rt_fold_affine(w + 8293120, w + 10652416, w + 10652928, w + 10653440, 4608, 512);
+  /* conv_17: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 10653952, w + 8293120, 512, 512);
   /* conv_18 (Conv2D) */
-  memcpy(w + 6459648, p + 6463424, 2359296 * sizeof(float));
-  memset(w + 8818944, 0, 512 * sizeof(float));  /* no bias: zeros */
+  memcpy(w + 14848256, p + 6463424, 2359296 * sizeof(float));
+  memset(w + 17207552, 0, 512 * sizeof(float));  /* no bias: zeros */
   /* bn_18 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 8819456, w + 8819968, p + 8822720, p + 8823232, p + 8823744, p + 8824256, 0.00100000005f, 512);
-  rt_fold_affine(w + 6459648, w + 8818944, w + 8819456, w + 8819968, 4608, 512);
+  rt_bn_fold(w + 17208064, w + 17208576, p + 8822720, p + 8823232, p + 8823744, p + 8824256, 0.00100000005f, 512);
+  rt_fold_affine(w + 14848256, w + 17207552, w + 17208064, w + 17208576, 4608, 512);
+  /* conv_18: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 17209088, w + 14848256, 512, 512);
   /* conv_19 (Conv2D) */
-  memcpy(w + 8820480, p + 8824768, 2359296 * sizeof(float));
-  memset(w + 11179776, 0, 512 * sizeof(float));  /* no bias: zeros */
+  memcpy(w + 21403392, p + 8824768, 2359296 * sizeof(float));
+  memset(w + 23762688, 0, 512 * sizeof(float));  /* no bias: zeros */
   /* bn_19 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 11180288, w + 11180800, p + 11184064, p + 11184576, p + 11185088, p + 11185600, 0.00100000005f, 512);
-  rt_fold_affine(w + 8820480, w + 11179776, w + 11180288, w + 11180800, 4608, 512);
+  rt_bn_fold(w + 23763200, w + 23763712, p + 11184064, p + 11184576, p + 11185088, p + 11185600, 0.00100000005f, 512);
+  rt_fold_affine(w + 21403392, w + 23762688, w + 23763200, w + 23763712, 4608, 512);
+  /* conv_19: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 23764224, w + 21403392, 512, 512);
   /* dense (Dense) */
-  memcpy(w + 11181312, p + 11186112, 512000 * sizeof(float));
-  memcpy(w + 11693312, p + 11698112, 1000 * sizeof(float));
+  memcpy(w + 27958528, p + 11186112, 512000 * sizeof(float));
+  memcpy(w + 28470528, p + 11698112, 1000 * sizeof(float));
 }
 
-/* Scratch the convolutions need at batch N (im2col tiles). */
+/* Scratch the convolutions need at batch N (im2col tiles, Winograd blocks). */
 size_t resnet18_workspace_floats(int N) {
   size_t most = 0;
   {  /* conv */
@@ -259,25 +285,25 @@ size_t resnet18_workspace_floats(int N) {
   }
   {  /* conv_1 */
     const RtConv2d d = {N, 56, 56, 64, 64, 56, 56, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
   {  /* conv_2 */
     const RtConv2d d = {N, 56, 56, 64, 64, 56, 56, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
   {  /* conv_3 */
     const RtConv2d d = {N, 56, 56, 64, 64, 56, 56, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
   {  /* conv_4 */
     const RtConv2d d = {N, 56, 56, 64, 64, 56, 56, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
@@ -295,19 +321,19 @@ size_t resnet18_workspace_floats(int N) {
   }
   {  /* conv_7 */
     const RtConv2d d = {N, 28, 28, 128, 128, 28, 28, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
   {  /* conv_8 */
     const RtConv2d d = {N, 28, 28, 128, 128, 28, 28, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
   {  /* conv_9 */
     const RtConv2d d = {N, 28, 28, 128, 128, 28, 28, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
@@ -325,19 +351,19 @@ size_t resnet18_workspace_floats(int N) {
   }
   {  /* conv_12 */
     const RtConv2d d = {N, 14, 14, 256, 256, 14, 14, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
   {  /* conv_13 */
     const RtConv2d d = {N, 14, 14, 256, 256, 14, 14, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
   {  /* conv_14 */
     const RtConv2d d = {N, 14, 14, 256, 256, 14, 14, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
@@ -355,19 +381,19 @@ size_t resnet18_workspace_floats(int N) {
   }
   {  /* conv_17 */
     const RtConv2d d = {N, 7, 7, 512, 512, 7, 7, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
   {  /* conv_18 */
     const RtConv2d d = {N, 7, 7, 512, 512, 7, 7, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
   {  /* conv_19 */
     const RtConv2d d = {N, 7, 7, 512, 512, 7, 7, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
@@ -424,137 +450,137 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
     CHECK(rt_maxpool2d(ctx, t2, t1, &d));
   }
 
-  /* conv_1 (Conv2D, bn_1 folded, relu), line 20: 56x56x64 -> 56x56x64, 115,605,504 MACs */
+  /* conv_1 (Conv2D, bn_1 folded, relu, Winograd), line 20: 56x56x64 -> 56x56x64, 115,605,504 MACs */
   {
     const RtConv2d d = {N, 56, 56, 64, 64, 56, 56, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 46464, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t3, t2, w + 9600, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t3, t2, w + 46656, &ep, &d, ws, ws_floats));
   }
 
-  /* conv_2 (Conv2D, bn_2 folded, + maxpool, relu), line 21: 56x56x64 -> 56x56x64, 115,605,504 MACs */
+  /* conv_2 (Conv2D, bn_2 folded, + maxpool, relu, Winograd), line 21: 56x56x64 -> 56x56x64, 115,605,504 MACs */
   {
     const RtConv2d d = {N, 56, 56, 64, 64, 56, 56, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 83520, t2, RT_ACT_RELU, 0.0f, 64};
-    CHECK(rt_conv2d(ctx, t4, t3, w + 46656, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 149056, t2, RT_ACT_RELU, 0.0f, 64};
+    CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 149248, &ep, &d, ws, ws_floats));
   }
 
-  /* conv_3 (Conv2D, bn_3 folded, relu), line 20: 56x56x64 -> 56x56x64, 115,605,504 MACs */
+  /* conv_3 (Conv2D, bn_3 folded, relu, Winograd), line 20: 56x56x64 -> 56x56x64, 115,605,504 MACs */
   {
     const RtConv2d d = {N, 56, 56, 64, 64, 56, 56, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 120576, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t5, t4, w + 83712, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 251648, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t5, t4, w + 251840, &ep, &d, ws, ws_floats));
   }
 
-  /* conv_4 (Conv2D, bn_4 folded, + conv_2, relu), line 21: 56x56x64 -> 56x56x64, 115,605,504 MACs */
+  /* conv_4 (Conv2D, bn_4 folded, + conv_2, relu, Winograd), line 21: 56x56x64 -> 56x56x64, 115,605,504 MACs */
   {
     const RtConv2d d = {N, 56, 56, 64, 64, 56, 56, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 157632, t4, RT_ACT_RELU, 0.0f, 64};
-    CHECK(rt_conv2d(ctx, t6, t5, w + 120768, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 354240, t4, RT_ACT_RELU, 0.0f, 64};
+    CHECK(rt_conv2d_winograd(ctx, t6, t5, w + 354432, &ep, &d, ws, ws_floats));
   }
 
   /* conv_5 (Conv2D, bn_5 folded), line 18: 56x56x64 -> 28x28x128, 6,422,528 MACs */
   {
     const RtConv2d d = {N, 56, 56, 64, 64, 28, 28, 128, 128, 1, 1, 2, 2, 0, 0, 1};
-    const RtEpilogue ep = {w + 166016, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t7, t6, w + 157824, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 428160, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, t7, t6, w + 419968, &ep, &d, ws, ws_floats));
   }
 
   /* conv_6 (Conv2D, bn_6 folded, relu), line 20: 56x56x64 -> 28x28x128, 57,802,752 MACs */
   {
     const RtConv2d d = {N, 56, 56, 64, 64, 28, 28, 128, 128, 3, 3, 2, 2, 1, 1, 1};
-    const RtEpilogue ep = {w + 240128, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t8, t6, w + 166400, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 502272, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, t8, t6, w + 428544, &ep, &d, ws, ws_floats));
   }
 
-  /* conv_7 (Conv2D, bn_7 folded, + conv_5, relu), line 21: 28x28x128 -> 28x28x128, 115,605,504 MACs */
+  /* conv_7 (Conv2D, bn_7 folded, + conv_5, relu, Winograd), line 21: 28x28x128 -> 28x28x128, 115,605,504 MACs */
   {
     const RtConv2d d = {N, 28, 28, 128, 128, 28, 28, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 387968, t7, RT_ACT_RELU, 0.0f, 128};
-    CHECK(rt_conv2d(ctx, t9, t8, w + 240512, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 650112, t7, RT_ACT_RELU, 0.0f, 128};
+    CHECK(rt_conv2d_winograd(ctx, t9, t8, w + 650496, &ep, &d, ws, ws_floats));
   }
 
-  /* conv_8 (Conv2D, bn_8 folded, relu), line 20: 28x28x128 -> 28x28x128, 115,605,504 MACs */
+  /* conv_8 (Conv2D, bn_8 folded, relu, Winograd), line 20: 28x28x128 -> 28x28x128, 115,605,504 MACs */
   {
     const RtConv2d d = {N, 28, 28, 128, 128, 28, 28, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 535808, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t10, t9, w + 388352, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1060096, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t10, t9, w + 1060480, &ep, &d, ws, ws_floats));
   }
 
-  /* conv_9 (Conv2D, bn_9 folded, + conv_7, relu), line 21: 28x28x128 -> 28x28x128, 115,605,504 MACs */
+  /* conv_9 (Conv2D, bn_9 folded, + conv_7, relu, Winograd), line 21: 28x28x128 -> 28x28x128, 115,605,504 MACs */
   {
     const RtConv2d d = {N, 28, 28, 128, 128, 28, 28, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 683648, t9, RT_ACT_RELU, 0.0f, 128};
-    CHECK(rt_conv2d(ctx, t11, t10, w + 536192, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1470080, t9, RT_ACT_RELU, 0.0f, 128};
+    CHECK(rt_conv2d_winograd(ctx, t11, t10, w + 1470464, &ep, &d, ws, ws_floats));
   }
 
   /* conv_10 (Conv2D, bn_10 folded), line 18: 28x28x128 -> 14x14x256, 6,422,528 MACs */
   {
     const RtConv2d d = {N, 28, 28, 128, 128, 14, 14, 256, 256, 1, 1, 2, 2, 0, 0, 1};
-    const RtEpilogue ep = {w + 716800, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t12, t11, w + 684032, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1765376, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, t12, t11, w + 1732608, &ep, &d, ws, ws_floats));
   }
 
   /* conv_11 (Conv2D, bn_11 folded, relu), line 20: 28x28x128 -> 14x14x256, 57,802,752 MACs */
   {
     const RtConv2d d = {N, 28, 28, 128, 128, 14, 14, 256, 256, 3, 3, 2, 2, 1, 1, 1};
-    const RtEpilogue ep = {w + 1012480, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t13, t11, w + 717568, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 2061056, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, t13, t11, w + 1766144, &ep, &d, ws, ws_floats));
   }
 
-  /* conv_12 (Conv2D, bn_12 folded, + conv_10, relu), line 21: 14x14x256 -> 14x14x256, 115,605,504 MACs */
+  /* conv_12 (Conv2D, bn_12 folded, + conv_10, relu, Winograd), line 21: 14x14x256 -> 14x14x256, 115,605,504 MACs */
   {
     const RtConv2d d = {N, 14, 14, 256, 256, 14, 14, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 1603072, t12, RT_ACT_RELU, 0.0f, 256};
-    CHECK(rt_conv2d(ctx, t14, t13, w + 1013248, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 2651648, t12, RT_ACT_RELU, 0.0f, 256};
+    CHECK(rt_conv2d_winograd(ctx, t14, t13, w + 2652416, &ep, &d, ws, ws_floats));
   }
 
-  /* conv_13 (Conv2D, bn_13 folded, relu), line 20: 14x14x256 -> 14x14x256, 115,605,504 MACs */
+  /* conv_13 (Conv2D, bn_13 folded, relu, Winograd), line 20: 14x14x256 -> 14x14x256, 115,605,504 MACs */
   {
     const RtConv2d d = {N, 14, 14, 256, 256, 14, 14, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 2193664, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t15, t14, w + 1603840, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 4290816, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t15, t14, w + 4291584, &ep, &d, ws, ws_floats));
   }
 
-  /* conv_14 (Conv2D, bn_14 folded, + conv_12, relu), line 21: 14x14x256 -> 14x14x256, 115,605,504 MACs */
+  /* conv_14 (Conv2D, bn_14 folded, + conv_12, relu, Winograd), line 21: 14x14x256 -> 14x14x256, 115,605,504 MACs */
   {
     const RtConv2d d = {N, 14, 14, 256, 256, 14, 14, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 2784256, t14, RT_ACT_RELU, 0.0f, 256};
-    CHECK(rt_conv2d(ctx, t16, t15, w + 2194432, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 5929984, t14, RT_ACT_RELU, 0.0f, 256};
+    CHECK(rt_conv2d_winograd(ctx, t16, t15, w + 5930752, &ep, &d, ws, ws_floats));
   }
 
   /* conv_15 (Conv2D, bn_15 folded), line 18: 14x14x256 -> 7x7x512, 6,422,528 MACs */
   {
     const RtConv2d d = {N, 14, 14, 256, 256, 7, 7, 512, 512, 1, 1, 2, 2, 0, 0, 1};
-    const RtEpilogue ep = {w + 2916096, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t17, t16, w + 2785024, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 7110400, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, t17, t16, w + 6979328, &ep, &d, ws, ws_floats));
   }
 
   /* conv_16 (Conv2D, bn_16 folded, relu), line 20: 14x14x256 -> 7x7x512, 57,802,752 MACs */
   {
     const RtConv2d d = {N, 14, 14, 256, 256, 7, 7, 512, 512, 3, 3, 2, 2, 1, 1, 1};
-    const RtEpilogue ep = {w + 4097280, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t18, t16, w + 2917632, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 8291584, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, t18, t16, w + 7111936, &ep, &d, ws, ws_floats));
   }
 
-  /* conv_17 (Conv2D, bn_17 folded, + conv_15, relu), line 21: 7x7x512 -> 7x7x512, 115,605,504 MACs */
+  /* conv_17 (Conv2D, bn_17 folded, + conv_15, relu, Winograd), line 21: 7x7x512 -> 7x7x512, 115,605,504 MACs */
   {
     const RtConv2d d = {N, 7, 7, 512, 512, 7, 7, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 6458112, t17, RT_ACT_RELU, 0.0f, 512};
-    CHECK(rt_conv2d(ctx, t19, t18, w + 4098816, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 10652416, t17, RT_ACT_RELU, 0.0f, 512};
+    CHECK(rt_conv2d_winograd(ctx, t19, t18, w + 10653952, &ep, &d, ws, ws_floats));
   }
 
-  /* conv_18 (Conv2D, bn_18 folded, relu), line 20: 7x7x512 -> 7x7x512, 115,605,504 MACs */
+  /* conv_18 (Conv2D, bn_18 folded, relu, Winograd), line 20: 7x7x512 -> 7x7x512, 115,605,504 MACs */
   {
     const RtConv2d d = {N, 7, 7, 512, 512, 7, 7, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 8818944, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t20, t19, w + 6459648, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 17207552, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t20, t19, w + 17209088, &ep, &d, ws, ws_floats));
   }
 
-  /* conv_19 (Conv2D, bn_19 folded, + conv_17, relu), line 21: 7x7x512 -> 7x7x512, 115,605,504 MACs */
+  /* conv_19 (Conv2D, bn_19 folded, + conv_17, relu, Winograd), line 21: 7x7x512 -> 7x7x512, 115,605,504 MACs */
   {
     const RtConv2d d = {N, 7, 7, 512, 512, 7, 7, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 11179776, t19, RT_ACT_RELU, 0.0f, 512};
-    CHECK(rt_conv2d(ctx, t21, t20, w + 8820480, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 23762688, t19, RT_ACT_RELU, 0.0f, 512};
+    CHECK(rt_conv2d_winograd(ctx, t21, t20, w + 23764224, &ep, &d, ws, ws_floats));
   }
 
   /* global_avgpool (GlobalAveragePooling2D), line 32: 7x7x512 -> 512, 0 MACs */
@@ -566,8 +592,8 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
   /* dense (Dense, softmax), line 32: 512 -> 1000, 512,000 MACs */
   {
     const RtDense d = {N * 1, 512, 1000, 512, 1000};
-    const RtEpilogue ep = {w + 11693312, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_dense(ctx, t23, t22, w + 11181312, &ep, &d));
+    const RtEpilogue ep = {w + 28470528, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, t23, t22, w + 27958528, &ep, &d));
     const RtEltwise sm = {N, 1, 1, 1000, 1000, 1000};
     CHECK(rt_softmax(ctx, t23, t23, &sm));
   }
@@ -1933,7 +1959,7 @@ const NetcModel netc_model_resnet18 = {
   .params = params,
   .num_params = 102,
   .param_floats = 11699112,
-  .compute_floats = 11694320,
+  .compute_floats = 28471536,
   .total_params = 11699112,
   .trainable_params = 11689512,
   .macs_per_image = 1814073344,

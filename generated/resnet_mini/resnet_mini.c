@@ -190,147 +190,195 @@ void resnet_mini_prepare(float *w, const float *p) {
   /* bn_1 folded in: kernel and bias scaled per output channel */
   rt_bn_fold(w + 10208, w + 10240, p + 10272, p + 10304, p + 10336, p + 10368, 0.00100000005f, 32);
   rt_fold_affine(w + 960, w + 10176, w + 10208, w + 10240, 288, 32);
+  /* conv_1: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 10272, w + 960, 32, 32);
   /* conv_2 (Conv2D) */
-  memcpy(w + 10272, p + 10400, 9216 * sizeof(float));
-  memcpy(w + 19488, p + 19616, 32 * sizeof(float));
+  memcpy(w + 26656, p + 10400, 9216 * sizeof(float));
+  memcpy(w + 35872, p + 19616, 32 * sizeof(float));
+  /* conv_2: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 35904, w + 26656, 32, 32);
   /* bn_2: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 19520, w + 19552, p + 19648, p + 19680, p + 19712, p + 19744, 0.00100000005f, 32);
+  rt_bn_fold(w + 52288, w + 52320, p + 19648, p + 19680, p + 19712, p + 19744, 0.00100000005f, 32);
   /* conv_3 (Conv2D) */
-  memcpy(w + 19584, p + 19776, 9216 * sizeof(float));
-  memcpy(w + 28800, p + 28992, 32 * sizeof(float));
+  memcpy(w + 52352, p + 19776, 9216 * sizeof(float));
+  memcpy(w + 61568, p + 28992, 32 * sizeof(float));
   /* bn_3 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 28832, w + 28864, p + 29024, p + 29056, p + 29088, p + 29120, 0.00100000005f, 32);
-  rt_fold_affine(w + 19584, w + 28800, w + 28832, w + 28864, 288, 32);
+  rt_bn_fold(w + 61600, w + 61632, p + 29024, p + 29056, p + 29088, p + 29120, 0.00100000005f, 32);
+  rt_fold_affine(w + 52352, w + 61568, w + 61600, w + 61632, 288, 32);
+  /* conv_3: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 61664, w + 52352, 32, 32);
   /* conv_4 (Conv2D) */
-  memcpy(w + 28896, p + 29152, 9216 * sizeof(float));
-  memcpy(w + 38112, p + 38368, 32 * sizeof(float));
+  memcpy(w + 78048, p + 29152, 9216 * sizeof(float));
+  memcpy(w + 87264, p + 38368, 32 * sizeof(float));
+  /* conv_4: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 87296, w + 78048, 32, 32);
   /* bn_4: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 38144, w + 38176, p + 38400, p + 38432, p + 38464, p + 38496, 0.00100000005f, 32);
+  rt_bn_fold(w + 103680, w + 103712, p + 38400, p + 38432, p + 38464, p + 38496, 0.00100000005f, 32);
   /* conv_5 (Conv2D) */
-  memcpy(w + 38208, p + 38528, 9216 * sizeof(float));
-  memcpy(w + 47424, p + 47744, 32 * sizeof(float));
+  memcpy(w + 103744, p + 38528, 9216 * sizeof(float));
+  memcpy(w + 112960, p + 47744, 32 * sizeof(float));
   /* bn_5 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 47456, w + 47488, p + 47776, p + 47808, p + 47840, p + 47872, 0.00100000005f, 32);
-  rt_fold_affine(w + 38208, w + 47424, w + 47456, w + 47488, 288, 32);
+  rt_bn_fold(w + 112992, w + 113024, p + 47776, p + 47808, p + 47840, p + 47872, 0.00100000005f, 32);
+  rt_fold_affine(w + 103744, w + 112960, w + 112992, w + 113024, 288, 32);
+  /* conv_5: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 113056, w + 103744, 32, 32);
   /* conv_6 (Conv2D) */
-  memcpy(w + 47520, p + 47904, 9216 * sizeof(float));
-  memcpy(w + 56736, p + 57120, 32 * sizeof(float));
+  memcpy(w + 129440, p + 47904, 9216 * sizeof(float));
+  memcpy(w + 138656, p + 57120, 32 * sizeof(float));
+  /* conv_6: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 138688, w + 129440, 32, 32);
   /* conv_7 (Conv2D) */
-  memcpy(w + 56768, p + 57152, 2048 * sizeof(float));
-  memcpy(w + 58816, p + 59200, 64 * sizeof(float));
+  memcpy(w + 155072, p + 57152, 2048 * sizeof(float));
+  memcpy(w + 157120, p + 59200, 64 * sizeof(float));
   /* bn_6: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 58880, w + 58912, p + 59264, p + 59296, p + 59328, p + 59360, 0.00100000005f, 32);
+  rt_bn_fold(w + 157184, w + 157216, p + 59264, p + 59296, p + 59328, p + 59360, 0.00100000005f, 32);
   /* conv_8 (Conv2D) */
-  memcpy(w + 58944, p + 59392, 18432 * sizeof(float));
-  memcpy(w + 77376, p + 77824, 64 * sizeof(float));
+  memcpy(w + 157248, p + 59392, 18432 * sizeof(float));
+  memcpy(w + 175680, p + 77824, 64 * sizeof(float));
   /* bn_7 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 77440, w + 77504, p + 77888, p + 77952, p + 78016, p + 78080, 0.00100000005f, 64);
-  rt_fold_affine(w + 58944, w + 77376, w + 77440, w + 77504, 288, 64);
+  rt_bn_fold(w + 175744, w + 175808, p + 77888, p + 77952, p + 78016, p + 78080, 0.00100000005f, 64);
+  rt_fold_affine(w + 157248, w + 175680, w + 175744, w + 175808, 288, 64);
+  /* conv_8: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 175872, w + 157248, 32, 64);
   /* conv_9 (Conv2D) */
-  memcpy(w + 77568, p + 78144, 36864 * sizeof(float));
-  memcpy(w + 114432, p + 115008, 64 * sizeof(float));
+  memcpy(w + 208640, p + 78144, 36864 * sizeof(float));
+  memcpy(w + 245504, p + 115008, 64 * sizeof(float));
+  /* conv_9: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 245568, w + 208640, 64, 64);
   /* bn_8: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 114496, w + 114560, p + 115072, p + 115136, p + 115200, p + 115264, 0.00100000005f, 64);
+  rt_bn_fold(w + 311104, w + 311168, p + 115072, p + 115136, p + 115200, p + 115264, 0.00100000005f, 64);
   /* conv_10 (Conv2D) */
-  memcpy(w + 114624, p + 115328, 36864 * sizeof(float));
-  memcpy(w + 151488, p + 152192, 64 * sizeof(float));
+  memcpy(w + 311232, p + 115328, 36864 * sizeof(float));
+  memcpy(w + 348096, p + 152192, 64 * sizeof(float));
   /* bn_9 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 151552, w + 151616, p + 152256, p + 152320, p + 152384, p + 152448, 0.00100000005f, 64);
-  rt_fold_affine(w + 114624, w + 151488, w + 151552, w + 151616, 576, 64);
+  rt_bn_fold(w + 348160, w + 348224, p + 152256, p + 152320, p + 152384, p + 152448, 0.00100000005f, 64);
+  rt_fold_affine(w + 311232, w + 348096, w + 348160, w + 348224, 576, 64);
+  /* conv_10: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 348288, w + 311232, 64, 64);
   /* conv_11 (Conv2D) */
-  memcpy(w + 151680, p + 152512, 36864 * sizeof(float));
-  memcpy(w + 188544, p + 189376, 64 * sizeof(float));
+  memcpy(w + 413824, p + 152512, 36864 * sizeof(float));
+  memcpy(w + 450688, p + 189376, 64 * sizeof(float));
+  /* conv_11: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 450752, w + 413824, 64, 64);
   /* bn_10: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 188608, w + 188672, p + 189440, p + 189504, p + 189568, p + 189632, 0.00100000005f, 64);
+  rt_bn_fold(w + 516288, w + 516352, p + 189440, p + 189504, p + 189568, p + 189632, 0.00100000005f, 64);
   /* conv_12 (Conv2D) */
-  memcpy(w + 188736, p + 189696, 36864 * sizeof(float));
-  memcpy(w + 225600, p + 226560, 64 * sizeof(float));
+  memcpy(w + 516416, p + 189696, 36864 * sizeof(float));
+  memcpy(w + 553280, p + 226560, 64 * sizeof(float));
   /* bn_11 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 225664, w + 225728, p + 226624, p + 226688, p + 226752, p + 226816, 0.00100000005f, 64);
-  rt_fold_affine(w + 188736, w + 225600, w + 225664, w + 225728, 576, 64);
+  rt_bn_fold(w + 553344, w + 553408, p + 226624, p + 226688, p + 226752, p + 226816, 0.00100000005f, 64);
+  rt_fold_affine(w + 516416, w + 553280, w + 553344, w + 553408, 576, 64);
+  /* conv_12: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 553472, w + 516416, 64, 64);
   /* conv_13 (Conv2D) */
-  memcpy(w + 225792, p + 226880, 36864 * sizeof(float));
-  memcpy(w + 262656, p + 263744, 64 * sizeof(float));
+  memcpy(w + 619008, p + 226880, 36864 * sizeof(float));
+  memcpy(w + 655872, p + 263744, 64 * sizeof(float));
+  /* conv_13: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 655936, w + 619008, 64, 64);
   /* conv_14 (Conv2D) */
-  memcpy(w + 262720, p + 263808, 8192 * sizeof(float));
-  memcpy(w + 270912, p + 272000, 128 * sizeof(float));
+  memcpy(w + 721472, p + 263808, 8192 * sizeof(float));
+  memcpy(w + 729664, p + 272000, 128 * sizeof(float));
   /* bn_12: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 271040, w + 271104, p + 272128, p + 272192, p + 272256, p + 272320, 0.00100000005f, 64);
+  rt_bn_fold(w + 729792, w + 729856, p + 272128, p + 272192, p + 272256, p + 272320, 0.00100000005f, 64);
   /* conv_15 (Conv2D) */
-  memcpy(w + 271168, p + 272384, 73728 * sizeof(float));
-  memcpy(w + 344896, p + 346112, 128 * sizeof(float));
+  memcpy(w + 729920, p + 272384, 73728 * sizeof(float));
+  memcpy(w + 803648, p + 346112, 128 * sizeof(float));
   /* bn_13 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 345024, w + 345152, p + 346240, p + 346368, p + 346496, p + 346624, 0.00100000005f, 128);
-  rt_fold_affine(w + 271168, w + 344896, w + 345024, w + 345152, 576, 128);
+  rt_bn_fold(w + 803776, w + 803904, p + 346240, p + 346368, p + 346496, p + 346624, 0.00100000005f, 128);
+  rt_fold_affine(w + 729920, w + 803648, w + 803776, w + 803904, 576, 128);
+  /* conv_15: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 804032, w + 729920, 64, 128);
   /* conv_16 (Conv2D) */
-  memcpy(w + 345280, p + 346752, 147456 * sizeof(float));
-  memcpy(w + 492736, p + 494208, 128 * sizeof(float));
+  memcpy(w + 935104, p + 346752, 147456 * sizeof(float));
+  memcpy(w + 1082560, p + 494208, 128 * sizeof(float));
+  /* conv_16: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 1082688, w + 935104, 128, 128);
   /* bn_14: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 492864, w + 492992, p + 494336, p + 494464, p + 494592, p + 494720, 0.00100000005f, 128);
+  rt_bn_fold(w + 1344832, w + 1344960, p + 494336, p + 494464, p + 494592, p + 494720, 0.00100000005f, 128);
   /* conv_17 (Conv2D) */
-  memcpy(w + 493120, p + 494848, 147456 * sizeof(float));
-  memcpy(w + 640576, p + 642304, 128 * sizeof(float));
+  memcpy(w + 1345088, p + 494848, 147456 * sizeof(float));
+  memcpy(w + 1492544, p + 642304, 128 * sizeof(float));
   /* bn_15 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 640704, w + 640832, p + 642432, p + 642560, p + 642688, p + 642816, 0.00100000005f, 128);
-  rt_fold_affine(w + 493120, w + 640576, w + 640704, w + 640832, 1152, 128);
+  rt_bn_fold(w + 1492672, w + 1492800, p + 642432, p + 642560, p + 642688, p + 642816, 0.00100000005f, 128);
+  rt_fold_affine(w + 1345088, w + 1492544, w + 1492672, w + 1492800, 1152, 128);
+  /* conv_17: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 1492928, w + 1345088, 128, 128);
   /* conv_18 (Conv2D) */
-  memcpy(w + 640960, p + 642944, 147456 * sizeof(float));
-  memcpy(w + 788416, p + 790400, 128 * sizeof(float));
+  memcpy(w + 1755072, p + 642944, 147456 * sizeof(float));
+  memcpy(w + 1902528, p + 790400, 128 * sizeof(float));
+  /* conv_18: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 1902656, w + 1755072, 128, 128);
   /* bn_16: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 788544, w + 788672, p + 790528, p + 790656, p + 790784, p + 790912, 0.00100000005f, 128);
+  rt_bn_fold(w + 2164800, w + 2164928, p + 790528, p + 790656, p + 790784, p + 790912, 0.00100000005f, 128);
   /* conv_19 (Conv2D) */
-  memcpy(w + 788800, p + 791040, 147456 * sizeof(float));
-  memcpy(w + 936256, p + 938496, 128 * sizeof(float));
+  memcpy(w + 2165056, p + 791040, 147456 * sizeof(float));
+  memcpy(w + 2312512, p + 938496, 128 * sizeof(float));
   /* bn_17 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 936384, w + 936512, p + 938624, p + 938752, p + 938880, p + 939008, 0.00100000005f, 128);
-  rt_fold_affine(w + 788800, w + 936256, w + 936384, w + 936512, 1152, 128);
+  rt_bn_fold(w + 2312640, w + 2312768, p + 938624, p + 938752, p + 938880, p + 939008, 0.00100000005f, 128);
+  rt_fold_affine(w + 2165056, w + 2312512, w + 2312640, w + 2312768, 1152, 128);
+  /* conv_19: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 2312896, w + 2165056, 128, 128);
   /* conv_20 (Conv2D) */
-  memcpy(w + 936640, p + 939136, 147456 * sizeof(float));
-  memcpy(w + 1084096, p + 1086592, 128 * sizeof(float));
+  memcpy(w + 2575040, p + 939136, 147456 * sizeof(float));
+  memcpy(w + 2722496, p + 1086592, 128 * sizeof(float));
+  /* conv_20: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 2722624, w + 2575040, 128, 128);
   /* conv_21 (Conv2D) */
-  memcpy(w + 1084224, p + 1086720, 32768 * sizeof(float));
-  memcpy(w + 1116992, p + 1119488, 256 * sizeof(float));
+  memcpy(w + 2984768, p + 1086720, 32768 * sizeof(float));
+  memcpy(w + 3017536, p + 1119488, 256 * sizeof(float));
   /* bn_18: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 1117248, w + 1117376, p + 1119744, p + 1119872, p + 1120000, p + 1120128, 0.00100000005f, 128);
+  rt_bn_fold(w + 3017792, w + 3017920, p + 1119744, p + 1119872, p + 1120000, p + 1120128, 0.00100000005f, 128);
   /* conv_22 (Conv2D) */
-  memcpy(w + 1117504, p + 1120256, 294912 * sizeof(float));
-  memcpy(w + 1412416, p + 1415168, 256 * sizeof(float));
+  memcpy(w + 3018048, p + 1120256, 294912 * sizeof(float));
+  memcpy(w + 3312960, p + 1415168, 256 * sizeof(float));
   /* bn_19 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 1412672, w + 1412928, p + 1415424, p + 1415680, p + 1415936, p + 1416192, 0.00100000005f, 256);
-  rt_fold_affine(w + 1117504, w + 1412416, w + 1412672, w + 1412928, 1152, 256);
+  rt_bn_fold(w + 3313216, w + 3313472, p + 1415424, p + 1415680, p + 1415936, p + 1416192, 0.00100000005f, 256);
+  rt_fold_affine(w + 3018048, w + 3312960, w + 3313216, w + 3313472, 1152, 256);
+  /* conv_22: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 3313728, w + 3018048, 128, 256);
   /* conv_23 (Conv2D) */
-  memcpy(w + 1413184, p + 1416448, 589824 * sizeof(float));
-  memcpy(w + 2003008, p + 2006272, 256 * sizeof(float));
+  memcpy(w + 3838016, p + 1416448, 589824 * sizeof(float));
+  memcpy(w + 4427840, p + 2006272, 256 * sizeof(float));
+  /* conv_23: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 4428096, w + 3838016, 256, 256);
   /* bn_20: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 2003264, w + 2003520, p + 2006528, p + 2006784, p + 2007040, p + 2007296, 0.00100000005f, 256);
+  rt_bn_fold(w + 5476672, w + 5476928, p + 2006528, p + 2006784, p + 2007040, p + 2007296, 0.00100000005f, 256);
   /* conv_24 (Conv2D) */
-  memcpy(w + 2003776, p + 2007552, 589824 * sizeof(float));
-  memcpy(w + 2593600, p + 2597376, 256 * sizeof(float));
+  memcpy(w + 5477184, p + 2007552, 589824 * sizeof(float));
+  memcpy(w + 6067008, p + 2597376, 256 * sizeof(float));
   /* bn_21 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 2593856, w + 2594112, p + 2597632, p + 2597888, p + 2598144, p + 2598400, 0.00100000005f, 256);
-  rt_fold_affine(w + 2003776, w + 2593600, w + 2593856, w + 2594112, 2304, 256);
+  rt_bn_fold(w + 6067264, w + 6067520, p + 2597632, p + 2597888, p + 2598144, p + 2598400, 0.00100000005f, 256);
+  rt_fold_affine(w + 5477184, w + 6067008, w + 6067264, w + 6067520, 2304, 256);
+  /* conv_24: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 6067776, w + 5477184, 256, 256);
   /* conv_25 (Conv2D) */
-  memcpy(w + 2594368, p + 2598656, 589824 * sizeof(float));
-  memcpy(w + 3184192, p + 3188480, 256 * sizeof(float));
+  memcpy(w + 7116352, p + 2598656, 589824 * sizeof(float));
+  memcpy(w + 7706176, p + 3188480, 256 * sizeof(float));
+  /* conv_25: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 7706432, w + 7116352, 256, 256);
   /* bn_22: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 3184448, w + 3184704, p + 3188736, p + 3188992, p + 3189248, p + 3189504, 0.00100000005f, 256);
+  rt_bn_fold(w + 8755008, w + 8755264, p + 3188736, p + 3188992, p + 3189248, p + 3189504, 0.00100000005f, 256);
   /* conv_26 (Conv2D) */
-  memcpy(w + 3184960, p + 3189760, 589824 * sizeof(float));
-  memcpy(w + 3774784, p + 3779584, 256 * sizeof(float));
+  memcpy(w + 8755520, p + 3189760, 589824 * sizeof(float));
+  memcpy(w + 9345344, p + 3779584, 256 * sizeof(float));
   /* bn_23 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 3775040, w + 3775296, p + 3779840, p + 3780096, p + 3780352, p + 3780608, 0.00100000005f, 256);
-  rt_fold_affine(w + 3184960, w + 3774784, w + 3775040, w + 3775296, 2304, 256);
+  rt_bn_fold(w + 9345600, w + 9345856, p + 3779840, p + 3780096, p + 3780352, p + 3780608, 0.00100000005f, 256);
+  rt_fold_affine(w + 8755520, w + 9345344, w + 9345600, w + 9345856, 2304, 256);
+  /* conv_26: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 9346112, w + 8755520, 256, 256);
   /* conv_27 (Conv2D) */
-  memcpy(w + 3775552, p + 3780864, 589824 * sizeof(float));
-  memcpy(w + 4365376, p + 4370688, 256 * sizeof(float));
+  memcpy(w + 10394688, p + 3780864, 589824 * sizeof(float));
+  memcpy(w + 10984512, p + 4370688, 256 * sizeof(float));
+  /* conv_27: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 10984768, w + 10394688, 256, 256);
   /* bn_24: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 4365632, w + 4365888, p + 4370944, p + 4371200, p + 4371456, p + 4371712, 0.00100000005f, 256);
+  rt_bn_fold(w + 12033344, w + 12033600, p + 4370944, p + 4371200, p + 4371456, p + 4371712, 0.00100000005f, 256);
   /* dense (Dense) */
-  memcpy(w + 4366144, p + 4371968, 2560 * sizeof(float));
-  memcpy(w + 4368704, p + 4374528, 10 * sizeof(float));
+  memcpy(w + 12033856, p + 4371968, 2560 * sizeof(float));
+  memcpy(w + 12036416, p + 4374528, 10 * sizeof(float));
 }
 
-/* Scratch the convolutions need at batch N (im2col tiles). */
+/* Scratch the convolutions need at batch N (im2col tiles, Winograd blocks). */
 size_t resnet_mini_workspace_floats(int N) {
   size_t most = 0;
   {  /* conv */
@@ -341,37 +389,37 @@ size_t resnet_mini_workspace_floats(int N) {
   }
   {  /* conv_1 */
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
   {  /* conv_2 */
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
   {  /* conv_3 */
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
   {  /* conv_4 */
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
   {  /* conv_5 */
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
   {  /* conv_6 */
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
@@ -383,37 +431,37 @@ size_t resnet_mini_workspace_floats(int N) {
   }
   {  /* conv_8 */
     const RtConv2d d = {N, 16, 16, 32, 32, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
   {  /* conv_9 */
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
   {  /* conv_10 */
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
   {  /* conv_11 */
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
   {  /* conv_12 */
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
   {  /* conv_13 */
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
@@ -425,37 +473,37 @@ size_t resnet_mini_workspace_floats(int N) {
   }
   {  /* conv_15 */
     const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
   {  /* conv_16 */
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
   {  /* conv_17 */
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
   {  /* conv_18 */
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
   {  /* conv_19 */
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
   {  /* conv_20 */
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
@@ -467,37 +515,37 @@ size_t resnet_mini_workspace_floats(int N) {
   }
   {  /* conv_22 */
     const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
   {  /* conv_23 */
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
   {  /* conv_24 */
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
   {  /* conv_25 */
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
   {  /* conv_26 */
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
   {  /* conv_27 */
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
@@ -579,60 +627,60 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     CHECK(rt_channel_affine(ctx, t2, t1, w + 896, w + 928, &ep, &d));
   }
 
-  /* conv_1 (Conv2D, bn_1 folded, relu), line 15: 32x32x32 -> 32x32x32, 9,437,184 MACs */
+  /* conv_1 (Conv2D, bn_1 folded, relu, Winograd), line 15: 32x32x32 -> 32x32x32, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 10176, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t3, t2, w + 960, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t3, t2, w + 10272, &ep, &d, ws, ws_floats));
   }
 
-  /* conv_2 (Conv2D, + conv), line 16: 32x32x32 -> 32x32x32, 9,437,184 MACs */
+  /* conv_2 (Conv2D, + conv, Winograd), line 16: 32x32x32 -> 32x32x32, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 19488, t1, RT_ACT_LINEAR, 0.0f, 32};
-    CHECK(rt_conv2d(ctx, t4, t3, w + 10272, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 35872, t1, RT_ACT_LINEAR, 0.0f, 32};
+    CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 35904, &ep, &d, ws, ws_floats));
   }
 
   /* bn_2 (BatchNormalization, relu), line 15: 32x32x32 -> 32x32x32, 0 MACs */
   {
     const RtEltwise d = {N, 1024, 1, 32, 32, 32};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t5, t4, w + 19520, w + 19552, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t5, t4, w + 52288, w + 52320, &ep, &d));
   }
 
-  /* conv_3 (Conv2D, bn_3 folded, relu), line 15: 32x32x32 -> 32x32x32, 9,437,184 MACs */
+  /* conv_3 (Conv2D, bn_3 folded, relu, Winograd), line 15: 32x32x32 -> 32x32x32, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 28800, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t6, t5, w + 19584, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 61568, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t6, t5, w + 61664, &ep, &d, ws, ws_floats));
   }
 
-  /* conv_4 (Conv2D, + conv_2), line 16: 32x32x32 -> 32x32x32, 9,437,184 MACs */
+  /* conv_4 (Conv2D, + conv_2, Winograd), line 16: 32x32x32 -> 32x32x32, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 38112, t4, RT_ACT_LINEAR, 0.0f, 32};
-    CHECK(rt_conv2d(ctx, t7, t6, w + 28896, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 87264, t4, RT_ACT_LINEAR, 0.0f, 32};
+    CHECK(rt_conv2d_winograd(ctx, t7, t6, w + 87296, &ep, &d, ws, ws_floats));
   }
 
   /* bn_4 (BatchNormalization, relu), line 15: 32x32x32 -> 32x32x32, 0 MACs */
   {
     const RtEltwise d = {N, 1024, 1, 32, 32, 32};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t8, t7, w + 38144, w + 38176, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t8, t7, w + 103680, w + 103712, &ep, &d));
   }
 
-  /* conv_5 (Conv2D, bn_5 folded, relu), line 15: 32x32x32 -> 32x32x32, 9,437,184 MACs */
+  /* conv_5 (Conv2D, bn_5 folded, relu, Winograd), line 15: 32x32x32 -> 32x32x32, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 47424, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t9, t8, w + 38208, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 112960, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t9, t8, w + 113056, &ep, &d, ws, ws_floats));
   }
 
-  /* conv_6 (Conv2D, + conv_4), line 16: 32x32x32 -> 32x32x32, 9,437,184 MACs */
+  /* conv_6 (Conv2D, + conv_4, Winograd), line 16: 32x32x32 -> 32x32x32, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 56736, t7, RT_ACT_LINEAR, 0.0f, 32};
-    CHECK(rt_conv2d(ctx, t10, t9, w + 47520, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 138656, t7, RT_ACT_LINEAR, 0.0f, 32};
+    CHECK(rt_conv2d_winograd(ctx, t10, t9, w + 138688, &ep, &d, ws, ws_floats));
   }
 
   /* maxpool (MaxPooling2D), line 12: 32x32x32 -> 16x16x32, 0 MACs */
@@ -644,71 +692,71 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
   /* conv_7 (Conv2D), line 13: 32x32x32 -> 16x16x64, 524,288 MACs */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 16, 16, 64, 64, 1, 1, 2, 2, 0, 0, 1};
-    const RtEpilogue ep = {w + 58816, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t12, t10, w + 56768, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 157120, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, t12, t10, w + 155072, &ep, &d, ws, ws_floats));
   }
 
   /* bn_6 (BatchNormalization, relu, in place), line 15: 16x16x32 -> 16x16x32, 0 MACs */
   {
     const RtEltwise d = {N, 256, 1, 32, 32, 32};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t13, t11, w + 58880, w + 58912, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t13, t11, w + 157184, w + 157216, &ep, &d));
   }
 
-  /* conv_8 (Conv2D, bn_7 folded, relu), line 15: 16x16x32 -> 16x16x64, 4,718,592 MACs */
+  /* conv_8 (Conv2D, bn_7 folded, relu, Winograd), line 15: 16x16x32 -> 16x16x64, 4,718,592 MACs */
   {
     const RtConv2d d = {N, 16, 16, 32, 32, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 77376, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t14, t13, w + 58944, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 175680, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t14, t13, w + 175872, &ep, &d, ws, ws_floats));
   }
 
-  /* conv_9 (Conv2D, + conv_7), line 16: 16x16x64 -> 16x16x64, 9,437,184 MACs */
+  /* conv_9 (Conv2D, + conv_7, Winograd), line 16: 16x16x64 -> 16x16x64, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 114432, t12, RT_ACT_LINEAR, 0.0f, 64};
-    CHECK(rt_conv2d(ctx, t15, t14, w + 77568, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 245504, t12, RT_ACT_LINEAR, 0.0f, 64};
+    CHECK(rt_conv2d_winograd(ctx, t15, t14, w + 245568, &ep, &d, ws, ws_floats));
   }
 
   /* bn_8 (BatchNormalization, relu), line 15: 16x16x64 -> 16x16x64, 0 MACs */
   {
     const RtEltwise d = {N, 256, 1, 64, 64, 64};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t16, t15, w + 114496, w + 114560, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t16, t15, w + 311104, w + 311168, &ep, &d));
   }
 
-  /* conv_10 (Conv2D, bn_9 folded, relu), line 15: 16x16x64 -> 16x16x64, 9,437,184 MACs */
+  /* conv_10 (Conv2D, bn_9 folded, relu, Winograd), line 15: 16x16x64 -> 16x16x64, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 151488, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t17, t16, w + 114624, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 348096, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t17, t16, w + 348288, &ep, &d, ws, ws_floats));
   }
 
-  /* conv_11 (Conv2D, + conv_9), line 16: 16x16x64 -> 16x16x64, 9,437,184 MACs */
+  /* conv_11 (Conv2D, + conv_9, Winograd), line 16: 16x16x64 -> 16x16x64, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 188544, t15, RT_ACT_LINEAR, 0.0f, 64};
-    CHECK(rt_conv2d(ctx, t18, t17, w + 151680, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 450688, t15, RT_ACT_LINEAR, 0.0f, 64};
+    CHECK(rt_conv2d_winograd(ctx, t18, t17, w + 450752, &ep, &d, ws, ws_floats));
   }
 
   /* bn_10 (BatchNormalization, relu), line 15: 16x16x64 -> 16x16x64, 0 MACs */
   {
     const RtEltwise d = {N, 256, 1, 64, 64, 64};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t19, t18, w + 188608, w + 188672, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t19, t18, w + 516288, w + 516352, &ep, &d));
   }
 
-  /* conv_12 (Conv2D, bn_11 folded, relu), line 15: 16x16x64 -> 16x16x64, 9,437,184 MACs */
+  /* conv_12 (Conv2D, bn_11 folded, relu, Winograd), line 15: 16x16x64 -> 16x16x64, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 225600, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t20, t19, w + 188736, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 553280, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t20, t19, w + 553472, &ep, &d, ws, ws_floats));
   }
 
-  /* conv_13 (Conv2D, + conv_11), line 16: 16x16x64 -> 16x16x64, 9,437,184 MACs */
+  /* conv_13 (Conv2D, + conv_11, Winograd), line 16: 16x16x64 -> 16x16x64, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 262656, t18, RT_ACT_LINEAR, 0.0f, 64};
-    CHECK(rt_conv2d(ctx, t21, t20, w + 225792, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 655872, t18, RT_ACT_LINEAR, 0.0f, 64};
+    CHECK(rt_conv2d_winograd(ctx, t21, t20, w + 655936, &ep, &d, ws, ws_floats));
   }
 
   /* maxpool_1 (MaxPooling2D), line 12: 16x16x64 -> 8x8x64, 0 MACs */
@@ -720,71 +768,71 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
   /* conv_14 (Conv2D), line 13: 16x16x64 -> 8x8x128, 524,288 MACs */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 8, 8, 128, 128, 1, 1, 2, 2, 0, 0, 1};
-    const RtEpilogue ep = {w + 270912, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t23, t21, w + 262720, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 729664, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, t23, t21, w + 721472, &ep, &d, ws, ws_floats));
   }
 
   /* bn_12 (BatchNormalization, relu, in place), line 15: 8x8x64 -> 8x8x64, 0 MACs */
   {
     const RtEltwise d = {N, 64, 1, 64, 64, 64};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t24, t22, w + 271040, w + 271104, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t24, t22, w + 729792, w + 729856, &ep, &d));
   }
 
-  /* conv_15 (Conv2D, bn_13 folded, relu), line 15: 8x8x64 -> 8x8x128, 4,718,592 MACs */
+  /* conv_15 (Conv2D, bn_13 folded, relu, Winograd), line 15: 8x8x64 -> 8x8x128, 4,718,592 MACs */
   {
     const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 344896, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t25, t24, w + 271168, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 803648, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t25, t24, w + 804032, &ep, &d, ws, ws_floats));
   }
 
-  /* conv_16 (Conv2D, + conv_14), line 16: 8x8x128 -> 8x8x128, 9,437,184 MACs */
+  /* conv_16 (Conv2D, + conv_14, Winograd), line 16: 8x8x128 -> 8x8x128, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 492736, t23, RT_ACT_LINEAR, 0.0f, 128};
-    CHECK(rt_conv2d(ctx, t26, t25, w + 345280, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1082560, t23, RT_ACT_LINEAR, 0.0f, 128};
+    CHECK(rt_conv2d_winograd(ctx, t26, t25, w + 1082688, &ep, &d, ws, ws_floats));
   }
 
   /* bn_14 (BatchNormalization, relu), line 15: 8x8x128 -> 8x8x128, 0 MACs */
   {
     const RtEltwise d = {N, 64, 1, 128, 128, 128};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t27, t26, w + 492864, w + 492992, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t27, t26, w + 1344832, w + 1344960, &ep, &d));
   }
 
-  /* conv_17 (Conv2D, bn_15 folded, relu), line 15: 8x8x128 -> 8x8x128, 9,437,184 MACs */
+  /* conv_17 (Conv2D, bn_15 folded, relu, Winograd), line 15: 8x8x128 -> 8x8x128, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 640576, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t28, t27, w + 493120, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1492544, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t28, t27, w + 1492928, &ep, &d, ws, ws_floats));
   }
 
-  /* conv_18 (Conv2D, + conv_16), line 16: 8x8x128 -> 8x8x128, 9,437,184 MACs */
+  /* conv_18 (Conv2D, + conv_16, Winograd), line 16: 8x8x128 -> 8x8x128, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 788416, t26, RT_ACT_LINEAR, 0.0f, 128};
-    CHECK(rt_conv2d(ctx, t29, t28, w + 640960, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1902528, t26, RT_ACT_LINEAR, 0.0f, 128};
+    CHECK(rt_conv2d_winograd(ctx, t29, t28, w + 1902656, &ep, &d, ws, ws_floats));
   }
 
   /* bn_16 (BatchNormalization, relu), line 15: 8x8x128 -> 8x8x128, 0 MACs */
   {
     const RtEltwise d = {N, 64, 1, 128, 128, 128};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t30, t29, w + 788544, w + 788672, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t30, t29, w + 2164800, w + 2164928, &ep, &d));
   }
 
-  /* conv_19 (Conv2D, bn_17 folded, relu), line 15: 8x8x128 -> 8x8x128, 9,437,184 MACs */
+  /* conv_19 (Conv2D, bn_17 folded, relu, Winograd), line 15: 8x8x128 -> 8x8x128, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 936256, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t31, t30, w + 788800, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 2312512, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t31, t30, w + 2312896, &ep, &d, ws, ws_floats));
   }
 
-  /* conv_20 (Conv2D, + conv_18), line 16: 8x8x128 -> 8x8x128, 9,437,184 MACs */
+  /* conv_20 (Conv2D, + conv_18, Winograd), line 16: 8x8x128 -> 8x8x128, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 1084096, t29, RT_ACT_LINEAR, 0.0f, 128};
-    CHECK(rt_conv2d(ctx, t32, t31, w + 936640, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 2722496, t29, RT_ACT_LINEAR, 0.0f, 128};
+    CHECK(rt_conv2d_winograd(ctx, t32, t31, w + 2722624, &ep, &d, ws, ws_floats));
   }
 
   /* maxpool_2 (MaxPooling2D), line 12: 8x8x128 -> 4x4x128, 0 MACs */
@@ -796,78 +844,78 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
   /* conv_21 (Conv2D), line 13: 8x8x128 -> 4x4x256, 524,288 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 4, 4, 256, 256, 1, 1, 2, 2, 0, 0, 1};
-    const RtEpilogue ep = {w + 1116992, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t34, t32, w + 1084224, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 3017536, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d(ctx, t34, t32, w + 2984768, &ep, &d, ws, ws_floats));
   }
 
   /* bn_18 (BatchNormalization, relu, in place), line 15: 4x4x128 -> 4x4x128, 0 MACs */
   {
     const RtEltwise d = {N, 16, 1, 128, 128, 128};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t35, t33, w + 1117248, w + 1117376, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t35, t33, w + 3017792, w + 3017920, &ep, &d));
   }
 
-  /* conv_22 (Conv2D, bn_19 folded, relu), line 15: 4x4x128 -> 4x4x256, 4,718,592 MACs */
+  /* conv_22 (Conv2D, bn_19 folded, relu, Winograd), line 15: 4x4x128 -> 4x4x256, 4,718,592 MACs */
   {
     const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 1412416, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t36, t35, w + 1117504, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 3312960, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t36, t35, w + 3313728, &ep, &d, ws, ws_floats));
   }
 
-  /* conv_23 (Conv2D, + conv_21), line 16: 4x4x256 -> 4x4x256, 9,437,184 MACs */
+  /* conv_23 (Conv2D, + conv_21, Winograd), line 16: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 2003008, t34, RT_ACT_LINEAR, 0.0f, 256};
-    CHECK(rt_conv2d(ctx, t37, t36, w + 1413184, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 4427840, t34, RT_ACT_LINEAR, 0.0f, 256};
+    CHECK(rt_conv2d_winograd(ctx, t37, t36, w + 4428096, &ep, &d, ws, ws_floats));
   }
 
   /* bn_20 (BatchNormalization, relu), line 15: 4x4x256 -> 4x4x256, 0 MACs */
   {
     const RtEltwise d = {N, 16, 1, 256, 256, 256};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t38, t37, w + 2003264, w + 2003520, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t38, t37, w + 5476672, w + 5476928, &ep, &d));
   }
 
-  /* conv_24 (Conv2D, bn_21 folded, relu), line 15: 4x4x256 -> 4x4x256, 9,437,184 MACs */
+  /* conv_24 (Conv2D, bn_21 folded, relu, Winograd), line 15: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 2593600, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t39, t38, w + 2003776, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 6067008, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t39, t38, w + 6067776, &ep, &d, ws, ws_floats));
   }
 
-  /* conv_25 (Conv2D, + conv_23), line 16: 4x4x256 -> 4x4x256, 9,437,184 MACs */
+  /* conv_25 (Conv2D, + conv_23, Winograd), line 16: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 3184192, t37, RT_ACT_LINEAR, 0.0f, 256};
-    CHECK(rt_conv2d(ctx, t40, t39, w + 2594368, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 7706176, t37, RT_ACT_LINEAR, 0.0f, 256};
+    CHECK(rt_conv2d_winograd(ctx, t40, t39, w + 7706432, &ep, &d, ws, ws_floats));
   }
 
   /* bn_22 (BatchNormalization, relu), line 15: 4x4x256 -> 4x4x256, 0 MACs */
   {
     const RtEltwise d = {N, 16, 1, 256, 256, 256};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t41, t40, w + 3184448, w + 3184704, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t41, t40, w + 8755008, w + 8755264, &ep, &d));
   }
 
-  /* conv_26 (Conv2D, bn_23 folded, relu), line 15: 4x4x256 -> 4x4x256, 9,437,184 MACs */
+  /* conv_26 (Conv2D, bn_23 folded, relu, Winograd), line 15: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 3774784, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t42, t41, w + 3184960, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 9345344, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t42, t41, w + 9346112, &ep, &d, ws, ws_floats));
   }
 
-  /* conv_27 (Conv2D, + conv_25), line 16: 4x4x256 -> 4x4x256, 9,437,184 MACs */
+  /* conv_27 (Conv2D, + conv_25, Winograd), line 16: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 4365376, t40, RT_ACT_LINEAR, 0.0f, 256};
-    CHECK(rt_conv2d(ctx, t43, t42, w + 3775552, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 10984512, t40, RT_ACT_LINEAR, 0.0f, 256};
+    CHECK(rt_conv2d_winograd(ctx, t43, t42, w + 10984768, &ep, &d, ws, ws_floats));
   }
 
   /* bn_24 (BatchNormalization, relu, in place), line 27: 4x4x256 -> 4x4x256, 0 MACs */
   {
     const RtEltwise d = {N, 16, 1, 256, 256, 256};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t44, t43, w + 4365632, w + 4365888, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t44, t43, w + 12033344, w + 12033600, &ep, &d));
   }
 
   /* avgpool (AveragePooling2D), line 27: 4x4x256 -> 1x1x256, 0 MACs */
@@ -884,8 +932,8 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
   /* dense (Dense, softmax), line 28: 256 -> 10, 2,560 MACs */
   {
     const RtDense d = {N * 1, 256, 10, 256, 10};
-    const RtEpilogue ep = {w + 4368704, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_dense(ctx, t47, t46, w + 4366144, &ep, &d));
+    const RtEpilogue ep = {w + 12036416, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, t47, t46, w + 12033856, &ep, &d));
     const RtEltwise sm = {N, 1, 1, 10, 10, 10};
     CHECK(rt_softmax(ctx, t47, t47, &sm));
   }
@@ -2782,7 +2830,7 @@ const NetcModel netc_model_resnet_mini = {
   .params = params,
   .num_params = 158,
   .param_floats = 4374538,
-  .compute_floats = 4368720,
+  .compute_floats = 12036432,
   .total_params = 4374538,
   .trainable_params = 4368714,
   .macs_per_image = 214796800,

@@ -364,7 +364,7 @@ void resnext_mini_prepare(float *w, const float *p) {
   memcpy(w + 605632, p + 613824, 10 * sizeof(float));
 }
 
-/* Scratch the convolutions need at batch N (im2col tiles). */
+/* Scratch the convolutions need at batch N (im2col tiles, Winograd blocks). */
 size_t resnext_mini_workspace_floats(int N) {
   size_t most = 0;
   {  /* conv */

@@ -59,51 +59,75 @@ void vgg16_prepare(float *w, const float *p) {
   /* block1_conv2 (Conv2D) */
   memcpy(w + 1792, p + 1792, 36864 * sizeof(float));
   memcpy(w + 38656, p + 38656, 64 * sizeof(float));
+  /* block1_conv2: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 38720, w + 1792, 64, 64);
   /* block2_conv1 (Conv2D) */
-  memcpy(w + 38720, p + 38720, 73728 * sizeof(float));
-  memcpy(w + 112448, p + 112448, 128 * sizeof(float));
+  memcpy(w + 104256, p + 38720, 73728 * sizeof(float));
+  memcpy(w + 177984, p + 112448, 128 * sizeof(float));
+  /* block2_conv1: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 178112, w + 104256, 64, 128);
   /* block2_conv2 (Conv2D) */
-  memcpy(w + 112576, p + 112576, 147456 * sizeof(float));
-  memcpy(w + 260032, p + 260032, 128 * sizeof(float));
+  memcpy(w + 309184, p + 112576, 147456 * sizeof(float));
+  memcpy(w + 456640, p + 260032, 128 * sizeof(float));
+  /* block2_conv2: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 456768, w + 309184, 128, 128);
   /* block3_conv1 (Conv2D) */
-  memcpy(w + 260160, p + 260160, 294912 * sizeof(float));
-  memcpy(w + 555072, p + 555072, 256 * sizeof(float));
+  memcpy(w + 718912, p + 260160, 294912 * sizeof(float));
+  memcpy(w + 1013824, p + 555072, 256 * sizeof(float));
+  /* block3_conv1: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 1014080, w + 718912, 128, 256);
   /* block3_conv2 (Conv2D) */
-  memcpy(w + 555328, p + 555328, 589824 * sizeof(float));
-  memcpy(w + 1145152, p + 1145152, 256 * sizeof(float));
+  memcpy(w + 1538368, p + 555328, 589824 * sizeof(float));
+  memcpy(w + 2128192, p + 1145152, 256 * sizeof(float));
+  /* block3_conv2: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 2128448, w + 1538368, 256, 256);
   /* block3_conv3 (Conv2D) */
-  memcpy(w + 1145408, p + 1145408, 589824 * sizeof(float));
-  memcpy(w + 1735232, p + 1735232, 256 * sizeof(float));
+  memcpy(w + 3177024, p + 1145408, 589824 * sizeof(float));
+  memcpy(w + 3766848, p + 1735232, 256 * sizeof(float));
+  /* block3_conv3: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 3767104, w + 3177024, 256, 256);
   /* block4_conv1 (Conv2D) */
-  memcpy(w + 1735488, p + 1735488, 1179648 * sizeof(float));
-  memcpy(w + 2915136, p + 2915136, 512 * sizeof(float));
+  memcpy(w + 4815680, p + 1735488, 1179648 * sizeof(float));
+  memcpy(w + 5995328, p + 2915136, 512 * sizeof(float));
+  /* block4_conv1: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 5995840, w + 4815680, 256, 512);
   /* block4_conv2 (Conv2D) */
-  memcpy(w + 2915648, p + 2915648, 2359296 * sizeof(float));
-  memcpy(w + 5274944, p + 5274944, 512 * sizeof(float));
+  memcpy(w + 8092992, p + 2915648, 2359296 * sizeof(float));
+  memcpy(w + 10452288, p + 5274944, 512 * sizeof(float));
+  /* block4_conv2: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 10452800, w + 8092992, 512, 512);
   /* block4_conv3 (Conv2D) */
-  memcpy(w + 5275456, p + 5275456, 2359296 * sizeof(float));
-  memcpy(w + 7634752, p + 7634752, 512 * sizeof(float));
+  memcpy(w + 14647104, p + 5275456, 2359296 * sizeof(float));
+  memcpy(w + 17006400, p + 7634752, 512 * sizeof(float));
+  /* block4_conv3: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 17006912, w + 14647104, 512, 512);
   /* block5_conv1 (Conv2D) */
-  memcpy(w + 7635264, p + 7635264, 2359296 * sizeof(float));
-  memcpy(w + 9994560, p + 9994560, 512 * sizeof(float));
+  memcpy(w + 21201216, p + 7635264, 2359296 * sizeof(float));
+  memcpy(w + 23560512, p + 9994560, 512 * sizeof(float));
+  /* block5_conv1: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 23561024, w + 21201216, 512, 512);
   /* block5_conv2 (Conv2D) */
-  memcpy(w + 9995072, p + 9995072, 2359296 * sizeof(float));
-  memcpy(w + 12354368, p + 12354368, 512 * sizeof(float));
+  memcpy(w + 27755328, p + 9995072, 2359296 * sizeof(float));
+  memcpy(w + 30114624, p + 12354368, 512 * sizeof(float));
+  /* block5_conv2: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 30115136, w + 27755328, 512, 512);
   /* block5_conv3 (Conv2D) */
-  memcpy(w + 12354880, p + 12354880, 2359296 * sizeof(float));
-  memcpy(w + 14714176, p + 14714176, 512 * sizeof(float));
+  memcpy(w + 34309440, p + 12354880, 2359296 * sizeof(float));
+  memcpy(w + 36668736, p + 14714176, 512 * sizeof(float));
+  /* block5_conv3: the kernel transformed for Winograd's F(2x2, 3x3) */
+  rt_winograd_kernel(w + 36669248, w + 34309440, 512, 512);
   /* fc1 (Dense) */
-  memcpy(w + 14714688, p + 14714688, 102760448 * sizeof(float));
-  memcpy(w + 117475136, p + 117475136, 4096 * sizeof(float));
+  memcpy(w + 40863552, p + 14714688, 102760448 * sizeof(float));
+  memcpy(w + 143624000, p + 117475136, 4096 * sizeof(float));
   /* fc2 (Dense) */
-  memcpy(w + 117479232, p + 117479232, 16777216 * sizeof(float));
-  memcpy(w + 134256448, p + 134256448, 4096 * sizeof(float));
+  memcpy(w + 143628096, p + 117479232, 16777216 * sizeof(float));
+  memcpy(w + 160405312, p + 134256448, 4096 * sizeof(float));
   /* predictions (Dense) */
-  memcpy(w + 134260544, p + 134260544, 4096000 * sizeof(float));
-  memcpy(w + 138356544, p + 138356544, 1000 * sizeof(float));
+  memcpy(w + 160409408, p + 134260544, 4096000 * sizeof(float));
+  memcpy(w + 164505408, p + 138356544, 1000 * sizeof(float));
 }
 
-/* Scratch the convolutions need at batch N (im2col tiles). */
+/* Scratch the convolutions need at batch N (im2col tiles, Winograd blocks). */
 size_t vgg16_workspace_floats(int N) {
   size_t most = 0;
   {  /* block1_conv1 */
@@ -114,73 +138,73 @@ size_t vgg16_workspace_floats(int N) {
   }
   {  /* block1_conv2 */
     const RtConv2d d = {N, 224, 224, 64, 64, 224, 224, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
   {  /* block2_conv1 */
     const RtConv2d d = {N, 112, 112, 64, 64, 112, 112, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
   {  /* block2_conv2 */
     const RtConv2d d = {N, 112, 112, 128, 128, 112, 112, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
   {  /* block3_conv1 */
     const RtConv2d d = {N, 56, 56, 128, 128, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
   {  /* block3_conv2 */
     const RtConv2d d = {N, 56, 56, 256, 256, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
   {  /* block3_conv3 */
     const RtConv2d d = {N, 56, 56, 256, 256, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
   {  /* block4_conv1 */
     const RtConv2d d = {N, 28, 28, 256, 256, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
   {  /* block4_conv2 */
     const RtConv2d d = {N, 28, 28, 512, 512, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
   {  /* block4_conv3 */
     const RtConv2d d = {N, 28, 28, 512, 512, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
   {  /* block5_conv1 */
     const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
   {  /* block5_conv2 */
     const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
   {  /* block5_conv3 */
     const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d);
     if (f > most)
       most = f;
   }
@@ -230,11 +254,11 @@ RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float
     CHECK(rt_conv2d(ctx, t1, t0, w + 0, &ep, &d, ws, ws_floats));
   }
 
-  /* block1_conv2 (Conv2D, relu), line 14: 224x224x64 -> 224x224x64, 1,849,688,064 MACs */
+  /* block1_conv2 (Conv2D, relu, Winograd), line 14: 224x224x64 -> 224x224x64, 1,849,688,064 MACs */
   {
     const RtConv2d d = {N, 224, 224, 64, 64, 224, 224, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 38656, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t2, t1, w + 1792, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t2, t1, w + 38720, &ep, &d, ws, ws_floats));
   }
 
   /* block1_pool (MaxPooling2D), line 17: 224x224x64 -> 112x112x64, 0 MACs */
@@ -243,18 +267,18 @@ RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float
     CHECK(rt_maxpool2d(ctx, t3, t2, &d));
   }
 
-  /* block2_conv1 (Conv2D, relu), line 14: 112x112x64 -> 112x112x128, 924,844,032 MACs */
+  /* block2_conv1 (Conv2D, relu, Winograd), line 14: 112x112x64 -> 112x112x128, 924,844,032 MACs */
   {
     const RtConv2d d = {N, 112, 112, 64, 64, 112, 112, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 112448, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t4, t3, w + 38720, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 177984, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 178112, &ep, &d, ws, ws_floats));
   }
 
-  /* block2_conv2 (Conv2D, relu), line 14: 112x112x128 -> 112x112x128, 1,849,688,064 MACs */
+  /* block2_conv2 (Conv2D, relu, Winograd), line 14: 112x112x128 -> 112x112x128, 1,849,688,064 MACs */
   {
     const RtConv2d d = {N, 112, 112, 128, 128, 112, 112, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 260032, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t5, t4, w + 112576, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 456640, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t5, t4, w + 456768, &ep, &d, ws, ws_floats));
   }
 
   /* block2_pool (MaxPooling2D), line 17: 112x112x128 -> 56x56x128, 0 MACs */
@@ -263,25 +287,25 @@ RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float
     CHECK(rt_maxpool2d(ctx, t6, t5, &d));
   }
 
-  /* block3_conv1 (Conv2D, relu), line 14: 56x56x128 -> 56x56x256, 924,844,032 MACs */
+  /* block3_conv1 (Conv2D, relu, Winograd), line 14: 56x56x128 -> 56x56x256, 924,844,032 MACs */
   {
     const RtConv2d d = {N, 56, 56, 128, 128, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 555072, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t7, t6, w + 260160, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1013824, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t7, t6, w + 1014080, &ep, &d, ws, ws_floats));
   }
 
-  /* block3_conv2 (Conv2D, relu), line 14: 56x56x256 -> 56x56x256, 1,849,688,064 MACs */
+  /* block3_conv2 (Conv2D, relu, Winograd), line 14: 56x56x256 -> 56x56x256, 1,849,688,064 MACs */
   {
     const RtConv2d d = {N, 56, 56, 256, 256, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 1145152, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t8, t7, w + 555328, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 2128192, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t8, t7, w + 2128448, &ep, &d, ws, ws_floats));
   }
 
-  /* block3_conv3 (Conv2D, relu), line 14: 56x56x256 -> 56x56x256, 1,849,688,064 MACs */
+  /* block3_conv3 (Conv2D, relu, Winograd), line 14: 56x56x256 -> 56x56x256, 1,849,688,064 MACs */
   {
     const RtConv2d d = {N, 56, 56, 256, 256, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 1735232, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t9, t8, w + 1145408, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 3766848, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t9, t8, w + 3767104, &ep, &d, ws, ws_floats));
   }
 
   /* block3_pool (MaxPooling2D), line 17: 56x56x256 -> 28x28x256, 0 MACs */
@@ -290,25 +314,25 @@ RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float
     CHECK(rt_maxpool2d(ctx, t10, t9, &d));
   }
 
-  /* block4_conv1 (Conv2D, relu), line 14: 28x28x256 -> 28x28x512, 924,844,032 MACs */
+  /* block4_conv1 (Conv2D, relu, Winograd), line 14: 28x28x256 -> 28x28x512, 924,844,032 MACs */
   {
     const RtConv2d d = {N, 28, 28, 256, 256, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 2915136, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t11, t10, w + 1735488, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 5995328, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t11, t10, w + 5995840, &ep, &d, ws, ws_floats));
   }
 
-  /* block4_conv2 (Conv2D, relu), line 14: 28x28x512 -> 28x28x512, 1,849,688,064 MACs */
+  /* block4_conv2 (Conv2D, relu, Winograd), line 14: 28x28x512 -> 28x28x512, 1,849,688,064 MACs */
   {
     const RtConv2d d = {N, 28, 28, 512, 512, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 5274944, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t12, t11, w + 2915648, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 10452288, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t12, t11, w + 10452800, &ep, &d, ws, ws_floats));
   }
 
-  /* block4_conv3 (Conv2D, relu), line 14: 28x28x512 -> 28x28x512, 1,849,688,064 MACs */
+  /* block4_conv3 (Conv2D, relu, Winograd), line 14: 28x28x512 -> 28x28x512, 1,849,688,064 MACs */
   {
     const RtConv2d d = {N, 28, 28, 512, 512, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 7634752, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t13, t12, w + 5275456, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 17006400, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t13, t12, w + 17006912, &ep, &d, ws, ws_floats));
   }
 
   /* block4_pool (MaxPooling2D), line 17: 28x28x512 -> 14x14x512, 0 MACs */
@@ -317,25 +341,25 @@ RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float
     CHECK(rt_maxpool2d(ctx, t14, t13, &d));
   }
 
-  /* block5_conv1 (Conv2D, relu), line 14: 14x14x512 -> 14x14x512, 462,422,016 MACs */
+  /* block5_conv1 (Conv2D, relu, Winograd), line 14: 14x14x512 -> 14x14x512, 462,422,016 MACs */
   {
     const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 9994560, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t15, t14, w + 7635264, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 23560512, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t15, t14, w + 23561024, &ep, &d, ws, ws_floats));
   }
 
-  /* block5_conv2 (Conv2D, relu), line 14: 14x14x512 -> 14x14x512, 462,422,016 MACs */
+  /* block5_conv2 (Conv2D, relu, Winograd), line 14: 14x14x512 -> 14x14x512, 462,422,016 MACs */
   {
     const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 12354368, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t16, t15, w + 9995072, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 30114624, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t16, t15, w + 30115136, &ep, &d, ws, ws_floats));
   }
 
-  /* block5_conv3 (Conv2D, relu), line 14: 14x14x512 -> 14x14x512, 462,422,016 MACs */
+  /* block5_conv3 (Conv2D, relu, Winograd), line 14: 14x14x512 -> 14x14x512, 462,422,016 MACs */
   {
     const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 14714176, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t17, t16, w + 12354880, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 36668736, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t17, t16, w + 36669248, &ep, &d, ws, ws_floats));
   }
 
   /* block5_pool (MaxPooling2D), line 17: 14x14x512 -> 7x7x512, 0 MACs */
@@ -352,22 +376,22 @@ RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float
   /* fc1 (Dense, relu), line 28: 25088 -> 4096, 102,760,448 MACs */
   {
     const RtDense d = {N * 1, 25088, 4096, 25088, 4096};
-    const RtEpilogue ep = {w + 117475136, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dense(ctx, t20, t19, w + 14714688, &ep, &d));
+    const RtEpilogue ep = {w + 143624000, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dense(ctx, t20, t19, w + 40863552, &ep, &d));
   }
 
   /* fc2 (Dense, relu), line 29: 4096 -> 4096, 16,777,216 MACs */
   {
     const RtDense d = {N * 1, 4096, 4096, 4096, 4096};
-    const RtEpilogue ep = {w + 134256448, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dense(ctx, t21, t20, w + 117479232, &ep, &d));
+    const RtEpilogue ep = {w + 160405312, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dense(ctx, t21, t20, w + 143628096, &ep, &d));
   }
 
   /* predictions (Dense, softmax), line 30: 4096 -> 1000, 4,096,000 MACs */
   {
     const RtDense d = {N * 1, 4096, 1000, 4096, 1000};
-    const RtEpilogue ep = {w + 138356544, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_dense(ctx, t22, t21, w + 134260544, &ep, &d));
+    const RtEpilogue ep = {w + 164505408, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, t22, t21, w + 160409408, &ep, &d));
     const RtEltwise sm = {N, 1, 1, 1000, 1000, 1000};
     CHECK(rt_softmax(ctx, t22, t22, &sm));
   }
@@ -935,7 +959,7 @@ const NetcModel netc_model_vgg16 = {
   .params = params,
   .num_params = 32,
   .param_floats = 138357544,
-  .compute_floats = 138357552,
+  .compute_floats = 164506416,
   .total_params = 138357544,
   .trainable_params = 138357544,
   .macs_per_image = 15470264320,

@@ -58,6 +58,17 @@ void rtk_epilogue_tile(float *tile, int out_cs, const RtEpilogue *ep,
 /* In place: x[0..n) = act(x). */
 void rtk_act_inplace(float *x, long n, RtAct act, float alpha);
 
+/* The packed-B GEMM (gemm_packed.c): C[m x n] = A[m x k] x B, with B
+ * packed once by rtk_gemm_pack_b into panels of GEMM_NR columns
+ * (rtk_gemm_packed_floats(k, n) floats; element (kk, j) of B lands at
+ * (j / GEMM_NR) * k * GEMM_NR + kk * GEMM_NR + j % GEMM_NR, padding zero).
+ * Single-threaded: callers split the rows among their threads. */
+enum { GEMM_MR = 6, GEMM_NR = 32 };
+size_t rtk_gemm_packed_floats(int k, int n);
+void rtk_gemm_pack_b(float *bp, const float *b, long ldb, int k, int n);
+void rtk_gemm_packed(float *c, long ldc, const float *a, long lda,
+                     const float *bp, int m, int n, int k);
+
 /* A stride argument of 0 means the dense default. */
 static inline int rtk_cs(int cs, int c) { return cs == 0 ? c : cs; }
 

@@ -127,6 +127,28 @@ static void test_dead_nodes(void) {
   compilation_free(c);
 }
 
+static void test_select_winograd(void) {
+  Compilation *c = compile("network m(input: 8x8x3) {\n"
+                           "  x = input -> conv(16, 3, pad = same, name = \"stem\")\n"       /* 3 channels in */
+                           "  x = x -> conv(16, 3, pad = same, name = \"w3\")\n"             /* picked */
+                           "  x = x -> conv(16, 3, stride = 2, pad = same, name = \"s2\")\n"  /* stride 2 */
+                           "  x = x -> conv(16, 3, pad = same, groups = 2, name = \"g2\")\n" /* grouped */
+                           "  x = x -> conv(16, 1, name = \"k1\")\n"                         /* 1x1 */
+                           "  x = x -> conv(8, 3, pad = valid, name = \"narrow\")\n"         /* 8 channels out */
+                           "  return x -> flatten -> dense(3)\n}\n");
+  if (!c)
+    return;
+  Graph *g = graph_clone(c->arena, c->graph);
+  int n = pass_select_winograd(g);
+  CHECK(n == 1, "select_winograd picked %d convs, want 1", n);
+  CHECK(find(g, "w3")->winograd, "the 16->16 3x3 stride-1 conv was not picked");
+  CHECK(!find(g, "stem")->winograd && !find(g, "s2")->winograd && !find(g, "g2")->winograd &&
+            !find(g, "k1")->winograd && !find(g, "narrow")->winograd,
+        "a conv Winograd does not pay for was picked");
+  CHECK(pass_select_winograd(g) == 0, "a second run changed something");
+  compilation_free(c);
+}
+
 static void test_pipeline_resnet_unit(void) {
   /* The book's pre-activation unit: bn-relu computed once, the residual
    * add carried by the second conv. */
@@ -156,6 +178,7 @@ int main(void) {
   test_fuse_residual();
   test_fuse_activation();
   test_dead_nodes();
+  test_select_winograd();
   test_pipeline_resnet_unit();
   if (failures)
     fprintf(stderr, "%d failure(s)\n", failures);

@@ -1,6 +1,8 @@
 /* Conv benchmark (built, not run as a test): GFLOP/s of a few conv shapes
- * through rt_conv2d, against the SGEMM peak of the same machine measured
- * in the same run, median of repeats.
+ * through rt_conv2d (and, for 3x3 stride-1 shapes, rt_conv2d_winograd, its
+ * rate counted in the direct convolution's FLOPs, so "effective"), against
+ * the SGEMM peak of the same machine measured in the same run, median of
+ * repeats.
  *
  *   bench_conv [threads] [batch]
  *
@@ -91,7 +93,7 @@ typedef struct Shape {
  * machine (other processes share these cores), and reports the median
  * conv rate, the median GEMM rate and the median of per-repeat ratios. */
 static void bench(const RtContext *ctx, const Gemm *g, const Shape *sh,
-                  int batch) {
+                  int batch, int winograd) {
   int pad = sh->k / 2; /* 'same' for odd kernels */
   RtConv2d d = {.n = batch, .h = sh->h, .w = sh->w, .c = sh->c,
                 .oh = (sh->h + 2 * pad - sh->k) / sh->s + 1,
@@ -103,15 +105,23 @@ static void bench(const RtContext *ctx, const Gemm *g, const Shape *sh,
   float *kernel = fill((size_t)sh->k * sh->k * (sh->c / gr) * sh->oc);
   float *bias = fill(sh->oc);
   float *out = fill((size_t)batch * d.oh * d.ow * sh->oc);
-  size_t wsn = rt_conv2d_workspace_floats(&d);
+  size_t wsn = winograd ? rt_conv2d_winograd_workspace_floats(&d)
+                        : rt_conv2d_workspace_floats(&d);
   float *ws = wsn ? fill(wsn) : NULL;
+  float *u = NULL;
+  if (winograd) {
+    u = fill(rt_winograd_kernel_floats(sh->c, sh->oc));
+    rt_winograd_kernel(u, kernel, sh->c, sh->oc);
+  }
   RtEpilogue ep = {.bias = bias, .act = RT_ACT_RELU};
   double flops = 2.0 * batch * d.oh * d.ow * sh->oc * sh->k * sh->k * (sh->c / gr);
   double conv_rate[REPS], gemm_rate[REPS], ratio[REPS];
   for (int r = -1; r < REPS; r++) {
     double tg = gemm_seconds(g);
     double t0 = omp_get_wtime();
-    if (rt_conv2d(ctx, out, in, kernel, &ep, &d, ws, wsn) != RT_OK) {
+    RtStatus st = winograd ? rt_conv2d_winograd(ctx, out, in, u, &ep, &d, ws, wsn)
+                           : rt_conv2d(ctx, out, in, kernel, &ep, &d, ws, wsn);
+    if (st != RT_OK) {
       fprintf(stderr, "rt_conv2d failed on %s\n", sh->name);
       exit(1);
     }
@@ -122,9 +132,10 @@ static void bench(const RtContext *ctx, const Gemm *g, const Shape *sh,
       ratio[r] = conv_rate[r] / gemm_rate[r];
     }
   }
-  printf("%-30s %9.1f %9.1f %7.0f%%\n", sh->name, median(conv_rate, REPS),
+  printf("%-30s %-9s %9.1f %9.1f %7.0f%%\n", sh->name,
+         winograd ? "winograd" : "gemm", median(conv_rate, REPS),
          median(gemm_rate, REPS), 100 * median(ratio, REPS));
-  free(in), free(kernel), free(bias), free(out), free(ws);
+  free(in), free(kernel), free(bias), free(out), free(ws), free(u);
 }
 
 int main(int argc, char **argv) {
@@ -143,6 +154,9 @@ int main(int argc, char **argv) {
   g.b = fill((size_t)g.n * g.n);
   g.c = fill((size_t)g.n * g.n * threads);
   static const Shape shapes[] = {
+      {"28x28x64->64 3x3", 28, 28, 64, 64, 3, 1, 1},
+      {"14x14x128->128 3x3", 14, 14, 128, 128, 3, 1, 1},
+      {"4x4x256->256 3x3", 4, 4, 256, 256, 3, 1, 1},
       {"32x32x64->64 3x3", 32, 32, 64, 64, 3, 1, 1},
       {"32x32x32->32 3x3", 32, 32, 32, 32, 3, 1, 1},
       {"16x16x128->128 3x3", 16, 16, 128, 128, 3, 1, 1},
@@ -156,10 +170,14 @@ int main(int argc, char **argv) {
   RtContext ctx = {threads};
   printf("reference: %d threads x one-thread SGEMM %d^3, run alternately with "
          "each conv\n", threads, g.n);
-  printf("%-30s %9s %9s %8s\n", "conv (same, bias+relu)", "GFLOP/s",
-         "SGEMM", "of SGEMM");
-  for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
-    bench(&ctx, &g, &shapes[i], batch);
+  printf("%-30s %-9s %9s %9s %8s\n", "conv (same, bias+relu)", "path",
+         "GFLOP/s", "SGEMM", "of SGEMM");
+  for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+    const Shape *sh = &shapes[i];
+    bench(&ctx, &g, sh, batch, 0);
+    if (sh->k == 3 && sh->s == 1 && sh->groups <= 1)
+      bench(&ctx, &g, sh, batch, 1);
+  }
   free(g.a), free(g.b), free(g.c);
   return 0;
 }

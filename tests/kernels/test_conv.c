@@ -24,8 +24,13 @@ typedef struct ConvCase {
 } ConvCase;
 
 enum { WS_FULL, WS_MIN, WS_ODD };
+enum { ALGO_GEMM, ALGO_WINOGRAD }; /* rt_conv2d, rt_conv2d_winograd */
 
-static int run_conv(const ConvCase *t, int threads, int ws_mode, Rng *rng) {
+static int winograd_applies(const ConvCase *t) {
+  return t->kh == 3 && t->kw == 3 && t->sh == 1 && t->sw == 1 && t->groups <= 1;
+}
+
+static int run_conv_algo(const ConvCase *t, int threads, int ws_mode, int algo, Rng *rng) {
   RtConv2d d = {.n = t->n, .h = t->h, .w = t->w, .c = t->c, .oc = t->oc,
                 .kh = t->kh, .kw = t->kw, .sh = t->sh, .sw = t->sw,
                 .groups = t->groups};
@@ -48,27 +53,47 @@ static int run_conv(const ConvCase *t, int threads, int ws_mode, Rng *rng) {
                    .act = t->act, .alpha = 0.3f, .res_cs = res_cs};
   float *got = sentinel_buf(out_pix * d.out_cs);
   float *want = sentinel_buf(out_pix * d.out_cs);
-  size_t ws_n = rt_conv2d_workspace_floats(&d);
+  int wino = algo == ALGO_WINOGRAD;
+  size_t ws_n = wino ? rt_conv2d_winograd_workspace_floats(&d) : rt_conv2d_workspace_floats(&d);
+  size_t ws_min = wino ? rt_conv2d_winograd_workspace_min_floats(&d) : rt_conv2d_workspace_min_floats(&d);
   if (ws_mode == WS_MIN)
-    ws_n = rt_conv2d_workspace_min_floats(&d);
+    ws_n = ws_min;
   else if (ws_mode == WS_ODD && ws_n)
-    ws_n = rt_conv2d_workspace_min_floats(&d) * 5 + 3;
+    ws_n = ws_min * 5 + 3;
   float *ws = ws_n ? malloc(ws_n * sizeof *ws) : NULL;
+  float *u = NULL;
 
   RtContext ctx = {.num_threads = threads};
   ref_conv2d(want + t->out_off, in, kernel, &ep, &d);
-  RtStatus st = rt_conv2d(&ctx, got + t->out_off, in, kernel, &ep, &d, ws, ws_n);
+  RtStatus st;
+  if (wino) {
+    u = malloc(rt_winograd_kernel_floats(t->c, t->oc) * sizeof *u);
+    st = rt_winograd_kernel(u, kernel, t->c, t->oc);
+    if (st == RT_OK)
+      st = rt_conv2d_winograd(&ctx, got + t->out_off, in, u, &ep, &d, ws, ws_n);
+  } else {
+    st = rt_conv2d(&ctx, got + t->out_off, in, kernel, &ep, &d, ws, ws_n);
+  }
   char what[200];
   snprintf(what, sizeof what,
-           "conv %s %dx%dx%dx%d -> %dx%dx%d k%dx%d s%dx%d g%d %s%s%s, %d threads, ws %zu",
-           t->name, t->n, t->h, t->w, t->c, d.oh, d.ow, t->oc, t->kh, t->kw,
+           "conv%s %s %dx%dx%dx%d -> %dx%dx%d k%dx%d s%dx%d g%d %s%s%s, %d threads, ws %zu",
+           wino ? " winograd" : "", t->name, t->n, t->h, t->w, t->c, d.oh, d.ow, t->oc, t->kh, t->kw,
            t->sh, t->sw, g, act_name(t->act), t->bias ? "+bias" : "",
            t->residual ? "+res" : "", threads, ws_n);
   int fail = check_status(what, st, RT_OK);
   if (!fail)
     fail = check_close(what, got, want, out_pix * d.out_cs, d.out_cs);
-  free(in), free(kernel), free(bias), free(res), free(got), free(want), free(ws);
+  free(in), free(kernel), free(bias), free(res), free(got), free(want), free(ws), free(u);
   return fail;
+}
+
+/* Every conv case through rt_conv2d, and the 3x3 stride-1 ones through
+ * the Winograd path as well. */
+static int run_conv(const ConvCase *t, int threads, int ws_mode, Rng *rng) {
+  int fails = run_conv_algo(t, threads, ws_mode, ALGO_GEMM, rng);
+  if (winograd_applies(t))
+    fails += run_conv_algo(t, threads, ws_mode, ALGO_WINOGRAD, rng);
+  return fails;
 }
 
 typedef struct DwCase {
@@ -182,6 +207,14 @@ static const ConvCase conv_cases[] = {
     {"batch7-tiles",   7, 16, 16, 32, 64, 3, 3, 1, 1, S, S, 1, 0, 0, 0, 1, 1, R},
     {"batch1-small",   1,  4,  4, 64, 96, 3, 3, 1, 1, S, S, 1, 0, 0, 0, 1, 1, R},
     {"deep-k",         2,  4,  4, 256, 40, 3, 3, 1, 1, S, S, 1, 0, 0, 0, 1, 0, L},
+    /* Winograd's 2x2 output blocks: odd sizes (a partial last block),
+     * valid and explicit padding, 1- and 2-pixel images. */
+    {"3x3-odd",        3,  7,  5,  9, 11, 3, 3, 1, 1, S, S, 1, 0, 0, 0, 1, 1, R},
+    {"3x3-valid-odd",  2,  9,  6,  8, 17, 3, 3, 1, 1, V, V, 1, 0, 0, 0, 1, 0, L},
+    {"3x3-explicit2",  1,  5,  6,  4,  6, 3, 3, 1, 1, E(2), E(2), 1, 0, 0, 0, 1, 0, L},
+    {"3x3-1x2",        2,  1,  2, 16, 16, 3, 3, 1, 1, S, S, 1, 0, 0, 0, 1, 1, R},
+    {"3x3-many",       2, 28, 28, 64, 64, 3, 3, 1, 1, S, S, 1, 0, 0, 0, 1, 0, R},
+    {"3x3-slices-odd", 1, 11, 13, 20, 36, 3, 3, 1, 1, S, S, 1, 3, 5, 2, 1, 1, R},
 };
 
 static const DwCase dw_cases[] = {
@@ -224,6 +257,19 @@ static int error_cases(void) {
   bad = d;
   bad.out_cs = 1;
   fail |= check_status("conv out_cs < oc", rt_conv2d(&ctx, buf, buf, buf, NULL, &bad, buf, 64), RT_ERR_ARG);
+  fail |= check_status("winograd small workspace",
+                       rt_conv2d_winograd(&ctx, buf, buf, buf, NULL, &d, buf,
+                                          rt_conv2d_winograd_workspace_min_floats(&d) - 1),
+                       RT_ERR_ARG);
+  fail |= check_status("winograd no workspace", rt_conv2d_winograd(&ctx, buf, buf, buf, NULL, &d, NULL, 64),
+                       RT_ERR_ARG);
+  bad = d;
+  bad.sh = 2;
+  fail |= check_status("winograd stride 2", rt_conv2d_winograd(&ctx, buf, buf, buf, NULL, &bad, buf, 64), RT_ERR_ARG);
+  bad = d;
+  bad.kw = 5;
+  fail |= check_status("winograd 3x5 kernel", rt_conv2d_winograd(&ctx, buf, buf, buf, NULL, &bad, buf, 64),
+                       RT_ERR_ARG);
   RtDense dd = {.rows = 0, .in = 2, .out = 2};
   fail |= check_status("dense no rows", rt_dense(&ctx, buf, buf, buf, NULL, &dd), RT_ERR_ARG);
   RtDwConv2d dw = {.n = 1, .h = 4, .w = 4, .c = 2, .oh = 2, .ow = 2, .kh = 3,
