@@ -278,6 +278,12 @@ static void conv_desc(Gen *gen, const char *var, const Node *n, const Node *in, 
           kw, sh, sw, pt, pl, groups);
 }
 
+bool cg_conv_winograd(const Gen *gen, const Node *n) {
+  if (gen->tp)
+    return gen->train_winograd && pass_winograd_pays(n);
+  return n->winograd;
+}
+
 void cg_emit_node(Gen *gen, const Node *n) {
   Emitter *e = &gen->e;
   const Attrs *a = &n->attr;
@@ -292,7 +298,10 @@ void cg_emit_node(Gen *gen, const Node *n) {
     conv_desc(gen, "d", n, in, in->shape.d[2], cg_cs(gen, in), a->kernel[0], a->kernel[1], a->stride[0], a->stride[1],
               a->pad[0], a->pad[2], a->groups);
     em_line(e, "const RtEpilogue ep = %s;", epilogue(gen, n, gen->w_bias[n->id]));
-    if (n->winograd)
+    if (gen->tp && cg_conv_winograd(gen, n))  /* the kernel transformed in the call */
+      em_line(e, "CHECK(rt_conv2d_winograd_train(ctx, %s, %s, w + %" PRId64 ", &ep, &d, ws, ws_floats));", out, src,
+              gen->w_kernel[n->id]);
+    else if (n->winograd)
       em_line(e, "CHECK(rt_conv2d_winograd(ctx, %s, %s, w + %" PRId64 ", &ep, &d, ws, ws_floats));", out, src,
               gen->w_extra[n->id]);
     else
@@ -765,7 +774,7 @@ char *cg_c_identifier(Arena *a, const char *s) {
 }
 
 bool cg_c_write(const Compilation *c, const Graph *g, const Plan *p, const char *dir, const CodegenOptions *o) {
-  Gen gen = {.a = c->arena, .c = c, .g = g, .p = p};
+  Gen gen = {.a = c->arena, .c = c, .g = g, .p = p, .train_winograd = o->train_winograd};
   gen.param_index = strmap_new(gen.a);
   for (int i = 0; i < c->graph->nnodes; i++)
     layer_params(&gen, c->graph->nodes[i]);

@@ -33,7 +33,12 @@ typedef struct Gen {
    * block (`w`), and its tensors from the training plan. */
   const TrainPlan *tp;
   const char *weights;  /* "w" or "p" */
+  bool train_winograd;  /* CodegenOptions.train_winograd */
 } Gen;
+
+/* Whether the conv n runs by Winograd: the pass's mark at inference, the
+ * pass's rule in the training step. */
+bool cg_conv_winograd(const Gen *gen, const Node *n);
 
 
 const ParamEntry *cg_param(Gen *gen, const Node *n, const char *suffix);

@@ -271,7 +271,7 @@ static bool emit_c(Compilation *c, const Options *o, const char *dir) {
     fprintf(stderr, "%d error%s generated.\n", c->diag.errors, c->diag.errors == 1 ? "" : "s");
     return false;
   }
-  CodegenOptions co = {o->file, cg_c_identifier(c->arena, c->graph->name), tp, &ts};
+  CodegenOptions co = {o->file, cg_c_identifier(c->arena, c->graph->name), tp, &ts, o->passes.winograd};
   return cg_c_write(c, g, p, dir, &co);
 }
 

@@ -466,6 +466,9 @@ int pass_fuse_residual(Graph *g);    /* add(x, conv(...)) into the conv's epilog
 int pass_fuse_activation(Graph *g);  /* activation into its producer's epilogue */
 int pass_dead_nodes(Graph *g);       /* layers no output depends on */
 int pass_select_winograd(Graph *g);  /* 3x3 stride-1 convs run by Winograd */
+/* Whether Winograd pays for this conv (the pass's rule; the training step,
+ * which runs on the graph as written, asks it directly). */
+bool pass_winograd_pays(const Node *n);
 
 typedef struct PassOptions {
   bool remove_dropout, fold_bn, fuse_residual, fuse_activation, winograd;
@@ -542,6 +545,7 @@ typedef struct CodegenOptions {
   const char *model_id; /* C identifier stem, e.g. "mnist_mlp" */
   const TrainPlan *train;          /* NULL: no training step */
   const TrainSettings *settings;   /* the train section, defaults filled */
+  bool train_winograd;             /* the training step's 3x3 convs by Winograd */
 } CodegenOptions;
 
 /* Writes DIR/<model_id>.h and DIR/<model_id>.c; false (with a message on

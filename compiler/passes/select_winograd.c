@@ -12,7 +12,7 @@
 
 enum { WINOGRAD_MIN_CHANNELS = 16 };
 
-static bool winograd_pays(const Node *n) {
+bool pass_winograd_pays(const Node *n) {
   const Attrs *a = &n->attr;
   if (n->op != OP_CONV || a->kernel[0] != 3 || a->kernel[1] != 3 || a->stride[0] != 1 || a->stride[1] != 1 ||
       a->groups > 1)
@@ -26,7 +26,7 @@ int pass_select_winograd(Graph *g) {
   int changes = 0;
   for (int i = 0; i < g->nnodes; i++) {
     Node *n = g->nodes[i];
-    if (!n->dead && !n->winograd && winograd_pays(n)) {
+    if (!n->dead && !n->winograd && pass_winograd_pays(n)) {
       n->winograd = true;
       changes++;
     }

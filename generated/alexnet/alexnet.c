@@ -235,23 +235,23 @@ size_t alexnet_train_workspace_floats(int N) {
   }
   {  /* conv_2 */
     const RtConv2d d = {N, 13, 13, 192, 192, 13, 13, 384, 384, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_3 */
     const RtConv2d d = {N, 13, 13, 384, 384, 13, 13, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_4 */
     const RtConv2d d = {N, 13, 13, 256, 256, 13, 13, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   (void)N;
@@ -333,21 +333,21 @@ RtStatus alexnet_train_step(const RtContext *ctx, float *w, float *gw, void *are
   {
     const RtConv2d d = {N, 13, 13, 192, 192, 13, 13, 384, 384, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 994240, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a5, a4, w + 330688, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a5, a4, w + 330688, &ep, &d, ws, ws_floats));
   }
 
   /* conv_3 (Conv2D, relu), line 23: 13x13x384 -> 13x13x256, 149,520,384 MACs */
   {
     const RtConv2d d = {N, 13, 13, 384, 384, 13, 13, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 1879360, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a6, a5, w + 994624, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a6, a5, w + 994624, &ep, &d, ws, ws_floats));
   }
 
   /* conv_4 (Conv2D, relu), line 24: 13x13x256 -> 13x13x256, 99,680,256 MACs */
   {
     const RtConv2d d = {N, 13, 13, 256, 256, 13, 13, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 2469440, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a7, a6, w + 1879616, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a7, a6, w + 1879616, &ep, &d, ws, ws_floats));
   }
 
   /* maxpool_2 (MaxPooling2D), line 25: 13x13x256 -> 6x6x256, 0 MACs */
@@ -455,7 +455,7 @@ RtStatus alexnet_train_step(const RtContext *ctx, float *w, float *gw, void *are
     const RtEltwise de = {N, 169, 1, 256, 256, 256};
     CHECK(rt_activation_backward(ctx, g7, g7, a7, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 13, 13, 256, 256, 13, 13, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g6, gw + 1879616, gw + 2469440, g7, a6, w + 1879616, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g6, gw + 1879616, gw + 2469440, g7, a6, w + 1879616, 0, &d, ws, ws_floats));
   }
 
   /* gradient of conv_3 */
@@ -463,7 +463,7 @@ RtStatus alexnet_train_step(const RtContext *ctx, float *w, float *gw, void *are
     const RtEltwise de = {N, 169, 1, 256, 256, 256};
     CHECK(rt_activation_backward(ctx, g6, g6, a6, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 13, 13, 384, 384, 13, 13, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g5, gw + 994624, gw + 1879360, g6, a5, w + 994624, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g5, gw + 994624, gw + 1879360, g6, a5, w + 994624, 0, &d, ws, ws_floats));
   }
 
   /* gradient of conv_2 */
@@ -471,7 +471,7 @@ RtStatus alexnet_train_step(const RtContext *ctx, float *w, float *gw, void *are
     const RtEltwise de = {N, 169, 1, 384, 384, 384};
     CHECK(rt_activation_backward(ctx, g5, g5, a5, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 13, 13, 192, 192, 13, 13, 384, 384, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g4, gw + 330688, gw + 994240, g5, a4, w + 330688, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g4, gw + 330688, gw + 994240, g5, a4, w + 330688, 0, &d, ws, ws_floats));
   }
 
   /* gradient of maxpool_1 */

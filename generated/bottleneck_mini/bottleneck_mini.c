@@ -937,9 +937,9 @@ size_t bottleneck_mini_train_workspace_floats(int N) {
   }
   {  /* conv_2 */
     const RtConv2d d = {N, 32, 32, 16, 16, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_3 */
@@ -951,9 +951,9 @@ size_t bottleneck_mini_train_workspace_floats(int N) {
   }
   {  /* conv_4 */
     const RtConv2d d = {N, 32, 32, 16, 16, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_5 */
@@ -965,9 +965,9 @@ size_t bottleneck_mini_train_workspace_floats(int N) {
   }
   {  /* conv_6 */
     const RtConv2d d = {N, 32, 32, 16, 16, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_7 */
@@ -986,9 +986,9 @@ size_t bottleneck_mini_train_workspace_floats(int N) {
   }
   {  /* conv_9 */
     const RtConv2d d = {N, 16, 16, 16, 16, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_10 */
@@ -1000,9 +1000,9 @@ size_t bottleneck_mini_train_workspace_floats(int N) {
   }
   {  /* conv_11 */
     const RtConv2d d = {N, 16, 16, 32, 32, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_12 */
@@ -1014,9 +1014,9 @@ size_t bottleneck_mini_train_workspace_floats(int N) {
   }
   {  /* conv_13 */
     const RtConv2d d = {N, 16, 16, 32, 32, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_14 */
@@ -1035,9 +1035,9 @@ size_t bottleneck_mini_train_workspace_floats(int N) {
   }
   {  /* conv_16 */
     const RtConv2d d = {N, 8, 8, 32, 32, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_17 */
@@ -1049,9 +1049,9 @@ size_t bottleneck_mini_train_workspace_floats(int N) {
   }
   {  /* conv_18 */
     const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_19 */
@@ -1063,9 +1063,9 @@ size_t bottleneck_mini_train_workspace_floats(int N) {
   }
   {  /* conv_20 */
     const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_21 */
@@ -1084,9 +1084,9 @@ size_t bottleneck_mini_train_workspace_floats(int N) {
   }
   {  /* conv_23 */
     const RtConv2d d = {N, 4, 4, 64, 64, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_24 */
@@ -1098,9 +1098,9 @@ size_t bottleneck_mini_train_workspace_floats(int N) {
   }
   {  /* conv_25 */
     const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_26 */
@@ -1112,9 +1112,9 @@ size_t bottleneck_mini_train_workspace_floats(int N) {
   }
   {  /* conv_27 */
     const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   (void)N;
@@ -1378,7 +1378,7 @@ RtStatus bottleneck_mini_train_step(const RtContext *ctx, float *w, float *gw, v
   {
     const RtConv2d d = {N, 32, 32, 16, 16, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 6224, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a7, a6, w + 1616, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a7, a6, w + 1616, &ep, &d, ws, ws_floats));
   }
 
   /* add (Add), line 20: 32x32x32 + 32x32x32 -> 32x32x32, 0 MACs */
@@ -1428,7 +1428,7 @@ RtStatus bottleneck_mini_train_step(const RtContext *ctx, float *w, float *gw, v
   {
     const RtConv2d d = {N, 32, 32, 16, 16, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 11584, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a14, a13, w + 6976, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a14, a13, w + 6976, &ep, &d, ws, ws_floats));
   }
 
   /* add_1 (Add), line 20: 32x32x32 + 32x32x32 -> 32x32x32, 0 MACs */
@@ -1478,7 +1478,7 @@ RtStatus bottleneck_mini_train_step(const RtContext *ctx, float *w, float *gw, v
   {
     const RtConv2d d = {N, 32, 32, 16, 16, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 16944, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a21, a20, w + 12336, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a21, a20, w + 12336, &ep, &d, ws, ws_floats));
   }
 
   /* add_2 (Add), line 20: 32x32x32 + 32x32x32 -> 32x32x32, 0 MACs */
@@ -1541,7 +1541,7 @@ RtStatus bottleneck_mini_train_step(const RtContext *ctx, float *w, float *gw, v
   {
     const RtConv2d d = {N, 16, 16, 16, 16, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 29024, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a30, a29, w + 19808, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a30, a29, w + 19808, &ep, &d, ws, ws_floats));
   }
 
   /* add_3 (Add), line 20: 16x16x64 + 16x16x64 -> 16x16x64, 0 MACs */
@@ -1591,7 +1591,7 @@ RtStatus bottleneck_mini_train_step(const RtContext *ctx, float *w, float *gw, v
   {
     const RtConv2d d = {N, 16, 16, 32, 32, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 49984, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a37, a36, w + 31552, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a37, a36, w + 31552, &ep, &d, ws, ws_floats));
   }
 
   /* add_4 (Add), line 20: 16x16x64 + 16x16x64 -> 16x16x64, 0 MACs */
@@ -1641,7 +1641,7 @@ RtStatus bottleneck_mini_train_step(const RtContext *ctx, float *w, float *gw, v
   {
     const RtConv2d d = {N, 16, 16, 32, 32, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 70944, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a44, a43, w + 52512, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a44, a43, w + 52512, &ep, &d, ws, ws_floats));
   }
 
   /* add_5 (Add), line 20: 16x16x64 + 16x16x64 -> 16x16x64, 0 MACs */
@@ -1704,7 +1704,7 @@ RtStatus bottleneck_mini_train_step(const RtContext *ctx, float *w, float *gw, v
   {
     const RtConv2d d = {N, 8, 8, 32, 32, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 118656, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a53, a52, w + 81792, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a53, a52, w + 81792, &ep, &d, ws, ws_floats));
   }
 
   /* add_6 (Add), line 20: 8x8x128 + 8x8x128 -> 8x8x128, 0 MACs */
@@ -1754,7 +1754,7 @@ RtStatus bottleneck_mini_train_step(const RtContext *ctx, float *w, float *gw, v
   {
     const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 201536, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a60, a59, w + 127808, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a60, a59, w + 127808, &ep, &d, ws, ws_floats));
   }
 
   /* add_7 (Add), line 20: 8x8x128 + 8x8x128 -> 8x8x128, 0 MACs */
@@ -1804,7 +1804,7 @@ RtStatus bottleneck_mini_train_step(const RtContext *ctx, float *w, float *gw, v
   {
     const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 284416, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a67, a66, w + 210688, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a67, a66, w + 210688, &ep, &d, ws, ws_floats));
   }
 
   /* add_8 (Add), line 20: 8x8x128 + 8x8x128 -> 8x8x128, 0 MACs */
@@ -1867,7 +1867,7 @@ RtStatus bottleneck_mini_train_step(const RtContext *ctx, float *w, float *gw, v
   {
     const RtConv2d d = {N, 4, 4, 64, 64, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 474048, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a76, a75, w + 326592, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a76, a75, w + 326592, &ep, &d, ws, ws_floats));
   }
 
   /* add_9 (Add), line 20: 4x4x256 + 4x4x256 -> 4x4x256, 0 MACs */
@@ -1917,7 +1917,7 @@ RtStatus bottleneck_mini_train_step(const RtContext *ctx, float *w, float *gw, v
   {
     const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 803648, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a83, a82, w + 508736, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a83, a82, w + 508736, &ep, &d, ws, ws_floats));
   }
 
   /* add_10 (Add), line 20: 4x4x256 + 4x4x256 -> 4x4x256, 0 MACs */
@@ -1967,7 +1967,7 @@ RtStatus bottleneck_mini_train_step(const RtContext *ctx, float *w, float *gw, v
   {
     const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 1133248, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a90, a89, w + 838336, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a90, a89, w + 838336, &ep, &d, ws, ws_floats));
   }
 
   /* add_11 (Add), line 20: 4x4x256 + 4x4x256 -> 4x4x256, 0 MACs */
@@ -2071,7 +2071,7 @@ RtStatus bottleneck_mini_train_step(const RtContext *ctx, float *w, float *gw, v
   /* gradient of conv_27 */
   {
     const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g89, gw + 838336, gw + 1133248, g90, a89, w + 838336, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g89, gw + 838336, gw + 1133248, g90, a89, w + 838336, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_23 */
@@ -2116,7 +2116,7 @@ RtStatus bottleneck_mini_train_step(const RtContext *ctx, float *w, float *gw, v
   /* gradient of conv_25 */
   {
     const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g82, gw + 508736, gw + 803648, g83, a82, w + 508736, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g82, gw + 508736, gw + 803648, g83, a82, w + 508736, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_21 */
@@ -2161,7 +2161,7 @@ RtStatus bottleneck_mini_train_step(const RtContext *ctx, float *w, float *gw, v
   /* gradient of conv_23 */
   {
     const RtConv2d d = {N, 4, 4, 64, 64, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g75, gw + 326592, gw + 474048, g76, a75, w + 326592, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g75, gw + 326592, gw + 474048, g76, a75, w + 326592, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_19 */
@@ -2218,7 +2218,7 @@ RtStatus bottleneck_mini_train_step(const RtContext *ctx, float *w, float *gw, v
   /* gradient of conv_20 */
   {
     const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g66, gw + 210688, gw + 284416, g67, a66, w + 210688, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g66, gw + 210688, gw + 284416, g67, a66, w + 210688, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_17 */
@@ -2263,7 +2263,7 @@ RtStatus bottleneck_mini_train_step(const RtContext *ctx, float *w, float *gw, v
   /* gradient of conv_18 */
   {
     const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g59, gw + 127808, gw + 201536, g60, a59, w + 127808, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g59, gw + 127808, gw + 201536, g60, a59, w + 127808, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_15 */
@@ -2308,7 +2308,7 @@ RtStatus bottleneck_mini_train_step(const RtContext *ctx, float *w, float *gw, v
   /* gradient of conv_16 */
   {
     const RtConv2d d = {N, 8, 8, 32, 32, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g52, gw + 81792, gw + 118656, g53, a52, w + 81792, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g52, gw + 81792, gw + 118656, g53, a52, w + 81792, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_13 */
@@ -2365,7 +2365,7 @@ RtStatus bottleneck_mini_train_step(const RtContext *ctx, float *w, float *gw, v
   /* gradient of conv_13 */
   {
     const RtConv2d d = {N, 16, 16, 32, 32, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g43, gw + 52512, gw + 70944, g44, a43, w + 52512, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g43, gw + 52512, gw + 70944, g44, a43, w + 52512, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_11 */
@@ -2410,7 +2410,7 @@ RtStatus bottleneck_mini_train_step(const RtContext *ctx, float *w, float *gw, v
   /* gradient of conv_11 */
   {
     const RtConv2d d = {N, 16, 16, 32, 32, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g36, gw + 31552, gw + 49984, g37, a36, w + 31552, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g36, gw + 31552, gw + 49984, g37, a36, w + 31552, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_9 */
@@ -2455,7 +2455,7 @@ RtStatus bottleneck_mini_train_step(const RtContext *ctx, float *w, float *gw, v
   /* gradient of conv_9 */
   {
     const RtConv2d d = {N, 16, 16, 16, 16, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g29, gw + 19808, gw + 29024, g30, a29, w + 19808, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g29, gw + 19808, gw + 29024, g30, a29, w + 19808, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_7 */
@@ -2512,7 +2512,7 @@ RtStatus bottleneck_mini_train_step(const RtContext *ctx, float *w, float *gw, v
   /* gradient of conv_6 */
   {
     const RtConv2d d = {N, 32, 32, 16, 16, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g20, gw + 12336, gw + 16944, g21, a20, w + 12336, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g20, gw + 12336, gw + 16944, g21, a20, w + 12336, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_5 */
@@ -2557,7 +2557,7 @@ RtStatus bottleneck_mini_train_step(const RtContext *ctx, float *w, float *gw, v
   /* gradient of conv_4 */
   {
     const RtConv2d d = {N, 32, 32, 16, 16, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g13, gw + 6976, gw + 11584, g14, a13, w + 6976, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g13, gw + 6976, gw + 11584, g14, a13, w + 6976, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_3 */
@@ -2602,7 +2602,7 @@ RtStatus bottleneck_mini_train_step(const RtContext *ctx, float *w, float *gw, v
   /* gradient of conv_2 */
   {
     const RtConv2d d = {N, 32, 32, 16, 16, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g6, gw + 1616, gw + 6224, g7, a6, w + 1616, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g6, gw + 1616, gw + 6224, g7, a6, w + 1616, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_1 */

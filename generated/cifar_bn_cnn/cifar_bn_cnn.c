@@ -372,58 +372,58 @@ size_t cifar_bn_cnn_train_workspace_floats(int N) {
   }
   {  /* conv_1 */
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_2 */
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_3 */
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_4 */
     const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_5 */
     const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_6 */
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_7 */
     const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_8 */
     const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   (void)N;
@@ -552,7 +552,7 @@ RtStatus cifar_bn_cnn_train_step(const RtContext *ctx, float *w, float *gw, void
   {
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 38924, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a6, a5, w + 2060, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a6, a5, w + 2060, &ep, &d, ws, ws_floats));
   }
 
   /* bn_2 (BatchNormalization), line 15: 32x32x64 -> 32x32x64, 0 MACs */
@@ -573,7 +573,7 @@ RtStatus cifar_bn_cnn_train_step(const RtContext *ctx, float *w, float *gw, void
   {
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 76108, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a9, a8, w + 39244, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a9, a8, w + 39244, &ep, &d, ws, ws_floats));
   }
 
   /* maxpool (MaxPooling2D), line 21: 32x32x64 -> 16x16x64, 0 MACs */
@@ -600,7 +600,7 @@ RtStatus cifar_bn_cnn_train_step(const RtContext *ctx, float *w, float *gw, void
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 150156, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a13, a12, w + 76428, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a13, a12, w + 76428, &ep, &d, ws, ws_floats));
   }
 
   /* bn_4 (BatchNormalization), line 15: 16x16x128 -> 16x16x128, 0 MACs */
@@ -621,7 +621,7 @@ RtStatus cifar_bn_cnn_train_step(const RtContext *ctx, float *w, float *gw, void
   {
     const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 298252, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a16, a15, w + 150796, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a16, a15, w + 150796, &ep, &d, ws, ws_floats));
   }
 
   /* bn_5 (BatchNormalization), line 15: 16x16x128 -> 16x16x128, 0 MACs */
@@ -642,7 +642,7 @@ RtStatus cifar_bn_cnn_train_step(const RtContext *ctx, float *w, float *gw, void
   {
     const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 446348, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a19, a18, w + 298892, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a19, a18, w + 298892, &ep, &d, ws, ws_floats));
   }
 
   /* maxpool_1 (MaxPooling2D), line 21: 16x16x128 -> 8x8x128, 0 MACs */
@@ -669,7 +669,7 @@ RtStatus cifar_bn_cnn_train_step(const RtContext *ctx, float *w, float *gw, void
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 741900, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a23, a22, w + 446988, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a23, a22, w + 446988, &ep, &d, ws, ws_floats));
   }
 
   /* bn_7 (BatchNormalization), line 15: 8x8x256 -> 8x8x256, 0 MACs */
@@ -690,7 +690,7 @@ RtStatus cifar_bn_cnn_train_step(const RtContext *ctx, float *w, float *gw, void
   {
     const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 1333004, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a26, a25, w + 743180, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a26, a25, w + 743180, &ep, &d, ws, ws_floats));
   }
 
   /* bn_8 (BatchNormalization), line 15: 8x8x256 -> 8x8x256, 0 MACs */
@@ -711,7 +711,7 @@ RtStatus cifar_bn_cnn_train_step(const RtContext *ctx, float *w, float *gw, void
   {
     const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 1924108, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a29, a28, w + 1334284, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a29, a28, w + 1334284, &ep, &d, ws, ws_floats));
   }
 
   /* dropout (Dropout), line 24: 8x8x256 -> 8x8x256, 0 MACs */
@@ -773,7 +773,7 @@ RtStatus cifar_bn_cnn_train_step(const RtContext *ctx, float *w, float *gw, void
   /* gradient of conv_8 */
   {
     const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g28, gw + 1334284, gw + 1924108, g29, a28, w + 1334284, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g28, gw + 1334284, gw + 1924108, g29, a28, w + 1334284, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_8 */
@@ -792,7 +792,7 @@ RtStatus cifar_bn_cnn_train_step(const RtContext *ctx, float *w, float *gw, void
   /* gradient of conv_7 */
   {
     const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g25, gw + 743180, gw + 1333004, g26, a25, w + 743180, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g25, gw + 743180, gw + 1333004, g26, a25, w + 743180, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_7 */
@@ -811,7 +811,7 @@ RtStatus cifar_bn_cnn_train_step(const RtContext *ctx, float *w, float *gw, void
   /* gradient of conv_6 */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g22, gw + 446988, gw + 741900, g23, a22, w + 446988, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g22, gw + 446988, gw + 741900, g23, a22, w + 446988, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_6 */
@@ -836,7 +836,7 @@ RtStatus cifar_bn_cnn_train_step(const RtContext *ctx, float *w, float *gw, void
   /* gradient of conv_5 */
   {
     const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g18, gw + 298892, gw + 446348, g19, a18, w + 298892, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g18, gw + 298892, gw + 446348, g19, a18, w + 298892, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_5 */
@@ -855,7 +855,7 @@ RtStatus cifar_bn_cnn_train_step(const RtContext *ctx, float *w, float *gw, void
   /* gradient of conv_4 */
   {
     const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g15, gw + 150796, gw + 298252, g16, a15, w + 150796, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g15, gw + 150796, gw + 298252, g16, a15, w + 150796, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_4 */
@@ -874,7 +874,7 @@ RtStatus cifar_bn_cnn_train_step(const RtContext *ctx, float *w, float *gw, void
   /* gradient of conv_3 */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g12, gw + 76428, gw + 150156, g13, a12, w + 76428, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g12, gw + 76428, gw + 150156, g13, a12, w + 76428, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_3 */
@@ -899,7 +899,7 @@ RtStatus cifar_bn_cnn_train_step(const RtContext *ctx, float *w, float *gw, void
   /* gradient of conv_2 */
   {
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g8, gw + 39244, gw + 76108, g9, a8, w + 39244, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g8, gw + 39244, gw + 76108, g9, a8, w + 39244, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_2 */
@@ -918,7 +918,7 @@ RtStatus cifar_bn_cnn_train_step(const RtContext *ctx, float *w, float *gw, void
   /* gradient of conv_1 */
   {
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g5, gw + 2060, gw + 38924, g6, a5, w + 2060, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g5, gw + 2060, gw + 38924, g6, a5, w + 2060, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_1 */

@@ -309,65 +309,65 @@ size_t cifar_cnn_train_workspace_floats(int N) {
   }
   {  /* conv_1 */
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_2 */
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_3 */
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_4 */
     const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_5 */
     const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_6 */
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_7 */
     const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_8 */
     const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_9 */
     const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   (void)N;
@@ -434,14 +434,14 @@ RtStatus cifar_cnn_train_step(const RtContext *ctx, float *w, float *gw, void *a
   {
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 38656, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a2, a1, w + 1792, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a2, a1, w + 1792, &ep, &d, ws, ws_floats));
   }
 
   /* conv_2 (Conv2D, relu), line 12: 32x32x64 -> 32x32x64, 37,748,736 MACs */
   {
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 75584, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a3, a2, w + 38720, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a3, a2, w + 38720, &ep, &d, ws, ws_floats));
   }
 
   /* maxpool (MaxPooling2D), line 17: 32x32x64 -> 16x16x64, 0 MACs */
@@ -454,21 +454,21 @@ RtStatus cifar_cnn_train_step(const RtContext *ctx, float *w, float *gw, void *a
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 149376, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a5, a4, w + 75648, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a5, a4, w + 75648, &ep, &d, ws, ws_floats));
   }
 
   /* conv_4 (Conv2D, relu), line 12: 16x16x128 -> 16x16x128, 37,748,736 MACs */
   {
     const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 296960, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a6, a5, w + 149504, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a6, a5, w + 149504, &ep, &d, ws, ws_floats));
   }
 
   /* conv_5 (Conv2D, relu), line 12: 16x16x128 -> 16x16x128, 37,748,736 MACs */
   {
     const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 444544, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a7, a6, w + 297088, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a7, a6, w + 297088, &ep, &d, ws, ws_floats));
   }
 
   /* maxpool_1 (MaxPooling2D), line 18: 16x16x128 -> 8x8x128, 0 MACs */
@@ -481,28 +481,28 @@ RtStatus cifar_cnn_train_step(const RtContext *ctx, float *w, float *gw, void *a
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 739584, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a9, a8, w + 444672, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a9, a8, w + 444672, &ep, &d, ws, ws_floats));
   }
 
   /* conv_7 (Conv2D, relu), line 12: 8x8x256 -> 8x8x256, 37,748,736 MACs */
   {
     const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 1329664, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a10, a9, w + 739840, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a10, a9, w + 739840, &ep, &d, ws, ws_floats));
   }
 
   /* conv_8 (Conv2D, relu), line 12: 8x8x256 -> 8x8x256, 37,748,736 MACs */
   {
     const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 1919744, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a11, a10, w + 1329920, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a11, a10, w + 1329920, &ep, &d, ws, ws_floats));
   }
 
   /* conv_9 (Conv2D, relu), line 12: 8x8x256 -> 8x8x256, 37,748,736 MACs */
   {
     const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 2509824, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a12, a11, w + 1920000, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a12, a11, w + 1920000, &ep, &d, ws, ws_floats));
   }
 
   /* dropout (Dropout), line 20: 8x8x256 -> 8x8x256, 0 MACs */
@@ -566,7 +566,7 @@ RtStatus cifar_cnn_train_step(const RtContext *ctx, float *w, float *gw, void *a
     const RtEltwise de = {N, 64, 1, 256, 256, 256};
     CHECK(rt_activation_backward(ctx, g12, g12, a12, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g11, gw + 1920000, gw + 2509824, g12, a11, w + 1920000, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g11, gw + 1920000, gw + 2509824, g12, a11, w + 1920000, 0, &d, ws, ws_floats));
   }
 
   /* gradient of conv_8 */
@@ -574,7 +574,7 @@ RtStatus cifar_cnn_train_step(const RtContext *ctx, float *w, float *gw, void *a
     const RtEltwise de = {N, 64, 1, 256, 256, 256};
     CHECK(rt_activation_backward(ctx, g11, g11, a11, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g10, gw + 1329920, gw + 1919744, g11, a10, w + 1329920, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g10, gw + 1329920, gw + 1919744, g11, a10, w + 1329920, 0, &d, ws, ws_floats));
   }
 
   /* gradient of conv_7 */
@@ -582,7 +582,7 @@ RtStatus cifar_cnn_train_step(const RtContext *ctx, float *w, float *gw, void *a
     const RtEltwise de = {N, 64, 1, 256, 256, 256};
     CHECK(rt_activation_backward(ctx, g10, g10, a10, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g9, gw + 739840, gw + 1329664, g10, a9, w + 739840, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g9, gw + 739840, gw + 1329664, g10, a9, w + 739840, 0, &d, ws, ws_floats));
   }
 
   /* gradient of conv_6 */
@@ -590,7 +590,7 @@ RtStatus cifar_cnn_train_step(const RtContext *ctx, float *w, float *gw, void *a
     const RtEltwise de = {N, 64, 1, 256, 256, 256};
     CHECK(rt_activation_backward(ctx, g9, g9, a9, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g8, gw + 444672, gw + 739584, g9, a8, w + 444672, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g8, gw + 444672, gw + 739584, g9, a8, w + 444672, 0, &d, ws, ws_floats));
   }
 
   /* gradient of maxpool_1 */
@@ -604,7 +604,7 @@ RtStatus cifar_cnn_train_step(const RtContext *ctx, float *w, float *gw, void *a
     const RtEltwise de = {N, 256, 1, 128, 128, 128};
     CHECK(rt_activation_backward(ctx, g7, g7, a7, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g6, gw + 297088, gw + 444544, g7, a6, w + 297088, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g6, gw + 297088, gw + 444544, g7, a6, w + 297088, 0, &d, ws, ws_floats));
   }
 
   /* gradient of conv_4 */
@@ -612,7 +612,7 @@ RtStatus cifar_cnn_train_step(const RtContext *ctx, float *w, float *gw, void *a
     const RtEltwise de = {N, 256, 1, 128, 128, 128};
     CHECK(rt_activation_backward(ctx, g6, g6, a6, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g5, gw + 149504, gw + 296960, g6, a5, w + 149504, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g5, gw + 149504, gw + 296960, g6, a5, w + 149504, 0, &d, ws, ws_floats));
   }
 
   /* gradient of conv_3 */
@@ -620,7 +620,7 @@ RtStatus cifar_cnn_train_step(const RtContext *ctx, float *w, float *gw, void *a
     const RtEltwise de = {N, 256, 1, 128, 128, 128};
     CHECK(rt_activation_backward(ctx, g5, g5, a5, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g4, gw + 75648, gw + 149376, g5, a4, w + 75648, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g4, gw + 75648, gw + 149376, g5, a4, w + 75648, 0, &d, ws, ws_floats));
   }
 
   /* gradient of maxpool */
@@ -634,7 +634,7 @@ RtStatus cifar_cnn_train_step(const RtContext *ctx, float *w, float *gw, void *a
     const RtEltwise de = {N, 1024, 1, 64, 64, 64};
     CHECK(rt_activation_backward(ctx, g3, g3, a3, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g2, gw + 38720, gw + 75584, g3, a2, w + 38720, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g2, gw + 38720, gw + 75584, g3, a2, w + 38720, 0, &d, ws, ws_floats));
   }
 
   /* gradient of conv_1 */
@@ -642,7 +642,7 @@ RtStatus cifar_cnn_train_step(const RtContext *ctx, float *w, float *gw, void *a
     const RtEltwise de = {N, 1024, 1, 64, 64, 64};
     CHECK(rt_activation_backward(ctx, g2, g2, a2, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g1, gw + 1792, gw + 38656, g2, a1, w + 1792, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g1, gw + 1792, gw + 38656, g2, a1, w + 1792, 0, &d, ws, ws_floats));
   }
 
   /* gradient of conv */

@@ -728,30 +728,30 @@ size_t densenet_mini_train_workspace_floats(int N) {
   }
   {  /* conv_1 */
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_2 */
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_3 */
     const RtConv2d d = {N, 32, 32, 96, 96, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_4 */
     const RtConv2d d = {N, 32, 32, 128, 128, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_5 */
@@ -763,30 +763,30 @@ size_t densenet_mini_train_workspace_floats(int N) {
   }
   {  /* conv_6 */
     const RtConv2d d = {N, 16, 16, 80, 80, 16, 16, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_7 */
     const RtConv2d d = {N, 16, 16, 112, 112, 16, 16, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_8 */
     const RtConv2d d = {N, 16, 16, 144, 144, 16, 16, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_9 */
     const RtConv2d d = {N, 16, 16, 176, 176, 16, 16, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_10 */
@@ -798,30 +798,30 @@ size_t densenet_mini_train_workspace_floats(int N) {
   }
   {  /* conv_11 */
     const RtConv2d d = {N, 8, 8, 104, 104, 8, 8, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_12 */
     const RtConv2d d = {N, 8, 8, 136, 136, 8, 8, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_13 */
     const RtConv2d d = {N, 8, 8, 168, 168, 8, 8, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_14 */
     const RtConv2d d = {N, 8, 8, 200, 200, 8, 8, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   (void)N;
@@ -996,7 +996,7 @@ RtStatus densenet_mini_train_step(const RtContext *ctx, float *w, float *gw, voi
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 10240, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a4, a3, w + 1024, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a4, a3, w + 1024, &ep, &d, ws, ws_floats));
   }
 
   /* concat (Concatenate), line 15: 32x32x32 + 32x32x32 -> 32x32x64, 0 MACs */
@@ -1025,7 +1025,7 @@ RtStatus densenet_mini_train_step(const RtContext *ctx, float *w, float *gw, voi
   {
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 28960, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a8, a7, w + 10528, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a8, a7, w + 10528, &ep, &d, ws, ws_floats));
   }
 
   /* concat_1 (Concatenate), line 15: 32x32x64 + 32x32x32 -> 32x32x96, 0 MACs */
@@ -1054,7 +1054,7 @@ RtStatus densenet_mini_train_step(const RtContext *ctx, float *w, float *gw, voi
   {
     const RtConv2d d = {N, 32, 32, 96, 96, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 57024, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a12, a11, w + 29376, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a12, a11, w + 29376, &ep, &d, ws, ws_floats));
   }
 
   /* concat_2 (Concatenate), line 15: 32x32x96 + 32x32x32 -> 32x32x128, 0 MACs */
@@ -1083,7 +1083,7 @@ RtStatus densenet_mini_train_step(const RtContext *ctx, float *w, float *gw, voi
   {
     const RtConv2d d = {N, 32, 32, 128, 128, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 94432, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a16, a15, w + 57568, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a16, a15, w + 57568, &ep, &d, ws, ws_floats));
   }
 
   /* concat_3 (Concatenate), line 15: 32x32x128 + 32x32x32 -> 32x32x160, 0 MACs */
@@ -1139,7 +1139,7 @@ RtStatus densenet_mini_train_step(const RtContext *ctx, float *w, float *gw, voi
   {
     const RtConv2d d = {N, 16, 16, 80, 80, 16, 16, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 131344, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a24, a23, w + 108304, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a24, a23, w + 108304, &ep, &d, ws, ws_floats));
   }
 
   /* concat_4 (Concatenate), line 15: 16x16x80 + 16x16x32 -> 16x16x112, 0 MACs */
@@ -1168,7 +1168,7 @@ RtStatus densenet_mini_train_step(const RtContext *ctx, float *w, float *gw, voi
   {
     const RtConv2d d = {N, 16, 16, 112, 112, 16, 16, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 164080, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a28, a27, w + 131824, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a28, a27, w + 131824, &ep, &d, ws, ws_floats));
   }
 
   /* concat_5 (Concatenate), line 15: 16x16x112 + 16x16x32 -> 16x16x144, 0 MACs */
@@ -1197,7 +1197,7 @@ RtStatus densenet_mini_train_step(const RtContext *ctx, float *w, float *gw, voi
   {
     const RtConv2d d = {N, 16, 16, 144, 144, 16, 16, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 206160, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a32, a31, w + 164688, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a32, a31, w + 164688, &ep, &d, ws, ws_floats));
   }
 
   /* concat_6 (Concatenate), line 15: 16x16x144 + 16x16x32 -> 16x16x176, 0 MACs */
@@ -1226,7 +1226,7 @@ RtStatus densenet_mini_train_step(const RtContext *ctx, float *w, float *gw, voi
   {
     const RtConv2d d = {N, 16, 16, 176, 176, 16, 16, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 257584, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a36, a35, w + 206896, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a36, a35, w + 206896, &ep, &d, ws, ws_floats));
   }
 
   /* concat_7 (Concatenate), line 15: 16x16x176 + 16x16x32 -> 16x16x208, 0 MACs */
@@ -1282,7 +1282,7 @@ RtStatus densenet_mini_train_step(const RtContext *ctx, float *w, float *gw, voi
   {
     const RtConv2d d = {N, 8, 8, 104, 104, 8, 8, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 310552, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a44, a43, w + 280600, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a44, a43, w + 280600, &ep, &d, ws, ws_floats));
   }
 
   /* concat_8 (Concatenate), line 15: 8x8x104 + 8x8x32 -> 8x8x136, 0 MACs */
@@ -1311,7 +1311,7 @@ RtStatus densenet_mini_train_step(const RtContext *ctx, float *w, float *gw, voi
   {
     const RtConv2d d = {N, 8, 8, 136, 136, 8, 8, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 350296, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a48, a47, w + 311128, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a48, a47, w + 311128, &ep, &d, ws, ws_floats));
   }
 
   /* concat_9 (Concatenate), line 15: 8x8x136 + 8x8x32 -> 8x8x168, 0 MACs */
@@ -1340,7 +1340,7 @@ RtStatus densenet_mini_train_step(const RtContext *ctx, float *w, float *gw, voi
   {
     const RtConv2d d = {N, 8, 8, 168, 168, 8, 8, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 399384, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a52, a51, w + 351000, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a52, a51, w + 351000, &ep, &d, ws, ws_floats));
   }
 
   /* concat_10 (Concatenate), line 15: 8x8x168 + 8x8x32 -> 8x8x200, 0 MACs */
@@ -1369,7 +1369,7 @@ RtStatus densenet_mini_train_step(const RtContext *ctx, float *w, float *gw, voi
   {
     const RtConv2d d = {N, 8, 8, 200, 200, 8, 8, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 457816, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a56, a55, w + 400216, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a56, a55, w + 400216, &ep, &d, ws, ws_floats));
   }
 
   /* concat_11 (Concatenate), line 15: 8x8x200 + 8x8x32 -> 8x8x232, 0 MACs */
@@ -1478,7 +1478,7 @@ RtStatus densenet_mini_train_step(const RtContext *ctx, float *w, float *gw, voi
   /* gradient of conv_14 */
   {
     const RtConv2d d = {N, 8, 8, 200, 200, 8, 8, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g55, gw + 400216, gw + 457816, g56, a55, w + 400216, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g55, gw + 400216, gw + 457816, g56, a55, w + 400216, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_13 */
@@ -1509,7 +1509,7 @@ RtStatus densenet_mini_train_step(const RtContext *ctx, float *w, float *gw, voi
   /* gradient of conv_13 */
   {
     const RtConv2d d = {N, 8, 8, 168, 168, 8, 8, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g51, gw + 351000, gw + 399384, g52, a51, w + 351000, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g51, gw + 351000, gw + 399384, g52, a51, w + 351000, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_12 */
@@ -1540,7 +1540,7 @@ RtStatus densenet_mini_train_step(const RtContext *ctx, float *w, float *gw, voi
   /* gradient of conv_12 */
   {
     const RtConv2d d = {N, 8, 8, 136, 136, 8, 8, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g47, gw + 311128, gw + 350296, g48, a47, w + 311128, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g47, gw + 311128, gw + 350296, g48, a47, w + 311128, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_11 */
@@ -1571,7 +1571,7 @@ RtStatus densenet_mini_train_step(const RtContext *ctx, float *w, float *gw, voi
   /* gradient of conv_11 */
   {
     const RtConv2d d = {N, 8, 8, 104, 104, 8, 8, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g43, gw + 280600, gw + 310552, g44, a43, w + 280600, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g43, gw + 280600, gw + 310552, g44, a43, w + 280600, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_10 */
@@ -1627,7 +1627,7 @@ RtStatus densenet_mini_train_step(const RtContext *ctx, float *w, float *gw, voi
   /* gradient of conv_9 */
   {
     const RtConv2d d = {N, 16, 16, 176, 176, 16, 16, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g35, gw + 206896, gw + 257584, g36, a35, w + 206896, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g35, gw + 206896, gw + 257584, g36, a35, w + 206896, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_8 */
@@ -1658,7 +1658,7 @@ RtStatus densenet_mini_train_step(const RtContext *ctx, float *w, float *gw, voi
   /* gradient of conv_8 */
   {
     const RtConv2d d = {N, 16, 16, 144, 144, 16, 16, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g31, gw + 164688, gw + 206160, g32, a31, w + 164688, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g31, gw + 164688, gw + 206160, g32, a31, w + 164688, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_7 */
@@ -1689,7 +1689,7 @@ RtStatus densenet_mini_train_step(const RtContext *ctx, float *w, float *gw, voi
   /* gradient of conv_7 */
   {
     const RtConv2d d = {N, 16, 16, 112, 112, 16, 16, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g27, gw + 131824, gw + 164080, g28, a27, w + 131824, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g27, gw + 131824, gw + 164080, g28, a27, w + 131824, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_6 */
@@ -1720,7 +1720,7 @@ RtStatus densenet_mini_train_step(const RtContext *ctx, float *w, float *gw, voi
   /* gradient of conv_6 */
   {
     const RtConv2d d = {N, 16, 16, 80, 80, 16, 16, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g23, gw + 108304, gw + 131344, g24, a23, w + 108304, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g23, gw + 108304, gw + 131344, g24, a23, w + 108304, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_5 */
@@ -1776,7 +1776,7 @@ RtStatus densenet_mini_train_step(const RtContext *ctx, float *w, float *gw, voi
   /* gradient of conv_4 */
   {
     const RtConv2d d = {N, 32, 32, 128, 128, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g15, gw + 57568, gw + 94432, g16, a15, w + 57568, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g15, gw + 57568, gw + 94432, g16, a15, w + 57568, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_3 */
@@ -1807,7 +1807,7 @@ RtStatus densenet_mini_train_step(const RtContext *ctx, float *w, float *gw, voi
   /* gradient of conv_3 */
   {
     const RtConv2d d = {N, 32, 32, 96, 96, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g11, gw + 29376, gw + 57024, g12, a11, w + 29376, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g11, gw + 29376, gw + 57024, g12, a11, w + 29376, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_2 */
@@ -1838,7 +1838,7 @@ RtStatus densenet_mini_train_step(const RtContext *ctx, float *w, float *gw, voi
   /* gradient of conv_2 */
   {
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g7, gw + 10528, gw + 28960, g8, a7, w + 10528, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g7, gw + 10528, gw + 28960, g8, a7, w + 10528, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_1 */
@@ -1869,7 +1869,7 @@ RtStatus densenet_mini_train_step(const RtContext *ctx, float *w, float *gw, voi
   /* gradient of conv_1 */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g3, gw + 1024, gw + 10240, g4, a3, w + 1024, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g3, gw + 1024, gw + 10240, g4, a3, w + 1024, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu */

@@ -773,9 +773,9 @@ size_t inception_mini_train_workspace_floats(int N) {
   }
   {  /* conv_3 */
     const RtConv2d d = {N, 32, 32, 96, 96, 32, 32, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_4 */
@@ -815,9 +815,9 @@ size_t inception_mini_train_workspace_floats(int N) {
   }
   {  /* conv_9 */
     const RtConv2d d = {N, 32, 32, 128, 128, 32, 32, 192, 192, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_10 */
@@ -857,9 +857,9 @@ size_t inception_mini_train_workspace_floats(int N) {
   }
   {  /* conv_15 */
     const RtConv2d d = {N, 16, 16, 96, 96, 16, 16, 208, 208, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_16 */
@@ -899,9 +899,9 @@ size_t inception_mini_train_workspace_floats(int N) {
   }
   {  /* conv_21 */
     const RtConv2d d = {N, 16, 16, 112, 112, 16, 16, 224, 224, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_22 */
@@ -941,9 +941,9 @@ size_t inception_mini_train_workspace_floats(int N) {
   }
   {  /* conv_27 */
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_28 */
@@ -1105,7 +1105,7 @@ RtStatus inception_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   {
     const RtConv2d d = {N, 32, 32, 96, 96, 32, 32, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 122784, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a4, a3, w + 12192, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a4, a3, w + 12192, &ep, &d, ws, ws_floats));
   }
 
   /* conv_4 (Conv2D, relu), line 16: 32x32x64 -> 32x32x16, 1,048,576 MACs */
@@ -1161,7 +1161,7 @@ RtStatus inception_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   {
     const RtConv2d d = {N, 32, 32, 128, 128, 32, 32, 192, 192, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 425840, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a12, a11, w + 204656, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a12, a11, w + 204656, &ep, &d, ws, ws_floats));
   }
 
   /* conv_10 (Conv2D, relu), line 16: 32x32x256 -> 32x32x32, 8,388,608 MACs */
@@ -1223,7 +1223,7 @@ RtStatus inception_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   {
     const RtConv2d d = {N, 16, 16, 96, 96, 16, 16, 208, 208, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 845840, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a21, a20, w + 666128, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a21, a20, w + 666128, &ep, &d, ws, ws_floats));
   }
 
   /* conv_16 (Conv2D, relu), line 16: 16x16x480 -> 16x16x16, 1,966,080 MACs */
@@ -1279,7 +1279,7 @@ RtStatus inception_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   {
     const RtConv2d d = {N, 16, 16, 112, 112, 16, 16, 224, 224, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 1269104, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a29, a28, w + 1043312, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a29, a28, w + 1043312, &ep, &d, ws, ws_floats));
   }
 
   /* conv_22 (Conv2D, relu), line 16: 16x16x512 -> 16x16x24, 3,145,728 MACs */
@@ -1341,7 +1341,7 @@ RtStatus inception_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 1779176, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a38, a37, w + 1484264, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a38, a37, w + 1484264, &ep, &d, ws, ws_floats));
   }
 
   /* conv_28 (Conv2D, relu), line 16: 8x8x512 -> 8x8x24, 786,432 MACs */
@@ -1478,7 +1478,7 @@ RtStatus inception_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
     const RtEltwise de = {N, 64, 1, 256, 256, 256};
     CHECK(rt_activation_backward(ctx, g38, g38, a38, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g37, gw + 1484264, gw + 1779176, g38, a37, w + 1484264, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g37, gw + 1484264, gw + 1779176, g38, a37, w + 1484264, 0, &d, ws, ws_floats));
   }
 
   /* gradient of conv_26 */
@@ -1558,7 +1558,7 @@ RtStatus inception_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
     const RtEltwise de = {N, 256, 1, 224, 224, 224};
     CHECK(rt_activation_backward(ctx, g29, g29, a29, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 16, 16, 112, 112, 16, 16, 224, 224, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g28, gw + 1043312, gw + 1269104, g29, a28, w + 1043312, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g28, gw + 1043312, gw + 1269104, g29, a28, w + 1043312, 0, &d, ws, ws_floats));
   }
 
   /* gradient of conv_20 */
@@ -1632,7 +1632,7 @@ RtStatus inception_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
     const RtEltwise de = {N, 256, 1, 208, 208, 208};
     CHECK(rt_activation_backward(ctx, g21, g21, a21, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 16, 16, 96, 96, 16, 16, 208, 208, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g20, gw + 666128, gw + 845840, g21, a20, w + 666128, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g20, gw + 666128, gw + 845840, g21, a20, w + 666128, 0, &d, ws, ws_floats));
   }
 
   /* gradient of conv_14 */
@@ -1712,7 +1712,7 @@ RtStatus inception_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
     const RtEltwise de = {N, 1024, 1, 192, 192, 192};
     CHECK(rt_activation_backward(ctx, g12, g12, a12, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 32, 32, 128, 128, 32, 32, 192, 192, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g11, gw + 204656, gw + 425840, g12, a11, w + 204656, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g11, gw + 204656, gw + 425840, g12, a11, w + 204656, 0, &d, ws, ws_floats));
   }
 
   /* gradient of conv_8 */
@@ -1786,7 +1786,7 @@ RtStatus inception_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
     const RtEltwise de = {N, 1024, 1, 128, 128, 128};
     CHECK(rt_activation_backward(ctx, g4, g4, a4, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 32, 32, 96, 96, 32, 32, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g3, gw + 12192, gw + 122784, g4, a3, w + 12192, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g3, gw + 12192, gw + 122784, g4, a3, w + 12192, 0, &d, ws, ws_floats));
   }
 
   /* gradient of conv_2 */

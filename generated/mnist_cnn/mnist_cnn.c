@@ -169,23 +169,23 @@ size_t mnist_cnn_train_workspace_floats(int N) {
   }
   {  /* conv_1 */
     const RtConv2d d = {N, 28, 28, 64, 64, 28, 28, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_2 */
     const RtConv2d d = {N, 14, 14, 64, 64, 14, 14, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_3 */
     const RtConv2d d = {N, 14, 14, 128, 128, 14, 14, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   (void)N;
@@ -234,7 +234,7 @@ RtStatus mnist_cnn_train_step(const RtContext *ctx, float *w, float *gw, void *a
   {
     const RtConv2d d = {N, 28, 28, 64, 64, 28, 28, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 37504, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a2, a1, w + 640, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a2, a1, w + 640, &ep, &d, ws, ws_floats));
   }
 
   /* maxpool (MaxPooling2D), line 13: 28x28x64 -> 14x14x64, 0 MACs */
@@ -247,14 +247,14 @@ RtStatus mnist_cnn_train_step(const RtContext *ctx, float *w, float *gw, void *a
   {
     const RtConv2d d = {N, 14, 14, 64, 64, 14, 14, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 111296, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a4, a3, w + 37568, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a4, a3, w + 37568, &ep, &d, ws, ws_floats));
   }
 
   /* conv_3 (Conv2D, relu), line 15: 14x14x128 -> 14x14x128, 28,901,376 MACs */
   {
     const RtConv2d d = {N, 14, 14, 128, 128, 14, 14, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 258880, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a5, a4, w + 111424, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a5, a4, w + 111424, &ep, &d, ws, ws_floats));
   }
 
   /* flatten (Flatten), line 16: 14x14x128 -> 25088, 0 MACs */
@@ -292,7 +292,7 @@ RtStatus mnist_cnn_train_step(const RtContext *ctx, float *w, float *gw, void *a
     const RtEltwise de = {N, 196, 1, 128, 128, 128};
     CHECK(rt_activation_backward(ctx, g5, g5, a5, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 14, 14, 128, 128, 14, 14, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g4, gw + 111424, gw + 258880, g5, a4, w + 111424, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g4, gw + 111424, gw + 258880, g5, a4, w + 111424, 0, &d, ws, ws_floats));
   }
 
   /* gradient of conv_2 */
@@ -300,7 +300,7 @@ RtStatus mnist_cnn_train_step(const RtContext *ctx, float *w, float *gw, void *a
     const RtEltwise de = {N, 196, 1, 128, 128, 128};
     CHECK(rt_activation_backward(ctx, g4, g4, a4, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 14, 14, 64, 64, 14, 14, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g3, gw + 37568, gw + 111296, g4, a3, w + 37568, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g3, gw + 37568, gw + 111296, g4, a3, w + 37568, 0, &d, ws, ws_floats));
   }
 
   /* gradient of maxpool */
@@ -314,7 +314,7 @@ RtStatus mnist_cnn_train_step(const RtContext *ctx, float *w, float *gw, void *a
     const RtEltwise de = {N, 784, 1, 64, 64, 64};
     CHECK(rt_activation_backward(ctx, g2, g2, a2, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 28, 28, 64, 64, 28, 28, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g1, gw + 640, gw + 37504, g2, a1, w + 640, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g1, gw + 640, gw + 37504, g2, a1, w + 640, 0, &d, ws, ws_floats));
   }
 
   /* gradient of conv */

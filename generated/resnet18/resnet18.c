@@ -614,30 +614,30 @@ size_t resnet18_train_workspace_floats(int N) {
   }
   {  /* conv_1 */
     const RtConv2d d = {N, 56, 56, 64, 64, 56, 56, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_2 */
     const RtConv2d d = {N, 56, 56, 64, 64, 56, 56, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_3 */
     const RtConv2d d = {N, 56, 56, 64, 64, 56, 56, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_4 */
     const RtConv2d d = {N, 56, 56, 64, 64, 56, 56, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_5 */
@@ -656,23 +656,23 @@ size_t resnet18_train_workspace_floats(int N) {
   }
   {  /* conv_7 */
     const RtConv2d d = {N, 28, 28, 128, 128, 28, 28, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_8 */
     const RtConv2d d = {N, 28, 28, 128, 128, 28, 28, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_9 */
     const RtConv2d d = {N, 28, 28, 128, 128, 28, 28, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_10 */
@@ -691,23 +691,23 @@ size_t resnet18_train_workspace_floats(int N) {
   }
   {  /* conv_12 */
     const RtConv2d d = {N, 14, 14, 256, 256, 14, 14, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_13 */
     const RtConv2d d = {N, 14, 14, 256, 256, 14, 14, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_14 */
     const RtConv2d d = {N, 14, 14, 256, 256, 14, 14, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_15 */
@@ -726,23 +726,23 @@ size_t resnet18_train_workspace_floats(int N) {
   }
   {  /* conv_17 */
     const RtConv2d d = {N, 7, 7, 512, 512, 7, 7, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_18 */
     const RtConv2d d = {N, 7, 7, 512, 512, 7, 7, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_19 */
     const RtConv2d d = {N, 7, 7, 512, 512, 7, 7, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   (void)N;
@@ -933,7 +933,7 @@ RtStatus resnet18_train_step(const RtContext *ctx, float *w, float *gw, void *ar
   {
     const RtConv2d d = {N, 56, 56, 64, 64, 56, 56, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a5, a4, w + 9664, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a5, a4, w + 9664, &ep, &d, ws, ws_floats));
   }
 
   /* bn_1 (BatchNormalization), line 20: 56x56x64 -> 56x56x64, 0 MACs */
@@ -954,7 +954,7 @@ RtStatus resnet18_train_step(const RtContext *ctx, float *w, float *gw, void *ar
   {
     const RtConv2d d = {N, 56, 56, 64, 64, 56, 56, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a8, a7, w + 46784, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a8, a7, w + 46784, &ep, &d, ws, ws_floats));
   }
 
   /* bn_2 (BatchNormalization), line 21: 56x56x64 -> 56x56x64, 0 MACs */
@@ -983,7 +983,7 @@ RtStatus resnet18_train_step(const RtContext *ctx, float *w, float *gw, void *ar
   {
     const RtConv2d d = {N, 56, 56, 64, 64, 56, 56, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a12, a11, w + 83904, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a12, a11, w + 83904, &ep, &d, ws, ws_floats));
   }
 
   /* bn_3 (BatchNormalization), line 20: 56x56x64 -> 56x56x64, 0 MACs */
@@ -1004,7 +1004,7 @@ RtStatus resnet18_train_step(const RtContext *ctx, float *w, float *gw, void *ar
   {
     const RtConv2d d = {N, 56, 56, 64, 64, 56, 56, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a15, a14, w + 121024, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a15, a14, w + 121024, &ep, &d, ws, ws_floats));
   }
 
   /* bn_4 (BatchNormalization), line 21: 56x56x64 -> 56x56x64, 0 MACs */
@@ -1069,7 +1069,7 @@ RtStatus resnet18_train_step(const RtContext *ctx, float *w, float *gw, void *ar
   {
     const RtConv2d d = {N, 28, 28, 128, 128, 28, 28, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a24, a23, w + 241088, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a24, a23, w + 241088, &ep, &d, ws, ws_floats));
   }
 
   /* bn_7 (BatchNormalization), line 21: 28x28x128 -> 28x28x128, 0 MACs */
@@ -1098,7 +1098,7 @@ RtStatus resnet18_train_step(const RtContext *ctx, float *w, float *gw, void *ar
   {
     const RtConv2d d = {N, 28, 28, 128, 128, 28, 28, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a28, a27, w + 389056, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a28, a27, w + 389056, &ep, &d, ws, ws_floats));
   }
 
   /* bn_8 (BatchNormalization), line 20: 28x28x128 -> 28x28x128, 0 MACs */
@@ -1119,7 +1119,7 @@ RtStatus resnet18_train_step(const RtContext *ctx, float *w, float *gw, void *ar
   {
     const RtConv2d d = {N, 28, 28, 128, 128, 28, 28, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a31, a30, w + 537024, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a31, a30, w + 537024, &ep, &d, ws, ws_floats));
   }
 
   /* bn_9 (BatchNormalization), line 21: 28x28x128 -> 28x28x128, 0 MACs */
@@ -1184,7 +1184,7 @@ RtStatus resnet18_train_step(const RtContext *ctx, float *w, float *gw, void *ar
   {
     const RtConv2d d = {N, 14, 14, 256, 256, 14, 14, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a40, a39, w + 1014720, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a40, a39, w + 1014720, &ep, &d, ws, ws_floats));
   }
 
   /* bn_12 (BatchNormalization), line 21: 14x14x256 -> 14x14x256, 0 MACs */
@@ -1213,7 +1213,7 @@ RtStatus resnet18_train_step(const RtContext *ctx, float *w, float *gw, void *ar
   {
     const RtConv2d d = {N, 14, 14, 256, 256, 14, 14, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a44, a43, w + 1605568, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a44, a43, w + 1605568, &ep, &d, ws, ws_floats));
   }
 
   /* bn_13 (BatchNormalization), line 20: 14x14x256 -> 14x14x256, 0 MACs */
@@ -1234,7 +1234,7 @@ RtStatus resnet18_train_step(const RtContext *ctx, float *w, float *gw, void *ar
   {
     const RtConv2d d = {N, 14, 14, 256, 256, 14, 14, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a47, a46, w + 2196416, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a47, a46, w + 2196416, &ep, &d, ws, ws_floats));
   }
 
   /* bn_14 (BatchNormalization), line 21: 14x14x256 -> 14x14x256, 0 MACs */
@@ -1299,7 +1299,7 @@ RtStatus resnet18_train_step(const RtContext *ctx, float *w, float *gw, void *ar
   {
     const RtConv2d d = {N, 7, 7, 512, 512, 7, 7, 512, 512, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a56, a55, w + 4102080, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a56, a55, w + 4102080, &ep, &d, ws, ws_floats));
   }
 
   /* bn_17 (BatchNormalization), line 21: 7x7x512 -> 7x7x512, 0 MACs */
@@ -1328,7 +1328,7 @@ RtStatus resnet18_train_step(const RtContext *ctx, float *w, float *gw, void *ar
   {
     const RtConv2d d = {N, 7, 7, 512, 512, 7, 7, 512, 512, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a60, a59, w + 6463424, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a60, a59, w + 6463424, &ep, &d, ws, ws_floats));
   }
 
   /* bn_18 (BatchNormalization), line 20: 7x7x512 -> 7x7x512, 0 MACs */
@@ -1349,7 +1349,7 @@ RtStatus resnet18_train_step(const RtContext *ctx, float *w, float *gw, void *ar
   {
     const RtConv2d d = {N, 7, 7, 512, 512, 7, 7, 512, 512, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a63, a62, w + 8824768, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a63, a62, w + 8824768, &ep, &d, ws, ws_floats));
   }
 
   /* bn_19 (BatchNormalization), line 21: 7x7x512 -> 7x7x512, 0 MACs */
@@ -1427,7 +1427,7 @@ RtStatus resnet18_train_step(const RtContext *ctx, float *w, float *gw, void *ar
   /* gradient of conv_19 */
   {
     const RtConv2d d = {N, 7, 7, 512, 512, 7, 7, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g62, gw + 8824768, NULL, g63, a62, w + 8824768, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g62, gw + 8824768, NULL, g63, a62, w + 8824768, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_15 */
@@ -1446,7 +1446,7 @@ RtStatus resnet18_train_step(const RtContext *ctx, float *w, float *gw, void *ar
   /* gradient of conv_18 */
   {
     const RtConv2d d = {N, 7, 7, 512, 512, 7, 7, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g59, gw + 6463424, NULL, g60, a59, w + 6463424, 1, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g59, gw + 6463424, NULL, g60, a59, w + 6463424, 1, &d, ws, ws_floats));
   }
 
   /* gradient of relu_14 */
@@ -1472,7 +1472,7 @@ RtStatus resnet18_train_step(const RtContext *ctx, float *w, float *gw, void *ar
   /* gradient of conv_17 */
   {
     const RtConv2d d = {N, 7, 7, 512, 512, 7, 7, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g55, gw + 4102080, NULL, g56, a55, w + 4102080, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g55, gw + 4102080, NULL, g56, a55, w + 4102080, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_13 */
@@ -1530,7 +1530,7 @@ RtStatus resnet18_train_step(const RtContext *ctx, float *w, float *gw, void *ar
   /* gradient of conv_14 */
   {
     const RtConv2d d = {N, 14, 14, 256, 256, 14, 14, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g46, gw + 2196416, NULL, g47, a46, w + 2196416, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g46, gw + 2196416, NULL, g47, a46, w + 2196416, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_11 */
@@ -1549,7 +1549,7 @@ RtStatus resnet18_train_step(const RtContext *ctx, float *w, float *gw, void *ar
   /* gradient of conv_13 */
   {
     const RtConv2d d = {N, 14, 14, 256, 256, 14, 14, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g43, gw + 1605568, NULL, g44, a43, w + 1605568, 1, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g43, gw + 1605568, NULL, g44, a43, w + 1605568, 1, &d, ws, ws_floats));
   }
 
   /* gradient of relu_10 */
@@ -1575,7 +1575,7 @@ RtStatus resnet18_train_step(const RtContext *ctx, float *w, float *gw, void *ar
   /* gradient of conv_12 */
   {
     const RtConv2d d = {N, 14, 14, 256, 256, 14, 14, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g39, gw + 1014720, NULL, g40, a39, w + 1014720, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g39, gw + 1014720, NULL, g40, a39, w + 1014720, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_9 */
@@ -1633,7 +1633,7 @@ RtStatus resnet18_train_step(const RtContext *ctx, float *w, float *gw, void *ar
   /* gradient of conv_9 */
   {
     const RtConv2d d = {N, 28, 28, 128, 128, 28, 28, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g30, gw + 537024, NULL, g31, a30, w + 537024, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g30, gw + 537024, NULL, g31, a30, w + 537024, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_7 */
@@ -1652,7 +1652,7 @@ RtStatus resnet18_train_step(const RtContext *ctx, float *w, float *gw, void *ar
   /* gradient of conv_8 */
   {
     const RtConv2d d = {N, 28, 28, 128, 128, 28, 28, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g27, gw + 389056, NULL, g28, a27, w + 389056, 1, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g27, gw + 389056, NULL, g28, a27, w + 389056, 1, &d, ws, ws_floats));
   }
 
   /* gradient of relu_6 */
@@ -1678,7 +1678,7 @@ RtStatus resnet18_train_step(const RtContext *ctx, float *w, float *gw, void *ar
   /* gradient of conv_7 */
   {
     const RtConv2d d = {N, 28, 28, 128, 128, 28, 28, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g23, gw + 241088, NULL, g24, a23, w + 241088, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g23, gw + 241088, NULL, g24, a23, w + 241088, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_5 */
@@ -1736,7 +1736,7 @@ RtStatus resnet18_train_step(const RtContext *ctx, float *w, float *gw, void *ar
   /* gradient of conv_4 */
   {
     const RtConv2d d = {N, 56, 56, 64, 64, 56, 56, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g14, gw + 121024, NULL, g15, a14, w + 121024, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g14, gw + 121024, NULL, g15, a14, w + 121024, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_3 */
@@ -1755,7 +1755,7 @@ RtStatus resnet18_train_step(const RtContext *ctx, float *w, float *gw, void *ar
   /* gradient of conv_3 */
   {
     const RtConv2d d = {N, 56, 56, 64, 64, 56, 56, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g11, gw + 83904, NULL, g12, a11, w + 83904, 1, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g11, gw + 83904, NULL, g12, a11, w + 83904, 1, &d, ws, ws_floats));
   }
 
   /* gradient of relu_2 */
@@ -1781,7 +1781,7 @@ RtStatus resnet18_train_step(const RtContext *ctx, float *w, float *gw, void *ar
   /* gradient of conv_2 */
   {
     const RtConv2d d = {N, 56, 56, 64, 64, 56, 56, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g7, gw + 46784, NULL, g8, a7, w + 46784, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g7, gw + 46784, NULL, g8, a7, w + 46784, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_1 */
@@ -1800,7 +1800,7 @@ RtStatus resnet18_train_step(const RtContext *ctx, float *w, float *gw, void *ar
   /* gradient of conv_1 */
   {
     const RtConv2d d = {N, 56, 56, 64, 64, 56, 56, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g4, gw + 9664, NULL, g5, a4, w + 9664, 1, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g4, gw + 9664, NULL, g5, a4, w + 9664, 1, &d, ws, ws_floats));
   }
 
   /* gradient of maxpool */

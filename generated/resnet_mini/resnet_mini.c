@@ -954,44 +954,44 @@ size_t resnet_mini_train_workspace_floats(int N) {
   }
   {  /* conv_1 */
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_2 */
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_3 */
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_4 */
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_5 */
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_6 */
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_7 */
@@ -1003,44 +1003,44 @@ size_t resnet_mini_train_workspace_floats(int N) {
   }
   {  /* conv_8 */
     const RtConv2d d = {N, 16, 16, 32, 32, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_9 */
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_10 */
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_11 */
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_12 */
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_13 */
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_14 */
@@ -1052,44 +1052,44 @@ size_t resnet_mini_train_workspace_floats(int N) {
   }
   {  /* conv_15 */
     const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_16 */
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_17 */
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_18 */
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_19 */
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_20 */
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_21 */
@@ -1101,44 +1101,44 @@ size_t resnet_mini_train_workspace_floats(int N) {
   }
   {  /* conv_22 */
     const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_23 */
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_24 */
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_25 */
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_26 */
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_27 */
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   (void)N;
@@ -1381,7 +1381,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 10240, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a4, a3, w + 1024, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a4, a3, w + 1024, &ep, &d, ws, ws_floats));
   }
 
   /* bn_1 (BatchNormalization), line 16: 32x32x32 -> 32x32x32, 0 MACs */
@@ -1402,7 +1402,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 19616, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a7, a6, w + 10400, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a7, a6, w + 10400, &ep, &d, ws, ws_floats));
   }
 
   /* add (Add), line 17: 32x32x32 + 32x32x32 -> 32x32x32, 0 MACs */
@@ -1431,7 +1431,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 28992, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a11, a10, w + 19776, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a11, a10, w + 19776, &ep, &d, ws, ws_floats));
   }
 
   /* bn_3 (BatchNormalization), line 16: 32x32x32 -> 32x32x32, 0 MACs */
@@ -1452,7 +1452,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 38368, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a14, a13, w + 29152, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a14, a13, w + 29152, &ep, &d, ws, ws_floats));
   }
 
   /* add_1 (Add), line 17: 32x32x32 + 32x32x32 -> 32x32x32, 0 MACs */
@@ -1481,7 +1481,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 47744, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a18, a17, w + 38528, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a18, a17, w + 38528, &ep, &d, ws, ws_floats));
   }
 
   /* bn_5 (BatchNormalization), line 16: 32x32x32 -> 32x32x32, 0 MACs */
@@ -1502,7 +1502,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 57120, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a21, a20, w + 47904, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a21, a20, w + 47904, &ep, &d, ws, ws_floats));
   }
 
   /* add_2 (Add), line 17: 32x32x32 + 32x32x32 -> 32x32x32, 0 MACs */
@@ -1544,7 +1544,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   {
     const RtConv2d d = {N, 16, 16, 32, 32, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 77824, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a27, a26, w + 59392, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a27, a26, w + 59392, &ep, &d, ws, ws_floats));
   }
 
   /* bn_7 (BatchNormalization), line 16: 16x16x64 -> 16x16x64, 0 MACs */
@@ -1565,7 +1565,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 115008, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a30, a29, w + 78144, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a30, a29, w + 78144, &ep, &d, ws, ws_floats));
   }
 
   /* add_3 (Add), line 17: 16x16x64 + 16x16x64 -> 16x16x64, 0 MACs */
@@ -1594,7 +1594,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 152192, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a34, a33, w + 115328, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a34, a33, w + 115328, &ep, &d, ws, ws_floats));
   }
 
   /* bn_9 (BatchNormalization), line 16: 16x16x64 -> 16x16x64, 0 MACs */
@@ -1615,7 +1615,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 189376, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a37, a36, w + 152512, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a37, a36, w + 152512, &ep, &d, ws, ws_floats));
   }
 
   /* add_4 (Add), line 17: 16x16x64 + 16x16x64 -> 16x16x64, 0 MACs */
@@ -1644,7 +1644,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 226560, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a41, a40, w + 189696, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a41, a40, w + 189696, &ep, &d, ws, ws_floats));
   }
 
   /* bn_11 (BatchNormalization), line 16: 16x16x64 -> 16x16x64, 0 MACs */
@@ -1665,7 +1665,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 263744, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a44, a43, w + 226880, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a44, a43, w + 226880, &ep, &d, ws, ws_floats));
   }
 
   /* add_5 (Add), line 17: 16x16x64 + 16x16x64 -> 16x16x64, 0 MACs */
@@ -1707,7 +1707,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   {
     const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 346112, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a50, a49, w + 272384, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a50, a49, w + 272384, &ep, &d, ws, ws_floats));
   }
 
   /* bn_13 (BatchNormalization), line 16: 8x8x128 -> 8x8x128, 0 MACs */
@@ -1728,7 +1728,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 494208, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a53, a52, w + 346752, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a53, a52, w + 346752, &ep, &d, ws, ws_floats));
   }
 
   /* add_6 (Add), line 17: 8x8x128 + 8x8x128 -> 8x8x128, 0 MACs */
@@ -1757,7 +1757,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 642304, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a57, a56, w + 494848, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a57, a56, w + 494848, &ep, &d, ws, ws_floats));
   }
 
   /* bn_15 (BatchNormalization), line 16: 8x8x128 -> 8x8x128, 0 MACs */
@@ -1778,7 +1778,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 790400, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a60, a59, w + 642944, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a60, a59, w + 642944, &ep, &d, ws, ws_floats));
   }
 
   /* add_7 (Add), line 17: 8x8x128 + 8x8x128 -> 8x8x128, 0 MACs */
@@ -1807,7 +1807,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 938496, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a64, a63, w + 791040, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a64, a63, w + 791040, &ep, &d, ws, ws_floats));
   }
 
   /* bn_17 (BatchNormalization), line 16: 8x8x128 -> 8x8x128, 0 MACs */
@@ -1828,7 +1828,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 1086592, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a67, a66, w + 939136, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a67, a66, w + 939136, &ep, &d, ws, ws_floats));
   }
 
   /* add_8 (Add), line 17: 8x8x128 + 8x8x128 -> 8x8x128, 0 MACs */
@@ -1870,7 +1870,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   {
     const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 1415168, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a73, a72, w + 1120256, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a73, a72, w + 1120256, &ep, &d, ws, ws_floats));
   }
 
   /* bn_19 (BatchNormalization), line 16: 4x4x256 -> 4x4x256, 0 MACs */
@@ -1891,7 +1891,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 2006272, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a76, a75, w + 1416448, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a76, a75, w + 1416448, &ep, &d, ws, ws_floats));
   }
 
   /* add_9 (Add), line 17: 4x4x256 + 4x4x256 -> 4x4x256, 0 MACs */
@@ -1920,7 +1920,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 2597376, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a80, a79, w + 2007552, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a80, a79, w + 2007552, &ep, &d, ws, ws_floats));
   }
 
   /* bn_21 (BatchNormalization), line 16: 4x4x256 -> 4x4x256, 0 MACs */
@@ -1941,7 +1941,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 3188480, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a83, a82, w + 2598656, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a83, a82, w + 2598656, &ep, &d, ws, ws_floats));
   }
 
   /* add_10 (Add), line 17: 4x4x256 + 4x4x256 -> 4x4x256, 0 MACs */
@@ -1970,7 +1970,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 3779584, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a87, a86, w + 3189760, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a87, a86, w + 3189760, &ep, &d, ws, ws_floats));
   }
 
   /* bn_23 (BatchNormalization), line 16: 4x4x256 -> 4x4x256, 0 MACs */
@@ -1991,7 +1991,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 4370688, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a90, a89, w + 3780864, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a90, a89, w + 3780864, &ep, &d, ws, ws_floats));
   }
 
   /* add_11 (Add), line 17: 4x4x256 + 4x4x256 -> 4x4x256, 0 MACs */
@@ -2095,7 +2095,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   /* gradient of conv_27 */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g89, gw + 3780864, gw + 4370688, g90, a89, w + 3780864, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g89, gw + 3780864, gw + 4370688, g90, a89, w + 3780864, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_23 */
@@ -2114,7 +2114,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   /* gradient of conv_26 */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g86, gw + 3189760, gw + 3779584, g87, a86, w + 3189760, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g86, gw + 3189760, gw + 3779584, g87, a86, w + 3189760, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_22 */
@@ -2140,7 +2140,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   /* gradient of conv_25 */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g82, gw + 2598656, gw + 3188480, g83, a82, w + 2598656, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g82, gw + 2598656, gw + 3188480, g83, a82, w + 2598656, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_21 */
@@ -2159,7 +2159,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   /* gradient of conv_24 */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g79, gw + 2007552, gw + 2597376, g80, a79, w + 2007552, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g79, gw + 2007552, gw + 2597376, g80, a79, w + 2007552, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_20 */
@@ -2185,7 +2185,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   /* gradient of conv_23 */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g75, gw + 1416448, gw + 2006272, g76, a75, w + 1416448, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g75, gw + 1416448, gw + 2006272, g76, a75, w + 1416448, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_19 */
@@ -2204,7 +2204,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   /* gradient of conv_22 */
   {
     const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g72, gw + 1120256, gw + 1415168, g73, a72, w + 1120256, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g72, gw + 1120256, gw + 1415168, g73, a72, w + 1120256, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_18 */
@@ -2242,7 +2242,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   /* gradient of conv_20 */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g66, gw + 939136, gw + 1086592, g67, a66, w + 939136, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g66, gw + 939136, gw + 1086592, g67, a66, w + 939136, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_17 */
@@ -2261,7 +2261,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   /* gradient of conv_19 */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g63, gw + 791040, gw + 938496, g64, a63, w + 791040, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g63, gw + 791040, gw + 938496, g64, a63, w + 791040, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_16 */
@@ -2287,7 +2287,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   /* gradient of conv_18 */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g59, gw + 642944, gw + 790400, g60, a59, w + 642944, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g59, gw + 642944, gw + 790400, g60, a59, w + 642944, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_15 */
@@ -2306,7 +2306,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   /* gradient of conv_17 */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g56, gw + 494848, gw + 642304, g57, a56, w + 494848, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g56, gw + 494848, gw + 642304, g57, a56, w + 494848, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_14 */
@@ -2332,7 +2332,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   /* gradient of conv_16 */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g52, gw + 346752, gw + 494208, g53, a52, w + 346752, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g52, gw + 346752, gw + 494208, g53, a52, w + 346752, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_13 */
@@ -2351,7 +2351,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   /* gradient of conv_15 */
   {
     const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g49, gw + 272384, gw + 346112, g50, a49, w + 272384, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g49, gw + 272384, gw + 346112, g50, a49, w + 272384, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_12 */
@@ -2389,7 +2389,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   /* gradient of conv_13 */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g43, gw + 226880, gw + 263744, g44, a43, w + 226880, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g43, gw + 226880, gw + 263744, g44, a43, w + 226880, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_11 */
@@ -2408,7 +2408,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   /* gradient of conv_12 */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g40, gw + 189696, gw + 226560, g41, a40, w + 189696, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g40, gw + 189696, gw + 226560, g41, a40, w + 189696, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_10 */
@@ -2434,7 +2434,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   /* gradient of conv_11 */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g36, gw + 152512, gw + 189376, g37, a36, w + 152512, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g36, gw + 152512, gw + 189376, g37, a36, w + 152512, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_9 */
@@ -2453,7 +2453,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   /* gradient of conv_10 */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g33, gw + 115328, gw + 152192, g34, a33, w + 115328, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g33, gw + 115328, gw + 152192, g34, a33, w + 115328, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_8 */
@@ -2479,7 +2479,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   /* gradient of conv_9 */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g29, gw + 78144, gw + 115008, g30, a29, w + 78144, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g29, gw + 78144, gw + 115008, g30, a29, w + 78144, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_7 */
@@ -2498,7 +2498,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   /* gradient of conv_8 */
   {
     const RtConv2d d = {N, 16, 16, 32, 32, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g26, gw + 59392, gw + 77824, g27, a26, w + 59392, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g26, gw + 59392, gw + 77824, g27, a26, w + 59392, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_6 */
@@ -2536,7 +2536,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   /* gradient of conv_6 */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g20, gw + 47904, gw + 57120, g21, a20, w + 47904, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g20, gw + 47904, gw + 57120, g21, a20, w + 47904, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_5 */
@@ -2555,7 +2555,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   /* gradient of conv_5 */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g17, gw + 38528, gw + 47744, g18, a17, w + 38528, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g17, gw + 38528, gw + 47744, g18, a17, w + 38528, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_4 */
@@ -2581,7 +2581,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   /* gradient of conv_4 */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g13, gw + 29152, gw + 38368, g14, a13, w + 29152, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g13, gw + 29152, gw + 38368, g14, a13, w + 29152, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_3 */
@@ -2600,7 +2600,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   /* gradient of conv_3 */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g10, gw + 19776, gw + 28992, g11, a10, w + 19776, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g10, gw + 19776, gw + 28992, g11, a10, w + 19776, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_2 */
@@ -2626,7 +2626,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   /* gradient of conv_2 */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g6, gw + 10400, gw + 19616, g7, a6, w + 10400, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g6, gw + 10400, gw + 19616, g7, a6, w + 10400, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_1 */
@@ -2645,7 +2645,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   /* gradient of conv_1 */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g3, gw + 1024, gw + 10240, g4, a3, w + 1024, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g3, gw + 1024, gw + 10240, g4, a3, w + 1024, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu */

@@ -1446,44 +1446,44 @@ size_t se_resnet_mini_train_workspace_floats(int N) {
   }
   {  /* conv_1 */
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_2 */
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_3 */
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_4 */
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_5 */
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_6 */
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_7 */
@@ -1495,44 +1495,44 @@ size_t se_resnet_mini_train_workspace_floats(int N) {
   }
   {  /* conv_8 */
     const RtConv2d d = {N, 16, 16, 32, 32, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_9 */
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_10 */
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_11 */
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_12 */
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_13 */
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_14 */
@@ -1544,44 +1544,44 @@ size_t se_resnet_mini_train_workspace_floats(int N) {
   }
   {  /* conv_15 */
     const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_16 */
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_17 */
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_18 */
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_19 */
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_20 */
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_21 */
@@ -1593,44 +1593,44 @@ size_t se_resnet_mini_train_workspace_floats(int N) {
   }
   {  /* conv_22 */
     const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_23 */
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_24 */
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_25 */
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_26 */
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* conv_27 */
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   (void)N;
@@ -2017,7 +2017,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 10240, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a4, a3, w + 1024, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a4, a3, w + 1024, &ep, &d, ws, ws_floats));
   }
 
   /* bn_1 (BatchNormalization), line 17: 32x32x32 -> 32x32x32, 0 MACs */
@@ -2038,7 +2038,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 19616, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a7, a6, w + 10400, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a7, a6, w + 10400, &ep, &d, ws, ws_floats));
   }
 
   /* add (Add), line 18: 32x32x32 + 32x32x32 -> 32x32x32, 0 MACs */
@@ -2106,7 +2106,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 29154, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a17, a16, w + 19938, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a17, a16, w + 19938, &ep, &d, ws, ws_floats));
   }
 
   /* bn_3 (BatchNormalization), line 17: 32x32x32 -> 32x32x32, 0 MACs */
@@ -2127,7 +2127,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 38530, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a20, a19, w + 29314, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a20, a19, w + 29314, &ep, &d, ws, ws_floats));
   }
 
   /* add_1 (Add), line 18: 32x32x32 + 32x32x32 -> 32x32x32, 0 MACs */
@@ -2195,7 +2195,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 48068, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a30, a29, w + 38852, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a30, a29, w + 38852, &ep, &d, ws, ws_floats));
   }
 
   /* bn_5 (BatchNormalization), line 17: 32x32x32 -> 32x32x32, 0 MACs */
@@ -2216,7 +2216,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 57444, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a33, a32, w + 48228, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a33, a32, w + 48228, &ep, &d, ws, ws_floats));
   }
 
   /* add_2 (Add), line 18: 32x32x32 + 32x32x32 -> 32x32x32, 0 MACs */
@@ -2297,7 +2297,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   {
     const RtConv2d d = {N, 16, 16, 32, 32, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 78310, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a45, a44, w + 59878, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a45, a44, w + 59878, &ep, &d, ws, ws_floats));
   }
 
   /* bn_7 (BatchNormalization), line 17: 16x16x64 -> 16x16x64, 0 MACs */
@@ -2318,7 +2318,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 115494, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a48, a47, w + 78630, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a48, a47, w + 78630, &ep, &d, ws, ws_floats));
   }
 
   /* add_3 (Add), line 18: 16x16x64 + 16x16x64 -> 16x16x64, 0 MACs */
@@ -2386,7 +2386,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 153258, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a58, a57, w + 116394, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a58, a57, w + 116394, &ep, &d, ws, ws_floats));
   }
 
   /* bn_9 (BatchNormalization), line 17: 16x16x64 -> 16x16x64, 0 MACs */
@@ -2407,7 +2407,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 190442, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a61, a60, w + 153578, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a61, a60, w + 153578, &ep, &d, ws, ws_floats));
   }
 
   /* add_4 (Add), line 18: 16x16x64 + 16x16x64 -> 16x16x64, 0 MACs */
@@ -2475,7 +2475,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 228206, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a71, a70, w + 191342, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a71, a70, w + 191342, &ep, &d, ws, ws_floats));
   }
 
   /* bn_11 (BatchNormalization), line 17: 16x16x64 -> 16x16x64, 0 MACs */
@@ -2496,7 +2496,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 265390, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a74, a73, w + 228526, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a74, a73, w + 228526, &ep, &d, ws, ws_floats));
   }
 
   /* add_5 (Add), line 18: 16x16x64 + 16x16x64 -> 16x16x64, 0 MACs */
@@ -2577,7 +2577,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   {
     const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 348338, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a86, a85, w + 274610, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a86, a85, w + 274610, &ep, &d, ws, ws_floats));
   }
 
   /* bn_13 (BatchNormalization), line 17: 8x8x128 -> 8x8x128, 0 MACs */
@@ -2598,7 +2598,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 496434, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a89, a88, w + 348978, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a89, a88, w + 348978, &ep, &d, ws, ws_floats));
   }
 
   /* add_6 (Add), line 18: 8x8x128 + 8x8x128 -> 8x8x128, 0 MACs */
@@ -2666,7 +2666,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 646714, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a99, a98, w + 499258, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a99, a98, w + 499258, &ep, &d, ws, ws_floats));
   }
 
   /* bn_15 (BatchNormalization), line 17: 8x8x128 -> 8x8x128, 0 MACs */
@@ -2687,7 +2687,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 794810, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a102, a101, w + 647354, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a102, a101, w + 647354, &ep, &d, ws, ws_floats));
   }
 
   /* add_7 (Add), line 18: 8x8x128 + 8x8x128 -> 8x8x128, 0 MACs */
@@ -2755,7 +2755,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 945090, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a112, a111, w + 797634, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a112, a111, w + 797634, &ep, &d, ws, ws_floats));
   }
 
   /* bn_17 (BatchNormalization), line 17: 8x8x128 -> 8x8x128, 0 MACs */
@@ -2776,7 +2776,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 1093186, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a115, a114, w + 945730, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a115, a114, w + 945730, &ep, &d, ws, ws_floats));
   }
 
   /* add_8 (Add), line 18: 8x8x128 + 8x8x128 -> 8x8x128, 0 MACs */
@@ -2857,7 +2857,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   {
     const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 1423946, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a127, a126, w + 1129034, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a127, a126, w + 1129034, &ep, &d, ws, ws_floats));
   }
 
   /* bn_19 (BatchNormalization), line 17: 4x4x256 -> 4x4x256, 0 MACs */
@@ -2878,7 +2878,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 2015050, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a130, a129, w + 1425226, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a130, a129, w + 1425226, &ep, &d, ws, ws_floats));
   }
 
   /* add_9 (Add), line 18: 4x4x256 + 4x4x256 -> 4x4x256, 0 MACs */
@@ -2946,7 +2946,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 2614618, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a140, a139, w + 2024794, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a140, a139, w + 2024794, &ep, &d, ws, ws_floats));
   }
 
   /* bn_21 (BatchNormalization), line 17: 4x4x256 -> 4x4x256, 0 MACs */
@@ -2967,7 +2967,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 3205722, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a143, a142, w + 2615898, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a143, a142, w + 2615898, &ep, &d, ws, ws_floats));
   }
 
   /* add_10 (Add), line 18: 4x4x256 + 4x4x256 -> 4x4x256, 0 MACs */
@@ -3035,7 +3035,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 3805290, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a153, a152, w + 3215466, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a153, a152, w + 3215466, &ep, &d, ws, ws_floats));
   }
 
   /* bn_23 (BatchNormalization), line 17: 4x4x256 -> 4x4x256, 0 MACs */
@@ -3056,7 +3056,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 4396394, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a156, a155, w + 3806570, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a156, a155, w + 3806570, &ep, &d, ws, ws_floats));
   }
 
   /* add_11 (Add), line 18: 4x4x256 + 4x4x256 -> 4x4x256, 0 MACs */
@@ -3236,7 +3236,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   /* gradient of conv_27 */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g155, gw + 3806570, gw + 4396394, g156, a155, w + 3806570, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g155, gw + 3806570, gw + 4396394, g156, a155, w + 3806570, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_34 */
@@ -3255,7 +3255,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   /* gradient of conv_26 */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g152, gw + 3215466, gw + 3805290, g153, a152, w + 3215466, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g152, gw + 3215466, gw + 3805290, g153, a152, w + 3215466, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_33 */
@@ -3318,7 +3318,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   /* gradient of conv_25 */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g142, gw + 2615898, gw + 3205722, g143, a142, w + 2615898, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g142, gw + 2615898, gw + 3205722, g143, a142, w + 2615898, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_31 */
@@ -3337,7 +3337,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   /* gradient of conv_24 */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g139, gw + 2024794, gw + 2614618, g140, a139, w + 2024794, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g139, gw + 2024794, gw + 2614618, g140, a139, w + 2024794, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_30 */
@@ -3400,7 +3400,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   /* gradient of conv_23 */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g129, gw + 1425226, gw + 2015050, g130, a129, w + 1425226, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g129, gw + 1425226, gw + 2015050, g130, a129, w + 1425226, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_28 */
@@ -3419,7 +3419,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   /* gradient of conv_22 */
   {
     const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g126, gw + 1129034, gw + 1423946, g127, a126, w + 1129034, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g126, gw + 1129034, gw + 1423946, g127, a126, w + 1129034, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_27 */
@@ -3494,7 +3494,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   /* gradient of conv_20 */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g114, gw + 945730, gw + 1093186, g115, a114, w + 945730, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g114, gw + 945730, gw + 1093186, g115, a114, w + 945730, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_25 */
@@ -3513,7 +3513,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   /* gradient of conv_19 */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g111, gw + 797634, gw + 945090, g112, a111, w + 797634, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g111, gw + 797634, gw + 945090, g112, a111, w + 797634, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_24 */
@@ -3576,7 +3576,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   /* gradient of conv_18 */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g101, gw + 647354, gw + 794810, g102, a101, w + 647354, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g101, gw + 647354, gw + 794810, g102, a101, w + 647354, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_22 */
@@ -3595,7 +3595,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   /* gradient of conv_17 */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g98, gw + 499258, gw + 646714, g99, a98, w + 499258, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g98, gw + 499258, gw + 646714, g99, a98, w + 499258, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_21 */
@@ -3658,7 +3658,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   /* gradient of conv_16 */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g88, gw + 348978, gw + 496434, g89, a88, w + 348978, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g88, gw + 348978, gw + 496434, g89, a88, w + 348978, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_19 */
@@ -3677,7 +3677,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   /* gradient of conv_15 */
   {
     const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g85, gw + 274610, gw + 348338, g86, a85, w + 274610, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g85, gw + 274610, gw + 348338, g86, a85, w + 274610, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_18 */
@@ -3752,7 +3752,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   /* gradient of conv_13 */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g73, gw + 228526, gw + 265390, g74, a73, w + 228526, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g73, gw + 228526, gw + 265390, g74, a73, w + 228526, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_16 */
@@ -3771,7 +3771,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   /* gradient of conv_12 */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g70, gw + 191342, gw + 228206, g71, a70, w + 191342, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g70, gw + 191342, gw + 228206, g71, a70, w + 191342, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_15 */
@@ -3834,7 +3834,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   /* gradient of conv_11 */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g60, gw + 153578, gw + 190442, g61, a60, w + 153578, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g60, gw + 153578, gw + 190442, g61, a60, w + 153578, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_13 */
@@ -3853,7 +3853,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   /* gradient of conv_10 */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g57, gw + 116394, gw + 153258, g58, a57, w + 116394, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g57, gw + 116394, gw + 153258, g58, a57, w + 116394, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_12 */
@@ -3916,7 +3916,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   /* gradient of conv_9 */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g47, gw + 78630, gw + 115494, g48, a47, w + 78630, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g47, gw + 78630, gw + 115494, g48, a47, w + 78630, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_10 */
@@ -3935,7 +3935,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   /* gradient of conv_8 */
   {
     const RtConv2d d = {N, 16, 16, 32, 32, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g44, gw + 59878, gw + 78310, g45, a44, w + 59878, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g44, gw + 59878, gw + 78310, g45, a44, w + 59878, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_9 */
@@ -4010,7 +4010,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   /* gradient of conv_6 */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g32, gw + 48228, gw + 57444, g33, a32, w + 48228, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g32, gw + 48228, gw + 57444, g33, a32, w + 48228, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_7 */
@@ -4029,7 +4029,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   /* gradient of conv_5 */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g29, gw + 38852, gw + 48068, g30, a29, w + 38852, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g29, gw + 38852, gw + 48068, g30, a29, w + 38852, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_6 */
@@ -4092,7 +4092,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   /* gradient of conv_4 */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g19, gw + 29314, gw + 38530, g20, a19, w + 29314, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g19, gw + 29314, gw + 38530, g20, a19, w + 29314, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_4 */
@@ -4111,7 +4111,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   /* gradient of conv_3 */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g16, gw + 19938, gw + 29154, g17, a16, w + 19938, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g16, gw + 19938, gw + 29154, g17, a16, w + 19938, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_3 */
@@ -4174,7 +4174,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   /* gradient of conv_2 */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g6, gw + 10400, gw + 19616, g7, a6, w + 10400, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g6, gw + 10400, gw + 19616, g7, a6, w + 10400, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu_1 */
@@ -4193,7 +4193,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   /* gradient of conv_1 */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g3, gw + 1024, gw + 10240, g4, a3, w + 1024, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g3, gw + 1024, gw + 10240, g4, a3, w + 1024, 0, &d, ws, ws_floats));
   }
 
   /* gradient of relu */

@@ -412,86 +412,86 @@ size_t vgg16_train_workspace_floats(int N) {
   }
   {  /* block1_conv2 */
     const RtConv2d d = {N, 224, 224, 64, 64, 224, 224, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* block2_conv1 */
     const RtConv2d d = {N, 112, 112, 64, 64, 112, 112, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* block2_conv2 */
     const RtConv2d d = {N, 112, 112, 128, 128, 112, 112, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* block3_conv1 */
     const RtConv2d d = {N, 56, 56, 128, 128, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* block3_conv2 */
     const RtConv2d d = {N, 56, 56, 256, 256, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* block3_conv3 */
     const RtConv2d d = {N, 56, 56, 256, 256, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* block4_conv1 */
     const RtConv2d d = {N, 28, 28, 256, 256, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* block4_conv2 */
     const RtConv2d d = {N, 28, 28, 512, 512, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* block4_conv3 */
     const RtConv2d d = {N, 28, 28, 512, 512, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* block5_conv1 */
     const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* block5_conv2 */
     const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   {  /* block5_conv3 */
     const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d);
     most = f > most ? f : most;
   }
   (void)N;
@@ -570,7 +570,7 @@ RtStatus vgg16_train_step(const RtContext *ctx, float *w, float *gw, void *arena
   {
     const RtConv2d d = {N, 224, 224, 64, 64, 224, 224, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 38656, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a2, a1, w + 1792, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a2, a1, w + 1792, &ep, &d, ws, ws_floats));
   }
 
   /* block1_pool (MaxPooling2D), line 17: 224x224x64 -> 112x112x64, 0 MACs */
@@ -583,14 +583,14 @@ RtStatus vgg16_train_step(const RtContext *ctx, float *w, float *gw, void *arena
   {
     const RtConv2d d = {N, 112, 112, 64, 64, 112, 112, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 112448, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a4, a3, w + 38720, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a4, a3, w + 38720, &ep, &d, ws, ws_floats));
   }
 
   /* block2_conv2 (Conv2D, relu), line 14: 112x112x128 -> 112x112x128, 1,849,688,064 MACs */
   {
     const RtConv2d d = {N, 112, 112, 128, 128, 112, 112, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 260032, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a5, a4, w + 112576, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a5, a4, w + 112576, &ep, &d, ws, ws_floats));
   }
 
   /* block2_pool (MaxPooling2D), line 17: 112x112x128 -> 56x56x128, 0 MACs */
@@ -603,21 +603,21 @@ RtStatus vgg16_train_step(const RtContext *ctx, float *w, float *gw, void *arena
   {
     const RtConv2d d = {N, 56, 56, 128, 128, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 555072, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a7, a6, w + 260160, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a7, a6, w + 260160, &ep, &d, ws, ws_floats));
   }
 
   /* block3_conv2 (Conv2D, relu), line 14: 56x56x256 -> 56x56x256, 1,849,688,064 MACs */
   {
     const RtConv2d d = {N, 56, 56, 256, 256, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 1145152, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a8, a7, w + 555328, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a8, a7, w + 555328, &ep, &d, ws, ws_floats));
   }
 
   /* block3_conv3 (Conv2D, relu), line 14: 56x56x256 -> 56x56x256, 1,849,688,064 MACs */
   {
     const RtConv2d d = {N, 56, 56, 256, 256, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 1735232, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a9, a8, w + 1145408, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a9, a8, w + 1145408, &ep, &d, ws, ws_floats));
   }
 
   /* block3_pool (MaxPooling2D), line 17: 56x56x256 -> 28x28x256, 0 MACs */
@@ -630,21 +630,21 @@ RtStatus vgg16_train_step(const RtContext *ctx, float *w, float *gw, void *arena
   {
     const RtConv2d d = {N, 28, 28, 256, 256, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 2915136, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a11, a10, w + 1735488, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a11, a10, w + 1735488, &ep, &d, ws, ws_floats));
   }
 
   /* block4_conv2 (Conv2D, relu), line 14: 28x28x512 -> 28x28x512, 1,849,688,064 MACs */
   {
     const RtConv2d d = {N, 28, 28, 512, 512, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 5274944, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a12, a11, w + 2915648, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a12, a11, w + 2915648, &ep, &d, ws, ws_floats));
   }
 
   /* block4_conv3 (Conv2D, relu), line 14: 28x28x512 -> 28x28x512, 1,849,688,064 MACs */
   {
     const RtConv2d d = {N, 28, 28, 512, 512, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 7634752, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a13, a12, w + 5275456, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a13, a12, w + 5275456, &ep, &d, ws, ws_floats));
   }
 
   /* block4_pool (MaxPooling2D), line 17: 28x28x512 -> 14x14x512, 0 MACs */
@@ -657,21 +657,21 @@ RtStatus vgg16_train_step(const RtContext *ctx, float *w, float *gw, void *arena
   {
     const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 9994560, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a15, a14, w + 7635264, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a15, a14, w + 7635264, &ep, &d, ws, ws_floats));
   }
 
   /* block5_conv2 (Conv2D, relu), line 14: 14x14x512 -> 14x14x512, 462,422,016 MACs */
   {
     const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 12354368, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a16, a15, w + 9995072, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a16, a15, w + 9995072, &ep, &d, ws, ws_floats));
   }
 
   /* block5_conv3 (Conv2D, relu), line 14: 14x14x512 -> 14x14x512, 462,422,016 MACs */
   {
     const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 14714176, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, a17, a16, w + 12354880, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a17, a16, w + 12354880, &ep, &d, ws, ws_floats));
   }
 
   /* block5_pool (MaxPooling2D), line 17: 14x14x512 -> 7x7x512, 0 MACs */
@@ -751,7 +751,7 @@ RtStatus vgg16_train_step(const RtContext *ctx, float *w, float *gw, void *arena
     const RtEltwise de = {N, 196, 1, 512, 512, 512};
     CHECK(rt_activation_backward(ctx, g17, g17, a17, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g16, gw + 12354880, gw + 14714176, g17, a16, w + 12354880, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g16, gw + 12354880, gw + 14714176, g17, a16, w + 12354880, 0, &d, ws, ws_floats));
   }
 
   /* gradient of block5_conv2 */
@@ -759,7 +759,7 @@ RtStatus vgg16_train_step(const RtContext *ctx, float *w, float *gw, void *arena
     const RtEltwise de = {N, 196, 1, 512, 512, 512};
     CHECK(rt_activation_backward(ctx, g16, g16, a16, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g15, gw + 9995072, gw + 12354368, g16, a15, w + 9995072, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g15, gw + 9995072, gw + 12354368, g16, a15, w + 9995072, 0, &d, ws, ws_floats));
   }
 
   /* gradient of block5_conv1 */
@@ -767,7 +767,7 @@ RtStatus vgg16_train_step(const RtContext *ctx, float *w, float *gw, void *arena
     const RtEltwise de = {N, 196, 1, 512, 512, 512};
     CHECK(rt_activation_backward(ctx, g15, g15, a15, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g14, gw + 7635264, gw + 9994560, g15, a14, w + 7635264, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g14, gw + 7635264, gw + 9994560, g15, a14, w + 7635264, 0, &d, ws, ws_floats));
   }
 
   /* gradient of block4_pool */
@@ -781,7 +781,7 @@ RtStatus vgg16_train_step(const RtContext *ctx, float *w, float *gw, void *arena
     const RtEltwise de = {N, 784, 1, 512, 512, 512};
     CHECK(rt_activation_backward(ctx, g13, g13, a13, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 28, 28, 512, 512, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g12, gw + 5275456, gw + 7634752, g13, a12, w + 5275456, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g12, gw + 5275456, gw + 7634752, g13, a12, w + 5275456, 0, &d, ws, ws_floats));
   }
 
   /* gradient of block4_conv2 */
@@ -789,7 +789,7 @@ RtStatus vgg16_train_step(const RtContext *ctx, float *w, float *gw, void *arena
     const RtEltwise de = {N, 784, 1, 512, 512, 512};
     CHECK(rt_activation_backward(ctx, g12, g12, a12, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 28, 28, 512, 512, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g11, gw + 2915648, gw + 5274944, g12, a11, w + 2915648, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g11, gw + 2915648, gw + 5274944, g12, a11, w + 2915648, 0, &d, ws, ws_floats));
   }
 
   /* gradient of block4_conv1 */
@@ -797,7 +797,7 @@ RtStatus vgg16_train_step(const RtContext *ctx, float *w, float *gw, void *arena
     const RtEltwise de = {N, 784, 1, 512, 512, 512};
     CHECK(rt_activation_backward(ctx, g11, g11, a11, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 28, 28, 256, 256, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g10, gw + 1735488, gw + 2915136, g11, a10, w + 1735488, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g10, gw + 1735488, gw + 2915136, g11, a10, w + 1735488, 0, &d, ws, ws_floats));
   }
 
   /* gradient of block3_pool */
@@ -811,7 +811,7 @@ RtStatus vgg16_train_step(const RtContext *ctx, float *w, float *gw, void *arena
     const RtEltwise de = {N, 3136, 1, 256, 256, 256};
     CHECK(rt_activation_backward(ctx, g9, g9, a9, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 56, 56, 256, 256, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g8, gw + 1145408, gw + 1735232, g9, a8, w + 1145408, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g8, gw + 1145408, gw + 1735232, g9, a8, w + 1145408, 0, &d, ws, ws_floats));
   }
 
   /* gradient of block3_conv2 */
@@ -819,7 +819,7 @@ RtStatus vgg16_train_step(const RtContext *ctx, float *w, float *gw, void *arena
     const RtEltwise de = {N, 3136, 1, 256, 256, 256};
     CHECK(rt_activation_backward(ctx, g8, g8, a8, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 56, 56, 256, 256, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g7, gw + 555328, gw + 1145152, g8, a7, w + 555328, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g7, gw + 555328, gw + 1145152, g8, a7, w + 555328, 0, &d, ws, ws_floats));
   }
 
   /* gradient of block3_conv1 */
@@ -827,7 +827,7 @@ RtStatus vgg16_train_step(const RtContext *ctx, float *w, float *gw, void *arena
     const RtEltwise de = {N, 3136, 1, 256, 256, 256};
     CHECK(rt_activation_backward(ctx, g7, g7, a7, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 56, 56, 128, 128, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g6, gw + 260160, gw + 555072, g7, a6, w + 260160, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g6, gw + 260160, gw + 555072, g7, a6, w + 260160, 0, &d, ws, ws_floats));
   }
 
   /* gradient of block2_pool */
@@ -841,7 +841,7 @@ RtStatus vgg16_train_step(const RtContext *ctx, float *w, float *gw, void *arena
     const RtEltwise de = {N, 12544, 1, 128, 128, 128};
     CHECK(rt_activation_backward(ctx, g5, g5, a5, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 112, 112, 128, 128, 112, 112, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g4, gw + 112576, gw + 260032, g5, a4, w + 112576, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g4, gw + 112576, gw + 260032, g5, a4, w + 112576, 0, &d, ws, ws_floats));
   }
 
   /* gradient of block2_conv1 */
@@ -849,7 +849,7 @@ RtStatus vgg16_train_step(const RtContext *ctx, float *w, float *gw, void *arena
     const RtEltwise de = {N, 12544, 1, 128, 128, 128};
     CHECK(rt_activation_backward(ctx, g4, g4, a4, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 112, 112, 64, 64, 112, 112, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g3, gw + 38720, gw + 112448, g4, a3, w + 38720, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g3, gw + 38720, gw + 112448, g4, a3, w + 38720, 0, &d, ws, ws_floats));
   }
 
   /* gradient of block1_pool */
@@ -863,7 +863,7 @@ RtStatus vgg16_train_step(const RtContext *ctx, float *w, float *gw, void *arena
     const RtEltwise de = {N, 50176, 1, 64, 64, 64};
     CHECK(rt_activation_backward(ctx, g2, g2, a2, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 224, 224, 64, 64, 224, 224, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward(ctx, g1, gw + 1792, gw + 38656, g2, a1, w + 1792, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g1, gw + 1792, gw + 38656, g2, a1, w + 1792, 0, &d, ws, ws_floats));
   }
 
   /* gradient of block1_conv1 */

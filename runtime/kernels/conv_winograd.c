@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "kernels_internal.h"
+#include "netc/train_kernels.h"
 #include "vec16.h"
 
 enum {
@@ -277,4 +278,98 @@ RtStatus rt_conv2d_winograd(const RtContext *ctx, float *out, const float *in,
     }
   }
   return RT_OK;
+}
+
+/* ---- Training: the kernel changes every step ----------------------------- */
+
+/* Floats of the transformed kernel, rounded to whole 64-byte lines so that
+ * the workspace after it stays aligned. */
+static long kernel_ws_floats(int c, int oc) {
+  return ((long)rt_winograd_kernel_floats(c, oc) + 15) / 16 * 16;
+}
+
+size_t rt_conv2d_winograd_train_workspace_floats(const RtConv2d *d) {
+  WinoPlan p;
+  if (!wino_plan(&p, d))
+    return 0;
+  return (size_t)kernel_ws_floats(d->c, d->oc) + rt_conv2d_winograd_workspace_floats(d);
+}
+
+RtStatus rt_conv2d_winograd_train(const RtContext *ctx, float *out,
+                                  const float *in, const float *kernel,
+                                  const RtEpilogue *ep, const RtConv2d *d,
+                                  float *ws, size_t ws_floats) {
+  WinoPlan p;
+  if (!out || !in || !kernel || !ws || !wino_plan(&p, d))
+    return RT_ERR_ARG;
+  long kf = kernel_ws_floats(d->c, d->oc);
+  if (ws_floats < (size_t)kf + rt_conv2d_winograd_workspace_min_floats(d))
+    return RT_ERR_ARG;
+  wino_kernel_rows(ws, kernel, d->c, d->oc);
+  return rt_conv2d_winograd(ctx, out, in, ws, ep, d, ws + kf,
+                            ws_floats - (size_t)kf);
+}
+
+/* The input gradient of a 3x3 stride-1 convolution is itself one: dout
+ * correlated with the kernel turned by 180 degrees and its channel axes
+ * swapped, w'[ky][kx][co][ci] = w[2-ky][2-kx][ci][co], padded by 2 - pad
+ * so that din has the input's size. */
+static int transposed_conv(RtConv2d *t, const RtConv2d *d) {
+  int out_cs = rtk_cs(d->out_cs, d->oc), in_cs = rtk_cs(d->in_cs, d->c);
+  *t = (RtConv2d){.n = d->n, .h = d->oh, .w = d->ow, .c = d->oc, .in_cs = out_cs,
+                  .oh = d->h, .ow = d->w, .oc = d->c, .out_cs = in_cs,
+                  .kh = 3, .kw = 3, .sh = 1, .sw = 1,
+                  .pad_top = 2 - d->pad_top, .pad_left = 2 - d->pad_left, .groups = 1};
+  return t->pad_top >= 0 && t->pad_left >= 0;
+}
+
+static void turn_kernel(float *turned, const float *kernel, int c, int oc) {
+  for (int ky = 0; ky < 3; ky++)
+    for (int kx = 0; kx < 3; kx++) {
+      const float *src = kernel + (long)((2 - ky) * 3 + (2 - kx)) * c * oc;
+      float *dst = turned + (long)(ky * 3 + kx) * oc * c;
+      for (int ci = 0; ci < c; ci++)
+        for (int co = 0; co < oc; co++)
+          dst[(long)co * c + ci] = src[(long)ci * oc + co];
+    }
+}
+
+size_t rt_conv2d_backward_winograd_workspace_floats(const RtConv2d *d) {
+  size_t gemm = rt_conv2d_backward_workspace_floats(d);
+  WinoPlan p;
+  RtConv2d t;
+  if (!wino_plan(&p, d) || !transposed_conv(&t, d))
+    return gemm;
+  size_t wino = (size_t)kernel_ws_floats(d->oc, d->c) + (size_t)9 * d->c * d->oc +
+                rt_conv2d_winograd_workspace_floats(&t);
+  return wino > gemm ? wino : gemm;
+}
+
+RtStatus rt_conv2d_backward_winograd(const RtContext *ctx, float *din,
+                                     float *dkernel, float *dbias,
+                                     const float *dout, const float *in,
+                                     const float *kernel, int accumulate,
+                                     const RtConv2d *d, float *ws,
+                                     size_t ws_floats) {
+  WinoPlan p;
+  RtConv2d t;
+  /* Adding into din would need a second buffer: GEMM does it in place. */
+  if (!din || accumulate || !wino_plan(&p, d) || !transposed_conv(&t, d))
+    return rt_conv2d_backward(ctx, din, dkernel, dbias, dout, in, kernel,
+                              accumulate, d, ws, ws_floats);
+  if (!dout || !in || !kernel || !ws)
+    return RT_ERR_ARG;
+  long kf = kernel_ws_floats(d->oc, d->c), turned = (long)9 * d->c * d->oc;
+  if (ws_floats < (size_t)(kf + turned) + rt_conv2d_winograd_workspace_min_floats(&t))
+    return RT_ERR_ARG;
+  if (dkernel || dbias) {
+    RtStatus st = rt_conv2d_backward(ctx, NULL, dkernel, dbias, dout, in,
+                                     kernel, 0, d, ws, ws_floats);
+    if (st != RT_OK)
+      return st;
+  }
+  turn_kernel(ws + kf, kernel, d->c, d->oc);
+  wino_kernel_rows(ws, ws + kf, d->oc, d->c);
+  return rt_conv2d_winograd(ctx, din, dout, ws, NULL, &t, ws + kf,
+                            ws_floats - (size_t)kf);
 }

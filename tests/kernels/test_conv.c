@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "check.h"
+#include "netc/train_kernels.h"
 #include "reference.h"
 
 typedef struct ConvCase {
@@ -24,7 +25,8 @@ typedef struct ConvCase {
 } ConvCase;
 
 enum { WS_FULL, WS_MIN, WS_ODD };
-enum { ALGO_GEMM, ALGO_WINOGRAD }; /* rt_conv2d, rt_conv2d_winograd */
+/* rt_conv2d, rt_conv2d_winograd, rt_conv2d_winograd_train */
+enum { ALGO_GEMM, ALGO_WINOGRAD, ALGO_WINOGRAD_TRAIN };
 
 static int winograd_applies(const ConvCase *t) {
   return t->kh == 3 && t->kw == 3 && t->sh == 1 && t->sw == 1 && t->groups <= 1;
@@ -53,9 +55,13 @@ static int run_conv_algo(const ConvCase *t, int threads, int ws_mode, int algo, 
                    .act = t->act, .alpha = 0.3f, .res_cs = res_cs};
   float *got = sentinel_buf(out_pix * d.out_cs);
   float *want = sentinel_buf(out_pix * d.out_cs);
-  int wino = algo == ALGO_WINOGRAD;
-  size_t ws_n = wino ? rt_conv2d_winograd_workspace_floats(&d) : rt_conv2d_workspace_floats(&d);
+  int wino = algo != ALGO_GEMM;
+  size_t ws_n = algo == ALGO_WINOGRAD_TRAIN ? rt_conv2d_winograd_train_workspace_floats(&d)
+                : wino                    ? rt_conv2d_winograd_workspace_floats(&d)
+                                          : rt_conv2d_workspace_floats(&d);
   size_t ws_min = wino ? rt_conv2d_winograd_workspace_min_floats(&d) : rt_conv2d_workspace_min_floats(&d);
+  if (algo == ALGO_WINOGRAD_TRAIN)
+    ws_min += ws_n - rt_conv2d_winograd_workspace_floats(&d); /* + the transformed kernel */
   if (ws_mode == WS_MIN)
     ws_n = ws_min;
   else if (ws_mode == WS_ODD && ws_n)
@@ -66,7 +72,9 @@ static int run_conv_algo(const ConvCase *t, int threads, int ws_mode, int algo, 
   RtContext ctx = {.num_threads = threads};
   ref_conv2d(want + t->out_off, in, kernel, &ep, &d);
   RtStatus st;
-  if (wino) {
+  if (algo == ALGO_WINOGRAD_TRAIN) {
+    st = rt_conv2d_winograd_train(&ctx, got + t->out_off, in, kernel, &ep, &d, ws, ws_n);
+  } else if (wino) {
     u = malloc(rt_winograd_kernel_floats(t->c, t->oc) * sizeof *u);
     st = rt_winograd_kernel(u, kernel, t->c, t->oc);
     if (st == RT_OK)
@@ -77,7 +85,7 @@ static int run_conv_algo(const ConvCase *t, int threads, int ws_mode, int algo, 
   char what[200];
   snprintf(what, sizeof what,
            "conv%s %s %dx%dx%dx%d -> %dx%dx%d k%dx%d s%dx%d g%d %s%s%s, %d threads, ws %zu",
-           wino ? " winograd" : "", t->name, t->n, t->h, t->w, t->c, d.oh, d.ow, t->oc, t->kh, t->kw,
+           algo == ALGO_WINOGRAD_TRAIN ? " winograd-train" : wino ? " winograd" : "", t->name, t->n, t->h, t->w, t->c, d.oh, d.ow, t->oc, t->kh, t->kw,
            t->sh, t->sw, g, act_name(t->act), t->bias ? "+bias" : "",
            t->residual ? "+res" : "", threads, ws_n);
   int fail = check_status(what, st, RT_OK);
@@ -91,8 +99,10 @@ static int run_conv_algo(const ConvCase *t, int threads, int ws_mode, int algo, 
  * the Winograd path as well. */
 static int run_conv(const ConvCase *t, int threads, int ws_mode, Rng *rng) {
   int fails = run_conv_algo(t, threads, ws_mode, ALGO_GEMM, rng);
-  if (winograd_applies(t))
+  if (winograd_applies(t)) {
     fails += run_conv_algo(t, threads, ws_mode, ALGO_WINOGRAD, rng);
+    fails += run_conv_algo(t, threads, ws_mode, ALGO_WINOGRAD_TRAIN, rng);
+  }
   return fails;
 }
 

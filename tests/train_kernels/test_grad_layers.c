@@ -36,6 +36,10 @@ static const ConvCase conv_cases[] = {
     {"3x3-same-ws7rows-groups3", 2, 5, 4, 6, 3, 3, 3, 1, 1, PAD_SAME, 3, 0, 1, 0, 7, 1},
     {"3x3-same-threaded", 2, 12, 12, 8, 16, 3, 3, 1, 1, PAD_SAME, 1, 1, 2, 1, 50, 7},
     {"5x5-same-s2-threaded-groups2", 3, 11, 11, 8, 8, 5, 5, 2, 2, PAD_SAME, 2, 1, 0, 0, 0, 5},
+    /* Shapes for the Winograd input gradient: odd sizes, valid padding,
+     * more channels than one vector. */
+    {"3x3-valid-s1-odd", 2, 7, 6, 5, 3, 3, 3, 1, 1, PAD_VALID, 1, 1, 1, 2, 0, 1},
+    {"3x3-same-s1-wide", 2, 5, 7, 20, 18, 3, 3, 1, 1, PAD_SAME, 1, 1, 0, 0, 0, 3},
 };
 
 typedef struct ConvArg {
@@ -89,6 +93,29 @@ static int test_conv(const ConvCase *cc, int threads, Rng *rng) {
     fail |= gc_compare(op, "dbias", db, w_b, NULL, cc->oc, cc->oc, cc->oc);
   } else {
     fail |= check_close("conv dbias untouched without bias", db, db, cc->oc, cc->oc);
+  }
+  /* 3x3 stride 1: the Winograd input gradient (and, through it, the same
+   * kernel and bias gradients), fresh and accumulated. */
+  if (cc->kh == 3 && cc->kw == 3 && cc->sh == 1 && cc->sw == 1 && cc->groups == 1) {
+    size_t wn = rt_conv2d_backward_winograd_workspace_floats(&d);
+    float *wws = malloc(wn * sizeof *wws);
+    float *wdin = sentinel_buf(in_n), *wdk = sentinel_buf(kn), *wdb = sentinel_buf(cc->oc);
+    float *wdin2 = gc_copy(base, in_n);
+    char wop[200];
+    snprintf(wop, sizeof wop, "%s winograd", op);
+    fail |= check_status(wop, rt_conv2d_backward_winograd(&ctx, wdin, wdk, cc->bias ? wdb : NULL, r, in, kernel, 0,
+                                                          &d, wws, wn), RT_OK);
+    fail |= check_status(wop, rt_conv2d_backward_winograd(&ctx, wdin2, NULL, NULL, r, in, kernel, 1, &d, wws, wn),
+                         RT_OK);
+    fail |= gc_compare(wop, "din", wdin, w_in, NULL, in_n, in_cs, cc->c);
+    fail |= gc_compare(wop, "din accumulate", wdin2, w_in, base, in_n, in_cs, cc->c);
+    fail |= gc_compare(wop, "dkernel", wdk, w_k, NULL, kn, (int)kn, (int)kn);
+    if (cc->bias)
+      fail |= gc_compare(wop, "dbias", wdb, w_b, NULL, cc->oc, cc->oc, cc->oc);
+    fail |= check_status("conv winograd: workspace too small",
+                         rt_conv2d_backward_winograd(&ctx, wdin, wdk, NULL, r, in, kernel, 0, &d, wws, 9),
+                         RT_ERR_ARG);
+    free(wws); free(wdin); free(wdk); free(wdb); free(wdin2);
   }
   /* A workspace below one im2col row is refused. */
   if (rt_conv2d_backward_workspace_floats(&d) > 0)
