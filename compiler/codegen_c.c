@@ -158,6 +158,12 @@ static int64_t take(Gen *gen, int64_t floats) {
   return off;
 }
 
+/* Inference convs other than Winograd's and the depthwise-shaped ones
+ * (groups == input channels) run on a kernel packed at load. */
+static bool conv_packed(const Node *n) {
+  return n->op == OP_CONV && !n->winograd && !(n->attr.groups > 1 && n->inputs[0]->shape.d[2] == n->attr.groups);
+}
+
 /* Lays out the compute block and writes prepare(). */
 static void emit_prepare(Gen *gen, const char *id) {
   Emitter *e = &gen->e;
@@ -225,14 +231,21 @@ static void emit_prepare(Gen *gen, const char *id) {
                  ", %" PRId64 ");",
               gen->w_kernel[i], gen->w_bias[i], s, sh, k->count / oc, oc);
     }
+    /* The sizes below mirror rt_winograd_kernel_floats and
+     * rt_conv2d_packed_kernel_floats: matrices whose columns are padded to
+     * whole 32-float panels of the runtime's register GEMM. */
     if (n->winograd) {
-      /* rt_winograd_kernel_floats(cin, oc): 16 matrices of cin x oc, their
-       * columns padded to whole 32-float panels of the runtime's GEMM. */
       int64_t cin = k->count / (9 * oc);
       gen->w_extra[i] = take(gen, 16 * cin * ((oc + 31) / 32 * 32));
       em_line(e, "/* %s: the kernel transformed for Winograd's F(2x2, 3x3) */", name);
       em_line(e, "rt_winograd_kernel(w + %" PRId64 ", w + %" PRId64 ", %" PRId64 ", %" PRId64 ");", gen->w_extra[i],
               gen->w_kernel[i], cin, oc);
+    } else if (conv_packed(n)) {
+      int64_t groups = n->attr.groups, rows = k->count / oc, ocg = oc / groups;
+      gen->w_extra[i] = take(gen, groups * rows * ((ocg + 31) / 32 * 32));
+      em_line(e, "/* %s: the kernel packed for the runtime's GEMM */", name);
+      em_line(e, "rt_conv2d_pack_kernel(w + %" PRId64 ", w + %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ");",
+              gen->w_extra[i], gen->w_kernel[i], rows, oc, groups);
     }
   }
   em_close(e, "}");
@@ -303,6 +316,9 @@ void cg_emit_node(Gen *gen, const Node *n) {
               gen->w_kernel[n->id]);
     else if (n->winograd)
       em_line(e, "CHECK(rt_conv2d_winograd(ctx, %s, %s, w + %" PRId64 ", &ep, &d, ws, ws_floats));", out, src,
+              gen->w_extra[n->id]);
+    else if (!gen->tp && conv_packed(n))
+      em_line(e, "CHECK(rt_conv2d_packed(ctx, %s, %s, w + %" PRId64 ", &ep, &d, ws, ws_floats));", out, src,
               gen->w_extra[n->id]);
     else
       em_line(e, "CHECK(rt_conv2d(ctx, %s, %s, w + %" PRId64 ", &ep, &d, ws, ws_floats));", out, src,

@@ -40,33 +40,37 @@ void alexnet_prepare(float *w, const float *p) {
   /* conv (Conv2D) */
   memcpy(w + 0, p + 0, 23232 * sizeof(float));
   memcpy(w + 23232, p + 23232, 64 * sizeof(float));
+  /* conv: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 23296, w + 0, 363, 64, 1);
   /* conv_1 (Conv2D) */
-  memcpy(w + 23296, p + 23296, 307200 * sizeof(float));
-  memcpy(w + 330496, p + 330496, 192 * sizeof(float));
+  memcpy(w + 46528, p + 23296, 307200 * sizeof(float));
+  memcpy(w + 353728, p + 330496, 192 * sizeof(float));
+  /* conv_1: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 353920, w + 46528, 1600, 192, 1);
   /* conv_2 (Conv2D) */
-  memcpy(w + 330688, p + 330688, 663552 * sizeof(float));
-  memcpy(w + 994240, p + 994240, 384 * sizeof(float));
+  memcpy(w + 661120, p + 330688, 663552 * sizeof(float));
+  memcpy(w + 1324672, p + 994240, 384 * sizeof(float));
   /* conv_2: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 994624, w + 330688, 192, 384);
+  rt_winograd_kernel(w + 1325056, w + 661120, 192, 384);
   /* conv_3 (Conv2D) */
-  memcpy(w + 2174272, p + 994624, 884736 * sizeof(float));
-  memcpy(w + 3059008, p + 1879360, 256 * sizeof(float));
+  memcpy(w + 2504704, p + 994624, 884736 * sizeof(float));
+  memcpy(w + 3389440, p + 1879360, 256 * sizeof(float));
   /* conv_3: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 3059264, w + 2174272, 384, 256);
+  rt_winograd_kernel(w + 3389696, w + 2504704, 384, 256);
   /* conv_4 (Conv2D) */
-  memcpy(w + 4632128, p + 1879616, 589824 * sizeof(float));
-  memcpy(w + 5221952, p + 2469440, 256 * sizeof(float));
+  memcpy(w + 4962560, p + 1879616, 589824 * sizeof(float));
+  memcpy(w + 5552384, p + 2469440, 256 * sizeof(float));
   /* conv_4: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 5222208, w + 4632128, 256, 256);
+  rt_winograd_kernel(w + 5552640, w + 4962560, 256, 256);
   /* dense (Dense) */
-  memcpy(w + 6270784, p + 2469696, 37748736 * sizeof(float));
-  memcpy(w + 44019520, p + 40218432, 4096 * sizeof(float));
+  memcpy(w + 6601216, p + 2469696, 37748736 * sizeof(float));
+  memcpy(w + 44349952, p + 40218432, 4096 * sizeof(float));
   /* dense_1 (Dense) */
-  memcpy(w + 44023616, p + 40222528, 16777216 * sizeof(float));
-  memcpy(w + 60800832, p + 56999744, 4096 * sizeof(float));
+  memcpy(w + 44354048, p + 40222528, 16777216 * sizeof(float));
+  memcpy(w + 61131264, p + 56999744, 4096 * sizeof(float));
   /* dense_2 (Dense) */
-  memcpy(w + 60804928, p + 57003840, 4096000 * sizeof(float));
-  memcpy(w + 64900928, p + 61099840, 1000 * sizeof(float));
+  memcpy(w + 61135360, p + 57003840, 4096000 * sizeof(float));
+  memcpy(w + 65231360, p + 61099840, 1000 * sizeof(float));
 }
 
 /* Scratch the convolutions need at batch N (im2col tiles, Winograd blocks). */
@@ -135,7 +139,7 @@ RtStatus alexnet_forward(const RtContext *ctx, const float *w, void *arena_, flo
   {
     const RtConv2d d = {N, 224, 224, 3, 3, 55, 55, 64, 64, 11, 11, 4, 4, 2, 2, 1};
     const RtEpilogue ep = {w + 23232, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t1, t0, w + 0, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_packed(ctx, t1, t0, w + 23296, &ep, &d, ws, ws_floats));
   }
 
   /* maxpool (MaxPooling2D), line 19: 55x55x64 -> 27x27x64, 0 MACs */
@@ -147,8 +151,8 @@ RtStatus alexnet_forward(const RtContext *ctx, const float *w, void *arena_, flo
   /* conv_1 (Conv2D, relu), line 20: 27x27x64 -> 27x27x192, 223,948,800 MACs */
   {
     const RtConv2d d = {N, 27, 27, 64, 64, 27, 27, 192, 192, 5, 5, 1, 1, 2, 2, 1};
-    const RtEpilogue ep = {w + 330496, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t3, t2, w + 23296, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 353728, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t3, t2, w + 353920, &ep, &d, ws, ws_floats));
   }
 
   /* maxpool_1 (MaxPooling2D), line 21: 27x27x192 -> 13x13x192, 0 MACs */
@@ -160,22 +164,22 @@ RtStatus alexnet_forward(const RtContext *ctx, const float *w, void *arena_, flo
   /* conv_2 (Conv2D, relu, Winograd), line 22: 13x13x192 -> 13x13x384, 112,140,288 MACs */
   {
     const RtConv2d d = {N, 13, 13, 192, 192, 13, 13, 384, 384, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 994240, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t5, t4, w + 994624, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1324672, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t5, t4, w + 1325056, &ep, &d, ws, ws_floats));
   }
 
   /* conv_3 (Conv2D, relu, Winograd), line 23: 13x13x384 -> 13x13x256, 149,520,384 MACs */
   {
     const RtConv2d d = {N, 13, 13, 384, 384, 13, 13, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 3059008, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t6, t5, w + 3059264, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 3389440, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t6, t5, w + 3389696, &ep, &d, ws, ws_floats));
   }
 
   /* conv_4 (Conv2D, relu, Winograd), line 24: 13x13x256 -> 13x13x256, 99,680,256 MACs */
   {
     const RtConv2d d = {N, 13, 13, 256, 256, 13, 13, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 5221952, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t7, t6, w + 5222208, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 5552384, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t7, t6, w + 5552640, &ep, &d, ws, ws_floats));
   }
 
   /* maxpool_2 (MaxPooling2D), line 25: 13x13x256 -> 6x6x256, 0 MACs */
@@ -192,22 +196,22 @@ RtStatus alexnet_forward(const RtContext *ctx, const float *w, void *arena_, flo
   /* dense (Dense, relu), line 27: 9216 -> 4096, 37,748,736 MACs */
   {
     const RtDense d = {N * 1, 9216, 4096, 9216, 4096};
-    const RtEpilogue ep = {w + 44019520, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dense(ctx, t10, t9, w + 6270784, &ep, &d));
+    const RtEpilogue ep = {w + 44349952, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dense(ctx, t10, t9, w + 6601216, &ep, &d));
   }
 
   /* dense_1 (Dense, relu), line 28: 4096 -> 4096, 16,777,216 MACs */
   {
     const RtDense d = {N * 1, 4096, 4096, 4096, 4096};
-    const RtEpilogue ep = {w + 60800832, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dense(ctx, t11, t10, w + 44023616, &ep, &d));
+    const RtEpilogue ep = {w + 61131264, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dense(ctx, t11, t10, w + 44354048, &ep, &d));
   }
 
   /* dense_2 (Dense, softmax), line 29: 4096 -> 1000, 4,096,000 MACs */
   {
     const RtDense d = {N * 1, 4096, 1000, 4096, 1000};
-    const RtEpilogue ep = {w + 64900928, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_dense(ctx, t12, t11, w + 60804928, &ep, &d));
+    const RtEpilogue ep = {w + 65231360, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, t12, t11, w + 61135360, &ep, &d));
     const RtEltwise sm = {N, 1, 1, 1000, 1000, 1000};
     CHECK(rt_softmax(ctx, t12, t12, &sm));
   }
@@ -579,7 +583,7 @@ const NetcModel netc_model_alexnet = {
   .params = params,
   .num_params = 16,
   .param_floats = 61100840,
-  .compute_floats = 64901936,
+  .compute_floats = 65232368,
   .total_params = 61100840,
   .trainable_params = 61100840,
   .macs_per_image = 714188480,

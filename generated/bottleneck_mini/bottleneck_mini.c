@@ -182,176 +182,208 @@ void bottleneck_mini_prepare(float *w, const float *p) {
   /* conv (Conv2D) */
   memcpy(w + 0, p + 0, 864 * sizeof(float));
   memcpy(w + 864, p + 864, 32 * sizeof(float));
+  /* conv: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 896, w + 0, 27, 32, 1);
   /* bn: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 896, w + 928, p + 896, p + 928, p + 960, p + 992, 0.00100000005f, 32);
+  rt_bn_fold(w + 1760, w + 1792, p + 896, p + 928, p + 960, p + 992, 0.00100000005f, 32);
   /* conv_1 (Conv2D) */
-  memcpy(w + 960, p + 1024, 512 * sizeof(float));
-  memcpy(w + 1472, p + 1536, 16 * sizeof(float));
+  memcpy(w + 1824, p + 1024, 512 * sizeof(float));
+  memcpy(w + 2336, p + 1536, 16 * sizeof(float));
   /* bn_1 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 1488, w + 1504, p + 1552, p + 1568, p + 1584, p + 1600, 0.00100000005f, 16);
-  rt_fold_affine(w + 960, w + 1472, w + 1488, w + 1504, 32, 16);
+  rt_bn_fold(w + 2352, w + 2368, p + 1552, p + 1568, p + 1584, p + 1600, 0.00100000005f, 16);
+  rt_fold_affine(w + 1824, w + 2336, w + 2352, w + 2368, 32, 16);
+  /* conv_1: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 2384, w + 1824, 32, 16, 1);
   /* conv_2 (Conv2D) */
-  memcpy(w + 1520, p + 1616, 4608 * sizeof(float));
-  memcpy(w + 6128, p + 6224, 32 * sizeof(float));
+  memcpy(w + 3408, p + 1616, 4608 * sizeof(float));
+  memcpy(w + 8016, p + 6224, 32 * sizeof(float));
   /* conv_2: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 6160, w + 1520, 16, 32);
+  rt_winograd_kernel(w + 8048, w + 3408, 16, 32);
   /* bn_2: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 14352, w + 14384, p + 6256, p + 6288, p + 6320, p + 6352, 0.00100000005f, 32);
+  rt_bn_fold(w + 16240, w + 16272, p + 6256, p + 6288, p + 6320, p + 6352, 0.00100000005f, 32);
   /* conv_3 (Conv2D) */
-  memcpy(w + 14416, p + 6384, 512 * sizeof(float));
-  memcpy(w + 14928, p + 6896, 16 * sizeof(float));
+  memcpy(w + 16304, p + 6384, 512 * sizeof(float));
+  memcpy(w + 16816, p + 6896, 16 * sizeof(float));
   /* bn_3 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 14944, w + 14960, p + 6912, p + 6928, p + 6944, p + 6960, 0.00100000005f, 16);
-  rt_fold_affine(w + 14416, w + 14928, w + 14944, w + 14960, 32, 16);
+  rt_bn_fold(w + 16832, w + 16848, p + 6912, p + 6928, p + 6944, p + 6960, 0.00100000005f, 16);
+  rt_fold_affine(w + 16304, w + 16816, w + 16832, w + 16848, 32, 16);
+  /* conv_3: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 16864, w + 16304, 32, 16, 1);
   /* conv_4 (Conv2D) */
-  memcpy(w + 14976, p + 6976, 4608 * sizeof(float));
-  memcpy(w + 19584, p + 11584, 32 * sizeof(float));
+  memcpy(w + 17888, p + 6976, 4608 * sizeof(float));
+  memcpy(w + 22496, p + 11584, 32 * sizeof(float));
   /* conv_4: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 19616, w + 14976, 16, 32);
+  rt_winograd_kernel(w + 22528, w + 17888, 16, 32);
   /* bn_4: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 27808, w + 27840, p + 11616, p + 11648, p + 11680, p + 11712, 0.00100000005f, 32);
+  rt_bn_fold(w + 30720, w + 30752, p + 11616, p + 11648, p + 11680, p + 11712, 0.00100000005f, 32);
   /* conv_5 (Conv2D) */
-  memcpy(w + 27872, p + 11744, 512 * sizeof(float));
-  memcpy(w + 28384, p + 12256, 16 * sizeof(float));
+  memcpy(w + 30784, p + 11744, 512 * sizeof(float));
+  memcpy(w + 31296, p + 12256, 16 * sizeof(float));
   /* bn_5 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 28400, w + 28416, p + 12272, p + 12288, p + 12304, p + 12320, 0.00100000005f, 16);
-  rt_fold_affine(w + 27872, w + 28384, w + 28400, w + 28416, 32, 16);
+  rt_bn_fold(w + 31312, w + 31328, p + 12272, p + 12288, p + 12304, p + 12320, 0.00100000005f, 16);
+  rt_fold_affine(w + 30784, w + 31296, w + 31312, w + 31328, 32, 16);
+  /* conv_5: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 31344, w + 30784, 32, 16, 1);
   /* conv_6 (Conv2D) */
-  memcpy(w + 28432, p + 12336, 4608 * sizeof(float));
-  memcpy(w + 33040, p + 16944, 32 * sizeof(float));
+  memcpy(w + 32368, p + 12336, 4608 * sizeof(float));
+  memcpy(w + 36976, p + 16944, 32 * sizeof(float));
   /* conv_6: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 33072, w + 28432, 16, 32);
+  rt_winograd_kernel(w + 37008, w + 32368, 16, 32);
   /* conv_7 (Conv2D) */
-  memcpy(w + 41264, p + 16976, 2048 * sizeof(float));
-  memcpy(w + 43312, p + 19024, 64 * sizeof(float));
+  memcpy(w + 45200, p + 16976, 2048 * sizeof(float));
+  memcpy(w + 47248, p + 19024, 64 * sizeof(float));
+  /* conv_7: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 47312, w + 45200, 32, 64, 1);
   /* bn_6: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 43376, w + 43408, p + 19088, p + 19120, p + 19152, p + 19184, 0.00100000005f, 32);
+  rt_bn_fold(w + 49360, w + 49392, p + 19088, p + 19120, p + 19152, p + 19184, 0.00100000005f, 32);
   /* conv_8 (Conv2D) */
-  memcpy(w + 43440, p + 19216, 512 * sizeof(float));
-  memcpy(w + 43952, p + 19728, 16 * sizeof(float));
+  memcpy(w + 49424, p + 19216, 512 * sizeof(float));
+  memcpy(w + 49936, p + 19728, 16 * sizeof(float));
   /* bn_7 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 43968, w + 43984, p + 19744, p + 19760, p + 19776, p + 19792, 0.00100000005f, 16);
-  rt_fold_affine(w + 43440, w + 43952, w + 43968, w + 43984, 32, 16);
+  rt_bn_fold(w + 49952, w + 49968, p + 19744, p + 19760, p + 19776, p + 19792, 0.00100000005f, 16);
+  rt_fold_affine(w + 49424, w + 49936, w + 49952, w + 49968, 32, 16);
+  /* conv_8: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 49984, w + 49424, 32, 16, 1);
   /* conv_9 (Conv2D) */
-  memcpy(w + 44000, p + 19808, 9216 * sizeof(float));
-  memcpy(w + 53216, p + 29024, 64 * sizeof(float));
+  memcpy(w + 51008, p + 19808, 9216 * sizeof(float));
+  memcpy(w + 60224, p + 29024, 64 * sizeof(float));
   /* conv_9: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 53280, w + 44000, 16, 64);
+  rt_winograd_kernel(w + 60288, w + 51008, 16, 64);
   /* bn_8: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 69664, w + 69728, p + 29088, p + 29152, p + 29216, p + 29280, 0.00100000005f, 64);
+  rt_bn_fold(w + 76672, w + 76736, p + 29088, p + 29152, p + 29216, p + 29280, 0.00100000005f, 64);
   /* conv_10 (Conv2D) */
-  memcpy(w + 69792, p + 29344, 2048 * sizeof(float));
-  memcpy(w + 71840, p + 31392, 32 * sizeof(float));
+  memcpy(w + 76800, p + 29344, 2048 * sizeof(float));
+  memcpy(w + 78848, p + 31392, 32 * sizeof(float));
   /* bn_9 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 71872, w + 71904, p + 31424, p + 31456, p + 31488, p + 31520, 0.00100000005f, 32);
-  rt_fold_affine(w + 69792, w + 71840, w + 71872, w + 71904, 64, 32);
+  rt_bn_fold(w + 78880, w + 78912, p + 31424, p + 31456, p + 31488, p + 31520, 0.00100000005f, 32);
+  rt_fold_affine(w + 76800, w + 78848, w + 78880, w + 78912, 64, 32);
+  /* conv_10: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 78944, w + 76800, 64, 32, 1);
   /* conv_11 (Conv2D) */
-  memcpy(w + 71936, p + 31552, 18432 * sizeof(float));
-  memcpy(w + 90368, p + 49984, 64 * sizeof(float));
+  memcpy(w + 80992, p + 31552, 18432 * sizeof(float));
+  memcpy(w + 99424, p + 49984, 64 * sizeof(float));
   /* conv_11: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 90432, w + 71936, 32, 64);
+  rt_winograd_kernel(w + 99488, w + 80992, 32, 64);
   /* bn_10: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 123200, w + 123264, p + 50048, p + 50112, p + 50176, p + 50240, 0.00100000005f, 64);
+  rt_bn_fold(w + 132256, w + 132320, p + 50048, p + 50112, p + 50176, p + 50240, 0.00100000005f, 64);
   /* conv_12 (Conv2D) */
-  memcpy(w + 123328, p + 50304, 2048 * sizeof(float));
-  memcpy(w + 125376, p + 52352, 32 * sizeof(float));
+  memcpy(w + 132384, p + 50304, 2048 * sizeof(float));
+  memcpy(w + 134432, p + 52352, 32 * sizeof(float));
   /* bn_11 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 125408, w + 125440, p + 52384, p + 52416, p + 52448, p + 52480, 0.00100000005f, 32);
-  rt_fold_affine(w + 123328, w + 125376, w + 125408, w + 125440, 64, 32);
+  rt_bn_fold(w + 134464, w + 134496, p + 52384, p + 52416, p + 52448, p + 52480, 0.00100000005f, 32);
+  rt_fold_affine(w + 132384, w + 134432, w + 134464, w + 134496, 64, 32);
+  /* conv_12: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 134528, w + 132384, 64, 32, 1);
   /* conv_13 (Conv2D) */
-  memcpy(w + 125472, p + 52512, 18432 * sizeof(float));
-  memcpy(w + 143904, p + 70944, 64 * sizeof(float));
+  memcpy(w + 136576, p + 52512, 18432 * sizeof(float));
+  memcpy(w + 155008, p + 70944, 64 * sizeof(float));
   /* conv_13: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 143968, w + 125472, 32, 64);
+  rt_winograd_kernel(w + 155072, w + 136576, 32, 64);
   /* conv_14 (Conv2D) */
-  memcpy(w + 176736, p + 71008, 8192 * sizeof(float));
-  memcpy(w + 184928, p + 79200, 128 * sizeof(float));
+  memcpy(w + 187840, p + 71008, 8192 * sizeof(float));
+  memcpy(w + 196032, p + 79200, 128 * sizeof(float));
+  /* conv_14: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 196160, w + 187840, 64, 128, 1);
   /* bn_12: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 185056, w + 185120, p + 79328, p + 79392, p + 79456, p + 79520, 0.00100000005f, 64);
+  rt_bn_fold(w + 204352, w + 204416, p + 79328, p + 79392, p + 79456, p + 79520, 0.00100000005f, 64);
   /* conv_15 (Conv2D) */
-  memcpy(w + 185184, p + 79584, 2048 * sizeof(float));
-  memcpy(w + 187232, p + 81632, 32 * sizeof(float));
+  memcpy(w + 204480, p + 79584, 2048 * sizeof(float));
+  memcpy(w + 206528, p + 81632, 32 * sizeof(float));
   /* bn_13 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 187264, w + 187296, p + 81664, p + 81696, p + 81728, p + 81760, 0.00100000005f, 32);
-  rt_fold_affine(w + 185184, w + 187232, w + 187264, w + 187296, 64, 32);
+  rt_bn_fold(w + 206560, w + 206592, p + 81664, p + 81696, p + 81728, p + 81760, 0.00100000005f, 32);
+  rt_fold_affine(w + 204480, w + 206528, w + 206560, w + 206592, 64, 32);
+  /* conv_15: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 206624, w + 204480, 64, 32, 1);
   /* conv_16 (Conv2D) */
-  memcpy(w + 187328, p + 81792, 36864 * sizeof(float));
-  memcpy(w + 224192, p + 118656, 128 * sizeof(float));
+  memcpy(w + 208672, p + 81792, 36864 * sizeof(float));
+  memcpy(w + 245536, p + 118656, 128 * sizeof(float));
   /* conv_16: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 224320, w + 187328, 32, 128);
+  rt_winograd_kernel(w + 245664, w + 208672, 32, 128);
   /* bn_14: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 289856, w + 289984, p + 118784, p + 118912, p + 119040, p + 119168, 0.00100000005f, 128);
+  rt_bn_fold(w + 311200, w + 311328, p + 118784, p + 118912, p + 119040, p + 119168, 0.00100000005f, 128);
   /* conv_17 (Conv2D) */
-  memcpy(w + 290112, p + 119296, 8192 * sizeof(float));
-  memcpy(w + 298304, p + 127488, 64 * sizeof(float));
+  memcpy(w + 311456, p + 119296, 8192 * sizeof(float));
+  memcpy(w + 319648, p + 127488, 64 * sizeof(float));
   /* bn_15 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 298368, w + 298432, p + 127552, p + 127616, p + 127680, p + 127744, 0.00100000005f, 64);
-  rt_fold_affine(w + 290112, w + 298304, w + 298368, w + 298432, 128, 64);
+  rt_bn_fold(w + 319712, w + 319776, p + 127552, p + 127616, p + 127680, p + 127744, 0.00100000005f, 64);
+  rt_fold_affine(w + 311456, w + 319648, w + 319712, w + 319776, 128, 64);
+  /* conv_17: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 319840, w + 311456, 128, 64, 1);
   /* conv_18 (Conv2D) */
-  memcpy(w + 298496, p + 127808, 73728 * sizeof(float));
-  memcpy(w + 372224, p + 201536, 128 * sizeof(float));
+  memcpy(w + 328032, p + 127808, 73728 * sizeof(float));
+  memcpy(w + 401760, p + 201536, 128 * sizeof(float));
   /* conv_18: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 372352, w + 298496, 64, 128);
+  rt_winograd_kernel(w + 401888, w + 328032, 64, 128);
   /* bn_16: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 503424, w + 503552, p + 201664, p + 201792, p + 201920, p + 202048, 0.00100000005f, 128);
+  rt_bn_fold(w + 532960, w + 533088, p + 201664, p + 201792, p + 201920, p + 202048, 0.00100000005f, 128);
   /* conv_19 (Conv2D) */
-  memcpy(w + 503680, p + 202176, 8192 * sizeof(float));
-  memcpy(w + 511872, p + 210368, 64 * sizeof(float));
+  memcpy(w + 533216, p + 202176, 8192 * sizeof(float));
+  memcpy(w + 541408, p + 210368, 64 * sizeof(float));
   /* bn_17 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 511936, w + 512000, p + 210432, p + 210496, p + 210560, p + 210624, 0.00100000005f, 64);
-  rt_fold_affine(w + 503680, w + 511872, w + 511936, w + 512000, 128, 64);
+  rt_bn_fold(w + 541472, w + 541536, p + 210432, p + 210496, p + 210560, p + 210624, 0.00100000005f, 64);
+  rt_fold_affine(w + 533216, w + 541408, w + 541472, w + 541536, 128, 64);
+  /* conv_19: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 541600, w + 533216, 128, 64, 1);
   /* conv_20 (Conv2D) */
-  memcpy(w + 512064, p + 210688, 73728 * sizeof(float));
-  memcpy(w + 585792, p + 284416, 128 * sizeof(float));
+  memcpy(w + 549792, p + 210688, 73728 * sizeof(float));
+  memcpy(w + 623520, p + 284416, 128 * sizeof(float));
   /* conv_20: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 585920, w + 512064, 64, 128);
+  rt_winograd_kernel(w + 623648, w + 549792, 64, 128);
   /* conv_21 (Conv2D) */
-  memcpy(w + 716992, p + 284544, 32768 * sizeof(float));
-  memcpy(w + 749760, p + 317312, 256 * sizeof(float));
+  memcpy(w + 754720, p + 284544, 32768 * sizeof(float));
+  memcpy(w + 787488, p + 317312, 256 * sizeof(float));
+  /* conv_21: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 787744, w + 754720, 128, 256, 1);
   /* bn_18: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 750016, w + 750144, p + 317568, p + 317696, p + 317824, p + 317952, 0.00100000005f, 128);
+  rt_bn_fold(w + 820512, w + 820640, p + 317568, p + 317696, p + 317824, p + 317952, 0.00100000005f, 128);
   /* conv_22 (Conv2D) */
-  memcpy(w + 750272, p + 318080, 8192 * sizeof(float));
-  memcpy(w + 758464, p + 326272, 64 * sizeof(float));
+  memcpy(w + 820768, p + 318080, 8192 * sizeof(float));
+  memcpy(w + 828960, p + 326272, 64 * sizeof(float));
   /* bn_19 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 758528, w + 758592, p + 326336, p + 326400, p + 326464, p + 326528, 0.00100000005f, 64);
-  rt_fold_affine(w + 750272, w + 758464, w + 758528, w + 758592, 128, 64);
+  rt_bn_fold(w + 829024, w + 829088, p + 326336, p + 326400, p + 326464, p + 326528, 0.00100000005f, 64);
+  rt_fold_affine(w + 820768, w + 828960, w + 829024, w + 829088, 128, 64);
+  /* conv_22: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 829152, w + 820768, 128, 64, 1);
   /* conv_23 (Conv2D) */
-  memcpy(w + 758656, p + 326592, 147456 * sizeof(float));
-  memcpy(w + 906112, p + 474048, 256 * sizeof(float));
+  memcpy(w + 837344, p + 326592, 147456 * sizeof(float));
+  memcpy(w + 984800, p + 474048, 256 * sizeof(float));
   /* conv_23: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 906368, w + 758656, 64, 256);
+  rt_winograd_kernel(w + 985056, w + 837344, 64, 256);
   /* bn_20: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 1168512, w + 1168768, p + 474304, p + 474560, p + 474816, p + 475072, 0.00100000005f, 256);
+  rt_bn_fold(w + 1247200, w + 1247456, p + 474304, p + 474560, p + 474816, p + 475072, 0.00100000005f, 256);
   /* conv_24 (Conv2D) */
-  memcpy(w + 1169024, p + 475328, 32768 * sizeof(float));
-  memcpy(w + 1201792, p + 508096, 128 * sizeof(float));
+  memcpy(w + 1247712, p + 475328, 32768 * sizeof(float));
+  memcpy(w + 1280480, p + 508096, 128 * sizeof(float));
   /* bn_21 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 1201920, w + 1202048, p + 508224, p + 508352, p + 508480, p + 508608, 0.00100000005f, 128);
-  rt_fold_affine(w + 1169024, w + 1201792, w + 1201920, w + 1202048, 256, 128);
+  rt_bn_fold(w + 1280608, w + 1280736, p + 508224, p + 508352, p + 508480, p + 508608, 0.00100000005f, 128);
+  rt_fold_affine(w + 1247712, w + 1280480, w + 1280608, w + 1280736, 256, 128);
+  /* conv_24: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 1280864, w + 1247712, 256, 128, 1);
   /* conv_25 (Conv2D) */
-  memcpy(w + 1202176, p + 508736, 294912 * sizeof(float));
-  memcpy(w + 1497088, p + 803648, 256 * sizeof(float));
+  memcpy(w + 1313632, p + 508736, 294912 * sizeof(float));
+  memcpy(w + 1608544, p + 803648, 256 * sizeof(float));
   /* conv_25: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 1497344, w + 1202176, 128, 256);
+  rt_winograd_kernel(w + 1608800, w + 1313632, 128, 256);
   /* bn_22: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 2021632, w + 2021888, p + 803904, p + 804160, p + 804416, p + 804672, 0.00100000005f, 256);
+  rt_bn_fold(w + 2133088, w + 2133344, p + 803904, p + 804160, p + 804416, p + 804672, 0.00100000005f, 256);
   /* conv_26 (Conv2D) */
-  memcpy(w + 2022144, p + 804928, 32768 * sizeof(float));
-  memcpy(w + 2054912, p + 837696, 128 * sizeof(float));
+  memcpy(w + 2133600, p + 804928, 32768 * sizeof(float));
+  memcpy(w + 2166368, p + 837696, 128 * sizeof(float));
   /* bn_23 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 2055040, w + 2055168, p + 837824, p + 837952, p + 838080, p + 838208, 0.00100000005f, 128);
-  rt_fold_affine(w + 2022144, w + 2054912, w + 2055040, w + 2055168, 256, 128);
+  rt_bn_fold(w + 2166496, w + 2166624, p + 837824, p + 837952, p + 838080, p + 838208, 0.00100000005f, 128);
+  rt_fold_affine(w + 2133600, w + 2166368, w + 2166496, w + 2166624, 256, 128);
+  /* conv_26: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 2166752, w + 2133600, 256, 128, 1);
   /* conv_27 (Conv2D) */
-  memcpy(w + 2055296, p + 838336, 294912 * sizeof(float));
-  memcpy(w + 2350208, p + 1133248, 256 * sizeof(float));
+  memcpy(w + 2199520, p + 838336, 294912 * sizeof(float));
+  memcpy(w + 2494432, p + 1133248, 256 * sizeof(float));
   /* conv_27: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 2350464, w + 2055296, 128, 256);
+  rt_winograd_kernel(w + 2494688, w + 2199520, 128, 256);
   /* bn_24: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 2874752, w + 2875008, p + 1133504, p + 1133760, p + 1134016, p + 1134272, 0.00100000005f, 256);
+  rt_bn_fold(w + 3018976, w + 3019232, p + 1133504, p + 1133760, p + 1134016, p + 1134272, 0.00100000005f, 256);
   /* dense (Dense) */
-  memcpy(w + 2875264, p + 1134528, 2560 * sizeof(float));
-  memcpy(w + 2877824, p + 1137088, 10 * sizeof(float));
+  memcpy(w + 3019488, p + 1134528, 2560 * sizeof(float));
+  memcpy(w + 3022048, p + 1137088, 10 * sizeof(float));
 }
 
 /* Scratch the convolutions need at batch N (im2col tiles, Winograd blocks). */
@@ -593,70 +625,70 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
   {
     const RtConv2d d = {N, 32, 32, 3, 3, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 864, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t1, t0, w + 0, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_packed(ctx, t1, t0, w + 896, &ep, &d, ws, ws_floats));
   }
 
   /* bn (BatchNormalization, relu), line 18: 32x32x32 -> 32x32x32, 0 MACs */
   {
     const RtEltwise d = {N, 1024, 1, 32, 32, 32};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t2, t1, w + 896, w + 928, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t2, t1, w + 1760, w + 1792, &ep, &d));
   }
 
   /* conv_1 (Conv2D, bn_1 folded, relu), line 18: 32x32x32 -> 32x32x16, 524,288 MACs */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 16, 16, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 1472, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t3, t2, w + 960, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 2336, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t3, t2, w + 2384, &ep, &d, ws, ws_floats));
   }
 
   /* conv_2 (Conv2D, + conv, Winograd), line 19: 32x32x16 -> 32x32x32, 4,718,592 MACs */
   {
     const RtConv2d d = {N, 32, 32, 16, 16, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 6128, t1, RT_ACT_LINEAR, 0.0f, 32};
-    CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 6160, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 8016, t1, RT_ACT_LINEAR, 0.0f, 32};
+    CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 8048, &ep, &d, ws, ws_floats));
   }
 
   /* bn_2 (BatchNormalization, relu), line 18: 32x32x32 -> 32x32x32, 0 MACs */
   {
     const RtEltwise d = {N, 1024, 1, 32, 32, 32};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t5, t4, w + 14352, w + 14384, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t5, t4, w + 16240, w + 16272, &ep, &d));
   }
 
   /* conv_3 (Conv2D, bn_3 folded, relu), line 18: 32x32x32 -> 32x32x16, 524,288 MACs */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 16, 16, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 14928, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t6, t5, w + 14416, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 16816, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t6, t5, w + 16864, &ep, &d, ws, ws_floats));
   }
 
   /* conv_4 (Conv2D, + conv_2, Winograd), line 19: 32x32x16 -> 32x32x32, 4,718,592 MACs */
   {
     const RtConv2d d = {N, 32, 32, 16, 16, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 19584, t4, RT_ACT_LINEAR, 0.0f, 32};
-    CHECK(rt_conv2d_winograd(ctx, t7, t6, w + 19616, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 22496, t4, RT_ACT_LINEAR, 0.0f, 32};
+    CHECK(rt_conv2d_winograd(ctx, t7, t6, w + 22528, &ep, &d, ws, ws_floats));
   }
 
   /* bn_4 (BatchNormalization, relu), line 18: 32x32x32 -> 32x32x32, 0 MACs */
   {
     const RtEltwise d = {N, 1024, 1, 32, 32, 32};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t8, t7, w + 27808, w + 27840, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t8, t7, w + 30720, w + 30752, &ep, &d));
   }
 
   /* conv_5 (Conv2D, bn_5 folded, relu), line 18: 32x32x32 -> 32x32x16, 524,288 MACs */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 16, 16, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 28384, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t9, t8, w + 27872, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 31296, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t9, t8, w + 31344, &ep, &d, ws, ws_floats));
   }
 
   /* conv_6 (Conv2D, + conv_4, Winograd), line 19: 32x32x16 -> 32x32x32, 4,718,592 MACs */
   {
     const RtConv2d d = {N, 32, 32, 16, 16, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 33040, t7, RT_ACT_LINEAR, 0.0f, 32};
-    CHECK(rt_conv2d_winograd(ctx, t10, t9, w + 33072, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 36976, t7, RT_ACT_LINEAR, 0.0f, 32};
+    CHECK(rt_conv2d_winograd(ctx, t10, t9, w + 37008, &ep, &d, ws, ws_floats));
   }
 
   /* maxpool (MaxPooling2D), line 15: 32x32x32 -> 16x16x32, 0 MACs */
@@ -668,71 +700,71 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
   /* conv_7 (Conv2D), line 16: 32x32x32 -> 16x16x64, 524,288 MACs */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 16, 16, 64, 64, 1, 1, 2, 2, 0, 0, 1};
-    const RtEpilogue ep = {w + 43312, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t12, t10, w + 41264, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 47248, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t12, t10, w + 47312, &ep, &d, ws, ws_floats));
   }
 
   /* bn_6 (BatchNormalization, relu, in place), line 18: 16x16x32 -> 16x16x32, 0 MACs */
   {
     const RtEltwise d = {N, 256, 1, 32, 32, 32};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t13, t11, w + 43376, w + 43408, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t13, t11, w + 49360, w + 49392, &ep, &d));
   }
 
   /* conv_8 (Conv2D, bn_7 folded, relu), line 18: 16x16x32 -> 16x16x16, 131,072 MACs */
   {
     const RtConv2d d = {N, 16, 16, 32, 32, 16, 16, 16, 16, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 43952, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t14, t13, w + 43440, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 49936, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t14, t13, w + 49984, &ep, &d, ws, ws_floats));
   }
 
   /* conv_9 (Conv2D, + conv_7, Winograd), line 19: 16x16x16 -> 16x16x64, 2,359,296 MACs */
   {
     const RtConv2d d = {N, 16, 16, 16, 16, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 53216, t12, RT_ACT_LINEAR, 0.0f, 64};
-    CHECK(rt_conv2d_winograd(ctx, t15, t14, w + 53280, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 60224, t12, RT_ACT_LINEAR, 0.0f, 64};
+    CHECK(rt_conv2d_winograd(ctx, t15, t14, w + 60288, &ep, &d, ws, ws_floats));
   }
 
   /* bn_8 (BatchNormalization, relu), line 18: 16x16x64 -> 16x16x64, 0 MACs */
   {
     const RtEltwise d = {N, 256, 1, 64, 64, 64};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t16, t15, w + 69664, w + 69728, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t16, t15, w + 76672, w + 76736, &ep, &d));
   }
 
   /* conv_10 (Conv2D, bn_9 folded, relu), line 18: 16x16x64 -> 16x16x32, 524,288 MACs */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 32, 32, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 71840, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t17, t16, w + 69792, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 78848, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t17, t16, w + 78944, &ep, &d, ws, ws_floats));
   }
 
   /* conv_11 (Conv2D, + conv_9, Winograd), line 19: 16x16x32 -> 16x16x64, 4,718,592 MACs */
   {
     const RtConv2d d = {N, 16, 16, 32, 32, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 90368, t15, RT_ACT_LINEAR, 0.0f, 64};
-    CHECK(rt_conv2d_winograd(ctx, t18, t17, w + 90432, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 99424, t15, RT_ACT_LINEAR, 0.0f, 64};
+    CHECK(rt_conv2d_winograd(ctx, t18, t17, w + 99488, &ep, &d, ws, ws_floats));
   }
 
   /* bn_10 (BatchNormalization, relu), line 18: 16x16x64 -> 16x16x64, 0 MACs */
   {
     const RtEltwise d = {N, 256, 1, 64, 64, 64};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t19, t18, w + 123200, w + 123264, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t19, t18, w + 132256, w + 132320, &ep, &d));
   }
 
   /* conv_12 (Conv2D, bn_11 folded, relu), line 18: 16x16x64 -> 16x16x32, 524,288 MACs */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 32, 32, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 125376, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t20, t19, w + 123328, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 134432, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t20, t19, w + 134528, &ep, &d, ws, ws_floats));
   }
 
   /* conv_13 (Conv2D, + conv_11, Winograd), line 19: 16x16x32 -> 16x16x64, 4,718,592 MACs */
   {
     const RtConv2d d = {N, 16, 16, 32, 32, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 143904, t18, RT_ACT_LINEAR, 0.0f, 64};
-    CHECK(rt_conv2d_winograd(ctx, t21, t20, w + 143968, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 155008, t18, RT_ACT_LINEAR, 0.0f, 64};
+    CHECK(rt_conv2d_winograd(ctx, t21, t20, w + 155072, &ep, &d, ws, ws_floats));
   }
 
   /* maxpool_1 (MaxPooling2D), line 15: 16x16x64 -> 8x8x64, 0 MACs */
@@ -744,71 +776,71 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
   /* conv_14 (Conv2D), line 16: 16x16x64 -> 8x8x128, 524,288 MACs */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 8, 8, 128, 128, 1, 1, 2, 2, 0, 0, 1};
-    const RtEpilogue ep = {w + 184928, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t23, t21, w + 176736, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 196032, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t23, t21, w + 196160, &ep, &d, ws, ws_floats));
   }
 
   /* bn_12 (BatchNormalization, relu, in place), line 18: 8x8x64 -> 8x8x64, 0 MACs */
   {
     const RtEltwise d = {N, 64, 1, 64, 64, 64};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t24, t22, w + 185056, w + 185120, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t24, t22, w + 204352, w + 204416, &ep, &d));
   }
 
   /* conv_15 (Conv2D, bn_13 folded, relu), line 18: 8x8x64 -> 8x8x32, 131,072 MACs */
   {
     const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 32, 32, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 187232, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t25, t24, w + 185184, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 206528, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t25, t24, w + 206624, &ep, &d, ws, ws_floats));
   }
 
   /* conv_16 (Conv2D, + conv_14, Winograd), line 19: 8x8x32 -> 8x8x128, 2,359,296 MACs */
   {
     const RtConv2d d = {N, 8, 8, 32, 32, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 224192, t23, RT_ACT_LINEAR, 0.0f, 128};
-    CHECK(rt_conv2d_winograd(ctx, t26, t25, w + 224320, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 245536, t23, RT_ACT_LINEAR, 0.0f, 128};
+    CHECK(rt_conv2d_winograd(ctx, t26, t25, w + 245664, &ep, &d, ws, ws_floats));
   }
 
   /* bn_14 (BatchNormalization, relu), line 18: 8x8x128 -> 8x8x128, 0 MACs */
   {
     const RtEltwise d = {N, 64, 1, 128, 128, 128};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t27, t26, w + 289856, w + 289984, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t27, t26, w + 311200, w + 311328, &ep, &d));
   }
 
   /* conv_17 (Conv2D, bn_15 folded, relu), line 18: 8x8x128 -> 8x8x64, 524,288 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 64, 64, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 298304, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t28, t27, w + 290112, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 319648, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t28, t27, w + 319840, &ep, &d, ws, ws_floats));
   }
 
   /* conv_18 (Conv2D, + conv_16, Winograd), line 19: 8x8x64 -> 8x8x128, 4,718,592 MACs */
   {
     const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 372224, t26, RT_ACT_LINEAR, 0.0f, 128};
-    CHECK(rt_conv2d_winograd(ctx, t29, t28, w + 372352, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 401760, t26, RT_ACT_LINEAR, 0.0f, 128};
+    CHECK(rt_conv2d_winograd(ctx, t29, t28, w + 401888, &ep, &d, ws, ws_floats));
   }
 
   /* bn_16 (BatchNormalization, relu), line 18: 8x8x128 -> 8x8x128, 0 MACs */
   {
     const RtEltwise d = {N, 64, 1, 128, 128, 128};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t30, t29, w + 503424, w + 503552, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t30, t29, w + 532960, w + 533088, &ep, &d));
   }
 
   /* conv_19 (Conv2D, bn_17 folded, relu), line 18: 8x8x128 -> 8x8x64, 524,288 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 64, 64, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 511872, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t31, t30, w + 503680, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 541408, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t31, t30, w + 541600, &ep, &d, ws, ws_floats));
   }
 
   /* conv_20 (Conv2D, + conv_18, Winograd), line 19: 8x8x64 -> 8x8x128, 4,718,592 MACs */
   {
     const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 585792, t29, RT_ACT_LINEAR, 0.0f, 128};
-    CHECK(rt_conv2d_winograd(ctx, t32, t31, w + 585920, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 623520, t29, RT_ACT_LINEAR, 0.0f, 128};
+    CHECK(rt_conv2d_winograd(ctx, t32, t31, w + 623648, &ep, &d, ws, ws_floats));
   }
 
   /* maxpool_2 (MaxPooling2D), line 15: 8x8x128 -> 4x4x128, 0 MACs */
@@ -820,78 +852,78 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
   /* conv_21 (Conv2D), line 16: 8x8x128 -> 4x4x256, 524,288 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 4, 4, 256, 256, 1, 1, 2, 2, 0, 0, 1};
-    const RtEpilogue ep = {w + 749760, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t34, t32, w + 716992, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 787488, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t34, t32, w + 787744, &ep, &d, ws, ws_floats));
   }
 
   /* bn_18 (BatchNormalization, relu, in place), line 18: 4x4x128 -> 4x4x128, 0 MACs */
   {
     const RtEltwise d = {N, 16, 1, 128, 128, 128};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t35, t33, w + 750016, w + 750144, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t35, t33, w + 820512, w + 820640, &ep, &d));
   }
 
   /* conv_22 (Conv2D, bn_19 folded, relu), line 18: 4x4x128 -> 4x4x64, 131,072 MACs */
   {
     const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 64, 64, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 758464, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t36, t35, w + 750272, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 828960, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t36, t35, w + 829152, &ep, &d, ws, ws_floats));
   }
 
   /* conv_23 (Conv2D, + conv_21, Winograd), line 19: 4x4x64 -> 4x4x256, 2,359,296 MACs */
   {
     const RtConv2d d = {N, 4, 4, 64, 64, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 906112, t34, RT_ACT_LINEAR, 0.0f, 256};
-    CHECK(rt_conv2d_winograd(ctx, t37, t36, w + 906368, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 984800, t34, RT_ACT_LINEAR, 0.0f, 256};
+    CHECK(rt_conv2d_winograd(ctx, t37, t36, w + 985056, &ep, &d, ws, ws_floats));
   }
 
   /* bn_20 (BatchNormalization, relu), line 18: 4x4x256 -> 4x4x256, 0 MACs */
   {
     const RtEltwise d = {N, 16, 1, 256, 256, 256};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t38, t37, w + 1168512, w + 1168768, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t38, t37, w + 1247200, w + 1247456, &ep, &d));
   }
 
   /* conv_24 (Conv2D, bn_21 folded, relu), line 18: 4x4x256 -> 4x4x128, 524,288 MACs */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 128, 128, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 1201792, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t39, t38, w + 1169024, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1280480, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t39, t38, w + 1280864, &ep, &d, ws, ws_floats));
   }
 
   /* conv_25 (Conv2D, + conv_23, Winograd), line 19: 4x4x128 -> 4x4x256, 4,718,592 MACs */
   {
     const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 1497088, t37, RT_ACT_LINEAR, 0.0f, 256};
-    CHECK(rt_conv2d_winograd(ctx, t40, t39, w + 1497344, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1608544, t37, RT_ACT_LINEAR, 0.0f, 256};
+    CHECK(rt_conv2d_winograd(ctx, t40, t39, w + 1608800, &ep, &d, ws, ws_floats));
   }
 
   /* bn_22 (BatchNormalization, relu), line 18: 4x4x256 -> 4x4x256, 0 MACs */
   {
     const RtEltwise d = {N, 16, 1, 256, 256, 256};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t41, t40, w + 2021632, w + 2021888, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t41, t40, w + 2133088, w + 2133344, &ep, &d));
   }
 
   /* conv_26 (Conv2D, bn_23 folded, relu), line 18: 4x4x256 -> 4x4x128, 524,288 MACs */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 128, 128, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 2054912, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t42, t41, w + 2022144, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 2166368, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t42, t41, w + 2166752, &ep, &d, ws, ws_floats));
   }
 
   /* conv_27 (Conv2D, + conv_25, Winograd), line 19: 4x4x128 -> 4x4x256, 4,718,592 MACs */
   {
     const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 2350208, t40, RT_ACT_LINEAR, 0.0f, 256};
-    CHECK(rt_conv2d_winograd(ctx, t43, t42, w + 2350464, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 2494432, t40, RT_ACT_LINEAR, 0.0f, 256};
+    CHECK(rt_conv2d_winograd(ctx, t43, t42, w + 2494688, &ep, &d, ws, ws_floats));
   }
 
   /* bn_24 (BatchNormalization, relu, in place), line 30: 4x4x256 -> 4x4x256, 0 MACs */
   {
     const RtEltwise d = {N, 16, 1, 256, 256, 256};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t44, t43, w + 2874752, w + 2875008, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t44, t43, w + 3018976, w + 3019232, &ep, &d));
   }
 
   /* avgpool (AveragePooling2D), line 30: 4x4x256 -> 1x1x256, 0 MACs */
@@ -908,8 +940,8 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
   /* dense (Dense, softmax), line 31: 256 -> 10, 2,560 MACs */
   {
     const RtDense d = {N * 1, 256, 10, 256, 10};
-    const RtEpilogue ep = {w + 2877824, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_dense(ctx, t47, t46, w + 2875264, &ep, &d));
+    const RtEpilogue ep = {w + 3022048, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, t47, t46, w + 3019488, &ep, &d));
     const RtEltwise sm = {N, 1, 1, 10, 10, 10};
     CHECK(rt_softmax(ctx, t47, t47, &sm));
   }
@@ -2806,7 +2838,7 @@ const NetcModel netc_model_bottleneck_mini = {
   .params = params,
   .num_params = 158,
   .param_floats = 1137098,
-  .compute_floats = 2877840,
+  .compute_floats = 3022064,
   .total_params = 1137098,
   .trainable_params = 1132938,
   .macs_per_image = 57117184,

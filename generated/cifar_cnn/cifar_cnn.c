@@ -46,54 +46,56 @@ void cifar_cnn_prepare(float *w, const float *p) {
   /* conv (Conv2D) */
   memcpy(w + 0, p + 0, 1728 * sizeof(float));
   memcpy(w + 1728, p + 1728, 64 * sizeof(float));
+  /* conv: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 1792, w + 0, 27, 64, 1);
   /* conv_1 (Conv2D) */
-  memcpy(w + 1792, p + 1792, 36864 * sizeof(float));
-  memcpy(w + 38656, p + 38656, 64 * sizeof(float));
+  memcpy(w + 3520, p + 1792, 36864 * sizeof(float));
+  memcpy(w + 40384, p + 38656, 64 * sizeof(float));
   /* conv_1: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 38720, w + 1792, 64, 64);
+  rt_winograd_kernel(w + 40448, w + 3520, 64, 64);
   /* conv_2 (Conv2D) */
-  memcpy(w + 104256, p + 38720, 36864 * sizeof(float));
-  memcpy(w + 141120, p + 75584, 64 * sizeof(float));
+  memcpy(w + 105984, p + 38720, 36864 * sizeof(float));
+  memcpy(w + 142848, p + 75584, 64 * sizeof(float));
   /* conv_2: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 141184, w + 104256, 64, 64);
+  rt_winograd_kernel(w + 142912, w + 105984, 64, 64);
   /* conv_3 (Conv2D) */
-  memcpy(w + 206720, p + 75648, 73728 * sizeof(float));
-  memcpy(w + 280448, p + 149376, 128 * sizeof(float));
+  memcpy(w + 208448, p + 75648, 73728 * sizeof(float));
+  memcpy(w + 282176, p + 149376, 128 * sizeof(float));
   /* conv_3: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 280576, w + 206720, 64, 128);
+  rt_winograd_kernel(w + 282304, w + 208448, 64, 128);
   /* conv_4 (Conv2D) */
-  memcpy(w + 411648, p + 149504, 147456 * sizeof(float));
-  memcpy(w + 559104, p + 296960, 128 * sizeof(float));
+  memcpy(w + 413376, p + 149504, 147456 * sizeof(float));
+  memcpy(w + 560832, p + 296960, 128 * sizeof(float));
   /* conv_4: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 559232, w + 411648, 128, 128);
+  rt_winograd_kernel(w + 560960, w + 413376, 128, 128);
   /* conv_5 (Conv2D) */
-  memcpy(w + 821376, p + 297088, 147456 * sizeof(float));
-  memcpy(w + 968832, p + 444544, 128 * sizeof(float));
+  memcpy(w + 823104, p + 297088, 147456 * sizeof(float));
+  memcpy(w + 970560, p + 444544, 128 * sizeof(float));
   /* conv_5: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 968960, w + 821376, 128, 128);
+  rt_winograd_kernel(w + 970688, w + 823104, 128, 128);
   /* conv_6 (Conv2D) */
-  memcpy(w + 1231104, p + 444672, 294912 * sizeof(float));
-  memcpy(w + 1526016, p + 739584, 256 * sizeof(float));
+  memcpy(w + 1232832, p + 444672, 294912 * sizeof(float));
+  memcpy(w + 1527744, p + 739584, 256 * sizeof(float));
   /* conv_6: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 1526272, w + 1231104, 128, 256);
+  rt_winograd_kernel(w + 1528000, w + 1232832, 128, 256);
   /* conv_7 (Conv2D) */
-  memcpy(w + 2050560, p + 739840, 589824 * sizeof(float));
-  memcpy(w + 2640384, p + 1329664, 256 * sizeof(float));
+  memcpy(w + 2052288, p + 739840, 589824 * sizeof(float));
+  memcpy(w + 2642112, p + 1329664, 256 * sizeof(float));
   /* conv_7: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 2640640, w + 2050560, 256, 256);
+  rt_winograd_kernel(w + 2642368, w + 2052288, 256, 256);
   /* conv_8 (Conv2D) */
-  memcpy(w + 3689216, p + 1329920, 589824 * sizeof(float));
-  memcpy(w + 4279040, p + 1919744, 256 * sizeof(float));
+  memcpy(w + 3690944, p + 1329920, 589824 * sizeof(float));
+  memcpy(w + 4280768, p + 1919744, 256 * sizeof(float));
   /* conv_8: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 4279296, w + 3689216, 256, 256);
+  rt_winograd_kernel(w + 4281024, w + 3690944, 256, 256);
   /* conv_9 (Conv2D) */
-  memcpy(w + 5327872, p + 1920000, 589824 * sizeof(float));
-  memcpy(w + 5917696, p + 2509824, 256 * sizeof(float));
+  memcpy(w + 5329600, p + 1920000, 589824 * sizeof(float));
+  memcpy(w + 5919424, p + 2509824, 256 * sizeof(float));
   /* conv_9: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 5917952, w + 5327872, 256, 256);
+  rt_winograd_kernel(w + 5919680, w + 5329600, 256, 256);
   /* dense (Dense) */
-  memcpy(w + 6966528, p + 2510080, 2560 * sizeof(float));
-  memcpy(w + 6969088, p + 2512640, 10 * sizeof(float));
+  memcpy(w + 6968256, p + 2510080, 2560 * sizeof(float));
+  memcpy(w + 6970816, p + 2512640, 10 * sizeof(float));
 }
 
 /* Scratch the convolutions need at batch N (im2col tiles, Winograd blocks). */
@@ -195,21 +197,21 @@ RtStatus cifar_cnn_forward(const RtContext *ctx, const float *w, void *arena_, f
   {
     const RtConv2d d = {N, 32, 32, 3, 3, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 1728, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t1, t0, w + 0, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_packed(ctx, t1, t0, w + 1792, &ep, &d, ws, ws_floats));
   }
 
   /* conv_1 (Conv2D, relu, Winograd), line 12: 32x32x64 -> 32x32x64, 37,748,736 MACs */
   {
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 38656, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t2, t1, w + 38720, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 40384, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t2, t1, w + 40448, &ep, &d, ws, ws_floats));
   }
 
   /* conv_2 (Conv2D, relu, Winograd), line 12: 32x32x64 -> 32x32x64, 37,748,736 MACs */
   {
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 141120, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t3, t2, w + 141184, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 142848, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t3, t2, w + 142912, &ep, &d, ws, ws_floats));
   }
 
   /* maxpool (MaxPooling2D), line 17: 32x32x64 -> 16x16x64, 0 MACs */
@@ -221,22 +223,22 @@ RtStatus cifar_cnn_forward(const RtContext *ctx, const float *w, void *arena_, f
   /* conv_3 (Conv2D, relu, Winograd), line 12: 16x16x64 -> 16x16x128, 18,874,368 MACs */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 280448, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t5, t4, w + 280576, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 282176, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t5, t4, w + 282304, &ep, &d, ws, ws_floats));
   }
 
   /* conv_4 (Conv2D, relu, Winograd), line 12: 16x16x128 -> 16x16x128, 37,748,736 MACs */
   {
     const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 559104, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t6, t5, w + 559232, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 560832, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t6, t5, w + 560960, &ep, &d, ws, ws_floats));
   }
 
   /* conv_5 (Conv2D, relu, Winograd), line 12: 16x16x128 -> 16x16x128, 37,748,736 MACs */
   {
     const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 968832, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t7, t6, w + 968960, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 970560, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t7, t6, w + 970688, &ep, &d, ws, ws_floats));
   }
 
   /* maxpool_1 (MaxPooling2D), line 18: 16x16x128 -> 8x8x128, 0 MACs */
@@ -248,29 +250,29 @@ RtStatus cifar_cnn_forward(const RtContext *ctx, const float *w, void *arena_, f
   /* conv_6 (Conv2D, relu, Winograd), line 12: 8x8x128 -> 8x8x256, 18,874,368 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 1526016, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t9, t8, w + 1526272, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1527744, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t9, t8, w + 1528000, &ep, &d, ws, ws_floats));
   }
 
   /* conv_7 (Conv2D, relu, Winograd), line 12: 8x8x256 -> 8x8x256, 37,748,736 MACs */
   {
     const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 2640384, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t10, t9, w + 2640640, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 2642112, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t10, t9, w + 2642368, &ep, &d, ws, ws_floats));
   }
 
   /* conv_8 (Conv2D, relu, Winograd), line 12: 8x8x256 -> 8x8x256, 37,748,736 MACs */
   {
     const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 4279040, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t11, t10, w + 4279296, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 4280768, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t11, t10, w + 4281024, &ep, &d, ws, ws_floats));
   }
 
   /* conv_9 (Conv2D, relu, Winograd), line 12: 8x8x256 -> 8x8x256, 37,748,736 MACs */
   {
     const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 5917696, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t12, t11, w + 5917952, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 5919424, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t12, t11, w + 5919680, &ep, &d, ws, ws_floats));
   }
 
   /* avgpool (AveragePooling2D), line 20: 8x8x256 -> 1x1x256, 0 MACs */
@@ -287,8 +289,8 @@ RtStatus cifar_cnn_forward(const RtContext *ctx, const float *w, void *arena_, f
   /* dense (Dense, softmax), line 21: 256 -> 10, 2,560 MACs */
   {
     const RtDense d = {N * 1, 256, 10, 256, 10};
-    const RtEpilogue ep = {w + 6969088, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_dense(ctx, t15, t14, w + 6966528, &ep, &d));
+    const RtEpilogue ep = {w + 6970816, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, t15, t14, w + 6968256, &ep, &d));
     const RtEltwise sm = {N, 1, 1, 10, 10, 10};
     CHECK(rt_softmax(ctx, t15, t15, &sm));
   }
@@ -734,7 +736,7 @@ const NetcModel netc_model_cifar_cnn = {
   .params = params,
   .num_params = 22,
   .param_floats = 2512650,
-  .compute_floats = 6969104,
+  .compute_floats = 6970832,
   .total_params = 2512650,
   .trainable_params = 2512650,
   .macs_per_image = 303761920,

@@ -27,9 +27,13 @@ void conv_arith_prepare(float *w, const float *p) {
   /* conv (Conv2D) */
   memcpy(w + 0, p + 0, 1728 * sizeof(float));
   memcpy(w + 1728, p + 1728, 64 * sizeof(float));
+  /* conv: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 1792, w + 0, 27, 64, 1);
   /* conv_1 (Conv2D) */
-  memcpy(w + 1792, p + 1792, 65536 * sizeof(float));
-  memcpy(w + 67328, p + 67328, 64 * sizeof(float));
+  memcpy(w + 3520, p + 1792, 65536 * sizeof(float));
+  memcpy(w + 69056, p + 67328, 64 * sizeof(float));
+  /* conv_1: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 69120, w + 3520, 1024, 64, 1);
 }
 
 /* Scratch the convolutions need at batch N (im2col tiles, Winograd blocks). */
@@ -70,14 +74,14 @@ RtStatus conv_arith_forward(const RtContext *ctx, const float *w, void *arena_, 
   {
     const RtConv2d d = {N, 224, 224, 3, 3, 222, 222, 64, 64, 3, 3, 1, 1, 0, 0, 1};
     const RtEpilogue ep = {w + 1728, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t1, t0, w + 0, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_packed(ctx, t1, t0, w + 1792, &ep, &d, ws, ws_floats));
   }
 
   /* conv_1 (Conv2D), line 15: 222x222x64 -> 111x111x64, 807,469,056 MACs */
   {
     const RtConv2d d = {N, 222, 222, 64, 64, 111, 111, 64, 64, 4, 4, 2, 2, 1, 1, 1};
-    const RtEpilogue ep = {w + 67328, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t2, t1, w + 1792, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 69056, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t2, t1, w + 69120, &ep, &d, ws, ws_floats));
   }
 
   memcpy(output, t2, (size_t)N * 788544 * sizeof(float));
@@ -121,7 +125,7 @@ const NetcModel netc_model_conv_arith = {
   .params = params,
   .num_params = 4,
   .param_floats = 67392,
-  .compute_floats = 67392,
+  .compute_floats = 134656,
   .total_params = 67392,
   .trainable_params = 67392,
   .macs_per_image = 892631808,

@@ -116,105 +116,111 @@ void densenet_mini_prepare(float *w, const float *p) {
   /* conv (Conv2D) */
   memcpy(w + 0, p + 0, 864 * sizeof(float));
   memcpy(w + 864, p + 864, 32 * sizeof(float));
+  /* conv: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 896, w + 0, 27, 32, 1);
   /* bn: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 896, w + 928, p + 896, p + 928, p + 960, p + 992, 0.00100000005f, 32);
+  rt_bn_fold(w + 1760, w + 1792, p + 896, p + 928, p + 960, p + 992, 0.00100000005f, 32);
   /* conv_1 (Conv2D) */
-  memcpy(w + 960, p + 1024, 9216 * sizeof(float));
-  memcpy(w + 10176, p + 10240, 32 * sizeof(float));
+  memcpy(w + 1824, p + 1024, 9216 * sizeof(float));
+  memcpy(w + 11040, p + 10240, 32 * sizeof(float));
   /* conv_1: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 10208, w + 960, 32, 32);
+  rt_winograd_kernel(w + 11072, w + 1824, 32, 32);
   /* bn_1: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 26592, w + 26656, p + 10272, p + 10336, p + 10400, p + 10464, 0.00100000005f, 64);
+  rt_bn_fold(w + 27456, w + 27520, p + 10272, p + 10336, p + 10400, p + 10464, 0.00100000005f, 64);
   /* conv_2 (Conv2D) */
-  memcpy(w + 26720, p + 10528, 18432 * sizeof(float));
-  memcpy(w + 45152, p + 28960, 32 * sizeof(float));
+  memcpy(w + 27584, p + 10528, 18432 * sizeof(float));
+  memcpy(w + 46016, p + 28960, 32 * sizeof(float));
   /* conv_2: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 45184, w + 26720, 64, 32);
+  rt_winograd_kernel(w + 46048, w + 27584, 64, 32);
   /* bn_2: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 77952, w + 78048, p + 28992, p + 29088, p + 29184, p + 29280, 0.00100000005f, 96);
+  rt_bn_fold(w + 78816, w + 78912, p + 28992, p + 29088, p + 29184, p + 29280, 0.00100000005f, 96);
   /* conv_3 (Conv2D) */
-  memcpy(w + 78144, p + 29376, 27648 * sizeof(float));
-  memcpy(w + 105792, p + 57024, 32 * sizeof(float));
+  memcpy(w + 79008, p + 29376, 27648 * sizeof(float));
+  memcpy(w + 106656, p + 57024, 32 * sizeof(float));
   /* conv_3: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 105824, w + 78144, 96, 32);
+  rt_winograd_kernel(w + 106688, w + 79008, 96, 32);
   /* bn_3: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 154976, w + 155104, p + 57056, p + 57184, p + 57312, p + 57440, 0.00100000005f, 128);
+  rt_bn_fold(w + 155840, w + 155968, p + 57056, p + 57184, p + 57312, p + 57440, 0.00100000005f, 128);
   /* conv_4 (Conv2D) */
-  memcpy(w + 155232, p + 57568, 36864 * sizeof(float));
-  memcpy(w + 192096, p + 94432, 32 * sizeof(float));
+  memcpy(w + 156096, p + 57568, 36864 * sizeof(float));
+  memcpy(w + 192960, p + 94432, 32 * sizeof(float));
   /* conv_4: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 192128, w + 155232, 128, 32);
+  rt_winograd_kernel(w + 192992, w + 156096, 128, 32);
   /* bn_4: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 257664, w + 257824, p + 94464, p + 94624, p + 94784, p + 94944, 0.00100000005f, 160);
+  rt_bn_fold(w + 258528, w + 258688, p + 94464, p + 94624, p + 94784, p + 94944, 0.00100000005f, 160);
   /* conv_5 (Conv2D) */
-  memcpy(w + 257984, p + 95104, 12800 * sizeof(float));
-  memcpy(w + 270784, p + 107904, 80 * sizeof(float));
+  memcpy(w + 258848, p + 95104, 12800 * sizeof(float));
+  memcpy(w + 271648, p + 107904, 80 * sizeof(float));
+  /* conv_5: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 271728, w + 258848, 160, 80, 1);
   /* bn_5: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 270864, w + 270944, p + 107984, p + 108064, p + 108144, p + 108224, 0.00100000005f, 80);
+  rt_bn_fold(w + 287088, w + 287168, p + 107984, p + 108064, p + 108144, p + 108224, 0.00100000005f, 80);
   /* conv_6 (Conv2D) */
-  memcpy(w + 271024, p + 108304, 23040 * sizeof(float));
-  memcpy(w + 294064, p + 131344, 32 * sizeof(float));
+  memcpy(w + 287248, p + 108304, 23040 * sizeof(float));
+  memcpy(w + 310288, p + 131344, 32 * sizeof(float));
   /* conv_6: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 294096, w + 271024, 80, 32);
+  rt_winograd_kernel(w + 310320, w + 287248, 80, 32);
   /* bn_6: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 335056, w + 335168, p + 131376, p + 131488, p + 131600, p + 131712, 0.00100000005f, 112);
+  rt_bn_fold(w + 351280, w + 351392, p + 131376, p + 131488, p + 131600, p + 131712, 0.00100000005f, 112);
   /* conv_7 (Conv2D) */
-  memcpy(w + 335280, p + 131824, 32256 * sizeof(float));
-  memcpy(w + 367536, p + 164080, 32 * sizeof(float));
+  memcpy(w + 351504, p + 131824, 32256 * sizeof(float));
+  memcpy(w + 383760, p + 164080, 32 * sizeof(float));
   /* conv_7: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 367568, w + 335280, 112, 32);
+  rt_winograd_kernel(w + 383792, w + 351504, 112, 32);
   /* bn_7: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 424912, w + 425056, p + 164112, p + 164256, p + 164400, p + 164544, 0.00100000005f, 144);
+  rt_bn_fold(w + 441136, w + 441280, p + 164112, p + 164256, p + 164400, p + 164544, 0.00100000005f, 144);
   /* conv_8 (Conv2D) */
-  memcpy(w + 425200, p + 164688, 41472 * sizeof(float));
-  memcpy(w + 466672, p + 206160, 32 * sizeof(float));
+  memcpy(w + 441424, p + 164688, 41472 * sizeof(float));
+  memcpy(w + 482896, p + 206160, 32 * sizeof(float));
   /* conv_8: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 466704, w + 425200, 144, 32);
+  rt_winograd_kernel(w + 482928, w + 441424, 144, 32);
   /* bn_8: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 540432, w + 540608, p + 206192, p + 206368, p + 206544, p + 206720, 0.00100000005f, 176);
+  rt_bn_fold(w + 556656, w + 556832, p + 206192, p + 206368, p + 206544, p + 206720, 0.00100000005f, 176);
   /* conv_9 (Conv2D) */
-  memcpy(w + 540784, p + 206896, 50688 * sizeof(float));
-  memcpy(w + 591472, p + 257584, 32 * sizeof(float));
+  memcpy(w + 557008, p + 206896, 50688 * sizeof(float));
+  memcpy(w + 607696, p + 257584, 32 * sizeof(float));
   /* conv_9: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 591504, w + 540784, 176, 32);
+  rt_winograd_kernel(w + 607728, w + 557008, 176, 32);
   /* bn_9: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 681616, w + 681824, p + 257616, p + 257824, p + 258032, p + 258240, 0.00100000005f, 208);
+  rt_bn_fold(w + 697840, w + 698048, p + 257616, p + 257824, p + 258032, p + 258240, 0.00100000005f, 208);
   /* conv_10 (Conv2D) */
-  memcpy(w + 682032, p + 258448, 21632 * sizeof(float));
-  memcpy(w + 703664, p + 280080, 104 * sizeof(float));
+  memcpy(w + 698256, p + 258448, 21632 * sizeof(float));
+  memcpy(w + 719888, p + 280080, 104 * sizeof(float));
+  /* conv_10: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 720000, w + 698256, 208, 104, 1);
   /* bn_10: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 703776, w + 703888, p + 280184, p + 280288, p + 280392, p + 280496, 0.00100000005f, 104);
+  rt_bn_fold(w + 746624, w + 746736, p + 280184, p + 280288, p + 280392, p + 280496, 0.00100000005f, 104);
   /* conv_11 (Conv2D) */
-  memcpy(w + 704000, p + 280600, 29952 * sizeof(float));
-  memcpy(w + 733952, p + 310552, 32 * sizeof(float));
+  memcpy(w + 746848, p + 280600, 29952 * sizeof(float));
+  memcpy(w + 776800, p + 310552, 32 * sizeof(float));
   /* conv_11: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 733984, w + 704000, 104, 32);
+  rt_winograd_kernel(w + 776832, w + 746848, 104, 32);
   /* bn_11: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 787232, w + 787376, p + 310584, p + 310720, p + 310856, p + 310992, 0.00100000005f, 136);
+  rt_bn_fold(w + 830080, w + 830224, p + 310584, p + 310720, p + 310856, p + 310992, 0.00100000005f, 136);
   /* conv_12 (Conv2D) */
-  memcpy(w + 787520, p + 311128, 39168 * sizeof(float));
-  memcpy(w + 826688, p + 350296, 32 * sizeof(float));
+  memcpy(w + 830368, p + 311128, 39168 * sizeof(float));
+  memcpy(w + 869536, p + 350296, 32 * sizeof(float));
   /* conv_12: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 826720, w + 787520, 136, 32);
+  rt_winograd_kernel(w + 869568, w + 830368, 136, 32);
   /* bn_12: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 896352, w + 896528, p + 350328, p + 350496, p + 350664, p + 350832, 0.00100000005f, 168);
+  rt_bn_fold(w + 939200, w + 939376, p + 350328, p + 350496, p + 350664, p + 350832, 0.00100000005f, 168);
   /* conv_13 (Conv2D) */
-  memcpy(w + 896704, p + 351000, 48384 * sizeof(float));
-  memcpy(w + 945088, p + 399384, 32 * sizeof(float));
+  memcpy(w + 939552, p + 351000, 48384 * sizeof(float));
+  memcpy(w + 987936, p + 399384, 32 * sizeof(float));
   /* conv_13: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 945120, w + 896704, 168, 32);
+  rt_winograd_kernel(w + 987968, w + 939552, 168, 32);
   /* bn_13: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 1031136, w + 1031344, p + 399416, p + 399616, p + 399816, p + 400016, 0.00100000005f, 200);
+  rt_bn_fold(w + 1073984, w + 1074192, p + 399416, p + 399616, p + 399816, p + 400016, 0.00100000005f, 200);
   /* conv_14 (Conv2D) */
-  memcpy(w + 1031552, p + 400216, 57600 * sizeof(float));
-  memcpy(w + 1089152, p + 457816, 32 * sizeof(float));
+  memcpy(w + 1074400, p + 400216, 57600 * sizeof(float));
+  memcpy(w + 1132000, p + 457816, 32 * sizeof(float));
   /* conv_14: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 1089184, w + 1031552, 200, 32);
+  rt_winograd_kernel(w + 1132032, w + 1074400, 200, 32);
   /* bn_14: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 1191584, w + 1191824, p + 457848, p + 458080, p + 458312, p + 458544, 0.00100000005f, 232);
+  rt_bn_fold(w + 1234432, w + 1234672, p + 457848, p + 458080, p + 458312, p + 458544, 0.00100000005f, 232);
   /* dense (Dense) */
-  memcpy(w + 1192064, p + 458776, 2320 * sizeof(float));
-  memcpy(w + 1194384, p + 461096, 10 * sizeof(float));
+  memcpy(w + 1234912, p + 458776, 2320 * sizeof(float));
+  memcpy(w + 1237232, p + 461096, 10 * sizeof(float));
 }
 
 /* Scratch the convolutions need at batch N (im2col tiles, Winograd blocks). */
@@ -378,21 +384,21 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   {
     const RtConv2d d = {N, 32, 32, 3, 3, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 864, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t1, t0, w + 0, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_packed(ctx, t1, t0, w + 896, &ep, &d, ws, ws_floats));
   }
 
   /* bn (BatchNormalization, relu), line 14: 32x32x32 -> 32x32x32, 0 MACs */
   {
     const RtEltwise d = {N, 1024, 1, 32, 32, 32};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t2, t1, w + 896, w + 928, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t2, t1, w + 1760, w + 1792, &ep, &d));
   }
 
   /* conv_1 (Conv2D, Winograd), line 14: 32x32x32 -> 32x32x32, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 10176, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t3, t2, w + 10208, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 11040, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t3, t2, w + 11072, &ep, &d, ws, ws_floats));
   }
 
   /* concat (Concatenate), line 15: 32x32x32 + 32x32x32 -> 32x32x64, 0 MACs */
@@ -407,14 +413,14 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   {
     const RtEltwise d = {N, 1024, 1, 64, 64, 64};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t5, t4, w + 26592, w + 26656, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t5, t4, w + 27456, w + 27520, &ep, &d));
   }
 
   /* conv_2 (Conv2D, Winograd), line 14: 32x32x64 -> 32x32x32, 18,874,368 MACs */
   {
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 45152, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t6, t5, w + 45184, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 46016, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t6, t5, w + 46048, &ep, &d, ws, ws_floats));
   }
 
   /* concat_1 (Concatenate), line 15: 32x32x64 + 32x32x32 -> 32x32x96, 0 MACs */
@@ -429,14 +435,14 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   {
     const RtEltwise d = {N, 1024, 1, 96, 96, 96};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t8, t7, w + 77952, w + 78048, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t8, t7, w + 78816, w + 78912, &ep, &d));
   }
 
   /* conv_3 (Conv2D, Winograd), line 14: 32x32x96 -> 32x32x32, 28,311,552 MACs */
   {
     const RtConv2d d = {N, 32, 32, 96, 96, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 105792, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t9, t8, w + 105824, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 106656, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t9, t8, w + 106688, &ep, &d, ws, ws_floats));
   }
 
   /* concat_2 (Concatenate), line 15: 32x32x96 + 32x32x32 -> 32x32x128, 0 MACs */
@@ -451,14 +457,14 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   {
     const RtEltwise d = {N, 1024, 1, 128, 128, 128};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t11, t10, w + 154976, w + 155104, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t11, t10, w + 155840, w + 155968, &ep, &d));
   }
 
   /* conv_4 (Conv2D, Winograd), line 14: 32x32x128 -> 32x32x32, 37,748,736 MACs */
   {
     const RtConv2d d = {N, 32, 32, 128, 128, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 192096, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t12, t11, w + 192128, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 192960, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t12, t11, w + 192992, &ep, &d, ws, ws_floats));
   }
 
   /* concat_3 (Concatenate), line 15: 32x32x128 + 32x32x32 -> 32x32x160, 0 MACs */
@@ -473,14 +479,14 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   {
     const RtEltwise d = {N, 1024, 1, 160, 160, 160};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t14, t13, w + 257664, w + 257824, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t14, t13, w + 258528, w + 258688, &ep, &d));
   }
 
   /* conv_5 (Conv2D), line 19: 32x32x160 -> 32x32x80, 13,107,200 MACs */
   {
     const RtConv2d d = {N, 32, 32, 160, 160, 32, 32, 80, 80, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 270784, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t15, t14, w + 257984, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 271648, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t15, t14, w + 271728, &ep, &d, ws, ws_floats));
   }
 
   /* avgpool (AveragePooling2D), line 19: 32x32x80 -> 16x16x80, 0 MACs */
@@ -493,14 +499,14 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   {
     const RtEltwise d = {N, 256, 1, 80, 80, 80};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t17, t16, w + 270864, w + 270944, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t17, t16, w + 287088, w + 287168, &ep, &d));
   }
 
   /* conv_6 (Conv2D, Winograd), line 14: 16x16x80 -> 16x16x32, 5,898,240 MACs */
   {
     const RtConv2d d = {N, 16, 16, 80, 80, 16, 16, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 294064, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t18, t17, w + 294096, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 310288, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t18, t17, w + 310320, &ep, &d, ws, ws_floats));
   }
 
   /* concat_4 (Concatenate), line 15: 16x16x80 + 16x16x32 -> 16x16x112, 0 MACs */
@@ -515,14 +521,14 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   {
     const RtEltwise d = {N, 256, 1, 112, 112, 112};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t20, t19, w + 335056, w + 335168, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t20, t19, w + 351280, w + 351392, &ep, &d));
   }
 
   /* conv_7 (Conv2D, Winograd), line 14: 16x16x112 -> 16x16x32, 8,257,536 MACs */
   {
     const RtConv2d d = {N, 16, 16, 112, 112, 16, 16, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 367536, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t21, t20, w + 367568, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 383760, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t21, t20, w + 383792, &ep, &d, ws, ws_floats));
   }
 
   /* concat_5 (Concatenate), line 15: 16x16x112 + 16x16x32 -> 16x16x144, 0 MACs */
@@ -537,14 +543,14 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   {
     const RtEltwise d = {N, 256, 1, 144, 144, 144};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t23, t22, w + 424912, w + 425056, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t23, t22, w + 441136, w + 441280, &ep, &d));
   }
 
   /* conv_8 (Conv2D, Winograd), line 14: 16x16x144 -> 16x16x32, 10,616,832 MACs */
   {
     const RtConv2d d = {N, 16, 16, 144, 144, 16, 16, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 466672, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t24, t23, w + 466704, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 482896, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t24, t23, w + 482928, &ep, &d, ws, ws_floats));
   }
 
   /* concat_6 (Concatenate), line 15: 16x16x144 + 16x16x32 -> 16x16x176, 0 MACs */
@@ -559,14 +565,14 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   {
     const RtEltwise d = {N, 256, 1, 176, 176, 176};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t26, t25, w + 540432, w + 540608, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t26, t25, w + 556656, w + 556832, &ep, &d));
   }
 
   /* conv_9 (Conv2D, Winograd), line 14: 16x16x176 -> 16x16x32, 12,976,128 MACs */
   {
     const RtConv2d d = {N, 16, 16, 176, 176, 16, 16, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 591472, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t27, t26, w + 591504, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 607696, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t27, t26, w + 607728, &ep, &d, ws, ws_floats));
   }
 
   /* concat_7 (Concatenate), line 15: 16x16x176 + 16x16x32 -> 16x16x208, 0 MACs */
@@ -581,14 +587,14 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   {
     const RtEltwise d = {N, 256, 1, 208, 208, 208};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t29, t28, w + 681616, w + 681824, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t29, t28, w + 697840, w + 698048, &ep, &d));
   }
 
   /* conv_10 (Conv2D), line 19: 16x16x208 -> 16x16x104, 5,537,792 MACs */
   {
     const RtConv2d d = {N, 16, 16, 208, 208, 16, 16, 104, 104, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 703664, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t30, t29, w + 682032, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 719888, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t30, t29, w + 720000, &ep, &d, ws, ws_floats));
   }
 
   /* avgpool_1 (AveragePooling2D), line 19: 16x16x104 -> 8x8x104, 0 MACs */
@@ -601,14 +607,14 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   {
     const RtEltwise d = {N, 64, 1, 104, 104, 104};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t32, t31, w + 703776, w + 703888, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t32, t31, w + 746624, w + 746736, &ep, &d));
   }
 
   /* conv_11 (Conv2D, Winograd), line 14: 8x8x104 -> 8x8x32, 1,916,928 MACs */
   {
     const RtConv2d d = {N, 8, 8, 104, 104, 8, 8, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 733952, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t33, t32, w + 733984, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 776800, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t33, t32, w + 776832, &ep, &d, ws, ws_floats));
   }
 
   /* concat_8 (Concatenate), line 15: 8x8x104 + 8x8x32 -> 8x8x136, 0 MACs */
@@ -623,14 +629,14 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   {
     const RtEltwise d = {N, 64, 1, 136, 136, 136};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t35, t34, w + 787232, w + 787376, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t35, t34, w + 830080, w + 830224, &ep, &d));
   }
 
   /* conv_12 (Conv2D, Winograd), line 14: 8x8x136 -> 8x8x32, 2,506,752 MACs */
   {
     const RtConv2d d = {N, 8, 8, 136, 136, 8, 8, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 826688, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t36, t35, w + 826720, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 869536, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t36, t35, w + 869568, &ep, &d, ws, ws_floats));
   }
 
   /* concat_9 (Concatenate), line 15: 8x8x136 + 8x8x32 -> 8x8x168, 0 MACs */
@@ -645,14 +651,14 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   {
     const RtEltwise d = {N, 64, 1, 168, 168, 168};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t38, t37, w + 896352, w + 896528, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t38, t37, w + 939200, w + 939376, &ep, &d));
   }
 
   /* conv_13 (Conv2D, Winograd), line 14: 8x8x168 -> 8x8x32, 3,096,576 MACs */
   {
     const RtConv2d d = {N, 8, 8, 168, 168, 8, 8, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 945088, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t39, t38, w + 945120, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 987936, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t39, t38, w + 987968, &ep, &d, ws, ws_floats));
   }
 
   /* concat_10 (Concatenate), line 15: 8x8x168 + 8x8x32 -> 8x8x200, 0 MACs */
@@ -667,14 +673,14 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   {
     const RtEltwise d = {N, 64, 1, 200, 200, 200};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t41, t40, w + 1031136, w + 1031344, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t41, t40, w + 1073984, w + 1074192, &ep, &d));
   }
 
   /* conv_14 (Conv2D, Winograd), line 14: 8x8x200 -> 8x8x32, 3,686,400 MACs */
   {
     const RtConv2d d = {N, 8, 8, 200, 200, 8, 8, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 1089152, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t42, t41, w + 1089184, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1132000, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t42, t41, w + 1132032, &ep, &d, ws, ws_floats));
   }
 
   /* concat_11 (Concatenate), line 15: 8x8x200 + 8x8x32 -> 8x8x232, 0 MACs */
@@ -689,7 +695,7 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   {
     const RtEltwise d = {N, 64, 1, 232, 232, 232};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t44, t43, w + 1191584, w + 1191824, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t44, t43, w + 1234432, w + 1234672, &ep, &d));
   }
 
   /* avgpool_2 (AveragePooling2D), line 28: 8x8x232 -> 1x1x232, 0 MACs */
@@ -706,8 +712,8 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   /* dense (Dense, softmax), line 29: 232 -> 10, 2,320 MACs */
   {
     const RtDense d = {N * 1, 232, 10, 232, 10};
-    const RtEpilogue ep = {w + 1194384, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_dense(ctx, t47, t46, w + 1192064, &ep, &d));
+    const RtEpilogue ep = {w + 1237232, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, t47, t46, w + 1234912, &ep, &d));
     const RtEltwise sm = {N, 1, 1, 10, 10, 10};
     CHECK(rt_softmax(ctx, t47, t47, &sm));
   }
@@ -2020,7 +2026,7 @@ const NetcModel netc_model_densenet_mini = {
   .params = params,
   .num_params = 92,
   .param_floats = 461106,
-  .compute_floats = 1194400,
+  .compute_floats = 1237248,
   .total_params = 461106,
   .trainable_params = 457026,
   .macs_per_image = 162859280,

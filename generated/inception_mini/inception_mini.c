@@ -88,109 +88,161 @@ void inception_mini_prepare(float *w, const float *p) {
   /* conv (Conv2D) */
   memcpy(w + 0, p + 0, 1728 * sizeof(float));
   memcpy(w + 1728, p + 1728, 64 * sizeof(float));
+  /* conv: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 1792, w + 0, 27, 64, 1);
   /* conv_1 (Conv2D) */
-  memcpy(w + 1792, p + 1792, 4096 * sizeof(float));
-  memcpy(w + 5888, p + 5888, 64 * sizeof(float));
+  memcpy(w + 3520, p + 1792, 4096 * sizeof(float));
+  memcpy(w + 7616, p + 5888, 64 * sizeof(float));
+  /* conv_1: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 7680, w + 3520, 64, 64, 1);
   /* conv_2 (Conv2D) */
-  memcpy(w + 5952, p + 5952, 6144 * sizeof(float));
-  memcpy(w + 12096, p + 12096, 96 * sizeof(float));
+  memcpy(w + 11776, p + 5952, 6144 * sizeof(float));
+  memcpy(w + 17920, p + 12096, 96 * sizeof(float));
+  /* conv_2: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 18016, w + 11776, 64, 96, 1);
   /* conv_3 (Conv2D) */
-  memcpy(w + 12192, p + 12192, 110592 * sizeof(float));
-  memcpy(w + 122784, p + 122784, 128 * sizeof(float));
+  memcpy(w + 24160, p + 12192, 110592 * sizeof(float));
+  memcpy(w + 134752, p + 122784, 128 * sizeof(float));
   /* conv_3: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 122912, w + 12192, 96, 128);
+  rt_winograd_kernel(w + 134880, w + 24160, 96, 128);
   /* conv_4 (Conv2D) */
-  memcpy(w + 319520, p + 122912, 1024 * sizeof(float));
-  memcpy(w + 320544, p + 123936, 16 * sizeof(float));
+  memcpy(w + 331488, p + 122912, 1024 * sizeof(float));
+  memcpy(w + 332512, p + 123936, 16 * sizeof(float));
+  /* conv_4: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 332528, w + 331488, 64, 16, 1);
   /* conv_5 (Conv2D) */
-  memcpy(w + 320560, p + 123952, 12800 * sizeof(float));
-  memcpy(w + 333360, p + 136752, 32 * sizeof(float));
+  memcpy(w + 334576, p + 123952, 12800 * sizeof(float));
+  memcpy(w + 347376, p + 136752, 32 * sizeof(float));
+  /* conv_5: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 347408, w + 334576, 400, 32, 1);
   /* conv_6 (Conv2D) */
-  memcpy(w + 333392, p + 136784, 2048 * sizeof(float));
-  memcpy(w + 335440, p + 138832, 32 * sizeof(float));
+  memcpy(w + 360208, p + 136784, 2048 * sizeof(float));
+  memcpy(w + 362256, p + 138832, 32 * sizeof(float));
+  /* conv_6: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 362288, w + 360208, 64, 32, 1);
   /* conv_7 (Conv2D) */
-  memcpy(w + 335472, p + 138864, 32768 * sizeof(float));
-  memcpy(w + 368240, p + 171632, 128 * sizeof(float));
+  memcpy(w + 364336, p + 138864, 32768 * sizeof(float));
+  memcpy(w + 397104, p + 171632, 128 * sizeof(float));
+  /* conv_7: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 397232, w + 364336, 256, 128, 1);
   /* conv_8 (Conv2D) */
-  memcpy(w + 368368, p + 171760, 32768 * sizeof(float));
-  memcpy(w + 401136, p + 204528, 128 * sizeof(float));
+  memcpy(w + 430000, p + 171760, 32768 * sizeof(float));
+  memcpy(w + 462768, p + 204528, 128 * sizeof(float));
+  /* conv_8: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 462896, w + 430000, 256, 128, 1);
   /* conv_9 (Conv2D) */
-  memcpy(w + 401264, p + 204656, 221184 * sizeof(float));
-  memcpy(w + 622448, p + 425840, 192 * sizeof(float));
+  memcpy(w + 495664, p + 204656, 221184 * sizeof(float));
+  memcpy(w + 716848, p + 425840, 192 * sizeof(float));
   /* conv_9: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 622640, w + 401264, 128, 192);
+  rt_winograd_kernel(w + 717040, w + 495664, 128, 192);
   /* conv_10 (Conv2D) */
-  memcpy(w + 1015856, p + 426032, 8192 * sizeof(float));
-  memcpy(w + 1024048, p + 434224, 32 * sizeof(float));
+  memcpy(w + 1110256, p + 426032, 8192 * sizeof(float));
+  memcpy(w + 1118448, p + 434224, 32 * sizeof(float));
+  /* conv_10: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 1118480, w + 1110256, 256, 32, 1);
   /* conv_11 (Conv2D) */
-  memcpy(w + 1024080, p + 434256, 76800 * sizeof(float));
-  memcpy(w + 1100880, p + 511056, 96 * sizeof(float));
+  memcpy(w + 1126672, p + 434256, 76800 * sizeof(float));
+  memcpy(w + 1203472, p + 511056, 96 * sizeof(float));
+  /* conv_11: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 1203568, w + 1126672, 800, 96, 1);
   /* conv_12 (Conv2D) */
-  memcpy(w + 1100976, p + 511152, 16384 * sizeof(float));
-  memcpy(w + 1117360, p + 527536, 64 * sizeof(float));
+  memcpy(w + 1280368, p + 511152, 16384 * sizeof(float));
+  memcpy(w + 1296752, p + 527536, 64 * sizeof(float));
+  /* conv_12: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 1296816, w + 1280368, 256, 64, 1);
   /* conv_13 (Conv2D) */
-  memcpy(w + 1117424, p + 527600, 92160 * sizeof(float));
-  memcpy(w + 1209584, p + 619760, 192 * sizeof(float));
+  memcpy(w + 1313200, p + 527600, 92160 * sizeof(float));
+  memcpy(w + 1405360, p + 619760, 192 * sizeof(float));
+  /* conv_13: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 1405552, w + 1313200, 480, 192, 1);
   /* conv_14 (Conv2D) */
-  memcpy(w + 1209776, p + 619952, 46080 * sizeof(float));
-  memcpy(w + 1255856, p + 666032, 96 * sizeof(float));
+  memcpy(w + 1497712, p + 619952, 46080 * sizeof(float));
+  memcpy(w + 1543792, p + 666032, 96 * sizeof(float));
+  /* conv_14: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 1543888, w + 1497712, 480, 96, 1);
   /* conv_15 (Conv2D) */
-  memcpy(w + 1255952, p + 666128, 179712 * sizeof(float));
-  memcpy(w + 1435664, p + 845840, 208 * sizeof(float));
+  memcpy(w + 1589968, p + 666128, 179712 * sizeof(float));
+  memcpy(w + 1769680, p + 845840, 208 * sizeof(float));
   /* conv_15: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 1435872, w + 1255952, 96, 208);
+  rt_winograd_kernel(w + 1769888, w + 1589968, 96, 208);
   /* conv_16 (Conv2D) */
-  memcpy(w + 1779936, p + 846048, 7680 * sizeof(float));
-  memcpy(w + 1787616, p + 853728, 16 * sizeof(float));
+  memcpy(w + 2113952, p + 846048, 7680 * sizeof(float));
+  memcpy(w + 2121632, p + 853728, 16 * sizeof(float));
+  /* conv_16: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 2121648, w + 2113952, 480, 16, 1);
   /* conv_17 (Conv2D) */
-  memcpy(w + 1787632, p + 853744, 19200 * sizeof(float));
-  memcpy(w + 1806832, p + 872944, 48 * sizeof(float));
+  memcpy(w + 2137008, p + 853744, 19200 * sizeof(float));
+  memcpy(w + 2156208, p + 872944, 48 * sizeof(float));
+  /* conv_17: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 2156256, w + 2137008, 400, 48, 1);
   /* conv_18 (Conv2D) */
-  memcpy(w + 1806880, p + 872992, 30720 * sizeof(float));
-  memcpy(w + 1837600, p + 903712, 64 * sizeof(float));
+  memcpy(w + 2181856, p + 872992, 30720 * sizeof(float));
+  memcpy(w + 2212576, p + 903712, 64 * sizeof(float));
+  /* conv_18: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 2212640, w + 2181856, 480, 64, 1);
   /* conv_19 (Conv2D) */
-  memcpy(w + 1837664, p + 903776, 81920 * sizeof(float));
-  memcpy(w + 1919584, p + 985696, 160 * sizeof(float));
+  memcpy(w + 2243360, p + 903776, 81920 * sizeof(float));
+  memcpy(w + 2325280, p + 985696, 160 * sizeof(float));
+  /* conv_19: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 2325440, w + 2243360, 512, 160, 1);
   /* conv_20 (Conv2D) */
-  memcpy(w + 1919744, p + 985856, 57344 * sizeof(float));
-  memcpy(w + 1977088, p + 1043200, 112 * sizeof(float));
+  memcpy(w + 2407360, p + 985856, 57344 * sizeof(float));
+  memcpy(w + 2464704, p + 1043200, 112 * sizeof(float));
+  /* conv_20: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 2464816, w + 2407360, 512, 112, 1);
   /* conv_21 (Conv2D) */
-  memcpy(w + 1977200, p + 1043312, 225792 * sizeof(float));
-  memcpy(w + 2202992, p + 1269104, 224 * sizeof(float));
+  memcpy(w + 2530352, p + 1043312, 225792 * sizeof(float));
+  memcpy(w + 2756144, p + 1269104, 224 * sizeof(float));
   /* conv_21: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 2203216, w + 1977200, 112, 224);
+  rt_winograd_kernel(w + 2756368, w + 2530352, 112, 224);
   /* conv_22 (Conv2D) */
-  memcpy(w + 2604624, p + 1269328, 12288 * sizeof(float));
-  memcpy(w + 2616912, p + 1281616, 24 * sizeof(float));
+  memcpy(w + 3157776, p + 1269328, 12288 * sizeof(float));
+  memcpy(w + 3170064, p + 1281616, 24 * sizeof(float));
+  /* conv_22: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 3170096, w + 3157776, 512, 24, 1);
   /* conv_23 (Conv2D) */
-  memcpy(w + 2616944, p + 1281640, 38400 * sizeof(float));
-  memcpy(w + 2655344, p + 1320040, 64 * sizeof(float));
+  memcpy(w + 3186480, p + 1281640, 38400 * sizeof(float));
+  memcpy(w + 3224880, p + 1320040, 64 * sizeof(float));
+  /* conv_23: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 3224944, w + 3186480, 600, 64, 1);
   /* conv_24 (Conv2D) */
-  memcpy(w + 2655408, p + 1320104, 32768 * sizeof(float));
-  memcpy(w + 2688176, p + 1352872, 64 * sizeof(float));
+  memcpy(w + 3263344, p + 1320104, 32768 * sizeof(float));
+  memcpy(w + 3296112, p + 1352872, 64 * sizeof(float));
+  /* conv_24: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 3296176, w + 3263344, 512, 64, 1);
   /* conv_25 (Conv2D) */
-  memcpy(w + 2688240, p + 1352936, 65536 * sizeof(float));
-  memcpy(w + 2753776, p + 1418472, 128 * sizeof(float));
+  memcpy(w + 3328944, p + 1352936, 65536 * sizeof(float));
+  memcpy(w + 3394480, p + 1418472, 128 * sizeof(float));
+  /* conv_25: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 3394608, w + 3328944, 512, 128, 1);
   /* conv_26 (Conv2D) */
-  memcpy(w + 2753904, p + 1418600, 65536 * sizeof(float));
-  memcpy(w + 2819440, p + 1484136, 128 * sizeof(float));
+  memcpy(w + 3460144, p + 1418600, 65536 * sizeof(float));
+  memcpy(w + 3525680, p + 1484136, 128 * sizeof(float));
+  /* conv_26: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 3525808, w + 3460144, 512, 128, 1);
   /* conv_27 (Conv2D) */
-  memcpy(w + 2819568, p + 1484264, 294912 * sizeof(float));
-  memcpy(w + 3114480, p + 1779176, 256 * sizeof(float));
+  memcpy(w + 3591344, p + 1484264, 294912 * sizeof(float));
+  memcpy(w + 3886256, p + 1779176, 256 * sizeof(float));
   /* conv_27: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 3114736, w + 2819568, 128, 256);
+  rt_winograd_kernel(w + 3886512, w + 3591344, 128, 256);
   /* conv_28 (Conv2D) */
-  memcpy(w + 3639024, p + 1779432, 12288 * sizeof(float));
-  memcpy(w + 3651312, p + 1791720, 24 * sizeof(float));
+  memcpy(w + 4410800, p + 1779432, 12288 * sizeof(float));
+  memcpy(w + 4423088, p + 1791720, 24 * sizeof(float));
+  /* conv_28: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 4423120, w + 4410800, 512, 24, 1);
   /* conv_29 (Conv2D) */
-  memcpy(w + 3651344, p + 1791744, 38400 * sizeof(float));
-  memcpy(w + 3689744, p + 1830144, 64 * sizeof(float));
+  memcpy(w + 4439504, p + 1791744, 38400 * sizeof(float));
+  memcpy(w + 4477904, p + 1830144, 64 * sizeof(float));
+  /* conv_29: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 4477968, w + 4439504, 600, 64, 1);
   /* conv_30 (Conv2D) */
-  memcpy(w + 3689808, p + 1830208, 32768 * sizeof(float));
-  memcpy(w + 3722576, p + 1862976, 64 * sizeof(float));
+  memcpy(w + 4516368, p + 1830208, 32768 * sizeof(float));
+  memcpy(w + 4549136, p + 1862976, 64 * sizeof(float));
+  /* conv_30: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 4549200, w + 4516368, 512, 64, 1);
   /* dense (Dense) */
-  memcpy(w + 3722640, p + 1863040, 5120 * sizeof(float));
-  memcpy(w + 3727760, p + 1868160, 10 * sizeof(float));
+  memcpy(w + 4581968, p + 1863040, 5120 * sizeof(float));
+  memcpy(w + 4587088, p + 1868160, 10 * sizeof(float));
 }
 
 /* Scratch the convolutions need at batch N (im2col tiles, Winograd blocks). */
@@ -448,42 +500,42 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
   {
     const RtConv2d d = {N, 32, 32, 3, 3, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 1728, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t1, t0, w + 0, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_packed(ctx, t1, t0, w + 1792, &ep, &d, ws, ws_floats));
   }
 
   /* conv_1 (Conv2D, relu), line 14: 32x32x64 -> 32x32x64, 4,194,304 MACs */
   {
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 256, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 5888, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t2, t1, w + 1792, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 7616, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t2, t1, w + 7680, &ep, &d, ws, ws_floats));
   }
 
   /* conv_2 (Conv2D, relu), line 15: 32x32x64 -> 32x32x96, 6,291,456 MACs */
   {
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 96, 96, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 12096, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t3, t1, w + 5952, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 17920, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t3, t1, w + 18016, &ep, &d, ws, ws_floats));
   }
 
   /* conv_3 (Conv2D, relu, Winograd), line 15: 32x32x96 -> 32x32x128, 113,246,208 MACs */
   {
     const RtConv2d d = {N, 32, 32, 96, 96, 32, 32, 128, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 122784, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 122912, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 134752, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 134880, &ep, &d, ws, ws_floats));
   }
 
   /* conv_4 (Conv2D, relu), line 16: 32x32x64 -> 32x32x16, 1,048,576 MACs */
   {
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 16, 16, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 320544, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t5, t1, w + 319520, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 332512, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t5, t1, w + 332528, &ep, &d, ws, ws_floats));
   }
 
   /* conv_5 (Conv2D, relu), line 16: 32x32x16 -> 32x32x32, 13,107,200 MACs */
   {
     const RtConv2d d = {N, 32, 32, 16, 16, 32, 32, 32, 256, 5, 5, 1, 1, 2, 2, 1};
-    const RtEpilogue ep = {w + 333360, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t6, t5, w + 320560, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 347376, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t6, t5, w + 347408, &ep, &d, ws, ws_floats));
   }
 
   /* maxpool (MaxPooling2D), line 17: 32x32x64 -> 32x32x64, 0 MACs */
@@ -495,8 +547,8 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_6 (Conv2D, relu), line 17: 32x32x64 -> 32x32x32, 2,097,152 MACs */
   {
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 32, 256, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 335440, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t8, t7, w + 333392, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 362256, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t8, t7, w + 362288, &ep, &d, ws, ws_floats));
   }
 
   /* concat (Concatenate), line 18: 32x32x64 + 32x32x128 + 32x32x32 + 32x32x32 -> 32x32x256, 0 MACs */
@@ -507,36 +559,36 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_7 (Conv2D, relu), line 14: 32x32x256 -> 32x32x128, 33,554,432 MACs */
   {
     const RtConv2d d = {N, 32, 32, 256, 256, 32, 32, 128, 480, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 368240, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t10, t9, w + 335472, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 397104, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t10, t9, w + 397232, &ep, &d, ws, ws_floats));
   }
 
   /* conv_8 (Conv2D, relu), line 15: 32x32x256 -> 32x32x128, 33,554,432 MACs */
   {
     const RtConv2d d = {N, 32, 32, 256, 256, 32, 32, 128, 128, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 401136, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t11, t9, w + 368368, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 462768, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t11, t9, w + 462896, &ep, &d, ws, ws_floats));
   }
 
   /* conv_9 (Conv2D, relu, Winograd), line 15: 32x32x128 -> 32x32x192, 226,492,416 MACs */
   {
     const RtConv2d d = {N, 32, 32, 128, 128, 32, 32, 192, 480, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 622448, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t12, t11, w + 622640, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 716848, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t12, t11, w + 717040, &ep, &d, ws, ws_floats));
   }
 
   /* conv_10 (Conv2D, relu), line 16: 32x32x256 -> 32x32x32, 8,388,608 MACs */
   {
     const RtConv2d d = {N, 32, 32, 256, 256, 32, 32, 32, 32, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 1024048, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t13, t9, w + 1015856, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1118448, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t13, t9, w + 1118480, &ep, &d, ws, ws_floats));
   }
 
   /* conv_11 (Conv2D, relu), line 16: 32x32x32 -> 32x32x96, 78,643,200 MACs */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 96, 480, 5, 5, 1, 1, 2, 2, 1};
-    const RtEpilogue ep = {w + 1100880, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t14, t13, w + 1024080, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1203472, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t14, t13, w + 1203568, &ep, &d, ws, ws_floats));
   }
 
   /* maxpool_1 (MaxPooling2D), line 17: 32x32x256 -> 32x32x256, 0 MACs */
@@ -548,8 +600,8 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_12 (Conv2D, relu), line 17: 32x32x256 -> 32x32x64, 16,777,216 MACs */
   {
     const RtConv2d d = {N, 32, 32, 256, 256, 32, 32, 64, 480, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 1117360, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t16, t15, w + 1100976, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1296752, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t16, t15, w + 1296816, &ep, &d, ws, ws_floats));
   }
 
   /* concat_1 (Concatenate), line 18: 32x32x128 + 32x32x192 + 32x32x96 + 32x32x64 -> 32x32x480, 0 MACs */
@@ -566,36 +618,36 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_13 (Conv2D, relu), line 14: 16x16x480 -> 16x16x192, 23,592,960 MACs */
   {
     const RtConv2d d = {N, 16, 16, 480, 480, 16, 16, 192, 512, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 1209584, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t19, t18, w + 1117424, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1405360, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t19, t18, w + 1405552, &ep, &d, ws, ws_floats));
   }
 
   /* conv_14 (Conv2D, relu), line 15: 16x16x480 -> 16x16x96, 11,796,480 MACs */
   {
     const RtConv2d d = {N, 16, 16, 480, 480, 16, 16, 96, 96, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 1255856, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t20, t18, w + 1209776, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1543792, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t20, t18, w + 1543888, &ep, &d, ws, ws_floats));
   }
 
   /* conv_15 (Conv2D, relu, Winograd), line 15: 16x16x96 -> 16x16x208, 46,006,272 MACs */
   {
     const RtConv2d d = {N, 16, 16, 96, 96, 16, 16, 208, 512, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 1435664, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t21, t20, w + 1435872, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1769680, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t21, t20, w + 1769888, &ep, &d, ws, ws_floats));
   }
 
   /* conv_16 (Conv2D, relu), line 16: 16x16x480 -> 16x16x16, 1,966,080 MACs */
   {
     const RtConv2d d = {N, 16, 16, 480, 480, 16, 16, 16, 16, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 1787616, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t22, t18, w + 1779936, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 2121632, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t22, t18, w + 2121648, &ep, &d, ws, ws_floats));
   }
 
   /* conv_17 (Conv2D, relu), line 16: 16x16x16 -> 16x16x48, 4,915,200 MACs */
   {
     const RtConv2d d = {N, 16, 16, 16, 16, 16, 16, 48, 512, 5, 5, 1, 1, 2, 2, 1};
-    const RtEpilogue ep = {w + 1806832, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t23, t22, w + 1787632, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 2156208, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t23, t22, w + 2156256, &ep, &d, ws, ws_floats));
   }
 
   /* maxpool_3 (MaxPooling2D), line 17: 16x16x480 -> 16x16x480, 0 MACs */
@@ -607,8 +659,8 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_18 (Conv2D, relu), line 17: 16x16x480 -> 16x16x64, 7,864,320 MACs */
   {
     const RtConv2d d = {N, 16, 16, 480, 480, 16, 16, 64, 512, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 1837600, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t25, t24, w + 1806880, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 2212576, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t25, t24, w + 2212640, &ep, &d, ws, ws_floats));
   }
 
   /* concat_2 (Concatenate), line 18: 16x16x192 + 16x16x208 + 16x16x48 + 16x16x64 -> 16x16x512, 0 MACs */
@@ -619,36 +671,36 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_19 (Conv2D, relu), line 14: 16x16x512 -> 16x16x160, 20,971,520 MACs */
   {
     const RtConv2d d = {N, 16, 16, 512, 512, 16, 16, 160, 512, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 1919584, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t27, t26, w + 1837664, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 2325280, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t27, t26, w + 2325440, &ep, &d, ws, ws_floats));
   }
 
   /* conv_20 (Conv2D, relu), line 15: 16x16x512 -> 16x16x112, 14,680,064 MACs */
   {
     const RtConv2d d = {N, 16, 16, 512, 512, 16, 16, 112, 112, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 1977088, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t28, t26, w + 1919744, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 2464704, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t28, t26, w + 2464816, &ep, &d, ws, ws_floats));
   }
 
   /* conv_21 (Conv2D, relu, Winograd), line 15: 16x16x112 -> 16x16x224, 57,802,752 MACs */
   {
     const RtConv2d d = {N, 16, 16, 112, 112, 16, 16, 224, 512, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 2202992, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t29, t28, w + 2203216, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 2756144, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t29, t28, w + 2756368, &ep, &d, ws, ws_floats));
   }
 
   /* conv_22 (Conv2D, relu), line 16: 16x16x512 -> 16x16x24, 3,145,728 MACs */
   {
     const RtConv2d d = {N, 16, 16, 512, 512, 16, 16, 24, 24, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 2616912, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t30, t26, w + 2604624, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 3170064, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t30, t26, w + 3170096, &ep, &d, ws, ws_floats));
   }
 
   /* conv_23 (Conv2D, relu), line 16: 16x16x24 -> 16x16x64, 9,830,400 MACs */
   {
     const RtConv2d d = {N, 16, 16, 24, 24, 16, 16, 64, 512, 5, 5, 1, 1, 2, 2, 1};
-    const RtEpilogue ep = {w + 2655344, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t31, t30, w + 2616944, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 3224880, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t31, t30, w + 3224944, &ep, &d, ws, ws_floats));
   }
 
   /* maxpool_4 (MaxPooling2D), line 17: 16x16x512 -> 16x16x512, 0 MACs */
@@ -660,8 +712,8 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_24 (Conv2D, relu), line 17: 16x16x512 -> 16x16x64, 8,388,608 MACs */
   {
     const RtConv2d d = {N, 16, 16, 512, 512, 16, 16, 64, 512, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 2688176, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t33, t32, w + 2655408, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 3296112, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t33, t32, w + 3296176, &ep, &d, ws, ws_floats));
   }
 
   /* concat_3 (Concatenate), line 18: 16x16x160 + 16x16x224 + 16x16x64 + 16x16x64 -> 16x16x512, 0 MACs */
@@ -678,36 +730,36 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_25 (Conv2D, relu), line 14: 8x8x512 -> 8x8x128, 4,194,304 MACs */
   {
     const RtConv2d d = {N, 8, 8, 512, 512, 8, 8, 128, 512, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 2753776, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t36, t35, w + 2688240, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 3394480, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t36, t35, w + 3394608, &ep, &d, ws, ws_floats));
   }
 
   /* conv_26 (Conv2D, relu), line 15: 8x8x512 -> 8x8x128, 4,194,304 MACs */
   {
     const RtConv2d d = {N, 8, 8, 512, 512, 8, 8, 128, 128, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 2819440, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t37, t35, w + 2753904, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 3525680, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t37, t35, w + 3525808, &ep, &d, ws, ws_floats));
   }
 
   /* conv_27 (Conv2D, relu, Winograd), line 15: 8x8x128 -> 8x8x256, 18,874,368 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 256, 512, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 3114480, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t38, t37, w + 3114736, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 3886256, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t38, t37, w + 3886512, &ep, &d, ws, ws_floats));
   }
 
   /* conv_28 (Conv2D, relu), line 16: 8x8x512 -> 8x8x24, 786,432 MACs */
   {
     const RtConv2d d = {N, 8, 8, 512, 512, 8, 8, 24, 24, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 3651312, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t39, t35, w + 3639024, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 4423088, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t39, t35, w + 4423120, &ep, &d, ws, ws_floats));
   }
 
   /* conv_29 (Conv2D, relu), line 16: 8x8x24 -> 8x8x64, 2,457,600 MACs */
   {
     const RtConv2d d = {N, 8, 8, 24, 24, 8, 8, 64, 512, 5, 5, 1, 1, 2, 2, 1};
-    const RtEpilogue ep = {w + 3689744, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t40, t39, w + 3651344, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 4477904, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t40, t39, w + 4477968, &ep, &d, ws, ws_floats));
   }
 
   /* maxpool_6 (MaxPooling2D), line 17: 8x8x512 -> 8x8x512, 0 MACs */
@@ -719,8 +771,8 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_30 (Conv2D, relu), line 17: 8x8x512 -> 8x8x64, 2,097,152 MACs */
   {
     const RtConv2d d = {N, 8, 8, 512, 512, 8, 8, 64, 512, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 3722576, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t42, t41, w + 3689808, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 4549136, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t42, t41, w + 4549200, &ep, &d, ws, ws_floats));
   }
 
   /* concat_4 (Concatenate), line 18: 8x8x128 + 8x8x256 + 8x8x64 + 8x8x64 -> 8x8x512, 0 MACs */
@@ -737,8 +789,8 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* dense (Dense, softmax), line 31: 512 -> 10, 5,120 MACs */
   {
     const RtDense d = {N * 1, 512, 10, 512, 10};
-    const RtEpilogue ep = {w + 3727760, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_dense(ctx, t45, t44, w + 3722640, &ep, &d));
+    const RtEpilogue ep = {w + 4587088, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, t45, t44, w + 4581968, &ep, &d));
     const RtEltwise sm = {N, 1, 1, 10, 10, 10};
     CHECK(rt_softmax(ctx, t45, t45, &sm));
   }
@@ -1925,7 +1977,7 @@ const NetcModel netc_model_inception_mini = {
   .params = params,
   .num_params = 64,
   .param_floats = 1868170,
-  .compute_floats = 3727776,
+  .compute_floats = 4587104,
   .total_params = 1868170,
   .trainable_params = 1868170,
   .macs_per_image = 782734336,

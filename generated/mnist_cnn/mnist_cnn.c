@@ -34,24 +34,26 @@ void mnist_cnn_prepare(float *w, const float *p) {
   /* conv (Conv2D) */
   memcpy(w + 0, p + 0, 576 * sizeof(float));
   memcpy(w + 576, p + 576, 64 * sizeof(float));
+  /* conv: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 640, w + 0, 9, 64, 1);
   /* conv_1 (Conv2D) */
-  memcpy(w + 640, p + 640, 36864 * sizeof(float));
-  memcpy(w + 37504, p + 37504, 64 * sizeof(float));
+  memcpy(w + 1216, p + 640, 36864 * sizeof(float));
+  memcpy(w + 38080, p + 37504, 64 * sizeof(float));
   /* conv_1: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 37568, w + 640, 64, 64);
+  rt_winograd_kernel(w + 38144, w + 1216, 64, 64);
   /* conv_2 (Conv2D) */
-  memcpy(w + 103104, p + 37568, 73728 * sizeof(float));
-  memcpy(w + 176832, p + 111296, 128 * sizeof(float));
+  memcpy(w + 103680, p + 37568, 73728 * sizeof(float));
+  memcpy(w + 177408, p + 111296, 128 * sizeof(float));
   /* conv_2: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 176960, w + 103104, 64, 128);
+  rt_winograd_kernel(w + 177536, w + 103680, 64, 128);
   /* conv_3 (Conv2D) */
-  memcpy(w + 308032, p + 111424, 147456 * sizeof(float));
-  memcpy(w + 455488, p + 258880, 128 * sizeof(float));
+  memcpy(w + 308608, p + 111424, 147456 * sizeof(float));
+  memcpy(w + 456064, p + 258880, 128 * sizeof(float));
   /* conv_3: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 455616, w + 308032, 128, 128);
+  rt_winograd_kernel(w + 456192, w + 308608, 128, 128);
   /* dense (Dense) */
-  memcpy(w + 717760, p + 259008, 250880 * sizeof(float));
-  memcpy(w + 968640, p + 509888, 10 * sizeof(float));
+  memcpy(w + 718336, p + 259008, 250880 * sizeof(float));
+  memcpy(w + 969216, p + 509888, 10 * sizeof(float));
 }
 
 /* Scratch the convolutions need at batch N (im2col tiles, Winograd blocks). */
@@ -109,14 +111,14 @@ RtStatus mnist_cnn_forward(const RtContext *ctx, const float *w, void *arena_, f
   {
     const RtConv2d d = {N, 28, 28, 1, 1, 28, 28, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 576, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t1, t0, w + 0, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_packed(ctx, t1, t0, w + 640, &ep, &d, ws, ws_floats));
   }
 
   /* conv_1 (Conv2D, relu, Winograd), line 12: 28x28x64 -> 28x28x64, 28,901,376 MACs */
   {
     const RtConv2d d = {N, 28, 28, 64, 64, 28, 28, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 37504, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t2, t1, w + 37568, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 38080, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t2, t1, w + 38144, &ep, &d, ws, ws_floats));
   }
 
   /* maxpool (MaxPooling2D), line 13: 28x28x64 -> 14x14x64, 0 MACs */
@@ -128,15 +130,15 @@ RtStatus mnist_cnn_forward(const RtContext *ctx, const float *w, void *arena_, f
   /* conv_2 (Conv2D, relu, Winograd), line 14: 14x14x64 -> 14x14x128, 14,450,688 MACs */
   {
     const RtConv2d d = {N, 14, 14, 64, 64, 14, 14, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 176832, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 176960, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 177408, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 177536, &ep, &d, ws, ws_floats));
   }
 
   /* conv_3 (Conv2D, relu, Winograd), line 15: 14x14x128 -> 14x14x128, 28,901,376 MACs */
   {
     const RtConv2d d = {N, 14, 14, 128, 128, 14, 14, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 455488, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t5, t4, w + 455616, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 456064, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t5, t4, w + 456192, &ep, &d, ws, ws_floats));
   }
 
   /* flatten (Flatten), line 16: 14x14x128 -> 25088, 0 MACs */
@@ -147,8 +149,8 @@ RtStatus mnist_cnn_forward(const RtContext *ctx, const float *w, void *arena_, f
   /* dense (Dense, softmax), line 17: 25088 -> 10, 250,880 MACs */
   {
     const RtDense d = {N * 1, 25088, 10, 25088, 10};
-    const RtEpilogue ep = {w + 968640, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_dense(ctx, t7, t6, w + 717760, &ep, &d));
+    const RtEpilogue ep = {w + 969216, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, t7, t6, w + 718336, &ep, &d));
     const RtEltwise sm = {N, 1, 1, 10, 10, 10};
     CHECK(rt_softmax(ctx, t7, t7, &sm));
   }
@@ -397,7 +399,7 @@ const NetcModel netc_model_mnist_cnn = {
   .params = params,
   .num_params = 10,
   .param_floats = 509898,
-  .compute_floats = 968656,
+  .compute_floats = 969232,
   .total_params = 509898,
   .trainable_params = 509898,
   .macs_per_image = 72955904,

@@ -170,141 +170,171 @@ void mobilenet_mini_prepare(float *w, const float *p) {
   /* conv (Conv2D) */
   memcpy(w + 0, p + 0, 864 * sizeof(float));
   memcpy(w + 864, p + 864, 32 * sizeof(float));
+  /* conv: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 896, w + 0, 27, 32, 1);
   /* bn: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 896, w + 928, p + 896, p + 928, p + 960, p + 992, 0.00100000005f, 32);
+  rt_bn_fold(w + 1760, w + 1792, p + 896, p + 928, p + 960, p + 992, 0.00100000005f, 32);
   /* dwconv (DepthwiseConv2D) */
-  memcpy(w + 960, p + 1024, 288 * sizeof(float));
-  memcpy(w + 1248, p + 1312, 32 * sizeof(float));
+  memcpy(w + 1824, p + 1024, 288 * sizeof(float));
+  memcpy(w + 2112, p + 1312, 32 * sizeof(float));
   /* bn_1 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 1280, w + 1312, p + 1344, p + 1376, p + 1408, p + 1440, 0.00100000005f, 32);
-  rt_fold_affine(w + 960, w + 1248, w + 1280, w + 1312, 9, 32);
+  rt_bn_fold(w + 2144, w + 2176, p + 1344, p + 1376, p + 1408, p + 1440, 0.00100000005f, 32);
+  rt_fold_affine(w + 1824, w + 2112, w + 2144, w + 2176, 9, 32);
   /* conv_1 (Conv2D) */
-  memcpy(w + 1344, p + 1472, 1024 * sizeof(float));
-  memcpy(w + 2368, p + 2496, 32 * sizeof(float));
+  memcpy(w + 2208, p + 1472, 1024 * sizeof(float));
+  memcpy(w + 3232, p + 2496, 32 * sizeof(float));
+  /* conv_1: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 3264, w + 2208, 32, 32, 1);
   /* bn_2: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 2400, w + 2432, p + 2528, p + 2560, p + 2592, p + 2624, 0.00100000005f, 32);
+  rt_bn_fold(w + 4288, w + 4320, p + 2528, p + 2560, p + 2592, p + 2624, 0.00100000005f, 32);
   /* dwconv_1 (DepthwiseConv2D) */
-  memcpy(w + 2464, p + 2656, 288 * sizeof(float));
-  memcpy(w + 2752, p + 2944, 32 * sizeof(float));
+  memcpy(w + 4352, p + 2656, 288 * sizeof(float));
+  memcpy(w + 4640, p + 2944, 32 * sizeof(float));
   /* bn_3 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 2784, w + 2816, p + 2976, p + 3008, p + 3040, p + 3072, 0.00100000005f, 32);
-  rt_fold_affine(w + 2464, w + 2752, w + 2784, w + 2816, 9, 32);
+  rt_bn_fold(w + 4672, w + 4704, p + 2976, p + 3008, p + 3040, p + 3072, 0.00100000005f, 32);
+  rt_fold_affine(w + 4352, w + 4640, w + 4672, w + 4704, 9, 32);
   /* conv_2 (Conv2D) */
-  memcpy(w + 2848, p + 3104, 1024 * sizeof(float));
-  memcpy(w + 3872, p + 4128, 32 * sizeof(float));
+  memcpy(w + 4736, p + 3104, 1024 * sizeof(float));
+  memcpy(w + 5760, p + 4128, 32 * sizeof(float));
+  /* conv_2: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 5792, w + 4736, 32, 32, 1);
   /* conv_3 (Conv2D) */
-  memcpy(w + 3904, p + 4160, 2048 * sizeof(float));
-  memcpy(w + 5952, p + 6208, 64 * sizeof(float));
+  memcpy(w + 6816, p + 4160, 2048 * sizeof(float));
+  memcpy(w + 8864, p + 6208, 64 * sizeof(float));
+  /* conv_3: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 8928, w + 6816, 32, 64, 1);
   /* bn_4: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 6016, w + 6048, p + 6272, p + 6304, p + 6336, p + 6368, 0.00100000005f, 32);
+  rt_bn_fold(w + 10976, w + 11008, p + 6272, p + 6304, p + 6336, p + 6368, 0.00100000005f, 32);
   /* dwconv_2 (DepthwiseConv2D) */
-  memcpy(w + 6080, p + 6400, 288 * sizeof(float));
-  memcpy(w + 6368, p + 6688, 32 * sizeof(float));
+  memcpy(w + 11040, p + 6400, 288 * sizeof(float));
+  memcpy(w + 11328, p + 6688, 32 * sizeof(float));
   /* bn_5 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 6400, w + 6432, p + 6720, p + 6752, p + 6784, p + 6816, 0.00100000005f, 32);
-  rt_fold_affine(w + 6080, w + 6368, w + 6400, w + 6432, 9, 32);
+  rt_bn_fold(w + 11360, w + 11392, p + 6720, p + 6752, p + 6784, p + 6816, 0.00100000005f, 32);
+  rt_fold_affine(w + 11040, w + 11328, w + 11360, w + 11392, 9, 32);
   /* conv_4 (Conv2D) */
-  memcpy(w + 6464, p + 6848, 2048 * sizeof(float));
-  memcpy(w + 8512, p + 8896, 64 * sizeof(float));
+  memcpy(w + 11424, p + 6848, 2048 * sizeof(float));
+  memcpy(w + 13472, p + 8896, 64 * sizeof(float));
+  /* conv_4: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 13536, w + 11424, 32, 64, 1);
   /* bn_6: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 8576, w + 8640, p + 8960, p + 9024, p + 9088, p + 9152, 0.00100000005f, 64);
+  rt_bn_fold(w + 15584, w + 15648, p + 8960, p + 9024, p + 9088, p + 9152, 0.00100000005f, 64);
   /* dwconv_3 (DepthwiseConv2D) */
-  memcpy(w + 8704, p + 9216, 576 * sizeof(float));
-  memcpy(w + 9280, p + 9792, 64 * sizeof(float));
+  memcpy(w + 15712, p + 9216, 576 * sizeof(float));
+  memcpy(w + 16288, p + 9792, 64 * sizeof(float));
   /* bn_7 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 9344, w + 9408, p + 9856, p + 9920, p + 9984, p + 10048, 0.00100000005f, 64);
-  rt_fold_affine(w + 8704, w + 9280, w + 9344, w + 9408, 9, 64);
+  rt_bn_fold(w + 16352, w + 16416, p + 9856, p + 9920, p + 9984, p + 10048, 0.00100000005f, 64);
+  rt_fold_affine(w + 15712, w + 16288, w + 16352, w + 16416, 9, 64);
   /* conv_5 (Conv2D) */
-  memcpy(w + 9472, p + 10112, 4096 * sizeof(float));
-  memcpy(w + 13568, p + 14208, 64 * sizeof(float));
+  memcpy(w + 16480, p + 10112, 4096 * sizeof(float));
+  memcpy(w + 20576, p + 14208, 64 * sizeof(float));
+  /* conv_5: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 20640, w + 16480, 64, 64, 1);
   /* bn_8: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 13632, w + 13696, p + 14272, p + 14336, p + 14400, p + 14464, 0.00100000005f, 64);
+  rt_bn_fold(w + 24736, w + 24800, p + 14272, p + 14336, p + 14400, p + 14464, 0.00100000005f, 64);
   /* dwconv_4 (DepthwiseConv2D) */
-  memcpy(w + 13760, p + 14528, 576 * sizeof(float));
-  memcpy(w + 14336, p + 15104, 64 * sizeof(float));
+  memcpy(w + 24864, p + 14528, 576 * sizeof(float));
+  memcpy(w + 25440, p + 15104, 64 * sizeof(float));
   /* bn_9 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 14400, w + 14464, p + 15168, p + 15232, p + 15296, p + 15360, 0.00100000005f, 64);
-  rt_fold_affine(w + 13760, w + 14336, w + 14400, w + 14464, 9, 64);
+  rt_bn_fold(w + 25504, w + 25568, p + 15168, p + 15232, p + 15296, p + 15360, 0.00100000005f, 64);
+  rt_fold_affine(w + 24864, w + 25440, w + 25504, w + 25568, 9, 64);
   /* conv_6 (Conv2D) */
-  memcpy(w + 14528, p + 15424, 4096 * sizeof(float));
-  memcpy(w + 18624, p + 19520, 64 * sizeof(float));
+  memcpy(w + 25632, p + 15424, 4096 * sizeof(float));
+  memcpy(w + 29728, p + 19520, 64 * sizeof(float));
+  /* conv_6: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 29792, w + 25632, 64, 64, 1);
   /* conv_7 (Conv2D) */
-  memcpy(w + 18688, p + 19584, 8192 * sizeof(float));
-  memcpy(w + 26880, p + 27776, 128 * sizeof(float));
+  memcpy(w + 33888, p + 19584, 8192 * sizeof(float));
+  memcpy(w + 42080, p + 27776, 128 * sizeof(float));
+  /* conv_7: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 42208, w + 33888, 64, 128, 1);
   /* bn_10: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 27008, w + 27072, p + 27904, p + 27968, p + 28032, p + 28096, 0.00100000005f, 64);
+  rt_bn_fold(w + 50400, w + 50464, p + 27904, p + 27968, p + 28032, p + 28096, 0.00100000005f, 64);
   /* dwconv_5 (DepthwiseConv2D) */
-  memcpy(w + 27136, p + 28160, 576 * sizeof(float));
-  memcpy(w + 27712, p + 28736, 64 * sizeof(float));
+  memcpy(w + 50528, p + 28160, 576 * sizeof(float));
+  memcpy(w + 51104, p + 28736, 64 * sizeof(float));
   /* bn_11 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 27776, w + 27840, p + 28800, p + 28864, p + 28928, p + 28992, 0.00100000005f, 64);
-  rt_fold_affine(w + 27136, w + 27712, w + 27776, w + 27840, 9, 64);
+  rt_bn_fold(w + 51168, w + 51232, p + 28800, p + 28864, p + 28928, p + 28992, 0.00100000005f, 64);
+  rt_fold_affine(w + 50528, w + 51104, w + 51168, w + 51232, 9, 64);
   /* conv_8 (Conv2D) */
-  memcpy(w + 27904, p + 29056, 8192 * sizeof(float));
-  memcpy(w + 36096, p + 37248, 128 * sizeof(float));
+  memcpy(w + 51296, p + 29056, 8192 * sizeof(float));
+  memcpy(w + 59488, p + 37248, 128 * sizeof(float));
+  /* conv_8: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 59616, w + 51296, 64, 128, 1);
   /* bn_12: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 36224, w + 36352, p + 37376, p + 37504, p + 37632, p + 37760, 0.00100000005f, 128);
+  rt_bn_fold(w + 67808, w + 67936, p + 37376, p + 37504, p + 37632, p + 37760, 0.00100000005f, 128);
   /* dwconv_6 (DepthwiseConv2D) */
-  memcpy(w + 36480, p + 37888, 1152 * sizeof(float));
-  memcpy(w + 37632, p + 39040, 128 * sizeof(float));
+  memcpy(w + 68064, p + 37888, 1152 * sizeof(float));
+  memcpy(w + 69216, p + 39040, 128 * sizeof(float));
   /* bn_13 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 37760, w + 37888, p + 39168, p + 39296, p + 39424, p + 39552, 0.00100000005f, 128);
-  rt_fold_affine(w + 36480, w + 37632, w + 37760, w + 37888, 9, 128);
+  rt_bn_fold(w + 69344, w + 69472, p + 39168, p + 39296, p + 39424, p + 39552, 0.00100000005f, 128);
+  rt_fold_affine(w + 68064, w + 69216, w + 69344, w + 69472, 9, 128);
   /* conv_9 (Conv2D) */
-  memcpy(w + 38016, p + 39680, 16384 * sizeof(float));
-  memcpy(w + 54400, p + 56064, 128 * sizeof(float));
+  memcpy(w + 69600, p + 39680, 16384 * sizeof(float));
+  memcpy(w + 85984, p + 56064, 128 * sizeof(float));
+  /* conv_9: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 86112, w + 69600, 128, 128, 1);
   /* bn_14: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 54528, w + 54656, p + 56192, p + 56320, p + 56448, p + 56576, 0.00100000005f, 128);
+  rt_bn_fold(w + 102496, w + 102624, p + 56192, p + 56320, p + 56448, p + 56576, 0.00100000005f, 128);
   /* dwconv_7 (DepthwiseConv2D) */
-  memcpy(w + 54784, p + 56704, 1152 * sizeof(float));
-  memcpy(w + 55936, p + 57856, 128 * sizeof(float));
+  memcpy(w + 102752, p + 56704, 1152 * sizeof(float));
+  memcpy(w + 103904, p + 57856, 128 * sizeof(float));
   /* bn_15 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 56064, w + 56192, p + 57984, p + 58112, p + 58240, p + 58368, 0.00100000005f, 128);
-  rt_fold_affine(w + 54784, w + 55936, w + 56064, w + 56192, 9, 128);
+  rt_bn_fold(w + 104032, w + 104160, p + 57984, p + 58112, p + 58240, p + 58368, 0.00100000005f, 128);
+  rt_fold_affine(w + 102752, w + 103904, w + 104032, w + 104160, 9, 128);
   /* conv_10 (Conv2D) */
-  memcpy(w + 56320, p + 58496, 16384 * sizeof(float));
-  memcpy(w + 72704, p + 74880, 128 * sizeof(float));
+  memcpy(w + 104288, p + 58496, 16384 * sizeof(float));
+  memcpy(w + 120672, p + 74880, 128 * sizeof(float));
+  /* conv_10: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 120800, w + 104288, 128, 128, 1);
   /* conv_11 (Conv2D) */
-  memcpy(w + 72832, p + 75008, 32768 * sizeof(float));
-  memcpy(w + 105600, p + 107776, 256 * sizeof(float));
+  memcpy(w + 137184, p + 75008, 32768 * sizeof(float));
+  memcpy(w + 169952, p + 107776, 256 * sizeof(float));
+  /* conv_11: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 170208, w + 137184, 128, 256, 1);
   /* bn_16: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 105856, w + 105984, p + 108032, p + 108160, p + 108288, p + 108416, 0.00100000005f, 128);
+  rt_bn_fold(w + 202976, w + 203104, p + 108032, p + 108160, p + 108288, p + 108416, 0.00100000005f, 128);
   /* dwconv_8 (DepthwiseConv2D) */
-  memcpy(w + 106112, p + 108544, 1152 * sizeof(float));
-  memcpy(w + 107264, p + 109696, 128 * sizeof(float));
+  memcpy(w + 203232, p + 108544, 1152 * sizeof(float));
+  memcpy(w + 204384, p + 109696, 128 * sizeof(float));
   /* bn_17 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 107392, w + 107520, p + 109824, p + 109952, p + 110080, p + 110208, 0.00100000005f, 128);
-  rt_fold_affine(w + 106112, w + 107264, w + 107392, w + 107520, 9, 128);
+  rt_bn_fold(w + 204512, w + 204640, p + 109824, p + 109952, p + 110080, p + 110208, 0.00100000005f, 128);
+  rt_fold_affine(w + 203232, w + 204384, w + 204512, w + 204640, 9, 128);
   /* conv_12 (Conv2D) */
-  memcpy(w + 107648, p + 110336, 32768 * sizeof(float));
-  memcpy(w + 140416, p + 143104, 256 * sizeof(float));
+  memcpy(w + 204768, p + 110336, 32768 * sizeof(float));
+  memcpy(w + 237536, p + 143104, 256 * sizeof(float));
+  /* conv_12: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 237792, w + 204768, 128, 256, 1);
   /* bn_18: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 140672, w + 140928, p + 143360, p + 143616, p + 143872, p + 144128, 0.00100000005f, 256);
+  rt_bn_fold(w + 270560, w + 270816, p + 143360, p + 143616, p + 143872, p + 144128, 0.00100000005f, 256);
   /* dwconv_9 (DepthwiseConv2D) */
-  memcpy(w + 141184, p + 144384, 2304 * sizeof(float));
-  memcpy(w + 143488, p + 146688, 256 * sizeof(float));
+  memcpy(w + 271072, p + 144384, 2304 * sizeof(float));
+  memcpy(w + 273376, p + 146688, 256 * sizeof(float));
   /* bn_19 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 143744, w + 144000, p + 146944, p + 147200, p + 147456, p + 147712, 0.00100000005f, 256);
-  rt_fold_affine(w + 141184, w + 143488, w + 143744, w + 144000, 9, 256);
+  rt_bn_fold(w + 273632, w + 273888, p + 146944, p + 147200, p + 147456, p + 147712, 0.00100000005f, 256);
+  rt_fold_affine(w + 271072, w + 273376, w + 273632, w + 273888, 9, 256);
   /* conv_13 (Conv2D) */
-  memcpy(w + 144256, p + 147968, 65536 * sizeof(float));
-  memcpy(w + 209792, p + 213504, 256 * sizeof(float));
+  memcpy(w + 274144, p + 147968, 65536 * sizeof(float));
+  memcpy(w + 339680, p + 213504, 256 * sizeof(float));
+  /* conv_13: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 339936, w + 274144, 256, 256, 1);
   /* bn_20: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 210048, w + 210304, p + 213760, p + 214016, p + 214272, p + 214528, 0.00100000005f, 256);
+  rt_bn_fold(w + 405472, w + 405728, p + 213760, p + 214016, p + 214272, p + 214528, 0.00100000005f, 256);
   /* dwconv_10 (DepthwiseConv2D) */
-  memcpy(w + 210560, p + 214784, 2304 * sizeof(float));
-  memcpy(w + 212864, p + 217088, 256 * sizeof(float));
+  memcpy(w + 405984, p + 214784, 2304 * sizeof(float));
+  memcpy(w + 408288, p + 217088, 256 * sizeof(float));
   /* bn_21 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 213120, w + 213376, p + 217344, p + 217600, p + 217856, p + 218112, 0.00100000005f, 256);
-  rt_fold_affine(w + 210560, w + 212864, w + 213120, w + 213376, 9, 256);
+  rt_bn_fold(w + 408544, w + 408800, p + 217344, p + 217600, p + 217856, p + 218112, 0.00100000005f, 256);
+  rt_fold_affine(w + 405984, w + 408288, w + 408544, w + 408800, 9, 256);
   /* conv_14 (Conv2D) */
-  memcpy(w + 213632, p + 218368, 65536 * sizeof(float));
-  memcpy(w + 279168, p + 283904, 256 * sizeof(float));
+  memcpy(w + 409056, p + 218368, 65536 * sizeof(float));
+  memcpy(w + 474592, p + 283904, 256 * sizeof(float));
+  /* conv_14: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 474848, w + 409056, 256, 256, 1);
   /* bn_22: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 279424, w + 279680, p + 284160, p + 284416, p + 284672, p + 284928, 0.00100000005f, 256);
+  rt_bn_fold(w + 540384, w + 540640, p + 284160, p + 284416, p + 284672, p + 284928, 0.00100000005f, 256);
   /* dense (Dense) */
-  memcpy(w + 279936, p + 285184, 2560 * sizeof(float));
-  memcpy(w + 282496, p + 287744, 10 * sizeof(float));
+  memcpy(w + 540896, p + 285184, 2560 * sizeof(float));
+  memcpy(w + 543456, p + 287744, 10 * sizeof(float));
 }
 
 /* Scratch the convolutions need at batch N (im2col tiles, Winograd blocks). */
@@ -465,49 +495,49 @@ RtStatus mobilenet_mini_forward(const RtContext *ctx, const float *w, void *aren
   {
     const RtConv2d d = {N, 32, 32, 3, 3, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 864, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t1, t0, w + 0, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_packed(ctx, t1, t0, w + 896, &ep, &d, ws, ws_floats));
   }
 
   /* bn (BatchNormalization, relu), line 16: 32x32x32 -> 32x32x32, 0 MACs */
   {
     const RtEltwise d = {N, 1024, 1, 32, 32, 32};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t2, t1, w + 896, w + 928, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t2, t1, w + 1760, w + 1792, &ep, &d));
   }
 
   /* dwconv (DepthwiseConv2D, bn_1 folded, relu), line 16: 32x32x32 -> 32x32x32, 294,912 MACs */
   {
     const RtDwConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 1248, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dwconv2d(ctx, t3, t2, w + 960, &ep, &d));
+    const RtEpilogue ep = {w + 2112, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dwconv2d(ctx, t3, t2, w + 1824, &ep, &d));
   }
 
   /* conv_1 (Conv2D, + conv), line 17: 32x32x32 -> 32x32x32, 1,048,576 MACs */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 2368, t1, RT_ACT_LINEAR, 0.0f, 32};
-    CHECK(rt_conv2d(ctx, t4, t3, w + 1344, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 3232, t1, RT_ACT_LINEAR, 0.0f, 32};
+    CHECK(rt_conv2d_packed(ctx, t4, t3, w + 3264, &ep, &d, ws, ws_floats));
   }
 
   /* bn_2 (BatchNormalization, relu), line 16: 32x32x32 -> 32x32x32, 0 MACs */
   {
     const RtEltwise d = {N, 1024, 1, 32, 32, 32};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t5, t4, w + 2400, w + 2432, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t5, t4, w + 4288, w + 4320, &ep, &d));
   }
 
   /* dwconv_1 (DepthwiseConv2D, bn_3 folded, relu), line 16: 32x32x32 -> 32x32x32, 294,912 MACs */
   {
     const RtDwConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 2752, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dwconv2d(ctx, t6, t5, w + 2464, &ep, &d));
+    const RtEpilogue ep = {w + 4640, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dwconv2d(ctx, t6, t5, w + 4352, &ep, &d));
   }
 
   /* conv_2 (Conv2D, + conv_1), line 17: 32x32x32 -> 32x32x32, 1,048,576 MACs */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 3872, t4, RT_ACT_LINEAR, 0.0f, 32};
-    CHECK(rt_conv2d(ctx, t7, t6, w + 2848, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 5760, t4, RT_ACT_LINEAR, 0.0f, 32};
+    CHECK(rt_conv2d_packed(ctx, t7, t6, w + 5792, &ep, &d, ws, ws_floats));
   }
 
   /* maxpool (MaxPooling2D), line 13: 32x32x32 -> 16x16x32, 0 MACs */
@@ -519,71 +549,71 @@ RtStatus mobilenet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_3 (Conv2D), line 14: 32x32x32 -> 16x16x64, 524,288 MACs */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 16, 16, 64, 64, 1, 1, 2, 2, 0, 0, 1};
-    const RtEpilogue ep = {w + 5952, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t9, t7, w + 3904, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 8864, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t9, t7, w + 8928, &ep, &d, ws, ws_floats));
   }
 
   /* bn_4 (BatchNormalization, relu, in place), line 16: 16x16x32 -> 16x16x32, 0 MACs */
   {
     const RtEltwise d = {N, 256, 1, 32, 32, 32};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t10, t8, w + 6016, w + 6048, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t10, t8, w + 10976, w + 11008, &ep, &d));
   }
 
   /* dwconv_2 (DepthwiseConv2D, bn_5 folded, relu), line 16: 16x16x32 -> 16x16x32, 73,728 MACs */
   {
     const RtDwConv2d d = {N, 16, 16, 32, 32, 16, 16, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 6368, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dwconv2d(ctx, t11, t10, w + 6080, &ep, &d));
+    const RtEpilogue ep = {w + 11328, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dwconv2d(ctx, t11, t10, w + 11040, &ep, &d));
   }
 
   /* conv_4 (Conv2D, + conv_3), line 17: 16x16x32 -> 16x16x64, 524,288 MACs */
   {
     const RtConv2d d = {N, 16, 16, 32, 32, 16, 16, 64, 64, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 8512, t9, RT_ACT_LINEAR, 0.0f, 64};
-    CHECK(rt_conv2d(ctx, t12, t11, w + 6464, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 13472, t9, RT_ACT_LINEAR, 0.0f, 64};
+    CHECK(rt_conv2d_packed(ctx, t12, t11, w + 13536, &ep, &d, ws, ws_floats));
   }
 
   /* bn_6 (BatchNormalization, relu), line 16: 16x16x64 -> 16x16x64, 0 MACs */
   {
     const RtEltwise d = {N, 256, 1, 64, 64, 64};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t13, t12, w + 8576, w + 8640, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t13, t12, w + 15584, w + 15648, &ep, &d));
   }
 
   /* dwconv_3 (DepthwiseConv2D, bn_7 folded, relu), line 16: 16x16x64 -> 16x16x64, 147,456 MACs */
   {
     const RtDwConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 9280, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dwconv2d(ctx, t14, t13, w + 8704, &ep, &d));
+    const RtEpilogue ep = {w + 16288, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dwconv2d(ctx, t14, t13, w + 15712, &ep, &d));
   }
 
   /* conv_5 (Conv2D, + conv_4), line 17: 16x16x64 -> 16x16x64, 1,048,576 MACs */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 13568, t12, RT_ACT_LINEAR, 0.0f, 64};
-    CHECK(rt_conv2d(ctx, t15, t14, w + 9472, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 20576, t12, RT_ACT_LINEAR, 0.0f, 64};
+    CHECK(rt_conv2d_packed(ctx, t15, t14, w + 20640, &ep, &d, ws, ws_floats));
   }
 
   /* bn_8 (BatchNormalization, relu), line 16: 16x16x64 -> 16x16x64, 0 MACs */
   {
     const RtEltwise d = {N, 256, 1, 64, 64, 64};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t16, t15, w + 13632, w + 13696, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t16, t15, w + 24736, w + 24800, &ep, &d));
   }
 
   /* dwconv_4 (DepthwiseConv2D, bn_9 folded, relu), line 16: 16x16x64 -> 16x16x64, 147,456 MACs */
   {
     const RtDwConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 14336, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dwconv2d(ctx, t17, t16, w + 13760, &ep, &d));
+    const RtEpilogue ep = {w + 25440, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dwconv2d(ctx, t17, t16, w + 24864, &ep, &d));
   }
 
   /* conv_6 (Conv2D, + conv_5), line 17: 16x16x64 -> 16x16x64, 1,048,576 MACs */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 18624, t15, RT_ACT_LINEAR, 0.0f, 64};
-    CHECK(rt_conv2d(ctx, t18, t17, w + 14528, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 29728, t15, RT_ACT_LINEAR, 0.0f, 64};
+    CHECK(rt_conv2d_packed(ctx, t18, t17, w + 29792, &ep, &d, ws, ws_floats));
   }
 
   /* maxpool_1 (MaxPooling2D), line 13: 16x16x64 -> 8x8x64, 0 MACs */
@@ -595,71 +625,71 @@ RtStatus mobilenet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_7 (Conv2D), line 14: 16x16x64 -> 8x8x128, 524,288 MACs */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 8, 8, 128, 128, 1, 1, 2, 2, 0, 0, 1};
-    const RtEpilogue ep = {w + 26880, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t20, t18, w + 18688, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 42080, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t20, t18, w + 42208, &ep, &d, ws, ws_floats));
   }
 
   /* bn_10 (BatchNormalization, relu, in place), line 16: 8x8x64 -> 8x8x64, 0 MACs */
   {
     const RtEltwise d = {N, 64, 1, 64, 64, 64};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t21, t19, w + 27008, w + 27072, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t21, t19, w + 50400, w + 50464, &ep, &d));
   }
 
   /* dwconv_5 (DepthwiseConv2D, bn_11 folded, relu), line 16: 8x8x64 -> 8x8x64, 36,864 MACs */
   {
     const RtDwConv2d d = {N, 8, 8, 64, 64, 8, 8, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 27712, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dwconv2d(ctx, t22, t21, w + 27136, &ep, &d));
+    const RtEpilogue ep = {w + 51104, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dwconv2d(ctx, t22, t21, w + 50528, &ep, &d));
   }
 
   /* conv_8 (Conv2D, + conv_7), line 17: 8x8x64 -> 8x8x128, 524,288 MACs */
   {
     const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 128, 128, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 36096, t20, RT_ACT_LINEAR, 0.0f, 128};
-    CHECK(rt_conv2d(ctx, t23, t22, w + 27904, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 59488, t20, RT_ACT_LINEAR, 0.0f, 128};
+    CHECK(rt_conv2d_packed(ctx, t23, t22, w + 59616, &ep, &d, ws, ws_floats));
   }
 
   /* bn_12 (BatchNormalization, relu), line 16: 8x8x128 -> 8x8x128, 0 MACs */
   {
     const RtEltwise d = {N, 64, 1, 128, 128, 128};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t24, t23, w + 36224, w + 36352, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t24, t23, w + 67808, w + 67936, &ep, &d));
   }
 
   /* dwconv_6 (DepthwiseConv2D, bn_13 folded, relu), line 16: 8x8x128 -> 8x8x128, 73,728 MACs */
   {
     const RtDwConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 37632, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dwconv2d(ctx, t25, t24, w + 36480, &ep, &d));
+    const RtEpilogue ep = {w + 69216, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dwconv2d(ctx, t25, t24, w + 68064, &ep, &d));
   }
 
   /* conv_9 (Conv2D, + conv_8), line 17: 8x8x128 -> 8x8x128, 1,048,576 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 54400, t23, RT_ACT_LINEAR, 0.0f, 128};
-    CHECK(rt_conv2d(ctx, t26, t25, w + 38016, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 85984, t23, RT_ACT_LINEAR, 0.0f, 128};
+    CHECK(rt_conv2d_packed(ctx, t26, t25, w + 86112, &ep, &d, ws, ws_floats));
   }
 
   /* bn_14 (BatchNormalization, relu), line 16: 8x8x128 -> 8x8x128, 0 MACs */
   {
     const RtEltwise d = {N, 64, 1, 128, 128, 128};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t27, t26, w + 54528, w + 54656, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t27, t26, w + 102496, w + 102624, &ep, &d));
   }
 
   /* dwconv_7 (DepthwiseConv2D, bn_15 folded, relu), line 16: 8x8x128 -> 8x8x128, 73,728 MACs */
   {
     const RtDwConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 55936, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dwconv2d(ctx, t28, t27, w + 54784, &ep, &d));
+    const RtEpilogue ep = {w + 103904, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dwconv2d(ctx, t28, t27, w + 102752, &ep, &d));
   }
 
   /* conv_10 (Conv2D, + conv_9), line 17: 8x8x128 -> 8x8x128, 1,048,576 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 72704, t26, RT_ACT_LINEAR, 0.0f, 128};
-    CHECK(rt_conv2d(ctx, t29, t28, w + 56320, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 120672, t26, RT_ACT_LINEAR, 0.0f, 128};
+    CHECK(rt_conv2d_packed(ctx, t29, t28, w + 120800, &ep, &d, ws, ws_floats));
   }
 
   /* maxpool_2 (MaxPooling2D), line 13: 8x8x128 -> 4x4x128, 0 MACs */
@@ -671,78 +701,78 @@ RtStatus mobilenet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_11 (Conv2D), line 14: 8x8x128 -> 4x4x256, 524,288 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 4, 4, 256, 256, 1, 1, 2, 2, 0, 0, 1};
-    const RtEpilogue ep = {w + 105600, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t31, t29, w + 72832, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 169952, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t31, t29, w + 170208, &ep, &d, ws, ws_floats));
   }
 
   /* bn_16 (BatchNormalization, relu, in place), line 16: 4x4x128 -> 4x4x128, 0 MACs */
   {
     const RtEltwise d = {N, 16, 1, 128, 128, 128};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t32, t30, w + 105856, w + 105984, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t32, t30, w + 202976, w + 203104, &ep, &d));
   }
 
   /* dwconv_8 (DepthwiseConv2D, bn_17 folded, relu), line 16: 4x4x128 -> 4x4x128, 18,432 MACs */
   {
     const RtDwConv2d d = {N, 4, 4, 128, 128, 4, 4, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 107264, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dwconv2d(ctx, t33, t32, w + 106112, &ep, &d));
+    const RtEpilogue ep = {w + 204384, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dwconv2d(ctx, t33, t32, w + 203232, &ep, &d));
   }
 
   /* conv_12 (Conv2D, + conv_11), line 17: 4x4x128 -> 4x4x256, 524,288 MACs */
   {
     const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 256, 256, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 140416, t31, RT_ACT_LINEAR, 0.0f, 256};
-    CHECK(rt_conv2d(ctx, t34, t33, w + 107648, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 237536, t31, RT_ACT_LINEAR, 0.0f, 256};
+    CHECK(rt_conv2d_packed(ctx, t34, t33, w + 237792, &ep, &d, ws, ws_floats));
   }
 
   /* bn_18 (BatchNormalization, relu), line 16: 4x4x256 -> 4x4x256, 0 MACs */
   {
     const RtEltwise d = {N, 16, 1, 256, 256, 256};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t35, t34, w + 140672, w + 140928, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t35, t34, w + 270560, w + 270816, &ep, &d));
   }
 
   /* dwconv_9 (DepthwiseConv2D, bn_19 folded, relu), line 16: 4x4x256 -> 4x4x256, 36,864 MACs */
   {
     const RtDwConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 143488, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dwconv2d(ctx, t36, t35, w + 141184, &ep, &d));
+    const RtEpilogue ep = {w + 273376, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dwconv2d(ctx, t36, t35, w + 271072, &ep, &d));
   }
 
   /* conv_13 (Conv2D, + conv_12), line 17: 4x4x256 -> 4x4x256, 1,048,576 MACs */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 209792, t34, RT_ACT_LINEAR, 0.0f, 256};
-    CHECK(rt_conv2d(ctx, t37, t36, w + 144256, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 339680, t34, RT_ACT_LINEAR, 0.0f, 256};
+    CHECK(rt_conv2d_packed(ctx, t37, t36, w + 339936, &ep, &d, ws, ws_floats));
   }
 
   /* bn_20 (BatchNormalization, relu), line 16: 4x4x256 -> 4x4x256, 0 MACs */
   {
     const RtEltwise d = {N, 16, 1, 256, 256, 256};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t38, t37, w + 210048, w + 210304, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t38, t37, w + 405472, w + 405728, &ep, &d));
   }
 
   /* dwconv_10 (DepthwiseConv2D, bn_21 folded, relu), line 16: 4x4x256 -> 4x4x256, 36,864 MACs */
   {
     const RtDwConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 212864, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dwconv2d(ctx, t39, t38, w + 210560, &ep, &d));
+    const RtEpilogue ep = {w + 408288, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dwconv2d(ctx, t39, t38, w + 405984, &ep, &d));
   }
 
   /* conv_14 (Conv2D, + conv_13), line 17: 4x4x256 -> 4x4x256, 1,048,576 MACs */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 279168, t37, RT_ACT_LINEAR, 0.0f, 256};
-    CHECK(rt_conv2d(ctx, t40, t39, w + 213632, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 474592, t37, RT_ACT_LINEAR, 0.0f, 256};
+    CHECK(rt_conv2d_packed(ctx, t40, t39, w + 474848, &ep, &d, ws, ws_floats));
   }
 
   /* bn_22 (BatchNormalization, relu, in place), line 28: 4x4x256 -> 4x4x256, 0 MACs */
   {
     const RtEltwise d = {N, 16, 1, 256, 256, 256};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t41, t40, w + 279424, w + 279680, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t41, t40, w + 540384, w + 540640, &ep, &d));
   }
 
   /* avgpool (AveragePooling2D), line 28: 4x4x256 -> 1x1x256, 0 MACs */
@@ -759,8 +789,8 @@ RtStatus mobilenet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* dense (Dense, softmax), line 29: 256 -> 10, 2,560 MACs */
   {
     const RtDense d = {N * 1, 256, 10, 256, 10};
-    const RtEpilogue ep = {w + 282496, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_dense(ctx, t44, t43, w + 279936, &ep, &d));
+    const RtEpilogue ep = {w + 543456, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, t44, t43, w + 540896, &ep, &d));
     const RtEltwise sm = {N, 1, 1, 10, 10, 10};
     CHECK(rt_softmax(ctx, t44, t44, &sm));
   }
@@ -2450,7 +2480,7 @@ const NetcModel netc_model_mobilenet_mini = {
   .params = params,
   .num_params = 146,
   .param_floats = 287754,
-  .compute_floats = 282512,
+  .compute_floats = 543472,
   .total_params = 287754,
   .trainable_params = 282506,
   .macs_per_image = 13656576,

@@ -129,149 +129,163 @@ void resnet18_prepare(float *w, const float *p) {
   /* bn folded in: kernel and bias scaled per output channel */
   rt_bn_fold(w + 9472, w + 9536, p + 9408, p + 9472, p + 9536, p + 9600, 0.00100000005f, 64);
   rt_fold_affine(w + 0, w + 9408, w + 9472, w + 9536, 147, 64);
+  /* conv: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 9600, w + 0, 147, 64, 1);
   /* conv_1 (Conv2D) */
-  memcpy(w + 9600, p + 9664, 36864 * sizeof(float));
-  memset(w + 46464, 0, 64 * sizeof(float));  /* no bias: zeros */
+  memcpy(w + 19008, p + 9664, 36864 * sizeof(float));
+  memset(w + 55872, 0, 64 * sizeof(float));  /* no bias: zeros */
   /* bn_1 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 46528, w + 46592, p + 46528, p + 46592, p + 46656, p + 46720, 0.00100000005f, 64);
-  rt_fold_affine(w + 9600, w + 46464, w + 46528, w + 46592, 576, 64);
+  rt_bn_fold(w + 55936, w + 56000, p + 46528, p + 46592, p + 46656, p + 46720, 0.00100000005f, 64);
+  rt_fold_affine(w + 19008, w + 55872, w + 55936, w + 56000, 576, 64);
   /* conv_1: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 46656, w + 9600, 64, 64);
+  rt_winograd_kernel(w + 56064, w + 19008, 64, 64);
   /* conv_2 (Conv2D) */
-  memcpy(w + 112192, p + 46784, 36864 * sizeof(float));
-  memset(w + 149056, 0, 64 * sizeof(float));  /* no bias: zeros */
+  memcpy(w + 121600, p + 46784, 36864 * sizeof(float));
+  memset(w + 158464, 0, 64 * sizeof(float));  /* no bias: zeros */
   /* bn_2 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 149120, w + 149184, p + 83648, p + 83712, p + 83776, p + 83840, 0.00100000005f, 64);
-  rt_fold_affine(w + 112192, w + 149056, w + 149120, w + 149184, 576, 64);
+  rt_bn_fold(w + 158528, w + 158592, p + 83648, p + 83712, p + 83776, p + 83840, 0.00100000005f, 64);
+  rt_fold_affine(w + 121600, w + 158464, w + 158528, w + 158592, 576, 64);
   /* conv_2: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 149248, w + 112192, 64, 64);
+  rt_winograd_kernel(w + 158656, w + 121600, 64, 64);
   /* conv_3 (Conv2D) */
-  memcpy(w + 214784, p + 83904, 36864 * sizeof(float));
-  memset(w + 251648, 0, 64 * sizeof(float));  /* no bias: zeros */
+  memcpy(w + 224192, p + 83904, 36864 * sizeof(float));
+  memset(w + 261056, 0, 64 * sizeof(float));  /* no bias: zeros */
   /* bn_3 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 251712, w + 251776, p + 120768, p + 120832, p + 120896, p + 120960, 0.00100000005f, 64);
-  rt_fold_affine(w + 214784, w + 251648, w + 251712, w + 251776, 576, 64);
+  rt_bn_fold(w + 261120, w + 261184, p + 120768, p + 120832, p + 120896, p + 120960, 0.00100000005f, 64);
+  rt_fold_affine(w + 224192, w + 261056, w + 261120, w + 261184, 576, 64);
   /* conv_3: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 251840, w + 214784, 64, 64);
+  rt_winograd_kernel(w + 261248, w + 224192, 64, 64);
   /* conv_4 (Conv2D) */
-  memcpy(w + 317376, p + 121024, 36864 * sizeof(float));
-  memset(w + 354240, 0, 64 * sizeof(float));  /* no bias: zeros */
+  memcpy(w + 326784, p + 121024, 36864 * sizeof(float));
+  memset(w + 363648, 0, 64 * sizeof(float));  /* no bias: zeros */
   /* bn_4 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 354304, w + 354368, p + 157888, p + 157952, p + 158016, p + 158080, 0.00100000005f, 64);
-  rt_fold_affine(w + 317376, w + 354240, w + 354304, w + 354368, 576, 64);
+  rt_bn_fold(w + 363712, w + 363776, p + 157888, p + 157952, p + 158016, p + 158080, 0.00100000005f, 64);
+  rt_fold_affine(w + 326784, w + 363648, w + 363712, w + 363776, 576, 64);
   /* conv_4: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 354432, w + 317376, 64, 64);
+  rt_winograd_kernel(w + 363840, w + 326784, 64, 64);
   /* conv_5 (Conv2D) */
-  memcpy(w + 419968, p + 158144, 8192 * sizeof(float));
-  memset(w + 428160, 0, 128 * sizeof(float));  /* no bias: zeros */
+  memcpy(w + 429376, p + 158144, 8192 * sizeof(float));
+  memset(w + 437568, 0, 128 * sizeof(float));  /* no bias: zeros */
   /* bn_5 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 428288, w + 428416, p + 166336, p + 166464, p + 166592, p + 166720, 0.00100000005f, 128);
-  rt_fold_affine(w + 419968, w + 428160, w + 428288, w + 428416, 64, 128);
+  rt_bn_fold(w + 437696, w + 437824, p + 166336, p + 166464, p + 166592, p + 166720, 0.00100000005f, 128);
+  rt_fold_affine(w + 429376, w + 437568, w + 437696, w + 437824, 64, 128);
+  /* conv_5: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 437952, w + 429376, 64, 128, 1);
   /* conv_6 (Conv2D) */
-  memcpy(w + 428544, p + 166848, 73728 * sizeof(float));
-  memset(w + 502272, 0, 128 * sizeof(float));  /* no bias: zeros */
+  memcpy(w + 446144, p + 166848, 73728 * sizeof(float));
+  memset(w + 519872, 0, 128 * sizeof(float));  /* no bias: zeros */
   /* bn_6 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 502400, w + 502528, p + 240576, p + 240704, p + 240832, p + 240960, 0.00100000005f, 128);
-  rt_fold_affine(w + 428544, w + 502272, w + 502400, w + 502528, 576, 128);
+  rt_bn_fold(w + 520000, w + 520128, p + 240576, p + 240704, p + 240832, p + 240960, 0.00100000005f, 128);
+  rt_fold_affine(w + 446144, w + 519872, w + 520000, w + 520128, 576, 128);
+  /* conv_6: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 520256, w + 446144, 576, 128, 1);
   /* conv_7 (Conv2D) */
-  memcpy(w + 502656, p + 241088, 147456 * sizeof(float));
-  memset(w + 650112, 0, 128 * sizeof(float));  /* no bias: zeros */
+  memcpy(w + 593984, p + 241088, 147456 * sizeof(float));
+  memset(w + 741440, 0, 128 * sizeof(float));  /* no bias: zeros */
   /* bn_7 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 650240, w + 650368, p + 388544, p + 388672, p + 388800, p + 388928, 0.00100000005f, 128);
-  rt_fold_affine(w + 502656, w + 650112, w + 650240, w + 650368, 1152, 128);
+  rt_bn_fold(w + 741568, w + 741696, p + 388544, p + 388672, p + 388800, p + 388928, 0.00100000005f, 128);
+  rt_fold_affine(w + 593984, w + 741440, w + 741568, w + 741696, 1152, 128);
   /* conv_7: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 650496, w + 502656, 128, 128);
+  rt_winograd_kernel(w + 741824, w + 593984, 128, 128);
   /* conv_8 (Conv2D) */
-  memcpy(w + 912640, p + 389056, 147456 * sizeof(float));
-  memset(w + 1060096, 0, 128 * sizeof(float));  /* no bias: zeros */
+  memcpy(w + 1003968, p + 389056, 147456 * sizeof(float));
+  memset(w + 1151424, 0, 128 * sizeof(float));  /* no bias: zeros */
   /* bn_8 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 1060224, w + 1060352, p + 536512, p + 536640, p + 536768, p + 536896, 0.00100000005f, 128);
-  rt_fold_affine(w + 912640, w + 1060096, w + 1060224, w + 1060352, 1152, 128);
+  rt_bn_fold(w + 1151552, w + 1151680, p + 536512, p + 536640, p + 536768, p + 536896, 0.00100000005f, 128);
+  rt_fold_affine(w + 1003968, w + 1151424, w + 1151552, w + 1151680, 1152, 128);
   /* conv_8: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 1060480, w + 912640, 128, 128);
+  rt_winograd_kernel(w + 1151808, w + 1003968, 128, 128);
   /* conv_9 (Conv2D) */
-  memcpy(w + 1322624, p + 537024, 147456 * sizeof(float));
-  memset(w + 1470080, 0, 128 * sizeof(float));  /* no bias: zeros */
+  memcpy(w + 1413952, p + 537024, 147456 * sizeof(float));
+  memset(w + 1561408, 0, 128 * sizeof(float));  /* no bias: zeros */
   /* bn_9 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 1470208, w + 1470336, p + 684480, p + 684608, p + 684736, p + 684864, 0.00100000005f, 128);
-  rt_fold_affine(w + 1322624, w + 1470080, w + 1470208, w + 1470336, 1152, 128);
+  rt_bn_fold(w + 1561536, w + 1561664, p + 684480, p + 684608, p + 684736, p + 684864, 0.00100000005f, 128);
+  rt_fold_affine(w + 1413952, w + 1561408, w + 1561536, w + 1561664, 1152, 128);
   /* conv_9: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 1470464, w + 1322624, 128, 128);
+  rt_winograd_kernel(w + 1561792, w + 1413952, 128, 128);
   /* conv_10 (Conv2D) */
-  memcpy(w + 1732608, p + 684992, 32768 * sizeof(float));
-  memset(w + 1765376, 0, 256 * sizeof(float));  /* no bias: zeros */
+  memcpy(w + 1823936, p + 684992, 32768 * sizeof(float));
+  memset(w + 1856704, 0, 256 * sizeof(float));  /* no bias: zeros */
   /* bn_10 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 1765632, w + 1765888, p + 717760, p + 718016, p + 718272, p + 718528, 0.00100000005f, 256);
-  rt_fold_affine(w + 1732608, w + 1765376, w + 1765632, w + 1765888, 128, 256);
+  rt_bn_fold(w + 1856960, w + 1857216, p + 717760, p + 718016, p + 718272, p + 718528, 0.00100000005f, 256);
+  rt_fold_affine(w + 1823936, w + 1856704, w + 1856960, w + 1857216, 128, 256);
+  /* conv_10: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 1857472, w + 1823936, 128, 256, 1);
   /* conv_11 (Conv2D) */
-  memcpy(w + 1766144, p + 718784, 294912 * sizeof(float));
-  memset(w + 2061056, 0, 256 * sizeof(float));  /* no bias: zeros */
+  memcpy(w + 1890240, p + 718784, 294912 * sizeof(float));
+  memset(w + 2185152, 0, 256 * sizeof(float));  /* no bias: zeros */
   /* bn_11 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 2061312, w + 2061568, p + 1013696, p + 1013952, p + 1014208, p + 1014464, 0.00100000005f, 256);
-  rt_fold_affine(w + 1766144, w + 2061056, w + 2061312, w + 2061568, 1152, 256);
+  rt_bn_fold(w + 2185408, w + 2185664, p + 1013696, p + 1013952, p + 1014208, p + 1014464, 0.00100000005f, 256);
+  rt_fold_affine(w + 1890240, w + 2185152, w + 2185408, w + 2185664, 1152, 256);
+  /* conv_11: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 2185920, w + 1890240, 1152, 256, 1);
   /* conv_12 (Conv2D) */
-  memcpy(w + 2061824, p + 1014720, 589824 * sizeof(float));
-  memset(w + 2651648, 0, 256 * sizeof(float));  /* no bias: zeros */
+  memcpy(w + 2480832, p + 1014720, 589824 * sizeof(float));
+  memset(w + 3070656, 0, 256 * sizeof(float));  /* no bias: zeros */
   /* bn_12 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 2651904, w + 2652160, p + 1604544, p + 1604800, p + 1605056, p + 1605312, 0.00100000005f, 256);
-  rt_fold_affine(w + 2061824, w + 2651648, w + 2651904, w + 2652160, 2304, 256);
+  rt_bn_fold(w + 3070912, w + 3071168, p + 1604544, p + 1604800, p + 1605056, p + 1605312, 0.00100000005f, 256);
+  rt_fold_affine(w + 2480832, w + 3070656, w + 3070912, w + 3071168, 2304, 256);
   /* conv_12: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 2652416, w + 2061824, 256, 256);
+  rt_winograd_kernel(w + 3071424, w + 2480832, 256, 256);
   /* conv_13 (Conv2D) */
-  memcpy(w + 3700992, p + 1605568, 589824 * sizeof(float));
-  memset(w + 4290816, 0, 256 * sizeof(float));  /* no bias: zeros */
+  memcpy(w + 4120000, p + 1605568, 589824 * sizeof(float));
+  memset(w + 4709824, 0, 256 * sizeof(float));  /* no bias: zeros */
   /* bn_13 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 4291072, w + 4291328, p + 2195392, p + 2195648, p + 2195904, p + 2196160, 0.00100000005f, 256);
-  rt_fold_affine(w + 3700992, w + 4290816, w + 4291072, w + 4291328, 2304, 256);
+  rt_bn_fold(w + 4710080, w + 4710336, p + 2195392, p + 2195648, p + 2195904, p + 2196160, 0.00100000005f, 256);
+  rt_fold_affine(w + 4120000, w + 4709824, w + 4710080, w + 4710336, 2304, 256);
   /* conv_13: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 4291584, w + 3700992, 256, 256);
+  rt_winograd_kernel(w + 4710592, w + 4120000, 256, 256);
   /* conv_14 (Conv2D) */
-  memcpy(w + 5340160, p + 2196416, 589824 * sizeof(float));
-  memset(w + 5929984, 0, 256 * sizeof(float));  /* no bias: zeros */
+  memcpy(w + 5759168, p + 2196416, 589824 * sizeof(float));
+  memset(w + 6348992, 0, 256 * sizeof(float));  /* no bias: zeros */
   /* bn_14 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 5930240, w + 5930496, p + 2786240, p + 2786496, p + 2786752, p + 2787008, 0.00100000005f, 256);
-  rt_fold_affine(w + 5340160, w + 5929984, w + 5930240, w + 5930496, 2304, 256);
+  rt_bn_fold(w + 6349248, w + 6349504, p + 2786240, p + 2786496, p + 2786752, p + 2787008, 0.00100000005f, 256);
+  rt_fold_affine(w + 5759168, w + 6348992, w + 6349248, w + 6349504, 2304, 256);
   /* conv_14: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 5930752, w + 5340160, 256, 256);
+  rt_winograd_kernel(w + 6349760, w + 5759168, 256, 256);
   /* conv_15 (Conv2D) */
-  memcpy(w + 6979328, p + 2787264, 131072 * sizeof(float));
-  memset(w + 7110400, 0, 512 * sizeof(float));  /* no bias: zeros */
+  memcpy(w + 7398336, p + 2787264, 131072 * sizeof(float));
+  memset(w + 7529408, 0, 512 * sizeof(float));  /* no bias: zeros */
   /* bn_15 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 7110912, w + 7111424, p + 2918336, p + 2918848, p + 2919360, p + 2919872, 0.00100000005f, 512);
-  rt_fold_affine(w + 6979328, w + 7110400, w + 7110912, w + 7111424, 256, 512);
+  rt_bn_fold(w + 7529920, w + 7530432, p + 2918336, p + 2918848, p + 2919360, p + 2919872, 0.00100000005f, 512);
+  rt_fold_affine(w + 7398336, w + 7529408, w + 7529920, w + 7530432, 256, 512);
+  /* conv_15: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 7530944, w + 7398336, 256, 512, 1);
   /* conv_16 (Conv2D) */
-  memcpy(w + 7111936, p + 2920384, 1179648 * sizeof(float));
-  memset(w + 8291584, 0, 512 * sizeof(float));  /* no bias: zeros */
+  memcpy(w + 7662016, p + 2920384, 1179648 * sizeof(float));
+  memset(w + 8841664, 0, 512 * sizeof(float));  /* no bias: zeros */
   /* bn_16 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 8292096, w + 8292608, p + 4100032, p + 4100544, p + 4101056, p + 4101568, 0.00100000005f, 512);
-  rt_fold_affine(w + 7111936, w + 8291584, w + 8292096, w + 8292608, 2304, 512);
+  rt_bn_fold(w + 8842176, w + 8842688, p + 4100032, p + 4100544, p + 4101056, p + 4101568, 0.00100000005f, 512);
+  rt_fold_affine(w + 7662016, w + 8841664, w + 8842176, w + 8842688, 2304, 512);
+  /* conv_16: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 8843200, w + 7662016, 2304, 512, 1);
   /* conv_17 (Conv2D) */
-  memcpy(w + 8293120, p + 4102080, 2359296 * sizeof(float));
-  memset(w + 10652416, 0, 512 * sizeof(float));  /* no bias: zeros */
+  memcpy(w + 10022848, p + 4102080, 2359296 * sizeof(float));
+  memset(w + 12382144, 0, 512 * sizeof(float));  /* no bias: zeros */
   /* bn_17 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 10652928, w + 10653440, p + 6461376, p + 6461888, p + 6462400, p + 6462912, 0.00100000005f, 512);
-  rt_fold_affine(w + 8293120, w + 10652416, w + 10652928, w + 10653440, 4608, 512);
+  rt_bn_fold(w + 12382656, w + 12383168, p + 6461376, p + 6461888, p + 6462400, p + 6462912, 0.00100000005f, 512);
+  rt_fold_affine(w + 10022848, w + 12382144, w + 12382656, w + 12383168, 4608, 512);
   /* conv_17: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 10653952, w + 8293120, 512, 512);
+  rt_winograd_kernel(w + 12383680, w + 10022848, 512, 512);
   /* conv_18 (Conv2D) */
-  memcpy(w + 14848256, p + 6463424, 2359296 * sizeof(float));
-  memset(w + 17207552, 0, 512 * sizeof(float));  /* no bias: zeros */
+  memcpy(w + 16577984, p + 6463424, 2359296 * sizeof(float));
+  memset(w + 18937280, 0, 512 * sizeof(float));  /* no bias: zeros */
   /* bn_18 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 17208064, w + 17208576, p + 8822720, p + 8823232, p + 8823744, p + 8824256, 0.00100000005f, 512);
-  rt_fold_affine(w + 14848256, w + 17207552, w + 17208064, w + 17208576, 4608, 512);
+  rt_bn_fold(w + 18937792, w + 18938304, p + 8822720, p + 8823232, p + 8823744, p + 8824256, 0.00100000005f, 512);
+  rt_fold_affine(w + 16577984, w + 18937280, w + 18937792, w + 18938304, 4608, 512);
   /* conv_18: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 17209088, w + 14848256, 512, 512);
+  rt_winograd_kernel(w + 18938816, w + 16577984, 512, 512);
   /* conv_19 (Conv2D) */
-  memcpy(w + 21403392, p + 8824768, 2359296 * sizeof(float));
-  memset(w + 23762688, 0, 512 * sizeof(float));  /* no bias: zeros */
+  memcpy(w + 23133120, p + 8824768, 2359296 * sizeof(float));
+  memset(w + 25492416, 0, 512 * sizeof(float));  /* no bias: zeros */
   /* bn_19 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 23763200, w + 23763712, p + 11184064, p + 11184576, p + 11185088, p + 11185600, 0.00100000005f, 512);
-  rt_fold_affine(w + 21403392, w + 23762688, w + 23763200, w + 23763712, 4608, 512);
+  rt_bn_fold(w + 25492928, w + 25493440, p + 11184064, p + 11184576, p + 11185088, p + 11185600, 0.00100000005f, 512);
+  rt_fold_affine(w + 23133120, w + 25492416, w + 25492928, w + 25493440, 4608, 512);
   /* conv_19: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 23764224, w + 21403392, 512, 512);
+  rt_winograd_kernel(w + 25493952, w + 23133120, 512, 512);
   /* dense (Dense) */
-  memcpy(w + 27958528, p + 11186112, 512000 * sizeof(float));
-  memcpy(w + 28470528, p + 11698112, 1000 * sizeof(float));
+  memcpy(w + 29688256, p + 11186112, 512000 * sizeof(float));
+  memcpy(w + 30200256, p + 11698112, 1000 * sizeof(float));
 }
 
 /* Scratch the convolutions need at batch N (im2col tiles, Winograd blocks). */
@@ -441,7 +455,7 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
   {
     const RtConv2d d = {N, 224, 224, 3, 3, 112, 112, 64, 64, 7, 7, 2, 2, 3, 3, 1};
     const RtEpilogue ep = {w + 9408, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t1, t0, w + 0, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_packed(ctx, t1, t0, w + 9600, &ep, &d, ws, ws_floats));
   }
 
   /* maxpool (MaxPooling2D), line 27: 112x112x64 -> 56x56x64, 0 MACs */
@@ -453,134 +467,134 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
   /* conv_1 (Conv2D, bn_1 folded, relu, Winograd), line 20: 56x56x64 -> 56x56x64, 115,605,504 MACs */
   {
     const RtConv2d d = {N, 56, 56, 64, 64, 56, 56, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 46464, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t3, t2, w + 46656, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 55872, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t3, t2, w + 56064, &ep, &d, ws, ws_floats));
   }
 
   /* conv_2 (Conv2D, bn_2 folded, + maxpool, relu, Winograd), line 21: 56x56x64 -> 56x56x64, 115,605,504 MACs */
   {
     const RtConv2d d = {N, 56, 56, 64, 64, 56, 56, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 149056, t2, RT_ACT_RELU, 0.0f, 64};
-    CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 149248, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 158464, t2, RT_ACT_RELU, 0.0f, 64};
+    CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 158656, &ep, &d, ws, ws_floats));
   }
 
   /* conv_3 (Conv2D, bn_3 folded, relu, Winograd), line 20: 56x56x64 -> 56x56x64, 115,605,504 MACs */
   {
     const RtConv2d d = {N, 56, 56, 64, 64, 56, 56, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 251648, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t5, t4, w + 251840, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 261056, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t5, t4, w + 261248, &ep, &d, ws, ws_floats));
   }
 
   /* conv_4 (Conv2D, bn_4 folded, + conv_2, relu, Winograd), line 21: 56x56x64 -> 56x56x64, 115,605,504 MACs */
   {
     const RtConv2d d = {N, 56, 56, 64, 64, 56, 56, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 354240, t4, RT_ACT_RELU, 0.0f, 64};
-    CHECK(rt_conv2d_winograd(ctx, t6, t5, w + 354432, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 363648, t4, RT_ACT_RELU, 0.0f, 64};
+    CHECK(rt_conv2d_winograd(ctx, t6, t5, w + 363840, &ep, &d, ws, ws_floats));
   }
 
   /* conv_5 (Conv2D, bn_5 folded), line 18: 56x56x64 -> 28x28x128, 6,422,528 MACs */
   {
     const RtConv2d d = {N, 56, 56, 64, 64, 28, 28, 128, 128, 1, 1, 2, 2, 0, 0, 1};
-    const RtEpilogue ep = {w + 428160, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t7, t6, w + 419968, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 437568, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t7, t6, w + 437952, &ep, &d, ws, ws_floats));
   }
 
   /* conv_6 (Conv2D, bn_6 folded, relu), line 20: 56x56x64 -> 28x28x128, 57,802,752 MACs */
   {
     const RtConv2d d = {N, 56, 56, 64, 64, 28, 28, 128, 128, 3, 3, 2, 2, 1, 1, 1};
-    const RtEpilogue ep = {w + 502272, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t8, t6, w + 428544, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 519872, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t8, t6, w + 520256, &ep, &d, ws, ws_floats));
   }
 
   /* conv_7 (Conv2D, bn_7 folded, + conv_5, relu, Winograd), line 21: 28x28x128 -> 28x28x128, 115,605,504 MACs */
   {
     const RtConv2d d = {N, 28, 28, 128, 128, 28, 28, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 650112, t7, RT_ACT_RELU, 0.0f, 128};
-    CHECK(rt_conv2d_winograd(ctx, t9, t8, w + 650496, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 741440, t7, RT_ACT_RELU, 0.0f, 128};
+    CHECK(rt_conv2d_winograd(ctx, t9, t8, w + 741824, &ep, &d, ws, ws_floats));
   }
 
   /* conv_8 (Conv2D, bn_8 folded, relu, Winograd), line 20: 28x28x128 -> 28x28x128, 115,605,504 MACs */
   {
     const RtConv2d d = {N, 28, 28, 128, 128, 28, 28, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 1060096, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t10, t9, w + 1060480, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1151424, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t10, t9, w + 1151808, &ep, &d, ws, ws_floats));
   }
 
   /* conv_9 (Conv2D, bn_9 folded, + conv_7, relu, Winograd), line 21: 28x28x128 -> 28x28x128, 115,605,504 MACs */
   {
     const RtConv2d d = {N, 28, 28, 128, 128, 28, 28, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 1470080, t9, RT_ACT_RELU, 0.0f, 128};
-    CHECK(rt_conv2d_winograd(ctx, t11, t10, w + 1470464, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1561408, t9, RT_ACT_RELU, 0.0f, 128};
+    CHECK(rt_conv2d_winograd(ctx, t11, t10, w + 1561792, &ep, &d, ws, ws_floats));
   }
 
   /* conv_10 (Conv2D, bn_10 folded), line 18: 28x28x128 -> 14x14x256, 6,422,528 MACs */
   {
     const RtConv2d d = {N, 28, 28, 128, 128, 14, 14, 256, 256, 1, 1, 2, 2, 0, 0, 1};
-    const RtEpilogue ep = {w + 1765376, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t12, t11, w + 1732608, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1856704, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t12, t11, w + 1857472, &ep, &d, ws, ws_floats));
   }
 
   /* conv_11 (Conv2D, bn_11 folded, relu), line 20: 28x28x128 -> 14x14x256, 57,802,752 MACs */
   {
     const RtConv2d d = {N, 28, 28, 128, 128, 14, 14, 256, 256, 3, 3, 2, 2, 1, 1, 1};
-    const RtEpilogue ep = {w + 2061056, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t13, t11, w + 1766144, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 2185152, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t13, t11, w + 2185920, &ep, &d, ws, ws_floats));
   }
 
   /* conv_12 (Conv2D, bn_12 folded, + conv_10, relu, Winograd), line 21: 14x14x256 -> 14x14x256, 115,605,504 MACs */
   {
     const RtConv2d d = {N, 14, 14, 256, 256, 14, 14, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 2651648, t12, RT_ACT_RELU, 0.0f, 256};
-    CHECK(rt_conv2d_winograd(ctx, t14, t13, w + 2652416, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 3070656, t12, RT_ACT_RELU, 0.0f, 256};
+    CHECK(rt_conv2d_winograd(ctx, t14, t13, w + 3071424, &ep, &d, ws, ws_floats));
   }
 
   /* conv_13 (Conv2D, bn_13 folded, relu, Winograd), line 20: 14x14x256 -> 14x14x256, 115,605,504 MACs */
   {
     const RtConv2d d = {N, 14, 14, 256, 256, 14, 14, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 4290816, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t15, t14, w + 4291584, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 4709824, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t15, t14, w + 4710592, &ep, &d, ws, ws_floats));
   }
 
   /* conv_14 (Conv2D, bn_14 folded, + conv_12, relu, Winograd), line 21: 14x14x256 -> 14x14x256, 115,605,504 MACs */
   {
     const RtConv2d d = {N, 14, 14, 256, 256, 14, 14, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 5929984, t14, RT_ACT_RELU, 0.0f, 256};
-    CHECK(rt_conv2d_winograd(ctx, t16, t15, w + 5930752, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 6348992, t14, RT_ACT_RELU, 0.0f, 256};
+    CHECK(rt_conv2d_winograd(ctx, t16, t15, w + 6349760, &ep, &d, ws, ws_floats));
   }
 
   /* conv_15 (Conv2D, bn_15 folded), line 18: 14x14x256 -> 7x7x512, 6,422,528 MACs */
   {
     const RtConv2d d = {N, 14, 14, 256, 256, 7, 7, 512, 512, 1, 1, 2, 2, 0, 0, 1};
-    const RtEpilogue ep = {w + 7110400, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t17, t16, w + 6979328, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 7529408, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t17, t16, w + 7530944, &ep, &d, ws, ws_floats));
   }
 
   /* conv_16 (Conv2D, bn_16 folded, relu), line 20: 14x14x256 -> 7x7x512, 57,802,752 MACs */
   {
     const RtConv2d d = {N, 14, 14, 256, 256, 7, 7, 512, 512, 3, 3, 2, 2, 1, 1, 1};
-    const RtEpilogue ep = {w + 8291584, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t18, t16, w + 7111936, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 8841664, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t18, t16, w + 8843200, &ep, &d, ws, ws_floats));
   }
 
   /* conv_17 (Conv2D, bn_17 folded, + conv_15, relu, Winograd), line 21: 7x7x512 -> 7x7x512, 115,605,504 MACs */
   {
     const RtConv2d d = {N, 7, 7, 512, 512, 7, 7, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 10652416, t17, RT_ACT_RELU, 0.0f, 512};
-    CHECK(rt_conv2d_winograd(ctx, t19, t18, w + 10653952, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 12382144, t17, RT_ACT_RELU, 0.0f, 512};
+    CHECK(rt_conv2d_winograd(ctx, t19, t18, w + 12383680, &ep, &d, ws, ws_floats));
   }
 
   /* conv_18 (Conv2D, bn_18 folded, relu, Winograd), line 20: 7x7x512 -> 7x7x512, 115,605,504 MACs */
   {
     const RtConv2d d = {N, 7, 7, 512, 512, 7, 7, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 17207552, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t20, t19, w + 17209088, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 18937280, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t20, t19, w + 18938816, &ep, &d, ws, ws_floats));
   }
 
   /* conv_19 (Conv2D, bn_19 folded, + conv_17, relu, Winograd), line 21: 7x7x512 -> 7x7x512, 115,605,504 MACs */
   {
     const RtConv2d d = {N, 7, 7, 512, 512, 7, 7, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 23762688, t19, RT_ACT_RELU, 0.0f, 512};
-    CHECK(rt_conv2d_winograd(ctx, t21, t20, w + 23764224, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 25492416, t19, RT_ACT_RELU, 0.0f, 512};
+    CHECK(rt_conv2d_winograd(ctx, t21, t20, w + 25493952, &ep, &d, ws, ws_floats));
   }
 
   /* global_avgpool (GlobalAveragePooling2D), line 32: 7x7x512 -> 512, 0 MACs */
@@ -592,8 +606,8 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
   /* dense (Dense, softmax), line 32: 512 -> 1000, 512,000 MACs */
   {
     const RtDense d = {N * 1, 512, 1000, 512, 1000};
-    const RtEpilogue ep = {w + 28470528, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_dense(ctx, t23, t22, w + 27958528, &ep, &d));
+    const RtEpilogue ep = {w + 30200256, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, t23, t22, w + 29688256, &ep, &d));
     const RtEltwise sm = {N, 1, 1, 1000, 1000, 1000};
     CHECK(rt_softmax(ctx, t23, t23, &sm));
   }
@@ -1959,7 +1973,7 @@ const NetcModel netc_model_resnet18 = {
   .params = params,
   .num_params = 102,
   .param_floats = 11699112,
-  .compute_floats = 28471536,
+  .compute_floats = 30201264,
   .total_params = 11699112,
   .trainable_params = 11689512,
   .macs_per_image = 1814073344,

@@ -182,200 +182,208 @@ void resnet_mini_prepare(float *w, const float *p) {
   /* conv (Conv2D) */
   memcpy(w + 0, p + 0, 864 * sizeof(float));
   memcpy(w + 864, p + 864, 32 * sizeof(float));
+  /* conv: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 896, w + 0, 27, 32, 1);
   /* bn: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 896, w + 928, p + 896, p + 928, p + 960, p + 992, 0.00100000005f, 32);
+  rt_bn_fold(w + 1760, w + 1792, p + 896, p + 928, p + 960, p + 992, 0.00100000005f, 32);
   /* conv_1 (Conv2D) */
-  memcpy(w + 960, p + 1024, 9216 * sizeof(float));
-  memcpy(w + 10176, p + 10240, 32 * sizeof(float));
+  memcpy(w + 1824, p + 1024, 9216 * sizeof(float));
+  memcpy(w + 11040, p + 10240, 32 * sizeof(float));
   /* bn_1 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 10208, w + 10240, p + 10272, p + 10304, p + 10336, p + 10368, 0.00100000005f, 32);
-  rt_fold_affine(w + 960, w + 10176, w + 10208, w + 10240, 288, 32);
+  rt_bn_fold(w + 11072, w + 11104, p + 10272, p + 10304, p + 10336, p + 10368, 0.00100000005f, 32);
+  rt_fold_affine(w + 1824, w + 11040, w + 11072, w + 11104, 288, 32);
   /* conv_1: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 10272, w + 960, 32, 32);
+  rt_winograd_kernel(w + 11136, w + 1824, 32, 32);
   /* conv_2 (Conv2D) */
-  memcpy(w + 26656, p + 10400, 9216 * sizeof(float));
-  memcpy(w + 35872, p + 19616, 32 * sizeof(float));
+  memcpy(w + 27520, p + 10400, 9216 * sizeof(float));
+  memcpy(w + 36736, p + 19616, 32 * sizeof(float));
   /* conv_2: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 35904, w + 26656, 32, 32);
+  rt_winograd_kernel(w + 36768, w + 27520, 32, 32);
   /* bn_2: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 52288, w + 52320, p + 19648, p + 19680, p + 19712, p + 19744, 0.00100000005f, 32);
+  rt_bn_fold(w + 53152, w + 53184, p + 19648, p + 19680, p + 19712, p + 19744, 0.00100000005f, 32);
   /* conv_3 (Conv2D) */
-  memcpy(w + 52352, p + 19776, 9216 * sizeof(float));
-  memcpy(w + 61568, p + 28992, 32 * sizeof(float));
+  memcpy(w + 53216, p + 19776, 9216 * sizeof(float));
+  memcpy(w + 62432, p + 28992, 32 * sizeof(float));
   /* bn_3 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 61600, w + 61632, p + 29024, p + 29056, p + 29088, p + 29120, 0.00100000005f, 32);
-  rt_fold_affine(w + 52352, w + 61568, w + 61600, w + 61632, 288, 32);
+  rt_bn_fold(w + 62464, w + 62496, p + 29024, p + 29056, p + 29088, p + 29120, 0.00100000005f, 32);
+  rt_fold_affine(w + 53216, w + 62432, w + 62464, w + 62496, 288, 32);
   /* conv_3: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 61664, w + 52352, 32, 32);
+  rt_winograd_kernel(w + 62528, w + 53216, 32, 32);
   /* conv_4 (Conv2D) */
-  memcpy(w + 78048, p + 29152, 9216 * sizeof(float));
-  memcpy(w + 87264, p + 38368, 32 * sizeof(float));
+  memcpy(w + 78912, p + 29152, 9216 * sizeof(float));
+  memcpy(w + 88128, p + 38368, 32 * sizeof(float));
   /* conv_4: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 87296, w + 78048, 32, 32);
+  rt_winograd_kernel(w + 88160, w + 78912, 32, 32);
   /* bn_4: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 103680, w + 103712, p + 38400, p + 38432, p + 38464, p + 38496, 0.00100000005f, 32);
+  rt_bn_fold(w + 104544, w + 104576, p + 38400, p + 38432, p + 38464, p + 38496, 0.00100000005f, 32);
   /* conv_5 (Conv2D) */
-  memcpy(w + 103744, p + 38528, 9216 * sizeof(float));
-  memcpy(w + 112960, p + 47744, 32 * sizeof(float));
+  memcpy(w + 104608, p + 38528, 9216 * sizeof(float));
+  memcpy(w + 113824, p + 47744, 32 * sizeof(float));
   /* bn_5 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 112992, w + 113024, p + 47776, p + 47808, p + 47840, p + 47872, 0.00100000005f, 32);
-  rt_fold_affine(w + 103744, w + 112960, w + 112992, w + 113024, 288, 32);
+  rt_bn_fold(w + 113856, w + 113888, p + 47776, p + 47808, p + 47840, p + 47872, 0.00100000005f, 32);
+  rt_fold_affine(w + 104608, w + 113824, w + 113856, w + 113888, 288, 32);
   /* conv_5: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 113056, w + 103744, 32, 32);
+  rt_winograd_kernel(w + 113920, w + 104608, 32, 32);
   /* conv_6 (Conv2D) */
-  memcpy(w + 129440, p + 47904, 9216 * sizeof(float));
-  memcpy(w + 138656, p + 57120, 32 * sizeof(float));
+  memcpy(w + 130304, p + 47904, 9216 * sizeof(float));
+  memcpy(w + 139520, p + 57120, 32 * sizeof(float));
   /* conv_6: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 138688, w + 129440, 32, 32);
+  rt_winograd_kernel(w + 139552, w + 130304, 32, 32);
   /* conv_7 (Conv2D) */
-  memcpy(w + 155072, p + 57152, 2048 * sizeof(float));
-  memcpy(w + 157120, p + 59200, 64 * sizeof(float));
+  memcpy(w + 155936, p + 57152, 2048 * sizeof(float));
+  memcpy(w + 157984, p + 59200, 64 * sizeof(float));
+  /* conv_7: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 158048, w + 155936, 32, 64, 1);
   /* bn_6: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 157184, w + 157216, p + 59264, p + 59296, p + 59328, p + 59360, 0.00100000005f, 32);
+  rt_bn_fold(w + 160096, w + 160128, p + 59264, p + 59296, p + 59328, p + 59360, 0.00100000005f, 32);
   /* conv_8 (Conv2D) */
-  memcpy(w + 157248, p + 59392, 18432 * sizeof(float));
-  memcpy(w + 175680, p + 77824, 64 * sizeof(float));
+  memcpy(w + 160160, p + 59392, 18432 * sizeof(float));
+  memcpy(w + 178592, p + 77824, 64 * sizeof(float));
   /* bn_7 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 175744, w + 175808, p + 77888, p + 77952, p + 78016, p + 78080, 0.00100000005f, 64);
-  rt_fold_affine(w + 157248, w + 175680, w + 175744, w + 175808, 288, 64);
+  rt_bn_fold(w + 178656, w + 178720, p + 77888, p + 77952, p + 78016, p + 78080, 0.00100000005f, 64);
+  rt_fold_affine(w + 160160, w + 178592, w + 178656, w + 178720, 288, 64);
   /* conv_8: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 175872, w + 157248, 32, 64);
+  rt_winograd_kernel(w + 178784, w + 160160, 32, 64);
   /* conv_9 (Conv2D) */
-  memcpy(w + 208640, p + 78144, 36864 * sizeof(float));
-  memcpy(w + 245504, p + 115008, 64 * sizeof(float));
+  memcpy(w + 211552, p + 78144, 36864 * sizeof(float));
+  memcpy(w + 248416, p + 115008, 64 * sizeof(float));
   /* conv_9: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 245568, w + 208640, 64, 64);
+  rt_winograd_kernel(w + 248480, w + 211552, 64, 64);
   /* bn_8: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 311104, w + 311168, p + 115072, p + 115136, p + 115200, p + 115264, 0.00100000005f, 64);
+  rt_bn_fold(w + 314016, w + 314080, p + 115072, p + 115136, p + 115200, p + 115264, 0.00100000005f, 64);
   /* conv_10 (Conv2D) */
-  memcpy(w + 311232, p + 115328, 36864 * sizeof(float));
-  memcpy(w + 348096, p + 152192, 64 * sizeof(float));
+  memcpy(w + 314144, p + 115328, 36864 * sizeof(float));
+  memcpy(w + 351008, p + 152192, 64 * sizeof(float));
   /* bn_9 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 348160, w + 348224, p + 152256, p + 152320, p + 152384, p + 152448, 0.00100000005f, 64);
-  rt_fold_affine(w + 311232, w + 348096, w + 348160, w + 348224, 576, 64);
+  rt_bn_fold(w + 351072, w + 351136, p + 152256, p + 152320, p + 152384, p + 152448, 0.00100000005f, 64);
+  rt_fold_affine(w + 314144, w + 351008, w + 351072, w + 351136, 576, 64);
   /* conv_10: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 348288, w + 311232, 64, 64);
+  rt_winograd_kernel(w + 351200, w + 314144, 64, 64);
   /* conv_11 (Conv2D) */
-  memcpy(w + 413824, p + 152512, 36864 * sizeof(float));
-  memcpy(w + 450688, p + 189376, 64 * sizeof(float));
+  memcpy(w + 416736, p + 152512, 36864 * sizeof(float));
+  memcpy(w + 453600, p + 189376, 64 * sizeof(float));
   /* conv_11: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 450752, w + 413824, 64, 64);
+  rt_winograd_kernel(w + 453664, w + 416736, 64, 64);
   /* bn_10: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 516288, w + 516352, p + 189440, p + 189504, p + 189568, p + 189632, 0.00100000005f, 64);
+  rt_bn_fold(w + 519200, w + 519264, p + 189440, p + 189504, p + 189568, p + 189632, 0.00100000005f, 64);
   /* conv_12 (Conv2D) */
-  memcpy(w + 516416, p + 189696, 36864 * sizeof(float));
-  memcpy(w + 553280, p + 226560, 64 * sizeof(float));
+  memcpy(w + 519328, p + 189696, 36864 * sizeof(float));
+  memcpy(w + 556192, p + 226560, 64 * sizeof(float));
   /* bn_11 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 553344, w + 553408, p + 226624, p + 226688, p + 226752, p + 226816, 0.00100000005f, 64);
-  rt_fold_affine(w + 516416, w + 553280, w + 553344, w + 553408, 576, 64);
+  rt_bn_fold(w + 556256, w + 556320, p + 226624, p + 226688, p + 226752, p + 226816, 0.00100000005f, 64);
+  rt_fold_affine(w + 519328, w + 556192, w + 556256, w + 556320, 576, 64);
   /* conv_12: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 553472, w + 516416, 64, 64);
+  rt_winograd_kernel(w + 556384, w + 519328, 64, 64);
   /* conv_13 (Conv2D) */
-  memcpy(w + 619008, p + 226880, 36864 * sizeof(float));
-  memcpy(w + 655872, p + 263744, 64 * sizeof(float));
+  memcpy(w + 621920, p + 226880, 36864 * sizeof(float));
+  memcpy(w + 658784, p + 263744, 64 * sizeof(float));
   /* conv_13: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 655936, w + 619008, 64, 64);
+  rt_winograd_kernel(w + 658848, w + 621920, 64, 64);
   /* conv_14 (Conv2D) */
-  memcpy(w + 721472, p + 263808, 8192 * sizeof(float));
-  memcpy(w + 729664, p + 272000, 128 * sizeof(float));
+  memcpy(w + 724384, p + 263808, 8192 * sizeof(float));
+  memcpy(w + 732576, p + 272000, 128 * sizeof(float));
+  /* conv_14: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 732704, w + 724384, 64, 128, 1);
   /* bn_12: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 729792, w + 729856, p + 272128, p + 272192, p + 272256, p + 272320, 0.00100000005f, 64);
+  rt_bn_fold(w + 740896, w + 740960, p + 272128, p + 272192, p + 272256, p + 272320, 0.00100000005f, 64);
   /* conv_15 (Conv2D) */
-  memcpy(w + 729920, p + 272384, 73728 * sizeof(float));
-  memcpy(w + 803648, p + 346112, 128 * sizeof(float));
+  memcpy(w + 741024, p + 272384, 73728 * sizeof(float));
+  memcpy(w + 814752, p + 346112, 128 * sizeof(float));
   /* bn_13 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 803776, w + 803904, p + 346240, p + 346368, p + 346496, p + 346624, 0.00100000005f, 128);
-  rt_fold_affine(w + 729920, w + 803648, w + 803776, w + 803904, 576, 128);
+  rt_bn_fold(w + 814880, w + 815008, p + 346240, p + 346368, p + 346496, p + 346624, 0.00100000005f, 128);
+  rt_fold_affine(w + 741024, w + 814752, w + 814880, w + 815008, 576, 128);
   /* conv_15: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 804032, w + 729920, 64, 128);
+  rt_winograd_kernel(w + 815136, w + 741024, 64, 128);
   /* conv_16 (Conv2D) */
-  memcpy(w + 935104, p + 346752, 147456 * sizeof(float));
-  memcpy(w + 1082560, p + 494208, 128 * sizeof(float));
+  memcpy(w + 946208, p + 346752, 147456 * sizeof(float));
+  memcpy(w + 1093664, p + 494208, 128 * sizeof(float));
   /* conv_16: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 1082688, w + 935104, 128, 128);
+  rt_winograd_kernel(w + 1093792, w + 946208, 128, 128);
   /* bn_14: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 1344832, w + 1344960, p + 494336, p + 494464, p + 494592, p + 494720, 0.00100000005f, 128);
+  rt_bn_fold(w + 1355936, w + 1356064, p + 494336, p + 494464, p + 494592, p + 494720, 0.00100000005f, 128);
   /* conv_17 (Conv2D) */
-  memcpy(w + 1345088, p + 494848, 147456 * sizeof(float));
-  memcpy(w + 1492544, p + 642304, 128 * sizeof(float));
+  memcpy(w + 1356192, p + 494848, 147456 * sizeof(float));
+  memcpy(w + 1503648, p + 642304, 128 * sizeof(float));
   /* bn_15 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 1492672, w + 1492800, p + 642432, p + 642560, p + 642688, p + 642816, 0.00100000005f, 128);
-  rt_fold_affine(w + 1345088, w + 1492544, w + 1492672, w + 1492800, 1152, 128);
+  rt_bn_fold(w + 1503776, w + 1503904, p + 642432, p + 642560, p + 642688, p + 642816, 0.00100000005f, 128);
+  rt_fold_affine(w + 1356192, w + 1503648, w + 1503776, w + 1503904, 1152, 128);
   /* conv_17: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 1492928, w + 1345088, 128, 128);
+  rt_winograd_kernel(w + 1504032, w + 1356192, 128, 128);
   /* conv_18 (Conv2D) */
-  memcpy(w + 1755072, p + 642944, 147456 * sizeof(float));
-  memcpy(w + 1902528, p + 790400, 128 * sizeof(float));
+  memcpy(w + 1766176, p + 642944, 147456 * sizeof(float));
+  memcpy(w + 1913632, p + 790400, 128 * sizeof(float));
   /* conv_18: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 1902656, w + 1755072, 128, 128);
+  rt_winograd_kernel(w + 1913760, w + 1766176, 128, 128);
   /* bn_16: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 2164800, w + 2164928, p + 790528, p + 790656, p + 790784, p + 790912, 0.00100000005f, 128);
+  rt_bn_fold(w + 2175904, w + 2176032, p + 790528, p + 790656, p + 790784, p + 790912, 0.00100000005f, 128);
   /* conv_19 (Conv2D) */
-  memcpy(w + 2165056, p + 791040, 147456 * sizeof(float));
-  memcpy(w + 2312512, p + 938496, 128 * sizeof(float));
+  memcpy(w + 2176160, p + 791040, 147456 * sizeof(float));
+  memcpy(w + 2323616, p + 938496, 128 * sizeof(float));
   /* bn_17 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 2312640, w + 2312768, p + 938624, p + 938752, p + 938880, p + 939008, 0.00100000005f, 128);
-  rt_fold_affine(w + 2165056, w + 2312512, w + 2312640, w + 2312768, 1152, 128);
+  rt_bn_fold(w + 2323744, w + 2323872, p + 938624, p + 938752, p + 938880, p + 939008, 0.00100000005f, 128);
+  rt_fold_affine(w + 2176160, w + 2323616, w + 2323744, w + 2323872, 1152, 128);
   /* conv_19: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 2312896, w + 2165056, 128, 128);
+  rt_winograd_kernel(w + 2324000, w + 2176160, 128, 128);
   /* conv_20 (Conv2D) */
-  memcpy(w + 2575040, p + 939136, 147456 * sizeof(float));
-  memcpy(w + 2722496, p + 1086592, 128 * sizeof(float));
+  memcpy(w + 2586144, p + 939136, 147456 * sizeof(float));
+  memcpy(w + 2733600, p + 1086592, 128 * sizeof(float));
   /* conv_20: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 2722624, w + 2575040, 128, 128);
+  rt_winograd_kernel(w + 2733728, w + 2586144, 128, 128);
   /* conv_21 (Conv2D) */
-  memcpy(w + 2984768, p + 1086720, 32768 * sizeof(float));
-  memcpy(w + 3017536, p + 1119488, 256 * sizeof(float));
+  memcpy(w + 2995872, p + 1086720, 32768 * sizeof(float));
+  memcpy(w + 3028640, p + 1119488, 256 * sizeof(float));
+  /* conv_21: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 3028896, w + 2995872, 128, 256, 1);
   /* bn_18: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 3017792, w + 3017920, p + 1119744, p + 1119872, p + 1120000, p + 1120128, 0.00100000005f, 128);
+  rt_bn_fold(w + 3061664, w + 3061792, p + 1119744, p + 1119872, p + 1120000, p + 1120128, 0.00100000005f, 128);
   /* conv_22 (Conv2D) */
-  memcpy(w + 3018048, p + 1120256, 294912 * sizeof(float));
-  memcpy(w + 3312960, p + 1415168, 256 * sizeof(float));
+  memcpy(w + 3061920, p + 1120256, 294912 * sizeof(float));
+  memcpy(w + 3356832, p + 1415168, 256 * sizeof(float));
   /* bn_19 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 3313216, w + 3313472, p + 1415424, p + 1415680, p + 1415936, p + 1416192, 0.00100000005f, 256);
-  rt_fold_affine(w + 3018048, w + 3312960, w + 3313216, w + 3313472, 1152, 256);
+  rt_bn_fold(w + 3357088, w + 3357344, p + 1415424, p + 1415680, p + 1415936, p + 1416192, 0.00100000005f, 256);
+  rt_fold_affine(w + 3061920, w + 3356832, w + 3357088, w + 3357344, 1152, 256);
   /* conv_22: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 3313728, w + 3018048, 128, 256);
+  rt_winograd_kernel(w + 3357600, w + 3061920, 128, 256);
   /* conv_23 (Conv2D) */
-  memcpy(w + 3838016, p + 1416448, 589824 * sizeof(float));
-  memcpy(w + 4427840, p + 2006272, 256 * sizeof(float));
+  memcpy(w + 3881888, p + 1416448, 589824 * sizeof(float));
+  memcpy(w + 4471712, p + 2006272, 256 * sizeof(float));
   /* conv_23: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 4428096, w + 3838016, 256, 256);
+  rt_winograd_kernel(w + 4471968, w + 3881888, 256, 256);
   /* bn_20: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 5476672, w + 5476928, p + 2006528, p + 2006784, p + 2007040, p + 2007296, 0.00100000005f, 256);
+  rt_bn_fold(w + 5520544, w + 5520800, p + 2006528, p + 2006784, p + 2007040, p + 2007296, 0.00100000005f, 256);
   /* conv_24 (Conv2D) */
-  memcpy(w + 5477184, p + 2007552, 589824 * sizeof(float));
-  memcpy(w + 6067008, p + 2597376, 256 * sizeof(float));
+  memcpy(w + 5521056, p + 2007552, 589824 * sizeof(float));
+  memcpy(w + 6110880, p + 2597376, 256 * sizeof(float));
   /* bn_21 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 6067264, w + 6067520, p + 2597632, p + 2597888, p + 2598144, p + 2598400, 0.00100000005f, 256);
-  rt_fold_affine(w + 5477184, w + 6067008, w + 6067264, w + 6067520, 2304, 256);
+  rt_bn_fold(w + 6111136, w + 6111392, p + 2597632, p + 2597888, p + 2598144, p + 2598400, 0.00100000005f, 256);
+  rt_fold_affine(w + 5521056, w + 6110880, w + 6111136, w + 6111392, 2304, 256);
   /* conv_24: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 6067776, w + 5477184, 256, 256);
+  rt_winograd_kernel(w + 6111648, w + 5521056, 256, 256);
   /* conv_25 (Conv2D) */
-  memcpy(w + 7116352, p + 2598656, 589824 * sizeof(float));
-  memcpy(w + 7706176, p + 3188480, 256 * sizeof(float));
+  memcpy(w + 7160224, p + 2598656, 589824 * sizeof(float));
+  memcpy(w + 7750048, p + 3188480, 256 * sizeof(float));
   /* conv_25: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 7706432, w + 7116352, 256, 256);
+  rt_winograd_kernel(w + 7750304, w + 7160224, 256, 256);
   /* bn_22: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 8755008, w + 8755264, p + 3188736, p + 3188992, p + 3189248, p + 3189504, 0.00100000005f, 256);
+  rt_bn_fold(w + 8798880, w + 8799136, p + 3188736, p + 3188992, p + 3189248, p + 3189504, 0.00100000005f, 256);
   /* conv_26 (Conv2D) */
-  memcpy(w + 8755520, p + 3189760, 589824 * sizeof(float));
-  memcpy(w + 9345344, p + 3779584, 256 * sizeof(float));
+  memcpy(w + 8799392, p + 3189760, 589824 * sizeof(float));
+  memcpy(w + 9389216, p + 3779584, 256 * sizeof(float));
   /* bn_23 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 9345600, w + 9345856, p + 3779840, p + 3780096, p + 3780352, p + 3780608, 0.00100000005f, 256);
-  rt_fold_affine(w + 8755520, w + 9345344, w + 9345600, w + 9345856, 2304, 256);
+  rt_bn_fold(w + 9389472, w + 9389728, p + 3779840, p + 3780096, p + 3780352, p + 3780608, 0.00100000005f, 256);
+  rt_fold_affine(w + 8799392, w + 9389216, w + 9389472, w + 9389728, 2304, 256);
   /* conv_26: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 9346112, w + 8755520, 256, 256);
+  rt_winograd_kernel(w + 9389984, w + 8799392, 256, 256);
   /* conv_27 (Conv2D) */
-  memcpy(w + 10394688, p + 3780864, 589824 * sizeof(float));
-  memcpy(w + 10984512, p + 4370688, 256 * sizeof(float));
+  memcpy(w + 10438560, p + 3780864, 589824 * sizeof(float));
+  memcpy(w + 11028384, p + 4370688, 256 * sizeof(float));
   /* conv_27: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 10984768, w + 10394688, 256, 256);
+  rt_winograd_kernel(w + 11028640, w + 10438560, 256, 256);
   /* bn_24: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 12033344, w + 12033600, p + 4370944, p + 4371200, p + 4371456, p + 4371712, 0.00100000005f, 256);
+  rt_bn_fold(w + 12077216, w + 12077472, p + 4370944, p + 4371200, p + 4371456, p + 4371712, 0.00100000005f, 256);
   /* dense (Dense) */
-  memcpy(w + 12033856, p + 4371968, 2560 * sizeof(float));
-  memcpy(w + 12036416, p + 4374528, 10 * sizeof(float));
+  memcpy(w + 12077728, p + 4371968, 2560 * sizeof(float));
+  memcpy(w + 12080288, p + 4374528, 10 * sizeof(float));
 }
 
 /* Scratch the convolutions need at batch N (im2col tiles, Winograd blocks). */
@@ -617,70 +625,70 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
   {
     const RtConv2d d = {N, 32, 32, 3, 3, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 864, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t1, t0, w + 0, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_packed(ctx, t1, t0, w + 896, &ep, &d, ws, ws_floats));
   }
 
   /* bn (BatchNormalization, relu), line 15: 32x32x32 -> 32x32x32, 0 MACs */
   {
     const RtEltwise d = {N, 1024, 1, 32, 32, 32};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t2, t1, w + 896, w + 928, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t2, t1, w + 1760, w + 1792, &ep, &d));
   }
 
   /* conv_1 (Conv2D, bn_1 folded, relu, Winograd), line 15: 32x32x32 -> 32x32x32, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 10176, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t3, t2, w + 10272, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 11040, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t3, t2, w + 11136, &ep, &d, ws, ws_floats));
   }
 
   /* conv_2 (Conv2D, + conv, Winograd), line 16: 32x32x32 -> 32x32x32, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 35872, t1, RT_ACT_LINEAR, 0.0f, 32};
-    CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 35904, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 36736, t1, RT_ACT_LINEAR, 0.0f, 32};
+    CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 36768, &ep, &d, ws, ws_floats));
   }
 
   /* bn_2 (BatchNormalization, relu), line 15: 32x32x32 -> 32x32x32, 0 MACs */
   {
     const RtEltwise d = {N, 1024, 1, 32, 32, 32};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t5, t4, w + 52288, w + 52320, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t5, t4, w + 53152, w + 53184, &ep, &d));
   }
 
   /* conv_3 (Conv2D, bn_3 folded, relu, Winograd), line 15: 32x32x32 -> 32x32x32, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 61568, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t6, t5, w + 61664, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 62432, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t6, t5, w + 62528, &ep, &d, ws, ws_floats));
   }
 
   /* conv_4 (Conv2D, + conv_2, Winograd), line 16: 32x32x32 -> 32x32x32, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 87264, t4, RT_ACT_LINEAR, 0.0f, 32};
-    CHECK(rt_conv2d_winograd(ctx, t7, t6, w + 87296, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 88128, t4, RT_ACT_LINEAR, 0.0f, 32};
+    CHECK(rt_conv2d_winograd(ctx, t7, t6, w + 88160, &ep, &d, ws, ws_floats));
   }
 
   /* bn_4 (BatchNormalization, relu), line 15: 32x32x32 -> 32x32x32, 0 MACs */
   {
     const RtEltwise d = {N, 1024, 1, 32, 32, 32};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t8, t7, w + 103680, w + 103712, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t8, t7, w + 104544, w + 104576, &ep, &d));
   }
 
   /* conv_5 (Conv2D, bn_5 folded, relu, Winograd), line 15: 32x32x32 -> 32x32x32, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 112960, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t9, t8, w + 113056, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 113824, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t9, t8, w + 113920, &ep, &d, ws, ws_floats));
   }
 
   /* conv_6 (Conv2D, + conv_4, Winograd), line 16: 32x32x32 -> 32x32x32, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 138656, t7, RT_ACT_LINEAR, 0.0f, 32};
-    CHECK(rt_conv2d_winograd(ctx, t10, t9, w + 138688, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 139520, t7, RT_ACT_LINEAR, 0.0f, 32};
+    CHECK(rt_conv2d_winograd(ctx, t10, t9, w + 139552, &ep, &d, ws, ws_floats));
   }
 
   /* maxpool (MaxPooling2D), line 12: 32x32x32 -> 16x16x32, 0 MACs */
@@ -692,71 +700,71 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
   /* conv_7 (Conv2D), line 13: 32x32x32 -> 16x16x64, 524,288 MACs */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 16, 16, 64, 64, 1, 1, 2, 2, 0, 0, 1};
-    const RtEpilogue ep = {w + 157120, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t12, t10, w + 155072, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 157984, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t12, t10, w + 158048, &ep, &d, ws, ws_floats));
   }
 
   /* bn_6 (BatchNormalization, relu, in place), line 15: 16x16x32 -> 16x16x32, 0 MACs */
   {
     const RtEltwise d = {N, 256, 1, 32, 32, 32};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t13, t11, w + 157184, w + 157216, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t13, t11, w + 160096, w + 160128, &ep, &d));
   }
 
   /* conv_8 (Conv2D, bn_7 folded, relu, Winograd), line 15: 16x16x32 -> 16x16x64, 4,718,592 MACs */
   {
     const RtConv2d d = {N, 16, 16, 32, 32, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 175680, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t14, t13, w + 175872, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 178592, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t14, t13, w + 178784, &ep, &d, ws, ws_floats));
   }
 
   /* conv_9 (Conv2D, + conv_7, Winograd), line 16: 16x16x64 -> 16x16x64, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 245504, t12, RT_ACT_LINEAR, 0.0f, 64};
-    CHECK(rt_conv2d_winograd(ctx, t15, t14, w + 245568, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 248416, t12, RT_ACT_LINEAR, 0.0f, 64};
+    CHECK(rt_conv2d_winograd(ctx, t15, t14, w + 248480, &ep, &d, ws, ws_floats));
   }
 
   /* bn_8 (BatchNormalization, relu), line 15: 16x16x64 -> 16x16x64, 0 MACs */
   {
     const RtEltwise d = {N, 256, 1, 64, 64, 64};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t16, t15, w + 311104, w + 311168, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t16, t15, w + 314016, w + 314080, &ep, &d));
   }
 
   /* conv_10 (Conv2D, bn_9 folded, relu, Winograd), line 15: 16x16x64 -> 16x16x64, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 348096, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t17, t16, w + 348288, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 351008, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t17, t16, w + 351200, &ep, &d, ws, ws_floats));
   }
 
   /* conv_11 (Conv2D, + conv_9, Winograd), line 16: 16x16x64 -> 16x16x64, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 450688, t15, RT_ACT_LINEAR, 0.0f, 64};
-    CHECK(rt_conv2d_winograd(ctx, t18, t17, w + 450752, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 453600, t15, RT_ACT_LINEAR, 0.0f, 64};
+    CHECK(rt_conv2d_winograd(ctx, t18, t17, w + 453664, &ep, &d, ws, ws_floats));
   }
 
   /* bn_10 (BatchNormalization, relu), line 15: 16x16x64 -> 16x16x64, 0 MACs */
   {
     const RtEltwise d = {N, 256, 1, 64, 64, 64};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t19, t18, w + 516288, w + 516352, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t19, t18, w + 519200, w + 519264, &ep, &d));
   }
 
   /* conv_12 (Conv2D, bn_11 folded, relu, Winograd), line 15: 16x16x64 -> 16x16x64, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 553280, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t20, t19, w + 553472, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 556192, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t20, t19, w + 556384, &ep, &d, ws, ws_floats));
   }
 
   /* conv_13 (Conv2D, + conv_11, Winograd), line 16: 16x16x64 -> 16x16x64, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 655872, t18, RT_ACT_LINEAR, 0.0f, 64};
-    CHECK(rt_conv2d_winograd(ctx, t21, t20, w + 655936, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 658784, t18, RT_ACT_LINEAR, 0.0f, 64};
+    CHECK(rt_conv2d_winograd(ctx, t21, t20, w + 658848, &ep, &d, ws, ws_floats));
   }
 
   /* maxpool_1 (MaxPooling2D), line 12: 16x16x64 -> 8x8x64, 0 MACs */
@@ -768,71 +776,71 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
   /* conv_14 (Conv2D), line 13: 16x16x64 -> 8x8x128, 524,288 MACs */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 8, 8, 128, 128, 1, 1, 2, 2, 0, 0, 1};
-    const RtEpilogue ep = {w + 729664, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t23, t21, w + 721472, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 732576, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t23, t21, w + 732704, &ep, &d, ws, ws_floats));
   }
 
   /* bn_12 (BatchNormalization, relu, in place), line 15: 8x8x64 -> 8x8x64, 0 MACs */
   {
     const RtEltwise d = {N, 64, 1, 64, 64, 64};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t24, t22, w + 729792, w + 729856, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t24, t22, w + 740896, w + 740960, &ep, &d));
   }
 
   /* conv_15 (Conv2D, bn_13 folded, relu, Winograd), line 15: 8x8x64 -> 8x8x128, 4,718,592 MACs */
   {
     const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 803648, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t25, t24, w + 804032, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 814752, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t25, t24, w + 815136, &ep, &d, ws, ws_floats));
   }
 
   /* conv_16 (Conv2D, + conv_14, Winograd), line 16: 8x8x128 -> 8x8x128, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 1082560, t23, RT_ACT_LINEAR, 0.0f, 128};
-    CHECK(rt_conv2d_winograd(ctx, t26, t25, w + 1082688, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1093664, t23, RT_ACT_LINEAR, 0.0f, 128};
+    CHECK(rt_conv2d_winograd(ctx, t26, t25, w + 1093792, &ep, &d, ws, ws_floats));
   }
 
   /* bn_14 (BatchNormalization, relu), line 15: 8x8x128 -> 8x8x128, 0 MACs */
   {
     const RtEltwise d = {N, 64, 1, 128, 128, 128};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t27, t26, w + 1344832, w + 1344960, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t27, t26, w + 1355936, w + 1356064, &ep, &d));
   }
 
   /* conv_17 (Conv2D, bn_15 folded, relu, Winograd), line 15: 8x8x128 -> 8x8x128, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 1492544, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t28, t27, w + 1492928, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1503648, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t28, t27, w + 1504032, &ep, &d, ws, ws_floats));
   }
 
   /* conv_18 (Conv2D, + conv_16, Winograd), line 16: 8x8x128 -> 8x8x128, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 1902528, t26, RT_ACT_LINEAR, 0.0f, 128};
-    CHECK(rt_conv2d_winograd(ctx, t29, t28, w + 1902656, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1913632, t26, RT_ACT_LINEAR, 0.0f, 128};
+    CHECK(rt_conv2d_winograd(ctx, t29, t28, w + 1913760, &ep, &d, ws, ws_floats));
   }
 
   /* bn_16 (BatchNormalization, relu), line 15: 8x8x128 -> 8x8x128, 0 MACs */
   {
     const RtEltwise d = {N, 64, 1, 128, 128, 128};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t30, t29, w + 2164800, w + 2164928, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t30, t29, w + 2175904, w + 2176032, &ep, &d));
   }
 
   /* conv_19 (Conv2D, bn_17 folded, relu, Winograd), line 15: 8x8x128 -> 8x8x128, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 2312512, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t31, t30, w + 2312896, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 2323616, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t31, t30, w + 2324000, &ep, &d, ws, ws_floats));
   }
 
   /* conv_20 (Conv2D, + conv_18, Winograd), line 16: 8x8x128 -> 8x8x128, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 2722496, t29, RT_ACT_LINEAR, 0.0f, 128};
-    CHECK(rt_conv2d_winograd(ctx, t32, t31, w + 2722624, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 2733600, t29, RT_ACT_LINEAR, 0.0f, 128};
+    CHECK(rt_conv2d_winograd(ctx, t32, t31, w + 2733728, &ep, &d, ws, ws_floats));
   }
 
   /* maxpool_2 (MaxPooling2D), line 12: 8x8x128 -> 4x4x128, 0 MACs */
@@ -844,78 +852,78 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
   /* conv_21 (Conv2D), line 13: 8x8x128 -> 4x4x256, 524,288 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 4, 4, 256, 256, 1, 1, 2, 2, 0, 0, 1};
-    const RtEpilogue ep = {w + 3017536, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t34, t32, w + 2984768, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 3028640, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t34, t32, w + 3028896, &ep, &d, ws, ws_floats));
   }
 
   /* bn_18 (BatchNormalization, relu, in place), line 15: 4x4x128 -> 4x4x128, 0 MACs */
   {
     const RtEltwise d = {N, 16, 1, 128, 128, 128};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t35, t33, w + 3017792, w + 3017920, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t35, t33, w + 3061664, w + 3061792, &ep, &d));
   }
 
   /* conv_22 (Conv2D, bn_19 folded, relu, Winograd), line 15: 4x4x128 -> 4x4x256, 4,718,592 MACs */
   {
     const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 3312960, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t36, t35, w + 3313728, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 3356832, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t36, t35, w + 3357600, &ep, &d, ws, ws_floats));
   }
 
   /* conv_23 (Conv2D, + conv_21, Winograd), line 16: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 4427840, t34, RT_ACT_LINEAR, 0.0f, 256};
-    CHECK(rt_conv2d_winograd(ctx, t37, t36, w + 4428096, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 4471712, t34, RT_ACT_LINEAR, 0.0f, 256};
+    CHECK(rt_conv2d_winograd(ctx, t37, t36, w + 4471968, &ep, &d, ws, ws_floats));
   }
 
   /* bn_20 (BatchNormalization, relu), line 15: 4x4x256 -> 4x4x256, 0 MACs */
   {
     const RtEltwise d = {N, 16, 1, 256, 256, 256};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t38, t37, w + 5476672, w + 5476928, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t38, t37, w + 5520544, w + 5520800, &ep, &d));
   }
 
   /* conv_24 (Conv2D, bn_21 folded, relu, Winograd), line 15: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 6067008, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t39, t38, w + 6067776, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 6110880, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t39, t38, w + 6111648, &ep, &d, ws, ws_floats));
   }
 
   /* conv_25 (Conv2D, + conv_23, Winograd), line 16: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 7706176, t37, RT_ACT_LINEAR, 0.0f, 256};
-    CHECK(rt_conv2d_winograd(ctx, t40, t39, w + 7706432, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 7750048, t37, RT_ACT_LINEAR, 0.0f, 256};
+    CHECK(rt_conv2d_winograd(ctx, t40, t39, w + 7750304, &ep, &d, ws, ws_floats));
   }
 
   /* bn_22 (BatchNormalization, relu), line 15: 4x4x256 -> 4x4x256, 0 MACs */
   {
     const RtEltwise d = {N, 16, 1, 256, 256, 256};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t41, t40, w + 8755008, w + 8755264, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t41, t40, w + 8798880, w + 8799136, &ep, &d));
   }
 
   /* conv_26 (Conv2D, bn_23 folded, relu, Winograd), line 15: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 9345344, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t42, t41, w + 9346112, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 9389216, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t42, t41, w + 9389984, &ep, &d, ws, ws_floats));
   }
 
   /* conv_27 (Conv2D, + conv_25, Winograd), line 16: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 10984512, t40, RT_ACT_LINEAR, 0.0f, 256};
-    CHECK(rt_conv2d_winograd(ctx, t43, t42, w + 10984768, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 11028384, t40, RT_ACT_LINEAR, 0.0f, 256};
+    CHECK(rt_conv2d_winograd(ctx, t43, t42, w + 11028640, &ep, &d, ws, ws_floats));
   }
 
   /* bn_24 (BatchNormalization, relu, in place), line 27: 4x4x256 -> 4x4x256, 0 MACs */
   {
     const RtEltwise d = {N, 16, 1, 256, 256, 256};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t44, t43, w + 12033344, w + 12033600, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t44, t43, w + 12077216, w + 12077472, &ep, &d));
   }
 
   /* avgpool (AveragePooling2D), line 27: 4x4x256 -> 1x1x256, 0 MACs */
@@ -932,8 +940,8 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
   /* dense (Dense, softmax), line 28: 256 -> 10, 2,560 MACs */
   {
     const RtDense d = {N * 1, 256, 10, 256, 10};
-    const RtEpilogue ep = {w + 12036416, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_dense(ctx, t47, t46, w + 12033856, &ep, &d));
+    const RtEpilogue ep = {w + 12080288, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, t47, t46, w + 12077728, &ep, &d));
     const RtEltwise sm = {N, 1, 1, 10, 10, 10};
     CHECK(rt_softmax(ctx, t47, t47, &sm));
   }
@@ -2830,7 +2838,7 @@ const NetcModel netc_model_resnet_mini = {
   .params = params,
   .num_params = 158,
   .param_floats = 4374538,
-  .compute_floats = 12036432,
+  .compute_floats = 12080304,
   .total_params = 4374538,
   .trainable_params = 4368714,
   .macs_per_image = 214796800,

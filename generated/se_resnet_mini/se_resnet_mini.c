@@ -230,272 +230,280 @@ void se_resnet_mini_prepare(float *w, const float *p) {
   /* conv (Conv2D) */
   memcpy(w + 0, p + 0, 864 * sizeof(float));
   memcpy(w + 864, p + 864, 32 * sizeof(float));
+  /* conv: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 896, w + 0, 27, 32, 1);
   /* bn: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 896, w + 928, p + 896, p + 928, p + 960, p + 992, 0.00100000005f, 32);
+  rt_bn_fold(w + 1760, w + 1792, p + 896, p + 928, p + 960, p + 992, 0.00100000005f, 32);
   /* conv_1 (Conv2D) */
-  memcpy(w + 960, p + 1024, 9216 * sizeof(float));
-  memcpy(w + 10176, p + 10240, 32 * sizeof(float));
+  memcpy(w + 1824, p + 1024, 9216 * sizeof(float));
+  memcpy(w + 11040, p + 10240, 32 * sizeof(float));
   /* bn_1 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 10208, w + 10240, p + 10272, p + 10304, p + 10336, p + 10368, 0.00100000005f, 32);
-  rt_fold_affine(w + 960, w + 10176, w + 10208, w + 10240, 288, 32);
+  rt_bn_fold(w + 11072, w + 11104, p + 10272, p + 10304, p + 10336, p + 10368, 0.00100000005f, 32);
+  rt_fold_affine(w + 1824, w + 11040, w + 11072, w + 11104, 288, 32);
   /* conv_1: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 10272, w + 960, 32, 32);
+  rt_winograd_kernel(w + 11136, w + 1824, 32, 32);
   /* conv_2 (Conv2D) */
-  memcpy(w + 26656, p + 10400, 9216 * sizeof(float));
-  memcpy(w + 35872, p + 19616, 32 * sizeof(float));
+  memcpy(w + 27520, p + 10400, 9216 * sizeof(float));
+  memcpy(w + 36736, p + 19616, 32 * sizeof(float));
   /* conv_2: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 35904, w + 26656, 32, 32);
+  rt_winograd_kernel(w + 36768, w + 27520, 32, 32);
   /* dense (Dense) */
-  memcpy(w + 52288, p + 19648, 64 * sizeof(float));
-  memcpy(w + 52352, p + 19712, 2 * sizeof(float));
+  memcpy(w + 53152, p + 19648, 64 * sizeof(float));
+  memcpy(w + 53216, p + 19712, 2 * sizeof(float));
   /* dense_1 (Dense) */
-  memcpy(w + 52368, p + 19714, 64 * sizeof(float));
-  memcpy(w + 52432, p + 19778, 32 * sizeof(float));
+  memcpy(w + 53232, p + 19714, 64 * sizeof(float));
+  memcpy(w + 53296, p + 19778, 32 * sizeof(float));
   /* bn_2: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 52464, w + 52496, p + 19810, p + 19842, p + 19874, p + 19906, 0.00100000005f, 32);
+  rt_bn_fold(w + 53328, w + 53360, p + 19810, p + 19842, p + 19874, p + 19906, 0.00100000005f, 32);
   /* conv_3 (Conv2D) */
-  memcpy(w + 52528, p + 19938, 9216 * sizeof(float));
-  memcpy(w + 61744, p + 29154, 32 * sizeof(float));
+  memcpy(w + 53392, p + 19938, 9216 * sizeof(float));
+  memcpy(w + 62608, p + 29154, 32 * sizeof(float));
   /* bn_3 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 61776, w + 61808, p + 29186, p + 29218, p + 29250, p + 29282, 0.00100000005f, 32);
-  rt_fold_affine(w + 52528, w + 61744, w + 61776, w + 61808, 288, 32);
+  rt_bn_fold(w + 62640, w + 62672, p + 29186, p + 29218, p + 29250, p + 29282, 0.00100000005f, 32);
+  rt_fold_affine(w + 53392, w + 62608, w + 62640, w + 62672, 288, 32);
   /* conv_3: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 61840, w + 52528, 32, 32);
+  rt_winograd_kernel(w + 62704, w + 53392, 32, 32);
   /* conv_4 (Conv2D) */
-  memcpy(w + 78224, p + 29314, 9216 * sizeof(float));
-  memcpy(w + 87440, p + 38530, 32 * sizeof(float));
+  memcpy(w + 79088, p + 29314, 9216 * sizeof(float));
+  memcpy(w + 88304, p + 38530, 32 * sizeof(float));
   /* conv_4: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 87472, w + 78224, 32, 32);
+  rt_winograd_kernel(w + 88336, w + 79088, 32, 32);
   /* dense_2 (Dense) */
-  memcpy(w + 103856, p + 38562, 64 * sizeof(float));
-  memcpy(w + 103920, p + 38626, 2 * sizeof(float));
+  memcpy(w + 104720, p + 38562, 64 * sizeof(float));
+  memcpy(w + 104784, p + 38626, 2 * sizeof(float));
   /* dense_3 (Dense) */
-  memcpy(w + 103936, p + 38628, 64 * sizeof(float));
-  memcpy(w + 104000, p + 38692, 32 * sizeof(float));
+  memcpy(w + 104800, p + 38628, 64 * sizeof(float));
+  memcpy(w + 104864, p + 38692, 32 * sizeof(float));
   /* bn_4: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 104032, w + 104064, p + 38724, p + 38756, p + 38788, p + 38820, 0.00100000005f, 32);
+  rt_bn_fold(w + 104896, w + 104928, p + 38724, p + 38756, p + 38788, p + 38820, 0.00100000005f, 32);
   /* conv_5 (Conv2D) */
-  memcpy(w + 104096, p + 38852, 9216 * sizeof(float));
-  memcpy(w + 113312, p + 48068, 32 * sizeof(float));
+  memcpy(w + 104960, p + 38852, 9216 * sizeof(float));
+  memcpy(w + 114176, p + 48068, 32 * sizeof(float));
   /* bn_5 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 113344, w + 113376, p + 48100, p + 48132, p + 48164, p + 48196, 0.00100000005f, 32);
-  rt_fold_affine(w + 104096, w + 113312, w + 113344, w + 113376, 288, 32);
+  rt_bn_fold(w + 114208, w + 114240, p + 48100, p + 48132, p + 48164, p + 48196, 0.00100000005f, 32);
+  rt_fold_affine(w + 104960, w + 114176, w + 114208, w + 114240, 288, 32);
   /* conv_5: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 113408, w + 104096, 32, 32);
+  rt_winograd_kernel(w + 114272, w + 104960, 32, 32);
   /* conv_6 (Conv2D) */
-  memcpy(w + 129792, p + 48228, 9216 * sizeof(float));
-  memcpy(w + 139008, p + 57444, 32 * sizeof(float));
+  memcpy(w + 130656, p + 48228, 9216 * sizeof(float));
+  memcpy(w + 139872, p + 57444, 32 * sizeof(float));
   /* conv_6: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 139040, w + 129792, 32, 32);
+  rt_winograd_kernel(w + 139904, w + 130656, 32, 32);
   /* dense_4 (Dense) */
-  memcpy(w + 155424, p + 57476, 64 * sizeof(float));
-  memcpy(w + 155488, p + 57540, 2 * sizeof(float));
+  memcpy(w + 156288, p + 57476, 64 * sizeof(float));
+  memcpy(w + 156352, p + 57540, 2 * sizeof(float));
   /* dense_5 (Dense) */
-  memcpy(w + 155504, p + 57542, 64 * sizeof(float));
-  memcpy(w + 155568, p + 57606, 32 * sizeof(float));
+  memcpy(w + 156368, p + 57542, 64 * sizeof(float));
+  memcpy(w + 156432, p + 57606, 32 * sizeof(float));
   /* conv_7 (Conv2D) */
-  memcpy(w + 155600, p + 57638, 2048 * sizeof(float));
-  memcpy(w + 157648, p + 59686, 64 * sizeof(float));
+  memcpy(w + 156464, p + 57638, 2048 * sizeof(float));
+  memcpy(w + 158512, p + 59686, 64 * sizeof(float));
+  /* conv_7: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 158576, w + 156464, 32, 64, 1);
   /* bn_6: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 157712, w + 157744, p + 59750, p + 59782, p + 59814, p + 59846, 0.00100000005f, 32);
+  rt_bn_fold(w + 160624, w + 160656, p + 59750, p + 59782, p + 59814, p + 59846, 0.00100000005f, 32);
   /* conv_8 (Conv2D) */
-  memcpy(w + 157776, p + 59878, 18432 * sizeof(float));
-  memcpy(w + 176208, p + 78310, 64 * sizeof(float));
+  memcpy(w + 160688, p + 59878, 18432 * sizeof(float));
+  memcpy(w + 179120, p + 78310, 64 * sizeof(float));
   /* bn_7 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 176272, w + 176336, p + 78374, p + 78438, p + 78502, p + 78566, 0.00100000005f, 64);
-  rt_fold_affine(w + 157776, w + 176208, w + 176272, w + 176336, 288, 64);
+  rt_bn_fold(w + 179184, w + 179248, p + 78374, p + 78438, p + 78502, p + 78566, 0.00100000005f, 64);
+  rt_fold_affine(w + 160688, w + 179120, w + 179184, w + 179248, 288, 64);
   /* conv_8: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 176400, w + 157776, 32, 64);
+  rt_winograd_kernel(w + 179312, w + 160688, 32, 64);
   /* conv_9 (Conv2D) */
-  memcpy(w + 209168, p + 78630, 36864 * sizeof(float));
-  memcpy(w + 246032, p + 115494, 64 * sizeof(float));
+  memcpy(w + 212080, p + 78630, 36864 * sizeof(float));
+  memcpy(w + 248944, p + 115494, 64 * sizeof(float));
   /* conv_9: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 246096, w + 209168, 64, 64);
+  rt_winograd_kernel(w + 249008, w + 212080, 64, 64);
   /* dense_6 (Dense) */
-  memcpy(w + 311632, p + 115558, 256 * sizeof(float));
-  memcpy(w + 311888, p + 115814, 4 * sizeof(float));
+  memcpy(w + 314544, p + 115558, 256 * sizeof(float));
+  memcpy(w + 314800, p + 115814, 4 * sizeof(float));
   /* dense_7 (Dense) */
-  memcpy(w + 311904, p + 115818, 256 * sizeof(float));
-  memcpy(w + 312160, p + 116074, 64 * sizeof(float));
+  memcpy(w + 314816, p + 115818, 256 * sizeof(float));
+  memcpy(w + 315072, p + 116074, 64 * sizeof(float));
   /* bn_8: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 312224, w + 312288, p + 116138, p + 116202, p + 116266, p + 116330, 0.00100000005f, 64);
+  rt_bn_fold(w + 315136, w + 315200, p + 116138, p + 116202, p + 116266, p + 116330, 0.00100000005f, 64);
   /* conv_10 (Conv2D) */
-  memcpy(w + 312352, p + 116394, 36864 * sizeof(float));
-  memcpy(w + 349216, p + 153258, 64 * sizeof(float));
+  memcpy(w + 315264, p + 116394, 36864 * sizeof(float));
+  memcpy(w + 352128, p + 153258, 64 * sizeof(float));
   /* bn_9 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 349280, w + 349344, p + 153322, p + 153386, p + 153450, p + 153514, 0.00100000005f, 64);
-  rt_fold_affine(w + 312352, w + 349216, w + 349280, w + 349344, 576, 64);
+  rt_bn_fold(w + 352192, w + 352256, p + 153322, p + 153386, p + 153450, p + 153514, 0.00100000005f, 64);
+  rt_fold_affine(w + 315264, w + 352128, w + 352192, w + 352256, 576, 64);
   /* conv_10: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 349408, w + 312352, 64, 64);
+  rt_winograd_kernel(w + 352320, w + 315264, 64, 64);
   /* conv_11 (Conv2D) */
-  memcpy(w + 414944, p + 153578, 36864 * sizeof(float));
-  memcpy(w + 451808, p + 190442, 64 * sizeof(float));
+  memcpy(w + 417856, p + 153578, 36864 * sizeof(float));
+  memcpy(w + 454720, p + 190442, 64 * sizeof(float));
   /* conv_11: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 451872, w + 414944, 64, 64);
+  rt_winograd_kernel(w + 454784, w + 417856, 64, 64);
   /* dense_8 (Dense) */
-  memcpy(w + 517408, p + 190506, 256 * sizeof(float));
-  memcpy(w + 517664, p + 190762, 4 * sizeof(float));
+  memcpy(w + 520320, p + 190506, 256 * sizeof(float));
+  memcpy(w + 520576, p + 190762, 4 * sizeof(float));
   /* dense_9 (Dense) */
-  memcpy(w + 517680, p + 190766, 256 * sizeof(float));
-  memcpy(w + 517936, p + 191022, 64 * sizeof(float));
+  memcpy(w + 520592, p + 190766, 256 * sizeof(float));
+  memcpy(w + 520848, p + 191022, 64 * sizeof(float));
   /* bn_10: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 518000, w + 518064, p + 191086, p + 191150, p + 191214, p + 191278, 0.00100000005f, 64);
+  rt_bn_fold(w + 520912, w + 520976, p + 191086, p + 191150, p + 191214, p + 191278, 0.00100000005f, 64);
   /* conv_12 (Conv2D) */
-  memcpy(w + 518128, p + 191342, 36864 * sizeof(float));
-  memcpy(w + 554992, p + 228206, 64 * sizeof(float));
+  memcpy(w + 521040, p + 191342, 36864 * sizeof(float));
+  memcpy(w + 557904, p + 228206, 64 * sizeof(float));
   /* bn_11 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 555056, w + 555120, p + 228270, p + 228334, p + 228398, p + 228462, 0.00100000005f, 64);
-  rt_fold_affine(w + 518128, w + 554992, w + 555056, w + 555120, 576, 64);
+  rt_bn_fold(w + 557968, w + 558032, p + 228270, p + 228334, p + 228398, p + 228462, 0.00100000005f, 64);
+  rt_fold_affine(w + 521040, w + 557904, w + 557968, w + 558032, 576, 64);
   /* conv_12: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 555184, w + 518128, 64, 64);
+  rt_winograd_kernel(w + 558096, w + 521040, 64, 64);
   /* conv_13 (Conv2D) */
-  memcpy(w + 620720, p + 228526, 36864 * sizeof(float));
-  memcpy(w + 657584, p + 265390, 64 * sizeof(float));
+  memcpy(w + 623632, p + 228526, 36864 * sizeof(float));
+  memcpy(w + 660496, p + 265390, 64 * sizeof(float));
   /* conv_13: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 657648, w + 620720, 64, 64);
+  rt_winograd_kernel(w + 660560, w + 623632, 64, 64);
   /* dense_10 (Dense) */
-  memcpy(w + 723184, p + 265454, 256 * sizeof(float));
-  memcpy(w + 723440, p + 265710, 4 * sizeof(float));
+  memcpy(w + 726096, p + 265454, 256 * sizeof(float));
+  memcpy(w + 726352, p + 265710, 4 * sizeof(float));
   /* dense_11 (Dense) */
-  memcpy(w + 723456, p + 265714, 256 * sizeof(float));
-  memcpy(w + 723712, p + 265970, 64 * sizeof(float));
+  memcpy(w + 726368, p + 265714, 256 * sizeof(float));
+  memcpy(w + 726624, p + 265970, 64 * sizeof(float));
   /* conv_14 (Conv2D) */
-  memcpy(w + 723776, p + 266034, 8192 * sizeof(float));
-  memcpy(w + 731968, p + 274226, 128 * sizeof(float));
+  memcpy(w + 726688, p + 266034, 8192 * sizeof(float));
+  memcpy(w + 734880, p + 274226, 128 * sizeof(float));
+  /* conv_14: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 735008, w + 726688, 64, 128, 1);
   /* bn_12: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 732096, w + 732160, p + 274354, p + 274418, p + 274482, p + 274546, 0.00100000005f, 64);
+  rt_bn_fold(w + 743200, w + 743264, p + 274354, p + 274418, p + 274482, p + 274546, 0.00100000005f, 64);
   /* conv_15 (Conv2D) */
-  memcpy(w + 732224, p + 274610, 73728 * sizeof(float));
-  memcpy(w + 805952, p + 348338, 128 * sizeof(float));
+  memcpy(w + 743328, p + 274610, 73728 * sizeof(float));
+  memcpy(w + 817056, p + 348338, 128 * sizeof(float));
   /* bn_13 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 806080, w + 806208, p + 348466, p + 348594, p + 348722, p + 348850, 0.00100000005f, 128);
-  rt_fold_affine(w + 732224, w + 805952, w + 806080, w + 806208, 576, 128);
+  rt_bn_fold(w + 817184, w + 817312, p + 348466, p + 348594, p + 348722, p + 348850, 0.00100000005f, 128);
+  rt_fold_affine(w + 743328, w + 817056, w + 817184, w + 817312, 576, 128);
   /* conv_15: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 806336, w + 732224, 64, 128);
+  rt_winograd_kernel(w + 817440, w + 743328, 64, 128);
   /* conv_16 (Conv2D) */
-  memcpy(w + 937408, p + 348978, 147456 * sizeof(float));
-  memcpy(w + 1084864, p + 496434, 128 * sizeof(float));
+  memcpy(w + 948512, p + 348978, 147456 * sizeof(float));
+  memcpy(w + 1095968, p + 496434, 128 * sizeof(float));
   /* conv_16: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 1084992, w + 937408, 128, 128);
+  rt_winograd_kernel(w + 1096096, w + 948512, 128, 128);
   /* dense_12 (Dense) */
-  memcpy(w + 1347136, p + 496562, 1024 * sizeof(float));
-  memcpy(w + 1348160, p + 497586, 8 * sizeof(float));
+  memcpy(w + 1358240, p + 496562, 1024 * sizeof(float));
+  memcpy(w + 1359264, p + 497586, 8 * sizeof(float));
   /* dense_13 (Dense) */
-  memcpy(w + 1348176, p + 497594, 1024 * sizeof(float));
-  memcpy(w + 1349200, p + 498618, 128 * sizeof(float));
+  memcpy(w + 1359280, p + 497594, 1024 * sizeof(float));
+  memcpy(w + 1360304, p + 498618, 128 * sizeof(float));
   /* bn_14: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 1349328, w + 1349456, p + 498746, p + 498874, p + 499002, p + 499130, 0.00100000005f, 128);
+  rt_bn_fold(w + 1360432, w + 1360560, p + 498746, p + 498874, p + 499002, p + 499130, 0.00100000005f, 128);
   /* conv_17 (Conv2D) */
-  memcpy(w + 1349584, p + 499258, 147456 * sizeof(float));
-  memcpy(w + 1497040, p + 646714, 128 * sizeof(float));
+  memcpy(w + 1360688, p + 499258, 147456 * sizeof(float));
+  memcpy(w + 1508144, p + 646714, 128 * sizeof(float));
   /* bn_15 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 1497168, w + 1497296, p + 646842, p + 646970, p + 647098, p + 647226, 0.00100000005f, 128);
-  rt_fold_affine(w + 1349584, w + 1497040, w + 1497168, w + 1497296, 1152, 128);
+  rt_bn_fold(w + 1508272, w + 1508400, p + 646842, p + 646970, p + 647098, p + 647226, 0.00100000005f, 128);
+  rt_fold_affine(w + 1360688, w + 1508144, w + 1508272, w + 1508400, 1152, 128);
   /* conv_17: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 1497424, w + 1349584, 128, 128);
+  rt_winograd_kernel(w + 1508528, w + 1360688, 128, 128);
   /* conv_18 (Conv2D) */
-  memcpy(w + 1759568, p + 647354, 147456 * sizeof(float));
-  memcpy(w + 1907024, p + 794810, 128 * sizeof(float));
+  memcpy(w + 1770672, p + 647354, 147456 * sizeof(float));
+  memcpy(w + 1918128, p + 794810, 128 * sizeof(float));
   /* conv_18: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 1907152, w + 1759568, 128, 128);
+  rt_winograd_kernel(w + 1918256, w + 1770672, 128, 128);
   /* dense_14 (Dense) */
-  memcpy(w + 2169296, p + 794938, 1024 * sizeof(float));
-  memcpy(w + 2170320, p + 795962, 8 * sizeof(float));
+  memcpy(w + 2180400, p + 794938, 1024 * sizeof(float));
+  memcpy(w + 2181424, p + 795962, 8 * sizeof(float));
   /* dense_15 (Dense) */
-  memcpy(w + 2170336, p + 795970, 1024 * sizeof(float));
-  memcpy(w + 2171360, p + 796994, 128 * sizeof(float));
+  memcpy(w + 2181440, p + 795970, 1024 * sizeof(float));
+  memcpy(w + 2182464, p + 796994, 128 * sizeof(float));
   /* bn_16: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 2171488, w + 2171616, p + 797122, p + 797250, p + 797378, p + 797506, 0.00100000005f, 128);
+  rt_bn_fold(w + 2182592, w + 2182720, p + 797122, p + 797250, p + 797378, p + 797506, 0.00100000005f, 128);
   /* conv_19 (Conv2D) */
-  memcpy(w + 2171744, p + 797634, 147456 * sizeof(float));
-  memcpy(w + 2319200, p + 945090, 128 * sizeof(float));
+  memcpy(w + 2182848, p + 797634, 147456 * sizeof(float));
+  memcpy(w + 2330304, p + 945090, 128 * sizeof(float));
   /* bn_17 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 2319328, w + 2319456, p + 945218, p + 945346, p + 945474, p + 945602, 0.00100000005f, 128);
-  rt_fold_affine(w + 2171744, w + 2319200, w + 2319328, w + 2319456, 1152, 128);
+  rt_bn_fold(w + 2330432, w + 2330560, p + 945218, p + 945346, p + 945474, p + 945602, 0.00100000005f, 128);
+  rt_fold_affine(w + 2182848, w + 2330304, w + 2330432, w + 2330560, 1152, 128);
   /* conv_19: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 2319584, w + 2171744, 128, 128);
+  rt_winograd_kernel(w + 2330688, w + 2182848, 128, 128);
   /* conv_20 (Conv2D) */
-  memcpy(w + 2581728, p + 945730, 147456 * sizeof(float));
-  memcpy(w + 2729184, p + 1093186, 128 * sizeof(float));
+  memcpy(w + 2592832, p + 945730, 147456 * sizeof(float));
+  memcpy(w + 2740288, p + 1093186, 128 * sizeof(float));
   /* conv_20: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 2729312, w + 2581728, 128, 128);
+  rt_winograd_kernel(w + 2740416, w + 2592832, 128, 128);
   /* dense_16 (Dense) */
-  memcpy(w + 2991456, p + 1093314, 1024 * sizeof(float));
-  memcpy(w + 2992480, p + 1094338, 8 * sizeof(float));
+  memcpy(w + 3002560, p + 1093314, 1024 * sizeof(float));
+  memcpy(w + 3003584, p + 1094338, 8 * sizeof(float));
   /* dense_17 (Dense) */
-  memcpy(w + 2992496, p + 1094346, 1024 * sizeof(float));
-  memcpy(w + 2993520, p + 1095370, 128 * sizeof(float));
+  memcpy(w + 3003600, p + 1094346, 1024 * sizeof(float));
+  memcpy(w + 3004624, p + 1095370, 128 * sizeof(float));
   /* conv_21 (Conv2D) */
-  memcpy(w + 2993648, p + 1095498, 32768 * sizeof(float));
-  memcpy(w + 3026416, p + 1128266, 256 * sizeof(float));
+  memcpy(w + 3004752, p + 1095498, 32768 * sizeof(float));
+  memcpy(w + 3037520, p + 1128266, 256 * sizeof(float));
+  /* conv_21: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 3037776, w + 3004752, 128, 256, 1);
   /* bn_18: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 3026672, w + 3026800, p + 1128522, p + 1128650, p + 1128778, p + 1128906, 0.00100000005f, 128);
+  rt_bn_fold(w + 3070544, w + 3070672, p + 1128522, p + 1128650, p + 1128778, p + 1128906, 0.00100000005f, 128);
   /* conv_22 (Conv2D) */
-  memcpy(w + 3026928, p + 1129034, 294912 * sizeof(float));
-  memcpy(w + 3321840, p + 1423946, 256 * sizeof(float));
+  memcpy(w + 3070800, p + 1129034, 294912 * sizeof(float));
+  memcpy(w + 3365712, p + 1423946, 256 * sizeof(float));
   /* bn_19 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 3322096, w + 3322352, p + 1424202, p + 1424458, p + 1424714, p + 1424970, 0.00100000005f, 256);
-  rt_fold_affine(w + 3026928, w + 3321840, w + 3322096, w + 3322352, 1152, 256);
+  rt_bn_fold(w + 3365968, w + 3366224, p + 1424202, p + 1424458, p + 1424714, p + 1424970, 0.00100000005f, 256);
+  rt_fold_affine(w + 3070800, w + 3365712, w + 3365968, w + 3366224, 1152, 256);
   /* conv_22: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 3322608, w + 3026928, 128, 256);
+  rt_winograd_kernel(w + 3366480, w + 3070800, 128, 256);
   /* conv_23 (Conv2D) */
-  memcpy(w + 3846896, p + 1425226, 589824 * sizeof(float));
-  memcpy(w + 4436720, p + 2015050, 256 * sizeof(float));
+  memcpy(w + 3890768, p + 1425226, 589824 * sizeof(float));
+  memcpy(w + 4480592, p + 2015050, 256 * sizeof(float));
   /* conv_23: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 4436976, w + 3846896, 256, 256);
+  rt_winograd_kernel(w + 4480848, w + 3890768, 256, 256);
   /* dense_18 (Dense) */
-  memcpy(w + 5485552, p + 2015306, 4096 * sizeof(float));
-  memcpy(w + 5489648, p + 2019402, 16 * sizeof(float));
+  memcpy(w + 5529424, p + 2015306, 4096 * sizeof(float));
+  memcpy(w + 5533520, p + 2019402, 16 * sizeof(float));
   /* dense_19 (Dense) */
-  memcpy(w + 5489664, p + 2019418, 4096 * sizeof(float));
-  memcpy(w + 5493760, p + 2023514, 256 * sizeof(float));
+  memcpy(w + 5533536, p + 2019418, 4096 * sizeof(float));
+  memcpy(w + 5537632, p + 2023514, 256 * sizeof(float));
   /* bn_20: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 5494016, w + 5494272, p + 2023770, p + 2024026, p + 2024282, p + 2024538, 0.00100000005f, 256);
+  rt_bn_fold(w + 5537888, w + 5538144, p + 2023770, p + 2024026, p + 2024282, p + 2024538, 0.00100000005f, 256);
   /* conv_24 (Conv2D) */
-  memcpy(w + 5494528, p + 2024794, 589824 * sizeof(float));
-  memcpy(w + 6084352, p + 2614618, 256 * sizeof(float));
+  memcpy(w + 5538400, p + 2024794, 589824 * sizeof(float));
+  memcpy(w + 6128224, p + 2614618, 256 * sizeof(float));
   /* bn_21 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 6084608, w + 6084864, p + 2614874, p + 2615130, p + 2615386, p + 2615642, 0.00100000005f, 256);
-  rt_fold_affine(w + 5494528, w + 6084352, w + 6084608, w + 6084864, 2304, 256);
+  rt_bn_fold(w + 6128480, w + 6128736, p + 2614874, p + 2615130, p + 2615386, p + 2615642, 0.00100000005f, 256);
+  rt_fold_affine(w + 5538400, w + 6128224, w + 6128480, w + 6128736, 2304, 256);
   /* conv_24: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 6085120, w + 5494528, 256, 256);
+  rt_winograd_kernel(w + 6128992, w + 5538400, 256, 256);
   /* conv_25 (Conv2D) */
-  memcpy(w + 7133696, p + 2615898, 589824 * sizeof(float));
-  memcpy(w + 7723520, p + 3205722, 256 * sizeof(float));
+  memcpy(w + 7177568, p + 2615898, 589824 * sizeof(float));
+  memcpy(w + 7767392, p + 3205722, 256 * sizeof(float));
   /* conv_25: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 7723776, w + 7133696, 256, 256);
+  rt_winograd_kernel(w + 7767648, w + 7177568, 256, 256);
   /* dense_20 (Dense) */
-  memcpy(w + 8772352, p + 3205978, 4096 * sizeof(float));
-  memcpy(w + 8776448, p + 3210074, 16 * sizeof(float));
+  memcpy(w + 8816224, p + 3205978, 4096 * sizeof(float));
+  memcpy(w + 8820320, p + 3210074, 16 * sizeof(float));
   /* dense_21 (Dense) */
-  memcpy(w + 8776464, p + 3210090, 4096 * sizeof(float));
-  memcpy(w + 8780560, p + 3214186, 256 * sizeof(float));
+  memcpy(w + 8820336, p + 3210090, 4096 * sizeof(float));
+  memcpy(w + 8824432, p + 3214186, 256 * sizeof(float));
   /* bn_22: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 8780816, w + 8781072, p + 3214442, p + 3214698, p + 3214954, p + 3215210, 0.00100000005f, 256);
+  rt_bn_fold(w + 8824688, w + 8824944, p + 3214442, p + 3214698, p + 3214954, p + 3215210, 0.00100000005f, 256);
   /* conv_26 (Conv2D) */
-  memcpy(w + 8781328, p + 3215466, 589824 * sizeof(float));
-  memcpy(w + 9371152, p + 3805290, 256 * sizeof(float));
+  memcpy(w + 8825200, p + 3215466, 589824 * sizeof(float));
+  memcpy(w + 9415024, p + 3805290, 256 * sizeof(float));
   /* bn_23 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 9371408, w + 9371664, p + 3805546, p + 3805802, p + 3806058, p + 3806314, 0.00100000005f, 256);
-  rt_fold_affine(w + 8781328, w + 9371152, w + 9371408, w + 9371664, 2304, 256);
+  rt_bn_fold(w + 9415280, w + 9415536, p + 3805546, p + 3805802, p + 3806058, p + 3806314, 0.00100000005f, 256);
+  rt_fold_affine(w + 8825200, w + 9415024, w + 9415280, w + 9415536, 2304, 256);
   /* conv_26: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 9371920, w + 8781328, 256, 256);
+  rt_winograd_kernel(w + 9415792, w + 8825200, 256, 256);
   /* conv_27 (Conv2D) */
-  memcpy(w + 10420496, p + 3806570, 589824 * sizeof(float));
-  memcpy(w + 11010320, p + 4396394, 256 * sizeof(float));
+  memcpy(w + 10464368, p + 3806570, 589824 * sizeof(float));
+  memcpy(w + 11054192, p + 4396394, 256 * sizeof(float));
   /* conv_27: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 11010576, w + 10420496, 256, 256);
+  rt_winograd_kernel(w + 11054448, w + 10464368, 256, 256);
   /* dense_22 (Dense) */
-  memcpy(w + 12059152, p + 4396650, 4096 * sizeof(float));
-  memcpy(w + 12063248, p + 4400746, 16 * sizeof(float));
+  memcpy(w + 12103024, p + 4396650, 4096 * sizeof(float));
+  memcpy(w + 12107120, p + 4400746, 16 * sizeof(float));
   /* dense_23 (Dense) */
-  memcpy(w + 12063264, p + 4400762, 4096 * sizeof(float));
-  memcpy(w + 12067360, p + 4404858, 256 * sizeof(float));
+  memcpy(w + 12107136, p + 4400762, 4096 * sizeof(float));
+  memcpy(w + 12111232, p + 4404858, 256 * sizeof(float));
   /* bn_24: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 12067616, w + 12067872, p + 4405114, p + 4405370, p + 4405626, p + 4405882, 0.00100000005f, 256);
+  rt_bn_fold(w + 12111488, w + 12111744, p + 4405114, p + 4405370, p + 4405626, p + 4405882, 0.00100000005f, 256);
   /* dense_24 (Dense) */
-  memcpy(w + 12068128, p + 4406138, 2560 * sizeof(float));
-  memcpy(w + 12070688, p + 4408698, 10 * sizeof(float));
+  memcpy(w + 12112000, p + 4406138, 2560 * sizeof(float));
+  memcpy(w + 12114560, p + 4408698, 10 * sizeof(float));
 }
 
 /* Scratch the convolutions need at batch N (im2col tiles, Winograd blocks). */
@@ -785,28 +793,28 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   {
     const RtConv2d d = {N, 32, 32, 3, 3, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 864, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t1, t0, w + 0, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_packed(ctx, t1, t0, w + 896, &ep, &d, ws, ws_floats));
   }
 
   /* bn (BatchNormalization, relu), line 16: 32x32x32 -> 32x32x32, 0 MACs */
   {
     const RtEltwise d = {N, 1024, 1, 32, 32, 32};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t2, t1, w + 896, w + 928, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t2, t1, w + 1760, w + 1792, &ep, &d));
   }
 
   /* conv_1 (Conv2D, bn_1 folded, relu, Winograd), line 16: 32x32x32 -> 32x32x32, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 10176, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t3, t2, w + 10272, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 11040, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t3, t2, w + 11136, &ep, &d, ws, ws_floats));
   }
 
   /* conv_2 (Conv2D, + conv, Winograd), line 17: 32x32x32 -> 32x32x32, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 35872, t1, RT_ACT_LINEAR, 0.0f, 32};
-    CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 35904, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 36736, t1, RT_ACT_LINEAR, 0.0f, 32};
+    CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 36768, &ep, &d, ws, ws_floats));
   }
 
   /* global_avgpool (GlobalAveragePooling2D), line 22: 32x32x32 -> 32, 0 MACs */
@@ -818,15 +826,15 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* dense (Dense, relu), line 22: 32 -> 2, 64 MACs */
   {
     const RtDense d = {N * 1, 32, 2, 32, 2};
-    const RtEpilogue ep = {w + 52352, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dense(ctx, t6, t5, w + 52288, &ep, &d));
+    const RtEpilogue ep = {w + 53216, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dense(ctx, t6, t5, w + 53152, &ep, &d));
   }
 
   /* dense_1 (Dense, sigmoid), line 23: 2 -> 32, 64 MACs */
   {
     const RtDense d = {N * 1, 2, 32, 2, 32};
-    const RtEpilogue ep = {w + 52432, NULL, RT_ACT_SIGMOID, 0.0f, 0};
-    CHECK(rt_dense(ctx, t7, t6, w + 52368, &ep, &d));
+    const RtEpilogue ep = {w + 53296, NULL, RT_ACT_SIGMOID, 0.0f, 0};
+    CHECK(rt_dense(ctx, t7, t6, w + 53232, &ep, &d));
   }
 
   /* multiply (Multiply), line 24: 32x32x32 + 32 -> 32x32x32, 0 MACs */
@@ -840,21 +848,21 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   {
     const RtEltwise d = {N, 1024, 1, 32, 32, 32};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t9, t8, w + 52464, w + 52496, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t9, t8, w + 53328, w + 53360, &ep, &d));
   }
 
   /* conv_3 (Conv2D, bn_3 folded, relu, Winograd), line 16: 32x32x32 -> 32x32x32, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 61744, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t10, t9, w + 61840, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 62608, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t10, t9, w + 62704, &ep, &d, ws, ws_floats));
   }
 
   /* conv_4 (Conv2D, + multiply, Winograd), line 17: 32x32x32 -> 32x32x32, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 87440, t8, RT_ACT_LINEAR, 0.0f, 32};
-    CHECK(rt_conv2d_winograd(ctx, t11, t10, w + 87472, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 88304, t8, RT_ACT_LINEAR, 0.0f, 32};
+    CHECK(rt_conv2d_winograd(ctx, t11, t10, w + 88336, &ep, &d, ws, ws_floats));
   }
 
   /* global_avgpool_1 (GlobalAveragePooling2D), line 22: 32x32x32 -> 32, 0 MACs */
@@ -866,15 +874,15 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* dense_2 (Dense, relu), line 22: 32 -> 2, 64 MACs */
   {
     const RtDense d = {N * 1, 32, 2, 32, 2};
-    const RtEpilogue ep = {w + 103920, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dense(ctx, t13, t12, w + 103856, &ep, &d));
+    const RtEpilogue ep = {w + 104784, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dense(ctx, t13, t12, w + 104720, &ep, &d));
   }
 
   /* dense_3 (Dense, sigmoid), line 23: 2 -> 32, 64 MACs */
   {
     const RtDense d = {N * 1, 2, 32, 2, 32};
-    const RtEpilogue ep = {w + 104000, NULL, RT_ACT_SIGMOID, 0.0f, 0};
-    CHECK(rt_dense(ctx, t14, t13, w + 103936, &ep, &d));
+    const RtEpilogue ep = {w + 104864, NULL, RT_ACT_SIGMOID, 0.0f, 0};
+    CHECK(rt_dense(ctx, t14, t13, w + 104800, &ep, &d));
   }
 
   /* multiply_1 (Multiply), line 24: 32x32x32 + 32 -> 32x32x32, 0 MACs */
@@ -888,21 +896,21 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   {
     const RtEltwise d = {N, 1024, 1, 32, 32, 32};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t16, t15, w + 104032, w + 104064, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t16, t15, w + 104896, w + 104928, &ep, &d));
   }
 
   /* conv_5 (Conv2D, bn_5 folded, relu, Winograd), line 16: 32x32x32 -> 32x32x32, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 113312, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t17, t16, w + 113408, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 114176, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t17, t16, w + 114272, &ep, &d, ws, ws_floats));
   }
 
   /* conv_6 (Conv2D, + multiply_1, Winograd), line 17: 32x32x32 -> 32x32x32, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 139008, t15, RT_ACT_LINEAR, 0.0f, 32};
-    CHECK(rt_conv2d_winograd(ctx, t18, t17, w + 139040, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 139872, t15, RT_ACT_LINEAR, 0.0f, 32};
+    CHECK(rt_conv2d_winograd(ctx, t18, t17, w + 139904, &ep, &d, ws, ws_floats));
   }
 
   /* global_avgpool_2 (GlobalAveragePooling2D), line 22: 32x32x32 -> 32, 0 MACs */
@@ -914,15 +922,15 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* dense_4 (Dense, relu), line 22: 32 -> 2, 64 MACs */
   {
     const RtDense d = {N * 1, 32, 2, 32, 2};
-    const RtEpilogue ep = {w + 155488, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dense(ctx, t20, t19, w + 155424, &ep, &d));
+    const RtEpilogue ep = {w + 156352, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dense(ctx, t20, t19, w + 156288, &ep, &d));
   }
 
   /* dense_5 (Dense, sigmoid), line 23: 2 -> 32, 64 MACs */
   {
     const RtDense d = {N * 1, 2, 32, 2, 32};
-    const RtEpilogue ep = {w + 155568, NULL, RT_ACT_SIGMOID, 0.0f, 0};
-    CHECK(rt_dense(ctx, t21, t20, w + 155504, &ep, &d));
+    const RtEpilogue ep = {w + 156432, NULL, RT_ACT_SIGMOID, 0.0f, 0};
+    CHECK(rt_dense(ctx, t21, t20, w + 156368, &ep, &d));
   }
 
   /* multiply_2 (Multiply), line 24: 32x32x32 + 32 -> 32x32x32, 0 MACs */
@@ -941,29 +949,29 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_7 (Conv2D), line 14: 32x32x32 -> 16x16x64, 524,288 MACs */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 16, 16, 64, 64, 1, 1, 2, 2, 0, 0, 1};
-    const RtEpilogue ep = {w + 157648, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t24, t22, w + 155600, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 158512, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t24, t22, w + 158576, &ep, &d, ws, ws_floats));
   }
 
   /* bn_6 (BatchNormalization, relu, in place), line 16: 16x16x32 -> 16x16x32, 0 MACs */
   {
     const RtEltwise d = {N, 256, 1, 32, 32, 32};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t25, t23, w + 157712, w + 157744, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t25, t23, w + 160624, w + 160656, &ep, &d));
   }
 
   /* conv_8 (Conv2D, bn_7 folded, relu, Winograd), line 16: 16x16x32 -> 16x16x64, 4,718,592 MACs */
   {
     const RtConv2d d = {N, 16, 16, 32, 32, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 176208, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t26, t25, w + 176400, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 179120, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t26, t25, w + 179312, &ep, &d, ws, ws_floats));
   }
 
   /* conv_9 (Conv2D, + conv_7, Winograd), line 17: 16x16x64 -> 16x16x64, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 246032, t24, RT_ACT_LINEAR, 0.0f, 64};
-    CHECK(rt_conv2d_winograd(ctx, t27, t26, w + 246096, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 248944, t24, RT_ACT_LINEAR, 0.0f, 64};
+    CHECK(rt_conv2d_winograd(ctx, t27, t26, w + 249008, &ep, &d, ws, ws_floats));
   }
 
   /* global_avgpool_3 (GlobalAveragePooling2D), line 22: 16x16x64 -> 64, 0 MACs */
@@ -975,15 +983,15 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* dense_6 (Dense, relu), line 22: 64 -> 4, 256 MACs */
   {
     const RtDense d = {N * 1, 64, 4, 64, 4};
-    const RtEpilogue ep = {w + 311888, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dense(ctx, t29, t28, w + 311632, &ep, &d));
+    const RtEpilogue ep = {w + 314800, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dense(ctx, t29, t28, w + 314544, &ep, &d));
   }
 
   /* dense_7 (Dense, sigmoid), line 23: 4 -> 64, 256 MACs */
   {
     const RtDense d = {N * 1, 4, 64, 4, 64};
-    const RtEpilogue ep = {w + 312160, NULL, RT_ACT_SIGMOID, 0.0f, 0};
-    CHECK(rt_dense(ctx, t30, t29, w + 311904, &ep, &d));
+    const RtEpilogue ep = {w + 315072, NULL, RT_ACT_SIGMOID, 0.0f, 0};
+    CHECK(rt_dense(ctx, t30, t29, w + 314816, &ep, &d));
   }
 
   /* multiply_3 (Multiply), line 24: 16x16x64 + 64 -> 16x16x64, 0 MACs */
@@ -997,21 +1005,21 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   {
     const RtEltwise d = {N, 256, 1, 64, 64, 64};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t32, t31, w + 312224, w + 312288, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t32, t31, w + 315136, w + 315200, &ep, &d));
   }
 
   /* conv_10 (Conv2D, bn_9 folded, relu, Winograd), line 16: 16x16x64 -> 16x16x64, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 349216, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t33, t32, w + 349408, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 352128, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t33, t32, w + 352320, &ep, &d, ws, ws_floats));
   }
 
   /* conv_11 (Conv2D, + multiply_3, Winograd), line 17: 16x16x64 -> 16x16x64, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 451808, t31, RT_ACT_LINEAR, 0.0f, 64};
-    CHECK(rt_conv2d_winograd(ctx, t34, t33, w + 451872, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 454720, t31, RT_ACT_LINEAR, 0.0f, 64};
+    CHECK(rt_conv2d_winograd(ctx, t34, t33, w + 454784, &ep, &d, ws, ws_floats));
   }
 
   /* global_avgpool_4 (GlobalAveragePooling2D), line 22: 16x16x64 -> 64, 0 MACs */
@@ -1023,15 +1031,15 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* dense_8 (Dense, relu), line 22: 64 -> 4, 256 MACs */
   {
     const RtDense d = {N * 1, 64, 4, 64, 4};
-    const RtEpilogue ep = {w + 517664, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dense(ctx, t36, t35, w + 517408, &ep, &d));
+    const RtEpilogue ep = {w + 520576, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dense(ctx, t36, t35, w + 520320, &ep, &d));
   }
 
   /* dense_9 (Dense, sigmoid), line 23: 4 -> 64, 256 MACs */
   {
     const RtDense d = {N * 1, 4, 64, 4, 64};
-    const RtEpilogue ep = {w + 517936, NULL, RT_ACT_SIGMOID, 0.0f, 0};
-    CHECK(rt_dense(ctx, t37, t36, w + 517680, &ep, &d));
+    const RtEpilogue ep = {w + 520848, NULL, RT_ACT_SIGMOID, 0.0f, 0};
+    CHECK(rt_dense(ctx, t37, t36, w + 520592, &ep, &d));
   }
 
   /* multiply_4 (Multiply), line 24: 16x16x64 + 64 -> 16x16x64, 0 MACs */
@@ -1045,21 +1053,21 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   {
     const RtEltwise d = {N, 256, 1, 64, 64, 64};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t39, t38, w + 518000, w + 518064, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t39, t38, w + 520912, w + 520976, &ep, &d));
   }
 
   /* conv_12 (Conv2D, bn_11 folded, relu, Winograd), line 16: 16x16x64 -> 16x16x64, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 554992, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t40, t39, w + 555184, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 557904, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t40, t39, w + 558096, &ep, &d, ws, ws_floats));
   }
 
   /* conv_13 (Conv2D, + multiply_4, Winograd), line 17: 16x16x64 -> 16x16x64, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 657584, t38, RT_ACT_LINEAR, 0.0f, 64};
-    CHECK(rt_conv2d_winograd(ctx, t41, t40, w + 657648, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 660496, t38, RT_ACT_LINEAR, 0.0f, 64};
+    CHECK(rt_conv2d_winograd(ctx, t41, t40, w + 660560, &ep, &d, ws, ws_floats));
   }
 
   /* global_avgpool_5 (GlobalAveragePooling2D), line 22: 16x16x64 -> 64, 0 MACs */
@@ -1071,15 +1079,15 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* dense_10 (Dense, relu), line 22: 64 -> 4, 256 MACs */
   {
     const RtDense d = {N * 1, 64, 4, 64, 4};
-    const RtEpilogue ep = {w + 723440, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dense(ctx, t43, t42, w + 723184, &ep, &d));
+    const RtEpilogue ep = {w + 726352, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dense(ctx, t43, t42, w + 726096, &ep, &d));
   }
 
   /* dense_11 (Dense, sigmoid), line 23: 4 -> 64, 256 MACs */
   {
     const RtDense d = {N * 1, 4, 64, 4, 64};
-    const RtEpilogue ep = {w + 723712, NULL, RT_ACT_SIGMOID, 0.0f, 0};
-    CHECK(rt_dense(ctx, t44, t43, w + 723456, &ep, &d));
+    const RtEpilogue ep = {w + 726624, NULL, RT_ACT_SIGMOID, 0.0f, 0};
+    CHECK(rt_dense(ctx, t44, t43, w + 726368, &ep, &d));
   }
 
   /* multiply_5 (Multiply), line 24: 16x16x64 + 64 -> 16x16x64, 0 MACs */
@@ -1098,29 +1106,29 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_14 (Conv2D), line 14: 16x16x64 -> 8x8x128, 524,288 MACs */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 8, 8, 128, 128, 1, 1, 2, 2, 0, 0, 1};
-    const RtEpilogue ep = {w + 731968, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t47, t45, w + 723776, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 734880, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t47, t45, w + 735008, &ep, &d, ws, ws_floats));
   }
 
   /* bn_12 (BatchNormalization, relu, in place), line 16: 8x8x64 -> 8x8x64, 0 MACs */
   {
     const RtEltwise d = {N, 64, 1, 64, 64, 64};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t48, t46, w + 732096, w + 732160, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t48, t46, w + 743200, w + 743264, &ep, &d));
   }
 
   /* conv_15 (Conv2D, bn_13 folded, relu, Winograd), line 16: 8x8x64 -> 8x8x128, 4,718,592 MACs */
   {
     const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 805952, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t49, t48, w + 806336, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 817056, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t49, t48, w + 817440, &ep, &d, ws, ws_floats));
   }
 
   /* conv_16 (Conv2D, + conv_14, Winograd), line 17: 8x8x128 -> 8x8x128, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 1084864, t47, RT_ACT_LINEAR, 0.0f, 128};
-    CHECK(rt_conv2d_winograd(ctx, t50, t49, w + 1084992, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1095968, t47, RT_ACT_LINEAR, 0.0f, 128};
+    CHECK(rt_conv2d_winograd(ctx, t50, t49, w + 1096096, &ep, &d, ws, ws_floats));
   }
 
   /* global_avgpool_6 (GlobalAveragePooling2D), line 22: 8x8x128 -> 128, 0 MACs */
@@ -1132,15 +1140,15 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* dense_12 (Dense, relu), line 22: 128 -> 8, 1,024 MACs */
   {
     const RtDense d = {N * 1, 128, 8, 128, 8};
-    const RtEpilogue ep = {w + 1348160, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dense(ctx, t52, t51, w + 1347136, &ep, &d));
+    const RtEpilogue ep = {w + 1359264, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dense(ctx, t52, t51, w + 1358240, &ep, &d));
   }
 
   /* dense_13 (Dense, sigmoid), line 23: 8 -> 128, 1,024 MACs */
   {
     const RtDense d = {N * 1, 8, 128, 8, 128};
-    const RtEpilogue ep = {w + 1349200, NULL, RT_ACT_SIGMOID, 0.0f, 0};
-    CHECK(rt_dense(ctx, t53, t52, w + 1348176, &ep, &d));
+    const RtEpilogue ep = {w + 1360304, NULL, RT_ACT_SIGMOID, 0.0f, 0};
+    CHECK(rt_dense(ctx, t53, t52, w + 1359280, &ep, &d));
   }
 
   /* multiply_6 (Multiply), line 24: 8x8x128 + 128 -> 8x8x128, 0 MACs */
@@ -1154,21 +1162,21 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   {
     const RtEltwise d = {N, 64, 1, 128, 128, 128};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t55, t54, w + 1349328, w + 1349456, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t55, t54, w + 1360432, w + 1360560, &ep, &d));
   }
 
   /* conv_17 (Conv2D, bn_15 folded, relu, Winograd), line 16: 8x8x128 -> 8x8x128, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 1497040, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t56, t55, w + 1497424, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1508144, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t56, t55, w + 1508528, &ep, &d, ws, ws_floats));
   }
 
   /* conv_18 (Conv2D, + multiply_6, Winograd), line 17: 8x8x128 -> 8x8x128, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 1907024, t54, RT_ACT_LINEAR, 0.0f, 128};
-    CHECK(rt_conv2d_winograd(ctx, t57, t56, w + 1907152, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1918128, t54, RT_ACT_LINEAR, 0.0f, 128};
+    CHECK(rt_conv2d_winograd(ctx, t57, t56, w + 1918256, &ep, &d, ws, ws_floats));
   }
 
   /* global_avgpool_7 (GlobalAveragePooling2D), line 22: 8x8x128 -> 128, 0 MACs */
@@ -1180,15 +1188,15 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* dense_14 (Dense, relu), line 22: 128 -> 8, 1,024 MACs */
   {
     const RtDense d = {N * 1, 128, 8, 128, 8};
-    const RtEpilogue ep = {w + 2170320, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dense(ctx, t59, t58, w + 2169296, &ep, &d));
+    const RtEpilogue ep = {w + 2181424, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dense(ctx, t59, t58, w + 2180400, &ep, &d));
   }
 
   /* dense_15 (Dense, sigmoid), line 23: 8 -> 128, 1,024 MACs */
   {
     const RtDense d = {N * 1, 8, 128, 8, 128};
-    const RtEpilogue ep = {w + 2171360, NULL, RT_ACT_SIGMOID, 0.0f, 0};
-    CHECK(rt_dense(ctx, t60, t59, w + 2170336, &ep, &d));
+    const RtEpilogue ep = {w + 2182464, NULL, RT_ACT_SIGMOID, 0.0f, 0};
+    CHECK(rt_dense(ctx, t60, t59, w + 2181440, &ep, &d));
   }
 
   /* multiply_7 (Multiply), line 24: 8x8x128 + 128 -> 8x8x128, 0 MACs */
@@ -1202,21 +1210,21 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   {
     const RtEltwise d = {N, 64, 1, 128, 128, 128};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t62, t61, w + 2171488, w + 2171616, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t62, t61, w + 2182592, w + 2182720, &ep, &d));
   }
 
   /* conv_19 (Conv2D, bn_17 folded, relu, Winograd), line 16: 8x8x128 -> 8x8x128, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 2319200, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t63, t62, w + 2319584, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 2330304, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t63, t62, w + 2330688, &ep, &d, ws, ws_floats));
   }
 
   /* conv_20 (Conv2D, + multiply_7, Winograd), line 17: 8x8x128 -> 8x8x128, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 2729184, t61, RT_ACT_LINEAR, 0.0f, 128};
-    CHECK(rt_conv2d_winograd(ctx, t64, t63, w + 2729312, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 2740288, t61, RT_ACT_LINEAR, 0.0f, 128};
+    CHECK(rt_conv2d_winograd(ctx, t64, t63, w + 2740416, &ep, &d, ws, ws_floats));
   }
 
   /* global_avgpool_8 (GlobalAveragePooling2D), line 22: 8x8x128 -> 128, 0 MACs */
@@ -1228,15 +1236,15 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* dense_16 (Dense, relu), line 22: 128 -> 8, 1,024 MACs */
   {
     const RtDense d = {N * 1, 128, 8, 128, 8};
-    const RtEpilogue ep = {w + 2992480, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dense(ctx, t66, t65, w + 2991456, &ep, &d));
+    const RtEpilogue ep = {w + 3003584, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dense(ctx, t66, t65, w + 3002560, &ep, &d));
   }
 
   /* dense_17 (Dense, sigmoid), line 23: 8 -> 128, 1,024 MACs */
   {
     const RtDense d = {N * 1, 8, 128, 8, 128};
-    const RtEpilogue ep = {w + 2993520, NULL, RT_ACT_SIGMOID, 0.0f, 0};
-    CHECK(rt_dense(ctx, t67, t66, w + 2992496, &ep, &d));
+    const RtEpilogue ep = {w + 3004624, NULL, RT_ACT_SIGMOID, 0.0f, 0};
+    CHECK(rt_dense(ctx, t67, t66, w + 3003600, &ep, &d));
   }
 
   /* multiply_8 (Multiply), line 24: 8x8x128 + 128 -> 8x8x128, 0 MACs */
@@ -1255,29 +1263,29 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_21 (Conv2D), line 14: 8x8x128 -> 4x4x256, 524,288 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 4, 4, 256, 256, 1, 1, 2, 2, 0, 0, 1};
-    const RtEpilogue ep = {w + 3026416, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t70, t68, w + 2993648, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 3037520, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t70, t68, w + 3037776, &ep, &d, ws, ws_floats));
   }
 
   /* bn_18 (BatchNormalization, relu, in place), line 16: 4x4x128 -> 4x4x128, 0 MACs */
   {
     const RtEltwise d = {N, 16, 1, 128, 128, 128};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t71, t69, w + 3026672, w + 3026800, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t71, t69, w + 3070544, w + 3070672, &ep, &d));
   }
 
   /* conv_22 (Conv2D, bn_19 folded, relu, Winograd), line 16: 4x4x128 -> 4x4x256, 4,718,592 MACs */
   {
     const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 3321840, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t72, t71, w + 3322608, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 3365712, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t72, t71, w + 3366480, &ep, &d, ws, ws_floats));
   }
 
   /* conv_23 (Conv2D, + conv_21, Winograd), line 17: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 4436720, t70, RT_ACT_LINEAR, 0.0f, 256};
-    CHECK(rt_conv2d_winograd(ctx, t73, t72, w + 4436976, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 4480592, t70, RT_ACT_LINEAR, 0.0f, 256};
+    CHECK(rt_conv2d_winograd(ctx, t73, t72, w + 4480848, &ep, &d, ws, ws_floats));
   }
 
   /* global_avgpool_9 (GlobalAveragePooling2D), line 22: 4x4x256 -> 256, 0 MACs */
@@ -1289,15 +1297,15 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* dense_18 (Dense, relu), line 22: 256 -> 16, 4,096 MACs */
   {
     const RtDense d = {N * 1, 256, 16, 256, 16};
-    const RtEpilogue ep = {w + 5489648, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dense(ctx, t75, t74, w + 5485552, &ep, &d));
+    const RtEpilogue ep = {w + 5533520, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dense(ctx, t75, t74, w + 5529424, &ep, &d));
   }
 
   /* dense_19 (Dense, sigmoid), line 23: 16 -> 256, 4,096 MACs */
   {
     const RtDense d = {N * 1, 16, 256, 16, 256};
-    const RtEpilogue ep = {w + 5493760, NULL, RT_ACT_SIGMOID, 0.0f, 0};
-    CHECK(rt_dense(ctx, t76, t75, w + 5489664, &ep, &d));
+    const RtEpilogue ep = {w + 5537632, NULL, RT_ACT_SIGMOID, 0.0f, 0};
+    CHECK(rt_dense(ctx, t76, t75, w + 5533536, &ep, &d));
   }
 
   /* multiply_9 (Multiply), line 24: 4x4x256 + 256 -> 4x4x256, 0 MACs */
@@ -1311,21 +1319,21 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   {
     const RtEltwise d = {N, 16, 1, 256, 256, 256};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t78, t77, w + 5494016, w + 5494272, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t78, t77, w + 5537888, w + 5538144, &ep, &d));
   }
 
   /* conv_24 (Conv2D, bn_21 folded, relu, Winograd), line 16: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 6084352, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t79, t78, w + 6085120, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 6128224, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t79, t78, w + 6128992, &ep, &d, ws, ws_floats));
   }
 
   /* conv_25 (Conv2D, + multiply_9, Winograd), line 17: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 7723520, t77, RT_ACT_LINEAR, 0.0f, 256};
-    CHECK(rt_conv2d_winograd(ctx, t80, t79, w + 7723776, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 7767392, t77, RT_ACT_LINEAR, 0.0f, 256};
+    CHECK(rt_conv2d_winograd(ctx, t80, t79, w + 7767648, &ep, &d, ws, ws_floats));
   }
 
   /* global_avgpool_10 (GlobalAveragePooling2D), line 22: 4x4x256 -> 256, 0 MACs */
@@ -1337,15 +1345,15 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* dense_20 (Dense, relu), line 22: 256 -> 16, 4,096 MACs */
   {
     const RtDense d = {N * 1, 256, 16, 256, 16};
-    const RtEpilogue ep = {w + 8776448, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dense(ctx, t82, t81, w + 8772352, &ep, &d));
+    const RtEpilogue ep = {w + 8820320, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dense(ctx, t82, t81, w + 8816224, &ep, &d));
   }
 
   /* dense_21 (Dense, sigmoid), line 23: 16 -> 256, 4,096 MACs */
   {
     const RtDense d = {N * 1, 16, 256, 16, 256};
-    const RtEpilogue ep = {w + 8780560, NULL, RT_ACT_SIGMOID, 0.0f, 0};
-    CHECK(rt_dense(ctx, t83, t82, w + 8776464, &ep, &d));
+    const RtEpilogue ep = {w + 8824432, NULL, RT_ACT_SIGMOID, 0.0f, 0};
+    CHECK(rt_dense(ctx, t83, t82, w + 8820336, &ep, &d));
   }
 
   /* multiply_10 (Multiply), line 24: 4x4x256 + 256 -> 4x4x256, 0 MACs */
@@ -1359,21 +1367,21 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   {
     const RtEltwise d = {N, 16, 1, 256, 256, 256};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t85, t84, w + 8780816, w + 8781072, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t85, t84, w + 8824688, w + 8824944, &ep, &d));
   }
 
   /* conv_26 (Conv2D, bn_23 folded, relu, Winograd), line 16: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 9371152, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t86, t85, w + 9371920, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 9415024, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t86, t85, w + 9415792, &ep, &d, ws, ws_floats));
   }
 
   /* conv_27 (Conv2D, + multiply_10, Winograd), line 17: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 11010320, t84, RT_ACT_LINEAR, 0.0f, 256};
-    CHECK(rt_conv2d_winograd(ctx, t87, t86, w + 11010576, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 11054192, t84, RT_ACT_LINEAR, 0.0f, 256};
+    CHECK(rt_conv2d_winograd(ctx, t87, t86, w + 11054448, &ep, &d, ws, ws_floats));
   }
 
   /* global_avgpool_11 (GlobalAveragePooling2D), line 22: 4x4x256 -> 256, 0 MACs */
@@ -1385,15 +1393,15 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* dense_22 (Dense, relu), line 22: 256 -> 16, 4,096 MACs */
   {
     const RtDense d = {N * 1, 256, 16, 256, 16};
-    const RtEpilogue ep = {w + 12063248, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dense(ctx, t89, t88, w + 12059152, &ep, &d));
+    const RtEpilogue ep = {w + 12107120, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dense(ctx, t89, t88, w + 12103024, &ep, &d));
   }
 
   /* dense_23 (Dense, sigmoid), line 23: 16 -> 256, 4,096 MACs */
   {
     const RtDense d = {N * 1, 16, 256, 16, 256};
-    const RtEpilogue ep = {w + 12067360, NULL, RT_ACT_SIGMOID, 0.0f, 0};
-    CHECK(rt_dense(ctx, t90, t89, w + 12063264, &ep, &d));
+    const RtEpilogue ep = {w + 12111232, NULL, RT_ACT_SIGMOID, 0.0f, 0};
+    CHECK(rt_dense(ctx, t90, t89, w + 12107136, &ep, &d));
   }
 
   /* multiply_11 (Multiply), line 24: 4x4x256 + 256 -> 4x4x256, 0 MACs */
@@ -1407,7 +1415,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   {
     const RtEltwise d = {N, 16, 1, 256, 256, 256};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t92, t91, w + 12067616, w + 12067872, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t92, t91, w + 12111488, w + 12111744, &ep, &d));
   }
 
   /* avgpool (AveragePooling2D), line 34: 4x4x256 -> 1x1x256, 0 MACs */
@@ -1424,8 +1432,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* dense_24 (Dense, softmax), line 35: 256 -> 10, 2,560 MACs */
   {
     const RtDense d = {N * 1, 256, 10, 256, 10};
-    const RtEpilogue ep = {w + 12070688, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_dense(ctx, t95, t94, w + 12068128, &ep, &d));
+    const RtEpilogue ep = {w + 12114560, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, t95, t94, w + 12112000, &ep, &d));
     const RtEltwise sm = {N, 1, 1, 10, 10, 10};
     CHECK(rt_softmax(ctx, t95, t95, &sm));
   }
@@ -4450,7 +4458,7 @@ const NetcModel netc_model_se_resnet_mini = {
   .params = params,
   .num_params = 206,
   .param_floats = 4408708,
-  .compute_floats = 12070704,
+  .compute_floats = 12114576,
   .total_params = 4408708,
   .trainable_params = 4402884,
   .macs_per_image = 214829440,

@@ -56,75 +56,77 @@ void vgg16_prepare(float *w, const float *p) {
   /* block1_conv1 (Conv2D) */
   memcpy(w + 0, p + 0, 1728 * sizeof(float));
   memcpy(w + 1728, p + 1728, 64 * sizeof(float));
+  /* block1_conv1: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 1792, w + 0, 27, 64, 1);
   /* block1_conv2 (Conv2D) */
-  memcpy(w + 1792, p + 1792, 36864 * sizeof(float));
-  memcpy(w + 38656, p + 38656, 64 * sizeof(float));
+  memcpy(w + 3520, p + 1792, 36864 * sizeof(float));
+  memcpy(w + 40384, p + 38656, 64 * sizeof(float));
   /* block1_conv2: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 38720, w + 1792, 64, 64);
+  rt_winograd_kernel(w + 40448, w + 3520, 64, 64);
   /* block2_conv1 (Conv2D) */
-  memcpy(w + 104256, p + 38720, 73728 * sizeof(float));
-  memcpy(w + 177984, p + 112448, 128 * sizeof(float));
+  memcpy(w + 105984, p + 38720, 73728 * sizeof(float));
+  memcpy(w + 179712, p + 112448, 128 * sizeof(float));
   /* block2_conv1: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 178112, w + 104256, 64, 128);
+  rt_winograd_kernel(w + 179840, w + 105984, 64, 128);
   /* block2_conv2 (Conv2D) */
-  memcpy(w + 309184, p + 112576, 147456 * sizeof(float));
-  memcpy(w + 456640, p + 260032, 128 * sizeof(float));
+  memcpy(w + 310912, p + 112576, 147456 * sizeof(float));
+  memcpy(w + 458368, p + 260032, 128 * sizeof(float));
   /* block2_conv2: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 456768, w + 309184, 128, 128);
+  rt_winograd_kernel(w + 458496, w + 310912, 128, 128);
   /* block3_conv1 (Conv2D) */
-  memcpy(w + 718912, p + 260160, 294912 * sizeof(float));
-  memcpy(w + 1013824, p + 555072, 256 * sizeof(float));
+  memcpy(w + 720640, p + 260160, 294912 * sizeof(float));
+  memcpy(w + 1015552, p + 555072, 256 * sizeof(float));
   /* block3_conv1: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 1014080, w + 718912, 128, 256);
+  rt_winograd_kernel(w + 1015808, w + 720640, 128, 256);
   /* block3_conv2 (Conv2D) */
-  memcpy(w + 1538368, p + 555328, 589824 * sizeof(float));
-  memcpy(w + 2128192, p + 1145152, 256 * sizeof(float));
+  memcpy(w + 1540096, p + 555328, 589824 * sizeof(float));
+  memcpy(w + 2129920, p + 1145152, 256 * sizeof(float));
   /* block3_conv2: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 2128448, w + 1538368, 256, 256);
+  rt_winograd_kernel(w + 2130176, w + 1540096, 256, 256);
   /* block3_conv3 (Conv2D) */
-  memcpy(w + 3177024, p + 1145408, 589824 * sizeof(float));
-  memcpy(w + 3766848, p + 1735232, 256 * sizeof(float));
+  memcpy(w + 3178752, p + 1145408, 589824 * sizeof(float));
+  memcpy(w + 3768576, p + 1735232, 256 * sizeof(float));
   /* block3_conv3: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 3767104, w + 3177024, 256, 256);
+  rt_winograd_kernel(w + 3768832, w + 3178752, 256, 256);
   /* block4_conv1 (Conv2D) */
-  memcpy(w + 4815680, p + 1735488, 1179648 * sizeof(float));
-  memcpy(w + 5995328, p + 2915136, 512 * sizeof(float));
+  memcpy(w + 4817408, p + 1735488, 1179648 * sizeof(float));
+  memcpy(w + 5997056, p + 2915136, 512 * sizeof(float));
   /* block4_conv1: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 5995840, w + 4815680, 256, 512);
+  rt_winograd_kernel(w + 5997568, w + 4817408, 256, 512);
   /* block4_conv2 (Conv2D) */
-  memcpy(w + 8092992, p + 2915648, 2359296 * sizeof(float));
-  memcpy(w + 10452288, p + 5274944, 512 * sizeof(float));
+  memcpy(w + 8094720, p + 2915648, 2359296 * sizeof(float));
+  memcpy(w + 10454016, p + 5274944, 512 * sizeof(float));
   /* block4_conv2: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 10452800, w + 8092992, 512, 512);
+  rt_winograd_kernel(w + 10454528, w + 8094720, 512, 512);
   /* block4_conv3 (Conv2D) */
-  memcpy(w + 14647104, p + 5275456, 2359296 * sizeof(float));
-  memcpy(w + 17006400, p + 7634752, 512 * sizeof(float));
+  memcpy(w + 14648832, p + 5275456, 2359296 * sizeof(float));
+  memcpy(w + 17008128, p + 7634752, 512 * sizeof(float));
   /* block4_conv3: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 17006912, w + 14647104, 512, 512);
+  rt_winograd_kernel(w + 17008640, w + 14648832, 512, 512);
   /* block5_conv1 (Conv2D) */
-  memcpy(w + 21201216, p + 7635264, 2359296 * sizeof(float));
-  memcpy(w + 23560512, p + 9994560, 512 * sizeof(float));
+  memcpy(w + 21202944, p + 7635264, 2359296 * sizeof(float));
+  memcpy(w + 23562240, p + 9994560, 512 * sizeof(float));
   /* block5_conv1: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 23561024, w + 21201216, 512, 512);
+  rt_winograd_kernel(w + 23562752, w + 21202944, 512, 512);
   /* block5_conv2 (Conv2D) */
-  memcpy(w + 27755328, p + 9995072, 2359296 * sizeof(float));
-  memcpy(w + 30114624, p + 12354368, 512 * sizeof(float));
+  memcpy(w + 27757056, p + 9995072, 2359296 * sizeof(float));
+  memcpy(w + 30116352, p + 12354368, 512 * sizeof(float));
   /* block5_conv2: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 30115136, w + 27755328, 512, 512);
+  rt_winograd_kernel(w + 30116864, w + 27757056, 512, 512);
   /* block5_conv3 (Conv2D) */
-  memcpy(w + 34309440, p + 12354880, 2359296 * sizeof(float));
-  memcpy(w + 36668736, p + 14714176, 512 * sizeof(float));
+  memcpy(w + 34311168, p + 12354880, 2359296 * sizeof(float));
+  memcpy(w + 36670464, p + 14714176, 512 * sizeof(float));
   /* block5_conv3: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 36669248, w + 34309440, 512, 512);
+  rt_winograd_kernel(w + 36670976, w + 34311168, 512, 512);
   /* fc1 (Dense) */
-  memcpy(w + 40863552, p + 14714688, 102760448 * sizeof(float));
-  memcpy(w + 143624000, p + 117475136, 4096 * sizeof(float));
+  memcpy(w + 40865280, p + 14714688, 102760448 * sizeof(float));
+  memcpy(w + 143625728, p + 117475136, 4096 * sizeof(float));
   /* fc2 (Dense) */
-  memcpy(w + 143628096, p + 117479232, 16777216 * sizeof(float));
-  memcpy(w + 160405312, p + 134256448, 4096 * sizeof(float));
+  memcpy(w + 143629824, p + 117479232, 16777216 * sizeof(float));
+  memcpy(w + 160407040, p + 134256448, 4096 * sizeof(float));
   /* predictions (Dense) */
-  memcpy(w + 160409408, p + 134260544, 4096000 * sizeof(float));
-  memcpy(w + 164505408, p + 138356544, 1000 * sizeof(float));
+  memcpy(w + 160411136, p + 134260544, 4096000 * sizeof(float));
+  memcpy(w + 164507136, p + 138356544, 1000 * sizeof(float));
 }
 
 /* Scratch the convolutions need at batch N (im2col tiles, Winograd blocks). */
@@ -251,14 +253,14 @@ RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float
   {
     const RtConv2d d = {N, 224, 224, 3, 3, 224, 224, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 1728, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t1, t0, w + 0, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_packed(ctx, t1, t0, w + 1792, &ep, &d, ws, ws_floats));
   }
 
   /* block1_conv2 (Conv2D, relu, Winograd), line 14: 224x224x64 -> 224x224x64, 1,849,688,064 MACs */
   {
     const RtConv2d d = {N, 224, 224, 64, 64, 224, 224, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 38656, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t2, t1, w + 38720, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 40384, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t2, t1, w + 40448, &ep, &d, ws, ws_floats));
   }
 
   /* block1_pool (MaxPooling2D), line 17: 224x224x64 -> 112x112x64, 0 MACs */
@@ -270,15 +272,15 @@ RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float
   /* block2_conv1 (Conv2D, relu, Winograd), line 14: 112x112x64 -> 112x112x128, 924,844,032 MACs */
   {
     const RtConv2d d = {N, 112, 112, 64, 64, 112, 112, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 177984, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 178112, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 179712, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 179840, &ep, &d, ws, ws_floats));
   }
 
   /* block2_conv2 (Conv2D, relu, Winograd), line 14: 112x112x128 -> 112x112x128, 1,849,688,064 MACs */
   {
     const RtConv2d d = {N, 112, 112, 128, 128, 112, 112, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 456640, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t5, t4, w + 456768, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 458368, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t5, t4, w + 458496, &ep, &d, ws, ws_floats));
   }
 
   /* block2_pool (MaxPooling2D), line 17: 112x112x128 -> 56x56x128, 0 MACs */
@@ -290,22 +292,22 @@ RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float
   /* block3_conv1 (Conv2D, relu, Winograd), line 14: 56x56x128 -> 56x56x256, 924,844,032 MACs */
   {
     const RtConv2d d = {N, 56, 56, 128, 128, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 1013824, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t7, t6, w + 1014080, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1015552, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t7, t6, w + 1015808, &ep, &d, ws, ws_floats));
   }
 
   /* block3_conv2 (Conv2D, relu, Winograd), line 14: 56x56x256 -> 56x56x256, 1,849,688,064 MACs */
   {
     const RtConv2d d = {N, 56, 56, 256, 256, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 2128192, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t8, t7, w + 2128448, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 2129920, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t8, t7, w + 2130176, &ep, &d, ws, ws_floats));
   }
 
   /* block3_conv3 (Conv2D, relu, Winograd), line 14: 56x56x256 -> 56x56x256, 1,849,688,064 MACs */
   {
     const RtConv2d d = {N, 56, 56, 256, 256, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 3766848, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t9, t8, w + 3767104, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 3768576, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t9, t8, w + 3768832, &ep, &d, ws, ws_floats));
   }
 
   /* block3_pool (MaxPooling2D), line 17: 56x56x256 -> 28x28x256, 0 MACs */
@@ -317,22 +319,22 @@ RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float
   /* block4_conv1 (Conv2D, relu, Winograd), line 14: 28x28x256 -> 28x28x512, 924,844,032 MACs */
   {
     const RtConv2d d = {N, 28, 28, 256, 256, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 5995328, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t11, t10, w + 5995840, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 5997056, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t11, t10, w + 5997568, &ep, &d, ws, ws_floats));
   }
 
   /* block4_conv2 (Conv2D, relu, Winograd), line 14: 28x28x512 -> 28x28x512, 1,849,688,064 MACs */
   {
     const RtConv2d d = {N, 28, 28, 512, 512, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 10452288, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t12, t11, w + 10452800, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 10454016, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t12, t11, w + 10454528, &ep, &d, ws, ws_floats));
   }
 
   /* block4_conv3 (Conv2D, relu, Winograd), line 14: 28x28x512 -> 28x28x512, 1,849,688,064 MACs */
   {
     const RtConv2d d = {N, 28, 28, 512, 512, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 17006400, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t13, t12, w + 17006912, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 17008128, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t13, t12, w + 17008640, &ep, &d, ws, ws_floats));
   }
 
   /* block4_pool (MaxPooling2D), line 17: 28x28x512 -> 14x14x512, 0 MACs */
@@ -344,22 +346,22 @@ RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float
   /* block5_conv1 (Conv2D, relu, Winograd), line 14: 14x14x512 -> 14x14x512, 462,422,016 MACs */
   {
     const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 23560512, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t15, t14, w + 23561024, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 23562240, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t15, t14, w + 23562752, &ep, &d, ws, ws_floats));
   }
 
   /* block5_conv2 (Conv2D, relu, Winograd), line 14: 14x14x512 -> 14x14x512, 462,422,016 MACs */
   {
     const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 30114624, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t16, t15, w + 30115136, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 30116352, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t16, t15, w + 30116864, &ep, &d, ws, ws_floats));
   }
 
   /* block5_conv3 (Conv2D, relu, Winograd), line 14: 14x14x512 -> 14x14x512, 462,422,016 MACs */
   {
     const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 36668736, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t17, t16, w + 36669248, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 36670464, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t17, t16, w + 36670976, &ep, &d, ws, ws_floats));
   }
 
   /* block5_pool (MaxPooling2D), line 17: 14x14x512 -> 7x7x512, 0 MACs */
@@ -376,22 +378,22 @@ RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float
   /* fc1 (Dense, relu), line 28: 25088 -> 4096, 102,760,448 MACs */
   {
     const RtDense d = {N * 1, 25088, 4096, 25088, 4096};
-    const RtEpilogue ep = {w + 143624000, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dense(ctx, t20, t19, w + 40863552, &ep, &d));
+    const RtEpilogue ep = {w + 143625728, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dense(ctx, t20, t19, w + 40865280, &ep, &d));
   }
 
   /* fc2 (Dense, relu), line 29: 4096 -> 4096, 16,777,216 MACs */
   {
     const RtDense d = {N * 1, 4096, 4096, 4096, 4096};
-    const RtEpilogue ep = {w + 160405312, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dense(ctx, t21, t20, w + 143628096, &ep, &d));
+    const RtEpilogue ep = {w + 160407040, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dense(ctx, t21, t20, w + 143629824, &ep, &d));
   }
 
   /* predictions (Dense, softmax), line 30: 4096 -> 1000, 4,096,000 MACs */
   {
     const RtDense d = {N * 1, 4096, 1000, 4096, 1000};
-    const RtEpilogue ep = {w + 164505408, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_dense(ctx, t22, t21, w + 160409408, &ep, &d));
+    const RtEpilogue ep = {w + 164507136, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, t22, t21, w + 160411136, &ep, &d));
     const RtEltwise sm = {N, 1, 1, 1000, 1000, 1000};
     CHECK(rt_softmax(ctx, t22, t22, &sm));
   }
@@ -959,7 +961,7 @@ const NetcModel netc_model_vgg16 = {
   .params = params,
   .num_params = 32,
   .param_floats = 138357544,
-  .compute_floats = 164506416,
+  .compute_floats = 164508144,
   .total_params = 138357544,
   .trainable_params = 138357544,
   .macs_per_image = 15470264320,

@@ -62,90 +62,92 @@ void vgg19_prepare(float *w, const float *p) {
   /* block1_conv1 (Conv2D) */
   memcpy(w + 0, p + 0, 1728 * sizeof(float));
   memcpy(w + 1728, p + 1728, 64 * sizeof(float));
+  /* block1_conv1: the kernel packed for the runtime's GEMM */
+  rt_conv2d_pack_kernel(w + 1792, w + 0, 27, 64, 1);
   /* block1_conv2 (Conv2D) */
-  memcpy(w + 1792, p + 1792, 36864 * sizeof(float));
-  memcpy(w + 38656, p + 38656, 64 * sizeof(float));
+  memcpy(w + 3520, p + 1792, 36864 * sizeof(float));
+  memcpy(w + 40384, p + 38656, 64 * sizeof(float));
   /* block1_conv2: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 38720, w + 1792, 64, 64);
+  rt_winograd_kernel(w + 40448, w + 3520, 64, 64);
   /* block2_conv1 (Conv2D) */
-  memcpy(w + 104256, p + 38720, 73728 * sizeof(float));
-  memcpy(w + 177984, p + 112448, 128 * sizeof(float));
+  memcpy(w + 105984, p + 38720, 73728 * sizeof(float));
+  memcpy(w + 179712, p + 112448, 128 * sizeof(float));
   /* block2_conv1: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 178112, w + 104256, 64, 128);
+  rt_winograd_kernel(w + 179840, w + 105984, 64, 128);
   /* block2_conv2 (Conv2D) */
-  memcpy(w + 309184, p + 112576, 147456 * sizeof(float));
-  memcpy(w + 456640, p + 260032, 128 * sizeof(float));
+  memcpy(w + 310912, p + 112576, 147456 * sizeof(float));
+  memcpy(w + 458368, p + 260032, 128 * sizeof(float));
   /* block2_conv2: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 456768, w + 309184, 128, 128);
+  rt_winograd_kernel(w + 458496, w + 310912, 128, 128);
   /* block3_conv1 (Conv2D) */
-  memcpy(w + 718912, p + 260160, 294912 * sizeof(float));
-  memcpy(w + 1013824, p + 555072, 256 * sizeof(float));
+  memcpy(w + 720640, p + 260160, 294912 * sizeof(float));
+  memcpy(w + 1015552, p + 555072, 256 * sizeof(float));
   /* block3_conv1: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 1014080, w + 718912, 128, 256);
+  rt_winograd_kernel(w + 1015808, w + 720640, 128, 256);
   /* block3_conv2 (Conv2D) */
-  memcpy(w + 1538368, p + 555328, 589824 * sizeof(float));
-  memcpy(w + 2128192, p + 1145152, 256 * sizeof(float));
+  memcpy(w + 1540096, p + 555328, 589824 * sizeof(float));
+  memcpy(w + 2129920, p + 1145152, 256 * sizeof(float));
   /* block3_conv2: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 2128448, w + 1538368, 256, 256);
+  rt_winograd_kernel(w + 2130176, w + 1540096, 256, 256);
   /* block3_conv3 (Conv2D) */
-  memcpy(w + 3177024, p + 1145408, 589824 * sizeof(float));
-  memcpy(w + 3766848, p + 1735232, 256 * sizeof(float));
+  memcpy(w + 3178752, p + 1145408, 589824 * sizeof(float));
+  memcpy(w + 3768576, p + 1735232, 256 * sizeof(float));
   /* block3_conv3: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 3767104, w + 3177024, 256, 256);
+  rt_winograd_kernel(w + 3768832, w + 3178752, 256, 256);
   /* block3_conv4 (Conv2D) */
-  memcpy(w + 4815680, p + 1735488, 589824 * sizeof(float));
-  memcpy(w + 5405504, p + 2325312, 256 * sizeof(float));
+  memcpy(w + 4817408, p + 1735488, 589824 * sizeof(float));
+  memcpy(w + 5407232, p + 2325312, 256 * sizeof(float));
   /* block3_conv4: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 5405760, w + 4815680, 256, 256);
+  rt_winograd_kernel(w + 5407488, w + 4817408, 256, 256);
   /* block4_conv1 (Conv2D) */
-  memcpy(w + 6454336, p + 2325568, 1179648 * sizeof(float));
-  memcpy(w + 7633984, p + 3505216, 512 * sizeof(float));
+  memcpy(w + 6456064, p + 2325568, 1179648 * sizeof(float));
+  memcpy(w + 7635712, p + 3505216, 512 * sizeof(float));
   /* block4_conv1: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 7634496, w + 6454336, 256, 512);
+  rt_winograd_kernel(w + 7636224, w + 6456064, 256, 512);
   /* block4_conv2 (Conv2D) */
-  memcpy(w + 9731648, p + 3505728, 2359296 * sizeof(float));
-  memcpy(w + 12090944, p + 5865024, 512 * sizeof(float));
+  memcpy(w + 9733376, p + 3505728, 2359296 * sizeof(float));
+  memcpy(w + 12092672, p + 5865024, 512 * sizeof(float));
   /* block4_conv2: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 12091456, w + 9731648, 512, 512);
+  rt_winograd_kernel(w + 12093184, w + 9733376, 512, 512);
   /* block4_conv3 (Conv2D) */
-  memcpy(w + 16285760, p + 5865536, 2359296 * sizeof(float));
-  memcpy(w + 18645056, p + 8224832, 512 * sizeof(float));
+  memcpy(w + 16287488, p + 5865536, 2359296 * sizeof(float));
+  memcpy(w + 18646784, p + 8224832, 512 * sizeof(float));
   /* block4_conv3: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 18645568, w + 16285760, 512, 512);
+  rt_winograd_kernel(w + 18647296, w + 16287488, 512, 512);
   /* block4_conv4 (Conv2D) */
-  memcpy(w + 22839872, p + 8225344, 2359296 * sizeof(float));
-  memcpy(w + 25199168, p + 10584640, 512 * sizeof(float));
+  memcpy(w + 22841600, p + 8225344, 2359296 * sizeof(float));
+  memcpy(w + 25200896, p + 10584640, 512 * sizeof(float));
   /* block4_conv4: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 25199680, w + 22839872, 512, 512);
+  rt_winograd_kernel(w + 25201408, w + 22841600, 512, 512);
   /* block5_conv1 (Conv2D) */
-  memcpy(w + 29393984, p + 10585152, 2359296 * sizeof(float));
-  memcpy(w + 31753280, p + 12944448, 512 * sizeof(float));
+  memcpy(w + 29395712, p + 10585152, 2359296 * sizeof(float));
+  memcpy(w + 31755008, p + 12944448, 512 * sizeof(float));
   /* block5_conv1: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 31753792, w + 29393984, 512, 512);
+  rt_winograd_kernel(w + 31755520, w + 29395712, 512, 512);
   /* block5_conv2 (Conv2D) */
-  memcpy(w + 35948096, p + 12944960, 2359296 * sizeof(float));
-  memcpy(w + 38307392, p + 15304256, 512 * sizeof(float));
+  memcpy(w + 35949824, p + 12944960, 2359296 * sizeof(float));
+  memcpy(w + 38309120, p + 15304256, 512 * sizeof(float));
   /* block5_conv2: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 38307904, w + 35948096, 512, 512);
+  rt_winograd_kernel(w + 38309632, w + 35949824, 512, 512);
   /* block5_conv3 (Conv2D) */
-  memcpy(w + 42502208, p + 15304768, 2359296 * sizeof(float));
-  memcpy(w + 44861504, p + 17664064, 512 * sizeof(float));
+  memcpy(w + 42503936, p + 15304768, 2359296 * sizeof(float));
+  memcpy(w + 44863232, p + 17664064, 512 * sizeof(float));
   /* block5_conv3: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 44862016, w + 42502208, 512, 512);
+  rt_winograd_kernel(w + 44863744, w + 42503936, 512, 512);
   /* block5_conv4 (Conv2D) */
-  memcpy(w + 49056320, p + 17664576, 2359296 * sizeof(float));
-  memcpy(w + 51415616, p + 20023872, 512 * sizeof(float));
+  memcpy(w + 49058048, p + 17664576, 2359296 * sizeof(float));
+  memcpy(w + 51417344, p + 20023872, 512 * sizeof(float));
   /* block5_conv4: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 51416128, w + 49056320, 512, 512);
+  rt_winograd_kernel(w + 51417856, w + 49058048, 512, 512);
   /* fc1 (Dense) */
-  memcpy(w + 55610432, p + 20024384, 102760448 * sizeof(float));
-  memcpy(w + 158370880, p + 122784832, 4096 * sizeof(float));
+  memcpy(w + 55612160, p + 20024384, 102760448 * sizeof(float));
+  memcpy(w + 158372608, p + 122784832, 4096 * sizeof(float));
   /* fc2 (Dense) */
-  memcpy(w + 158374976, p + 122788928, 16777216 * sizeof(float));
-  memcpy(w + 175152192, p + 139566144, 4096 * sizeof(float));
+  memcpy(w + 158376704, p + 122788928, 16777216 * sizeof(float));
+  memcpy(w + 175153920, p + 139566144, 4096 * sizeof(float));
   /* predictions (Dense) */
-  memcpy(w + 175156288, p + 139570240, 4096000 * sizeof(float));
-  memcpy(w + 179252288, p + 143666240, 1000 * sizeof(float));
+  memcpy(w + 175158016, p + 139570240, 4096000 * sizeof(float));
+  memcpy(w + 179254016, p + 143666240, 1000 * sizeof(float));
 }
 
 /* Scratch the convolutions need at batch N (im2col tiles, Winograd blocks). */
@@ -293,14 +295,14 @@ RtStatus vgg19_forward(const RtContext *ctx, const float *w, void *arena_, float
   {
     const RtConv2d d = {N, 224, 224, 3, 3, 224, 224, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 1728, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d(ctx, t1, t0, w + 0, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_packed(ctx, t1, t0, w + 1792, &ep, &d, ws, ws_floats));
   }
 
   /* block1_conv2 (Conv2D, relu, Winograd), line 14: 224x224x64 -> 224x224x64, 1,849,688,064 MACs */
   {
     const RtConv2d d = {N, 224, 224, 64, 64, 224, 224, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 38656, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t2, t1, w + 38720, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 40384, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t2, t1, w + 40448, &ep, &d, ws, ws_floats));
   }
 
   /* block1_pool (MaxPooling2D), line 17: 224x224x64 -> 112x112x64, 0 MACs */
@@ -312,15 +314,15 @@ RtStatus vgg19_forward(const RtContext *ctx, const float *w, void *arena_, float
   /* block2_conv1 (Conv2D, relu, Winograd), line 14: 112x112x64 -> 112x112x128, 924,844,032 MACs */
   {
     const RtConv2d d = {N, 112, 112, 64, 64, 112, 112, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 177984, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 178112, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 179712, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 179840, &ep, &d, ws, ws_floats));
   }
 
   /* block2_conv2 (Conv2D, relu, Winograd), line 14: 112x112x128 -> 112x112x128, 1,849,688,064 MACs */
   {
     const RtConv2d d = {N, 112, 112, 128, 128, 112, 112, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 456640, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t5, t4, w + 456768, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 458368, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t5, t4, w + 458496, &ep, &d, ws, ws_floats));
   }
 
   /* block2_pool (MaxPooling2D), line 17: 112x112x128 -> 56x56x128, 0 MACs */
@@ -332,29 +334,29 @@ RtStatus vgg19_forward(const RtContext *ctx, const float *w, void *arena_, float
   /* block3_conv1 (Conv2D, relu, Winograd), line 14: 56x56x128 -> 56x56x256, 924,844,032 MACs */
   {
     const RtConv2d d = {N, 56, 56, 128, 128, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 1013824, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t7, t6, w + 1014080, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1015552, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t7, t6, w + 1015808, &ep, &d, ws, ws_floats));
   }
 
   /* block3_conv2 (Conv2D, relu, Winograd), line 14: 56x56x256 -> 56x56x256, 1,849,688,064 MACs */
   {
     const RtConv2d d = {N, 56, 56, 256, 256, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 2128192, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t8, t7, w + 2128448, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 2129920, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t8, t7, w + 2130176, &ep, &d, ws, ws_floats));
   }
 
   /* block3_conv3 (Conv2D, relu, Winograd), line 14: 56x56x256 -> 56x56x256, 1,849,688,064 MACs */
   {
     const RtConv2d d = {N, 56, 56, 256, 256, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 3766848, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t9, t8, w + 3767104, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 3768576, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t9, t8, w + 3768832, &ep, &d, ws, ws_floats));
   }
 
   /* block3_conv4 (Conv2D, relu, Winograd), line 14: 56x56x256 -> 56x56x256, 1,849,688,064 MACs */
   {
     const RtConv2d d = {N, 56, 56, 256, 256, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 5405504, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t10, t9, w + 5405760, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 5407232, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t10, t9, w + 5407488, &ep, &d, ws, ws_floats));
   }
 
   /* block3_pool (MaxPooling2D), line 17: 56x56x256 -> 28x28x256, 0 MACs */
@@ -366,29 +368,29 @@ RtStatus vgg19_forward(const RtContext *ctx, const float *w, void *arena_, float
   /* block4_conv1 (Conv2D, relu, Winograd), line 14: 28x28x256 -> 28x28x512, 924,844,032 MACs */
   {
     const RtConv2d d = {N, 28, 28, 256, 256, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 7633984, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t12, t11, w + 7634496, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 7635712, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t12, t11, w + 7636224, &ep, &d, ws, ws_floats));
   }
 
   /* block4_conv2 (Conv2D, relu, Winograd), line 14: 28x28x512 -> 28x28x512, 1,849,688,064 MACs */
   {
     const RtConv2d d = {N, 28, 28, 512, 512, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 12090944, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t13, t12, w + 12091456, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 12092672, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t13, t12, w + 12093184, &ep, &d, ws, ws_floats));
   }
 
   /* block4_conv3 (Conv2D, relu, Winograd), line 14: 28x28x512 -> 28x28x512, 1,849,688,064 MACs */
   {
     const RtConv2d d = {N, 28, 28, 512, 512, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 18645056, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t14, t13, w + 18645568, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 18646784, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t14, t13, w + 18647296, &ep, &d, ws, ws_floats));
   }
 
   /* block4_conv4 (Conv2D, relu, Winograd), line 14: 28x28x512 -> 28x28x512, 1,849,688,064 MACs */
   {
     const RtConv2d d = {N, 28, 28, 512, 512, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 25199168, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t15, t14, w + 25199680, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 25200896, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t15, t14, w + 25201408, &ep, &d, ws, ws_floats));
   }
 
   /* block4_pool (MaxPooling2D), line 17: 28x28x512 -> 14x14x512, 0 MACs */
@@ -400,29 +402,29 @@ RtStatus vgg19_forward(const RtContext *ctx, const float *w, void *arena_, float
   /* block5_conv1 (Conv2D, relu, Winograd), line 14: 14x14x512 -> 14x14x512, 462,422,016 MACs */
   {
     const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 31753280, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t17, t16, w + 31753792, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 31755008, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t17, t16, w + 31755520, &ep, &d, ws, ws_floats));
   }
 
   /* block5_conv2 (Conv2D, relu, Winograd), line 14: 14x14x512 -> 14x14x512, 462,422,016 MACs */
   {
     const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 38307392, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t18, t17, w + 38307904, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 38309120, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t18, t17, w + 38309632, &ep, &d, ws, ws_floats));
   }
 
   /* block5_conv3 (Conv2D, relu, Winograd), line 14: 14x14x512 -> 14x14x512, 462,422,016 MACs */
   {
     const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 44861504, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t19, t18, w + 44862016, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 44863232, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t19, t18, w + 44863744, &ep, &d, ws, ws_floats));
   }
 
   /* block5_conv4 (Conv2D, relu, Winograd), line 14: 14x14x512 -> 14x14x512, 462,422,016 MACs */
   {
     const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 51415616, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t20, t19, w + 51416128, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 51417344, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t20, t19, w + 51417856, &ep, &d, ws, ws_floats));
   }
 
   /* block5_pool (MaxPooling2D), line 17: 14x14x512 -> 7x7x512, 0 MACs */
@@ -439,22 +441,22 @@ RtStatus vgg19_forward(const RtContext *ctx, const float *w, void *arena_, float
   /* fc1 (Dense, relu), line 28: 25088 -> 4096, 102,760,448 MACs */
   {
     const RtDense d = {N * 1, 25088, 4096, 25088, 4096};
-    const RtEpilogue ep = {w + 158370880, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dense(ctx, t23, t22, w + 55610432, &ep, &d));
+    const RtEpilogue ep = {w + 158372608, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dense(ctx, t23, t22, w + 55612160, &ep, &d));
   }
 
   /* fc2 (Dense, relu), line 29: 4096 -> 4096, 16,777,216 MACs */
   {
     const RtDense d = {N * 1, 4096, 4096, 4096, 4096};
-    const RtEpilogue ep = {w + 175152192, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dense(ctx, t24, t23, w + 158374976, &ep, &d));
+    const RtEpilogue ep = {w + 175153920, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dense(ctx, t24, t23, w + 158376704, &ep, &d));
   }
 
   /* predictions (Dense, softmax), line 30: 4096 -> 1000, 4,096,000 MACs */
   {
     const RtDense d = {N * 1, 4096, 1000, 4096, 1000};
-    const RtEpilogue ep = {w + 179252288, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_dense(ctx, t25, t24, w + 175156288, &ep, &d));
+    const RtEpilogue ep = {w + 179254016, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, t25, t24, w + 175158016, &ep, &d));
     const RtEltwise sm = {N, 1, 1, 1000, 1000, 1000};
     CHECK(rt_softmax(ctx, t25, t25, &sm));
   }
@@ -1097,7 +1099,7 @@ const NetcModel netc_model_vgg19 = {
   .params = params,
   .num_params = 38,
   .param_floats = 143667240,
-  .compute_floats = 179253296,
+  .compute_floats = 179255024,
   .total_params = 143667240,
   .trainable_params = 143667240,
   .macs_per_image = 19632062464,

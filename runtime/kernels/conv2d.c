@@ -6,7 +6,13 @@
  * row m of col holds the kh*kw*cin/groups inputs under output pixel m, in
  * exactly the order of the Keras kernel's first three axes, so the kernel
  * is the GEMM's B matrix as it is stored (row stride oc, one column block
- * per group). */
+ * per group).
+ *
+ * rt_conv2d_packed runs the same paths with the kernel packed at load
+ * (rt_conv2d_pack_kernel) for netc's register GEMM (gemm_packed.c) instead
+ * of OpenBLAS, which repacks B in every call: at the small GEMMs of batch 1
+ * and of 1x1 and stem convolutions that repacking and the call overhead
+ * dominated. */
 #include <cblas.h>
 #include <omp.h>
 #include <string.h>
@@ -30,6 +36,8 @@ typedef struct ConvPlan {
   long k;        /* GEMM depth: kh*kw*cg */
   long m;        /* GEMM rows: n*oh*ow output pixels */
   int direct;    /* 1x1, stride 1, unpadded: the input is the GEMM's A */
+  const float *packed; /* the kernel packed per group, or NULL: OpenBLAS */
+  long gplane;         /* packed floats per group */
 } ConvPlan;
 
 static int conv_plan(ConvPlan *p, const RtConv2d *d) {
@@ -51,6 +59,8 @@ static int conv_plan(ConvPlan *p, const RtConv2d *d) {
   p->direct = d->kh == 1 && d->kw == 1 && d->sh == 1 && d->sw == 1 &&
               d->pad_top == 0 && d->pad_left == 0 && d->oh == d->h &&
               d->ow == d->w;
+  p->packed = NULL;
+  p->gplane = (long)rtk_gemm_packed_floats((int)p->k, p->ocg);
   return 1;
 }
 
@@ -126,9 +136,14 @@ static void conv_gemm(const ConvPlan *p, float *out, const float *a, long lda,
                       long rows, int g, int col0, int cols) {
   int oc0 = g * p->ocg + col0;
   float *c = out + m0 * p->out_cs + oc0;
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, cols,
-              (int)p->k, 1.0f, a, (int)lda, kernel + oc0, p->d->oc, 0.0f, c,
-              p->out_cs);
+  if (p->packed) /* col0 is a multiple of GEMM_NR: whole panels */
+    rtk_gemm_packed(c, p->out_cs, a, lda,
+                    p->packed + g * p->gplane + (long)col0 * p->k, (int)rows,
+                    cols, (int)p->k);
+  else
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, cols,
+                (int)p->k, 1.0f, a, (int)lda, kernel + oc0, p->d->oc, 0.0f, c,
+                p->out_cs);
   rtk_epilogue_tile(c, p->out_cs, ep, m0, oc0, rows, cols);
 }
 
@@ -166,11 +181,13 @@ static void conv_row_tiles(const ConvPlan *p, float *out, const float *in,
 static void conv_col_blocks(const ConvPlan *p, float *out, const float *in,
                             const float *kernel, const RtEpilogue *ep,
                             float *ws, int threads, long tile) {
-  int nb = (p->ocg + 15) / 16; /* blocks of whole 16-float vectors */
+  /* Blocks of whole 16-float vectors, or of whole panels when packed. */
+  int unit = p->packed ? GEMM_NR : 16;
+  int nb = (p->ocg + unit - 1) / unit;
   if (nb > threads)
     nb = threads;
   int bw = (p->ocg + nb - 1) / nb;
-  bw = (bw + 15) / 16 * 16;
+  bw = (bw + unit - 1) / unit * unit;
   nb = (p->ocg + bw - 1) / bw;
 #pragma omp parallel num_threads(threads)
   for (long m0 = 0; m0 < p->m; m0 += tile) {
@@ -201,13 +218,55 @@ static void conv_col_blocks(const ConvPlan *p, float *out, const float *in,
   }
 }
 
+size_t rt_conv2d_packed_kernel_floats(int k, int oc, int groups) {
+  if (k < 1 || oc < 1 || groups < 1 || oc % groups)
+    return 0;
+  return (size_t)groups * rtk_gemm_packed_floats(k, oc / groups);
+}
+
+RtStatus rt_conv2d_pack_kernel(float *packed, const float *kernel, int k,
+                               int oc, int groups) {
+  if (!packed || !kernel || !rt_conv2d_packed_kernel_floats(k, oc, groups))
+    return RT_ERR_ARG;
+  int ocg = oc / groups;
+  long gplane = (long)rtk_gemm_packed_floats(k, ocg);
+  for (int g = 0; g < groups; g++)
+    rtk_gemm_pack_b(packed + g * gplane, kernel + (long)g * ocg, oc, k, ocg);
+  return RT_OK;
+}
+
+static RtStatus conv_run(const RtContext *ctx, float *out, const float *in,
+                         const float *kernel, const float *packed,
+                         const RtEpilogue *ep, const RtConv2d *d, float *ws,
+                         size_t ws_floats);
+
 RtStatus rt_conv2d(const RtContext *ctx, float *out, const float *in,
                    const float *kernel, const RtEpilogue *ep, const RtConv2d *d,
                    float *ws, size_t ws_floats) {
-  ConvPlan p;
-  if (!out || !in || !kernel || !conv_plan(&p, d))
+  if (!kernel)
     return RT_ERR_ARG;
+  return conv_run(ctx, out, in, kernel, NULL, ep, d, ws, ws_floats);
+}
+
+RtStatus rt_conv2d_packed(const RtContext *ctx, float *out, const float *in,
+                          const float *packed, const RtEpilogue *ep,
+                          const RtConv2d *d, float *ws, size_t ws_floats) {
+  if (!packed)
+    return RT_ERR_ARG;
+  return conv_run(ctx, out, in, NULL, packed, ep, d, ws, ws_floats);
+}
+
+static RtStatus conv_run(const RtContext *ctx, float *out, const float *in,
+                         const float *kernel, const float *packed,
+                         const RtEpilogue *ep, const RtConv2d *d, float *ws,
+                         size_t ws_floats) {
+  ConvPlan p;
+  if (!out || !in || !conv_plan(&p, d))
+    return RT_ERR_ARG;
+  p.packed = packed;
   if (conv_is_depthwise(&p)) {
+    if (!kernel) /* a depthwise-shaped conv has nothing to pack */
+      return RT_ERR_ARG;
     RtDwConv2d dw = {
         .n = d->n, .h = d->h, .w = d->w, .c = d->c, .in_cs = p.in_cs,
         .oh = d->oh, .ow = d->ow, .out_cs = p.out_cs,
@@ -224,7 +283,8 @@ RtStatus rt_conv2d(const RtContext *ctx, float *out, const float *in,
       return RT_ERR_ARG;
     slots = (long)(ws_floats / (size_t)p.k);
   }
-  rtk_blas_single();
+  if (!packed)
+    rtk_blas_single();
 
   long tile = TILE_FLOATS / p.k;
   if (tile > TILE_MAX_ROWS)

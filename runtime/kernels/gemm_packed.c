@@ -12,7 +12,10 @@
  * The register kernel computes GEMM_MR x GEMM_NR of C per step: 6 rows x
  * 32 columns, 12 accumulators of 16 floats (zmm registers in the AVX-512
  * clone; pairs of ymm in the AVX2 one), the panel's two vectors loaded and
- * each A value broadcast once per k. This file is compiled with
+ * each A value broadcast once per k. K is cut into blocks of GEMM_KC so
+ * that a panel's block (GEMM_KC x 32 floats, 32 KiB) stays in L1 while all
+ * row blocks stream past it; later K blocks add into C. This file is
+ * compiled with
  * -ffp-contract=fast so that acc += b * a becomes one FMA (ISO C mode
  * would otherwise forbid the contraction). */
 #include <string.h>
@@ -49,20 +52,28 @@ void rtk_gemm_pack_b(float *bp, const float *b, long ldb, int k, int n) {
 #define STORE(r)                                                            \
   do {                                                                      \
     if (r < rows) {                                                         \
+      float *cr = c + (long)r * ldc;                                        \
       if (cols == GEMM_NR) {                                                \
-        VSTORE(c + (long)r * ldc, c##r##0);                                 \
-        VSTORE(c + (long)r * ldc + 16, c##r##1);                            \
+        if (add) {                                                          \
+          c##r##0 += VLOAD(cr);                                             \
+          c##r##1 += VLOAD(cr + 16);                                        \
+        }                                                                   \
+        VSTORE(cr, c##r##0);                                                \
+        VSTORE(cr + 16, c##r##1);                                           \
       } else {                                                              \
         float tmp[GEMM_NR];                                                 \
         VSTORE(tmp, c##r##0);                                               \
         VSTORE(tmp + 16, c##r##1);                                          \
-        memcpy(c + (long)r * ldc, tmp, (size_t)cols * sizeof *tmp);         \
+        for (int j = 0; j < cols; j++)                                      \
+          cr[j] = add ? cr[j] + tmp[j] : tmp[j];                            \
       }                                                                     \
     }                                                                       \
   } while (0)
 
+/* add: C += the block's product instead of C = it. */
 RTK_CLONES static void gemm_block(float *c, long ldc, const float *a, long lda,
-                                  const float *bp, int k, int rows, int cols) {
+                                  const float *bp, int k, int rows, int cols,
+                                  int add) {
   ROW(0);
   ROW(1);
   ROW(2);
@@ -90,10 +101,13 @@ void rtk_gemm_packed(float *c, long ldc, const float *a, long lda,
                      const float *bp, int m, int n, int k) {
   for (int p0 = 0; p0 < n; p0 += GEMM_NR, bp += (long)k * GEMM_NR) {
     int cols = n - p0 < GEMM_NR ? n - p0 : GEMM_NR;
-    for (int i0 = 0; i0 < m; i0 += GEMM_MR) {
-      int rows = m - i0 < GEMM_MR ? m - i0 : GEMM_MR;
-      gemm_block(c + (long)i0 * ldc + p0, ldc, a + (long)i0 * lda, lda, bp, k,
-                 rows, cols);
+    for (int k0 = 0; k0 < k; k0 += GEMM_KC) {
+      int kc = k - k0 < GEMM_KC ? k - k0 : GEMM_KC;
+      for (int i0 = 0; i0 < m; i0 += GEMM_MR) {
+        int rows = m - i0 < GEMM_MR ? m - i0 : GEMM_MR;
+        gemm_block(c + (long)i0 * ldc + p0, ldc, a + (long)i0 * lda + k0, lda,
+                   bp + (long)k0 * GEMM_NR, kc, rows, cols, k0 > 0);
+      }
     }
   }
 }

@@ -63,7 +63,7 @@ void rtk_act_inplace(float *x, long n, RtAct act, float alpha);
  * (rtk_gemm_packed_floats(k, n) floats; element (kk, j) of B lands at
  * (j / GEMM_NR) * k * GEMM_NR + kk * GEMM_NR + j % GEMM_NR, padding zero).
  * Single-threaded: callers split the rows among their threads. */
-enum { GEMM_MR = 6, GEMM_NR = 32 };
+enum { GEMM_MR = 6, GEMM_NR = 32, GEMM_KC = 256 };
 size_t rtk_gemm_packed_floats(int k, int n);
 void rtk_gemm_pack_b(float *bp, const float *b, long ldb, int k, int n);
 void rtk_gemm_packed(float *c, long ldc, const float *a, long lda,

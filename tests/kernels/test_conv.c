@@ -25,8 +25,8 @@ typedef struct ConvCase {
 } ConvCase;
 
 enum { WS_FULL, WS_MIN, WS_ODD };
-/* rt_conv2d, rt_conv2d_winograd, rt_conv2d_winograd_train */
-enum { ALGO_GEMM, ALGO_WINOGRAD, ALGO_WINOGRAD_TRAIN };
+/* rt_conv2d, rt_conv2d_winograd, rt_conv2d_winograd_train, rt_conv2d_packed */
+enum { ALGO_GEMM, ALGO_WINOGRAD, ALGO_WINOGRAD_TRAIN, ALGO_PACKED };
 
 static int winograd_applies(const ConvCase *t) {
   return t->kh == 3 && t->kw == 3 && t->sh == 1 && t->sw == 1 && t->groups <= 1;
@@ -55,7 +55,7 @@ static int run_conv_algo(const ConvCase *t, int threads, int ws_mode, int algo, 
                    .act = t->act, .alpha = 0.3f, .res_cs = res_cs};
   float *got = sentinel_buf(out_pix * d.out_cs);
   float *want = sentinel_buf(out_pix * d.out_cs);
-  int wino = algo != ALGO_GEMM;
+  int wino = algo == ALGO_WINOGRAD || algo == ALGO_WINOGRAD_TRAIN;
   size_t ws_n = algo == ALGO_WINOGRAD_TRAIN ? rt_conv2d_winograd_train_workspace_floats(&d)
                 : wino                    ? rt_conv2d_winograd_workspace_floats(&d)
                                           : rt_conv2d_workspace_floats(&d);
@@ -72,7 +72,13 @@ static int run_conv_algo(const ConvCase *t, int threads, int ws_mode, int algo, 
   RtContext ctx = {.num_threads = threads};
   ref_conv2d(want + t->out_off, in, kernel, &ep, &d);
   RtStatus st;
-  if (algo == ALGO_WINOGRAD_TRAIN) {
+  if (algo == ALGO_PACKED) {
+    int kk = t->kh * t->kw * (t->c / g);
+    u = malloc(rt_conv2d_packed_kernel_floats(kk, t->oc, g) * sizeof *u);
+    st = rt_conv2d_pack_kernel(u, kernel, kk, t->oc, g);
+    if (st == RT_OK)
+      st = rt_conv2d_packed(&ctx, got + t->out_off, in, u, &ep, &d, ws, ws_n);
+  } else if (algo == ALGO_WINOGRAD_TRAIN) {
     st = rt_conv2d_winograd_train(&ctx, got + t->out_off, in, kernel, &ep, &d, ws, ws_n);
   } else if (wino) {
     u = malloc(rt_winograd_kernel_floats(t->c, t->oc) * sizeof *u);
@@ -85,7 +91,7 @@ static int run_conv_algo(const ConvCase *t, int threads, int ws_mode, int algo, 
   char what[200];
   snprintf(what, sizeof what,
            "conv%s %s %dx%dx%dx%d -> %dx%dx%d k%dx%d s%dx%d g%d %s%s%s, %d threads, ws %zu",
-           algo == ALGO_WINOGRAD_TRAIN ? " winograd-train" : wino ? " winograd" : "", t->name, t->n, t->h, t->w, t->c, d.oh, d.ow, t->oc, t->kh, t->kw,
+           algo == ALGO_WINOGRAD_TRAIN ? " winograd-train" : wino ? " winograd" : algo == ALGO_PACKED ? " packed" : "", t->name, t->n, t->h, t->w, t->c, d.oh, d.ow, t->oc, t->kh, t->kw,
            t->sh, t->sw, g, act_name(t->act), t->bias ? "+bias" : "",
            t->residual ? "+res" : "", threads, ws_n);
   int fail = check_status(what, st, RT_OK);
@@ -95,10 +101,14 @@ static int run_conv_algo(const ConvCase *t, int threads, int ws_mode, int algo, 
   return fail;
 }
 
-/* Every conv case through rt_conv2d, and the 3x3 stride-1 ones through
- * the Winograd path as well. */
+/* Every conv case through rt_conv2d and, but the depthwise-shaped ones,
+ * rt_conv2d_packed; the 3x3 stride-1 ones through the Winograd paths as
+ * well. */
 static int run_conv(const ConvCase *t, int threads, int ws_mode, Rng *rng) {
   int fails = run_conv_algo(t, threads, ws_mode, ALGO_GEMM, rng);
+  int g = t->groups ? t->groups : 1;
+  if (!(g > 1 && t->c / g == 1))
+    fails += run_conv_algo(t, threads, ws_mode, ALGO_PACKED, rng);
   if (winograd_applies(t)) {
     fails += run_conv_algo(t, threads, ws_mode, ALGO_WINOGRAD, rng);
     fails += run_conv_algo(t, threads, ws_mode, ALGO_WINOGRAD_TRAIN, rng);
@@ -225,6 +235,11 @@ static const ConvCase conv_cases[] = {
     {"3x3-1x2",        2,  1,  2, 16, 16, 3, 3, 1, 1, S, S, 1, 0, 0, 0, 1, 1, R},
     {"3x3-many",       2, 28, 28, 64, 64, 3, 3, 1, 1, S, S, 1, 0, 0, 0, 1, 0, R},
     {"3x3-slices-odd", 1, 11, 13, 20, 36, 3, 3, 1, 1, S, S, 1, 3, 5, 2, 1, 1, R},
+    /* Packed GEMM: K past one 256-deep block, columns past one 32-wide
+     * panel with a partial last one, grouped panels. */
+    {"deep-k-s2",      3,  9,  9, 70, 75, 3, 3, 2, 2, S, S, 1, 0, 0, 0, 1, 1, R},
+    {"1x1-k300",       2,  5,  6, 300, 40, 1, 1, 1, 1, V, V, 1, 0, 0, 0, 1, 0, L},
+    {"groups3-wide",   2,  6,  6, 48, 99, 3, 3, 2, 2, S, S, 3, 0, 0, 0, 1, 0, R},
 };
 
 static const DwCase dw_cases[] = {
@@ -273,6 +288,12 @@ static int error_cases(void) {
                        RT_ERR_ARG);
   fail |= check_status("winograd no workspace", rt_conv2d_winograd(&ctx, buf, buf, buf, NULL, &d, NULL, 64),
                        RT_ERR_ARG);
+  fail |= check_status("packed NULL kernel", rt_conv2d_packed(&ctx, buf, buf, NULL, NULL, &d, buf, 64), RT_ERR_ARG);
+  RtConv2d dwshape = {.n = 1, .h = 4, .w = 4, .c = 2, .oh = 4, .ow = 4, .oc = 2, .kh = 3, .kw = 3, .sh = 1, .sw = 1,
+                      .pad_top = 1, .pad_left = 1, .groups = 2};
+  fail |= check_status("packed depthwise-shaped", rt_conv2d_packed(&ctx, buf, buf, buf, NULL, &dwshape, buf, 64),
+                       RT_ERR_ARG);
+  fail |= check_status("pack: groups not dividing", rt_conv2d_pack_kernel(buf, buf, 9, 4, 3), RT_ERR_ARG);
   bad = d;
   bad.sh = 2;
   fail |= check_status("winograd stride 2", rt_conv2d_winograd(&ctx, buf, buf, buf, NULL, &bad, buf, 64), RT_ERR_ARG);

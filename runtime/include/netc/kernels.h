@@ -117,6 +117,18 @@ RtStatus rt_conv2d_winograd(const RtContext *ctx, float *out, const float *in,
                             const float *u, const RtEpilogue *ep,
                             const RtConv2d *d, float *ws, size_t ws_floats);
 
+/* rt_conv2d with the kernel packed once, at load, for netc's own register
+ * GEMM (no OpenBLAS call, no repacking per call): same paths, workspace
+ * and results up to float rounding. Any conv but a depthwise-shaped one
+ * (groups == c, which rt_conv2d hands to rt_dwconv2d). The kernel
+ * [kh, kw, c/groups, oc] is packed as k = kh*kw*c/groups rows of oc. */
+size_t rt_conv2d_packed_kernel_floats(int k, int oc, int groups);
+RtStatus rt_conv2d_pack_kernel(float *packed, const float *kernel, int k,
+                               int oc, int groups);
+RtStatus rt_conv2d_packed(const RtContext *ctx, float *out, const float *in,
+                          const float *packed, const RtEpilogue *ep,
+                          const RtConv2d *d, float *ws, size_t ws_floats);
+
 /* out[n, oh, ow, c*multiplier] = depthwise conv of in[n, h, w, c] with
  * kernel[kh, kw, c, multiplier]; padding as in RtConv2d. */
 typedef struct RtDwConv2d {
