@@ -161,7 +161,7 @@ static int64_t take(Gen *gen, int64_t floats) {
 /* Inference convs other than Winograd's and the depthwise-shaped ones
  * (groups == input channels) run on a kernel packed at load. */
 static bool conv_packed(const Node *n) {
-  return n->op == OP_CONV && !n->winograd && !(n->attr.groups > 1 && n->inputs[0]->shape.d[2] == n->attr.groups);
+  return n->op == OP_CONV && !n->winograd_tile && !(n->attr.groups > 1 && n->inputs[0]->shape.d[2] == n->attr.groups);
 }
 
 /* Lays out the compute block and writes prepare(). */
@@ -234,12 +234,12 @@ static void emit_prepare(Gen *gen, const char *id) {
     /* The sizes below mirror rt_winograd_kernel_floats and
      * rt_conv2d_packed_kernel_floats: matrices whose columns are padded to
      * whole 32-float panels of the runtime's register GEMM. */
-    if (n->winograd) {
-      int64_t cin = k->count / (9 * oc);
-      gen->w_extra[i] = take(gen, 16 * cin * ((oc + 31) / 32 * 32));
-      em_line(e, "/* %s: the kernel transformed for Winograd's F(2x2, 3x3) */", name);
-      em_line(e, "rt_winograd_kernel(w + %" PRId64 ", w + %" PRId64 ", %" PRId64 ", %" PRId64 ");", gen->w_extra[i],
-              gen->w_kernel[i], cin, oc);
+    if (n->winograd_tile) {
+      int64_t cin = k->count / (9 * oc), t = n->winograd_tile;
+      gen->w_extra[i] = take(gen, (t + 2) * (t + 2) * cin * ((oc + 31) / 32 * 32));
+      em_line(e, "/* %s: the kernel transformed for Winograd's F(%" PRId64 "x%" PRId64 ", 3x3) */", name, t, t);
+      em_line(e, "rt_winograd_kernel(w + %" PRId64 ", w + %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ");",
+              gen->w_extra[i], gen->w_kernel[i], cin, oc, t);
     } else if (conv_packed(n)) {
       int64_t groups = n->attr.groups, rows = k->count / oc, ocg = oc / groups;
       gen->w_extra[i] = take(gen, groups * rows * ((ocg + 31) / 32 * 32));
@@ -291,10 +291,10 @@ static void conv_desc(Gen *gen, const char *var, const Node *n, const Node *in, 
           kw, sh, sw, pt, pl, groups);
 }
 
-bool cg_conv_winograd(const Gen *gen, const Node *n) {
+int cg_conv_winograd(const Gen *gen, const Node *n) {
   if (gen->tp)
-    return gen->train_winograd && pass_winograd_pays(n);
-  return n->winograd;
+    return gen->train_winograd ? pass_winograd_tile(n) : 0;
+  return n->winograd_tile;
 }
 
 void cg_emit_node(Gen *gen, const Node *n) {
@@ -312,11 +312,11 @@ void cg_emit_node(Gen *gen, const Node *n) {
               a->pad[0], a->pad[2], a->groups);
     em_line(e, "const RtEpilogue ep = %s;", epilogue(gen, n, gen->w_bias[n->id]));
     if (gen->tp && cg_conv_winograd(gen, n))  /* the kernel transformed in the call */
-      em_line(e, "CHECK(rt_conv2d_winograd_train(ctx, %s, %s, w + %" PRId64 ", &ep, &d, ws, ws_floats));", out, src,
-              gen->w_kernel[n->id]);
-    else if (n->winograd)
-      em_line(e, "CHECK(rt_conv2d_winograd(ctx, %s, %s, w + %" PRId64 ", &ep, &d, ws, ws_floats));", out, src,
-              gen->w_extra[n->id]);
+      em_line(e, "CHECK(rt_conv2d_winograd_train(ctx, %s, %s, w + %" PRId64 ", &ep, &d, %d, ws, ws_floats));", out,
+              src, gen->w_kernel[n->id], cg_conv_winograd(gen, n));
+    else if (n->winograd_tile)
+      em_line(e, "CHECK(rt_conv2d_winograd(ctx, %s, %s, w + %" PRId64 ", &ep, &d, %d, ws, ws_floats));", out, src,
+              gen->w_extra[n->id], n->winograd_tile);
     else if (!gen->tp && conv_packed(n))
       em_line(e, "CHECK(rt_conv2d_packed(ctx, %s, %s, w + %" PRId64 ", &ep, &d, ws, ws_floats));", out, src,
               gen->w_extra[n->id]);
@@ -520,8 +520,8 @@ const char *cg_comment_line(Gen *gen, const Node *n) {
     extra = arena_printf(gen->a, "%s, + %s", extra, n->residual->name);
   if (n->attr.act != ACT_LINEAR)
     extra = arena_printf(gen->a, "%s, %s", extra, act_name(n->attr.act));
-  if (n->winograd)
-    extra = arena_printf(gen->a, "%s, Winograd", extra);
+  if (n->winograd_tile)
+    extra = arena_printf(gen->a, "%s, Winograd F(%dx%d)", extra, n->winograd_tile, n->winograd_tile);
   if (!gen->tp && gen->p->in_place[n->id])
     extra = arena_printf(gen->a, "%s, in place", extra);
   return em_comment_text(gen->a, arena_printf(gen->a, "%s (%s%s), line %d: %s%s%s, %s MACs", n->name,
@@ -575,7 +575,10 @@ static void emit_workspace(Gen *gen, const char *id) {
     em_open(e, "{  /* %s */", em_comment_text(gen->a, n->name));
     conv_desc(gen, "d", n, in, in->shape.d[2], cg_cs(gen, in), a->kernel[0], a->kernel[1], a->stride[0], a->stride[1],
               a->pad[0], a->pad[2], a->groups);
-    em_line(e, "size_t f = rt_conv2d%s_workspace_floats(&d);", n->winograd ? "_winograd" : "");
+    if (n->winograd_tile)
+      em_line(e, "size_t f = rt_conv2d_winograd_workspace_floats(&d, %d);", n->winograd_tile);
+    else
+      em_line(e, "size_t f = rt_conv2d_workspace_floats(&d);");
     em_line(e, "if (f > most)");
     em_line(e, "  most = f;");
     em_close(e, "}");

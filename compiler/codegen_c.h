@@ -36,9 +36,9 @@ typedef struct Gen {
   bool train_winograd;  /* CodegenOptions.train_winograd */
 } Gen;
 
-/* Whether the conv n runs by Winograd: the pass's mark at inference, the
- * pass's rule in the training step. */
-bool cg_conv_winograd(const Gen *gen, const Node *n);
+/* The Winograd tile of the conv n (0: a GEMM): the pass's mark at
+ * inference, the pass's rule in the training step. */
+int cg_conv_winograd(const Gen *gen, const Node *n);
 
 
 const ParamEntry *cg_param(Gen *gen, const Node *n, const char *suffix);

@@ -80,9 +80,15 @@ static void emit_backward(Gen *gen, const Node *n) {
   case OP_CONV:
     activation_first(gen, n);
     cg_conv_desc(gen, "d", n, in);
-    em_line(e, "CHECK(rt_conv2d_backward%s(ctx, %s, %s, %s, %s, %s, w + %" PRId64 ", %d, &d, ws, ws_floats));",
-            cg_conv_winograd(gen, n) ? "_winograd" : "", din(gen, n, 0), grad_of_param(gen, n, "kernel"),
-            grad_of_param(gen, n, "bias"), g, cg_t(gen, in), cg_param(gen, n, "kernel")->offset, acc(gen, n, 0));
+    if (cg_conv_winograd(gen, n))
+      em_line(e, "CHECK(rt_conv2d_backward_winograd(ctx, %s, %s, %s, %s, %s, w + %" PRId64 ", %d, &d, %d, ws, "
+                 "ws_floats));",
+              din(gen, n, 0), grad_of_param(gen, n, "kernel"), grad_of_param(gen, n, "bias"), g, cg_t(gen, in),
+              cg_param(gen, n, "kernel")->offset, acc(gen, n, 0), cg_conv_winograd(gen, n));
+    else
+      em_line(e, "CHECK(rt_conv2d_backward(ctx, %s, %s, %s, %s, %s, w + %" PRId64 ", %d, &d, ws, ws_floats));",
+              din(gen, n, 0), grad_of_param(gen, n, "kernel"), grad_of_param(gen, n, "bias"), g, cg_t(gen, in),
+              cg_param(gen, n, "kernel")->offset, acc(gen, n, 0));
     return;
   case OP_DWCONV:
     activation_first(gen, n);
@@ -249,10 +255,13 @@ static void emit_workspace(Gen *gen, const char *id) {
     if (n->op != OP_CONV && n->op != OP_SEPCONV)
       continue;
     em_open(e, "{  /* %s */", em_comment_text(gen->a, n->name));
-    const char *wino = n->op == OP_CONV && cg_conv_winograd(gen, n) ? "_winograd" : "";
+    int tile = n->op == OP_CONV ? cg_conv_winograd(gen, n) : 0;
     if (n->op == OP_CONV) {
       cg_conv_desc(gen, "d", n, n->inputs[0]);
-      em_line(e, "f = rt_conv2d%s_workspace_floats(&d);", *wino ? "_winograd_train" : "");
+      if (tile)
+        em_line(e, "f = rt_conv2d_winograd_train_workspace_floats(&d, %d);", tile);
+      else
+        em_line(e, "f = rt_conv2d_workspace_floats(&d);");
       em_line(e, "most = f > most ? f : most;");
     } else {
       int64_t mid = n->inputs[0]->shape.d[2] * n->attr.multiplier;
@@ -261,7 +270,10 @@ static void emit_workspace(Gen *gen, const char *id) {
               ", %" PRId64 ", %" PRId64 ", 1, 1, 1, 1, 0, 0, 1};",
               n->shape.d[0], n->shape.d[1], mid, mid, n->shape.d[0], n->shape.d[1], cg_chans(n), cg_chans(n));
     }
-    em_line(e, "f = rt_conv2d_backward%s_workspace_floats(&d);", wino);
+    if (tile)
+      em_line(e, "f = rt_conv2d_backward_winograd_workspace_floats(&d, %d);", tile);
+    else
+      em_line(e, "f = rt_conv2d_backward_workspace_floats(&d);");
     em_line(e, "most = f > most ? f : most;");
     em_close(e, "}");
   }

@@ -58,7 +58,7 @@ static const char usage_emit[] =
     "calls the netc runtime, one call per layer, every tensor at an offset of\n"
     "one planned arena. Inference passes (all on by default): remove-dropout,\n"
     "fold-bn, fuse-residual, fuse-activation, winograd (3x3 stride-1\n"
-    "convolutions by Winograd's F(2x2, 3x3) instead of im2col + GEMM).\n";
+    "convolutions by Winograd's F(4x4, 3x3) or F(2x2, 3x3) instead of a GEMM).\n";
 
 static const char usage_build[] =
     "usage: netc build FILE -o PROGRAM [--cc CC] [--cflags FLAGS] [--keep] [-v]\n"

@@ -277,7 +277,7 @@ typedef struct Node {
   /* Set by the inference passes (passes/). */
   const struct Node *bn_folded;  /* a batch norm folded into this layer's weights */
   struct Node *residual;         /* a tensor added in this layer's epilogue */
-  bool winograd;                 /* conv: run by Winograd's F(2x2, 3x3), not im2col */
+  int winograd_tile;             /* conv: 2 or 4 for Winograd's F(2x2)/F(4x4, 3x3); 0: a GEMM */
   bool dead;                     /* removed; dropped by graph_compact */
 } Node;
 
@@ -466,9 +466,10 @@ int pass_fuse_residual(Graph *g);    /* add(x, conv(...)) into the conv's epilog
 int pass_fuse_activation(Graph *g);  /* activation into its producer's epilogue */
 int pass_dead_nodes(Graph *g);       /* layers no output depends on */
 int pass_select_winograd(Graph *g);  /* 3x3 stride-1 convs run by Winograd */
-/* Whether Winograd pays for this conv (the pass's rule; the training step,
- * which runs on the graph as written, asks it directly). */
-bool pass_winograd_pays(const Node *n);
+/* The Winograd tile that pays for this conv, 2 or 4, or 0 for none (the
+ * pass's rule; the training step, which runs on the graph as written, asks
+ * it directly). */
+int pass_winograd_tile(const Node *n);
 
 typedef struct PassOptions {
   bool remove_dropout, fold_bn, fuse_residual, fuse_activation, winograd;

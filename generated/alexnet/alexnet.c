@@ -50,27 +50,27 @@ void alexnet_prepare(float *w, const float *p) {
   /* conv_2 (Conv2D) */
   memcpy(w + 661120, p + 330688, 663552 * sizeof(float));
   memcpy(w + 1324672, p + 994240, 384 * sizeof(float));
-  /* conv_2: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 1325056, w + 661120, 192, 384);
+  /* conv_2: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 1325056, w + 661120, 192, 384, 4);
   /* conv_3 (Conv2D) */
-  memcpy(w + 2504704, p + 994624, 884736 * sizeof(float));
-  memcpy(w + 3389440, p + 1879360, 256 * sizeof(float));
-  /* conv_3: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 3389696, w + 2504704, 384, 256);
+  memcpy(w + 3979264, p + 994624, 884736 * sizeof(float));
+  memcpy(w + 4864000, p + 1879360, 256 * sizeof(float));
+  /* conv_3: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 4864256, w + 3979264, 384, 256, 4);
   /* conv_4 (Conv2D) */
-  memcpy(w + 4962560, p + 1879616, 589824 * sizeof(float));
-  memcpy(w + 5552384, p + 2469440, 256 * sizeof(float));
-  /* conv_4: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 5552640, w + 4962560, 256, 256);
+  memcpy(w + 8403200, p + 1879616, 589824 * sizeof(float));
+  memcpy(w + 8993024, p + 2469440, 256 * sizeof(float));
+  /* conv_4: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 8993280, w + 8403200, 256, 256, 4);
   /* dense (Dense) */
-  memcpy(w + 6601216, p + 2469696, 37748736 * sizeof(float));
-  memcpy(w + 44349952, p + 40218432, 4096 * sizeof(float));
+  memcpy(w + 11352576, p + 2469696, 37748736 * sizeof(float));
+  memcpy(w + 49101312, p + 40218432, 4096 * sizeof(float));
   /* dense_1 (Dense) */
-  memcpy(w + 44354048, p + 40222528, 16777216 * sizeof(float));
-  memcpy(w + 61131264, p + 56999744, 4096 * sizeof(float));
+  memcpy(w + 49105408, p + 40222528, 16777216 * sizeof(float));
+  memcpy(w + 65882624, p + 56999744, 4096 * sizeof(float));
   /* dense_2 (Dense) */
-  memcpy(w + 61135360, p + 57003840, 4096000 * sizeof(float));
-  memcpy(w + 65231360, p + 61099840, 1000 * sizeof(float));
+  memcpy(w + 65886720, p + 57003840, 4096000 * sizeof(float));
+  memcpy(w + 69982720, p + 61099840, 1000 * sizeof(float));
 }
 
 /* Scratch the convolutions need at batch N (im2col tiles, Winograd blocks). */
@@ -90,19 +90,19 @@ size_t alexnet_workspace_floats(int N) {
   }
   {  /* conv_2 */
     const RtConv2d d = {N, 13, 13, 192, 192, 13, 13, 384, 384, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* conv_3 */
     const RtConv2d d = {N, 13, 13, 384, 384, 13, 13, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* conv_4 */
     const RtConv2d d = {N, 13, 13, 256, 256, 13, 13, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
@@ -161,25 +161,25 @@ RtStatus alexnet_forward(const RtContext *ctx, const float *w, void *arena_, flo
     CHECK(rt_maxpool2d(ctx, t4, t3, &d));
   }
 
-  /* conv_2 (Conv2D, relu, Winograd), line 22: 13x13x192 -> 13x13x384, 112,140,288 MACs */
+  /* conv_2 (Conv2D, relu, Winograd F(4x4)), line 22: 13x13x192 -> 13x13x384, 112,140,288 MACs */
   {
     const RtConv2d d = {N, 13, 13, 192, 192, 13, 13, 384, 384, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 1324672, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t5, t4, w + 1325056, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t5, t4, w + 1325056, &ep, &d, 4, ws, ws_floats));
   }
 
-  /* conv_3 (Conv2D, relu, Winograd), line 23: 13x13x384 -> 13x13x256, 149,520,384 MACs */
+  /* conv_3 (Conv2D, relu, Winograd F(4x4)), line 23: 13x13x384 -> 13x13x256, 149,520,384 MACs */
   {
     const RtConv2d d = {N, 13, 13, 384, 384, 13, 13, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 3389440, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t6, t5, w + 3389696, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 4864000, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t6, t5, w + 4864256, &ep, &d, 4, ws, ws_floats));
   }
 
-  /* conv_4 (Conv2D, relu, Winograd), line 24: 13x13x256 -> 13x13x256, 99,680,256 MACs */
+  /* conv_4 (Conv2D, relu, Winograd F(4x4)), line 24: 13x13x256 -> 13x13x256, 99,680,256 MACs */
   {
     const RtConv2d d = {N, 13, 13, 256, 256, 13, 13, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 5552384, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t7, t6, w + 5552640, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 8993024, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t7, t6, w + 8993280, &ep, &d, 4, ws, ws_floats));
   }
 
   /* maxpool_2 (MaxPooling2D), line 25: 13x13x256 -> 6x6x256, 0 MACs */
@@ -196,22 +196,22 @@ RtStatus alexnet_forward(const RtContext *ctx, const float *w, void *arena_, flo
   /* dense (Dense, relu), line 27: 9216 -> 4096, 37,748,736 MACs */
   {
     const RtDense d = {N * 1, 9216, 4096, 9216, 4096};
-    const RtEpilogue ep = {w + 44349952, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dense(ctx, t10, t9, w + 6601216, &ep, &d));
+    const RtEpilogue ep = {w + 49101312, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dense(ctx, t10, t9, w + 11352576, &ep, &d));
   }
 
   /* dense_1 (Dense, relu), line 28: 4096 -> 4096, 16,777,216 MACs */
   {
     const RtDense d = {N * 1, 4096, 4096, 4096, 4096};
-    const RtEpilogue ep = {w + 61131264, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dense(ctx, t11, t10, w + 44354048, &ep, &d));
+    const RtEpilogue ep = {w + 65882624, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dense(ctx, t11, t10, w + 49105408, &ep, &d));
   }
 
   /* dense_2 (Dense, softmax), line 29: 4096 -> 1000, 4,096,000 MACs */
   {
     const RtDense d = {N * 1, 4096, 1000, 4096, 1000};
-    const RtEpilogue ep = {w + 65231360, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_dense(ctx, t12, t11, w + 61135360, &ep, &d));
+    const RtEpilogue ep = {w + 69982720, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, t12, t11, w + 65886720, &ep, &d));
     const RtEltwise sm = {N, 1, 1, 1000, 1000, 1000};
     CHECK(rt_softmax(ctx, t12, t12, &sm));
   }
@@ -239,23 +239,23 @@ size_t alexnet_train_workspace_floats(int N) {
   }
   {  /* conv_2 */
     const RtConv2d d = {N, 13, 13, 192, 192, 13, 13, 384, 384, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_3 */
     const RtConv2d d = {N, 13, 13, 384, 384, 13, 13, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_4 */
     const RtConv2d d = {N, 13, 13, 256, 256, 13, 13, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   (void)N;
@@ -337,21 +337,21 @@ RtStatus alexnet_train_step(const RtContext *ctx, float *w, float *gw, void *are
   {
     const RtConv2d d = {N, 13, 13, 192, 192, 13, 13, 384, 384, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 994240, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a5, a4, w + 330688, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a5, a4, w + 330688, &ep, &d, 4, ws, ws_floats));
   }
 
   /* conv_3 (Conv2D, relu), line 23: 13x13x384 -> 13x13x256, 149,520,384 MACs */
   {
     const RtConv2d d = {N, 13, 13, 384, 384, 13, 13, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 1879360, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a6, a5, w + 994624, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a6, a5, w + 994624, &ep, &d, 4, ws, ws_floats));
   }
 
   /* conv_4 (Conv2D, relu), line 24: 13x13x256 -> 13x13x256, 99,680,256 MACs */
   {
     const RtConv2d d = {N, 13, 13, 256, 256, 13, 13, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 2469440, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a7, a6, w + 1879616, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a7, a6, w + 1879616, &ep, &d, 4, ws, ws_floats));
   }
 
   /* maxpool_2 (MaxPooling2D), line 25: 13x13x256 -> 6x6x256, 0 MACs */
@@ -459,7 +459,7 @@ RtStatus alexnet_train_step(const RtContext *ctx, float *w, float *gw, void *are
     const RtEltwise de = {N, 169, 1, 256, 256, 256};
     CHECK(rt_activation_backward(ctx, g7, g7, a7, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 13, 13, 256, 256, 13, 13, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g6, gw + 1879616, gw + 2469440, g7, a6, w + 1879616, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g6, gw + 1879616, gw + 2469440, g7, a6, w + 1879616, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of conv_3 */
@@ -467,7 +467,7 @@ RtStatus alexnet_train_step(const RtContext *ctx, float *w, float *gw, void *are
     const RtEltwise de = {N, 169, 1, 256, 256, 256};
     CHECK(rt_activation_backward(ctx, g6, g6, a6, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 13, 13, 384, 384, 13, 13, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g5, gw + 994624, gw + 1879360, g6, a5, w + 994624, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g5, gw + 994624, gw + 1879360, g6, a5, w + 994624, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of conv_2 */
@@ -475,7 +475,7 @@ RtStatus alexnet_train_step(const RtContext *ctx, float *w, float *gw, void *are
     const RtEltwise de = {N, 169, 1, 384, 384, 384};
     CHECK(rt_activation_backward(ctx, g5, g5, a5, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 13, 13, 192, 192, 13, 13, 384, 384, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g4, gw + 330688, gw + 994240, g5, a4, w + 330688, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g4, gw + 330688, gw + 994240, g5, a4, w + 330688, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of maxpool_1 */
@@ -583,7 +583,7 @@ const NetcModel netc_model_alexnet = {
   .params = params,
   .num_params = 16,
   .param_floats = 61100840,
-  .compute_floats = 65232368,
+  .compute_floats = 69983728,
   .total_params = 61100840,
   .trainable_params = 61100840,
   .macs_per_image = 714188480,

@@ -197,193 +197,193 @@ void bottleneck_mini_prepare(float *w, const float *p) {
   /* conv_2 (Conv2D) */
   memcpy(w + 3408, p + 1616, 4608 * sizeof(float));
   memcpy(w + 8016, p + 6224, 32 * sizeof(float));
-  /* conv_2: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 8048, w + 3408, 16, 32);
+  /* conv_2: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 8048, w + 3408, 16, 32, 4);
   /* bn_2: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 16240, w + 16272, p + 6256, p + 6288, p + 6320, p + 6352, 0.00100000005f, 32);
+  rt_bn_fold(w + 26480, w + 26512, p + 6256, p + 6288, p + 6320, p + 6352, 0.00100000005f, 32);
   /* conv_3 (Conv2D) */
-  memcpy(w + 16304, p + 6384, 512 * sizeof(float));
-  memcpy(w + 16816, p + 6896, 16 * sizeof(float));
+  memcpy(w + 26544, p + 6384, 512 * sizeof(float));
+  memcpy(w + 27056, p + 6896, 16 * sizeof(float));
   /* bn_3 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 16832, w + 16848, p + 6912, p + 6928, p + 6944, p + 6960, 0.00100000005f, 16);
-  rt_fold_affine(w + 16304, w + 16816, w + 16832, w + 16848, 32, 16);
+  rt_bn_fold(w + 27072, w + 27088, p + 6912, p + 6928, p + 6944, p + 6960, 0.00100000005f, 16);
+  rt_fold_affine(w + 26544, w + 27056, w + 27072, w + 27088, 32, 16);
   /* conv_3: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 16864, w + 16304, 32, 16, 1);
+  rt_conv2d_pack_kernel(w + 27104, w + 26544, 32, 16, 1);
   /* conv_4 (Conv2D) */
-  memcpy(w + 17888, p + 6976, 4608 * sizeof(float));
-  memcpy(w + 22496, p + 11584, 32 * sizeof(float));
-  /* conv_4: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 22528, w + 17888, 16, 32);
+  memcpy(w + 28128, p + 6976, 4608 * sizeof(float));
+  memcpy(w + 32736, p + 11584, 32 * sizeof(float));
+  /* conv_4: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 32768, w + 28128, 16, 32, 4);
   /* bn_4: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 30720, w + 30752, p + 11616, p + 11648, p + 11680, p + 11712, 0.00100000005f, 32);
+  rt_bn_fold(w + 51200, w + 51232, p + 11616, p + 11648, p + 11680, p + 11712, 0.00100000005f, 32);
   /* conv_5 (Conv2D) */
-  memcpy(w + 30784, p + 11744, 512 * sizeof(float));
-  memcpy(w + 31296, p + 12256, 16 * sizeof(float));
+  memcpy(w + 51264, p + 11744, 512 * sizeof(float));
+  memcpy(w + 51776, p + 12256, 16 * sizeof(float));
   /* bn_5 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 31312, w + 31328, p + 12272, p + 12288, p + 12304, p + 12320, 0.00100000005f, 16);
-  rt_fold_affine(w + 30784, w + 31296, w + 31312, w + 31328, 32, 16);
+  rt_bn_fold(w + 51792, w + 51808, p + 12272, p + 12288, p + 12304, p + 12320, 0.00100000005f, 16);
+  rt_fold_affine(w + 51264, w + 51776, w + 51792, w + 51808, 32, 16);
   /* conv_5: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 31344, w + 30784, 32, 16, 1);
+  rt_conv2d_pack_kernel(w + 51824, w + 51264, 32, 16, 1);
   /* conv_6 (Conv2D) */
-  memcpy(w + 32368, p + 12336, 4608 * sizeof(float));
-  memcpy(w + 36976, p + 16944, 32 * sizeof(float));
-  /* conv_6: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 37008, w + 32368, 16, 32);
+  memcpy(w + 52848, p + 12336, 4608 * sizeof(float));
+  memcpy(w + 57456, p + 16944, 32 * sizeof(float));
+  /* conv_6: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 57488, w + 52848, 16, 32, 4);
   /* conv_7 (Conv2D) */
-  memcpy(w + 45200, p + 16976, 2048 * sizeof(float));
-  memcpy(w + 47248, p + 19024, 64 * sizeof(float));
+  memcpy(w + 75920, p + 16976, 2048 * sizeof(float));
+  memcpy(w + 77968, p + 19024, 64 * sizeof(float));
   /* conv_7: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 47312, w + 45200, 32, 64, 1);
+  rt_conv2d_pack_kernel(w + 78032, w + 75920, 32, 64, 1);
   /* bn_6: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 49360, w + 49392, p + 19088, p + 19120, p + 19152, p + 19184, 0.00100000005f, 32);
+  rt_bn_fold(w + 80080, w + 80112, p + 19088, p + 19120, p + 19152, p + 19184, 0.00100000005f, 32);
   /* conv_8 (Conv2D) */
-  memcpy(w + 49424, p + 19216, 512 * sizeof(float));
-  memcpy(w + 49936, p + 19728, 16 * sizeof(float));
+  memcpy(w + 80144, p + 19216, 512 * sizeof(float));
+  memcpy(w + 80656, p + 19728, 16 * sizeof(float));
   /* bn_7 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 49952, w + 49968, p + 19744, p + 19760, p + 19776, p + 19792, 0.00100000005f, 16);
-  rt_fold_affine(w + 49424, w + 49936, w + 49952, w + 49968, 32, 16);
+  rt_bn_fold(w + 80672, w + 80688, p + 19744, p + 19760, p + 19776, p + 19792, 0.00100000005f, 16);
+  rt_fold_affine(w + 80144, w + 80656, w + 80672, w + 80688, 32, 16);
   /* conv_8: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 49984, w + 49424, 32, 16, 1);
+  rt_conv2d_pack_kernel(w + 80704, w + 80144, 32, 16, 1);
   /* conv_9 (Conv2D) */
-  memcpy(w + 51008, p + 19808, 9216 * sizeof(float));
-  memcpy(w + 60224, p + 29024, 64 * sizeof(float));
-  /* conv_9: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 60288, w + 51008, 16, 64);
+  memcpy(w + 81728, p + 19808, 9216 * sizeof(float));
+  memcpy(w + 90944, p + 29024, 64 * sizeof(float));
+  /* conv_9: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 91008, w + 81728, 16, 64, 4);
   /* bn_8: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 76672, w + 76736, p + 29088, p + 29152, p + 29216, p + 29280, 0.00100000005f, 64);
+  rt_bn_fold(w + 127872, w + 127936, p + 29088, p + 29152, p + 29216, p + 29280, 0.00100000005f, 64);
   /* conv_10 (Conv2D) */
-  memcpy(w + 76800, p + 29344, 2048 * sizeof(float));
-  memcpy(w + 78848, p + 31392, 32 * sizeof(float));
+  memcpy(w + 128000, p + 29344, 2048 * sizeof(float));
+  memcpy(w + 130048, p + 31392, 32 * sizeof(float));
   /* bn_9 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 78880, w + 78912, p + 31424, p + 31456, p + 31488, p + 31520, 0.00100000005f, 32);
-  rt_fold_affine(w + 76800, w + 78848, w + 78880, w + 78912, 64, 32);
+  rt_bn_fold(w + 130080, w + 130112, p + 31424, p + 31456, p + 31488, p + 31520, 0.00100000005f, 32);
+  rt_fold_affine(w + 128000, w + 130048, w + 130080, w + 130112, 64, 32);
   /* conv_10: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 78944, w + 76800, 64, 32, 1);
+  rt_conv2d_pack_kernel(w + 130144, w + 128000, 64, 32, 1);
   /* conv_11 (Conv2D) */
-  memcpy(w + 80992, p + 31552, 18432 * sizeof(float));
-  memcpy(w + 99424, p + 49984, 64 * sizeof(float));
-  /* conv_11: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 99488, w + 80992, 32, 64);
+  memcpy(w + 132192, p + 31552, 18432 * sizeof(float));
+  memcpy(w + 150624, p + 49984, 64 * sizeof(float));
+  /* conv_11: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 150688, w + 132192, 32, 64, 4);
   /* bn_10: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 132256, w + 132320, p + 50048, p + 50112, p + 50176, p + 50240, 0.00100000005f, 64);
+  rt_bn_fold(w + 224416, w + 224480, p + 50048, p + 50112, p + 50176, p + 50240, 0.00100000005f, 64);
   /* conv_12 (Conv2D) */
-  memcpy(w + 132384, p + 50304, 2048 * sizeof(float));
-  memcpy(w + 134432, p + 52352, 32 * sizeof(float));
+  memcpy(w + 224544, p + 50304, 2048 * sizeof(float));
+  memcpy(w + 226592, p + 52352, 32 * sizeof(float));
   /* bn_11 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 134464, w + 134496, p + 52384, p + 52416, p + 52448, p + 52480, 0.00100000005f, 32);
-  rt_fold_affine(w + 132384, w + 134432, w + 134464, w + 134496, 64, 32);
+  rt_bn_fold(w + 226624, w + 226656, p + 52384, p + 52416, p + 52448, p + 52480, 0.00100000005f, 32);
+  rt_fold_affine(w + 224544, w + 226592, w + 226624, w + 226656, 64, 32);
   /* conv_12: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 134528, w + 132384, 64, 32, 1);
+  rt_conv2d_pack_kernel(w + 226688, w + 224544, 64, 32, 1);
   /* conv_13 (Conv2D) */
-  memcpy(w + 136576, p + 52512, 18432 * sizeof(float));
-  memcpy(w + 155008, p + 70944, 64 * sizeof(float));
-  /* conv_13: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 155072, w + 136576, 32, 64);
+  memcpy(w + 228736, p + 52512, 18432 * sizeof(float));
+  memcpy(w + 247168, p + 70944, 64 * sizeof(float));
+  /* conv_13: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 247232, w + 228736, 32, 64, 4);
   /* conv_14 (Conv2D) */
-  memcpy(w + 187840, p + 71008, 8192 * sizeof(float));
-  memcpy(w + 196032, p + 79200, 128 * sizeof(float));
+  memcpy(w + 320960, p + 71008, 8192 * sizeof(float));
+  memcpy(w + 329152, p + 79200, 128 * sizeof(float));
   /* conv_14: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 196160, w + 187840, 64, 128, 1);
+  rt_conv2d_pack_kernel(w + 329280, w + 320960, 64, 128, 1);
   /* bn_12: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 204352, w + 204416, p + 79328, p + 79392, p + 79456, p + 79520, 0.00100000005f, 64);
+  rt_bn_fold(w + 337472, w + 337536, p + 79328, p + 79392, p + 79456, p + 79520, 0.00100000005f, 64);
   /* conv_15 (Conv2D) */
-  memcpy(w + 204480, p + 79584, 2048 * sizeof(float));
-  memcpy(w + 206528, p + 81632, 32 * sizeof(float));
+  memcpy(w + 337600, p + 79584, 2048 * sizeof(float));
+  memcpy(w + 339648, p + 81632, 32 * sizeof(float));
   /* bn_13 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 206560, w + 206592, p + 81664, p + 81696, p + 81728, p + 81760, 0.00100000005f, 32);
-  rt_fold_affine(w + 204480, w + 206528, w + 206560, w + 206592, 64, 32);
+  rt_bn_fold(w + 339680, w + 339712, p + 81664, p + 81696, p + 81728, p + 81760, 0.00100000005f, 32);
+  rt_fold_affine(w + 337600, w + 339648, w + 339680, w + 339712, 64, 32);
   /* conv_15: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 206624, w + 204480, 64, 32, 1);
+  rt_conv2d_pack_kernel(w + 339744, w + 337600, 64, 32, 1);
   /* conv_16 (Conv2D) */
-  memcpy(w + 208672, p + 81792, 36864 * sizeof(float));
-  memcpy(w + 245536, p + 118656, 128 * sizeof(float));
-  /* conv_16: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 245664, w + 208672, 32, 128);
+  memcpy(w + 341792, p + 81792, 36864 * sizeof(float));
+  memcpy(w + 378656, p + 118656, 128 * sizeof(float));
+  /* conv_16: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 378784, w + 341792, 32, 128, 4);
   /* bn_14: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 311200, w + 311328, p + 118784, p + 118912, p + 119040, p + 119168, 0.00100000005f, 128);
+  rt_bn_fold(w + 526240, w + 526368, p + 118784, p + 118912, p + 119040, p + 119168, 0.00100000005f, 128);
   /* conv_17 (Conv2D) */
-  memcpy(w + 311456, p + 119296, 8192 * sizeof(float));
-  memcpy(w + 319648, p + 127488, 64 * sizeof(float));
+  memcpy(w + 526496, p + 119296, 8192 * sizeof(float));
+  memcpy(w + 534688, p + 127488, 64 * sizeof(float));
   /* bn_15 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 319712, w + 319776, p + 127552, p + 127616, p + 127680, p + 127744, 0.00100000005f, 64);
-  rt_fold_affine(w + 311456, w + 319648, w + 319712, w + 319776, 128, 64);
+  rt_bn_fold(w + 534752, w + 534816, p + 127552, p + 127616, p + 127680, p + 127744, 0.00100000005f, 64);
+  rt_fold_affine(w + 526496, w + 534688, w + 534752, w + 534816, 128, 64);
   /* conv_17: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 319840, w + 311456, 128, 64, 1);
+  rt_conv2d_pack_kernel(w + 534880, w + 526496, 128, 64, 1);
   /* conv_18 (Conv2D) */
-  memcpy(w + 328032, p + 127808, 73728 * sizeof(float));
-  memcpy(w + 401760, p + 201536, 128 * sizeof(float));
-  /* conv_18: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 401888, w + 328032, 64, 128);
+  memcpy(w + 543072, p + 127808, 73728 * sizeof(float));
+  memcpy(w + 616800, p + 201536, 128 * sizeof(float));
+  /* conv_18: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 616928, w + 543072, 64, 128, 4);
   /* bn_16: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 532960, w + 533088, p + 201664, p + 201792, p + 201920, p + 202048, 0.00100000005f, 128);
+  rt_bn_fold(w + 911840, w + 911968, p + 201664, p + 201792, p + 201920, p + 202048, 0.00100000005f, 128);
   /* conv_19 (Conv2D) */
-  memcpy(w + 533216, p + 202176, 8192 * sizeof(float));
-  memcpy(w + 541408, p + 210368, 64 * sizeof(float));
+  memcpy(w + 912096, p + 202176, 8192 * sizeof(float));
+  memcpy(w + 920288, p + 210368, 64 * sizeof(float));
   /* bn_17 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 541472, w + 541536, p + 210432, p + 210496, p + 210560, p + 210624, 0.00100000005f, 64);
-  rt_fold_affine(w + 533216, w + 541408, w + 541472, w + 541536, 128, 64);
+  rt_bn_fold(w + 920352, w + 920416, p + 210432, p + 210496, p + 210560, p + 210624, 0.00100000005f, 64);
+  rt_fold_affine(w + 912096, w + 920288, w + 920352, w + 920416, 128, 64);
   /* conv_19: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 541600, w + 533216, 128, 64, 1);
+  rt_conv2d_pack_kernel(w + 920480, w + 912096, 128, 64, 1);
   /* conv_20 (Conv2D) */
-  memcpy(w + 549792, p + 210688, 73728 * sizeof(float));
-  memcpy(w + 623520, p + 284416, 128 * sizeof(float));
-  /* conv_20: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 623648, w + 549792, 64, 128);
+  memcpy(w + 928672, p + 210688, 73728 * sizeof(float));
+  memcpy(w + 1002400, p + 284416, 128 * sizeof(float));
+  /* conv_20: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 1002528, w + 928672, 64, 128, 4);
   /* conv_21 (Conv2D) */
-  memcpy(w + 754720, p + 284544, 32768 * sizeof(float));
-  memcpy(w + 787488, p + 317312, 256 * sizeof(float));
+  memcpy(w + 1297440, p + 284544, 32768 * sizeof(float));
+  memcpy(w + 1330208, p + 317312, 256 * sizeof(float));
   /* conv_21: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 787744, w + 754720, 128, 256, 1);
+  rt_conv2d_pack_kernel(w + 1330464, w + 1297440, 128, 256, 1);
   /* bn_18: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 820512, w + 820640, p + 317568, p + 317696, p + 317824, p + 317952, 0.00100000005f, 128);
+  rt_bn_fold(w + 1363232, w + 1363360, p + 317568, p + 317696, p + 317824, p + 317952, 0.00100000005f, 128);
   /* conv_22 (Conv2D) */
-  memcpy(w + 820768, p + 318080, 8192 * sizeof(float));
-  memcpy(w + 828960, p + 326272, 64 * sizeof(float));
+  memcpy(w + 1363488, p + 318080, 8192 * sizeof(float));
+  memcpy(w + 1371680, p + 326272, 64 * sizeof(float));
   /* bn_19 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 829024, w + 829088, p + 326336, p + 326400, p + 326464, p + 326528, 0.00100000005f, 64);
-  rt_fold_affine(w + 820768, w + 828960, w + 829024, w + 829088, 128, 64);
+  rt_bn_fold(w + 1371744, w + 1371808, p + 326336, p + 326400, p + 326464, p + 326528, 0.00100000005f, 64);
+  rt_fold_affine(w + 1363488, w + 1371680, w + 1371744, w + 1371808, 128, 64);
   /* conv_22: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 829152, w + 820768, 128, 64, 1);
+  rt_conv2d_pack_kernel(w + 1371872, w + 1363488, 128, 64, 1);
   /* conv_23 (Conv2D) */
-  memcpy(w + 837344, p + 326592, 147456 * sizeof(float));
-  memcpy(w + 984800, p + 474048, 256 * sizeof(float));
+  memcpy(w + 1380064, p + 326592, 147456 * sizeof(float));
+  memcpy(w + 1527520, p + 474048, 256 * sizeof(float));
   /* conv_23: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 985056, w + 837344, 64, 256);
+  rt_winograd_kernel(w + 1527776, w + 1380064, 64, 256, 2);
   /* bn_20: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 1247200, w + 1247456, p + 474304, p + 474560, p + 474816, p + 475072, 0.00100000005f, 256);
+  rt_bn_fold(w + 1789920, w + 1790176, p + 474304, p + 474560, p + 474816, p + 475072, 0.00100000005f, 256);
   /* conv_24 (Conv2D) */
-  memcpy(w + 1247712, p + 475328, 32768 * sizeof(float));
-  memcpy(w + 1280480, p + 508096, 128 * sizeof(float));
+  memcpy(w + 1790432, p + 475328, 32768 * sizeof(float));
+  memcpy(w + 1823200, p + 508096, 128 * sizeof(float));
   /* bn_21 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 1280608, w + 1280736, p + 508224, p + 508352, p + 508480, p + 508608, 0.00100000005f, 128);
-  rt_fold_affine(w + 1247712, w + 1280480, w + 1280608, w + 1280736, 256, 128);
+  rt_bn_fold(w + 1823328, w + 1823456, p + 508224, p + 508352, p + 508480, p + 508608, 0.00100000005f, 128);
+  rt_fold_affine(w + 1790432, w + 1823200, w + 1823328, w + 1823456, 256, 128);
   /* conv_24: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 1280864, w + 1247712, 256, 128, 1);
+  rt_conv2d_pack_kernel(w + 1823584, w + 1790432, 256, 128, 1);
   /* conv_25 (Conv2D) */
-  memcpy(w + 1313632, p + 508736, 294912 * sizeof(float));
-  memcpy(w + 1608544, p + 803648, 256 * sizeof(float));
+  memcpy(w + 1856352, p + 508736, 294912 * sizeof(float));
+  memcpy(w + 2151264, p + 803648, 256 * sizeof(float));
   /* conv_25: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 1608800, w + 1313632, 128, 256);
+  rt_winograd_kernel(w + 2151520, w + 1856352, 128, 256, 2);
   /* bn_22: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 2133088, w + 2133344, p + 803904, p + 804160, p + 804416, p + 804672, 0.00100000005f, 256);
+  rt_bn_fold(w + 2675808, w + 2676064, p + 803904, p + 804160, p + 804416, p + 804672, 0.00100000005f, 256);
   /* conv_26 (Conv2D) */
-  memcpy(w + 2133600, p + 804928, 32768 * sizeof(float));
-  memcpy(w + 2166368, p + 837696, 128 * sizeof(float));
+  memcpy(w + 2676320, p + 804928, 32768 * sizeof(float));
+  memcpy(w + 2709088, p + 837696, 128 * sizeof(float));
   /* bn_23 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 2166496, w + 2166624, p + 837824, p + 837952, p + 838080, p + 838208, 0.00100000005f, 128);
-  rt_fold_affine(w + 2133600, w + 2166368, w + 2166496, w + 2166624, 256, 128);
+  rt_bn_fold(w + 2709216, w + 2709344, p + 837824, p + 837952, p + 838080, p + 838208, 0.00100000005f, 128);
+  rt_fold_affine(w + 2676320, w + 2709088, w + 2709216, w + 2709344, 256, 128);
   /* conv_26: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 2166752, w + 2133600, 256, 128, 1);
+  rt_conv2d_pack_kernel(w + 2709472, w + 2676320, 256, 128, 1);
   /* conv_27 (Conv2D) */
-  memcpy(w + 2199520, p + 838336, 294912 * sizeof(float));
-  memcpy(w + 2494432, p + 1133248, 256 * sizeof(float));
+  memcpy(w + 2742240, p + 838336, 294912 * sizeof(float));
+  memcpy(w + 3037152, p + 1133248, 256 * sizeof(float));
   /* conv_27: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 2494688, w + 2199520, 128, 256);
+  rt_winograd_kernel(w + 3037408, w + 2742240, 128, 256, 2);
   /* bn_24: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 3018976, w + 3019232, p + 1133504, p + 1133760, p + 1134016, p + 1134272, 0.00100000005f, 256);
+  rt_bn_fold(w + 3561696, w + 3561952, p + 1133504, p + 1133760, p + 1134016, p + 1134272, 0.00100000005f, 256);
   /* dense (Dense) */
-  memcpy(w + 3019488, p + 1134528, 2560 * sizeof(float));
-  memcpy(w + 3022048, p + 1137088, 10 * sizeof(float));
+  memcpy(w + 3562208, p + 1134528, 2560 * sizeof(float));
+  memcpy(w + 3564768, p + 1137088, 10 * sizeof(float));
 }
 
 /* Scratch the convolutions need at batch N (im2col tiles, Winograd blocks). */
@@ -403,7 +403,7 @@ size_t bottleneck_mini_workspace_floats(int N) {
   }
   {  /* conv_2 */
     const RtConv2d d = {N, 32, 32, 16, 16, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
@@ -415,7 +415,7 @@ size_t bottleneck_mini_workspace_floats(int N) {
   }
   {  /* conv_4 */
     const RtConv2d d = {N, 32, 32, 16, 16, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
@@ -427,7 +427,7 @@ size_t bottleneck_mini_workspace_floats(int N) {
   }
   {  /* conv_6 */
     const RtConv2d d = {N, 32, 32, 16, 16, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
@@ -445,7 +445,7 @@ size_t bottleneck_mini_workspace_floats(int N) {
   }
   {  /* conv_9 */
     const RtConv2d d = {N, 16, 16, 16, 16, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
@@ -457,7 +457,7 @@ size_t bottleneck_mini_workspace_floats(int N) {
   }
   {  /* conv_11 */
     const RtConv2d d = {N, 16, 16, 32, 32, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
@@ -469,7 +469,7 @@ size_t bottleneck_mini_workspace_floats(int N) {
   }
   {  /* conv_13 */
     const RtConv2d d = {N, 16, 16, 32, 32, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
@@ -487,7 +487,7 @@ size_t bottleneck_mini_workspace_floats(int N) {
   }
   {  /* conv_16 */
     const RtConv2d d = {N, 8, 8, 32, 32, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
@@ -499,7 +499,7 @@ size_t bottleneck_mini_workspace_floats(int N) {
   }
   {  /* conv_18 */
     const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
@@ -511,7 +511,7 @@ size_t bottleneck_mini_workspace_floats(int N) {
   }
   {  /* conv_20 */
     const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
@@ -529,7 +529,7 @@ size_t bottleneck_mini_workspace_floats(int N) {
   }
   {  /* conv_23 */
     const RtConv2d d = {N, 4, 4, 64, 64, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 2);
     if (f > most)
       most = f;
   }
@@ -541,7 +541,7 @@ size_t bottleneck_mini_workspace_floats(int N) {
   }
   {  /* conv_25 */
     const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 2);
     if (f > most)
       most = f;
   }
@@ -553,7 +553,7 @@ size_t bottleneck_mini_workspace_floats(int N) {
   }
   {  /* conv_27 */
     const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 2);
     if (f > most)
       most = f;
   }
@@ -642,53 +642,53 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
     CHECK(rt_conv2d_packed(ctx, t3, t2, w + 2384, &ep, &d, ws, ws_floats));
   }
 
-  /* conv_2 (Conv2D, + conv, Winograd), line 19: 32x32x16 -> 32x32x32, 4,718,592 MACs */
+  /* conv_2 (Conv2D, + conv, Winograd F(4x4)), line 19: 32x32x16 -> 32x32x32, 4,718,592 MACs */
   {
     const RtConv2d d = {N, 32, 32, 16, 16, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 8016, t1, RT_ACT_LINEAR, 0.0f, 32};
-    CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 8048, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 8048, &ep, &d, 4, ws, ws_floats));
   }
 
   /* bn_2 (BatchNormalization, relu), line 18: 32x32x32 -> 32x32x32, 0 MACs */
   {
     const RtEltwise d = {N, 1024, 1, 32, 32, 32};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t5, t4, w + 16240, w + 16272, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t5, t4, w + 26480, w + 26512, &ep, &d));
   }
 
   /* conv_3 (Conv2D, bn_3 folded, relu), line 18: 32x32x32 -> 32x32x16, 524,288 MACs */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 16, 16, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 16816, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t6, t5, w + 16864, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 27056, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t6, t5, w + 27104, &ep, &d, ws, ws_floats));
   }
 
-  /* conv_4 (Conv2D, + conv_2, Winograd), line 19: 32x32x16 -> 32x32x32, 4,718,592 MACs */
+  /* conv_4 (Conv2D, + conv_2, Winograd F(4x4)), line 19: 32x32x16 -> 32x32x32, 4,718,592 MACs */
   {
     const RtConv2d d = {N, 32, 32, 16, 16, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 22496, t4, RT_ACT_LINEAR, 0.0f, 32};
-    CHECK(rt_conv2d_winograd(ctx, t7, t6, w + 22528, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 32736, t4, RT_ACT_LINEAR, 0.0f, 32};
+    CHECK(rt_conv2d_winograd(ctx, t7, t6, w + 32768, &ep, &d, 4, ws, ws_floats));
   }
 
   /* bn_4 (BatchNormalization, relu), line 18: 32x32x32 -> 32x32x32, 0 MACs */
   {
     const RtEltwise d = {N, 1024, 1, 32, 32, 32};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t8, t7, w + 30720, w + 30752, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t8, t7, w + 51200, w + 51232, &ep, &d));
   }
 
   /* conv_5 (Conv2D, bn_5 folded, relu), line 18: 32x32x32 -> 32x32x16, 524,288 MACs */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 16, 16, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 31296, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t9, t8, w + 31344, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 51776, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t9, t8, w + 51824, &ep, &d, ws, ws_floats));
   }
 
-  /* conv_6 (Conv2D, + conv_4, Winograd), line 19: 32x32x16 -> 32x32x32, 4,718,592 MACs */
+  /* conv_6 (Conv2D, + conv_4, Winograd F(4x4)), line 19: 32x32x16 -> 32x32x32, 4,718,592 MACs */
   {
     const RtConv2d d = {N, 32, 32, 16, 16, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 36976, t7, RT_ACT_LINEAR, 0.0f, 32};
-    CHECK(rt_conv2d_winograd(ctx, t10, t9, w + 37008, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 57456, t7, RT_ACT_LINEAR, 0.0f, 32};
+    CHECK(rt_conv2d_winograd(ctx, t10, t9, w + 57488, &ep, &d, 4, ws, ws_floats));
   }
 
   /* maxpool (MaxPooling2D), line 15: 32x32x32 -> 16x16x32, 0 MACs */
@@ -700,71 +700,71 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
   /* conv_7 (Conv2D), line 16: 32x32x32 -> 16x16x64, 524,288 MACs */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 16, 16, 64, 64, 1, 1, 2, 2, 0, 0, 1};
-    const RtEpilogue ep = {w + 47248, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t12, t10, w + 47312, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 77968, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t12, t10, w + 78032, &ep, &d, ws, ws_floats));
   }
 
   /* bn_6 (BatchNormalization, relu, in place), line 18: 16x16x32 -> 16x16x32, 0 MACs */
   {
     const RtEltwise d = {N, 256, 1, 32, 32, 32};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t13, t11, w + 49360, w + 49392, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t13, t11, w + 80080, w + 80112, &ep, &d));
   }
 
   /* conv_8 (Conv2D, bn_7 folded, relu), line 18: 16x16x32 -> 16x16x16, 131,072 MACs */
   {
     const RtConv2d d = {N, 16, 16, 32, 32, 16, 16, 16, 16, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 49936, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t14, t13, w + 49984, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 80656, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t14, t13, w + 80704, &ep, &d, ws, ws_floats));
   }
 
-  /* conv_9 (Conv2D, + conv_7, Winograd), line 19: 16x16x16 -> 16x16x64, 2,359,296 MACs */
+  /* conv_9 (Conv2D, + conv_7, Winograd F(4x4)), line 19: 16x16x16 -> 16x16x64, 2,359,296 MACs */
   {
     const RtConv2d d = {N, 16, 16, 16, 16, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 60224, t12, RT_ACT_LINEAR, 0.0f, 64};
-    CHECK(rt_conv2d_winograd(ctx, t15, t14, w + 60288, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 90944, t12, RT_ACT_LINEAR, 0.0f, 64};
+    CHECK(rt_conv2d_winograd(ctx, t15, t14, w + 91008, &ep, &d, 4, ws, ws_floats));
   }
 
   /* bn_8 (BatchNormalization, relu), line 18: 16x16x64 -> 16x16x64, 0 MACs */
   {
     const RtEltwise d = {N, 256, 1, 64, 64, 64};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t16, t15, w + 76672, w + 76736, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t16, t15, w + 127872, w + 127936, &ep, &d));
   }
 
   /* conv_10 (Conv2D, bn_9 folded, relu), line 18: 16x16x64 -> 16x16x32, 524,288 MACs */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 32, 32, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 78848, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t17, t16, w + 78944, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 130048, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t17, t16, w + 130144, &ep, &d, ws, ws_floats));
   }
 
-  /* conv_11 (Conv2D, + conv_9, Winograd), line 19: 16x16x32 -> 16x16x64, 4,718,592 MACs */
+  /* conv_11 (Conv2D, + conv_9, Winograd F(4x4)), line 19: 16x16x32 -> 16x16x64, 4,718,592 MACs */
   {
     const RtConv2d d = {N, 16, 16, 32, 32, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 99424, t15, RT_ACT_LINEAR, 0.0f, 64};
-    CHECK(rt_conv2d_winograd(ctx, t18, t17, w + 99488, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 150624, t15, RT_ACT_LINEAR, 0.0f, 64};
+    CHECK(rt_conv2d_winograd(ctx, t18, t17, w + 150688, &ep, &d, 4, ws, ws_floats));
   }
 
   /* bn_10 (BatchNormalization, relu), line 18: 16x16x64 -> 16x16x64, 0 MACs */
   {
     const RtEltwise d = {N, 256, 1, 64, 64, 64};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t19, t18, w + 132256, w + 132320, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t19, t18, w + 224416, w + 224480, &ep, &d));
   }
 
   /* conv_12 (Conv2D, bn_11 folded, relu), line 18: 16x16x64 -> 16x16x32, 524,288 MACs */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 32, 32, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 134432, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t20, t19, w + 134528, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 226592, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t20, t19, w + 226688, &ep, &d, ws, ws_floats));
   }
 
-  /* conv_13 (Conv2D, + conv_11, Winograd), line 19: 16x16x32 -> 16x16x64, 4,718,592 MACs */
+  /* conv_13 (Conv2D, + conv_11, Winograd F(4x4)), line 19: 16x16x32 -> 16x16x64, 4,718,592 MACs */
   {
     const RtConv2d d = {N, 16, 16, 32, 32, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 155008, t18, RT_ACT_LINEAR, 0.0f, 64};
-    CHECK(rt_conv2d_winograd(ctx, t21, t20, w + 155072, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 247168, t18, RT_ACT_LINEAR, 0.0f, 64};
+    CHECK(rt_conv2d_winograd(ctx, t21, t20, w + 247232, &ep, &d, 4, ws, ws_floats));
   }
 
   /* maxpool_1 (MaxPooling2D), line 15: 16x16x64 -> 8x8x64, 0 MACs */
@@ -776,71 +776,71 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
   /* conv_14 (Conv2D), line 16: 16x16x64 -> 8x8x128, 524,288 MACs */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 8, 8, 128, 128, 1, 1, 2, 2, 0, 0, 1};
-    const RtEpilogue ep = {w + 196032, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t23, t21, w + 196160, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 329152, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t23, t21, w + 329280, &ep, &d, ws, ws_floats));
   }
 
   /* bn_12 (BatchNormalization, relu, in place), line 18: 8x8x64 -> 8x8x64, 0 MACs */
   {
     const RtEltwise d = {N, 64, 1, 64, 64, 64};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t24, t22, w + 204352, w + 204416, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t24, t22, w + 337472, w + 337536, &ep, &d));
   }
 
   /* conv_15 (Conv2D, bn_13 folded, relu), line 18: 8x8x64 -> 8x8x32, 131,072 MACs */
   {
     const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 32, 32, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 206528, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t25, t24, w + 206624, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 339648, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t25, t24, w + 339744, &ep, &d, ws, ws_floats));
   }
 
-  /* conv_16 (Conv2D, + conv_14, Winograd), line 19: 8x8x32 -> 8x8x128, 2,359,296 MACs */
+  /* conv_16 (Conv2D, + conv_14, Winograd F(4x4)), line 19: 8x8x32 -> 8x8x128, 2,359,296 MACs */
   {
     const RtConv2d d = {N, 8, 8, 32, 32, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 245536, t23, RT_ACT_LINEAR, 0.0f, 128};
-    CHECK(rt_conv2d_winograd(ctx, t26, t25, w + 245664, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 378656, t23, RT_ACT_LINEAR, 0.0f, 128};
+    CHECK(rt_conv2d_winograd(ctx, t26, t25, w + 378784, &ep, &d, 4, ws, ws_floats));
   }
 
   /* bn_14 (BatchNormalization, relu), line 18: 8x8x128 -> 8x8x128, 0 MACs */
   {
     const RtEltwise d = {N, 64, 1, 128, 128, 128};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t27, t26, w + 311200, w + 311328, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t27, t26, w + 526240, w + 526368, &ep, &d));
   }
 
   /* conv_17 (Conv2D, bn_15 folded, relu), line 18: 8x8x128 -> 8x8x64, 524,288 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 64, 64, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 319648, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t28, t27, w + 319840, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 534688, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t28, t27, w + 534880, &ep, &d, ws, ws_floats));
   }
 
-  /* conv_18 (Conv2D, + conv_16, Winograd), line 19: 8x8x64 -> 8x8x128, 4,718,592 MACs */
+  /* conv_18 (Conv2D, + conv_16, Winograd F(4x4)), line 19: 8x8x64 -> 8x8x128, 4,718,592 MACs */
   {
     const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 401760, t26, RT_ACT_LINEAR, 0.0f, 128};
-    CHECK(rt_conv2d_winograd(ctx, t29, t28, w + 401888, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 616800, t26, RT_ACT_LINEAR, 0.0f, 128};
+    CHECK(rt_conv2d_winograd(ctx, t29, t28, w + 616928, &ep, &d, 4, ws, ws_floats));
   }
 
   /* bn_16 (BatchNormalization, relu), line 18: 8x8x128 -> 8x8x128, 0 MACs */
   {
     const RtEltwise d = {N, 64, 1, 128, 128, 128};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t30, t29, w + 532960, w + 533088, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t30, t29, w + 911840, w + 911968, &ep, &d));
   }
 
   /* conv_19 (Conv2D, bn_17 folded, relu), line 18: 8x8x128 -> 8x8x64, 524,288 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 64, 64, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 541408, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t31, t30, w + 541600, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 920288, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t31, t30, w + 920480, &ep, &d, ws, ws_floats));
   }
 
-  /* conv_20 (Conv2D, + conv_18, Winograd), line 19: 8x8x64 -> 8x8x128, 4,718,592 MACs */
+  /* conv_20 (Conv2D, + conv_18, Winograd F(4x4)), line 19: 8x8x64 -> 8x8x128, 4,718,592 MACs */
   {
     const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 623520, t29, RT_ACT_LINEAR, 0.0f, 128};
-    CHECK(rt_conv2d_winograd(ctx, t32, t31, w + 623648, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1002400, t29, RT_ACT_LINEAR, 0.0f, 128};
+    CHECK(rt_conv2d_winograd(ctx, t32, t31, w + 1002528, &ep, &d, 4, ws, ws_floats));
   }
 
   /* maxpool_2 (MaxPooling2D), line 15: 8x8x128 -> 4x4x128, 0 MACs */
@@ -852,78 +852,78 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
   /* conv_21 (Conv2D), line 16: 8x8x128 -> 4x4x256, 524,288 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 4, 4, 256, 256, 1, 1, 2, 2, 0, 0, 1};
-    const RtEpilogue ep = {w + 787488, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t34, t32, w + 787744, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1330208, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t34, t32, w + 1330464, &ep, &d, ws, ws_floats));
   }
 
   /* bn_18 (BatchNormalization, relu, in place), line 18: 4x4x128 -> 4x4x128, 0 MACs */
   {
     const RtEltwise d = {N, 16, 1, 128, 128, 128};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t35, t33, w + 820512, w + 820640, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t35, t33, w + 1363232, w + 1363360, &ep, &d));
   }
 
   /* conv_22 (Conv2D, bn_19 folded, relu), line 18: 4x4x128 -> 4x4x64, 131,072 MACs */
   {
     const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 64, 64, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 828960, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t36, t35, w + 829152, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1371680, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t36, t35, w + 1371872, &ep, &d, ws, ws_floats));
   }
 
-  /* conv_23 (Conv2D, + conv_21, Winograd), line 19: 4x4x64 -> 4x4x256, 2,359,296 MACs */
+  /* conv_23 (Conv2D, + conv_21, Winograd F(2x2)), line 19: 4x4x64 -> 4x4x256, 2,359,296 MACs */
   {
     const RtConv2d d = {N, 4, 4, 64, 64, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 984800, t34, RT_ACT_LINEAR, 0.0f, 256};
-    CHECK(rt_conv2d_winograd(ctx, t37, t36, w + 985056, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1527520, t34, RT_ACT_LINEAR, 0.0f, 256};
+    CHECK(rt_conv2d_winograd(ctx, t37, t36, w + 1527776, &ep, &d, 2, ws, ws_floats));
   }
 
   /* bn_20 (BatchNormalization, relu), line 18: 4x4x256 -> 4x4x256, 0 MACs */
   {
     const RtEltwise d = {N, 16, 1, 256, 256, 256};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t38, t37, w + 1247200, w + 1247456, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t38, t37, w + 1789920, w + 1790176, &ep, &d));
   }
 
   /* conv_24 (Conv2D, bn_21 folded, relu), line 18: 4x4x256 -> 4x4x128, 524,288 MACs */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 128, 128, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 1280480, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t39, t38, w + 1280864, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1823200, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t39, t38, w + 1823584, &ep, &d, ws, ws_floats));
   }
 
-  /* conv_25 (Conv2D, + conv_23, Winograd), line 19: 4x4x128 -> 4x4x256, 4,718,592 MACs */
+  /* conv_25 (Conv2D, + conv_23, Winograd F(2x2)), line 19: 4x4x128 -> 4x4x256, 4,718,592 MACs */
   {
     const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 1608544, t37, RT_ACT_LINEAR, 0.0f, 256};
-    CHECK(rt_conv2d_winograd(ctx, t40, t39, w + 1608800, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 2151264, t37, RT_ACT_LINEAR, 0.0f, 256};
+    CHECK(rt_conv2d_winograd(ctx, t40, t39, w + 2151520, &ep, &d, 2, ws, ws_floats));
   }
 
   /* bn_22 (BatchNormalization, relu), line 18: 4x4x256 -> 4x4x256, 0 MACs */
   {
     const RtEltwise d = {N, 16, 1, 256, 256, 256};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t41, t40, w + 2133088, w + 2133344, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t41, t40, w + 2675808, w + 2676064, &ep, &d));
   }
 
   /* conv_26 (Conv2D, bn_23 folded, relu), line 18: 4x4x256 -> 4x4x128, 524,288 MACs */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 128, 128, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 2166368, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t42, t41, w + 2166752, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 2709088, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t42, t41, w + 2709472, &ep, &d, ws, ws_floats));
   }
 
-  /* conv_27 (Conv2D, + conv_25, Winograd), line 19: 4x4x128 -> 4x4x256, 4,718,592 MACs */
+  /* conv_27 (Conv2D, + conv_25, Winograd F(2x2)), line 19: 4x4x128 -> 4x4x256, 4,718,592 MACs */
   {
     const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 2494432, t40, RT_ACT_LINEAR, 0.0f, 256};
-    CHECK(rt_conv2d_winograd(ctx, t43, t42, w + 2494688, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 3037152, t40, RT_ACT_LINEAR, 0.0f, 256};
+    CHECK(rt_conv2d_winograd(ctx, t43, t42, w + 3037408, &ep, &d, 2, ws, ws_floats));
   }
 
   /* bn_24 (BatchNormalization, relu, in place), line 30: 4x4x256 -> 4x4x256, 0 MACs */
   {
     const RtEltwise d = {N, 16, 1, 256, 256, 256};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t44, t43, w + 3018976, w + 3019232, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t44, t43, w + 3561696, w + 3561952, &ep, &d));
   }
 
   /* avgpool (AveragePooling2D), line 30: 4x4x256 -> 1x1x256, 0 MACs */
@@ -940,8 +940,8 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
   /* dense (Dense, softmax), line 31: 256 -> 10, 2,560 MACs */
   {
     const RtDense d = {N * 1, 256, 10, 256, 10};
-    const RtEpilogue ep = {w + 3022048, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_dense(ctx, t47, t46, w + 3019488, &ep, &d));
+    const RtEpilogue ep = {w + 3564768, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, t47, t46, w + 3562208, &ep, &d));
     const RtEltwise sm = {N, 1, 1, 10, 10, 10};
     CHECK(rt_softmax(ctx, t47, t47, &sm));
   }
@@ -969,9 +969,9 @@ size_t bottleneck_mini_train_workspace_floats(int N) {
   }
   {  /* conv_2 */
     const RtConv2d d = {N, 32, 32, 16, 16, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_3 */
@@ -983,9 +983,9 @@ size_t bottleneck_mini_train_workspace_floats(int N) {
   }
   {  /* conv_4 */
     const RtConv2d d = {N, 32, 32, 16, 16, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_5 */
@@ -997,9 +997,9 @@ size_t bottleneck_mini_train_workspace_floats(int N) {
   }
   {  /* conv_6 */
     const RtConv2d d = {N, 32, 32, 16, 16, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_7 */
@@ -1018,9 +1018,9 @@ size_t bottleneck_mini_train_workspace_floats(int N) {
   }
   {  /* conv_9 */
     const RtConv2d d = {N, 16, 16, 16, 16, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_10 */
@@ -1032,9 +1032,9 @@ size_t bottleneck_mini_train_workspace_floats(int N) {
   }
   {  /* conv_11 */
     const RtConv2d d = {N, 16, 16, 32, 32, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_12 */
@@ -1046,9 +1046,9 @@ size_t bottleneck_mini_train_workspace_floats(int N) {
   }
   {  /* conv_13 */
     const RtConv2d d = {N, 16, 16, 32, 32, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_14 */
@@ -1067,9 +1067,9 @@ size_t bottleneck_mini_train_workspace_floats(int N) {
   }
   {  /* conv_16 */
     const RtConv2d d = {N, 8, 8, 32, 32, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_17 */
@@ -1081,9 +1081,9 @@ size_t bottleneck_mini_train_workspace_floats(int N) {
   }
   {  /* conv_18 */
     const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_19 */
@@ -1095,9 +1095,9 @@ size_t bottleneck_mini_train_workspace_floats(int N) {
   }
   {  /* conv_20 */
     const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_21 */
@@ -1116,9 +1116,9 @@ size_t bottleneck_mini_train_workspace_floats(int N) {
   }
   {  /* conv_23 */
     const RtConv2d d = {N, 4, 4, 64, 64, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 2);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 2);
     most = f > most ? f : most;
   }
   {  /* conv_24 */
@@ -1130,9 +1130,9 @@ size_t bottleneck_mini_train_workspace_floats(int N) {
   }
   {  /* conv_25 */
     const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 2);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 2);
     most = f > most ? f : most;
   }
   {  /* conv_26 */
@@ -1144,9 +1144,9 @@ size_t bottleneck_mini_train_workspace_floats(int N) {
   }
   {  /* conv_27 */
     const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 2);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 2);
     most = f > most ? f : most;
   }
   (void)N;
@@ -1410,7 +1410,7 @@ RtStatus bottleneck_mini_train_step(const RtContext *ctx, float *w, float *gw, v
   {
     const RtConv2d d = {N, 32, 32, 16, 16, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 6224, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a7, a6, w + 1616, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a7, a6, w + 1616, &ep, &d, 4, ws, ws_floats));
   }
 
   /* add (Add), line 20: 32x32x32 + 32x32x32 -> 32x32x32, 0 MACs */
@@ -1460,7 +1460,7 @@ RtStatus bottleneck_mini_train_step(const RtContext *ctx, float *w, float *gw, v
   {
     const RtConv2d d = {N, 32, 32, 16, 16, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 11584, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a14, a13, w + 6976, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a14, a13, w + 6976, &ep, &d, 4, ws, ws_floats));
   }
 
   /* add_1 (Add), line 20: 32x32x32 + 32x32x32 -> 32x32x32, 0 MACs */
@@ -1510,7 +1510,7 @@ RtStatus bottleneck_mini_train_step(const RtContext *ctx, float *w, float *gw, v
   {
     const RtConv2d d = {N, 32, 32, 16, 16, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 16944, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a21, a20, w + 12336, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a21, a20, w + 12336, &ep, &d, 4, ws, ws_floats));
   }
 
   /* add_2 (Add), line 20: 32x32x32 + 32x32x32 -> 32x32x32, 0 MACs */
@@ -1573,7 +1573,7 @@ RtStatus bottleneck_mini_train_step(const RtContext *ctx, float *w, float *gw, v
   {
     const RtConv2d d = {N, 16, 16, 16, 16, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 29024, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a30, a29, w + 19808, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a30, a29, w + 19808, &ep, &d, 4, ws, ws_floats));
   }
 
   /* add_3 (Add), line 20: 16x16x64 + 16x16x64 -> 16x16x64, 0 MACs */
@@ -1623,7 +1623,7 @@ RtStatus bottleneck_mini_train_step(const RtContext *ctx, float *w, float *gw, v
   {
     const RtConv2d d = {N, 16, 16, 32, 32, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 49984, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a37, a36, w + 31552, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a37, a36, w + 31552, &ep, &d, 4, ws, ws_floats));
   }
 
   /* add_4 (Add), line 20: 16x16x64 + 16x16x64 -> 16x16x64, 0 MACs */
@@ -1673,7 +1673,7 @@ RtStatus bottleneck_mini_train_step(const RtContext *ctx, float *w, float *gw, v
   {
     const RtConv2d d = {N, 16, 16, 32, 32, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 70944, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a44, a43, w + 52512, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a44, a43, w + 52512, &ep, &d, 4, ws, ws_floats));
   }
 
   /* add_5 (Add), line 20: 16x16x64 + 16x16x64 -> 16x16x64, 0 MACs */
@@ -1736,7 +1736,7 @@ RtStatus bottleneck_mini_train_step(const RtContext *ctx, float *w, float *gw, v
   {
     const RtConv2d d = {N, 8, 8, 32, 32, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 118656, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a53, a52, w + 81792, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a53, a52, w + 81792, &ep, &d, 4, ws, ws_floats));
   }
 
   /* add_6 (Add), line 20: 8x8x128 + 8x8x128 -> 8x8x128, 0 MACs */
@@ -1786,7 +1786,7 @@ RtStatus bottleneck_mini_train_step(const RtContext *ctx, float *w, float *gw, v
   {
     const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 201536, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a60, a59, w + 127808, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a60, a59, w + 127808, &ep, &d, 4, ws, ws_floats));
   }
 
   /* add_7 (Add), line 20: 8x8x128 + 8x8x128 -> 8x8x128, 0 MACs */
@@ -1836,7 +1836,7 @@ RtStatus bottleneck_mini_train_step(const RtContext *ctx, float *w, float *gw, v
   {
     const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 284416, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a67, a66, w + 210688, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a67, a66, w + 210688, &ep, &d, 4, ws, ws_floats));
   }
 
   /* add_8 (Add), line 20: 8x8x128 + 8x8x128 -> 8x8x128, 0 MACs */
@@ -1899,7 +1899,7 @@ RtStatus bottleneck_mini_train_step(const RtContext *ctx, float *w, float *gw, v
   {
     const RtConv2d d = {N, 4, 4, 64, 64, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 474048, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a76, a75, w + 326592, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a76, a75, w + 326592, &ep, &d, 2, ws, ws_floats));
   }
 
   /* add_9 (Add), line 20: 4x4x256 + 4x4x256 -> 4x4x256, 0 MACs */
@@ -1949,7 +1949,7 @@ RtStatus bottleneck_mini_train_step(const RtContext *ctx, float *w, float *gw, v
   {
     const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 803648, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a83, a82, w + 508736, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a83, a82, w + 508736, &ep, &d, 2, ws, ws_floats));
   }
 
   /* add_10 (Add), line 20: 4x4x256 + 4x4x256 -> 4x4x256, 0 MACs */
@@ -1999,7 +1999,7 @@ RtStatus bottleneck_mini_train_step(const RtContext *ctx, float *w, float *gw, v
   {
     const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 1133248, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a90, a89, w + 838336, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a90, a89, w + 838336, &ep, &d, 2, ws, ws_floats));
   }
 
   /* add_11 (Add), line 20: 4x4x256 + 4x4x256 -> 4x4x256, 0 MACs */
@@ -2103,7 +2103,7 @@ RtStatus bottleneck_mini_train_step(const RtContext *ctx, float *w, float *gw, v
   /* gradient of conv_27 */
   {
     const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g89, gw + 838336, gw + 1133248, g90, a89, w + 838336, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g89, gw + 838336, gw + 1133248, g90, a89, w + 838336, 0, &d, 2, ws, ws_floats));
   }
 
   /* gradient of relu_23 */
@@ -2148,7 +2148,7 @@ RtStatus bottleneck_mini_train_step(const RtContext *ctx, float *w, float *gw, v
   /* gradient of conv_25 */
   {
     const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g82, gw + 508736, gw + 803648, g83, a82, w + 508736, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g82, gw + 508736, gw + 803648, g83, a82, w + 508736, 0, &d, 2, ws, ws_floats));
   }
 
   /* gradient of relu_21 */
@@ -2193,7 +2193,7 @@ RtStatus bottleneck_mini_train_step(const RtContext *ctx, float *w, float *gw, v
   /* gradient of conv_23 */
   {
     const RtConv2d d = {N, 4, 4, 64, 64, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g75, gw + 326592, gw + 474048, g76, a75, w + 326592, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g75, gw + 326592, gw + 474048, g76, a75, w + 326592, 0, &d, 2, ws, ws_floats));
   }
 
   /* gradient of relu_19 */
@@ -2250,7 +2250,7 @@ RtStatus bottleneck_mini_train_step(const RtContext *ctx, float *w, float *gw, v
   /* gradient of conv_20 */
   {
     const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g66, gw + 210688, gw + 284416, g67, a66, w + 210688, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g66, gw + 210688, gw + 284416, g67, a66, w + 210688, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of relu_17 */
@@ -2295,7 +2295,7 @@ RtStatus bottleneck_mini_train_step(const RtContext *ctx, float *w, float *gw, v
   /* gradient of conv_18 */
   {
     const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g59, gw + 127808, gw + 201536, g60, a59, w + 127808, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g59, gw + 127808, gw + 201536, g60, a59, w + 127808, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of relu_15 */
@@ -2340,7 +2340,7 @@ RtStatus bottleneck_mini_train_step(const RtContext *ctx, float *w, float *gw, v
   /* gradient of conv_16 */
   {
     const RtConv2d d = {N, 8, 8, 32, 32, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g52, gw + 81792, gw + 118656, g53, a52, w + 81792, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g52, gw + 81792, gw + 118656, g53, a52, w + 81792, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of relu_13 */
@@ -2397,7 +2397,7 @@ RtStatus bottleneck_mini_train_step(const RtContext *ctx, float *w, float *gw, v
   /* gradient of conv_13 */
   {
     const RtConv2d d = {N, 16, 16, 32, 32, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g43, gw + 52512, gw + 70944, g44, a43, w + 52512, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g43, gw + 52512, gw + 70944, g44, a43, w + 52512, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of relu_11 */
@@ -2442,7 +2442,7 @@ RtStatus bottleneck_mini_train_step(const RtContext *ctx, float *w, float *gw, v
   /* gradient of conv_11 */
   {
     const RtConv2d d = {N, 16, 16, 32, 32, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g36, gw + 31552, gw + 49984, g37, a36, w + 31552, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g36, gw + 31552, gw + 49984, g37, a36, w + 31552, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of relu_9 */
@@ -2487,7 +2487,7 @@ RtStatus bottleneck_mini_train_step(const RtContext *ctx, float *w, float *gw, v
   /* gradient of conv_9 */
   {
     const RtConv2d d = {N, 16, 16, 16, 16, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g29, gw + 19808, gw + 29024, g30, a29, w + 19808, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g29, gw + 19808, gw + 29024, g30, a29, w + 19808, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of relu_7 */
@@ -2544,7 +2544,7 @@ RtStatus bottleneck_mini_train_step(const RtContext *ctx, float *w, float *gw, v
   /* gradient of conv_6 */
   {
     const RtConv2d d = {N, 32, 32, 16, 16, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g20, gw + 12336, gw + 16944, g21, a20, w + 12336, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g20, gw + 12336, gw + 16944, g21, a20, w + 12336, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of relu_5 */
@@ -2589,7 +2589,7 @@ RtStatus bottleneck_mini_train_step(const RtContext *ctx, float *w, float *gw, v
   /* gradient of conv_4 */
   {
     const RtConv2d d = {N, 32, 32, 16, 16, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g13, gw + 6976, gw + 11584, g14, a13, w + 6976, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g13, gw + 6976, gw + 11584, g14, a13, w + 6976, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of relu_3 */
@@ -2634,7 +2634,7 @@ RtStatus bottleneck_mini_train_step(const RtContext *ctx, float *w, float *gw, v
   /* gradient of conv_2 */
   {
     const RtConv2d d = {N, 32, 32, 16, 16, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g6, gw + 1616, gw + 6224, g7, a6, w + 1616, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g6, gw + 1616, gw + 6224, g7, a6, w + 1616, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of relu_1 */
@@ -2838,7 +2838,7 @@ const NetcModel netc_model_bottleneck_mini = {
   .params = params,
   .num_params = 158,
   .param_floats = 1137098,
-  .compute_floats = 3022064,
+  .compute_floats = 3564784,
   .total_params = 1137098,
   .trainable_params = 1132938,
   .macs_per_image = 57117184,

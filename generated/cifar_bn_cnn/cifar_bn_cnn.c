@@ -93,62 +93,62 @@ void cifar_bn_cnn_prepare(float *w, const float *p) {
   /* bn_2 folded in: kernel and bias scaled per output channel */
   rt_bn_fold(w + 40608, w + 40672, p + 38988, p + 39052, p + 39116, p + 39180, 0.00100000005f, 64);
   rt_fold_affine(w + 3680, w + 40544, w + 40608, w + 40672, 576, 64);
-  /* conv_1: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 40736, w + 3680, 64, 64);
+  /* conv_1: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 40736, w + 3680, 64, 64, 4);
   /* conv_2 (Conv2D) */
-  memcpy(w + 106272, p + 39244, 36864 * sizeof(float));
-  memcpy(w + 143136, p + 76108, 64 * sizeof(float));
-  /* conv_2: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 143200, w + 106272, 64, 64);
+  memcpy(w + 188192, p + 39244, 36864 * sizeof(float));
+  memcpy(w + 225056, p + 76108, 64 * sizeof(float));
+  /* conv_2: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 225120, w + 188192, 64, 64, 4);
   /* bn_3: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 208736, w + 208800, p + 76172, p + 76236, p + 76300, p + 76364, 0.00100000005f, 64);
+  rt_bn_fold(w + 372576, w + 372640, p + 76172, p + 76236, p + 76300, p + 76364, 0.00100000005f, 64);
   /* conv_3 (Conv2D) */
-  memcpy(w + 208864, p + 76428, 73728 * sizeof(float));
-  memcpy(w + 282592, p + 150156, 128 * sizeof(float));
+  memcpy(w + 372704, p + 76428, 73728 * sizeof(float));
+  memcpy(w + 446432, p + 150156, 128 * sizeof(float));
   /* bn_4 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 282720, w + 282848, p + 150284, p + 150412, p + 150540, p + 150668, 0.00100000005f, 128);
-  rt_fold_affine(w + 208864, w + 282592, w + 282720, w + 282848, 576, 128);
-  /* conv_3: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 282976, w + 208864, 64, 128);
+  rt_bn_fold(w + 446560, w + 446688, p + 150284, p + 150412, p + 150540, p + 150668, 0.00100000005f, 128);
+  rt_fold_affine(w + 372704, w + 446432, w + 446560, w + 446688, 576, 128);
+  /* conv_3: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 446816, w + 372704, 64, 128, 4);
   /* conv_4 (Conv2D) */
-  memcpy(w + 414048, p + 150796, 147456 * sizeof(float));
-  memcpy(w + 561504, p + 298252, 128 * sizeof(float));
+  memcpy(w + 741728, p + 150796, 147456 * sizeof(float));
+  memcpy(w + 889184, p + 298252, 128 * sizeof(float));
   /* bn_5 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 561632, w + 561760, p + 298380, p + 298508, p + 298636, p + 298764, 0.00100000005f, 128);
-  rt_fold_affine(w + 414048, w + 561504, w + 561632, w + 561760, 1152, 128);
-  /* conv_4: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 561888, w + 414048, 128, 128);
+  rt_bn_fold(w + 889312, w + 889440, p + 298380, p + 298508, p + 298636, p + 298764, 0.00100000005f, 128);
+  rt_fold_affine(w + 741728, w + 889184, w + 889312, w + 889440, 1152, 128);
+  /* conv_4: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 889568, w + 741728, 128, 128, 4);
   /* conv_5 (Conv2D) */
-  memcpy(w + 824032, p + 298892, 147456 * sizeof(float));
-  memcpy(w + 971488, p + 446348, 128 * sizeof(float));
-  /* conv_5: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 971616, w + 824032, 128, 128);
+  memcpy(w + 1479392, p + 298892, 147456 * sizeof(float));
+  memcpy(w + 1626848, p + 446348, 128 * sizeof(float));
+  /* conv_5: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 1626976, w + 1479392, 128, 128, 4);
   /* bn_6: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 1233760, w + 1233888, p + 446476, p + 446604, p + 446732, p + 446860, 0.00100000005f, 128);
+  rt_bn_fold(w + 2216800, w + 2216928, p + 446476, p + 446604, p + 446732, p + 446860, 0.00100000005f, 128);
   /* conv_6 (Conv2D) */
-  memcpy(w + 1234016, p + 446988, 294912 * sizeof(float));
-  memcpy(w + 1528928, p + 741900, 256 * sizeof(float));
+  memcpy(w + 2217056, p + 446988, 294912 * sizeof(float));
+  memcpy(w + 2511968, p + 741900, 256 * sizeof(float));
   /* bn_7 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 1529184, w + 1529440, p + 742156, p + 742412, p + 742668, p + 742924, 0.00100000005f, 256);
-  rt_fold_affine(w + 1234016, w + 1528928, w + 1529184, w + 1529440, 1152, 256);
-  /* conv_6: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 1529696, w + 1234016, 128, 256);
+  rt_bn_fold(w + 2512224, w + 2512480, p + 742156, p + 742412, p + 742668, p + 742924, 0.00100000005f, 256);
+  rt_fold_affine(w + 2217056, w + 2511968, w + 2512224, w + 2512480, 1152, 256);
+  /* conv_6: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 2512736, w + 2217056, 128, 256, 4);
   /* conv_7 (Conv2D) */
-  memcpy(w + 2053984, p + 743180, 589824 * sizeof(float));
-  memcpy(w + 2643808, p + 1333004, 256 * sizeof(float));
+  memcpy(w + 3692384, p + 743180, 589824 * sizeof(float));
+  memcpy(w + 4282208, p + 1333004, 256 * sizeof(float));
   /* bn_8 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 2644064, w + 2644320, p + 1333260, p + 1333516, p + 1333772, p + 1334028, 0.00100000005f, 256);
-  rt_fold_affine(w + 2053984, w + 2643808, w + 2644064, w + 2644320, 2304, 256);
-  /* conv_7: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 2644576, w + 2053984, 256, 256);
+  rt_bn_fold(w + 4282464, w + 4282720, p + 1333260, p + 1333516, p + 1333772, p + 1334028, 0.00100000005f, 256);
+  rt_fold_affine(w + 3692384, w + 4282208, w + 4282464, w + 4282720, 2304, 256);
+  /* conv_7: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 4282976, w + 3692384, 256, 256, 4);
   /* conv_8 (Conv2D) */
-  memcpy(w + 3693152, p + 1334284, 589824 * sizeof(float));
-  memcpy(w + 4282976, p + 1924108, 256 * sizeof(float));
-  /* conv_8: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 4283232, w + 3693152, 256, 256);
+  memcpy(w + 6642272, p + 1334284, 589824 * sizeof(float));
+  memcpy(w + 7232096, p + 1924108, 256 * sizeof(float));
+  /* conv_8: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 7232352, w + 6642272, 256, 256, 4);
   /* dense (Dense) */
-  memcpy(w + 5331808, p + 1924364, 2560 * sizeof(float));
-  memcpy(w + 5334368, p + 1926924, 10 * sizeof(float));
+  memcpy(w + 9591648, p + 1924364, 2560 * sizeof(float));
+  memcpy(w + 9594208, p + 1926924, 10 * sizeof(float));
 }
 
 /* Scratch the convolutions need at batch N (im2col tiles, Winograd blocks). */
@@ -162,49 +162,49 @@ size_t cifar_bn_cnn_workspace_floats(int N) {
   }
   {  /* conv_1 */
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* conv_2 */
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* conv_3 */
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* conv_4 */
     const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* conv_5 */
     const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* conv_6 */
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* conv_7 */
     const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* conv_8 */
     const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
@@ -256,18 +256,18 @@ RtStatus cifar_bn_cnn_forward(const RtContext *ctx, const float *w, void *arena_
     CHECK(rt_conv2d_packed(ctx, t2, t1, w + 1952, &ep, &d, ws, ws_floats));
   }
 
-  /* conv_1 (Conv2D, bn_2 folded, relu, Winograd), line 15: 32x32x64 -> 32x32x64, 37,748,736 MACs */
+  /* conv_1 (Conv2D, bn_2 folded, relu, Winograd F(4x4)), line 15: 32x32x64 -> 32x32x64, 37,748,736 MACs */
   {
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 40544, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t3, t2, w + 40736, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t3, t2, w + 40736, &ep, &d, 4, ws, ws_floats));
   }
 
-  /* conv_2 (Conv2D, Winograd), line 15: 32x32x64 -> 32x32x64, 37,748,736 MACs */
+  /* conv_2 (Conv2D, Winograd F(4x4)), line 15: 32x32x64 -> 32x32x64, 37,748,736 MACs */
   {
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 143136, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 143200, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 225056, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 225120, &ep, &d, 4, ws, ws_floats));
   }
 
   /* maxpool (MaxPooling2D), line 21: 32x32x64 -> 16x16x64, 0 MACs */
@@ -280,28 +280,28 @@ RtStatus cifar_bn_cnn_forward(const RtContext *ctx, const float *w, void *arena_
   {
     const RtEltwise d = {N, 256, 1, 64, 64, 64};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t6, t5, w + 208736, w + 208800, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t6, t5, w + 372576, w + 372640, &ep, &d));
   }
 
-  /* conv_3 (Conv2D, bn_4 folded, relu, Winograd), line 15: 16x16x64 -> 16x16x128, 18,874,368 MACs */
+  /* conv_3 (Conv2D, bn_4 folded, relu, Winograd F(4x4)), line 15: 16x16x64 -> 16x16x128, 18,874,368 MACs */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 282592, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t7, t6, w + 282976, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 446432, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t7, t6, w + 446816, &ep, &d, 4, ws, ws_floats));
   }
 
-  /* conv_4 (Conv2D, bn_5 folded, relu, Winograd), line 15: 16x16x128 -> 16x16x128, 37,748,736 MACs */
+  /* conv_4 (Conv2D, bn_5 folded, relu, Winograd F(4x4)), line 15: 16x16x128 -> 16x16x128, 37,748,736 MACs */
   {
     const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 561504, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t8, t7, w + 561888, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 889184, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t8, t7, w + 889568, &ep, &d, 4, ws, ws_floats));
   }
 
-  /* conv_5 (Conv2D, Winograd), line 15: 16x16x128 -> 16x16x128, 37,748,736 MACs */
+  /* conv_5 (Conv2D, Winograd F(4x4)), line 15: 16x16x128 -> 16x16x128, 37,748,736 MACs */
   {
     const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 971488, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t9, t8, w + 971616, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1626848, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t9, t8, w + 1626976, &ep, &d, 4, ws, ws_floats));
   }
 
   /* maxpool_1 (MaxPooling2D), line 21: 16x16x128 -> 8x8x128, 0 MACs */
@@ -314,28 +314,28 @@ RtStatus cifar_bn_cnn_forward(const RtContext *ctx, const float *w, void *arena_
   {
     const RtEltwise d = {N, 64, 1, 128, 128, 128};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t11, t10, w + 1233760, w + 1233888, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t11, t10, w + 2216800, w + 2216928, &ep, &d));
   }
 
-  /* conv_6 (Conv2D, bn_7 folded, relu, Winograd), line 15: 8x8x128 -> 8x8x256, 18,874,368 MACs */
+  /* conv_6 (Conv2D, bn_7 folded, relu, Winograd F(4x4)), line 15: 8x8x128 -> 8x8x256, 18,874,368 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 1528928, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t12, t11, w + 1529696, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 2511968, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t12, t11, w + 2512736, &ep, &d, 4, ws, ws_floats));
   }
 
-  /* conv_7 (Conv2D, bn_8 folded, relu, Winograd), line 15: 8x8x256 -> 8x8x256, 37,748,736 MACs */
+  /* conv_7 (Conv2D, bn_8 folded, relu, Winograd F(4x4)), line 15: 8x8x256 -> 8x8x256, 37,748,736 MACs */
   {
     const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 2643808, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t13, t12, w + 2644576, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 4282208, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t13, t12, w + 4282976, &ep, &d, 4, ws, ws_floats));
   }
 
-  /* conv_8 (Conv2D, Winograd), line 15: 8x8x256 -> 8x8x256, 37,748,736 MACs */
+  /* conv_8 (Conv2D, Winograd F(4x4)), line 15: 8x8x256 -> 8x8x256, 37,748,736 MACs */
   {
     const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 4282976, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t14, t13, w + 4283232, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 7232096, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t14, t13, w + 7232352, &ep, &d, 4, ws, ws_floats));
   }
 
   /* avgpool (AveragePooling2D), line 24: 8x8x256 -> 1x1x256, 0 MACs */
@@ -352,8 +352,8 @@ RtStatus cifar_bn_cnn_forward(const RtContext *ctx, const float *w, void *arena_
   /* dense (Dense, softmax), line 25: 256 -> 10, 2,560 MACs */
   {
     const RtDense d = {N * 1, 256, 10, 256, 10};
-    const RtEpilogue ep = {w + 5334368, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_dense(ctx, t17, t16, w + 5331808, &ep, &d));
+    const RtEpilogue ep = {w + 9594208, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, t17, t16, w + 9591648, &ep, &d));
     const RtEltwise sm = {N, 1, 1, 10, 10, 10};
     CHECK(rt_softmax(ctx, t17, t17, &sm));
   }
@@ -374,58 +374,58 @@ size_t cifar_bn_cnn_train_workspace_floats(int N) {
   }
   {  /* conv_1 */
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_2 */
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_3 */
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_4 */
     const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_5 */
     const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_6 */
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_7 */
     const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_8 */
     const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   (void)N;
@@ -554,7 +554,7 @@ RtStatus cifar_bn_cnn_train_step(const RtContext *ctx, float *w, float *gw, void
   {
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 38924, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a6, a5, w + 2060, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a6, a5, w + 2060, &ep, &d, 4, ws, ws_floats));
   }
 
   /* bn_2 (BatchNormalization), line 15: 32x32x64 -> 32x32x64, 0 MACs */
@@ -575,7 +575,7 @@ RtStatus cifar_bn_cnn_train_step(const RtContext *ctx, float *w, float *gw, void
   {
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 76108, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a9, a8, w + 39244, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a9, a8, w + 39244, &ep, &d, 4, ws, ws_floats));
   }
 
   /* maxpool (MaxPooling2D), line 21: 32x32x64 -> 16x16x64, 0 MACs */
@@ -602,7 +602,7 @@ RtStatus cifar_bn_cnn_train_step(const RtContext *ctx, float *w, float *gw, void
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 150156, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a13, a12, w + 76428, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a13, a12, w + 76428, &ep, &d, 4, ws, ws_floats));
   }
 
   /* bn_4 (BatchNormalization), line 15: 16x16x128 -> 16x16x128, 0 MACs */
@@ -623,7 +623,7 @@ RtStatus cifar_bn_cnn_train_step(const RtContext *ctx, float *w, float *gw, void
   {
     const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 298252, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a16, a15, w + 150796, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a16, a15, w + 150796, &ep, &d, 4, ws, ws_floats));
   }
 
   /* bn_5 (BatchNormalization), line 15: 16x16x128 -> 16x16x128, 0 MACs */
@@ -644,7 +644,7 @@ RtStatus cifar_bn_cnn_train_step(const RtContext *ctx, float *w, float *gw, void
   {
     const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 446348, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a19, a18, w + 298892, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a19, a18, w + 298892, &ep, &d, 4, ws, ws_floats));
   }
 
   /* maxpool_1 (MaxPooling2D), line 21: 16x16x128 -> 8x8x128, 0 MACs */
@@ -671,7 +671,7 @@ RtStatus cifar_bn_cnn_train_step(const RtContext *ctx, float *w, float *gw, void
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 741900, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a23, a22, w + 446988, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a23, a22, w + 446988, &ep, &d, 4, ws, ws_floats));
   }
 
   /* bn_7 (BatchNormalization), line 15: 8x8x256 -> 8x8x256, 0 MACs */
@@ -692,7 +692,7 @@ RtStatus cifar_bn_cnn_train_step(const RtContext *ctx, float *w, float *gw, void
   {
     const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 1333004, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a26, a25, w + 743180, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a26, a25, w + 743180, &ep, &d, 4, ws, ws_floats));
   }
 
   /* bn_8 (BatchNormalization), line 15: 8x8x256 -> 8x8x256, 0 MACs */
@@ -713,7 +713,7 @@ RtStatus cifar_bn_cnn_train_step(const RtContext *ctx, float *w, float *gw, void
   {
     const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 1924108, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a29, a28, w + 1334284, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a29, a28, w + 1334284, &ep, &d, 4, ws, ws_floats));
   }
 
   /* dropout (Dropout), line 24: 8x8x256 -> 8x8x256, 0 MACs */
@@ -775,7 +775,7 @@ RtStatus cifar_bn_cnn_train_step(const RtContext *ctx, float *w, float *gw, void
   /* gradient of conv_8 */
   {
     const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g28, gw + 1334284, gw + 1924108, g29, a28, w + 1334284, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g28, gw + 1334284, gw + 1924108, g29, a28, w + 1334284, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of relu_8 */
@@ -794,7 +794,7 @@ RtStatus cifar_bn_cnn_train_step(const RtContext *ctx, float *w, float *gw, void
   /* gradient of conv_7 */
   {
     const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g25, gw + 743180, gw + 1333004, g26, a25, w + 743180, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g25, gw + 743180, gw + 1333004, g26, a25, w + 743180, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of relu_7 */
@@ -813,7 +813,7 @@ RtStatus cifar_bn_cnn_train_step(const RtContext *ctx, float *w, float *gw, void
   /* gradient of conv_6 */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g22, gw + 446988, gw + 741900, g23, a22, w + 446988, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g22, gw + 446988, gw + 741900, g23, a22, w + 446988, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of relu_6 */
@@ -838,7 +838,7 @@ RtStatus cifar_bn_cnn_train_step(const RtContext *ctx, float *w, float *gw, void
   /* gradient of conv_5 */
   {
     const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g18, gw + 298892, gw + 446348, g19, a18, w + 298892, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g18, gw + 298892, gw + 446348, g19, a18, w + 298892, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of relu_5 */
@@ -857,7 +857,7 @@ RtStatus cifar_bn_cnn_train_step(const RtContext *ctx, float *w, float *gw, void
   /* gradient of conv_4 */
   {
     const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g15, gw + 150796, gw + 298252, g16, a15, w + 150796, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g15, gw + 150796, gw + 298252, g16, a15, w + 150796, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of relu_4 */
@@ -876,7 +876,7 @@ RtStatus cifar_bn_cnn_train_step(const RtContext *ctx, float *w, float *gw, void
   /* gradient of conv_3 */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g12, gw + 76428, gw + 150156, g13, a12, w + 76428, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g12, gw + 76428, gw + 150156, g13, a12, w + 76428, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of relu_3 */
@@ -901,7 +901,7 @@ RtStatus cifar_bn_cnn_train_step(const RtContext *ctx, float *w, float *gw, void
   /* gradient of conv_2 */
   {
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g8, gw + 39244, gw + 76108, g9, a8, w + 39244, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g8, gw + 39244, gw + 76108, g9, a8, w + 39244, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of relu_2 */
@@ -920,7 +920,7 @@ RtStatus cifar_bn_cnn_train_step(const RtContext *ctx, float *w, float *gw, void
   /* gradient of conv_1 */
   {
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g5, gw + 2060, gw + 38924, g6, a5, w + 2060, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g5, gw + 2060, gw + 38924, g6, a5, w + 2060, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of relu_1 */
@@ -1053,7 +1053,7 @@ const NetcModel netc_model_cifar_bn_cnn = {
   .params = params,
   .num_params = 56,
   .param_floats = 1926934,
-  .compute_floats = 5334384,
+  .compute_floats = 9594224,
   .total_params = 1926934,
   .trainable_params = 1924752,
   .macs_per_image = 266013184,

@@ -51,51 +51,51 @@ void cifar_cnn_prepare(float *w, const float *p) {
   /* conv_1 (Conv2D) */
   memcpy(w + 3520, p + 1792, 36864 * sizeof(float));
   memcpy(w + 40384, p + 38656, 64 * sizeof(float));
-  /* conv_1: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 40448, w + 3520, 64, 64);
+  /* conv_1: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 40448, w + 3520, 64, 64, 4);
   /* conv_2 (Conv2D) */
-  memcpy(w + 105984, p + 38720, 36864 * sizeof(float));
-  memcpy(w + 142848, p + 75584, 64 * sizeof(float));
-  /* conv_2: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 142912, w + 105984, 64, 64);
+  memcpy(w + 187904, p + 38720, 36864 * sizeof(float));
+  memcpy(w + 224768, p + 75584, 64 * sizeof(float));
+  /* conv_2: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 224832, w + 187904, 64, 64, 4);
   /* conv_3 (Conv2D) */
-  memcpy(w + 208448, p + 75648, 73728 * sizeof(float));
-  memcpy(w + 282176, p + 149376, 128 * sizeof(float));
-  /* conv_3: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 282304, w + 208448, 64, 128);
+  memcpy(w + 372288, p + 75648, 73728 * sizeof(float));
+  memcpy(w + 446016, p + 149376, 128 * sizeof(float));
+  /* conv_3: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 446144, w + 372288, 64, 128, 4);
   /* conv_4 (Conv2D) */
-  memcpy(w + 413376, p + 149504, 147456 * sizeof(float));
-  memcpy(w + 560832, p + 296960, 128 * sizeof(float));
-  /* conv_4: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 560960, w + 413376, 128, 128);
+  memcpy(w + 741056, p + 149504, 147456 * sizeof(float));
+  memcpy(w + 888512, p + 296960, 128 * sizeof(float));
+  /* conv_4: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 888640, w + 741056, 128, 128, 4);
   /* conv_5 (Conv2D) */
-  memcpy(w + 823104, p + 297088, 147456 * sizeof(float));
-  memcpy(w + 970560, p + 444544, 128 * sizeof(float));
-  /* conv_5: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 970688, w + 823104, 128, 128);
+  memcpy(w + 1478464, p + 297088, 147456 * sizeof(float));
+  memcpy(w + 1625920, p + 444544, 128 * sizeof(float));
+  /* conv_5: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 1626048, w + 1478464, 128, 128, 4);
   /* conv_6 (Conv2D) */
-  memcpy(w + 1232832, p + 444672, 294912 * sizeof(float));
-  memcpy(w + 1527744, p + 739584, 256 * sizeof(float));
-  /* conv_6: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 1528000, w + 1232832, 128, 256);
+  memcpy(w + 2215872, p + 444672, 294912 * sizeof(float));
+  memcpy(w + 2510784, p + 739584, 256 * sizeof(float));
+  /* conv_6: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 2511040, w + 2215872, 128, 256, 4);
   /* conv_7 (Conv2D) */
-  memcpy(w + 2052288, p + 739840, 589824 * sizeof(float));
-  memcpy(w + 2642112, p + 1329664, 256 * sizeof(float));
-  /* conv_7: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 2642368, w + 2052288, 256, 256);
+  memcpy(w + 3690688, p + 739840, 589824 * sizeof(float));
+  memcpy(w + 4280512, p + 1329664, 256 * sizeof(float));
+  /* conv_7: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 4280768, w + 3690688, 256, 256, 4);
   /* conv_8 (Conv2D) */
-  memcpy(w + 3690944, p + 1329920, 589824 * sizeof(float));
-  memcpy(w + 4280768, p + 1919744, 256 * sizeof(float));
-  /* conv_8: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 4281024, w + 3690944, 256, 256);
+  memcpy(w + 6640064, p + 1329920, 589824 * sizeof(float));
+  memcpy(w + 7229888, p + 1919744, 256 * sizeof(float));
+  /* conv_8: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 7230144, w + 6640064, 256, 256, 4);
   /* conv_9 (Conv2D) */
-  memcpy(w + 5329600, p + 1920000, 589824 * sizeof(float));
-  memcpy(w + 5919424, p + 2509824, 256 * sizeof(float));
-  /* conv_9: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 5919680, w + 5329600, 256, 256);
+  memcpy(w + 9589440, p + 1920000, 589824 * sizeof(float));
+  memcpy(w + 10179264, p + 2509824, 256 * sizeof(float));
+  /* conv_9: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 10179520, w + 9589440, 256, 256, 4);
   /* dense (Dense) */
-  memcpy(w + 6968256, p + 2510080, 2560 * sizeof(float));
-  memcpy(w + 6970816, p + 2512640, 10 * sizeof(float));
+  memcpy(w + 12538816, p + 2510080, 2560 * sizeof(float));
+  memcpy(w + 12541376, p + 2512640, 10 * sizeof(float));
 }
 
 /* Scratch the convolutions need at batch N (im2col tiles, Winograd blocks). */
@@ -109,55 +109,55 @@ size_t cifar_cnn_workspace_floats(int N) {
   }
   {  /* conv_1 */
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* conv_2 */
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* conv_3 */
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* conv_4 */
     const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* conv_5 */
     const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* conv_6 */
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* conv_7 */
     const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* conv_8 */
     const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* conv_9 */
     const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
@@ -200,18 +200,18 @@ RtStatus cifar_cnn_forward(const RtContext *ctx, const float *w, void *arena_, f
     CHECK(rt_conv2d_packed(ctx, t1, t0, w + 1792, &ep, &d, ws, ws_floats));
   }
 
-  /* conv_1 (Conv2D, relu, Winograd), line 12: 32x32x64 -> 32x32x64, 37,748,736 MACs */
+  /* conv_1 (Conv2D, relu, Winograd F(4x4)), line 12: 32x32x64 -> 32x32x64, 37,748,736 MACs */
   {
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 40384, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t2, t1, w + 40448, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t2, t1, w + 40448, &ep, &d, 4, ws, ws_floats));
   }
 
-  /* conv_2 (Conv2D, relu, Winograd), line 12: 32x32x64 -> 32x32x64, 37,748,736 MACs */
+  /* conv_2 (Conv2D, relu, Winograd F(4x4)), line 12: 32x32x64 -> 32x32x64, 37,748,736 MACs */
   {
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 142848, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t3, t2, w + 142912, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 224768, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t3, t2, w + 224832, &ep, &d, 4, ws, ws_floats));
   }
 
   /* maxpool (MaxPooling2D), line 17: 32x32x64 -> 16x16x64, 0 MACs */
@@ -220,25 +220,25 @@ RtStatus cifar_cnn_forward(const RtContext *ctx, const float *w, void *arena_, f
     CHECK(rt_maxpool2d(ctx, t4, t3, &d));
   }
 
-  /* conv_3 (Conv2D, relu, Winograd), line 12: 16x16x64 -> 16x16x128, 18,874,368 MACs */
+  /* conv_3 (Conv2D, relu, Winograd F(4x4)), line 12: 16x16x64 -> 16x16x128, 18,874,368 MACs */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 282176, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t5, t4, w + 282304, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 446016, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t5, t4, w + 446144, &ep, &d, 4, ws, ws_floats));
   }
 
-  /* conv_4 (Conv2D, relu, Winograd), line 12: 16x16x128 -> 16x16x128, 37,748,736 MACs */
+  /* conv_4 (Conv2D, relu, Winograd F(4x4)), line 12: 16x16x128 -> 16x16x128, 37,748,736 MACs */
   {
     const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 560832, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t6, t5, w + 560960, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 888512, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t6, t5, w + 888640, &ep, &d, 4, ws, ws_floats));
   }
 
-  /* conv_5 (Conv2D, relu, Winograd), line 12: 16x16x128 -> 16x16x128, 37,748,736 MACs */
+  /* conv_5 (Conv2D, relu, Winograd F(4x4)), line 12: 16x16x128 -> 16x16x128, 37,748,736 MACs */
   {
     const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 970560, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t7, t6, w + 970688, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1625920, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t7, t6, w + 1626048, &ep, &d, 4, ws, ws_floats));
   }
 
   /* maxpool_1 (MaxPooling2D), line 18: 16x16x128 -> 8x8x128, 0 MACs */
@@ -247,32 +247,32 @@ RtStatus cifar_cnn_forward(const RtContext *ctx, const float *w, void *arena_, f
     CHECK(rt_maxpool2d(ctx, t8, t7, &d));
   }
 
-  /* conv_6 (Conv2D, relu, Winograd), line 12: 8x8x128 -> 8x8x256, 18,874,368 MACs */
+  /* conv_6 (Conv2D, relu, Winograd F(4x4)), line 12: 8x8x128 -> 8x8x256, 18,874,368 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 1527744, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t9, t8, w + 1528000, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 2510784, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t9, t8, w + 2511040, &ep, &d, 4, ws, ws_floats));
   }
 
-  /* conv_7 (Conv2D, relu, Winograd), line 12: 8x8x256 -> 8x8x256, 37,748,736 MACs */
+  /* conv_7 (Conv2D, relu, Winograd F(4x4)), line 12: 8x8x256 -> 8x8x256, 37,748,736 MACs */
   {
     const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 2642112, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t10, t9, w + 2642368, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 4280512, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t10, t9, w + 4280768, &ep, &d, 4, ws, ws_floats));
   }
 
-  /* conv_8 (Conv2D, relu, Winograd), line 12: 8x8x256 -> 8x8x256, 37,748,736 MACs */
+  /* conv_8 (Conv2D, relu, Winograd F(4x4)), line 12: 8x8x256 -> 8x8x256, 37,748,736 MACs */
   {
     const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 4280768, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t11, t10, w + 4281024, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 7229888, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t11, t10, w + 7230144, &ep, &d, 4, ws, ws_floats));
   }
 
-  /* conv_9 (Conv2D, relu, Winograd), line 12: 8x8x256 -> 8x8x256, 37,748,736 MACs */
+  /* conv_9 (Conv2D, relu, Winograd F(4x4)), line 12: 8x8x256 -> 8x8x256, 37,748,736 MACs */
   {
     const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 5919424, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t12, t11, w + 5919680, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 10179264, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t12, t11, w + 10179520, &ep, &d, 4, ws, ws_floats));
   }
 
   /* avgpool (AveragePooling2D), line 20: 8x8x256 -> 1x1x256, 0 MACs */
@@ -289,8 +289,8 @@ RtStatus cifar_cnn_forward(const RtContext *ctx, const float *w, void *arena_, f
   /* dense (Dense, softmax), line 21: 256 -> 10, 2,560 MACs */
   {
     const RtDense d = {N * 1, 256, 10, 256, 10};
-    const RtEpilogue ep = {w + 6970816, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_dense(ctx, t15, t14, w + 6968256, &ep, &d));
+    const RtEpilogue ep = {w + 12541376, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, t15, t14, w + 12538816, &ep, &d));
     const RtEltwise sm = {N, 1, 1, 10, 10, 10};
     CHECK(rt_softmax(ctx, t15, t15, &sm));
   }
@@ -311,65 +311,65 @@ size_t cifar_cnn_train_workspace_floats(int N) {
   }
   {  /* conv_1 */
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_2 */
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_3 */
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_4 */
     const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_5 */
     const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_6 */
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_7 */
     const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_8 */
     const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_9 */
     const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   (void)N;
@@ -436,14 +436,14 @@ RtStatus cifar_cnn_train_step(const RtContext *ctx, float *w, float *gw, void *a
   {
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 38656, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a2, a1, w + 1792, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a2, a1, w + 1792, &ep, &d, 4, ws, ws_floats));
   }
 
   /* conv_2 (Conv2D, relu), line 12: 32x32x64 -> 32x32x64, 37,748,736 MACs */
   {
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 75584, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a3, a2, w + 38720, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a3, a2, w + 38720, &ep, &d, 4, ws, ws_floats));
   }
 
   /* maxpool (MaxPooling2D), line 17: 32x32x64 -> 16x16x64, 0 MACs */
@@ -456,21 +456,21 @@ RtStatus cifar_cnn_train_step(const RtContext *ctx, float *w, float *gw, void *a
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 149376, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a5, a4, w + 75648, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a5, a4, w + 75648, &ep, &d, 4, ws, ws_floats));
   }
 
   /* conv_4 (Conv2D, relu), line 12: 16x16x128 -> 16x16x128, 37,748,736 MACs */
   {
     const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 296960, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a6, a5, w + 149504, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a6, a5, w + 149504, &ep, &d, 4, ws, ws_floats));
   }
 
   /* conv_5 (Conv2D, relu), line 12: 16x16x128 -> 16x16x128, 37,748,736 MACs */
   {
     const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 444544, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a7, a6, w + 297088, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a7, a6, w + 297088, &ep, &d, 4, ws, ws_floats));
   }
 
   /* maxpool_1 (MaxPooling2D), line 18: 16x16x128 -> 8x8x128, 0 MACs */
@@ -483,28 +483,28 @@ RtStatus cifar_cnn_train_step(const RtContext *ctx, float *w, float *gw, void *a
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 739584, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a9, a8, w + 444672, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a9, a8, w + 444672, &ep, &d, 4, ws, ws_floats));
   }
 
   /* conv_7 (Conv2D, relu), line 12: 8x8x256 -> 8x8x256, 37,748,736 MACs */
   {
     const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 1329664, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a10, a9, w + 739840, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a10, a9, w + 739840, &ep, &d, 4, ws, ws_floats));
   }
 
   /* conv_8 (Conv2D, relu), line 12: 8x8x256 -> 8x8x256, 37,748,736 MACs */
   {
     const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 1919744, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a11, a10, w + 1329920, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a11, a10, w + 1329920, &ep, &d, 4, ws, ws_floats));
   }
 
   /* conv_9 (Conv2D, relu), line 12: 8x8x256 -> 8x8x256, 37,748,736 MACs */
   {
     const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 2509824, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a12, a11, w + 1920000, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a12, a11, w + 1920000, &ep, &d, 4, ws, ws_floats));
   }
 
   /* dropout (Dropout), line 20: 8x8x256 -> 8x8x256, 0 MACs */
@@ -568,7 +568,7 @@ RtStatus cifar_cnn_train_step(const RtContext *ctx, float *w, float *gw, void *a
     const RtEltwise de = {N, 64, 1, 256, 256, 256};
     CHECK(rt_activation_backward(ctx, g12, g12, a12, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g11, gw + 1920000, gw + 2509824, g12, a11, w + 1920000, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g11, gw + 1920000, gw + 2509824, g12, a11, w + 1920000, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of conv_8 */
@@ -576,7 +576,7 @@ RtStatus cifar_cnn_train_step(const RtContext *ctx, float *w, float *gw, void *a
     const RtEltwise de = {N, 64, 1, 256, 256, 256};
     CHECK(rt_activation_backward(ctx, g11, g11, a11, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g10, gw + 1329920, gw + 1919744, g11, a10, w + 1329920, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g10, gw + 1329920, gw + 1919744, g11, a10, w + 1329920, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of conv_7 */
@@ -584,7 +584,7 @@ RtStatus cifar_cnn_train_step(const RtContext *ctx, float *w, float *gw, void *a
     const RtEltwise de = {N, 64, 1, 256, 256, 256};
     CHECK(rt_activation_backward(ctx, g10, g10, a10, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g9, gw + 739840, gw + 1329664, g10, a9, w + 739840, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g9, gw + 739840, gw + 1329664, g10, a9, w + 739840, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of conv_6 */
@@ -592,7 +592,7 @@ RtStatus cifar_cnn_train_step(const RtContext *ctx, float *w, float *gw, void *a
     const RtEltwise de = {N, 64, 1, 256, 256, 256};
     CHECK(rt_activation_backward(ctx, g9, g9, a9, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g8, gw + 444672, gw + 739584, g9, a8, w + 444672, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g8, gw + 444672, gw + 739584, g9, a8, w + 444672, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of maxpool_1 */
@@ -606,7 +606,7 @@ RtStatus cifar_cnn_train_step(const RtContext *ctx, float *w, float *gw, void *a
     const RtEltwise de = {N, 256, 1, 128, 128, 128};
     CHECK(rt_activation_backward(ctx, g7, g7, a7, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g6, gw + 297088, gw + 444544, g7, a6, w + 297088, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g6, gw + 297088, gw + 444544, g7, a6, w + 297088, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of conv_4 */
@@ -614,7 +614,7 @@ RtStatus cifar_cnn_train_step(const RtContext *ctx, float *w, float *gw, void *a
     const RtEltwise de = {N, 256, 1, 128, 128, 128};
     CHECK(rt_activation_backward(ctx, g6, g6, a6, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g5, gw + 149504, gw + 296960, g6, a5, w + 149504, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g5, gw + 149504, gw + 296960, g6, a5, w + 149504, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of conv_3 */
@@ -622,7 +622,7 @@ RtStatus cifar_cnn_train_step(const RtContext *ctx, float *w, float *gw, void *a
     const RtEltwise de = {N, 256, 1, 128, 128, 128};
     CHECK(rt_activation_backward(ctx, g5, g5, a5, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g4, gw + 75648, gw + 149376, g5, a4, w + 75648, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g4, gw + 75648, gw + 149376, g5, a4, w + 75648, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of maxpool */
@@ -636,7 +636,7 @@ RtStatus cifar_cnn_train_step(const RtContext *ctx, float *w, float *gw, void *a
     const RtEltwise de = {N, 1024, 1, 64, 64, 64};
     CHECK(rt_activation_backward(ctx, g3, g3, a3, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g2, gw + 38720, gw + 75584, g3, a2, w + 38720, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g2, gw + 38720, gw + 75584, g3, a2, w + 38720, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of conv_1 */
@@ -644,7 +644,7 @@ RtStatus cifar_cnn_train_step(const RtContext *ctx, float *w, float *gw, void *a
     const RtEltwise de = {N, 1024, 1, 64, 64, 64};
     CHECK(rt_activation_backward(ctx, g2, g2, a2, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g1, gw + 1792, gw + 38656, g2, a1, w + 1792, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g1, gw + 1792, gw + 38656, g2, a1, w + 1792, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of conv */
@@ -736,7 +736,7 @@ const NetcModel netc_model_cifar_cnn = {
   .params = params,
   .num_params = 22,
   .param_floats = 2512650,
-  .compute_floats = 6970832,
+  .compute_floats = 12541392,
   .total_params = 2512650,
   .trainable_params = 2512650,
   .macs_per_image = 303761920,

@@ -123,104 +123,104 @@ void densenet_mini_prepare(float *w, const float *p) {
   /* conv_1 (Conv2D) */
   memcpy(w + 1824, p + 1024, 9216 * sizeof(float));
   memcpy(w + 11040, p + 10240, 32 * sizeof(float));
-  /* conv_1: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 11072, w + 1824, 32, 32);
+  /* conv_1: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 11072, w + 1824, 32, 32, 4);
   /* bn_1: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 27456, w + 27520, p + 10272, p + 10336, p + 10400, p + 10464, 0.00100000005f, 64);
+  rt_bn_fold(w + 47936, w + 48000, p + 10272, p + 10336, p + 10400, p + 10464, 0.00100000005f, 64);
   /* conv_2 (Conv2D) */
-  memcpy(w + 27584, p + 10528, 18432 * sizeof(float));
-  memcpy(w + 46016, p + 28960, 32 * sizeof(float));
-  /* conv_2: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 46048, w + 27584, 64, 32);
+  memcpy(w + 48064, p + 10528, 18432 * sizeof(float));
+  memcpy(w + 66496, p + 28960, 32 * sizeof(float));
+  /* conv_2: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 66528, w + 48064, 64, 32, 4);
   /* bn_2: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 78816, w + 78912, p + 28992, p + 29088, p + 29184, p + 29280, 0.00100000005f, 96);
+  rt_bn_fold(w + 140256, w + 140352, p + 28992, p + 29088, p + 29184, p + 29280, 0.00100000005f, 96);
   /* conv_3 (Conv2D) */
-  memcpy(w + 79008, p + 29376, 27648 * sizeof(float));
-  memcpy(w + 106656, p + 57024, 32 * sizeof(float));
-  /* conv_3: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 106688, w + 79008, 96, 32);
+  memcpy(w + 140448, p + 29376, 27648 * sizeof(float));
+  memcpy(w + 168096, p + 57024, 32 * sizeof(float));
+  /* conv_3: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 168128, w + 140448, 96, 32, 4);
   /* bn_3: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 155840, w + 155968, p + 57056, p + 57184, p + 57312, p + 57440, 0.00100000005f, 128);
+  rt_bn_fold(w + 278720, w + 278848, p + 57056, p + 57184, p + 57312, p + 57440, 0.00100000005f, 128);
   /* conv_4 (Conv2D) */
-  memcpy(w + 156096, p + 57568, 36864 * sizeof(float));
-  memcpy(w + 192960, p + 94432, 32 * sizeof(float));
-  /* conv_4: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 192992, w + 156096, 128, 32);
+  memcpy(w + 278976, p + 57568, 36864 * sizeof(float));
+  memcpy(w + 315840, p + 94432, 32 * sizeof(float));
+  /* conv_4: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 315872, w + 278976, 128, 32, 4);
   /* bn_4: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 258528, w + 258688, p + 94464, p + 94624, p + 94784, p + 94944, 0.00100000005f, 160);
+  rt_bn_fold(w + 463328, w + 463488, p + 94464, p + 94624, p + 94784, p + 94944, 0.00100000005f, 160);
   /* conv_5 (Conv2D) */
-  memcpy(w + 258848, p + 95104, 12800 * sizeof(float));
-  memcpy(w + 271648, p + 107904, 80 * sizeof(float));
+  memcpy(w + 463648, p + 95104, 12800 * sizeof(float));
+  memcpy(w + 476448, p + 107904, 80 * sizeof(float));
   /* conv_5: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 271728, w + 258848, 160, 80, 1);
+  rt_conv2d_pack_kernel(w + 476528, w + 463648, 160, 80, 1);
   /* bn_5: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 287088, w + 287168, p + 107984, p + 108064, p + 108144, p + 108224, 0.00100000005f, 80);
+  rt_bn_fold(w + 491888, w + 491968, p + 107984, p + 108064, p + 108144, p + 108224, 0.00100000005f, 80);
   /* conv_6 (Conv2D) */
-  memcpy(w + 287248, p + 108304, 23040 * sizeof(float));
-  memcpy(w + 310288, p + 131344, 32 * sizeof(float));
-  /* conv_6: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 310320, w + 287248, 80, 32);
+  memcpy(w + 492048, p + 108304, 23040 * sizeof(float));
+  memcpy(w + 515088, p + 131344, 32 * sizeof(float));
+  /* conv_6: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 515120, w + 492048, 80, 32, 4);
   /* bn_6: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 351280, w + 351392, p + 131376, p + 131488, p + 131600, p + 131712, 0.00100000005f, 112);
+  rt_bn_fold(w + 607280, w + 607392, p + 131376, p + 131488, p + 131600, p + 131712, 0.00100000005f, 112);
   /* conv_7 (Conv2D) */
-  memcpy(w + 351504, p + 131824, 32256 * sizeof(float));
-  memcpy(w + 383760, p + 164080, 32 * sizeof(float));
-  /* conv_7: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 383792, w + 351504, 112, 32);
+  memcpy(w + 607504, p + 131824, 32256 * sizeof(float));
+  memcpy(w + 639760, p + 164080, 32 * sizeof(float));
+  /* conv_7: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 639792, w + 607504, 112, 32, 4);
   /* bn_7: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 441136, w + 441280, p + 164112, p + 164256, p + 164400, p + 164544, 0.00100000005f, 144);
+  rt_bn_fold(w + 768816, w + 768960, p + 164112, p + 164256, p + 164400, p + 164544, 0.00100000005f, 144);
   /* conv_8 (Conv2D) */
-  memcpy(w + 441424, p + 164688, 41472 * sizeof(float));
-  memcpy(w + 482896, p + 206160, 32 * sizeof(float));
-  /* conv_8: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 482928, w + 441424, 144, 32);
+  memcpy(w + 769104, p + 164688, 41472 * sizeof(float));
+  memcpy(w + 810576, p + 206160, 32 * sizeof(float));
+  /* conv_8: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 810608, w + 769104, 144, 32, 4);
   /* bn_8: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 556656, w + 556832, p + 206192, p + 206368, p + 206544, p + 206720, 0.00100000005f, 176);
+  rt_bn_fold(w + 976496, w + 976672, p + 206192, p + 206368, p + 206544, p + 206720, 0.00100000005f, 176);
   /* conv_9 (Conv2D) */
-  memcpy(w + 557008, p + 206896, 50688 * sizeof(float));
-  memcpy(w + 607696, p + 257584, 32 * sizeof(float));
-  /* conv_9: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 607728, w + 557008, 176, 32);
+  memcpy(w + 976848, p + 206896, 50688 * sizeof(float));
+  memcpy(w + 1027536, p + 257584, 32 * sizeof(float));
+  /* conv_9: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 1027568, w + 976848, 176, 32, 4);
   /* bn_9: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 697840, w + 698048, p + 257616, p + 257824, p + 258032, p + 258240, 0.00100000005f, 208);
+  rt_bn_fold(w + 1230320, w + 1230528, p + 257616, p + 257824, p + 258032, p + 258240, 0.00100000005f, 208);
   /* conv_10 (Conv2D) */
-  memcpy(w + 698256, p + 258448, 21632 * sizeof(float));
-  memcpy(w + 719888, p + 280080, 104 * sizeof(float));
+  memcpy(w + 1230736, p + 258448, 21632 * sizeof(float));
+  memcpy(w + 1252368, p + 280080, 104 * sizeof(float));
   /* conv_10: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 720000, w + 698256, 208, 104, 1);
+  rt_conv2d_pack_kernel(w + 1252480, w + 1230736, 208, 104, 1);
   /* bn_10: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 746624, w + 746736, p + 280184, p + 280288, p + 280392, p + 280496, 0.00100000005f, 104);
+  rt_bn_fold(w + 1279104, w + 1279216, p + 280184, p + 280288, p + 280392, p + 280496, 0.00100000005f, 104);
   /* conv_11 (Conv2D) */
-  memcpy(w + 746848, p + 280600, 29952 * sizeof(float));
-  memcpy(w + 776800, p + 310552, 32 * sizeof(float));
-  /* conv_11: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 776832, w + 746848, 104, 32);
+  memcpy(w + 1279328, p + 280600, 29952 * sizeof(float));
+  memcpy(w + 1309280, p + 310552, 32 * sizeof(float));
+  /* conv_11: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 1309312, w + 1279328, 104, 32, 4);
   /* bn_11: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 830080, w + 830224, p + 310584, p + 310720, p + 310856, p + 310992, 0.00100000005f, 136);
+  rt_bn_fold(w + 1429120, w + 1429264, p + 310584, p + 310720, p + 310856, p + 310992, 0.00100000005f, 136);
   /* conv_12 (Conv2D) */
-  memcpy(w + 830368, p + 311128, 39168 * sizeof(float));
-  memcpy(w + 869536, p + 350296, 32 * sizeof(float));
-  /* conv_12: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 869568, w + 830368, 136, 32);
+  memcpy(w + 1429408, p + 311128, 39168 * sizeof(float));
+  memcpy(w + 1468576, p + 350296, 32 * sizeof(float));
+  /* conv_12: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 1468608, w + 1429408, 136, 32, 4);
   /* bn_12: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 939200, w + 939376, p + 350328, p + 350496, p + 350664, p + 350832, 0.00100000005f, 168);
+  rt_bn_fold(w + 1625280, w + 1625456, p + 350328, p + 350496, p + 350664, p + 350832, 0.00100000005f, 168);
   /* conv_13 (Conv2D) */
-  memcpy(w + 939552, p + 351000, 48384 * sizeof(float));
-  memcpy(w + 987936, p + 399384, 32 * sizeof(float));
-  /* conv_13: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 987968, w + 939552, 168, 32);
+  memcpy(w + 1625632, p + 351000, 48384 * sizeof(float));
+  memcpy(w + 1674016, p + 399384, 32 * sizeof(float));
+  /* conv_13: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 1674048, w + 1625632, 168, 32, 4);
   /* bn_13: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 1073984, w + 1074192, p + 399416, p + 399616, p + 399816, p + 400016, 0.00100000005f, 200);
+  rt_bn_fold(w + 1867584, w + 1867792, p + 399416, p + 399616, p + 399816, p + 400016, 0.00100000005f, 200);
   /* conv_14 (Conv2D) */
-  memcpy(w + 1074400, p + 400216, 57600 * sizeof(float));
-  memcpy(w + 1132000, p + 457816, 32 * sizeof(float));
-  /* conv_14: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 1132032, w + 1074400, 200, 32);
+  memcpy(w + 1868000, p + 400216, 57600 * sizeof(float));
+  memcpy(w + 1925600, p + 457816, 32 * sizeof(float));
+  /* conv_14: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 1925632, w + 1868000, 200, 32, 4);
   /* bn_14: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 1234432, w + 1234672, p + 457848, p + 458080, p + 458312, p + 458544, 0.00100000005f, 232);
+  rt_bn_fold(w + 2156032, w + 2156272, p + 457848, p + 458080, p + 458312, p + 458544, 0.00100000005f, 232);
   /* dense (Dense) */
-  memcpy(w + 1234912, p + 458776, 2320 * sizeof(float));
-  memcpy(w + 1237232, p + 461096, 10 * sizeof(float));
+  memcpy(w + 2156512, p + 458776, 2320 * sizeof(float));
+  memcpy(w + 2158832, p + 461096, 10 * sizeof(float));
 }
 
 /* Scratch the convolutions need at batch N (im2col tiles, Winograd blocks). */
@@ -234,25 +234,25 @@ size_t densenet_mini_workspace_floats(int N) {
   }
   {  /* conv_1 */
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* conv_2 */
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* conv_3 */
     const RtConv2d d = {N, 32, 32, 96, 96, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* conv_4 */
     const RtConv2d d = {N, 32, 32, 128, 128, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
@@ -264,25 +264,25 @@ size_t densenet_mini_workspace_floats(int N) {
   }
   {  /* conv_6 */
     const RtConv2d d = {N, 16, 16, 80, 80, 16, 16, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* conv_7 */
     const RtConv2d d = {N, 16, 16, 112, 112, 16, 16, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* conv_8 */
     const RtConv2d d = {N, 16, 16, 144, 144, 16, 16, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* conv_9 */
     const RtConv2d d = {N, 16, 16, 176, 176, 16, 16, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
@@ -294,25 +294,25 @@ size_t densenet_mini_workspace_floats(int N) {
   }
   {  /* conv_11 */
     const RtConv2d d = {N, 8, 8, 104, 104, 8, 8, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* conv_12 */
     const RtConv2d d = {N, 8, 8, 136, 136, 8, 8, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* conv_13 */
     const RtConv2d d = {N, 8, 8, 168, 168, 8, 8, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* conv_14 */
     const RtConv2d d = {N, 8, 8, 200, 200, 8, 8, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
@@ -394,11 +394,11 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     CHECK(rt_channel_affine(ctx, t2, t1, w + 1760, w + 1792, &ep, &d));
   }
 
-  /* conv_1 (Conv2D, Winograd), line 14: 32x32x32 -> 32x32x32, 9,437,184 MACs */
+  /* conv_1 (Conv2D, Winograd F(4x4)), line 14: 32x32x32 -> 32x32x32, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 11040, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t3, t2, w + 11072, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t3, t2, w + 11072, &ep, &d, 4, ws, ws_floats));
   }
 
   /* concat (Concatenate), line 15: 32x32x32 + 32x32x32 -> 32x32x64, 0 MACs */
@@ -413,14 +413,14 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   {
     const RtEltwise d = {N, 1024, 1, 64, 64, 64};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t5, t4, w + 27456, w + 27520, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t5, t4, w + 47936, w + 48000, &ep, &d));
   }
 
-  /* conv_2 (Conv2D, Winograd), line 14: 32x32x64 -> 32x32x32, 18,874,368 MACs */
+  /* conv_2 (Conv2D, Winograd F(4x4)), line 14: 32x32x64 -> 32x32x32, 18,874,368 MACs */
   {
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 46016, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t6, t5, w + 46048, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 66496, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t6, t5, w + 66528, &ep, &d, 4, ws, ws_floats));
   }
 
   /* concat_1 (Concatenate), line 15: 32x32x64 + 32x32x32 -> 32x32x96, 0 MACs */
@@ -435,14 +435,14 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   {
     const RtEltwise d = {N, 1024, 1, 96, 96, 96};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t8, t7, w + 78816, w + 78912, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t8, t7, w + 140256, w + 140352, &ep, &d));
   }
 
-  /* conv_3 (Conv2D, Winograd), line 14: 32x32x96 -> 32x32x32, 28,311,552 MACs */
+  /* conv_3 (Conv2D, Winograd F(4x4)), line 14: 32x32x96 -> 32x32x32, 28,311,552 MACs */
   {
     const RtConv2d d = {N, 32, 32, 96, 96, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 106656, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t9, t8, w + 106688, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 168096, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t9, t8, w + 168128, &ep, &d, 4, ws, ws_floats));
   }
 
   /* concat_2 (Concatenate), line 15: 32x32x96 + 32x32x32 -> 32x32x128, 0 MACs */
@@ -457,14 +457,14 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   {
     const RtEltwise d = {N, 1024, 1, 128, 128, 128};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t11, t10, w + 155840, w + 155968, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t11, t10, w + 278720, w + 278848, &ep, &d));
   }
 
-  /* conv_4 (Conv2D, Winograd), line 14: 32x32x128 -> 32x32x32, 37,748,736 MACs */
+  /* conv_4 (Conv2D, Winograd F(4x4)), line 14: 32x32x128 -> 32x32x32, 37,748,736 MACs */
   {
     const RtConv2d d = {N, 32, 32, 128, 128, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 192960, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t12, t11, w + 192992, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 315840, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t12, t11, w + 315872, &ep, &d, 4, ws, ws_floats));
   }
 
   /* concat_3 (Concatenate), line 15: 32x32x128 + 32x32x32 -> 32x32x160, 0 MACs */
@@ -479,14 +479,14 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   {
     const RtEltwise d = {N, 1024, 1, 160, 160, 160};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t14, t13, w + 258528, w + 258688, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t14, t13, w + 463328, w + 463488, &ep, &d));
   }
 
   /* conv_5 (Conv2D), line 19: 32x32x160 -> 32x32x80, 13,107,200 MACs */
   {
     const RtConv2d d = {N, 32, 32, 160, 160, 32, 32, 80, 80, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 271648, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t15, t14, w + 271728, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 476448, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t15, t14, w + 476528, &ep, &d, ws, ws_floats));
   }
 
   /* avgpool (AveragePooling2D), line 19: 32x32x80 -> 16x16x80, 0 MACs */
@@ -499,14 +499,14 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   {
     const RtEltwise d = {N, 256, 1, 80, 80, 80};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t17, t16, w + 287088, w + 287168, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t17, t16, w + 491888, w + 491968, &ep, &d));
   }
 
-  /* conv_6 (Conv2D, Winograd), line 14: 16x16x80 -> 16x16x32, 5,898,240 MACs */
+  /* conv_6 (Conv2D, Winograd F(4x4)), line 14: 16x16x80 -> 16x16x32, 5,898,240 MACs */
   {
     const RtConv2d d = {N, 16, 16, 80, 80, 16, 16, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 310288, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t18, t17, w + 310320, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 515088, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t18, t17, w + 515120, &ep, &d, 4, ws, ws_floats));
   }
 
   /* concat_4 (Concatenate), line 15: 16x16x80 + 16x16x32 -> 16x16x112, 0 MACs */
@@ -521,14 +521,14 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   {
     const RtEltwise d = {N, 256, 1, 112, 112, 112};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t20, t19, w + 351280, w + 351392, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t20, t19, w + 607280, w + 607392, &ep, &d));
   }
 
-  /* conv_7 (Conv2D, Winograd), line 14: 16x16x112 -> 16x16x32, 8,257,536 MACs */
+  /* conv_7 (Conv2D, Winograd F(4x4)), line 14: 16x16x112 -> 16x16x32, 8,257,536 MACs */
   {
     const RtConv2d d = {N, 16, 16, 112, 112, 16, 16, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 383760, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t21, t20, w + 383792, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 639760, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t21, t20, w + 639792, &ep, &d, 4, ws, ws_floats));
   }
 
   /* concat_5 (Concatenate), line 15: 16x16x112 + 16x16x32 -> 16x16x144, 0 MACs */
@@ -543,14 +543,14 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   {
     const RtEltwise d = {N, 256, 1, 144, 144, 144};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t23, t22, w + 441136, w + 441280, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t23, t22, w + 768816, w + 768960, &ep, &d));
   }
 
-  /* conv_8 (Conv2D, Winograd), line 14: 16x16x144 -> 16x16x32, 10,616,832 MACs */
+  /* conv_8 (Conv2D, Winograd F(4x4)), line 14: 16x16x144 -> 16x16x32, 10,616,832 MACs */
   {
     const RtConv2d d = {N, 16, 16, 144, 144, 16, 16, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 482896, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t24, t23, w + 482928, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 810576, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t24, t23, w + 810608, &ep, &d, 4, ws, ws_floats));
   }
 
   /* concat_6 (Concatenate), line 15: 16x16x144 + 16x16x32 -> 16x16x176, 0 MACs */
@@ -565,14 +565,14 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   {
     const RtEltwise d = {N, 256, 1, 176, 176, 176};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t26, t25, w + 556656, w + 556832, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t26, t25, w + 976496, w + 976672, &ep, &d));
   }
 
-  /* conv_9 (Conv2D, Winograd), line 14: 16x16x176 -> 16x16x32, 12,976,128 MACs */
+  /* conv_9 (Conv2D, Winograd F(4x4)), line 14: 16x16x176 -> 16x16x32, 12,976,128 MACs */
   {
     const RtConv2d d = {N, 16, 16, 176, 176, 16, 16, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 607696, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t27, t26, w + 607728, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1027536, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t27, t26, w + 1027568, &ep, &d, 4, ws, ws_floats));
   }
 
   /* concat_7 (Concatenate), line 15: 16x16x176 + 16x16x32 -> 16x16x208, 0 MACs */
@@ -587,14 +587,14 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   {
     const RtEltwise d = {N, 256, 1, 208, 208, 208};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t29, t28, w + 697840, w + 698048, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t29, t28, w + 1230320, w + 1230528, &ep, &d));
   }
 
   /* conv_10 (Conv2D), line 19: 16x16x208 -> 16x16x104, 5,537,792 MACs */
   {
     const RtConv2d d = {N, 16, 16, 208, 208, 16, 16, 104, 104, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 719888, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t30, t29, w + 720000, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1252368, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t30, t29, w + 1252480, &ep, &d, ws, ws_floats));
   }
 
   /* avgpool_1 (AveragePooling2D), line 19: 16x16x104 -> 8x8x104, 0 MACs */
@@ -607,14 +607,14 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   {
     const RtEltwise d = {N, 64, 1, 104, 104, 104};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t32, t31, w + 746624, w + 746736, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t32, t31, w + 1279104, w + 1279216, &ep, &d));
   }
 
-  /* conv_11 (Conv2D, Winograd), line 14: 8x8x104 -> 8x8x32, 1,916,928 MACs */
+  /* conv_11 (Conv2D, Winograd F(4x4)), line 14: 8x8x104 -> 8x8x32, 1,916,928 MACs */
   {
     const RtConv2d d = {N, 8, 8, 104, 104, 8, 8, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 776800, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t33, t32, w + 776832, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1309280, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t33, t32, w + 1309312, &ep, &d, 4, ws, ws_floats));
   }
 
   /* concat_8 (Concatenate), line 15: 8x8x104 + 8x8x32 -> 8x8x136, 0 MACs */
@@ -629,14 +629,14 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   {
     const RtEltwise d = {N, 64, 1, 136, 136, 136};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t35, t34, w + 830080, w + 830224, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t35, t34, w + 1429120, w + 1429264, &ep, &d));
   }
 
-  /* conv_12 (Conv2D, Winograd), line 14: 8x8x136 -> 8x8x32, 2,506,752 MACs */
+  /* conv_12 (Conv2D, Winograd F(4x4)), line 14: 8x8x136 -> 8x8x32, 2,506,752 MACs */
   {
     const RtConv2d d = {N, 8, 8, 136, 136, 8, 8, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 869536, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t36, t35, w + 869568, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1468576, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t36, t35, w + 1468608, &ep, &d, 4, ws, ws_floats));
   }
 
   /* concat_9 (Concatenate), line 15: 8x8x136 + 8x8x32 -> 8x8x168, 0 MACs */
@@ -651,14 +651,14 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   {
     const RtEltwise d = {N, 64, 1, 168, 168, 168};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t38, t37, w + 939200, w + 939376, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t38, t37, w + 1625280, w + 1625456, &ep, &d));
   }
 
-  /* conv_13 (Conv2D, Winograd), line 14: 8x8x168 -> 8x8x32, 3,096,576 MACs */
+  /* conv_13 (Conv2D, Winograd F(4x4)), line 14: 8x8x168 -> 8x8x32, 3,096,576 MACs */
   {
     const RtConv2d d = {N, 8, 8, 168, 168, 8, 8, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 987936, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t39, t38, w + 987968, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1674016, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t39, t38, w + 1674048, &ep, &d, 4, ws, ws_floats));
   }
 
   /* concat_10 (Concatenate), line 15: 8x8x168 + 8x8x32 -> 8x8x200, 0 MACs */
@@ -673,14 +673,14 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   {
     const RtEltwise d = {N, 64, 1, 200, 200, 200};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t41, t40, w + 1073984, w + 1074192, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t41, t40, w + 1867584, w + 1867792, &ep, &d));
   }
 
-  /* conv_14 (Conv2D, Winograd), line 14: 8x8x200 -> 8x8x32, 3,686,400 MACs */
+  /* conv_14 (Conv2D, Winograd F(4x4)), line 14: 8x8x200 -> 8x8x32, 3,686,400 MACs */
   {
     const RtConv2d d = {N, 8, 8, 200, 200, 8, 8, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 1132000, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t42, t41, w + 1132032, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1925600, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t42, t41, w + 1925632, &ep, &d, 4, ws, ws_floats));
   }
 
   /* concat_11 (Concatenate), line 15: 8x8x200 + 8x8x32 -> 8x8x232, 0 MACs */
@@ -695,7 +695,7 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   {
     const RtEltwise d = {N, 64, 1, 232, 232, 232};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t44, t43, w + 1234432, w + 1234672, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t44, t43, w + 2156032, w + 2156272, &ep, &d));
   }
 
   /* avgpool_2 (AveragePooling2D), line 28: 8x8x232 -> 1x1x232, 0 MACs */
@@ -712,8 +712,8 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   /* dense (Dense, softmax), line 29: 232 -> 10, 2,320 MACs */
   {
     const RtDense d = {N * 1, 232, 10, 232, 10};
-    const RtEpilogue ep = {w + 1237232, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_dense(ctx, t47, t46, w + 1234912, &ep, &d));
+    const RtEpilogue ep = {w + 2158832, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, t47, t46, w + 2156512, &ep, &d));
     const RtEltwise sm = {N, 1, 1, 10, 10, 10};
     CHECK(rt_softmax(ctx, t47, t47, &sm));
   }
@@ -734,30 +734,30 @@ size_t densenet_mini_train_workspace_floats(int N) {
   }
   {  /* conv_1 */
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_2 */
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_3 */
     const RtConv2d d = {N, 32, 32, 96, 96, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_4 */
     const RtConv2d d = {N, 32, 32, 128, 128, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_5 */
@@ -769,30 +769,30 @@ size_t densenet_mini_train_workspace_floats(int N) {
   }
   {  /* conv_6 */
     const RtConv2d d = {N, 16, 16, 80, 80, 16, 16, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_7 */
     const RtConv2d d = {N, 16, 16, 112, 112, 16, 16, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_8 */
     const RtConv2d d = {N, 16, 16, 144, 144, 16, 16, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_9 */
     const RtConv2d d = {N, 16, 16, 176, 176, 16, 16, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_10 */
@@ -804,30 +804,30 @@ size_t densenet_mini_train_workspace_floats(int N) {
   }
   {  /* conv_11 */
     const RtConv2d d = {N, 8, 8, 104, 104, 8, 8, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_12 */
     const RtConv2d d = {N, 8, 8, 136, 136, 8, 8, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_13 */
     const RtConv2d d = {N, 8, 8, 168, 168, 8, 8, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_14 */
     const RtConv2d d = {N, 8, 8, 200, 200, 8, 8, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   (void)N;
@@ -1002,7 +1002,7 @@ RtStatus densenet_mini_train_step(const RtContext *ctx, float *w, float *gw, voi
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 10240, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a4, a3, w + 1024, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a4, a3, w + 1024, &ep, &d, 4, ws, ws_floats));
   }
 
   /* concat (Concatenate), line 15: 32x32x32 + 32x32x32 -> 32x32x64, 0 MACs */
@@ -1031,7 +1031,7 @@ RtStatus densenet_mini_train_step(const RtContext *ctx, float *w, float *gw, voi
   {
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 28960, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a8, a7, w + 10528, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a8, a7, w + 10528, &ep, &d, 4, ws, ws_floats));
   }
 
   /* concat_1 (Concatenate), line 15: 32x32x64 + 32x32x32 -> 32x32x96, 0 MACs */
@@ -1060,7 +1060,7 @@ RtStatus densenet_mini_train_step(const RtContext *ctx, float *w, float *gw, voi
   {
     const RtConv2d d = {N, 32, 32, 96, 96, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 57024, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a12, a11, w + 29376, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a12, a11, w + 29376, &ep, &d, 4, ws, ws_floats));
   }
 
   /* concat_2 (Concatenate), line 15: 32x32x96 + 32x32x32 -> 32x32x128, 0 MACs */
@@ -1089,7 +1089,7 @@ RtStatus densenet_mini_train_step(const RtContext *ctx, float *w, float *gw, voi
   {
     const RtConv2d d = {N, 32, 32, 128, 128, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 94432, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a16, a15, w + 57568, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a16, a15, w + 57568, &ep, &d, 4, ws, ws_floats));
   }
 
   /* concat_3 (Concatenate), line 15: 32x32x128 + 32x32x32 -> 32x32x160, 0 MACs */
@@ -1145,7 +1145,7 @@ RtStatus densenet_mini_train_step(const RtContext *ctx, float *w, float *gw, voi
   {
     const RtConv2d d = {N, 16, 16, 80, 80, 16, 16, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 131344, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a24, a23, w + 108304, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a24, a23, w + 108304, &ep, &d, 4, ws, ws_floats));
   }
 
   /* concat_4 (Concatenate), line 15: 16x16x80 + 16x16x32 -> 16x16x112, 0 MACs */
@@ -1174,7 +1174,7 @@ RtStatus densenet_mini_train_step(const RtContext *ctx, float *w, float *gw, voi
   {
     const RtConv2d d = {N, 16, 16, 112, 112, 16, 16, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 164080, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a28, a27, w + 131824, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a28, a27, w + 131824, &ep, &d, 4, ws, ws_floats));
   }
 
   /* concat_5 (Concatenate), line 15: 16x16x112 + 16x16x32 -> 16x16x144, 0 MACs */
@@ -1203,7 +1203,7 @@ RtStatus densenet_mini_train_step(const RtContext *ctx, float *w, float *gw, voi
   {
     const RtConv2d d = {N, 16, 16, 144, 144, 16, 16, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 206160, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a32, a31, w + 164688, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a32, a31, w + 164688, &ep, &d, 4, ws, ws_floats));
   }
 
   /* concat_6 (Concatenate), line 15: 16x16x144 + 16x16x32 -> 16x16x176, 0 MACs */
@@ -1232,7 +1232,7 @@ RtStatus densenet_mini_train_step(const RtContext *ctx, float *w, float *gw, voi
   {
     const RtConv2d d = {N, 16, 16, 176, 176, 16, 16, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 257584, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a36, a35, w + 206896, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a36, a35, w + 206896, &ep, &d, 4, ws, ws_floats));
   }
 
   /* concat_7 (Concatenate), line 15: 16x16x176 + 16x16x32 -> 16x16x208, 0 MACs */
@@ -1288,7 +1288,7 @@ RtStatus densenet_mini_train_step(const RtContext *ctx, float *w, float *gw, voi
   {
     const RtConv2d d = {N, 8, 8, 104, 104, 8, 8, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 310552, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a44, a43, w + 280600, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a44, a43, w + 280600, &ep, &d, 4, ws, ws_floats));
   }
 
   /* concat_8 (Concatenate), line 15: 8x8x104 + 8x8x32 -> 8x8x136, 0 MACs */
@@ -1317,7 +1317,7 @@ RtStatus densenet_mini_train_step(const RtContext *ctx, float *w, float *gw, voi
   {
     const RtConv2d d = {N, 8, 8, 136, 136, 8, 8, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 350296, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a48, a47, w + 311128, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a48, a47, w + 311128, &ep, &d, 4, ws, ws_floats));
   }
 
   /* concat_9 (Concatenate), line 15: 8x8x136 + 8x8x32 -> 8x8x168, 0 MACs */
@@ -1346,7 +1346,7 @@ RtStatus densenet_mini_train_step(const RtContext *ctx, float *w, float *gw, voi
   {
     const RtConv2d d = {N, 8, 8, 168, 168, 8, 8, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 399384, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a52, a51, w + 351000, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a52, a51, w + 351000, &ep, &d, 4, ws, ws_floats));
   }
 
   /* concat_10 (Concatenate), line 15: 8x8x168 + 8x8x32 -> 8x8x200, 0 MACs */
@@ -1375,7 +1375,7 @@ RtStatus densenet_mini_train_step(const RtContext *ctx, float *w, float *gw, voi
   {
     const RtConv2d d = {N, 8, 8, 200, 200, 8, 8, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 457816, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a56, a55, w + 400216, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a56, a55, w + 400216, &ep, &d, 4, ws, ws_floats));
   }
 
   /* concat_11 (Concatenate), line 15: 8x8x200 + 8x8x32 -> 8x8x232, 0 MACs */
@@ -1484,7 +1484,7 @@ RtStatus densenet_mini_train_step(const RtContext *ctx, float *w, float *gw, voi
   /* gradient of conv_14 */
   {
     const RtConv2d d = {N, 8, 8, 200, 200, 8, 8, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g55, gw + 400216, gw + 457816, g56, a55, w + 400216, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g55, gw + 400216, gw + 457816, g56, a55, w + 400216, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of relu_13 */
@@ -1515,7 +1515,7 @@ RtStatus densenet_mini_train_step(const RtContext *ctx, float *w, float *gw, voi
   /* gradient of conv_13 */
   {
     const RtConv2d d = {N, 8, 8, 168, 168, 8, 8, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g51, gw + 351000, gw + 399384, g52, a51, w + 351000, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g51, gw + 351000, gw + 399384, g52, a51, w + 351000, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of relu_12 */
@@ -1546,7 +1546,7 @@ RtStatus densenet_mini_train_step(const RtContext *ctx, float *w, float *gw, voi
   /* gradient of conv_12 */
   {
     const RtConv2d d = {N, 8, 8, 136, 136, 8, 8, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g47, gw + 311128, gw + 350296, g48, a47, w + 311128, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g47, gw + 311128, gw + 350296, g48, a47, w + 311128, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of relu_11 */
@@ -1577,7 +1577,7 @@ RtStatus densenet_mini_train_step(const RtContext *ctx, float *w, float *gw, voi
   /* gradient of conv_11 */
   {
     const RtConv2d d = {N, 8, 8, 104, 104, 8, 8, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g43, gw + 280600, gw + 310552, g44, a43, w + 280600, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g43, gw + 280600, gw + 310552, g44, a43, w + 280600, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of relu_10 */
@@ -1633,7 +1633,7 @@ RtStatus densenet_mini_train_step(const RtContext *ctx, float *w, float *gw, voi
   /* gradient of conv_9 */
   {
     const RtConv2d d = {N, 16, 16, 176, 176, 16, 16, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g35, gw + 206896, gw + 257584, g36, a35, w + 206896, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g35, gw + 206896, gw + 257584, g36, a35, w + 206896, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of relu_8 */
@@ -1664,7 +1664,7 @@ RtStatus densenet_mini_train_step(const RtContext *ctx, float *w, float *gw, voi
   /* gradient of conv_8 */
   {
     const RtConv2d d = {N, 16, 16, 144, 144, 16, 16, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g31, gw + 164688, gw + 206160, g32, a31, w + 164688, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g31, gw + 164688, gw + 206160, g32, a31, w + 164688, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of relu_7 */
@@ -1695,7 +1695,7 @@ RtStatus densenet_mini_train_step(const RtContext *ctx, float *w, float *gw, voi
   /* gradient of conv_7 */
   {
     const RtConv2d d = {N, 16, 16, 112, 112, 16, 16, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g27, gw + 131824, gw + 164080, g28, a27, w + 131824, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g27, gw + 131824, gw + 164080, g28, a27, w + 131824, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of relu_6 */
@@ -1726,7 +1726,7 @@ RtStatus densenet_mini_train_step(const RtContext *ctx, float *w, float *gw, voi
   /* gradient of conv_6 */
   {
     const RtConv2d d = {N, 16, 16, 80, 80, 16, 16, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g23, gw + 108304, gw + 131344, g24, a23, w + 108304, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g23, gw + 108304, gw + 131344, g24, a23, w + 108304, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of relu_5 */
@@ -1782,7 +1782,7 @@ RtStatus densenet_mini_train_step(const RtContext *ctx, float *w, float *gw, voi
   /* gradient of conv_4 */
   {
     const RtConv2d d = {N, 32, 32, 128, 128, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g15, gw + 57568, gw + 94432, g16, a15, w + 57568, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g15, gw + 57568, gw + 94432, g16, a15, w + 57568, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of relu_3 */
@@ -1813,7 +1813,7 @@ RtStatus densenet_mini_train_step(const RtContext *ctx, float *w, float *gw, voi
   /* gradient of conv_3 */
   {
     const RtConv2d d = {N, 32, 32, 96, 96, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g11, gw + 29376, gw + 57024, g12, a11, w + 29376, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g11, gw + 29376, gw + 57024, g12, a11, w + 29376, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of relu_2 */
@@ -1844,7 +1844,7 @@ RtStatus densenet_mini_train_step(const RtContext *ctx, float *w, float *gw, voi
   /* gradient of conv_2 */
   {
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g7, gw + 10528, gw + 28960, g8, a7, w + 10528, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g7, gw + 10528, gw + 28960, g8, a7, w + 10528, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of relu_1 */
@@ -1875,7 +1875,7 @@ RtStatus densenet_mini_train_step(const RtContext *ctx, float *w, float *gw, voi
   /* gradient of conv_1 */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g3, gw + 1024, gw + 10240, g4, a3, w + 1024, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g3, gw + 1024, gw + 10240, g4, a3, w + 1024, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of relu */
@@ -2026,7 +2026,7 @@ const NetcModel netc_model_densenet_mini = {
   .params = params,
   .num_params = 92,
   .param_floats = 461106,
-  .compute_floats = 1237248,
+  .compute_floats = 2158848,
   .total_params = 461106,
   .trainable_params = 457026,
   .macs_per_image = 162859280,

@@ -103,146 +103,146 @@ void inception_mini_prepare(float *w, const float *p) {
   /* conv_3 (Conv2D) */
   memcpy(w + 24160, p + 12192, 110592 * sizeof(float));
   memcpy(w + 134752, p + 122784, 128 * sizeof(float));
-  /* conv_3: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 134880, w + 24160, 96, 128);
+  /* conv_3: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 134880, w + 24160, 96, 128, 4);
   /* conv_4 (Conv2D) */
-  memcpy(w + 331488, p + 122912, 1024 * sizeof(float));
-  memcpy(w + 332512, p + 123936, 16 * sizeof(float));
+  memcpy(w + 577248, p + 122912, 1024 * sizeof(float));
+  memcpy(w + 578272, p + 123936, 16 * sizeof(float));
   /* conv_4: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 332528, w + 331488, 64, 16, 1);
+  rt_conv2d_pack_kernel(w + 578288, w + 577248, 64, 16, 1);
   /* conv_5 (Conv2D) */
-  memcpy(w + 334576, p + 123952, 12800 * sizeof(float));
-  memcpy(w + 347376, p + 136752, 32 * sizeof(float));
+  memcpy(w + 580336, p + 123952, 12800 * sizeof(float));
+  memcpy(w + 593136, p + 136752, 32 * sizeof(float));
   /* conv_5: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 347408, w + 334576, 400, 32, 1);
+  rt_conv2d_pack_kernel(w + 593168, w + 580336, 400, 32, 1);
   /* conv_6 (Conv2D) */
-  memcpy(w + 360208, p + 136784, 2048 * sizeof(float));
-  memcpy(w + 362256, p + 138832, 32 * sizeof(float));
+  memcpy(w + 605968, p + 136784, 2048 * sizeof(float));
+  memcpy(w + 608016, p + 138832, 32 * sizeof(float));
   /* conv_6: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 362288, w + 360208, 64, 32, 1);
+  rt_conv2d_pack_kernel(w + 608048, w + 605968, 64, 32, 1);
   /* conv_7 (Conv2D) */
-  memcpy(w + 364336, p + 138864, 32768 * sizeof(float));
-  memcpy(w + 397104, p + 171632, 128 * sizeof(float));
+  memcpy(w + 610096, p + 138864, 32768 * sizeof(float));
+  memcpy(w + 642864, p + 171632, 128 * sizeof(float));
   /* conv_7: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 397232, w + 364336, 256, 128, 1);
+  rt_conv2d_pack_kernel(w + 642992, w + 610096, 256, 128, 1);
   /* conv_8 (Conv2D) */
-  memcpy(w + 430000, p + 171760, 32768 * sizeof(float));
-  memcpy(w + 462768, p + 204528, 128 * sizeof(float));
+  memcpy(w + 675760, p + 171760, 32768 * sizeof(float));
+  memcpy(w + 708528, p + 204528, 128 * sizeof(float));
   /* conv_8: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 462896, w + 430000, 256, 128, 1);
+  rt_conv2d_pack_kernel(w + 708656, w + 675760, 256, 128, 1);
   /* conv_9 (Conv2D) */
-  memcpy(w + 495664, p + 204656, 221184 * sizeof(float));
-  memcpy(w + 716848, p + 425840, 192 * sizeof(float));
-  /* conv_9: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 717040, w + 495664, 128, 192);
+  memcpy(w + 741424, p + 204656, 221184 * sizeof(float));
+  memcpy(w + 962608, p + 425840, 192 * sizeof(float));
+  /* conv_9: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 962800, w + 741424, 128, 192, 4);
   /* conv_10 (Conv2D) */
-  memcpy(w + 1110256, p + 426032, 8192 * sizeof(float));
-  memcpy(w + 1118448, p + 434224, 32 * sizeof(float));
+  memcpy(w + 1847536, p + 426032, 8192 * sizeof(float));
+  memcpy(w + 1855728, p + 434224, 32 * sizeof(float));
   /* conv_10: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 1118480, w + 1110256, 256, 32, 1);
+  rt_conv2d_pack_kernel(w + 1855760, w + 1847536, 256, 32, 1);
   /* conv_11 (Conv2D) */
-  memcpy(w + 1126672, p + 434256, 76800 * sizeof(float));
-  memcpy(w + 1203472, p + 511056, 96 * sizeof(float));
+  memcpy(w + 1863952, p + 434256, 76800 * sizeof(float));
+  memcpy(w + 1940752, p + 511056, 96 * sizeof(float));
   /* conv_11: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 1203568, w + 1126672, 800, 96, 1);
+  rt_conv2d_pack_kernel(w + 1940848, w + 1863952, 800, 96, 1);
   /* conv_12 (Conv2D) */
-  memcpy(w + 1280368, p + 511152, 16384 * sizeof(float));
-  memcpy(w + 1296752, p + 527536, 64 * sizeof(float));
+  memcpy(w + 2017648, p + 511152, 16384 * sizeof(float));
+  memcpy(w + 2034032, p + 527536, 64 * sizeof(float));
   /* conv_12: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 1296816, w + 1280368, 256, 64, 1);
+  rt_conv2d_pack_kernel(w + 2034096, w + 2017648, 256, 64, 1);
   /* conv_13 (Conv2D) */
-  memcpy(w + 1313200, p + 527600, 92160 * sizeof(float));
-  memcpy(w + 1405360, p + 619760, 192 * sizeof(float));
+  memcpy(w + 2050480, p + 527600, 92160 * sizeof(float));
+  memcpy(w + 2142640, p + 619760, 192 * sizeof(float));
   /* conv_13: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 1405552, w + 1313200, 480, 192, 1);
+  rt_conv2d_pack_kernel(w + 2142832, w + 2050480, 480, 192, 1);
   /* conv_14 (Conv2D) */
-  memcpy(w + 1497712, p + 619952, 46080 * sizeof(float));
-  memcpy(w + 1543792, p + 666032, 96 * sizeof(float));
+  memcpy(w + 2234992, p + 619952, 46080 * sizeof(float));
+  memcpy(w + 2281072, p + 666032, 96 * sizeof(float));
   /* conv_14: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 1543888, w + 1497712, 480, 96, 1);
+  rt_conv2d_pack_kernel(w + 2281168, w + 2234992, 480, 96, 1);
   /* conv_15 (Conv2D) */
-  memcpy(w + 1589968, p + 666128, 179712 * sizeof(float));
-  memcpy(w + 1769680, p + 845840, 208 * sizeof(float));
-  /* conv_15: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 1769888, w + 1589968, 96, 208);
+  memcpy(w + 2327248, p + 666128, 179712 * sizeof(float));
+  memcpy(w + 2506960, p + 845840, 208 * sizeof(float));
+  /* conv_15: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 2507168, w + 2327248, 96, 208, 4);
   /* conv_16 (Conv2D) */
-  memcpy(w + 2113952, p + 846048, 7680 * sizeof(float));
-  memcpy(w + 2121632, p + 853728, 16 * sizeof(float));
+  memcpy(w + 3281312, p + 846048, 7680 * sizeof(float));
+  memcpy(w + 3288992, p + 853728, 16 * sizeof(float));
   /* conv_16: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 2121648, w + 2113952, 480, 16, 1);
+  rt_conv2d_pack_kernel(w + 3289008, w + 3281312, 480, 16, 1);
   /* conv_17 (Conv2D) */
-  memcpy(w + 2137008, p + 853744, 19200 * sizeof(float));
-  memcpy(w + 2156208, p + 872944, 48 * sizeof(float));
+  memcpy(w + 3304368, p + 853744, 19200 * sizeof(float));
+  memcpy(w + 3323568, p + 872944, 48 * sizeof(float));
   /* conv_17: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 2156256, w + 2137008, 400, 48, 1);
+  rt_conv2d_pack_kernel(w + 3323616, w + 3304368, 400, 48, 1);
   /* conv_18 (Conv2D) */
-  memcpy(w + 2181856, p + 872992, 30720 * sizeof(float));
-  memcpy(w + 2212576, p + 903712, 64 * sizeof(float));
+  memcpy(w + 3349216, p + 872992, 30720 * sizeof(float));
+  memcpy(w + 3379936, p + 903712, 64 * sizeof(float));
   /* conv_18: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 2212640, w + 2181856, 480, 64, 1);
+  rt_conv2d_pack_kernel(w + 3380000, w + 3349216, 480, 64, 1);
   /* conv_19 (Conv2D) */
-  memcpy(w + 2243360, p + 903776, 81920 * sizeof(float));
-  memcpy(w + 2325280, p + 985696, 160 * sizeof(float));
+  memcpy(w + 3410720, p + 903776, 81920 * sizeof(float));
+  memcpy(w + 3492640, p + 985696, 160 * sizeof(float));
   /* conv_19: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 2325440, w + 2243360, 512, 160, 1);
+  rt_conv2d_pack_kernel(w + 3492800, w + 3410720, 512, 160, 1);
   /* conv_20 (Conv2D) */
-  memcpy(w + 2407360, p + 985856, 57344 * sizeof(float));
-  memcpy(w + 2464704, p + 1043200, 112 * sizeof(float));
+  memcpy(w + 3574720, p + 985856, 57344 * sizeof(float));
+  memcpy(w + 3632064, p + 1043200, 112 * sizeof(float));
   /* conv_20: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 2464816, w + 2407360, 512, 112, 1);
+  rt_conv2d_pack_kernel(w + 3632176, w + 3574720, 512, 112, 1);
   /* conv_21 (Conv2D) */
-  memcpy(w + 2530352, p + 1043312, 225792 * sizeof(float));
-  memcpy(w + 2756144, p + 1269104, 224 * sizeof(float));
-  /* conv_21: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 2756368, w + 2530352, 112, 224);
+  memcpy(w + 3697712, p + 1043312, 225792 * sizeof(float));
+  memcpy(w + 3923504, p + 1269104, 224 * sizeof(float));
+  /* conv_21: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 3923728, w + 3697712, 112, 224, 4);
   /* conv_22 (Conv2D) */
-  memcpy(w + 3157776, p + 1269328, 12288 * sizeof(float));
-  memcpy(w + 3170064, p + 1281616, 24 * sizeof(float));
+  memcpy(w + 4826896, p + 1269328, 12288 * sizeof(float));
+  memcpy(w + 4839184, p + 1281616, 24 * sizeof(float));
   /* conv_22: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 3170096, w + 3157776, 512, 24, 1);
+  rt_conv2d_pack_kernel(w + 4839216, w + 4826896, 512, 24, 1);
   /* conv_23 (Conv2D) */
-  memcpy(w + 3186480, p + 1281640, 38400 * sizeof(float));
-  memcpy(w + 3224880, p + 1320040, 64 * sizeof(float));
+  memcpy(w + 4855600, p + 1281640, 38400 * sizeof(float));
+  memcpy(w + 4894000, p + 1320040, 64 * sizeof(float));
   /* conv_23: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 3224944, w + 3186480, 600, 64, 1);
+  rt_conv2d_pack_kernel(w + 4894064, w + 4855600, 600, 64, 1);
   /* conv_24 (Conv2D) */
-  memcpy(w + 3263344, p + 1320104, 32768 * sizeof(float));
-  memcpy(w + 3296112, p + 1352872, 64 * sizeof(float));
+  memcpy(w + 4932464, p + 1320104, 32768 * sizeof(float));
+  memcpy(w + 4965232, p + 1352872, 64 * sizeof(float));
   /* conv_24: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 3296176, w + 3263344, 512, 64, 1);
+  rt_conv2d_pack_kernel(w + 4965296, w + 4932464, 512, 64, 1);
   /* conv_25 (Conv2D) */
-  memcpy(w + 3328944, p + 1352936, 65536 * sizeof(float));
-  memcpy(w + 3394480, p + 1418472, 128 * sizeof(float));
+  memcpy(w + 4998064, p + 1352936, 65536 * sizeof(float));
+  memcpy(w + 5063600, p + 1418472, 128 * sizeof(float));
   /* conv_25: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 3394608, w + 3328944, 512, 128, 1);
+  rt_conv2d_pack_kernel(w + 5063728, w + 4998064, 512, 128, 1);
   /* conv_26 (Conv2D) */
-  memcpy(w + 3460144, p + 1418600, 65536 * sizeof(float));
-  memcpy(w + 3525680, p + 1484136, 128 * sizeof(float));
+  memcpy(w + 5129264, p + 1418600, 65536 * sizeof(float));
+  memcpy(w + 5194800, p + 1484136, 128 * sizeof(float));
   /* conv_26: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 3525808, w + 3460144, 512, 128, 1);
+  rt_conv2d_pack_kernel(w + 5194928, w + 5129264, 512, 128, 1);
   /* conv_27 (Conv2D) */
-  memcpy(w + 3591344, p + 1484264, 294912 * sizeof(float));
-  memcpy(w + 3886256, p + 1779176, 256 * sizeof(float));
-  /* conv_27: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 3886512, w + 3591344, 128, 256);
+  memcpy(w + 5260464, p + 1484264, 294912 * sizeof(float));
+  memcpy(w + 5555376, p + 1779176, 256 * sizeof(float));
+  /* conv_27: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 5555632, w + 5260464, 128, 256, 4);
   /* conv_28 (Conv2D) */
-  memcpy(w + 4410800, p + 1779432, 12288 * sizeof(float));
-  memcpy(w + 4423088, p + 1791720, 24 * sizeof(float));
+  memcpy(w + 6735280, p + 1779432, 12288 * sizeof(float));
+  memcpy(w + 6747568, p + 1791720, 24 * sizeof(float));
   /* conv_28: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 4423120, w + 4410800, 512, 24, 1);
+  rt_conv2d_pack_kernel(w + 6747600, w + 6735280, 512, 24, 1);
   /* conv_29 (Conv2D) */
-  memcpy(w + 4439504, p + 1791744, 38400 * sizeof(float));
-  memcpy(w + 4477904, p + 1830144, 64 * sizeof(float));
+  memcpy(w + 6763984, p + 1791744, 38400 * sizeof(float));
+  memcpy(w + 6802384, p + 1830144, 64 * sizeof(float));
   /* conv_29: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 4477968, w + 4439504, 600, 64, 1);
+  rt_conv2d_pack_kernel(w + 6802448, w + 6763984, 600, 64, 1);
   /* conv_30 (Conv2D) */
-  memcpy(w + 4516368, p + 1830208, 32768 * sizeof(float));
-  memcpy(w + 4549136, p + 1862976, 64 * sizeof(float));
+  memcpy(w + 6840848, p + 1830208, 32768 * sizeof(float));
+  memcpy(w + 6873616, p + 1862976, 64 * sizeof(float));
   /* conv_30: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 4549200, w + 4516368, 512, 64, 1);
+  rt_conv2d_pack_kernel(w + 6873680, w + 6840848, 512, 64, 1);
   /* dense (Dense) */
-  memcpy(w + 4581968, p + 1863040, 5120 * sizeof(float));
-  memcpy(w + 4587088, p + 1868160, 10 * sizeof(float));
+  memcpy(w + 6906448, p + 1863040, 5120 * sizeof(float));
+  memcpy(w + 6911568, p + 1868160, 10 * sizeof(float));
 }
 
 /* Scratch the convolutions need at batch N (im2col tiles, Winograd blocks). */
@@ -268,7 +268,7 @@ size_t inception_mini_workspace_floats(int N) {
   }
   {  /* conv_3 */
     const RtConv2d d = {N, 32, 32, 96, 96, 32, 32, 128, 256, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
@@ -304,7 +304,7 @@ size_t inception_mini_workspace_floats(int N) {
   }
   {  /* conv_9 */
     const RtConv2d d = {N, 32, 32, 128, 128, 32, 32, 192, 480, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
@@ -340,7 +340,7 @@ size_t inception_mini_workspace_floats(int N) {
   }
   {  /* conv_15 */
     const RtConv2d d = {N, 16, 16, 96, 96, 16, 16, 208, 512, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
@@ -376,7 +376,7 @@ size_t inception_mini_workspace_floats(int N) {
   }
   {  /* conv_21 */
     const RtConv2d d = {N, 16, 16, 112, 112, 16, 16, 224, 512, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
@@ -412,7 +412,7 @@ size_t inception_mini_workspace_floats(int N) {
   }
   {  /* conv_27 */
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 256, 512, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
@@ -517,25 +517,25 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_conv2d_packed(ctx, t3, t1, w + 18016, &ep, &d, ws, ws_floats));
   }
 
-  /* conv_3 (Conv2D, relu, Winograd), line 15: 32x32x96 -> 32x32x128, 113,246,208 MACs */
+  /* conv_3 (Conv2D, relu, Winograd F(4x4)), line 15: 32x32x96 -> 32x32x128, 113,246,208 MACs */
   {
     const RtConv2d d = {N, 32, 32, 96, 96, 32, 32, 128, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 134752, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 134880, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 134880, &ep, &d, 4, ws, ws_floats));
   }
 
   /* conv_4 (Conv2D, relu), line 16: 32x32x64 -> 32x32x16, 1,048,576 MACs */
   {
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 16, 16, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 332512, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t5, t1, w + 332528, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 578272, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t5, t1, w + 578288, &ep, &d, ws, ws_floats));
   }
 
   /* conv_5 (Conv2D, relu), line 16: 32x32x16 -> 32x32x32, 13,107,200 MACs */
   {
     const RtConv2d d = {N, 32, 32, 16, 16, 32, 32, 32, 256, 5, 5, 1, 1, 2, 2, 1};
-    const RtEpilogue ep = {w + 347376, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t6, t5, w + 347408, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 593136, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t6, t5, w + 593168, &ep, &d, ws, ws_floats));
   }
 
   /* maxpool (MaxPooling2D), line 17: 32x32x64 -> 32x32x64, 0 MACs */
@@ -547,8 +547,8 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_6 (Conv2D, relu), line 17: 32x32x64 -> 32x32x32, 2,097,152 MACs */
   {
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 32, 256, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 362256, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t8, t7, w + 362288, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 608016, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t8, t7, w + 608048, &ep, &d, ws, ws_floats));
   }
 
   /* concat (Concatenate), line 18: 32x32x64 + 32x32x128 + 32x32x32 + 32x32x32 -> 32x32x256, 0 MACs */
@@ -559,36 +559,36 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_7 (Conv2D, relu), line 14: 32x32x256 -> 32x32x128, 33,554,432 MACs */
   {
     const RtConv2d d = {N, 32, 32, 256, 256, 32, 32, 128, 480, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 397104, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t10, t9, w + 397232, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 642864, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t10, t9, w + 642992, &ep, &d, ws, ws_floats));
   }
 
   /* conv_8 (Conv2D, relu), line 15: 32x32x256 -> 32x32x128, 33,554,432 MACs */
   {
     const RtConv2d d = {N, 32, 32, 256, 256, 32, 32, 128, 128, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 462768, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t11, t9, w + 462896, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 708528, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t11, t9, w + 708656, &ep, &d, ws, ws_floats));
   }
 
-  /* conv_9 (Conv2D, relu, Winograd), line 15: 32x32x128 -> 32x32x192, 226,492,416 MACs */
+  /* conv_9 (Conv2D, relu, Winograd F(4x4)), line 15: 32x32x128 -> 32x32x192, 226,492,416 MACs */
   {
     const RtConv2d d = {N, 32, 32, 128, 128, 32, 32, 192, 480, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 716848, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t12, t11, w + 717040, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 962608, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t12, t11, w + 962800, &ep, &d, 4, ws, ws_floats));
   }
 
   /* conv_10 (Conv2D, relu), line 16: 32x32x256 -> 32x32x32, 8,388,608 MACs */
   {
     const RtConv2d d = {N, 32, 32, 256, 256, 32, 32, 32, 32, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 1118448, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t13, t9, w + 1118480, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1855728, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t13, t9, w + 1855760, &ep, &d, ws, ws_floats));
   }
 
   /* conv_11 (Conv2D, relu), line 16: 32x32x32 -> 32x32x96, 78,643,200 MACs */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 96, 480, 5, 5, 1, 1, 2, 2, 1};
-    const RtEpilogue ep = {w + 1203472, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t14, t13, w + 1203568, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1940752, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t14, t13, w + 1940848, &ep, &d, ws, ws_floats));
   }
 
   /* maxpool_1 (MaxPooling2D), line 17: 32x32x256 -> 32x32x256, 0 MACs */
@@ -600,8 +600,8 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_12 (Conv2D, relu), line 17: 32x32x256 -> 32x32x64, 16,777,216 MACs */
   {
     const RtConv2d d = {N, 32, 32, 256, 256, 32, 32, 64, 480, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 1296752, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t16, t15, w + 1296816, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 2034032, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t16, t15, w + 2034096, &ep, &d, ws, ws_floats));
   }
 
   /* concat_1 (Concatenate), line 18: 32x32x128 + 32x32x192 + 32x32x96 + 32x32x64 -> 32x32x480, 0 MACs */
@@ -618,36 +618,36 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_13 (Conv2D, relu), line 14: 16x16x480 -> 16x16x192, 23,592,960 MACs */
   {
     const RtConv2d d = {N, 16, 16, 480, 480, 16, 16, 192, 512, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 1405360, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t19, t18, w + 1405552, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 2142640, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t19, t18, w + 2142832, &ep, &d, ws, ws_floats));
   }
 
   /* conv_14 (Conv2D, relu), line 15: 16x16x480 -> 16x16x96, 11,796,480 MACs */
   {
     const RtConv2d d = {N, 16, 16, 480, 480, 16, 16, 96, 96, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 1543792, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t20, t18, w + 1543888, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 2281072, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t20, t18, w + 2281168, &ep, &d, ws, ws_floats));
   }
 
-  /* conv_15 (Conv2D, relu, Winograd), line 15: 16x16x96 -> 16x16x208, 46,006,272 MACs */
+  /* conv_15 (Conv2D, relu, Winograd F(4x4)), line 15: 16x16x96 -> 16x16x208, 46,006,272 MACs */
   {
     const RtConv2d d = {N, 16, 16, 96, 96, 16, 16, 208, 512, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 1769680, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t21, t20, w + 1769888, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 2506960, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t21, t20, w + 2507168, &ep, &d, 4, ws, ws_floats));
   }
 
   /* conv_16 (Conv2D, relu), line 16: 16x16x480 -> 16x16x16, 1,966,080 MACs */
   {
     const RtConv2d d = {N, 16, 16, 480, 480, 16, 16, 16, 16, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 2121632, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t22, t18, w + 2121648, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 3288992, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t22, t18, w + 3289008, &ep, &d, ws, ws_floats));
   }
 
   /* conv_17 (Conv2D, relu), line 16: 16x16x16 -> 16x16x48, 4,915,200 MACs */
   {
     const RtConv2d d = {N, 16, 16, 16, 16, 16, 16, 48, 512, 5, 5, 1, 1, 2, 2, 1};
-    const RtEpilogue ep = {w + 2156208, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t23, t22, w + 2156256, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 3323568, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t23, t22, w + 3323616, &ep, &d, ws, ws_floats));
   }
 
   /* maxpool_3 (MaxPooling2D), line 17: 16x16x480 -> 16x16x480, 0 MACs */
@@ -659,8 +659,8 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_18 (Conv2D, relu), line 17: 16x16x480 -> 16x16x64, 7,864,320 MACs */
   {
     const RtConv2d d = {N, 16, 16, 480, 480, 16, 16, 64, 512, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 2212576, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t25, t24, w + 2212640, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 3379936, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t25, t24, w + 3380000, &ep, &d, ws, ws_floats));
   }
 
   /* concat_2 (Concatenate), line 18: 16x16x192 + 16x16x208 + 16x16x48 + 16x16x64 -> 16x16x512, 0 MACs */
@@ -671,36 +671,36 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_19 (Conv2D, relu), line 14: 16x16x512 -> 16x16x160, 20,971,520 MACs */
   {
     const RtConv2d d = {N, 16, 16, 512, 512, 16, 16, 160, 512, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 2325280, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t27, t26, w + 2325440, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 3492640, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t27, t26, w + 3492800, &ep, &d, ws, ws_floats));
   }
 
   /* conv_20 (Conv2D, relu), line 15: 16x16x512 -> 16x16x112, 14,680,064 MACs */
   {
     const RtConv2d d = {N, 16, 16, 512, 512, 16, 16, 112, 112, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 2464704, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t28, t26, w + 2464816, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 3632064, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t28, t26, w + 3632176, &ep, &d, ws, ws_floats));
   }
 
-  /* conv_21 (Conv2D, relu, Winograd), line 15: 16x16x112 -> 16x16x224, 57,802,752 MACs */
+  /* conv_21 (Conv2D, relu, Winograd F(4x4)), line 15: 16x16x112 -> 16x16x224, 57,802,752 MACs */
   {
     const RtConv2d d = {N, 16, 16, 112, 112, 16, 16, 224, 512, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 2756144, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t29, t28, w + 2756368, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 3923504, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t29, t28, w + 3923728, &ep, &d, 4, ws, ws_floats));
   }
 
   /* conv_22 (Conv2D, relu), line 16: 16x16x512 -> 16x16x24, 3,145,728 MACs */
   {
     const RtConv2d d = {N, 16, 16, 512, 512, 16, 16, 24, 24, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 3170064, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t30, t26, w + 3170096, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 4839184, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t30, t26, w + 4839216, &ep, &d, ws, ws_floats));
   }
 
   /* conv_23 (Conv2D, relu), line 16: 16x16x24 -> 16x16x64, 9,830,400 MACs */
   {
     const RtConv2d d = {N, 16, 16, 24, 24, 16, 16, 64, 512, 5, 5, 1, 1, 2, 2, 1};
-    const RtEpilogue ep = {w + 3224880, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t31, t30, w + 3224944, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 4894000, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t31, t30, w + 4894064, &ep, &d, ws, ws_floats));
   }
 
   /* maxpool_4 (MaxPooling2D), line 17: 16x16x512 -> 16x16x512, 0 MACs */
@@ -712,8 +712,8 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_24 (Conv2D, relu), line 17: 16x16x512 -> 16x16x64, 8,388,608 MACs */
   {
     const RtConv2d d = {N, 16, 16, 512, 512, 16, 16, 64, 512, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 3296112, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t33, t32, w + 3296176, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 4965232, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t33, t32, w + 4965296, &ep, &d, ws, ws_floats));
   }
 
   /* concat_3 (Concatenate), line 18: 16x16x160 + 16x16x224 + 16x16x64 + 16x16x64 -> 16x16x512, 0 MACs */
@@ -730,36 +730,36 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_25 (Conv2D, relu), line 14: 8x8x512 -> 8x8x128, 4,194,304 MACs */
   {
     const RtConv2d d = {N, 8, 8, 512, 512, 8, 8, 128, 512, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 3394480, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t36, t35, w + 3394608, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 5063600, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t36, t35, w + 5063728, &ep, &d, ws, ws_floats));
   }
 
   /* conv_26 (Conv2D, relu), line 15: 8x8x512 -> 8x8x128, 4,194,304 MACs */
   {
     const RtConv2d d = {N, 8, 8, 512, 512, 8, 8, 128, 128, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 3525680, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t37, t35, w + 3525808, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 5194800, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t37, t35, w + 5194928, &ep, &d, ws, ws_floats));
   }
 
-  /* conv_27 (Conv2D, relu, Winograd), line 15: 8x8x128 -> 8x8x256, 18,874,368 MACs */
+  /* conv_27 (Conv2D, relu, Winograd F(4x4)), line 15: 8x8x128 -> 8x8x256, 18,874,368 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 256, 512, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 3886256, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t38, t37, w + 3886512, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 5555376, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t38, t37, w + 5555632, &ep, &d, 4, ws, ws_floats));
   }
 
   /* conv_28 (Conv2D, relu), line 16: 8x8x512 -> 8x8x24, 786,432 MACs */
   {
     const RtConv2d d = {N, 8, 8, 512, 512, 8, 8, 24, 24, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 4423088, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t39, t35, w + 4423120, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 6747568, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t39, t35, w + 6747600, &ep, &d, ws, ws_floats));
   }
 
   /* conv_29 (Conv2D, relu), line 16: 8x8x24 -> 8x8x64, 2,457,600 MACs */
   {
     const RtConv2d d = {N, 8, 8, 24, 24, 8, 8, 64, 512, 5, 5, 1, 1, 2, 2, 1};
-    const RtEpilogue ep = {w + 4477904, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t40, t39, w + 4477968, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 6802384, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t40, t39, w + 6802448, &ep, &d, ws, ws_floats));
   }
 
   /* maxpool_6 (MaxPooling2D), line 17: 8x8x512 -> 8x8x512, 0 MACs */
@@ -771,8 +771,8 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_30 (Conv2D, relu), line 17: 8x8x512 -> 8x8x64, 2,097,152 MACs */
   {
     const RtConv2d d = {N, 8, 8, 512, 512, 8, 8, 64, 512, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 4549136, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t42, t41, w + 4549200, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 6873616, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t42, t41, w + 6873680, &ep, &d, ws, ws_floats));
   }
 
   /* concat_4 (Concatenate), line 18: 8x8x128 + 8x8x256 + 8x8x64 + 8x8x64 -> 8x8x512, 0 MACs */
@@ -789,8 +789,8 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* dense (Dense, softmax), line 31: 512 -> 10, 5,120 MACs */
   {
     const RtDense d = {N * 1, 512, 10, 512, 10};
-    const RtEpilogue ep = {w + 4587088, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_dense(ctx, t45, t44, w + 4581968, &ep, &d));
+    const RtEpilogue ep = {w + 6911568, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, t45, t44, w + 6906448, &ep, &d));
     const RtEltwise sm = {N, 1, 1, 10, 10, 10};
     CHECK(rt_softmax(ctx, t45, t45, &sm));
   }
@@ -825,9 +825,9 @@ size_t inception_mini_train_workspace_floats(int N) {
   }
   {  /* conv_3 */
     const RtConv2d d = {N, 32, 32, 96, 96, 32, 32, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_4 */
@@ -867,9 +867,9 @@ size_t inception_mini_train_workspace_floats(int N) {
   }
   {  /* conv_9 */
     const RtConv2d d = {N, 32, 32, 128, 128, 32, 32, 192, 192, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_10 */
@@ -909,9 +909,9 @@ size_t inception_mini_train_workspace_floats(int N) {
   }
   {  /* conv_15 */
     const RtConv2d d = {N, 16, 16, 96, 96, 16, 16, 208, 208, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_16 */
@@ -951,9 +951,9 @@ size_t inception_mini_train_workspace_floats(int N) {
   }
   {  /* conv_21 */
     const RtConv2d d = {N, 16, 16, 112, 112, 16, 16, 224, 224, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_22 */
@@ -993,9 +993,9 @@ size_t inception_mini_train_workspace_floats(int N) {
   }
   {  /* conv_27 */
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_28 */
@@ -1157,7 +1157,7 @@ RtStatus inception_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   {
     const RtConv2d d = {N, 32, 32, 96, 96, 32, 32, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 122784, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a4, a3, w + 12192, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a4, a3, w + 12192, &ep, &d, 4, ws, ws_floats));
   }
 
   /* conv_4 (Conv2D, relu), line 16: 32x32x64 -> 32x32x16, 1,048,576 MACs */
@@ -1213,7 +1213,7 @@ RtStatus inception_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   {
     const RtConv2d d = {N, 32, 32, 128, 128, 32, 32, 192, 192, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 425840, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a12, a11, w + 204656, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a12, a11, w + 204656, &ep, &d, 4, ws, ws_floats));
   }
 
   /* conv_10 (Conv2D, relu), line 16: 32x32x256 -> 32x32x32, 8,388,608 MACs */
@@ -1275,7 +1275,7 @@ RtStatus inception_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   {
     const RtConv2d d = {N, 16, 16, 96, 96, 16, 16, 208, 208, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 845840, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a21, a20, w + 666128, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a21, a20, w + 666128, &ep, &d, 4, ws, ws_floats));
   }
 
   /* conv_16 (Conv2D, relu), line 16: 16x16x480 -> 16x16x16, 1,966,080 MACs */
@@ -1331,7 +1331,7 @@ RtStatus inception_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   {
     const RtConv2d d = {N, 16, 16, 112, 112, 16, 16, 224, 224, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 1269104, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a29, a28, w + 1043312, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a29, a28, w + 1043312, &ep, &d, 4, ws, ws_floats));
   }
 
   /* conv_22 (Conv2D, relu), line 16: 16x16x512 -> 16x16x24, 3,145,728 MACs */
@@ -1393,7 +1393,7 @@ RtStatus inception_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 1779176, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a38, a37, w + 1484264, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a38, a37, w + 1484264, &ep, &d, 4, ws, ws_floats));
   }
 
   /* conv_28 (Conv2D, relu), line 16: 8x8x512 -> 8x8x24, 786,432 MACs */
@@ -1530,7 +1530,7 @@ RtStatus inception_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
     const RtEltwise de = {N, 64, 1, 256, 256, 256};
     CHECK(rt_activation_backward(ctx, g38, g38, a38, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g37, gw + 1484264, gw + 1779176, g38, a37, w + 1484264, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g37, gw + 1484264, gw + 1779176, g38, a37, w + 1484264, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of conv_26 */
@@ -1610,7 +1610,7 @@ RtStatus inception_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
     const RtEltwise de = {N, 256, 1, 224, 224, 224};
     CHECK(rt_activation_backward(ctx, g29, g29, a29, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 16, 16, 112, 112, 16, 16, 224, 224, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g28, gw + 1043312, gw + 1269104, g29, a28, w + 1043312, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g28, gw + 1043312, gw + 1269104, g29, a28, w + 1043312, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of conv_20 */
@@ -1684,7 +1684,7 @@ RtStatus inception_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
     const RtEltwise de = {N, 256, 1, 208, 208, 208};
     CHECK(rt_activation_backward(ctx, g21, g21, a21, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 16, 16, 96, 96, 16, 16, 208, 208, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g20, gw + 666128, gw + 845840, g21, a20, w + 666128, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g20, gw + 666128, gw + 845840, g21, a20, w + 666128, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of conv_14 */
@@ -1764,7 +1764,7 @@ RtStatus inception_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
     const RtEltwise de = {N, 1024, 1, 192, 192, 192};
     CHECK(rt_activation_backward(ctx, g12, g12, a12, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 32, 32, 128, 128, 32, 32, 192, 192, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g11, gw + 204656, gw + 425840, g12, a11, w + 204656, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g11, gw + 204656, gw + 425840, g12, a11, w + 204656, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of conv_8 */
@@ -1838,7 +1838,7 @@ RtStatus inception_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
     const RtEltwise de = {N, 1024, 1, 128, 128, 128};
     CHECK(rt_activation_backward(ctx, g4, g4, a4, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 32, 32, 96, 96, 32, 32, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g3, gw + 12192, gw + 122784, g4, a3, w + 12192, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g3, gw + 12192, gw + 122784, g4, a3, w + 12192, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of conv_2 */
@@ -1977,7 +1977,7 @@ const NetcModel netc_model_inception_mini = {
   .params = params,
   .num_params = 64,
   .param_floats = 1868170,
-  .compute_floats = 4587104,
+  .compute_floats = 6911584,
   .total_params = 1868170,
   .trainable_params = 1868170,
   .macs_per_image = 782734336,

@@ -39,21 +39,21 @@ void mnist_cnn_prepare(float *w, const float *p) {
   /* conv_1 (Conv2D) */
   memcpy(w + 1216, p + 640, 36864 * sizeof(float));
   memcpy(w + 38080, p + 37504, 64 * sizeof(float));
-  /* conv_1: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 38144, w + 1216, 64, 64);
+  /* conv_1: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 38144, w + 1216, 64, 64, 4);
   /* conv_2 (Conv2D) */
-  memcpy(w + 103680, p + 37568, 73728 * sizeof(float));
-  memcpy(w + 177408, p + 111296, 128 * sizeof(float));
-  /* conv_2: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 177536, w + 103680, 64, 128);
+  memcpy(w + 185600, p + 37568, 73728 * sizeof(float));
+  memcpy(w + 259328, p + 111296, 128 * sizeof(float));
+  /* conv_2: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 259456, w + 185600, 64, 128, 4);
   /* conv_3 (Conv2D) */
-  memcpy(w + 308608, p + 111424, 147456 * sizeof(float));
-  memcpy(w + 456064, p + 258880, 128 * sizeof(float));
-  /* conv_3: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 456192, w + 308608, 128, 128);
+  memcpy(w + 554368, p + 111424, 147456 * sizeof(float));
+  memcpy(w + 701824, p + 258880, 128 * sizeof(float));
+  /* conv_3: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 701952, w + 554368, 128, 128, 4);
   /* dense (Dense) */
-  memcpy(w + 718336, p + 259008, 250880 * sizeof(float));
-  memcpy(w + 969216, p + 509888, 10 * sizeof(float));
+  memcpy(w + 1291776, p + 259008, 250880 * sizeof(float));
+  memcpy(w + 1542656, p + 509888, 10 * sizeof(float));
 }
 
 /* Scratch the convolutions need at batch N (im2col tiles, Winograd blocks). */
@@ -67,19 +67,19 @@ size_t mnist_cnn_workspace_floats(int N) {
   }
   {  /* conv_1 */
     const RtConv2d d = {N, 28, 28, 64, 64, 28, 28, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* conv_2 */
     const RtConv2d d = {N, 14, 14, 64, 64, 14, 14, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* conv_3 */
     const RtConv2d d = {N, 14, 14, 128, 128, 14, 14, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
@@ -114,11 +114,11 @@ RtStatus mnist_cnn_forward(const RtContext *ctx, const float *w, void *arena_, f
     CHECK(rt_conv2d_packed(ctx, t1, t0, w + 640, &ep, &d, ws, ws_floats));
   }
 
-  /* conv_1 (Conv2D, relu, Winograd), line 12: 28x28x64 -> 28x28x64, 28,901,376 MACs */
+  /* conv_1 (Conv2D, relu, Winograd F(4x4)), line 12: 28x28x64 -> 28x28x64, 28,901,376 MACs */
   {
     const RtConv2d d = {N, 28, 28, 64, 64, 28, 28, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 38080, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t2, t1, w + 38144, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t2, t1, w + 38144, &ep, &d, 4, ws, ws_floats));
   }
 
   /* maxpool (MaxPooling2D), line 13: 28x28x64 -> 14x14x64, 0 MACs */
@@ -127,18 +127,18 @@ RtStatus mnist_cnn_forward(const RtContext *ctx, const float *w, void *arena_, f
     CHECK(rt_maxpool2d(ctx, t3, t2, &d));
   }
 
-  /* conv_2 (Conv2D, relu, Winograd), line 14: 14x14x64 -> 14x14x128, 14,450,688 MACs */
+  /* conv_2 (Conv2D, relu, Winograd F(4x4)), line 14: 14x14x64 -> 14x14x128, 14,450,688 MACs */
   {
     const RtConv2d d = {N, 14, 14, 64, 64, 14, 14, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 177408, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 177536, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 259328, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 259456, &ep, &d, 4, ws, ws_floats));
   }
 
-  /* conv_3 (Conv2D, relu, Winograd), line 15: 14x14x128 -> 14x14x128, 28,901,376 MACs */
+  /* conv_3 (Conv2D, relu, Winograd F(4x4)), line 15: 14x14x128 -> 14x14x128, 28,901,376 MACs */
   {
     const RtConv2d d = {N, 14, 14, 128, 128, 14, 14, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 456064, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t5, t4, w + 456192, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 701824, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t5, t4, w + 701952, &ep, &d, 4, ws, ws_floats));
   }
 
   /* flatten (Flatten), line 16: 14x14x128 -> 25088, 0 MACs */
@@ -149,8 +149,8 @@ RtStatus mnist_cnn_forward(const RtContext *ctx, const float *w, void *arena_, f
   /* dense (Dense, softmax), line 17: 25088 -> 10, 250,880 MACs */
   {
     const RtDense d = {N * 1, 25088, 10, 25088, 10};
-    const RtEpilogue ep = {w + 969216, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_dense(ctx, t7, t6, w + 718336, &ep, &d));
+    const RtEpilogue ep = {w + 1542656, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, t7, t6, w + 1291776, &ep, &d));
     const RtEltwise sm = {N, 1, 1, 10, 10, 10};
     CHECK(rt_softmax(ctx, t7, t7, &sm));
   }
@@ -171,23 +171,23 @@ size_t mnist_cnn_train_workspace_floats(int N) {
   }
   {  /* conv_1 */
     const RtConv2d d = {N, 28, 28, 64, 64, 28, 28, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_2 */
     const RtConv2d d = {N, 14, 14, 64, 64, 14, 14, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_3 */
     const RtConv2d d = {N, 14, 14, 128, 128, 14, 14, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   (void)N;
@@ -236,7 +236,7 @@ RtStatus mnist_cnn_train_step(const RtContext *ctx, float *w, float *gw, void *a
   {
     const RtConv2d d = {N, 28, 28, 64, 64, 28, 28, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 37504, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a2, a1, w + 640, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a2, a1, w + 640, &ep, &d, 4, ws, ws_floats));
   }
 
   /* maxpool (MaxPooling2D), line 13: 28x28x64 -> 14x14x64, 0 MACs */
@@ -249,14 +249,14 @@ RtStatus mnist_cnn_train_step(const RtContext *ctx, float *w, float *gw, void *a
   {
     const RtConv2d d = {N, 14, 14, 64, 64, 14, 14, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 111296, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a4, a3, w + 37568, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a4, a3, w + 37568, &ep, &d, 4, ws, ws_floats));
   }
 
   /* conv_3 (Conv2D, relu), line 15: 14x14x128 -> 14x14x128, 28,901,376 MACs */
   {
     const RtConv2d d = {N, 14, 14, 128, 128, 14, 14, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 258880, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a5, a4, w + 111424, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a5, a4, w + 111424, &ep, &d, 4, ws, ws_floats));
   }
 
   /* flatten (Flatten), line 16: 14x14x128 -> 25088, 0 MACs */
@@ -294,7 +294,7 @@ RtStatus mnist_cnn_train_step(const RtContext *ctx, float *w, float *gw, void *a
     const RtEltwise de = {N, 196, 1, 128, 128, 128};
     CHECK(rt_activation_backward(ctx, g5, g5, a5, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 14, 14, 128, 128, 14, 14, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g4, gw + 111424, gw + 258880, g5, a4, w + 111424, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g4, gw + 111424, gw + 258880, g5, a4, w + 111424, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of conv_2 */
@@ -302,7 +302,7 @@ RtStatus mnist_cnn_train_step(const RtContext *ctx, float *w, float *gw, void *a
     const RtEltwise de = {N, 196, 1, 128, 128, 128};
     CHECK(rt_activation_backward(ctx, g4, g4, a4, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 14, 14, 64, 64, 14, 14, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g3, gw + 37568, gw + 111296, g4, a3, w + 37568, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g3, gw + 37568, gw + 111296, g4, a3, w + 37568, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of maxpool */
@@ -316,7 +316,7 @@ RtStatus mnist_cnn_train_step(const RtContext *ctx, float *w, float *gw, void *a
     const RtEltwise de = {N, 784, 1, 64, 64, 64};
     CHECK(rt_activation_backward(ctx, g2, g2, a2, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 28, 28, 64, 64, 28, 28, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g1, gw + 640, gw + 37504, g2, a1, w + 640, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g1, gw + 640, gw + 37504, g2, a1, w + 640, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of conv */
@@ -399,7 +399,7 @@ const NetcModel netc_model_mnist_cnn = {
   .params = params,
   .num_params = 10,
   .param_floats = 509898,
-  .compute_floats = 969232,
+  .compute_floats = 1542672,
   .total_params = 509898,
   .trainable_params = 509898,
   .macs_per_image = 72955904,

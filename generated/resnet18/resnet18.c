@@ -137,155 +137,155 @@ void resnet18_prepare(float *w, const float *p) {
   /* bn_1 folded in: kernel and bias scaled per output channel */
   rt_bn_fold(w + 55936, w + 56000, p + 46528, p + 46592, p + 46656, p + 46720, 0.00100000005f, 64);
   rt_fold_affine(w + 19008, w + 55872, w + 55936, w + 56000, 576, 64);
-  /* conv_1: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 56064, w + 19008, 64, 64);
+  /* conv_1: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 56064, w + 19008, 64, 64, 4);
   /* conv_2 (Conv2D) */
-  memcpy(w + 121600, p + 46784, 36864 * sizeof(float));
-  memset(w + 158464, 0, 64 * sizeof(float));  /* no bias: zeros */
+  memcpy(w + 203520, p + 46784, 36864 * sizeof(float));
+  memset(w + 240384, 0, 64 * sizeof(float));  /* no bias: zeros */
   /* bn_2 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 158528, w + 158592, p + 83648, p + 83712, p + 83776, p + 83840, 0.00100000005f, 64);
-  rt_fold_affine(w + 121600, w + 158464, w + 158528, w + 158592, 576, 64);
-  /* conv_2: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 158656, w + 121600, 64, 64);
+  rt_bn_fold(w + 240448, w + 240512, p + 83648, p + 83712, p + 83776, p + 83840, 0.00100000005f, 64);
+  rt_fold_affine(w + 203520, w + 240384, w + 240448, w + 240512, 576, 64);
+  /* conv_2: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 240576, w + 203520, 64, 64, 4);
   /* conv_3 (Conv2D) */
-  memcpy(w + 224192, p + 83904, 36864 * sizeof(float));
-  memset(w + 261056, 0, 64 * sizeof(float));  /* no bias: zeros */
+  memcpy(w + 388032, p + 83904, 36864 * sizeof(float));
+  memset(w + 424896, 0, 64 * sizeof(float));  /* no bias: zeros */
   /* bn_3 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 261120, w + 261184, p + 120768, p + 120832, p + 120896, p + 120960, 0.00100000005f, 64);
-  rt_fold_affine(w + 224192, w + 261056, w + 261120, w + 261184, 576, 64);
-  /* conv_3: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 261248, w + 224192, 64, 64);
+  rt_bn_fold(w + 424960, w + 425024, p + 120768, p + 120832, p + 120896, p + 120960, 0.00100000005f, 64);
+  rt_fold_affine(w + 388032, w + 424896, w + 424960, w + 425024, 576, 64);
+  /* conv_3: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 425088, w + 388032, 64, 64, 4);
   /* conv_4 (Conv2D) */
-  memcpy(w + 326784, p + 121024, 36864 * sizeof(float));
-  memset(w + 363648, 0, 64 * sizeof(float));  /* no bias: zeros */
+  memcpy(w + 572544, p + 121024, 36864 * sizeof(float));
+  memset(w + 609408, 0, 64 * sizeof(float));  /* no bias: zeros */
   /* bn_4 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 363712, w + 363776, p + 157888, p + 157952, p + 158016, p + 158080, 0.00100000005f, 64);
-  rt_fold_affine(w + 326784, w + 363648, w + 363712, w + 363776, 576, 64);
-  /* conv_4: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 363840, w + 326784, 64, 64);
+  rt_bn_fold(w + 609472, w + 609536, p + 157888, p + 157952, p + 158016, p + 158080, 0.00100000005f, 64);
+  rt_fold_affine(w + 572544, w + 609408, w + 609472, w + 609536, 576, 64);
+  /* conv_4: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 609600, w + 572544, 64, 64, 4);
   /* conv_5 (Conv2D) */
-  memcpy(w + 429376, p + 158144, 8192 * sizeof(float));
-  memset(w + 437568, 0, 128 * sizeof(float));  /* no bias: zeros */
+  memcpy(w + 757056, p + 158144, 8192 * sizeof(float));
+  memset(w + 765248, 0, 128 * sizeof(float));  /* no bias: zeros */
   /* bn_5 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 437696, w + 437824, p + 166336, p + 166464, p + 166592, p + 166720, 0.00100000005f, 128);
-  rt_fold_affine(w + 429376, w + 437568, w + 437696, w + 437824, 64, 128);
+  rt_bn_fold(w + 765376, w + 765504, p + 166336, p + 166464, p + 166592, p + 166720, 0.00100000005f, 128);
+  rt_fold_affine(w + 757056, w + 765248, w + 765376, w + 765504, 64, 128);
   /* conv_5: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 437952, w + 429376, 64, 128, 1);
+  rt_conv2d_pack_kernel(w + 765632, w + 757056, 64, 128, 1);
   /* conv_6 (Conv2D) */
-  memcpy(w + 446144, p + 166848, 73728 * sizeof(float));
-  memset(w + 519872, 0, 128 * sizeof(float));  /* no bias: zeros */
+  memcpy(w + 773824, p + 166848, 73728 * sizeof(float));
+  memset(w + 847552, 0, 128 * sizeof(float));  /* no bias: zeros */
   /* bn_6 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 520000, w + 520128, p + 240576, p + 240704, p + 240832, p + 240960, 0.00100000005f, 128);
-  rt_fold_affine(w + 446144, w + 519872, w + 520000, w + 520128, 576, 128);
+  rt_bn_fold(w + 847680, w + 847808, p + 240576, p + 240704, p + 240832, p + 240960, 0.00100000005f, 128);
+  rt_fold_affine(w + 773824, w + 847552, w + 847680, w + 847808, 576, 128);
   /* conv_6: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 520256, w + 446144, 576, 128, 1);
+  rt_conv2d_pack_kernel(w + 847936, w + 773824, 576, 128, 1);
   /* conv_7 (Conv2D) */
-  memcpy(w + 593984, p + 241088, 147456 * sizeof(float));
-  memset(w + 741440, 0, 128 * sizeof(float));  /* no bias: zeros */
+  memcpy(w + 921664, p + 241088, 147456 * sizeof(float));
+  memset(w + 1069120, 0, 128 * sizeof(float));  /* no bias: zeros */
   /* bn_7 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 741568, w + 741696, p + 388544, p + 388672, p + 388800, p + 388928, 0.00100000005f, 128);
-  rt_fold_affine(w + 593984, w + 741440, w + 741568, w + 741696, 1152, 128);
-  /* conv_7: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 741824, w + 593984, 128, 128);
+  rt_bn_fold(w + 1069248, w + 1069376, p + 388544, p + 388672, p + 388800, p + 388928, 0.00100000005f, 128);
+  rt_fold_affine(w + 921664, w + 1069120, w + 1069248, w + 1069376, 1152, 128);
+  /* conv_7: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 1069504, w + 921664, 128, 128, 4);
   /* conv_8 (Conv2D) */
-  memcpy(w + 1003968, p + 389056, 147456 * sizeof(float));
-  memset(w + 1151424, 0, 128 * sizeof(float));  /* no bias: zeros */
+  memcpy(w + 1659328, p + 389056, 147456 * sizeof(float));
+  memset(w + 1806784, 0, 128 * sizeof(float));  /* no bias: zeros */
   /* bn_8 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 1151552, w + 1151680, p + 536512, p + 536640, p + 536768, p + 536896, 0.00100000005f, 128);
-  rt_fold_affine(w + 1003968, w + 1151424, w + 1151552, w + 1151680, 1152, 128);
-  /* conv_8: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 1151808, w + 1003968, 128, 128);
+  rt_bn_fold(w + 1806912, w + 1807040, p + 536512, p + 536640, p + 536768, p + 536896, 0.00100000005f, 128);
+  rt_fold_affine(w + 1659328, w + 1806784, w + 1806912, w + 1807040, 1152, 128);
+  /* conv_8: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 1807168, w + 1659328, 128, 128, 4);
   /* conv_9 (Conv2D) */
-  memcpy(w + 1413952, p + 537024, 147456 * sizeof(float));
-  memset(w + 1561408, 0, 128 * sizeof(float));  /* no bias: zeros */
+  memcpy(w + 2396992, p + 537024, 147456 * sizeof(float));
+  memset(w + 2544448, 0, 128 * sizeof(float));  /* no bias: zeros */
   /* bn_9 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 1561536, w + 1561664, p + 684480, p + 684608, p + 684736, p + 684864, 0.00100000005f, 128);
-  rt_fold_affine(w + 1413952, w + 1561408, w + 1561536, w + 1561664, 1152, 128);
-  /* conv_9: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 1561792, w + 1413952, 128, 128);
+  rt_bn_fold(w + 2544576, w + 2544704, p + 684480, p + 684608, p + 684736, p + 684864, 0.00100000005f, 128);
+  rt_fold_affine(w + 2396992, w + 2544448, w + 2544576, w + 2544704, 1152, 128);
+  /* conv_9: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 2544832, w + 2396992, 128, 128, 4);
   /* conv_10 (Conv2D) */
-  memcpy(w + 1823936, p + 684992, 32768 * sizeof(float));
-  memset(w + 1856704, 0, 256 * sizeof(float));  /* no bias: zeros */
+  memcpy(w + 3134656, p + 684992, 32768 * sizeof(float));
+  memset(w + 3167424, 0, 256 * sizeof(float));  /* no bias: zeros */
   /* bn_10 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 1856960, w + 1857216, p + 717760, p + 718016, p + 718272, p + 718528, 0.00100000005f, 256);
-  rt_fold_affine(w + 1823936, w + 1856704, w + 1856960, w + 1857216, 128, 256);
+  rt_bn_fold(w + 3167680, w + 3167936, p + 717760, p + 718016, p + 718272, p + 718528, 0.00100000005f, 256);
+  rt_fold_affine(w + 3134656, w + 3167424, w + 3167680, w + 3167936, 128, 256);
   /* conv_10: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 1857472, w + 1823936, 128, 256, 1);
+  rt_conv2d_pack_kernel(w + 3168192, w + 3134656, 128, 256, 1);
   /* conv_11 (Conv2D) */
-  memcpy(w + 1890240, p + 718784, 294912 * sizeof(float));
-  memset(w + 2185152, 0, 256 * sizeof(float));  /* no bias: zeros */
+  memcpy(w + 3200960, p + 718784, 294912 * sizeof(float));
+  memset(w + 3495872, 0, 256 * sizeof(float));  /* no bias: zeros */
   /* bn_11 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 2185408, w + 2185664, p + 1013696, p + 1013952, p + 1014208, p + 1014464, 0.00100000005f, 256);
-  rt_fold_affine(w + 1890240, w + 2185152, w + 2185408, w + 2185664, 1152, 256);
+  rt_bn_fold(w + 3496128, w + 3496384, p + 1013696, p + 1013952, p + 1014208, p + 1014464, 0.00100000005f, 256);
+  rt_fold_affine(w + 3200960, w + 3495872, w + 3496128, w + 3496384, 1152, 256);
   /* conv_11: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 2185920, w + 1890240, 1152, 256, 1);
+  rt_conv2d_pack_kernel(w + 3496640, w + 3200960, 1152, 256, 1);
   /* conv_12 (Conv2D) */
-  memcpy(w + 2480832, p + 1014720, 589824 * sizeof(float));
-  memset(w + 3070656, 0, 256 * sizeof(float));  /* no bias: zeros */
+  memcpy(w + 3791552, p + 1014720, 589824 * sizeof(float));
+  memset(w + 4381376, 0, 256 * sizeof(float));  /* no bias: zeros */
   /* bn_12 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 3070912, w + 3071168, p + 1604544, p + 1604800, p + 1605056, p + 1605312, 0.00100000005f, 256);
-  rt_fold_affine(w + 2480832, w + 3070656, w + 3070912, w + 3071168, 2304, 256);
-  /* conv_12: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 3071424, w + 2480832, 256, 256);
+  rt_bn_fold(w + 4381632, w + 4381888, p + 1604544, p + 1604800, p + 1605056, p + 1605312, 0.00100000005f, 256);
+  rt_fold_affine(w + 3791552, w + 4381376, w + 4381632, w + 4381888, 2304, 256);
+  /* conv_12: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 4382144, w + 3791552, 256, 256, 4);
   /* conv_13 (Conv2D) */
-  memcpy(w + 4120000, p + 1605568, 589824 * sizeof(float));
-  memset(w + 4709824, 0, 256 * sizeof(float));  /* no bias: zeros */
+  memcpy(w + 6741440, p + 1605568, 589824 * sizeof(float));
+  memset(w + 7331264, 0, 256 * sizeof(float));  /* no bias: zeros */
   /* bn_13 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 4710080, w + 4710336, p + 2195392, p + 2195648, p + 2195904, p + 2196160, 0.00100000005f, 256);
-  rt_fold_affine(w + 4120000, w + 4709824, w + 4710080, w + 4710336, 2304, 256);
-  /* conv_13: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 4710592, w + 4120000, 256, 256);
+  rt_bn_fold(w + 7331520, w + 7331776, p + 2195392, p + 2195648, p + 2195904, p + 2196160, 0.00100000005f, 256);
+  rt_fold_affine(w + 6741440, w + 7331264, w + 7331520, w + 7331776, 2304, 256);
+  /* conv_13: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 7332032, w + 6741440, 256, 256, 4);
   /* conv_14 (Conv2D) */
-  memcpy(w + 5759168, p + 2196416, 589824 * sizeof(float));
-  memset(w + 6348992, 0, 256 * sizeof(float));  /* no bias: zeros */
+  memcpy(w + 9691328, p + 2196416, 589824 * sizeof(float));
+  memset(w + 10281152, 0, 256 * sizeof(float));  /* no bias: zeros */
   /* bn_14 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 6349248, w + 6349504, p + 2786240, p + 2786496, p + 2786752, p + 2787008, 0.00100000005f, 256);
-  rt_fold_affine(w + 5759168, w + 6348992, w + 6349248, w + 6349504, 2304, 256);
-  /* conv_14: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 6349760, w + 5759168, 256, 256);
+  rt_bn_fold(w + 10281408, w + 10281664, p + 2786240, p + 2786496, p + 2786752, p + 2787008, 0.00100000005f, 256);
+  rt_fold_affine(w + 9691328, w + 10281152, w + 10281408, w + 10281664, 2304, 256);
+  /* conv_14: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 10281920, w + 9691328, 256, 256, 4);
   /* conv_15 (Conv2D) */
-  memcpy(w + 7398336, p + 2787264, 131072 * sizeof(float));
-  memset(w + 7529408, 0, 512 * sizeof(float));  /* no bias: zeros */
+  memcpy(w + 12641216, p + 2787264, 131072 * sizeof(float));
+  memset(w + 12772288, 0, 512 * sizeof(float));  /* no bias: zeros */
   /* bn_15 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 7529920, w + 7530432, p + 2918336, p + 2918848, p + 2919360, p + 2919872, 0.00100000005f, 512);
-  rt_fold_affine(w + 7398336, w + 7529408, w + 7529920, w + 7530432, 256, 512);
+  rt_bn_fold(w + 12772800, w + 12773312, p + 2918336, p + 2918848, p + 2919360, p + 2919872, 0.00100000005f, 512);
+  rt_fold_affine(w + 12641216, w + 12772288, w + 12772800, w + 12773312, 256, 512);
   /* conv_15: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 7530944, w + 7398336, 256, 512, 1);
+  rt_conv2d_pack_kernel(w + 12773824, w + 12641216, 256, 512, 1);
   /* conv_16 (Conv2D) */
-  memcpy(w + 7662016, p + 2920384, 1179648 * sizeof(float));
-  memset(w + 8841664, 0, 512 * sizeof(float));  /* no bias: zeros */
+  memcpy(w + 12904896, p + 2920384, 1179648 * sizeof(float));
+  memset(w + 14084544, 0, 512 * sizeof(float));  /* no bias: zeros */
   /* bn_16 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 8842176, w + 8842688, p + 4100032, p + 4100544, p + 4101056, p + 4101568, 0.00100000005f, 512);
-  rt_fold_affine(w + 7662016, w + 8841664, w + 8842176, w + 8842688, 2304, 512);
+  rt_bn_fold(w + 14085056, w + 14085568, p + 4100032, p + 4100544, p + 4101056, p + 4101568, 0.00100000005f, 512);
+  rt_fold_affine(w + 12904896, w + 14084544, w + 14085056, w + 14085568, 2304, 512);
   /* conv_16: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 8843200, w + 7662016, 2304, 512, 1);
+  rt_conv2d_pack_kernel(w + 14086080, w + 12904896, 2304, 512, 1);
   /* conv_17 (Conv2D) */
-  memcpy(w + 10022848, p + 4102080, 2359296 * sizeof(float));
-  memset(w + 12382144, 0, 512 * sizeof(float));  /* no bias: zeros */
+  memcpy(w + 15265728, p + 4102080, 2359296 * sizeof(float));
+  memset(w + 17625024, 0, 512 * sizeof(float));  /* no bias: zeros */
   /* bn_17 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 12382656, w + 12383168, p + 6461376, p + 6461888, p + 6462400, p + 6462912, 0.00100000005f, 512);
-  rt_fold_affine(w + 10022848, w + 12382144, w + 12382656, w + 12383168, 4608, 512);
+  rt_bn_fold(w + 17625536, w + 17626048, p + 6461376, p + 6461888, p + 6462400, p + 6462912, 0.00100000005f, 512);
+  rt_fold_affine(w + 15265728, w + 17625024, w + 17625536, w + 17626048, 4608, 512);
   /* conv_17: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 12383680, w + 10022848, 512, 512);
+  rt_winograd_kernel(w + 17626560, w + 15265728, 512, 512, 2);
   /* conv_18 (Conv2D) */
-  memcpy(w + 16577984, p + 6463424, 2359296 * sizeof(float));
-  memset(w + 18937280, 0, 512 * sizeof(float));  /* no bias: zeros */
+  memcpy(w + 21820864, p + 6463424, 2359296 * sizeof(float));
+  memset(w + 24180160, 0, 512 * sizeof(float));  /* no bias: zeros */
   /* bn_18 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 18937792, w + 18938304, p + 8822720, p + 8823232, p + 8823744, p + 8824256, 0.00100000005f, 512);
-  rt_fold_affine(w + 16577984, w + 18937280, w + 18937792, w + 18938304, 4608, 512);
+  rt_bn_fold(w + 24180672, w + 24181184, p + 8822720, p + 8823232, p + 8823744, p + 8824256, 0.00100000005f, 512);
+  rt_fold_affine(w + 21820864, w + 24180160, w + 24180672, w + 24181184, 4608, 512);
   /* conv_18: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 18938816, w + 16577984, 512, 512);
+  rt_winograd_kernel(w + 24181696, w + 21820864, 512, 512, 2);
   /* conv_19 (Conv2D) */
-  memcpy(w + 23133120, p + 8824768, 2359296 * sizeof(float));
-  memset(w + 25492416, 0, 512 * sizeof(float));  /* no bias: zeros */
+  memcpy(w + 28376000, p + 8824768, 2359296 * sizeof(float));
+  memset(w + 30735296, 0, 512 * sizeof(float));  /* no bias: zeros */
   /* bn_19 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 25492928, w + 25493440, p + 11184064, p + 11184576, p + 11185088, p + 11185600, 0.00100000005f, 512);
-  rt_fold_affine(w + 23133120, w + 25492416, w + 25492928, w + 25493440, 4608, 512);
+  rt_bn_fold(w + 30735808, w + 30736320, p + 11184064, p + 11184576, p + 11185088, p + 11185600, 0.00100000005f, 512);
+  rt_fold_affine(w + 28376000, w + 30735296, w + 30735808, w + 30736320, 4608, 512);
   /* conv_19: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 25493952, w + 23133120, 512, 512);
+  rt_winograd_kernel(w + 30736832, w + 28376000, 512, 512, 2);
   /* dense (Dense) */
-  memcpy(w + 29688256, p + 11186112, 512000 * sizeof(float));
-  memcpy(w + 30200256, p + 11698112, 1000 * sizeof(float));
+  memcpy(w + 34931136, p + 11186112, 512000 * sizeof(float));
+  memcpy(w + 35443136, p + 11698112, 1000 * sizeof(float));
 }
 
 /* Scratch the convolutions need at batch N (im2col tiles, Winograd blocks). */
@@ -299,25 +299,25 @@ size_t resnet18_workspace_floats(int N) {
   }
   {  /* conv_1 */
     const RtConv2d d = {N, 56, 56, 64, 64, 56, 56, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* conv_2 */
     const RtConv2d d = {N, 56, 56, 64, 64, 56, 56, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* conv_3 */
     const RtConv2d d = {N, 56, 56, 64, 64, 56, 56, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* conv_4 */
     const RtConv2d d = {N, 56, 56, 64, 64, 56, 56, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
@@ -335,19 +335,19 @@ size_t resnet18_workspace_floats(int N) {
   }
   {  /* conv_7 */
     const RtConv2d d = {N, 28, 28, 128, 128, 28, 28, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* conv_8 */
     const RtConv2d d = {N, 28, 28, 128, 128, 28, 28, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* conv_9 */
     const RtConv2d d = {N, 28, 28, 128, 128, 28, 28, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
@@ -365,19 +365,19 @@ size_t resnet18_workspace_floats(int N) {
   }
   {  /* conv_12 */
     const RtConv2d d = {N, 14, 14, 256, 256, 14, 14, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* conv_13 */
     const RtConv2d d = {N, 14, 14, 256, 256, 14, 14, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* conv_14 */
     const RtConv2d d = {N, 14, 14, 256, 256, 14, 14, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
@@ -395,19 +395,19 @@ size_t resnet18_workspace_floats(int N) {
   }
   {  /* conv_17 */
     const RtConv2d d = {N, 7, 7, 512, 512, 7, 7, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 2);
     if (f > most)
       most = f;
   }
   {  /* conv_18 */
     const RtConv2d d = {N, 7, 7, 512, 512, 7, 7, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 2);
     if (f > most)
       most = f;
   }
   {  /* conv_19 */
     const RtConv2d d = {N, 7, 7, 512, 512, 7, 7, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 2);
     if (f > most)
       most = f;
   }
@@ -464,137 +464,137 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
     CHECK(rt_maxpool2d(ctx, t2, t1, &d));
   }
 
-  /* conv_1 (Conv2D, bn_1 folded, relu, Winograd), line 20: 56x56x64 -> 56x56x64, 115,605,504 MACs */
+  /* conv_1 (Conv2D, bn_1 folded, relu, Winograd F(4x4)), line 20: 56x56x64 -> 56x56x64, 115,605,504 MACs */
   {
     const RtConv2d d = {N, 56, 56, 64, 64, 56, 56, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 55872, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t3, t2, w + 56064, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t3, t2, w + 56064, &ep, &d, 4, ws, ws_floats));
   }
 
-  /* conv_2 (Conv2D, bn_2 folded, + maxpool, relu, Winograd), line 21: 56x56x64 -> 56x56x64, 115,605,504 MACs */
+  /* conv_2 (Conv2D, bn_2 folded, + maxpool, relu, Winograd F(4x4)), line 21: 56x56x64 -> 56x56x64, 115,605,504 MACs */
   {
     const RtConv2d d = {N, 56, 56, 64, 64, 56, 56, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 158464, t2, RT_ACT_RELU, 0.0f, 64};
-    CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 158656, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 240384, t2, RT_ACT_RELU, 0.0f, 64};
+    CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 240576, &ep, &d, 4, ws, ws_floats));
   }
 
-  /* conv_3 (Conv2D, bn_3 folded, relu, Winograd), line 20: 56x56x64 -> 56x56x64, 115,605,504 MACs */
+  /* conv_3 (Conv2D, bn_3 folded, relu, Winograd F(4x4)), line 20: 56x56x64 -> 56x56x64, 115,605,504 MACs */
   {
     const RtConv2d d = {N, 56, 56, 64, 64, 56, 56, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 261056, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t5, t4, w + 261248, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 424896, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t5, t4, w + 425088, &ep, &d, 4, ws, ws_floats));
   }
 
-  /* conv_4 (Conv2D, bn_4 folded, + conv_2, relu, Winograd), line 21: 56x56x64 -> 56x56x64, 115,605,504 MACs */
+  /* conv_4 (Conv2D, bn_4 folded, + conv_2, relu, Winograd F(4x4)), line 21: 56x56x64 -> 56x56x64, 115,605,504 MACs */
   {
     const RtConv2d d = {N, 56, 56, 64, 64, 56, 56, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 363648, t4, RT_ACT_RELU, 0.0f, 64};
-    CHECK(rt_conv2d_winograd(ctx, t6, t5, w + 363840, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 609408, t4, RT_ACT_RELU, 0.0f, 64};
+    CHECK(rt_conv2d_winograd(ctx, t6, t5, w + 609600, &ep, &d, 4, ws, ws_floats));
   }
 
   /* conv_5 (Conv2D, bn_5 folded), line 18: 56x56x64 -> 28x28x128, 6,422,528 MACs */
   {
     const RtConv2d d = {N, 56, 56, 64, 64, 28, 28, 128, 128, 1, 1, 2, 2, 0, 0, 1};
-    const RtEpilogue ep = {w + 437568, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t7, t6, w + 437952, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 765248, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t7, t6, w + 765632, &ep, &d, ws, ws_floats));
   }
 
   /* conv_6 (Conv2D, bn_6 folded, relu), line 20: 56x56x64 -> 28x28x128, 57,802,752 MACs */
   {
     const RtConv2d d = {N, 56, 56, 64, 64, 28, 28, 128, 128, 3, 3, 2, 2, 1, 1, 1};
-    const RtEpilogue ep = {w + 519872, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t8, t6, w + 520256, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 847552, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t8, t6, w + 847936, &ep, &d, ws, ws_floats));
   }
 
-  /* conv_7 (Conv2D, bn_7 folded, + conv_5, relu, Winograd), line 21: 28x28x128 -> 28x28x128, 115,605,504 MACs */
+  /* conv_7 (Conv2D, bn_7 folded, + conv_5, relu, Winograd F(4x4)), line 21: 28x28x128 -> 28x28x128, 115,605,504 MACs */
   {
     const RtConv2d d = {N, 28, 28, 128, 128, 28, 28, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 741440, t7, RT_ACT_RELU, 0.0f, 128};
-    CHECK(rt_conv2d_winograd(ctx, t9, t8, w + 741824, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1069120, t7, RT_ACT_RELU, 0.0f, 128};
+    CHECK(rt_conv2d_winograd(ctx, t9, t8, w + 1069504, &ep, &d, 4, ws, ws_floats));
   }
 
-  /* conv_8 (Conv2D, bn_8 folded, relu, Winograd), line 20: 28x28x128 -> 28x28x128, 115,605,504 MACs */
+  /* conv_8 (Conv2D, bn_8 folded, relu, Winograd F(4x4)), line 20: 28x28x128 -> 28x28x128, 115,605,504 MACs */
   {
     const RtConv2d d = {N, 28, 28, 128, 128, 28, 28, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 1151424, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t10, t9, w + 1151808, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1806784, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t10, t9, w + 1807168, &ep, &d, 4, ws, ws_floats));
   }
 
-  /* conv_9 (Conv2D, bn_9 folded, + conv_7, relu, Winograd), line 21: 28x28x128 -> 28x28x128, 115,605,504 MACs */
+  /* conv_9 (Conv2D, bn_9 folded, + conv_7, relu, Winograd F(4x4)), line 21: 28x28x128 -> 28x28x128, 115,605,504 MACs */
   {
     const RtConv2d d = {N, 28, 28, 128, 128, 28, 28, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 1561408, t9, RT_ACT_RELU, 0.0f, 128};
-    CHECK(rt_conv2d_winograd(ctx, t11, t10, w + 1561792, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 2544448, t9, RT_ACT_RELU, 0.0f, 128};
+    CHECK(rt_conv2d_winograd(ctx, t11, t10, w + 2544832, &ep, &d, 4, ws, ws_floats));
   }
 
   /* conv_10 (Conv2D, bn_10 folded), line 18: 28x28x128 -> 14x14x256, 6,422,528 MACs */
   {
     const RtConv2d d = {N, 28, 28, 128, 128, 14, 14, 256, 256, 1, 1, 2, 2, 0, 0, 1};
-    const RtEpilogue ep = {w + 1856704, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t12, t11, w + 1857472, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 3167424, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t12, t11, w + 3168192, &ep, &d, ws, ws_floats));
   }
 
   /* conv_11 (Conv2D, bn_11 folded, relu), line 20: 28x28x128 -> 14x14x256, 57,802,752 MACs */
   {
     const RtConv2d d = {N, 28, 28, 128, 128, 14, 14, 256, 256, 3, 3, 2, 2, 1, 1, 1};
-    const RtEpilogue ep = {w + 2185152, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t13, t11, w + 2185920, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 3495872, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t13, t11, w + 3496640, &ep, &d, ws, ws_floats));
   }
 
-  /* conv_12 (Conv2D, bn_12 folded, + conv_10, relu, Winograd), line 21: 14x14x256 -> 14x14x256, 115,605,504 MACs */
+  /* conv_12 (Conv2D, bn_12 folded, + conv_10, relu, Winograd F(4x4)), line 21: 14x14x256 -> 14x14x256, 115,605,504 MACs */
   {
     const RtConv2d d = {N, 14, 14, 256, 256, 14, 14, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 3070656, t12, RT_ACT_RELU, 0.0f, 256};
-    CHECK(rt_conv2d_winograd(ctx, t14, t13, w + 3071424, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 4381376, t12, RT_ACT_RELU, 0.0f, 256};
+    CHECK(rt_conv2d_winograd(ctx, t14, t13, w + 4382144, &ep, &d, 4, ws, ws_floats));
   }
 
-  /* conv_13 (Conv2D, bn_13 folded, relu, Winograd), line 20: 14x14x256 -> 14x14x256, 115,605,504 MACs */
+  /* conv_13 (Conv2D, bn_13 folded, relu, Winograd F(4x4)), line 20: 14x14x256 -> 14x14x256, 115,605,504 MACs */
   {
     const RtConv2d d = {N, 14, 14, 256, 256, 14, 14, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 4709824, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t15, t14, w + 4710592, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 7331264, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t15, t14, w + 7332032, &ep, &d, 4, ws, ws_floats));
   }
 
-  /* conv_14 (Conv2D, bn_14 folded, + conv_12, relu, Winograd), line 21: 14x14x256 -> 14x14x256, 115,605,504 MACs */
+  /* conv_14 (Conv2D, bn_14 folded, + conv_12, relu, Winograd F(4x4)), line 21: 14x14x256 -> 14x14x256, 115,605,504 MACs */
   {
     const RtConv2d d = {N, 14, 14, 256, 256, 14, 14, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 6348992, t14, RT_ACT_RELU, 0.0f, 256};
-    CHECK(rt_conv2d_winograd(ctx, t16, t15, w + 6349760, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 10281152, t14, RT_ACT_RELU, 0.0f, 256};
+    CHECK(rt_conv2d_winograd(ctx, t16, t15, w + 10281920, &ep, &d, 4, ws, ws_floats));
   }
 
   /* conv_15 (Conv2D, bn_15 folded), line 18: 14x14x256 -> 7x7x512, 6,422,528 MACs */
   {
     const RtConv2d d = {N, 14, 14, 256, 256, 7, 7, 512, 512, 1, 1, 2, 2, 0, 0, 1};
-    const RtEpilogue ep = {w + 7529408, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t17, t16, w + 7530944, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 12772288, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t17, t16, w + 12773824, &ep, &d, ws, ws_floats));
   }
 
   /* conv_16 (Conv2D, bn_16 folded, relu), line 20: 14x14x256 -> 7x7x512, 57,802,752 MACs */
   {
     const RtConv2d d = {N, 14, 14, 256, 256, 7, 7, 512, 512, 3, 3, 2, 2, 1, 1, 1};
-    const RtEpilogue ep = {w + 8841664, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t18, t16, w + 8843200, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 14084544, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t18, t16, w + 14086080, &ep, &d, ws, ws_floats));
   }
 
-  /* conv_17 (Conv2D, bn_17 folded, + conv_15, relu, Winograd), line 21: 7x7x512 -> 7x7x512, 115,605,504 MACs */
+  /* conv_17 (Conv2D, bn_17 folded, + conv_15, relu, Winograd F(2x2)), line 21: 7x7x512 -> 7x7x512, 115,605,504 MACs */
   {
     const RtConv2d d = {N, 7, 7, 512, 512, 7, 7, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 12382144, t17, RT_ACT_RELU, 0.0f, 512};
-    CHECK(rt_conv2d_winograd(ctx, t19, t18, w + 12383680, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 17625024, t17, RT_ACT_RELU, 0.0f, 512};
+    CHECK(rt_conv2d_winograd(ctx, t19, t18, w + 17626560, &ep, &d, 2, ws, ws_floats));
   }
 
-  /* conv_18 (Conv2D, bn_18 folded, relu, Winograd), line 20: 7x7x512 -> 7x7x512, 115,605,504 MACs */
+  /* conv_18 (Conv2D, bn_18 folded, relu, Winograd F(2x2)), line 20: 7x7x512 -> 7x7x512, 115,605,504 MACs */
   {
     const RtConv2d d = {N, 7, 7, 512, 512, 7, 7, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 18937280, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t20, t19, w + 18938816, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 24180160, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t20, t19, w + 24181696, &ep, &d, 2, ws, ws_floats));
   }
 
-  /* conv_19 (Conv2D, bn_19 folded, + conv_17, relu, Winograd), line 21: 7x7x512 -> 7x7x512, 115,605,504 MACs */
+  /* conv_19 (Conv2D, bn_19 folded, + conv_17, relu, Winograd F(2x2)), line 21: 7x7x512 -> 7x7x512, 115,605,504 MACs */
   {
     const RtConv2d d = {N, 7, 7, 512, 512, 7, 7, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 25492416, t19, RT_ACT_RELU, 0.0f, 512};
-    CHECK(rt_conv2d_winograd(ctx, t21, t20, w + 25493952, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 30735296, t19, RT_ACT_RELU, 0.0f, 512};
+    CHECK(rt_conv2d_winograd(ctx, t21, t20, w + 30736832, &ep, &d, 2, ws, ws_floats));
   }
 
   /* global_avgpool (GlobalAveragePooling2D), line 32: 7x7x512 -> 512, 0 MACs */
@@ -606,8 +606,8 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
   /* dense (Dense, softmax), line 32: 512 -> 1000, 512,000 MACs */
   {
     const RtDense d = {N * 1, 512, 1000, 512, 1000};
-    const RtEpilogue ep = {w + 30200256, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_dense(ctx, t23, t22, w + 29688256, &ep, &d));
+    const RtEpilogue ep = {w + 35443136, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, t23, t22, w + 34931136, &ep, &d));
     const RtEltwise sm = {N, 1, 1, 1000, 1000, 1000};
     CHECK(rt_softmax(ctx, t23, t23, &sm));
   }
@@ -628,30 +628,30 @@ size_t resnet18_train_workspace_floats(int N) {
   }
   {  /* conv_1 */
     const RtConv2d d = {N, 56, 56, 64, 64, 56, 56, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_2 */
     const RtConv2d d = {N, 56, 56, 64, 64, 56, 56, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_3 */
     const RtConv2d d = {N, 56, 56, 64, 64, 56, 56, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_4 */
     const RtConv2d d = {N, 56, 56, 64, 64, 56, 56, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_5 */
@@ -670,23 +670,23 @@ size_t resnet18_train_workspace_floats(int N) {
   }
   {  /* conv_7 */
     const RtConv2d d = {N, 28, 28, 128, 128, 28, 28, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_8 */
     const RtConv2d d = {N, 28, 28, 128, 128, 28, 28, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_9 */
     const RtConv2d d = {N, 28, 28, 128, 128, 28, 28, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_10 */
@@ -705,23 +705,23 @@ size_t resnet18_train_workspace_floats(int N) {
   }
   {  /* conv_12 */
     const RtConv2d d = {N, 14, 14, 256, 256, 14, 14, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_13 */
     const RtConv2d d = {N, 14, 14, 256, 256, 14, 14, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_14 */
     const RtConv2d d = {N, 14, 14, 256, 256, 14, 14, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_15 */
@@ -740,23 +740,23 @@ size_t resnet18_train_workspace_floats(int N) {
   }
   {  /* conv_17 */
     const RtConv2d d = {N, 7, 7, 512, 512, 7, 7, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 2);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 2);
     most = f > most ? f : most;
   }
   {  /* conv_18 */
     const RtConv2d d = {N, 7, 7, 512, 512, 7, 7, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 2);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 2);
     most = f > most ? f : most;
   }
   {  /* conv_19 */
     const RtConv2d d = {N, 7, 7, 512, 512, 7, 7, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 2);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 2);
     most = f > most ? f : most;
   }
   (void)N;
@@ -947,7 +947,7 @@ RtStatus resnet18_train_step(const RtContext *ctx, float *w, float *gw, void *ar
   {
     const RtConv2d d = {N, 56, 56, 64, 64, 56, 56, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a5, a4, w + 9664, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a5, a4, w + 9664, &ep, &d, 4, ws, ws_floats));
   }
 
   /* bn_1 (BatchNormalization), line 20: 56x56x64 -> 56x56x64, 0 MACs */
@@ -968,7 +968,7 @@ RtStatus resnet18_train_step(const RtContext *ctx, float *w, float *gw, void *ar
   {
     const RtConv2d d = {N, 56, 56, 64, 64, 56, 56, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a8, a7, w + 46784, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a8, a7, w + 46784, &ep, &d, 4, ws, ws_floats));
   }
 
   /* bn_2 (BatchNormalization), line 21: 56x56x64 -> 56x56x64, 0 MACs */
@@ -997,7 +997,7 @@ RtStatus resnet18_train_step(const RtContext *ctx, float *w, float *gw, void *ar
   {
     const RtConv2d d = {N, 56, 56, 64, 64, 56, 56, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a12, a11, w + 83904, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a12, a11, w + 83904, &ep, &d, 4, ws, ws_floats));
   }
 
   /* bn_3 (BatchNormalization), line 20: 56x56x64 -> 56x56x64, 0 MACs */
@@ -1018,7 +1018,7 @@ RtStatus resnet18_train_step(const RtContext *ctx, float *w, float *gw, void *ar
   {
     const RtConv2d d = {N, 56, 56, 64, 64, 56, 56, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a15, a14, w + 121024, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a15, a14, w + 121024, &ep, &d, 4, ws, ws_floats));
   }
 
   /* bn_4 (BatchNormalization), line 21: 56x56x64 -> 56x56x64, 0 MACs */
@@ -1083,7 +1083,7 @@ RtStatus resnet18_train_step(const RtContext *ctx, float *w, float *gw, void *ar
   {
     const RtConv2d d = {N, 28, 28, 128, 128, 28, 28, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a24, a23, w + 241088, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a24, a23, w + 241088, &ep, &d, 4, ws, ws_floats));
   }
 
   /* bn_7 (BatchNormalization), line 21: 28x28x128 -> 28x28x128, 0 MACs */
@@ -1112,7 +1112,7 @@ RtStatus resnet18_train_step(const RtContext *ctx, float *w, float *gw, void *ar
   {
     const RtConv2d d = {N, 28, 28, 128, 128, 28, 28, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a28, a27, w + 389056, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a28, a27, w + 389056, &ep, &d, 4, ws, ws_floats));
   }
 
   /* bn_8 (BatchNormalization), line 20: 28x28x128 -> 28x28x128, 0 MACs */
@@ -1133,7 +1133,7 @@ RtStatus resnet18_train_step(const RtContext *ctx, float *w, float *gw, void *ar
   {
     const RtConv2d d = {N, 28, 28, 128, 128, 28, 28, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a31, a30, w + 537024, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a31, a30, w + 537024, &ep, &d, 4, ws, ws_floats));
   }
 
   /* bn_9 (BatchNormalization), line 21: 28x28x128 -> 28x28x128, 0 MACs */
@@ -1198,7 +1198,7 @@ RtStatus resnet18_train_step(const RtContext *ctx, float *w, float *gw, void *ar
   {
     const RtConv2d d = {N, 14, 14, 256, 256, 14, 14, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a40, a39, w + 1014720, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a40, a39, w + 1014720, &ep, &d, 4, ws, ws_floats));
   }
 
   /* bn_12 (BatchNormalization), line 21: 14x14x256 -> 14x14x256, 0 MACs */
@@ -1227,7 +1227,7 @@ RtStatus resnet18_train_step(const RtContext *ctx, float *w, float *gw, void *ar
   {
     const RtConv2d d = {N, 14, 14, 256, 256, 14, 14, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a44, a43, w + 1605568, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a44, a43, w + 1605568, &ep, &d, 4, ws, ws_floats));
   }
 
   /* bn_13 (BatchNormalization), line 20: 14x14x256 -> 14x14x256, 0 MACs */
@@ -1248,7 +1248,7 @@ RtStatus resnet18_train_step(const RtContext *ctx, float *w, float *gw, void *ar
   {
     const RtConv2d d = {N, 14, 14, 256, 256, 14, 14, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a47, a46, w + 2196416, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a47, a46, w + 2196416, &ep, &d, 4, ws, ws_floats));
   }
 
   /* bn_14 (BatchNormalization), line 21: 14x14x256 -> 14x14x256, 0 MACs */
@@ -1313,7 +1313,7 @@ RtStatus resnet18_train_step(const RtContext *ctx, float *w, float *gw, void *ar
   {
     const RtConv2d d = {N, 7, 7, 512, 512, 7, 7, 512, 512, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a56, a55, w + 4102080, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a56, a55, w + 4102080, &ep, &d, 2, ws, ws_floats));
   }
 
   /* bn_17 (BatchNormalization), line 21: 7x7x512 -> 7x7x512, 0 MACs */
@@ -1342,7 +1342,7 @@ RtStatus resnet18_train_step(const RtContext *ctx, float *w, float *gw, void *ar
   {
     const RtConv2d d = {N, 7, 7, 512, 512, 7, 7, 512, 512, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a60, a59, w + 6463424, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a60, a59, w + 6463424, &ep, &d, 2, ws, ws_floats));
   }
 
   /* bn_18 (BatchNormalization), line 20: 7x7x512 -> 7x7x512, 0 MACs */
@@ -1363,7 +1363,7 @@ RtStatus resnet18_train_step(const RtContext *ctx, float *w, float *gw, void *ar
   {
     const RtConv2d d = {N, 7, 7, 512, 512, 7, 7, 512, 512, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a63, a62, w + 8824768, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a63, a62, w + 8824768, &ep, &d, 2, ws, ws_floats));
   }
 
   /* bn_19 (BatchNormalization), line 21: 7x7x512 -> 7x7x512, 0 MACs */
@@ -1441,7 +1441,7 @@ RtStatus resnet18_train_step(const RtContext *ctx, float *w, float *gw, void *ar
   /* gradient of conv_19 */
   {
     const RtConv2d d = {N, 7, 7, 512, 512, 7, 7, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g62, gw + 8824768, NULL, g63, a62, w + 8824768, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g62, gw + 8824768, NULL, g63, a62, w + 8824768, 0, &d, 2, ws, ws_floats));
   }
 
   /* gradient of relu_15 */
@@ -1460,7 +1460,7 @@ RtStatus resnet18_train_step(const RtContext *ctx, float *w, float *gw, void *ar
   /* gradient of conv_18 */
   {
     const RtConv2d d = {N, 7, 7, 512, 512, 7, 7, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g59, gw + 6463424, NULL, g60, a59, w + 6463424, 1, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g59, gw + 6463424, NULL, g60, a59, w + 6463424, 1, &d, 2, ws, ws_floats));
   }
 
   /* gradient of relu_14 */
@@ -1486,7 +1486,7 @@ RtStatus resnet18_train_step(const RtContext *ctx, float *w, float *gw, void *ar
   /* gradient of conv_17 */
   {
     const RtConv2d d = {N, 7, 7, 512, 512, 7, 7, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g55, gw + 4102080, NULL, g56, a55, w + 4102080, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g55, gw + 4102080, NULL, g56, a55, w + 4102080, 0, &d, 2, ws, ws_floats));
   }
 
   /* gradient of relu_13 */
@@ -1544,7 +1544,7 @@ RtStatus resnet18_train_step(const RtContext *ctx, float *w, float *gw, void *ar
   /* gradient of conv_14 */
   {
     const RtConv2d d = {N, 14, 14, 256, 256, 14, 14, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g46, gw + 2196416, NULL, g47, a46, w + 2196416, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g46, gw + 2196416, NULL, g47, a46, w + 2196416, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of relu_11 */
@@ -1563,7 +1563,7 @@ RtStatus resnet18_train_step(const RtContext *ctx, float *w, float *gw, void *ar
   /* gradient of conv_13 */
   {
     const RtConv2d d = {N, 14, 14, 256, 256, 14, 14, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g43, gw + 1605568, NULL, g44, a43, w + 1605568, 1, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g43, gw + 1605568, NULL, g44, a43, w + 1605568, 1, &d, 4, ws, ws_floats));
   }
 
   /* gradient of relu_10 */
@@ -1589,7 +1589,7 @@ RtStatus resnet18_train_step(const RtContext *ctx, float *w, float *gw, void *ar
   /* gradient of conv_12 */
   {
     const RtConv2d d = {N, 14, 14, 256, 256, 14, 14, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g39, gw + 1014720, NULL, g40, a39, w + 1014720, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g39, gw + 1014720, NULL, g40, a39, w + 1014720, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of relu_9 */
@@ -1647,7 +1647,7 @@ RtStatus resnet18_train_step(const RtContext *ctx, float *w, float *gw, void *ar
   /* gradient of conv_9 */
   {
     const RtConv2d d = {N, 28, 28, 128, 128, 28, 28, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g30, gw + 537024, NULL, g31, a30, w + 537024, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g30, gw + 537024, NULL, g31, a30, w + 537024, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of relu_7 */
@@ -1666,7 +1666,7 @@ RtStatus resnet18_train_step(const RtContext *ctx, float *w, float *gw, void *ar
   /* gradient of conv_8 */
   {
     const RtConv2d d = {N, 28, 28, 128, 128, 28, 28, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g27, gw + 389056, NULL, g28, a27, w + 389056, 1, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g27, gw + 389056, NULL, g28, a27, w + 389056, 1, &d, 4, ws, ws_floats));
   }
 
   /* gradient of relu_6 */
@@ -1692,7 +1692,7 @@ RtStatus resnet18_train_step(const RtContext *ctx, float *w, float *gw, void *ar
   /* gradient of conv_7 */
   {
     const RtConv2d d = {N, 28, 28, 128, 128, 28, 28, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g23, gw + 241088, NULL, g24, a23, w + 241088, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g23, gw + 241088, NULL, g24, a23, w + 241088, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of relu_5 */
@@ -1750,7 +1750,7 @@ RtStatus resnet18_train_step(const RtContext *ctx, float *w, float *gw, void *ar
   /* gradient of conv_4 */
   {
     const RtConv2d d = {N, 56, 56, 64, 64, 56, 56, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g14, gw + 121024, NULL, g15, a14, w + 121024, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g14, gw + 121024, NULL, g15, a14, w + 121024, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of relu_3 */
@@ -1769,7 +1769,7 @@ RtStatus resnet18_train_step(const RtContext *ctx, float *w, float *gw, void *ar
   /* gradient of conv_3 */
   {
     const RtConv2d d = {N, 56, 56, 64, 64, 56, 56, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g11, gw + 83904, NULL, g12, a11, w + 83904, 1, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g11, gw + 83904, NULL, g12, a11, w + 83904, 1, &d, 4, ws, ws_floats));
   }
 
   /* gradient of relu_2 */
@@ -1795,7 +1795,7 @@ RtStatus resnet18_train_step(const RtContext *ctx, float *w, float *gw, void *ar
   /* gradient of conv_2 */
   {
     const RtConv2d d = {N, 56, 56, 64, 64, 56, 56, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g7, gw + 46784, NULL, g8, a7, w + 46784, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g7, gw + 46784, NULL, g8, a7, w + 46784, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of relu_1 */
@@ -1814,7 +1814,7 @@ RtStatus resnet18_train_step(const RtContext *ctx, float *w, float *gw, void *ar
   /* gradient of conv_1 */
   {
     const RtConv2d d = {N, 56, 56, 64, 64, 56, 56, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g4, gw + 9664, NULL, g5, a4, w + 9664, 1, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g4, gw + 9664, NULL, g5, a4, w + 9664, 1, &d, 4, ws, ws_floats));
   }
 
   /* gradient of maxpool */
@@ -1973,7 +1973,7 @@ const NetcModel netc_model_resnet18 = {
   .params = params,
   .num_params = 102,
   .param_floats = 11699112,
-  .compute_floats = 30201264,
+  .compute_floats = 35444144,
   .total_params = 11699112,
   .trainable_params = 11689512,
   .macs_per_image = 1814073344,

@@ -192,198 +192,198 @@ void resnet_mini_prepare(float *w, const float *p) {
   /* bn_1 folded in: kernel and bias scaled per output channel */
   rt_bn_fold(w + 11072, w + 11104, p + 10272, p + 10304, p + 10336, p + 10368, 0.00100000005f, 32);
   rt_fold_affine(w + 1824, w + 11040, w + 11072, w + 11104, 288, 32);
-  /* conv_1: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 11136, w + 1824, 32, 32);
+  /* conv_1: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 11136, w + 1824, 32, 32, 4);
   /* conv_2 (Conv2D) */
-  memcpy(w + 27520, p + 10400, 9216 * sizeof(float));
-  memcpy(w + 36736, p + 19616, 32 * sizeof(float));
-  /* conv_2: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 36768, w + 27520, 32, 32);
+  memcpy(w + 48000, p + 10400, 9216 * sizeof(float));
+  memcpy(w + 57216, p + 19616, 32 * sizeof(float));
+  /* conv_2: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 57248, w + 48000, 32, 32, 4);
   /* bn_2: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 53152, w + 53184, p + 19648, p + 19680, p + 19712, p + 19744, 0.00100000005f, 32);
+  rt_bn_fold(w + 94112, w + 94144, p + 19648, p + 19680, p + 19712, p + 19744, 0.00100000005f, 32);
   /* conv_3 (Conv2D) */
-  memcpy(w + 53216, p + 19776, 9216 * sizeof(float));
-  memcpy(w + 62432, p + 28992, 32 * sizeof(float));
+  memcpy(w + 94176, p + 19776, 9216 * sizeof(float));
+  memcpy(w + 103392, p + 28992, 32 * sizeof(float));
   /* bn_3 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 62464, w + 62496, p + 29024, p + 29056, p + 29088, p + 29120, 0.00100000005f, 32);
-  rt_fold_affine(w + 53216, w + 62432, w + 62464, w + 62496, 288, 32);
-  /* conv_3: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 62528, w + 53216, 32, 32);
+  rt_bn_fold(w + 103424, w + 103456, p + 29024, p + 29056, p + 29088, p + 29120, 0.00100000005f, 32);
+  rt_fold_affine(w + 94176, w + 103392, w + 103424, w + 103456, 288, 32);
+  /* conv_3: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 103488, w + 94176, 32, 32, 4);
   /* conv_4 (Conv2D) */
-  memcpy(w + 78912, p + 29152, 9216 * sizeof(float));
-  memcpy(w + 88128, p + 38368, 32 * sizeof(float));
-  /* conv_4: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 88160, w + 78912, 32, 32);
+  memcpy(w + 140352, p + 29152, 9216 * sizeof(float));
+  memcpy(w + 149568, p + 38368, 32 * sizeof(float));
+  /* conv_4: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 149600, w + 140352, 32, 32, 4);
   /* bn_4: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 104544, w + 104576, p + 38400, p + 38432, p + 38464, p + 38496, 0.00100000005f, 32);
+  rt_bn_fold(w + 186464, w + 186496, p + 38400, p + 38432, p + 38464, p + 38496, 0.00100000005f, 32);
   /* conv_5 (Conv2D) */
-  memcpy(w + 104608, p + 38528, 9216 * sizeof(float));
-  memcpy(w + 113824, p + 47744, 32 * sizeof(float));
+  memcpy(w + 186528, p + 38528, 9216 * sizeof(float));
+  memcpy(w + 195744, p + 47744, 32 * sizeof(float));
   /* bn_5 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 113856, w + 113888, p + 47776, p + 47808, p + 47840, p + 47872, 0.00100000005f, 32);
-  rt_fold_affine(w + 104608, w + 113824, w + 113856, w + 113888, 288, 32);
-  /* conv_5: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 113920, w + 104608, 32, 32);
+  rt_bn_fold(w + 195776, w + 195808, p + 47776, p + 47808, p + 47840, p + 47872, 0.00100000005f, 32);
+  rt_fold_affine(w + 186528, w + 195744, w + 195776, w + 195808, 288, 32);
+  /* conv_5: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 195840, w + 186528, 32, 32, 4);
   /* conv_6 (Conv2D) */
-  memcpy(w + 130304, p + 47904, 9216 * sizeof(float));
-  memcpy(w + 139520, p + 57120, 32 * sizeof(float));
-  /* conv_6: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 139552, w + 130304, 32, 32);
+  memcpy(w + 232704, p + 47904, 9216 * sizeof(float));
+  memcpy(w + 241920, p + 57120, 32 * sizeof(float));
+  /* conv_6: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 241952, w + 232704, 32, 32, 4);
   /* conv_7 (Conv2D) */
-  memcpy(w + 155936, p + 57152, 2048 * sizeof(float));
-  memcpy(w + 157984, p + 59200, 64 * sizeof(float));
+  memcpy(w + 278816, p + 57152, 2048 * sizeof(float));
+  memcpy(w + 280864, p + 59200, 64 * sizeof(float));
   /* conv_7: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 158048, w + 155936, 32, 64, 1);
+  rt_conv2d_pack_kernel(w + 280928, w + 278816, 32, 64, 1);
   /* bn_6: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 160096, w + 160128, p + 59264, p + 59296, p + 59328, p + 59360, 0.00100000005f, 32);
+  rt_bn_fold(w + 282976, w + 283008, p + 59264, p + 59296, p + 59328, p + 59360, 0.00100000005f, 32);
   /* conv_8 (Conv2D) */
-  memcpy(w + 160160, p + 59392, 18432 * sizeof(float));
-  memcpy(w + 178592, p + 77824, 64 * sizeof(float));
+  memcpy(w + 283040, p + 59392, 18432 * sizeof(float));
+  memcpy(w + 301472, p + 77824, 64 * sizeof(float));
   /* bn_7 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 178656, w + 178720, p + 77888, p + 77952, p + 78016, p + 78080, 0.00100000005f, 64);
-  rt_fold_affine(w + 160160, w + 178592, w + 178656, w + 178720, 288, 64);
-  /* conv_8: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 178784, w + 160160, 32, 64);
+  rt_bn_fold(w + 301536, w + 301600, p + 77888, p + 77952, p + 78016, p + 78080, 0.00100000005f, 64);
+  rt_fold_affine(w + 283040, w + 301472, w + 301536, w + 301600, 288, 64);
+  /* conv_8: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 301664, w + 283040, 32, 64, 4);
   /* conv_9 (Conv2D) */
-  memcpy(w + 211552, p + 78144, 36864 * sizeof(float));
-  memcpy(w + 248416, p + 115008, 64 * sizeof(float));
-  /* conv_9: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 248480, w + 211552, 64, 64);
+  memcpy(w + 375392, p + 78144, 36864 * sizeof(float));
+  memcpy(w + 412256, p + 115008, 64 * sizeof(float));
+  /* conv_9: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 412320, w + 375392, 64, 64, 4);
   /* bn_8: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 314016, w + 314080, p + 115072, p + 115136, p + 115200, p + 115264, 0.00100000005f, 64);
+  rt_bn_fold(w + 559776, w + 559840, p + 115072, p + 115136, p + 115200, p + 115264, 0.00100000005f, 64);
   /* conv_10 (Conv2D) */
-  memcpy(w + 314144, p + 115328, 36864 * sizeof(float));
-  memcpy(w + 351008, p + 152192, 64 * sizeof(float));
+  memcpy(w + 559904, p + 115328, 36864 * sizeof(float));
+  memcpy(w + 596768, p + 152192, 64 * sizeof(float));
   /* bn_9 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 351072, w + 351136, p + 152256, p + 152320, p + 152384, p + 152448, 0.00100000005f, 64);
-  rt_fold_affine(w + 314144, w + 351008, w + 351072, w + 351136, 576, 64);
-  /* conv_10: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 351200, w + 314144, 64, 64);
+  rt_bn_fold(w + 596832, w + 596896, p + 152256, p + 152320, p + 152384, p + 152448, 0.00100000005f, 64);
+  rt_fold_affine(w + 559904, w + 596768, w + 596832, w + 596896, 576, 64);
+  /* conv_10: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 596960, w + 559904, 64, 64, 4);
   /* conv_11 (Conv2D) */
-  memcpy(w + 416736, p + 152512, 36864 * sizeof(float));
-  memcpy(w + 453600, p + 189376, 64 * sizeof(float));
-  /* conv_11: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 453664, w + 416736, 64, 64);
+  memcpy(w + 744416, p + 152512, 36864 * sizeof(float));
+  memcpy(w + 781280, p + 189376, 64 * sizeof(float));
+  /* conv_11: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 781344, w + 744416, 64, 64, 4);
   /* bn_10: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 519200, w + 519264, p + 189440, p + 189504, p + 189568, p + 189632, 0.00100000005f, 64);
+  rt_bn_fold(w + 928800, w + 928864, p + 189440, p + 189504, p + 189568, p + 189632, 0.00100000005f, 64);
   /* conv_12 (Conv2D) */
-  memcpy(w + 519328, p + 189696, 36864 * sizeof(float));
-  memcpy(w + 556192, p + 226560, 64 * sizeof(float));
+  memcpy(w + 928928, p + 189696, 36864 * sizeof(float));
+  memcpy(w + 965792, p + 226560, 64 * sizeof(float));
   /* bn_11 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 556256, w + 556320, p + 226624, p + 226688, p + 226752, p + 226816, 0.00100000005f, 64);
-  rt_fold_affine(w + 519328, w + 556192, w + 556256, w + 556320, 576, 64);
-  /* conv_12: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 556384, w + 519328, 64, 64);
+  rt_bn_fold(w + 965856, w + 965920, p + 226624, p + 226688, p + 226752, p + 226816, 0.00100000005f, 64);
+  rt_fold_affine(w + 928928, w + 965792, w + 965856, w + 965920, 576, 64);
+  /* conv_12: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 965984, w + 928928, 64, 64, 4);
   /* conv_13 (Conv2D) */
-  memcpy(w + 621920, p + 226880, 36864 * sizeof(float));
-  memcpy(w + 658784, p + 263744, 64 * sizeof(float));
-  /* conv_13: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 658848, w + 621920, 64, 64);
+  memcpy(w + 1113440, p + 226880, 36864 * sizeof(float));
+  memcpy(w + 1150304, p + 263744, 64 * sizeof(float));
+  /* conv_13: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 1150368, w + 1113440, 64, 64, 4);
   /* conv_14 (Conv2D) */
-  memcpy(w + 724384, p + 263808, 8192 * sizeof(float));
-  memcpy(w + 732576, p + 272000, 128 * sizeof(float));
+  memcpy(w + 1297824, p + 263808, 8192 * sizeof(float));
+  memcpy(w + 1306016, p + 272000, 128 * sizeof(float));
   /* conv_14: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 732704, w + 724384, 64, 128, 1);
+  rt_conv2d_pack_kernel(w + 1306144, w + 1297824, 64, 128, 1);
   /* bn_12: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 740896, w + 740960, p + 272128, p + 272192, p + 272256, p + 272320, 0.00100000005f, 64);
+  rt_bn_fold(w + 1314336, w + 1314400, p + 272128, p + 272192, p + 272256, p + 272320, 0.00100000005f, 64);
   /* conv_15 (Conv2D) */
-  memcpy(w + 741024, p + 272384, 73728 * sizeof(float));
-  memcpy(w + 814752, p + 346112, 128 * sizeof(float));
+  memcpy(w + 1314464, p + 272384, 73728 * sizeof(float));
+  memcpy(w + 1388192, p + 346112, 128 * sizeof(float));
   /* bn_13 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 814880, w + 815008, p + 346240, p + 346368, p + 346496, p + 346624, 0.00100000005f, 128);
-  rt_fold_affine(w + 741024, w + 814752, w + 814880, w + 815008, 576, 128);
-  /* conv_15: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 815136, w + 741024, 64, 128);
+  rt_bn_fold(w + 1388320, w + 1388448, p + 346240, p + 346368, p + 346496, p + 346624, 0.00100000005f, 128);
+  rt_fold_affine(w + 1314464, w + 1388192, w + 1388320, w + 1388448, 576, 128);
+  /* conv_15: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 1388576, w + 1314464, 64, 128, 4);
   /* conv_16 (Conv2D) */
-  memcpy(w + 946208, p + 346752, 147456 * sizeof(float));
-  memcpy(w + 1093664, p + 494208, 128 * sizeof(float));
-  /* conv_16: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 1093792, w + 946208, 128, 128);
+  memcpy(w + 1683488, p + 346752, 147456 * sizeof(float));
+  memcpy(w + 1830944, p + 494208, 128 * sizeof(float));
+  /* conv_16: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 1831072, w + 1683488, 128, 128, 4);
   /* bn_14: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 1355936, w + 1356064, p + 494336, p + 494464, p + 494592, p + 494720, 0.00100000005f, 128);
+  rt_bn_fold(w + 2420896, w + 2421024, p + 494336, p + 494464, p + 494592, p + 494720, 0.00100000005f, 128);
   /* conv_17 (Conv2D) */
-  memcpy(w + 1356192, p + 494848, 147456 * sizeof(float));
-  memcpy(w + 1503648, p + 642304, 128 * sizeof(float));
+  memcpy(w + 2421152, p + 494848, 147456 * sizeof(float));
+  memcpy(w + 2568608, p + 642304, 128 * sizeof(float));
   /* bn_15 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 1503776, w + 1503904, p + 642432, p + 642560, p + 642688, p + 642816, 0.00100000005f, 128);
-  rt_fold_affine(w + 1356192, w + 1503648, w + 1503776, w + 1503904, 1152, 128);
-  /* conv_17: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 1504032, w + 1356192, 128, 128);
+  rt_bn_fold(w + 2568736, w + 2568864, p + 642432, p + 642560, p + 642688, p + 642816, 0.00100000005f, 128);
+  rt_fold_affine(w + 2421152, w + 2568608, w + 2568736, w + 2568864, 1152, 128);
+  /* conv_17: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 2568992, w + 2421152, 128, 128, 4);
   /* conv_18 (Conv2D) */
-  memcpy(w + 1766176, p + 642944, 147456 * sizeof(float));
-  memcpy(w + 1913632, p + 790400, 128 * sizeof(float));
-  /* conv_18: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 1913760, w + 1766176, 128, 128);
+  memcpy(w + 3158816, p + 642944, 147456 * sizeof(float));
+  memcpy(w + 3306272, p + 790400, 128 * sizeof(float));
+  /* conv_18: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 3306400, w + 3158816, 128, 128, 4);
   /* bn_16: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 2175904, w + 2176032, p + 790528, p + 790656, p + 790784, p + 790912, 0.00100000005f, 128);
+  rt_bn_fold(w + 3896224, w + 3896352, p + 790528, p + 790656, p + 790784, p + 790912, 0.00100000005f, 128);
   /* conv_19 (Conv2D) */
-  memcpy(w + 2176160, p + 791040, 147456 * sizeof(float));
-  memcpy(w + 2323616, p + 938496, 128 * sizeof(float));
+  memcpy(w + 3896480, p + 791040, 147456 * sizeof(float));
+  memcpy(w + 4043936, p + 938496, 128 * sizeof(float));
   /* bn_17 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 2323744, w + 2323872, p + 938624, p + 938752, p + 938880, p + 939008, 0.00100000005f, 128);
-  rt_fold_affine(w + 2176160, w + 2323616, w + 2323744, w + 2323872, 1152, 128);
-  /* conv_19: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 2324000, w + 2176160, 128, 128);
+  rt_bn_fold(w + 4044064, w + 4044192, p + 938624, p + 938752, p + 938880, p + 939008, 0.00100000005f, 128);
+  rt_fold_affine(w + 3896480, w + 4043936, w + 4044064, w + 4044192, 1152, 128);
+  /* conv_19: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 4044320, w + 3896480, 128, 128, 4);
   /* conv_20 (Conv2D) */
-  memcpy(w + 2586144, p + 939136, 147456 * sizeof(float));
-  memcpy(w + 2733600, p + 1086592, 128 * sizeof(float));
-  /* conv_20: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 2733728, w + 2586144, 128, 128);
+  memcpy(w + 4634144, p + 939136, 147456 * sizeof(float));
+  memcpy(w + 4781600, p + 1086592, 128 * sizeof(float));
+  /* conv_20: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 4781728, w + 4634144, 128, 128, 4);
   /* conv_21 (Conv2D) */
-  memcpy(w + 2995872, p + 1086720, 32768 * sizeof(float));
-  memcpy(w + 3028640, p + 1119488, 256 * sizeof(float));
+  memcpy(w + 5371552, p + 1086720, 32768 * sizeof(float));
+  memcpy(w + 5404320, p + 1119488, 256 * sizeof(float));
   /* conv_21: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 3028896, w + 2995872, 128, 256, 1);
+  rt_conv2d_pack_kernel(w + 5404576, w + 5371552, 128, 256, 1);
   /* bn_18: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 3061664, w + 3061792, p + 1119744, p + 1119872, p + 1120000, p + 1120128, 0.00100000005f, 128);
+  rt_bn_fold(w + 5437344, w + 5437472, p + 1119744, p + 1119872, p + 1120000, p + 1120128, 0.00100000005f, 128);
   /* conv_22 (Conv2D) */
-  memcpy(w + 3061920, p + 1120256, 294912 * sizeof(float));
-  memcpy(w + 3356832, p + 1415168, 256 * sizeof(float));
+  memcpy(w + 5437600, p + 1120256, 294912 * sizeof(float));
+  memcpy(w + 5732512, p + 1415168, 256 * sizeof(float));
   /* bn_19 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 3357088, w + 3357344, p + 1415424, p + 1415680, p + 1415936, p + 1416192, 0.00100000005f, 256);
-  rt_fold_affine(w + 3061920, w + 3356832, w + 3357088, w + 3357344, 1152, 256);
+  rt_bn_fold(w + 5732768, w + 5733024, p + 1415424, p + 1415680, p + 1415936, p + 1416192, 0.00100000005f, 256);
+  rt_fold_affine(w + 5437600, w + 5732512, w + 5732768, w + 5733024, 1152, 256);
   /* conv_22: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 3357600, w + 3061920, 128, 256);
+  rt_winograd_kernel(w + 5733280, w + 5437600, 128, 256, 2);
   /* conv_23 (Conv2D) */
-  memcpy(w + 3881888, p + 1416448, 589824 * sizeof(float));
-  memcpy(w + 4471712, p + 2006272, 256 * sizeof(float));
+  memcpy(w + 6257568, p + 1416448, 589824 * sizeof(float));
+  memcpy(w + 6847392, p + 2006272, 256 * sizeof(float));
   /* conv_23: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 4471968, w + 3881888, 256, 256);
+  rt_winograd_kernel(w + 6847648, w + 6257568, 256, 256, 2);
   /* bn_20: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 5520544, w + 5520800, p + 2006528, p + 2006784, p + 2007040, p + 2007296, 0.00100000005f, 256);
+  rt_bn_fold(w + 7896224, w + 7896480, p + 2006528, p + 2006784, p + 2007040, p + 2007296, 0.00100000005f, 256);
   /* conv_24 (Conv2D) */
-  memcpy(w + 5521056, p + 2007552, 589824 * sizeof(float));
-  memcpy(w + 6110880, p + 2597376, 256 * sizeof(float));
+  memcpy(w + 7896736, p + 2007552, 589824 * sizeof(float));
+  memcpy(w + 8486560, p + 2597376, 256 * sizeof(float));
   /* bn_21 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 6111136, w + 6111392, p + 2597632, p + 2597888, p + 2598144, p + 2598400, 0.00100000005f, 256);
-  rt_fold_affine(w + 5521056, w + 6110880, w + 6111136, w + 6111392, 2304, 256);
+  rt_bn_fold(w + 8486816, w + 8487072, p + 2597632, p + 2597888, p + 2598144, p + 2598400, 0.00100000005f, 256);
+  rt_fold_affine(w + 7896736, w + 8486560, w + 8486816, w + 8487072, 2304, 256);
   /* conv_24: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 6111648, w + 5521056, 256, 256);
+  rt_winograd_kernel(w + 8487328, w + 7896736, 256, 256, 2);
   /* conv_25 (Conv2D) */
-  memcpy(w + 7160224, p + 2598656, 589824 * sizeof(float));
-  memcpy(w + 7750048, p + 3188480, 256 * sizeof(float));
+  memcpy(w + 9535904, p + 2598656, 589824 * sizeof(float));
+  memcpy(w + 10125728, p + 3188480, 256 * sizeof(float));
   /* conv_25: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 7750304, w + 7160224, 256, 256);
+  rt_winograd_kernel(w + 10125984, w + 9535904, 256, 256, 2);
   /* bn_22: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 8798880, w + 8799136, p + 3188736, p + 3188992, p + 3189248, p + 3189504, 0.00100000005f, 256);
+  rt_bn_fold(w + 11174560, w + 11174816, p + 3188736, p + 3188992, p + 3189248, p + 3189504, 0.00100000005f, 256);
   /* conv_26 (Conv2D) */
-  memcpy(w + 8799392, p + 3189760, 589824 * sizeof(float));
-  memcpy(w + 9389216, p + 3779584, 256 * sizeof(float));
+  memcpy(w + 11175072, p + 3189760, 589824 * sizeof(float));
+  memcpy(w + 11764896, p + 3779584, 256 * sizeof(float));
   /* bn_23 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 9389472, w + 9389728, p + 3779840, p + 3780096, p + 3780352, p + 3780608, 0.00100000005f, 256);
-  rt_fold_affine(w + 8799392, w + 9389216, w + 9389472, w + 9389728, 2304, 256);
+  rt_bn_fold(w + 11765152, w + 11765408, p + 3779840, p + 3780096, p + 3780352, p + 3780608, 0.00100000005f, 256);
+  rt_fold_affine(w + 11175072, w + 11764896, w + 11765152, w + 11765408, 2304, 256);
   /* conv_26: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 9389984, w + 8799392, 256, 256);
+  rt_winograd_kernel(w + 11765664, w + 11175072, 256, 256, 2);
   /* conv_27 (Conv2D) */
-  memcpy(w + 10438560, p + 3780864, 589824 * sizeof(float));
-  memcpy(w + 11028384, p + 4370688, 256 * sizeof(float));
+  memcpy(w + 12814240, p + 3780864, 589824 * sizeof(float));
+  memcpy(w + 13404064, p + 4370688, 256 * sizeof(float));
   /* conv_27: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 11028640, w + 10438560, 256, 256);
+  rt_winograd_kernel(w + 13404320, w + 12814240, 256, 256, 2);
   /* bn_24: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 12077216, w + 12077472, p + 4370944, p + 4371200, p + 4371456, p + 4371712, 0.00100000005f, 256);
+  rt_bn_fold(w + 14452896, w + 14453152, p + 4370944, p + 4371200, p + 4371456, p + 4371712, 0.00100000005f, 256);
   /* dense (Dense) */
-  memcpy(w + 12077728, p + 4371968, 2560 * sizeof(float));
-  memcpy(w + 12080288, p + 4374528, 10 * sizeof(float));
+  memcpy(w + 14453408, p + 4371968, 2560 * sizeof(float));
+  memcpy(w + 14455968, p + 4374528, 10 * sizeof(float));
 }
 
 /* Scratch the convolutions need at batch N (im2col tiles, Winograd blocks). */
@@ -397,37 +397,37 @@ size_t resnet_mini_workspace_floats(int N) {
   }
   {  /* conv_1 */
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* conv_2 */
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* conv_3 */
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* conv_4 */
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* conv_5 */
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* conv_6 */
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
@@ -439,37 +439,37 @@ size_t resnet_mini_workspace_floats(int N) {
   }
   {  /* conv_8 */
     const RtConv2d d = {N, 16, 16, 32, 32, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* conv_9 */
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* conv_10 */
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* conv_11 */
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* conv_12 */
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* conv_13 */
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
@@ -481,37 +481,37 @@ size_t resnet_mini_workspace_floats(int N) {
   }
   {  /* conv_15 */
     const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* conv_16 */
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* conv_17 */
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* conv_18 */
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* conv_19 */
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* conv_20 */
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
@@ -523,37 +523,37 @@ size_t resnet_mini_workspace_floats(int N) {
   }
   {  /* conv_22 */
     const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 2);
     if (f > most)
       most = f;
   }
   {  /* conv_23 */
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 2);
     if (f > most)
       most = f;
   }
   {  /* conv_24 */
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 2);
     if (f > most)
       most = f;
   }
   {  /* conv_25 */
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 2);
     if (f > most)
       most = f;
   }
   {  /* conv_26 */
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 2);
     if (f > most)
       most = f;
   }
   {  /* conv_27 */
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 2);
     if (f > most)
       most = f;
   }
@@ -635,60 +635,60 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     CHECK(rt_channel_affine(ctx, t2, t1, w + 1760, w + 1792, &ep, &d));
   }
 
-  /* conv_1 (Conv2D, bn_1 folded, relu, Winograd), line 15: 32x32x32 -> 32x32x32, 9,437,184 MACs */
+  /* conv_1 (Conv2D, bn_1 folded, relu, Winograd F(4x4)), line 15: 32x32x32 -> 32x32x32, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 11040, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t3, t2, w + 11136, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t3, t2, w + 11136, &ep, &d, 4, ws, ws_floats));
   }
 
-  /* conv_2 (Conv2D, + conv, Winograd), line 16: 32x32x32 -> 32x32x32, 9,437,184 MACs */
+  /* conv_2 (Conv2D, + conv, Winograd F(4x4)), line 16: 32x32x32 -> 32x32x32, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 36736, t1, RT_ACT_LINEAR, 0.0f, 32};
-    CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 36768, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 57216, t1, RT_ACT_LINEAR, 0.0f, 32};
+    CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 57248, &ep, &d, 4, ws, ws_floats));
   }
 
   /* bn_2 (BatchNormalization, relu), line 15: 32x32x32 -> 32x32x32, 0 MACs */
   {
     const RtEltwise d = {N, 1024, 1, 32, 32, 32};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t5, t4, w + 53152, w + 53184, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t5, t4, w + 94112, w + 94144, &ep, &d));
   }
 
-  /* conv_3 (Conv2D, bn_3 folded, relu, Winograd), line 15: 32x32x32 -> 32x32x32, 9,437,184 MACs */
+  /* conv_3 (Conv2D, bn_3 folded, relu, Winograd F(4x4)), line 15: 32x32x32 -> 32x32x32, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 62432, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t6, t5, w + 62528, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 103392, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t6, t5, w + 103488, &ep, &d, 4, ws, ws_floats));
   }
 
-  /* conv_4 (Conv2D, + conv_2, Winograd), line 16: 32x32x32 -> 32x32x32, 9,437,184 MACs */
+  /* conv_4 (Conv2D, + conv_2, Winograd F(4x4)), line 16: 32x32x32 -> 32x32x32, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 88128, t4, RT_ACT_LINEAR, 0.0f, 32};
-    CHECK(rt_conv2d_winograd(ctx, t7, t6, w + 88160, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 149568, t4, RT_ACT_LINEAR, 0.0f, 32};
+    CHECK(rt_conv2d_winograd(ctx, t7, t6, w + 149600, &ep, &d, 4, ws, ws_floats));
   }
 
   /* bn_4 (BatchNormalization, relu), line 15: 32x32x32 -> 32x32x32, 0 MACs */
   {
     const RtEltwise d = {N, 1024, 1, 32, 32, 32};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t8, t7, w + 104544, w + 104576, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t8, t7, w + 186464, w + 186496, &ep, &d));
   }
 
-  /* conv_5 (Conv2D, bn_5 folded, relu, Winograd), line 15: 32x32x32 -> 32x32x32, 9,437,184 MACs */
+  /* conv_5 (Conv2D, bn_5 folded, relu, Winograd F(4x4)), line 15: 32x32x32 -> 32x32x32, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 113824, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t9, t8, w + 113920, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 195744, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t9, t8, w + 195840, &ep, &d, 4, ws, ws_floats));
   }
 
-  /* conv_6 (Conv2D, + conv_4, Winograd), line 16: 32x32x32 -> 32x32x32, 9,437,184 MACs */
+  /* conv_6 (Conv2D, + conv_4, Winograd F(4x4)), line 16: 32x32x32 -> 32x32x32, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 139520, t7, RT_ACT_LINEAR, 0.0f, 32};
-    CHECK(rt_conv2d_winograd(ctx, t10, t9, w + 139552, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 241920, t7, RT_ACT_LINEAR, 0.0f, 32};
+    CHECK(rt_conv2d_winograd(ctx, t10, t9, w + 241952, &ep, &d, 4, ws, ws_floats));
   }
 
   /* maxpool (MaxPooling2D), line 12: 32x32x32 -> 16x16x32, 0 MACs */
@@ -700,71 +700,71 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
   /* conv_7 (Conv2D), line 13: 32x32x32 -> 16x16x64, 524,288 MACs */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 16, 16, 64, 64, 1, 1, 2, 2, 0, 0, 1};
-    const RtEpilogue ep = {w + 157984, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t12, t10, w + 158048, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 280864, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t12, t10, w + 280928, &ep, &d, ws, ws_floats));
   }
 
   /* bn_6 (BatchNormalization, relu, in place), line 15: 16x16x32 -> 16x16x32, 0 MACs */
   {
     const RtEltwise d = {N, 256, 1, 32, 32, 32};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t13, t11, w + 160096, w + 160128, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t13, t11, w + 282976, w + 283008, &ep, &d));
   }
 
-  /* conv_8 (Conv2D, bn_7 folded, relu, Winograd), line 15: 16x16x32 -> 16x16x64, 4,718,592 MACs */
+  /* conv_8 (Conv2D, bn_7 folded, relu, Winograd F(4x4)), line 15: 16x16x32 -> 16x16x64, 4,718,592 MACs */
   {
     const RtConv2d d = {N, 16, 16, 32, 32, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 178592, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t14, t13, w + 178784, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 301472, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t14, t13, w + 301664, &ep, &d, 4, ws, ws_floats));
   }
 
-  /* conv_9 (Conv2D, + conv_7, Winograd), line 16: 16x16x64 -> 16x16x64, 9,437,184 MACs */
+  /* conv_9 (Conv2D, + conv_7, Winograd F(4x4)), line 16: 16x16x64 -> 16x16x64, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 248416, t12, RT_ACT_LINEAR, 0.0f, 64};
-    CHECK(rt_conv2d_winograd(ctx, t15, t14, w + 248480, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 412256, t12, RT_ACT_LINEAR, 0.0f, 64};
+    CHECK(rt_conv2d_winograd(ctx, t15, t14, w + 412320, &ep, &d, 4, ws, ws_floats));
   }
 
   /* bn_8 (BatchNormalization, relu), line 15: 16x16x64 -> 16x16x64, 0 MACs */
   {
     const RtEltwise d = {N, 256, 1, 64, 64, 64};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t16, t15, w + 314016, w + 314080, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t16, t15, w + 559776, w + 559840, &ep, &d));
   }
 
-  /* conv_10 (Conv2D, bn_9 folded, relu, Winograd), line 15: 16x16x64 -> 16x16x64, 9,437,184 MACs */
+  /* conv_10 (Conv2D, bn_9 folded, relu, Winograd F(4x4)), line 15: 16x16x64 -> 16x16x64, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 351008, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t17, t16, w + 351200, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 596768, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t17, t16, w + 596960, &ep, &d, 4, ws, ws_floats));
   }
 
-  /* conv_11 (Conv2D, + conv_9, Winograd), line 16: 16x16x64 -> 16x16x64, 9,437,184 MACs */
+  /* conv_11 (Conv2D, + conv_9, Winograd F(4x4)), line 16: 16x16x64 -> 16x16x64, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 453600, t15, RT_ACT_LINEAR, 0.0f, 64};
-    CHECK(rt_conv2d_winograd(ctx, t18, t17, w + 453664, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 781280, t15, RT_ACT_LINEAR, 0.0f, 64};
+    CHECK(rt_conv2d_winograd(ctx, t18, t17, w + 781344, &ep, &d, 4, ws, ws_floats));
   }
 
   /* bn_10 (BatchNormalization, relu), line 15: 16x16x64 -> 16x16x64, 0 MACs */
   {
     const RtEltwise d = {N, 256, 1, 64, 64, 64};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t19, t18, w + 519200, w + 519264, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t19, t18, w + 928800, w + 928864, &ep, &d));
   }
 
-  /* conv_12 (Conv2D, bn_11 folded, relu, Winograd), line 15: 16x16x64 -> 16x16x64, 9,437,184 MACs */
+  /* conv_12 (Conv2D, bn_11 folded, relu, Winograd F(4x4)), line 15: 16x16x64 -> 16x16x64, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 556192, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t20, t19, w + 556384, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 965792, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t20, t19, w + 965984, &ep, &d, 4, ws, ws_floats));
   }
 
-  /* conv_13 (Conv2D, + conv_11, Winograd), line 16: 16x16x64 -> 16x16x64, 9,437,184 MACs */
+  /* conv_13 (Conv2D, + conv_11, Winograd F(4x4)), line 16: 16x16x64 -> 16x16x64, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 658784, t18, RT_ACT_LINEAR, 0.0f, 64};
-    CHECK(rt_conv2d_winograd(ctx, t21, t20, w + 658848, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1150304, t18, RT_ACT_LINEAR, 0.0f, 64};
+    CHECK(rt_conv2d_winograd(ctx, t21, t20, w + 1150368, &ep, &d, 4, ws, ws_floats));
   }
 
   /* maxpool_1 (MaxPooling2D), line 12: 16x16x64 -> 8x8x64, 0 MACs */
@@ -776,71 +776,71 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
   /* conv_14 (Conv2D), line 13: 16x16x64 -> 8x8x128, 524,288 MACs */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 8, 8, 128, 128, 1, 1, 2, 2, 0, 0, 1};
-    const RtEpilogue ep = {w + 732576, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t23, t21, w + 732704, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1306016, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t23, t21, w + 1306144, &ep, &d, ws, ws_floats));
   }
 
   /* bn_12 (BatchNormalization, relu, in place), line 15: 8x8x64 -> 8x8x64, 0 MACs */
   {
     const RtEltwise d = {N, 64, 1, 64, 64, 64};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t24, t22, w + 740896, w + 740960, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t24, t22, w + 1314336, w + 1314400, &ep, &d));
   }
 
-  /* conv_15 (Conv2D, bn_13 folded, relu, Winograd), line 15: 8x8x64 -> 8x8x128, 4,718,592 MACs */
+  /* conv_15 (Conv2D, bn_13 folded, relu, Winograd F(4x4)), line 15: 8x8x64 -> 8x8x128, 4,718,592 MACs */
   {
     const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 814752, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t25, t24, w + 815136, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1388192, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t25, t24, w + 1388576, &ep, &d, 4, ws, ws_floats));
   }
 
-  /* conv_16 (Conv2D, + conv_14, Winograd), line 16: 8x8x128 -> 8x8x128, 9,437,184 MACs */
+  /* conv_16 (Conv2D, + conv_14, Winograd F(4x4)), line 16: 8x8x128 -> 8x8x128, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 1093664, t23, RT_ACT_LINEAR, 0.0f, 128};
-    CHECK(rt_conv2d_winograd(ctx, t26, t25, w + 1093792, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1830944, t23, RT_ACT_LINEAR, 0.0f, 128};
+    CHECK(rt_conv2d_winograd(ctx, t26, t25, w + 1831072, &ep, &d, 4, ws, ws_floats));
   }
 
   /* bn_14 (BatchNormalization, relu), line 15: 8x8x128 -> 8x8x128, 0 MACs */
   {
     const RtEltwise d = {N, 64, 1, 128, 128, 128};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t27, t26, w + 1355936, w + 1356064, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t27, t26, w + 2420896, w + 2421024, &ep, &d));
   }
 
-  /* conv_17 (Conv2D, bn_15 folded, relu, Winograd), line 15: 8x8x128 -> 8x8x128, 9,437,184 MACs */
+  /* conv_17 (Conv2D, bn_15 folded, relu, Winograd F(4x4)), line 15: 8x8x128 -> 8x8x128, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 1503648, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t28, t27, w + 1504032, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 2568608, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t28, t27, w + 2568992, &ep, &d, 4, ws, ws_floats));
   }
 
-  /* conv_18 (Conv2D, + conv_16, Winograd), line 16: 8x8x128 -> 8x8x128, 9,437,184 MACs */
+  /* conv_18 (Conv2D, + conv_16, Winograd F(4x4)), line 16: 8x8x128 -> 8x8x128, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 1913632, t26, RT_ACT_LINEAR, 0.0f, 128};
-    CHECK(rt_conv2d_winograd(ctx, t29, t28, w + 1913760, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 3306272, t26, RT_ACT_LINEAR, 0.0f, 128};
+    CHECK(rt_conv2d_winograd(ctx, t29, t28, w + 3306400, &ep, &d, 4, ws, ws_floats));
   }
 
   /* bn_16 (BatchNormalization, relu), line 15: 8x8x128 -> 8x8x128, 0 MACs */
   {
     const RtEltwise d = {N, 64, 1, 128, 128, 128};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t30, t29, w + 2175904, w + 2176032, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t30, t29, w + 3896224, w + 3896352, &ep, &d));
   }
 
-  /* conv_19 (Conv2D, bn_17 folded, relu, Winograd), line 15: 8x8x128 -> 8x8x128, 9,437,184 MACs */
+  /* conv_19 (Conv2D, bn_17 folded, relu, Winograd F(4x4)), line 15: 8x8x128 -> 8x8x128, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 2323616, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t31, t30, w + 2324000, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 4043936, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t31, t30, w + 4044320, &ep, &d, 4, ws, ws_floats));
   }
 
-  /* conv_20 (Conv2D, + conv_18, Winograd), line 16: 8x8x128 -> 8x8x128, 9,437,184 MACs */
+  /* conv_20 (Conv2D, + conv_18, Winograd F(4x4)), line 16: 8x8x128 -> 8x8x128, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 2733600, t29, RT_ACT_LINEAR, 0.0f, 128};
-    CHECK(rt_conv2d_winograd(ctx, t32, t31, w + 2733728, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 4781600, t29, RT_ACT_LINEAR, 0.0f, 128};
+    CHECK(rt_conv2d_winograd(ctx, t32, t31, w + 4781728, &ep, &d, 4, ws, ws_floats));
   }
 
   /* maxpool_2 (MaxPooling2D), line 12: 8x8x128 -> 4x4x128, 0 MACs */
@@ -852,78 +852,78 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
   /* conv_21 (Conv2D), line 13: 8x8x128 -> 4x4x256, 524,288 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 4, 4, 256, 256, 1, 1, 2, 2, 0, 0, 1};
-    const RtEpilogue ep = {w + 3028640, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t34, t32, w + 3028896, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 5404320, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t34, t32, w + 5404576, &ep, &d, ws, ws_floats));
   }
 
   /* bn_18 (BatchNormalization, relu, in place), line 15: 4x4x128 -> 4x4x128, 0 MACs */
   {
     const RtEltwise d = {N, 16, 1, 128, 128, 128};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t35, t33, w + 3061664, w + 3061792, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t35, t33, w + 5437344, w + 5437472, &ep, &d));
   }
 
-  /* conv_22 (Conv2D, bn_19 folded, relu, Winograd), line 15: 4x4x128 -> 4x4x256, 4,718,592 MACs */
+  /* conv_22 (Conv2D, bn_19 folded, relu, Winograd F(2x2)), line 15: 4x4x128 -> 4x4x256, 4,718,592 MACs */
   {
     const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 3356832, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t36, t35, w + 3357600, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 5732512, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t36, t35, w + 5733280, &ep, &d, 2, ws, ws_floats));
   }
 
-  /* conv_23 (Conv2D, + conv_21, Winograd), line 16: 4x4x256 -> 4x4x256, 9,437,184 MACs */
+  /* conv_23 (Conv2D, + conv_21, Winograd F(2x2)), line 16: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 4471712, t34, RT_ACT_LINEAR, 0.0f, 256};
-    CHECK(rt_conv2d_winograd(ctx, t37, t36, w + 4471968, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 6847392, t34, RT_ACT_LINEAR, 0.0f, 256};
+    CHECK(rt_conv2d_winograd(ctx, t37, t36, w + 6847648, &ep, &d, 2, ws, ws_floats));
   }
 
   /* bn_20 (BatchNormalization, relu), line 15: 4x4x256 -> 4x4x256, 0 MACs */
   {
     const RtEltwise d = {N, 16, 1, 256, 256, 256};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t38, t37, w + 5520544, w + 5520800, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t38, t37, w + 7896224, w + 7896480, &ep, &d));
   }
 
-  /* conv_24 (Conv2D, bn_21 folded, relu, Winograd), line 15: 4x4x256 -> 4x4x256, 9,437,184 MACs */
+  /* conv_24 (Conv2D, bn_21 folded, relu, Winograd F(2x2)), line 15: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 6110880, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t39, t38, w + 6111648, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 8486560, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t39, t38, w + 8487328, &ep, &d, 2, ws, ws_floats));
   }
 
-  /* conv_25 (Conv2D, + conv_23, Winograd), line 16: 4x4x256 -> 4x4x256, 9,437,184 MACs */
+  /* conv_25 (Conv2D, + conv_23, Winograd F(2x2)), line 16: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 7750048, t37, RT_ACT_LINEAR, 0.0f, 256};
-    CHECK(rt_conv2d_winograd(ctx, t40, t39, w + 7750304, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 10125728, t37, RT_ACT_LINEAR, 0.0f, 256};
+    CHECK(rt_conv2d_winograd(ctx, t40, t39, w + 10125984, &ep, &d, 2, ws, ws_floats));
   }
 
   /* bn_22 (BatchNormalization, relu), line 15: 4x4x256 -> 4x4x256, 0 MACs */
   {
     const RtEltwise d = {N, 16, 1, 256, 256, 256};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t41, t40, w + 8798880, w + 8799136, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t41, t40, w + 11174560, w + 11174816, &ep, &d));
   }
 
-  /* conv_26 (Conv2D, bn_23 folded, relu, Winograd), line 15: 4x4x256 -> 4x4x256, 9,437,184 MACs */
+  /* conv_26 (Conv2D, bn_23 folded, relu, Winograd F(2x2)), line 15: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 9389216, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t42, t41, w + 9389984, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 11764896, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t42, t41, w + 11765664, &ep, &d, 2, ws, ws_floats));
   }
 
-  /* conv_27 (Conv2D, + conv_25, Winograd), line 16: 4x4x256 -> 4x4x256, 9,437,184 MACs */
+  /* conv_27 (Conv2D, + conv_25, Winograd F(2x2)), line 16: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 11028384, t40, RT_ACT_LINEAR, 0.0f, 256};
-    CHECK(rt_conv2d_winograd(ctx, t43, t42, w + 11028640, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 13404064, t40, RT_ACT_LINEAR, 0.0f, 256};
+    CHECK(rt_conv2d_winograd(ctx, t43, t42, w + 13404320, &ep, &d, 2, ws, ws_floats));
   }
 
   /* bn_24 (BatchNormalization, relu, in place), line 27: 4x4x256 -> 4x4x256, 0 MACs */
   {
     const RtEltwise d = {N, 16, 1, 256, 256, 256};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t44, t43, w + 12077216, w + 12077472, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t44, t43, w + 14452896, w + 14453152, &ep, &d));
   }
 
   /* avgpool (AveragePooling2D), line 27: 4x4x256 -> 1x1x256, 0 MACs */
@@ -940,8 +940,8 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
   /* dense (Dense, softmax), line 28: 256 -> 10, 2,560 MACs */
   {
     const RtDense d = {N * 1, 256, 10, 256, 10};
-    const RtEpilogue ep = {w + 12080288, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_dense(ctx, t47, t46, w + 12077728, &ep, &d));
+    const RtEpilogue ep = {w + 14455968, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, t47, t46, w + 14453408, &ep, &d));
     const RtEltwise sm = {N, 1, 1, 10, 10, 10};
     CHECK(rt_softmax(ctx, t47, t47, &sm));
   }
@@ -962,44 +962,44 @@ size_t resnet_mini_train_workspace_floats(int N) {
   }
   {  /* conv_1 */
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_2 */
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_3 */
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_4 */
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_5 */
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_6 */
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_7 */
@@ -1011,44 +1011,44 @@ size_t resnet_mini_train_workspace_floats(int N) {
   }
   {  /* conv_8 */
     const RtConv2d d = {N, 16, 16, 32, 32, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_9 */
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_10 */
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_11 */
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_12 */
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_13 */
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_14 */
@@ -1060,44 +1060,44 @@ size_t resnet_mini_train_workspace_floats(int N) {
   }
   {  /* conv_15 */
     const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_16 */
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_17 */
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_18 */
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_19 */
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_20 */
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_21 */
@@ -1109,44 +1109,44 @@ size_t resnet_mini_train_workspace_floats(int N) {
   }
   {  /* conv_22 */
     const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 2);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 2);
     most = f > most ? f : most;
   }
   {  /* conv_23 */
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 2);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 2);
     most = f > most ? f : most;
   }
   {  /* conv_24 */
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 2);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 2);
     most = f > most ? f : most;
   }
   {  /* conv_25 */
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 2);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 2);
     most = f > most ? f : most;
   }
   {  /* conv_26 */
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 2);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 2);
     most = f > most ? f : most;
   }
   {  /* conv_27 */
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 2);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 2);
     most = f > most ? f : most;
   }
   (void)N;
@@ -1389,7 +1389,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 10240, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a4, a3, w + 1024, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a4, a3, w + 1024, &ep, &d, 4, ws, ws_floats));
   }
 
   /* bn_1 (BatchNormalization), line 16: 32x32x32 -> 32x32x32, 0 MACs */
@@ -1410,7 +1410,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 19616, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a7, a6, w + 10400, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a7, a6, w + 10400, &ep, &d, 4, ws, ws_floats));
   }
 
   /* add (Add), line 17: 32x32x32 + 32x32x32 -> 32x32x32, 0 MACs */
@@ -1439,7 +1439,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 28992, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a11, a10, w + 19776, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a11, a10, w + 19776, &ep, &d, 4, ws, ws_floats));
   }
 
   /* bn_3 (BatchNormalization), line 16: 32x32x32 -> 32x32x32, 0 MACs */
@@ -1460,7 +1460,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 38368, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a14, a13, w + 29152, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a14, a13, w + 29152, &ep, &d, 4, ws, ws_floats));
   }
 
   /* add_1 (Add), line 17: 32x32x32 + 32x32x32 -> 32x32x32, 0 MACs */
@@ -1489,7 +1489,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 47744, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a18, a17, w + 38528, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a18, a17, w + 38528, &ep, &d, 4, ws, ws_floats));
   }
 
   /* bn_5 (BatchNormalization), line 16: 32x32x32 -> 32x32x32, 0 MACs */
@@ -1510,7 +1510,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 57120, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a21, a20, w + 47904, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a21, a20, w + 47904, &ep, &d, 4, ws, ws_floats));
   }
 
   /* add_2 (Add), line 17: 32x32x32 + 32x32x32 -> 32x32x32, 0 MACs */
@@ -1552,7 +1552,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   {
     const RtConv2d d = {N, 16, 16, 32, 32, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 77824, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a27, a26, w + 59392, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a27, a26, w + 59392, &ep, &d, 4, ws, ws_floats));
   }
 
   /* bn_7 (BatchNormalization), line 16: 16x16x64 -> 16x16x64, 0 MACs */
@@ -1573,7 +1573,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 115008, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a30, a29, w + 78144, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a30, a29, w + 78144, &ep, &d, 4, ws, ws_floats));
   }
 
   /* add_3 (Add), line 17: 16x16x64 + 16x16x64 -> 16x16x64, 0 MACs */
@@ -1602,7 +1602,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 152192, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a34, a33, w + 115328, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a34, a33, w + 115328, &ep, &d, 4, ws, ws_floats));
   }
 
   /* bn_9 (BatchNormalization), line 16: 16x16x64 -> 16x16x64, 0 MACs */
@@ -1623,7 +1623,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 189376, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a37, a36, w + 152512, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a37, a36, w + 152512, &ep, &d, 4, ws, ws_floats));
   }
 
   /* add_4 (Add), line 17: 16x16x64 + 16x16x64 -> 16x16x64, 0 MACs */
@@ -1652,7 +1652,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 226560, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a41, a40, w + 189696, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a41, a40, w + 189696, &ep, &d, 4, ws, ws_floats));
   }
 
   /* bn_11 (BatchNormalization), line 16: 16x16x64 -> 16x16x64, 0 MACs */
@@ -1673,7 +1673,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 263744, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a44, a43, w + 226880, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a44, a43, w + 226880, &ep, &d, 4, ws, ws_floats));
   }
 
   /* add_5 (Add), line 17: 16x16x64 + 16x16x64 -> 16x16x64, 0 MACs */
@@ -1715,7 +1715,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   {
     const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 346112, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a50, a49, w + 272384, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a50, a49, w + 272384, &ep, &d, 4, ws, ws_floats));
   }
 
   /* bn_13 (BatchNormalization), line 16: 8x8x128 -> 8x8x128, 0 MACs */
@@ -1736,7 +1736,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 494208, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a53, a52, w + 346752, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a53, a52, w + 346752, &ep, &d, 4, ws, ws_floats));
   }
 
   /* add_6 (Add), line 17: 8x8x128 + 8x8x128 -> 8x8x128, 0 MACs */
@@ -1765,7 +1765,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 642304, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a57, a56, w + 494848, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a57, a56, w + 494848, &ep, &d, 4, ws, ws_floats));
   }
 
   /* bn_15 (BatchNormalization), line 16: 8x8x128 -> 8x8x128, 0 MACs */
@@ -1786,7 +1786,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 790400, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a60, a59, w + 642944, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a60, a59, w + 642944, &ep, &d, 4, ws, ws_floats));
   }
 
   /* add_7 (Add), line 17: 8x8x128 + 8x8x128 -> 8x8x128, 0 MACs */
@@ -1815,7 +1815,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 938496, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a64, a63, w + 791040, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a64, a63, w + 791040, &ep, &d, 4, ws, ws_floats));
   }
 
   /* bn_17 (BatchNormalization), line 16: 8x8x128 -> 8x8x128, 0 MACs */
@@ -1836,7 +1836,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 1086592, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a67, a66, w + 939136, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a67, a66, w + 939136, &ep, &d, 4, ws, ws_floats));
   }
 
   /* add_8 (Add), line 17: 8x8x128 + 8x8x128 -> 8x8x128, 0 MACs */
@@ -1878,7 +1878,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   {
     const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 1415168, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a73, a72, w + 1120256, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a73, a72, w + 1120256, &ep, &d, 2, ws, ws_floats));
   }
 
   /* bn_19 (BatchNormalization), line 16: 4x4x256 -> 4x4x256, 0 MACs */
@@ -1899,7 +1899,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 2006272, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a76, a75, w + 1416448, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a76, a75, w + 1416448, &ep, &d, 2, ws, ws_floats));
   }
 
   /* add_9 (Add), line 17: 4x4x256 + 4x4x256 -> 4x4x256, 0 MACs */
@@ -1928,7 +1928,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 2597376, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a80, a79, w + 2007552, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a80, a79, w + 2007552, &ep, &d, 2, ws, ws_floats));
   }
 
   /* bn_21 (BatchNormalization), line 16: 4x4x256 -> 4x4x256, 0 MACs */
@@ -1949,7 +1949,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 3188480, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a83, a82, w + 2598656, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a83, a82, w + 2598656, &ep, &d, 2, ws, ws_floats));
   }
 
   /* add_10 (Add), line 17: 4x4x256 + 4x4x256 -> 4x4x256, 0 MACs */
@@ -1978,7 +1978,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 3779584, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a87, a86, w + 3189760, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a87, a86, w + 3189760, &ep, &d, 2, ws, ws_floats));
   }
 
   /* bn_23 (BatchNormalization), line 16: 4x4x256 -> 4x4x256, 0 MACs */
@@ -1999,7 +1999,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 4370688, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a90, a89, w + 3780864, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a90, a89, w + 3780864, &ep, &d, 2, ws, ws_floats));
   }
 
   /* add_11 (Add), line 17: 4x4x256 + 4x4x256 -> 4x4x256, 0 MACs */
@@ -2103,7 +2103,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   /* gradient of conv_27 */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g89, gw + 3780864, gw + 4370688, g90, a89, w + 3780864, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g89, gw + 3780864, gw + 4370688, g90, a89, w + 3780864, 0, &d, 2, ws, ws_floats));
   }
 
   /* gradient of relu_23 */
@@ -2122,7 +2122,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   /* gradient of conv_26 */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g86, gw + 3189760, gw + 3779584, g87, a86, w + 3189760, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g86, gw + 3189760, gw + 3779584, g87, a86, w + 3189760, 0, &d, 2, ws, ws_floats));
   }
 
   /* gradient of relu_22 */
@@ -2148,7 +2148,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   /* gradient of conv_25 */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g82, gw + 2598656, gw + 3188480, g83, a82, w + 2598656, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g82, gw + 2598656, gw + 3188480, g83, a82, w + 2598656, 0, &d, 2, ws, ws_floats));
   }
 
   /* gradient of relu_21 */
@@ -2167,7 +2167,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   /* gradient of conv_24 */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g79, gw + 2007552, gw + 2597376, g80, a79, w + 2007552, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g79, gw + 2007552, gw + 2597376, g80, a79, w + 2007552, 0, &d, 2, ws, ws_floats));
   }
 
   /* gradient of relu_20 */
@@ -2193,7 +2193,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   /* gradient of conv_23 */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g75, gw + 1416448, gw + 2006272, g76, a75, w + 1416448, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g75, gw + 1416448, gw + 2006272, g76, a75, w + 1416448, 0, &d, 2, ws, ws_floats));
   }
 
   /* gradient of relu_19 */
@@ -2212,7 +2212,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   /* gradient of conv_22 */
   {
     const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g72, gw + 1120256, gw + 1415168, g73, a72, w + 1120256, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g72, gw + 1120256, gw + 1415168, g73, a72, w + 1120256, 0, &d, 2, ws, ws_floats));
   }
 
   /* gradient of relu_18 */
@@ -2250,7 +2250,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   /* gradient of conv_20 */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g66, gw + 939136, gw + 1086592, g67, a66, w + 939136, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g66, gw + 939136, gw + 1086592, g67, a66, w + 939136, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of relu_17 */
@@ -2269,7 +2269,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   /* gradient of conv_19 */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g63, gw + 791040, gw + 938496, g64, a63, w + 791040, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g63, gw + 791040, gw + 938496, g64, a63, w + 791040, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of relu_16 */
@@ -2295,7 +2295,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   /* gradient of conv_18 */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g59, gw + 642944, gw + 790400, g60, a59, w + 642944, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g59, gw + 642944, gw + 790400, g60, a59, w + 642944, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of relu_15 */
@@ -2314,7 +2314,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   /* gradient of conv_17 */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g56, gw + 494848, gw + 642304, g57, a56, w + 494848, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g56, gw + 494848, gw + 642304, g57, a56, w + 494848, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of relu_14 */
@@ -2340,7 +2340,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   /* gradient of conv_16 */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g52, gw + 346752, gw + 494208, g53, a52, w + 346752, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g52, gw + 346752, gw + 494208, g53, a52, w + 346752, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of relu_13 */
@@ -2359,7 +2359,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   /* gradient of conv_15 */
   {
     const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g49, gw + 272384, gw + 346112, g50, a49, w + 272384, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g49, gw + 272384, gw + 346112, g50, a49, w + 272384, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of relu_12 */
@@ -2397,7 +2397,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   /* gradient of conv_13 */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g43, gw + 226880, gw + 263744, g44, a43, w + 226880, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g43, gw + 226880, gw + 263744, g44, a43, w + 226880, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of relu_11 */
@@ -2416,7 +2416,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   /* gradient of conv_12 */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g40, gw + 189696, gw + 226560, g41, a40, w + 189696, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g40, gw + 189696, gw + 226560, g41, a40, w + 189696, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of relu_10 */
@@ -2442,7 +2442,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   /* gradient of conv_11 */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g36, gw + 152512, gw + 189376, g37, a36, w + 152512, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g36, gw + 152512, gw + 189376, g37, a36, w + 152512, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of relu_9 */
@@ -2461,7 +2461,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   /* gradient of conv_10 */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g33, gw + 115328, gw + 152192, g34, a33, w + 115328, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g33, gw + 115328, gw + 152192, g34, a33, w + 115328, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of relu_8 */
@@ -2487,7 +2487,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   /* gradient of conv_9 */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g29, gw + 78144, gw + 115008, g30, a29, w + 78144, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g29, gw + 78144, gw + 115008, g30, a29, w + 78144, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of relu_7 */
@@ -2506,7 +2506,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   /* gradient of conv_8 */
   {
     const RtConv2d d = {N, 16, 16, 32, 32, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g26, gw + 59392, gw + 77824, g27, a26, w + 59392, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g26, gw + 59392, gw + 77824, g27, a26, w + 59392, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of relu_6 */
@@ -2544,7 +2544,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   /* gradient of conv_6 */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g20, gw + 47904, gw + 57120, g21, a20, w + 47904, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g20, gw + 47904, gw + 57120, g21, a20, w + 47904, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of relu_5 */
@@ -2563,7 +2563,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   /* gradient of conv_5 */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g17, gw + 38528, gw + 47744, g18, a17, w + 38528, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g17, gw + 38528, gw + 47744, g18, a17, w + 38528, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of relu_4 */
@@ -2589,7 +2589,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   /* gradient of conv_4 */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g13, gw + 29152, gw + 38368, g14, a13, w + 29152, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g13, gw + 29152, gw + 38368, g14, a13, w + 29152, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of relu_3 */
@@ -2608,7 +2608,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   /* gradient of conv_3 */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g10, gw + 19776, gw + 28992, g11, a10, w + 19776, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g10, gw + 19776, gw + 28992, g11, a10, w + 19776, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of relu_2 */
@@ -2634,7 +2634,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   /* gradient of conv_2 */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g6, gw + 10400, gw + 19616, g7, a6, w + 10400, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g6, gw + 10400, gw + 19616, g7, a6, w + 10400, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of relu_1 */
@@ -2653,7 +2653,7 @@ RtStatus resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, void 
   /* gradient of conv_1 */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g3, gw + 1024, gw + 10240, g4, a3, w + 1024, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g3, gw + 1024, gw + 10240, g4, a3, w + 1024, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of relu */
@@ -2838,7 +2838,7 @@ const NetcModel netc_model_resnet_mini = {
   .params = params,
   .num_params = 158,
   .param_floats = 4374538,
-  .compute_floats = 12080304,
+  .compute_floats = 14455984,
   .total_params = 4374538,
   .trainable_params = 4368714,
   .macs_per_image = 214796800,

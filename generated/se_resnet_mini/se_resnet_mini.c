@@ -240,270 +240,270 @@ void se_resnet_mini_prepare(float *w, const float *p) {
   /* bn_1 folded in: kernel and bias scaled per output channel */
   rt_bn_fold(w + 11072, w + 11104, p + 10272, p + 10304, p + 10336, p + 10368, 0.00100000005f, 32);
   rt_fold_affine(w + 1824, w + 11040, w + 11072, w + 11104, 288, 32);
-  /* conv_1: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 11136, w + 1824, 32, 32);
+  /* conv_1: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 11136, w + 1824, 32, 32, 4);
   /* conv_2 (Conv2D) */
-  memcpy(w + 27520, p + 10400, 9216 * sizeof(float));
-  memcpy(w + 36736, p + 19616, 32 * sizeof(float));
-  /* conv_2: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 36768, w + 27520, 32, 32);
+  memcpy(w + 48000, p + 10400, 9216 * sizeof(float));
+  memcpy(w + 57216, p + 19616, 32 * sizeof(float));
+  /* conv_2: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 57248, w + 48000, 32, 32, 4);
   /* dense (Dense) */
-  memcpy(w + 53152, p + 19648, 64 * sizeof(float));
-  memcpy(w + 53216, p + 19712, 2 * sizeof(float));
+  memcpy(w + 94112, p + 19648, 64 * sizeof(float));
+  memcpy(w + 94176, p + 19712, 2 * sizeof(float));
   /* dense_1 (Dense) */
-  memcpy(w + 53232, p + 19714, 64 * sizeof(float));
-  memcpy(w + 53296, p + 19778, 32 * sizeof(float));
+  memcpy(w + 94192, p + 19714, 64 * sizeof(float));
+  memcpy(w + 94256, p + 19778, 32 * sizeof(float));
   /* bn_2: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 53328, w + 53360, p + 19810, p + 19842, p + 19874, p + 19906, 0.00100000005f, 32);
+  rt_bn_fold(w + 94288, w + 94320, p + 19810, p + 19842, p + 19874, p + 19906, 0.00100000005f, 32);
   /* conv_3 (Conv2D) */
-  memcpy(w + 53392, p + 19938, 9216 * sizeof(float));
-  memcpy(w + 62608, p + 29154, 32 * sizeof(float));
+  memcpy(w + 94352, p + 19938, 9216 * sizeof(float));
+  memcpy(w + 103568, p + 29154, 32 * sizeof(float));
   /* bn_3 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 62640, w + 62672, p + 29186, p + 29218, p + 29250, p + 29282, 0.00100000005f, 32);
-  rt_fold_affine(w + 53392, w + 62608, w + 62640, w + 62672, 288, 32);
-  /* conv_3: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 62704, w + 53392, 32, 32);
+  rt_bn_fold(w + 103600, w + 103632, p + 29186, p + 29218, p + 29250, p + 29282, 0.00100000005f, 32);
+  rt_fold_affine(w + 94352, w + 103568, w + 103600, w + 103632, 288, 32);
+  /* conv_3: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 103664, w + 94352, 32, 32, 4);
   /* conv_4 (Conv2D) */
-  memcpy(w + 79088, p + 29314, 9216 * sizeof(float));
-  memcpy(w + 88304, p + 38530, 32 * sizeof(float));
-  /* conv_4: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 88336, w + 79088, 32, 32);
+  memcpy(w + 140528, p + 29314, 9216 * sizeof(float));
+  memcpy(w + 149744, p + 38530, 32 * sizeof(float));
+  /* conv_4: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 149776, w + 140528, 32, 32, 4);
   /* dense_2 (Dense) */
-  memcpy(w + 104720, p + 38562, 64 * sizeof(float));
-  memcpy(w + 104784, p + 38626, 2 * sizeof(float));
+  memcpy(w + 186640, p + 38562, 64 * sizeof(float));
+  memcpy(w + 186704, p + 38626, 2 * sizeof(float));
   /* dense_3 (Dense) */
-  memcpy(w + 104800, p + 38628, 64 * sizeof(float));
-  memcpy(w + 104864, p + 38692, 32 * sizeof(float));
+  memcpy(w + 186720, p + 38628, 64 * sizeof(float));
+  memcpy(w + 186784, p + 38692, 32 * sizeof(float));
   /* bn_4: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 104896, w + 104928, p + 38724, p + 38756, p + 38788, p + 38820, 0.00100000005f, 32);
+  rt_bn_fold(w + 186816, w + 186848, p + 38724, p + 38756, p + 38788, p + 38820, 0.00100000005f, 32);
   /* conv_5 (Conv2D) */
-  memcpy(w + 104960, p + 38852, 9216 * sizeof(float));
-  memcpy(w + 114176, p + 48068, 32 * sizeof(float));
+  memcpy(w + 186880, p + 38852, 9216 * sizeof(float));
+  memcpy(w + 196096, p + 48068, 32 * sizeof(float));
   /* bn_5 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 114208, w + 114240, p + 48100, p + 48132, p + 48164, p + 48196, 0.00100000005f, 32);
-  rt_fold_affine(w + 104960, w + 114176, w + 114208, w + 114240, 288, 32);
-  /* conv_5: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 114272, w + 104960, 32, 32);
+  rt_bn_fold(w + 196128, w + 196160, p + 48100, p + 48132, p + 48164, p + 48196, 0.00100000005f, 32);
+  rt_fold_affine(w + 186880, w + 196096, w + 196128, w + 196160, 288, 32);
+  /* conv_5: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 196192, w + 186880, 32, 32, 4);
   /* conv_6 (Conv2D) */
-  memcpy(w + 130656, p + 48228, 9216 * sizeof(float));
-  memcpy(w + 139872, p + 57444, 32 * sizeof(float));
-  /* conv_6: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 139904, w + 130656, 32, 32);
+  memcpy(w + 233056, p + 48228, 9216 * sizeof(float));
+  memcpy(w + 242272, p + 57444, 32 * sizeof(float));
+  /* conv_6: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 242304, w + 233056, 32, 32, 4);
   /* dense_4 (Dense) */
-  memcpy(w + 156288, p + 57476, 64 * sizeof(float));
-  memcpy(w + 156352, p + 57540, 2 * sizeof(float));
+  memcpy(w + 279168, p + 57476, 64 * sizeof(float));
+  memcpy(w + 279232, p + 57540, 2 * sizeof(float));
   /* dense_5 (Dense) */
-  memcpy(w + 156368, p + 57542, 64 * sizeof(float));
-  memcpy(w + 156432, p + 57606, 32 * sizeof(float));
+  memcpy(w + 279248, p + 57542, 64 * sizeof(float));
+  memcpy(w + 279312, p + 57606, 32 * sizeof(float));
   /* conv_7 (Conv2D) */
-  memcpy(w + 156464, p + 57638, 2048 * sizeof(float));
-  memcpy(w + 158512, p + 59686, 64 * sizeof(float));
+  memcpy(w + 279344, p + 57638, 2048 * sizeof(float));
+  memcpy(w + 281392, p + 59686, 64 * sizeof(float));
   /* conv_7: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 158576, w + 156464, 32, 64, 1);
+  rt_conv2d_pack_kernel(w + 281456, w + 279344, 32, 64, 1);
   /* bn_6: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 160624, w + 160656, p + 59750, p + 59782, p + 59814, p + 59846, 0.00100000005f, 32);
+  rt_bn_fold(w + 283504, w + 283536, p + 59750, p + 59782, p + 59814, p + 59846, 0.00100000005f, 32);
   /* conv_8 (Conv2D) */
-  memcpy(w + 160688, p + 59878, 18432 * sizeof(float));
-  memcpy(w + 179120, p + 78310, 64 * sizeof(float));
+  memcpy(w + 283568, p + 59878, 18432 * sizeof(float));
+  memcpy(w + 302000, p + 78310, 64 * sizeof(float));
   /* bn_7 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 179184, w + 179248, p + 78374, p + 78438, p + 78502, p + 78566, 0.00100000005f, 64);
-  rt_fold_affine(w + 160688, w + 179120, w + 179184, w + 179248, 288, 64);
-  /* conv_8: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 179312, w + 160688, 32, 64);
+  rt_bn_fold(w + 302064, w + 302128, p + 78374, p + 78438, p + 78502, p + 78566, 0.00100000005f, 64);
+  rt_fold_affine(w + 283568, w + 302000, w + 302064, w + 302128, 288, 64);
+  /* conv_8: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 302192, w + 283568, 32, 64, 4);
   /* conv_9 (Conv2D) */
-  memcpy(w + 212080, p + 78630, 36864 * sizeof(float));
-  memcpy(w + 248944, p + 115494, 64 * sizeof(float));
-  /* conv_9: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 249008, w + 212080, 64, 64);
+  memcpy(w + 375920, p + 78630, 36864 * sizeof(float));
+  memcpy(w + 412784, p + 115494, 64 * sizeof(float));
+  /* conv_9: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 412848, w + 375920, 64, 64, 4);
   /* dense_6 (Dense) */
-  memcpy(w + 314544, p + 115558, 256 * sizeof(float));
-  memcpy(w + 314800, p + 115814, 4 * sizeof(float));
+  memcpy(w + 560304, p + 115558, 256 * sizeof(float));
+  memcpy(w + 560560, p + 115814, 4 * sizeof(float));
   /* dense_7 (Dense) */
-  memcpy(w + 314816, p + 115818, 256 * sizeof(float));
-  memcpy(w + 315072, p + 116074, 64 * sizeof(float));
+  memcpy(w + 560576, p + 115818, 256 * sizeof(float));
+  memcpy(w + 560832, p + 116074, 64 * sizeof(float));
   /* bn_8: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 315136, w + 315200, p + 116138, p + 116202, p + 116266, p + 116330, 0.00100000005f, 64);
+  rt_bn_fold(w + 560896, w + 560960, p + 116138, p + 116202, p + 116266, p + 116330, 0.00100000005f, 64);
   /* conv_10 (Conv2D) */
-  memcpy(w + 315264, p + 116394, 36864 * sizeof(float));
-  memcpy(w + 352128, p + 153258, 64 * sizeof(float));
+  memcpy(w + 561024, p + 116394, 36864 * sizeof(float));
+  memcpy(w + 597888, p + 153258, 64 * sizeof(float));
   /* bn_9 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 352192, w + 352256, p + 153322, p + 153386, p + 153450, p + 153514, 0.00100000005f, 64);
-  rt_fold_affine(w + 315264, w + 352128, w + 352192, w + 352256, 576, 64);
-  /* conv_10: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 352320, w + 315264, 64, 64);
+  rt_bn_fold(w + 597952, w + 598016, p + 153322, p + 153386, p + 153450, p + 153514, 0.00100000005f, 64);
+  rt_fold_affine(w + 561024, w + 597888, w + 597952, w + 598016, 576, 64);
+  /* conv_10: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 598080, w + 561024, 64, 64, 4);
   /* conv_11 (Conv2D) */
-  memcpy(w + 417856, p + 153578, 36864 * sizeof(float));
-  memcpy(w + 454720, p + 190442, 64 * sizeof(float));
-  /* conv_11: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 454784, w + 417856, 64, 64);
+  memcpy(w + 745536, p + 153578, 36864 * sizeof(float));
+  memcpy(w + 782400, p + 190442, 64 * sizeof(float));
+  /* conv_11: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 782464, w + 745536, 64, 64, 4);
   /* dense_8 (Dense) */
-  memcpy(w + 520320, p + 190506, 256 * sizeof(float));
-  memcpy(w + 520576, p + 190762, 4 * sizeof(float));
+  memcpy(w + 929920, p + 190506, 256 * sizeof(float));
+  memcpy(w + 930176, p + 190762, 4 * sizeof(float));
   /* dense_9 (Dense) */
-  memcpy(w + 520592, p + 190766, 256 * sizeof(float));
-  memcpy(w + 520848, p + 191022, 64 * sizeof(float));
+  memcpy(w + 930192, p + 190766, 256 * sizeof(float));
+  memcpy(w + 930448, p + 191022, 64 * sizeof(float));
   /* bn_10: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 520912, w + 520976, p + 191086, p + 191150, p + 191214, p + 191278, 0.00100000005f, 64);
+  rt_bn_fold(w + 930512, w + 930576, p + 191086, p + 191150, p + 191214, p + 191278, 0.00100000005f, 64);
   /* conv_12 (Conv2D) */
-  memcpy(w + 521040, p + 191342, 36864 * sizeof(float));
-  memcpy(w + 557904, p + 228206, 64 * sizeof(float));
+  memcpy(w + 930640, p + 191342, 36864 * sizeof(float));
+  memcpy(w + 967504, p + 228206, 64 * sizeof(float));
   /* bn_11 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 557968, w + 558032, p + 228270, p + 228334, p + 228398, p + 228462, 0.00100000005f, 64);
-  rt_fold_affine(w + 521040, w + 557904, w + 557968, w + 558032, 576, 64);
-  /* conv_12: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 558096, w + 521040, 64, 64);
+  rt_bn_fold(w + 967568, w + 967632, p + 228270, p + 228334, p + 228398, p + 228462, 0.00100000005f, 64);
+  rt_fold_affine(w + 930640, w + 967504, w + 967568, w + 967632, 576, 64);
+  /* conv_12: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 967696, w + 930640, 64, 64, 4);
   /* conv_13 (Conv2D) */
-  memcpy(w + 623632, p + 228526, 36864 * sizeof(float));
-  memcpy(w + 660496, p + 265390, 64 * sizeof(float));
-  /* conv_13: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 660560, w + 623632, 64, 64);
+  memcpy(w + 1115152, p + 228526, 36864 * sizeof(float));
+  memcpy(w + 1152016, p + 265390, 64 * sizeof(float));
+  /* conv_13: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 1152080, w + 1115152, 64, 64, 4);
   /* dense_10 (Dense) */
-  memcpy(w + 726096, p + 265454, 256 * sizeof(float));
-  memcpy(w + 726352, p + 265710, 4 * sizeof(float));
+  memcpy(w + 1299536, p + 265454, 256 * sizeof(float));
+  memcpy(w + 1299792, p + 265710, 4 * sizeof(float));
   /* dense_11 (Dense) */
-  memcpy(w + 726368, p + 265714, 256 * sizeof(float));
-  memcpy(w + 726624, p + 265970, 64 * sizeof(float));
+  memcpy(w + 1299808, p + 265714, 256 * sizeof(float));
+  memcpy(w + 1300064, p + 265970, 64 * sizeof(float));
   /* conv_14 (Conv2D) */
-  memcpy(w + 726688, p + 266034, 8192 * sizeof(float));
-  memcpy(w + 734880, p + 274226, 128 * sizeof(float));
+  memcpy(w + 1300128, p + 266034, 8192 * sizeof(float));
+  memcpy(w + 1308320, p + 274226, 128 * sizeof(float));
   /* conv_14: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 735008, w + 726688, 64, 128, 1);
+  rt_conv2d_pack_kernel(w + 1308448, w + 1300128, 64, 128, 1);
   /* bn_12: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 743200, w + 743264, p + 274354, p + 274418, p + 274482, p + 274546, 0.00100000005f, 64);
+  rt_bn_fold(w + 1316640, w + 1316704, p + 274354, p + 274418, p + 274482, p + 274546, 0.00100000005f, 64);
   /* conv_15 (Conv2D) */
-  memcpy(w + 743328, p + 274610, 73728 * sizeof(float));
-  memcpy(w + 817056, p + 348338, 128 * sizeof(float));
+  memcpy(w + 1316768, p + 274610, 73728 * sizeof(float));
+  memcpy(w + 1390496, p + 348338, 128 * sizeof(float));
   /* bn_13 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 817184, w + 817312, p + 348466, p + 348594, p + 348722, p + 348850, 0.00100000005f, 128);
-  rt_fold_affine(w + 743328, w + 817056, w + 817184, w + 817312, 576, 128);
-  /* conv_15: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 817440, w + 743328, 64, 128);
+  rt_bn_fold(w + 1390624, w + 1390752, p + 348466, p + 348594, p + 348722, p + 348850, 0.00100000005f, 128);
+  rt_fold_affine(w + 1316768, w + 1390496, w + 1390624, w + 1390752, 576, 128);
+  /* conv_15: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 1390880, w + 1316768, 64, 128, 4);
   /* conv_16 (Conv2D) */
-  memcpy(w + 948512, p + 348978, 147456 * sizeof(float));
-  memcpy(w + 1095968, p + 496434, 128 * sizeof(float));
-  /* conv_16: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 1096096, w + 948512, 128, 128);
+  memcpy(w + 1685792, p + 348978, 147456 * sizeof(float));
+  memcpy(w + 1833248, p + 496434, 128 * sizeof(float));
+  /* conv_16: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 1833376, w + 1685792, 128, 128, 4);
   /* dense_12 (Dense) */
-  memcpy(w + 1358240, p + 496562, 1024 * sizeof(float));
-  memcpy(w + 1359264, p + 497586, 8 * sizeof(float));
+  memcpy(w + 2423200, p + 496562, 1024 * sizeof(float));
+  memcpy(w + 2424224, p + 497586, 8 * sizeof(float));
   /* dense_13 (Dense) */
-  memcpy(w + 1359280, p + 497594, 1024 * sizeof(float));
-  memcpy(w + 1360304, p + 498618, 128 * sizeof(float));
+  memcpy(w + 2424240, p + 497594, 1024 * sizeof(float));
+  memcpy(w + 2425264, p + 498618, 128 * sizeof(float));
   /* bn_14: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 1360432, w + 1360560, p + 498746, p + 498874, p + 499002, p + 499130, 0.00100000005f, 128);
+  rt_bn_fold(w + 2425392, w + 2425520, p + 498746, p + 498874, p + 499002, p + 499130, 0.00100000005f, 128);
   /* conv_17 (Conv2D) */
-  memcpy(w + 1360688, p + 499258, 147456 * sizeof(float));
-  memcpy(w + 1508144, p + 646714, 128 * sizeof(float));
+  memcpy(w + 2425648, p + 499258, 147456 * sizeof(float));
+  memcpy(w + 2573104, p + 646714, 128 * sizeof(float));
   /* bn_15 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 1508272, w + 1508400, p + 646842, p + 646970, p + 647098, p + 647226, 0.00100000005f, 128);
-  rt_fold_affine(w + 1360688, w + 1508144, w + 1508272, w + 1508400, 1152, 128);
-  /* conv_17: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 1508528, w + 1360688, 128, 128);
+  rt_bn_fold(w + 2573232, w + 2573360, p + 646842, p + 646970, p + 647098, p + 647226, 0.00100000005f, 128);
+  rt_fold_affine(w + 2425648, w + 2573104, w + 2573232, w + 2573360, 1152, 128);
+  /* conv_17: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 2573488, w + 2425648, 128, 128, 4);
   /* conv_18 (Conv2D) */
-  memcpy(w + 1770672, p + 647354, 147456 * sizeof(float));
-  memcpy(w + 1918128, p + 794810, 128 * sizeof(float));
-  /* conv_18: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 1918256, w + 1770672, 128, 128);
+  memcpy(w + 3163312, p + 647354, 147456 * sizeof(float));
+  memcpy(w + 3310768, p + 794810, 128 * sizeof(float));
+  /* conv_18: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 3310896, w + 3163312, 128, 128, 4);
   /* dense_14 (Dense) */
-  memcpy(w + 2180400, p + 794938, 1024 * sizeof(float));
-  memcpy(w + 2181424, p + 795962, 8 * sizeof(float));
+  memcpy(w + 3900720, p + 794938, 1024 * sizeof(float));
+  memcpy(w + 3901744, p + 795962, 8 * sizeof(float));
   /* dense_15 (Dense) */
-  memcpy(w + 2181440, p + 795970, 1024 * sizeof(float));
-  memcpy(w + 2182464, p + 796994, 128 * sizeof(float));
+  memcpy(w + 3901760, p + 795970, 1024 * sizeof(float));
+  memcpy(w + 3902784, p + 796994, 128 * sizeof(float));
   /* bn_16: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 2182592, w + 2182720, p + 797122, p + 797250, p + 797378, p + 797506, 0.00100000005f, 128);
+  rt_bn_fold(w + 3902912, w + 3903040, p + 797122, p + 797250, p + 797378, p + 797506, 0.00100000005f, 128);
   /* conv_19 (Conv2D) */
-  memcpy(w + 2182848, p + 797634, 147456 * sizeof(float));
-  memcpy(w + 2330304, p + 945090, 128 * sizeof(float));
+  memcpy(w + 3903168, p + 797634, 147456 * sizeof(float));
+  memcpy(w + 4050624, p + 945090, 128 * sizeof(float));
   /* bn_17 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 2330432, w + 2330560, p + 945218, p + 945346, p + 945474, p + 945602, 0.00100000005f, 128);
-  rt_fold_affine(w + 2182848, w + 2330304, w + 2330432, w + 2330560, 1152, 128);
-  /* conv_19: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 2330688, w + 2182848, 128, 128);
+  rt_bn_fold(w + 4050752, w + 4050880, p + 945218, p + 945346, p + 945474, p + 945602, 0.00100000005f, 128);
+  rt_fold_affine(w + 3903168, w + 4050624, w + 4050752, w + 4050880, 1152, 128);
+  /* conv_19: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 4051008, w + 3903168, 128, 128, 4);
   /* conv_20 (Conv2D) */
-  memcpy(w + 2592832, p + 945730, 147456 * sizeof(float));
-  memcpy(w + 2740288, p + 1093186, 128 * sizeof(float));
-  /* conv_20: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 2740416, w + 2592832, 128, 128);
+  memcpy(w + 4640832, p + 945730, 147456 * sizeof(float));
+  memcpy(w + 4788288, p + 1093186, 128 * sizeof(float));
+  /* conv_20: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 4788416, w + 4640832, 128, 128, 4);
   /* dense_16 (Dense) */
-  memcpy(w + 3002560, p + 1093314, 1024 * sizeof(float));
-  memcpy(w + 3003584, p + 1094338, 8 * sizeof(float));
+  memcpy(w + 5378240, p + 1093314, 1024 * sizeof(float));
+  memcpy(w + 5379264, p + 1094338, 8 * sizeof(float));
   /* dense_17 (Dense) */
-  memcpy(w + 3003600, p + 1094346, 1024 * sizeof(float));
-  memcpy(w + 3004624, p + 1095370, 128 * sizeof(float));
+  memcpy(w + 5379280, p + 1094346, 1024 * sizeof(float));
+  memcpy(w + 5380304, p + 1095370, 128 * sizeof(float));
   /* conv_21 (Conv2D) */
-  memcpy(w + 3004752, p + 1095498, 32768 * sizeof(float));
-  memcpy(w + 3037520, p + 1128266, 256 * sizeof(float));
+  memcpy(w + 5380432, p + 1095498, 32768 * sizeof(float));
+  memcpy(w + 5413200, p + 1128266, 256 * sizeof(float));
   /* conv_21: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 3037776, w + 3004752, 128, 256, 1);
+  rt_conv2d_pack_kernel(w + 5413456, w + 5380432, 128, 256, 1);
   /* bn_18: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 3070544, w + 3070672, p + 1128522, p + 1128650, p + 1128778, p + 1128906, 0.00100000005f, 128);
+  rt_bn_fold(w + 5446224, w + 5446352, p + 1128522, p + 1128650, p + 1128778, p + 1128906, 0.00100000005f, 128);
   /* conv_22 (Conv2D) */
-  memcpy(w + 3070800, p + 1129034, 294912 * sizeof(float));
-  memcpy(w + 3365712, p + 1423946, 256 * sizeof(float));
+  memcpy(w + 5446480, p + 1129034, 294912 * sizeof(float));
+  memcpy(w + 5741392, p + 1423946, 256 * sizeof(float));
   /* bn_19 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 3365968, w + 3366224, p + 1424202, p + 1424458, p + 1424714, p + 1424970, 0.00100000005f, 256);
-  rt_fold_affine(w + 3070800, w + 3365712, w + 3365968, w + 3366224, 1152, 256);
+  rt_bn_fold(w + 5741648, w + 5741904, p + 1424202, p + 1424458, p + 1424714, p + 1424970, 0.00100000005f, 256);
+  rt_fold_affine(w + 5446480, w + 5741392, w + 5741648, w + 5741904, 1152, 256);
   /* conv_22: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 3366480, w + 3070800, 128, 256);
+  rt_winograd_kernel(w + 5742160, w + 5446480, 128, 256, 2);
   /* conv_23 (Conv2D) */
-  memcpy(w + 3890768, p + 1425226, 589824 * sizeof(float));
-  memcpy(w + 4480592, p + 2015050, 256 * sizeof(float));
+  memcpy(w + 6266448, p + 1425226, 589824 * sizeof(float));
+  memcpy(w + 6856272, p + 2015050, 256 * sizeof(float));
   /* conv_23: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 4480848, w + 3890768, 256, 256);
+  rt_winograd_kernel(w + 6856528, w + 6266448, 256, 256, 2);
   /* dense_18 (Dense) */
-  memcpy(w + 5529424, p + 2015306, 4096 * sizeof(float));
-  memcpy(w + 5533520, p + 2019402, 16 * sizeof(float));
+  memcpy(w + 7905104, p + 2015306, 4096 * sizeof(float));
+  memcpy(w + 7909200, p + 2019402, 16 * sizeof(float));
   /* dense_19 (Dense) */
-  memcpy(w + 5533536, p + 2019418, 4096 * sizeof(float));
-  memcpy(w + 5537632, p + 2023514, 256 * sizeof(float));
+  memcpy(w + 7909216, p + 2019418, 4096 * sizeof(float));
+  memcpy(w + 7913312, p + 2023514, 256 * sizeof(float));
   /* bn_20: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 5537888, w + 5538144, p + 2023770, p + 2024026, p + 2024282, p + 2024538, 0.00100000005f, 256);
+  rt_bn_fold(w + 7913568, w + 7913824, p + 2023770, p + 2024026, p + 2024282, p + 2024538, 0.00100000005f, 256);
   /* conv_24 (Conv2D) */
-  memcpy(w + 5538400, p + 2024794, 589824 * sizeof(float));
-  memcpy(w + 6128224, p + 2614618, 256 * sizeof(float));
+  memcpy(w + 7914080, p + 2024794, 589824 * sizeof(float));
+  memcpy(w + 8503904, p + 2614618, 256 * sizeof(float));
   /* bn_21 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 6128480, w + 6128736, p + 2614874, p + 2615130, p + 2615386, p + 2615642, 0.00100000005f, 256);
-  rt_fold_affine(w + 5538400, w + 6128224, w + 6128480, w + 6128736, 2304, 256);
+  rt_bn_fold(w + 8504160, w + 8504416, p + 2614874, p + 2615130, p + 2615386, p + 2615642, 0.00100000005f, 256);
+  rt_fold_affine(w + 7914080, w + 8503904, w + 8504160, w + 8504416, 2304, 256);
   /* conv_24: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 6128992, w + 5538400, 256, 256);
+  rt_winograd_kernel(w + 8504672, w + 7914080, 256, 256, 2);
   /* conv_25 (Conv2D) */
-  memcpy(w + 7177568, p + 2615898, 589824 * sizeof(float));
-  memcpy(w + 7767392, p + 3205722, 256 * sizeof(float));
+  memcpy(w + 9553248, p + 2615898, 589824 * sizeof(float));
+  memcpy(w + 10143072, p + 3205722, 256 * sizeof(float));
   /* conv_25: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 7767648, w + 7177568, 256, 256);
+  rt_winograd_kernel(w + 10143328, w + 9553248, 256, 256, 2);
   /* dense_20 (Dense) */
-  memcpy(w + 8816224, p + 3205978, 4096 * sizeof(float));
-  memcpy(w + 8820320, p + 3210074, 16 * sizeof(float));
+  memcpy(w + 11191904, p + 3205978, 4096 * sizeof(float));
+  memcpy(w + 11196000, p + 3210074, 16 * sizeof(float));
   /* dense_21 (Dense) */
-  memcpy(w + 8820336, p + 3210090, 4096 * sizeof(float));
-  memcpy(w + 8824432, p + 3214186, 256 * sizeof(float));
+  memcpy(w + 11196016, p + 3210090, 4096 * sizeof(float));
+  memcpy(w + 11200112, p + 3214186, 256 * sizeof(float));
   /* bn_22: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 8824688, w + 8824944, p + 3214442, p + 3214698, p + 3214954, p + 3215210, 0.00100000005f, 256);
+  rt_bn_fold(w + 11200368, w + 11200624, p + 3214442, p + 3214698, p + 3214954, p + 3215210, 0.00100000005f, 256);
   /* conv_26 (Conv2D) */
-  memcpy(w + 8825200, p + 3215466, 589824 * sizeof(float));
-  memcpy(w + 9415024, p + 3805290, 256 * sizeof(float));
+  memcpy(w + 11200880, p + 3215466, 589824 * sizeof(float));
+  memcpy(w + 11790704, p + 3805290, 256 * sizeof(float));
   /* bn_23 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 9415280, w + 9415536, p + 3805546, p + 3805802, p + 3806058, p + 3806314, 0.00100000005f, 256);
-  rt_fold_affine(w + 8825200, w + 9415024, w + 9415280, w + 9415536, 2304, 256);
+  rt_bn_fold(w + 11790960, w + 11791216, p + 3805546, p + 3805802, p + 3806058, p + 3806314, 0.00100000005f, 256);
+  rt_fold_affine(w + 11200880, w + 11790704, w + 11790960, w + 11791216, 2304, 256);
   /* conv_26: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 9415792, w + 8825200, 256, 256);
+  rt_winograd_kernel(w + 11791472, w + 11200880, 256, 256, 2);
   /* conv_27 (Conv2D) */
-  memcpy(w + 10464368, p + 3806570, 589824 * sizeof(float));
-  memcpy(w + 11054192, p + 4396394, 256 * sizeof(float));
+  memcpy(w + 12840048, p + 3806570, 589824 * sizeof(float));
+  memcpy(w + 13429872, p + 4396394, 256 * sizeof(float));
   /* conv_27: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 11054448, w + 10464368, 256, 256);
+  rt_winograd_kernel(w + 13430128, w + 12840048, 256, 256, 2);
   /* dense_22 (Dense) */
-  memcpy(w + 12103024, p + 4396650, 4096 * sizeof(float));
-  memcpy(w + 12107120, p + 4400746, 16 * sizeof(float));
+  memcpy(w + 14478704, p + 4396650, 4096 * sizeof(float));
+  memcpy(w + 14482800, p + 4400746, 16 * sizeof(float));
   /* dense_23 (Dense) */
-  memcpy(w + 12107136, p + 4400762, 4096 * sizeof(float));
-  memcpy(w + 12111232, p + 4404858, 256 * sizeof(float));
+  memcpy(w + 14482816, p + 4400762, 4096 * sizeof(float));
+  memcpy(w + 14486912, p + 4404858, 256 * sizeof(float));
   /* bn_24: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 12111488, w + 12111744, p + 4405114, p + 4405370, p + 4405626, p + 4405882, 0.00100000005f, 256);
+  rt_bn_fold(w + 14487168, w + 14487424, p + 4405114, p + 4405370, p + 4405626, p + 4405882, 0.00100000005f, 256);
   /* dense_24 (Dense) */
-  memcpy(w + 12112000, p + 4406138, 2560 * sizeof(float));
-  memcpy(w + 12114560, p + 4408698, 10 * sizeof(float));
+  memcpy(w + 14487680, p + 4406138, 2560 * sizeof(float));
+  memcpy(w + 14490240, p + 4408698, 10 * sizeof(float));
 }
 
 /* Scratch the convolutions need at batch N (im2col tiles, Winograd blocks). */
@@ -517,37 +517,37 @@ size_t se_resnet_mini_workspace_floats(int N) {
   }
   {  /* conv_1 */
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* conv_2 */
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* conv_3 */
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* conv_4 */
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* conv_5 */
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* conv_6 */
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
@@ -559,37 +559,37 @@ size_t se_resnet_mini_workspace_floats(int N) {
   }
   {  /* conv_8 */
     const RtConv2d d = {N, 16, 16, 32, 32, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* conv_9 */
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* conv_10 */
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* conv_11 */
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* conv_12 */
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* conv_13 */
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
@@ -601,37 +601,37 @@ size_t se_resnet_mini_workspace_floats(int N) {
   }
   {  /* conv_15 */
     const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* conv_16 */
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* conv_17 */
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* conv_18 */
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* conv_19 */
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* conv_20 */
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
@@ -643,37 +643,37 @@ size_t se_resnet_mini_workspace_floats(int N) {
   }
   {  /* conv_22 */
     const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 2);
     if (f > most)
       most = f;
   }
   {  /* conv_23 */
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 2);
     if (f > most)
       most = f;
   }
   {  /* conv_24 */
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 2);
     if (f > most)
       most = f;
   }
   {  /* conv_25 */
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 2);
     if (f > most)
       most = f;
   }
   {  /* conv_26 */
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 2);
     if (f > most)
       most = f;
   }
   {  /* conv_27 */
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 2);
     if (f > most)
       most = f;
   }
@@ -803,18 +803,18 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_channel_affine(ctx, t2, t1, w + 1760, w + 1792, &ep, &d));
   }
 
-  /* conv_1 (Conv2D, bn_1 folded, relu, Winograd), line 16: 32x32x32 -> 32x32x32, 9,437,184 MACs */
+  /* conv_1 (Conv2D, bn_1 folded, relu, Winograd F(4x4)), line 16: 32x32x32 -> 32x32x32, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 11040, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t3, t2, w + 11136, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t3, t2, w + 11136, &ep, &d, 4, ws, ws_floats));
   }
 
-  /* conv_2 (Conv2D, + conv, Winograd), line 17: 32x32x32 -> 32x32x32, 9,437,184 MACs */
+  /* conv_2 (Conv2D, + conv, Winograd F(4x4)), line 17: 32x32x32 -> 32x32x32, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 36736, t1, RT_ACT_LINEAR, 0.0f, 32};
-    CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 36768, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 57216, t1, RT_ACT_LINEAR, 0.0f, 32};
+    CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 57248, &ep, &d, 4, ws, ws_floats));
   }
 
   /* global_avgpool (GlobalAveragePooling2D), line 22: 32x32x32 -> 32, 0 MACs */
@@ -826,15 +826,15 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* dense (Dense, relu), line 22: 32 -> 2, 64 MACs */
   {
     const RtDense d = {N * 1, 32, 2, 32, 2};
-    const RtEpilogue ep = {w + 53216, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dense(ctx, t6, t5, w + 53152, &ep, &d));
+    const RtEpilogue ep = {w + 94176, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dense(ctx, t6, t5, w + 94112, &ep, &d));
   }
 
   /* dense_1 (Dense, sigmoid), line 23: 2 -> 32, 64 MACs */
   {
     const RtDense d = {N * 1, 2, 32, 2, 32};
-    const RtEpilogue ep = {w + 53296, NULL, RT_ACT_SIGMOID, 0.0f, 0};
-    CHECK(rt_dense(ctx, t7, t6, w + 53232, &ep, &d));
+    const RtEpilogue ep = {w + 94256, NULL, RT_ACT_SIGMOID, 0.0f, 0};
+    CHECK(rt_dense(ctx, t7, t6, w + 94192, &ep, &d));
   }
 
   /* multiply (Multiply), line 24: 32x32x32 + 32 -> 32x32x32, 0 MACs */
@@ -848,21 +848,21 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   {
     const RtEltwise d = {N, 1024, 1, 32, 32, 32};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t9, t8, w + 53328, w + 53360, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t9, t8, w + 94288, w + 94320, &ep, &d));
   }
 
-  /* conv_3 (Conv2D, bn_3 folded, relu, Winograd), line 16: 32x32x32 -> 32x32x32, 9,437,184 MACs */
+  /* conv_3 (Conv2D, bn_3 folded, relu, Winograd F(4x4)), line 16: 32x32x32 -> 32x32x32, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 62608, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t10, t9, w + 62704, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 103568, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t10, t9, w + 103664, &ep, &d, 4, ws, ws_floats));
   }
 
-  /* conv_4 (Conv2D, + multiply, Winograd), line 17: 32x32x32 -> 32x32x32, 9,437,184 MACs */
+  /* conv_4 (Conv2D, + multiply, Winograd F(4x4)), line 17: 32x32x32 -> 32x32x32, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 88304, t8, RT_ACT_LINEAR, 0.0f, 32};
-    CHECK(rt_conv2d_winograd(ctx, t11, t10, w + 88336, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 149744, t8, RT_ACT_LINEAR, 0.0f, 32};
+    CHECK(rt_conv2d_winograd(ctx, t11, t10, w + 149776, &ep, &d, 4, ws, ws_floats));
   }
 
   /* global_avgpool_1 (GlobalAveragePooling2D), line 22: 32x32x32 -> 32, 0 MACs */
@@ -874,15 +874,15 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* dense_2 (Dense, relu), line 22: 32 -> 2, 64 MACs */
   {
     const RtDense d = {N * 1, 32, 2, 32, 2};
-    const RtEpilogue ep = {w + 104784, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dense(ctx, t13, t12, w + 104720, &ep, &d));
+    const RtEpilogue ep = {w + 186704, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dense(ctx, t13, t12, w + 186640, &ep, &d));
   }
 
   /* dense_3 (Dense, sigmoid), line 23: 2 -> 32, 64 MACs */
   {
     const RtDense d = {N * 1, 2, 32, 2, 32};
-    const RtEpilogue ep = {w + 104864, NULL, RT_ACT_SIGMOID, 0.0f, 0};
-    CHECK(rt_dense(ctx, t14, t13, w + 104800, &ep, &d));
+    const RtEpilogue ep = {w + 186784, NULL, RT_ACT_SIGMOID, 0.0f, 0};
+    CHECK(rt_dense(ctx, t14, t13, w + 186720, &ep, &d));
   }
 
   /* multiply_1 (Multiply), line 24: 32x32x32 + 32 -> 32x32x32, 0 MACs */
@@ -896,21 +896,21 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   {
     const RtEltwise d = {N, 1024, 1, 32, 32, 32};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t16, t15, w + 104896, w + 104928, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t16, t15, w + 186816, w + 186848, &ep, &d));
   }
 
-  /* conv_5 (Conv2D, bn_5 folded, relu, Winograd), line 16: 32x32x32 -> 32x32x32, 9,437,184 MACs */
+  /* conv_5 (Conv2D, bn_5 folded, relu, Winograd F(4x4)), line 16: 32x32x32 -> 32x32x32, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 114176, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t17, t16, w + 114272, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 196096, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t17, t16, w + 196192, &ep, &d, 4, ws, ws_floats));
   }
 
-  /* conv_6 (Conv2D, + multiply_1, Winograd), line 17: 32x32x32 -> 32x32x32, 9,437,184 MACs */
+  /* conv_6 (Conv2D, + multiply_1, Winograd F(4x4)), line 17: 32x32x32 -> 32x32x32, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 139872, t15, RT_ACT_LINEAR, 0.0f, 32};
-    CHECK(rt_conv2d_winograd(ctx, t18, t17, w + 139904, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 242272, t15, RT_ACT_LINEAR, 0.0f, 32};
+    CHECK(rt_conv2d_winograd(ctx, t18, t17, w + 242304, &ep, &d, 4, ws, ws_floats));
   }
 
   /* global_avgpool_2 (GlobalAveragePooling2D), line 22: 32x32x32 -> 32, 0 MACs */
@@ -922,15 +922,15 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* dense_4 (Dense, relu), line 22: 32 -> 2, 64 MACs */
   {
     const RtDense d = {N * 1, 32, 2, 32, 2};
-    const RtEpilogue ep = {w + 156352, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dense(ctx, t20, t19, w + 156288, &ep, &d));
+    const RtEpilogue ep = {w + 279232, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dense(ctx, t20, t19, w + 279168, &ep, &d));
   }
 
   /* dense_5 (Dense, sigmoid), line 23: 2 -> 32, 64 MACs */
   {
     const RtDense d = {N * 1, 2, 32, 2, 32};
-    const RtEpilogue ep = {w + 156432, NULL, RT_ACT_SIGMOID, 0.0f, 0};
-    CHECK(rt_dense(ctx, t21, t20, w + 156368, &ep, &d));
+    const RtEpilogue ep = {w + 279312, NULL, RT_ACT_SIGMOID, 0.0f, 0};
+    CHECK(rt_dense(ctx, t21, t20, w + 279248, &ep, &d));
   }
 
   /* multiply_2 (Multiply), line 24: 32x32x32 + 32 -> 32x32x32, 0 MACs */
@@ -949,29 +949,29 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_7 (Conv2D), line 14: 32x32x32 -> 16x16x64, 524,288 MACs */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 16, 16, 64, 64, 1, 1, 2, 2, 0, 0, 1};
-    const RtEpilogue ep = {w + 158512, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t24, t22, w + 158576, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 281392, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t24, t22, w + 281456, &ep, &d, ws, ws_floats));
   }
 
   /* bn_6 (BatchNormalization, relu, in place), line 16: 16x16x32 -> 16x16x32, 0 MACs */
   {
     const RtEltwise d = {N, 256, 1, 32, 32, 32};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t25, t23, w + 160624, w + 160656, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t25, t23, w + 283504, w + 283536, &ep, &d));
   }
 
-  /* conv_8 (Conv2D, bn_7 folded, relu, Winograd), line 16: 16x16x32 -> 16x16x64, 4,718,592 MACs */
+  /* conv_8 (Conv2D, bn_7 folded, relu, Winograd F(4x4)), line 16: 16x16x32 -> 16x16x64, 4,718,592 MACs */
   {
     const RtConv2d d = {N, 16, 16, 32, 32, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 179120, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t26, t25, w + 179312, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 302000, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t26, t25, w + 302192, &ep, &d, 4, ws, ws_floats));
   }
 
-  /* conv_9 (Conv2D, + conv_7, Winograd), line 17: 16x16x64 -> 16x16x64, 9,437,184 MACs */
+  /* conv_9 (Conv2D, + conv_7, Winograd F(4x4)), line 17: 16x16x64 -> 16x16x64, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 248944, t24, RT_ACT_LINEAR, 0.0f, 64};
-    CHECK(rt_conv2d_winograd(ctx, t27, t26, w + 249008, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 412784, t24, RT_ACT_LINEAR, 0.0f, 64};
+    CHECK(rt_conv2d_winograd(ctx, t27, t26, w + 412848, &ep, &d, 4, ws, ws_floats));
   }
 
   /* global_avgpool_3 (GlobalAveragePooling2D), line 22: 16x16x64 -> 64, 0 MACs */
@@ -983,15 +983,15 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* dense_6 (Dense, relu), line 22: 64 -> 4, 256 MACs */
   {
     const RtDense d = {N * 1, 64, 4, 64, 4};
-    const RtEpilogue ep = {w + 314800, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dense(ctx, t29, t28, w + 314544, &ep, &d));
+    const RtEpilogue ep = {w + 560560, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dense(ctx, t29, t28, w + 560304, &ep, &d));
   }
 
   /* dense_7 (Dense, sigmoid), line 23: 4 -> 64, 256 MACs */
   {
     const RtDense d = {N * 1, 4, 64, 4, 64};
-    const RtEpilogue ep = {w + 315072, NULL, RT_ACT_SIGMOID, 0.0f, 0};
-    CHECK(rt_dense(ctx, t30, t29, w + 314816, &ep, &d));
+    const RtEpilogue ep = {w + 560832, NULL, RT_ACT_SIGMOID, 0.0f, 0};
+    CHECK(rt_dense(ctx, t30, t29, w + 560576, &ep, &d));
   }
 
   /* multiply_3 (Multiply), line 24: 16x16x64 + 64 -> 16x16x64, 0 MACs */
@@ -1005,21 +1005,21 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   {
     const RtEltwise d = {N, 256, 1, 64, 64, 64};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t32, t31, w + 315136, w + 315200, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t32, t31, w + 560896, w + 560960, &ep, &d));
   }
 
-  /* conv_10 (Conv2D, bn_9 folded, relu, Winograd), line 16: 16x16x64 -> 16x16x64, 9,437,184 MACs */
+  /* conv_10 (Conv2D, bn_9 folded, relu, Winograd F(4x4)), line 16: 16x16x64 -> 16x16x64, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 352128, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t33, t32, w + 352320, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 597888, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t33, t32, w + 598080, &ep, &d, 4, ws, ws_floats));
   }
 
-  /* conv_11 (Conv2D, + multiply_3, Winograd), line 17: 16x16x64 -> 16x16x64, 9,437,184 MACs */
+  /* conv_11 (Conv2D, + multiply_3, Winograd F(4x4)), line 17: 16x16x64 -> 16x16x64, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 454720, t31, RT_ACT_LINEAR, 0.0f, 64};
-    CHECK(rt_conv2d_winograd(ctx, t34, t33, w + 454784, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 782400, t31, RT_ACT_LINEAR, 0.0f, 64};
+    CHECK(rt_conv2d_winograd(ctx, t34, t33, w + 782464, &ep, &d, 4, ws, ws_floats));
   }
 
   /* global_avgpool_4 (GlobalAveragePooling2D), line 22: 16x16x64 -> 64, 0 MACs */
@@ -1031,15 +1031,15 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* dense_8 (Dense, relu), line 22: 64 -> 4, 256 MACs */
   {
     const RtDense d = {N * 1, 64, 4, 64, 4};
-    const RtEpilogue ep = {w + 520576, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dense(ctx, t36, t35, w + 520320, &ep, &d));
+    const RtEpilogue ep = {w + 930176, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dense(ctx, t36, t35, w + 929920, &ep, &d));
   }
 
   /* dense_9 (Dense, sigmoid), line 23: 4 -> 64, 256 MACs */
   {
     const RtDense d = {N * 1, 4, 64, 4, 64};
-    const RtEpilogue ep = {w + 520848, NULL, RT_ACT_SIGMOID, 0.0f, 0};
-    CHECK(rt_dense(ctx, t37, t36, w + 520592, &ep, &d));
+    const RtEpilogue ep = {w + 930448, NULL, RT_ACT_SIGMOID, 0.0f, 0};
+    CHECK(rt_dense(ctx, t37, t36, w + 930192, &ep, &d));
   }
 
   /* multiply_4 (Multiply), line 24: 16x16x64 + 64 -> 16x16x64, 0 MACs */
@@ -1053,21 +1053,21 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   {
     const RtEltwise d = {N, 256, 1, 64, 64, 64};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t39, t38, w + 520912, w + 520976, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t39, t38, w + 930512, w + 930576, &ep, &d));
   }
 
-  /* conv_12 (Conv2D, bn_11 folded, relu, Winograd), line 16: 16x16x64 -> 16x16x64, 9,437,184 MACs */
+  /* conv_12 (Conv2D, bn_11 folded, relu, Winograd F(4x4)), line 16: 16x16x64 -> 16x16x64, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 557904, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t40, t39, w + 558096, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 967504, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t40, t39, w + 967696, &ep, &d, 4, ws, ws_floats));
   }
 
-  /* conv_13 (Conv2D, + multiply_4, Winograd), line 17: 16x16x64 -> 16x16x64, 9,437,184 MACs */
+  /* conv_13 (Conv2D, + multiply_4, Winograd F(4x4)), line 17: 16x16x64 -> 16x16x64, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 660496, t38, RT_ACT_LINEAR, 0.0f, 64};
-    CHECK(rt_conv2d_winograd(ctx, t41, t40, w + 660560, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1152016, t38, RT_ACT_LINEAR, 0.0f, 64};
+    CHECK(rt_conv2d_winograd(ctx, t41, t40, w + 1152080, &ep, &d, 4, ws, ws_floats));
   }
 
   /* global_avgpool_5 (GlobalAveragePooling2D), line 22: 16x16x64 -> 64, 0 MACs */
@@ -1079,15 +1079,15 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* dense_10 (Dense, relu), line 22: 64 -> 4, 256 MACs */
   {
     const RtDense d = {N * 1, 64, 4, 64, 4};
-    const RtEpilogue ep = {w + 726352, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dense(ctx, t43, t42, w + 726096, &ep, &d));
+    const RtEpilogue ep = {w + 1299792, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dense(ctx, t43, t42, w + 1299536, &ep, &d));
   }
 
   /* dense_11 (Dense, sigmoid), line 23: 4 -> 64, 256 MACs */
   {
     const RtDense d = {N * 1, 4, 64, 4, 64};
-    const RtEpilogue ep = {w + 726624, NULL, RT_ACT_SIGMOID, 0.0f, 0};
-    CHECK(rt_dense(ctx, t44, t43, w + 726368, &ep, &d));
+    const RtEpilogue ep = {w + 1300064, NULL, RT_ACT_SIGMOID, 0.0f, 0};
+    CHECK(rt_dense(ctx, t44, t43, w + 1299808, &ep, &d));
   }
 
   /* multiply_5 (Multiply), line 24: 16x16x64 + 64 -> 16x16x64, 0 MACs */
@@ -1106,29 +1106,29 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_14 (Conv2D), line 14: 16x16x64 -> 8x8x128, 524,288 MACs */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 8, 8, 128, 128, 1, 1, 2, 2, 0, 0, 1};
-    const RtEpilogue ep = {w + 734880, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t47, t45, w + 735008, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1308320, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t47, t45, w + 1308448, &ep, &d, ws, ws_floats));
   }
 
   /* bn_12 (BatchNormalization, relu, in place), line 16: 8x8x64 -> 8x8x64, 0 MACs */
   {
     const RtEltwise d = {N, 64, 1, 64, 64, 64};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t48, t46, w + 743200, w + 743264, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t48, t46, w + 1316640, w + 1316704, &ep, &d));
   }
 
-  /* conv_15 (Conv2D, bn_13 folded, relu, Winograd), line 16: 8x8x64 -> 8x8x128, 4,718,592 MACs */
+  /* conv_15 (Conv2D, bn_13 folded, relu, Winograd F(4x4)), line 16: 8x8x64 -> 8x8x128, 4,718,592 MACs */
   {
     const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 817056, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t49, t48, w + 817440, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1390496, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t49, t48, w + 1390880, &ep, &d, 4, ws, ws_floats));
   }
 
-  /* conv_16 (Conv2D, + conv_14, Winograd), line 17: 8x8x128 -> 8x8x128, 9,437,184 MACs */
+  /* conv_16 (Conv2D, + conv_14, Winograd F(4x4)), line 17: 8x8x128 -> 8x8x128, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 1095968, t47, RT_ACT_LINEAR, 0.0f, 128};
-    CHECK(rt_conv2d_winograd(ctx, t50, t49, w + 1096096, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1833248, t47, RT_ACT_LINEAR, 0.0f, 128};
+    CHECK(rt_conv2d_winograd(ctx, t50, t49, w + 1833376, &ep, &d, 4, ws, ws_floats));
   }
 
   /* global_avgpool_6 (GlobalAveragePooling2D), line 22: 8x8x128 -> 128, 0 MACs */
@@ -1140,15 +1140,15 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* dense_12 (Dense, relu), line 22: 128 -> 8, 1,024 MACs */
   {
     const RtDense d = {N * 1, 128, 8, 128, 8};
-    const RtEpilogue ep = {w + 1359264, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dense(ctx, t52, t51, w + 1358240, &ep, &d));
+    const RtEpilogue ep = {w + 2424224, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dense(ctx, t52, t51, w + 2423200, &ep, &d));
   }
 
   /* dense_13 (Dense, sigmoid), line 23: 8 -> 128, 1,024 MACs */
   {
     const RtDense d = {N * 1, 8, 128, 8, 128};
-    const RtEpilogue ep = {w + 1360304, NULL, RT_ACT_SIGMOID, 0.0f, 0};
-    CHECK(rt_dense(ctx, t53, t52, w + 1359280, &ep, &d));
+    const RtEpilogue ep = {w + 2425264, NULL, RT_ACT_SIGMOID, 0.0f, 0};
+    CHECK(rt_dense(ctx, t53, t52, w + 2424240, &ep, &d));
   }
 
   /* multiply_6 (Multiply), line 24: 8x8x128 + 128 -> 8x8x128, 0 MACs */
@@ -1162,21 +1162,21 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   {
     const RtEltwise d = {N, 64, 1, 128, 128, 128};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t55, t54, w + 1360432, w + 1360560, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t55, t54, w + 2425392, w + 2425520, &ep, &d));
   }
 
-  /* conv_17 (Conv2D, bn_15 folded, relu, Winograd), line 16: 8x8x128 -> 8x8x128, 9,437,184 MACs */
+  /* conv_17 (Conv2D, bn_15 folded, relu, Winograd F(4x4)), line 16: 8x8x128 -> 8x8x128, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 1508144, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t56, t55, w + 1508528, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 2573104, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t56, t55, w + 2573488, &ep, &d, 4, ws, ws_floats));
   }
 
-  /* conv_18 (Conv2D, + multiply_6, Winograd), line 17: 8x8x128 -> 8x8x128, 9,437,184 MACs */
+  /* conv_18 (Conv2D, + multiply_6, Winograd F(4x4)), line 17: 8x8x128 -> 8x8x128, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 1918128, t54, RT_ACT_LINEAR, 0.0f, 128};
-    CHECK(rt_conv2d_winograd(ctx, t57, t56, w + 1918256, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 3310768, t54, RT_ACT_LINEAR, 0.0f, 128};
+    CHECK(rt_conv2d_winograd(ctx, t57, t56, w + 3310896, &ep, &d, 4, ws, ws_floats));
   }
 
   /* global_avgpool_7 (GlobalAveragePooling2D), line 22: 8x8x128 -> 128, 0 MACs */
@@ -1188,15 +1188,15 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* dense_14 (Dense, relu), line 22: 128 -> 8, 1,024 MACs */
   {
     const RtDense d = {N * 1, 128, 8, 128, 8};
-    const RtEpilogue ep = {w + 2181424, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dense(ctx, t59, t58, w + 2180400, &ep, &d));
+    const RtEpilogue ep = {w + 3901744, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dense(ctx, t59, t58, w + 3900720, &ep, &d));
   }
 
   /* dense_15 (Dense, sigmoid), line 23: 8 -> 128, 1,024 MACs */
   {
     const RtDense d = {N * 1, 8, 128, 8, 128};
-    const RtEpilogue ep = {w + 2182464, NULL, RT_ACT_SIGMOID, 0.0f, 0};
-    CHECK(rt_dense(ctx, t60, t59, w + 2181440, &ep, &d));
+    const RtEpilogue ep = {w + 3902784, NULL, RT_ACT_SIGMOID, 0.0f, 0};
+    CHECK(rt_dense(ctx, t60, t59, w + 3901760, &ep, &d));
   }
 
   /* multiply_7 (Multiply), line 24: 8x8x128 + 128 -> 8x8x128, 0 MACs */
@@ -1210,21 +1210,21 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   {
     const RtEltwise d = {N, 64, 1, 128, 128, 128};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t62, t61, w + 2182592, w + 2182720, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t62, t61, w + 3902912, w + 3903040, &ep, &d));
   }
 
-  /* conv_19 (Conv2D, bn_17 folded, relu, Winograd), line 16: 8x8x128 -> 8x8x128, 9,437,184 MACs */
+  /* conv_19 (Conv2D, bn_17 folded, relu, Winograd F(4x4)), line 16: 8x8x128 -> 8x8x128, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 2330304, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t63, t62, w + 2330688, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 4050624, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t63, t62, w + 4051008, &ep, &d, 4, ws, ws_floats));
   }
 
-  /* conv_20 (Conv2D, + multiply_7, Winograd), line 17: 8x8x128 -> 8x8x128, 9,437,184 MACs */
+  /* conv_20 (Conv2D, + multiply_7, Winograd F(4x4)), line 17: 8x8x128 -> 8x8x128, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 2740288, t61, RT_ACT_LINEAR, 0.0f, 128};
-    CHECK(rt_conv2d_winograd(ctx, t64, t63, w + 2740416, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 4788288, t61, RT_ACT_LINEAR, 0.0f, 128};
+    CHECK(rt_conv2d_winograd(ctx, t64, t63, w + 4788416, &ep, &d, 4, ws, ws_floats));
   }
 
   /* global_avgpool_8 (GlobalAveragePooling2D), line 22: 8x8x128 -> 128, 0 MACs */
@@ -1236,15 +1236,15 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* dense_16 (Dense, relu), line 22: 128 -> 8, 1,024 MACs */
   {
     const RtDense d = {N * 1, 128, 8, 128, 8};
-    const RtEpilogue ep = {w + 3003584, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dense(ctx, t66, t65, w + 3002560, &ep, &d));
+    const RtEpilogue ep = {w + 5379264, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dense(ctx, t66, t65, w + 5378240, &ep, &d));
   }
 
   /* dense_17 (Dense, sigmoid), line 23: 8 -> 128, 1,024 MACs */
   {
     const RtDense d = {N * 1, 8, 128, 8, 128};
-    const RtEpilogue ep = {w + 3004624, NULL, RT_ACT_SIGMOID, 0.0f, 0};
-    CHECK(rt_dense(ctx, t67, t66, w + 3003600, &ep, &d));
+    const RtEpilogue ep = {w + 5380304, NULL, RT_ACT_SIGMOID, 0.0f, 0};
+    CHECK(rt_dense(ctx, t67, t66, w + 5379280, &ep, &d));
   }
 
   /* multiply_8 (Multiply), line 24: 8x8x128 + 128 -> 8x8x128, 0 MACs */
@@ -1263,29 +1263,29 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_21 (Conv2D), line 14: 8x8x128 -> 4x4x256, 524,288 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 4, 4, 256, 256, 1, 1, 2, 2, 0, 0, 1};
-    const RtEpilogue ep = {w + 3037520, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t70, t68, w + 3037776, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 5413200, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t70, t68, w + 5413456, &ep, &d, ws, ws_floats));
   }
 
   /* bn_18 (BatchNormalization, relu, in place), line 16: 4x4x128 -> 4x4x128, 0 MACs */
   {
     const RtEltwise d = {N, 16, 1, 128, 128, 128};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t71, t69, w + 3070544, w + 3070672, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t71, t69, w + 5446224, w + 5446352, &ep, &d));
   }
 
-  /* conv_22 (Conv2D, bn_19 folded, relu, Winograd), line 16: 4x4x128 -> 4x4x256, 4,718,592 MACs */
+  /* conv_22 (Conv2D, bn_19 folded, relu, Winograd F(2x2)), line 16: 4x4x128 -> 4x4x256, 4,718,592 MACs */
   {
     const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 3365712, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t72, t71, w + 3366480, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 5741392, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t72, t71, w + 5742160, &ep, &d, 2, ws, ws_floats));
   }
 
-  /* conv_23 (Conv2D, + conv_21, Winograd), line 17: 4x4x256 -> 4x4x256, 9,437,184 MACs */
+  /* conv_23 (Conv2D, + conv_21, Winograd F(2x2)), line 17: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 4480592, t70, RT_ACT_LINEAR, 0.0f, 256};
-    CHECK(rt_conv2d_winograd(ctx, t73, t72, w + 4480848, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 6856272, t70, RT_ACT_LINEAR, 0.0f, 256};
+    CHECK(rt_conv2d_winograd(ctx, t73, t72, w + 6856528, &ep, &d, 2, ws, ws_floats));
   }
 
   /* global_avgpool_9 (GlobalAveragePooling2D), line 22: 4x4x256 -> 256, 0 MACs */
@@ -1297,15 +1297,15 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* dense_18 (Dense, relu), line 22: 256 -> 16, 4,096 MACs */
   {
     const RtDense d = {N * 1, 256, 16, 256, 16};
-    const RtEpilogue ep = {w + 5533520, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dense(ctx, t75, t74, w + 5529424, &ep, &d));
+    const RtEpilogue ep = {w + 7909200, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dense(ctx, t75, t74, w + 7905104, &ep, &d));
   }
 
   /* dense_19 (Dense, sigmoid), line 23: 16 -> 256, 4,096 MACs */
   {
     const RtDense d = {N * 1, 16, 256, 16, 256};
-    const RtEpilogue ep = {w + 5537632, NULL, RT_ACT_SIGMOID, 0.0f, 0};
-    CHECK(rt_dense(ctx, t76, t75, w + 5533536, &ep, &d));
+    const RtEpilogue ep = {w + 7913312, NULL, RT_ACT_SIGMOID, 0.0f, 0};
+    CHECK(rt_dense(ctx, t76, t75, w + 7909216, &ep, &d));
   }
 
   /* multiply_9 (Multiply), line 24: 4x4x256 + 256 -> 4x4x256, 0 MACs */
@@ -1319,21 +1319,21 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   {
     const RtEltwise d = {N, 16, 1, 256, 256, 256};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t78, t77, w + 5537888, w + 5538144, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t78, t77, w + 7913568, w + 7913824, &ep, &d));
   }
 
-  /* conv_24 (Conv2D, bn_21 folded, relu, Winograd), line 16: 4x4x256 -> 4x4x256, 9,437,184 MACs */
+  /* conv_24 (Conv2D, bn_21 folded, relu, Winograd F(2x2)), line 16: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 6128224, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t79, t78, w + 6128992, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 8503904, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t79, t78, w + 8504672, &ep, &d, 2, ws, ws_floats));
   }
 
-  /* conv_25 (Conv2D, + multiply_9, Winograd), line 17: 4x4x256 -> 4x4x256, 9,437,184 MACs */
+  /* conv_25 (Conv2D, + multiply_9, Winograd F(2x2)), line 17: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 7767392, t77, RT_ACT_LINEAR, 0.0f, 256};
-    CHECK(rt_conv2d_winograd(ctx, t80, t79, w + 7767648, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 10143072, t77, RT_ACT_LINEAR, 0.0f, 256};
+    CHECK(rt_conv2d_winograd(ctx, t80, t79, w + 10143328, &ep, &d, 2, ws, ws_floats));
   }
 
   /* global_avgpool_10 (GlobalAveragePooling2D), line 22: 4x4x256 -> 256, 0 MACs */
@@ -1345,15 +1345,15 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* dense_20 (Dense, relu), line 22: 256 -> 16, 4,096 MACs */
   {
     const RtDense d = {N * 1, 256, 16, 256, 16};
-    const RtEpilogue ep = {w + 8820320, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dense(ctx, t82, t81, w + 8816224, &ep, &d));
+    const RtEpilogue ep = {w + 11196000, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dense(ctx, t82, t81, w + 11191904, &ep, &d));
   }
 
   /* dense_21 (Dense, sigmoid), line 23: 16 -> 256, 4,096 MACs */
   {
     const RtDense d = {N * 1, 16, 256, 16, 256};
-    const RtEpilogue ep = {w + 8824432, NULL, RT_ACT_SIGMOID, 0.0f, 0};
-    CHECK(rt_dense(ctx, t83, t82, w + 8820336, &ep, &d));
+    const RtEpilogue ep = {w + 11200112, NULL, RT_ACT_SIGMOID, 0.0f, 0};
+    CHECK(rt_dense(ctx, t83, t82, w + 11196016, &ep, &d));
   }
 
   /* multiply_10 (Multiply), line 24: 4x4x256 + 256 -> 4x4x256, 0 MACs */
@@ -1367,21 +1367,21 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   {
     const RtEltwise d = {N, 16, 1, 256, 256, 256};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t85, t84, w + 8824688, w + 8824944, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t85, t84, w + 11200368, w + 11200624, &ep, &d));
   }
 
-  /* conv_26 (Conv2D, bn_23 folded, relu, Winograd), line 16: 4x4x256 -> 4x4x256, 9,437,184 MACs */
+  /* conv_26 (Conv2D, bn_23 folded, relu, Winograd F(2x2)), line 16: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 9415024, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t86, t85, w + 9415792, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 11790704, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t86, t85, w + 11791472, &ep, &d, 2, ws, ws_floats));
   }
 
-  /* conv_27 (Conv2D, + multiply_10, Winograd), line 17: 4x4x256 -> 4x4x256, 9,437,184 MACs */
+  /* conv_27 (Conv2D, + multiply_10, Winograd F(2x2)), line 17: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 11054192, t84, RT_ACT_LINEAR, 0.0f, 256};
-    CHECK(rt_conv2d_winograd(ctx, t87, t86, w + 11054448, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 13429872, t84, RT_ACT_LINEAR, 0.0f, 256};
+    CHECK(rt_conv2d_winograd(ctx, t87, t86, w + 13430128, &ep, &d, 2, ws, ws_floats));
   }
 
   /* global_avgpool_11 (GlobalAveragePooling2D), line 22: 4x4x256 -> 256, 0 MACs */
@@ -1393,15 +1393,15 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* dense_22 (Dense, relu), line 22: 256 -> 16, 4,096 MACs */
   {
     const RtDense d = {N * 1, 256, 16, 256, 16};
-    const RtEpilogue ep = {w + 12107120, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dense(ctx, t89, t88, w + 12103024, &ep, &d));
+    const RtEpilogue ep = {w + 14482800, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dense(ctx, t89, t88, w + 14478704, &ep, &d));
   }
 
   /* dense_23 (Dense, sigmoid), line 23: 16 -> 256, 4,096 MACs */
   {
     const RtDense d = {N * 1, 16, 256, 16, 256};
-    const RtEpilogue ep = {w + 12111232, NULL, RT_ACT_SIGMOID, 0.0f, 0};
-    CHECK(rt_dense(ctx, t90, t89, w + 12107136, &ep, &d));
+    const RtEpilogue ep = {w + 14486912, NULL, RT_ACT_SIGMOID, 0.0f, 0};
+    CHECK(rt_dense(ctx, t90, t89, w + 14482816, &ep, &d));
   }
 
   /* multiply_11 (Multiply), line 24: 4x4x256 + 256 -> 4x4x256, 0 MACs */
@@ -1415,7 +1415,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   {
     const RtEltwise d = {N, 16, 1, 256, 256, 256};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t92, t91, w + 12111488, w + 12111744, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t92, t91, w + 14487168, w + 14487424, &ep, &d));
   }
 
   /* avgpool (AveragePooling2D), line 34: 4x4x256 -> 1x1x256, 0 MACs */
@@ -1432,8 +1432,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* dense_24 (Dense, softmax), line 35: 256 -> 10, 2,560 MACs */
   {
     const RtDense d = {N * 1, 256, 10, 256, 10};
-    const RtEpilogue ep = {w + 12114560, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_dense(ctx, t95, t94, w + 12112000, &ep, &d));
+    const RtEpilogue ep = {w + 14490240, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, t95, t94, w + 14487680, &ep, &d));
     const RtEltwise sm = {N, 1, 1, 10, 10, 10};
     CHECK(rt_softmax(ctx, t95, t95, &sm));
   }
@@ -1454,44 +1454,44 @@ size_t se_resnet_mini_train_workspace_floats(int N) {
   }
   {  /* conv_1 */
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_2 */
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_3 */
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_4 */
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_5 */
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_6 */
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_7 */
@@ -1503,44 +1503,44 @@ size_t se_resnet_mini_train_workspace_floats(int N) {
   }
   {  /* conv_8 */
     const RtConv2d d = {N, 16, 16, 32, 32, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_9 */
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_10 */
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_11 */
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_12 */
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_13 */
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_14 */
@@ -1552,44 +1552,44 @@ size_t se_resnet_mini_train_workspace_floats(int N) {
   }
   {  /* conv_15 */
     const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_16 */
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_17 */
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_18 */
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_19 */
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_20 */
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* conv_21 */
@@ -1601,44 +1601,44 @@ size_t se_resnet_mini_train_workspace_floats(int N) {
   }
   {  /* conv_22 */
     const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 2);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 2);
     most = f > most ? f : most;
   }
   {  /* conv_23 */
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 2);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 2);
     most = f > most ? f : most;
   }
   {  /* conv_24 */
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 2);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 2);
     most = f > most ? f : most;
   }
   {  /* conv_25 */
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 2);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 2);
     most = f > most ? f : most;
   }
   {  /* conv_26 */
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 2);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 2);
     most = f > most ? f : most;
   }
   {  /* conv_27 */
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 2);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 2);
     most = f > most ? f : most;
   }
   (void)N;
@@ -2025,7 +2025,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 10240, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a4, a3, w + 1024, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a4, a3, w + 1024, &ep, &d, 4, ws, ws_floats));
   }
 
   /* bn_1 (BatchNormalization), line 17: 32x32x32 -> 32x32x32, 0 MACs */
@@ -2046,7 +2046,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 19616, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a7, a6, w + 10400, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a7, a6, w + 10400, &ep, &d, 4, ws, ws_floats));
   }
 
   /* add (Add), line 18: 32x32x32 + 32x32x32 -> 32x32x32, 0 MACs */
@@ -2114,7 +2114,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 29154, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a17, a16, w + 19938, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a17, a16, w + 19938, &ep, &d, 4, ws, ws_floats));
   }
 
   /* bn_3 (BatchNormalization), line 17: 32x32x32 -> 32x32x32, 0 MACs */
@@ -2135,7 +2135,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 38530, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a20, a19, w + 29314, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a20, a19, w + 29314, &ep, &d, 4, ws, ws_floats));
   }
 
   /* add_1 (Add), line 18: 32x32x32 + 32x32x32 -> 32x32x32, 0 MACs */
@@ -2203,7 +2203,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 48068, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a30, a29, w + 38852, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a30, a29, w + 38852, &ep, &d, 4, ws, ws_floats));
   }
 
   /* bn_5 (BatchNormalization), line 17: 32x32x32 -> 32x32x32, 0 MACs */
@@ -2224,7 +2224,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 57444, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a33, a32, w + 48228, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a33, a32, w + 48228, &ep, &d, 4, ws, ws_floats));
   }
 
   /* add_2 (Add), line 18: 32x32x32 + 32x32x32 -> 32x32x32, 0 MACs */
@@ -2305,7 +2305,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   {
     const RtConv2d d = {N, 16, 16, 32, 32, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 78310, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a45, a44, w + 59878, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a45, a44, w + 59878, &ep, &d, 4, ws, ws_floats));
   }
 
   /* bn_7 (BatchNormalization), line 17: 16x16x64 -> 16x16x64, 0 MACs */
@@ -2326,7 +2326,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 115494, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a48, a47, w + 78630, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a48, a47, w + 78630, &ep, &d, 4, ws, ws_floats));
   }
 
   /* add_3 (Add), line 18: 16x16x64 + 16x16x64 -> 16x16x64, 0 MACs */
@@ -2394,7 +2394,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 153258, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a58, a57, w + 116394, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a58, a57, w + 116394, &ep, &d, 4, ws, ws_floats));
   }
 
   /* bn_9 (BatchNormalization), line 17: 16x16x64 -> 16x16x64, 0 MACs */
@@ -2415,7 +2415,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 190442, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a61, a60, w + 153578, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a61, a60, w + 153578, &ep, &d, 4, ws, ws_floats));
   }
 
   /* add_4 (Add), line 18: 16x16x64 + 16x16x64 -> 16x16x64, 0 MACs */
@@ -2483,7 +2483,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 228206, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a71, a70, w + 191342, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a71, a70, w + 191342, &ep, &d, 4, ws, ws_floats));
   }
 
   /* bn_11 (BatchNormalization), line 17: 16x16x64 -> 16x16x64, 0 MACs */
@@ -2504,7 +2504,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 265390, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a74, a73, w + 228526, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a74, a73, w + 228526, &ep, &d, 4, ws, ws_floats));
   }
 
   /* add_5 (Add), line 18: 16x16x64 + 16x16x64 -> 16x16x64, 0 MACs */
@@ -2585,7 +2585,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   {
     const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 348338, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a86, a85, w + 274610, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a86, a85, w + 274610, &ep, &d, 4, ws, ws_floats));
   }
 
   /* bn_13 (BatchNormalization), line 17: 8x8x128 -> 8x8x128, 0 MACs */
@@ -2606,7 +2606,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 496434, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a89, a88, w + 348978, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a89, a88, w + 348978, &ep, &d, 4, ws, ws_floats));
   }
 
   /* add_6 (Add), line 18: 8x8x128 + 8x8x128 -> 8x8x128, 0 MACs */
@@ -2674,7 +2674,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 646714, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a99, a98, w + 499258, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a99, a98, w + 499258, &ep, &d, 4, ws, ws_floats));
   }
 
   /* bn_15 (BatchNormalization), line 17: 8x8x128 -> 8x8x128, 0 MACs */
@@ -2695,7 +2695,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 794810, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a102, a101, w + 647354, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a102, a101, w + 647354, &ep, &d, 4, ws, ws_floats));
   }
 
   /* add_7 (Add), line 18: 8x8x128 + 8x8x128 -> 8x8x128, 0 MACs */
@@ -2763,7 +2763,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 945090, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a112, a111, w + 797634, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a112, a111, w + 797634, &ep, &d, 4, ws, ws_floats));
   }
 
   /* bn_17 (BatchNormalization), line 17: 8x8x128 -> 8x8x128, 0 MACs */
@@ -2784,7 +2784,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 1093186, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a115, a114, w + 945730, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a115, a114, w + 945730, &ep, &d, 4, ws, ws_floats));
   }
 
   /* add_8 (Add), line 18: 8x8x128 + 8x8x128 -> 8x8x128, 0 MACs */
@@ -2865,7 +2865,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   {
     const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 1423946, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a127, a126, w + 1129034, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a127, a126, w + 1129034, &ep, &d, 2, ws, ws_floats));
   }
 
   /* bn_19 (BatchNormalization), line 17: 4x4x256 -> 4x4x256, 0 MACs */
@@ -2886,7 +2886,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 2015050, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a130, a129, w + 1425226, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a130, a129, w + 1425226, &ep, &d, 2, ws, ws_floats));
   }
 
   /* add_9 (Add), line 18: 4x4x256 + 4x4x256 -> 4x4x256, 0 MACs */
@@ -2954,7 +2954,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 2614618, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a140, a139, w + 2024794, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a140, a139, w + 2024794, &ep, &d, 2, ws, ws_floats));
   }
 
   /* bn_21 (BatchNormalization), line 17: 4x4x256 -> 4x4x256, 0 MACs */
@@ -2975,7 +2975,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 3205722, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a143, a142, w + 2615898, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a143, a142, w + 2615898, &ep, &d, 2, ws, ws_floats));
   }
 
   /* add_10 (Add), line 18: 4x4x256 + 4x4x256 -> 4x4x256, 0 MACs */
@@ -3043,7 +3043,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 3805290, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a153, a152, w + 3215466, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a153, a152, w + 3215466, &ep, &d, 2, ws, ws_floats));
   }
 
   /* bn_23 (BatchNormalization), line 17: 4x4x256 -> 4x4x256, 0 MACs */
@@ -3064,7 +3064,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 4396394, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a156, a155, w + 3806570, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a156, a155, w + 3806570, &ep, &d, 2, ws, ws_floats));
   }
 
   /* add_11 (Add), line 18: 4x4x256 + 4x4x256 -> 4x4x256, 0 MACs */
@@ -3244,7 +3244,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   /* gradient of conv_27 */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g155, gw + 3806570, gw + 4396394, g156, a155, w + 3806570, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g155, gw + 3806570, gw + 4396394, g156, a155, w + 3806570, 0, &d, 2, ws, ws_floats));
   }
 
   /* gradient of relu_34 */
@@ -3263,7 +3263,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   /* gradient of conv_26 */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g152, gw + 3215466, gw + 3805290, g153, a152, w + 3215466, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g152, gw + 3215466, gw + 3805290, g153, a152, w + 3215466, 0, &d, 2, ws, ws_floats));
   }
 
   /* gradient of relu_33 */
@@ -3326,7 +3326,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   /* gradient of conv_25 */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g142, gw + 2615898, gw + 3205722, g143, a142, w + 2615898, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g142, gw + 2615898, gw + 3205722, g143, a142, w + 2615898, 0, &d, 2, ws, ws_floats));
   }
 
   /* gradient of relu_31 */
@@ -3345,7 +3345,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   /* gradient of conv_24 */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g139, gw + 2024794, gw + 2614618, g140, a139, w + 2024794, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g139, gw + 2024794, gw + 2614618, g140, a139, w + 2024794, 0, &d, 2, ws, ws_floats));
   }
 
   /* gradient of relu_30 */
@@ -3408,7 +3408,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   /* gradient of conv_23 */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g129, gw + 1425226, gw + 2015050, g130, a129, w + 1425226, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g129, gw + 1425226, gw + 2015050, g130, a129, w + 1425226, 0, &d, 2, ws, ws_floats));
   }
 
   /* gradient of relu_28 */
@@ -3427,7 +3427,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   /* gradient of conv_22 */
   {
     const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g126, gw + 1129034, gw + 1423946, g127, a126, w + 1129034, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g126, gw + 1129034, gw + 1423946, g127, a126, w + 1129034, 0, &d, 2, ws, ws_floats));
   }
 
   /* gradient of relu_27 */
@@ -3502,7 +3502,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   /* gradient of conv_20 */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g114, gw + 945730, gw + 1093186, g115, a114, w + 945730, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g114, gw + 945730, gw + 1093186, g115, a114, w + 945730, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of relu_25 */
@@ -3521,7 +3521,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   /* gradient of conv_19 */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g111, gw + 797634, gw + 945090, g112, a111, w + 797634, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g111, gw + 797634, gw + 945090, g112, a111, w + 797634, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of relu_24 */
@@ -3584,7 +3584,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   /* gradient of conv_18 */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g101, gw + 647354, gw + 794810, g102, a101, w + 647354, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g101, gw + 647354, gw + 794810, g102, a101, w + 647354, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of relu_22 */
@@ -3603,7 +3603,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   /* gradient of conv_17 */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g98, gw + 499258, gw + 646714, g99, a98, w + 499258, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g98, gw + 499258, gw + 646714, g99, a98, w + 499258, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of relu_21 */
@@ -3666,7 +3666,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   /* gradient of conv_16 */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g88, gw + 348978, gw + 496434, g89, a88, w + 348978, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g88, gw + 348978, gw + 496434, g89, a88, w + 348978, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of relu_19 */
@@ -3685,7 +3685,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   /* gradient of conv_15 */
   {
     const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g85, gw + 274610, gw + 348338, g86, a85, w + 274610, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g85, gw + 274610, gw + 348338, g86, a85, w + 274610, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of relu_18 */
@@ -3760,7 +3760,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   /* gradient of conv_13 */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g73, gw + 228526, gw + 265390, g74, a73, w + 228526, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g73, gw + 228526, gw + 265390, g74, a73, w + 228526, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of relu_16 */
@@ -3779,7 +3779,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   /* gradient of conv_12 */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g70, gw + 191342, gw + 228206, g71, a70, w + 191342, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g70, gw + 191342, gw + 228206, g71, a70, w + 191342, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of relu_15 */
@@ -3842,7 +3842,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   /* gradient of conv_11 */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g60, gw + 153578, gw + 190442, g61, a60, w + 153578, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g60, gw + 153578, gw + 190442, g61, a60, w + 153578, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of relu_13 */
@@ -3861,7 +3861,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   /* gradient of conv_10 */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g57, gw + 116394, gw + 153258, g58, a57, w + 116394, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g57, gw + 116394, gw + 153258, g58, a57, w + 116394, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of relu_12 */
@@ -3924,7 +3924,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   /* gradient of conv_9 */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g47, gw + 78630, gw + 115494, g48, a47, w + 78630, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g47, gw + 78630, gw + 115494, g48, a47, w + 78630, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of relu_10 */
@@ -3943,7 +3943,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   /* gradient of conv_8 */
   {
     const RtConv2d d = {N, 16, 16, 32, 32, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g44, gw + 59878, gw + 78310, g45, a44, w + 59878, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g44, gw + 59878, gw + 78310, g45, a44, w + 59878, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of relu_9 */
@@ -4018,7 +4018,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   /* gradient of conv_6 */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g32, gw + 48228, gw + 57444, g33, a32, w + 48228, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g32, gw + 48228, gw + 57444, g33, a32, w + 48228, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of relu_7 */
@@ -4037,7 +4037,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   /* gradient of conv_5 */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g29, gw + 38852, gw + 48068, g30, a29, w + 38852, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g29, gw + 38852, gw + 48068, g30, a29, w + 38852, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of relu_6 */
@@ -4100,7 +4100,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   /* gradient of conv_4 */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g19, gw + 29314, gw + 38530, g20, a19, w + 29314, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g19, gw + 29314, gw + 38530, g20, a19, w + 29314, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of relu_4 */
@@ -4119,7 +4119,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   /* gradient of conv_3 */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g16, gw + 19938, gw + 29154, g17, a16, w + 19938, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g16, gw + 19938, gw + 29154, g17, a16, w + 19938, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of relu_3 */
@@ -4182,7 +4182,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   /* gradient of conv_2 */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g6, gw + 10400, gw + 19616, g7, a6, w + 10400, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g6, gw + 10400, gw + 19616, g7, a6, w + 10400, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of relu_1 */
@@ -4201,7 +4201,7 @@ RtStatus se_resnet_mini_train_step(const RtContext *ctx, float *w, float *gw, vo
   /* gradient of conv_1 */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g3, gw + 1024, gw + 10240, g4, a3, w + 1024, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g3, gw + 1024, gw + 10240, g4, a3, w + 1024, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of relu */
@@ -4458,7 +4458,7 @@ const NetcModel netc_model_se_resnet_mini = {
   .params = params,
   .num_params = 206,
   .param_floats = 4408708,
-  .compute_floats = 12114576,
+  .compute_floats = 14490256,
   .total_params = 4408708,
   .trainable_params = 4402884,
   .macs_per_image = 214829440,

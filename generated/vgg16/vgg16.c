@@ -61,72 +61,72 @@ void vgg16_prepare(float *w, const float *p) {
   /* block1_conv2 (Conv2D) */
   memcpy(w + 3520, p + 1792, 36864 * sizeof(float));
   memcpy(w + 40384, p + 38656, 64 * sizeof(float));
-  /* block1_conv2: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 40448, w + 3520, 64, 64);
+  /* block1_conv2: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 40448, w + 3520, 64, 64, 4);
   /* block2_conv1 (Conv2D) */
-  memcpy(w + 105984, p + 38720, 73728 * sizeof(float));
-  memcpy(w + 179712, p + 112448, 128 * sizeof(float));
-  /* block2_conv1: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 179840, w + 105984, 64, 128);
+  memcpy(w + 187904, p + 38720, 73728 * sizeof(float));
+  memcpy(w + 261632, p + 112448, 128 * sizeof(float));
+  /* block2_conv1: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 261760, w + 187904, 64, 128, 4);
   /* block2_conv2 (Conv2D) */
-  memcpy(w + 310912, p + 112576, 147456 * sizeof(float));
-  memcpy(w + 458368, p + 260032, 128 * sizeof(float));
-  /* block2_conv2: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 458496, w + 310912, 128, 128);
+  memcpy(w + 556672, p + 112576, 147456 * sizeof(float));
+  memcpy(w + 704128, p + 260032, 128 * sizeof(float));
+  /* block2_conv2: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 704256, w + 556672, 128, 128, 4);
   /* block3_conv1 (Conv2D) */
-  memcpy(w + 720640, p + 260160, 294912 * sizeof(float));
-  memcpy(w + 1015552, p + 555072, 256 * sizeof(float));
-  /* block3_conv1: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 1015808, w + 720640, 128, 256);
+  memcpy(w + 1294080, p + 260160, 294912 * sizeof(float));
+  memcpy(w + 1588992, p + 555072, 256 * sizeof(float));
+  /* block3_conv1: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 1589248, w + 1294080, 128, 256, 4);
   /* block3_conv2 (Conv2D) */
-  memcpy(w + 1540096, p + 555328, 589824 * sizeof(float));
-  memcpy(w + 2129920, p + 1145152, 256 * sizeof(float));
-  /* block3_conv2: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 2130176, w + 1540096, 256, 256);
+  memcpy(w + 2768896, p + 555328, 589824 * sizeof(float));
+  memcpy(w + 3358720, p + 1145152, 256 * sizeof(float));
+  /* block3_conv2: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 3358976, w + 2768896, 256, 256, 4);
   /* block3_conv3 (Conv2D) */
-  memcpy(w + 3178752, p + 1145408, 589824 * sizeof(float));
-  memcpy(w + 3768576, p + 1735232, 256 * sizeof(float));
-  /* block3_conv3: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 3768832, w + 3178752, 256, 256);
+  memcpy(w + 5718272, p + 1145408, 589824 * sizeof(float));
+  memcpy(w + 6308096, p + 1735232, 256 * sizeof(float));
+  /* block3_conv3: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 6308352, w + 5718272, 256, 256, 4);
   /* block4_conv1 (Conv2D) */
-  memcpy(w + 4817408, p + 1735488, 1179648 * sizeof(float));
-  memcpy(w + 5997056, p + 2915136, 512 * sizeof(float));
-  /* block4_conv1: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 5997568, w + 4817408, 256, 512);
+  memcpy(w + 8667648, p + 1735488, 1179648 * sizeof(float));
+  memcpy(w + 9847296, p + 2915136, 512 * sizeof(float));
+  /* block4_conv1: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 9847808, w + 8667648, 256, 512, 4);
   /* block4_conv2 (Conv2D) */
-  memcpy(w + 8094720, p + 2915648, 2359296 * sizeof(float));
-  memcpy(w + 10454016, p + 5274944, 512 * sizeof(float));
-  /* block4_conv2: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 10454528, w + 8094720, 512, 512);
+  memcpy(w + 14566400, p + 2915648, 2359296 * sizeof(float));
+  memcpy(w + 16925696, p + 5274944, 512 * sizeof(float));
+  /* block4_conv2: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 16926208, w + 14566400, 512, 512, 4);
   /* block4_conv3 (Conv2D) */
-  memcpy(w + 14648832, p + 5275456, 2359296 * sizeof(float));
-  memcpy(w + 17008128, p + 7634752, 512 * sizeof(float));
-  /* block4_conv3: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 17008640, w + 14648832, 512, 512);
+  memcpy(w + 26363392, p + 5275456, 2359296 * sizeof(float));
+  memcpy(w + 28722688, p + 7634752, 512 * sizeof(float));
+  /* block4_conv3: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 28723200, w + 26363392, 512, 512, 4);
   /* block5_conv1 (Conv2D) */
-  memcpy(w + 21202944, p + 7635264, 2359296 * sizeof(float));
-  memcpy(w + 23562240, p + 9994560, 512 * sizeof(float));
-  /* block5_conv1: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 23562752, w + 21202944, 512, 512);
+  memcpy(w + 38160384, p + 7635264, 2359296 * sizeof(float));
+  memcpy(w + 40519680, p + 9994560, 512 * sizeof(float));
+  /* block5_conv1: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 40520192, w + 38160384, 512, 512, 4);
   /* block5_conv2 (Conv2D) */
-  memcpy(w + 27757056, p + 9995072, 2359296 * sizeof(float));
-  memcpy(w + 30116352, p + 12354368, 512 * sizeof(float));
-  /* block5_conv2: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 30116864, w + 27757056, 512, 512);
+  memcpy(w + 49957376, p + 9995072, 2359296 * sizeof(float));
+  memcpy(w + 52316672, p + 12354368, 512 * sizeof(float));
+  /* block5_conv2: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 52317184, w + 49957376, 512, 512, 4);
   /* block5_conv3 (Conv2D) */
-  memcpy(w + 34311168, p + 12354880, 2359296 * sizeof(float));
-  memcpy(w + 36670464, p + 14714176, 512 * sizeof(float));
-  /* block5_conv3: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 36670976, w + 34311168, 512, 512);
+  memcpy(w + 61754368, p + 12354880, 2359296 * sizeof(float));
+  memcpy(w + 64113664, p + 14714176, 512 * sizeof(float));
+  /* block5_conv3: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 64114176, w + 61754368, 512, 512, 4);
   /* fc1 (Dense) */
-  memcpy(w + 40865280, p + 14714688, 102760448 * sizeof(float));
-  memcpy(w + 143625728, p + 117475136, 4096 * sizeof(float));
+  memcpy(w + 73551360, p + 14714688, 102760448 * sizeof(float));
+  memcpy(w + 176311808, p + 117475136, 4096 * sizeof(float));
   /* fc2 (Dense) */
-  memcpy(w + 143629824, p + 117479232, 16777216 * sizeof(float));
-  memcpy(w + 160407040, p + 134256448, 4096 * sizeof(float));
+  memcpy(w + 176315904, p + 117479232, 16777216 * sizeof(float));
+  memcpy(w + 193093120, p + 134256448, 4096 * sizeof(float));
   /* predictions (Dense) */
-  memcpy(w + 160411136, p + 134260544, 4096000 * sizeof(float));
-  memcpy(w + 164507136, p + 138356544, 1000 * sizeof(float));
+  memcpy(w + 193097216, p + 134260544, 4096000 * sizeof(float));
+  memcpy(w + 197193216, p + 138356544, 1000 * sizeof(float));
 }
 
 /* Scratch the convolutions need at batch N (im2col tiles, Winograd blocks). */
@@ -140,73 +140,73 @@ size_t vgg16_workspace_floats(int N) {
   }
   {  /* block1_conv2 */
     const RtConv2d d = {N, 224, 224, 64, 64, 224, 224, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* block2_conv1 */
     const RtConv2d d = {N, 112, 112, 64, 64, 112, 112, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* block2_conv2 */
     const RtConv2d d = {N, 112, 112, 128, 128, 112, 112, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* block3_conv1 */
     const RtConv2d d = {N, 56, 56, 128, 128, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* block3_conv2 */
     const RtConv2d d = {N, 56, 56, 256, 256, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* block3_conv3 */
     const RtConv2d d = {N, 56, 56, 256, 256, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* block4_conv1 */
     const RtConv2d d = {N, 28, 28, 256, 256, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* block4_conv2 */
     const RtConv2d d = {N, 28, 28, 512, 512, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* block4_conv3 */
     const RtConv2d d = {N, 28, 28, 512, 512, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* block5_conv1 */
     const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* block5_conv2 */
     const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* block5_conv3 */
     const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
@@ -256,11 +256,11 @@ RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float
     CHECK(rt_conv2d_packed(ctx, t1, t0, w + 1792, &ep, &d, ws, ws_floats));
   }
 
-  /* block1_conv2 (Conv2D, relu, Winograd), line 14: 224x224x64 -> 224x224x64, 1,849,688,064 MACs */
+  /* block1_conv2 (Conv2D, relu, Winograd F(4x4)), line 14: 224x224x64 -> 224x224x64, 1,849,688,064 MACs */
   {
     const RtConv2d d = {N, 224, 224, 64, 64, 224, 224, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 40384, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t2, t1, w + 40448, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t2, t1, w + 40448, &ep, &d, 4, ws, ws_floats));
   }
 
   /* block1_pool (MaxPooling2D), line 17: 224x224x64 -> 112x112x64, 0 MACs */
@@ -269,18 +269,18 @@ RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float
     CHECK(rt_maxpool2d(ctx, t3, t2, &d));
   }
 
-  /* block2_conv1 (Conv2D, relu, Winograd), line 14: 112x112x64 -> 112x112x128, 924,844,032 MACs */
+  /* block2_conv1 (Conv2D, relu, Winograd F(4x4)), line 14: 112x112x64 -> 112x112x128, 924,844,032 MACs */
   {
     const RtConv2d d = {N, 112, 112, 64, 64, 112, 112, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 179712, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 179840, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 261632, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 261760, &ep, &d, 4, ws, ws_floats));
   }
 
-  /* block2_conv2 (Conv2D, relu, Winograd), line 14: 112x112x128 -> 112x112x128, 1,849,688,064 MACs */
+  /* block2_conv2 (Conv2D, relu, Winograd F(4x4)), line 14: 112x112x128 -> 112x112x128, 1,849,688,064 MACs */
   {
     const RtConv2d d = {N, 112, 112, 128, 128, 112, 112, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 458368, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t5, t4, w + 458496, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 704128, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t5, t4, w + 704256, &ep, &d, 4, ws, ws_floats));
   }
 
   /* block2_pool (MaxPooling2D), line 17: 112x112x128 -> 56x56x128, 0 MACs */
@@ -289,25 +289,25 @@ RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float
     CHECK(rt_maxpool2d(ctx, t6, t5, &d));
   }
 
-  /* block3_conv1 (Conv2D, relu, Winograd), line 14: 56x56x128 -> 56x56x256, 924,844,032 MACs */
+  /* block3_conv1 (Conv2D, relu, Winograd F(4x4)), line 14: 56x56x128 -> 56x56x256, 924,844,032 MACs */
   {
     const RtConv2d d = {N, 56, 56, 128, 128, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 1015552, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t7, t6, w + 1015808, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1588992, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t7, t6, w + 1589248, &ep, &d, 4, ws, ws_floats));
   }
 
-  /* block3_conv2 (Conv2D, relu, Winograd), line 14: 56x56x256 -> 56x56x256, 1,849,688,064 MACs */
+  /* block3_conv2 (Conv2D, relu, Winograd F(4x4)), line 14: 56x56x256 -> 56x56x256, 1,849,688,064 MACs */
   {
     const RtConv2d d = {N, 56, 56, 256, 256, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 2129920, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t8, t7, w + 2130176, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 3358720, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t8, t7, w + 3358976, &ep, &d, 4, ws, ws_floats));
   }
 
-  /* block3_conv3 (Conv2D, relu, Winograd), line 14: 56x56x256 -> 56x56x256, 1,849,688,064 MACs */
+  /* block3_conv3 (Conv2D, relu, Winograd F(4x4)), line 14: 56x56x256 -> 56x56x256, 1,849,688,064 MACs */
   {
     const RtConv2d d = {N, 56, 56, 256, 256, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 3768576, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t9, t8, w + 3768832, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 6308096, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t9, t8, w + 6308352, &ep, &d, 4, ws, ws_floats));
   }
 
   /* block3_pool (MaxPooling2D), line 17: 56x56x256 -> 28x28x256, 0 MACs */
@@ -316,25 +316,25 @@ RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float
     CHECK(rt_maxpool2d(ctx, t10, t9, &d));
   }
 
-  /* block4_conv1 (Conv2D, relu, Winograd), line 14: 28x28x256 -> 28x28x512, 924,844,032 MACs */
+  /* block4_conv1 (Conv2D, relu, Winograd F(4x4)), line 14: 28x28x256 -> 28x28x512, 924,844,032 MACs */
   {
     const RtConv2d d = {N, 28, 28, 256, 256, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 5997056, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t11, t10, w + 5997568, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 9847296, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t11, t10, w + 9847808, &ep, &d, 4, ws, ws_floats));
   }
 
-  /* block4_conv2 (Conv2D, relu, Winograd), line 14: 28x28x512 -> 28x28x512, 1,849,688,064 MACs */
+  /* block4_conv2 (Conv2D, relu, Winograd F(4x4)), line 14: 28x28x512 -> 28x28x512, 1,849,688,064 MACs */
   {
     const RtConv2d d = {N, 28, 28, 512, 512, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 10454016, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t12, t11, w + 10454528, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 16925696, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t12, t11, w + 16926208, &ep, &d, 4, ws, ws_floats));
   }
 
-  /* block4_conv3 (Conv2D, relu, Winograd), line 14: 28x28x512 -> 28x28x512, 1,849,688,064 MACs */
+  /* block4_conv3 (Conv2D, relu, Winograd F(4x4)), line 14: 28x28x512 -> 28x28x512, 1,849,688,064 MACs */
   {
     const RtConv2d d = {N, 28, 28, 512, 512, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 17008128, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t13, t12, w + 17008640, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 28722688, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t13, t12, w + 28723200, &ep, &d, 4, ws, ws_floats));
   }
 
   /* block4_pool (MaxPooling2D), line 17: 28x28x512 -> 14x14x512, 0 MACs */
@@ -343,25 +343,25 @@ RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float
     CHECK(rt_maxpool2d(ctx, t14, t13, &d));
   }
 
-  /* block5_conv1 (Conv2D, relu, Winograd), line 14: 14x14x512 -> 14x14x512, 462,422,016 MACs */
+  /* block5_conv1 (Conv2D, relu, Winograd F(4x4)), line 14: 14x14x512 -> 14x14x512, 462,422,016 MACs */
   {
     const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 23562240, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t15, t14, w + 23562752, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 40519680, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t15, t14, w + 40520192, &ep, &d, 4, ws, ws_floats));
   }
 
-  /* block5_conv2 (Conv2D, relu, Winograd), line 14: 14x14x512 -> 14x14x512, 462,422,016 MACs */
+  /* block5_conv2 (Conv2D, relu, Winograd F(4x4)), line 14: 14x14x512 -> 14x14x512, 462,422,016 MACs */
   {
     const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 30116352, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t16, t15, w + 30116864, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 52316672, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t16, t15, w + 52317184, &ep, &d, 4, ws, ws_floats));
   }
 
-  /* block5_conv3 (Conv2D, relu, Winograd), line 14: 14x14x512 -> 14x14x512, 462,422,016 MACs */
+  /* block5_conv3 (Conv2D, relu, Winograd F(4x4)), line 14: 14x14x512 -> 14x14x512, 462,422,016 MACs */
   {
     const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 36670464, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t17, t16, w + 36670976, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 64113664, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t17, t16, w + 64114176, &ep, &d, 4, ws, ws_floats));
   }
 
   /* block5_pool (MaxPooling2D), line 17: 14x14x512 -> 7x7x512, 0 MACs */
@@ -378,22 +378,22 @@ RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float
   /* fc1 (Dense, relu), line 28: 25088 -> 4096, 102,760,448 MACs */
   {
     const RtDense d = {N * 1, 25088, 4096, 25088, 4096};
-    const RtEpilogue ep = {w + 143625728, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dense(ctx, t20, t19, w + 40865280, &ep, &d));
+    const RtEpilogue ep = {w + 176311808, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dense(ctx, t20, t19, w + 73551360, &ep, &d));
   }
 
   /* fc2 (Dense, relu), line 29: 4096 -> 4096, 16,777,216 MACs */
   {
     const RtDense d = {N * 1, 4096, 4096, 4096, 4096};
-    const RtEpilogue ep = {w + 160407040, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dense(ctx, t21, t20, w + 143629824, &ep, &d));
+    const RtEpilogue ep = {w + 193093120, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dense(ctx, t21, t20, w + 176315904, &ep, &d));
   }
 
   /* predictions (Dense, softmax), line 30: 4096 -> 1000, 4,096,000 MACs */
   {
     const RtDense d = {N * 1, 4096, 1000, 4096, 1000};
-    const RtEpilogue ep = {w + 164507136, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_dense(ctx, t22, t21, w + 160411136, &ep, &d));
+    const RtEpilogue ep = {w + 197193216, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, t22, t21, w + 193097216, &ep, &d));
     const RtEltwise sm = {N, 1, 1, 1000, 1000, 1000};
     CHECK(rt_softmax(ctx, t22, t22, &sm));
   }
@@ -414,86 +414,86 @@ size_t vgg16_train_workspace_floats(int N) {
   }
   {  /* block1_conv2 */
     const RtConv2d d = {N, 224, 224, 64, 64, 224, 224, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* block2_conv1 */
     const RtConv2d d = {N, 112, 112, 64, 64, 112, 112, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* block2_conv2 */
     const RtConv2d d = {N, 112, 112, 128, 128, 112, 112, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* block3_conv1 */
     const RtConv2d d = {N, 56, 56, 128, 128, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* block3_conv2 */
     const RtConv2d d = {N, 56, 56, 256, 256, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* block3_conv3 */
     const RtConv2d d = {N, 56, 56, 256, 256, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* block4_conv1 */
     const RtConv2d d = {N, 28, 28, 256, 256, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* block4_conv2 */
     const RtConv2d d = {N, 28, 28, 512, 512, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* block4_conv3 */
     const RtConv2d d = {N, 28, 28, 512, 512, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* block5_conv1 */
     const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* block5_conv2 */
     const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* block5_conv3 */
     const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   (void)N;
@@ -572,7 +572,7 @@ RtStatus vgg16_train_step(const RtContext *ctx, float *w, float *gw, void *arena
   {
     const RtConv2d d = {N, 224, 224, 64, 64, 224, 224, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 38656, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a2, a1, w + 1792, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a2, a1, w + 1792, &ep, &d, 4, ws, ws_floats));
   }
 
   /* block1_pool (MaxPooling2D), line 17: 224x224x64 -> 112x112x64, 0 MACs */
@@ -585,14 +585,14 @@ RtStatus vgg16_train_step(const RtContext *ctx, float *w, float *gw, void *arena
   {
     const RtConv2d d = {N, 112, 112, 64, 64, 112, 112, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 112448, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a4, a3, w + 38720, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a4, a3, w + 38720, &ep, &d, 4, ws, ws_floats));
   }
 
   /* block2_conv2 (Conv2D, relu), line 14: 112x112x128 -> 112x112x128, 1,849,688,064 MACs */
   {
     const RtConv2d d = {N, 112, 112, 128, 128, 112, 112, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 260032, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a5, a4, w + 112576, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a5, a4, w + 112576, &ep, &d, 4, ws, ws_floats));
   }
 
   /* block2_pool (MaxPooling2D), line 17: 112x112x128 -> 56x56x128, 0 MACs */
@@ -605,21 +605,21 @@ RtStatus vgg16_train_step(const RtContext *ctx, float *w, float *gw, void *arena
   {
     const RtConv2d d = {N, 56, 56, 128, 128, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 555072, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a7, a6, w + 260160, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a7, a6, w + 260160, &ep, &d, 4, ws, ws_floats));
   }
 
   /* block3_conv2 (Conv2D, relu), line 14: 56x56x256 -> 56x56x256, 1,849,688,064 MACs */
   {
     const RtConv2d d = {N, 56, 56, 256, 256, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 1145152, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a8, a7, w + 555328, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a8, a7, w + 555328, &ep, &d, 4, ws, ws_floats));
   }
 
   /* block3_conv3 (Conv2D, relu), line 14: 56x56x256 -> 56x56x256, 1,849,688,064 MACs */
   {
     const RtConv2d d = {N, 56, 56, 256, 256, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 1735232, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a9, a8, w + 1145408, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a9, a8, w + 1145408, &ep, &d, 4, ws, ws_floats));
   }
 
   /* block3_pool (MaxPooling2D), line 17: 56x56x256 -> 28x28x256, 0 MACs */
@@ -632,21 +632,21 @@ RtStatus vgg16_train_step(const RtContext *ctx, float *w, float *gw, void *arena
   {
     const RtConv2d d = {N, 28, 28, 256, 256, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 2915136, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a11, a10, w + 1735488, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a11, a10, w + 1735488, &ep, &d, 4, ws, ws_floats));
   }
 
   /* block4_conv2 (Conv2D, relu), line 14: 28x28x512 -> 28x28x512, 1,849,688,064 MACs */
   {
     const RtConv2d d = {N, 28, 28, 512, 512, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 5274944, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a12, a11, w + 2915648, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a12, a11, w + 2915648, &ep, &d, 4, ws, ws_floats));
   }
 
   /* block4_conv3 (Conv2D, relu), line 14: 28x28x512 -> 28x28x512, 1,849,688,064 MACs */
   {
     const RtConv2d d = {N, 28, 28, 512, 512, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 7634752, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a13, a12, w + 5275456, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a13, a12, w + 5275456, &ep, &d, 4, ws, ws_floats));
   }
 
   /* block4_pool (MaxPooling2D), line 17: 28x28x512 -> 14x14x512, 0 MACs */
@@ -659,21 +659,21 @@ RtStatus vgg16_train_step(const RtContext *ctx, float *w, float *gw, void *arena
   {
     const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 9994560, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a15, a14, w + 7635264, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a15, a14, w + 7635264, &ep, &d, 4, ws, ws_floats));
   }
 
   /* block5_conv2 (Conv2D, relu), line 14: 14x14x512 -> 14x14x512, 462,422,016 MACs */
   {
     const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 12354368, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a16, a15, w + 9995072, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a16, a15, w + 9995072, &ep, &d, 4, ws, ws_floats));
   }
 
   /* block5_conv3 (Conv2D, relu), line 14: 14x14x512 -> 14x14x512, 462,422,016 MACs */
   {
     const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 14714176, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a17, a16, w + 12354880, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a17, a16, w + 12354880, &ep, &d, 4, ws, ws_floats));
   }
 
   /* block5_pool (MaxPooling2D), line 17: 14x14x512 -> 7x7x512, 0 MACs */
@@ -753,7 +753,7 @@ RtStatus vgg16_train_step(const RtContext *ctx, float *w, float *gw, void *arena
     const RtEltwise de = {N, 196, 1, 512, 512, 512};
     CHECK(rt_activation_backward(ctx, g17, g17, a17, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g16, gw + 12354880, gw + 14714176, g17, a16, w + 12354880, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g16, gw + 12354880, gw + 14714176, g17, a16, w + 12354880, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of block5_conv2 */
@@ -761,7 +761,7 @@ RtStatus vgg16_train_step(const RtContext *ctx, float *w, float *gw, void *arena
     const RtEltwise de = {N, 196, 1, 512, 512, 512};
     CHECK(rt_activation_backward(ctx, g16, g16, a16, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g15, gw + 9995072, gw + 12354368, g16, a15, w + 9995072, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g15, gw + 9995072, gw + 12354368, g16, a15, w + 9995072, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of block5_conv1 */
@@ -769,7 +769,7 @@ RtStatus vgg16_train_step(const RtContext *ctx, float *w, float *gw, void *arena
     const RtEltwise de = {N, 196, 1, 512, 512, 512};
     CHECK(rt_activation_backward(ctx, g15, g15, a15, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g14, gw + 7635264, gw + 9994560, g15, a14, w + 7635264, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g14, gw + 7635264, gw + 9994560, g15, a14, w + 7635264, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of block4_pool */
@@ -783,7 +783,7 @@ RtStatus vgg16_train_step(const RtContext *ctx, float *w, float *gw, void *arena
     const RtEltwise de = {N, 784, 1, 512, 512, 512};
     CHECK(rt_activation_backward(ctx, g13, g13, a13, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 28, 28, 512, 512, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g12, gw + 5275456, gw + 7634752, g13, a12, w + 5275456, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g12, gw + 5275456, gw + 7634752, g13, a12, w + 5275456, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of block4_conv2 */
@@ -791,7 +791,7 @@ RtStatus vgg16_train_step(const RtContext *ctx, float *w, float *gw, void *arena
     const RtEltwise de = {N, 784, 1, 512, 512, 512};
     CHECK(rt_activation_backward(ctx, g12, g12, a12, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 28, 28, 512, 512, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g11, gw + 2915648, gw + 5274944, g12, a11, w + 2915648, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g11, gw + 2915648, gw + 5274944, g12, a11, w + 2915648, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of block4_conv1 */
@@ -799,7 +799,7 @@ RtStatus vgg16_train_step(const RtContext *ctx, float *w, float *gw, void *arena
     const RtEltwise de = {N, 784, 1, 512, 512, 512};
     CHECK(rt_activation_backward(ctx, g11, g11, a11, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 28, 28, 256, 256, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g10, gw + 1735488, gw + 2915136, g11, a10, w + 1735488, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g10, gw + 1735488, gw + 2915136, g11, a10, w + 1735488, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of block3_pool */
@@ -813,7 +813,7 @@ RtStatus vgg16_train_step(const RtContext *ctx, float *w, float *gw, void *arena
     const RtEltwise de = {N, 3136, 1, 256, 256, 256};
     CHECK(rt_activation_backward(ctx, g9, g9, a9, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 56, 56, 256, 256, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g8, gw + 1145408, gw + 1735232, g9, a8, w + 1145408, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g8, gw + 1145408, gw + 1735232, g9, a8, w + 1145408, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of block3_conv2 */
@@ -821,7 +821,7 @@ RtStatus vgg16_train_step(const RtContext *ctx, float *w, float *gw, void *arena
     const RtEltwise de = {N, 3136, 1, 256, 256, 256};
     CHECK(rt_activation_backward(ctx, g8, g8, a8, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 56, 56, 256, 256, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g7, gw + 555328, gw + 1145152, g8, a7, w + 555328, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g7, gw + 555328, gw + 1145152, g8, a7, w + 555328, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of block3_conv1 */
@@ -829,7 +829,7 @@ RtStatus vgg16_train_step(const RtContext *ctx, float *w, float *gw, void *arena
     const RtEltwise de = {N, 3136, 1, 256, 256, 256};
     CHECK(rt_activation_backward(ctx, g7, g7, a7, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 56, 56, 128, 128, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g6, gw + 260160, gw + 555072, g7, a6, w + 260160, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g6, gw + 260160, gw + 555072, g7, a6, w + 260160, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of block2_pool */
@@ -843,7 +843,7 @@ RtStatus vgg16_train_step(const RtContext *ctx, float *w, float *gw, void *arena
     const RtEltwise de = {N, 12544, 1, 128, 128, 128};
     CHECK(rt_activation_backward(ctx, g5, g5, a5, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 112, 112, 128, 128, 112, 112, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g4, gw + 112576, gw + 260032, g5, a4, w + 112576, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g4, gw + 112576, gw + 260032, g5, a4, w + 112576, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of block2_conv1 */
@@ -851,7 +851,7 @@ RtStatus vgg16_train_step(const RtContext *ctx, float *w, float *gw, void *arena
     const RtEltwise de = {N, 12544, 1, 128, 128, 128};
     CHECK(rt_activation_backward(ctx, g4, g4, a4, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 112, 112, 64, 64, 112, 112, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g3, gw + 38720, gw + 112448, g4, a3, w + 38720, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g3, gw + 38720, gw + 112448, g4, a3, w + 38720, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of block1_pool */
@@ -865,7 +865,7 @@ RtStatus vgg16_train_step(const RtContext *ctx, float *w, float *gw, void *arena
     const RtEltwise de = {N, 50176, 1, 64, 64, 64};
     CHECK(rt_activation_backward(ctx, g2, g2, a2, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 224, 224, 64, 64, 224, 224, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g1, gw + 1792, gw + 38656, g2, a1, w + 1792, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g1, gw + 1792, gw + 38656, g2, a1, w + 1792, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of block1_conv1 */
@@ -961,7 +961,7 @@ const NetcModel netc_model_vgg16 = {
   .params = params,
   .num_params = 32,
   .param_floats = 138357544,
-  .compute_floats = 164508144,
+  .compute_floats = 197194224,
   .total_params = 138357544,
   .trainable_params = 138357544,
   .macs_per_image = 15470264320,

@@ -67,87 +67,87 @@ void vgg19_prepare(float *w, const float *p) {
   /* block1_conv2 (Conv2D) */
   memcpy(w + 3520, p + 1792, 36864 * sizeof(float));
   memcpy(w + 40384, p + 38656, 64 * sizeof(float));
-  /* block1_conv2: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 40448, w + 3520, 64, 64);
+  /* block1_conv2: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 40448, w + 3520, 64, 64, 4);
   /* block2_conv1 (Conv2D) */
-  memcpy(w + 105984, p + 38720, 73728 * sizeof(float));
-  memcpy(w + 179712, p + 112448, 128 * sizeof(float));
-  /* block2_conv1: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 179840, w + 105984, 64, 128);
+  memcpy(w + 187904, p + 38720, 73728 * sizeof(float));
+  memcpy(w + 261632, p + 112448, 128 * sizeof(float));
+  /* block2_conv1: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 261760, w + 187904, 64, 128, 4);
   /* block2_conv2 (Conv2D) */
-  memcpy(w + 310912, p + 112576, 147456 * sizeof(float));
-  memcpy(w + 458368, p + 260032, 128 * sizeof(float));
-  /* block2_conv2: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 458496, w + 310912, 128, 128);
+  memcpy(w + 556672, p + 112576, 147456 * sizeof(float));
+  memcpy(w + 704128, p + 260032, 128 * sizeof(float));
+  /* block2_conv2: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 704256, w + 556672, 128, 128, 4);
   /* block3_conv1 (Conv2D) */
-  memcpy(w + 720640, p + 260160, 294912 * sizeof(float));
-  memcpy(w + 1015552, p + 555072, 256 * sizeof(float));
-  /* block3_conv1: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 1015808, w + 720640, 128, 256);
+  memcpy(w + 1294080, p + 260160, 294912 * sizeof(float));
+  memcpy(w + 1588992, p + 555072, 256 * sizeof(float));
+  /* block3_conv1: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 1589248, w + 1294080, 128, 256, 4);
   /* block3_conv2 (Conv2D) */
-  memcpy(w + 1540096, p + 555328, 589824 * sizeof(float));
-  memcpy(w + 2129920, p + 1145152, 256 * sizeof(float));
-  /* block3_conv2: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 2130176, w + 1540096, 256, 256);
+  memcpy(w + 2768896, p + 555328, 589824 * sizeof(float));
+  memcpy(w + 3358720, p + 1145152, 256 * sizeof(float));
+  /* block3_conv2: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 3358976, w + 2768896, 256, 256, 4);
   /* block3_conv3 (Conv2D) */
-  memcpy(w + 3178752, p + 1145408, 589824 * sizeof(float));
-  memcpy(w + 3768576, p + 1735232, 256 * sizeof(float));
-  /* block3_conv3: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 3768832, w + 3178752, 256, 256);
+  memcpy(w + 5718272, p + 1145408, 589824 * sizeof(float));
+  memcpy(w + 6308096, p + 1735232, 256 * sizeof(float));
+  /* block3_conv3: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 6308352, w + 5718272, 256, 256, 4);
   /* block3_conv4 (Conv2D) */
-  memcpy(w + 4817408, p + 1735488, 589824 * sizeof(float));
-  memcpy(w + 5407232, p + 2325312, 256 * sizeof(float));
-  /* block3_conv4: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 5407488, w + 4817408, 256, 256);
+  memcpy(w + 8667648, p + 1735488, 589824 * sizeof(float));
+  memcpy(w + 9257472, p + 2325312, 256 * sizeof(float));
+  /* block3_conv4: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 9257728, w + 8667648, 256, 256, 4);
   /* block4_conv1 (Conv2D) */
-  memcpy(w + 6456064, p + 2325568, 1179648 * sizeof(float));
-  memcpy(w + 7635712, p + 3505216, 512 * sizeof(float));
-  /* block4_conv1: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 7636224, w + 6456064, 256, 512);
+  memcpy(w + 11617024, p + 2325568, 1179648 * sizeof(float));
+  memcpy(w + 12796672, p + 3505216, 512 * sizeof(float));
+  /* block4_conv1: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 12797184, w + 11617024, 256, 512, 4);
   /* block4_conv2 (Conv2D) */
-  memcpy(w + 9733376, p + 3505728, 2359296 * sizeof(float));
-  memcpy(w + 12092672, p + 5865024, 512 * sizeof(float));
-  /* block4_conv2: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 12093184, w + 9733376, 512, 512);
+  memcpy(w + 17515776, p + 3505728, 2359296 * sizeof(float));
+  memcpy(w + 19875072, p + 5865024, 512 * sizeof(float));
+  /* block4_conv2: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 19875584, w + 17515776, 512, 512, 4);
   /* block4_conv3 (Conv2D) */
-  memcpy(w + 16287488, p + 5865536, 2359296 * sizeof(float));
-  memcpy(w + 18646784, p + 8224832, 512 * sizeof(float));
-  /* block4_conv3: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 18647296, w + 16287488, 512, 512);
+  memcpy(w + 29312768, p + 5865536, 2359296 * sizeof(float));
+  memcpy(w + 31672064, p + 8224832, 512 * sizeof(float));
+  /* block4_conv3: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 31672576, w + 29312768, 512, 512, 4);
   /* block4_conv4 (Conv2D) */
-  memcpy(w + 22841600, p + 8225344, 2359296 * sizeof(float));
-  memcpy(w + 25200896, p + 10584640, 512 * sizeof(float));
-  /* block4_conv4: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 25201408, w + 22841600, 512, 512);
+  memcpy(w + 41109760, p + 8225344, 2359296 * sizeof(float));
+  memcpy(w + 43469056, p + 10584640, 512 * sizeof(float));
+  /* block4_conv4: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 43469568, w + 41109760, 512, 512, 4);
   /* block5_conv1 (Conv2D) */
-  memcpy(w + 29395712, p + 10585152, 2359296 * sizeof(float));
-  memcpy(w + 31755008, p + 12944448, 512 * sizeof(float));
-  /* block5_conv1: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 31755520, w + 29395712, 512, 512);
+  memcpy(w + 52906752, p + 10585152, 2359296 * sizeof(float));
+  memcpy(w + 55266048, p + 12944448, 512 * sizeof(float));
+  /* block5_conv1: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 55266560, w + 52906752, 512, 512, 4);
   /* block5_conv2 (Conv2D) */
-  memcpy(w + 35949824, p + 12944960, 2359296 * sizeof(float));
-  memcpy(w + 38309120, p + 15304256, 512 * sizeof(float));
-  /* block5_conv2: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 38309632, w + 35949824, 512, 512);
+  memcpy(w + 64703744, p + 12944960, 2359296 * sizeof(float));
+  memcpy(w + 67063040, p + 15304256, 512 * sizeof(float));
+  /* block5_conv2: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 67063552, w + 64703744, 512, 512, 4);
   /* block5_conv3 (Conv2D) */
-  memcpy(w + 42503936, p + 15304768, 2359296 * sizeof(float));
-  memcpy(w + 44863232, p + 17664064, 512 * sizeof(float));
-  /* block5_conv3: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 44863744, w + 42503936, 512, 512);
+  memcpy(w + 76500736, p + 15304768, 2359296 * sizeof(float));
+  memcpy(w + 78860032, p + 17664064, 512 * sizeof(float));
+  /* block5_conv3: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 78860544, w + 76500736, 512, 512, 4);
   /* block5_conv4 (Conv2D) */
-  memcpy(w + 49058048, p + 17664576, 2359296 * sizeof(float));
-  memcpy(w + 51417344, p + 20023872, 512 * sizeof(float));
-  /* block5_conv4: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 51417856, w + 49058048, 512, 512);
+  memcpy(w + 88297728, p + 17664576, 2359296 * sizeof(float));
+  memcpy(w + 90657024, p + 20023872, 512 * sizeof(float));
+  /* block5_conv4: the kernel transformed for Winograd's F(4x4, 3x3) */
+  rt_winograd_kernel(w + 90657536, w + 88297728, 512, 512, 4);
   /* fc1 (Dense) */
-  memcpy(w + 55612160, p + 20024384, 102760448 * sizeof(float));
-  memcpy(w + 158372608, p + 122784832, 4096 * sizeof(float));
+  memcpy(w + 100094720, p + 20024384, 102760448 * sizeof(float));
+  memcpy(w + 202855168, p + 122784832, 4096 * sizeof(float));
   /* fc2 (Dense) */
-  memcpy(w + 158376704, p + 122788928, 16777216 * sizeof(float));
-  memcpy(w + 175153920, p + 139566144, 4096 * sizeof(float));
+  memcpy(w + 202859264, p + 122788928, 16777216 * sizeof(float));
+  memcpy(w + 219636480, p + 139566144, 4096 * sizeof(float));
   /* predictions (Dense) */
-  memcpy(w + 175158016, p + 139570240, 4096000 * sizeof(float));
-  memcpy(w + 179254016, p + 143666240, 1000 * sizeof(float));
+  memcpy(w + 219640576, p + 139570240, 4096000 * sizeof(float));
+  memcpy(w + 223736576, p + 143666240, 1000 * sizeof(float));
 }
 
 /* Scratch the convolutions need at batch N (im2col tiles, Winograd blocks). */
@@ -161,91 +161,91 @@ size_t vgg19_workspace_floats(int N) {
   }
   {  /* block1_conv2 */
     const RtConv2d d = {N, 224, 224, 64, 64, 224, 224, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* block2_conv1 */
     const RtConv2d d = {N, 112, 112, 64, 64, 112, 112, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* block2_conv2 */
     const RtConv2d d = {N, 112, 112, 128, 128, 112, 112, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* block3_conv1 */
     const RtConv2d d = {N, 56, 56, 128, 128, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* block3_conv2 */
     const RtConv2d d = {N, 56, 56, 256, 256, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* block3_conv3 */
     const RtConv2d d = {N, 56, 56, 256, 256, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* block3_conv4 */
     const RtConv2d d = {N, 56, 56, 256, 256, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* block4_conv1 */
     const RtConv2d d = {N, 28, 28, 256, 256, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* block4_conv2 */
     const RtConv2d d = {N, 28, 28, 512, 512, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* block4_conv3 */
     const RtConv2d d = {N, 28, 28, 512, 512, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* block4_conv4 */
     const RtConv2d d = {N, 28, 28, 512, 512, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* block5_conv1 */
     const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* block5_conv2 */
     const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* block5_conv3 */
     const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
   {  /* block5_conv4 */
     const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    size_t f = rt_conv2d_winograd_workspace_floats(&d);
+    size_t f = rt_conv2d_winograd_workspace_floats(&d, 4);
     if (f > most)
       most = f;
   }
@@ -298,11 +298,11 @@ RtStatus vgg19_forward(const RtContext *ctx, const float *w, void *arena_, float
     CHECK(rt_conv2d_packed(ctx, t1, t0, w + 1792, &ep, &d, ws, ws_floats));
   }
 
-  /* block1_conv2 (Conv2D, relu, Winograd), line 14: 224x224x64 -> 224x224x64, 1,849,688,064 MACs */
+  /* block1_conv2 (Conv2D, relu, Winograd F(4x4)), line 14: 224x224x64 -> 224x224x64, 1,849,688,064 MACs */
   {
     const RtConv2d d = {N, 224, 224, 64, 64, 224, 224, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 40384, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t2, t1, w + 40448, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t2, t1, w + 40448, &ep, &d, 4, ws, ws_floats));
   }
 
   /* block1_pool (MaxPooling2D), line 17: 224x224x64 -> 112x112x64, 0 MACs */
@@ -311,18 +311,18 @@ RtStatus vgg19_forward(const RtContext *ctx, const float *w, void *arena_, float
     CHECK(rt_maxpool2d(ctx, t3, t2, &d));
   }
 
-  /* block2_conv1 (Conv2D, relu, Winograd), line 14: 112x112x64 -> 112x112x128, 924,844,032 MACs */
+  /* block2_conv1 (Conv2D, relu, Winograd F(4x4)), line 14: 112x112x64 -> 112x112x128, 924,844,032 MACs */
   {
     const RtConv2d d = {N, 112, 112, 64, 64, 112, 112, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 179712, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 179840, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 261632, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 261760, &ep, &d, 4, ws, ws_floats));
   }
 
-  /* block2_conv2 (Conv2D, relu, Winograd), line 14: 112x112x128 -> 112x112x128, 1,849,688,064 MACs */
+  /* block2_conv2 (Conv2D, relu, Winograd F(4x4)), line 14: 112x112x128 -> 112x112x128, 1,849,688,064 MACs */
   {
     const RtConv2d d = {N, 112, 112, 128, 128, 112, 112, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 458368, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t5, t4, w + 458496, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 704128, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t5, t4, w + 704256, &ep, &d, 4, ws, ws_floats));
   }
 
   /* block2_pool (MaxPooling2D), line 17: 112x112x128 -> 56x56x128, 0 MACs */
@@ -331,32 +331,32 @@ RtStatus vgg19_forward(const RtContext *ctx, const float *w, void *arena_, float
     CHECK(rt_maxpool2d(ctx, t6, t5, &d));
   }
 
-  /* block3_conv1 (Conv2D, relu, Winograd), line 14: 56x56x128 -> 56x56x256, 924,844,032 MACs */
+  /* block3_conv1 (Conv2D, relu, Winograd F(4x4)), line 14: 56x56x128 -> 56x56x256, 924,844,032 MACs */
   {
     const RtConv2d d = {N, 56, 56, 128, 128, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 1015552, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t7, t6, w + 1015808, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1588992, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t7, t6, w + 1589248, &ep, &d, 4, ws, ws_floats));
   }
 
-  /* block3_conv2 (Conv2D, relu, Winograd), line 14: 56x56x256 -> 56x56x256, 1,849,688,064 MACs */
+  /* block3_conv2 (Conv2D, relu, Winograd F(4x4)), line 14: 56x56x256 -> 56x56x256, 1,849,688,064 MACs */
   {
     const RtConv2d d = {N, 56, 56, 256, 256, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 2129920, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t8, t7, w + 2130176, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 3358720, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t8, t7, w + 3358976, &ep, &d, 4, ws, ws_floats));
   }
 
-  /* block3_conv3 (Conv2D, relu, Winograd), line 14: 56x56x256 -> 56x56x256, 1,849,688,064 MACs */
+  /* block3_conv3 (Conv2D, relu, Winograd F(4x4)), line 14: 56x56x256 -> 56x56x256, 1,849,688,064 MACs */
   {
     const RtConv2d d = {N, 56, 56, 256, 256, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 3768576, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t9, t8, w + 3768832, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 6308096, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t9, t8, w + 6308352, &ep, &d, 4, ws, ws_floats));
   }
 
-  /* block3_conv4 (Conv2D, relu, Winograd), line 14: 56x56x256 -> 56x56x256, 1,849,688,064 MACs */
+  /* block3_conv4 (Conv2D, relu, Winograd F(4x4)), line 14: 56x56x256 -> 56x56x256, 1,849,688,064 MACs */
   {
     const RtConv2d d = {N, 56, 56, 256, 256, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 5407232, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t10, t9, w + 5407488, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 9257472, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t10, t9, w + 9257728, &ep, &d, 4, ws, ws_floats));
   }
 
   /* block3_pool (MaxPooling2D), line 17: 56x56x256 -> 28x28x256, 0 MACs */
@@ -365,32 +365,32 @@ RtStatus vgg19_forward(const RtContext *ctx, const float *w, void *arena_, float
     CHECK(rt_maxpool2d(ctx, t11, t10, &d));
   }
 
-  /* block4_conv1 (Conv2D, relu, Winograd), line 14: 28x28x256 -> 28x28x512, 924,844,032 MACs */
+  /* block4_conv1 (Conv2D, relu, Winograd F(4x4)), line 14: 28x28x256 -> 28x28x512, 924,844,032 MACs */
   {
     const RtConv2d d = {N, 28, 28, 256, 256, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 7635712, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t12, t11, w + 7636224, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 12796672, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t12, t11, w + 12797184, &ep, &d, 4, ws, ws_floats));
   }
 
-  /* block4_conv2 (Conv2D, relu, Winograd), line 14: 28x28x512 -> 28x28x512, 1,849,688,064 MACs */
+  /* block4_conv2 (Conv2D, relu, Winograd F(4x4)), line 14: 28x28x512 -> 28x28x512, 1,849,688,064 MACs */
   {
     const RtConv2d d = {N, 28, 28, 512, 512, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 12092672, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t13, t12, w + 12093184, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 19875072, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t13, t12, w + 19875584, &ep, &d, 4, ws, ws_floats));
   }
 
-  /* block4_conv3 (Conv2D, relu, Winograd), line 14: 28x28x512 -> 28x28x512, 1,849,688,064 MACs */
+  /* block4_conv3 (Conv2D, relu, Winograd F(4x4)), line 14: 28x28x512 -> 28x28x512, 1,849,688,064 MACs */
   {
     const RtConv2d d = {N, 28, 28, 512, 512, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 18646784, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t14, t13, w + 18647296, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 31672064, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t14, t13, w + 31672576, &ep, &d, 4, ws, ws_floats));
   }
 
-  /* block4_conv4 (Conv2D, relu, Winograd), line 14: 28x28x512 -> 28x28x512, 1,849,688,064 MACs */
+  /* block4_conv4 (Conv2D, relu, Winograd F(4x4)), line 14: 28x28x512 -> 28x28x512, 1,849,688,064 MACs */
   {
     const RtConv2d d = {N, 28, 28, 512, 512, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 25200896, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t15, t14, w + 25201408, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 43469056, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t15, t14, w + 43469568, &ep, &d, 4, ws, ws_floats));
   }
 
   /* block4_pool (MaxPooling2D), line 17: 28x28x512 -> 14x14x512, 0 MACs */
@@ -399,32 +399,32 @@ RtStatus vgg19_forward(const RtContext *ctx, const float *w, void *arena_, float
     CHECK(rt_maxpool2d(ctx, t16, t15, &d));
   }
 
-  /* block5_conv1 (Conv2D, relu, Winograd), line 14: 14x14x512 -> 14x14x512, 462,422,016 MACs */
+  /* block5_conv1 (Conv2D, relu, Winograd F(4x4)), line 14: 14x14x512 -> 14x14x512, 462,422,016 MACs */
   {
     const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 31755008, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t17, t16, w + 31755520, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 55266048, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t17, t16, w + 55266560, &ep, &d, 4, ws, ws_floats));
   }
 
-  /* block5_conv2 (Conv2D, relu, Winograd), line 14: 14x14x512 -> 14x14x512, 462,422,016 MACs */
+  /* block5_conv2 (Conv2D, relu, Winograd F(4x4)), line 14: 14x14x512 -> 14x14x512, 462,422,016 MACs */
   {
     const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 38309120, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t18, t17, w + 38309632, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 67063040, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t18, t17, w + 67063552, &ep, &d, 4, ws, ws_floats));
   }
 
-  /* block5_conv3 (Conv2D, relu, Winograd), line 14: 14x14x512 -> 14x14x512, 462,422,016 MACs */
+  /* block5_conv3 (Conv2D, relu, Winograd F(4x4)), line 14: 14x14x512 -> 14x14x512, 462,422,016 MACs */
   {
     const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 44863232, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t19, t18, w + 44863744, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 78860032, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t19, t18, w + 78860544, &ep, &d, 4, ws, ws_floats));
   }
 
-  /* block5_conv4 (Conv2D, relu, Winograd), line 14: 14x14x512 -> 14x14x512, 462,422,016 MACs */
+  /* block5_conv4 (Conv2D, relu, Winograd F(4x4)), line 14: 14x14x512 -> 14x14x512, 462,422,016 MACs */
   {
     const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 51417344, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t20, t19, w + 51417856, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 90657024, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t20, t19, w + 90657536, &ep, &d, 4, ws, ws_floats));
   }
 
   /* block5_pool (MaxPooling2D), line 17: 14x14x512 -> 7x7x512, 0 MACs */
@@ -441,22 +441,22 @@ RtStatus vgg19_forward(const RtContext *ctx, const float *w, void *arena_, float
   /* fc1 (Dense, relu), line 28: 25088 -> 4096, 102,760,448 MACs */
   {
     const RtDense d = {N * 1, 25088, 4096, 25088, 4096};
-    const RtEpilogue ep = {w + 158372608, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dense(ctx, t23, t22, w + 55612160, &ep, &d));
+    const RtEpilogue ep = {w + 202855168, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dense(ctx, t23, t22, w + 100094720, &ep, &d));
   }
 
   /* fc2 (Dense, relu), line 29: 4096 -> 4096, 16,777,216 MACs */
   {
     const RtDense d = {N * 1, 4096, 4096, 4096, 4096};
-    const RtEpilogue ep = {w + 175153920, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dense(ctx, t24, t23, w + 158376704, &ep, &d));
+    const RtEpilogue ep = {w + 219636480, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dense(ctx, t24, t23, w + 202859264, &ep, &d));
   }
 
   /* predictions (Dense, softmax), line 30: 4096 -> 1000, 4,096,000 MACs */
   {
     const RtDense d = {N * 1, 4096, 1000, 4096, 1000};
-    const RtEpilogue ep = {w + 179254016, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_dense(ctx, t25, t24, w + 175158016, &ep, &d));
+    const RtEpilogue ep = {w + 223736576, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, t25, t24, w + 219640576, &ep, &d));
     const RtEltwise sm = {N, 1, 1, 1000, 1000, 1000};
     CHECK(rt_softmax(ctx, t25, t25, &sm));
   }
@@ -477,107 +477,107 @@ size_t vgg19_train_workspace_floats(int N) {
   }
   {  /* block1_conv2 */
     const RtConv2d d = {N, 224, 224, 64, 64, 224, 224, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* block2_conv1 */
     const RtConv2d d = {N, 112, 112, 64, 64, 112, 112, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* block2_conv2 */
     const RtConv2d d = {N, 112, 112, 128, 128, 112, 112, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* block3_conv1 */
     const RtConv2d d = {N, 56, 56, 128, 128, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* block3_conv2 */
     const RtConv2d d = {N, 56, 56, 256, 256, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* block3_conv3 */
     const RtConv2d d = {N, 56, 56, 256, 256, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* block3_conv4 */
     const RtConv2d d = {N, 56, 56, 256, 256, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* block4_conv1 */
     const RtConv2d d = {N, 28, 28, 256, 256, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* block4_conv2 */
     const RtConv2d d = {N, 28, 28, 512, 512, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* block4_conv3 */
     const RtConv2d d = {N, 28, 28, 512, 512, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* block4_conv4 */
     const RtConv2d d = {N, 28, 28, 512, 512, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* block5_conv1 */
     const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* block5_conv2 */
     const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* block5_conv3 */
     const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   {  /* block5_conv4 */
     const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    f = rt_conv2d_winograd_train_workspace_floats(&d);
+    f = rt_conv2d_winograd_train_workspace_floats(&d, 4);
     most = f > most ? f : most;
-    f = rt_conv2d_backward_winograd_workspace_floats(&d);
+    f = rt_conv2d_backward_winograd_workspace_floats(&d, 4);
     most = f > most ? f : most;
   }
   (void)N;
@@ -662,7 +662,7 @@ RtStatus vgg19_train_step(const RtContext *ctx, float *w, float *gw, void *arena
   {
     const RtConv2d d = {N, 224, 224, 64, 64, 224, 224, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 38656, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a2, a1, w + 1792, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a2, a1, w + 1792, &ep, &d, 4, ws, ws_floats));
   }
 
   /* block1_pool (MaxPooling2D), line 17: 224x224x64 -> 112x112x64, 0 MACs */
@@ -675,14 +675,14 @@ RtStatus vgg19_train_step(const RtContext *ctx, float *w, float *gw, void *arena
   {
     const RtConv2d d = {N, 112, 112, 64, 64, 112, 112, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 112448, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a4, a3, w + 38720, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a4, a3, w + 38720, &ep, &d, 4, ws, ws_floats));
   }
 
   /* block2_conv2 (Conv2D, relu), line 14: 112x112x128 -> 112x112x128, 1,849,688,064 MACs */
   {
     const RtConv2d d = {N, 112, 112, 128, 128, 112, 112, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 260032, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a5, a4, w + 112576, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a5, a4, w + 112576, &ep, &d, 4, ws, ws_floats));
   }
 
   /* block2_pool (MaxPooling2D), line 17: 112x112x128 -> 56x56x128, 0 MACs */
@@ -695,28 +695,28 @@ RtStatus vgg19_train_step(const RtContext *ctx, float *w, float *gw, void *arena
   {
     const RtConv2d d = {N, 56, 56, 128, 128, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 555072, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a7, a6, w + 260160, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a7, a6, w + 260160, &ep, &d, 4, ws, ws_floats));
   }
 
   /* block3_conv2 (Conv2D, relu), line 14: 56x56x256 -> 56x56x256, 1,849,688,064 MACs */
   {
     const RtConv2d d = {N, 56, 56, 256, 256, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 1145152, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a8, a7, w + 555328, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a8, a7, w + 555328, &ep, &d, 4, ws, ws_floats));
   }
 
   /* block3_conv3 (Conv2D, relu), line 14: 56x56x256 -> 56x56x256, 1,849,688,064 MACs */
   {
     const RtConv2d d = {N, 56, 56, 256, 256, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 1735232, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a9, a8, w + 1145408, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a9, a8, w + 1145408, &ep, &d, 4, ws, ws_floats));
   }
 
   /* block3_conv4 (Conv2D, relu), line 14: 56x56x256 -> 56x56x256, 1,849,688,064 MACs */
   {
     const RtConv2d d = {N, 56, 56, 256, 256, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 2325312, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a10, a9, w + 1735488, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a10, a9, w + 1735488, &ep, &d, 4, ws, ws_floats));
   }
 
   /* block3_pool (MaxPooling2D), line 17: 56x56x256 -> 28x28x256, 0 MACs */
@@ -729,28 +729,28 @@ RtStatus vgg19_train_step(const RtContext *ctx, float *w, float *gw, void *arena
   {
     const RtConv2d d = {N, 28, 28, 256, 256, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 3505216, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a12, a11, w + 2325568, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a12, a11, w + 2325568, &ep, &d, 4, ws, ws_floats));
   }
 
   /* block4_conv2 (Conv2D, relu), line 14: 28x28x512 -> 28x28x512, 1,849,688,064 MACs */
   {
     const RtConv2d d = {N, 28, 28, 512, 512, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 5865024, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a13, a12, w + 3505728, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a13, a12, w + 3505728, &ep, &d, 4, ws, ws_floats));
   }
 
   /* block4_conv3 (Conv2D, relu), line 14: 28x28x512 -> 28x28x512, 1,849,688,064 MACs */
   {
     const RtConv2d d = {N, 28, 28, 512, 512, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 8224832, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a14, a13, w + 5865536, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a14, a13, w + 5865536, &ep, &d, 4, ws, ws_floats));
   }
 
   /* block4_conv4 (Conv2D, relu), line 14: 28x28x512 -> 28x28x512, 1,849,688,064 MACs */
   {
     const RtConv2d d = {N, 28, 28, 512, 512, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 10584640, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a15, a14, w + 8225344, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a15, a14, w + 8225344, &ep, &d, 4, ws, ws_floats));
   }
 
   /* block4_pool (MaxPooling2D), line 17: 28x28x512 -> 14x14x512, 0 MACs */
@@ -763,28 +763,28 @@ RtStatus vgg19_train_step(const RtContext *ctx, float *w, float *gw, void *arena
   {
     const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 12944448, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a17, a16, w + 10585152, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a17, a16, w + 10585152, &ep, &d, 4, ws, ws_floats));
   }
 
   /* block5_conv2 (Conv2D, relu), line 14: 14x14x512 -> 14x14x512, 462,422,016 MACs */
   {
     const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 15304256, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a18, a17, w + 12944960, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a18, a17, w + 12944960, &ep, &d, 4, ws, ws_floats));
   }
 
   /* block5_conv3 (Conv2D, relu), line 14: 14x14x512 -> 14x14x512, 462,422,016 MACs */
   {
     const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 17664064, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a19, a18, w + 15304768, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a19, a18, w + 15304768, &ep, &d, 4, ws, ws_floats));
   }
 
   /* block5_conv4 (Conv2D, relu), line 14: 14x14x512 -> 14x14x512, 462,422,016 MACs */
   {
     const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 20023872, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd_train(ctx, a20, a19, w + 17664576, &ep, &d, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_train(ctx, a20, a19, w + 17664576, &ep, &d, 4, ws, ws_floats));
   }
 
   /* block5_pool (MaxPooling2D), line 17: 14x14x512 -> 7x7x512, 0 MACs */
@@ -864,7 +864,7 @@ RtStatus vgg19_train_step(const RtContext *ctx, float *w, float *gw, void *arena
     const RtEltwise de = {N, 196, 1, 512, 512, 512};
     CHECK(rt_activation_backward(ctx, g20, g20, a20, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g19, gw + 17664576, gw + 20023872, g20, a19, w + 17664576, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g19, gw + 17664576, gw + 20023872, g20, a19, w + 17664576, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of block5_conv3 */
@@ -872,7 +872,7 @@ RtStatus vgg19_train_step(const RtContext *ctx, float *w, float *gw, void *arena
     const RtEltwise de = {N, 196, 1, 512, 512, 512};
     CHECK(rt_activation_backward(ctx, g19, g19, a19, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g18, gw + 15304768, gw + 17664064, g19, a18, w + 15304768, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g18, gw + 15304768, gw + 17664064, g19, a18, w + 15304768, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of block5_conv2 */
@@ -880,7 +880,7 @@ RtStatus vgg19_train_step(const RtContext *ctx, float *w, float *gw, void *arena
     const RtEltwise de = {N, 196, 1, 512, 512, 512};
     CHECK(rt_activation_backward(ctx, g18, g18, a18, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g17, gw + 12944960, gw + 15304256, g18, a17, w + 12944960, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g17, gw + 12944960, gw + 15304256, g18, a17, w + 12944960, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of block5_conv1 */
@@ -888,7 +888,7 @@ RtStatus vgg19_train_step(const RtContext *ctx, float *w, float *gw, void *arena
     const RtEltwise de = {N, 196, 1, 512, 512, 512};
     CHECK(rt_activation_backward(ctx, g17, g17, a17, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g16, gw + 10585152, gw + 12944448, g17, a16, w + 10585152, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g16, gw + 10585152, gw + 12944448, g17, a16, w + 10585152, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of block4_pool */
@@ -902,7 +902,7 @@ RtStatus vgg19_train_step(const RtContext *ctx, float *w, float *gw, void *arena
     const RtEltwise de = {N, 784, 1, 512, 512, 512};
     CHECK(rt_activation_backward(ctx, g15, g15, a15, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 28, 28, 512, 512, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g14, gw + 8225344, gw + 10584640, g15, a14, w + 8225344, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g14, gw + 8225344, gw + 10584640, g15, a14, w + 8225344, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of block4_conv3 */
@@ -910,7 +910,7 @@ RtStatus vgg19_train_step(const RtContext *ctx, float *w, float *gw, void *arena
     const RtEltwise de = {N, 784, 1, 512, 512, 512};
     CHECK(rt_activation_backward(ctx, g14, g14, a14, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 28, 28, 512, 512, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g13, gw + 5865536, gw + 8224832, g14, a13, w + 5865536, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g13, gw + 5865536, gw + 8224832, g14, a13, w + 5865536, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of block4_conv2 */
@@ -918,7 +918,7 @@ RtStatus vgg19_train_step(const RtContext *ctx, float *w, float *gw, void *arena
     const RtEltwise de = {N, 784, 1, 512, 512, 512};
     CHECK(rt_activation_backward(ctx, g13, g13, a13, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 28, 28, 512, 512, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g12, gw + 3505728, gw + 5865024, g13, a12, w + 3505728, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g12, gw + 3505728, gw + 5865024, g13, a12, w + 3505728, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of block4_conv1 */
@@ -926,7 +926,7 @@ RtStatus vgg19_train_step(const RtContext *ctx, float *w, float *gw, void *arena
     const RtEltwise de = {N, 784, 1, 512, 512, 512};
     CHECK(rt_activation_backward(ctx, g12, g12, a12, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 28, 28, 256, 256, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g11, gw + 2325568, gw + 3505216, g12, a11, w + 2325568, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g11, gw + 2325568, gw + 3505216, g12, a11, w + 2325568, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of block3_pool */
@@ -940,7 +940,7 @@ RtStatus vgg19_train_step(const RtContext *ctx, float *w, float *gw, void *arena
     const RtEltwise de = {N, 3136, 1, 256, 256, 256};
     CHECK(rt_activation_backward(ctx, g10, g10, a10, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 56, 56, 256, 256, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g9, gw + 1735488, gw + 2325312, g10, a9, w + 1735488, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g9, gw + 1735488, gw + 2325312, g10, a9, w + 1735488, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of block3_conv3 */
@@ -948,7 +948,7 @@ RtStatus vgg19_train_step(const RtContext *ctx, float *w, float *gw, void *arena
     const RtEltwise de = {N, 3136, 1, 256, 256, 256};
     CHECK(rt_activation_backward(ctx, g9, g9, a9, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 56, 56, 256, 256, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g8, gw + 1145408, gw + 1735232, g9, a8, w + 1145408, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g8, gw + 1145408, gw + 1735232, g9, a8, w + 1145408, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of block3_conv2 */
@@ -956,7 +956,7 @@ RtStatus vgg19_train_step(const RtContext *ctx, float *w, float *gw, void *arena
     const RtEltwise de = {N, 3136, 1, 256, 256, 256};
     CHECK(rt_activation_backward(ctx, g8, g8, a8, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 56, 56, 256, 256, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g7, gw + 555328, gw + 1145152, g8, a7, w + 555328, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g7, gw + 555328, gw + 1145152, g8, a7, w + 555328, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of block3_conv1 */
@@ -964,7 +964,7 @@ RtStatus vgg19_train_step(const RtContext *ctx, float *w, float *gw, void *arena
     const RtEltwise de = {N, 3136, 1, 256, 256, 256};
     CHECK(rt_activation_backward(ctx, g7, g7, a7, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 56, 56, 128, 128, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g6, gw + 260160, gw + 555072, g7, a6, w + 260160, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g6, gw + 260160, gw + 555072, g7, a6, w + 260160, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of block2_pool */
@@ -978,7 +978,7 @@ RtStatus vgg19_train_step(const RtContext *ctx, float *w, float *gw, void *arena
     const RtEltwise de = {N, 12544, 1, 128, 128, 128};
     CHECK(rt_activation_backward(ctx, g5, g5, a5, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 112, 112, 128, 128, 112, 112, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g4, gw + 112576, gw + 260032, g5, a4, w + 112576, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g4, gw + 112576, gw + 260032, g5, a4, w + 112576, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of block2_conv1 */
@@ -986,7 +986,7 @@ RtStatus vgg19_train_step(const RtContext *ctx, float *w, float *gw, void *arena
     const RtEltwise de = {N, 12544, 1, 128, 128, 128};
     CHECK(rt_activation_backward(ctx, g4, g4, a4, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 112, 112, 64, 64, 112, 112, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g3, gw + 38720, gw + 112448, g4, a3, w + 38720, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g3, gw + 38720, gw + 112448, g4, a3, w + 38720, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of block1_pool */
@@ -1000,7 +1000,7 @@ RtStatus vgg19_train_step(const RtContext *ctx, float *w, float *gw, void *arena
     const RtEltwise de = {N, 50176, 1, 64, 64, 64};
     CHECK(rt_activation_backward(ctx, g2, g2, a2, RT_ACT_RELU, 0.0f, 0, &de));
     const RtConv2d d = {N, 224, 224, 64, 64, 224, 224, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    CHECK(rt_conv2d_backward_winograd(ctx, g1, gw + 1792, gw + 38656, g2, a1, w + 1792, 0, &d, ws, ws_floats));
+    CHECK(rt_conv2d_backward_winograd(ctx, g1, gw + 1792, gw + 38656, g2, a1, w + 1792, 0, &d, 4, ws, ws_floats));
   }
 
   /* gradient of block1_conv1 */
@@ -1099,7 +1099,7 @@ const NetcModel netc_model_vgg19 = {
   .params = params,
   .num_params = 38,
   .param_floats = 143667240,
-  .compute_floats = 179255024,
+  .compute_floats = 223737584,
   .total_params = 143667240,
   .trainable_params = 143667240,
   .macs_per_image = 19632062464,

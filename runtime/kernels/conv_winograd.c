@@ -1,27 +1,41 @@
 /* 3x3 stride-1 convolution by Winograd's minimal filtering, F(2x2, 3x3)
- * (Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks",
- * 2016): each 2x2 block of outputs comes from a 4x4 block of inputs with 16
- * multiplications per channel pair instead of 36, 2.25x fewer. The
- * multiplications of all blocks are 16 independent GEMMs (gemm_packed.c,
- * with U packed at load),
+ * and F(4x4, 3x3) (Lavin and Gray, "Fast Algorithms for Convolutional
+ * Neural Networks", 2016): each m x m block of outputs (m = the tile, 2 or
+ * 4) comes from an a x a block of inputs (a = m + 2) with a^2
+ * multiplications per channel pair instead of 9 m^2: 2.25x fewer for
+ * F(2x2), 4x fewer for F(4x4). The multiplications of all blocks are a^2
+ * independent GEMMs (gemm_packed.c, with U packed at load),
  *
- *   M[xi] (blocks x oc) = V[xi] (blocks x c) x U[xi] (c x oc),  xi < 16,
+ *   M[xi] (blocks x oc) = V[xi] (blocks x c) x U[xi] (c x oc),  xi < a^2,
  *
  * between the transformed inputs V = B^T d B and the transformed kernel
  * U = G g G^T, which rt_winograd_kernel() computes once, at load. The
  * outputs are A^T M A, then the usual epilogue.
+ *
+ * F(2x2, 3x3), interpolation points 0, 1, -1:
  *
  *   B^T = | 1  0 -1  0 |    G = |  1    0    0  |    A^T = | 1  1  1  0 |
  *         | 0  1  1  0 |        | 1/2  1/2  1/2 |          | 0  1 -1 -1 |
  *         | 0 -1  1  0 |        | 1/2 -1/2  1/2 |
  *         | 0  1  0 -1 |        |  0    0    1  |
  *
- * The transforms are additions only; they run over the channels, which
- * are contiguous in NHWC, so they vectorize. Each thread takes chunks of
- * blocks, small enough that its V and M stay in its core's L2 between the
- * transforms and the GEMMs. F(2x2, 3x3) keeps float rounding close to the
- * direct convolution's (the larger F(4x4, 3x3) multiplies it by about 10);
- * the end-to-end tests compare it with the double-precision reference. */
+ * F(4x4, 3x3), points 0, 1, -1, 2, -2:
+ *
+ *   B^T = | 4  0 -5  0  1  0 |   G = |  1/4     0     0  |   A^T = | 1  1  1  1  1  0 |
+ *         | 0 -4 -4  1  1  0 |       | -1/6  -1/6  -1/6  |         | 0  1 -1  2 -2  0 |
+ *         | 0  4 -4 -1  1  0 |       | -1/6   1/6  -1/6  |         | 0  1  1  4  4  0 |
+ *         | 0 -2 -1  2  1  0 |       | 1/24  1/12   1/6  |         | 0  1 -1  8 -8  1 |
+ *         | 0  2 -1 -2  1  0 |       | 1/24 -1/12   1/6  |
+ *         | 0  4  0 -5  0  1 |       |   0     0     1   |
+ *
+ * The transforms run over the channels, which are contiguous in NHWC, 16
+ * at a time. Each thread takes chunks of blocks, small enough that its V
+ * and M stay in its core's cache between the transforms and the GEMMs.
+ * Float rounding: F(2x2) stays at the direct convolution's level, F(4x4)
+ * is about 10 times larger (relative errors of a few 1e-6 on 256-channel
+ * sums); the end-to-end tests compare both with the double reference. The
+ * larger tile wastes work on the partial blocks of small maps, so the
+ * compiler picks F(4x4) for maps of 8x8 and more. */
 #include <omp.h>
 #include <string.h>
 
@@ -30,89 +44,115 @@
 #include "vec16.h"
 
 enum {
-  WINO_XI = 16,               /* transformed positions: a 4x4 block */
-  CHUNK_FLOATS = 1 << 20,     /* V + M per thread chunk: 512 KiB */
+  MAX_A = 6,                  /* a = tile + 2 */
+  CHUNK_FLOATS = 1 << 20,     /* V + M per thread chunk: 4 MiB */
   WINO_WS_FLOATS = 1 << 21,   /* planned workspace cap: 8 MiB */
 };
 
 typedef struct WinoPlan {
   const RtConv2d *d;
   int in_cs, out_cs;
-  int bh, bw;        /* 2x2 output blocks per column / row */
+  int m, a, xi;      /* output tile, input tile (m + 2), a * a */
+  int bh, bw;        /* m x m output blocks per column / row */
   long blocks;       /* n * bh * bw */
-  long block_floats; /* V and M floats of one block: 16 * (c + oc) */
+  long block_floats; /* V and M floats of one block: xi * (c + oc) */
 } WinoPlan;
 
-static int wino_plan(WinoPlan *p, const RtConv2d *d) {
-  if (!d || d->n < 1 || d->h < 1 || d->w < 1 || d->c < 1 || d->oh < 1 ||
-      d->ow < 1 || d->oc < 1 || d->kh != 3 || d->kw != 3 || d->sh != 1 ||
-      d->sw != 1 || d->pad_top < 0 || d->pad_left < 0 || d->groups > 1 ||
-      d->groups < 0)
+static int tile_ok(int tile) { return tile == 2 || tile == 4; }
+
+static int wino_plan(WinoPlan *p, const RtConv2d *d, int tile) {
+  if (!d || !tile_ok(tile) || d->n < 1 || d->h < 1 || d->w < 1 || d->c < 1 ||
+      d->oh < 1 || d->ow < 1 || d->oc < 1 || d->kh != 3 || d->kw != 3 ||
+      d->sh != 1 || d->sw != 1 || d->pad_top < 0 || d->pad_left < 0 ||
+      d->groups > 1 || d->groups < 0)
     return 0;
   p->d = d;
   p->in_cs = rtk_cs(d->in_cs, d->c);
   p->out_cs = rtk_cs(d->out_cs, d->oc);
   if (p->in_cs < d->c || p->out_cs < d->oc)
     return 0;
-  p->bh = (d->oh + 1) / 2;
-  p->bw = (d->ow + 1) / 2;
+  p->m = tile;
+  p->a = tile + 2;
+  p->xi = p->a * p->a;
+  p->bh = (d->oh + tile - 1) / tile;
+  p->bw = (d->ow + tile - 1) / tile;
   p->blocks = (long)d->n * p->bh * p->bw;
-  p->block_floats = (long)WINO_XI * (d->c + d->oc);
+  p->block_floats = (long)p->xi * (d->c + d->oc);
   return 1;
 }
 
-size_t rt_winograd_kernel_floats(int c, int oc) {
-  return c < 1 || oc < 1 ? 0 : WINO_XI * rtk_gemm_packed_floats(c, oc);
+size_t rt_winograd_kernel_floats(int c, int oc, int tile) {
+  if (c < 1 || oc < 1 || !tile_ok(tile))
+    return 0;
+  return (size_t)((tile + 2) * (tile + 2)) * rtk_gemm_packed_floats(c, oc);
+}
+
+/* The 1-D kernel transforms, G g for one column g[0..2] into t[0..a). */
+static void kernel_1d(float *t, const float *g, int stride, int tile) {
+  float g0 = g[0], g1 = g[stride], g2 = g[2 * stride];
+  if (tile == 2) {
+    t[0] = g0;
+    t[1] = 0.5f * (g0 + g1 + g2);
+    t[2] = 0.5f * (g0 - g1 + g2);
+    t[3] = g2;
+  } else {
+    t[0] = g0 / 4;
+    t[1] = -(g0 + g1 + g2) / 6;
+    t[2] = -(g0 - g1 + g2) / 6;
+    t[3] = g0 / 24 + g1 / 12 + g2 / 6;
+    t[4] = g0 / 24 - g1 / 12 + g2 / 6;
+    t[5] = g2;
+  }
 }
 
 /* U[xi] = (G g G^T)[xi] for g = kernel[., ., ci, co], each U[xi] (c x oc)
  * packed for rtk_gemm_packed. */
-RTK_CLONES static void wino_kernel_rows(float *u, const float *kernel, int c,
-                                        int oc) {
+static void wino_kernel_rows(float *u, const float *kernel, int c, int oc,
+                             int tile) {
+  int a = tile + 2;
   long plane = (long)rtk_gemm_packed_floats(c, oc), kplane = (long)c * oc;
-  memset(u, 0, (size_t)(WINO_XI * plane) * sizeof *u);
+  memset(u, 0, (size_t)(a * a * plane) * sizeof *u);
   for (int ci = 0; ci < c; ci++) {
     for (int co = 0; co < oc; co++) {
-      float g[3][3], t[4][3];
+      float g[3][3], t[MAX_A][3], row[MAX_A];
       for (int y = 0; y < 3; y++)
         for (int x = 0; x < 3; x++)
           g[y][x] = kernel[(y * 3 + x) * kplane + (long)ci * oc + co];
-      for (int x = 0; x < 3; x++) { /* t = G g */
-        t[0][x] = g[0][x];
-        t[1][x] = 0.5f * (g[0][x] + g[1][x] + g[2][x]);
-        t[2][x] = 0.5f * (g[0][x] - g[1][x] + g[2][x]);
-        t[3][x] = g[2][x];
+      float col[MAX_A];
+      for (int x = 0; x < 3; x++) { /* t = G g, column by column */
+        kernel_1d(col, &g[0][x], 3, tile);
+        for (int y = 0; y < a; y++)
+          t[y][x] = col[y];
       }
-      for (int y = 0; y < 4; y++) { /* U = t G^T */
-        float *row = u + (long)(y * 4) * plane +
-                     (long)(co / GEMM_NR) * c * GEMM_NR + (long)ci * GEMM_NR +
-                     co % GEMM_NR;
-        row[0] = t[y][0];
-        row[plane] = 0.5f * (t[y][0] + t[y][1] + t[y][2]);
-        row[2 * plane] = 0.5f * (t[y][0] - t[y][1] + t[y][2]);
-        row[3 * plane] = t[y][2];
+      long at = (long)(co / GEMM_NR) * c * GEMM_NR + (long)ci * GEMM_NR +
+                co % GEMM_NR;
+      for (int y = 0; y < a; y++) { /* U = t G^T, row by row */
+        kernel_1d(row, t[y], 1, tile);
+        for (int x = 0; x < a; x++)
+          u[(long)(y * a + x) * plane + at] = row[x];
       }
     }
   }
 }
 
-RtStatus rt_winograd_kernel(float *u, const float *kernel, int c, int oc) {
-  if (!u || !kernel || c < 1 || oc < 1)
+RtStatus rt_winograd_kernel(float *u, const float *kernel, int c, int oc,
+                            int tile) {
+  if (!u || !kernel || c < 1 || oc < 1 || !tile_ok(tile))
     return RT_ERR_ARG;
-  wino_kernel_rows(u, kernel, c, oc);
+  wino_kernel_rows(u, kernel, c, oc, tile);
   return RT_OK;
 }
 
-size_t rt_conv2d_winograd_workspace_min_floats(const RtConv2d *d) {
+size_t rt_conv2d_winograd_workspace_min_floats(const RtConv2d *d, int tile) {
   WinoPlan p;
-  if (!wino_plan(&p, d))
+  if (!wino_plan(&p, d, tile))
     return 0;
   return (size_t)(p.block_floats + d->c + d->oc);
 }
 
-size_t rt_conv2d_winograd_workspace_floats(const RtConv2d *d) {
+size_t rt_conv2d_winograd_workspace_floats(const RtConv2d *d, int tile) {
   WinoPlan p;
-  if (!wino_plan(&p, d))
+  if (!wino_plan(&p, d, tile))
     return 0;
   long blocks = WINO_WS_FLOATS / p.block_floats;
   if (blocks < 1)
@@ -123,128 +163,186 @@ size_t rt_conv2d_winograd_workspace_floats(const RtConv2d *d) {
   return (size_t)(blocks * p.block_floats + 8L * (d->c + d->oc));
 }
 
-/* Transforms run on 16 channels at a time (vec16.h), then the tail. */
+/* Transforms run on 16 channels at a time (vec16.h), then the tail, one
+ * float at a time, through the same macros. */
 enum { VL = 16 };
-
-/* B^T d B of one 4x4 block for one channel vector (also used with
- * single-float "vectors" for the tail channels, through the macro). */
-#define WINO_INPUT(T, LOAD, STORE)                                          \
-  do {                                                                      \
-    T d0[4], d1[4], d2[4], d3[4];                                           \
-    for (int x = 0; x < 4; x++) {                                           \
-      d0[x] = LOAD(px[x] + k);                                              \
-      d1[x] = LOAD(px[4 + x] + k);                                          \
-      d2[x] = LOAD(px[8 + x] + k);                                          \
-      d3[x] = LOAD(px[12 + x] + k);                                         \
-    }                                                                       \
-    T t[4][4];                                                              \
-    for (int x = 0; x < 4; x++) { /* t = B^T d */                          \
-      t[0][x] = d0[x] - d2[x];                                              \
-      t[1][x] = d1[x] + d2[x];                                              \
-      t[2][x] = d2[x] - d1[x];                                              \
-      t[3][x] = d1[x] - d3[x];                                              \
-    }                                                                       \
-    for (int y = 0; y < 4; y++) { /* V = t B */                            \
-      STORE(v + (y * 4 + 0) * plane + k, t[y][0] - t[y][2]);                \
-      STORE(v + (y * 4 + 1) * plane + k, t[y][1] + t[y][2]);                \
-      STORE(v + (y * 4 + 2) * plane + k, t[y][2] - t[y][1]);                \
-      STORE(v + (y * 4 + 3) * plane + k, t[y][1] - t[y][3]);                \
-    }                                                                       \
-  } while (0)
-
 #define SLOAD(p) (*(p))
 #define SSTORE(p, x) (*(p) = (x))
 
-/* V[xi][.] at v + xi * plane = (B^T d B)[xi] for the 4x4 input block whose
- * 16 pixels are px[0..15] (each c channels; a zero row when outside the
- * image). */
-RTK_CLONES static void wino_input_block(float *restrict v, long plane,
-                                        const float *const px[16], int c) {
-  int k = 0;
-  for (; k + VL <= c; k += VL)
-    WINO_INPUT(Vec16, VLOAD, VSTORE);
-  for (; k < c; k++)
-    WINO_INPUT(float, SLOAD, SSTORE);
-}
-
-/* A^T M A: the 2x2 outputs of one block from M[xi][.] at m + xi * plane,
- * into the output pixels px[0..3] (a discard row when outside). */
-#define WINO_OUTPUT(T, LOAD, STORE)                                         \
-  do {                                                                      \
-    T s[4][4], t[2][4];                                                     \
-    for (int xi = 0; xi < 16; xi++)                                         \
-      s[xi / 4][xi % 4] = LOAD(m + xi * plane + k);                         \
-    for (int x = 0; x < 4; x++) { /* t = A^T M */                          \
-      t[0][x] = s[0][x] + s[1][x] + s[2][x];                                \
-      t[1][x] = s[1][x] - s[2][x] - s[3][x];                                \
-    }                                                                       \
-    for (int y = 0; y < 2; y++) { /* Y = t A */                            \
-      STORE(px[y * 2 + 0] + k, t[y][0] + t[y][1] + t[y][2]);                \
-      STORE(px[y * 2 + 1] + k, t[y][1] - t[y][2] - t[y][3]);                \
-    }                                                                       \
+/* 1-D transforms of a column: o[] from i[] (B^T for the inputs, A^T for the
+ * outputs). */
+#define BT4(o, i)                                                          \
+  do {                                                                     \
+    o[0] = i[0] - i[2];                                                    \
+    o[1] = i[1] + i[2];                                                    \
+    o[2] = i[2] - i[1];                                                    \
+    o[3] = i[1] - i[3];                                                    \
+  } while (0)
+#define BT6(o, i)                                                          \
+  do {                                                                     \
+    o[0] = 4.0f * i[0] - 5.0f * i[2] + i[4];                               \
+    o[1] = i[3] + i[4] - 4.0f * (i[1] + i[2]);                             \
+    o[2] = i[4] - i[3] + 4.0f * (i[1] - i[2]);                             \
+    o[3] = i[4] - i[2] + 2.0f * (i[3] - i[1]);                             \
+    o[4] = i[4] - i[2] + 2.0f * (i[1] - i[3]);                             \
+    o[5] = 4.0f * i[1] - 5.0f * i[3] + i[5];                               \
+  } while (0)
+#define AT4(o, i)                                                          \
+  do {                                                                     \
+    o[0] = i[0] + i[1] + i[2];                                             \
+    o[1] = i[1] - i[2] - i[3];                                             \
+  } while (0)
+#define AT6(o, i)                                                          \
+  do {                                                                     \
+    o[0] = i[0] + i[1] + i[2] + i[3] + i[4];                               \
+    o[1] = i[1] - i[2] + 2.0f * (i[3] - i[4]);                             \
+    o[2] = i[1] + i[2] + 4.0f * (i[3] + i[4]);                             \
+    o[3] = i[1] - i[2] + 8.0f * (i[3] - i[4]) + i[5];                      \
   } while (0)
 
-RTK_CLONES static void wino_output_block(float *const px[4],
-                                         const float *restrict m, long plane,
-                                         int oc) {
+/* V = B^T d B for one channel vector at k: d from the a x a pixels px[],
+ * V[xi] stored at v + xi * plane + k. */
+#define WINO_INPUT(T, LOAD, STORE, A, BT)                                  \
+  do {                                                                     \
+    T col[A], t[A][A], row[A], out[A];                                     \
+    for (int x = 0; x < A; x++) { /* t = B^T d, column by column */       \
+      for (int y = 0; y < A; y++)                                          \
+        col[y] = LOAD(px[y * A + x] + k);                                  \
+      BT(out, col);                                                        \
+      for (int y = 0; y < A; y++)                                          \
+        t[y][x] = out[y];                                                  \
+    }                                                                      \
+    for (int y = 0; y < A; y++) { /* V = t B, row by row */               \
+      for (int x = 0; x < A; x++)                                          \
+        row[x] = t[y][x];                                                  \
+      BT(out, row);                                                        \
+      for (int x = 0; x < A; x++)                                          \
+        STORE(v + (y * A + x) * plane + k, out[x]);                        \
+    }                                                                      \
+  } while (0)
+
+/* Y = A^T M A for one channel vector at k: M[xi] at m + xi * plane + k,
+ * the M x M outputs to the pixels px[]. */
+#define WINO_OUTPUT(T, LOAD, STORE, A, M, AT)                              \
+  do {                                                                     \
+    T col[A], t[M][A], row[A], out[A];                                     \
+    for (int x = 0; x < A; x++) { /* t = A^T M, column by column */       \
+      for (int y = 0; y < A; y++)                                          \
+        col[y] = LOAD(m + (y * A + x) * plane + k);                        \
+      AT(out, col);                                                        \
+      for (int y = 0; y < M; y++)                                          \
+        t[y][x] = out[y];                                                  \
+    }                                                                      \
+    for (int y = 0; y < M; y++) { /* Y = t A, row by row */               \
+      for (int x = 0; x < A; x++)                                          \
+        row[x] = t[y][x];                                                  \
+      AT(out, row);                                                        \
+      for (int x = 0; x < M; x++)                                          \
+        STORE(px[y * M + x] + k, out[x]);                                  \
+    }                                                                      \
+  } while (0)
+
+/* One block's input transform: px[0..a*a) are its pixels (c channels each;
+ * a zero row when outside the image). */
+RTK_CLONES static void wino_input_block2(float *restrict v, long plane,
+                                         const float *const *px, int c) {
   int k = 0;
-  for (; k + VL <= oc; k += VL)
-    WINO_OUTPUT(Vec16, VLOAD, VSTORE);
-  for (; k < oc; k++)
-    WINO_OUTPUT(float, SLOAD, SSTORE);
+  for (; k + VL <= c; k += VL)
+    WINO_INPUT(Vec16, VLOAD, VSTORE, 4, BT4);
+  for (; k < c; k++)
+    WINO_INPUT(float, SLOAD, SSTORE, 4, BT4);
 }
 
-/* Blocks [b0, b0+cnt): transform, 16 GEMMs, inverse transform, epilogue.
+RTK_CLONES static void wino_input_block4(float *restrict v, long plane,
+                                         const float *const *px, int c) {
+  int k = 0;
+  for (; k + VL <= c; k += VL)
+    WINO_INPUT(Vec16, VLOAD, VSTORE, 6, BT6);
+  for (; k < c; k++)
+    WINO_INPUT(float, SLOAD, SSTORE, 6, BT6);
+}
+
+/* One block's output transform into px[0..m*m) (a discard row when
+ * outside the output). */
+RTK_CLONES static void wino_output_block2(float *const *px,
+                                          const float *restrict m, long plane,
+                                          int oc) {
+  int k = 0;
+  for (; k + VL <= oc; k += VL)
+    WINO_OUTPUT(Vec16, VLOAD, VSTORE, 4, 2, AT4);
+  for (; k < oc; k++)
+    WINO_OUTPUT(float, SLOAD, SSTORE, 4, 2, AT4);
+}
+
+RTK_CLONES static void wino_output_block4(float *const *px,
+                                          const float *restrict m, long plane,
+                                          int oc) {
+  int k = 0;
+  for (; k + VL <= oc; k += VL)
+    WINO_OUTPUT(Vec16, VLOAD, VSTORE, 6, 4, AT6);
+  for (; k < oc; k++)
+    WINO_OUTPUT(float, SLOAD, SSTORE, 6, 4, AT6);
+}
+
+/* Blocks [b0, b0+cnt): transform, a^2 GEMMs, inverse transform, epilogue.
  * v, m: this thread's chunk; zero: c zeros; discard: oc floats. */
 static void wino_chunk(const WinoPlan *p, float *out, const float *in,
                        const float *u, const RtEpilogue *ep, long b0, long cnt,
                        float *v, float *m, const float *zero, float *discard) {
   const RtConv2d *d = p->d;
+  int t = p->m, a = p->a;
   long per_image = (long)p->bh * p->bw;
   long vplane = cnt * d->c, mplane = cnt * d->oc;
   for (long j = 0; j < cnt; j++) {
     long blk = b0 + j, img = blk / per_image, r = blk - img * per_image;
     int by = (int)(r / p->bw), bx = (int)(r - (long)by * p->bw);
-    int iy0 = 2 * by - d->pad_top, ix0 = 2 * bx - d->pad_left;
+    int iy0 = t * by - d->pad_top, ix0 = t * bx - d->pad_left;
     const float *base = in + img * d->h * d->w * (long)p->in_cs;
-    const float *px[16];
-    for (int y = 0; y < 4; y++)
-      for (int x = 0; x < 4; x++) {
+    const float *px[MAX_A * MAX_A];
+    for (int y = 0; y < a; y++)
+      for (int x = 0; x < a; x++) {
         int iy = iy0 + y, ix = ix0 + x;
-        px[y * 4 + x] = iy >= 0 && iy < d->h && ix >= 0 && ix < d->w
+        px[y * a + x] = iy >= 0 && iy < d->h && ix >= 0 && ix < d->w
                             ? base + ((long)iy * d->w + ix) * p->in_cs
                             : zero;
       }
-    wino_input_block(v + j * d->c, vplane, px, d->c);
+    if (t == 2)
+      wino_input_block2(v + j * d->c, vplane, px, d->c);
+    else
+      wino_input_block4(v + j * d->c, vplane, px, d->c);
   }
   long uplane = (long)rtk_gemm_packed_floats(d->c, d->oc);
-  for (int xi = 0; xi < WINO_XI; xi++)
+  for (int xi = 0; xi < p->xi; xi++)
     rtk_gemm_packed(m + xi * mplane, d->oc, v + xi * vplane, d->c,
                     u + xi * uplane, (int)cnt, d->oc, d->c);
   for (long j = 0; j < cnt; j++) {
     long blk = b0 + j, img = blk / per_image, r = blk - img * per_image;
     int by = (int)(r / p->bw), bx = (int)(r - (long)by * p->bw);
-    int oy0 = 2 * by, ox0 = 2 * bx;
+    int oy0 = t * by, ox0 = t * bx;
     long pix0 = (img * d->oh + oy0) * d->ow + ox0; /* output pixel index */
-    float *px[4];
-    for (int y = 0; y < 2; y++)
-      for (int x = 0; x < 2; x++)
-        px[y * 2 + x] = oy0 + y < d->oh && ox0 + x < d->ow
+    float *px[4 * 4];
+    for (int y = 0; y < t; y++)
+      for (int x = 0; x < t; x++)
+        px[y * t + x] = oy0 + y < d->oh && ox0 + x < d->ow
                             ? out + (pix0 + (long)y * d->ow + x) * p->out_cs
                             : discard;
-    wino_output_block(px, m + j * d->oc, mplane, d->oc);
-    int cols = ox0 + 1 < d->ow ? 2 : 1;
-    for (int y = 0; y < 2 && oy0 + y < d->oh; y++)
-      rtk_epilogue_tile(px[y * 2], p->out_cs, ep, pix0 + (long)y * d->ow, 0,
+    if (t == 2)
+      wino_output_block2(px, m + j * d->oc, mplane, d->oc);
+    else
+      wino_output_block4(px, m + j * d->oc, mplane, d->oc);
+    int cols = d->ow - ox0 < t ? d->ow - ox0 : t;
+    for (int y = 0; y < t && oy0 + y < d->oh; y++)
+      rtk_epilogue_tile(px[y * t], p->out_cs, ep, pix0 + (long)y * d->ow, 0,
                         cols, d->oc);
   }
 }
 
 RtStatus rt_conv2d_winograd(const RtContext *ctx, float *out, const float *in,
                             const float *u, const RtEpilogue *ep,
-                            const RtConv2d *d, float *ws, size_t ws_floats) {
+                            const RtConv2d *d, int tile, float *ws,
+                            size_t ws_floats) {
   WinoPlan p;
-  if (!out || !in || !u || !ws || !wino_plan(&p, d))
+  if (!out || !in || !u || !ws || !wino_plan(&p, d, tile))
     return RT_ERR_ARG;
   long extra = (long)d->c + d->oc; /* zero row + discard row */
   if (ws_floats < (size_t)(p.block_floats + extra))
@@ -255,8 +353,8 @@ RtStatus rt_conv2d_winograd(const RtContext *ctx, float *out, const float *in,
   long per_thread = (long)(ws_floats / (size_t)threads);
   while (threads > 1 && per_thread < p.block_floats + extra)
     per_thread = (long)(ws_floats / (size_t)--threads);
-  /* Blocks per chunk: what fits the thread's workspace and L2, and equal
-   * shares so that no thread waits on a short last chunk. */
+  /* Blocks per chunk: what fits the thread's workspace and cache, and
+   * equal shares so that no thread waits on a short last chunk. */
   long chunk = (per_thread - extra) / p.block_floats;
   long fit = CHUNK_FLOATS / p.block_floats;
   if (chunk > fit)
@@ -269,7 +367,7 @@ RtStatus rt_conv2d_winograd(const RtContext *ctx, float *out, const float *in,
   {
     float *mine = ws + (long)omp_get_thread_num() * per_thread;
     float *zero = mine, *discard = mine + d->c;
-    float *v = discard + d->oc, *m = v + chunk * d->c * (long)WINO_XI;
+    float *v = discard + d->oc, *m = v + chunk * d->c * (long)p.xi;
     memset(zero, 0, (size_t)d->c * sizeof *zero);
 #pragma omp for schedule(static)
     for (long q = 0; q < nchunks; q++) {
@@ -284,29 +382,30 @@ RtStatus rt_conv2d_winograd(const RtContext *ctx, float *out, const float *in,
 
 /* Floats of the transformed kernel, rounded to whole 64-byte lines so that
  * the workspace after it stays aligned. */
-static long kernel_ws_floats(int c, int oc) {
-  return ((long)rt_winograd_kernel_floats(c, oc) + 15) / 16 * 16;
+static long kernel_ws_floats(int c, int oc, int tile) {
+  return ((long)rt_winograd_kernel_floats(c, oc, tile) + 15) / 16 * 16;
 }
 
-size_t rt_conv2d_winograd_train_workspace_floats(const RtConv2d *d) {
+size_t rt_conv2d_winograd_train_workspace_floats(const RtConv2d *d, int tile) {
   WinoPlan p;
-  if (!wino_plan(&p, d))
+  if (!wino_plan(&p, d, tile))
     return 0;
-  return (size_t)kernel_ws_floats(d->c, d->oc) + rt_conv2d_winograd_workspace_floats(d);
+  return (size_t)kernel_ws_floats(d->c, d->oc, tile) +
+         rt_conv2d_winograd_workspace_floats(d, tile);
 }
 
 RtStatus rt_conv2d_winograd_train(const RtContext *ctx, float *out,
                                   const float *in, const float *kernel,
                                   const RtEpilogue *ep, const RtConv2d *d,
-                                  float *ws, size_t ws_floats) {
+                                  int tile, float *ws, size_t ws_floats) {
   WinoPlan p;
-  if (!out || !in || !kernel || !ws || !wino_plan(&p, d))
+  if (!out || !in || !kernel || !ws || !wino_plan(&p, d, tile))
     return RT_ERR_ARG;
-  long kf = kernel_ws_floats(d->c, d->oc);
-  if (ws_floats < (size_t)kf + rt_conv2d_winograd_workspace_min_floats(d))
+  long kf = kernel_ws_floats(d->c, d->oc, tile);
+  if (ws_floats < (size_t)kf + rt_conv2d_winograd_workspace_min_floats(d, tile))
     return RT_ERR_ARG;
-  wino_kernel_rows(ws, kernel, d->c, d->oc);
-  return rt_conv2d_winograd(ctx, out, in, ws, ep, d, ws + kf,
+  wino_kernel_rows(ws, kernel, d->c, d->oc, tile);
+  return rt_conv2d_winograd(ctx, out, in, ws, ep, d, tile, ws + kf,
                             ws_floats - (size_t)kf);
 }
 
@@ -334,14 +433,16 @@ static void turn_kernel(float *turned, const float *kernel, int c, int oc) {
     }
 }
 
-size_t rt_conv2d_backward_winograd_workspace_floats(const RtConv2d *d) {
+size_t rt_conv2d_backward_winograd_workspace_floats(const RtConv2d *d,
+                                                   int tile) {
   size_t gemm = rt_conv2d_backward_workspace_floats(d);
   WinoPlan p;
   RtConv2d t;
-  if (!wino_plan(&p, d) || !transposed_conv(&t, d))
+  if (!wino_plan(&p, d, tile) || !transposed_conv(&t, d))
     return gemm;
-  size_t wino = (size_t)kernel_ws_floats(d->oc, d->c) + (size_t)9 * d->c * d->oc +
-                rt_conv2d_winograd_workspace_floats(&t);
+  size_t wino = (size_t)kernel_ws_floats(d->oc, d->c, tile) +
+                (size_t)9 * d->c * d->oc +
+                rt_conv2d_winograd_workspace_floats(&t, tile);
   return wino > gemm ? wino : gemm;
 }
 
@@ -349,18 +450,18 @@ RtStatus rt_conv2d_backward_winograd(const RtContext *ctx, float *din,
                                      float *dkernel, float *dbias,
                                      const float *dout, const float *in,
                                      const float *kernel, int accumulate,
-                                     const RtConv2d *d, float *ws,
+                                     const RtConv2d *d, int tile, float *ws,
                                      size_t ws_floats) {
   WinoPlan p;
   RtConv2d t;
   /* Adding into din would need a second buffer: GEMM does it in place. */
-  if (!din || accumulate || !wino_plan(&p, d) || !transposed_conv(&t, d))
+  if (!din || accumulate || !wino_plan(&p, d, tile) || !transposed_conv(&t, d))
     return rt_conv2d_backward(ctx, din, dkernel, dbias, dout, in, kernel,
                               accumulate, d, ws, ws_floats);
   if (!dout || !in || !kernel || !ws)
     return RT_ERR_ARG;
-  long kf = kernel_ws_floats(d->oc, d->c), turned = (long)9 * d->c * d->oc;
-  if (ws_floats < (size_t)(kf + turned) + rt_conv2d_winograd_workspace_min_floats(&t))
+  long kf = kernel_ws_floats(d->oc, d->c, tile), turned = (long)9 * d->c * d->oc;
+  if (ws_floats < (size_t)(kf + turned) + rt_conv2d_winograd_workspace_min_floats(&t, tile))
     return RT_ERR_ARG;
   if (dkernel || dbias) {
     RtStatus st = rt_conv2d_backward(ctx, NULL, dkernel, dbias, dout, in,
@@ -369,7 +470,7 @@ RtStatus rt_conv2d_backward_winograd(const RtContext *ctx, float *din,
       return st;
   }
   turn_kernel(ws + kf, kernel, d->c, d->oc);
-  wino_kernel_rows(ws, ws + kf, d->oc, d->c);
-  return rt_conv2d_winograd(ctx, din, dout, ws, NULL, &t, ws + kf,
+  wino_kernel_rows(ws, ws + kf, d->oc, d->c, tile);
+  return rt_conv2d_winograd(ctx, din, dout, ws, NULL, &t, tile, ws + kf,
                             ws_floats - (size_t)kf);
 }

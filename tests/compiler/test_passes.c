@@ -134,16 +134,18 @@ static void test_select_winograd(void) {
                            "  x = x -> conv(16, 3, stride = 2, pad = same, name = \"s2\")\n"  /* stride 2 */
                            "  x = x -> conv(16, 3, pad = same, groups = 2, name = \"g2\")\n" /* grouped */
                            "  x = x -> conv(16, 1, name = \"k1\")\n"                         /* 1x1 */
+                           "  x = x -> conv(16, 3, pad = same, name = \"small\")\n"          /* 4x4: F(2x2) */
                            "  x = x -> conv(8, 3, pad = valid, name = \"narrow\")\n"         /* 8 channels out */
                            "  return x -> flatten -> dense(3)\n}\n");
   if (!c)
     return;
   Graph *g = graph_clone(c->arena, c->graph);
   int n = pass_select_winograd(g);
-  CHECK(n == 1, "select_winograd picked %d convs, want 1", n);
-  CHECK(find(g, "w3")->winograd, "the 16->16 3x3 stride-1 conv was not picked");
-  CHECK(!find(g, "stem")->winograd && !find(g, "s2")->winograd && !find(g, "g2")->winograd &&
-            !find(g, "k1")->winograd && !find(g, "narrow")->winograd,
+  CHECK(n == 2, "select_winograd picked %d convs, want 2", n);
+  CHECK(find(g, "small")->winograd_tile == 2, "the 2x2 conv did not get F(2x2)");
+  CHECK(find(g, "w3")->winograd_tile == 4, "the 8x8 16->16 3x3 stride-1 conv did not get F(4x4)");
+  CHECK(!find(g, "stem")->winograd_tile && !find(g, "s2")->winograd_tile && !find(g, "g2")->winograd_tile &&
+            !find(g, "k1")->winograd_tile && !find(g, "narrow")->winograd_tile,
         "a conv Winograd does not pay for was picked");
   CHECK(pass_select_winograd(g) == 0, "a second run changed something");
   compilation_free(c);

@@ -1,6 +1,8 @@
 /* Conv benchmark (built, not run as a test): GFLOP/s of a few conv shapes
- * through rt_conv2d (and, for 3x3 stride-1 shapes, rt_conv2d_winograd, its
- * rate counted in the direct convolution's FLOPs, so "effective"), against
+ * through rt_conv2d (OpenBLAS), rt_conv2d_packed (netc's GEMM on a kernel
+ * packed beforehand) and, for 3x3 stride-1 shapes, rt_conv2d_winograd with
+ * tiles 2 and 4 (its rate counted in the direct convolution's FLOPs, so
+ * "effective"), against
  * the SGEMM peak of the same machine measured in the same run, median of
  * repeats.
  *
@@ -92,8 +94,11 @@ typedef struct Shape {
 /* Times the conv and the reference GEMM alternately, so both see the same
  * machine (other processes share these cores), and reports the median
  * conv rate, the median GEMM rate and the median of per-repeat ratios. */
+/* path: 0 rt_conv2d, 1 rt_conv2d_packed, 2 or 4 rt_conv2d_winograd with
+ * that tile. */
 static void bench(const RtContext *ctx, const Gemm *g, const Shape *sh,
-                  int batch, int winograd) {
+                  int batch, int path) {
+  int winograd = path >= 2 ? path : 0;
   int pad = sh->k / 2; /* 'same' for odd kernels */
   RtConv2d d = {.n = batch, .h = sh->h, .w = sh->w, .c = sh->c,
                 .oh = (sh->h + 2 * pad - sh->k) / sh->s + 1,
@@ -105,13 +110,17 @@ static void bench(const RtContext *ctx, const Gemm *g, const Shape *sh,
   float *kernel = fill((size_t)sh->k * sh->k * (sh->c / gr) * sh->oc);
   float *bias = fill(sh->oc);
   float *out = fill((size_t)batch * d.oh * d.ow * sh->oc);
-  size_t wsn = winograd ? rt_conv2d_winograd_workspace_floats(&d)
+  size_t wsn = winograd ? rt_conv2d_winograd_workspace_floats(&d, winograd)
                         : rt_conv2d_workspace_floats(&d);
   float *ws = wsn ? fill(wsn) : NULL;
   float *u = NULL;
+  int k = sh->k * sh->k * (sh->c / gr);
   if (winograd) {
-    u = fill(rt_winograd_kernel_floats(sh->c, sh->oc));
-    rt_winograd_kernel(u, kernel, sh->c, sh->oc);
+    u = fill(rt_winograd_kernel_floats(sh->c, sh->oc, winograd));
+    rt_winograd_kernel(u, kernel, sh->c, sh->oc, winograd);
+  } else if (path == 1) {
+    u = fill(rt_conv2d_packed_kernel_floats(k, sh->oc, gr));
+    rt_conv2d_pack_kernel(u, kernel, k, sh->oc, gr);
   }
   RtEpilogue ep = {.bias = bias, .act = RT_ACT_RELU};
   double flops = 2.0 * batch * d.oh * d.ow * sh->oc * sh->k * sh->k * (sh->c / gr);
@@ -119,8 +128,9 @@ static void bench(const RtContext *ctx, const Gemm *g, const Shape *sh,
   for (int r = -1; r < REPS; r++) {
     double tg = gemm_seconds(g);
     double t0 = omp_get_wtime();
-    RtStatus st = winograd ? rt_conv2d_winograd(ctx, out, in, u, &ep, &d, ws, wsn)
-                           : rt_conv2d(ctx, out, in, kernel, &ep, &d, ws, wsn);
+    RtStatus st = winograd    ? rt_conv2d_winograd(ctx, out, in, u, &ep, &d, winograd, ws, wsn)
+                  : path == 1 ? rt_conv2d_packed(ctx, out, in, u, &ep, &d, ws, wsn)
+                              : rt_conv2d(ctx, out, in, kernel, &ep, &d, ws, wsn);
     if (st != RT_OK) {
       fprintf(stderr, "rt_conv2d failed on %s\n", sh->name);
       exit(1);
@@ -133,7 +143,7 @@ static void bench(const RtContext *ctx, const Gemm *g, const Shape *sh,
     }
   }
   printf("%-30s %-9s %9.1f %9.1f %7.0f%%\n", sh->name,
-         winograd ? "winograd" : "gemm", median(conv_rate, REPS),
+         winograd == 2 ? "F(2x2)" : winograd == 4 ? "F(4x4)" : path == 1 ? "packed" : "openblas", median(conv_rate, REPS),
          median(gemm_rate, REPS), 100 * median(ratio, REPS));
   free(in), free(kernel), free(bias), free(out), free(ws), free(u);
 }
@@ -175,8 +185,13 @@ int main(int argc, char **argv) {
   for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
     const Shape *sh = &shapes[i];
     bench(&ctx, &g, sh, batch, 0);
-    if (sh->k == 3 && sh->s == 1 && sh->groups <= 1)
+    int dw = sh->groups > 1 && sh->c / sh->groups == 1;
+    if (!dw)
       bench(&ctx, &g, sh, batch, 1);
+    if (sh->k == 3 && sh->s == 1 && sh->groups <= 1) {
+      bench(&ctx, &g, sh, batch, 2);
+      bench(&ctx, &g, sh, batch, 4);
+    }
   }
   free(g.a), free(g.b), free(g.c);
   return 0;

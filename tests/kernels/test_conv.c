@@ -32,7 +32,7 @@ static int winograd_applies(const ConvCase *t) {
   return t->kh == 3 && t->kw == 3 && t->sh == 1 && t->sw == 1 && t->groups <= 1;
 }
 
-static int run_conv_algo(const ConvCase *t, int threads, int ws_mode, int algo, Rng *rng) {
+static int run_conv_algo(const ConvCase *t, int threads, int ws_mode, int algo, int tile, Rng *rng) {
   RtConv2d d = {.n = t->n, .h = t->h, .w = t->w, .c = t->c, .oc = t->oc,
                 .kh = t->kh, .kw = t->kw, .sh = t->sh, .sw = t->sw,
                 .groups = t->groups};
@@ -56,12 +56,12 @@ static int run_conv_algo(const ConvCase *t, int threads, int ws_mode, int algo, 
   float *got = sentinel_buf(out_pix * d.out_cs);
   float *want = sentinel_buf(out_pix * d.out_cs);
   int wino = algo == ALGO_WINOGRAD || algo == ALGO_WINOGRAD_TRAIN;
-  size_t ws_n = algo == ALGO_WINOGRAD_TRAIN ? rt_conv2d_winograd_train_workspace_floats(&d)
-                : wino                    ? rt_conv2d_winograd_workspace_floats(&d)
+  size_t ws_n = algo == ALGO_WINOGRAD_TRAIN ? rt_conv2d_winograd_train_workspace_floats(&d, tile)
+                : wino                    ? rt_conv2d_winograd_workspace_floats(&d, tile)
                                           : rt_conv2d_workspace_floats(&d);
-  size_t ws_min = wino ? rt_conv2d_winograd_workspace_min_floats(&d) : rt_conv2d_workspace_min_floats(&d);
+  size_t ws_min = wino ? rt_conv2d_winograd_workspace_min_floats(&d, tile) : rt_conv2d_workspace_min_floats(&d);
   if (algo == ALGO_WINOGRAD_TRAIN)
-    ws_min += ws_n - rt_conv2d_winograd_workspace_floats(&d); /* + the transformed kernel */
+    ws_min += ws_n - rt_conv2d_winograd_workspace_floats(&d, tile); /* + the transformed kernel */
   if (ws_mode == WS_MIN)
     ws_n = ws_min;
   else if (ws_mode == WS_ODD && ws_n)
@@ -79,19 +79,20 @@ static int run_conv_algo(const ConvCase *t, int threads, int ws_mode, int algo, 
     if (st == RT_OK)
       st = rt_conv2d_packed(&ctx, got + t->out_off, in, u, &ep, &d, ws, ws_n);
   } else if (algo == ALGO_WINOGRAD_TRAIN) {
-    st = rt_conv2d_winograd_train(&ctx, got + t->out_off, in, kernel, &ep, &d, ws, ws_n);
+    st = rt_conv2d_winograd_train(&ctx, got + t->out_off, in, kernel, &ep, &d, tile, ws, ws_n);
   } else if (wino) {
-    u = malloc(rt_winograd_kernel_floats(t->c, t->oc) * sizeof *u);
-    st = rt_winograd_kernel(u, kernel, t->c, t->oc);
+    u = malloc(rt_winograd_kernel_floats(t->c, t->oc, tile) * sizeof *u);
+    st = rt_winograd_kernel(u, kernel, t->c, t->oc, tile);
     if (st == RT_OK)
-      st = rt_conv2d_winograd(&ctx, got + t->out_off, in, u, &ep, &d, ws, ws_n);
+      st = rt_conv2d_winograd(&ctx, got + t->out_off, in, u, &ep, &d, tile, ws, ws_n);
   } else {
     st = rt_conv2d(&ctx, got + t->out_off, in, kernel, &ep, &d, ws, ws_n);
   }
   char what[200];
   snprintf(what, sizeof what,
-           "conv%s %s %dx%dx%dx%d -> %dx%dx%d k%dx%d s%dx%d g%d %s%s%s, %d threads, ws %zu",
-           algo == ALGO_WINOGRAD_TRAIN ? " winograd-train" : wino ? " winograd" : algo == ALGO_PACKED ? " packed" : "", t->name, t->n, t->h, t->w, t->c, d.oh, d.ow, t->oc, t->kh, t->kw,
+           "conv%s%s %s %dx%dx%dx%d -> %dx%dx%d k%dx%d s%dx%d g%d %s%s%s, %d threads, ws %zu",
+           algo == ALGO_WINOGRAD_TRAIN ? " winograd-train" : wino ? " winograd" : algo == ALGO_PACKED ? " packed" : "",
+           wino ? (tile == 2 ? " F2" : " F4") : "", t->name, t->n, t->h, t->w, t->c, d.oh, d.ow, t->oc, t->kh, t->kw,
            t->sh, t->sw, g, act_name(t->act), t->bias ? "+bias" : "",
            t->residual ? "+res" : "", threads, ws_n);
   int fail = check_status(what, st, RT_OK);
@@ -105,14 +106,15 @@ static int run_conv_algo(const ConvCase *t, int threads, int ws_mode, int algo, 
  * rt_conv2d_packed; the 3x3 stride-1 ones through the Winograd paths as
  * well. */
 static int run_conv(const ConvCase *t, int threads, int ws_mode, Rng *rng) {
-  int fails = run_conv_algo(t, threads, ws_mode, ALGO_GEMM, rng);
+  int fails = run_conv_algo(t, threads, ws_mode, ALGO_GEMM, 0, rng);
   int g = t->groups ? t->groups : 1;
   if (!(g > 1 && t->c / g == 1))
-    fails += run_conv_algo(t, threads, ws_mode, ALGO_PACKED, rng);
-  if (winograd_applies(t)) {
-    fails += run_conv_algo(t, threads, ws_mode, ALGO_WINOGRAD, rng);
-    fails += run_conv_algo(t, threads, ws_mode, ALGO_WINOGRAD_TRAIN, rng);
-  }
+    fails += run_conv_algo(t, threads, ws_mode, ALGO_PACKED, 0, rng);
+  if (winograd_applies(t))
+    for (int tile = 2; tile <= 4; tile += 2) {
+      fails += run_conv_algo(t, threads, ws_mode, ALGO_WINOGRAD, tile, rng);
+      fails += run_conv_algo(t, threads, ws_mode, ALGO_WINOGRAD_TRAIN, tile, rng);
+    }
   return fails;
 }
 
@@ -283,11 +285,12 @@ static int error_cases(void) {
   bad.out_cs = 1;
   fail |= check_status("conv out_cs < oc", rt_conv2d(&ctx, buf, buf, buf, NULL, &bad, buf, 64), RT_ERR_ARG);
   fail |= check_status("winograd small workspace",
-                       rt_conv2d_winograd(&ctx, buf, buf, buf, NULL, &d, buf,
-                                          rt_conv2d_winograd_workspace_min_floats(&d) - 1),
+                       rt_conv2d_winograd(&ctx, buf, buf, buf, NULL, &d, 2, buf,
+                                          rt_conv2d_winograd_workspace_min_floats(&d, 2) - 1),
                        RT_ERR_ARG);
-  fail |= check_status("winograd no workspace", rt_conv2d_winograd(&ctx, buf, buf, buf, NULL, &d, NULL, 64),
+  fail |= check_status("winograd no workspace", rt_conv2d_winograd(&ctx, buf, buf, buf, NULL, &d, 2, NULL, 64),
                        RT_ERR_ARG);
+  fail |= check_status("winograd tile 3", rt_conv2d_winograd(&ctx, buf, buf, buf, NULL, &d, 3, buf, 64), RT_ERR_ARG);
   fail |= check_status("packed NULL kernel", rt_conv2d_packed(&ctx, buf, buf, NULL, NULL, &d, buf, 64), RT_ERR_ARG);
   RtConv2d dwshape = {.n = 1, .h = 4, .w = 4, .c = 2, .oh = 4, .ow = 4, .oc = 2, .kh = 3, .kw = 3, .sh = 1, .sw = 1,
                       .pad_top = 1, .pad_left = 1, .groups = 2};
@@ -296,10 +299,10 @@ static int error_cases(void) {
   fail |= check_status("pack: groups not dividing", rt_conv2d_pack_kernel(buf, buf, 9, 4, 3), RT_ERR_ARG);
   bad = d;
   bad.sh = 2;
-  fail |= check_status("winograd stride 2", rt_conv2d_winograd(&ctx, buf, buf, buf, NULL, &bad, buf, 64), RT_ERR_ARG);
+  fail |= check_status("winograd stride 2", rt_conv2d_winograd(&ctx, buf, buf, buf, NULL, &bad, 2, buf, 64), RT_ERR_ARG);
   bad = d;
   bad.kw = 5;
-  fail |= check_status("winograd 3x5 kernel", rt_conv2d_winograd(&ctx, buf, buf, buf, NULL, &bad, buf, 64),
+  fail |= check_status("winograd 3x5 kernel", rt_conv2d_winograd(&ctx, buf, buf, buf, NULL, &bad, 2, buf, 64),
                        RT_ERR_ARG);
   RtDense dd = {.rows = 0, .in = 2, .out = 2};
   fail |= check_status("dense no rows", rt_dense(&ctx, buf, buf, buf, NULL, &dd), RT_ERR_ARG);

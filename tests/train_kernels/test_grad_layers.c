@@ -95,25 +95,26 @@ static int test_conv(const ConvCase *cc, int threads, Rng *rng) {
     fail |= check_close("conv dbias untouched without bias", db, db, cc->oc, cc->oc);
   }
   /* 3x3 stride 1: the Winograd input gradient (and, through it, the same
-   * kernel and bias gradients), fresh and accumulated. */
-  if (cc->kh == 3 && cc->kw == 3 && cc->sh == 1 && cc->sw == 1 && cc->groups == 1) {
-    size_t wn = rt_conv2d_backward_winograd_workspace_floats(&d);
+   * kernel and bias gradients), fresh and accumulated, with both tiles. */
+  for (int tile = 2; tile <= 4 && cc->kh == 3 && cc->kw == 3 && cc->sh == 1 && cc->sw == 1 && cc->groups == 1;
+       tile += 2) {
+    size_t wn = rt_conv2d_backward_winograd_workspace_floats(&d, tile);
     float *wws = malloc(wn * sizeof *wws);
     float *wdin = sentinel_buf(in_n), *wdk = sentinel_buf(kn), *wdb = sentinel_buf(cc->oc);
     float *wdin2 = gc_copy(base, in_n);
     char wop[200];
-    snprintf(wop, sizeof wop, "%s winograd", op);
+    snprintf(wop, sizeof wop, "%s winograd F%d", op, tile);
     fail |= check_status(wop, rt_conv2d_backward_winograd(&ctx, wdin, wdk, cc->bias ? wdb : NULL, r, in, kernel, 0,
-                                                          &d, wws, wn), RT_OK);
-    fail |= check_status(wop, rt_conv2d_backward_winograd(&ctx, wdin2, NULL, NULL, r, in, kernel, 1, &d, wws, wn),
-                         RT_OK);
+                                                          &d, tile, wws, wn), RT_OK);
+    fail |= check_status(wop, rt_conv2d_backward_winograd(&ctx, wdin2, NULL, NULL, r, in, kernel, 1, &d, tile, wws,
+                                                          wn), RT_OK);
     fail |= gc_compare(wop, "din", wdin, w_in, NULL, in_n, in_cs, cc->c);
     fail |= gc_compare(wop, "din accumulate", wdin2, w_in, base, in_n, in_cs, cc->c);
     fail |= gc_compare(wop, "dkernel", wdk, w_k, NULL, kn, (int)kn, (int)kn);
     if (cc->bias)
       fail |= gc_compare(wop, "dbias", wdb, w_b, NULL, cc->oc, cc->oc, cc->oc);
     fail |= check_status("conv winograd: workspace too small",
-                         rt_conv2d_backward_winograd(&ctx, wdin, wdk, NULL, r, in, kernel, 0, &d, wws, 9),
+                         rt_conv2d_backward_winograd(&ctx, wdin, wdk, NULL, r, in, kernel, 0, &d, tile, wws, 9),
                          RT_ERR_ARG);
     free(wws); free(wdin); free(wdk); free(wdb); free(wdin2);
   }

@@ -101,21 +101,25 @@ RtStatus rt_conv2d(const RtContext *ctx, float *out, const float *in,
                    const float *kernel, const RtEpilogue *ep, const RtConv2d *d,
                    float *ws, size_t ws_floats);
 
-/* The same convolution by Winograd's F(2x2, 3x3), for kh = kw = 3, stride
- * 1, groups <= 1 (any padding, sizes and channel strides): 2.25x fewer
- * multiplications, in 16 GEMMs over transformed 4x4 input blocks. u is
- * the transformed kernel that rt_winograd_kernel() makes from the Keras
- * kernel [3, 3, c, oc] (rt_winograd_kernel_floats() floats); the result
- * equals rt_conv2d's up to float rounding. The workspace is required and
- * follows the rules of rt_conv2d's (planned size independent of the thread
- * count; any size from the minimum up works). */
-size_t rt_winograd_kernel_floats(int c, int oc);
-RtStatus rt_winograd_kernel(float *u, const float *kernel, int c, int oc);
-size_t rt_conv2d_winograd_workspace_floats(const RtConv2d *d);
-size_t rt_conv2d_winograd_workspace_min_floats(const RtConv2d *d);
+/* The same convolution by Winograd's F(tile x tile, 3x3), tile 2 or 4,
+ * for kh = kw = 3, stride 1, groups <= 1 (any padding, sizes and channel
+ * strides): 2.25x (tile 2) or 4x (tile 4) fewer multiplications, in 16 or
+ * 36 GEMMs over transformed input blocks. u is the transformed kernel that
+ * rt_winograd_kernel() makes from the Keras kernel [3, 3, c, oc]
+ * (rt_winograd_kernel_floats() floats) for the same tile; the result
+ * equals rt_conv2d's up to float rounding (about 10x more of it at tile
+ * 4). The workspace is required and follows the rules of rt_conv2d's
+ * (planned size independent of the thread count; any size from the
+ * minimum up works). */
+size_t rt_winograd_kernel_floats(int c, int oc, int tile);
+RtStatus rt_winograd_kernel(float *u, const float *kernel, int c, int oc,
+                            int tile);
+size_t rt_conv2d_winograd_workspace_floats(const RtConv2d *d, int tile);
+size_t rt_conv2d_winograd_workspace_min_floats(const RtConv2d *d, int tile);
 RtStatus rt_conv2d_winograd(const RtContext *ctx, float *out, const float *in,
                             const float *u, const RtEpilogue *ep,
-                            const RtConv2d *d, float *ws, size_t ws_floats);
+                            const RtConv2d *d, int tile, float *ws,
+                            size_t ws_floats);
 
 /* rt_conv2d with the kernel packed once, at load, for netc's own register
  * GEMM (no OpenBLAS call, no repacking per call): same paths, workspace

@@ -50,7 +50,7 @@ RtStatus rt_conv2d_backward(const RtContext *ctx, float *din, float *dkernel, fl
                             const float *in, const float *kernel, int accumulate, const RtConv2d *d, float *ws,
                             size_t ws_floats);
 
-/* Training by Winograd's F(2x2, 3x3) (see rt_conv2d_winograd): the weights
+/* Training by Winograd's F(tile x tile, 3x3) (see rt_conv2d_winograd): the weights
  * change every step, so these transform the Keras kernel into the front of
  * the workspace on every call (a small cost next to the convolution at
  * training batch sizes). rt_conv2d_winograd_train is the forward;
@@ -59,13 +59,13 @@ RtStatus rt_conv2d_backward(const RtContext *ctx, float *din, float *dkernel, fl
  * and dbias as rt_conv2d_backward does. Shapes Winograd does not take, and
  * accumulate = 1 (din += ...), go through rt_conv2d_backward, so any conv
  * may be passed. */
-size_t rt_conv2d_winograd_train_workspace_floats(const RtConv2d *d);
+size_t rt_conv2d_winograd_train_workspace_floats(const RtConv2d *d, int tile);
 RtStatus rt_conv2d_winograd_train(const RtContext *ctx, float *out, const float *in, const float *kernel,
-                                  const RtEpilogue *ep, const RtConv2d *d, float *ws, size_t ws_floats);
-size_t rt_conv2d_backward_winograd_workspace_floats(const RtConv2d *d);
+                                  const RtEpilogue *ep, const RtConv2d *d, int tile, float *ws, size_t ws_floats);
+size_t rt_conv2d_backward_winograd_workspace_floats(const RtConv2d *d, int tile);
 RtStatus rt_conv2d_backward_winograd(const RtContext *ctx, float *din, float *dkernel, float *dbias,
                                      const float *dout, const float *in, const float *kernel, int accumulate,
-                                     const RtConv2d *d, float *ws, size_t ws_floats);
+                                     const RtConv2d *d, int tile, float *ws, size_t ws_floats);
 
 /* Direct loops, threads split by channels; the kernel and bias gradients
  * are summed in double. */
