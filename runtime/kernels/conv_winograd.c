@@ -81,56 +81,84 @@ static int wino_plan(WinoPlan *p, const RtConv2d *d, int tile) {
   return 1;
 }
 
+/* Transforms run on 16 channels at a time (vec16.h), then the tail, one
+ * float at a time, through the same macros. */
+enum { VL = 16 };
+#define SLOAD(p) (*(p))
+#define SSTORE(p, x) (*(p) = (x))
+
 size_t rt_winograd_kernel_floats(int c, int oc, int tile) {
   if (c < 1 || oc < 1 || !tile_ok(tile))
     return 0;
   return (size_t)((tile + 2) * (tile + 2)) * rtk_gemm_packed_floats(c, oc);
 }
 
-/* The 1-D kernel transforms, G g for one column g[0..2] into t[0..a). */
-static void kernel_1d(float *t, const float *g, int stride, int tile) {
-  float g0 = g[0], g1 = g[stride], g2 = g[2 * stride];
-  if (tile == 2) {
-    t[0] = g0;
-    t[1] = 0.5f * (g0 + g1 + g2);
-    t[2] = 0.5f * (g0 - g1 + g2);
-    t[3] = g2;
-  } else {
-    t[0] = g0 / 4;
-    t[1] = -(g0 + g1 + g2) / 6;
-    t[2] = -(g0 - g1 + g2) / 6;
-    t[3] = g0 / 24 + g1 / 12 + g2 / 6;
-    t[4] = g0 / 24 - g1 / 12 + g2 / 6;
-    t[5] = g2;
-  }
-}
+/* The 1-D kernel transforms: t[0..a) = G g for g0, g1, g2. */
+#define G4(t, g0, g1, g2)                                                  \
+  do {                                                                     \
+    t[0] = g0;                                                             \
+    t[1] = 0.5f * (g0 + g1 + g2);                                          \
+    t[2] = 0.5f * (g0 - g1 + g2);                                          \
+    t[3] = g2;                                                             \
+  } while (0)
+#define G6(t, g0, g1, g2)                                                  \
+  do {                                                                     \
+    t[0] = g0 * (1.0f / 4);                                                \
+    t[1] = (g0 + g1 + g2) * (-1.0f / 6);                                   \
+    t[2] = (g0 - g1 + g2) * (-1.0f / 6);                                   \
+    t[3] = g0 * (1.0f / 24) + g1 * (1.0f / 12) + g2 * (1.0f / 6);          \
+    t[4] = g0 * (1.0f / 24) - g1 * (1.0f / 12) + g2 * (1.0f / 6);          \
+    t[5] = g2;                                                             \
+  } while (0)
+
+/* U = G g G^T for one vector of output channels at co: g[y][x] loaded from
+ * kernel + (y * 3 + x) * kplane, U[xi] stored at u + xi * plane. */
+#define WINO_KERNEL(T, LOAD, STORE, A, G)                                  \
+  do {                                                                     \
+    T g[3][3], t[A][3], row[A];                                            \
+    for (int y = 0; y < 3; y++)                                            \
+      for (int x = 0; x < 3; x++)                                          \
+        g[y][x] = LOAD(src + (y * 3 + x) * kplane);                        \
+    for (int x = 0; x < 3; x++) { /* t = G g, column by column */         \
+      T col[A];                                                            \
+      G(col, g[0][x], g[1][x], g[2][x]);                                   \
+      for (int y = 0; y < A; y++)                                          \
+        t[y][x] = col[y];                                                  \
+    }                                                                      \
+    for (int y = 0; y < A; y++) { /* U = t G^T, row by row */             \
+      G(row, t[y][0], t[y][1], t[y][2]);                                   \
+      for (int x = 0; x < A; x++)                                          \
+        STORE(dst + (long)(y * A + x) * plane, row[x]);                    \
+    }                                                                      \
+  } while (0)
 
 /* U[xi] = (G g G^T)[xi] for g = kernel[., ., ci, co], each U[xi] (c x oc)
- * packed for rtk_gemm_packed. */
-static void wino_kernel_rows(float *u, const float *kernel, int c, int oc,
-                             int tile) {
-  int a = tile + 2;
+ * packed for rtk_gemm_packed (output channel co of row ci at panel
+ * co / GEMM_NR, offset co % GEMM_NR): 16 output channels at a time, which
+ * never straddle a panel. Runs at load, and in every training step. */
+RTK_CLONES static void wino_kernel_rows(float *u, const float *kernel, int c,
+                                        int oc, int tile) {
   long plane = (long)rtk_gemm_packed_floats(c, oc), kplane = (long)c * oc;
-  memset(u, 0, (size_t)(a * a * plane) * sizeof *u);
+  memset(u, 0, (size_t)((tile + 2) * (tile + 2) * plane) * sizeof *u);
   for (int ci = 0; ci < c; ci++) {
-    for (int co = 0; co < oc; co++) {
-      float g[3][3], t[MAX_A][3], row[MAX_A];
-      for (int y = 0; y < 3; y++)
-        for (int x = 0; x < 3; x++)
-          g[y][x] = kernel[(y * 3 + x) * kplane + (long)ci * oc + co];
-      float col[MAX_A];
-      for (int x = 0; x < 3; x++) { /* t = G g, column by column */
-        kernel_1d(col, &g[0][x], 3, tile);
-        for (int y = 0; y < a; y++)
-          t[y][x] = col[y];
-      }
-      long at = (long)(co / GEMM_NR) * c * GEMM_NR + (long)ci * GEMM_NR +
-                co % GEMM_NR;
-      for (int y = 0; y < a; y++) { /* U = t G^T, row by row */
-        kernel_1d(row, t[y], 1, tile);
-        for (int x = 0; x < a; x++)
-          u[(long)(y * a + x) * plane + at] = row[x];
-      }
+    int co = 0;
+    for (; co + VL <= oc; co += VL) {
+      const float *src = kernel + (long)ci * oc + co;
+      float *dst = u + (long)(co / GEMM_NR) * c * GEMM_NR + (long)ci * GEMM_NR +
+                   co % GEMM_NR;
+      if (tile == 2)
+        WINO_KERNEL(Vec16, VLOAD, VSTORE, 4, G4);
+      else
+        WINO_KERNEL(Vec16, VLOAD, VSTORE, 6, G6);
+    }
+    for (; co < oc; co++) {
+      const float *src = kernel + (long)ci * oc + co;
+      float *dst = u + (long)(co / GEMM_NR) * c * GEMM_NR + (long)ci * GEMM_NR +
+                   co % GEMM_NR;
+      if (tile == 2)
+        WINO_KERNEL(float, SLOAD, SSTORE, 4, G4);
+      else
+        WINO_KERNEL(float, SLOAD, SSTORE, 6, G6);
     }
   }
 }
@@ -162,12 +190,6 @@ size_t rt_conv2d_winograd_workspace_floats(const RtConv2d *d, int tile) {
   /* Plus a zero row and a discard row for each of up to 8 threads. */
   return (size_t)(blocks * p.block_floats + 8L * (d->c + d->oc));
 }
-
-/* Transforms run on 16 channels at a time (vec16.h), then the tail, one
- * float at a time, through the same macros. */
-enum { VL = 16 };
-#define SLOAD(p) (*(p))
-#define SSTORE(p, x) (*(p) = (x))
 
 /* 1-D transforms of a column: o[] from i[] (B^T for the inputs, A^T for the
  * outputs). */

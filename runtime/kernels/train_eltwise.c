@@ -36,6 +36,14 @@ static inline float act_deriv(RtAct act, float alpha, float y) {
 RTK_CLONES
 static void trk_act_bw_row(float *dx, const float *dy, const float *y, int n, RtAct act, float alpha,
                            int accumulate) {
+  /* ReLU, by far the most common, as a loop the compiler vectorizes (the
+   * generic one calls act_deriv's switch per element: 8% of a mnist_cnn
+   * training step in perf). */
+  if (act == RT_ACT_RELU && !accumulate) {
+    for (int j = 0; j < n; j++)
+      dx[j] = y[j] > 0.0f ? dy[j] : 0.0f;
+    return;
+  }
   if (accumulate) {
     for (int j = 0; j < n; j++)
       dx[j] += dy[j] * act_deriv(act, alpha, y[j]);
