@@ -306,57 +306,119 @@ RTK_CLONES static void wino_output_block4(float *const *px,
     WINO_OUTPUT(float, SLOAD, SSTORE, 6, 4, AT6);
 }
 
-/* Blocks [b0, b0+cnt): transform, a^2 GEMMs, inverse transform, epilogue.
- * v, m: this thread's chunk; zero: c zeros; discard: oc floats. */
+/* Block blk's input transform into v (V[xi] at v + xi * vplane). */
+static void wino_in(const WinoPlan *p, const float *in, long blk, float *v,
+                    long vplane, const float *zero) {
+  const RtConv2d *d = p->d;
+  int t = p->m, a = p->a;
+  long per_image = (long)p->bh * p->bw;
+  long img = blk / per_image, r = blk - img * per_image;
+  int by = (int)(r / p->bw), bx = (int)(r - (long)by * p->bw);
+  int iy0 = t * by - d->pad_top, ix0 = t * bx - d->pad_left;
+  const float *base = in + img * d->h * d->w * (long)p->in_cs;
+  const float *px[MAX_A * MAX_A];
+  for (int y = 0; y < a; y++)
+    for (int x = 0; x < a; x++) {
+      int iy = iy0 + y, ix = ix0 + x;
+      px[y * a + x] = iy >= 0 && iy < d->h && ix >= 0 && ix < d->w
+                          ? base + ((long)iy * d->w + ix) * p->in_cs
+                          : zero;
+    }
+  if (t == 2)
+    wino_input_block2(v, vplane, px, d->c);
+  else
+    wino_input_block4(v, vplane, px, d->c);
+}
+
+/* Block blk's output transform from m (M[xi] at m + xi * mplane), then the
+ * epilogue on its pixels. */
+static void wino_out(const WinoPlan *p, float *out, const RtEpilogue *ep,
+                     long blk, const float *m, long mplane, float *discard) {
+  const RtConv2d *d = p->d;
+  int t = p->m;
+  long per_image = (long)p->bh * p->bw;
+  long img = blk / per_image, r = blk - img * per_image;
+  int by = (int)(r / p->bw), bx = (int)(r - (long)by * p->bw);
+  int oy0 = t * by, ox0 = t * bx;
+  long pix0 = (img * d->oh + oy0) * d->ow + ox0; /* output pixel index */
+  float *px[4 * 4];
+  for (int y = 0; y < t; y++)
+    for (int x = 0; x < t; x++)
+      px[y * t + x] = oy0 + y < d->oh && ox0 + x < d->ow
+                          ? out + (pix0 + (long)y * d->ow + x) * p->out_cs
+                          : discard;
+  if (t == 2)
+    wino_output_block2(px, m, mplane, d->oc);
+  else
+    wino_output_block4(px, m, mplane, d->oc);
+  int cols = d->ow - ox0 < t ? d->ow - ox0 : t;
+  for (int y = 0; y < t && oy0 + y < d->oh; y++)
+    rtk_epilogue_tile(px[y * t], p->out_cs, ep, pix0 + (long)y * d->ow, 0,
+                      cols, d->oc);
+}
+
+/* Blocks [b0, b0+cnt) on one thread: transform, a^2 GEMMs, inverse
+ * transform, epilogue. v, m: this thread's chunk; zero: c zeros; discard:
+ * oc floats. */
 static void wino_chunk(const WinoPlan *p, float *out, const float *in,
                        const float *u, const RtEpilogue *ep, long b0, long cnt,
                        float *v, float *m, const float *zero, float *discard) {
   const RtConv2d *d = p->d;
-  int t = p->m, a = p->a;
-  long per_image = (long)p->bh * p->bw;
   long vplane = cnt * d->c, mplane = cnt * d->oc;
-  for (long j = 0; j < cnt; j++) {
-    long blk = b0 + j, img = blk / per_image, r = blk - img * per_image;
-    int by = (int)(r / p->bw), bx = (int)(r - (long)by * p->bw);
-    int iy0 = t * by - d->pad_top, ix0 = t * bx - d->pad_left;
-    const float *base = in + img * d->h * d->w * (long)p->in_cs;
-    const float *px[MAX_A * MAX_A];
-    for (int y = 0; y < a; y++)
-      for (int x = 0; x < a; x++) {
-        int iy = iy0 + y, ix = ix0 + x;
-        px[y * a + x] = iy >= 0 && iy < d->h && ix >= 0 && ix < d->w
-                            ? base + ((long)iy * d->w + ix) * p->in_cs
-                            : zero;
-      }
-    if (t == 2)
-      wino_input_block2(v + j * d->c, vplane, px, d->c);
-    else
-      wino_input_block4(v + j * d->c, vplane, px, d->c);
-  }
+  for (long j = 0; j < cnt; j++)
+    wino_in(p, in, b0 + j, v + j * d->c, vplane, zero);
   long uplane = (long)rtk_gemm_packed_floats(d->c, d->oc);
   for (int xi = 0; xi < p->xi; xi++)
     rtk_gemm_packed(m + xi * mplane, d->oc, v + xi * vplane, d->c,
                     u + xi * uplane, (int)cnt, d->oc, d->c);
-  for (long j = 0; j < cnt; j++) {
-    long blk = b0 + j, img = blk / per_image, r = blk - img * per_image;
-    int by = (int)(r / p->bw), bx = (int)(r - (long)by * p->bw);
-    int oy0 = t * by, ox0 = t * bx;
-    long pix0 = (img * d->oh + oy0) * d->ow + ox0; /* output pixel index */
-    float *px[4 * 4];
-    for (int y = 0; y < t; y++)
-      for (int x = 0; x < t; x++)
-        px[y * t + x] = oy0 + y < d->oh && ox0 + x < d->ow
-                            ? out + (pix0 + (long)y * d->ow + x) * p->out_cs
-                            : discard;
-    if (t == 2)
-      wino_output_block2(px, m + j * d->oc, mplane, d->oc);
-    else
-      wino_output_block4(px, m + j * d->oc, mplane, d->oc);
-    int cols = d->ow - ox0 < t ? d->ow - ox0 : t;
-    for (int y = 0; y < t && oy0 + y < d->oh; y++)
-      rtk_epilogue_tile(px[y * t], p->out_cs, ep, pix0 + (long)y * d->ow, 0,
-                        cols, d->oc);
+  for (long j = 0; j < cnt; j++)
+    wino_out(p, out, ep, b0 + j, m + j * d->oc, mplane, discard);
+}
+
+/* Few blocks (small maps at batch 1): split among threads, each would get
+ * a GEMM of a handful of rows, most of its 6-row register block wasted.
+ * Instead all threads share each chunk: the transforms split by blocks,
+ * the GEMMs by (xi, 32-column panel). ws: c zeros, a discard row per
+ * thread, then V and M of the chunk. */
+enum { SHARED_BELOW_BLOCKS = 4 * GEMM_MR }; /* per thread */
+
+static int wino_shared(const WinoPlan *p, float *out, const float *in,
+                       const float *u, const RtEpilogue *ep, int threads,
+                       float *ws, size_t ws_floats) {
+  const RtConv2d *d = p->d;
+  long head = d->c + (long)threads * d->oc;
+  long chunk = ((long)ws_floats - head) / p->block_floats;
+  if (chunk < 1)
+    return 0;
+  if (chunk > p->blocks)
+    chunk = p->blocks;
+  float *zero = ws, *v = ws + head, *m = v + chunk * d->c * (long)p->xi;
+  memset(zero, 0, (size_t)d->c * sizeof *zero);
+  int panels = (d->oc + GEMM_NR - 1) / GEMM_NR;
+  long uplane = (long)rtk_gemm_packed_floats(d->c, d->oc);
+#pragma omp parallel num_threads(threads)
+  {
+    float *discard = ws + d->c + (long)omp_get_thread_num() * d->oc;
+    for (long b0 = 0; b0 < p->blocks; b0 += chunk) {
+      long cnt = p->blocks - b0 < chunk ? p->blocks - b0 : chunk;
+      long vplane = cnt * d->c, mplane = cnt * d->oc;
+#pragma omp for schedule(static)
+      for (long j = 0; j < cnt; j++)
+        wino_in(p, in, b0 + j, v + j * d->c, vplane, zero);
+#pragma omp for schedule(static)
+      for (int w = 0; w < p->xi * panels; w++) {
+        int xi = w / panels, c0 = (w % panels) * GEMM_NR;
+        int cols = d->oc - c0 < GEMM_NR ? d->oc - c0 : GEMM_NR;
+        rtk_gemm_packed(m + xi * mplane + c0, d->oc, v + xi * vplane, d->c,
+                        u + xi * uplane + (long)c0 * d->c, (int)cnt, cols,
+                        d->c);
+      }
+#pragma omp for schedule(static)
+      for (long j = 0; j < cnt; j++)
+        wino_out(p, out, ep, b0 + j, m + j * d->oc, mplane, discard);
+    }
   }
+  return 1;
 }
 
 RtStatus rt_conv2d_winograd(const RtContext *ctx, float *out, const float *in,
@@ -370,6 +432,9 @@ RtStatus rt_conv2d_winograd(const RtContext *ctx, float *out, const float *in,
   if (ws_floats < (size_t)(p.block_floats + extra))
     return RT_ERR_ARG;
   int threads = rtk_threads(ctx);
+  if (threads > 1 && p.blocks < (long)threads * SHARED_BELOW_BLOCKS &&
+      wino_shared(&p, out, in, u, ep, threads, ws, ws_floats))
+    return RT_OK;
   if (threads > p.blocks)
     threads = (int)p.blocks;
   long per_thread = (long)(ws_floats / (size_t)threads);
