@@ -17,7 +17,10 @@ int trk_threads_for(const RtContext *ctx, double work) {
 }
 
 /* One thread's rows [r0, r1); a separate function so that the loops are
- * plain and the compiler can vectorize the channel loop. */
+ * plain and the compiler can vectorize the channel loop, 8 doubles at a
+ * time in the AVX-512 clone (6% of a resnet_mini training step at the
+ * baseline's 2). */
+RTK_CLONES
 static void colreduce_range(TrkReduce mode, double *restrict s1, double *restrict s2, long r0, long r1, int cn,
                             const float *a, long a_cs, const float *b, long b_cs, const float *p1,
                             const float *p2) {

@@ -40,8 +40,13 @@ static void trk_act_bw_row(float *dx, const float *dy, const float *y, int n, Rt
    * generic one calls act_deriv's switch per element: 8% of a mnist_cnn
    * training step in perf). */
   if (act == RT_ACT_RELU && !accumulate) {
-    for (int j = 0; j < n; j++)
-      dx[j] = y[j] > 0.0f ? dy[j] : 0.0f;
+    /* Both loads unconditional, so that it becomes a vector blend; dx may
+     * be dy itself, element for element, which simd allows. */
+RTK_SIMD
+    for (int j = 0; j < n; j++) {
+      float g = dy[j];
+      dx[j] = y[j] > 0.0f ? g : 0.0f;
+    }
     return;
   }
   if (accumulate) {
