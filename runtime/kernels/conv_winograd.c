@@ -36,6 +36,7 @@
  * sums); the end-to-end tests compare both with the double reference. The
  * larger tile wastes work on the partial blocks of small maps, so the
  * compiler picks F(4x4) for maps of 8x8 and more. */
+#include <cblas.h>
 #include <omp.h>
 #include <string.h>
 
@@ -520,6 +521,183 @@ static void turn_kernel(float *turned, const float *kernel, int c, int oc) {
     }
 }
 
+/* ---- The kernel gradient by Winograd ---------------------------------------
+ *
+ * The adjoint of the forward pass: with dM = A dY A^T for each block's
+ * output gradient dY (zero outside the output), the gradient of the
+ * transformed kernel is dU[xi] (c x oc) = sum over blocks of V[xi]^T dM[xi],
+ * a^2 GEMMs that sum over the blocks (OpenBLAS; both operands change every
+ * step), and the kernel's own is dg = G^T dU G. 4x (F(4x4)) or 2.25x
+ * (F(2x2)) fewer multiplications than im2col^T x dout. */
+
+/* 1-D adjoints: o[0..a) = A i for i[0..m) (the output transform's), and
+ * g[0..3) = G^T t for t[0..a) (the kernel transform's). */
+#define A4ADJ(o, i)                                                        \
+  do {                                                                     \
+    o[0] = i[0];                                                           \
+    o[1] = i[0] + i[1];                                                    \
+    o[2] = i[0] - i[1];                                                    \
+    o[3] = -i[1];                                                          \
+  } while (0)
+#define A6ADJ(o, i)                                                        \
+  do {                                                                     \
+    o[0] = i[0];                                                           \
+    o[1] = i[0] + i[1] + i[2] + i[3];                                      \
+    o[2] = i[0] - i[1] + i[2] - i[3];                                      \
+    o[3] = i[0] + 2.0f * i[1] + 4.0f * i[2] + 8.0f * i[3];                 \
+    o[4] = i[0] - 2.0f * i[1] + 4.0f * i[2] - 8.0f * i[3];                 \
+    o[5] = i[3];                                                           \
+  } while (0)
+#define G4ADJ(g, t)                                                        \
+  do {                                                                     \
+    g[0] = t[0] + 0.5f * (t[1] + t[2]);                                    \
+    g[1] = 0.5f * (t[1] - t[2]);                                           \
+    g[2] = 0.5f * (t[1] + t[2]) + t[3];                                    \
+  } while (0)
+#define G6ADJ(g, t)                                                        \
+  do {                                                                     \
+    g[0] = t[0] * (1.0f / 4) - (t[1] + t[2]) * (1.0f / 6) +                \
+           (t[3] + t[4]) * (1.0f / 24);                                    \
+    g[1] = (t[2] - t[1]) * (1.0f / 6) + (t[3] - t[4]) * (1.0f / 12);       \
+    g[2] = (t[3] + t[4] - t[1] - t[2]) * (1.0f / 6) + t[5];                \
+  } while (0)
+
+/* dM = A dY A^T for one channel vector at k: dY from the m x m pixels
+ * px[], dM[xi] stored at dm + xi * plane + k. */
+#define WINO_DOUT(T, LOAD, STORE, A, M, ADJ)                               \
+  do {                                                                     \
+    T col[M], t[A][M], out[A];                                             \
+    for (int x = 0; x < M; x++) { /* t = A dY, column by column */        \
+      for (int y = 0; y < M; y++)                                          \
+        col[y] = LOAD(px[y * M + x] + k);                                  \
+      ADJ(out, col);                                                       \
+      for (int y = 0; y < A; y++)                                          \
+        t[y][x] = out[y];                                                  \
+    }                                                                      \
+    for (int y = 0; y < A; y++) { /* dM = t A^T, row by row */            \
+      ADJ(out, t[y]);                                                      \
+      for (int x = 0; x < A; x++)                                          \
+        STORE(dm + (y * A + x) * plane + k, out[x]);                       \
+    }                                                                      \
+  } while (0)
+
+RTK_CLONES static void wino_dout_block2(float *restrict dm, long plane,
+                                        const float *const *px, int oc) {
+  int k = 0;
+  for (; k + VL <= oc; k += VL)
+    WINO_DOUT(Vec16, VLOAD, VSTORE, 4, 2, A4ADJ);
+  for (; k < oc; k++)
+    WINO_DOUT(float, SLOAD, SSTORE, 4, 2, A4ADJ);
+}
+
+RTK_CLONES static void wino_dout_block4(float *restrict dm, long plane,
+                                        const float *const *px, int oc) {
+  int k = 0;
+  for (; k + VL <= oc; k += VL)
+    WINO_DOUT(Vec16, VLOAD, VSTORE, 6, 4, A6ADJ);
+  for (; k < oc; k++)
+    WINO_DOUT(float, SLOAD, SSTORE, 6, 4, A6ADJ);
+}
+
+/* Block blk's dM from dout (channel stride out_cs; zero outside). */
+static void wino_dout(const WinoPlan *p, const float *dout, long blk,
+                      float *dm, long mplane, const float *zero) {
+  const RtConv2d *d = p->d;
+  int t = p->m;
+  long per_image = (long)p->bh * p->bw;
+  long img = blk / per_image, r = blk - img * per_image;
+  int by = (int)(r / p->bw), bx = (int)(r - (long)by * p->bw);
+  int oy0 = t * by, ox0 = t * bx;
+  long pix0 = (img * d->oh + oy0) * d->ow + ox0;
+  const float *px[4 * 4];
+  for (int y = 0; y < t; y++)
+    for (int x = 0; x < t; x++)
+      px[y * t + x] = oy0 + y < d->oh && ox0 + x < d->ow
+                          ? dout + (pix0 + (long)y * d->ow + x) * p->out_cs
+                          : zero;
+  if (t == 2)
+    wino_dout_block2(dm, mplane, px, d->oc);
+  else
+    wino_dout_block4(dm, mplane, px, d->oc);
+}
+
+/* dkernel[., ., ci, co] = G^T dU[., ci, co] G for one input channel. */
+#define WINO_DG(T, LOAD, STORE, A, ADJ)                                    \
+  do {                                                                     \
+    T col[A], s[3][A], g[3];                                               \
+    for (int x = 0; x < A; x++) { /* s = G^T dU, column by column */      \
+      for (int y = 0; y < A; y++)                                          \
+        col[y] = LOAD(du + (long)(y * A + x) * plane + co);                \
+      ADJ(g, col);                                                         \
+      for (int y = 0; y < 3; y++)                                          \
+        s[y][x] = g[y];                                                    \
+    }                                                                      \
+    for (int y = 0; y < 3; y++) { /* dg = s G, row by row */              \
+      ADJ(g, s[y]);                                                        \
+      for (int x = 0; x < 3; x++)                                          \
+        STORE(dk + (long)(y * 3 + x) * plane + co, g[x]);                  \
+    }                                                                      \
+  } while (0)
+
+RTK_CLONES static void wino_dkernel_row(float *dk, const float *du, long plane,
+                                        int oc, int tile) {
+  int co = 0;
+  for (; co + VL <= oc; co += VL) {
+    if (tile == 2)
+      WINO_DG(Vec16, VLOAD, VSTORE, 4, G4ADJ);
+    else
+      WINO_DG(Vec16, VLOAD, VSTORE, 6, G6ADJ);
+  }
+  for (; co < oc; co++) {
+    if (tile == 2)
+      WINO_DG(float, SLOAD, SSTORE, 4, G4ADJ);
+    else
+      WINO_DG(float, SLOAD, SSTORE, 6, G6ADJ);
+  }
+}
+
+/* Workspace of wino_dkernel: dU, a zero row, and at least one block. */
+static long dkernel_head(const WinoPlan *p) {
+  const RtConv2d *d = p->d;
+  long du = ((long)p->xi * d->c * d->oc + 15) / 16 * 16;
+  return du + (d->c > d->oc ? d->c : d->oc);
+}
+
+static void wino_dkernel(const WinoPlan *p, float *dkernel, const float *dout,
+                         const float *in, int threads, float *ws,
+                         size_t ws_floats) {
+  const RtConv2d *d = p->d;
+  long plane = (long)d->c * d->oc, head = dkernel_head(p);
+  long chunk = ((long)ws_floats - head) / p->block_floats;
+  if (chunk > p->blocks)
+    chunk = p->blocks;
+  float *du = ws, *zero = ws + head - (d->c > d->oc ? d->c : d->oc);
+  float *v = ws + head, *dm = v + chunk * d->c * (long)p->xi;
+  memset(zero, 0, (size_t)(d->c > d->oc ? d->c : d->oc) * sizeof *zero);
+  rtk_blas_single();
+#pragma omp parallel num_threads(threads)
+  {
+    for (long b0 = 0; b0 < p->blocks; b0 += chunk) {
+      long cnt = p->blocks - b0 < chunk ? p->blocks - b0 : chunk;
+      long vplane = cnt * d->c, mplane = cnt * d->oc;
+#pragma omp for schedule(static)
+      for (long j = 0; j < cnt; j++) {
+        wino_in(p, in, b0 + j, v + j * d->c, vplane, zero);
+        wino_dout(p, dout, b0 + j, dm + j * d->oc, mplane, zero);
+      }
+#pragma omp for schedule(static)
+      for (int xi = 0; xi < p->xi; xi++)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, d->c, d->oc,
+                    (int)cnt, 1.0f, v + xi * vplane, d->c, dm + xi * mplane,
+                    d->oc, b0 == 0 ? 0.0f : 1.0f, du + xi * plane, d->oc);
+    }
+#pragma omp for schedule(static)
+    for (int ci = 0; ci < d->c; ci++)
+      wino_dkernel_row(dkernel + (long)ci * d->oc, du + (long)ci * d->oc,
+                       plane, d->oc, p->m);
+  }
+}
+
 size_t rt_conv2d_backward_winograd_workspace_floats(const RtConv2d *d,
                                                    int tile) {
   size_t gemm = rt_conv2d_backward_workspace_floats(d);
@@ -530,6 +708,11 @@ size_t rt_conv2d_backward_winograd_workspace_floats(const RtConv2d *d,
   size_t wino = (size_t)kernel_ws_floats(d->oc, d->c, tile) +
                 (size_t)9 * d->c * d->oc +
                 rt_conv2d_winograd_workspace_floats(&t, tile);
+  long blocks = WINO_WS_FLOATS / p.block_floats;
+  blocks = blocks < 1 ? 1 : blocks > p.blocks ? p.blocks : blocks;
+  size_t dk = (size_t)(dkernel_head(&p) + blocks * p.block_floats);
+  if (dk > wino)
+    wino = dk;
   return wino > gemm ? wino : gemm;
 }
 
@@ -541,21 +724,30 @@ RtStatus rt_conv2d_backward_winograd(const RtContext *ctx, float *din,
                                      size_t ws_floats) {
   WinoPlan p;
   RtConv2d t;
-  /* Adding into din would need a second buffer: GEMM does it in place. */
-  if (!din || accumulate || !wino_plan(&p, d, tile) || !transposed_conv(&t, d))
+  if (!wino_plan(&p, d, tile) || !transposed_conv(&t, d))
     return rt_conv2d_backward(ctx, din, dkernel, dbias, dout, in, kernel,
                               accumulate, d, ws, ws_floats);
-  if (!dout || !in || !kernel || !ws)
+  if (!dout || !in || !kernel || !ws || (accumulate != 0 && accumulate != 1))
     return RT_ERR_ARG;
-  long kf = kernel_ws_floats(d->oc, d->c, tile), turned = (long)9 * d->c * d->oc;
-  if (ws_floats < (size_t)(kf + turned) + rt_conv2d_winograd_workspace_min_floats(&t, tile))
-    return RT_ERR_ARG;
-  if (dkernel || dbias) {
-    RtStatus st = rt_conv2d_backward(ctx, NULL, dkernel, dbias, dout, in,
-                                     kernel, 0, d, ws, ws_floats);
-    if (st != RT_OK)
-      return st;
+  RtStatus st = RT_OK;
+  if (dbias) /* column sums of dout: rt_conv2d_backward's */
+    st = rt_conv2d_backward(ctx, NULL, NULL, dbias, dout, in, kernel, 0, d, ws,
+                            ws_floats);
+  if (st == RT_OK && dkernel) {
+    if ((long)ws_floats >= dkernel_head(&p) + p.block_floats)
+      wino_dkernel(&p, dkernel, dout, in, rtk_threads(ctx), ws, ws_floats);
+    else
+      st = rt_conv2d_backward(ctx, NULL, dkernel, NULL, dout, in, kernel, 0, d,
+                              ws, ws_floats);
   }
+  if (st != RT_OK || !din)
+    return st;
+  /* Adding into din would need a second buffer: GEMM does it in place. */
+  long kf = kernel_ws_floats(d->oc, d->c, tile), turned = (long)9 * d->c * d->oc;
+  if (accumulate ||
+      ws_floats < (size_t)(kf + turned) + rt_conv2d_winograd_workspace_min_floats(&t, tile))
+    return rt_conv2d_backward(ctx, din, NULL, NULL, dout, in, kernel,
+                              accumulate, d, ws, ws_floats);
   turn_kernel(ws + kf, kernel, d->c, d->oc);
   wino_kernel_rows(ws, ws + kf, d->oc, d->c, tile);
   return rt_conv2d_winograd(ctx, din, dout, ws, NULL, &t, tile, ws + kf,
