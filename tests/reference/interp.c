@@ -45,6 +45,7 @@ typedef struct Layer {
   Act act;
   double alpha;     /* act parameter: leaky/elu alpha, thresholded theta */
   double epsilon;
+  double rate;      /* dropout */
   int shared_axes;  /* PReLU: bit i set when axis i (1..3) is shared */
   int last_use;     /* index of the last layer reading it */
 } Layer;
@@ -218,6 +219,7 @@ static int parse_layer(RefNet *net, const cJSON *jl, Layer *l, char *err, size_t
   const cJSON *bias = cJSON_GetObjectItemCaseSensitive(attrs, "bias");
   l->bias = bias ? cJSON_IsTrue(bias) : 0;
   l->epsilon = get_num(attrs, "epsilon", 0.001);
+  l->rate = get_num(attrs, "rate", 0.0);
   l->act = ACT_LINEAR;
   l->alpha = 0;
   const cJSON *act = cJSON_GetObjectItemCaseSensitive(attrs, "activation");
@@ -731,5 +733,97 @@ int ref_net_run(const RefNet *net, RefParamFn fn, void *user, const float *const
     }
   }
   free(vals);
+  return ok ? 0 : -1;
+}
+
+/* ---- Training mode ---------------------------------------------------------- */
+
+/* The mask draw of netc's dropout (runtime/kernels/train_eltwise.c): the
+ * mask is a choice of the emitted program, not a computation under test,
+ * so the reference draws the same one. */
+static uint64_t splitmix64_at(uint64_t seed, uint64_t i) {
+  uint64_t z = seed + (i + 1) * 0x9E3779B97F4A7C15ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+int ref_net_run_train(const RefNet *net, RefParamFn fn, void *user, const float *const *inputs,
+                      double *const *outputs, int batch, uint64_t seed, char *err, size_t en) {
+  Run r = {net, fn, user, err, en};
+  /* Layer by layer over the whole batch (batch norm needs it), every
+   * layer's output kept: the nets checked this way are small. */
+  double **all = calloc((size_t)net->n, sizeof(double *));
+  double **img = calloc((size_t)net->n, sizeof(double *));
+  int ok = all && img;
+  for (int i = 0; ok && i < net->n; i++) {
+    const Layer *l = &net->layers[i];
+    const Layer *in = l->nin > 0 ? &net->layers[l->in[0]] : NULL;
+    all[i] = malloc((size_t)batch * l->size * sizeof(double));
+    if (!all[i]) {
+      fail(err, en, "out of memory");
+      ok = 0;
+      break;
+    }
+    double *out = all[i];
+    if (l->kind == L_INPUT) {
+      for (int k = 0; k < net->ninputs; k++)
+        if (net->inputs[k] == i)
+          for (size_t j = 0; j < (size_t)batch * l->size; j++)
+            out[j] = inputs[k][j];
+    } else if (l->kind == L_BN) {
+      /* Batch statistics over every pixel of the batch (biased variance,
+       * as Keras normalizes). */
+      int C = last_dim(in);
+      const int c1[1] = {C};
+      const float *g = param(&r, l, "gamma", 1, c1), *be = param(&r, l, "beta", 1, c1);
+      if (!g || !be || in->size != l->size) {
+        ok = ok && g && be;
+        if (ok)
+          fail(err, en, "layer '%s': batch norm changes the shape", l->name);
+        ok = 0;
+        break;
+      }
+      const double *x = all[l->in[0]];
+      size_t total = (size_t)batch * l->size, pix = total / (size_t)C;
+      for (int c = 0; c < C; c++) {
+        double mean = 0, var = 0;
+        for (size_t p = 0; p < pix; p++)
+          mean += x[p * C + c];
+        mean /= (double)pix;
+        for (size_t p = 0; p < pix; p++)
+          var += (x[p * C + c] - mean) * (x[p * C + c] - mean);
+        var /= (double)pix;
+        for (size_t p = 0; p < pix; p++)
+          out[p * C + c] = (x[p * C + c] - mean) / sqrt(var + l->epsilon) * g[c] + be[c];
+      }
+      for (size_t j = 0; j < total; j++) /* its fused activation, as eval's */
+        out[j] = act_apply(l->act, l->alpha, out[j]);
+    } else if (l->kind == L_DROPOUT) {
+      /* netc's seed for this layer: the step's seed ^ (id * 7919 + 1),
+       * the id being the layer's index in the graph as written. */
+      uint64_t s = seed ^ (uint64_t)(i * 7919 + 1);
+      const double *x = all[l->in[0]];
+      double scale = 1.0 / (1.0 - (double)(float)l->rate);
+      for (size_t j = 0; j < (size_t)batch * l->size; j++) {
+        int keep = (double)(splitmix64_at(s, j) >> 40) * 0x1p-24 >= (double)(float)l->rate;
+        out[j] = keep ? x[j] * scale : 0.0;
+      }
+    } else {
+      for (int b = 0; ok && b < batch; b++) {
+        for (int j = 0; j < l->nin; j++)
+          img[l->in[j]] = all[l->in[j]] + (size_t)b * net->layers[l->in[j]].size;
+        ok = eval(&r, l, out + (size_t)b * l->size, img);
+      }
+    }
+  }
+  for (int k = 0; ok && k < net->noutputs; k++) {
+    const Layer *l = &net->layers[net->outputs[k]];
+    memcpy(outputs[k], all[net->outputs[k]], (size_t)batch * l->size * sizeof(double));
+  }
+  for (int i = 0; all && i < net->n; i++)
+    free(all[i]);
+  free(all);
+  free(img);
   return ok ? 0 : -1;
 }

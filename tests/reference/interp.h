@@ -17,6 +17,7 @@
 #define NETC_INTERP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct RefNet RefNet;
 
@@ -50,5 +51,12 @@ int ref_net_fan_in(const RefNet *net, const char *name);
 int ref_net_run(const RefNet *net, RefParamFn params, void *user,
                 const float *const *inputs, double *const *outputs, int batch,
                 char *err, size_t err_size);
+
+/* The same in training mode, as netc's training step computes it: batch
+ * norm with the batch's statistics (and its fused activation), dropout
+ * with netc's masks for the step's `seed`. For whole-network gradient
+ * checks in double precision. */
+int ref_net_run_train(const RefNet *net, RefParamFn params, void *user, const float *const *inputs,
+                      double *const *outputs, int batch, uint64_t seed, char *err, size_t err_size);
 
 #endif /* NETC_INTERP_H */
