@@ -307,15 +307,24 @@ RTK_CLONES static void wino_output_block4(float *const *px,
     WINO_OUTPUT(float, SLOAD, SSTORE, 6, 4, AT6);
 }
 
+/* Where block blk lies: its image, and the first output row and column
+ * of its m x m tile. */
+static long block_origin(const WinoPlan *p, long blk, int *oy0, int *ox0) {
+  long per_image = (long)p->bh * p->bw, img = blk / per_image;
+  long r = blk - img * per_image;
+  *oy0 = p->m * (int)(r / p->bw);
+  *ox0 = p->m * (int)(r % p->bw);
+  return img;
+}
+
 /* Block blk's input transform into v (V[xi] at v + xi * vplane). */
 static void wino_in(const WinoPlan *p, const float *in, long blk, float *v,
                     long vplane, const float *zero) {
   const RtConv2d *d = p->d;
-  int t = p->m, a = p->a;
-  long per_image = (long)p->bh * p->bw;
-  long img = blk / per_image, r = blk - img * per_image;
-  int by = (int)(r / p->bw), bx = (int)(r - (long)by * p->bw);
-  int iy0 = t * by - d->pad_top, ix0 = t * bx - d->pad_left;
+  int a = p->a, iy0, ix0;
+  long img = block_origin(p, blk, &iy0, &ix0);
+  iy0 -= d->pad_top;
+  ix0 -= d->pad_left;
   const float *base = in + img * d->h * d->w * (long)p->in_cs;
   const float *px[MAX_A * MAX_A];
   for (int y = 0; y < a; y++)
@@ -325,7 +334,7 @@ static void wino_in(const WinoPlan *p, const float *in, long blk, float *v,
                           ? base + ((long)iy * d->w + ix) * p->in_cs
                           : zero;
     }
-  if (t == 2)
+  if (p->m == 2)
     wino_input_block2(v, vplane, px, d->c);
   else
     wino_input_block4(v, vplane, px, d->c);
@@ -336,11 +345,8 @@ static void wino_in(const WinoPlan *p, const float *in, long blk, float *v,
 static void wino_out(const WinoPlan *p, float *out, const RtEpilogue *ep,
                      long blk, const float *m, long mplane, float *discard) {
   const RtConv2d *d = p->d;
-  int t = p->m;
-  long per_image = (long)p->bh * p->bw;
-  long img = blk / per_image, r = blk - img * per_image;
-  int by = (int)(r / p->bw), bx = (int)(r - (long)by * p->bw);
-  int oy0 = t * by, ox0 = t * bx;
+  int t = p->m, oy0, ox0;
+  long img = block_origin(p, blk, &oy0, &ox0);
   long pix0 = (img * d->oh + oy0) * d->ow + ox0; /* output pixel index */
   float *px[4 * 4];
   for (int y = 0; y < t; y++)
@@ -603,11 +609,8 @@ RTK_CLONES static void wino_dout_block4(float *restrict dm, long plane,
 static void wino_dout(const WinoPlan *p, const float *dout, long blk,
                       float *dm, long mplane, const float *zero) {
   const RtConv2d *d = p->d;
-  int t = p->m;
-  long per_image = (long)p->bh * p->bw;
-  long img = blk / per_image, r = blk - img * per_image;
-  int by = (int)(r / p->bw), bx = (int)(r - (long)by * p->bw);
-  int oy0 = t * by, ox0 = t * bx;
+  int t = p->m, oy0, ox0;
+  long img = block_origin(p, blk, &oy0, &ox0);
   long pix0 = (img * d->oh + oy0) * d->ow + ox0;
   const float *px[4 * 4];
   for (int y = 0; y < t; y++)

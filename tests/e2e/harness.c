@@ -253,23 +253,6 @@ done:
   return ok;
 }
 
-static char *read_text(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return NULL;
-  size_t cap = 1 << 16, n = 0;
-  char *s = malloc(cap);
-  for (size_t got; s && (got = fread(s + n, 1, cap - n - 1, f)) > 0;) {
-    n += got;
-    if (n + 1 == cap)
-      s = realloc(s, cap *= 2);
-  }
-  fclose(f);
-  if (s)
-    s[n] = 0;
-  return s;
-}
-
 int main(int argc, char **argv) {
   const char *json_path = NULL;
   int batches[MAX_BATCHES] = {1, 3}, nbatches = 2;
@@ -293,11 +276,9 @@ int main(int argc, char **argv) {
     return 2;
   }
   char err[512] = "";
-  char *json = read_text(json_path);
-  RefNet *net = json ? ref_net_load(json, err, sizeof err) : NULL;
-  free(json);
+  RefNet *net = ref_net_load_file(json_path, err, sizeof err);
   if (!net) {
-    fprintf(stderr, "%s: %s\n", json_path, json ? err : "cannot read");
+    fprintf(stderr, "%s: %s\n", json_path, err);
     return 1;
   }
   const NetcModel *m0 = e2e_variants[0].model;

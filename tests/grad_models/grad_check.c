@@ -104,33 +104,6 @@ static double ref_loss(const RefNet *net, const NetcModel *m, const float *param
   return loss / BATCH;
 }
 
-static char *read_text(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return NULL;
-  char *buf = NULL;
-  size_t len = 0, cap = 0, got;
-  char chunk[65536];
-  while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) {
-    if (len + got + 1 > cap) {
-      cap = (len + got + 1) * 2;
-      char *nb = realloc(buf, cap);
-      if (!nb) {
-        free(buf);
-        fclose(f);
-        return NULL;
-      }
-      buf = nb;
-    }
-    memcpy(buf + len, chunk, got);
-    len += got;
-  }
-  fclose(f);
-  if (buf)
-    buf[len] = '\0';
-  return buf;
-}
-
 /* The double-precision check of every sampled tensor; returns failures. */
 static int double_check(const NetcModel *m, const char *report, float *params, const float *grads,
                         const float *input, const void *targets, int stride) {
@@ -138,12 +111,10 @@ static int double_check(const NetcModel *m, const char *report, float *params, c
     fprintf(stderr, "FAIL: the double-precision check handles cross-entropy models only\n");
     return 1;
   }
-  char *json = read_text(report);
   char err[300];
-  RefNet *net = json ? ref_net_load(json, err, sizeof err) : NULL;
-  free(json);
+  RefNet *net = ref_net_load_file(report, err, sizeof err);
   if (!net) {
-    fprintf(stderr, "FAIL: cannot load the report %s: %s\n", report, json ? err : "unreadable");
+    fprintf(stderr, "FAIL: cannot load the report %s: %s\n", report, err);
     return 1;
   }
   double *probs = malloc(m->output_size * BATCH * sizeof(double));

@@ -128,6 +128,34 @@ static int parse_act(const char *s, Act *act, double *alpha) {
   return 0;
 }
 
+RefNet *ref_net_load_file(const char *path, char *err, size_t en) {
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    fail(err, en, "cannot be read");
+    return NULL;
+  }
+  size_t cap = 1 << 16, n = 0;
+  char *s = malloc(cap);
+  for (size_t got; s && (got = fread(s + n, 1, cap - n - 1, f)) > 0;) {
+    n += got;
+    if (n + 1 == cap) {
+      char *t = realloc(s, cap *= 2);
+      if (!t)
+        free(s);
+      s = t;
+    }
+  }
+  fclose(f);
+  if (!s) {
+    fail(err, en, "out of memory while reading it");
+    return NULL;
+  }
+  s[n] = 0;
+  RefNet *net = ref_net_load(s, err, en);
+  free(s);
+  return net;
+}
+
 void ref_net_free(RefNet *net) {
   if (!net)
     return;

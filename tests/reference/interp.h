@@ -29,6 +29,9 @@ typedef const float *(*RefParamFn)(void *user, const char *name, int *rank, int 
 /* Parses the report JSON (NUL-terminated text). Returns a net the caller
  * frees with ref_net_free, or NULL with a message in err. */
 RefNet *ref_net_load(const char *json, char *err, size_t err_size);
+/* The same from a report file (`netc report --json`); err says when the
+ * file cannot be read (the caller names the file). */
+RefNet *ref_net_load_file(const char *path, char *err, size_t err_size);
 void ref_net_free(RefNet *net);
 
 const char *ref_net_name(const RefNet *net);
