@@ -129,21 +129,22 @@ static void im2col(float *col, const float *in, const ConvPlan *p, long m0,
 }
 
 /* One GEMM: output rows [m0, m0+rows), columns [col0, col0+cols) of group
- * g, from A (the im2col tile or the input itself), then the epilogue on
- * that block while it is in cache. */
+ * g, from A (the im2col tile or the input itself), with the epilogue
+ * (in the packed GEMM's registers, or on the block while it is in cache). */
 static void conv_gemm(const ConvPlan *p, float *out, const float *a, long lda,
                       const float *kernel, const RtEpilogue *ep, long m0,
                       long rows, int g, int col0, int cols) {
   int oc0 = g * p->ocg + col0;
   float *c = out + m0 * p->out_cs + oc0;
-  if (p->packed) /* col0 is a multiple of GEMM_NR: whole panels */
-    rtk_gemm_packed(c, p->out_cs, a, lda,
-                    p->packed + g * p->gplane + (long)col0 * p->k, (int)rows,
-                    cols, (int)p->k);
-  else
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, cols,
-                (int)p->k, 1.0f, a, (int)lda, kernel + oc0, p->d->oc, 0.0f, c,
-                p->out_cs);
+  if (p->packed) { /* col0 is a multiple of GEMM_NR: whole panels */
+    rtk_gemm_packed_ep(c, p->out_cs, a, lda,
+                       p->packed + g * p->gplane + (long)col0 * p->k,
+                       (int)rows, cols, (int)p->k, ep, m0, oc0);
+    return;
+  }
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, cols,
+              (int)p->k, 1.0f, a, (int)lda, kernel + oc0, p->d->oc, 0.0f, c,
+              p->out_cs);
   rtk_epilogue_tile(c, p->out_cs, ep, m0, oc0, rows, cols);
 }
 

@@ -23,6 +23,15 @@
 #include "kernels_internal.h"
 #include "vec16.h"
 
+/* The epilogue of one register block: bias at the block's first column,
+ * residual at its first row and column. */
+typedef struct GemmEpilogue {
+  const float *bias, *res;
+  long res_ld;
+  RtAct act;
+  float alpha;
+} GemmEpilogue;
+
 size_t rtk_gemm_packed_floats(int k, int n) {
   return (size_t)k * (size_t)((n + GEMM_NR - 1) / GEMM_NR) * GEMM_NR;
 }
@@ -58,22 +67,43 @@ void rtk_gemm_pack_b(float *bp, const float *b, long ldb, int k, int n) {
           c##r##0 += VLOAD(cr);                                             \
           c##r##1 += VLOAD(cr + 16);                                        \
         }                                                                   \
+        if (e) {                                                            \
+          c##r##0 += bias0;                                                 \
+          c##r##1 += bias1;                                                 \
+          if (e->res) {                                                     \
+            const float *rr = e->res + (long)r * e->res_ld;                 \
+            c##r##0 += VLOAD(rr);                                           \
+            c##r##1 += VLOAD(rr + 16);                                      \
+          }                                                                 \
+          VACT(c##r##0, e->act, alpha);                                     \
+          VACT(c##r##1, e->act, alpha);                                     \
+        }                                                                   \
         VSTORE(cr, c##r##0);                                                \
         VSTORE(cr + 16, c##r##1);                                           \
       } else {                                                              \
         float tmp[GEMM_NR];                                                 \
         VSTORE(tmp, c##r##0);                                               \
         VSTORE(tmp + 16, c##r##1);                                          \
-        for (int j = 0; j < cols; j++)                                      \
-          cr[j] = add ? cr[j] + tmp[j] : tmp[j];                            \
+        for (int j = 0; j < cols; j++) {                                    \
+          float v = add ? cr[j] + tmp[j] : tmp[j];                          \
+          if (e) {                                                          \
+            v += e->bias ? e->bias[j] : 0.0f;                               \
+            if (e->res)                                                     \
+              v += e->res[(long)r * e->res_ld + j];                         \
+            v = rt_act_apply(e->act, e->alpha, v);                          \
+          }                                                                 \
+          cr[j] = v;                                                        \
+        }                                                                   \
       }                                                                     \
     }                                                                       \
   } while (0)
 
-/* add: C += the block's product instead of C = it. */
+/* add: C += the block's product instead of C = it. e: the epilogue to
+ * apply after (the last K block only), its bias and residual already
+ * offset to this block's first row and column, or NULL. */
 RTK_CLONES static void gemm_block(float *c, long ldc, const float *a, long lda,
                                   const float *bp, int k, int rows, int cols,
-                                  int add) {
+                                  int add, const GemmEpilogue *e) {
   ROW(0);
   ROW(1);
   ROW(2);
@@ -89,6 +119,12 @@ RTK_CLONES static void gemm_block(float *c, long ldc, const float *a, long lda,
     FMA(4);
     FMA(5);
   }
+  Vec16 bias0 = {0}, bias1 = {0};
+  float alpha = e ? e->alpha : 0.0f;
+  if (e && e->bias && cols == GEMM_NR) {
+    bias0 = VLOAD(e->bias);
+    bias1 = VLOAD(e->bias + 16);
+  }
   STORE(0);
   STORE(1);
   STORE(2);
@@ -97,17 +133,38 @@ RTK_CLONES static void gemm_block(float *c, long ldc, const float *a, long lda,
   STORE(5);
 }
 
-void rtk_gemm_packed(float *c, long ldc, const float *a, long lda,
-                     const float *bp, int m, int n, int k) {
+void rtk_gemm_packed_ep(float *c, long ldc, const float *a, long lda,
+                        const float *bp, int m, int n, int k,
+                        const RtEpilogue *ep, long row0, int col0) {
+  int fused = !rtk_epilogue_is_identity(ep) && vec_act_supported(ep->act);
+  long res_ld = fused && ep->residual ? (ep->res_cs ? ep->res_cs : ldc) : 0;
   for (int p0 = 0; p0 < n; p0 += GEMM_NR, bp += (long)k * GEMM_NR) {
     int cols = n - p0 < GEMM_NR ? n - p0 : GEMM_NR;
     for (int k0 = 0; k0 < k; k0 += GEMM_KC) {
       int kc = k - k0 < GEMM_KC ? k - k0 : GEMM_KC;
+      int last = k0 + kc == k;
       for (int i0 = 0; i0 < m; i0 += GEMM_MR) {
         int rows = m - i0 < GEMM_MR ? m - i0 : GEMM_MR;
+        GemmEpilogue e;
+        if (fused && last) {
+          long pix = row0 + i0;
+          int ch = col0 + p0;
+          e = (GemmEpilogue){
+              .bias = ep->bias ? ep->bias + ch : NULL,
+              .res = ep->residual ? ep->residual + pix * res_ld + ch : NULL,
+              .res_ld = res_ld, .act = ep->act, .alpha = ep->alpha};
+        }
         gemm_block(c + (long)i0 * ldc + p0, ldc, a + (long)i0 * lda + k0, lda,
-                   bp + (long)k0 * GEMM_NR, kc, rows, cols, k0 > 0);
+                   bp + (long)k0 * GEMM_NR, kc, rows, cols, k0 > 0,
+                   fused && last ? &e : NULL);
       }
     }
   }
+  if (!fused)
+    rtk_epilogue_tile(c, (int)ldc, ep, row0, col0, m, n);
+}
+
+void rtk_gemm_packed(float *c, long ldc, const float *a, long lda,
+                     const float *bp, int m, int n, int k) {
+  rtk_gemm_packed_ep(c, ldc, a, lda, bp, m, n, k, NULL, 0, 0);
 }

@@ -68,6 +68,13 @@ size_t rtk_gemm_packed_floats(int k, int n);
 void rtk_gemm_pack_b(float *bp, const float *b, long ldb, int k, int n);
 void rtk_gemm_packed(float *c, long ldc, const float *a, long lda,
                      const float *bp, int m, int n, int k);
+/* The same, then ep (may be NULL) on C as rtk_epilogue_tile would apply it
+ * to the tile at output pixel row0, channel col0 (ldc is the output's
+ * channel stride): bias, residual and piecewise-linear activations in
+ * registers before the store, the others in a pass after. */
+void rtk_gemm_packed_ep(float *c, long ldc, const float *a, long lda,
+                        const float *bp, int m, int n, int k,
+                        const RtEpilogue *ep, long row0, int col0);
 
 /* A stride argument of 0 means the dense default. */
 static inline int rtk_cs(int cs, int c) { return cs == 0 ? c : cs; }

@@ -8,10 +8,51 @@
 #ifndef NETC_VEC16_H
 #define NETC_VEC16_H
 
+#include "netc/kernels.h"
+
 typedef float Vec16 __attribute__((vector_size(64)));
 typedef float Vec16u __attribute__((vector_size(64), aligned(4), may_alias));
 
 #define VLOAD(p) (*(const Vec16u *)(p))
 #define VSTORE(p, x) (*(Vec16u *)(p) = (x))
+
+/* Lane-wise select by a comparison's mask (all ones or all zeros per
+ * lane), with bit operations: GCC and clang both allow those in C, where
+ * clang has no vector ?:. */
+typedef int Vec16i __attribute__((vector_size(64)));
+#define VSELECT(mask, a, b)                                                    \
+  ((Vec16)(((Vec16i)(a) & (mask)) | ((Vec16i)(b) & ~(mask))))
+
+/* v = act(v) for the piecewise-linear activations (vec_act_supported);
+ * the others leave v alone and the caller applies them per value. */
+#define VACT(v, act, alpha)                                                    \
+  do {                                                                         \
+    const Vec16 zero_ = {0};                                                   \
+    switch (act) {                                                             \
+    case RT_ACT_RELU:                                                          \
+      (v) = VSELECT((v) > zero_, (v), zero_);                                  \
+      break;                                                                   \
+    case RT_ACT_RELU6: {                                                       \
+      const Vec16 six_ = zero_ + 6.0f;                                         \
+      (v) = VSELECT((v) > zero_, (v), zero_);                                  \
+      (v) = VSELECT((v) < six_, (v), six_);                                    \
+      break;                                                                   \
+    }                                                                          \
+    case RT_ACT_LEAKY_RELU:                                                    \
+      (v) = VSELECT((v) > zero_, (v), (v) * (alpha));                          \
+      break;                                                                   \
+    case RT_ACT_THRESHOLDED_RELU:                                              \
+      (v) = VSELECT((v) > zero_ + (alpha), (v), zero_);                        \
+      break;                                                                   \
+    default:                                                                   \
+      break;                                                                   \
+    }                                                                          \
+  } while (0)
+
+/* True for the activations VACT applies. */
+static inline int vec_act_supported(RtAct act) {
+  return act == RT_ACT_LINEAR || act == RT_ACT_RELU || act == RT_ACT_RELU6 ||
+         act == RT_ACT_LEAKY_RELU || act == RT_ACT_THRESHOLDED_RELU;
+}
 
 #endif /* NETC_VEC16_H */

@@ -324,11 +324,15 @@ int main(void) {
     fails += run_conv(&conv_cases[i], 2, WS_MIN, &rng);
     fails += run_conv(&conv_cases[i], 3, WS_ODD, &rng);
   }
-  /* Every activation, with bias and residual. */
+  /* Every activation, with bias and residual: 40 output channels are one
+   * whole GEMM panel (the epilogue in registers) and a partial one, 20
+   * channels a whole depthwise vector and a partial one. */
   for (int a = RT_ACT_LINEAR; a <= RT_ACT_THRESHOLDED_RELU; a++) {
-    ConvCase t = {"act", 2, 6, 6, 8, 8, 3, 3, 1, 1, S, S, 1, 0, 0, 0, 1, 1, (RtAct)a};
+    ConvCase t = {"act", 2, 6, 6, 8, 40, 3, 3, 1, 1, S, S, 1, 0, 0, 0, 1, 1, (RtAct)a};
     fails += run_conv(&t, 2, WS_FULL, &rng);
-    DwCase u = {"act", 2, 6, 6, 8, 1, 3, 3, 1, 1, S, S, 0, 0, 0, 1, 1, (RtAct)a};
+    ConvCase t1 = {"act-1x1", 2, 6, 6, 8, 40, 1, 1, 1, 1, V, V, 1, 5, 3, 2, 1, 1, (RtAct)a};
+    fails += run_conv(&t1, 2, WS_FULL, &rng);
+    DwCase u = {"act", 2, 6, 6, 20, 1, 3, 3, 1, 1, S, S, 0, 0, 0, 1, 1, (RtAct)a};
     fails += run_dw(&u, 2, &rng);
     DenseCase v = {"act", 5, 16, 24, 0, 0, 0, 1, 1, (RtAct)a};
     fails += run_dense(&v, 2, &rng);
