@@ -1,151 +1,354 @@
 /* Depthwise 2-D convolution (Keras DepthwiseConv2D, and Conv2D with
- * groups == channels). Each output channel sees one input channel, so
- * there is no GEMM to be had: the kernel walks output pixels and, for each
- * tap, does one vector multiply-add across a block of channels, which is
- * contiguous in both the NHWC input and the [kh, kw, c, mult] kernel. */
+ * groups == channels), optionally reading its input through a
+ * pre-activation (the book's Unit: batch norm and ReLU before the conv).
+ *
+ * Each output channel sees one input channel, so there is no GEMM to be
+ * had: per output pixel and tap, one vector multiply-add across 16
+ * channels. The work is cut into items of (image, 16 channels, strip of
+ * output columns, run of output rows). An item copies the input rows it
+ * needs, 16 channels wide, into a small ring buffer on its stack: zero
+ * columns where the padding is, the pre-activation applied on the way in.
+ * So each input value is transformed once per item (not once per tap),
+ * the taps read L1 with no bounds checks, and a 3x3 kernel's 9 weight
+ * vectors stay in registers along the whole row. Bias, residual and the
+ * activation run on the accumulator before its store.
+ *
+ * Multiplier > 1 (rare) and kernels too large for the buffer take a plain
+ * per-value path. */
 #include <string.h>
 
 #include "kernels_internal.h"
+#include "vec16.h"
 
-/* Channels per accumulator block: 64 floats are four AVX-512 or eight AVX2
- * registers, which stay in registers across all taps of a pixel. The
- * accumulators are GCC/clang vector-extension values (not arrays) so that
- * they do stay in registers; memcpy does the unaligned loads. */
-enum { CB = 64 };
-
-typedef float V16 __attribute__((vector_size(64)));
+enum {
+  LANES = 16,
+  RING_FLOATS = 8192, /* 32 KiB of input rows per item: L1 */
+  MAX_TAPS = 64,      /* kernels up to 8x8 in the vector path */
+  MIN_ITEM_ROWS = 4,  /* fewer rows per item re-read too many halo rows */
+};
 
 typedef struct DwPlan {
   const RtDwConv2d *d;
+  const RtPreact *pre; /* NULL: the input as it is */
+  const RtEpilogue *ep;
   int in_cs, out_cs, mult, oc;
+  int strip;      /* output columns per item */
+  int ring_w;     /* buffer columns: input columns a strip reads */
+  int row_chunk;  /* output rows per item */
+  int ncb, nstrips, nchunks;
 } DwPlan;
 
-/* acc += x[0..16) * w[0..16). A macro: a function passing V16 by value
- * would change ABI between the clones. */
-#define MAC16(acc, x, w)                                                       \
+static float pre_apply(const RtPreact *pre, int ch, float x) {
+  float s = pre->scale ? pre->scale[ch] : 1.0f;
+  float t = pre->shift ? pre->shift[ch] : 0.0f;
+  return rt_act_apply(pre->act, pre->alpha, x * s + t);
+}
+
+/* ---- The vector path (multiplier 1) --------------------------------------- */
+
+/* Input row iy, columns [ix0, ix0 + p->ring_w), channels [c0, c0 + cn) of
+ * image img into dst (ring_w x 16 floats): zero outside the image and past
+ * cn, the pre-activation applied inside. */
+RTK_CLONES
+static void dw_fill_row(float *restrict dst, const float *restrict img,
+                        const DwPlan *p, int iy, int ix0, int c0, int cn,
+                        const float *restrict s, const float *restrict t) {
+  const RtDwConv2d *d = p->d;
+  const RtPreact *pre = p->pre;
+  int vector_act = pre && vec_act_supported(pre->act);
+  for (int x = 0; x < p->ring_w; x++, dst += LANES) {
+    int ix = ix0 + x;
+    if (iy < 0 || iy >= d->h || ix < 0 || ix >= d->w) {
+      memset(dst, 0, LANES * sizeof *dst);
+      continue;
+    }
+    const float *src = img + ((long)iy * d->w + ix) * p->in_cs + c0;
+    if (cn == LANES && (!pre || vector_act)) {
+      Vec16 v = VLOAD(src);
+      if (pre) {
+        v = v * VLOAD(s) + VLOAD(t);
+        VACT(v, pre->act, pre->alpha);
+      }
+      VSTORE(dst, v);
+      continue;
+    }
+    for (int j = 0; j < LANES; j++)
+      dst[j] = j < cn ? (pre ? pre_apply(pre, c0 + j, src[j]) : src[j]) : 0.0f;
+  }
+}
+
+/* Bias added, then residual, activation and store of one accumulator, in
+ * registers. */
+#define DW_STORE_FAST(o, acc, res)                                             \
   do {                                                                         \
-    V16 xv_, wv_;                                                              \
-    memcpy(&xv_, (x), sizeof xv_);                                             \
-    memcpy(&wv_, (w), sizeof wv_);                                             \
-    (acc) += xv_ * wv_;                                                        \
+    if (res)                                                                   \
+      (acc) += VLOAD(res);                                                     \
+    VACT(acc, act, alpha);                                                     \
+    VSTORE(o, acc);                                                            \
   } while (0)
 
-/* Multiplier 1: channels [c0, c0+cn) of output pixel o. */
+/* 3x3 taps of output pixel x into acc (which holds the bias). */
+#define DW_3X3(acc, x)                                                         \
+  do {                                                                         \
+    long o_ = (long)(x) * step;                                                \
+    (acc) += VLOAD(r0 + o_) * w0;                                              \
+    (acc) += VLOAD(r0 + o_ + 16) * w1;                                         \
+    (acc) += VLOAD(r0 + o_ + 32) * w2;                                         \
+    (acc) += VLOAD(r1 + o_) * w3;                                              \
+    (acc) += VLOAD(r1 + o_ + 16) * w4;                                         \
+    (acc) += VLOAD(r1 + o_ + 32) * w5;                                         \
+    (acc) += VLOAD(r2 + o_) * w6;                                              \
+    (acc) += VLOAD(r2 + o_ + 16) * w7;                                         \
+    (acc) += VLOAD(r2 + o_ + 32) * w8;                                         \
+  } while (0)
+
+#define DW_PIXEL_OUT(acc, x)                                                   \
+  DW_STORE_FAST(orow + (long)(x) * p->out_cs, acc,                             \
+                resrow ? resrow + (long)(x) * res_cs : NULL)
+
+/* One output row of a strip for a 3x3 kernel, 16 whole channels and an
+ * activation VACT applies: rows[ky] is the buffered input row of tap row
+ * ky, its column 0 the strip's first input column; w holds the nine
+ * weight vectors, bias the bias vector. The nine weights stay in
+ * registers; eight pixels at a time keep eight FMA chains in flight (one
+ * chain is nine FMAs long, each waiting for the last). */
 RTK_CLONES
-static void dw_block_mult1(float *restrict o, const float *restrict img,
-                           const float *restrict kernel, const DwPlan *p,
-                           int iy0, int ix0, int ky_lo, int ky_hi, int kx_lo,
-                           int kx_hi, int c0, int cn) {
+static void dw_row_3x3(float *restrict orow, const float *restrict resrow,
+                       const float *const *rows, const float *restrict w,
+                       const float *restrict bias, const DwPlan *p, int nx) {
+  RtAct act = p->ep ? p->ep->act : RT_ACT_LINEAR;
+  float alpha = p->ep ? p->ep->alpha : 0.0f;
+  long res_cs = p->ep && p->ep->res_cs ? p->ep->res_cs : p->out_cs;
+  Vec16 b = VLOAD(bias);
+  Vec16 w0 = VLOAD(w), w1 = VLOAD(w + 16), w2 = VLOAD(w + 32);
+  Vec16 w3 = VLOAD(w + 48), w4 = VLOAD(w + 64), w5 = VLOAD(w + 80);
+  Vec16 w6 = VLOAD(w + 96), w7 = VLOAD(w + 112), w8 = VLOAD(w + 128);
+  const float *r0 = rows[0], *r1 = rows[1], *r2 = rows[2];
+  long step = (long)p->d->sw * LANES;
+  int x = 0;
+  for (; x + 8 <= nx; x += 8) {
+    Vec16 a0 = b, a1 = b, a2 = b, a3 = b, a4 = b, a5 = b, a6 = b, a7 = b;
+    DW_3X3(a0, x);
+    DW_3X3(a1, x + 1);
+    DW_3X3(a2, x + 2);
+    DW_3X3(a3, x + 3);
+    DW_3X3(a4, x + 4);
+    DW_3X3(a5, x + 5);
+    DW_3X3(a6, x + 6);
+    DW_3X3(a7, x + 7);
+    DW_PIXEL_OUT(a0, x);
+    DW_PIXEL_OUT(a1, x + 1);
+    DW_PIXEL_OUT(a2, x + 2);
+    DW_PIXEL_OUT(a3, x + 3);
+    DW_PIXEL_OUT(a4, x + 4);
+    DW_PIXEL_OUT(a5, x + 5);
+    DW_PIXEL_OUT(a6, x + 6);
+    DW_PIXEL_OUT(a7, x + 7);
+  }
+  for (; x + 2 <= nx; x += 2) {
+    Vec16 a0 = b, a1 = b;
+    DW_3X3(a0, x);
+    DW_3X3(a1, x + 1);
+    DW_PIXEL_OUT(a0, x);
+    DW_PIXEL_OUT(a1, x + 1);
+  }
+  if (x < nx) {
+    Vec16 a0 = b;
+    DW_3X3(a0, x);
+    DW_PIXEL_OUT(a0, x);
+  }
+}
+
+/* The same for any kernel, channel count and activation: one pixel at a
+ * time, the epilogue per value. */
+RTK_CLONES
+static void dw_row_any(float *restrict orow, const float *restrict resrow,
+                       const float *const *rows, const float *restrict w,
+                       const float *restrict bias, const DwPlan *p, int nx,
+                       int cn) {
   const RtDwConv2d *d = p->d;
-  long row_step = (long)d->w * p->in_cs;
-  const float *x0 = img + ((long)iy0 * d->w + ix0) * p->in_cs + c0;
-  const float *w0 = kernel + c0;
-  if (cn == CB) {
-    V16 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
-    for (int ky = ky_lo; ky < ky_hi; ky++) {
-      const float *x = x0 + ky * row_step + (long)kx_lo * p->in_cs;
-      const float *wk = w0 + (long)(ky * d->kw + kx_lo) * p->oc;
-      for (int kx = kx_lo; kx < kx_hi; kx++, x += p->in_cs, wk += p->oc) {
-        MAC16(a0, x, wk);
-        MAC16(a1, x + 16, wk + 16);
-        MAC16(a2, x + 32, wk + 32);
-        MAC16(a3, x + 48, wk + 48);
+  RtAct act = p->ep ? p->ep->act : RT_ACT_LINEAR;
+  float alpha = p->ep ? p->ep->alpha : 0.0f;
+  long res_cs = p->ep && p->ep->res_cs ? p->ep->res_cs : p->out_cs;
+  for (int x = 0; x < nx; x++) {
+    Vec16 acc = VLOAD(bias);
+    for (int ky = 0; ky < d->kh; ky++) {
+      const float *r = rows[ky] + (long)x * d->sw * LANES;
+      const float *wk = w + ky * d->kw * LANES;
+      for (int kx = 0; kx < d->kw; kx++)
+        acc += VLOAD(r + kx * LANES) * VLOAD(wk + kx * LANES);
+    }
+    float v[LANES];
+    VSTORE(v, acc);
+    float *o = orow + (long)x * p->out_cs;
+    const float *res = resrow ? resrow + (long)x * res_cs : NULL;
+    for (int j = 0; j < cn; j++)
+      o[j] = rt_act_apply(act, alpha, res ? v[j] + res[j] : v[j]);
+  }
+}
+
+/* One item: image b, channels [c0, c0 + cn), output columns
+ * [ox0, ox0 + nx), output rows [oy0, oy1). */
+static void dw_item(const DwPlan *p, float *out, const float *in,
+                    const float *kernel, int b, int c0, int ox0, int nx,
+                    int oy0, int oy1) {
+  const RtDwConv2d *d = p->d;
+  int cn = p->oc - c0 < LANES ? p->oc - c0 : LANES;
+  int taps = d->kh * d->kw;
+  float ring[RING_FLOATS], w[MAX_TAPS * LANES], bias[LANES];
+  float s[LANES], t[LANES];
+  int ring_iy[MAX_TAPS]; /* input row each ring slot holds */
+  for (int q = 0; q < taps; q++)
+    for (int j = 0; j < LANES; j++)
+      w[q * LANES + j] = j < cn ? kernel[(long)q * p->oc + c0 + j] : 0.0f;
+  const float *bp = p->ep ? p->ep->bias : NULL;
+  for (int j = 0; j < LANES; j++) {
+    bias[j] = bp && j < cn ? bp[c0 + j] : 0.0f;
+    s[j] = p->pre && p->pre->scale && j < cn ? p->pre->scale[c0 + j] : 1.0f;
+    t[j] = p->pre && p->pre->shift && j < cn ? p->pre->shift[c0 + j] : 0.0f;
+  }
+  for (int k = 0; k < d->kh; k++)
+    ring_iy[k] = -1 - d->pad_top - d->kh; /* holds nothing yet */
+  const float *img = in + (long)b * d->h * d->w * p->in_cs;
+  int ix0 = ox0 * d->sw - d->pad_left;
+  long row_floats = (long)p->ring_w * LANES;
+  for (int oy = oy0; oy < oy1; oy++) {
+    const float *rows[MAX_TAPS];
+    for (int ky = 0; ky < d->kh; ky++) {
+      int iy = oy * d->sh - d->pad_top + ky;
+      int slot = ((iy % d->kh) + d->kh) % d->kh;
+      float *r = ring + slot * row_floats;
+      if (ring_iy[slot] != iy) {
+        dw_fill_row(r, img, p, iy, ix0, c0, cn, s, t);
+        ring_iy[slot] = iy;
       }
+      rows[ky] = r;
     }
-    memcpy(o + c0, &a0, sizeof a0);
-    memcpy(o + c0 + 16, &a1, sizeof a1);
-    memcpy(o + c0 + 32, &a2, sizeof a2);
-    memcpy(o + c0 + 48, &a3, sizeof a3);
-    return;
-  }
-  int j = 0;
-  for (; j + 16 <= cn; j += 16) {
-    V16 a = {0};
-    for (int ky = ky_lo; ky < ky_hi; ky++) {
-      const float *x = x0 + ky * row_step + (long)kx_lo * p->in_cs + j;
-      const float *wk = w0 + (long)(ky * d->kw + kx_lo) * p->oc + j;
-      for (int kx = kx_lo; kx < kx_hi; kx++, x += p->in_cs, wk += p->oc)
-        MAC16(a, x, wk);
-    }
-    memcpy(o + c0 + j, &a, sizeof a);
-  }
-  for (; j < cn; j++) {
-    float a = 0.0f;
-    for (int ky = ky_lo; ky < ky_hi; ky++)
-      for (int kx = kx_lo; kx < kx_hi; kx++)
-        a += x0[ky * row_step + (long)kx * p->in_cs + j] *
-             w0[(long)(ky * d->kw + kx) * p->oc + j];
-    o[c0 + j] = a;
+    long pix = ((long)b * d->oh + oy) * d->ow + ox0;
+    const float *res = NULL;
+    if (p->ep && p->ep->residual)
+      res = p->ep->residual + pix * (p->ep->res_cs ? p->ep->res_cs : p->out_cs) + c0;
+    float *orow = out + pix * p->out_cs + c0;
+    RtAct act = p->ep ? p->ep->act : RT_ACT_LINEAR;
+    if (d->kh == 3 && d->kw == 3 && cn == LANES && vec_act_supported(act))
+      dw_row_3x3(orow, res, rows, w, bias, p, nx);
+    else
+      dw_row_any(orow, res, rows, w, bias, p, nx, cn);
   }
 }
 
-/* Multiplier > 1 (rare): output channel j reads input channel j / mult. */
-static void dw_block_mult(float *restrict o, const float *restrict img,
-                          const float *restrict kernel, const DwPlan *p,
-                          int iy0, int ix0, int ky_lo, int ky_hi, int kx_lo,
-                          int kx_hi, int c0, int cn) {
-  const RtDwConv2d *d = p->d;
-  float acc[CB];
-  for (int j = 0; j < cn; j++)
-    acc[j] = 0.0f;
-  for (int ky = ky_lo; ky < ky_hi; ky++) {
-    for (int kx = kx_lo; kx < kx_hi; kx++) {
-      const float *x = img + ((long)(iy0 + ky) * d->w + ix0 + kx) * p->in_cs;
-      const float *wk = kernel + (long)(ky * d->kw + kx) * p->oc + c0;
-      for (int j = 0; j < cn; j++)
-        acc[j] += x[(c0 + j) / p->mult] * wk[j];
-    }
-  }
-  memcpy(o + c0, acc, (size_t)cn * sizeof *o);
-}
+/* ---- The plain path (multiplier > 1, huge kernels) ------------------------ */
 
-/* One output row (image b, row oy), then its epilogue while it is in L1. */
-static void dw_row(const DwPlan *p, float *out, const float *in,
-                   const float *kernel, const RtEpilogue *ep, int b, int oy) {
+/* Output pixel (b, oy, ox), all channels: output channel j reads input
+ * channel j / mult. */
+static void dw_pixel_plain(const DwPlan *p, float *out, const float *in,
+                           const float *kernel, int b, int oy, int ox) {
   const RtDwConv2d *d = p->d;
   const float *img = in + (long)b * d->h * d->w * p->in_cs;
-  long row0 = ((long)b * d->oh + oy) * d->ow;
-  float *orow = out + row0 * p->out_cs;
-  int iy0 = oy * d->sh - d->pad_top;
-  int ky_lo = iy0 < 0 ? -iy0 : 0;
-  int ky_hi = d->h - iy0 < d->kh ? d->h - iy0 : d->kh;
-  for (int ox = 0; ox < d->ow; ox++) {
-    int ix0 = ox * d->sw - d->pad_left;
-    int kx_lo = ix0 < 0 ? -ix0 : 0;
-    int kx_hi = d->w - ix0 < d->kw ? d->w - ix0 : d->kw;
-    float *o = orow + (long)ox * p->out_cs;
-    for (int c0 = 0; c0 < p->oc; c0 += CB) {
-      int cn = p->oc - c0 < CB ? p->oc - c0 : CB;
-      if (p->mult == 1)
-        dw_block_mult1(o, img, kernel, p, iy0, ix0, ky_lo, ky_hi, kx_lo, kx_hi,
-                       c0, cn);
-      else
-        dw_block_mult(o, img, kernel, p, iy0, ix0, ky_lo, ky_hi, kx_lo, kx_hi,
-                      c0, cn);
+  long pix = ((long)b * d->oh + oy) * d->ow + ox;
+  float *o = out + pix * p->out_cs;
+  int iy0 = oy * d->sh - d->pad_top, ix0 = ox * d->sw - d->pad_left;
+  for (int j = 0; j < p->oc; j++) {
+    float acc = 0.0f;
+    int ci = j / p->mult;
+    for (int ky = 0; ky < d->kh; ky++) {
+      int iy = iy0 + ky;
+      if (iy < 0 || iy >= d->h)
+        continue;
+      for (int kx = 0; kx < d->kw; kx++) {
+        int ix = ix0 + kx;
+        if (ix < 0 || ix >= d->w)
+          continue;
+        float x = img[((long)iy * d->w + ix) * p->in_cs + ci];
+        if (p->pre)
+          x = pre_apply(p->pre, ci, x);
+        acc += x * kernel[(long)(ky * d->kw + kx) * p->oc + j];
+      }
     }
+    o[j] = acc;
   }
-  rtk_epilogue_tile(orow, p->out_cs, ep, row0, 0, d->ow, p->oc);
+  rtk_epilogue_tile(o, p->out_cs, p->ep, pix, 0, 1, p->oc);
 }
 
-RtStatus rt_dwconv2d(const RtContext *ctx, float *out, const float *in,
-                     const float *kernel, const RtEpilogue *ep,
-                     const RtDwConv2d *d) {
+/* ---- Planning and threads ------------------------------------------------- */
+
+/* Cuts the work into items: strips narrow enough for the ring buffer, and
+ * runs of rows short enough that every thread gets a few items. Returns 0
+ * when the vector path does not apply. */
+static int dw_plan_items(DwPlan *p, int threads) {
+  const RtDwConv2d *d = p->d;
+  if (p->mult != 1 || d->kh * d->kw > MAX_TAPS)
+    return 0;
+  int max_ring_w = RING_FLOATS / (d->kh * LANES);
+  int strip = (max_ring_w - d->kw) / d->sw + 1; /* output columns that fit */
+  if (strip < 1)
+    return 0;
+  if (strip > d->ow)
+    strip = d->ow;
+  p->nstrips = (d->ow + strip - 1) / strip;
+  p->strip = (d->ow + p->nstrips - 1) / p->nstrips; /* even strips */
+  p->ring_w = (p->strip - 1) * d->sw + d->kw;
+  p->ncb = (p->oc + LANES - 1) / LANES;
+  long base = (long)d->n * p->ncb * p->nstrips;
+  long want = 4L * threads; /* a few items each, for balance */
+  int chunks = base >= want ? 1 : (int)((want + base - 1) / base);
+  int max_chunks = d->oh / MIN_ITEM_ROWS > 0 ? d->oh / MIN_ITEM_ROWS : 1;
+  if (chunks > max_chunks)
+    chunks = max_chunks;
+  p->row_chunk = (d->oh + chunks - 1) / chunks;
+  p->nchunks = (d->oh + p->row_chunk - 1) / p->row_chunk;
+  return 1;
+}
+
+RtStatus rt_dwconv2d_preact(const RtContext *ctx, float *out, const float *in,
+                            const float *kernel, const RtPreact *pre,
+                            const RtEpilogue *ep, const RtDwConv2d *d) {
   if (!out || !in || !kernel || !d || d->n < 1 || d->h < 1 || d->w < 1 ||
       d->c < 1 || d->oh < 1 || d->ow < 1 || d->kh < 1 || d->kw < 1 ||
       d->sh < 1 || d->sw < 1 || d->pad_top < 0 || d->pad_left < 0 ||
       d->multiplier < 0)
     return RT_ERR_ARG;
-  DwPlan p = {.d = d, .mult = d->multiplier ? d->multiplier : 1};
+  DwPlan p = {.d = d, .pre = pre, .ep = ep,
+              .mult = d->multiplier ? d->multiplier : 1};
   p.oc = d->c * p.mult;
   p.in_cs = rtk_cs(d->in_cs, d->c);
   p.out_cs = rtk_cs(d->out_cs, p.oc);
   if (p.in_cs < d->c || p.out_cs < p.oc)
     return RT_ERR_ARG;
-  long rows = (long)d->n * d->oh;
-  long work = rows * d->ow * p.oc * d->kh * d->kw;
   int threads = rtk_threads(ctx);
-#pragma omp parallel for num_threads(threads) schedule(static) if (work > (1 << 15))
-  for (long r = 0; r < rows; r++)
-    dw_row(&p, out, in, kernel, ep, (int)(r / d->oh), (int)(r % d->oh));
+  long work = (long)d->n * d->oh * d->ow * p.oc * d->kh * d->kw;
+  int parallel = work > (1 << 15);
+  if (!dw_plan_items(&p, parallel ? threads : 1)) {
+    long pixels = (long)d->n * d->oh * d->ow;
+#pragma omp parallel for num_threads(threads) schedule(static) if (parallel)
+    for (long q = 0; q < pixels; q++)
+      dw_pixel_plain(&p, out, in, kernel, (int)(q / ((long)d->oh * d->ow)),
+                     (int)(q / d->ow % d->oh), (int)(q % d->ow));
+    return RT_OK;
+  }
+  long items = (long)d->n * p.ncb * p.nstrips * p.nchunks;
+#pragma omp parallel for num_threads(threads) schedule(static) if (parallel)
+  for (long it = 0; it < items; it++) {
+    /* Channel blocks innermost: a thread's items are whole rows of
+     * pixels, as the next layer's threads will most likely read them
+     * (cores writing halves of the same pixels ran at half speed). */
+    long q = it;
+    int cb = (int)(q % p.ncb);
+    q /= p.ncb;
+    int strip = (int)(q % p.nstrips);
+    q /= p.nstrips;
+    int chunk = (int)(q % p.nchunks);
+    int b = (int)(q / p.nchunks);
+    int ox0 = strip * p.strip, oy0 = chunk * p.row_chunk;
+    int nx = d->ow - ox0 < p.strip ? d->ow - ox0 : p.strip;
+    int oy1 = d->oh - oy0 < p.row_chunk ? d->oh : oy0 + p.row_chunk;
+    dw_item(&p, out, in, kernel, b, cb * LANES, ox0, nx, oy0, oy1);
+  }
   return RT_OK;
+}
+
+RtStatus rt_dwconv2d(const RtContext *ctx, float *out, const float *in,
+                     const float *kernel, const RtEpilogue *ep,
+                     const RtDwConv2d *d) {
+  return rt_dwconv2d_preact(ctx, out, in, kernel, NULL, ep, d);
 }

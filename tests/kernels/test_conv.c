@@ -126,7 +126,10 @@ typedef struct DwCase {
   RtAct act;
 } DwCase;
 
-static int run_dw(const DwCase *t, int threads, Rng *rng) {
+/* pre_act < 0: a plain depthwise conv; otherwise through a pre-activation
+ * (random scale and shift, then pre_act), checked against the reference
+ * conv of the reference channel-affine map of the input. */
+static int run_dw(const DwCase *t, int threads, int pre_act, Rng *rng) {
   RtDwConv2d d = {.n = t->n, .h = t->h, .w = t->w, .c = t->c,
                   .kh = t->kh, .kw = t->kw, .sh = t->sh, .sw = t->sw,
                   .multiplier = t->mult};
@@ -147,18 +150,35 @@ static int run_dw(const DwCase *t, int threads, Rng *rng) {
   float *got = sentinel_buf(out_pix * d.out_cs);
   float *want = sentinel_buf(out_pix * d.out_cs);
   RtContext ctx = {.num_threads = threads};
-  ref_dwconv2d(want + t->out_off, in, kernel, &ep, &d);
-  RtStatus st = rt_dwconv2d(&ctx, got + t->out_off, in, kernel, &ep, &d);
-  char what[200];
+  float *scale = rand_buf(rng, t->c, 0.5f, 1.5f);
+  float *shift = rand_buf(rng, t->c, -0.5f, 0.5f);
+  RtPreact pre = {scale, shift, pre_act < 0 ? RT_ACT_LINEAR : (RtAct)pre_act, 0.2f};
+  float *mapped = NULL;
+  if (pre_act >= 0) {
+    long in_n = (long)t->n * t->h * t->w * d.in_cs;
+    mapped = sentinel_buf(in_n);
+    RtEltwise e = {.n = t->n, .h = t->h, .w = t->w, .c = t->c,
+                   .in_cs = d.in_cs, .out_cs = d.in_cs};
+    RtEpilogue pre_ep = {.act = pre.act, .alpha = pre.alpha};
+    ref_channel_affine(mapped, in, scale, shift, &pre_ep, &e);
+  }
+  ref_dwconv2d(want + t->out_off, mapped ? mapped : in, kernel, &ep, &d);
+  RtStatus st = pre_act < 0
+                    ? rt_dwconv2d(&ctx, got + t->out_off, in, kernel, &ep, &d)
+                    : rt_dwconv2d_preact(&ctx, got + t->out_off, in, kernel,
+                                         &pre, &ep, &d);
+  char what[240];
   snprintf(what, sizeof what,
-           "dwconv %s %dx%dx%dx%d -> %dx%dx%d k%dx%d s%dx%d %s%s%s, %d threads",
+           "dwconv %s %dx%dx%dx%d -> %dx%dx%d k%dx%d s%dx%d %s%s%s%s%s, %d threads",
            t->name, t->n, t->h, t->w, t->c, d.oh, d.ow, oc, t->kh, t->kw, t->sh,
            t->sw, act_name(t->act), t->bias ? "+bias" : "",
-           t->residual ? "+res" : "", threads);
+           t->residual ? "+res" : "", pre_act < 0 ? "" : ", preact ",
+           pre_act < 0 ? "" : act_name(pre.act), threads);
   int fail = check_status(what, st, RT_OK);
   if (!fail)
     fail = check_close(what, got, want, out_pix * d.out_cs, d.out_cs);
   free(in), free(kernel), free(bias), free(res), free(got), free(want);
+  free(scale), free(shift), free(mapped);
   return fail;
 }
 
@@ -256,6 +276,13 @@ static const DwCase dw_cases[] = {
     {"mult2",        2,  7,  7, 12, 2, 3, 3, 1, 1, S, S, 0, 0, 0, 1, 0, L},
     {"mult3-s2",     1,  8,  9, 40, 3, 3, 3, 2, 2, S, S, 0, 0, 0, 1, 0, R},
     {"slices-res",   2,  8,  8, 72, 1, 3, 3, 1, 1, S, S, 3, 5, 2, 1, 1, RT_ACT_RELU6},
+    /* Wider than one ring buffer: strips of columns, uneven. */
+    {"strips",       1,  5, 300, 16, 1, 3, 3, 1, 1, S, S, 0, 0, 0, 1, 0, R},
+    {"strips-s2-k7", 1, 12, 200, 20, 1, 7, 7, 2, 2, S, S, 0, 0, 0, 1, 1, L},
+    /* 9x9 taps: past the vector path's limit. */
+    {"k9",           2, 10, 10, 17, 1, 9, 9, 1, 1, S, S, 0, 0, 0, 1, 1, R},
+    /* Batch 1, many rows: runs of rows shared among threads. */
+    {"rows",         1, 32, 32, 32, 1, 3, 3, 1, 1, S, S, 0, 0, 0, 1, 1, R},
 };
 
 static const DenseCase dense_cases[] = {
@@ -333,13 +360,16 @@ int main(void) {
     ConvCase t1 = {"act-1x1", 2, 6, 6, 8, 40, 1, 1, 1, 1, V, V, 1, 5, 3, 2, 1, 1, (RtAct)a};
     fails += run_conv(&t1, 2, WS_FULL, &rng);
     DwCase u = {"act", 2, 6, 6, 20, 1, 3, 3, 1, 1, S, S, 0, 0, 0, 1, 1, (RtAct)a};
-    fails += run_dw(&u, 2, &rng);
+    fails += run_dw(&u, 2, -1, &rng);
+    fails += run_dw(&u, 2, a, &rng); /* the same activation before, too */
     DenseCase v = {"act", 5, 16, 24, 0, 0, 0, 1, 1, (RtAct)a};
     fails += run_dense(&v, 2, &rng);
   }
   for (size_t i = 0; i < sizeof dw_cases / sizeof dw_cases[0]; i++)
-    for (int threads = 1; threads <= 3; threads++)
-      fails += run_dw(&dw_cases[i], threads, &rng);
+    for (int threads = 1; threads <= 3; threads++) {
+      fails += run_dw(&dw_cases[i], threads, -1, &rng);
+      fails += run_dw(&dw_cases[i], threads, RT_ACT_RELU, &rng);
+    }
   for (size_t i = 0; i < sizeof dense_cases / sizeof dense_cases[0]; i++)
     for (int threads = 1; threads <= 3; threads++)
       fails += run_dense(&dense_cases[i], threads, &rng);

@@ -146,6 +146,22 @@ RtStatus rt_dwconv2d(const RtContext *ctx, float *out, const float *in,
                      const float *kernel, const RtEpilogue *ep,
                      const RtDwConv2d *d);
 
+/* A per-channel map a kernel applies to its input as it reads it:
+ * x -> act(x * scale[c] + shift[c]) (NULL scale: 1, NULL shift: 0). The
+ * book's pre-activation, a batch norm and ReLU before a conv, folded into
+ * the conv's input instead of a pass of its own. Padding is not mapped: it
+ * reads as zero, as the padding of the mapped tensor would. */
+typedef struct RtPreact {
+  const float *scale, *shift;
+  RtAct act;
+  float alpha;
+} RtPreact;
+
+/* rt_dwconv2d of pre(in) (pre may be NULL: rt_dwconv2d). */
+RtStatus rt_dwconv2d_preact(const RtContext *ctx, float *out, const float *in,
+                            const float *kernel, const RtPreact *pre,
+                            const RtEpilogue *ep, const RtDwConv2d *d);
+
 /* ---- Dense ---------------------------------------------------------------- */
 
 /* out[rows, out_features] = in[rows, in_features] x kernel[in, out]. rows is
