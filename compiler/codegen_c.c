@@ -231,6 +231,18 @@ static void emit_prepare(Gen *gen, const char *id) {
                  ", %" PRId64 ");",
               gen->w_kernel[i], gen->w_bias[i], s, sh, k->count / oc, oc);
     }
+    if (n->preact) {
+      const Node *bn = n->preact;
+      int64_t cin = cg_chans(bn);
+      gen->w_preact[i] = take(gen, 2 * cin);
+      em_line(e, "/* %s, applied to %s's input as it reads it: a scale and shift per input channel */",
+              em_comment_text(gen->a, bn->name), name);
+      em_line(e, "rt_bn_fold(w + %" PRId64 ", w + %" PRId64 ", p + %" PRId64 ", p + %" PRId64 ", p + %" PRId64
+                 ", p + %" PRId64 ", %s, %" PRId64 ");",
+              gen->w_preact[i], gen->w_preact[i] + cin, cg_param(gen, bn, "gamma")->offset,
+              cg_param(gen, bn, "beta")->offset, cg_param(gen, bn, "moving_mean")->offset,
+              cg_param(gen, bn, "moving_variance")->offset, em_float(gen->a, bn->attr.epsilon), cin);
+    }
     /* The sizes below mirror rt_winograd_kernel_floats and
      * rt_conv2d_packed_kernel_floats: matrices whose columns are padded to
      * whole 32-float panels of the runtime's register GEMM. */
@@ -333,7 +345,16 @@ void cg_emit_node(Gen *gen, const Node *n) {
             in->shape.d[0], in->shape.d[1], in->shape.d[2], cg_cs(gen, in), n->shape.d[0], n->shape.d[1], cg_cs(gen, n),
             a->kernel[0], a->kernel[1], a->stride[0], a->stride[1], a->pad[0], a->pad[2], a->multiplier);
     em_line(e, "const RtEpilogue ep = %s;", epilogue(gen, n, gen->w_bias[n->id]));
-    em_line(e, "CHECK(rt_dwconv2d(ctx, %s, %s, w + %" PRId64 ", &ep, &d));", out, src, gen->w_kernel[n->id]);
+    if (n->preact) {
+      const Node *bn = n->preact;
+      em_line(e, "const RtPreact pre = {w + %" PRId64 ", w + %" PRId64 ", %s, %s};", gen->w_preact[n->id],
+              gen->w_preact[n->id] + cg_chans(bn), cg_rt_act(bn->attr.act),
+              em_float(gen->a, bn->attr.act == ACT_LINEAR ? 0 : bn->attr.alpha));
+      em_line(e, "CHECK(rt_dwconv2d_preact(ctx, %s, %s, w + %" PRId64 ", &pre, &ep, &d));", out, src,
+              gen->w_kernel[n->id]);
+    } else {
+      em_line(e, "CHECK(rt_dwconv2d(ctx, %s, %s, w + %" PRId64 ", &ep, &d));", out, src, gen->w_kernel[n->id]);
+    }
     softmax_after(gen, n);
     return;
   case OP_SEPCONV: {
@@ -514,8 +535,11 @@ const char *cg_comment_line(Gen *gen, const Node *n) {
     ins = arena_printf(gen->a, "%s%s%s", ins, j ? " + " : "", shape_str(&n->inputs[j]->shape, s, sizeof s));
   }
   const char *extra = "";
+  if (n->preact)
+    extra = arena_printf(gen->a, ", %s%s%s before", n->preact->name, n->preact->attr.act == ACT_LINEAR ? "" : " and ",
+                         n->preact->attr.act == ACT_LINEAR ? "" : act_name(n->preact->attr.act));
   if (n->bn_folded)
-    extra = arena_printf(gen->a, ", %s folded", n->bn_folded->name);
+    extra = arena_printf(gen->a, "%s, %s folded", extra, n->bn_folded->name);
   if (n->residual)
     extra = arena_printf(gen->a, "%s, + %s", extra, n->residual->name);
   if (n->attr.act != ACT_LINEAR)
@@ -805,8 +829,9 @@ bool cg_c_write(const Compilation *c, const Graph *g, const Plan *p, const char 
   gen.w_bias = arena_alloc(gen.a, sizeof(int64_t) * (size_t)n);
   gen.w_extra = arena_alloc(gen.a, sizeof(int64_t) * (size_t)n);
   gen.w_extra2 = arena_alloc(gen.a, sizeof(int64_t) * (size_t)n);
+  gen.w_preact = arena_alloc(gen.a, sizeof(int64_t) * (size_t)n);
   for (int i = 0; i < n; i++)
-    gen.w_kernel[i] = gen.w_bias[i] = gen.w_extra[i] = gen.w_extra2[i] = -1;
+    gen.w_kernel[i] = gen.w_bias[i] = gen.w_extra[i] = gen.w_extra2[i] = gen.w_preact[i] = -1;
   const char *id = o->model_id;
   char *upper = arena_strdup(gen.a, id);
   for (char *q = upper; *q; q++)

@@ -57,8 +57,10 @@ static const char usage_emit[] =
     "Writes DIR/<network>.c and DIR/<network>.h: the network as C11 that\n"
     "calls the netc runtime, one call per layer, every tensor at an offset of\n"
     "one planned arena. Inference passes (all on by default): remove-dropout,\n"
-    "fold-bn, fuse-residual, fuse-activation, winograd (3x3 stride-1\n"
-    "convolutions by Winograd's F(4x4, 3x3) or F(2x2, 3x3) instead of a GEMM).\n";
+    "fold-bn, fuse-residual, fuse-activation, fuse-preactivation (a batch\n"
+    "norm before a depthwise conv applied as the conv reads its input),\n"
+    "winograd (3x3 stride-1 convolutions by Winograd's F(4x4, 3x3) or\n"
+    "F(2x2, 3x3) instead of a GEMM).\n";
 
 static const char usage_build[] =
     "usage: netc build FILE -o PROGRAM [--cc CC] [--cflags FLAGS] [--keep] [-v]\n"
@@ -142,7 +144,7 @@ static int parse_options(const char *cmd, int argc, char **argv, const char *con
       else if (strcmp(a, "--train") == 0)
         o->train = true;
       else if (strcmp(a, "--no-passes") == 0)
-        o->passes = (PassOptions){false, false, false, false, false};
+        o->passes = (PassOptions){0};
       else {
         if (i + 1 >= argc)
           return usage_error(cmd, "option '%s' needs a value", a);
@@ -164,10 +166,14 @@ static int parse_options(const char *cmd, int argc, char **argv, const char *con
             o->passes.fuse_residual = false;
           else if (strcmp(v, "fuse-activation") == 0)
             o->passes.fuse_activation = false;
+          else if (strcmp(v, "fuse-preactivation") == 0)
+            o->passes.fuse_preactivation = false;
           else if (strcmp(v, "winograd") == 0)
             o->passes.winograd = false;
           else
-            return usage_error(cmd, "unknown pass '%s' (remove-dropout, fold-bn, fuse-residual, fuse-activation, winograd)",
+            return usage_error(cmd,
+                               "unknown pass '%s' (remove-dropout, fold-bn, fuse-residual, fuse-activation, "
+                               "fuse-preactivation, winograd)",
                                v);
         } else if (!parse_batch(v, &o->batch))
           return usage_error(cmd, "--batch needs a whole number from 1 to 1000000, not '%s'", v);

@@ -276,6 +276,7 @@ typedef struct Node {
   int64_t params, trainable, macs, eltwise;
   /* Set by the inference passes (passes/). */
   const struct Node *bn_folded;  /* a batch norm folded into this layer's weights */
+  const struct Node *preact;     /* dwconv: a batch norm (and its activation) applied to its input as it reads it */
   struct Node *residual;         /* a tensor added in this layer's epilogue */
   int winograd_tile;             /* conv: 2 or 4 for Winograd's F(2x2)/F(4x4, 3x3); 0: a GEMM */
   bool dead;                     /* removed; dropped by graph_compact */
@@ -465,6 +466,7 @@ int pass_fold_bn(Graph *g);          /* BN after conv/dense into its weights */
 int pass_fuse_residual(Graph *g);    /* add(x, conv(...)) into the conv's epilogue */
 int pass_fuse_activation(Graph *g);  /* activation into its producer's epilogue */
 int pass_dead_nodes(Graph *g);       /* layers no output depends on */
+int pass_fuse_preactivation(Graph *g); /* bn -> act -> dwconv: the dwconv maps its input */
 int pass_select_winograd(Graph *g);  /* 3x3 stride-1 convs run by Winograd */
 /* The Winograd tile that pays for this conv, 2 or 4, or 0 for none (the
  * pass's rule; the training step, which runs on the graph as written, asks
@@ -472,7 +474,7 @@ int pass_select_winograd(Graph *g);  /* 3x3 stride-1 convs run by Winograd */
 int pass_winograd_tile(const Node *n);
 
 typedef struct PassOptions {
-  bool remove_dropout, fold_bn, fuse_residual, fuse_activation, winograd;
+  bool remove_dropout, fold_bn, fuse_residual, fuse_activation, fuse_preactivation, winograd;
 } PassOptions;
 /* All passes on. */
 PassOptions pass_options_all(void);

@@ -112,6 +112,30 @@ static void test_fuse_activation(void) {
   compilation_free(c);
 }
 
+static void test_fuse_preactivation(void) {
+  Compilation *c = compile("network m(input: 8x8x4) {\n"
+                           "  a = input -> bn -> relu -> dwconv(3, pad = same)\n"        /* fuses */
+                           "  b = input -> bn -> relu -> conv(4, 3, pad = same)\n"       /* a GEMM conv: no */
+                           "  p = input -> bn(name = \"shared\")\n"
+                           "  q = p -> dwconv(3, pad = same)\n"                           /* p read twice: no */
+                           "  return concat(a, b, q, p)\n}\n");
+  if (!c)
+    return;
+  Graph *g = graph_clone(c->arena, c->graph);
+  pass_fuse_activation(g);
+  int n = pass_fuse_preactivation(g);
+  CHECK(n == 1, "fuse_preactivation fused %d, want 1", n);
+  Node *dw = find(g, "dwconv");
+  CHECK(dw && dw->preact && strcmp(dw->preact->name, "bn") == 0, "bn not moved into dwconv's input");
+  CHECK(dw && dw->preact->attr.act == ACT_RELU, "the relu was not carried along");
+  CHECK(dw && dw->inputs[0] == g->inputs[0], "dwconv does not read the input directly");
+  CHECK(!find(g, "bn"), "the fused bn is still a layer");
+  CHECK(!find(g, "dwconv_1")->preact, "fused a batch norm with two readers");
+  CHECK(!find(g, "conv")->preact, "fused into a GEMM convolution");
+  CHECK(count_op(g, OP_BN) == 2, "%d batch norms left, want 2", count_op(g, OP_BN));
+  compilation_free(c);
+}
+
 static void test_dead_nodes(void) {
   Compilation *c = compile("network m(input: 16) {\n  return input -> dense(4)\n}\n");
   if (!c)
@@ -179,6 +203,7 @@ int main(void) {
   test_fold_bn();
   test_fuse_residual();
   test_fuse_activation();
+  test_fuse_preactivation();
   test_dead_nodes();
   test_select_winograd();
   test_pipeline_resnet_unit();

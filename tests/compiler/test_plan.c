@@ -80,7 +80,7 @@ static void check_file(const char *path) {
     return;
   Compilation *c = compile_text(path, text, len);
   if (c) {
-    PassOptions variants[2] = {pass_options_all(), {false, false, false, false, false}};
+    PassOptions variants[2] = {pass_options_all(), {0}};
     for (int v = 0; v < 2; v++) {
       Graph *g;
       Plan *p = compile_inference_plan(c, &variants[v], &g);
