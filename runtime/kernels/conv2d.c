@@ -99,9 +99,18 @@ static void im2col(float *col, const float *in, const ConvPlan *p, long m0,
   const RtConv2d *d = p->d;
   long hw = (long)d->oh * d->ow;
   size_t cg = (size_t)p->cg, run_floats = (size_t)d->kw * cg;
+  /* The row's pixel, advanced by one each row: two divisions a row cost a
+   * third of a stem conv's time (perf). */
+  long b = m0 / hw, rem = m0 - b * hw;
+  int oy = (int)(rem / d->ow), ox = (int)(rem - (long)oy * d->ow);
   for (long r = 0; r < rows; r++) {
-    long m = m0 + r, b = m / hw, rem = m - b * hw;
-    int oy = (int)(rem / d->ow), ox = (int)(rem - (long)oy * d->ow);
+    if (r > 0 && ++ox == d->ow) {
+      ox = 0;
+      if (++oy == d->oh) {
+        oy = 0;
+        b++;
+      }
+    }
     int iy0 = oy * d->sh - d->pad_top, ix0 = ox * d->sw - d->pad_left;
     int kx_lo = ix0 < 0 ? -ix0 : 0;
     int kx_hi = d->w - ix0 < d->kw ? d->w - ix0 : d->kw;

@@ -48,32 +48,51 @@ static float pre_apply(const RtPreact *pre, int ch, float x) {
 
 /* Input row iy, columns [ix0, ix0 + p->ring_w), channels [c0, c0 + cn) of
  * image img into dst (ring_w x 16 floats): zero outside the image and past
- * cn, the pre-activation applied inside. */
+ * cn, the pre-activation (scale s, shift t) applied inside. The columns
+ * inside the image are one tight loop per case: with the bounds checks
+ * and the activation's switch inside it, filling cost as much as the taps
+ * (perf). */
 RTK_CLONES
 static void dw_fill_row(float *restrict dst, const float *restrict img,
                         const DwPlan *p, int iy, int ix0, int c0, int cn,
                         const float *restrict s, const float *restrict t) {
   const RtDwConv2d *d = p->d;
   const RtPreact *pre = p->pre;
-  int vector_act = pre && vec_act_supported(pre->act);
-  for (int x = 0; x < p->ring_w; x++, dst += LANES) {
-    int ix = ix0 + x;
-    if (iy < 0 || iy >= d->h || ix < 0 || ix >= d->w) {
-      memset(dst, 0, LANES * sizeof *dst);
-      continue;
+  int xa = ix0 < 0 ? -ix0 : 0, xb = d->w - ix0;
+  if (xb > p->ring_w)
+    xb = p->ring_w;
+  if (iy < 0 || iy >= d->h || xb <= xa) {
+    memset(dst, 0, (size_t)p->ring_w * LANES * sizeof *dst);
+    return;
+  }
+  memset(dst, 0, (size_t)xa * LANES * sizeof *dst);
+  memset(dst + (long)xb * LANES, 0, (size_t)(p->ring_w - xb) * LANES * sizeof *dst);
+  const float *src = img + ((long)iy * d->w + ix0 + xa) * p->in_cs + c0;
+  float *o = dst + (long)xa * LANES;
+  int n = xb - xa;
+  long cs = p->in_cs;
+  if (cn == LANES && !pre) {
+    for (int x = 0; x < n; x++)
+      VSTORE(o + x * LANES, VLOAD(src + x * cs));
+  } else if (cn == LANES && pre->act == RT_ACT_RELU) {
+    const Vec16 sv = VLOAD(s), tv = VLOAD(t), zero = {0};
+    for (int x = 0; x < n; x++) {
+      Vec16 v = VLOAD(src + x * cs) * sv + tv;
+      VSTORE(o + x * LANES, VSELECT(v > zero, v, zero));
     }
-    const float *src = img + ((long)iy * d->w + ix) * p->in_cs + c0;
-    if (cn == LANES && (!pre || vector_act)) {
-      Vec16 v = VLOAD(src);
-      if (pre) {
-        v = v * VLOAD(s) + VLOAD(t);
-        VACT(v, pre->act, pre->alpha);
-      }
-      VSTORE(dst, v);
-      continue;
+  } else if (cn == LANES && vec_act_supported(pre->act)) {
+    const Vec16 sv = VLOAD(s), tv = VLOAD(t);
+    for (int x = 0; x < n; x++) {
+      Vec16 v = VLOAD(src + x * cs) * sv + tv;
+      VACT(v, pre->act, pre->alpha);
+      VSTORE(o + x * LANES, v);
     }
-    for (int j = 0; j < LANES; j++)
-      dst[j] = j < cn ? (pre ? pre_apply(pre, c0 + j, src[j]) : src[j]) : 0.0f;
+  } else {
+    for (int x = 0; x < n; x++)
+      for (int j = 0; j < LANES; j++)
+        o[x * LANES + j] =
+            j < cn ? (pre ? pre_apply(pre, c0 + j, src[x * cs + j]) : src[x * cs + j])
+                   : 0.0f;
   }
 }
 
@@ -108,21 +127,22 @@ static void dw_fill_row(float *restrict dst, const float *restrict img,
 
 /* One output row of a strip for a 3x3 kernel, 16 whole channels and an
  * activation VACT applies: rows[ky] is the buffered input row of tap row
- * ky, its column 0 the strip's first input column; w holds the nine
- * weight vectors, bias the bias vector. The nine weights stay in
+ * ky, its column 0 the strip's first input column; the nine weight
+ * vectors are at w, ws floats apart; bias is the bias vector. They stay in
  * registers; eight pixels at a time keep eight FMA chains in flight (one
  * chain is nine FMAs long, each waiting for the last). */
 RTK_CLONES
 static void dw_row_3x3(float *restrict orow, const float *restrict resrow,
                        const float *const *rows, const float *restrict w,
-                       const float *restrict bias, const DwPlan *p, int nx) {
+                       long ws, const float *restrict bias, const DwPlan *p,
+                       int nx) {
   RtAct act = p->ep ? p->ep->act : RT_ACT_LINEAR;
   float alpha = p->ep ? p->ep->alpha : 0.0f;
   long res_cs = p->ep && p->ep->res_cs ? p->ep->res_cs : p->out_cs;
   Vec16 b = VLOAD(bias);
-  Vec16 w0 = VLOAD(w), w1 = VLOAD(w + 16), w2 = VLOAD(w + 32);
-  Vec16 w3 = VLOAD(w + 48), w4 = VLOAD(w + 64), w5 = VLOAD(w + 80);
-  Vec16 w6 = VLOAD(w + 96), w7 = VLOAD(w + 112), w8 = VLOAD(w + 128);
+  Vec16 w0 = VLOAD(w), w1 = VLOAD(w + ws), w2 = VLOAD(w + 2 * ws);
+  Vec16 w3 = VLOAD(w + 3 * ws), w4 = VLOAD(w + 4 * ws), w5 = VLOAD(w + 5 * ws);
+  Vec16 w6 = VLOAD(w + 6 * ws), w7 = VLOAD(w + 7 * ws), w8 = VLOAD(w + 8 * ws);
   const float *r0 = rows[0], *r1 = rows[1], *r2 = rows[2];
   long step = (long)p->d->sw * LANES;
   int x = 0;
@@ -164,8 +184,8 @@ static void dw_row_3x3(float *restrict orow, const float *restrict resrow,
 RTK_CLONES
 static void dw_row_any(float *restrict orow, const float *restrict resrow,
                        const float *const *rows, const float *restrict w,
-                       const float *restrict bias, const DwPlan *p, int nx,
-                       int cn) {
+                       long ws, const float *restrict bias, const DwPlan *p,
+                       int nx, int cn) {
   const RtDwConv2d *d = p->d;
   RtAct act = p->ep ? p->ep->act : RT_ACT_LINEAR;
   float alpha = p->ep ? p->ep->alpha : 0.0f;
@@ -174,9 +194,9 @@ static void dw_row_any(float *restrict orow, const float *restrict resrow,
     Vec16 acc = VLOAD(bias);
     for (int ky = 0; ky < d->kh; ky++) {
       const float *r = rows[ky] + (long)x * d->sw * LANES;
-      const float *wk = w + ky * d->kw * LANES;
+      const float *wk = w + ky * d->kw * ws;
       for (int kx = 0; kx < d->kw; kx++)
-        acc += VLOAD(r + kx * LANES) * VLOAD(wk + kx * LANES);
+        acc += VLOAD(r + kx * LANES) * VLOAD(wk + kx * ws);
     }
     float v[LANES];
     VSTORE(v, acc);
@@ -195,17 +215,32 @@ static void dw_item(const DwPlan *p, float *out, const float *in,
   const RtDwConv2d *d = p->d;
   int cn = p->oc - c0 < LANES ? p->oc - c0 : LANES;
   int taps = d->kh * d->kw;
-  float ring[RING_FLOATS], w[MAX_TAPS * LANES], bias[LANES];
-  float s[LANES], t[LANES];
+  float ring[RING_FLOATS];
   int ring_iy[MAX_TAPS]; /* input row each ring slot holds */
-  for (int q = 0; q < taps; q++)
-    for (int j = 0; j < LANES; j++)
-      w[q * LANES + j] = j < cn ? kernel[(long)q * p->oc + c0 + j] : 0.0f;
+  /* A whole block reads weights, bias, scale and shift where they are (a
+   * tap's 16 channels are contiguous in [kh, kw, c]); a partial one reads
+   * copies padded with zeros. */
+  float wpad[MAX_TAPS * LANES], bpad[LANES], spad[LANES], tpad[LANES];
+  const float *w = kernel + c0, *bias = bpad, *s = spad, *t = tpad;
+  long ws = p->oc;
   const float *bp = p->ep ? p->ep->bias : NULL;
+  const float *sp = p->pre ? p->pre->scale : NULL;
+  const float *tp = p->pre ? p->pre->shift : NULL;
   for (int j = 0; j < LANES; j++) {
-    bias[j] = bp && j < cn ? bp[c0 + j] : 0.0f;
-    s[j] = p->pre && p->pre->scale && j < cn ? p->pre->scale[c0 + j] : 1.0f;
-    t[j] = p->pre && p->pre->shift && j < cn ? p->pre->shift[c0 + j] : 0.0f;
+    bpad[j] = bp && j < cn ? bp[c0 + j] : 0.0f;
+    spad[j] = sp && j < cn ? sp[c0 + j] : 1.0f;
+    tpad[j] = tp && j < cn ? tp[c0 + j] : 0.0f;
+  }
+  if (cn == LANES) {
+    bias = bp ? bp + c0 : bpad;
+    s = sp ? sp + c0 : spad;
+    t = tp ? tp + c0 : tpad;
+  } else {
+    for (int q = 0; q < taps; q++)
+      for (int j = 0; j < LANES; j++)
+        wpad[q * LANES + j] = j < cn ? kernel[(long)q * p->oc + c0 + j] : 0.0f;
+    w = wpad;
+    ws = LANES;
   }
   for (int k = 0; k < d->kh; k++)
     ring_iy[k] = -1 - d->pad_top - d->kh; /* holds nothing yet */
@@ -231,9 +266,9 @@ static void dw_item(const DwPlan *p, float *out, const float *in,
     float *orow = out + pix * p->out_cs + c0;
     RtAct act = p->ep ? p->ep->act : RT_ACT_LINEAR;
     if (d->kh == 3 && d->kw == 3 && cn == LANES && vec_act_supported(act))
-      dw_row_3x3(orow, res, rows, w, bias, p, nx);
+      dw_row_3x3(orow, res, rows, w, ws, bias, p, nx);
     else
-      dw_row_any(orow, res, rows, w, bias, p, nx, cn);
+      dw_row_any(orow, res, rows, w, ws, bias, p, nx, cn);
   }
 }
 
@@ -290,7 +325,7 @@ static int dw_plan_items(DwPlan *p, int threads) {
   p->ring_w = (p->strip - 1) * d->sw + d->kw;
   p->ncb = (p->oc + LANES - 1) / LANES;
   long base = (long)d->n * p->ncb * p->nstrips;
-  long want = 4L * threads; /* a few items each, for balance */
+  long want = 2L * threads; /* two items each: balance, few halo rows */
   int chunks = base >= want ? 1 : (int)((want + base - 1) / base);
   int max_chunks = d->oh / MIN_ITEM_ROWS > 0 ? d->oh / MIN_ITEM_ROWS : 1;
   if (chunks > max_chunks)
