@@ -73,7 +73,7 @@ static RtStatus affine(const RtContext *ctx, float *out, const float *in,
   long pixels = (long)d->n * d->h * d->w;
   long blocks = (pixels + PIX_BLOCK - 1) / PIX_BLOCK;
   int threads = rtk_threads(ctx);
-#pragma omp parallel for num_threads(threads) schedule(static) if (pixels * d->c > (1 << 15))
+#pragma omp parallel for num_threads(threads) schedule(static) if (pixels * d->c > (1 << 12))
   for (long bk = 0; bk < blocks; bk++) {
     long p0 = bk * PIX_BLOCK;
     long np = pixels - p0 < PIX_BLOCK ? pixels - p0 : PIX_BLOCK;

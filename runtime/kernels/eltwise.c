@@ -49,7 +49,7 @@ RtStatus rt_add(const RtContext *ctx, float *out, const float *const *ins,
   long pixels = (long)d->n * d->h * d->w;
   long blocks = (pixels + PIX_BLOCK - 1) / PIX_BLOCK;
   int threads = rtk_threads(ctx);
-#pragma omp parallel for num_threads(threads) schedule(static) if (pixels * d->c > (1 << 15))
+#pragma omp parallel for num_threads(threads) schedule(static) if (pixels * d->c > (1 << 12))
   for (long bk = 0; bk < blocks; bk++) {
     long p0 = bk * PIX_BLOCK;
     long np = pixels - p0 < PIX_BLOCK ? pixels - p0 : PIX_BLOCK;
@@ -83,7 +83,7 @@ RtStatus rt_mul_channel(const RtContext *ctx, float *out, const float *in,
   long hw = (long)d->h * d->w, pixels = d->n * hw;
   long blocks = (pixels + PIX_BLOCK - 1) / PIX_BLOCK;
   int threads = rtk_threads(ctx);
-#pragma omp parallel for num_threads(threads) schedule(static) if (pixels * d->c > (1 << 15))
+#pragma omp parallel for num_threads(threads) schedule(static) if (pixels * d->c > (1 << 12))
   for (long bk = 0; bk < blocks; bk++) {
     long p0 = bk * PIX_BLOCK;
     long np = pixels - p0 < PIX_BLOCK ? pixels - p0 : PIX_BLOCK;

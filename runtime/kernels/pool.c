@@ -92,7 +92,7 @@ static RtStatus pool2d(const RtContext *ctx, float *out, const float *in,
   long rows = (long)d->n * d->oh;
   long work = rows * d->ow * d->c * d->kh * d->kw;
   int threads = rtk_threads(ctx);
-#pragma omp parallel for num_threads(threads) schedule(static) if (work > (1 << 15))
+#pragma omp parallel for num_threads(threads) schedule(static) if (work > (1 << 12))
   for (long r = 0; r < rows; r++)
     pool_row(&p, out, in, is_max, (int)(r / d->oh), (int)(r % d->oh));
   return RT_OK;
