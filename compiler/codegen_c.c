@@ -578,12 +578,25 @@ static void emit_forward(Gen *gen, const char *id) {
     em_open(e, "{");
     cg_emit_node(gen, n);
     em_close(e, "}");
+    em_line(e, "if (ctx->layer_done)");
+    em_line(e, "  ctx->layer_done(ctx->layer_arg, %d);", i);
   }
   em_blank(e);
   const Node *o = g->outputs[0];
   em_line(e, "memcpy(output, %s, (size_t)N * %" PRId64 " * sizeof(float));", cg_t(gen, o), shape_elems(&o->shape));
   em_line(e, "return RT_OK;");
   em_close(e, "}");
+}
+
+/* The names of forward()'s layers, for RtContext.layer_done's indices. */
+static void emit_layer_names(Gen *gen) {
+  Emitter *e = &gen->e;
+  em_line(e, "/* The layers of forward() after the passes, in order. */");
+  em_open(e, "static const char *const layer_names[] = {");
+  for (int i = 0; i < gen->g->nnodes; i++)
+    em_line(e, "%s,", em_string_literal(gen->a, gen->g->nodes[i]->name));
+  em_close(e, "};");
+  gen->forward_layers = gen->g->nnodes;
 }
 
 static void emit_workspace(Gen *gen, const char *id) {
@@ -758,6 +771,8 @@ static void emit_descriptor(Gen *gen, const char *id) {
   em_line(e, ".workspace_floats = %s_workspace_floats,", id);
   em_line(e, ".forward = %s_forward,", id);
   em_line(e, ".summary = summary,");
+  em_line(e, ".layer_names = layer_names,");
+  em_line(e, ".num_layers = %d,", gen->forward_layers);
   em_line(e, ".normalize = %s,", norm);
   em_line(e, ".data = %s,", data);
   em_line(e, ".data_path = %s,", path);
@@ -877,6 +892,8 @@ bool cg_c_write(const Compilation *c, const Graph *g, const Plan *p, const char 
   em_blank(&gen.e);
   em_line(&gen.e, "/* The network, one call per layer. */");
   emit_forward(&gen, id);
+  em_blank(&gen.e);
+  emit_layer_names(&gen);
   em_blank(&gen.e);
   if (o->train) {
     /* Training works on the graph as written, not the optimized one. */

@@ -134,6 +134,8 @@ RtStatus alexnet_forward(const RtContext *ctx, const float *w, void *arena_, flo
   {
     memcpy(t0, input, (size_t)N * 150528 * sizeof(float));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 0);
 
   /* conv (Conv2D, relu), line 18: 224x224x3 -> 55x55x64, 70,276,800 MACs */
   {
@@ -141,12 +143,16 @@ RtStatus alexnet_forward(const RtContext *ctx, const float *w, void *arena_, flo
     const RtEpilogue ep = {w + 23232, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t1, t0, w + 23296, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 1);
 
   /* maxpool (MaxPooling2D), line 19: 55x55x64 -> 27x27x64, 0 MACs */
   {
     const RtPool2d d = {N, 55, 55, 64, 64, 27, 27, 64, 3, 3, 2, 2, 0, 0};
     CHECK(rt_maxpool2d(ctx, t2, t1, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 2);
 
   /* conv_1 (Conv2D, relu), line 20: 27x27x64 -> 27x27x192, 223,948,800 MACs */
   {
@@ -154,12 +160,16 @@ RtStatus alexnet_forward(const RtContext *ctx, const float *w, void *arena_, flo
     const RtEpilogue ep = {w + 353728, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t3, t2, w + 353920, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 3);
 
   /* maxpool_1 (MaxPooling2D), line 21: 27x27x192 -> 13x13x192, 0 MACs */
   {
     const RtPool2d d = {N, 27, 27, 192, 192, 13, 13, 192, 3, 3, 2, 2, 0, 0};
     CHECK(rt_maxpool2d(ctx, t4, t3, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 4);
 
   /* conv_2 (Conv2D, relu, Winograd F(4x4)), line 22: 13x13x192 -> 13x13x384, 112,140,288 MACs */
   {
@@ -167,6 +177,8 @@ RtStatus alexnet_forward(const RtContext *ctx, const float *w, void *arena_, flo
     const RtEpilogue ep = {w + 1324672, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t5, t4, w + 1325056, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 5);
 
   /* conv_3 (Conv2D, relu, Winograd F(4x4)), line 23: 13x13x384 -> 13x13x256, 149,520,384 MACs */
   {
@@ -174,6 +186,8 @@ RtStatus alexnet_forward(const RtContext *ctx, const float *w, void *arena_, flo
     const RtEpilogue ep = {w + 4864000, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t6, t5, w + 4864256, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 6);
 
   /* conv_4 (Conv2D, relu, Winograd F(4x4)), line 24: 13x13x256 -> 13x13x256, 99,680,256 MACs */
   {
@@ -181,17 +195,23 @@ RtStatus alexnet_forward(const RtContext *ctx, const float *w, void *arena_, flo
     const RtEpilogue ep = {w + 8993024, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t7, t6, w + 8993280, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 7);
 
   /* maxpool_2 (MaxPooling2D), line 25: 13x13x256 -> 6x6x256, 0 MACs */
   {
     const RtPool2d d = {N, 13, 13, 256, 256, 6, 6, 256, 3, 3, 2, 2, 0, 0};
     CHECK(rt_maxpool2d(ctx, t8, t7, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 8);
 
   /* flatten (Flatten), line 26: 6x6x256 -> 9216, 0 MACs */
   {
     /* a view of maxpool_2's buffer: nothing to do */
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 9);
 
   /* dense (Dense, relu), line 27: 9216 -> 4096, 37,748,736 MACs */
   {
@@ -199,6 +219,8 @@ RtStatus alexnet_forward(const RtContext *ctx, const float *w, void *arena_, flo
     const RtEpilogue ep = {w + 49101312, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_dense(ctx, t10, t9, w + 11352576, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 10);
 
   /* dense_1 (Dense, relu), line 28: 4096 -> 4096, 16,777,216 MACs */
   {
@@ -206,6 +228,8 @@ RtStatus alexnet_forward(const RtContext *ctx, const float *w, void *arena_, flo
     const RtEpilogue ep = {w + 65882624, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_dense(ctx, t11, t10, w + 49105408, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 11);
 
   /* dense_2 (Dense, softmax), line 29: 4096 -> 1000, 4,096,000 MACs */
   {
@@ -215,10 +239,29 @@ RtStatus alexnet_forward(const RtContext *ctx, const float *w, void *arena_, flo
     const RtEltwise sm = {N, 1, 1, 1000, 1000, 1000};
     CHECK(rt_softmax(ctx, t12, t12, &sm));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 12);
 
   memcpy(output, t12, (size_t)N * 1000 * sizeof(float));
   return RT_OK;
 }
+
+/* The layers of forward() after the passes, in order. */
+static const char *const layer_names[] = {
+  "input",
+  "conv",
+  "maxpool",
+  "conv_1",
+  "maxpool_1",
+  "conv_2",
+  "conv_3",
+  "conv_4",
+  "maxpool_2",
+  "flatten",
+  "dense",
+  "dense_1",
+  "dense_2",
+};
 
 /* Scratch of the training step at batch N: forward and backward im2col tiles. */
 size_t alexnet_train_workspace_floats(int N) {
@@ -593,6 +636,8 @@ const NetcModel netc_model_alexnet = {
   .workspace_floats = alexnet_workspace_floats,
   .forward = alexnet_forward,
   .summary = summary,
+  .layer_names = layer_names,
+  .num_layers = 13,
   .normalize = NETC_NORM_SCALE,
   .data = NETC_DATA_NONE,
   .data_path = NULL,

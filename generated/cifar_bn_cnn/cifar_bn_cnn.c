@@ -241,6 +241,8 @@ RtStatus cifar_bn_cnn_forward(const RtContext *ctx, const float *w, void *arena_
   {
     memcpy(t0, input, (size_t)N * 3072 * sizeof(float));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 0);
 
   /* bn (BatchNormalization, relu), line 15: 32x32x3 -> 32x32x3, 0 MACs */
   {
@@ -248,6 +250,8 @@ RtStatus cifar_bn_cnn_forward(const RtContext *ctx, const float *w, void *arena_
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_channel_affine(ctx, t1, t0, w + 0, w + 16, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 1);
 
   /* conv (Conv2D, bn_1 folded, relu), line 15: 32x32x3 -> 32x32x64, 1,769,472 MACs */
   {
@@ -255,6 +259,8 @@ RtStatus cifar_bn_cnn_forward(const RtContext *ctx, const float *w, void *arena_
     const RtEpilogue ep = {w + 1760, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t2, t1, w + 1952, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 2);
 
   /* conv_1 (Conv2D, bn_2 folded, relu, Winograd F(4x4)), line 15: 32x32x64 -> 32x32x64, 37,748,736 MACs */
   {
@@ -262,6 +268,8 @@ RtStatus cifar_bn_cnn_forward(const RtContext *ctx, const float *w, void *arena_
     const RtEpilogue ep = {w + 40544, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t3, t2, w + 40736, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 3);
 
   /* conv_2 (Conv2D, Winograd F(4x4)), line 15: 32x32x64 -> 32x32x64, 37,748,736 MACs */
   {
@@ -269,12 +277,16 @@ RtStatus cifar_bn_cnn_forward(const RtContext *ctx, const float *w, void *arena_
     const RtEpilogue ep = {w + 225056, NULL, RT_ACT_LINEAR, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 225120, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 4);
 
   /* maxpool (MaxPooling2D), line 21: 32x32x64 -> 16x16x64, 0 MACs */
   {
     const RtPool2d d = {N, 32, 32, 64, 64, 16, 16, 64, 2, 2, 2, 2, 0, 0};
     CHECK(rt_maxpool2d(ctx, t5, t4, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 5);
 
   /* bn_3 (BatchNormalization, relu, in place), line 15: 16x16x64 -> 16x16x64, 0 MACs */
   {
@@ -282,6 +294,8 @@ RtStatus cifar_bn_cnn_forward(const RtContext *ctx, const float *w, void *arena_
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_channel_affine(ctx, t6, t5, w + 372576, w + 372640, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 6);
 
   /* conv_3 (Conv2D, bn_4 folded, relu, Winograd F(4x4)), line 15: 16x16x64 -> 16x16x128, 18,874,368 MACs */
   {
@@ -289,6 +303,8 @@ RtStatus cifar_bn_cnn_forward(const RtContext *ctx, const float *w, void *arena_
     const RtEpilogue ep = {w + 446432, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t7, t6, w + 446816, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 7);
 
   /* conv_4 (Conv2D, bn_5 folded, relu, Winograd F(4x4)), line 15: 16x16x128 -> 16x16x128, 37,748,736 MACs */
   {
@@ -296,6 +312,8 @@ RtStatus cifar_bn_cnn_forward(const RtContext *ctx, const float *w, void *arena_
     const RtEpilogue ep = {w + 889184, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t8, t7, w + 889568, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 8);
 
   /* conv_5 (Conv2D, Winograd F(4x4)), line 15: 16x16x128 -> 16x16x128, 37,748,736 MACs */
   {
@@ -303,12 +321,16 @@ RtStatus cifar_bn_cnn_forward(const RtContext *ctx, const float *w, void *arena_
     const RtEpilogue ep = {w + 1626848, NULL, RT_ACT_LINEAR, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t9, t8, w + 1626976, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 9);
 
   /* maxpool_1 (MaxPooling2D), line 21: 16x16x128 -> 8x8x128, 0 MACs */
   {
     const RtPool2d d = {N, 16, 16, 128, 128, 8, 8, 128, 2, 2, 2, 2, 0, 0};
     CHECK(rt_maxpool2d(ctx, t10, t9, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 10);
 
   /* bn_6 (BatchNormalization, relu, in place), line 15: 8x8x128 -> 8x8x128, 0 MACs */
   {
@@ -316,6 +338,8 @@ RtStatus cifar_bn_cnn_forward(const RtContext *ctx, const float *w, void *arena_
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_channel_affine(ctx, t11, t10, w + 2216800, w + 2216928, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 11);
 
   /* conv_6 (Conv2D, bn_7 folded, relu, Winograd F(4x4)), line 15: 8x8x128 -> 8x8x256, 18,874,368 MACs */
   {
@@ -323,6 +347,8 @@ RtStatus cifar_bn_cnn_forward(const RtContext *ctx, const float *w, void *arena_
     const RtEpilogue ep = {w + 2511968, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t12, t11, w + 2512736, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 12);
 
   /* conv_7 (Conv2D, bn_8 folded, relu, Winograd F(4x4)), line 15: 8x8x256 -> 8x8x256, 37,748,736 MACs */
   {
@@ -330,6 +356,8 @@ RtStatus cifar_bn_cnn_forward(const RtContext *ctx, const float *w, void *arena_
     const RtEpilogue ep = {w + 4282208, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t13, t12, w + 4282976, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 13);
 
   /* conv_8 (Conv2D, Winograd F(4x4)), line 15: 8x8x256 -> 8x8x256, 37,748,736 MACs */
   {
@@ -337,17 +365,23 @@ RtStatus cifar_bn_cnn_forward(const RtContext *ctx, const float *w, void *arena_
     const RtEpilogue ep = {w + 7232096, NULL, RT_ACT_LINEAR, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t14, t13, w + 7232352, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 14);
 
   /* avgpool (AveragePooling2D), line 24: 8x8x256 -> 1x1x256, 0 MACs */
   {
     const RtPool2d d = {N, 8, 8, 256, 256, 1, 1, 256, 8, 8, 8, 8, 0, 0};
     CHECK(rt_avgpool2d(ctx, t15, t14, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 15);
 
   /* flatten (Flatten), line 24: 1x1x256 -> 256, 0 MACs */
   {
     /* a view of avgpool's buffer: nothing to do */
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 16);
 
   /* dense (Dense, softmax), line 25: 256 -> 10, 2,560 MACs */
   {
@@ -357,10 +391,34 @@ RtStatus cifar_bn_cnn_forward(const RtContext *ctx, const float *w, void *arena_
     const RtEltwise sm = {N, 1, 1, 10, 10, 10};
     CHECK(rt_softmax(ctx, t17, t17, &sm));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 17);
 
   memcpy(output, t17, (size_t)N * 10 * sizeof(float));
   return RT_OK;
 }
+
+/* The layers of forward() after the passes, in order. */
+static const char *const layer_names[] = {
+  "input",
+  "bn",
+  "conv",
+  "conv_1",
+  "conv_2",
+  "maxpool",
+  "bn_3",
+  "conv_3",
+  "conv_4",
+  "conv_5",
+  "maxpool_1",
+  "bn_6",
+  "conv_6",
+  "conv_7",
+  "conv_8",
+  "avgpool",
+  "flatten",
+  "dense",
+};
 
 /* Scratch of the training step at batch N: forward and backward im2col tiles. */
 size_t cifar_bn_cnn_train_workspace_floats(int N) {
@@ -1063,6 +1121,8 @@ const NetcModel netc_model_cifar_bn_cnn = {
   .workspace_floats = cifar_bn_cnn_workspace_floats,
   .forward = cifar_bn_cnn_forward,
   .summary = summary,
+  .layer_names = layer_names,
+  .num_layers = 18,
   .normalize = NETC_NORM_SCALE,
   .data = NETC_DATA_CIFAR10,
   .data_path = "data/cifar-10-batches-bin",

@@ -192,6 +192,8 @@ RtStatus cifar_cnn_forward(const RtContext *ctx, const float *w, void *arena_, f
   {
     memcpy(t0, input, (size_t)N * 3072 * sizeof(float));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 0);
 
   /* conv (Conv2D, relu), line 12: 32x32x3 -> 32x32x64, 1,769,472 MACs */
   {
@@ -199,6 +201,8 @@ RtStatus cifar_cnn_forward(const RtContext *ctx, const float *w, void *arena_, f
     const RtEpilogue ep = {w + 1728, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t1, t0, w + 1792, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 1);
 
   /* conv_1 (Conv2D, relu, Winograd F(4x4)), line 12: 32x32x64 -> 32x32x64, 37,748,736 MACs */
   {
@@ -206,6 +210,8 @@ RtStatus cifar_cnn_forward(const RtContext *ctx, const float *w, void *arena_, f
     const RtEpilogue ep = {w + 40384, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t2, t1, w + 40448, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 2);
 
   /* conv_2 (Conv2D, relu, Winograd F(4x4)), line 12: 32x32x64 -> 32x32x64, 37,748,736 MACs */
   {
@@ -213,12 +219,16 @@ RtStatus cifar_cnn_forward(const RtContext *ctx, const float *w, void *arena_, f
     const RtEpilogue ep = {w + 224768, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t3, t2, w + 224832, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 3);
 
   /* maxpool (MaxPooling2D), line 17: 32x32x64 -> 16x16x64, 0 MACs */
   {
     const RtPool2d d = {N, 32, 32, 64, 64, 16, 16, 64, 2, 2, 2, 2, 0, 0};
     CHECK(rt_maxpool2d(ctx, t4, t3, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 4);
 
   /* conv_3 (Conv2D, relu, Winograd F(4x4)), line 12: 16x16x64 -> 16x16x128, 18,874,368 MACs */
   {
@@ -226,6 +236,8 @@ RtStatus cifar_cnn_forward(const RtContext *ctx, const float *w, void *arena_, f
     const RtEpilogue ep = {w + 446016, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t5, t4, w + 446144, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 5);
 
   /* conv_4 (Conv2D, relu, Winograd F(4x4)), line 12: 16x16x128 -> 16x16x128, 37,748,736 MACs */
   {
@@ -233,6 +245,8 @@ RtStatus cifar_cnn_forward(const RtContext *ctx, const float *w, void *arena_, f
     const RtEpilogue ep = {w + 888512, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t6, t5, w + 888640, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 6);
 
   /* conv_5 (Conv2D, relu, Winograd F(4x4)), line 12: 16x16x128 -> 16x16x128, 37,748,736 MACs */
   {
@@ -240,12 +254,16 @@ RtStatus cifar_cnn_forward(const RtContext *ctx, const float *w, void *arena_, f
     const RtEpilogue ep = {w + 1625920, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t7, t6, w + 1626048, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 7);
 
   /* maxpool_1 (MaxPooling2D), line 18: 16x16x128 -> 8x8x128, 0 MACs */
   {
     const RtPool2d d = {N, 16, 16, 128, 128, 8, 8, 128, 2, 2, 2, 2, 0, 0};
     CHECK(rt_maxpool2d(ctx, t8, t7, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 8);
 
   /* conv_6 (Conv2D, relu, Winograd F(4x4)), line 12: 8x8x128 -> 8x8x256, 18,874,368 MACs */
   {
@@ -253,6 +271,8 @@ RtStatus cifar_cnn_forward(const RtContext *ctx, const float *w, void *arena_, f
     const RtEpilogue ep = {w + 2510784, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t9, t8, w + 2511040, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 9);
 
   /* conv_7 (Conv2D, relu, Winograd F(4x4)), line 12: 8x8x256 -> 8x8x256, 37,748,736 MACs */
   {
@@ -260,6 +280,8 @@ RtStatus cifar_cnn_forward(const RtContext *ctx, const float *w, void *arena_, f
     const RtEpilogue ep = {w + 4280512, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t10, t9, w + 4280768, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 10);
 
   /* conv_8 (Conv2D, relu, Winograd F(4x4)), line 12: 8x8x256 -> 8x8x256, 37,748,736 MACs */
   {
@@ -267,6 +289,8 @@ RtStatus cifar_cnn_forward(const RtContext *ctx, const float *w, void *arena_, f
     const RtEpilogue ep = {w + 7229888, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t11, t10, w + 7230144, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 11);
 
   /* conv_9 (Conv2D, relu, Winograd F(4x4)), line 12: 8x8x256 -> 8x8x256, 37,748,736 MACs */
   {
@@ -274,17 +298,23 @@ RtStatus cifar_cnn_forward(const RtContext *ctx, const float *w, void *arena_, f
     const RtEpilogue ep = {w + 10179264, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t12, t11, w + 10179520, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 12);
 
   /* avgpool (AveragePooling2D), line 20: 8x8x256 -> 1x1x256, 0 MACs */
   {
     const RtPool2d d = {N, 8, 8, 256, 256, 1, 1, 256, 8, 8, 8, 8, 0, 0};
     CHECK(rt_avgpool2d(ctx, t13, t12, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 13);
 
   /* flatten (Flatten), line 20: 1x1x256 -> 256, 0 MACs */
   {
     /* a view of avgpool's buffer: nothing to do */
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 14);
 
   /* dense (Dense, softmax), line 21: 256 -> 10, 2,560 MACs */
   {
@@ -294,10 +324,32 @@ RtStatus cifar_cnn_forward(const RtContext *ctx, const float *w, void *arena_, f
     const RtEltwise sm = {N, 1, 1, 10, 10, 10};
     CHECK(rt_softmax(ctx, t15, t15, &sm));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 15);
 
   memcpy(output, t15, (size_t)N * 10 * sizeof(float));
   return RT_OK;
 }
+
+/* The layers of forward() after the passes, in order. */
+static const char *const layer_names[] = {
+  "input",
+  "conv",
+  "conv_1",
+  "conv_2",
+  "maxpool",
+  "conv_3",
+  "conv_4",
+  "conv_5",
+  "maxpool_1",
+  "conv_6",
+  "conv_7",
+  "conv_8",
+  "conv_9",
+  "avgpool",
+  "flatten",
+  "dense",
+};
 
 /* Scratch of the training step at batch N: forward and backward im2col tiles. */
 size_t cifar_cnn_train_workspace_floats(int N) {
@@ -746,6 +798,8 @@ const NetcModel netc_model_cifar_cnn = {
   .workspace_floats = cifar_cnn_workspace_floats,
   .forward = cifar_cnn_forward,
   .summary = summary,
+  .layer_names = layer_names,
+  .num_layers = 16,
   .normalize = NETC_NORM_SCALE,
   .data = NETC_DATA_CIFAR10,
   .data_path = "data/cifar-10-batches-bin",

@@ -69,6 +69,8 @@ RtStatus conv_arith_forward(const RtContext *ctx, const float *w, void *arena_, 
   {
     memcpy(t0, input, (size_t)N * 150528 * sizeof(float));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 0);
 
   /* conv (Conv2D), line 14: 224x224x3 -> 222x222x64, 85,162,752 MACs */
   {
@@ -76,6 +78,8 @@ RtStatus conv_arith_forward(const RtContext *ctx, const float *w, void *arena_, 
     const RtEpilogue ep = {w + 1728, NULL, RT_ACT_LINEAR, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t1, t0, w + 1792, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 1);
 
   /* conv_1 (Conv2D), line 15: 222x222x64 -> 111x111x64, 807,469,056 MACs */
   {
@@ -83,10 +87,19 @@ RtStatus conv_arith_forward(const RtContext *ctx, const float *w, void *arena_, 
     const RtEpilogue ep = {w + 69056, NULL, RT_ACT_LINEAR, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t2, t1, w + 69120, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 2);
 
   memcpy(output, t2, (size_t)N * 788544 * sizeof(float));
   return RT_OK;
 }
+
+/* The layers of forward() after the passes, in order. */
+static const char *const layer_names[] = {
+  "input",
+  "conv",
+  "conv_1",
+};
 
 static const char summary[] =
     "Model: \"conv_arith\" (dsl-examples/conv_arith.net)" "\n"
@@ -135,6 +148,8 @@ const NetcModel netc_model_conv_arith = {
   .workspace_floats = conv_arith_workspace_floats,
   .forward = conv_arith_forward,
   .summary = summary,
+  .layer_names = layer_names,
+  .num_layers = 3,
   .normalize = NETC_NORM_SCALE,
   .data = NETC_DATA_NONE,
   .data_path = NULL,

@@ -379,6 +379,8 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   {
     memcpy(t0, input, (size_t)N * 3072 * sizeof(float));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 0);
 
   /* conv (Conv2D), line 23: 32x32x3 -> 32x32x32, 884,736 MACs */
   {
@@ -386,6 +388,8 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     const RtEpilogue ep = {w + 864, NULL, RT_ACT_LINEAR, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t1, t0, w + 896, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 1);
 
   /* bn (BatchNormalization, relu), line 14: 32x32x32 -> 32x32x32, 0 MACs */
   {
@@ -393,6 +397,8 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_channel_affine(ctx, t2, t1, w + 1760, w + 1792, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 2);
 
   /* conv_1 (Conv2D, Winograd F(4x4)), line 14: 32x32x32 -> 32x32x32, 9,437,184 MACs */
   {
@@ -400,6 +406,8 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     const RtEpilogue ep = {w + 11040, NULL, RT_ACT_LINEAR, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t3, t2, w + 11072, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 3);
 
   /* concat (Concatenate), line 15: 32x32x32 + 32x32x32 -> 32x32x64, 0 MACs */
   {
@@ -408,6 +416,8 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     const RtEltwise d = {N, 1024, 1, 64, 64, 64};
     CHECK(rt_concat(ctx, t4, ins, chans, 2, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 4);
 
   /* bn_1 (BatchNormalization, relu), line 14: 32x32x64 -> 32x32x64, 0 MACs */
   {
@@ -415,6 +425,8 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_channel_affine(ctx, t5, t4, w + 47936, w + 48000, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 5);
 
   /* conv_2 (Conv2D, Winograd F(4x4)), line 14: 32x32x64 -> 32x32x32, 18,874,368 MACs */
   {
@@ -422,6 +434,8 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     const RtEpilogue ep = {w + 66496, NULL, RT_ACT_LINEAR, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t6, t5, w + 66528, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 6);
 
   /* concat_1 (Concatenate), line 15: 32x32x64 + 32x32x32 -> 32x32x96, 0 MACs */
   {
@@ -430,6 +444,8 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     const RtEltwise d = {N, 1024, 1, 96, 96, 96};
     CHECK(rt_concat(ctx, t7, ins, chans, 2, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 7);
 
   /* bn_2 (BatchNormalization, relu), line 14: 32x32x96 -> 32x32x96, 0 MACs */
   {
@@ -437,6 +453,8 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_channel_affine(ctx, t8, t7, w + 140256, w + 140352, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 8);
 
   /* conv_3 (Conv2D, Winograd F(4x4)), line 14: 32x32x96 -> 32x32x32, 28,311,552 MACs */
   {
@@ -444,6 +462,8 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     const RtEpilogue ep = {w + 168096, NULL, RT_ACT_LINEAR, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t9, t8, w + 168128, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 9);
 
   /* concat_2 (Concatenate), line 15: 32x32x96 + 32x32x32 -> 32x32x128, 0 MACs */
   {
@@ -452,6 +472,8 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     const RtEltwise d = {N, 1024, 1, 128, 128, 128};
     CHECK(rt_concat(ctx, t10, ins, chans, 2, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 10);
 
   /* bn_3 (BatchNormalization, relu), line 14: 32x32x128 -> 32x32x128, 0 MACs */
   {
@@ -459,6 +481,8 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_channel_affine(ctx, t11, t10, w + 278720, w + 278848, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 11);
 
   /* conv_4 (Conv2D, Winograd F(4x4)), line 14: 32x32x128 -> 32x32x32, 37,748,736 MACs */
   {
@@ -466,6 +490,8 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     const RtEpilogue ep = {w + 315840, NULL, RT_ACT_LINEAR, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t12, t11, w + 315872, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 12);
 
   /* concat_3 (Concatenate), line 15: 32x32x128 + 32x32x32 -> 32x32x160, 0 MACs */
   {
@@ -474,6 +500,8 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     const RtEltwise d = {N, 1024, 1, 160, 160, 160};
     CHECK(rt_concat(ctx, t13, ins, chans, 2, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 13);
 
   /* bn_4 (BatchNormalization, relu, in place), line 19: 32x32x160 -> 32x32x160, 0 MACs */
   {
@@ -481,6 +509,8 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_channel_affine(ctx, t14, t13, w + 463328, w + 463488, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 14);
 
   /* conv_5 (Conv2D), line 19: 32x32x160 -> 32x32x80, 13,107,200 MACs */
   {
@@ -488,12 +518,16 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     const RtEpilogue ep = {w + 476448, NULL, RT_ACT_LINEAR, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t15, t14, w + 476528, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 15);
 
   /* avgpool (AveragePooling2D), line 19: 32x32x80 -> 16x16x80, 0 MACs */
   {
     const RtPool2d d = {N, 32, 32, 80, 80, 16, 16, 80, 2, 2, 2, 2, 0, 0};
     CHECK(rt_avgpool2d(ctx, t16, t15, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 16);
 
   /* bn_5 (BatchNormalization, relu), line 14: 16x16x80 -> 16x16x80, 0 MACs */
   {
@@ -501,6 +535,8 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_channel_affine(ctx, t17, t16, w + 491888, w + 491968, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 17);
 
   /* conv_6 (Conv2D, Winograd F(4x4)), line 14: 16x16x80 -> 16x16x32, 5,898,240 MACs */
   {
@@ -508,6 +544,8 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     const RtEpilogue ep = {w + 515088, NULL, RT_ACT_LINEAR, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t18, t17, w + 515120, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 18);
 
   /* concat_4 (Concatenate), line 15: 16x16x80 + 16x16x32 -> 16x16x112, 0 MACs */
   {
@@ -516,6 +554,8 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     const RtEltwise d = {N, 256, 1, 112, 112, 112};
     CHECK(rt_concat(ctx, t19, ins, chans, 2, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 19);
 
   /* bn_6 (BatchNormalization, relu), line 14: 16x16x112 -> 16x16x112, 0 MACs */
   {
@@ -523,6 +563,8 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_channel_affine(ctx, t20, t19, w + 607280, w + 607392, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 20);
 
   /* conv_7 (Conv2D, Winograd F(4x4)), line 14: 16x16x112 -> 16x16x32, 8,257,536 MACs */
   {
@@ -530,6 +572,8 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     const RtEpilogue ep = {w + 639760, NULL, RT_ACT_LINEAR, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t21, t20, w + 639792, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 21);
 
   /* concat_5 (Concatenate), line 15: 16x16x112 + 16x16x32 -> 16x16x144, 0 MACs */
   {
@@ -538,6 +582,8 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     const RtEltwise d = {N, 256, 1, 144, 144, 144};
     CHECK(rt_concat(ctx, t22, ins, chans, 2, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 22);
 
   /* bn_7 (BatchNormalization, relu), line 14: 16x16x144 -> 16x16x144, 0 MACs */
   {
@@ -545,6 +591,8 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_channel_affine(ctx, t23, t22, w + 768816, w + 768960, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 23);
 
   /* conv_8 (Conv2D, Winograd F(4x4)), line 14: 16x16x144 -> 16x16x32, 10,616,832 MACs */
   {
@@ -552,6 +600,8 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     const RtEpilogue ep = {w + 810576, NULL, RT_ACT_LINEAR, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t24, t23, w + 810608, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 24);
 
   /* concat_6 (Concatenate), line 15: 16x16x144 + 16x16x32 -> 16x16x176, 0 MACs */
   {
@@ -560,6 +610,8 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     const RtEltwise d = {N, 256, 1, 176, 176, 176};
     CHECK(rt_concat(ctx, t25, ins, chans, 2, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 25);
 
   /* bn_8 (BatchNormalization, relu), line 14: 16x16x176 -> 16x16x176, 0 MACs */
   {
@@ -567,6 +619,8 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_channel_affine(ctx, t26, t25, w + 976496, w + 976672, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 26);
 
   /* conv_9 (Conv2D, Winograd F(4x4)), line 14: 16x16x176 -> 16x16x32, 12,976,128 MACs */
   {
@@ -574,6 +628,8 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     const RtEpilogue ep = {w + 1027536, NULL, RT_ACT_LINEAR, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t27, t26, w + 1027568, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 27);
 
   /* concat_7 (Concatenate), line 15: 16x16x176 + 16x16x32 -> 16x16x208, 0 MACs */
   {
@@ -582,6 +638,8 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     const RtEltwise d = {N, 256, 1, 208, 208, 208};
     CHECK(rt_concat(ctx, t28, ins, chans, 2, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 28);
 
   /* bn_9 (BatchNormalization, relu, in place), line 19: 16x16x208 -> 16x16x208, 0 MACs */
   {
@@ -589,6 +647,8 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_channel_affine(ctx, t29, t28, w + 1230320, w + 1230528, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 29);
 
   /* conv_10 (Conv2D), line 19: 16x16x208 -> 16x16x104, 5,537,792 MACs */
   {
@@ -596,12 +656,16 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     const RtEpilogue ep = {w + 1252368, NULL, RT_ACT_LINEAR, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t30, t29, w + 1252480, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 30);
 
   /* avgpool_1 (AveragePooling2D), line 19: 16x16x104 -> 8x8x104, 0 MACs */
   {
     const RtPool2d d = {N, 16, 16, 104, 104, 8, 8, 104, 2, 2, 2, 2, 0, 0};
     CHECK(rt_avgpool2d(ctx, t31, t30, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 31);
 
   /* bn_10 (BatchNormalization, relu), line 14: 8x8x104 -> 8x8x104, 0 MACs */
   {
@@ -609,6 +673,8 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_channel_affine(ctx, t32, t31, w + 1279104, w + 1279216, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 32);
 
   /* conv_11 (Conv2D, Winograd F(4x4)), line 14: 8x8x104 -> 8x8x32, 1,916,928 MACs */
   {
@@ -616,6 +682,8 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     const RtEpilogue ep = {w + 1309280, NULL, RT_ACT_LINEAR, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t33, t32, w + 1309312, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 33);
 
   /* concat_8 (Concatenate), line 15: 8x8x104 + 8x8x32 -> 8x8x136, 0 MACs */
   {
@@ -624,6 +692,8 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     const RtEltwise d = {N, 64, 1, 136, 136, 136};
     CHECK(rt_concat(ctx, t34, ins, chans, 2, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 34);
 
   /* bn_11 (BatchNormalization, relu), line 14: 8x8x136 -> 8x8x136, 0 MACs */
   {
@@ -631,6 +701,8 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_channel_affine(ctx, t35, t34, w + 1429120, w + 1429264, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 35);
 
   /* conv_12 (Conv2D, Winograd F(4x4)), line 14: 8x8x136 -> 8x8x32, 2,506,752 MACs */
   {
@@ -638,6 +710,8 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     const RtEpilogue ep = {w + 1468576, NULL, RT_ACT_LINEAR, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t36, t35, w + 1468608, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 36);
 
   /* concat_9 (Concatenate), line 15: 8x8x136 + 8x8x32 -> 8x8x168, 0 MACs */
   {
@@ -646,6 +720,8 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     const RtEltwise d = {N, 64, 1, 168, 168, 168};
     CHECK(rt_concat(ctx, t37, ins, chans, 2, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 37);
 
   /* bn_12 (BatchNormalization, relu), line 14: 8x8x168 -> 8x8x168, 0 MACs */
   {
@@ -653,6 +729,8 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_channel_affine(ctx, t38, t37, w + 1625280, w + 1625456, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 38);
 
   /* conv_13 (Conv2D, Winograd F(4x4)), line 14: 8x8x168 -> 8x8x32, 3,096,576 MACs */
   {
@@ -660,6 +738,8 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     const RtEpilogue ep = {w + 1674016, NULL, RT_ACT_LINEAR, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t39, t38, w + 1674048, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 39);
 
   /* concat_10 (Concatenate), line 15: 8x8x168 + 8x8x32 -> 8x8x200, 0 MACs */
   {
@@ -668,6 +748,8 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     const RtEltwise d = {N, 64, 1, 200, 200, 200};
     CHECK(rt_concat(ctx, t40, ins, chans, 2, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 40);
 
   /* bn_13 (BatchNormalization, relu), line 14: 8x8x200 -> 8x8x200, 0 MACs */
   {
@@ -675,6 +757,8 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_channel_affine(ctx, t41, t40, w + 1867584, w + 1867792, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 41);
 
   /* conv_14 (Conv2D, Winograd F(4x4)), line 14: 8x8x200 -> 8x8x32, 3,686,400 MACs */
   {
@@ -682,6 +766,8 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     const RtEpilogue ep = {w + 1925600, NULL, RT_ACT_LINEAR, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t42, t41, w + 1925632, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 42);
 
   /* concat_11 (Concatenate), line 15: 8x8x200 + 8x8x32 -> 8x8x232, 0 MACs */
   {
@@ -690,6 +776,8 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     const RtEltwise d = {N, 64, 1, 232, 232, 232};
     CHECK(rt_concat(ctx, t43, ins, chans, 2, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 43);
 
   /* bn_14 (BatchNormalization, relu, in place), line 28: 8x8x232 -> 8x8x232, 0 MACs */
   {
@@ -697,17 +785,23 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_channel_affine(ctx, t44, t43, w + 2156032, w + 2156272, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 44);
 
   /* avgpool_2 (AveragePooling2D), line 28: 8x8x232 -> 1x1x232, 0 MACs */
   {
     const RtPool2d d = {N, 8, 8, 232, 232, 1, 1, 232, 8, 8, 8, 8, 0, 0};
     CHECK(rt_avgpool2d(ctx, t45, t44, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 45);
 
   /* flatten (Flatten), line 28: 1x1x232 -> 232, 0 MACs */
   {
     /* a view of avgpool_2's buffer: nothing to do */
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 46);
 
   /* dense (Dense, softmax), line 29: 232 -> 10, 2,320 MACs */
   {
@@ -717,10 +811,64 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     const RtEltwise sm = {N, 1, 1, 10, 10, 10};
     CHECK(rt_softmax(ctx, t47, t47, &sm));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 47);
 
   memcpy(output, t47, (size_t)N * 10 * sizeof(float));
   return RT_OK;
 }
+
+/* The layers of forward() after the passes, in order. */
+static const char *const layer_names[] = {
+  "input",
+  "conv",
+  "bn",
+  "conv_1",
+  "concat",
+  "bn_1",
+  "conv_2",
+  "concat_1",
+  "bn_2",
+  "conv_3",
+  "concat_2",
+  "bn_3",
+  "conv_4",
+  "concat_3",
+  "bn_4",
+  "conv_5",
+  "avgpool",
+  "bn_5",
+  "conv_6",
+  "concat_4",
+  "bn_6",
+  "conv_7",
+  "concat_5",
+  "bn_7",
+  "conv_8",
+  "concat_6",
+  "bn_8",
+  "conv_9",
+  "concat_7",
+  "bn_9",
+  "conv_10",
+  "avgpool_1",
+  "bn_10",
+  "conv_11",
+  "concat_8",
+  "bn_11",
+  "conv_12",
+  "concat_9",
+  "bn_12",
+  "conv_13",
+  "concat_10",
+  "bn_13",
+  "conv_14",
+  "concat_11",
+  "bn_14",
+  "avgpool_2",
+  "flatten",
+  "dense",
+};
 
 /* Scratch of the training step at batch N: forward and backward im2col tiles. */
 size_t densenet_mini_train_workspace_floats(int N) {
@@ -2036,6 +2184,8 @@ const NetcModel netc_model_densenet_mini = {
   .workspace_floats = densenet_mini_workspace_floats,
   .forward = densenet_mini_forward,
   .summary = summary,
+  .layer_names = layer_names,
+  .num_layers = 48,
   .normalize = NETC_NORM_STANDARDIZE,
   .data = NETC_DATA_CIFAR10,
   .data_path = "data/cifar-10-batches-bin",

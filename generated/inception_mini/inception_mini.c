@@ -495,6 +495,8 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
   {
     memcpy(t0, input, (size_t)N * 3072 * sizeof(float));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 0);
 
   /* conv (Conv2D, relu), line 22: 32x32x3 -> 32x32x64, 1,769,472 MACs */
   {
@@ -502,6 +504,8 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 1728, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t1, t0, w + 1792, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 1);
 
   /* conv_1 (Conv2D, relu), line 14: 32x32x64 -> 32x32x64, 4,194,304 MACs */
   {
@@ -509,6 +513,8 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 7616, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t2, t1, w + 7680, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 2);
 
   /* conv_2 (Conv2D, relu), line 15: 32x32x64 -> 32x32x96, 6,291,456 MACs */
   {
@@ -516,6 +522,8 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 17920, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t3, t1, w + 18016, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 3);
 
   /* conv_3 (Conv2D, relu, Winograd F(4x4)), line 15: 32x32x96 -> 32x32x128, 113,246,208 MACs */
   {
@@ -523,6 +531,8 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 134752, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 134880, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 4);
 
   /* conv_4 (Conv2D, relu), line 16: 32x32x64 -> 32x32x16, 1,048,576 MACs */
   {
@@ -530,6 +540,8 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 578272, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t5, t1, w + 578288, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 5);
 
   /* conv_5 (Conv2D, relu), line 16: 32x32x16 -> 32x32x32, 13,107,200 MACs */
   {
@@ -537,12 +549,16 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 593136, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t6, t5, w + 593168, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 6);
 
   /* maxpool (MaxPooling2D), line 17: 32x32x64 -> 32x32x64, 0 MACs */
   {
     const RtPool2d d = {N, 32, 32, 64, 64, 32, 32, 64, 3, 3, 1, 1, 1, 1};
     CHECK(rt_maxpool2d(ctx, t7, t1, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 7);
 
   /* conv_6 (Conv2D, relu), line 17: 32x32x64 -> 32x32x32, 2,097,152 MACs */
   {
@@ -550,11 +566,15 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 608016, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t8, t7, w + 608048, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 8);
 
   /* concat (Concatenate), line 18: 32x32x64 + 32x32x128 + 32x32x32 + 32x32x32 -> 32x32x256, 0 MACs */
   {
     /* free: its inputs were written into their channel slices */
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 9);
 
   /* conv_7 (Conv2D, relu), line 14: 32x32x256 -> 32x32x128, 33,554,432 MACs */
   {
@@ -562,6 +582,8 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 642864, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t10, t9, w + 642992, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 10);
 
   /* conv_8 (Conv2D, relu), line 15: 32x32x256 -> 32x32x128, 33,554,432 MACs */
   {
@@ -569,6 +591,8 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 708528, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t11, t9, w + 708656, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 11);
 
   /* conv_9 (Conv2D, relu, Winograd F(4x4)), line 15: 32x32x128 -> 32x32x192, 226,492,416 MACs */
   {
@@ -576,6 +600,8 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 962608, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t12, t11, w + 962800, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 12);
 
   /* conv_10 (Conv2D, relu), line 16: 32x32x256 -> 32x32x32, 8,388,608 MACs */
   {
@@ -583,6 +609,8 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 1855728, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t13, t9, w + 1855760, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 13);
 
   /* conv_11 (Conv2D, relu), line 16: 32x32x32 -> 32x32x96, 78,643,200 MACs */
   {
@@ -590,12 +618,16 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 1940752, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t14, t13, w + 1940848, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 14);
 
   /* maxpool_1 (MaxPooling2D), line 17: 32x32x256 -> 32x32x256, 0 MACs */
   {
     const RtPool2d d = {N, 32, 32, 256, 256, 32, 32, 256, 3, 3, 1, 1, 1, 1};
     CHECK(rt_maxpool2d(ctx, t15, t9, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 15);
 
   /* conv_12 (Conv2D, relu), line 17: 32x32x256 -> 32x32x64, 16,777,216 MACs */
   {
@@ -603,17 +635,23 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 2034032, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t16, t15, w + 2034096, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 16);
 
   /* concat_1 (Concatenate), line 18: 32x32x128 + 32x32x192 + 32x32x96 + 32x32x64 -> 32x32x480, 0 MACs */
   {
     /* free: its inputs were written into their channel slices */
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 17);
 
   /* maxpool_2 (MaxPooling2D), line 25: 32x32x480 -> 16x16x480, 0 MACs */
   {
     const RtPool2d d = {N, 32, 32, 480, 480, 16, 16, 480, 2, 2, 2, 2, 0, 0};
     CHECK(rt_maxpool2d(ctx, t18, t17, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 18);
 
   /* conv_13 (Conv2D, relu), line 14: 16x16x480 -> 16x16x192, 23,592,960 MACs */
   {
@@ -621,6 +659,8 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 2142640, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t19, t18, w + 2142832, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 19);
 
   /* conv_14 (Conv2D, relu), line 15: 16x16x480 -> 16x16x96, 11,796,480 MACs */
   {
@@ -628,6 +668,8 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 2281072, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t20, t18, w + 2281168, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 20);
 
   /* conv_15 (Conv2D, relu, Winograd F(4x4)), line 15: 16x16x96 -> 16x16x208, 46,006,272 MACs */
   {
@@ -635,6 +677,8 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 2506960, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t21, t20, w + 2507168, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 21);
 
   /* conv_16 (Conv2D, relu), line 16: 16x16x480 -> 16x16x16, 1,966,080 MACs */
   {
@@ -642,6 +686,8 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 3288992, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t22, t18, w + 3289008, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 22);
 
   /* conv_17 (Conv2D, relu), line 16: 16x16x16 -> 16x16x48, 4,915,200 MACs */
   {
@@ -649,12 +695,16 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 3323568, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t23, t22, w + 3323616, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 23);
 
   /* maxpool_3 (MaxPooling2D), line 17: 16x16x480 -> 16x16x480, 0 MACs */
   {
     const RtPool2d d = {N, 16, 16, 480, 480, 16, 16, 480, 3, 3, 1, 1, 1, 1};
     CHECK(rt_maxpool2d(ctx, t24, t18, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 24);
 
   /* conv_18 (Conv2D, relu), line 17: 16x16x480 -> 16x16x64, 7,864,320 MACs */
   {
@@ -662,11 +712,15 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 3379936, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t25, t24, w + 3380000, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 25);
 
   /* concat_2 (Concatenate), line 18: 16x16x192 + 16x16x208 + 16x16x48 + 16x16x64 -> 16x16x512, 0 MACs */
   {
     /* free: its inputs were written into their channel slices */
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 26);
 
   /* conv_19 (Conv2D, relu), line 14: 16x16x512 -> 16x16x160, 20,971,520 MACs */
   {
@@ -674,6 +728,8 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 3492640, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t27, t26, w + 3492800, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 27);
 
   /* conv_20 (Conv2D, relu), line 15: 16x16x512 -> 16x16x112, 14,680,064 MACs */
   {
@@ -681,6 +737,8 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 3632064, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t28, t26, w + 3632176, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 28);
 
   /* conv_21 (Conv2D, relu, Winograd F(4x4)), line 15: 16x16x112 -> 16x16x224, 57,802,752 MACs */
   {
@@ -688,6 +746,8 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 3923504, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t29, t28, w + 3923728, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 29);
 
   /* conv_22 (Conv2D, relu), line 16: 16x16x512 -> 16x16x24, 3,145,728 MACs */
   {
@@ -695,6 +755,8 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 4839184, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t30, t26, w + 4839216, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 30);
 
   /* conv_23 (Conv2D, relu), line 16: 16x16x24 -> 16x16x64, 9,830,400 MACs */
   {
@@ -702,12 +764,16 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 4894000, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t31, t30, w + 4894064, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 31);
 
   /* maxpool_4 (MaxPooling2D), line 17: 16x16x512 -> 16x16x512, 0 MACs */
   {
     const RtPool2d d = {N, 16, 16, 512, 512, 16, 16, 512, 3, 3, 1, 1, 1, 1};
     CHECK(rt_maxpool2d(ctx, t32, t26, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 32);
 
   /* conv_24 (Conv2D, relu), line 17: 16x16x512 -> 16x16x64, 8,388,608 MACs */
   {
@@ -715,17 +781,23 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 4965232, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t33, t32, w + 4965296, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 33);
 
   /* concat_3 (Concatenate), line 18: 16x16x160 + 16x16x224 + 16x16x64 + 16x16x64 -> 16x16x512, 0 MACs */
   {
     /* free: its inputs were written into their channel slices */
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 34);
 
   /* maxpool_5 (MaxPooling2D), line 28: 16x16x512 -> 8x8x512, 0 MACs */
   {
     const RtPool2d d = {N, 16, 16, 512, 512, 8, 8, 512, 2, 2, 2, 2, 0, 0};
     CHECK(rt_maxpool2d(ctx, t35, t34, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 35);
 
   /* conv_25 (Conv2D, relu), line 14: 8x8x512 -> 8x8x128, 4,194,304 MACs */
   {
@@ -733,6 +805,8 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 5063600, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t36, t35, w + 5063728, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 36);
 
   /* conv_26 (Conv2D, relu), line 15: 8x8x512 -> 8x8x128, 4,194,304 MACs */
   {
@@ -740,6 +814,8 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 5194800, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t37, t35, w + 5194928, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 37);
 
   /* conv_27 (Conv2D, relu, Winograd F(4x4)), line 15: 8x8x128 -> 8x8x256, 18,874,368 MACs */
   {
@@ -747,6 +823,8 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 5555376, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t38, t37, w + 5555632, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 38);
 
   /* conv_28 (Conv2D, relu), line 16: 8x8x512 -> 8x8x24, 786,432 MACs */
   {
@@ -754,6 +832,8 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 6747568, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t39, t35, w + 6747600, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 39);
 
   /* conv_29 (Conv2D, relu), line 16: 8x8x24 -> 8x8x64, 2,457,600 MACs */
   {
@@ -761,12 +841,16 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 6802384, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t40, t39, w + 6802448, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 40);
 
   /* maxpool_6 (MaxPooling2D), line 17: 8x8x512 -> 8x8x512, 0 MACs */
   {
     const RtPool2d d = {N, 8, 8, 512, 512, 8, 8, 512, 3, 3, 1, 1, 1, 1};
     CHECK(rt_maxpool2d(ctx, t41, t35, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 41);
 
   /* conv_30 (Conv2D, relu), line 17: 8x8x512 -> 8x8x64, 2,097,152 MACs */
   {
@@ -774,17 +858,23 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 6873616, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t42, t41, w + 6873680, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 42);
 
   /* concat_4 (Concatenate), line 18: 8x8x128 + 8x8x256 + 8x8x64 + 8x8x64 -> 8x8x512, 0 MACs */
   {
     /* free: its inputs were written into their channel slices */
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 43);
 
   /* global_avgpool (GlobalAveragePooling2D), line 30: 8x8x512 -> 512, 0 MACs */
   {
     const RtEltwise d = {N, 8, 8, 512, 512, 512};
     CHECK(rt_global_avgpool(ctx, t44, t43, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 44);
 
   /* dense (Dense, softmax), line 31: 512 -> 10, 5,120 MACs */
   {
@@ -794,10 +884,62 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEltwise sm = {N, 1, 1, 10, 10, 10};
     CHECK(rt_softmax(ctx, t45, t45, &sm));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 45);
 
   memcpy(output, t45, (size_t)N * 10 * sizeof(float));
   return RT_OK;
 }
+
+/* The layers of forward() after the passes, in order. */
+static const char *const layer_names[] = {
+  "input",
+  "conv",
+  "conv_1",
+  "conv_2",
+  "conv_3",
+  "conv_4",
+  "conv_5",
+  "maxpool",
+  "conv_6",
+  "concat",
+  "conv_7",
+  "conv_8",
+  "conv_9",
+  "conv_10",
+  "conv_11",
+  "maxpool_1",
+  "conv_12",
+  "concat_1",
+  "maxpool_2",
+  "conv_13",
+  "conv_14",
+  "conv_15",
+  "conv_16",
+  "conv_17",
+  "maxpool_3",
+  "conv_18",
+  "concat_2",
+  "conv_19",
+  "conv_20",
+  "conv_21",
+  "conv_22",
+  "conv_23",
+  "maxpool_4",
+  "conv_24",
+  "concat_3",
+  "maxpool_5",
+  "conv_25",
+  "conv_26",
+  "conv_27",
+  "conv_28",
+  "conv_29",
+  "maxpool_6",
+  "conv_30",
+  "concat_4",
+  "global_avgpool",
+  "dense",
+};
 
 /* Scratch of the training step at batch N: forward and backward im2col tiles. */
 size_t inception_mini_train_workspace_floats(int N) {
@@ -1987,6 +2129,8 @@ const NetcModel netc_model_inception_mini = {
   .workspace_floats = inception_mini_workspace_floats,
   .forward = inception_mini_forward,
   .summary = summary,
+  .layer_names = layer_names,
+  .num_layers = 46,
   .normalize = NETC_NORM_STANDARDIZE,
   .data = NETC_DATA_CIFAR10,
   .data_path = "data/cifar-10-batches-bin",

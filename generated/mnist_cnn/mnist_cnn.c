@@ -106,6 +106,8 @@ RtStatus mnist_cnn_forward(const RtContext *ctx, const float *w, void *arena_, f
   {
     memcpy(t0, input, (size_t)N * 784 * sizeof(float));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 0);
 
   /* conv (Conv2D, relu), line 11: 28x28x1 -> 28x28x64, 451,584 MACs */
   {
@@ -113,6 +115,8 @@ RtStatus mnist_cnn_forward(const RtContext *ctx, const float *w, void *arena_, f
     const RtEpilogue ep = {w + 576, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t1, t0, w + 640, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 1);
 
   /* conv_1 (Conv2D, relu, Winograd F(4x4)), line 12: 28x28x64 -> 28x28x64, 28,901,376 MACs */
   {
@@ -120,12 +124,16 @@ RtStatus mnist_cnn_forward(const RtContext *ctx, const float *w, void *arena_, f
     const RtEpilogue ep = {w + 38080, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t2, t1, w + 38144, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 2);
 
   /* maxpool (MaxPooling2D), line 13: 28x28x64 -> 14x14x64, 0 MACs */
   {
     const RtPool2d d = {N, 28, 28, 64, 64, 14, 14, 64, 2, 2, 2, 2, 0, 0};
     CHECK(rt_maxpool2d(ctx, t3, t2, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 3);
 
   /* conv_2 (Conv2D, relu, Winograd F(4x4)), line 14: 14x14x64 -> 14x14x128, 14,450,688 MACs */
   {
@@ -133,6 +141,8 @@ RtStatus mnist_cnn_forward(const RtContext *ctx, const float *w, void *arena_, f
     const RtEpilogue ep = {w + 259328, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 259456, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 4);
 
   /* conv_3 (Conv2D, relu, Winograd F(4x4)), line 15: 14x14x128 -> 14x14x128, 28,901,376 MACs */
   {
@@ -140,11 +150,15 @@ RtStatus mnist_cnn_forward(const RtContext *ctx, const float *w, void *arena_, f
     const RtEpilogue ep = {w + 701824, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t5, t4, w + 701952, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 5);
 
   /* flatten (Flatten), line 16: 14x14x128 -> 25088, 0 MACs */
   {
     /* a view of conv_3's buffer: nothing to do */
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 6);
 
   /* dense (Dense, softmax), line 17: 25088 -> 10, 250,880 MACs */
   {
@@ -154,10 +168,24 @@ RtStatus mnist_cnn_forward(const RtContext *ctx, const float *w, void *arena_, f
     const RtEltwise sm = {N, 1, 1, 10, 10, 10};
     CHECK(rt_softmax(ctx, t7, t7, &sm));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 7);
 
   memcpy(output, t7, (size_t)N * 10 * sizeof(float));
   return RT_OK;
 }
+
+/* The layers of forward() after the passes, in order. */
+static const char *const layer_names[] = {
+  "input",
+  "conv",
+  "conv_1",
+  "maxpool",
+  "conv_2",
+  "conv_3",
+  "flatten",
+  "dense",
+};
 
 /* Scratch of the training step at batch N: forward and backward im2col tiles. */
 size_t mnist_cnn_train_workspace_floats(int N) {
@@ -409,6 +437,8 @@ const NetcModel netc_model_mnist_cnn = {
   .workspace_floats = mnist_cnn_workspace_floats,
   .forward = mnist_cnn_forward,
   .summary = summary,
+  .layer_names = layer_names,
+  .num_layers = 8,
   .normalize = NETC_NORM_SCALE,
   .data = NETC_DATA_FASHION_MNIST,
   .data_path = NULL,

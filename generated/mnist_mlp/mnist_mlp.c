@@ -66,6 +66,8 @@ RtStatus mnist_mlp_forward(const RtContext *ctx, const float *w, void *arena_, f
   {
     memcpy(t0, input, (size_t)N * 784 * sizeof(float));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 0);
 
   /* dense (Dense, relu), line 14: 784 -> 128, 100,352 MACs */
   {
@@ -73,6 +75,8 @@ RtStatus mnist_mlp_forward(const RtContext *ctx, const float *w, void *arena_, f
     const RtEpilogue ep = {w + 100352, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_dense(ctx, t1, t0, w + 0, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 1);
 
   /* dense_1 (Dense, relu), line 14: 128 -> 128, 16,384 MACs */
   {
@@ -80,6 +84,8 @@ RtStatus mnist_mlp_forward(const RtContext *ctx, const float *w, void *arena_, f
     const RtEpilogue ep = {w + 116864, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_dense(ctx, t2, t1, w + 100480, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 2);
 
   /* dense_2 (Dense, relu), line 14: 128 -> 128, 16,384 MACs */
   {
@@ -87,6 +93,8 @@ RtStatus mnist_mlp_forward(const RtContext *ctx, const float *w, void *arena_, f
     const RtEpilogue ep = {w + 133376, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_dense(ctx, t3, t2, w + 116992, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 3);
 
   /* dense_3 (Dense, softmax), line 15: 128 -> 10, 1,280 MACs */
   {
@@ -96,10 +104,21 @@ RtStatus mnist_mlp_forward(const RtContext *ctx, const float *w, void *arena_, f
     const RtEltwise sm = {N, 1, 1, 10, 10, 10};
     CHECK(rt_softmax(ctx, t4, t4, &sm));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 4);
 
   memcpy(output, t4, (size_t)N * 10 * sizeof(float));
   return RT_OK;
 }
+
+/* The layers of forward() after the passes, in order. */
+static const char *const layer_names[] = {
+  "input",
+  "dense",
+  "dense_1",
+  "dense_2",
+  "dense_3",
+};
 
 /* Scratch of the training step at batch N: forward and backward im2col tiles. */
 size_t mnist_mlp_train_workspace_floats(int N) {
@@ -273,6 +292,8 @@ const NetcModel netc_model_mnist_mlp = {
   .workspace_floats = mnist_mlp_workspace_floats,
   .forward = mnist_mlp_forward,
   .summary = summary,
+  .layer_names = layer_names,
+  .num_layers = 5,
   .normalize = NETC_NORM_SCALE,
   .data = NETC_DATA_FASHION_MNIST,
   .data_path = NULL,

@@ -479,6 +479,8 @@ RtStatus mobilenet_mini_forward(const RtContext *ctx, const float *w, void *aren
   {
     memcpy(t0, input, (size_t)N * 3072 * sizeof(float));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 0);
 
   /* conv (Conv2D), line 22: 32x32x3 -> 32x32x32, 884,736 MACs */
   {
@@ -486,6 +488,8 @@ RtStatus mobilenet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 864, NULL, RT_ACT_LINEAR, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t1, t0, w + 896, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 1);
 
   /* dwconv (DepthwiseConv2D, bn and relu before, bn_1 folded, relu), line 16: 32x32x32 -> 32x32x32, 294,912 MACs */
   {
@@ -494,6 +498,8 @@ RtStatus mobilenet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtPreact pre = {w + 2144, w + 2176, RT_ACT_RELU, 0.0f};
     CHECK(rt_dwconv2d_preact(ctx, t2, t1, w + 1760, &pre, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 2);
 
   /* conv_1 (Conv2D, + conv), line 17: 32x32x32 -> 32x32x32, 1,048,576 MACs */
   {
@@ -501,6 +507,8 @@ RtStatus mobilenet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 3232, t1, RT_ACT_LINEAR, 0.0f, 32};
     CHECK(rt_conv2d_packed(ctx, t3, t2, w + 3264, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 3);
 
   /* dwconv_1 (DepthwiseConv2D, bn_2 and relu before, bn_3 folded, relu), line 16: 32x32x32 -> 32x32x32, 294,912 MACs */
   {
@@ -509,6 +517,8 @@ RtStatus mobilenet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtPreact pre = {w + 4672, w + 4704, RT_ACT_RELU, 0.0f};
     CHECK(rt_dwconv2d_preact(ctx, t4, t3, w + 4288, &pre, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 4);
 
   /* conv_2 (Conv2D, + conv_1), line 17: 32x32x32 -> 32x32x32, 1,048,576 MACs */
   {
@@ -516,12 +526,16 @@ RtStatus mobilenet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 5760, t3, RT_ACT_LINEAR, 0.0f, 32};
     CHECK(rt_conv2d_packed(ctx, t5, t4, w + 5792, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 5);
 
   /* maxpool (MaxPooling2D), line 13: 32x32x32 -> 16x16x32, 0 MACs */
   {
     const RtPool2d d = {N, 32, 32, 32, 32, 16, 16, 32, 2, 2, 2, 2, 0, 0};
     CHECK(rt_maxpool2d(ctx, t6, t5, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 6);
 
   /* conv_3 (Conv2D), line 14: 32x32x32 -> 16x16x64, 524,288 MACs */
   {
@@ -529,6 +543,8 @@ RtStatus mobilenet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 8864, NULL, RT_ACT_LINEAR, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t7, t5, w + 8928, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 7);
 
   /* dwconv_2 (DepthwiseConv2D, bn_4 and relu before, bn_5 folded, relu), line 16: 16x16x32 -> 16x16x32, 73,728 MACs */
   {
@@ -537,6 +553,8 @@ RtStatus mobilenet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtPreact pre = {w + 11360, w + 11392, RT_ACT_RELU, 0.0f};
     CHECK(rt_dwconv2d_preact(ctx, t8, t6, w + 10976, &pre, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 8);
 
   /* conv_4 (Conv2D, + conv_3), line 17: 16x16x32 -> 16x16x64, 524,288 MACs */
   {
@@ -544,6 +562,8 @@ RtStatus mobilenet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 13472, t7, RT_ACT_LINEAR, 0.0f, 64};
     CHECK(rt_conv2d_packed(ctx, t9, t8, w + 13536, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 9);
 
   /* dwconv_3 (DepthwiseConv2D, bn_6 and relu before, bn_7 folded, relu), line 16: 16x16x64 -> 16x16x64, 147,456 MACs */
   {
@@ -552,6 +572,8 @@ RtStatus mobilenet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtPreact pre = {w + 16352, w + 16416, RT_ACT_RELU, 0.0f};
     CHECK(rt_dwconv2d_preact(ctx, t10, t9, w + 15584, &pre, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 10);
 
   /* conv_5 (Conv2D, + conv_4), line 17: 16x16x64 -> 16x16x64, 1,048,576 MACs */
   {
@@ -559,6 +581,8 @@ RtStatus mobilenet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 20576, t9, RT_ACT_LINEAR, 0.0f, 64};
     CHECK(rt_conv2d_packed(ctx, t11, t10, w + 20640, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 11);
 
   /* dwconv_4 (DepthwiseConv2D, bn_8 and relu before, bn_9 folded, relu), line 16: 16x16x64 -> 16x16x64, 147,456 MACs */
   {
@@ -567,6 +591,8 @@ RtStatus mobilenet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtPreact pre = {w + 25504, w + 25568, RT_ACT_RELU, 0.0f};
     CHECK(rt_dwconv2d_preact(ctx, t12, t11, w + 24736, &pre, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 12);
 
   /* conv_6 (Conv2D, + conv_5), line 17: 16x16x64 -> 16x16x64, 1,048,576 MACs */
   {
@@ -574,12 +600,16 @@ RtStatus mobilenet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 29728, t11, RT_ACT_LINEAR, 0.0f, 64};
     CHECK(rt_conv2d_packed(ctx, t13, t12, w + 29792, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 13);
 
   /* maxpool_1 (MaxPooling2D), line 13: 16x16x64 -> 8x8x64, 0 MACs */
   {
     const RtPool2d d = {N, 16, 16, 64, 64, 8, 8, 64, 2, 2, 2, 2, 0, 0};
     CHECK(rt_maxpool2d(ctx, t14, t13, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 14);
 
   /* conv_7 (Conv2D), line 14: 16x16x64 -> 8x8x128, 524,288 MACs */
   {
@@ -587,6 +617,8 @@ RtStatus mobilenet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 42080, NULL, RT_ACT_LINEAR, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t15, t13, w + 42208, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 15);
 
   /* dwconv_5 (DepthwiseConv2D, bn_10 and relu before, bn_11 folded, relu), line 16: 8x8x64 -> 8x8x64, 36,864 MACs */
   {
@@ -595,6 +627,8 @@ RtStatus mobilenet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtPreact pre = {w + 51168, w + 51232, RT_ACT_RELU, 0.0f};
     CHECK(rt_dwconv2d_preact(ctx, t16, t14, w + 50400, &pre, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 16);
 
   /* conv_8 (Conv2D, + conv_7), line 17: 8x8x64 -> 8x8x128, 524,288 MACs */
   {
@@ -602,6 +636,8 @@ RtStatus mobilenet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 59488, t15, RT_ACT_LINEAR, 0.0f, 128};
     CHECK(rt_conv2d_packed(ctx, t17, t16, w + 59616, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 17);
 
   /* dwconv_6 (DepthwiseConv2D, bn_12 and relu before, bn_13 folded, relu), line 16: 8x8x128 -> 8x8x128, 73,728 MACs */
   {
@@ -610,6 +646,8 @@ RtStatus mobilenet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtPreact pre = {w + 69344, w + 69472, RT_ACT_RELU, 0.0f};
     CHECK(rt_dwconv2d_preact(ctx, t18, t17, w + 67808, &pre, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 18);
 
   /* conv_9 (Conv2D, + conv_8), line 17: 8x8x128 -> 8x8x128, 1,048,576 MACs */
   {
@@ -617,6 +655,8 @@ RtStatus mobilenet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 85984, t17, RT_ACT_LINEAR, 0.0f, 128};
     CHECK(rt_conv2d_packed(ctx, t19, t18, w + 86112, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 19);
 
   /* dwconv_7 (DepthwiseConv2D, bn_14 and relu before, bn_15 folded, relu), line 16: 8x8x128 -> 8x8x128, 73,728 MACs */
   {
@@ -625,6 +665,8 @@ RtStatus mobilenet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtPreact pre = {w + 104032, w + 104160, RT_ACT_RELU, 0.0f};
     CHECK(rt_dwconv2d_preact(ctx, t20, t19, w + 102496, &pre, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 20);
 
   /* conv_10 (Conv2D, + conv_9), line 17: 8x8x128 -> 8x8x128, 1,048,576 MACs */
   {
@@ -632,12 +674,16 @@ RtStatus mobilenet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 120672, t19, RT_ACT_LINEAR, 0.0f, 128};
     CHECK(rt_conv2d_packed(ctx, t21, t20, w + 120800, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 21);
 
   /* maxpool_2 (MaxPooling2D), line 13: 8x8x128 -> 4x4x128, 0 MACs */
   {
     const RtPool2d d = {N, 8, 8, 128, 128, 4, 4, 128, 2, 2, 2, 2, 0, 0};
     CHECK(rt_maxpool2d(ctx, t22, t21, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 22);
 
   /* conv_11 (Conv2D), line 14: 8x8x128 -> 4x4x256, 524,288 MACs */
   {
@@ -645,6 +691,8 @@ RtStatus mobilenet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 169952, NULL, RT_ACT_LINEAR, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t23, t21, w + 170208, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 23);
 
   /* dwconv_8 (DepthwiseConv2D, bn_16 and relu before, bn_17 folded, relu), line 16: 4x4x128 -> 4x4x128, 18,432 MACs */
   {
@@ -653,6 +701,8 @@ RtStatus mobilenet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtPreact pre = {w + 204512, w + 204640, RT_ACT_RELU, 0.0f};
     CHECK(rt_dwconv2d_preact(ctx, t24, t22, w + 202976, &pre, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 24);
 
   /* conv_12 (Conv2D, + conv_11), line 17: 4x4x128 -> 4x4x256, 524,288 MACs */
   {
@@ -660,6 +710,8 @@ RtStatus mobilenet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 237536, t23, RT_ACT_LINEAR, 0.0f, 256};
     CHECK(rt_conv2d_packed(ctx, t25, t24, w + 237792, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 25);
 
   /* dwconv_9 (DepthwiseConv2D, bn_18 and relu before, bn_19 folded, relu), line 16: 4x4x256 -> 4x4x256, 36,864 MACs */
   {
@@ -668,6 +720,8 @@ RtStatus mobilenet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtPreact pre = {w + 273632, w + 273888, RT_ACT_RELU, 0.0f};
     CHECK(rt_dwconv2d_preact(ctx, t26, t25, w + 270560, &pre, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 26);
 
   /* conv_13 (Conv2D, + conv_12), line 17: 4x4x256 -> 4x4x256, 1,048,576 MACs */
   {
@@ -675,6 +729,8 @@ RtStatus mobilenet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 339680, t25, RT_ACT_LINEAR, 0.0f, 256};
     CHECK(rt_conv2d_packed(ctx, t27, t26, w + 339936, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 27);
 
   /* dwconv_10 (DepthwiseConv2D, bn_20 and relu before, bn_21 folded, relu), line 16: 4x4x256 -> 4x4x256, 36,864 MACs */
   {
@@ -683,6 +739,8 @@ RtStatus mobilenet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtPreact pre = {w + 408544, w + 408800, RT_ACT_RELU, 0.0f};
     CHECK(rt_dwconv2d_preact(ctx, t28, t27, w + 405472, &pre, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 28);
 
   /* conv_14 (Conv2D, + conv_13), line 17: 4x4x256 -> 4x4x256, 1,048,576 MACs */
   {
@@ -690,6 +748,8 @@ RtStatus mobilenet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 474592, t27, RT_ACT_LINEAR, 0.0f, 256};
     CHECK(rt_conv2d_packed(ctx, t29, t28, w + 474848, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 29);
 
   /* bn_22 (BatchNormalization, relu, in place), line 28: 4x4x256 -> 4x4x256, 0 MACs */
   {
@@ -697,17 +757,23 @@ RtStatus mobilenet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_channel_affine(ctx, t30, t29, w + 540384, w + 540640, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 30);
 
   /* avgpool (AveragePooling2D), line 28: 4x4x256 -> 1x1x256, 0 MACs */
   {
     const RtPool2d d = {N, 4, 4, 256, 256, 1, 1, 256, 4, 4, 4, 4, 0, 0};
     CHECK(rt_avgpool2d(ctx, t31, t30, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 31);
 
   /* flatten (Flatten), line 28: 1x1x256 -> 256, 0 MACs */
   {
     /* a view of avgpool's buffer: nothing to do */
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 32);
 
   /* dense (Dense, softmax), line 29: 256 -> 10, 2,560 MACs */
   {
@@ -717,10 +783,50 @@ RtStatus mobilenet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEltwise sm = {N, 1, 1, 10, 10, 10};
     CHECK(rt_softmax(ctx, t33, t33, &sm));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 33);
 
   memcpy(output, t33, (size_t)N * 10 * sizeof(float));
   return RT_OK;
 }
+
+/* The layers of forward() after the passes, in order. */
+static const char *const layer_names[] = {
+  "input",
+  "conv",
+  "dwconv",
+  "conv_1",
+  "dwconv_1",
+  "conv_2",
+  "maxpool",
+  "conv_3",
+  "dwconv_2",
+  "conv_4",
+  "dwconv_3",
+  "conv_5",
+  "dwconv_4",
+  "conv_6",
+  "maxpool_1",
+  "conv_7",
+  "dwconv_5",
+  "conv_8",
+  "dwconv_6",
+  "conv_9",
+  "dwconv_7",
+  "conv_10",
+  "maxpool_2",
+  "conv_11",
+  "dwconv_8",
+  "conv_12",
+  "dwconv_9",
+  "conv_13",
+  "dwconv_10",
+  "conv_14",
+  "bn_22",
+  "avgpool",
+  "flatten",
+  "dense",
+};
 
 /* Scratch of the training step at batch N: forward and backward im2col tiles. */
 size_t mobilenet_mini_train_workspace_floats(int N) {
@@ -2413,6 +2519,8 @@ const NetcModel netc_model_mobilenet_mini = {
   .workspace_floats = mobilenet_mini_workspace_floats,
   .forward = mobilenet_mini_forward,
   .summary = summary,
+  .layer_names = layer_names,
+  .num_layers = 34,
   .normalize = NETC_NORM_STANDARDIZE,
   .data = NETC_DATA_CIFAR10,
   .data_path = "data/cifar-10-batches-bin",

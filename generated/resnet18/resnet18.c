@@ -450,6 +450,8 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
   {
     memcpy(t0, input, (size_t)N * 150528 * sizeof(float));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 0);
 
   /* conv (Conv2D, bn folded, relu), line 26: 224x224x3 -> 112x112x64, 118,013,952 MACs */
   {
@@ -457,12 +459,16 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
     const RtEpilogue ep = {w + 9408, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t1, t0, w + 9600, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 1);
 
   /* maxpool (MaxPooling2D), line 27: 112x112x64 -> 56x56x64, 0 MACs */
   {
     const RtPool2d d = {N, 112, 112, 64, 64, 56, 56, 64, 3, 3, 2, 2, 1, 1};
     CHECK(rt_maxpool2d(ctx, t2, t1, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 2);
 
   /* conv_1 (Conv2D, bn_1 folded, relu, Winograd F(4x4)), line 20: 56x56x64 -> 56x56x64, 115,605,504 MACs */
   {
@@ -470,6 +476,8 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
     const RtEpilogue ep = {w + 55872, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t3, t2, w + 56064, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 3);
 
   /* conv_2 (Conv2D, bn_2 folded, + maxpool, relu, Winograd F(4x4)), line 21: 56x56x64 -> 56x56x64, 115,605,504 MACs */
   {
@@ -477,6 +485,8 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
     const RtEpilogue ep = {w + 240384, t2, RT_ACT_RELU, 0.0f, 64};
     CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 240576, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 4);
 
   /* conv_3 (Conv2D, bn_3 folded, relu, Winograd F(4x4)), line 20: 56x56x64 -> 56x56x64, 115,605,504 MACs */
   {
@@ -484,6 +494,8 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
     const RtEpilogue ep = {w + 424896, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t5, t4, w + 425088, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 5);
 
   /* conv_4 (Conv2D, bn_4 folded, + conv_2, relu, Winograd F(4x4)), line 21: 56x56x64 -> 56x56x64, 115,605,504 MACs */
   {
@@ -491,6 +503,8 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
     const RtEpilogue ep = {w + 609408, t4, RT_ACT_RELU, 0.0f, 64};
     CHECK(rt_conv2d_winograd(ctx, t6, t5, w + 609600, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 6);
 
   /* conv_5 (Conv2D, bn_5 folded), line 18: 56x56x64 -> 28x28x128, 6,422,528 MACs */
   {
@@ -498,6 +512,8 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
     const RtEpilogue ep = {w + 765248, NULL, RT_ACT_LINEAR, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t7, t6, w + 765632, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 7);
 
   /* conv_6 (Conv2D, bn_6 folded, relu), line 20: 56x56x64 -> 28x28x128, 57,802,752 MACs */
   {
@@ -505,6 +521,8 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
     const RtEpilogue ep = {w + 847552, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t8, t6, w + 847936, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 8);
 
   /* conv_7 (Conv2D, bn_7 folded, + conv_5, relu, Winograd F(4x4)), line 21: 28x28x128 -> 28x28x128, 115,605,504 MACs */
   {
@@ -512,6 +530,8 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
     const RtEpilogue ep = {w + 1069120, t7, RT_ACT_RELU, 0.0f, 128};
     CHECK(rt_conv2d_winograd(ctx, t9, t8, w + 1069504, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 9);
 
   /* conv_8 (Conv2D, bn_8 folded, relu, Winograd F(4x4)), line 20: 28x28x128 -> 28x28x128, 115,605,504 MACs */
   {
@@ -519,6 +539,8 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
     const RtEpilogue ep = {w + 1806784, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t10, t9, w + 1807168, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 10);
 
   /* conv_9 (Conv2D, bn_9 folded, + conv_7, relu, Winograd F(4x4)), line 21: 28x28x128 -> 28x28x128, 115,605,504 MACs */
   {
@@ -526,6 +548,8 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
     const RtEpilogue ep = {w + 2544448, t9, RT_ACT_RELU, 0.0f, 128};
     CHECK(rt_conv2d_winograd(ctx, t11, t10, w + 2544832, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 11);
 
   /* conv_10 (Conv2D, bn_10 folded), line 18: 28x28x128 -> 14x14x256, 6,422,528 MACs */
   {
@@ -533,6 +557,8 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
     const RtEpilogue ep = {w + 3167424, NULL, RT_ACT_LINEAR, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t12, t11, w + 3168192, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 12);
 
   /* conv_11 (Conv2D, bn_11 folded, relu), line 20: 28x28x128 -> 14x14x256, 57,802,752 MACs */
   {
@@ -540,6 +566,8 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
     const RtEpilogue ep = {w + 3495872, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t13, t11, w + 3496640, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 13);
 
   /* conv_12 (Conv2D, bn_12 folded, + conv_10, relu, Winograd F(4x4)), line 21: 14x14x256 -> 14x14x256, 115,605,504 MACs */
   {
@@ -547,6 +575,8 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
     const RtEpilogue ep = {w + 4381376, t12, RT_ACT_RELU, 0.0f, 256};
     CHECK(rt_conv2d_winograd(ctx, t14, t13, w + 4382144, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 14);
 
   /* conv_13 (Conv2D, bn_13 folded, relu, Winograd F(4x4)), line 20: 14x14x256 -> 14x14x256, 115,605,504 MACs */
   {
@@ -554,6 +584,8 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
     const RtEpilogue ep = {w + 7331264, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t15, t14, w + 7332032, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 15);
 
   /* conv_14 (Conv2D, bn_14 folded, + conv_12, relu, Winograd F(4x4)), line 21: 14x14x256 -> 14x14x256, 115,605,504 MACs */
   {
@@ -561,6 +593,8 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
     const RtEpilogue ep = {w + 10281152, t14, RT_ACT_RELU, 0.0f, 256};
     CHECK(rt_conv2d_winograd(ctx, t16, t15, w + 10281920, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 16);
 
   /* conv_15 (Conv2D, bn_15 folded), line 18: 14x14x256 -> 7x7x512, 6,422,528 MACs */
   {
@@ -568,6 +602,8 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
     const RtEpilogue ep = {w + 12772288, NULL, RT_ACT_LINEAR, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t17, t16, w + 12773824, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 17);
 
   /* conv_16 (Conv2D, bn_16 folded, relu), line 20: 14x14x256 -> 7x7x512, 57,802,752 MACs */
   {
@@ -575,6 +611,8 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
     const RtEpilogue ep = {w + 14084544, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t18, t16, w + 14086080, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 18);
 
   /* conv_17 (Conv2D, bn_17 folded, + conv_15, relu, Winograd F(2x2)), line 21: 7x7x512 -> 7x7x512, 115,605,504 MACs */
   {
@@ -582,6 +620,8 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
     const RtEpilogue ep = {w + 17625024, t17, RT_ACT_RELU, 0.0f, 512};
     CHECK(rt_conv2d_winograd(ctx, t19, t18, w + 17626560, &ep, &d, 2, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 19);
 
   /* conv_18 (Conv2D, bn_18 folded, relu, Winograd F(2x2)), line 20: 7x7x512 -> 7x7x512, 115,605,504 MACs */
   {
@@ -589,6 +629,8 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
     const RtEpilogue ep = {w + 24180160, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t20, t19, w + 24181696, &ep, &d, 2, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 20);
 
   /* conv_19 (Conv2D, bn_19 folded, + conv_17, relu, Winograd F(2x2)), line 21: 7x7x512 -> 7x7x512, 115,605,504 MACs */
   {
@@ -596,12 +638,16 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
     const RtEpilogue ep = {w + 30735296, t19, RT_ACT_RELU, 0.0f, 512};
     CHECK(rt_conv2d_winograd(ctx, t21, t20, w + 30736832, &ep, &d, 2, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 21);
 
   /* global_avgpool (GlobalAveragePooling2D), line 32: 7x7x512 -> 512, 0 MACs */
   {
     const RtEltwise d = {N, 7, 7, 512, 512, 512};
     CHECK(rt_global_avgpool(ctx, t22, t21, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 22);
 
   /* dense (Dense, softmax), line 32: 512 -> 1000, 512,000 MACs */
   {
@@ -611,10 +657,40 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
     const RtEltwise sm = {N, 1, 1, 1000, 1000, 1000};
     CHECK(rt_softmax(ctx, t23, t23, &sm));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 23);
 
   memcpy(output, t23, (size_t)N * 1000 * sizeof(float));
   return RT_OK;
 }
+
+/* The layers of forward() after the passes, in order. */
+static const char *const layer_names[] = {
+  "input",
+  "conv",
+  "maxpool",
+  "conv_1",
+  "conv_2",
+  "conv_3",
+  "conv_4",
+  "conv_5",
+  "conv_6",
+  "conv_7",
+  "conv_8",
+  "conv_9",
+  "conv_10",
+  "conv_11",
+  "conv_12",
+  "conv_13",
+  "conv_14",
+  "conv_15",
+  "conv_16",
+  "conv_17",
+  "conv_18",
+  "conv_19",
+  "global_avgpool",
+  "dense",
+};
 
 /* Scratch of the training step at batch N: forward and backward im2col tiles. */
 size_t resnet18_train_workspace_floats(int N) {
@@ -1983,6 +2059,8 @@ const NetcModel netc_model_resnet18 = {
   .workspace_floats = resnet18_workspace_floats,
   .forward = resnet18_forward,
   .summary = summary,
+  .layer_names = layer_names,
+  .num_layers = 24,
   .normalize = NETC_NORM_SCALE,
   .data = NETC_DATA_NONE,
   .data_path = NULL,

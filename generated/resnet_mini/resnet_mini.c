@@ -620,6 +620,8 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
   {
     memcpy(t0, input, (size_t)N * 3072 * sizeof(float));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 0);
 
   /* conv (Conv2D), line 21: 32x32x3 -> 32x32x32, 884,736 MACs */
   {
@@ -627,6 +629,8 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     const RtEpilogue ep = {w + 864, NULL, RT_ACT_LINEAR, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t1, t0, w + 896, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 1);
 
   /* bn (BatchNormalization, relu), line 15: 32x32x32 -> 32x32x32, 0 MACs */
   {
@@ -634,6 +638,8 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_channel_affine(ctx, t2, t1, w + 1760, w + 1792, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 2);
 
   /* conv_1 (Conv2D, bn_1 folded, relu, Winograd F(4x4)), line 15: 32x32x32 -> 32x32x32, 9,437,184 MACs */
   {
@@ -641,6 +647,8 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     const RtEpilogue ep = {w + 11040, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t3, t2, w + 11136, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 3);
 
   /* conv_2 (Conv2D, + conv, Winograd F(4x4)), line 16: 32x32x32 -> 32x32x32, 9,437,184 MACs */
   {
@@ -648,6 +656,8 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     const RtEpilogue ep = {w + 57216, t1, RT_ACT_LINEAR, 0.0f, 32};
     CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 57248, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 4);
 
   /* bn_2 (BatchNormalization, relu), line 15: 32x32x32 -> 32x32x32, 0 MACs */
   {
@@ -655,6 +665,8 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_channel_affine(ctx, t5, t4, w + 94112, w + 94144, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 5);
 
   /* conv_3 (Conv2D, bn_3 folded, relu, Winograd F(4x4)), line 15: 32x32x32 -> 32x32x32, 9,437,184 MACs */
   {
@@ -662,6 +674,8 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     const RtEpilogue ep = {w + 103392, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t6, t5, w + 103488, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 6);
 
   /* conv_4 (Conv2D, + conv_2, Winograd F(4x4)), line 16: 32x32x32 -> 32x32x32, 9,437,184 MACs */
   {
@@ -669,6 +683,8 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     const RtEpilogue ep = {w + 149568, t4, RT_ACT_LINEAR, 0.0f, 32};
     CHECK(rt_conv2d_winograd(ctx, t7, t6, w + 149600, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 7);
 
   /* bn_4 (BatchNormalization, relu), line 15: 32x32x32 -> 32x32x32, 0 MACs */
   {
@@ -676,6 +692,8 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_channel_affine(ctx, t8, t7, w + 186464, w + 186496, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 8);
 
   /* conv_5 (Conv2D, bn_5 folded, relu, Winograd F(4x4)), line 15: 32x32x32 -> 32x32x32, 9,437,184 MACs */
   {
@@ -683,6 +701,8 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     const RtEpilogue ep = {w + 195744, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t9, t8, w + 195840, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 9);
 
   /* conv_6 (Conv2D, + conv_4, Winograd F(4x4)), line 16: 32x32x32 -> 32x32x32, 9,437,184 MACs */
   {
@@ -690,12 +710,16 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     const RtEpilogue ep = {w + 241920, t7, RT_ACT_LINEAR, 0.0f, 32};
     CHECK(rt_conv2d_winograd(ctx, t10, t9, w + 241952, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 10);
 
   /* maxpool (MaxPooling2D), line 12: 32x32x32 -> 16x16x32, 0 MACs */
   {
     const RtPool2d d = {N, 32, 32, 32, 32, 16, 16, 32, 2, 2, 2, 2, 0, 0};
     CHECK(rt_maxpool2d(ctx, t11, t10, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 11);
 
   /* conv_7 (Conv2D), line 13: 32x32x32 -> 16x16x64, 524,288 MACs */
   {
@@ -703,6 +727,8 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     const RtEpilogue ep = {w + 280864, NULL, RT_ACT_LINEAR, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t12, t10, w + 280928, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 12);
 
   /* bn_6 (BatchNormalization, relu, in place), line 15: 16x16x32 -> 16x16x32, 0 MACs */
   {
@@ -710,6 +736,8 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_channel_affine(ctx, t13, t11, w + 282976, w + 283008, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 13);
 
   /* conv_8 (Conv2D, bn_7 folded, relu, Winograd F(4x4)), line 15: 16x16x32 -> 16x16x64, 4,718,592 MACs */
   {
@@ -717,6 +745,8 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     const RtEpilogue ep = {w + 301472, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t14, t13, w + 301664, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 14);
 
   /* conv_9 (Conv2D, + conv_7, Winograd F(4x4)), line 16: 16x16x64 -> 16x16x64, 9,437,184 MACs */
   {
@@ -724,6 +754,8 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     const RtEpilogue ep = {w + 412256, t12, RT_ACT_LINEAR, 0.0f, 64};
     CHECK(rt_conv2d_winograd(ctx, t15, t14, w + 412320, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 15);
 
   /* bn_8 (BatchNormalization, relu), line 15: 16x16x64 -> 16x16x64, 0 MACs */
   {
@@ -731,6 +763,8 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_channel_affine(ctx, t16, t15, w + 559776, w + 559840, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 16);
 
   /* conv_10 (Conv2D, bn_9 folded, relu, Winograd F(4x4)), line 15: 16x16x64 -> 16x16x64, 9,437,184 MACs */
   {
@@ -738,6 +772,8 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     const RtEpilogue ep = {w + 596768, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t17, t16, w + 596960, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 17);
 
   /* conv_11 (Conv2D, + conv_9, Winograd F(4x4)), line 16: 16x16x64 -> 16x16x64, 9,437,184 MACs */
   {
@@ -745,6 +781,8 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     const RtEpilogue ep = {w + 781280, t15, RT_ACT_LINEAR, 0.0f, 64};
     CHECK(rt_conv2d_winograd(ctx, t18, t17, w + 781344, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 18);
 
   /* bn_10 (BatchNormalization, relu), line 15: 16x16x64 -> 16x16x64, 0 MACs */
   {
@@ -752,6 +790,8 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_channel_affine(ctx, t19, t18, w + 928800, w + 928864, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 19);
 
   /* conv_12 (Conv2D, bn_11 folded, relu, Winograd F(4x4)), line 15: 16x16x64 -> 16x16x64, 9,437,184 MACs */
   {
@@ -759,6 +799,8 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     const RtEpilogue ep = {w + 965792, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t20, t19, w + 965984, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 20);
 
   /* conv_13 (Conv2D, + conv_11, Winograd F(4x4)), line 16: 16x16x64 -> 16x16x64, 9,437,184 MACs */
   {
@@ -766,12 +808,16 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     const RtEpilogue ep = {w + 1150304, t18, RT_ACT_LINEAR, 0.0f, 64};
     CHECK(rt_conv2d_winograd(ctx, t21, t20, w + 1150368, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 21);
 
   /* maxpool_1 (MaxPooling2D), line 12: 16x16x64 -> 8x8x64, 0 MACs */
   {
     const RtPool2d d = {N, 16, 16, 64, 64, 8, 8, 64, 2, 2, 2, 2, 0, 0};
     CHECK(rt_maxpool2d(ctx, t22, t21, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 22);
 
   /* conv_14 (Conv2D), line 13: 16x16x64 -> 8x8x128, 524,288 MACs */
   {
@@ -779,6 +825,8 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     const RtEpilogue ep = {w + 1306016, NULL, RT_ACT_LINEAR, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t23, t21, w + 1306144, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 23);
 
   /* bn_12 (BatchNormalization, relu, in place), line 15: 8x8x64 -> 8x8x64, 0 MACs */
   {
@@ -786,6 +834,8 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_channel_affine(ctx, t24, t22, w + 1314336, w + 1314400, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 24);
 
   /* conv_15 (Conv2D, bn_13 folded, relu, Winograd F(4x4)), line 15: 8x8x64 -> 8x8x128, 4,718,592 MACs */
   {
@@ -793,6 +843,8 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     const RtEpilogue ep = {w + 1388192, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t25, t24, w + 1388576, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 25);
 
   /* conv_16 (Conv2D, + conv_14, Winograd F(4x4)), line 16: 8x8x128 -> 8x8x128, 9,437,184 MACs */
   {
@@ -800,6 +852,8 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     const RtEpilogue ep = {w + 1830944, t23, RT_ACT_LINEAR, 0.0f, 128};
     CHECK(rt_conv2d_winograd(ctx, t26, t25, w + 1831072, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 26);
 
   /* bn_14 (BatchNormalization, relu), line 15: 8x8x128 -> 8x8x128, 0 MACs */
   {
@@ -807,6 +861,8 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_channel_affine(ctx, t27, t26, w + 2420896, w + 2421024, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 27);
 
   /* conv_17 (Conv2D, bn_15 folded, relu, Winograd F(4x4)), line 15: 8x8x128 -> 8x8x128, 9,437,184 MACs */
   {
@@ -814,6 +870,8 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     const RtEpilogue ep = {w + 2568608, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t28, t27, w + 2568992, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 28);
 
   /* conv_18 (Conv2D, + conv_16, Winograd F(4x4)), line 16: 8x8x128 -> 8x8x128, 9,437,184 MACs */
   {
@@ -821,6 +879,8 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     const RtEpilogue ep = {w + 3306272, t26, RT_ACT_LINEAR, 0.0f, 128};
     CHECK(rt_conv2d_winograd(ctx, t29, t28, w + 3306400, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 29);
 
   /* bn_16 (BatchNormalization, relu), line 15: 8x8x128 -> 8x8x128, 0 MACs */
   {
@@ -828,6 +888,8 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_channel_affine(ctx, t30, t29, w + 3896224, w + 3896352, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 30);
 
   /* conv_19 (Conv2D, bn_17 folded, relu, Winograd F(4x4)), line 15: 8x8x128 -> 8x8x128, 9,437,184 MACs */
   {
@@ -835,6 +897,8 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     const RtEpilogue ep = {w + 4043936, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t31, t30, w + 4044320, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 31);
 
   /* conv_20 (Conv2D, + conv_18, Winograd F(4x4)), line 16: 8x8x128 -> 8x8x128, 9,437,184 MACs */
   {
@@ -842,12 +906,16 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     const RtEpilogue ep = {w + 4781600, t29, RT_ACT_LINEAR, 0.0f, 128};
     CHECK(rt_conv2d_winograd(ctx, t32, t31, w + 4781728, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 32);
 
   /* maxpool_2 (MaxPooling2D), line 12: 8x8x128 -> 4x4x128, 0 MACs */
   {
     const RtPool2d d = {N, 8, 8, 128, 128, 4, 4, 128, 2, 2, 2, 2, 0, 0};
     CHECK(rt_maxpool2d(ctx, t33, t32, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 33);
 
   /* conv_21 (Conv2D), line 13: 8x8x128 -> 4x4x256, 524,288 MACs */
   {
@@ -855,6 +923,8 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     const RtEpilogue ep = {w + 5404320, NULL, RT_ACT_LINEAR, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t34, t32, w + 5404576, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 34);
 
   /* bn_18 (BatchNormalization, relu, in place), line 15: 4x4x128 -> 4x4x128, 0 MACs */
   {
@@ -862,6 +932,8 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_channel_affine(ctx, t35, t33, w + 5437344, w + 5437472, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 35);
 
   /* conv_22 (Conv2D, bn_19 folded, relu, Winograd F(2x2)), line 15: 4x4x128 -> 4x4x256, 4,718,592 MACs */
   {
@@ -869,6 +941,8 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     const RtEpilogue ep = {w + 5732512, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t36, t35, w + 5733280, &ep, &d, 2, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 36);
 
   /* conv_23 (Conv2D, + conv_21, Winograd F(2x2)), line 16: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
@@ -876,6 +950,8 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     const RtEpilogue ep = {w + 6847392, t34, RT_ACT_LINEAR, 0.0f, 256};
     CHECK(rt_conv2d_winograd(ctx, t37, t36, w + 6847648, &ep, &d, 2, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 37);
 
   /* bn_20 (BatchNormalization, relu), line 15: 4x4x256 -> 4x4x256, 0 MACs */
   {
@@ -883,6 +959,8 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_channel_affine(ctx, t38, t37, w + 7896224, w + 7896480, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 38);
 
   /* conv_24 (Conv2D, bn_21 folded, relu, Winograd F(2x2)), line 15: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
@@ -890,6 +968,8 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     const RtEpilogue ep = {w + 8486560, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t39, t38, w + 8487328, &ep, &d, 2, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 39);
 
   /* conv_25 (Conv2D, + conv_23, Winograd F(2x2)), line 16: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
@@ -897,6 +977,8 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     const RtEpilogue ep = {w + 10125728, t37, RT_ACT_LINEAR, 0.0f, 256};
     CHECK(rt_conv2d_winograd(ctx, t40, t39, w + 10125984, &ep, &d, 2, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 40);
 
   /* bn_22 (BatchNormalization, relu), line 15: 4x4x256 -> 4x4x256, 0 MACs */
   {
@@ -904,6 +986,8 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_channel_affine(ctx, t41, t40, w + 11174560, w + 11174816, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 41);
 
   /* conv_26 (Conv2D, bn_23 folded, relu, Winograd F(2x2)), line 15: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
@@ -911,6 +995,8 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     const RtEpilogue ep = {w + 11764896, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t42, t41, w + 11765664, &ep, &d, 2, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 42);
 
   /* conv_27 (Conv2D, + conv_25, Winograd F(2x2)), line 16: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
@@ -918,6 +1004,8 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     const RtEpilogue ep = {w + 13404064, t40, RT_ACT_LINEAR, 0.0f, 256};
     CHECK(rt_conv2d_winograd(ctx, t43, t42, w + 13404320, &ep, &d, 2, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 43);
 
   /* bn_24 (BatchNormalization, relu, in place), line 27: 4x4x256 -> 4x4x256, 0 MACs */
   {
@@ -925,17 +1013,23 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_channel_affine(ctx, t44, t43, w + 14452896, w + 14453152, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 44);
 
   /* avgpool (AveragePooling2D), line 27: 4x4x256 -> 1x1x256, 0 MACs */
   {
     const RtPool2d d = {N, 4, 4, 256, 256, 1, 1, 256, 4, 4, 4, 4, 0, 0};
     CHECK(rt_avgpool2d(ctx, t45, t44, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 45);
 
   /* flatten (Flatten), line 27: 1x1x256 -> 256, 0 MACs */
   {
     /* a view of avgpool's buffer: nothing to do */
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 46);
 
   /* dense (Dense, softmax), line 28: 256 -> 10, 2,560 MACs */
   {
@@ -945,10 +1039,64 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     const RtEltwise sm = {N, 1, 1, 10, 10, 10};
     CHECK(rt_softmax(ctx, t47, t47, &sm));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 47);
 
   memcpy(output, t47, (size_t)N * 10 * sizeof(float));
   return RT_OK;
 }
+
+/* The layers of forward() after the passes, in order. */
+static const char *const layer_names[] = {
+  "input",
+  "conv",
+  "bn",
+  "conv_1",
+  "conv_2",
+  "bn_2",
+  "conv_3",
+  "conv_4",
+  "bn_4",
+  "conv_5",
+  "conv_6",
+  "maxpool",
+  "conv_7",
+  "bn_6",
+  "conv_8",
+  "conv_9",
+  "bn_8",
+  "conv_10",
+  "conv_11",
+  "bn_10",
+  "conv_12",
+  "conv_13",
+  "maxpool_1",
+  "conv_14",
+  "bn_12",
+  "conv_15",
+  "conv_16",
+  "bn_14",
+  "conv_17",
+  "conv_18",
+  "bn_16",
+  "conv_19",
+  "conv_20",
+  "maxpool_2",
+  "conv_21",
+  "bn_18",
+  "conv_22",
+  "conv_23",
+  "bn_20",
+  "conv_24",
+  "conv_25",
+  "bn_22",
+  "conv_26",
+  "conv_27",
+  "bn_24",
+  "avgpool",
+  "flatten",
+  "dense",
+};
 
 /* Scratch of the training step at batch N: forward and backward im2col tiles. */
 size_t resnet_mini_train_workspace_floats(int N) {
@@ -2848,6 +2996,8 @@ const NetcModel netc_model_resnet_mini = {
   .workspace_floats = resnet_mini_workspace_floats,
   .forward = resnet_mini_forward,
   .summary = summary,
+  .layer_names = layer_names,
+  .num_layers = 48,
   .normalize = NETC_NORM_STANDARDIZE,
   .data = NETC_DATA_CIFAR10,
   .data_path = "data/cifar-10-batches-bin",

@@ -668,6 +668,8 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
   {
     memcpy(t0, input, (size_t)N * 3072 * sizeof(float));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 0);
 
   /* conv (Conv2D), line 25: 32x32x3 -> 32x32x64, 1,769,472 MACs */
   {
@@ -675,6 +677,8 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     const RtEpilogue ep = {w + 1728, NULL, RT_ACT_LINEAR, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t1, t0, w + 1792, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 1);
 
   /* bn (BatchNormalization, relu), line 18: 32x32x64 -> 32x32x64, 0 MACs */
   {
@@ -682,6 +686,8 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_channel_affine(ctx, t2, t1, w + 3520, w + 3584, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 2);
 
   /* conv_1 (Conv2D, bn_1 folded, relu), line 18: 32x32x64 -> 32x32x64, 4,194,304 MACs */
   {
@@ -689,6 +695,8 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     const RtEpilogue ep = {w + 7744, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t3, t2, w + 7936, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 3);
 
   /* conv_2 (Conv2D, bn_2 folded, relu), line 19: 32x32x64 -> 32x32x64, 1,179,648 MACs */
   {
@@ -696,6 +704,8 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     const RtEpilogue ep = {w + 13184, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t4, t3, w + 13376, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 4);
 
   /* conv_3 (Conv2D, + conv), line 20: 32x32x64 -> 32x32x64, 4,194,304 MACs */
   {
@@ -703,6 +713,8 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     const RtEpilogue ep = {w + 35904, t1, RT_ACT_LINEAR, 0.0f, 64};
     CHECK(rt_conv2d_packed(ctx, t5, t4, w + 35968, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 5);
 
   /* bn_3 (BatchNormalization, relu), line 18: 32x32x64 -> 32x32x64, 0 MACs */
   {
@@ -710,6 +722,8 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_channel_affine(ctx, t6, t5, w + 40064, w + 40128, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 6);
 
   /* conv_4 (Conv2D, bn_4 folded, relu), line 18: 32x32x64 -> 32x32x64, 4,194,304 MACs */
   {
@@ -717,6 +731,8 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     const RtEpilogue ep = {w + 44288, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t7, t6, w + 44480, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 7);
 
   /* conv_5 (Conv2D, bn_5 folded, relu), line 19: 32x32x64 -> 32x32x64, 1,179,648 MACs */
   {
@@ -724,6 +740,8 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     const RtEpilogue ep = {w + 49728, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t8, t7, w + 49920, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 8);
 
   /* conv_6 (Conv2D, + conv_3), line 20: 32x32x64 -> 32x32x64, 4,194,304 MACs */
   {
@@ -731,6 +749,8 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     const RtEpilogue ep = {w + 72448, t5, RT_ACT_LINEAR, 0.0f, 64};
     CHECK(rt_conv2d_packed(ctx, t9, t8, w + 72512, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 9);
 
   /* bn_6 (BatchNormalization, relu), line 18: 32x32x64 -> 32x32x64, 0 MACs */
   {
@@ -738,6 +758,8 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_channel_affine(ctx, t10, t9, w + 76608, w + 76672, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 10);
 
   /* conv_7 (Conv2D, bn_7 folded, relu), line 18: 32x32x64 -> 32x32x64, 4,194,304 MACs */
   {
@@ -745,6 +767,8 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     const RtEpilogue ep = {w + 80832, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t11, t10, w + 81024, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 11);
 
   /* conv_8 (Conv2D, bn_8 folded, relu), line 19: 32x32x64 -> 32x32x64, 1,179,648 MACs */
   {
@@ -752,6 +776,8 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     const RtEpilogue ep = {w + 86272, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t12, t11, w + 86464, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 12);
 
   /* conv_9 (Conv2D, + conv_6), line 20: 32x32x64 -> 32x32x64, 4,194,304 MACs */
   {
@@ -759,12 +785,16 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     const RtEpilogue ep = {w + 108992, t9, RT_ACT_LINEAR, 0.0f, 64};
     CHECK(rt_conv2d_packed(ctx, t13, t12, w + 109056, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 13);
 
   /* maxpool (MaxPooling2D), line 15: 32x32x64 -> 16x16x64, 0 MACs */
   {
     const RtPool2d d = {N, 32, 32, 64, 64, 16, 16, 64, 2, 2, 2, 2, 0, 0};
     CHECK(rt_maxpool2d(ctx, t14, t13, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 14);
 
   /* conv_10 (Conv2D), line 16: 32x32x64 -> 16x16x128, 2,097,152 MACs */
   {
@@ -772,6 +802,8 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     const RtEpilogue ep = {w + 121344, NULL, RT_ACT_LINEAR, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t15, t13, w + 121472, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 15);
 
   /* bn_9 (BatchNormalization, relu, in place), line 18: 16x16x64 -> 16x16x64, 0 MACs */
   {
@@ -779,6 +811,8 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_channel_affine(ctx, t16, t14, w + 129664, w + 129728, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 16);
 
   /* conv_11 (Conv2D, bn_10 folded, relu), line 18: 16x16x64 -> 16x16x128, 2,097,152 MACs */
   {
@@ -786,6 +820,8 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     const RtEpilogue ep = {w + 137984, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t17, t16, w + 138368, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 17);
 
   /* conv_12 (Conv2D, bn_11 folded, relu), line 19: 16x16x128 -> 16x16x128, 1,179,648 MACs */
   {
@@ -793,6 +829,8 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     const RtEpilogue ep = {w + 151168, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t18, t17, w + 151552, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 18);
 
   /* conv_13 (Conv2D, + conv_10), line 20: 16x16x128 -> 16x16x128, 4,194,304 MACs */
   {
@@ -800,6 +838,8 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     const RtEpilogue ep = {w + 204800, t15, RT_ACT_LINEAR, 0.0f, 128};
     CHECK(rt_conv2d_packed(ctx, t19, t18, w + 204928, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 19);
 
   /* bn_12 (BatchNormalization, relu), line 18: 16x16x128 -> 16x16x128, 0 MACs */
   {
@@ -807,6 +847,8 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_channel_affine(ctx, t20, t19, w + 221312, w + 221440, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 20);
 
   /* conv_14 (Conv2D, bn_13 folded, relu), line 18: 16x16x128 -> 16x16x128, 4,194,304 MACs */
   {
@@ -814,6 +856,8 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     const RtEpilogue ep = {w + 237952, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t21, t20, w + 238336, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 21);
 
   /* conv_15 (Conv2D, bn_14 folded, relu), line 19: 16x16x128 -> 16x16x128, 1,179,648 MACs */
   {
@@ -821,6 +865,8 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     const RtEpilogue ep = {w + 259328, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t22, t21, w + 259712, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 22);
 
   /* conv_16 (Conv2D, + conv_13), line 20: 16x16x128 -> 16x16x128, 4,194,304 MACs */
   {
@@ -828,6 +874,8 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     const RtEpilogue ep = {w + 312960, t19, RT_ACT_LINEAR, 0.0f, 128};
     CHECK(rt_conv2d_packed(ctx, t23, t22, w + 313088, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 23);
 
   /* bn_15 (BatchNormalization, relu), line 18: 16x16x128 -> 16x16x128, 0 MACs */
   {
@@ -835,6 +883,8 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_channel_affine(ctx, t24, t23, w + 329472, w + 329600, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 24);
 
   /* conv_17 (Conv2D, bn_16 folded, relu), line 18: 16x16x128 -> 16x16x128, 4,194,304 MACs */
   {
@@ -842,6 +892,8 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     const RtEpilogue ep = {w + 346112, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t25, t24, w + 346496, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 25);
 
   /* conv_18 (Conv2D, bn_17 folded, relu), line 19: 16x16x128 -> 16x16x128, 1,179,648 MACs */
   {
@@ -849,6 +901,8 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     const RtEpilogue ep = {w + 367488, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t26, t25, w + 367872, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 26);
 
   /* conv_19 (Conv2D, + conv_16), line 20: 16x16x128 -> 16x16x128, 4,194,304 MACs */
   {
@@ -856,12 +910,16 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     const RtEpilogue ep = {w + 421120, t23, RT_ACT_LINEAR, 0.0f, 128};
     CHECK(rt_conv2d_packed(ctx, t27, t26, w + 421248, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 27);
 
   /* maxpool_1 (MaxPooling2D), line 15: 16x16x128 -> 8x8x128, 0 MACs */
   {
     const RtPool2d d = {N, 16, 16, 128, 128, 8, 8, 128, 2, 2, 2, 2, 0, 0};
     CHECK(rt_maxpool2d(ctx, t28, t27, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 28);
 
   /* conv_20 (Conv2D), line 16: 16x16x128 -> 8x8x256, 2,097,152 MACs */
   {
@@ -869,6 +927,8 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     const RtEpilogue ep = {w + 470400, NULL, RT_ACT_LINEAR, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t29, t27, w + 470656, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 29);
 
   /* bn_18 (BatchNormalization, relu, in place), line 18: 8x8x128 -> 8x8x128, 0 MACs */
   {
@@ -876,6 +936,8 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_channel_affine(ctx, t30, t28, w + 503424, w + 503552, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 30);
 
   /* conv_21 (Conv2D, bn_19 folded, relu), line 18: 8x8x128 -> 8x8x256, 2,097,152 MACs */
   {
@@ -883,6 +945,8 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     const RtEpilogue ep = {w + 536448, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t31, t30, w + 537216, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 31);
 
   /* conv_22 (Conv2D, bn_20 folded, relu), line 19: 8x8x256 -> 8x8x256, 1,179,648 MACs */
   {
@@ -890,6 +954,8 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     const RtEpilogue ep = {w + 588416, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t32, t31, w + 589184, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 32);
 
   /* conv_23 (Conv2D, + conv_20), line 20: 8x8x256 -> 8x8x256, 4,194,304 MACs */
   {
@@ -897,6 +963,8 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     const RtEpilogue ep = {w + 728448, t29, RT_ACT_LINEAR, 0.0f, 256};
     CHECK(rt_conv2d_packed(ctx, t33, t32, w + 728704, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 33);
 
   /* bn_21 (BatchNormalization, relu), line 18: 8x8x256 -> 8x8x256, 0 MACs */
   {
@@ -904,6 +972,8 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_channel_affine(ctx, t34, t33, w + 794240, w + 794496, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 34);
 
   /* conv_24 (Conv2D, bn_22 folded, relu), line 18: 8x8x256 -> 8x8x256, 4,194,304 MACs */
   {
@@ -911,6 +981,8 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     const RtEpilogue ep = {w + 860288, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t35, t34, w + 861056, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 35);
 
   /* conv_25 (Conv2D, bn_23 folded, relu), line 19: 8x8x256 -> 8x8x256, 1,179,648 MACs */
   {
@@ -918,6 +990,8 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     const RtEpilogue ep = {w + 945024, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t36, t35, w + 945792, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 36);
 
   /* conv_26 (Conv2D, + conv_23), line 20: 8x8x256 -> 8x8x256, 4,194,304 MACs */
   {
@@ -925,6 +999,8 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     const RtEpilogue ep = {w + 1085056, t33, RT_ACT_LINEAR, 0.0f, 256};
     CHECK(rt_conv2d_packed(ctx, t37, t36, w + 1085312, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 37);
 
   /* bn_24 (BatchNormalization, relu), line 18: 8x8x256 -> 8x8x256, 0 MACs */
   {
@@ -932,6 +1008,8 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_channel_affine(ctx, t38, t37, w + 1150848, w + 1151104, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 38);
 
   /* conv_27 (Conv2D, bn_25 folded, relu), line 18: 8x8x256 -> 8x8x256, 4,194,304 MACs */
   {
@@ -939,6 +1017,8 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     const RtEpilogue ep = {w + 1216896, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t39, t38, w + 1217664, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 39);
 
   /* conv_28 (Conv2D, bn_26 folded, relu), line 19: 8x8x256 -> 8x8x256, 1,179,648 MACs */
   {
@@ -946,6 +1026,8 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     const RtEpilogue ep = {w + 1301632, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t40, t39, w + 1302400, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 40);
 
   /* conv_29 (Conv2D, + conv_26), line 20: 8x8x256 -> 8x8x256, 4,194,304 MACs */
   {
@@ -953,6 +1035,8 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     const RtEpilogue ep = {w + 1441664, t37, RT_ACT_LINEAR, 0.0f, 256};
     CHECK(rt_conv2d_packed(ctx, t41, t40, w + 1441920, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 41);
 
   /* bn_27 (BatchNormalization, relu, in place), line 31: 8x8x256 -> 8x8x256, 0 MACs */
   {
@@ -960,17 +1044,23 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_channel_affine(ctx, t42, t41, w + 1507456, w + 1507712, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 42);
 
   /* avgpool (AveragePooling2D), line 31: 8x8x256 -> 1x1x256, 0 MACs */
   {
     const RtPool2d d = {N, 8, 8, 256, 256, 1, 1, 256, 8, 8, 8, 8, 0, 0};
     CHECK(rt_avgpool2d(ctx, t43, t42, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 43);
 
   /* flatten (Flatten), line 31: 1x1x256 -> 256, 0 MACs */
   {
     /* a view of avgpool's buffer: nothing to do */
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 44);
 
   /* dense (Dense, softmax), line 32: 256 -> 10, 2,560 MACs */
   {
@@ -980,10 +1070,62 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     const RtEltwise sm = {N, 1, 1, 10, 10, 10};
     CHECK(rt_softmax(ctx, t45, t45, &sm));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 45);
 
   memcpy(output, t45, (size_t)N * 10 * sizeof(float));
   return RT_OK;
 }
+
+/* The layers of forward() after the passes, in order. */
+static const char *const layer_names[] = {
+  "input",
+  "conv",
+  "bn",
+  "conv_1",
+  "conv_2",
+  "conv_3",
+  "bn_3",
+  "conv_4",
+  "conv_5",
+  "conv_6",
+  "bn_6",
+  "conv_7",
+  "conv_8",
+  "conv_9",
+  "maxpool",
+  "conv_10",
+  "bn_9",
+  "conv_11",
+  "conv_12",
+  "conv_13",
+  "bn_12",
+  "conv_14",
+  "conv_15",
+  "conv_16",
+  "bn_15",
+  "conv_17",
+  "conv_18",
+  "conv_19",
+  "maxpool_1",
+  "conv_20",
+  "bn_18",
+  "conv_21",
+  "conv_22",
+  "conv_23",
+  "bn_21",
+  "conv_24",
+  "conv_25",
+  "conv_26",
+  "bn_24",
+  "conv_27",
+  "conv_28",
+  "conv_29",
+  "bn_27",
+  "avgpool",
+  "flatten",
+  "dense",
+};
 
 /* Scratch of the training step at batch N: forward and backward im2col tiles. */
 size_t resnext_mini_train_workspace_floats(int N) {
@@ -2959,6 +3101,8 @@ const NetcModel netc_model_resnext_mini = {
   .workspace_floats = resnext_mini_workspace_floats,
   .forward = resnext_mini_forward,
   .summary = summary,
+  .layer_names = layer_names,
+  .num_layers = 46,
   .normalize = NETC_NORM_STANDARDIZE,
   .data = NETC_DATA_CIFAR10,
   .data_path = "data/cifar-10-batches-bin",

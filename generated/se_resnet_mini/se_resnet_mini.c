@@ -788,6 +788,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   {
     memcpy(t0, input, (size_t)N * 3072 * sizeof(float));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 0);
 
   /* conv (Conv2D), line 28: 32x32x3 -> 32x32x32, 884,736 MACs */
   {
@@ -795,6 +797,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 864, NULL, RT_ACT_LINEAR, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t1, t0, w + 896, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 1);
 
   /* bn (BatchNormalization, relu), line 16: 32x32x32 -> 32x32x32, 0 MACs */
   {
@@ -802,6 +806,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_channel_affine(ctx, t2, t1, w + 1760, w + 1792, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 2);
 
   /* conv_1 (Conv2D, bn_1 folded, relu, Winograd F(4x4)), line 16: 32x32x32 -> 32x32x32, 9,437,184 MACs */
   {
@@ -809,6 +815,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 11040, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t3, t2, w + 11136, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 3);
 
   /* conv_2 (Conv2D, + conv, Winograd F(4x4)), line 17: 32x32x32 -> 32x32x32, 9,437,184 MACs */
   {
@@ -816,12 +824,16 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 57216, t1, RT_ACT_LINEAR, 0.0f, 32};
     CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 57248, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 4);
 
   /* global_avgpool (GlobalAveragePooling2D), line 22: 32x32x32 -> 32, 0 MACs */
   {
     const RtEltwise d = {N, 32, 32, 32, 32, 32};
     CHECK(rt_global_avgpool(ctx, t5, t4, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 5);
 
   /* dense (Dense, relu), line 22: 32 -> 2, 64 MACs */
   {
@@ -829,6 +841,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 94176, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_dense(ctx, t6, t5, w + 94112, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 6);
 
   /* dense_1 (Dense, sigmoid), line 23: 2 -> 32, 64 MACs */
   {
@@ -836,6 +850,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 94256, NULL, RT_ACT_SIGMOID, 0.0f, 0};
     CHECK(rt_dense(ctx, t7, t6, w + 94192, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 7);
 
   /* multiply (Multiply), line 24: 32x32x32 + 32 -> 32x32x32, 0 MACs */
   {
@@ -843,6 +859,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
     CHECK(rt_mul_channel(ctx, t8, t4, t7, 32, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 8);
 
   /* bn_2 (BatchNormalization, relu), line 16: 32x32x32 -> 32x32x32, 0 MACs */
   {
@@ -850,6 +868,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_channel_affine(ctx, t9, t8, w + 94288, w + 94320, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 9);
 
   /* conv_3 (Conv2D, bn_3 folded, relu, Winograd F(4x4)), line 16: 32x32x32 -> 32x32x32, 9,437,184 MACs */
   {
@@ -857,6 +877,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 103568, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t10, t9, w + 103664, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 10);
 
   /* conv_4 (Conv2D, + multiply, Winograd F(4x4)), line 17: 32x32x32 -> 32x32x32, 9,437,184 MACs */
   {
@@ -864,12 +886,16 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 149744, t8, RT_ACT_LINEAR, 0.0f, 32};
     CHECK(rt_conv2d_winograd(ctx, t11, t10, w + 149776, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 11);
 
   /* global_avgpool_1 (GlobalAveragePooling2D), line 22: 32x32x32 -> 32, 0 MACs */
   {
     const RtEltwise d = {N, 32, 32, 32, 32, 32};
     CHECK(rt_global_avgpool(ctx, t12, t11, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 12);
 
   /* dense_2 (Dense, relu), line 22: 32 -> 2, 64 MACs */
   {
@@ -877,6 +903,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 186704, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_dense(ctx, t13, t12, w + 186640, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 13);
 
   /* dense_3 (Dense, sigmoid), line 23: 2 -> 32, 64 MACs */
   {
@@ -884,6 +912,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 186784, NULL, RT_ACT_SIGMOID, 0.0f, 0};
     CHECK(rt_dense(ctx, t14, t13, w + 186720, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 14);
 
   /* multiply_1 (Multiply), line 24: 32x32x32 + 32 -> 32x32x32, 0 MACs */
   {
@@ -891,6 +921,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
     CHECK(rt_mul_channel(ctx, t15, t11, t14, 32, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 15);
 
   /* bn_4 (BatchNormalization, relu), line 16: 32x32x32 -> 32x32x32, 0 MACs */
   {
@@ -898,6 +930,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_channel_affine(ctx, t16, t15, w + 186816, w + 186848, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 16);
 
   /* conv_5 (Conv2D, bn_5 folded, relu, Winograd F(4x4)), line 16: 32x32x32 -> 32x32x32, 9,437,184 MACs */
   {
@@ -905,6 +939,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 196096, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t17, t16, w + 196192, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 17);
 
   /* conv_6 (Conv2D, + multiply_1, Winograd F(4x4)), line 17: 32x32x32 -> 32x32x32, 9,437,184 MACs */
   {
@@ -912,12 +948,16 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 242272, t15, RT_ACT_LINEAR, 0.0f, 32};
     CHECK(rt_conv2d_winograd(ctx, t18, t17, w + 242304, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 18);
 
   /* global_avgpool_2 (GlobalAveragePooling2D), line 22: 32x32x32 -> 32, 0 MACs */
   {
     const RtEltwise d = {N, 32, 32, 32, 32, 32};
     CHECK(rt_global_avgpool(ctx, t19, t18, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 19);
 
   /* dense_4 (Dense, relu), line 22: 32 -> 2, 64 MACs */
   {
@@ -925,6 +965,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 279232, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_dense(ctx, t20, t19, w + 279168, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 20);
 
   /* dense_5 (Dense, sigmoid), line 23: 2 -> 32, 64 MACs */
   {
@@ -932,6 +974,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 279312, NULL, RT_ACT_SIGMOID, 0.0f, 0};
     CHECK(rt_dense(ctx, t21, t20, w + 279248, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 21);
 
   /* multiply_2 (Multiply), line 24: 32x32x32 + 32 -> 32x32x32, 0 MACs */
   {
@@ -939,12 +983,16 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
     CHECK(rt_mul_channel(ctx, t22, t18, t21, 32, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 22);
 
   /* maxpool (MaxPooling2D), line 13: 32x32x32 -> 16x16x32, 0 MACs */
   {
     const RtPool2d d = {N, 32, 32, 32, 32, 16, 16, 32, 2, 2, 2, 2, 0, 0};
     CHECK(rt_maxpool2d(ctx, t23, t22, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 23);
 
   /* conv_7 (Conv2D), line 14: 32x32x32 -> 16x16x64, 524,288 MACs */
   {
@@ -952,6 +1000,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 281392, NULL, RT_ACT_LINEAR, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t24, t22, w + 281456, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 24);
 
   /* bn_6 (BatchNormalization, relu, in place), line 16: 16x16x32 -> 16x16x32, 0 MACs */
   {
@@ -959,6 +1009,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_channel_affine(ctx, t25, t23, w + 283504, w + 283536, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 25);
 
   /* conv_8 (Conv2D, bn_7 folded, relu, Winograd F(4x4)), line 16: 16x16x32 -> 16x16x64, 4,718,592 MACs */
   {
@@ -966,6 +1018,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 302000, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t26, t25, w + 302192, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 26);
 
   /* conv_9 (Conv2D, + conv_7, Winograd F(4x4)), line 17: 16x16x64 -> 16x16x64, 9,437,184 MACs */
   {
@@ -973,12 +1027,16 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 412784, t24, RT_ACT_LINEAR, 0.0f, 64};
     CHECK(rt_conv2d_winograd(ctx, t27, t26, w + 412848, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 27);
 
   /* global_avgpool_3 (GlobalAveragePooling2D), line 22: 16x16x64 -> 64, 0 MACs */
   {
     const RtEltwise d = {N, 16, 16, 64, 64, 64};
     CHECK(rt_global_avgpool(ctx, t28, t27, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 28);
 
   /* dense_6 (Dense, relu), line 22: 64 -> 4, 256 MACs */
   {
@@ -986,6 +1044,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 560560, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_dense(ctx, t29, t28, w + 560304, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 29);
 
   /* dense_7 (Dense, sigmoid), line 23: 4 -> 64, 256 MACs */
   {
@@ -993,6 +1053,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 560832, NULL, RT_ACT_SIGMOID, 0.0f, 0};
     CHECK(rt_dense(ctx, t30, t29, w + 560576, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 30);
 
   /* multiply_3 (Multiply), line 24: 16x16x64 + 64 -> 16x16x64, 0 MACs */
   {
@@ -1000,6 +1062,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
     CHECK(rt_mul_channel(ctx, t31, t27, t30, 64, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 31);
 
   /* bn_8 (BatchNormalization, relu), line 16: 16x16x64 -> 16x16x64, 0 MACs */
   {
@@ -1007,6 +1071,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_channel_affine(ctx, t32, t31, w + 560896, w + 560960, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 32);
 
   /* conv_10 (Conv2D, bn_9 folded, relu, Winograd F(4x4)), line 16: 16x16x64 -> 16x16x64, 9,437,184 MACs */
   {
@@ -1014,6 +1080,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 597888, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t33, t32, w + 598080, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 33);
 
   /* conv_11 (Conv2D, + multiply_3, Winograd F(4x4)), line 17: 16x16x64 -> 16x16x64, 9,437,184 MACs */
   {
@@ -1021,12 +1089,16 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 782400, t31, RT_ACT_LINEAR, 0.0f, 64};
     CHECK(rt_conv2d_winograd(ctx, t34, t33, w + 782464, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 34);
 
   /* global_avgpool_4 (GlobalAveragePooling2D), line 22: 16x16x64 -> 64, 0 MACs */
   {
     const RtEltwise d = {N, 16, 16, 64, 64, 64};
     CHECK(rt_global_avgpool(ctx, t35, t34, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 35);
 
   /* dense_8 (Dense, relu), line 22: 64 -> 4, 256 MACs */
   {
@@ -1034,6 +1106,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 930176, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_dense(ctx, t36, t35, w + 929920, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 36);
 
   /* dense_9 (Dense, sigmoid), line 23: 4 -> 64, 256 MACs */
   {
@@ -1041,6 +1115,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 930448, NULL, RT_ACT_SIGMOID, 0.0f, 0};
     CHECK(rt_dense(ctx, t37, t36, w + 930192, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 37);
 
   /* multiply_4 (Multiply), line 24: 16x16x64 + 64 -> 16x16x64, 0 MACs */
   {
@@ -1048,6 +1124,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
     CHECK(rt_mul_channel(ctx, t38, t34, t37, 64, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 38);
 
   /* bn_10 (BatchNormalization, relu), line 16: 16x16x64 -> 16x16x64, 0 MACs */
   {
@@ -1055,6 +1133,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_channel_affine(ctx, t39, t38, w + 930512, w + 930576, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 39);
 
   /* conv_12 (Conv2D, bn_11 folded, relu, Winograd F(4x4)), line 16: 16x16x64 -> 16x16x64, 9,437,184 MACs */
   {
@@ -1062,6 +1142,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 967504, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t40, t39, w + 967696, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 40);
 
   /* conv_13 (Conv2D, + multiply_4, Winograd F(4x4)), line 17: 16x16x64 -> 16x16x64, 9,437,184 MACs */
   {
@@ -1069,12 +1151,16 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 1152016, t38, RT_ACT_LINEAR, 0.0f, 64};
     CHECK(rt_conv2d_winograd(ctx, t41, t40, w + 1152080, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 41);
 
   /* global_avgpool_5 (GlobalAveragePooling2D), line 22: 16x16x64 -> 64, 0 MACs */
   {
     const RtEltwise d = {N, 16, 16, 64, 64, 64};
     CHECK(rt_global_avgpool(ctx, t42, t41, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 42);
 
   /* dense_10 (Dense, relu), line 22: 64 -> 4, 256 MACs */
   {
@@ -1082,6 +1168,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 1299792, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_dense(ctx, t43, t42, w + 1299536, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 43);
 
   /* dense_11 (Dense, sigmoid), line 23: 4 -> 64, 256 MACs */
   {
@@ -1089,6 +1177,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 1300064, NULL, RT_ACT_SIGMOID, 0.0f, 0};
     CHECK(rt_dense(ctx, t44, t43, w + 1299808, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 44);
 
   /* multiply_5 (Multiply), line 24: 16x16x64 + 64 -> 16x16x64, 0 MACs */
   {
@@ -1096,12 +1186,16 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
     CHECK(rt_mul_channel(ctx, t45, t41, t44, 64, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 45);
 
   /* maxpool_1 (MaxPooling2D), line 13: 16x16x64 -> 8x8x64, 0 MACs */
   {
     const RtPool2d d = {N, 16, 16, 64, 64, 8, 8, 64, 2, 2, 2, 2, 0, 0};
     CHECK(rt_maxpool2d(ctx, t46, t45, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 46);
 
   /* conv_14 (Conv2D), line 14: 16x16x64 -> 8x8x128, 524,288 MACs */
   {
@@ -1109,6 +1203,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 1308320, NULL, RT_ACT_LINEAR, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t47, t45, w + 1308448, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 47);
 
   /* bn_12 (BatchNormalization, relu, in place), line 16: 8x8x64 -> 8x8x64, 0 MACs */
   {
@@ -1116,6 +1212,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_channel_affine(ctx, t48, t46, w + 1316640, w + 1316704, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 48);
 
   /* conv_15 (Conv2D, bn_13 folded, relu, Winograd F(4x4)), line 16: 8x8x64 -> 8x8x128, 4,718,592 MACs */
   {
@@ -1123,6 +1221,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 1390496, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t49, t48, w + 1390880, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 49);
 
   /* conv_16 (Conv2D, + conv_14, Winograd F(4x4)), line 17: 8x8x128 -> 8x8x128, 9,437,184 MACs */
   {
@@ -1130,12 +1230,16 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 1833248, t47, RT_ACT_LINEAR, 0.0f, 128};
     CHECK(rt_conv2d_winograd(ctx, t50, t49, w + 1833376, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 50);
 
   /* global_avgpool_6 (GlobalAveragePooling2D), line 22: 8x8x128 -> 128, 0 MACs */
   {
     const RtEltwise d = {N, 8, 8, 128, 128, 128};
     CHECK(rt_global_avgpool(ctx, t51, t50, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 51);
 
   /* dense_12 (Dense, relu), line 22: 128 -> 8, 1,024 MACs */
   {
@@ -1143,6 +1247,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 2424224, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_dense(ctx, t52, t51, w + 2423200, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 52);
 
   /* dense_13 (Dense, sigmoid), line 23: 8 -> 128, 1,024 MACs */
   {
@@ -1150,6 +1256,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 2425264, NULL, RT_ACT_SIGMOID, 0.0f, 0};
     CHECK(rt_dense(ctx, t53, t52, w + 2424240, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 53);
 
   /* multiply_6 (Multiply), line 24: 8x8x128 + 128 -> 8x8x128, 0 MACs */
   {
@@ -1157,6 +1265,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
     CHECK(rt_mul_channel(ctx, t54, t50, t53, 128, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 54);
 
   /* bn_14 (BatchNormalization, relu), line 16: 8x8x128 -> 8x8x128, 0 MACs */
   {
@@ -1164,6 +1274,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_channel_affine(ctx, t55, t54, w + 2425392, w + 2425520, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 55);
 
   /* conv_17 (Conv2D, bn_15 folded, relu, Winograd F(4x4)), line 16: 8x8x128 -> 8x8x128, 9,437,184 MACs */
   {
@@ -1171,6 +1283,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 2573104, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t56, t55, w + 2573488, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 56);
 
   /* conv_18 (Conv2D, + multiply_6, Winograd F(4x4)), line 17: 8x8x128 -> 8x8x128, 9,437,184 MACs */
   {
@@ -1178,12 +1292,16 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 3310768, t54, RT_ACT_LINEAR, 0.0f, 128};
     CHECK(rt_conv2d_winograd(ctx, t57, t56, w + 3310896, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 57);
 
   /* global_avgpool_7 (GlobalAveragePooling2D), line 22: 8x8x128 -> 128, 0 MACs */
   {
     const RtEltwise d = {N, 8, 8, 128, 128, 128};
     CHECK(rt_global_avgpool(ctx, t58, t57, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 58);
 
   /* dense_14 (Dense, relu), line 22: 128 -> 8, 1,024 MACs */
   {
@@ -1191,6 +1309,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 3901744, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_dense(ctx, t59, t58, w + 3900720, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 59);
 
   /* dense_15 (Dense, sigmoid), line 23: 8 -> 128, 1,024 MACs */
   {
@@ -1198,6 +1318,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 3902784, NULL, RT_ACT_SIGMOID, 0.0f, 0};
     CHECK(rt_dense(ctx, t60, t59, w + 3901760, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 60);
 
   /* multiply_7 (Multiply), line 24: 8x8x128 + 128 -> 8x8x128, 0 MACs */
   {
@@ -1205,6 +1327,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
     CHECK(rt_mul_channel(ctx, t61, t57, t60, 128, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 61);
 
   /* bn_16 (BatchNormalization, relu), line 16: 8x8x128 -> 8x8x128, 0 MACs */
   {
@@ -1212,6 +1336,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_channel_affine(ctx, t62, t61, w + 3902912, w + 3903040, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 62);
 
   /* conv_19 (Conv2D, bn_17 folded, relu, Winograd F(4x4)), line 16: 8x8x128 -> 8x8x128, 9,437,184 MACs */
   {
@@ -1219,6 +1345,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 4050624, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t63, t62, w + 4051008, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 63);
 
   /* conv_20 (Conv2D, + multiply_7, Winograd F(4x4)), line 17: 8x8x128 -> 8x8x128, 9,437,184 MACs */
   {
@@ -1226,12 +1354,16 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 4788288, t61, RT_ACT_LINEAR, 0.0f, 128};
     CHECK(rt_conv2d_winograd(ctx, t64, t63, w + 4788416, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 64);
 
   /* global_avgpool_8 (GlobalAveragePooling2D), line 22: 8x8x128 -> 128, 0 MACs */
   {
     const RtEltwise d = {N, 8, 8, 128, 128, 128};
     CHECK(rt_global_avgpool(ctx, t65, t64, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 65);
 
   /* dense_16 (Dense, relu), line 22: 128 -> 8, 1,024 MACs */
   {
@@ -1239,6 +1371,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 5379264, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_dense(ctx, t66, t65, w + 5378240, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 66);
 
   /* dense_17 (Dense, sigmoid), line 23: 8 -> 128, 1,024 MACs */
   {
@@ -1246,6 +1380,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 5380304, NULL, RT_ACT_SIGMOID, 0.0f, 0};
     CHECK(rt_dense(ctx, t67, t66, w + 5379280, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 67);
 
   /* multiply_8 (Multiply), line 24: 8x8x128 + 128 -> 8x8x128, 0 MACs */
   {
@@ -1253,12 +1389,16 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
     CHECK(rt_mul_channel(ctx, t68, t64, t67, 128, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 68);
 
   /* maxpool_2 (MaxPooling2D), line 13: 8x8x128 -> 4x4x128, 0 MACs */
   {
     const RtPool2d d = {N, 8, 8, 128, 128, 4, 4, 128, 2, 2, 2, 2, 0, 0};
     CHECK(rt_maxpool2d(ctx, t69, t68, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 69);
 
   /* conv_21 (Conv2D), line 14: 8x8x128 -> 4x4x256, 524,288 MACs */
   {
@@ -1266,6 +1406,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 5413200, NULL, RT_ACT_LINEAR, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t70, t68, w + 5413456, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 70);
 
   /* bn_18 (BatchNormalization, relu, in place), line 16: 4x4x128 -> 4x4x128, 0 MACs */
   {
@@ -1273,6 +1415,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_channel_affine(ctx, t71, t69, w + 5446224, w + 5446352, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 71);
 
   /* conv_22 (Conv2D, bn_19 folded, relu, Winograd F(2x2)), line 16: 4x4x128 -> 4x4x256, 4,718,592 MACs */
   {
@@ -1280,6 +1424,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 5741392, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t72, t71, w + 5742160, &ep, &d, 2, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 72);
 
   /* conv_23 (Conv2D, + conv_21, Winograd F(2x2)), line 17: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
@@ -1287,12 +1433,16 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 6856272, t70, RT_ACT_LINEAR, 0.0f, 256};
     CHECK(rt_conv2d_winograd(ctx, t73, t72, w + 6856528, &ep, &d, 2, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 73);
 
   /* global_avgpool_9 (GlobalAveragePooling2D), line 22: 4x4x256 -> 256, 0 MACs */
   {
     const RtEltwise d = {N, 4, 4, 256, 256, 256};
     CHECK(rt_global_avgpool(ctx, t74, t73, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 74);
 
   /* dense_18 (Dense, relu), line 22: 256 -> 16, 4,096 MACs */
   {
@@ -1300,6 +1450,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 7909200, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_dense(ctx, t75, t74, w + 7905104, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 75);
 
   /* dense_19 (Dense, sigmoid), line 23: 16 -> 256, 4,096 MACs */
   {
@@ -1307,6 +1459,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 7913312, NULL, RT_ACT_SIGMOID, 0.0f, 0};
     CHECK(rt_dense(ctx, t76, t75, w + 7909216, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 76);
 
   /* multiply_9 (Multiply), line 24: 4x4x256 + 256 -> 4x4x256, 0 MACs */
   {
@@ -1314,6 +1468,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
     CHECK(rt_mul_channel(ctx, t77, t73, t76, 256, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 77);
 
   /* bn_20 (BatchNormalization, relu), line 16: 4x4x256 -> 4x4x256, 0 MACs */
   {
@@ -1321,6 +1477,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_channel_affine(ctx, t78, t77, w + 7913568, w + 7913824, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 78);
 
   /* conv_24 (Conv2D, bn_21 folded, relu, Winograd F(2x2)), line 16: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
@@ -1328,6 +1486,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 8503904, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t79, t78, w + 8504672, &ep, &d, 2, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 79);
 
   /* conv_25 (Conv2D, + multiply_9, Winograd F(2x2)), line 17: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
@@ -1335,12 +1495,16 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 10143072, t77, RT_ACT_LINEAR, 0.0f, 256};
     CHECK(rt_conv2d_winograd(ctx, t80, t79, w + 10143328, &ep, &d, 2, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 80);
 
   /* global_avgpool_10 (GlobalAveragePooling2D), line 22: 4x4x256 -> 256, 0 MACs */
   {
     const RtEltwise d = {N, 4, 4, 256, 256, 256};
     CHECK(rt_global_avgpool(ctx, t81, t80, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 81);
 
   /* dense_20 (Dense, relu), line 22: 256 -> 16, 4,096 MACs */
   {
@@ -1348,6 +1512,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 11196000, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_dense(ctx, t82, t81, w + 11191904, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 82);
 
   /* dense_21 (Dense, sigmoid), line 23: 16 -> 256, 4,096 MACs */
   {
@@ -1355,6 +1521,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 11200112, NULL, RT_ACT_SIGMOID, 0.0f, 0};
     CHECK(rt_dense(ctx, t83, t82, w + 11196016, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 83);
 
   /* multiply_10 (Multiply), line 24: 4x4x256 + 256 -> 4x4x256, 0 MACs */
   {
@@ -1362,6 +1530,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
     CHECK(rt_mul_channel(ctx, t84, t80, t83, 256, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 84);
 
   /* bn_22 (BatchNormalization, relu), line 16: 4x4x256 -> 4x4x256, 0 MACs */
   {
@@ -1369,6 +1539,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_channel_affine(ctx, t85, t84, w + 11200368, w + 11200624, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 85);
 
   /* conv_26 (Conv2D, bn_23 folded, relu, Winograd F(2x2)), line 16: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
@@ -1376,6 +1548,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 11790704, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t86, t85, w + 11791472, &ep, &d, 2, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 86);
 
   /* conv_27 (Conv2D, + multiply_10, Winograd F(2x2)), line 17: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
@@ -1383,12 +1557,16 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 13429872, t84, RT_ACT_LINEAR, 0.0f, 256};
     CHECK(rt_conv2d_winograd(ctx, t87, t86, w + 13430128, &ep, &d, 2, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 87);
 
   /* global_avgpool_11 (GlobalAveragePooling2D), line 22: 4x4x256 -> 256, 0 MACs */
   {
     const RtEltwise d = {N, 4, 4, 256, 256, 256};
     CHECK(rt_global_avgpool(ctx, t88, t87, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 88);
 
   /* dense_22 (Dense, relu), line 22: 256 -> 16, 4,096 MACs */
   {
@@ -1396,6 +1574,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 14482800, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_dense(ctx, t89, t88, w + 14478704, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 89);
 
   /* dense_23 (Dense, sigmoid), line 23: 16 -> 256, 4,096 MACs */
   {
@@ -1403,6 +1583,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {w + 14486912, NULL, RT_ACT_SIGMOID, 0.0f, 0};
     CHECK(rt_dense(ctx, t90, t89, w + 14482816, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 90);
 
   /* multiply_11 (Multiply), line 24: 4x4x256 + 256 -> 4x4x256, 0 MACs */
   {
@@ -1410,6 +1592,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};
     CHECK(rt_mul_channel(ctx, t91, t87, t90, 256, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 91);
 
   /* bn_24 (BatchNormalization, relu, in place), line 34: 4x4x256 -> 4x4x256, 0 MACs */
   {
@@ -1417,17 +1601,23 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_channel_affine(ctx, t92, t91, w + 14487168, w + 14487424, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 92);
 
   /* avgpool (AveragePooling2D), line 34: 4x4x256 -> 1x1x256, 0 MACs */
   {
     const RtPool2d d = {N, 4, 4, 256, 256, 1, 1, 256, 4, 4, 4, 4, 0, 0};
     CHECK(rt_avgpool2d(ctx, t93, t92, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 93);
 
   /* flatten (Flatten), line 34: 1x1x256 -> 256, 0 MACs */
   {
     /* a view of avgpool's buffer: nothing to do */
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 94);
 
   /* dense_24 (Dense, softmax), line 35: 256 -> 10, 2,560 MACs */
   {
@@ -1437,10 +1627,112 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     const RtEltwise sm = {N, 1, 1, 10, 10, 10};
     CHECK(rt_softmax(ctx, t95, t95, &sm));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 95);
 
   memcpy(output, t95, (size_t)N * 10 * sizeof(float));
   return RT_OK;
 }
+
+/* The layers of forward() after the passes, in order. */
+static const char *const layer_names[] = {
+  "input",
+  "conv",
+  "bn",
+  "conv_1",
+  "conv_2",
+  "global_avgpool",
+  "dense",
+  "dense_1",
+  "multiply",
+  "bn_2",
+  "conv_3",
+  "conv_4",
+  "global_avgpool_1",
+  "dense_2",
+  "dense_3",
+  "multiply_1",
+  "bn_4",
+  "conv_5",
+  "conv_6",
+  "global_avgpool_2",
+  "dense_4",
+  "dense_5",
+  "multiply_2",
+  "maxpool",
+  "conv_7",
+  "bn_6",
+  "conv_8",
+  "conv_9",
+  "global_avgpool_3",
+  "dense_6",
+  "dense_7",
+  "multiply_3",
+  "bn_8",
+  "conv_10",
+  "conv_11",
+  "global_avgpool_4",
+  "dense_8",
+  "dense_9",
+  "multiply_4",
+  "bn_10",
+  "conv_12",
+  "conv_13",
+  "global_avgpool_5",
+  "dense_10",
+  "dense_11",
+  "multiply_5",
+  "maxpool_1",
+  "conv_14",
+  "bn_12",
+  "conv_15",
+  "conv_16",
+  "global_avgpool_6",
+  "dense_12",
+  "dense_13",
+  "multiply_6",
+  "bn_14",
+  "conv_17",
+  "conv_18",
+  "global_avgpool_7",
+  "dense_14",
+  "dense_15",
+  "multiply_7",
+  "bn_16",
+  "conv_19",
+  "conv_20",
+  "global_avgpool_8",
+  "dense_16",
+  "dense_17",
+  "multiply_8",
+  "maxpool_2",
+  "conv_21",
+  "bn_18",
+  "conv_22",
+  "conv_23",
+  "global_avgpool_9",
+  "dense_18",
+  "dense_19",
+  "multiply_9",
+  "bn_20",
+  "conv_24",
+  "conv_25",
+  "global_avgpool_10",
+  "dense_20",
+  "dense_21",
+  "multiply_10",
+  "bn_22",
+  "conv_26",
+  "conv_27",
+  "global_avgpool_11",
+  "dense_22",
+  "dense_23",
+  "multiply_11",
+  "bn_24",
+  "avgpool",
+  "flatten",
+  "dense_24",
+};
 
 /* Scratch of the training step at batch N: forward and backward im2col tiles. */
 size_t se_resnet_mini_train_workspace_floats(int N) {
@@ -4468,6 +4760,8 @@ const NetcModel netc_model_se_resnet_mini = {
   .workspace_floats = se_resnet_mini_workspace_floats,
   .forward = se_resnet_mini_forward,
   .summary = summary,
+  .layer_names = layer_names,
+  .num_layers = 96,
   .normalize = NETC_NORM_STANDARDIZE,
   .data = NETC_DATA_CIFAR10,
   .data_path = "data/cifar-10-batches-bin",

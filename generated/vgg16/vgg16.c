@@ -248,6 +248,8 @@ RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float
   {
     memcpy(t0, input, (size_t)N * 150528 * sizeof(float));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 0);
 
   /* block1_conv1 (Conv2D, relu), line 14: 224x224x3 -> 224x224x64, 86,704,128 MACs */
   {
@@ -255,6 +257,8 @@ RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float
     const RtEpilogue ep = {w + 1728, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_packed(ctx, t1, t0, w + 1792, &ep, &d, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 1);
 
   /* block1_conv2 (Conv2D, relu, Winograd F(4x4)), line 14: 224x224x64 -> 224x224x64, 1,849,688,064 MACs */
   {
@@ -262,12 +266,16 @@ RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float
     const RtEpilogue ep = {w + 40384, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t2, t1, w + 40448, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 2);
 
   /* block1_pool (MaxPooling2D), line 17: 224x224x64 -> 112x112x64, 0 MACs */
   {
     const RtPool2d d = {N, 224, 224, 64, 64, 112, 112, 64, 2, 2, 2, 2, 0, 0};
     CHECK(rt_maxpool2d(ctx, t3, t2, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 3);
 
   /* block2_conv1 (Conv2D, relu, Winograd F(4x4)), line 14: 112x112x64 -> 112x112x128, 924,844,032 MACs */
   {
@@ -275,6 +283,8 @@ RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float
     const RtEpilogue ep = {w + 261632, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 261760, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 4);
 
   /* block2_conv2 (Conv2D, relu, Winograd F(4x4)), line 14: 112x112x128 -> 112x112x128, 1,849,688,064 MACs */
   {
@@ -282,12 +292,16 @@ RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float
     const RtEpilogue ep = {w + 704128, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t5, t4, w + 704256, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 5);
 
   /* block2_pool (MaxPooling2D), line 17: 112x112x128 -> 56x56x128, 0 MACs */
   {
     const RtPool2d d = {N, 112, 112, 128, 128, 56, 56, 128, 2, 2, 2, 2, 0, 0};
     CHECK(rt_maxpool2d(ctx, t6, t5, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 6);
 
   /* block3_conv1 (Conv2D, relu, Winograd F(4x4)), line 14: 56x56x128 -> 56x56x256, 924,844,032 MACs */
   {
@@ -295,6 +309,8 @@ RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float
     const RtEpilogue ep = {w + 1588992, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t7, t6, w + 1589248, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 7);
 
   /* block3_conv2 (Conv2D, relu, Winograd F(4x4)), line 14: 56x56x256 -> 56x56x256, 1,849,688,064 MACs */
   {
@@ -302,6 +318,8 @@ RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float
     const RtEpilogue ep = {w + 3358720, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t8, t7, w + 3358976, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 8);
 
   /* block3_conv3 (Conv2D, relu, Winograd F(4x4)), line 14: 56x56x256 -> 56x56x256, 1,849,688,064 MACs */
   {
@@ -309,12 +327,16 @@ RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float
     const RtEpilogue ep = {w + 6308096, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t9, t8, w + 6308352, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 9);
 
   /* block3_pool (MaxPooling2D), line 17: 56x56x256 -> 28x28x256, 0 MACs */
   {
     const RtPool2d d = {N, 56, 56, 256, 256, 28, 28, 256, 2, 2, 2, 2, 0, 0};
     CHECK(rt_maxpool2d(ctx, t10, t9, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 10);
 
   /* block4_conv1 (Conv2D, relu, Winograd F(4x4)), line 14: 28x28x256 -> 28x28x512, 924,844,032 MACs */
   {
@@ -322,6 +344,8 @@ RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float
     const RtEpilogue ep = {w + 9847296, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t11, t10, w + 9847808, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 11);
 
   /* block4_conv2 (Conv2D, relu, Winograd F(4x4)), line 14: 28x28x512 -> 28x28x512, 1,849,688,064 MACs */
   {
@@ -329,6 +353,8 @@ RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float
     const RtEpilogue ep = {w + 16925696, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t12, t11, w + 16926208, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 12);
 
   /* block4_conv3 (Conv2D, relu, Winograd F(4x4)), line 14: 28x28x512 -> 28x28x512, 1,849,688,064 MACs */
   {
@@ -336,12 +362,16 @@ RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float
     const RtEpilogue ep = {w + 28722688, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t13, t12, w + 28723200, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 13);
 
   /* block4_pool (MaxPooling2D), line 17: 28x28x512 -> 14x14x512, 0 MACs */
   {
     const RtPool2d d = {N, 28, 28, 512, 512, 14, 14, 512, 2, 2, 2, 2, 0, 0};
     CHECK(rt_maxpool2d(ctx, t14, t13, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 14);
 
   /* block5_conv1 (Conv2D, relu, Winograd F(4x4)), line 14: 14x14x512 -> 14x14x512, 462,422,016 MACs */
   {
@@ -349,6 +379,8 @@ RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float
     const RtEpilogue ep = {w + 40519680, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t15, t14, w + 40520192, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 15);
 
   /* block5_conv2 (Conv2D, relu, Winograd F(4x4)), line 14: 14x14x512 -> 14x14x512, 462,422,016 MACs */
   {
@@ -356,6 +388,8 @@ RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float
     const RtEpilogue ep = {w + 52316672, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t16, t15, w + 52317184, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 16);
 
   /* block5_conv3 (Conv2D, relu, Winograd F(4x4)), line 14: 14x14x512 -> 14x14x512, 462,422,016 MACs */
   {
@@ -363,17 +397,23 @@ RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float
     const RtEpilogue ep = {w + 64113664, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_conv2d_winograd(ctx, t17, t16, w + 64114176, &ep, &d, 4, ws, ws_floats));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 17);
 
   /* block5_pool (MaxPooling2D), line 17: 14x14x512 -> 7x7x512, 0 MACs */
   {
     const RtPool2d d = {N, 14, 14, 512, 512, 7, 7, 512, 2, 2, 2, 2, 0, 0};
     CHECK(rt_maxpool2d(ctx, t18, t17, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 18);
 
   /* flatten (Flatten), line 27: 7x7x512 -> 25088, 0 MACs */
   {
     /* a view of block5_pool's buffer: nothing to do */
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 19);
 
   /* fc1 (Dense, relu), line 28: 25088 -> 4096, 102,760,448 MACs */
   {
@@ -381,6 +421,8 @@ RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float
     const RtEpilogue ep = {w + 176311808, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_dense(ctx, t20, t19, w + 73551360, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 20);
 
   /* fc2 (Dense, relu), line 29: 4096 -> 4096, 16,777,216 MACs */
   {
@@ -388,6 +430,8 @@ RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float
     const RtEpilogue ep = {w + 193093120, NULL, RT_ACT_RELU, 0.0f, 0};
     CHECK(rt_dense(ctx, t21, t20, w + 176315904, &ep, &d));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 21);
 
   /* predictions (Dense, softmax), line 30: 4096 -> 1000, 4,096,000 MACs */
   {
@@ -397,10 +441,39 @@ RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float
     const RtEltwise sm = {N, 1, 1, 1000, 1000, 1000};
     CHECK(rt_softmax(ctx, t22, t22, &sm));
   }
+  if (ctx->layer_done)
+    ctx->layer_done(ctx->layer_arg, 22);
 
   memcpy(output, t22, (size_t)N * 1000 * sizeof(float));
   return RT_OK;
 }
+
+/* The layers of forward() after the passes, in order. */
+static const char *const layer_names[] = {
+  "input",
+  "block1_conv1",
+  "block1_conv2",
+  "block1_pool",
+  "block2_conv1",
+  "block2_conv2",
+  "block2_pool",
+  "block3_conv1",
+  "block3_conv2",
+  "block3_conv3",
+  "block3_pool",
+  "block4_conv1",
+  "block4_conv2",
+  "block4_conv3",
+  "block4_pool",
+  "block5_conv1",
+  "block5_conv2",
+  "block5_conv3",
+  "block5_pool",
+  "flatten",
+  "fc1",
+  "fc2",
+  "predictions",
+};
 
 /* Scratch of the training step at batch N: forward and backward im2col tiles. */
 size_t vgg16_train_workspace_floats(int N) {
@@ -971,6 +1044,8 @@ const NetcModel netc_model_vgg16 = {
   .workspace_floats = vgg16_workspace_floats,
   .forward = vgg16_forward,
   .summary = summary,
+  .layer_names = layer_names,
+  .num_layers = 23,
   .normalize = NETC_NORM_SCALE,
   .data = NETC_DATA_NONE,
   .data_path = NULL,

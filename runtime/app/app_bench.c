@@ -79,6 +79,56 @@ static double sgemm_peak(int threads) {
   return best;
 }
 
+/* Per-layer timing: forward() calls back after each layer, and the time
+ * since the previous call (or the start) is that layer's. */
+typedef struct LayerClock {
+  double *row; /* this run's time per layer */
+  double last;
+  int n;
+} LayerClock;
+
+static void layer_done(void *arg, int layer) {
+  LayerClock *lc = arg;
+  double t = now_s();
+  if (layer >= 0 && layer < lc->n)
+    lc->row[layer] += t - lc->last;
+  lc->last = t;
+}
+
+/* runs more runs with the layer clock: med[l] = the median over runs of
+ * layer l's time. */
+static int time_layers(const AppArgs *a, AppNet *net, const float *x, float *y, int batch, int runs,
+                       double *med) {
+  int n = net->m->num_layers;
+  double *t = calloc((size_t)runs * (size_t)n, sizeof(double));
+  double *col = malloc((size_t)runs * sizeof(double));
+  if (!t || !col) {
+    free(t);
+    free(col);
+    return app_fail(a, APP_EXIT_DATA, "out of memory for %d x %d layer times", runs, n);
+  }
+  LayerClock lc = {.n = n};
+  net->ctx.layer_done = layer_done;
+  net->ctx.layer_arg = &lc;
+  int rc = APP_EXIT_OK;
+  for (int r = 0; !rc && r < runs; r++) {
+    lc.row = t + (size_t)r * n;
+    lc.last = now_s();
+    rc = app_net_forward(a, net, x, y, batch);
+  }
+  net->ctx.layer_done = NULL;
+  net->ctx.layer_arg = NULL;
+  for (int l = 0; !rc && l < n; l++) {
+    for (int r = 0; r < runs; r++)
+      col[r] = t[(size_t)r * n + l];
+    qsort(col, (size_t)runs, sizeof(double), cmp_double);
+    med[l] = quantile(col, runs, 0.5);
+  }
+  free(t);
+  free(col);
+  return rc;
+}
+
 int app_cmd_bench(const AppArgs *a, const NetcModel *m) {
   int batch = a->batch ? a->batch : 1;
   int runs = a->runs ? a->runs : DEFAULT_RUNS;
@@ -89,7 +139,10 @@ int app_cmd_bench(const AppArgs *a, const NetcModel *m) {
     return rc;
   rc = a->weights ? app_net_load_weights(a, &net, a->weights) : app_net_random_weights(a, &net, a->seed);
   float *x = NULL, *y = NULL;
-  double *times = NULL;
+  double *times = NULL, *layer_ms = NULL;
+  if (!rc && a->layers && (!m->layer_names || m->num_layers < 1))
+    rc = app_fail(a, APP_EXIT_USAGE, "--layers: '%s' has no list of layers (emitted by a netc older than --layers?)",
+                  m->name ? m->name : "?");
   if (!rc) {
     app_net_prepare(&net);
     rc = app_net_reserve(a, &net, batch);
@@ -117,9 +170,17 @@ int app_cmd_bench(const AppArgs *a, const NetcModel *m) {
     rc = app_net_forward(a, &net, x, y, batch);
     times[r] = now_s() - t0;
   }
+  if (!rc && a->layers) {
+    layer_ms = malloc((size_t)m->num_layers * sizeof(double));
+    rc = layer_ms ? time_layers(a, &net, x, y, batch, runs, layer_ms)
+                  : app_fail(a, APP_EXIT_DATA, "out of memory for %d layer times", m->num_layers);
+  }
   if (rc)
     goto done;
   qsort(times, (size_t)runs, sizeof(double), cmp_double);
+  double layer_sum = 0;
+  for (int l = 0; layer_ms && l < m->num_layers; l++)
+    layer_sum += layer_ms[l];
   double med = quantile(times, runs, 0.5), q1 = quantile(times, runs, 0.25), q3 = quantile(times, runs, 0.75);
   double tmin = times[0], tmax = times[runs - 1];
   int threads = a->threads ? a->threads : omp_get_max_threads();
@@ -158,6 +219,17 @@ int app_cmd_bench(const AppArgs *a, const NetcModel *m) {
     cJSON_AddNumberToObject(o, "sgemm_gflops", peak);
     cJSON_AddNumberToObject(o, "sgemm_threads", peak_threads);
     cJSON_AddNumberToObject(o, "fraction_of_peak", frac);
+    if (layer_ms) {
+      cJSON *ls = cJSON_AddArrayToObject(o, "layers");
+      for (int l = 0; ls && l < m->num_layers; l++) {
+        cJSON *e = cJSON_CreateObject();
+        if (!e)
+          break;
+        cJSON_AddStringToObject(e, "name", m->layer_names[l]);
+        cJSON_AddNumberToObject(e, "median_ms", layer_ms[l] * 1e3);
+        cJSON_AddItemToArray(ls, e);
+      }
+    }
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     if (!s) {
@@ -176,11 +248,19 @@ int app_cmd_bench(const AppArgs *a, const NetcModel *m) {
     printf("sgemm peak: %.3f GFLOP/s (%dx%dx%d, %d thread%s, best of %d)\n", peak, PEAK_N, PEAK_N, PEAK_N,
            peak_threads, peak_threads == 1 ? "" : "s", PEAK_TRIES);
     printf("fraction of peak: %.4f\n", frac);
+    if (layer_ms) {
+      printf("layers: median per layer over %d more runs (their sum %.4f ms)\n", runs, layer_sum * 1e3);
+      printf("%10s %7s  %s\n", "ms", "share", "layer");
+      for (int l = 0; l < m->num_layers; l++)
+        printf("%10.4f %6.1f%%  %s\n", layer_ms[l] * 1e3, layer_sum > 0 ? 100 * layer_ms[l] / layer_sum : 0.0,
+               m->layer_names[l]);
+    }
   }
 done:
   free(x);
   free(y);
   free(times);
+  free(layer_ms);
   app_net_free(&net);
   return rc;
 }

@@ -70,6 +70,7 @@ typedef struct AppArgs {
   int runs, warmup;     /* bench; warmup -1 when not given */
   uint64_t seed;        /* --seed */
   bool json;            /* bench --json */
+  bool layers;          /* bench --layers */
   bool seed_given;
   /* train */
   int epochs;                 /* --epochs; 0 when not given */

@@ -87,7 +87,7 @@ static const char *const cmd_usage[CMD_COUNT_] = {
         "  -o, --output  the .safetensors file to write\n",
     [CMD_BENCH] =
         "usage: %s bench [--weights W] [--batch N] [--threads T] [--runs R]\n"
-        "           [--warmup K] [--seed S] [--json]\n"
+        "           [--warmup K] [--seed S] [--json] [--layers]\n"
         "\n"
         "Times forward() on random input: K warm-up runs (default 3), then R\n"
         "timed runs (default 20, CLOCK_MONOTONIC). Prints the median latency,\n"
@@ -103,7 +103,10 @@ static const char *const cmd_usage[CMD_COUNT_] = {
         "  --runs R      timed runs (default 20)\n"
         "  --warmup K    untimed runs first (default 3)\n"
         "  --seed S      seed of the random weights and input (default 0)\n"
-        "  --json        one JSON object instead of text\n",
+        "  --json        one JSON object instead of text\n"
+        "  --layers      then R more runs timing each layer: the median time of\n"
+        "                every layer forward() runs (after the inference\n"
+        "                passes), with its share of their sum\n",
     [CMD_SUMMARY] =
         "usage: %s summary\n"
         "\n"
@@ -181,6 +184,7 @@ static const FlagSpec flag_specs[] = {
     {"--warmup", NULL, FK_INT, offsetof(AppArgs, warmup), 0, 1000000, C_(CMD_BENCH)},
     {"--seed", NULL, FK_U64, offsetof(AppArgs, seed), 0, 0, C_(CMD_INIT) | C_(CMD_BENCH) | C_T_},
     {"--json", NULL, FK_BOOL, offsetof(AppArgs, json), 0, 0, C_(CMD_BENCH)},
+    {"--layers", NULL, FK_BOOL, offsetof(AppArgs, layers), 0, 0, C_(CMD_BENCH)},
     {"--epochs", NULL, FK_INT, offsetof(AppArgs, epochs), 1, 1000000, C_T_},
     {"--lr", NULL, FK_DOUBLE, offsetof(AppArgs, lr), 0, 0, C_T_},
     {"--validation", NULL, FK_DOUBLE, offsetof(AppArgs, validation), 0, 0, C_T_},

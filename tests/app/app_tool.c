@@ -119,7 +119,7 @@ static void ref_normalize(const Ref *r, float *x) {
 }
 
 static int ref_forward(Ref *r, const float *in, float *out, int n) {
-  RtContext ctx = {1};
+  RtContext ctx = {.num_threads = 1};
   for (int b = 0; b < n; b++) {
     RtStatus s = r->m->forward(&ctx, r->compute, r->arena, r->ws, r->ws_floats,
                                in + (size_t)b * r->m->input_size, out + (size_t)b * r->m->output_size, 1);

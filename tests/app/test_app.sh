@@ -269,6 +269,7 @@ usage)
   err_case 2 "--runs: 'x'" "$BIN/app_dense" bench --runs x
   err_case 2 "--seed: '-1' is not an unsigned 64-bit integer" "$BIN/app_dense" init --seed -1 -o "$W"
   err_case 2 "--json takes no value" "$BIN/app_dense" bench --json=yes
+  err_case 2 "--layers: 'test_dense' has no list of layers" "$BIN/app_dense" bench --layers
   err_case 2 "--weights is required" "$BIN/app_dense" predict "$T/x.npy"
   err_case 2 "an INPUT (.png or .npy) is required" "$BIN/app_dense" predict --weights "$W"
   err_case 2 "one INPUT only" "$BIN/app_dense" predict --weights "$W" "$T/x.npy" "$T/x.npy"

@@ -19,6 +19,11 @@ netc build mnist_mlp.net -o mlp
 ./mlp init --seed 3 -o w.safetensors >/dev/null
 ./mlp summary | grep -q "Total params: 134,794"
 ./mlp bench --runs 2 --json | grep -q '"images_per_s"'
+# Per-layer times: one line per layer left after the passes, in order.
+./mlp bench --runs 2 --layers >layers.txt
+grep -q "^ *[0-9.]* *[0-9.]*%  dense_3$" layers.txt
+test "$(grep -c "%  " layers.txt)" = 5
+./mlp bench --runs 2 --layers --json | grep -q '"layers":\[{"name":"input","median_ms":'
 # A program of one's own: the emitted model plus a main, via pkg-config.
 netc emit mnist_mlp.net --target c -o gen
 cat > gen/main.c <<'C'

@@ -212,7 +212,7 @@ static int run_variant(const E2eVariant *v, const float *compute, const float *i
     goto done;
   }
   memcpy(in, input, in_n * sizeof(float));
-  const RtContext ctx = {0};
+  const RtContext ctx = {.num_threads = 0};
   RtStatus st = m->forward(&ctx, compute, arena, ws, ws_floats, in, out, batch);
   if (st != RT_OK) {
     fprintf(stderr, "  [%s] batch %d: forward returned status %d\n", v->name, batch, (int)st);

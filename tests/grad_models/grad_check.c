@@ -56,7 +56,7 @@ static double loss_at(const NetcModel *m, const float *params, float *work, floa
                       size_t wsf, const float *input, const void *targets) {
   /* A fresh copy: the step updates batch norm's moving statistics. */
   memcpy(work, params, m->param_floats * sizeof(float));
-  RtContext ctx = {1};
+  RtContext ctx = {.num_threads = 1};
   double loss = 0;
   int correct = 0;
   if (m->train_step(&ctx, work, grads, arena, ws, wsf, input, targets, BATCH, STEP_SEED, &loss, &correct) != RT_OK) {

@@ -177,7 +177,7 @@ int main(int argc, char **argv) {
       {"16x16x128->128 3x3 g4", 16, 16, 128, 128, 3, 1, 4},
       {"32x32x64 depthwise 3x3", 32, 32, 64, 64, 3, 1, 64},
   };
-  RtContext ctx = {threads};
+  RtContext ctx = {.num_threads = threads};
   printf("reference: %d threads x one-thread SGEMM %d^3, run alternately with "
          "each conv\n", threads, g.n);
   printf("%-30s %-9s %9s %9s %8s\n", "conv (same, bias+relu)", "path",

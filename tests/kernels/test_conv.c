@@ -297,7 +297,7 @@ static const DenseCase dense_cases[] = {
 };
 
 static int error_cases(void) {
-  RtContext ctx = {1};
+  RtContext ctx = {.num_threads = 1};
   float buf[64] = {0};
   RtConv2d d = {.n = 1, .h = 4, .w = 4, .c = 2, .oh = 2, .ow = 2, .oc = 2,
                 .kh = 3, .kw = 3, .sh = 1, .sw = 1};

@@ -57,7 +57,7 @@ static int test_batchnorm(const Shape *s, int threads, Rng *rng) {
   float *var = rand_buf(rng, s->c, 0.1f, 2.0f);
   float *res = rand_buf(rng, on, -1, 1);
   float *scale = malloc(s->c * sizeof *scale), *shift = malloc(s->c * sizeof *shift);
-  RtContext ctx = {threads};
+  RtContext ctx = {.num_threads = threads};
   int fail = 0;
   for (int variant = 0; variant < 3; variant++) {
     /* 0: full BN + relu; 1: no gamma/beta + residual + elu; 2: folded. */
@@ -114,7 +114,7 @@ static int test_fold_conv(Rng *rng) {
   RtEpilogue fused = {.bias = bias, .act = RT_ACT_RELU};
   size_t wsn = rt_conv2d_workspace_floats(&d);
   float *ws = malloc(wsn * sizeof *ws);
-  RtContext ctx = {2};
+  RtContext ctx = {.num_threads = 2};
   RtStatus st = rt_conv2d(&ctx, got, in, kernel, &fused, &d, ws, wsn);
   int fail = check_status("conv with folded bn", st, RT_OK);
   fail |= check_close("conv with folded bn", got, want, on, 12);
@@ -129,7 +129,7 @@ static int test_add(const Shape *s, int threads, Rng *rng) {
   float *a = rand_buf(rng, inn, -1, 1), *b = rand_buf(rng, inn, -1, 1);
   float *c = rand_buf(rng, inn, -1, 1);
   float *bias = rand_buf(rng, s->c, -1, 1), *res = rand_buf(rng, on, -1, 1);
-  RtContext ctx = {threads};
+  RtContext ctx = {.num_threads = threads};
   int fail = 0;
   for (int count = 1; count <= 3; count++) {
     const float *ins[3] = {a, b, c};
@@ -168,7 +168,7 @@ static int test_mul_channel(const Shape *s, int threads, Rng *rng) {
   float *bias = rand_buf(rng, s->c, -1, 1);
   RtEpilogue ep = {.bias = bias, .act = RT_ACT_RELU6};
   float *got = sentinel_buf(on), *want = sentinel_buf(on);
-  RtContext ctx = {threads};
+  RtContext ctx = {.num_threads = threads};
   ref_mul_channel(want + s->out_off, in, sc, s_cs, &ep, &d);
   RtStatus st = rt_mul_channel(&ctx, got + s->out_off, in, sc, s_cs, &ep, &d);
   int fail = finish("mul_channel", s, threads, st, got, want, &d);
@@ -180,7 +180,7 @@ static int test_activation(const Shape *s, int threads, Rng *rng) {
   RtEltwise d = desc(s);
   long inn = pixels(s) * d.in_cs, on = pixels(s) * d.out_cs;
   float *in = rand_buf(rng, inn, -8, 8); /* past relu6's 6 and tanh's knee */
-  RtContext ctx = {threads};
+  RtContext ctx = {.num_threads = threads};
   int fail = 0;
   for (int a = RT_ACT_LINEAR; a <= RT_ACT_THRESHOLDED_RELU; a++) {
     float alpha = a == RT_ACT_THRESHOLDED_RELU ? 1.0f : 0.3f;
@@ -208,7 +208,7 @@ static int test_softmax(const Shape *s, int threads, Rng *rng) {
   /* Logits in the hundreds: exp without the max subtracted would overflow. */
   float *in = rand_buf(rng, pixels(s) * d.in_cs, -300, 300);
   float *got = sentinel_buf(on), *want = sentinel_buf(on);
-  RtContext ctx = {threads};
+  RtContext ctx = {.num_threads = threads};
   ref_softmax(want + s->out_off, in, &d);
   RtStatus st = rt_softmax(&ctx, got + s->out_off, in, &d);
   int fail = finish("softmax (logits +-300)", s, threads, st, got, want, &d);
@@ -222,7 +222,7 @@ static int test_softmax(const Shape *s, int threads, Rng *rng) {
 }
 
 static int test_prelu(const Shape *s, int threads, Rng *rng) {
-  RtContext ctx = {threads};
+  RtContext ctx = {.num_threads = threads};
   int fail = 0;
   for (int shared = 0; shared < 4; shared++) {
     /* 0: none shared; 1: [1,2] (per channel); 2: [1,2,3]; 3: [3] */
@@ -248,7 +248,7 @@ static int test_prelu(const Shape *s, int threads, Rng *rng) {
 }
 
 static int test_concat_pad(const Shape *s, int threads, Rng *rng) {
-  RtContext ctx = {threads};
+  RtContext ctx = {.num_threads = threads};
   int fail = 0;
   RtEltwise d = desc(s);
   /* Copy into a slice. */
@@ -306,7 +306,7 @@ int main(void) {
       fails += test_concat_pad(&shapes[i], threads, &rng);
     }
   fails += test_fold_conv(&rng);
-  RtContext ctx = {1};
+  RtContext ctx = {.num_threads = 1};
   float buf[8];
   RtEltwise d = {.n = 1, .h = 1, .w = 1, .c = 2, .in_cs = 1};
   fails += check_status("add in_cs < c", rt_add(&ctx, buf, (const float *const[]){buf}, 1, NULL, &d), RT_ERR_ARG);

@@ -113,7 +113,7 @@ int main(void) {
       fails += run_global(2, 32, 32, 64, 0, 0, 0, is_max, threads, &rng);
       fails += run_global(3, 5, 6, 130, 7, 3, 4, is_max, threads, &rng);
     }
-  RtContext ctx = {1};
+  RtContext ctx = {.num_threads = 1};
   float buf[16];
   RtPool2d bad = {.n = 1, .h = 2, .w = 2, .c = 1, .oh = 1, .ow = 1, .kh = 2,
                   .kw = 2, .sh = 2, .sw = 2, .out_cs = -1};

@@ -83,28 +83,28 @@ typedef struct Data {
 
 static void run_conv(int threads, Outs *o, void *p) {
   Data *d = p;
-  RtContext ctx = {threads};
+  RtContext ctx = {.num_threads = threads};
   if (rt_conv2d_backward(&ctx, o->a, o->b, o->c, d->dout, d->in, d->kernel, 0, &d->conv, d->ws, d->ws_floats))
     o->a[0] = -1e30f;
 }
 
 static void run_dw(int threads, Outs *o, void *p) {
   Data *d = p;
-  RtContext ctx = {threads};
+  RtContext ctx = {.num_threads = threads};
   if (rt_dwconv2d_backward(&ctx, o->a, o->b, o->c, d->dout, d->in, d->kernel, 0, &d->dw))
     o->a[0] = -1e30f;
 }
 
 static void run_dense(int threads, Outs *o, void *p) {
   Data *d = p;
-  RtContext ctx = {threads};
+  RtContext ctx = {.num_threads = threads};
   if (rt_dense_backward(&ctx, o->a, o->b, o->c, d->dout, d->in, d->kernel, 0, &d->dense))
     o->a[0] = -1e30f;
 }
 
 static void run_bn(int threads, Outs *o, void *p) {
   Data *d = p;
-  RtContext ctx = {threads};
+  RtContext ctx = {.num_threads = threads};
   /* a: din, b: dgamma, c: dbeta, d: the saved mean then 1/std */
   size_t c = (size_t)d->elt.c;
   float *out = malloc((size_t)d->elt.n * d->elt.h * d->elt.w * c * sizeof *out);
@@ -117,14 +117,14 @@ static void run_bn(int threads, Outs *o, void *p) {
 
 static void run_prelu(int threads, Outs *o, void *p) {
   Data *d = p;
-  RtContext ctx = {threads};
+  RtContext ctx = {.num_threads = threads};
   if (rt_prelu_backward(&ctx, o->a, o->b, d->dout, d->in, d->alpha, 0, &d->prelu))
     o->a[0] = -1e30f;
 }
 
 static void run_mul(int threads, Outs *o, void *p) {
   Data *d = p;
-  RtContext ctx = {threads};
+  RtContext ctx = {.num_threads = threads};
   if (rt_mul_channel_backward(&ctx, o->a, o->b, d->dout, d->in, d->gate, 0, 0, &d->elt))
     o->a[0] = -1e30f;
 }

@@ -65,7 +65,7 @@ static int test_bn(const Shape *s, int affine, int threads, Rng *rng) {
   float *din = sentinel_buf(in_n), *dg = sentinel_buf(c), *dbeta = sentinel_buf(c);
   float *base = gc_rand_strided(rng, in_n, d.in_cs, c, -1, 1), *din2 = gc_copy(base, in_n);
   float eps = 1e-3f;
-  RtContext ctx = {threads};
+  RtContext ctx = {.num_threads = threads};
   char op[160];
   label(op, sizeof op, affine ? "batchnorm" : "batchnorm no-affine", s, threads);
   fail |= check_status(op, rt_batchnorm_train(&ctx, out, mean, invstd, NULL, NULL, in, affine ? gamma : NULL,
@@ -139,7 +139,7 @@ static int test_act(const Shape *s, RtAct act, float alpha, int softmax, int thr
     in[i] = off_kink(act, alpha, in[i]);
   float *r = rand_buf(rng, on, -1, 1), *y = sentinel_buf(on), *din = sentinel_buf(in_n);
   float *base = gc_rand_strided(rng, in_n, d.in_cs, c, -1, 1), *din2 = gc_copy(base, in_n);
-  RtContext ctx = {threads};
+  RtContext ctx = {.num_threads = threads};
   char op[160], name[64];
   snprintf(name, sizeof name, "%s", softmax ? "softmax" : act_name(act));
   label(op, sizeof op, name, s, threads);
@@ -199,7 +199,7 @@ static int test_prelu(const Shape *s, int share_hw, int share_c, int share_h_onl
   float *alpha = rand_buf(rng, an, -0.5f, 0.5f), *r = rand_buf(rng, on, -1, 1);
   float *din = sentinel_buf(in_n), *da = sentinel_buf(an);
   float *base = gc_rand_strided(rng, in_n, d.in_cs, c, -1, 1), *din2 = gc_copy(base, in_n);
-  RtContext ctx = {threads};
+  RtContext ctx = {.num_threads = threads};
   char op[160], name[64];
   snprintf(name, sizeof name, "prelu alpha%dx%dx%d", d.alpha_h, d.alpha_w, d.alpha_c);
   label(op, sizeof op, name, s, threads);
@@ -247,7 +247,7 @@ static int test_mul(const Shape *s, int per_element, int threads, Rng *rng) {
   float *r = rand_buf(rng, on, -1, 1), *din = sentinel_buf(in_n), *ds = sentinel_buf(sn);
   float *base = gc_rand_strided(rng, in_n, d.in_cs, c, -1, 1), *din2 = gc_copy(base, in_n);
   float *sbase = gc_rand_strided(rng, sn, s_cs, c, -1, 1), *ds2 = gc_copy(sbase, sn);
-  RtContext ctx = {threads};
+  RtContext ctx = {.num_threads = threads};
   char op[160];
   label(op, sizeof op, per_element ? "mul_channel per-element" : "mul_channel", &sh, threads);
   fail |= check_status(op, rt_mul_channel_backward(&ctx, din, ds, r, in, gate, s_cs, 0, &d), RT_OK);
@@ -288,7 +288,7 @@ static int test_zeropad(const Shape *s, int threads, Rng *rng) {
   size_t in_n = npix(s) * d.in_cs, on = (size_t)s->n * oh * ow * d.out_cs;
   float *in = rand_buf(rng, in_n, -1, 1), *r = rand_buf(rng, on, -1, 1), *din = sentinel_buf(in_n);
   float *base = gc_rand_strided(rng, in_n, d.in_cs, c, -1, 1), *din2 = gc_copy(base, in_n);
-  RtContext ctx = {threads};
+  RtContext ctx = {.num_threads = threads};
   char op[160];
   label(op, sizeof op, "zeropad", s, threads);
   fail |= check_status(op, rt_zeropad_backward(&ctx, din, r, 0, &d), RT_OK);
@@ -326,7 +326,7 @@ static int test_dropout(const Shape *s, float rate, int threads, Rng *rng) {
   float *out = sentinel_buf(on), *din = sentinel_buf(in_n);
   float *base = gc_rand_strided(rng, in_n, d.in_cs, c, -1, 1), *din2 = gc_copy(base, in_n);
   uint8_t *mask = malloc(mn ? mn : 1);
-  RtContext ctx = {threads};
+  RtContext ctx = {.num_threads = threads};
   char op[160], name[64];
   snprintf(name, sizeof name, "dropout %.2f", rate);
   label(op, sizeof op, name, s, threads);
@@ -360,7 +360,7 @@ static int test_accumulate(const Shape *s, int threads, Rng *rng) {
   for (size_t i = 0; i < on; i++)
     if ((int)(i % d.out_cs) >= c)
       want[i] = SENTINEL;
-  RtContext ctx = {threads};
+  RtContext ctx = {.num_threads = threads};
   char op[160];
   label(op, sizeof op, "accumulate", s, threads);
   fail |= check_status(op, rt_accumulate(&ctx, dst, src, 0, &d), RT_OK);
@@ -400,7 +400,7 @@ static int test_xent(int n, int classes, int threads, Rng *rng) {
     if (labels[i] >= classes)
       labels[i] = classes - 1;
   }
-  RtContext ctx = {threads};
+  RtContext ctx = {.num_threads = threads};
   RtEltwise d = {.n = n, .h = 1, .w = 1, .c = classes};
   char op[160];
   snprintf(op, sizeof op, "softmax_xent n%d classes %d t%d", n, classes, threads);
@@ -437,7 +437,7 @@ static int test_xent(int n, int classes, int threads, Rng *rng) {
 
 static int test_xent_edges(void) {
   int fail = 0;
-  RtContext ctx = {1};
+  RtContext ctx = {.num_threads = 1};
   /* p[label] = 0 is clamped to 1e-7 (Keras' epsilon) and p = 1 to 1 - 1e-7. */
   float probs[4] = {0.0f, 1.0f, 1.0f, 0.0f}, dl[4];
   int32_t labels[2] = {0, 0};
@@ -474,7 +474,7 @@ static int test_mse(int n, int size, Rng *rng) {
   int fail = 0;
   size_t len = (size_t)n * size;
   float *out = rand_buf(rng, len, -2, 2), *target = rand_buf(rng, len, -2, 2), *dout = sentinel_buf(len);
-  RtContext ctx = {1};
+  RtContext ctx = {.num_threads = 1};
   char op[160];
   snprintf(op, sizeof op, "mse n%d size %d", n, size);
   double loss = 0;

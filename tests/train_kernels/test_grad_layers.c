@@ -72,7 +72,7 @@ static int test_conv(const ConvCase *cc, int threads, Rng *rng) {
   float *ws = malloc((wsn ? wsn : 1) * sizeof *ws);
   float *din = sentinel_buf(in_n), *dk = sentinel_buf(kn), *db = sentinel_buf(cc->oc);
   float *base = gc_rand_strided(rng, in_n, in_cs, cc->c, -1, 1), *din2 = gc_copy(base, in_n);
-  RtContext ctx = {threads};
+  RtContext ctx = {.num_threads = threads};
   char op[160];
   snprintf(op, sizeof op, "conv %s n%d %dx%dx%d->%dx%dx%d t%d", cc->name, cc->n, cc->h, cc->w, cc->c, oh, ow, cc->oc,
            threads);
@@ -171,7 +171,7 @@ static int test_dw(const DwCase *cc, int threads, Rng *rng) {
   float *bias = rand_buf(rng, oc, -1, 1), *r = rand_buf(rng, on, -1, 1);
   float *din = sentinel_buf(in_n), *dk = sentinel_buf(kn), *db = sentinel_buf(oc);
   float *base = gc_rand_strided(rng, in_n, in_cs, cc->c, -1, 1), *din2 = gc_copy(base, in_n);
-  RtContext ctx = {threads};
+  RtContext ctx = {.num_threads = threads};
   char op[160];
   snprintf(op, sizeof op, "dwconv %s n%d %dx%dx%d->%dx%dx%d t%d", cc->name, cc->n, cc->h, cc->w, cc->c, oh, ow, oc,
            threads);
@@ -230,7 +230,7 @@ static int test_dense(const DenseCase *cc, int threads, Rng *rng) {
   float *bias = rand_buf(rng, cc->out, -1, 1), *r = rand_buf(rng, on, -1, 1);
   float *din = sentinel_buf(in_n), *dk = sentinel_buf(kn), *db = sentinel_buf(cc->out);
   float *base = gc_rand_strided(rng, in_n, in_cs, cc->in, -1, 1), *din2 = gc_copy(base, in_n);
-  RtContext ctx = {threads};
+  RtContext ctx = {.num_threads = threads};
   char op[160];
   snprintf(op, sizeof op, "dense %s %dx%d->%d t%d", cc->name, cc->rows, cc->in, cc->out, threads);
   fail |= check_status(op, rt_dense_backward(&ctx, din, dk, cc->bias ? db : NULL, r, in, kernel, 0, &d), RT_OK);
@@ -254,7 +254,7 @@ static int test_dense(const DenseCase *cc, int threads, Rng *rng) {
 
 static int test_args(void) {
   int fail = 0;
-  RtContext ctx = {1};
+  RtContext ctx = {.num_threads = 1};
   float x[16] = {0};
   RtConv2d d = {.n = 1, .h = 2, .w = 2, .c = 1, .oh = 2, .ow = 2, .oc = 1, .kh = 1, .kw = 1, .sh = 1, .sw = 1};
   fail |= check_status("conv: NULL dout", rt_conv2d_backward(&ctx, x, x, x, NULL, x, x, 0, &d, NULL, 0), RT_ERR_ARG);

@@ -70,7 +70,7 @@ static int test_pool(const PoolCase *pc, int is_max, int threads, Rng *rng) {
   float *in = distinct_buf(rng, in_n), *r = rand_buf(rng, on, -1, 1);
   float *din = sentinel_buf(in_n);
   float *base = gc_rand_strided(rng, in_n, in_cs, pc->c, -1, 1), *din2 = gc_copy(base, in_n);
-  RtContext ctx = {threads};
+  RtContext ctx = {.num_threads = threads};
   char op[160];
   snprintf(op, sizeof op, "%s %s n%d %dx%dx%d->%dx%d t%d", is_max ? "maxpool" : "avgpool", pc->name, pc->n, pc->h,
            pc->w, pc->c, oh, ow, threads);
@@ -115,7 +115,7 @@ static int test_global(int n, int h, int w, int c, int in_extra, int out_extra, 
   float *in = distinct_buf(rng, in_n), *r = rand_buf(rng, on, -1, 1);
   float *din = sentinel_buf(in_n);
   float *base = gc_rand_strided(rng, in_n, in_cs, c, -1, 1), *din2 = gc_copy(base, in_n);
-  RtContext ctx = {threads};
+  RtContext ctx = {.num_threads = threads};
   char op[160];
   snprintf(op, sizeof op, "%s n%d %dx%dx%d (cs %d->%d) t%d", is_max ? "global_maxpool" : "global_avgpool", n, h, w,
            c, in_cs, out_cs, threads);
@@ -139,7 +139,7 @@ static int test_global(int n, int h, int w, int c, int in_extra, int out_extra, 
  * the gradient must go there and nowhere else. */
 static int test_ties(void) {
   int fail = 0;
-  RtContext ctx = {1};
+  RtContext ctx = {.num_threads = 1};
   float in[8] = {1, 1, 1, 2, 0.5f, 0.25f, 2, 2}; /* one image 2x4x1 */
   float g[2] = {3, 5}, din[8];
   RtPool2d d = {.n = 1, .h = 2, .w = 4, .c = 1, .oh = 1, .ow = 2, .kh = 2, .kw = 2, .sh = 2, .sw = 2};

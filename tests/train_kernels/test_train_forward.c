@@ -39,7 +39,7 @@ static int test_bn_forward(int n, int h, int w, int c, int in_extra, int out_ext
   float *out = sentinel_buf(on), *mean = sentinel_buf(c), *invstd = sentinel_buf(c);
   float eps = 1e-3f, momentum = 0.99f;
   RtEpilogue ep = {.residual = res, .act = RT_ACT_RELU};
-  RtContext ctx = {threads};
+  RtContext ctx = {.num_threads = threads};
   char op[160];
   snprintf(op, sizeof op, "batchnorm_train n%d %dx%dx%d (cs %d->%d) offset %g t%d", n, h, w, c, in_cs, out_cs,
            offset, threads);
@@ -80,7 +80,7 @@ static int test_bn_forward(int n, int h, int w, int c, int in_extra, int out_ext
  * the unbiased one. */
 static int test_bn_moving_by_hand(void) {
   int fail = 0;
-  RtContext ctx = {1};
+  RtContext ctx = {.num_threads = 1};
   RtEltwise d = {.n = 2, .h = 1, .w = 2, .c = 1};
   float in[4] = {1, 2, 3, 4}, out[4], mean, invstd, mm = 0.0f, mv = 1.0f;
   fail |= check_status("batchnorm_train by hand", rt_batchnorm_train(&ctx, out, &mean, &invstd, &mm, &mv, in, NULL,
@@ -131,7 +131,7 @@ static int test_dropout_forward(Rng *rng) {
   float *out1 = sentinel_buf(on), *out4 = sentinel_buf(on), *out_s = sentinel_buf(on);
   uint8_t *m1 = malloc(mn), *m4 = malloc(mn), *ms = malloc(mn);
   float rate = 0.25f;
-  RtContext c1 = {1}, c4 = {4};
+  RtContext c1 = {.num_threads = 1}, c4 = {.num_threads = 4};
   fail |= check_status("dropout_train t1", rt_dropout_train(&c1, out1, m1, in, rate, 1234, &d), RT_OK);
   fail |= check_status("dropout_train t4", rt_dropout_train(&c4, out4, m4, in, rate, 1234, &d), RT_OK);
   fail |= check_status("dropout_train other seed", rt_dropout_train(&c4, out_s, ms, in, rate, 1235, &d), RT_OK);

@@ -41,6 +41,10 @@ extern "C" {
 /* Per-call execution settings; read only by the kernels. */
 typedef struct RtContext {
   int num_threads; /* OpenMP threads to use; <= 0 means the OpenMP default */
+  /* When set, an emitted forward() calls it after each layer with the
+   * layer's index in NetcModel.layer_names (`model bench --layers`). */
+  void (*layer_done)(void *arg, int layer);
+  void *layer_arg;
 } RtContext;
 
 /* Element-wise activations (Keras names). */

@@ -145,6 +145,12 @@ typedef struct NetcModel {
 
   const char *summary;             /* the text of `netc report` */
 
+  /* forward()'s layers after the inference passes (folded and fused ones
+   * are gone), in the order it runs them; RtContext.layer_done reports
+   * their indices. */
+  const char *const *layer_names;
+  int num_layers;
+
   NetcNormalize normalize;
   NetcData data;                   /* from `train { data = ... }` */
   const char *data_path;           /* NULL: the data set's default */
