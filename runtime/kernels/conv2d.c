@@ -26,6 +26,13 @@
  * tiles that spill L2 lose the im2col writes' locality. */
 enum { TILE_FLOATS = 1 << 17, TILE_MAX_ROWS = 1024, TILE_MIN_ROWS = 64 };
 
+/* Output pixels per thread from which threads split rows rather than
+ * output channels. Rows keep each thread on the pixels it wrote in the
+ * layer before (cross-core transfers of whole tensors cost up to 2x at
+ * batch 1 in measurement), but fewer than about 32 rows waste too much of
+ * the GEMM's 6-row register block. */
+enum { ROW_SPLIT_MIN_ROWS = 32 };
+
 /* Upper bound on the planned workspace (floats): 8 MiB. */
 enum { WS_FLOATS = 1 << 21 };
 
@@ -301,7 +308,7 @@ static RtStatus conv_run(const RtContext *ctx, float *out, const float *in,
     tile = TILE_MAX_ROWS;
   if (tile < TILE_MIN_ROWS)
     tile = TILE_MIN_ROWS;
-  if (p.m < (long)threads * TILE_MIN_ROWS && threads > 1) {
+  if (p.m < (long)threads * ROW_SPLIT_MIN_ROWS && threads > 1) {
     conv_col_blocks(&p, out, in, kernel, ep, ws, threads,
                     slots < p.m ? slots : p.m);
     return RT_OK;
