@@ -164,6 +164,16 @@ static bool conv_packed(const Node *n) {
   return n->op == OP_CONV && !n->winograd_tile && !(n->attr.groups > 1 && n->inputs[0]->shape.d[2] == n->attr.groups);
 }
 
+/* Emits the fold of batch norm bn into a scale (at w + s) and a shift (at
+ * w + sh) per channel, c channels. */
+static void emit_bn_fold(Gen *gen, const Node *bn, int64_t s, int64_t sh, int64_t c) {
+  em_line(&gen->e, "rt_bn_fold(w + %" PRId64 ", w + %" PRId64 ", p + %" PRId64 ", p + %" PRId64 ", p + %" PRId64
+                   ", p + %" PRId64 ", %s, %" PRId64 ");",
+          s, sh, cg_param(gen, bn, "gamma")->offset, cg_param(gen, bn, "beta")->offset,
+          cg_param(gen, bn, "moving_mean")->offset, cg_param(gen, bn, "moving_variance")->offset,
+          em_float(gen->a, bn->attr.epsilon), c);
+}
+
 /* Lays out the compute block and writes prepare(). */
 static void emit_prepare(Gen *gen, const char *id) {
   Emitter *e = &gen->e;
@@ -183,11 +193,7 @@ static void emit_prepare(Gen *gen, const char *id) {
       gen->w_extra[i] = s;
       gen->w_extra2[i] = sh;
       em_line(e, "/* %s: batch norm as a per-channel scale and shift */", name);
-      em_line(e, "rt_bn_fold(w + %" PRId64 ", w + %" PRId64 ", p + %" PRId64 ", p + %" PRId64 ", p + %" PRId64
-                 ", p + %" PRId64 ", %s, %" PRId64 ");",
-              s, sh, cg_param(gen, n, "gamma")->offset, cg_param(gen, n, "beta")->offset,
-              cg_param(gen, n, "moving_mean")->offset, cg_param(gen, n, "moving_variance")->offset,
-              em_float(gen->a, n->attr.epsilon), oc);
+      emit_bn_fold(gen, n, s, sh, oc);
       continue;
     }
     case OP_PRELU: {
@@ -222,11 +228,7 @@ static void emit_prepare(Gen *gen, const char *id) {
       int64_t s = take(gen, oc), sh = take(gen, oc);
       em_line(e, "/* %s folded in: kernel and bias scaled per output channel */",
               em_comment_text(gen->a, bn->name));
-      em_line(e, "rt_bn_fold(w + %" PRId64 ", w + %" PRId64 ", p + %" PRId64 ", p + %" PRId64 ", p + %" PRId64
-                 ", p + %" PRId64 ", %s, %" PRId64 ");",
-              s, sh, cg_param(gen, bn, "gamma")->offset, cg_param(gen, bn, "beta")->offset,
-              cg_param(gen, bn, "moving_mean")->offset, cg_param(gen, bn, "moving_variance")->offset,
-              em_float(gen->a, bn->attr.epsilon), oc);
+      emit_bn_fold(gen, bn, s, sh, oc);
       em_line(e, "rt_fold_affine(w + %" PRId64 ", w + %" PRId64 ", w + %" PRId64 ", w + %" PRId64 ", %" PRId64
                  ", %" PRId64 ");",
               gen->w_kernel[i], gen->w_bias[i], s, sh, k->count / oc, oc);
@@ -237,11 +239,7 @@ static void emit_prepare(Gen *gen, const char *id) {
       gen->w_preact[i] = take(gen, 2 * cin);
       em_line(e, "/* %s, applied to %s's input as it reads it: a scale and shift per input channel */",
               em_comment_text(gen->a, bn->name), name);
-      em_line(e, "rt_bn_fold(w + %" PRId64 ", w + %" PRId64 ", p + %" PRId64 ", p + %" PRId64 ", p + %" PRId64
-                 ", p + %" PRId64 ", %s, %" PRId64 ");",
-              gen->w_preact[i], gen->w_preact[i] + cin, cg_param(gen, bn, "gamma")->offset,
-              cg_param(gen, bn, "beta")->offset, cg_param(gen, bn, "moving_mean")->offset,
-              cg_param(gen, bn, "moving_variance")->offset, em_float(gen->a, bn->attr.epsilon), cin);
+      emit_bn_fold(gen, bn, gen->w_preact[i], gen->w_preact[i] + cin, cin);
     }
     /* The sizes below mirror rt_winograd_kernel_floats and
      * rt_conv2d_packed_kernel_floats: matrices whose columns are padded to

@@ -179,17 +179,21 @@ size_t rt_conv2d_winograd_workspace_min_floats(const RtConv2d *d, int tile) {
   return (size_t)(p.block_floats + d->c + d->oc);
 }
 
+/* Blocks the planned workspace holds: as many as fit WINO_WS_FLOATS, at
+ * least one, at most all. */
+static long planned_blocks(const WinoPlan *p) {
+  long blocks = WINO_WS_FLOATS / p->block_floats;
+  if (blocks < 1)
+    blocks = 1;
+  return blocks > p->blocks ? p->blocks : blocks;
+}
+
 size_t rt_conv2d_winograd_workspace_floats(const RtConv2d *d, int tile) {
   WinoPlan p;
   if (!wino_plan(&p, d, tile))
     return 0;
-  long blocks = WINO_WS_FLOATS / p.block_floats;
-  if (blocks < 1)
-    blocks = 1;
-  if (blocks > p.blocks)
-    blocks = p.blocks;
   /* Plus a zero row and a discard row for each of up to 8 threads. */
-  return (size_t)(blocks * p.block_floats + 8L * (d->c + d->oc));
+  return (size_t)(planned_blocks(&p) * p.block_floats + 8L * (d->c + d->oc));
 }
 
 /* 1-D transforms of a column: o[] from i[] (B^T for the inputs, A^T for the
@@ -659,11 +663,17 @@ RTK_CLONES static void wino_dkernel_row(float *dk, const float *du, long plane,
   }
 }
 
-/* Workspace of wino_dkernel: dU, a zero row, and at least one block. */
+/* wino_dkernel's zero row: as long as the longer of a pixel's input and
+ * output channels, for the inputs and dout outside the image. */
+static long dkernel_zero_floats(const RtConv2d *d) {
+  return d->c > d->oc ? d->c : d->oc;
+}
+
+/* Workspace of wino_dkernel before its blocks: dU and the zero row. */
 static long dkernel_head(const WinoPlan *p) {
   const RtConv2d *d = p->d;
   long du = ((long)p->xi * d->c * d->oc + 15) / 16 * 16;
-  return du + (d->c > d->oc ? d->c : d->oc);
+  return du + dkernel_zero_floats(d);
 }
 
 static void wino_dkernel(const WinoPlan *p, float *dkernel, const float *dout,
@@ -674,9 +684,10 @@ static void wino_dkernel(const WinoPlan *p, float *dkernel, const float *dout,
   long chunk = ((long)ws_floats - head) / p->block_floats;
   if (chunk > p->blocks)
     chunk = p->blocks;
-  float *du = ws, *zero = ws + head - (d->c > d->oc ? d->c : d->oc);
+  long zn = dkernel_zero_floats(d);
+  float *du = ws, *zero = ws + head - zn;
   float *v = ws + head, *dm = v + chunk * d->c * (long)p->xi;
-  memset(zero, 0, (size_t)(d->c > d->oc ? d->c : d->oc) * sizeof *zero);
+  memset(zero, 0, (size_t)zn * sizeof *zero);
   rtk_blas_single();
 #pragma omp parallel num_threads(threads)
   {
@@ -711,9 +722,7 @@ size_t rt_conv2d_backward_winograd_workspace_floats(const RtConv2d *d,
   size_t wino = (size_t)kernel_ws_floats(d->oc, d->c, tile) +
                 (size_t)9 * d->c * d->oc +
                 rt_conv2d_winograd_workspace_floats(&t, tile);
-  long blocks = WINO_WS_FLOATS / p.block_floats;
-  blocks = blocks < 1 ? 1 : blocks > p.blocks ? p.blocks : blocks;
-  size_t dk = (size_t)(dkernel_head(&p) + blocks * p.block_floats);
+  size_t dk = (size_t)(dkernel_head(&p) + planned_blocks(&p) * p.block_floats);
   if (dk > wino)
     wino = dk;
   return wino > gemm ? wino : gemm;

@@ -31,6 +31,9 @@ typedef struct DwPlan {
   const RtDwConv2d *d;
   const RtPreact *pre; /* NULL: the input as it is */
   const RtEpilogue *ep;
+  RtAct act;      /* ep's, and its alpha: LINEAR without ep */
+  float alpha;
+  long res_cs;    /* the residual's channel stride */
   int in_cs, out_cs, mult, oc;
   int strip;      /* output columns per item */
   int ring_w;     /* buffer columns: input columns a strip reads */
@@ -136,9 +139,9 @@ static void dw_row_3x3(float *restrict orow, const float *restrict resrow,
                        const float *const *rows, const float *restrict w,
                        long ws, const float *restrict bias, const DwPlan *p,
                        int nx) {
-  RtAct act = p->ep ? p->ep->act : RT_ACT_LINEAR;
-  float alpha = p->ep ? p->ep->alpha : 0.0f;
-  long res_cs = p->ep && p->ep->res_cs ? p->ep->res_cs : p->out_cs;
+  RtAct act = p->act;
+  float alpha = p->alpha;
+  long res_cs = p->res_cs;
   Vec16 b = VLOAD(bias);
   Vec16 w0 = VLOAD(w), w1 = VLOAD(w + ws), w2 = VLOAD(w + 2 * ws);
   Vec16 w3 = VLOAD(w + 3 * ws), w4 = VLOAD(w + 4 * ws), w5 = VLOAD(w + 5 * ws);
@@ -187,9 +190,6 @@ static void dw_row_any(float *restrict orow, const float *restrict resrow,
                        long ws, const float *restrict bias, const DwPlan *p,
                        int nx, int cn) {
   const RtDwConv2d *d = p->d;
-  RtAct act = p->ep ? p->ep->act : RT_ACT_LINEAR;
-  float alpha = p->ep ? p->ep->alpha : 0.0f;
-  long res_cs = p->ep && p->ep->res_cs ? p->ep->res_cs : p->out_cs;
   for (int x = 0; x < nx; x++) {
     Vec16 acc = VLOAD(bias);
     for (int ky = 0; ky < d->kh; ky++) {
@@ -201,9 +201,9 @@ static void dw_row_any(float *restrict orow, const float *restrict resrow,
     float v[LANES];
     VSTORE(v, acc);
     float *o = orow + (long)x * p->out_cs;
-    const float *res = resrow ? resrow + (long)x * res_cs : NULL;
+    const float *res = resrow ? resrow + (long)x * p->res_cs : NULL;
     for (int j = 0; j < cn; j++)
-      o[j] = rt_act_apply(act, alpha, res ? v[j] + res[j] : v[j]);
+      o[j] = rt_act_apply(p->act, p->alpha, res ? v[j] + res[j] : v[j]);
   }
 }
 
@@ -262,10 +262,9 @@ static void dw_item(const DwPlan *p, float *out, const float *in,
     long pix = ((long)b * d->oh + oy) * d->ow + ox0;
     const float *res = NULL;
     if (p->ep && p->ep->residual)
-      res = p->ep->residual + pix * (p->ep->res_cs ? p->ep->res_cs : p->out_cs) + c0;
+      res = p->ep->residual + pix * p->res_cs + c0;
     float *orow = out + pix * p->out_cs + c0;
-    RtAct act = p->ep ? p->ep->act : RT_ACT_LINEAR;
-    if (d->kh == 3 && d->kw == 3 && cn == LANES && vec_act_supported(act))
+    if (d->kh == 3 && d->kw == 3 && cn == LANES && vec_act_supported(p->act))
       dw_row_3x3(orow, res, rows, w, ws, bias, p, nx);
     else
       dw_row_any(orow, res, rows, w, ws, bias, p, nx, cn);
@@ -357,6 +356,9 @@ RtStatus rt_dwconv2d_preact(const RtContext *ctx, float *out, const float *in,
   p.out_cs = rtk_cs(d->out_cs, p.oc);
   if (p.in_cs < d->c || p.out_cs < p.oc)
     return RT_ERR_ARG;
+  p.act = ep ? ep->act : RT_ACT_LINEAR;
+  p.alpha = ep ? ep->alpha : 0.0f;
+  p.res_cs = ep && ep->res_cs ? ep->res_cs : p.out_cs;
   int threads = rtk_threads(ctx);
   long work = (long)d->n * d->oh * d->ow * p.oc * d->kh * d->kw;
   int parallel = work > (1 << 15);
@@ -372,8 +374,7 @@ RtStatus rt_dwconv2d_preact(const RtContext *ctx, float *out, const float *in,
 #pragma omp parallel for num_threads(threads) schedule(static) if (parallel)
   for (long it = 0; it < items; it++) {
     /* Channel blocks innermost: a thread's items are whole rows of
-     * pixels, as the next layer's threads will most likely read them
-     * (cores writing halves of the same pixels ran at half speed). */
+     * pixels (see dw_plan_items). */
     long q = it;
     int cb = (int)(q % p.ncb);
     q /= p.ncb;
