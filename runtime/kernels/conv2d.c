@@ -12,7 +12,10 @@
  * (rt_conv2d_pack_kernel) for netc's register GEMM (gemm_packed.c) instead
  * of OpenBLAS, which repacks B in every call: at the small GEMMs of batch 1
  * and of 1x1 and stem convolutions that repacking and the call overhead
- * dominated. */
+ * dominated. With a packed kernel, convolutions whose pixels read their
+ * input in several runs (the kernel rows of a 3x3 conv) skip im2col: the
+ * implicit GEMM reads each inside pixel's runs in place and copies only
+ * the pixels on the border (conv_plan_implicit). */
 #include <cblas.h>
 #include <omp.h>
 #include <string.h>
@@ -36,6 +39,10 @@ enum { ROW_SPLIT_MIN_ROWS = 32 };
 /* Upper bound on the planned workspace (floats): 8 MiB. */
 enum { WS_FLOATS = 1 << 21 };
 
+/* Runs per pixel the implicit GEMM handles (kernel rows, or taps when the
+ * input's channels are not dense); larger kernels take im2col. */
+enum { MAX_RUNS = 64 };
+
 typedef struct ConvPlan {
   const RtConv2d *d;
   int in_cs, out_cs, groups;
@@ -45,6 +52,12 @@ typedef struct ConvPlan {
   int direct;    /* 1x1, stride 1, unpadded: the input is the GEMM's A */
   const float *packed; /* the kernel packed per group, or NULL: OpenBLAS */
   long gplane;         /* packed floats per group */
+  /* The implicit GEMM (packed kernels only): a pixel's K values are nseg
+   * runs of seglen floats, run s at run_in[s] from its first tap in the
+   * input, or at run_col[s] in its im2col row. Pixels whose taps all lie
+   * inside the image are read in place; only the border is copied. */
+  int implicit, nseg, seglen;
+  long run_in[MAX_RUNS], run_col[MAX_RUNS];
 } ConvPlan;
 
 static int conv_plan(ConvPlan *p, const RtConv2d *d) {
@@ -68,7 +81,59 @@ static int conv_plan(ConvPlan *p, const RtConv2d *d) {
               d->ow == d->w;
   p->packed = NULL;
   p->gplane = (long)rtk_gemm_packed_floats((int)p->k, p->ocg);
+  p->implicit = 0;
   return 1;
+}
+
+/* Switches p to the implicit GEMM where it pays: a packed kernel, not the
+ * direct case, and a pixel's K values in 2 to MAX_RUNS runs. A run is a
+ * whole kernel row (kw * cg floats) when the input's channels are dense,
+ * one tap's cg floats otherwise. One run (a strided 1x1 conv) is copied
+ * whole by im2col at about the cost of the implicit GEMM's row tables
+ * (measured on mobilenet_mini); from the stem on, im2col's many small
+ * copies cost more (the 3-channel stem: 10% of its time). */
+static void conv_plan_implicit(ConvPlan *p) {
+  const RtConv2d *d = p->d;
+  int rows_dense = p->in_cs == p->cg;
+  p->nseg = rows_dense ? d->kh : d->kh * d->kw;
+  if (!p->packed || p->direct || p->nseg < 2 || p->nseg > MAX_RUNS)
+    return;
+  p->implicit = 1;
+  p->seglen = rows_dense ? d->kw * p->cg : p->cg;
+  for (int s = 0; s < p->nseg; s++) {
+    int ky = rows_dense ? s : s / d->kw, kx = rows_dense ? 0 : s % d->kw;
+    p->run_in[s] = ((long)ky * d->w + kx) * p->in_cs;
+    p->run_col[s] = (long)s * p->seglen;
+  }
+}
+
+/* An output pixel, advanced one at a time in row-major order: two
+ * divisions per pixel cost a third of a stem conv's im2col (perf). */
+typedef struct PixelCursor {
+  long b;
+  int oy, ox;
+} PixelCursor;
+
+static PixelCursor pixel_at(const RtConv2d *d, long m) {
+  long hw = (long)d->oh * d->ow, b = m / hw, rem = m - b * hw;
+  int oy = (int)(rem / d->ow);
+  return (PixelCursor){b, oy, (int)(rem - (long)oy * d->ow)};
+}
+
+static void pixel_next(const RtConv2d *d, PixelCursor *q) {
+  if (++q->ox == d->ow) {
+    q->ox = 0;
+    if (++q->oy == d->oh) {
+      q->oy = 0;
+      q->b++;
+    }
+  }
+}
+
+/* True when every tap of the pixel lies inside the image. */
+static int pixel_inside(const RtConv2d *d, const PixelCursor *q) {
+  int iy0 = q->oy * d->sh - d->pad_top, ix0 = q->ox * d->sw - d->pad_left;
+  return iy0 >= 0 && iy0 + d->kh <= d->h && ix0 >= 0 && ix0 + d->kw <= d->w;
 }
 
 /* Groups of one input channel each are a depthwise conv with multiplier
@@ -98,30 +163,22 @@ size_t rt_conv2d_workspace_floats(const RtConv2d *d) {
 }
 
 /* Rows [m0, m0+rows) of the im2col matrix of group g into col (row stride
- * k). Out-of-image taps are zeros; runs of taps inside the image are
- * memcpy'd, and when the input is dense a whole kernel row (kw*cg floats)
- * is one run. */
+ * k); with border_only, only the rows of pixels with a tap outside the
+ * image (the implicit GEMM reads the others in place). Out-of-image taps
+ * are zeros; runs of taps inside the image are memcpy'd, and when the
+ * input is dense a whole kernel row (kw*cg floats) is one run. */
 static void im2col(float *col, const float *in, const ConvPlan *p, long m0,
-                   long rows, int g) {
+                   long rows, int g, int border_only) {
   const RtConv2d *d = p->d;
-  long hw = (long)d->oh * d->ow;
   size_t cg = (size_t)p->cg, run_floats = (size_t)d->kw * cg;
-  /* The row's pixel, advanced by one each row: two divisions a row cost a
-   * third of a stem conv's time (perf). */
-  long b = m0 / hw, rem = m0 - b * hw;
-  int oy = (int)(rem / d->ow), ox = (int)(rem - (long)oy * d->ow);
-  for (long r = 0; r < rows; r++) {
-    if (r > 0 && ++ox == d->ow) {
-      ox = 0;
-      if (++oy == d->oh) {
-        oy = 0;
-        b++;
-      }
-    }
-    int iy0 = oy * d->sh - d->pad_top, ix0 = ox * d->sw - d->pad_left;
+  PixelCursor q = pixel_at(d, m0);
+  for (long r = 0; r < rows; r++, pixel_next(d, &q)) {
+    if (border_only && pixel_inside(d, &q))
+      continue;
+    int iy0 = q.oy * d->sh - d->pad_top, ix0 = q.ox * d->sw - d->pad_left;
     int kx_lo = ix0 < 0 ? -ix0 : 0;
     int kx_hi = d->w - ix0 < d->kw ? d->w - ix0 : d->kw;
-    const float *img = in + b * d->h * d->w * (long)p->in_cs + (long)g * p->cg;
+    const float *img = in + q.b * d->h * d->w * (long)p->in_cs + (long)g * p->cg;
     float *dst = col + r * p->k;
     for (int ky = 0; ky < d->kh; ky++, dst += run_floats) {
       int iy = iy0 + ky;
@@ -144,24 +201,84 @@ static void im2col(float *col, const float *in, const ConvPlan *p, long m0,
   }
 }
 
+/* The implicit GEMM's A for output pixels [m0, m0+rows) of group g: each
+ * row at the pixel's first tap in the input, or, for a border pixel, at
+ * its im2col row col + r*k (im2col with border_only wrote it). */
+static void implicit_rows(const float **row, const long **seg, const float *col,
+                          const float *in, const ConvPlan *p, long m0,
+                          long rows, int g) {
+  const RtConv2d *d = p->d;
+  PixelCursor q = pixel_at(d, m0);
+  for (long r = 0; r < rows; r++, pixel_next(d, &q)) {
+    if (pixel_inside(d, &q)) {
+      int iy0 = q.oy * d->sh - d->pad_top, ix0 = q.ox * d->sw - d->pad_left;
+      row[r] = in + ((q.b * d->h + iy0) * d->w + ix0) * (long)p->in_cs +
+               (long)g * p->cg;
+      seg[r] = p->run_in;
+    } else {
+      row[r] = col + r * p->k;
+      seg[r] = p->run_col;
+    }
+  }
+}
+
 /* One GEMM: output rows [m0, m0+rows), columns [col0, col0+cols) of group
- * g, from A (the im2col tile or the input itself), with the epilogue
- * (in the packed GEMM's registers, or on the block while it is in cache). */
+ * g, from A (the im2col tile or the input itself, row stride lda; or the
+ * implicit GEMM's rows when ra is not NULL), with the epilogue (in the
+ * packed GEMM's registers, or on the block while it is in cache). */
 static void conv_gemm(const ConvPlan *p, float *out, const float *a, long lda,
-                      const float *kernel, const RtEpilogue *ep, long m0,
-                      long rows, int g, int col0, int cols) {
+                      const GemmRows *ra, const float *kernel,
+                      const RtEpilogue *ep, long m0, long rows, int g,
+                      int col0, int cols) {
   int oc0 = g * p->ocg + col0;
   float *c = out + m0 * p->out_cs + oc0;
   if (p->packed) { /* col0 is a multiple of GEMM_NR: whole panels */
-    rtk_gemm_packed_ep(c, p->out_cs, a, lda,
-                       p->packed + g * p->gplane + (long)col0 * p->k,
-                       (int)rows, cols, (int)p->k, ep, m0, oc0);
+    const float *bp = p->packed + g * p->gplane + (long)col0 * p->k;
+    if (ra)
+      rtk_gemm_packed_rows_ep(c, p->out_cs, ra, bp, (int)rows, cols,
+                              (int)p->k, ep, m0, oc0);
+    else
+      rtk_gemm_packed_ep(c, p->out_cs, a, lda, bp, (int)rows, cols,
+                         (int)p->k, ep, m0, oc0);
     return;
   }
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, cols,
               (int)p->k, 1.0f, a, (int)lda, kernel + oc0, p->d->oc, 0.0f, c,
               p->out_cs);
   rtk_epilogue_tile(c, p->out_cs, ep, m0, oc0, rows, cols);
+}
+
+/* A of one row tile: the direct conv's input, the im2col tile in col, or
+ * the implicit GEMM's rows (tables of TILE_MAX_ROWS entries, the border
+ * copied into col). */
+typedef struct TileA {
+  const float *a;
+  long lda;
+  GemmRows rows;
+  int implicit;
+} TileA;
+
+/* Fills t for rows [m0, m0+rows) of group g; copies (im2col or the
+ * implicit GEMM's border) only when copy is set, for callers whose
+ * threads share one copy. */
+static void tile_a(TileA *t, const float **row, const long **seg, float *col,
+                   const float *in, const ConvPlan *p, long m0, long rows,
+                   int g, int copy) {
+  t->implicit = p->implicit;
+  if (p->direct) {
+    t->a = in + m0 * p->in_cs + (long)g * p->cg;
+    t->lda = p->in_cs;
+  } else if (p->implicit) {
+    if (copy)
+      im2col(col, in, p, m0, rows, g, 1);
+    implicit_rows(row, seg, col, in, p, m0, rows, g);
+    t->rows = (GemmRows){.row = row, .seg = seg, .seglen = p->seglen};
+  } else {
+    if (copy)
+      im2col(col, in, p, m0, rows, g, 0);
+    t->a = col;
+    t->lda = p->k;
+  }
 }
 
 /* Enough output pixels for every thread: each takes whole row tiles (its
@@ -177,17 +294,16 @@ static void conv_row_tiles(const ConvPlan *p, float *out, const float *in,
 #pragma omp parallel num_threads(threads)
   {
     float *col = p->direct ? NULL : ws + (long)omp_get_thread_num() * tile * p->k;
+    const float *row[TILE_MAX_ROWS];
+    const long *seg[TILE_MAX_ROWS];
 #pragma omp for schedule(static)
     for (long t = 0; t < ntiles; t++) {
       long m0 = t * tile, rows = p->m - m0 < tile ? p->m - m0 : tile;
       for (int g = 0; g < p->groups; g++) {
-        if (p->direct) {
-          conv_gemm(p, out, in + m0 * p->in_cs + (long)g * p->cg, p->in_cs,
-                    kernel, ep, m0, rows, g, 0, p->ocg);
-        } else {
-          im2col(col, in, p, m0, rows, g);
-          conv_gemm(p, out, col, p->k, kernel, ep, m0, rows, g, 0, p->ocg);
-        }
+        TileA a;
+        tile_a(&a, row, seg, col, in, p, m0, rows, g, 1);
+        conv_gemm(p, out, a.a, a.lda, a.implicit ? &a.rows : NULL, kernel, ep,
+                  m0, rows, g, 0, p->ocg);
       }
     }
   }
@@ -206,30 +322,35 @@ static void conv_col_blocks(const ConvPlan *p, float *out, const float *in,
   int bw = (p->ocg + nb - 1) / nb;
   bw = (bw + unit - 1) / unit * unit;
   nb = (p->ocg + bw - 1) / bw;
+  if (tile > TILE_MAX_ROWS)
+    tile = TILE_MAX_ROWS;
 #pragma omp parallel num_threads(threads)
-  for (long m0 = 0; m0 < p->m; m0 += tile) {
-    long rows = p->m - m0 < tile ? p->m - m0 : tile;
-    for (int g = 0; g < p->groups; g++) {
-      const float *a = in + m0 * p->in_cs + (long)g * p->cg;
-      long lda = p->in_cs;
-      if (!p->direct) {
-        long chunk = (rows + threads - 1) / threads;
+  {
+    const float *row[TILE_MAX_ROWS];
+    const long *seg[TILE_MAX_ROWS];
+    for (long m0 = 0; m0 < p->m; m0 += tile) {
+      long rows = p->m - m0 < tile ? p->m - m0 : tile;
+      for (int g = 0; g < p->groups; g++) {
+        if (!p->direct) { /* the threads copy a share of rows each */
+          long chunk = (rows + threads - 1) / threads;
 #pragma omp for schedule(static)
-        for (int t = 0; t < threads; t++) {
-          long r0 = t * chunk;
-          if (r0 < rows)
-            im2col(ws + r0 * p->k, in, p, m0 + r0,
-                   rows - r0 < chunk ? rows - r0 : chunk, g);
+          for (int t = 0; t < threads; t++) {
+            long r0 = t * chunk;
+            if (r0 < rows)
+              im2col(ws + r0 * p->k, in, p, m0 + r0,
+                     rows - r0 < chunk ? rows - r0 : chunk, g, p->implicit);
+          }
         }
-        a = ws;
-        lda = p->k;
-      }
-      /* The implicit barrier after this loop also keeps the next im2col
-       * from overwriting ws while a GEMM still reads it. */
+        TileA a;
+        tile_a(&a, row, seg, ws, in, p, m0, rows, g, 0);
+        /* The implicit barrier after this loop also keeps the next im2col
+         * from overwriting ws while a GEMM still reads it. */
 #pragma omp for schedule(static)
-      for (int b = 0; b < nb; b++) {
-        int c0 = b * bw, cols = p->ocg - c0 < bw ? p->ocg - c0 : bw;
-        conv_gemm(p, out, a, lda, kernel, ep, m0, rows, g, c0, cols);
+        for (int b = 0; b < nb; b++) {
+          int c0 = b * bw, cols = p->ocg - c0 < bw ? p->ocg - c0 : bw;
+          conv_gemm(p, out, a.a, a.lda, a.implicit ? &a.rows : NULL, kernel,
+                    ep, m0, rows, g, c0, cols);
+        }
       }
     }
   }
@@ -281,6 +402,7 @@ static RtStatus conv_run(const RtContext *ctx, float *out, const float *in,
   if (!out || !in || !conv_plan(&p, d))
     return RT_ERR_ARG;
   p.packed = packed;
+  conv_plan_implicit(&p);
   if (conv_is_depthwise(&p)) {
     if (!kernel) /* a depthwise-shaped conv has nothing to pack */
       return RT_ERR_ARG;

@@ -1,7 +1,9 @@
 /* A GEMM whose B matrix was packed once, at load, for its register
- * kernel: C[m x n] = A[m x k] x B[k x n], A row-major, B given as panels
- * of GEMM_NR columns, each panel k rows of GEMM_NR contiguous floats (the
- * last panel zero-padded).
+ * kernel: C[m x n] = A[m x k] x B[k x n], B given as panels of GEMM_NR
+ * columns, each panel k rows of GEMM_NR contiguous floats (the last panel
+ * zero-padded). A is row-major, or (rtk_gemm_packed_rows_ep) any rows
+ * made of runs: a convolution's implicit GEMM reads a pixel's kernel rows
+ * where they lie in the input, with no im2col copy.
  *
  * Why not cblas_sgemm: the Winograd convolution multiplies 16 small A
  * blocks (tens of rows) by 16 fixed weight matrices on every call, and
@@ -46,18 +48,29 @@ void rtk_gemm_pack_b(float *bp, const float *b, long ldb, int k, int n) {
   }
 }
 
-/* One GEMM_MR x GEMM_NR block: rows a[r] (r < 6; rows past m repeat the
- * last real one), panel bp, into c (ldc), storing `rows` rows and `cols`
- * columns. */
+/* One GEMM_MR x GEMM_NR block of C: rows a##r of A (r < 6; rows past m
+ * repeat the last real one), panel bp, into c (ldc), storing `rows` rows
+ * and `cols` columns. The K loop and the store are macros shared by the
+ * row-major and the implicit block. */
 #define ROW(r)                                                              \
   Vec16 c##r##0 = {0}, c##r##1 = {0};                                       \
-  const float *a##r = a + (long)(r < rows ? r : rows - 1) * lda
+  const float *a##r
 #define FMA(r)                                                              \
   do {                                                                      \
-    float s = a##r[kk];                                                     \
-    c##r##0 += b0 * s;                                                      \
-    c##r##1 += b1 * s;                                                      \
+    float s_ = a##r[kk];                                                    \
+    c##r##0 += b0 * s_;                                                     \
+    c##r##1 += b1 * s_;                                                     \
   } while (0)
+#define K_LOOP(len)                                                         \
+  for (int kk = 0; kk < (len); kk++, bp += GEMM_NR) {                       \
+    Vec16 b0 = VLOAD(bp), b1 = VLOAD(bp + 16);                              \
+    FMA(0);                                                                 \
+    FMA(1);                                                                 \
+    FMA(2);                                                                 \
+    FMA(3);                                                                 \
+    FMA(4);                                                                 \
+    FMA(5);                                                                 \
+  }
 #define STORE(r)                                                            \
   do {                                                                      \
     if (r < rows) {                                                         \
@@ -98,44 +111,73 @@ void rtk_gemm_pack_b(float *bp, const float *b, long ldb, int k, int n) {
     }                                                                       \
   } while (0)
 
-/* add: C += the block's product instead of C = it. e: the epilogue to
- * apply after (the last K block only), its bias and residual already
- * offset to this block's first row and column, or NULL. */
+#define STORE_ALL()                                                         \
+  do {                                                                      \
+    Vec16 bias0 = {0}, bias1 = {0};                                         \
+    float alpha = e ? e->alpha : 0.0f;                                      \
+    if (e && e->bias && cols == GEMM_NR) {                                  \
+      bias0 = VLOAD(e->bias);                                               \
+      bias1 = VLOAD(e->bias + 16);                                          \
+    }                                                                       \
+    STORE(0);                                                               \
+    STORE(1);                                                               \
+    STORE(2);                                                               \
+    STORE(3);                                                               \
+    STORE(4);                                                               \
+    STORE(5);                                                               \
+  } while (0)
+
+/* A row-major: row r at a + r * lda. add: C += the block's product
+ * instead of C = it. e: the epilogue to apply after (the last K block
+ * only), its bias and residual already offset to this block's first row
+ * and column, or NULL. */
 RTK_CLONES static void gemm_block(float *c, long ldc, const float *a, long lda,
                                   const float *bp, int k, int rows, int cols,
                                   int add, const GemmEpilogue *e) {
+  ROW(0) = a;
+  ROW(1) = a + (1 < rows ? 1 : rows - 1) * lda;
+  ROW(2) = a + (2 < rows ? 2 : rows - 1) * lda;
+  ROW(3) = a + (3 < rows ? 3 : rows - 1) * lda;
+  ROW(4) = a + (4 < rows ? 4 : rows - 1) * lda;
+  ROW(5) = a + (5 < rows ? 5 : rows - 1) * lda;
+  K_LOOP(k);
+  STORE_ALL();
+}
+
+/* The same with A's rows anywhere (GemmRows): row r's K values
+ * [k0, k0 + kc) in runs of seglen floats, run s at arow[r] + aseg[r][s]. */
+#define RUN(r) a##r = arow[r] + aseg[r][s] + off
+RTK_CLONES static void gemm_block_rows(float *c, long ldc,
+                                       const float *const *arow,
+                                       const long *const *aseg, int seglen,
+                                       int k0, const float *bp, int kc,
+                                       int rows, int cols, int add,
+                                       const GemmEpilogue *e) {
   ROW(0);
   ROW(1);
   ROW(2);
   ROW(3);
   ROW(4);
   ROW(5);
-  for (int kk = 0; kk < k; kk++, bp += GEMM_NR) {
-    Vec16 b0 = VLOAD(bp), b1 = VLOAD(bp + 16);
-    FMA(0);
-    FMA(1);
-    FMA(2);
-    FMA(3);
-    FMA(4);
-    FMA(5);
+  int s = k0 / seglen, off = k0 - s * seglen;
+  for (int left = kc; left > 0; s++, off = 0) {
+    int len = seglen - off < left ? seglen - off : left;
+    left -= len;
+    RUN(0);
+    RUN(1);
+    RUN(2);
+    RUN(3);
+    RUN(4);
+    RUN(5);
+    K_LOOP(len);
   }
-  Vec16 bias0 = {0}, bias1 = {0};
-  float alpha = e ? e->alpha : 0.0f;
-  if (e && e->bias && cols == GEMM_NR) {
-    bias0 = VLOAD(e->bias);
-    bias1 = VLOAD(e->bias + 16);
-  }
-  STORE(0);
-  STORE(1);
-  STORE(2);
-  STORE(3);
-  STORE(4);
-  STORE(5);
+  STORE_ALL();
 }
 
-void rtk_gemm_packed_ep(float *c, long ldc, const float *a, long lda,
-                        const float *bp, int m, int n, int k,
-                        const RtEpilogue *ep, long row0, int col0) {
+/* A's rows are either row-major (a, lda; rows NULL) or given by rows. */
+static void gemm_run(float *c, long ldc, const float *a, long lda,
+                     const GemmRows *rows_a, const float *bp, int m, int n,
+                     int k, const RtEpilogue *ep, long row0, int col0) {
   int fused = !rtk_epilogue_is_identity(ep) && vec_act_supported(ep->act);
   long res_ld = fused && ep->residual ? (ep->res_cs ? ep->res_cs : ldc) : 0;
   for (int p0 = 0; p0 < n; p0 += GEMM_NR, bp += (long)k * GEMM_NR) {
@@ -154,14 +196,40 @@ void rtk_gemm_packed_ep(float *c, long ldc, const float *a, long lda,
               .res = ep->residual ? ep->residual + pix * res_ld + ch : NULL,
               .res_ld = res_ld, .act = ep->act, .alpha = ep->alpha};
         }
-        gemm_block(c + (long)i0 * ldc + p0, ldc, a + (long)i0 * lda + k0, lda,
-                   bp + (long)k0 * GEMM_NR, kc, rows, cols, k0 > 0,
-                   fused && last ? &e : NULL);
+        float *cb = c + (long)i0 * ldc + p0;
+        const float *bk = bp + (long)k0 * GEMM_NR;
+        const GemmEpilogue *eb = fused && last ? &e : NULL;
+        if (!rows_a) {
+          gemm_block(cb, ldc, a + (long)i0 * lda + k0, lda, bk, kc, rows,
+                     cols, k0 > 0, eb);
+          continue;
+        }
+        const float *arow[GEMM_MR];
+        const long *aseg[GEMM_MR];
+        for (int r = 0; r < GEMM_MR; r++) {
+          long i = i0 + (r < rows ? r : rows - 1);
+          arow[r] = rows_a->row[i];
+          aseg[r] = rows_a->seg[i];
+        }
+        gemm_block_rows(cb, ldc, arow, aseg, rows_a->seglen, k0, bk, kc, rows,
+                        cols, k0 > 0, eb);
       }
     }
   }
   if (!fused)
     rtk_epilogue_tile(c, (int)ldc, ep, row0, col0, m, n);
+}
+
+void rtk_gemm_packed_ep(float *c, long ldc, const float *a, long lda,
+                        const float *bp, int m, int n, int k,
+                        const RtEpilogue *ep, long row0, int col0) {
+  gemm_run(c, ldc, a, lda, NULL, bp, m, n, k, ep, row0, col0);
+}
+
+void rtk_gemm_packed_rows_ep(float *c, long ldc, const GemmRows *a,
+                             const float *bp, int m, int n, int k,
+                             const RtEpilogue *ep, long row0, int col0) {
+  gemm_run(c, ldc, NULL, 0, a, bp, m, n, k, ep, row0, col0);
 }
 
 void rtk_gemm_packed(float *c, long ldc, const float *a, long lda,

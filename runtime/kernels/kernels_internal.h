@@ -75,6 +75,17 @@ void rtk_gemm_packed(float *c, long ldc, const float *a, long lda,
 void rtk_gemm_packed_ep(float *c, long ldc, const float *a, long lda,
                         const float *bp, int m, int n, int k,
                         const RtEpilogue *ep, long row0, int col0);
+/* The same with A's rows anywhere: row i's K values are runs of seglen
+ * floats, run s at row[i] + seg[i][s]. A convolution's implicit GEMM
+ * (conv2d.c): a pixel's kernel rows read in place in the input. */
+typedef struct GemmRows {
+  const float *const *row;
+  const long *const *seg;
+  int seglen;
+} GemmRows;
+void rtk_gemm_packed_rows_ep(float *c, long ldc, const GemmRows *a,
+                             const float *bp, int m, int n, int k,
+                             const RtEpilogue *ep, long row0, int col0);
 
 /* A stride argument of 0 means the dense default. */
 static inline int rtk_cs(int cs, int c) { return cs == 0 ? c : cs; }

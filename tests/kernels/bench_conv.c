@@ -6,7 +6,7 @@
  * the SGEMM peak of the same machine measured in the same run, median of
  * repeats.
  *
- *   bench_conv [threads] [batch]
+ *   bench_conv [threads] [batch] [name filter]
  *
  * The reference SGEMM: T OpenMP threads each running a one-thread 1024^3
  * SGEMM (how the kernels use OpenBLAS; OpenBLAS's own threading, printed
@@ -21,6 +21,7 @@
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "netc/kernels.h"
 
@@ -151,8 +152,9 @@ static void bench(const RtContext *ctx, const Gemm *g, const Shape *sh,
 int main(int argc, char **argv) {
   int threads = argc > 1 ? atoi(argv[1]) : omp_get_max_threads();
   int batch = argc > 2 ? atoi(argv[2]) : 64;
+  const char *filter = argc > 3 ? argv[3] : NULL; /* shapes whose name has it */
   if (threads < 1 || batch < 1) {
-    fprintf(stderr, "usage: bench_conv [threads] [batch]\n");
+    fprintf(stderr, "usage: bench_conv [threads] [batch] [name filter]\n");
     return 2;
   }
   printf("threads %d, batch %d, OpenBLAS %s\n", threads, batch,
@@ -173,6 +175,9 @@ int main(int argc, char **argv) {
       {"8x8x256->256 3x3", 8, 8, 256, 256, 3, 1, 1},
       {"32x32x64->64 3x3 s2", 32, 32, 64, 64, 3, 2, 1},
       {"32x32x3->32 3x3 (first)", 32, 32, 3, 32, 3, 1, 1},
+      {"32x32x3->64 3x3 (first)", 32, 32, 3, 64, 3, 1, 1},
+      {"32x32x32->64 1x1 s2", 32, 32, 32, 64, 1, 2, 1},
+      {"16x16x64->128 1x1 s2", 16, 16, 64, 128, 1, 2, 1},
       {"32x32x64->128 1x1", 32, 32, 64, 128, 1, 1, 1},
       {"16x16x128->128 3x3 g4", 16, 16, 128, 128, 3, 1, 4},
       {"32x32x64 depthwise 3x3", 32, 32, 64, 64, 3, 1, 64},
@@ -184,6 +189,8 @@ int main(int argc, char **argv) {
          "GFLOP/s", "SGEMM", "of SGEMM");
   for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
     const Shape *sh = &shapes[i];
+    if (filter && !strstr(sh->name, filter))
+      continue;
     bench(&ctx, &g, sh, batch, 0);
     int dw = sh->groups > 1 && sh->c / sh->groups == 1;
     if (!dw)

@@ -262,6 +262,14 @@ static const ConvCase conv_cases[] = {
     {"deep-k-s2",      3,  9,  9, 70, 75, 3, 3, 2, 2, S, S, 1, 0, 0, 0, 1, 1, R},
     {"1x1-k300",       2,  5,  6, 300, 40, 1, 1, 1, 1, V, V, 1, 0, 0, 0, 1, 0, L},
     {"groups3-wide",   2,  6,  6, 48, 99, 3, 3, 2, 2, S, S, 3, 0, 0, 0, 1, 0, R},
+    /* The implicit GEMM: runs of one tap (slices, groups) past the most it
+     * takes (9x9 = 81 runs: im2col instead), runs split by the 256-deep K
+     * blocks (3 x 3 x 100 = 900 per kernel row), interior pixels only
+     * (valid) and border pixels only (a 2x2 image under a 3x3 kernel). */
+    {"k9-slices",      1, 12, 12,  4,  8, 9, 9, 1, 1, S, S, 1, 2, 0, 0, 1, 0, L},
+    {"k9-groups",      1, 10, 10,  8,  8, 9, 9, 1, 1, S, S, 2, 0, 0, 0, 1, 0, R},
+    {"runs-past-kc",   1,  7,  6, 300, 33, 3, 3, 2, 1, V, S, 1, 0, 0, 0, 1, 1, R},
+    {"border-only",    2,  2,  2, 16, 32, 3, 3, 1, 1, S, S, 1, 0, 0, 0, 1, 0, L},
 };
 
 static const DwCase dw_cases[] = {
