@@ -315,7 +315,10 @@ void cg_emit_node(Gen *gen, const Node *n) {
   const char *src = in ? cg_t(gen, in) : NULL;
   switch (n->op) {
   case OP_INPUT:
-    em_line(e, "memcpy(%s, input, (size_t)N * %" PRId64 " * sizeof(float));", out, shape_elems(&n->shape));
+    if (gen->tp)
+      em_line(e, "memcpy(%s, input, (size_t)N * %" PRId64 " * sizeof(float));", out, shape_elems(&n->shape));
+    else
+      em_line(e, "/* read in place from the caller's buffer */");
     return;
   case OP_CONV:
     conv_desc(gen, "d", n, in, in->shape.d[2], cg_cs(gen, in), a->kernel[0], a->kernel[1], a->stride[0], a->stride[1],
@@ -562,9 +565,13 @@ static void emit_forward(Gen *gen, const char *id) {
     const Node *n = g->nodes[i];
     const TensorView *v = &gen->p->view[i];
     char s[64];
-    em_line(e, "float *const t%d = (float *)(arena + (size_t)N * %" PRId64 ") + %" PRId64 ";  /* %s %s */",
-            i, gen->p->root_offset[v->root], v->chan_offset, em_comment_text(gen->a, n->name),
-            shape_str(&n->shape, s, sizeof s));
+    if (gen->p->root_external[v->root]) /* the input, read in place */
+      em_line(e, "const float *const t%d = input;  /* %s %s */", i, em_comment_text(gen->a, n->name),
+              shape_str(&n->shape, s, sizeof s));
+    else
+      em_line(e, "float *const t%d = (float *)(arena + (size_t)N * %" PRId64 ") + %" PRId64 ";  /* %s %s */",
+              i, gen->p->root_offset[v->root], v->chan_offset, em_comment_text(gen->a, n->name),
+              shape_str(&n->shape, s, sizeof s));
   }
   /* Only convolutions use the workspace; others leave it alone. */
   em_line(e, "(void)ws;");

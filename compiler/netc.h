@@ -499,6 +499,7 @@ typedef struct Plan {
   int nroots;
   int64_t *root_offset;  /* bytes per image */
   int64_t *root_size;
+  bool *root_external;   /* per root: the caller's input, size 0, read in place */
   int64_t arena_bytes;   /* per image */
   int64_t naive_bytes;   /* every tensor in a buffer of its own */
 } Plan;

@@ -4,7 +4,9 @@
  * microcontroller's static array.
  *
  * 1. Views: a node's output is a buffer of its own, or part of another:
- *    flatten shares its input's buffer; a concat's inputs are written
+ *    the network's input stays in the caller's buffer, read in place (no
+ *    bytes in the arena, nothing copied in); flatten shares its input's
+ *    buffer; a concat's inputs are written
  *    straight into their channel slice of the concat buffer when they can
  *    be (the concat is then free); an element-wise op whose input dies
  *    there writes in place.
@@ -24,6 +26,7 @@ typedef struct Root {
   int64_t size;     /* bytes per image */
   int first, last;  /* lifetime, in node ids */
   bool aliased;     /* a flatten reads it under another name: no in-place */
+  bool external;    /* the caller's input buffer: read only, not in the arena */
 } Root;
 
 typedef struct Planner {
@@ -41,7 +44,7 @@ static int64_t channels(const Node *n) { return n->shape.d[n->shape.rank - 1]; }
 
 static int new_root(Planner *pl, int64_t bytes, int first) {
   pl->roots = arena_grow(pl->a, pl->roots, &pl->cap_roots, pl->p->nroots + 1, sizeof(Root));
-  pl->roots[pl->p->nroots] = (Root){align_up(bytes), first, first, false};
+  pl->roots[pl->p->nroots] = (Root){align_up(bytes), first, first, false, false};
   return pl->p->nroots++;
 }
 
@@ -145,6 +148,13 @@ static void make_views(Planner *pl) {
       v = (TensorView){concat_root[cat->id], off, channels(cat)};
     } else if (p->concat_free[i]) {
       v.root = concat_root[i];
+    } else if (n->op == OP_INPUT) {
+      /* Read where the caller keeps it: a copy into the arena would cost
+       * a pass over the input for nothing (half of a single depthwise
+       * layer's time at batch 64). Nothing writes it: in-place reuse and
+       * concat slices exclude inputs. */
+      v.root = new_root(pl, 0, i);
+      pl->roots[v.root].external = true;
     } else if (n->op == OP_FLATTEN && dense_view(p, n->inputs[0])) {
       v.root = p->view[n->inputs[0]->id].root;  /* same bytes, another shape */
       pl->roots[v.root].aliased = true;
@@ -249,6 +259,7 @@ static void assign_offsets(Planner *pl) {
   int *first = malloc(sizeof(int) * (size_t)(n ? n : 1)), *last = malloc(sizeof(int) * (size_t)(n ? n : 1));
   NETC_ASSERT(first && last);
   for (int i = 0; i < n; i++) {
+    p->root_external[i] = pl->roots[i].external;
     p->root_size[i] = pl->roots[i].size;
     first[i] = pl->roots[i].first;
     last[i] = pl->roots[i].last;
@@ -272,6 +283,7 @@ Plan *plan_memory(Arena *a, const Graph *g) {
   make_views(&pl);
   p->root_offset = arena_alloc(a, sizeof(int64_t) * (size_t)(p->nroots ? p->nroots : 1));
   p->root_size = arena_alloc(a, sizeof(int64_t) * (size_t)(p->nroots ? p->nroots : 1));
+  p->root_external = arena_alloc(a, sizeof(bool) * (size_t)(p->nroots ? p->nroots : 1));
   assign_offsets(&pl);
   p->naive_bytes = 0;
   for (int i = 0; i < g->nnodes; i++)

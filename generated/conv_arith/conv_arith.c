@@ -59,7 +59,7 @@ size_t conv_arith_workspace_floats(int N) {
 RtStatus conv_arith_forward(const RtContext *ctx, const float *w, void *arena_, float *ws, size_t ws_floats,
   const float *input, float *output, int N) {
   char *arena = arena_;
-  float *const t0 = (float *)(arena + (size_t)N * 12616704) + 0;  /* input 224x224x3 */
+  const float *const t0 = input;  /* input 224x224x3 */
   float *const t1 = (float *)(arena + (size_t)N * 0) + 0;  /* conv 222x222x64 */
   float *const t2 = (float *)(arena + (size_t)N * 12616704) + 0;  /* conv_1 111x111x64 */
   (void)ws;
@@ -67,7 +67,7 @@ RtStatus conv_arith_forward(const RtContext *ctx, const float *w, void *arena_, 
 
   /* input (InputLayer), line 13: 224x224x3, 0 MACs */
   {
-    memcpy(t0, input, (size_t)N * 150528 * sizeof(float));
+    /* read in place from the caller's buffer */
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 0);

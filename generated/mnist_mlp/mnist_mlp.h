@@ -5,7 +5,7 @@
 #include "netc/model.h"
 
 /* Sizes: arena bytes per image (times the batch), weight blocks in floats. */
-#define MNIST_MLP_ARENA_BYTES_PER_IMAGE 3648
+#define MNIST_MLP_ARENA_BYTES_PER_IMAGE 1024
 #define MNIST_MLP_PARAM_FLOATS 134794
 #define MNIST_MLP_COMPUTE_FLOATS 134800
 #define MNIST_MLP_INPUT_FLOATS 784

@@ -419,7 +419,7 @@ size_t resnet18_workspace_floats(int N) {
 RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, float *ws, size_t ws_floats,
   const float *input, float *output, int N) {
   char *arena = arena_;
-  float *const t0 = (float *)(arena + (size_t)N * 3211264) + 0;  /* input 224x224x3 */
+  const float *const t0 = input;  /* input 224x224x3 */
   float *const t1 = (float *)(arena + (size_t)N * 0) + 0;  /* conv 112x112x64 */
   float *const t2 = (float *)(arena + (size_t)N * 3211264) + 0;  /* maxpool 56x56x64 */
   float *const t3 = (float *)(arena + (size_t)N * 0) + 0;  /* conv_1 56x56x64 */
@@ -448,7 +448,7 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
 
   /* input (InputLayer), line 25: 224x224x3, 0 MACs */
   {
-    memcpy(t0, input, (size_t)N * 150528 * sizeof(float));
+    /* read in place from the caller's buffer */
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 0);

@@ -1,7 +1,8 @@
 /* test_plan.c: the memory plan of every dsl-example is sound: two buffers
  * whose lifetimes overlap never overlap in the arena, every offset is
- * aligned, the arena is no larger than the naive sum, and concat and
- * in-place reuse happen where the design says. */
+ * aligned, the arena is no larger than the naive sum, the input stays in
+ * the caller's buffer, and concat and in-place reuse happen where the
+ * design says. */
 #define _POSIX_C_SOURCE 200809L
 #include "netc.h"
 
@@ -38,6 +39,17 @@ static void check_plan(const char *name, const Graph *g, const Plan *p) {
   }
   for (int i = 0; i < g->noutputs; i++)
     USE(p->view[g->outputs[i]->id].root, n);
+  /* The input is read in place: no bytes in the arena, and no view of it
+   * but its own and a flatten's (nothing else may write there). */
+  for (int i = 0; i < n; i++) {
+    const Node *nd = g->nodes[i];
+    bool external = p->root_external[p->view[i].root];
+    bool may = nd->op == OP_INPUT || (nd->op == OP_FLATTEN && p->root_external[p->view[nd->inputs[0]->id].root]);
+    if (external != may || (external && p->root_size[p->view[i].root] != 0)) {
+      fprintf(stderr, "FAIL %s: %s %s the caller's input buffer\n", name, nd->name, external ? "is in" : "is not in");
+      failures++;
+    }
+  }
   for (int a = 0; a < r; a++) {
     if (p->root_offset[a] % 64) {
       fprintf(stderr, "FAIL %s: buffer %d at unaligned offset %" PRId64 "\n", name, a, p->root_offset[a]);
