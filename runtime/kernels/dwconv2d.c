@@ -15,8 +15,6 @@
  *
  * Multiplier > 1 (rare) and kernels too large for the buffer take a plain
  * per-value path. */
-#include <string.h>
-
 #include "kernels_internal.h"
 #include "vec16.h"
 
@@ -64,12 +62,18 @@ static void dw_fill_row(float *restrict dst, const float *restrict img,
   int xa = ix0 < 0 ? -ix0 : 0, xb = d->w - ix0;
   if (xb > p->ring_w)
     xb = p->ring_w;
+  const Vec16 zero = {0};
   if (iy < 0 || iy >= d->h || xb <= xa) {
-    memset(dst, 0, (size_t)p->ring_w * LANES * sizeof *dst);
+    for (int x = 0; x < p->ring_w; x++)
+      VSTORE(dst + x * LANES, zero);
     return;
   }
-  memset(dst, 0, (size_t)xa * LANES * sizeof *dst);
-  memset(dst + (long)xb * LANES, 0, (size_t)(p->ring_w - xb) * LANES * sizeof *dst);
+  /* A column or two of padding: vector stores, where memset's call cost
+   * as much as the copy on 8x8 maps (perf). */
+  for (int x = 0; x < xa; x++)
+    VSTORE(dst + x * LANES, zero);
+  for (int x = xb; x < p->ring_w; x++)
+    VSTORE(dst + x * LANES, zero);
   const float *src = img + ((long)iy * d->w + ix0 + xa) * p->in_cs + c0;
   float *o = dst + (long)xa * LANES;
   int n = xb - xa;
@@ -78,7 +82,7 @@ static void dw_fill_row(float *restrict dst, const float *restrict img,
     for (int x = 0; x < n; x++)
       VSTORE(o + x * LANES, VLOAD(src + x * cs));
   } else if (cn == LANES && pre->act == RT_ACT_RELU) {
-    const Vec16 sv = VLOAD(s), tv = VLOAD(t), zero = {0};
+    const Vec16 sv = VLOAD(s), tv = VLOAD(t);
     for (int x = 0; x < n; x++) {
       Vec16 v = VLOAD(src + x * cs) * sv + tv;
       VSTORE(o + x * LANES, VSELECT(v > zero, v, zero));
@@ -134,11 +138,11 @@ static void dw_fill_row(float *restrict dst, const float *restrict img,
  * vectors are at w, ws floats apart; bias is the bias vector. They stay in
  * registers; eight pixels at a time keep eight FMA chains in flight (one
  * chain is nine FMAs long, each waiting for the last). */
-RTK_CLONES
-static void dw_row_3x3(float *restrict orow, const float *restrict resrow,
-                       const float *const *rows, const float *restrict w,
-                       long ws, const float *restrict bias, const DwPlan *p,
-                       int nx) {
+static inline __attribute__((always_inline)) void
+dw_row_3x3_step(float *restrict orow, const float *restrict resrow,
+                const float *const *rows, const float *restrict w, long ws,
+                const float *restrict bias, const DwPlan *p, int nx,
+                long step) {
   RtAct act = p->act;
   float alpha = p->alpha;
   long res_cs = p->res_cs;
@@ -147,7 +151,6 @@ static void dw_row_3x3(float *restrict orow, const float *restrict resrow,
   Vec16 w3 = VLOAD(w + 3 * ws), w4 = VLOAD(w + 4 * ws), w5 = VLOAD(w + 5 * ws);
   Vec16 w6 = VLOAD(w + 6 * ws), w7 = VLOAD(w + 7 * ws), w8 = VLOAD(w + 8 * ws);
   const float *r0 = rows[0], *r1 = rows[1], *r2 = rows[2];
-  long step = (long)p->d->sw * LANES;
   int x = 0;
   for (; x + 8 <= nx; x += 8) {
     Vec16 a0 = b, a1 = b, a2 = b, a3 = b, a4 = b, a5 = b, a6 = b, a7 = b;
@@ -180,6 +183,20 @@ static void dw_row_3x3(float *restrict orow, const float *restrict resrow,
     DW_3X3(a0, x);
     DW_PIXEL_OUT(a0, x);
   }
+}
+
+/* Stride 1 apart: with the step a constant, the eight pixels' taps share
+ * their loads (10 columns a row, not 24). */
+RTK_CLONES
+static void dw_row_3x3(float *restrict orow, const float *restrict resrow,
+                       const float *const *rows, const float *restrict w,
+                       long ws, const float *restrict bias, const DwPlan *p,
+                       int nx) {
+  if (p->d->sw == 1)
+    dw_row_3x3_step(orow, resrow, rows, w, ws, bias, p, nx, LANES);
+  else
+    dw_row_3x3_step(orow, resrow, rows, w, ws, bias, p, nx,
+                    (long)p->d->sw * LANES);
 }
 
 /* The same for any kernel, channel count and activation: one pixel at a
@@ -226,11 +243,12 @@ static void dw_item(const DwPlan *p, float *out, const float *in,
   const float *bp = p->ep ? p->ep->bias : NULL;
   const float *sp = p->pre ? p->pre->scale : NULL;
   const float *tp = p->pre ? p->pre->shift : NULL;
-  for (int j = 0; j < LANES; j++) {
-    bpad[j] = bp && j < cn ? bp[c0 + j] : 0.0f;
-    spad[j] = sp && j < cn ? sp[c0 + j] : 1.0f;
-    tpad[j] = tp && j < cn ? tp[c0 + j] : 0.0f;
-  }
+  if (cn < LANES || !bp || !sp || !tp)
+    for (int j = 0; j < LANES; j++) {
+      bpad[j] = bp && j < cn ? bp[c0 + j] : 0.0f;
+      spad[j] = sp && j < cn ? sp[c0 + j] : 1.0f;
+      tpad[j] = tp && j < cn ? tp[c0 + j] : 0.0f;
+    }
   if (cn == LANES) {
     bias = bp ? bp + c0 : bpad;
     s = sp ? sp + c0 : spad;
@@ -247,11 +265,16 @@ static void dw_item(const DwPlan *p, float *out, const float *in,
   const float *img = in + (long)b * d->h * d->w * p->in_cs;
   int ix0 = ox0 * d->sw - d->pad_left;
   long row_floats = (long)p->ring_w * LANES;
+  /* Input row iy lives in ring slot iy mod kh; `first` is that of the
+   * row's first tap, advanced by the stride without a division (two per
+   * tap row were a tenth of an 8x8 map's time). */
+  int iy0 = oy0 * d->sh - d->pad_top;
+  int first = ((iy0 % d->kh) + d->kh) % d->kh, step = d->sh % d->kh;
   for (int oy = oy0; oy < oy1; oy++) {
     const float *rows[MAX_TAPS];
     for (int ky = 0; ky < d->kh; ky++) {
       int iy = oy * d->sh - d->pad_top + ky;
-      int slot = ((iy % d->kh) + d->kh) % d->kh;
+      int slot = first + ky < d->kh ? first + ky : first + ky - d->kh;
       float *r = ring + slot * row_floats;
       if (ring_iy[slot] != iy) {
         dw_fill_row(r, img, p, iy, ix0, c0, cn, s, t);
@@ -259,6 +282,9 @@ static void dw_item(const DwPlan *p, float *out, const float *in,
       }
       rows[ky] = r;
     }
+    first += step;
+    if (first >= d->kh)
+      first -= d->kh;
     long pix = ((long)b * d->oh + oy) * d->ow + ox0;
     const float *res = NULL;
     if (p->ep && p->ep->residual)
