@@ -565,8 +565,10 @@ static void emit_forward(Gen *gen, const char *id) {
     const Node *n = g->nodes[i];
     const TensorView *v = &gen->p->view[i];
     char s[64];
-    if (gen->p->root_external[v->root]) /* the input, read in place */
-      em_line(e, "const float *const t%d = input;  /* %s %s */", i, em_comment_text(gen->a, n->name),
+    RootPlace place = gen->p->root_place[v->root];
+    if (place != ROOT_ARENA) /* the caller's buffers, used in place */
+      em_line(e, "%s *const t%d = %s + %" PRId64 ";  /* %s %s */", place == ROOT_INPUT ? "const float" : "float", i,
+              place == ROOT_INPUT ? "input" : "output", v->chan_offset, em_comment_text(gen->a, n->name),
               shape_str(&n->shape, s, sizeof s));
     else
       em_line(e, "float *const t%d = (float *)(arena + (size_t)N * %" PRId64 ") + %" PRId64 ";  /* %s %s */",
@@ -588,7 +590,8 @@ static void emit_forward(Gen *gen, const char *id) {
   }
   em_blank(e);
   const Node *o = g->outputs[0];
-  em_line(e, "memcpy(output, %s, (size_t)N * %" PRId64 " * sizeof(float));", cg_t(gen, o), shape_elems(&o->shape));
+  if (gen->p->root_place[gen->p->view[o->id].root] != ROOT_OUTPUT)
+    em_line(e, "memcpy(output, %s, (size_t)N * %" PRId64 " * sizeof(float));", cg_t(gen, o), shape_elems(&o->shape));
   em_line(e, "return RT_OK;");
   em_close(e, "}");
 }

@@ -491,6 +491,10 @@ typedef struct TensorView {
   int64_t cs;          /* channel stride: the channels of a pixel row */
 } TensorView;
 
+/* Where a buffer lives: the arena, or the caller's input (read in place)
+ * or output buffer (written in place); those take no arena bytes. */
+typedef enum RootPlace { ROOT_ARENA, ROOT_INPUT, ROOT_OUTPUT } RootPlace;
+
 typedef struct Plan {
   TensorView *view;      /* per node id: where its output is */
   TensorView *scratch;   /* per node id: scratch buffer (sepconv), root -1 if none */
@@ -499,7 +503,7 @@ typedef struct Plan {
   int nroots;
   int64_t *root_offset;  /* bytes per image */
   int64_t *root_size;
-  bool *root_external;   /* per root: the caller's input, size 0, read in place */
+  RootPlace *root_place; /* per root (size 0 unless ROOT_ARENA) */
   int64_t arena_bytes;   /* per image */
   int64_t naive_bytes;   /* every tensor in a buffer of its own */
 } Plan;

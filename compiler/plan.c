@@ -4,9 +4,9 @@
  * microcontroller's static array.
  *
  * 1. Views: a node's output is a buffer of its own, or part of another:
- *    the network's input stays in the caller's buffer, read in place (no
- *    bytes in the arena, nothing copied in); flatten shares its input's
- *    buffer; a concat's inputs are written
+ *    the network's input stays in the caller's buffer, read in place, and
+ *    its output is written straight into the caller's (no bytes in the
+ *    arena, nothing copied in or out); flatten shares its input's buffer; a concat's inputs are written
  *    straight into their channel slice of the concat buffer when they can
  *    be (the concat is then free); an element-wise op whose input dies
  *    there writes in place.
@@ -26,7 +26,7 @@ typedef struct Root {
   int64_t size;     /* bytes per image */
   int first, last;  /* lifetime, in node ids */
   bool aliased;     /* a flatten reads it under another name: no in-place */
-  bool external;    /* the caller's input buffer: read only, not in the arena */
+  RootPlace place;  /* the arena, or the caller's input or output buffer */
 } Root;
 
 typedef struct Planner {
@@ -44,7 +44,7 @@ static int64_t channels(const Node *n) { return n->shape.d[n->shape.rank - 1]; }
 
 static int new_root(Planner *pl, int64_t bytes, int first) {
   pl->roots = arena_grow(pl->a, pl->roots, &pl->cap_roots, pl->p->nroots + 1, sizeof(Root));
-  pl->roots[pl->p->nroots] = (Root){align_up(bytes), first, first, false, false};
+  pl->roots[pl->p->nroots] = (Root){align_up(bytes), first, first, false, ROOT_ARENA};
   return pl->p->nroots++;
 }
 
@@ -154,7 +154,7 @@ static void make_views(Planner *pl) {
        * layer's time at batch 64). Nothing writes it: in-place reuse and
        * concat slices exclude inputs. */
       v.root = new_root(pl, 0, i);
-      pl->roots[v.root].external = true;
+      pl->roots[v.root].place = ROOT_INPUT;
     } else if (n->op == OP_FLATTEN && dense_view(p, n->inputs[0])) {
       v.root = p->view[n->inputs[0]->id].root;  /* same bytes, another shape */
       pl->roots[v.root].aliased = true;
@@ -192,6 +192,22 @@ static void make_views(Planner *pl) {
     touch(pl, p->view[g->outputs[i]->id].root, g->nnodes);
   free(slice_of);
   free(concat_root);
+}
+
+/* The network's output is written where the caller wants it, when its
+ * buffer holds exactly the output: the copy out would cost a pass over it
+ * (as long as the layer itself for a single wide conv at batch 64). */
+static void place_output(Planner *pl) {
+  const Graph *g = pl->g;
+  const Plan *p = pl->p;
+  if (g->noutputs != 1)
+    return;
+  const Node *o = g->outputs[0];
+  Root *r = &pl->roots[p->view[o->id].root];
+  if (r->place == ROOT_ARENA && dense_view(p, o) && r->size == align_up(shape_elems(&o->shape) * 4)) {
+    r->place = ROOT_OUTPUT;
+    r->size = 0;
+  }
 }
 
 typedef struct Span {
@@ -259,7 +275,7 @@ static void assign_offsets(Planner *pl) {
   int *first = malloc(sizeof(int) * (size_t)(n ? n : 1)), *last = malloc(sizeof(int) * (size_t)(n ? n : 1));
   NETC_ASSERT(first && last);
   for (int i = 0; i < n; i++) {
-    p->root_external[i] = pl->roots[i].external;
+    p->root_place[i] = pl->roots[i].place;
     p->root_size[i] = pl->roots[i].size;
     first[i] = pl->roots[i].first;
     last[i] = pl->roots[i].last;
@@ -283,7 +299,8 @@ Plan *plan_memory(Arena *a, const Graph *g) {
   make_views(&pl);
   p->root_offset = arena_alloc(a, sizeof(int64_t) * (size_t)(p->nroots ? p->nroots : 1));
   p->root_size = arena_alloc(a, sizeof(int64_t) * (size_t)(p->nroots ? p->nroots : 1));
-  p->root_external = arena_alloc(a, sizeof(bool) * (size_t)(p->nroots ? p->nroots : 1));
+  p->root_place = arena_alloc(a, sizeof(RootPlace) * (size_t)(p->nroots ? p->nroots : 1));
+  place_output(&pl);
   assign_offsets(&pl);
   p->naive_bytes = 0;
   for (int i = 0; i < g->nnodes; i++)

@@ -5,7 +5,7 @@
 #include "netc/model.h"
 
 /* Sizes: arena bytes per image (times the batch), weight blocks in floats. */
-#define CONV_ARITH_ARENA_BYTES_PER_IMAGE 15770880
+#define CONV_ARITH_ARENA_BYTES_PER_IMAGE 12616704
 #define CONV_ARITH_PARAM_FLOATS 67392
 #define CONV_ARITH_COMPUTE_FLOATS 134656
 #define CONV_ARITH_INPUT_FLOATS 150528

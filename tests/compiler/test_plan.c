@@ -40,13 +40,25 @@ static void check_plan(const char *name, const Graph *g, const Plan *p) {
   for (int i = 0; i < g->noutputs; i++)
     USE(p->view[g->outputs[i]->id].root, n);
   /* The input is read in place: no bytes in the arena, and no view of it
-   * but its own and a flatten's (nothing else may write there). */
+   * but its own and a flatten's (nothing else may write there). The
+   * output's buffer, when it holds just the output, is the caller's. */
   for (int i = 0; i < n; i++) {
     const Node *nd = g->nodes[i];
-    bool external = p->root_external[p->view[i].root];
-    bool may = nd->op == OP_INPUT || (nd->op == OP_FLATTEN && p->root_external[p->view[nd->inputs[0]->id].root]);
-    if (external != may || (external && p->root_size[p->view[i].root] != 0)) {
-      fprintf(stderr, "FAIL %s: %s %s the caller's input buffer\n", name, nd->name, external ? "is in" : "is not in");
+    RootPlace place = p->root_place[p->view[i].root];
+    bool input = nd->op == OP_INPUT ||
+                 (nd->op == OP_FLATTEN && p->root_place[p->view[nd->inputs[0]->id].root] == ROOT_INPUT);
+    if ((place == ROOT_INPUT) != input || (place != ROOT_ARENA && p->root_size[p->view[i].root] != 0)) {
+      fprintf(stderr, "FAIL %s: %s %s the caller's input buffer\n", name, nd->name, input ? "is not in" : "is in");
+      failures++;
+    }
+  }
+  if (g->noutputs == 1) {
+    const Node *o = g->outputs[0];
+    const TensorView *v = &p->view[o->id];
+    bool whole = v->chan_offset == 0 && v->cs == o->shape.d[o->shape.rank - 1] &&
+                 p->root_place[v->root] != ROOT_INPUT;
+    if (whole != (p->root_place[v->root] == ROOT_OUTPUT)) {
+      fprintf(stderr, "FAIL %s: output %s %s the caller's output buffer\n", name, o->name, whole ? "is not in" : "is in");
       failures++;
     }
   }
