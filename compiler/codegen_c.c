@@ -175,13 +175,51 @@ static void emit_bn_fold(Gen *gen, const Node *bn, int64_t s, int64_t sh, int64_
 }
 
 /* Lays out the compute block and writes prepare(). */
+/* The kernel (k), bias, a folded batch norm and a pre-activation of
+ * layer n into the compute block, their offsets into *kernel, *bias and
+ * *preact (-1: none). */
+static void prepare_layer(Gen *gen, const Node *n, const ParamEntry *k, int64_t *kernel, int64_t *bias,
+                          int64_t *preact) {
+  Emitter *e = &gen->e;
+  const char *name = em_comment_text(gen->a, n->name);
+  int64_t oc = cg_chans(n);
+  const ParamEntry *b = cg_param(gen, n, "bias");
+  *kernel = take(gen, k->count);
+  *bias = take(gen, oc);
+  *preact = -1;
+  em_line(e, "/* %s (%s) */", name, op_keras_type(n->op));
+  em_line(e, "memcpy(w + %" PRId64 ", p + %" PRId64 ", %" PRId64 " * sizeof(float));", *kernel, k->offset, k->count);
+  if (b)
+    em_line(e, "memcpy(w + %" PRId64 ", p + %" PRId64 ", %" PRId64 " * sizeof(float));", *bias, b->offset, oc);
+  else
+    em_line(e, "memset(w + %" PRId64 ", 0, %" PRId64 " * sizeof(float));  /* no bias: zeros */", *bias, oc);
+  if (n->bn_folded) {
+    const Node *bn = n->bn_folded;
+    int64_t s = take(gen, oc), sh = take(gen, oc);
+    em_line(e, "/* %s folded in: kernel and bias scaled per output channel */", em_comment_text(gen->a, bn->name));
+    emit_bn_fold(gen, bn, s, sh, oc);
+    em_line(e,
+            "rt_fold_affine(w + %" PRId64 ", w + %" PRId64 ", w + %" PRId64 ", w + %" PRId64 ", %" PRId64
+            ", %" PRId64 ");",
+            *kernel, *bias, s, sh, k->count / oc, oc);
+  }
+  if (n->preact) {
+    const Node *bn = n->preact;
+    int64_t cin = cg_chans(bn);
+    *preact = take(gen, 2 * cin);
+    em_line(e, "/* %s, applied to %s's input as it reads it: a scale and shift per input channel */",
+            em_comment_text(gen->a, bn->name), name);
+    emit_bn_fold(gen, bn, *preact, *preact + cin, cin);
+  }
+}
+
 static void emit_prepare(Gen *gen, const char *id) {
   Emitter *e = &gen->e;
   em_open(e, "void %s_prepare(float *w, const float *p) {", id);
   for (int i = 0; i < gen->g->nnodes; i++) {
     const Node *n = gen->g->nodes[i];
     const char *name = em_comment_text(gen->a, n->name);
-    const ParamEntry *k = NULL, *b = NULL;
+    const ParamEntry *k = NULL;
     int64_t oc = cg_chans(n);
     switch (n->op) {
     case OP_CONV:
@@ -206,40 +244,17 @@ static void emit_prepare(Gen *gen, const char *id) {
     default:
       continue;
     }
-    b = cg_param(gen, n, "bias");
-    gen->w_kernel[i] = take(gen, k->count);
-    gen->w_bias[i] = take(gen, oc);
-    em_line(e, "/* %s (%s) */", name, op_keras_type(n->op));
-    em_line(e, "memcpy(w + %" PRId64 ", p + %" PRId64 ", %" PRId64 " * sizeof(float));", gen->w_kernel[i], k->offset,
-            k->count);
-    if (b)
-      em_line(e, "memcpy(w + %" PRId64 ", p + %" PRId64 ", %" PRId64 " * sizeof(float));", gen->w_bias[i], b->offset,
-              oc);
-    else
-      em_line(e, "memset(w + %" PRId64 ", 0, %" PRId64 " * sizeof(float));  /* no bias: zeros */", gen->w_bias[i], oc);
+    prepare_layer(gen, n, k, &gen->w_kernel[i], &gen->w_bias[i], &gen->w_preact[i]);
     if (n->op == OP_SEPCONV) {
       const ParamEntry *dk = cg_param(gen, n, "depthwise_kernel");
       gen->w_extra[i] = take(gen, dk->count);
       em_line(e, "memcpy(w + %" PRId64 ", p + %" PRId64 ", %" PRId64 " * sizeof(float));", gen->w_extra[i],
               dk->offset, dk->count);
     }
-    if (n->bn_folded) {
-      const Node *bn = n->bn_folded;
-      int64_t s = take(gen, oc), sh = take(gen, oc);
-      em_line(e, "/* %s folded in: kernel and bias scaled per output channel */",
-              em_comment_text(gen->a, bn->name));
-      emit_bn_fold(gen, bn, s, sh, oc);
-      em_line(e, "rt_fold_affine(w + %" PRId64 ", w + %" PRId64 ", w + %" PRId64 ", w + %" PRId64 ", %" PRId64
-                 ", %" PRId64 ");",
-              gen->w_kernel[i], gen->w_bias[i], s, sh, k->count / oc, oc);
-    }
-    if (n->preact) {
-      const Node *bn = n->preact;
-      int64_t cin = cg_chans(bn);
-      gen->w_preact[i] = take(gen, 2 * cin);
-      em_line(e, "/* %s, applied to %s's input as it reads it: a scale and shift per input channel */",
-              em_comment_text(gen->a, bn->name), name);
-      emit_bn_fold(gen, bn, gen->w_preact[i], gen->w_preact[i] + cin, cin);
+    if (n->dw_before) {
+      const Node *dw = n->dw_before;
+      prepare_layer(gen, dw, cg_param(gen, dw, "depthwise_kernel"), &gen->w_dw_kernel[i], &gen->w_dw_bias[i],
+                    &gen->w_dw_preact[i]);
     }
     /* The sizes below mirror rt_winograd_kernel_floats and
      * rt_conv2d_packed_kernel_floats: matrices whose columns are padded to
@@ -307,6 +322,39 @@ int cg_conv_winograd(const Gen *gen, const Node *n) {
   return n->winograd_tile;
 }
 
+/* `const RtDwConv2d d` of depthwise conv n reading in, its output's
+ * channel stride out_cs. */
+static void dw_desc(Gen *gen, const Node *n, const Node *in, int64_t out_cs) {
+  const Attrs *a = &n->attr;
+  em_line(&gen->e,
+          "const RtDwConv2d d = {N, %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64
+          ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64
+          "};",
+          in->shape.d[0], in->shape.d[1], in->shape.d[2], cg_cs(gen, in), n->shape.d[0], n->shape.d[1], out_cs,
+          a->kernel[0], a->kernel[1], a->stride[0], a->stride[1], a->pad[0], a->pad[2], a->multiplier);
+}
+
+/* `const RtPreact pre` of batch norm bn, its scale and shift at w + off. */
+static void preact_desc(Gen *gen, const Node *bn, int64_t off) {
+  em_line(&gen->e, "const RtPreact pre = {w + %" PRId64 ", w + %" PRId64 ", %s, %s};", off, off + cg_chans(bn),
+          cg_rt_act(bn->attr.act), em_float(gen->a, bn->attr.act == ACT_LINEAR ? 0 : bn->attr.alpha));
+}
+
+/* A 1x1 conv with its depthwise conv before it (fuse_dw_pointwise.c). */
+static void emit_dw_pointwise(Gen *gen, const Node *n, const char *out, const char *src) {
+  const Node *dw = n->dw_before;
+  dw_desc(gen, dw, n->inputs[0], cg_chans(dw)); /* its output: the kernel's dense tile */
+  em_line(&gen->e, "const RtEpilogue dw_ep = %s;", epilogue(gen, dw, gen->w_dw_bias[n->id]));
+  if (dw->preact)
+    preact_desc(gen, dw->preact, gen->w_dw_preact[n->id]);
+  em_line(&gen->e, "const RtEpilogue ep = %s;", epilogue(gen, n, gen->w_bias[n->id]));
+  em_line(&gen->e,
+          "CHECK(rt_dwconv2d_pointwise(ctx, %s, %s, w + %" PRId64 ", %s, &dw_ep, &d, w + %" PRId64 ", &ep, %" PRId64
+          ", %" PRId64 "));",
+          out, src, gen->w_dw_kernel[n->id], dw->preact ? "&pre" : "NULL", gen->w_extra[n->id], cg_chans(n),
+          cg_cs(gen, n));
+}
+
 void cg_emit_node(Gen *gen, const Node *n) {
   Emitter *e = &gen->e;
   const Attrs *a = &n->attr;
@@ -321,6 +369,11 @@ void cg_emit_node(Gen *gen, const Node *n) {
       em_line(e, "/* read in place from the caller's buffer */");
     return;
   case OP_CONV:
+    if (n->dw_before) {
+      emit_dw_pointwise(gen, n, out, src);
+      softmax_after(gen, n);
+      return;
+    }
     conv_desc(gen, "d", n, in, in->shape.d[2], cg_cs(gen, in), a->kernel[0], a->kernel[1], a->stride[0], a->stride[1],
               a->pad[0], a->pad[2], a->groups);
     em_line(e, "const RtEpilogue ep = %s;", epilogue(gen, n, gen->w_bias[n->id]));
@@ -339,18 +392,10 @@ void cg_emit_node(Gen *gen, const Node *n) {
     softmax_after(gen, n);
     return;
   case OP_DWCONV:
-    em_line(e,
-            "const RtDwConv2d d = {N, %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64
-            ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64
-            "};",
-            in->shape.d[0], in->shape.d[1], in->shape.d[2], cg_cs(gen, in), n->shape.d[0], n->shape.d[1], cg_cs(gen, n),
-            a->kernel[0], a->kernel[1], a->stride[0], a->stride[1], a->pad[0], a->pad[2], a->multiplier);
+    dw_desc(gen, n, in, cg_cs(gen, n));
     em_line(e, "const RtEpilogue ep = %s;", epilogue(gen, n, gen->w_bias[n->id]));
     if (n->preact) {
-      const Node *bn = n->preact;
-      em_line(e, "const RtPreact pre = {w + %" PRId64 ", w + %" PRId64 ", %s, %s};", gen->w_preact[n->id],
-              gen->w_preact[n->id] + cg_chans(bn), cg_rt_act(bn->attr.act),
-              em_float(gen->a, bn->attr.act == ACT_LINEAR ? 0 : bn->attr.alpha));
+      preact_desc(gen, n->preact, gen->w_preact[n->id]);
       em_line(e, "CHECK(rt_dwconv2d_preact(ctx, %s, %s, w + %" PRId64 ", &pre, &ep, &d));", out, src,
               gen->w_kernel[n->id]);
     } else {
@@ -536,6 +581,9 @@ const char *cg_comment_line(Gen *gen, const Node *n) {
     ins = arena_printf(gen->a, "%s%s%s", ins, j ? " + " : "", shape_str(&n->inputs[j]->shape, s, sizeof s));
   }
   const char *extra = "";
+  if (n->dw_before)
+    extra = arena_printf(gen->a, "%s, %s first%s", extra, n->dw_before->name,
+                         n->dw_before->preact ? arena_printf(gen->a, " (%s before it)", n->dw_before->preact->name) : "");
   if (n->preact)
     extra = arena_printf(gen->a, ", %s%s%s before", n->preact->name, n->preact->attr.act == ACT_LINEAR ? "" : " and ",
                          n->preact->attr.act == ACT_LINEAR ? "" : act_name(n->preact->attr.act));
@@ -615,7 +663,7 @@ static void emit_workspace(Gen *gen, const char *id) {
     const Node *n = gen->g->nodes[i];
     const Attrs *a = &n->attr;
     const Node *in = n->ninputs ? n->inputs[0] : NULL;
-    if (n->op != OP_CONV)
+    if (n->op != OP_CONV || n->dw_before) /* rt_dwconv2d_pointwise needs none */
       continue;
     em_open(e, "{  /* %s */", em_comment_text(gen->a, n->name));
     conv_desc(gen, "d", n, in, in->shape.d[2], cg_cs(gen, in), a->kernel[0], a->kernel[1], a->stride[0], a->stride[1],
@@ -853,8 +901,12 @@ bool cg_c_write(const Compilation *c, const Graph *g, const Plan *p, const char 
   gen.w_extra = arena_alloc(gen.a, sizeof(int64_t) * (size_t)n);
   gen.w_extra2 = arena_alloc(gen.a, sizeof(int64_t) * (size_t)n);
   gen.w_preact = arena_alloc(gen.a, sizeof(int64_t) * (size_t)n);
+  gen.w_dw_kernel = arena_alloc(gen.a, sizeof(int64_t) * (size_t)n);
+  gen.w_dw_bias = arena_alloc(gen.a, sizeof(int64_t) * (size_t)n);
+  gen.w_dw_preact = arena_alloc(gen.a, sizeof(int64_t) * (size_t)n);
   for (int i = 0; i < n; i++)
-    gen.w_kernel[i] = gen.w_bias[i] = gen.w_extra[i] = gen.w_extra2[i] = gen.w_preact[i] = -1;
+    gen.w_kernel[i] = gen.w_bias[i] = gen.w_extra[i] = gen.w_extra2[i] = gen.w_preact[i] = gen.w_dw_kernel[i] =
+        gen.w_dw_bias[i] = gen.w_dw_preact[i] = -1;
   const char *id = o->model_id;
   char *upper = arena_strdup(gen.a, id);
   for (char *q = upper; *q; q++)

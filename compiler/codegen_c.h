@@ -30,6 +30,7 @@ typedef struct Gen {
   int64_t compute_floats;
   int64_t *w_kernel, *w_bias, *w_extra, *w_extra2;  /* weight offsets per node id */
   int64_t *w_preact;    /* per node id: the scale (then shift) of its input's pre-activation */
+  int64_t *w_dw_kernel, *w_dw_bias, *w_dw_preact;  /* per node id: its dw_before's weights */
   int forward_layers;   /* layers of the inference forward(), for the descriptor */
   /* The training step reads the Keras tensors (`p`) instead of the compute
    * block (`w`), and its tensors from the training plan. */

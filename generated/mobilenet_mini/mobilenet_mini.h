@@ -5,7 +5,7 @@
 #include "netc/model.h"
 
 /* Sizes: arena bytes per image (times the batch), weight blocks in floats. */
-#define MOBILENET_MINI_ARENA_BYTES_PER_IMAGE 393216
+#define MOBILENET_MINI_ARENA_BYTES_PER_IMAGE 262144
 #define MOBILENET_MINI_PARAM_FLOATS 287754
 #define MOBILENET_MINI_COMPUTE_FLOATS 543472
 #define MOBILENET_MINI_INPUT_FLOATS 3072

@@ -15,6 +15,8 @@
  *
  * Multiplier > 1 (rare) and kernels too large for the buffer take a plain
  * per-value path. */
+#include <omp.h>
+
 #include "kernels_internal.h"
 #include "vec16.h"
 
@@ -33,6 +35,7 @@ typedef struct DwPlan {
   float alpha;
   long res_cs;    /* the residual's channel stride */
   int in_cs, out_cs, mult, oc;
+  long out_pix0;  /* output pixel at out[0] (a fused kernel's tile) */
   int strip;      /* output columns per item */
   int ring_w;     /* buffer columns: input columns a strip reads */
   int row_chunk;  /* output rows per item */
@@ -289,7 +292,7 @@ static void dw_item(const DwPlan *p, float *out, const float *in,
     const float *res = NULL;
     if (p->ep && p->ep->residual)
       res = p->ep->residual + pix * p->res_cs + c0;
-    float *orow = out + pix * p->out_cs + c0;
+    float *orow = out + (pix - p->out_pix0) * p->out_cs + c0;
     if (d->kh == 3 && d->kw == 3 && cn == LANES && vec_act_supported(p->act))
       dw_row_3x3(orow, res, rows, w, ws, bias, p, nx);
     else
@@ -420,4 +423,94 @@ RtStatus rt_dwconv2d(const RtContext *ctx, float *out, const float *in,
                      const float *kernel, const RtEpilogue *ep,
                      const RtDwConv2d *d) {
   return rt_dwconv2d_preact(ctx, out, in, kernel, NULL, ep, d);
+}
+
+/* ---- Depthwise, then pointwise ------------------------------------------- */
+
+enum {
+  PW_TILE_FLOATS = 16384,  /* the depthwise output of one item: 64 KiB */
+  PW_SPLIT_MIN_PIXELS = 32 /* per thread, to split rows (conv2d.c's rule) */
+};
+
+RtStatus rt_dwconv2d_pointwise(const RtContext *ctx, float *out,
+                               const float *in, const float *dw_kernel,
+                               const RtPreact *pre, const RtEpilogue *dw_ep,
+                               const RtDwConv2d *d, const float *pw_packed,
+                               const RtEpilogue *pw_ep, int oc, int out_cs) {
+  if (!out || !in || !dw_kernel || !pw_packed || !d || d->n < 1 || d->h < 1 ||
+      d->w < 1 || d->c < 1 || d->oh < 1 || d->ow < 1 || d->kh < 1 ||
+      d->kw < 1 || d->sh < 1 || d->sw < 1 || d->pad_top < 0 ||
+      d->pad_left < 0 || d->multiplier > 1 || oc < 1 ||
+      (dw_ep && dw_ep->residual))
+    return RT_ERR_ARG;
+  int c = d->c;
+  out_cs = rtk_cs(out_cs, oc);
+  DwPlan p = {.d = d, .pre = pre, .ep = dw_ep, .mult = 1, .oc = c,
+              .in_cs = rtk_cs(d->in_cs, c), .out_cs = c,
+              .act = dw_ep ? dw_ep->act : RT_ACT_LINEAR,
+              .alpha = dw_ep ? dw_ep->alpha : 0.0f};
+  p.res_cs = c;
+  p.strip = d->ow;
+  p.nstrips = 1;
+  p.ring_w = (d->ow - 1) * d->sw + d->kw;
+  p.ncb = (c + LANES - 1) / LANES;
+  long row_floats = (long)d->ow * c;
+  if (p.in_cs < c || out_cs < oc || d->kh * d->kw > MAX_TAPS ||
+      (long)p.ring_w * d->kh * LANES > RING_FLOATS || row_floats > PW_TILE_FLOATS)
+    return RT_ERR_ARG;
+  int threads = rtk_threads(ctx);
+  long work = (long)d->n * d->oh * d->ow * c * (d->kh * d->kw + oc);
+  int parallel = work > (1 << 15);
+  long pixels = (long)d->n * d->oh * d->ow;
+  if (parallel && threads > 1 && pixels < threads * PW_SPLIT_MIN_PIXELS &&
+      pixels * c <= PW_TILE_FLOATS) {
+    /* Few pixels (small maps at batch 1): rows split between threads
+     * would leave each a sliver of the GEMM's 6-row blocks and make each
+     * read all the weights. Every thread computes the whole depthwise
+     * output instead (a few thousand values) and a share of the output
+     * channels from it: no barrier, nothing read across cores. */
+    int panels = (oc + GEMM_NR - 1) / GEMM_NR;
+    int per = (panels + threads - 1) / threads;
+#pragma omp parallel num_threads(threads)
+    {
+      float tile[PW_TILE_FLOATS];
+      int c0 = omp_get_thread_num() * per * GEMM_NR;
+      if (c0 < oc) {
+        int cols = oc - c0 < per * GEMM_NR ? oc - c0 : per * GEMM_NR;
+        for (int b = 0; b < d->n; b++)
+          for (int cb = 0; cb < p.ncb; cb++)
+            dw_item(&p, tile, in, dw_kernel, b, cb * LANES, 0, d->ow, 0, d->oh);
+        rtk_gemm_packed_ep(out + c0, out_cs, tile, c, pw_packed + (long)c0 * c,
+                           (int)pixels, cols, c, pw_ep, 0, c0);
+      }
+    }
+    return RT_OK;
+  }
+  /* Rows per item: as many as the tile holds, but enough items for every
+   * thread (rows, not channels, split: each thread reads back what it
+   * wrote, and the next layer's rows are its own too). */
+  int rows = (int)(PW_TILE_FLOATS / row_floats);
+  if (rows > d->oh)
+    rows = d->oh;
+  if (parallel && threads > d->n) {
+    int per_image = (threads + d->n - 1) / d->n;
+    int want = (d->oh + per_image - 1) / per_image;
+    if (want < rows)
+      rows = want;
+  }
+  int runs = (d->oh + rows - 1) / rows;
+  long items = (long)d->n * runs;
+#pragma omp parallel for num_threads(threads) schedule(static) if (parallel)
+  for (long it = 0; it < items; it++) {
+    int b = (int)(it / runs), oy0 = (int)(it % runs) * rows;
+    int oy1 = oy0 + rows < d->oh ? oy0 + rows : d->oh;
+    float tile[PW_TILE_FLOATS];
+    DwPlan q = p;
+    q.out_pix0 = ((long)b * d->oh + oy0) * d->ow;
+    for (int cb = 0; cb < p.ncb; cb++)
+      dw_item(&q, tile, in, dw_kernel, b, cb * LANES, 0, d->ow, oy0, oy1);
+    rtk_gemm_packed_ep(out + q.out_pix0 * out_cs, out_cs, tile, c, pw_packed,
+                       (oy1 - oy0) * d->ow, oc, c, pw_ep, q.out_pix0, 0);
+  }
+  return RT_OK;
 }

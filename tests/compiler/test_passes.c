@@ -136,6 +136,32 @@ static void test_fuse_preactivation(void) {
   compilation_free(c);
 }
 
+static void test_fuse_dw_pointwise(void) {
+  Compilation *c = compile("network m(input: 8x8x16) {\n"
+                           "  a = input -> bn -> relu -> dwconv(3, pad = same) -> conv(8, 1)\n" /* fuses */
+                           "  b = input -> dwconv(3, pad = same, name = \"twice\")\n"
+                           "  c = b -> conv(8, 1)\n"                                          /* b read twice: no */
+                           "  d = input -> dwconv(3, pad = same) -> conv(8, 3, pad = same)\n" /* 3x3: no */
+                           "  e = input -> dwconv(3, pad = same, multiplier = 2) -> conv(8, 1)\n" /* no */
+                           "  return concat(a, b, c, d, e)\n}\n");
+  if (!c)
+    return;
+  Graph *g = graph_clone(c->arena, c->graph);
+  pass_fuse_activation(g);
+  pass_fuse_preactivation(g);
+  int n = pass_fuse_dw_pointwise(g);
+  CHECK(n == 1, "fuse_dw_pointwise fused %d, want 1", n);
+  Node *pw = find(g, "conv");
+  CHECK(pw && pw->dw_before && strcmp(pw->dw_before->name, "dwconv") == 0, "dwconv not taken into conv");
+  CHECK(pw && pw->dw_before->preact, "the depthwise conv lost its pre-activation");
+  CHECK(pw && pw->inputs[0] == g->inputs[0], "conv does not read the input directly");
+  CHECK(!find(g, "dwconv"), "the fused dwconv is still a layer");
+  CHECK(find(g, "twice") && !find(g, "conv_1")->dw_before, "fused a depthwise conv with two readers");
+  CHECK(!find(g, "conv_2")->dw_before, "fused into a 3x3 conv");
+  CHECK(!find(g, "conv_3")->dw_before, "fused a depthwise multiplier of 2");
+  compilation_free(c);
+}
+
 static void test_dead_nodes(void) {
   Compilation *c = compile("network m(input: 16) {\n  return input -> dense(4)\n}\n");
   if (!c)
@@ -204,6 +230,7 @@ int main(void) {
   test_fuse_residual();
   test_fuse_activation();
   test_fuse_preactivation();
+  test_fuse_dw_pointwise();
   test_dead_nodes();
   test_select_winograd();
   test_pipeline_resnet_unit();

@@ -182,6 +182,74 @@ static int run_dw(const DwCase *t, int threads, int pre_act, Rng *rng) {
   return fail;
 }
 
+/* rt_dwconv2d_pointwise: a depthwise conv (through a pre-activation, with
+ * bias and an activation) and a 1x1 conv to oc channels (bias, residual,
+ * activation, into a channel slice), against the reference dwconv of the
+ * reference channel-affine map, then the reference conv. */
+typedef struct DwPwCase {
+  const char *name;
+  int n, h, w, c, oc, k, s, pad;
+  int in_extra, out_off, out_extra;
+  RtAct act; /* of the pointwise conv */
+} DwPwCase;
+
+static int run_dw_pw(const DwPwCase *t, int threads, Rng *rng) {
+  RtDwConv2d d = {.n = t->n, .h = t->h, .w = t->w, .c = t->c, .kh = t->k,
+                  .kw = t->k, .sh = t->s, .sw = t->s, .multiplier = 1};
+  out_size(t->h, t->k, t->s, t->pad, &d.oh, &d.pad_top);
+  out_size(t->w, t->k, t->s, t->pad, &d.ow, &d.pad_left);
+  d.in_cs = t->c + t->in_extra;
+  int out_cs = t->oc + t->out_off + t->out_extra;
+  long in_n = (long)t->n * t->h * t->w * d.in_cs, pix = (long)t->n * d.oh * d.ow;
+  float *in = rand_buf(rng, in_n, -1, 1);
+  float *dk = rand_buf(rng, (long)t->k * t->k * t->c, -0.5f, 0.5f);
+  float *db = rand_buf(rng, t->c, -0.5f, 0.5f);
+  float *scale = rand_buf(rng, t->c, 0.5f, 1.5f);
+  float *shift = rand_buf(rng, t->c, -0.5f, 0.5f);
+  float fan = 1.0f / sqrtf((float)t->c);
+  float *pk = rand_buf(rng, (long)t->c * t->oc, -fan, fan);
+  float *pb = rand_buf(rng, t->oc, -0.5f, 0.5f);
+  float *res = rand_buf(rng, pix * t->oc, -1, 1);
+  float *packed = malloc(rt_conv2d_packed_kernel_floats(t->c, t->oc, 1) * sizeof *packed);
+  float *mapped = sentinel_buf(in_n), *mid = sentinel_buf(pix * t->c);
+  float *got = sentinel_buf(pix * out_cs), *want = sentinel_buf(pix * out_cs);
+  RtPreact pre = {scale, shift, RT_ACT_RELU, 0.0f};
+  RtEpilogue dep = {.bias = db, .act = RT_ACT_RELU6};
+  RtEpilogue pep = {.bias = pb, .residual = res, .res_cs = t->oc, .act = t->act, .alpha = 0.3f};
+  RtEltwise e = {.n = t->n, .h = t->h, .w = t->w, .c = t->c, .in_cs = d.in_cs, .out_cs = d.in_cs};
+  RtEpilogue pre_ep = {.act = RT_ACT_RELU};
+  ref_channel_affine(mapped, in, scale, shift, &pre_ep, &e);
+  RtDwConv2d dref = d;
+  dref.out_cs = t->c;
+  ref_dwconv2d(mid, mapped, dk, &dep, &dref);
+  RtConv2d pw = {.n = t->n, .h = d.oh, .w = d.ow, .c = t->c, .oh = d.oh, .ow = d.ow, .oc = t->oc,
+                 .out_cs = out_cs, .kh = 1, .kw = 1, .sh = 1, .sw = 1};
+  ref_conv2d(want + t->out_off, mid, pk, &pep, &pw);
+  RtContext ctx = {.num_threads = threads};
+  RtStatus st = rt_conv2d_pack_kernel(packed, pk, t->c, t->oc, 1);
+  if (st == RT_OK)
+    st = rt_dwconv2d_pointwise(&ctx, got + t->out_off, in, dk, &pre, &dep, &d, packed, &pep, t->oc, out_cs);
+  char what[200];
+  snprintf(what, sizeof what, "dw+pw %s %dx%dx%dx%d -> %dx%dx%d -> %d k%d s%d %s, %d threads", t->name, t->n, t->h,
+           t->w, t->c, d.oh, d.ow, t->c, t->oc, t->k, t->s, act_name(t->act), threads);
+  int fail = check_status(what, st, RT_OK);
+  if (!fail)
+    fail = check_close(what, got, want, pix * out_cs, out_cs);
+  free(in), free(dk), free(db), free(scale), free(shift), free(pk), free(pb), free(res), free(packed);
+  free(mapped), free(mid), free(got), free(want);
+  return fail;
+}
+
+static const DwPwCase dw_pw_cases[] = {
+    {"1x1-image",  1,  1,  1, 16, 16, 3, 1, PAD_SAME, 0, 0, 0, RT_ACT_LINEAR},
+    {"unit-32",    1, 32, 32, 32, 32, 3, 1, PAD_SAME, 0, 0, 0, RT_ACT_RELU},
+    {"unit-4x4",   1,  4,  4, 256, 256, 3, 1, PAD_SAME, 0, 0, 0, RT_ACT_LINEAR},
+    {"odd",        7,  5,  7, 20, 40, 3, 1, PAD_SAME, 3, 2, 5, RT_ACT_RELU},
+    {"s2-valid",   2,  9,  8, 33, 70, 3, 2, PAD_VALID, 0, 0, 0, RT_ACT_TANH},
+    {"k5",         2, 11, 10, 17, 9, 5, 1, PAD_SAME, 1, 0, 0, RT_ACT_LEAKY_RELU},
+    {"many-rows",  3, 40, 12, 48, 32, 3, 1, PAD_SAME, 0, 4, 0, RT_ACT_RELU6},
+};
+
 typedef struct DenseCase {
   const char *name;
   int rows, in, out, in_extra, out_off, out_extra, bias, residual;
@@ -344,6 +412,18 @@ static int error_cases(void) {
   RtDwConv2d dw = {.n = 1, .h = 4, .w = 4, .c = 2, .oh = 2, .ow = 2, .kh = 3,
                    .kw = 3, .sh = 0, .sw = 1};
   fail |= check_status("dwconv stride 0", rt_dwconv2d(&ctx, buf, buf, buf, NULL, &dw), RT_ERR_ARG);
+  RtDwConv2d dwp = {.n = 1, .h = 4, .w = 4, .c = 2, .oh = 4, .ow = 4, .kh = 3, .kw = 3, .sh = 1, .sw = 1,
+                    .pad_top = 1, .pad_left = 1, .multiplier = 2};
+  fail |= check_status("dw+pw multiplier 2", rt_dwconv2d_pointwise(&ctx, buf, buf, buf, NULL, NULL, &dwp, buf, NULL, 2, 0),
+                       RT_ERR_ARG);
+  dwp.multiplier = 1;
+  RtEpilogue with_res = {.residual = buf};
+  fail |= check_status("dw+pw residual in the depthwise part",
+                       rt_dwconv2d_pointwise(&ctx, buf, buf, buf, NULL, &with_res, &dwp, buf, NULL, 2, 0), RT_ERR_ARG);
+  dwp.c = 4096; /* a row of 4 x 4096 floats: past the tile */
+  dwp.w = dwp.ow = 5;
+  fail |= check_status("dw+pw row past the tile", rt_dwconv2d_pointwise(&ctx, buf, buf, buf, NULL, NULL, &dwp, buf, NULL, 2, 0),
+                       RT_ERR_ARG);
   return fail;
 }
 
@@ -378,6 +458,9 @@ int main(void) {
       fails += run_dw(&dw_cases[i], threads, -1, &rng);
       fails += run_dw(&dw_cases[i], threads, RT_ACT_RELU, &rng);
     }
+  for (size_t i = 0; i < sizeof dw_pw_cases / sizeof dw_pw_cases[0]; i++)
+    for (int threads = 1; threads <= 3; threads++)
+      fails += run_dw_pw(&dw_pw_cases[i], threads, &rng);
   for (size_t i = 0; i < sizeof dense_cases / sizeof dense_cases[0]; i++)
     for (int threads = 1; threads <= 3; threads++)
       fails += run_dense(&dense_cases[i], threads, &rng);

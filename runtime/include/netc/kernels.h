@@ -166,6 +166,19 @@ RtStatus rt_dwconv2d_preact(const RtContext *ctx, float *out, const float *in,
                             const float *kernel, const RtPreact *pre,
                             const RtEpilogue *ep, const RtDwConv2d *d);
 
+/* A depthwise conv (multiplier 1, through pre, may be NULL; dw_ep without
+ * a residual) and then a 1x1 stride-1 conv to oc channels (pw_packed, as
+ * rt_conv2d_pack_kernel packs a [1, 1, c, oc] kernel; pw_ep), into out
+ * (channel stride out_cs, 0: oc). The depthwise output never reaches
+ * memory: each run of rows goes through a 64 KiB tile on the stack.
+ * RT_ERR_ARG also where one output row of the depthwise conv
+ * (ow * c floats) exceeds 16384 floats or its kernel 8x8. */
+RtStatus rt_dwconv2d_pointwise(const RtContext *ctx, float *out,
+                               const float *in, const float *dw_kernel,
+                               const RtPreact *pre, const RtEpilogue *dw_ep,
+                               const RtDwConv2d *d, const float *pw_packed,
+                               const RtEpilogue *pw_ep, int oc, int out_cs);
+
 /* ---- Dense ---------------------------------------------------------------- */
 
 /* out[rows, out_features] = in[rows, in_features] x kernel[in, out]. rows is
