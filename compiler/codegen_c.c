@@ -323,21 +323,33 @@ int cg_conv_winograd(const Gen *gen, const Node *n) {
 }
 
 /* `const RtDwConv2d d` of depthwise conv n reading in, its output's
- * channel stride out_cs. */
+ * channel stride out_cs. Through a max pool (pool_before) the conv sees
+ * the pooled map's size, in the channel stride of the pool's input. */
 static void dw_desc(Gen *gen, const Node *n, const Node *in, int64_t out_cs) {
   const Attrs *a = &n->attr;
+  int64_t in_cs = cg_cs(gen, in);
+  if (n->pool_before)
+    in = n->pool_before;
   em_line(&gen->e,
           "const RtDwConv2d d = {N, %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64
           ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64
           "};",
-          in->shape.d[0], in->shape.d[1], in->shape.d[2], cg_cs(gen, in), n->shape.d[0], n->shape.d[1], out_cs,
+          in->shape.d[0], in->shape.d[1], in->shape.d[2], in_cs, n->shape.d[0], n->shape.d[1], out_cs,
           a->kernel[0], a->kernel[1], a->stride[0], a->stride[1], a->pad[0], a->pad[2], a->multiplier);
 }
 
-/* `const RtPreact pre` of batch norm bn, its scale and shift at w + off. */
-static void preact_desc(Gen *gen, const Node *bn, int64_t off) {
-  em_line(&gen->e, "const RtPreact pre = {w + %" PRId64 ", w + %" PRId64 ", %s, %s};", off, off + cg_chans(bn),
-          cg_rt_act(bn->attr.act), em_float(gen->a, bn->attr.act == ACT_LINEAR ? 0 : bn->attr.alpha));
+/* `const RtPreact pre` of depthwise conv n: its max pool (pool_before)
+ * and its batch norm (preact, the scale and shift at w + off). */
+static void preact_desc(Gen *gen, const Node *n, int64_t off) {
+  const Node *bn = n->preact, *pool = n->pool_before;
+  const char *map = "NULL, NULL, RT_ACT_LINEAR, 0.0f";
+  if (bn)
+    map = arena_printf(gen->a, "w + %" PRId64 ", w + %" PRId64 ", %s, %s", off, off + cg_chans(bn),
+                       cg_rt_act(bn->attr.act), em_float(gen->a, bn->attr.act == ACT_LINEAR ? 0 : bn->attr.alpha));
+  const Node *src = pool ? pool->inputs[0] : NULL;
+  em_line(&gen->e, "const RtPreact pre = {%s, %" PRId64 ", %" PRId64 ", %" PRId64 "};", map,
+          pool ? pool->attr.kernel[0] : (int64_t)0, src ? src->shape.d[0] : (int64_t)0,
+          src ? src->shape.d[1] : (int64_t)0);
 }
 
 /* A 1x1 conv with its depthwise conv before it (fuse_dw_pointwise.c). */
@@ -345,13 +357,14 @@ static void emit_dw_pointwise(Gen *gen, const Node *n, const char *out, const ch
   const Node *dw = n->dw_before;
   dw_desc(gen, dw, n->inputs[0], cg_chans(dw)); /* its output: the kernel's dense tile */
   em_line(&gen->e, "const RtEpilogue dw_ep = %s;", epilogue(gen, dw, gen->w_dw_bias[n->id]));
-  if (dw->preact)
-    preact_desc(gen, dw->preact, gen->w_dw_preact[n->id]);
+  if (dw->preact || dw->pool_before)
+    preact_desc(gen, dw, gen->w_dw_preact[n->id]);
   em_line(&gen->e, "const RtEpilogue ep = %s;", epilogue(gen, n, gen->w_bias[n->id]));
   em_line(&gen->e,
           "CHECK(rt_dwconv2d_pointwise(ctx, %s, %s, w + %" PRId64 ", %s, &dw_ep, &d, w + %" PRId64 ", &ep, %" PRId64
           ", %" PRId64 "));",
-          out, src, gen->w_dw_kernel[n->id], dw->preact ? "&pre" : "NULL", gen->w_extra[n->id], cg_chans(n),
+          out, src, gen->w_dw_kernel[n->id], dw->preact || dw->pool_before ? "&pre" : "NULL", gen->w_extra[n->id],
+          cg_chans(n),
           cg_cs(gen, n));
 }
 
@@ -394,8 +407,8 @@ void cg_emit_node(Gen *gen, const Node *n) {
   case OP_DWCONV:
     dw_desc(gen, n, in, cg_cs(gen, n));
     em_line(e, "const RtEpilogue ep = %s;", epilogue(gen, n, gen->w_bias[n->id]));
-    if (n->preact) {
-      preact_desc(gen, n->preact, gen->w_preact[n->id]);
+    if (n->preact || n->pool_before) {
+      preact_desc(gen, n, gen->w_preact[n->id]);
       em_line(e, "CHECK(rt_dwconv2d_preact(ctx, %s, %s, w + %" PRId64 ", &pre, &ep, &d));", out, src,
               gen->w_kernel[n->id]);
     } else {
@@ -581,9 +594,13 @@ const char *cg_comment_line(Gen *gen, const Node *n) {
     ins = arena_printf(gen->a, "%s%s%s", ins, j ? " + " : "", shape_str(&n->inputs[j]->shape, s, sizeof s));
   }
   const char *extra = "";
+  const Node *dw = n->dw_before ? n->dw_before : n->op == OP_DWCONV ? n : NULL;
   if (n->dw_before)
-    extra = arena_printf(gen->a, "%s, %s first%s", extra, n->dw_before->name,
-                         n->dw_before->preact ? arena_printf(gen->a, " (%s before it)", n->dw_before->preact->name) : "");
+    extra = arena_printf(gen->a, "%s, %s first", extra, dw->name);
+  if (dw && dw->pool_before)
+    extra = arena_printf(gen->a, "%s, %s as it reads", extra, dw->pool_before->name);
+  if (n->dw_before && dw->preact)
+    extra = arena_printf(gen->a, "%s, %s before it", extra, dw->preact->name);
   if (n->preact)
     extra = arena_printf(gen->a, ", %s%s%s before", n->preact->name, n->preact->attr.act == ACT_LINEAR ? "" : " and ",
                          n->preact->attr.act == ACT_LINEAR ? "" : act_name(n->preact->attr.act));

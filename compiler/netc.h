@@ -278,6 +278,7 @@ typedef struct Node {
   const struct Node *bn_folded;  /* a batch norm folded into this layer's weights */
   const struct Node *preact;     /* dwconv: a batch norm (and its activation) applied to its input as it reads it */
   const struct Node *dw_before;  /* 1x1 conv: a depthwise conv run first, row by row, on this conv's input */
+  const struct Node *pool_before; /* dwconv: a max pool its input is read through (before preact) */
   struct Node *residual;         /* a tensor added in this layer's epilogue */
   int winograd_tile;             /* conv: 2 or 4 for Winograd's F(2x2)/F(4x4, 3x3); 0: a GEMM */
   bool dead;                     /* removed; dropped by graph_compact */
@@ -468,6 +469,7 @@ int pass_fuse_residual(Graph *g);    /* add(x, conv(...)) into the conv's epilog
 int pass_fuse_activation(Graph *g);  /* activation into its producer's epilogue */
 int pass_dead_nodes(Graph *g);       /* layers no output depends on */
 int pass_fuse_preactivation(Graph *g); /* bn -> act -> dwconv: the dwconv maps its input */
+int pass_fuse_pool_dwconv(Graph *g);   /* maxpool -> dwconv: the dwconv pools as it reads */
 int pass_fuse_dw_pointwise(Graph *g);  /* dwconv -> 1x1 conv: one layer, no tensor between */
 int pass_select_winograd(Graph *g);  /* 3x3 stride-1 convs run by Winograd */
 /* The Winograd tile that pays for this conv, 2 or 4, or 0 for none (the
@@ -476,7 +478,8 @@ int pass_select_winograd(Graph *g);  /* 3x3 stride-1 convs run by Winograd */
 int pass_winograd_tile(const Node *n);
 
 typedef struct PassOptions {
-  bool remove_dropout, fold_bn, fuse_residual, fuse_activation, fuse_preactivation, fuse_dw_pointwise, winograd;
+  bool remove_dropout, fold_bn, fuse_residual, fuse_activation, fuse_preactivation, fuse_pool_dwconv,
+      fuse_dw_pointwise, winograd;
 } PassOptions;
 /* All passes on. */
 PassOptions pass_options_all(void);

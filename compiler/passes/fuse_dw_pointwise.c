@@ -43,8 +43,7 @@ int pass_fuse_dw_pointwise(Graph *g) {
     if (!fusable)
       continue;
     n->dw_before = dw;
-    n->inputs[0] = dw->inputs[0];
-    dw->dead = true;
+    pass_absorb_input(n, dw);
     changes++;
   }
   free(uses);

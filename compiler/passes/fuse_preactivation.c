@@ -26,8 +26,7 @@ int pass_fuse_preactivation(Graph *g) {
     if (!fusable)
       continue;
     n->preact = bn;
-    n->inputs[0] = bn->inputs[0];
-    bn->dead = true;
+    pass_absorb_input(n, bn);
     changes++;
   }
   free(uses);

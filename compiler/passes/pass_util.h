@@ -34,4 +34,13 @@ static inline void pass_bypass(Graph *g, Node *n, Node *by) {
   n->dead = true;
 }
 
+/* n takes over its first input, `producer`, which it will compute itself
+ * from the producer's own input (a fusion that keeps the producer in one
+ * of n's fields): n reads that input instead, the producer leaves the
+ * graph. */
+static inline void pass_absorb_input(Node *n, Node *producer) {
+  n->inputs[0] = producer->inputs[0];
+  producer->dead = true;
+}
+
 #endif

@@ -1,12 +1,13 @@
 /* pipeline.c: the order of the inference passes. Dropout goes first (it
  * hides conv -> bn pairs), batch norm folds before residuals and
  * activations are fused (both would block folding), a batch norm left
- * before a depthwise conv moves into that conv's input, a depthwise conv
+ * before a depthwise conv moves into that conv's input, then a max pool
+ * before it (the conv pools as it reads), a depthwise conv
  * read only by a 1x1 conv joins it (with all it has taken), dead layers go, and
  * last the convolution algorithm is chosen for the layers that remain. */
 #include "netc.h"
 
-PassOptions pass_options_all(void) { return (PassOptions){true, true, true, true, true, true, true}; }
+PassOptions pass_options_all(void) { return (PassOptions){true, true, true, true, true, true, true, true}; }
 
 void passes_run_inference(Graph *g, const PassOptions *o) {
   if (o->remove_dropout)
@@ -19,6 +20,8 @@ void passes_run_inference(Graph *g, const PassOptions *o) {
     pass_fuse_activation(g);
   if (o->fuse_preactivation)
     pass_fuse_preactivation(g);
+  if (o->fuse_pool_dwconv)
+    pass_fuse_pool_dwconv(g);
   if (o->fuse_dw_pointwise)
     pass_fuse_dw_pointwise(g);
   pass_dead_nodes(g);

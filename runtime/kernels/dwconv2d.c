@@ -36,6 +36,9 @@ typedef struct DwPlan {
   long res_cs;    /* the residual's channel stride */
   int in_cs, out_cs, mult, oc;
   long out_pix0;  /* output pixel at out[0] (a fused kernel's tile) */
+  int pool;       /* > 1: the input is read through a max pool (RtPreact) */
+  int src_w;      /* the input's pixels per row: pre->src_w or d->w */
+  long img_floats; /* one input image */
   int strip;      /* output columns per item */
   int ring_w;     /* buffer columns: input columns a strip reads */
   int row_chunk;  /* output rows per item */
@@ -48,7 +51,53 @@ static float pre_apply(const RtPreact *pre, int ch, float x) {
   return rt_act_apply(pre->act, pre->alpha, x * s + t);
 }
 
+/* Pooled input pixel (iy, ix), channel ch, of image img: the max over its
+ * pool x pool window. */
+static float pooled(const DwPlan *p, const float *img, int iy, int ix, int ch) {
+  const float *q = img + ((long)iy * p->pool * p->src_w + (long)ix * p->pool) * p->in_cs + ch;
+  float m = q[0];
+  for (int dy = 0; dy < p->pool; dy++)
+    for (int dx = 0; dx < p->pool; dx++) {
+      float v = q[((long)dy * p->src_w + dx) * p->in_cs];
+      m = v > m ? v : m;
+    }
+  return m;
+}
+
 /* ---- The vector path (multiplier 1) --------------------------------------- */
+
+/* Pooled input row iy, n columns from ix, channels [c0, c0 + cn) into o
+ * (16 floats a column, zero past cn): each a max over its window. */
+RTK_CLONES
+static void dw_pool_row(float *restrict o, const float *restrict img,
+                        const DwPlan *p, int iy, int ix, int n, int c0,
+                        int cn) {
+  long cs = p->in_cs, row = (long)p->src_w * cs, step = (long)p->pool * cs;
+  const float *q = img + ((long)iy * p->pool * p->src_w + (long)ix * p->pool) * cs + c0;
+  for (int x = 0; x < n; x++, q += step) {
+    if (cn == LANES) {
+      Vec16 m = VLOAD(q);
+      for (int dy = 0; dy < p->pool; dy++)
+        for (int dx = 0; dx < p->pool; dx++) {
+          Vec16 v = VLOAD(q + dy * row + dx * cs);
+          m = VSELECT(v > m, v, m);
+        }
+      VSTORE(o + x * LANES, m);
+    } else {
+      for (int j = 0; j < LANES; j++)
+        o[x * LANES + j] = 0.0f;
+      for (int j = 0; j < cn; j++) {
+        float m = q[j];
+        for (int dy = 0; dy < p->pool; dy++)
+          for (int dx = 0; dx < p->pool; dx++) {
+            float v = q[dy * row + dx * cs + j];
+            m = v > m ? v : m;
+          }
+        o[x * LANES + j] = m;
+      }
+    }
+  }
+}
 
 /* Input row iy, columns [ix0, ix0 + p->ring_w), channels [c0, c0 + cn) of
  * image img into dst (ring_w x 16 floats): zero outside the image and past
@@ -81,6 +130,13 @@ static void dw_fill_row(float *restrict dst, const float *restrict img,
   float *o = dst + (long)xa * LANES;
   int n = xb - xa;
   long cs = p->in_cs;
+  if (p->pool > 1) { /* pooled into the buffer, then mapped in place */
+    dw_pool_row(o, img, p, iy, ix0 + xa, n, c0, cn);
+    if (!pre->scale && !pre->shift && pre->act == RT_ACT_LINEAR)
+      return;
+    src = o;
+    cs = LANES;
+  }
   if (cn == LANES && !pre) {
     for (int x = 0; x < n; x++)
       VSTORE(o + x * LANES, VLOAD(src + x * cs));
@@ -104,6 +160,19 @@ static void dw_fill_row(float *restrict dst, const float *restrict img,
             j < cn ? (pre ? pre_apply(pre, c0 + j, src[x * cs + j]) : src[x * cs + j])
                    : 0.0f;
   }
+}
+
+/* Fills the plan's input geometry from d and pre; 0 when pre's pool does
+ * not match d. */
+static int dw_plan_input(DwPlan *p, const RtDwConv2d *d, const RtPreact *pre) {
+  p->pool = pre && pre->pool > 1 ? pre->pool : 1;
+  p->src_w = p->pool > 1 ? pre->src_w : d->w;
+  int src_h = p->pool > 1 ? pre->src_h : d->h;
+  if (p->pool > 1 && (src_h < p->pool || p->src_w < p->pool || (src_h - p->pool) / p->pool + 1 != d->h ||
+                      (p->src_w - p->pool) / p->pool + 1 != d->w))
+    return 0;
+  p->img_floats = (long)src_h * p->src_w * p->in_cs;
+  return 1;
 }
 
 /* Bias added, then residual, activation and store of one accumulator, in
@@ -265,7 +334,7 @@ static void dw_item(const DwPlan *p, float *out, const float *in,
   }
   for (int k = 0; k < d->kh; k++)
     ring_iy[k] = -1 - d->pad_top - d->kh; /* holds nothing yet */
-  const float *img = in + (long)b * d->h * d->w * p->in_cs;
+  const float *img = in + (long)b * p->img_floats;
   int ix0 = ox0 * d->sw - d->pad_left;
   long row_floats = (long)p->ring_w * LANES;
   /* Input row iy lives in ring slot iy mod kh; `first` is that of the
@@ -307,7 +376,7 @@ static void dw_item(const DwPlan *p, float *out, const float *in,
 static void dw_pixel_plain(const DwPlan *p, float *out, const float *in,
                            const float *kernel, int b, int oy, int ox) {
   const RtDwConv2d *d = p->d;
-  const float *img = in + (long)b * d->h * d->w * p->in_cs;
+  const float *img = in + (long)b * p->img_floats;
   long pix = ((long)b * d->oh + oy) * d->ow + ox;
   float *o = out + pix * p->out_cs;
   int iy0 = oy * d->sh - d->pad_top, ix0 = ox * d->sw - d->pad_left;
@@ -322,7 +391,8 @@ static void dw_pixel_plain(const DwPlan *p, float *out, const float *in,
         int ix = ix0 + kx;
         if (ix < 0 || ix >= d->w)
           continue;
-        float x = img[((long)iy * d->w + ix) * p->in_cs + ci];
+        float x = p->pool > 1 ? pooled(p, img, iy, ix, ci)
+                              : img[((long)iy * d->w + ix) * p->in_cs + ci];
         if (p->pre)
           x = pre_apply(p->pre, ci, x);
         acc += x * kernel[(long)(ky * d->kw + kx) * p->oc + j];
@@ -383,7 +453,7 @@ RtStatus rt_dwconv2d_preact(const RtContext *ctx, float *out, const float *in,
   p.oc = d->c * p.mult;
   p.in_cs = rtk_cs(d->in_cs, d->c);
   p.out_cs = rtk_cs(d->out_cs, p.oc);
-  if (p.in_cs < d->c || p.out_cs < p.oc)
+  if (p.in_cs < d->c || p.out_cs < p.oc || !dw_plan_input(&p, d, pre))
     return RT_ERR_ARG;
   p.act = ep ? ep->act : RT_ACT_LINEAR;
   p.alpha = ep ? ep->alpha : 0.0f;
@@ -450,6 +520,8 @@ RtStatus rt_dwconv2d_pointwise(const RtContext *ctx, float *out,
               .act = dw_ep ? dw_ep->act : RT_ACT_LINEAR,
               .alpha = dw_ep ? dw_ep->alpha : 0.0f};
   p.res_cs = c;
+  if (!dw_plan_input(&p, d, pre))
+    return RT_ERR_ARG;
   p.strip = d->ow;
   p.nstrips = 1;
   p.ring_w = (d->ow - 1) * d->sw + d->kw;

@@ -162,6 +162,32 @@ static void test_fuse_dw_pointwise(void) {
   compilation_free(c);
 }
 
+static void test_fuse_pool_dwconv(void) {
+  Compilation *c = compile("network m(input: 8x8x16) {\n"
+                           "  a = input -> maxpool(2) -> bn -> relu -> dwconv(3, pad = same)\n" /* fuses */
+                           "  b = input -> maxpool(3, stride = 2) -> dwconv(3, pad = same)\n"   /* overlapping: no */
+                           "  p = input -> maxpool(2, name = \"shared\")\n"
+                           "  q = p -> dwconv(3, pad = same)\n"                                /* p read twice: no */
+                           "  r = input -> avgpool(2) -> dwconv(3, pad = same)\n"              /* average: no */
+                           "  return concat(a, q, p, r) -> flatten -> concat(b -> flatten)\n}\n");
+  if (!c)
+    return;
+  Graph *g = graph_clone(c->arena, c->graph);
+  pass_fuse_activation(g);
+  pass_fuse_preactivation(g);
+  int n = pass_fuse_pool_dwconv(g);
+  CHECK(n == 1, "fuse_pool_dwconv fused %d, want 1", n);
+  Node *dw = find(g, "dwconv");
+  CHECK(dw && dw->pool_before && strcmp(dw->pool_before->name, "maxpool") == 0, "maxpool not taken into dwconv");
+  CHECK(dw && dw->preact, "the depthwise conv lost its pre-activation");
+  CHECK(dw && dw->inputs[0] == g->inputs[0], "dwconv does not read the input directly");
+  CHECK(!find(g, "maxpool"), "the fused maxpool is still a layer");
+  CHECK(!find(g, "dwconv_1")->pool_before, "fused an overlapping pool");
+  CHECK(!find(g, "dwconv_2")->pool_before, "fused a pool with two readers");
+  CHECK(!find(g, "dwconv_3")->pool_before, "fused an average pool");
+  compilation_free(c);
+}
+
 static void test_dead_nodes(void) {
   Compilation *c = compile("network m(input: 16) {\n  return input -> dense(4)\n}\n");
   if (!c)
@@ -230,6 +256,7 @@ int main(void) {
   test_fuse_residual();
   test_fuse_activation();
   test_fuse_preactivation();
+  test_fuse_pool_dwconv();
   test_fuse_dw_pointwise();
   test_dead_nodes();
   test_select_winograd();

@@ -152,7 +152,7 @@ static int run_dw(const DwCase *t, int threads, int pre_act, Rng *rng) {
   RtContext ctx = {.num_threads = threads};
   float *scale = rand_buf(rng, t->c, 0.5f, 1.5f);
   float *shift = rand_buf(rng, t->c, -0.5f, 0.5f);
-  RtPreact pre = {scale, shift, pre_act < 0 ? RT_ACT_LINEAR : (RtAct)pre_act, 0.2f};
+  RtPreact pre = {.scale = scale, .shift = shift, .act = pre_act < 0 ? RT_ACT_LINEAR : (RtAct)pre_act, .alpha = 0.2f};
   float *mapped = NULL;
   if (pre_act >= 0) {
     long in_n = (long)t->n * t->h * t->w * d.in_cs;
@@ -213,7 +213,7 @@ static int run_dw_pw(const DwPwCase *t, int threads, Rng *rng) {
   float *packed = malloc(rt_conv2d_packed_kernel_floats(t->c, t->oc, 1) * sizeof *packed);
   float *mapped = sentinel_buf(in_n), *mid = sentinel_buf(pix * t->c);
   float *got = sentinel_buf(pix * out_cs), *want = sentinel_buf(pix * out_cs);
-  RtPreact pre = {scale, shift, RT_ACT_RELU, 0.0f};
+  RtPreact pre = {.scale = scale, .shift = shift, .act = RT_ACT_RELU};
   RtEpilogue dep = {.bias = db, .act = RT_ACT_RELU6};
   RtEpilogue pep = {.bias = pb, .residual = res, .res_cs = t->oc, .act = t->act, .alpha = 0.3f};
   RtEltwise e = {.n = t->n, .h = t->h, .w = t->w, .c = t->c, .in_cs = d.in_cs, .out_cs = d.in_cs};
@@ -248,6 +248,83 @@ static const DwPwCase dw_pw_cases[] = {
     {"s2-valid",   2,  9,  8, 33, 70, 3, 2, PAD_VALID, 0, 0, 0, RT_ACT_TANH},
     {"k5",         2, 11, 10, 17, 9, 5, 1, PAD_SAME, 1, 0, 0, RT_ACT_LEAKY_RELU},
     {"many-rows",  3, 40, 12, 48, 32, 3, 1, PAD_SAME, 0, 4, 0, RT_ACT_RELU6},
+};
+
+/* A depthwise conv reading its input through a max pool (RtPreact.pool),
+ * with and without a batch norm and ReLU after the pool, alone and fused
+ * with a 1x1 conv (multiplier 1), against the reference pool, map and
+ * convs. */
+typedef struct DwPoolCase {
+  const char *name;
+  int n, sh, sw, c, in_extra, pool, k, s, mult;
+} DwPoolCase;
+
+static int run_dw_pool(const DwPoolCase *t, int threads, int mapped_too, Rng *rng) {
+  int ph = (t->sh - t->pool) / t->pool + 1, pw = (t->sw - t->pool) / t->pool + 1, oc = t->c * t->mult;
+  int in_cs = t->c + t->in_extra;
+  RtDwConv2d d = {.n = t->n, .h = ph, .w = pw, .c = t->c, .in_cs = in_cs, .kh = t->k, .kw = t->k, .sh = t->s,
+                  .sw = t->s, .multiplier = t->mult};
+  out_size(ph, t->k, t->s, PAD_SAME, &d.oh, &d.pad_top);
+  out_size(pw, t->k, t->s, PAD_SAME, &d.ow, &d.pad_left);
+  long src_n = (long)t->n * t->sh * t->sw * in_cs, pooled_n = (long)t->n * ph * pw * t->c;
+  long pix = (long)t->n * d.oh * d.ow;
+  float *src = rand_buf(rng, src_n, -1, 1);
+  float *kernel = rand_buf(rng, (long)t->k * t->k * oc, -0.5f, 0.5f);
+  float *bias = rand_buf(rng, oc, -0.5f, 0.5f);
+  float *scale = rand_buf(rng, t->c, 0.5f, 1.5f), *shift = rand_buf(rng, t->c, -0.5f, 0.5f);
+  float *pk = rand_buf(rng, (long)oc * 24, -0.3f, 0.3f), *pb = rand_buf(rng, 24, -0.5f, 0.5f);
+  float *pooled = sentinel_buf(pooled_n), *mapped = sentinel_buf(pooled_n), *mid = sentinel_buf(pix * oc);
+  float *got = sentinel_buf(pix * oc), *want = sentinel_buf(pix * oc);
+  float *got2 = sentinel_buf(pix * 24), *want2 = sentinel_buf(pix * 24);
+  float *packed = malloc(rt_conv2d_packed_kernel_floats(oc, 24, 1) * sizeof *packed);
+  RtPool2d pd = {.n = t->n, .h = t->sh, .w = t->sw, .c = t->c, .in_cs = in_cs, .oh = ph, .ow = pw,
+                 .kh = t->pool, .kw = t->pool, .sh = t->pool, .sw = t->pool};
+  ref_maxpool2d(pooled, src, &pd);
+  RtPreact pre = {.act = RT_ACT_LINEAR, .pool = t->pool, .src_h = t->sh, .src_w = t->sw};
+  const float *conv_in = pooled;
+  if (mapped_too) {
+    pre = (RtPreact){scale, shift, RT_ACT_RELU, 0.0f, t->pool, t->sh, t->sw};
+    RtEltwise e = {.n = t->n, .h = ph, .w = pw, .c = t->c};
+    RtEpilogue pre_ep = {.act = RT_ACT_RELU};
+    ref_channel_affine(mapped, pooled, scale, shift, &pre_ep, &e);
+    conv_in = mapped;
+  }
+  RtEpilogue ep = {.bias = bias, .act = RT_ACT_RELU};
+  RtDwConv2d dref = d;
+  dref.in_cs = t->c;
+  ref_dwconv2d(want, conv_in, kernel, &ep, &dref);
+  RtContext ctx = {.num_threads = threads};
+  char what[200];
+  snprintf(what, sizeof what, "dwconv through pool %s %dx%dx%dx%d pool %d%s, %d threads", t->name, t->n, t->sh,
+           t->sw, t->c, t->pool, mapped_too ? " + bn relu" : "", threads);
+  int fail = check_status(what, rt_dwconv2d_preact(&ctx, got, src, kernel, &pre, &ep, &d), RT_OK);
+  if (!fail)
+    fail = check_close(what, got, want, pix * oc, oc);
+  if (t->mult == 1) { /* the same fused with a 1x1 conv to 24 channels */
+    RtConv2d pwd = {.n = t->n, .h = d.oh, .w = d.ow, .c = oc, .oh = d.oh, .ow = d.ow, .oc = 24,
+                    .kh = 1, .kw = 1, .sh = 1, .sw = 1};
+    RtEpilogue pep = {.bias = pb};
+    ref_conv2d(want2, want, pk, &pep, &pwd);
+    RtStatus st = rt_conv2d_pack_kernel(packed, pk, oc, 24, 1);
+    if (st == RT_OK)
+      st = rt_dwconv2d_pointwise(&ctx, got2, src, kernel, &pre, &ep, &d, packed, &pep, 24, 0);
+    snprintf(what, sizeof what, "dw+pw through pool %s pool %d%s, %d threads", t->name, t->pool,
+             mapped_too ? " + bn relu" : "", threads);
+    int f2 = check_status(what, st, RT_OK);
+    if (!f2)
+      f2 = check_close(what, got2, want2, pix * 24, 24);
+    fail += f2;
+  }
+  free(src), free(kernel), free(bias), free(scale), free(shift), free(pk), free(pb), free(pooled);
+  free(mapped), free(mid), free(got), free(want), free(got2), free(want2), free(packed);
+  return fail;
+}
+
+static const DwPoolCase dw_pool_cases[] = {
+    {"unit",     1, 32, 32, 32, 0, 2, 3, 1, 1},
+    {"odd",      2,  9,  7, 20, 3, 2, 3, 1, 1}, /* floor: the last row and column unread */
+    {"pool3-s2", 1, 12, 13, 16, 0, 3, 3, 2, 1},
+    {"mult2",    2,  8,  8, 12, 0, 2, 3, 1, 2}, /* the plain path */
 };
 
 typedef struct DenseCase {
@@ -412,6 +489,12 @@ static int error_cases(void) {
   RtDwConv2d dw = {.n = 1, .h = 4, .w = 4, .c = 2, .oh = 2, .ow = 2, .kh = 3,
                    .kw = 3, .sh = 0, .sw = 1};
   fail |= check_status("dwconv stride 0", rt_dwconv2d(&ctx, buf, buf, buf, NULL, &dw), RT_ERR_ARG);
+  RtDwConv2d dw2 = {.n = 1, .h = 2, .w = 2, .c = 2, .oh = 2, .ow = 2, .kh = 1, .kw = 1, .sh = 1, .sw = 1};
+  RtPreact pool_pre = {.pool = 2, .src_h = 5, .src_w = 4}; /* pools 5 rows to 2, not to d.h = 3 */
+  dw2.h = 3;
+  dw2.oh = 3;
+  fail |= check_status("dwconv pool size mismatch", rt_dwconv2d_preact(&ctx, buf, buf, buf, &pool_pre, NULL, &dw2),
+                       RT_ERR_ARG);
   RtDwConv2d dwp = {.n = 1, .h = 4, .w = 4, .c = 2, .oh = 4, .ow = 4, .kh = 3, .kw = 3, .sh = 1, .sw = 1,
                     .pad_top = 1, .pad_left = 1, .multiplier = 2};
   fail |= check_status("dw+pw multiplier 2", rt_dwconv2d_pointwise(&ctx, buf, buf, buf, NULL, NULL, &dwp, buf, NULL, 2, 0),
@@ -457,6 +540,11 @@ int main(void) {
     for (int threads = 1; threads <= 3; threads++) {
       fails += run_dw(&dw_cases[i], threads, -1, &rng);
       fails += run_dw(&dw_cases[i], threads, RT_ACT_RELU, &rng);
+    }
+  for (size_t i = 0; i < sizeof dw_pool_cases / sizeof dw_pool_cases[0]; i++)
+    for (int threads = 1; threads <= 3; threads += 2) {
+      fails += run_dw_pool(&dw_pool_cases[i], threads, 0, &rng);
+      fails += run_dw_pool(&dw_pool_cases[i], threads, 1, &rng);
     }
   for (size_t i = 0; i < sizeof dw_pw_cases / sizeof dw_pw_cases[0]; i++)
     for (int threads = 1; threads <= 3; threads++)

@@ -154,11 +154,17 @@ RtStatus rt_dwconv2d(const RtContext *ctx, float *out, const float *in,
  * x -> act(x * scale[c] + shift[c]) (NULL scale: 1, NULL shift: 0). The
  * book's pre-activation, a batch norm and ReLU before a conv, folded into
  * the conv's input instead of a pass of its own. Padding is not mapped: it
- * reads as zero, as the padding of the mapped tensor would. */
+ * reads as zero, as the padding of the mapped tensor would.
+ *
+ * pool > 1: before the map, the input is read through a pool x pool max
+ * pool of stride pool without padding (Keras MaxPooling2D(pool)): `in`
+ * is then the map before that pool, src_h x src_w pixels, and the
+ * kernel's h and w are the pooled size, (src - pool) / pool + 1. */
 typedef struct RtPreact {
   const float *scale, *shift;
   RtAct act;
   float alpha;
+  int pool, src_h, src_w;
 } RtPreact;
 
 /* rt_dwconv2d of pre(in) (pre may be NULL: rt_dwconv2d). */
