@@ -158,6 +158,12 @@ static int64_t take(Gen *gen, int64_t floats) {
   return off;
 }
 
+/* An inference separable conv whose depthwise half fits the fused kernel
+ * runs as one rt_dwconv2d_pointwise: its pointwise kernel is packed at
+ * load, and the depthwise half never reaches memory. Training keeps the
+ * two steps (the backward pass reads the depthwise output). */
+static bool sepconv_fused(const Gen *gen, const Node *n) { return !gen->tp && pass_sepconv_fuses(n); }
+
 /* Inference convs other than Winograd's and the depthwise-shaped ones
  * (groups == input channels) run on a kernel packed at load. */
 static bool conv_packed(const Node *n) {
@@ -250,6 +256,13 @@ static void emit_prepare(Gen *gen, const char *id) {
       gen->w_extra[i] = take(gen, dk->count);
       em_line(e, "memcpy(w + %" PRId64 ", p + %" PRId64 ", %" PRId64 " * sizeof(float));", gen->w_extra[i],
               dk->offset, dk->count);
+      if (sepconv_fused(gen, n)) {
+        int64_t rows = k->count / oc;
+        gen->w_extra2[i] = take(gen, rows * ((oc + 31) / 32 * 32));
+        em_line(e, "/* %s: the pointwise kernel packed for the runtime's GEMM */", name);
+        em_line(e, "rt_conv2d_pack_kernel(w + %" PRId64 ", w + %" PRId64 ", %" PRId64 ", %" PRId64 ", 1);",
+                gen->w_extra2[i], gen->w_kernel[i], rows, oc);
+      }
     }
     if (n->dw_before) {
       const Node *dw = n->dw_before;
@@ -419,6 +432,17 @@ void cg_emit_node(Gen *gen, const Node *n) {
   case OP_SEPCONV: {
     const TensorView *sv = gen->tp ? NULL : &gen->p->scratch[n->id];
     int64_t mid = in->shape.d[2] * a->multiplier;
+    if (sepconv_fused(gen, n)) {
+      dw_desc(gen, n, in, mid);
+      em_line(e, "const RtEpilogue dw_ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};");
+      em_line(e, "const RtEpilogue ep = %s;", epilogue(gen, n, gen->w_bias[n->id]));
+      em_line(e,
+              "CHECK(rt_dwconv2d_pointwise(ctx, %s, %s, w + %" PRId64 ", NULL, &dw_ep, &d, w + %" PRId64
+              ", &ep, %" PRId64 ", %" PRId64 "));",
+              out, src, gen->w_extra[n->id], gen->w_extra2[n->id], cg_chans(n), cg_cs(gen, n));
+      softmax_after(gen, n);
+      return;
+    }
     em_line(e, "float *mid = (float *)(arena + (size_t)N * %" PRId64 ");  /* depthwise half */",
             gen->tp ? gen->tp->save[n->id] : gen->p->root_offset[sv->root]);
     em_line(e,

@@ -471,6 +471,13 @@ int pass_dead_nodes(Graph *g);       /* layers no output depends on */
 int pass_fuse_preactivation(Graph *g); /* bn -> act -> dwconv: the dwconv maps its input */
 int pass_fuse_pool_dwconv(Graph *g);   /* maxpool -> dwconv: the dwconv pools as it reads */
 int pass_fuse_dw_pointwise(Graph *g);  /* dwconv -> 1x1 conv: one layer, no tensor between */
+/* Whether rt_dwconv2d_pointwise takes a depthwise conv of these
+ * attributes with ow output columns of c channels (its tile and buffers);
+ * a separable conv's two halves run through it when it does. */
+bool pass_dw_tile_fits(const Attrs *a, int64_t ow, int64_t c);
+/* A separable conv that runs as one rt_dwconv2d_pointwise at inference
+ * (no scratch for its depthwise half). */
+bool pass_sepconv_fuses(const Node *n);
 int pass_select_winograd(Graph *g);  /* 3x3 stride-1 convs run by Winograd */
 /* The Winograd tile that pays for this conv, 2 or 4, or 0 for none (the
  * pass's rule; the training step, which runs on the graph as written, asks

@@ -182,8 +182,9 @@ static void make_views(Planner *pl) {
       touch(pl, p->view[n->inputs[j]->id].root, i);
     if (n->residual)
       touch(pl, p->view[n->residual->id].root, i);
-    if (n->op == OP_SEPCONV) {
-      /* The depthwise half's output, alive only inside this layer. */
+    if (n->op == OP_SEPCONV && !pass_sepconv_fuses(n)) {
+      /* The depthwise half's output, alive only inside this layer (none
+       * when the fused kernel keeps it in its tile). */
       int64_t mid = n->shape.d[0] * n->shape.d[1] * n->inputs[0]->shape.d[2] * n->attr.multiplier;
       p->scratch[i] = (TensorView){new_root(pl, mid * 4, i), 0, n->inputs[0]->shape.d[2] * n->attr.multiplier};
     }

@@ -22,12 +22,15 @@ static bool pointwise(const Node *n) {
          !n->winograd_tile && !n->dw_before;
 }
 
-static bool fits_runtime(const Node *dw) {
-  const Attrs *a = &dw->attr;
-  int64_t ow = dw->shape.d[1], c = dw->shape.d[2];
+bool pass_dw_tile_fits(const Attrs *a, int64_t ow, int64_t c) {
   int64_t ring_w = (ow - 1) * a->stride[1] + a->kernel[1];
-  return a->multiplier == 1 && a->kernel[0] * a->kernel[1] <= MAX_TAPS && ow * c <= TILE_FLOATS &&
+  return a->multiplier <= 1 && a->kernel[0] * a->kernel[1] <= MAX_TAPS && ow * c <= TILE_FLOATS &&
          ring_w * a->kernel[0] * LANES <= RING_FLOATS;
+}
+
+bool pass_sepconv_fuses(const Node *n) {
+  return n->op == OP_SEPCONV && n->shape.rank == 3 && n->attr.multiplier <= 1 &&
+         pass_dw_tile_fits(&n->attr, n->shape.d[1], n->inputs[0]->shape.d[2]);
 }
 
 int pass_fuse_dw_pointwise(Graph *g) {
@@ -39,7 +42,8 @@ int pass_fuse_dw_pointwise(Graph *g) {
       continue;
     Node *dw = n->inputs[0];
     bool fusable = dw->op == OP_DWCONV && !dw->dead && uses[dw->id] == 1 && !pass_is_output(g, dw) &&
-                   !dw->residual && dw->attr.act != ACT_SOFTMAX && dw->shape.rank == 3 && fits_runtime(dw);
+                   !dw->residual && dw->attr.act != ACT_SOFTMAX && dw->shape.rank == 3 &&
+                   pass_dw_tile_fits(&dw->attr, dw->shape.d[1], dw->shape.d[2]);
     if (!fusable)
       continue;
     n->dw_before = dw;
