@@ -1,13 +1,16 @@
 /* Depthwise 2-D convolution (Keras DepthwiseConv2D, and Conv2D with
- * groups == channels), optionally reading its input through a
- * pre-activation (the book's Unit: batch norm and ReLU before the conv).
+ * groups == channels), optionally reading its input through a max pool
+ * and a pre-activation (the book's Unit: maxpool, then batch norm and ReLU
+ * before the conv), and optionally followed by a 1x1 conv that reads its
+ * output from a tile on the stack (rt_dwconv2d_pointwise, at the end).
  *
  * Each output channel sees one input channel, so there is no GEMM to be
  * had: per output pixel and tap, one vector multiply-add across 16
  * channels. The work is cut into items of (image, 16 channels, strip of
  * output columns, run of output rows). An item copies the input rows it
  * needs, 16 channels wide, into a small ring buffer on its stack: zero
- * columns where the padding is, the pre-activation applied on the way in.
+ * columns where the padding is, the pool and the pre-activation applied
+ * on the way in.
  * So each input value is transformed once per item (not once per tap),
  * the taps read L1 with no bounds checks, and a 3x3 kernel's 9 weight
  * vectors stay in registers along the whole row. Bias, residual and the
