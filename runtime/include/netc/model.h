@@ -139,7 +139,9 @@ typedef struct NetcModel {
   /* Runs the network on `batch` images: input [batch, input_size] ->
    * output [batch, output_size]. arena holds arena_bytes_per_image * batch
    * bytes, 64-byte aligned; ws holds workspace_floats(batch) floats.
-   * Returns RT_OK, or the first kernel's error status. */
+   * input is read in place and never written, output may be written
+   * before the last layer: the two must not overlap each other or the
+   * arena. Returns RT_OK, or the first kernel's error status. */
   RtStatus (*forward)(const RtContext *ctx, const float *compute, void *arena, float *ws, size_t ws_floats,
                       const float *input, float *output, int batch);
 
