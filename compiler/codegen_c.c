@@ -928,8 +928,10 @@ char *cg_c_identifier(Arena *a, const char *s) {
   return out;
 }
 
-bool cg_c_write(const Compilation *c, const Graph *g, const Plan *p, const char *dir, const CodegenOptions *o) {
-  Gen gen = {.a = c->arena, .c = c, .g = g, .p = p, .train_winograd = o->train_winograd};
+/* A generator for graph g (after the passes, planned by p) of compilation
+ * c: its parameter table and no weight placed yet. */
+static Gen gen_new(const Compilation *c, const Graph *g, const Plan *p, bool train_winograd) {
+  Gen gen = {.a = c->arena, .c = c, .g = g, .p = p, .train_winograd = train_winograd};
   gen.param_index = strmap_new(gen.a);
   for (int i = 0; i < c->graph->nnodes; i++)
     layer_params(&gen, c->graph->nodes[i]);
@@ -937,17 +939,25 @@ bool cg_c_write(const Compilation *c, const Graph *g, const Plan *p, const char 
    * graph as written, which has at least as many nodes. */
   int n = c->graph->nnodes > g->nnodes ? c->graph->nnodes : g->nnodes;
   n = n ? n : 1;
-  gen.w_kernel = arena_alloc(gen.a, sizeof(int64_t) * (size_t)n);
-  gen.w_bias = arena_alloc(gen.a, sizeof(int64_t) * (size_t)n);
-  gen.w_extra = arena_alloc(gen.a, sizeof(int64_t) * (size_t)n);
-  gen.w_extra2 = arena_alloc(gen.a, sizeof(int64_t) * (size_t)n);
-  gen.w_preact = arena_alloc(gen.a, sizeof(int64_t) * (size_t)n);
-  gen.w_dw_kernel = arena_alloc(gen.a, sizeof(int64_t) * (size_t)n);
-  gen.w_dw_bias = arena_alloc(gen.a, sizeof(int64_t) * (size_t)n);
-  gen.w_dw_preact = arena_alloc(gen.a, sizeof(int64_t) * (size_t)n);
-  for (int i = 0; i < n; i++)
-    gen.w_kernel[i] = gen.w_bias[i] = gen.w_extra[i] = gen.w_extra2[i] = gen.w_preact[i] = gen.w_dw_kernel[i] =
-        gen.w_dw_bias[i] = gen.w_dw_preact[i] = -1;
+  int64_t **slots[] = {&gen.w_kernel, &gen.w_bias, &gen.w_extra, &gen.w_extra2,
+                       &gen.w_preact, &gen.w_dw_kernel, &gen.w_dw_bias, &gen.w_dw_preact};
+  for (size_t s = 0; s < sizeof slots / sizeof slots[0]; s++) {
+    *slots[s] = arena_alloc(gen.a, sizeof(int64_t) * (size_t)n);
+    for (int i = 0; i < n; i++)
+      (*slots[s])[i] = -1;
+  }
+  return gen;
+}
+
+int64_t cg_c_compute_floats(const Compilation *c, const Graph *g, const Plan *p) {
+  Gen gen = gen_new(c, g, p, false);
+  gen.e = (Emitter){NULL, 0}; /* lay the block out, write nothing */
+  emit_prepare(&gen, "m");
+  return gen.compute_floats;
+}
+
+bool cg_c_write(const Compilation *c, const Graph *g, const Plan *p, const char *dir, const CodegenOptions *o) {
+  Gen gen = gen_new(c, g, p, o->train_winograd);
   const char *id = o->model_id;
   char *upper = arena_strdup(gen.a, id);
   for (char *q = upper; *q; q++)

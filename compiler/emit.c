@@ -9,6 +9,8 @@
 #include <string.h>
 
 static void vline(Emitter *e, const char *fmt, va_list ap) {
+  if (!e->out) /* laying out without writing */
+    return;
   for (int i = 0; i < e->indent; i++)
     fputs("  ", e->out);
   vfprintf(e->out, fmt, ap);
@@ -39,7 +41,10 @@ void em_close(Emitter *e, const char *fmt, ...) {
   va_end(ap);
 }
 
-void em_blank(Emitter *e) { fputc('\n', e->out); }
+void em_blank(Emitter *e) {
+  if (e->out)
+    fputc('\n', e->out);
+}
 
 char *em_comment_text(Arena *a, const char *s) {
   size_t n = strlen(s);

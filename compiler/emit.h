@@ -6,7 +6,7 @@
 #include "netc.h"
 
 typedef struct Emitter {
-  FILE *out;
+  FILE *out;   /* NULL: nothing is written (a layout run that only counts) */
   int indent;  /* levels of two spaces */
 } Emitter;
 

@@ -334,6 +334,7 @@ typedef struct Totals {
   int64_t peak_activation_bytes;  /* live tensors at the worst step, at `batch` */
   int64_t planned_arena_bytes;    /* the C backend's arena after passes, at `batch` */
   int64_t naive_arena_bytes;      /* every tensor in a buffer of its own, at `batch` */
+  int64_t compute_weight_bytes;   /* the C backend's weights as prepare() lays them out */
   /* Training at the train section's batch size (train_batch 0: the model
    * cannot be trained, e.g. no softmax for cross-entropy). */
   int train_batch;
@@ -572,6 +573,9 @@ typedef struct CodegenOptions {
  * stderr) when a file cannot be written. */
 bool cg_c_write(const Compilation *c, const Graph *g, const Plan *p, const char *dir,
                 const CodegenOptions *o);
+/* Floats of the compute weights the emitted prepare() lays out for graph g
+ * (kernels and biases, folded, packed and Winograd-transformed). */
+int64_t cg_c_compute_floats(const Compilation *c, const Graph *g, const Plan *p);
 /* A C identifier made from any string: [A-Za-z0-9_], not starting with a
  * digit, never empty. */
 char *cg_c_identifier(Arena *a, const char *s);

@@ -151,6 +151,7 @@ char *report_json(const Compilation *c) {
   cJSON_AddNumberToObject(root, "elementwise", (double)t->eltwise);
   cJSON *m = cJSON_AddObjectToObject(root, "memory");
   cJSON_AddNumberToObject(m, "weight_bytes", (double)t->weight_bytes);
+  cJSON_AddNumberToObject(m, "compute_weight_bytes", (double)t->compute_weight_bytes);
   cJSON_AddNumberToObject(m, "activation_bytes", (double)t->activation_bytes);
   cJSON_AddNumberToObject(m, "peak_activation_bytes", (double)t->peak_activation_bytes);
   cJSON_AddNumberToObject(m, "planned_arena_bytes", (double)t->planned_arena_bytes);

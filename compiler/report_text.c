@@ -97,6 +97,8 @@ static void print_totals(FILE *out, const Compilation *c, bool md) {
   LINE("Element-wise ops", "%s", fmt_thousands(t->eltwise, a, sizeof a));
   LINE("Weight memory", "%s bytes (%s, float32)", fmt_thousands(t->weight_bytes, a, sizeof a),
        fmt_bytes(t->weight_bytes, b, sizeof b));
+  LINE("Compute weights", "%s bytes (%s, C backend after passes: folded, packed, Winograd-transformed)",
+       fmt_thousands(t->compute_weight_bytes, a, sizeof a), fmt_bytes(t->compute_weight_bytes, b, sizeof b));
   LINE("Activation memory", "%s bytes (%s, every layer output)", fmt_thousands(t->activation_bytes, a, sizeof a),
        fmt_bytes(t->activation_bytes, b, sizeof b));
   LINE("Peak activation memory", "%s bytes (%s, live tensors, inference)",

@@ -606,6 +606,7 @@ static const char summary[] =
     "FLOPs: 1,428,376,960 (2 x MACs)" "\n"
     "Element-wise ops: 1,785,248" "\n"
     "Weight memory: 244,403,360 bytes (233.08 MiB, float32)" "\n"
+    "Compute weights: 279,934,912 bytes (266.97 MiB, C backend after passes: folded, packed, Winograd-transformed)" "\n"
     "Activation memory: 3,022,240 bytes (2.88 MiB, every layer output)" "\n"
     "Peak activation memory: 1,376,512 bytes (1.31 MiB, live tensors, inference)" "\n"
     "Planned arena: 961,024 bytes (938.50 KiB, C backend after passes; 2,969,024 bytes without reuse)" "\n"

@@ -2966,6 +2966,7 @@ static const char summary[] =
     "FLOPs: 114,234,368 (2 x MACs)" "\n"
     "Element-wise ops: 1,353,768" "\n"
     "Weight memory: 4,548,392 bytes (4.34 MiB, float32)" "\n"
+    "Compute weights: 14,259,136 bytes (13.60 MiB, C backend after passes: folded, packed, Winograd-transformed)" "\n"
     "Activation memory: 4,220,968 bytes (4.03 MiB, every layer output)" "\n"
     "Peak activation memory: 393,216 bytes (384.00 KiB, live tensors, inference)" "\n"
     "Planned arena: 327,680 bytes (320.00 KiB, C backend after passes; 2,091,072 bytes without reuse)" "\n"

@@ -1091,6 +1091,7 @@ static const char summary[] =
     "FLOPs: 532,026,368 (2 x MACs)" "\n"
     "Element-wise ops: 1,229,864" "\n"
     "Weight memory: 7,707,736 bytes (7.35 MiB, float32)" "\n"
+    "Compute weights: 38,376,896 bytes (36.60 MiB, C backend after passes: folded, packed, Winograd-transformed)" "\n"
     "Activation memory: 3,610,664 bytes (3.44 MiB, every layer output)" "\n"
     "Peak activation memory: 524,288 bytes (512.00 KiB, live tensors, inference)" "\n"
     "Planned arena: 524,288 bytes (512.00 KiB, C backend after passes; 1,599,552 bytes without reuse)" "\n"

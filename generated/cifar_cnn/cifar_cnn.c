@@ -768,6 +768,7 @@ static const char summary[] =
     "FLOPs: 607,523,840 (2 x MACs)" "\n"
     "Element-wise ops: 835,624" "\n"
     "Weight memory: 10,050,600 bytes (9.58 MiB, float32)" "\n"
+    "Compute weights: 50,165,568 bytes (47.84 MiB, C backend after passes: folded, packed, Winograd-transformed)" "\n"
     "Activation memory: 1,620,008 bytes (1.54 MiB, every layer output)" "\n"
     "Peak activation memory: 524,288 bytes (512.00 KiB, live tensors, inference)" "\n"
     "Planned arena: 524,288 bytes (512.00 KiB, C backend after passes; 1,554,496 bytes without reuse)" "\n"

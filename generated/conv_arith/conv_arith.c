@@ -118,6 +118,7 @@ static const char summary[] =
     "FLOPs: 1,785,263,616 (2 x MACs)" "\n"
     "Element-wise ops: 3,942,720" "\n"
     "Weight memory: 269,568 bytes (263.25 KiB, float32)" "\n"
+    "Compute weights: 538,624 bytes (526.00 KiB, C backend after passes: folded, packed, Winograd-transformed)" "\n"
     "Activation memory: 16,372,992 bytes (15.61 MiB, every layer output)" "\n"
     "Peak activation memory: 15,770,880 bytes (15.04 MiB, live tensors, inference)" "\n"
     "Planned arena: 12,616,704 bytes (12.03 MiB, C backend after passes; 16,372,992 bytes without reuse)" "\n"

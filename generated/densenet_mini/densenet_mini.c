@@ -2154,6 +2154,7 @@ static const char summary[] =
     "FLOPs: 325,718,560 (2 x MACs)" "\n"
     "Element-wise ops: 2,625,576" "\n"
     "Weight memory: 1,844,424 bytes (1.76 MiB, float32)" "\n"
+    "Compute weights: 8,635,392 bytes (8.24 MiB, C backend after passes: folded, packed, Winograd-transformed)" "\n"
     "Activation memory: 9,951,080 bytes (9.49 MiB, every layer output)" "\n"
     "Peak activation memory: 1,572,864 bytes (1.50 MiB, live tensors, inference)" "\n"
     "Planned arena: 1,310,720 bytes (1.25 MiB, C backend after passes; 6,973,376 bytes without reuse)" "\n"

@@ -2099,6 +2099,7 @@ static const char summary[] =
     "FLOPs: 1,565,468,672 (2 x MACs)" "\n"
     "Element-wise ops: 9,116,712" "\n"
     "Weight memory: 7,472,680 bytes (7.13 MiB, float32)" "\n"
+    "Compute weights: 27,646,336 bytes (26.37 MiB, C backend after passes: folded, packed, Winograd-transformed)" "\n"
     "Activation memory: 13,154,344 bytes (12.54 MiB, every layer output)" "\n"
     "Peak activation memory: 3,932,160 bytes (3.75 MiB, live tensors, inference)" "\n"
     "Planned arena: 4,063,232 bytes (3.88 MiB, C backend after passes; 13,152,320 bytes without reuse)" "\n"

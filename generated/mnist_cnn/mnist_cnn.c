@@ -407,6 +407,7 @@ static const char summary[] =
     "FLOPs: 145,911,808 (2 x MACs)" "\n"
     "Element-wise ops: 351,272" "\n"
     "Weight memory: 2,039,592 bytes (1.95 MiB, float32)" "\n"
+    "Compute weights: 6,170,688 bytes (5.88 MiB, C backend after passes: folded, packed, Winograd-transformed)" "\n"
     "Activation memory: 755,816 bytes (738.10 KiB, every layer output)" "\n"
     "Peak activation memory: 401,408 bytes (392.00 KiB, live tensors, inference)" "\n"
     "Planned arena: 401,408 bytes (392.00 KiB, C backend after passes; 755,840 bytes without reuse)" "\n"

@@ -262,6 +262,7 @@ static const char summary[] =
     "FLOPs: 268,800 (2 x MACs)" "\n"
     "Element-wise ops: 808" "\n"
     "Weight memory: 539,176 bytes (526.54 KiB, float32)" "\n"
+    "Compute weights: 539,200 bytes (526.56 KiB, C backend after passes: folded, packed, Winograd-transformed)" "\n"
     "Activation memory: 4,712 bytes (4.60 KiB, every layer output)" "\n"
     "Peak activation memory: 3,648 bytes (3.56 KiB, live tensors, inference)" "\n"
     "Planned arena: 1,024 bytes (1.00 KiB, C backend after passes; 4,736 bytes without reuse)" "\n"

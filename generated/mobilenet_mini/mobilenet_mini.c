@@ -2283,6 +2283,7 @@ static const char summary[] =
     "FLOPs: 27,313,152 (2 x MACs)" "\n"
     "Element-wise ops: 1,398,824" "\n"
     "Weight memory: 1,151,016 bytes (1.10 MiB, float32)" "\n"
+    "Compute weights: 2,173,888 bytes (2.07 MiB, C backend after passes: folded, packed, Winograd-transformed)" "\n"
     "Activation memory: 4,323,368 bytes (4.12 MiB, every layer output)" "\n"
     "Peak activation memory: 393,216 bytes (384.00 KiB, live tensors, inference)" "\n"
     "Planned arena: 262,144 bytes (256.00 KiB, C backend after passes; 882,752 bytes without reuse)" "\n"

@@ -2029,6 +2029,7 @@ static const char summary[] =
     "FLOPs: 3,628,146,688 (2 x MACs)" "\n"
     "Element-wise ops: 9,863,584" "\n"
     "Weight memory: 46,796,448 bytes (44.63 MiB, float32)" "\n"
+    "Compute weights: 141,776,576 bytes (135.21 MiB, C backend after passes: folded, packed, Winograd-transformed)" "\n"
     "Activation memory: 33,523,616 bytes (31.97 MiB, every layer output)" "\n"
     "Peak activation memory: 6,422,528 bytes (6.12 MiB, live tensors, inference)" "\n"
     "Planned arena: 4,014,080 bytes (3.83 MiB, C backend after passes; 11,345,856 bytes without reuse)" "\n"

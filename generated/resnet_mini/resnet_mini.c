@@ -2966,6 +2966,7 @@ static const char summary[] =
     "FLOPs: 429,593,600 (2 x MACs)" "\n"
     "Element-wise ops: 1,751,080" "\n"
     "Weight memory: 17,498,152 bytes (16.69 MiB, float32)" "\n"
+    "Compute weights: 57,823,936 bytes (55.15 MiB, C backend after passes: folded, packed, Winograd-transformed)" "\n"
     "Activation memory: 5,412,904 bytes (5.16 MiB, every layer output)" "\n"
     "Peak activation memory: 393,216 bytes (384.00 KiB, live tensors, inference)" "\n"
     "Planned arena: 393,216 bytes (384.00 KiB, C backend after passes; 2,488,384 bytes without reuse)" "\n"

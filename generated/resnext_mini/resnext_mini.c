@@ -3071,6 +3071,7 @@ static const char summary[] =
     "FLOPs: 175,772,672 (2 x MACs)" "\n"
     "Element-wise ops: 4,677,672" "\n"
     "Weight memory: 2,455,336 bytes (2.34 MiB, float32)" "\n"
+    "Compute weights: 6,042,176 bytes (5.76 MiB, C backend after passes: folded, packed, Winograd-transformed)" "\n"
     "Activation memory: 14,333,992 bytes (13.67 MiB, every layer output)" "\n"
     "Peak activation memory: 786,432 bytes (768.00 KiB, live tensors, inference)" "\n"
     "Planned arena: 786,432 bytes (768.00 KiB, C backend after passes; 6,043,712 bytes without reuse)" "\n"

@@ -4730,6 +4730,7 @@ static const char summary[] =
     "FLOPs: 429,658,880 (2 x MACs)" "\n"
     "Element-wise ops: 2,122,780" "\n"
     "Weight memory: 17,634,832 bytes (16.82 MiB, float32)" "\n"
+    "Compute weights: 57,961,024 bytes (55.28 MiB, C backend after passes: folded, packed, Winograd-transformed)" "\n"
     "Activation memory: 6,168,184 bytes (5.88 MiB, every layer output)" "\n"
     "Peak activation memory: 393,216 bytes (384.00 KiB, live tensors, inference)" "\n"
     "Planned arena: 393,216 bytes (384.00 KiB, C backend after passes; 3,237,952 bytes without reuse)" "\n"

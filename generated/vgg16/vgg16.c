@@ -1014,6 +1014,7 @@ static const char summary[] =
     "FLOPs: 30,940,528,640 (2 x MACs)" "\n"
     "Element-wise ops: 33,236,896" "\n"
     "Weight memory: 553,430,176 bytes (527.79 MiB, float32)" "\n"
+    "Compute weights: 788,776,896 bytes (752.24 MiB, C backend after passes: folded, packed, Winograd-transformed)" "\n"
     "Activation memory: 61,050,784 bytes (58.22 MiB, every layer output)" "\n"
     "Peak activation memory: 25,690,112 bytes (24.50 MiB, live tensors, inference)" "\n"
     "Planned arena: 25,690,112 bytes (24.50 MiB, C backend after passes; 61,050,816 bytes without reuse)" "\n"

@@ -1161,6 +1161,7 @@ static const char summary[] =
     "FLOPs: 39,264,124,928 (2 x MACs)" "\n"
     "Element-wise ops: 35,846,048" "\n"
     "Weight memory: 574,668,960 bytes (548.05 MiB, float32)" "\n"
+    "Compute weights: 894,950,336 bytes (853.49 MiB, C backend after passes: folded, packed, Winograd-transformed)" "\n"
     "Activation memory: 66,269,088 bytes (63.20 MiB, every layer output)" "\n"
     "Peak activation memory: 25,690,112 bytes (24.50 MiB, live tensors, inference)" "\n"
     "Planned arena: 25,690,112 bytes (24.50 MiB, C backend after passes; 66,269,120 bytes without reuse)" "\n"

@@ -2,6 +2,8 @@
 # test_generated.sh NETC: generated/ holds exactly what netc emits now for
 # every dsl-example, and emitting twice gives identical bytes. A difference
 # means the emitter changed: run tools/regenerate.sh and review the diff.
+# Also: the compute weights `netc report` counts are the block the emitted
+# header declares.
 set -u
 netc=$1
 cd "$(dirname "$0")/../.." || exit 2
@@ -30,6 +32,12 @@ for f in dsl-examples/*.net; do
     fails=$((fails + 1))
   else
     echo "ok: generated/$name"
+  fi
+  floats=$(sed -n 's/^#define [A-Z0-9_]*_COMPUTE_FLOATS \([0-9]*\)$/\1/p' "$tmp/a/$name/"*.h)
+  bytes=$("$netc" report "$f" --json | sed -n 's/.*"compute_weight_bytes":[[:space:]]*\([0-9]*\).*/\1/p')
+  if [ -z "$floats" ] || [ "$bytes" != "$((floats * 4))" ]; then
+    echo "FAIL: $f: report counts ${bytes:-no} compute weight bytes, the header declares ${floats:-no} floats"
+    fails=$((fails + 1))
   fi
 done
 exit $((fails > 0))
