@@ -37,40 +37,41 @@ static const NetcParam params[] = {
 
 /* Makes the compute weights from the Keras tensors (once, at load). */
 void alexnet_prepare(float *w, const float *p) {
+  /* w[0, 884736): staging for the kernels only their copies below are made from */
   /* conv (Conv2D) */
   memcpy(w + 0, p + 0, 23232 * sizeof(float));
-  memcpy(w + 23232, p + 23232, 64 * sizeof(float));
+  memcpy(w + 884736, p + 23232, 64 * sizeof(float));
   /* conv: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 23296, w + 0, 363, 64, 1);
+  rt_conv2d_pack_kernel(w + 884800, w + 0, 363, 64, 1);
   /* conv_1 (Conv2D) */
-  memcpy(w + 46528, p + 23296, 307200 * sizeof(float));
-  memcpy(w + 353728, p + 330496, 192 * sizeof(float));
+  memcpy(w + 0, p + 23296, 307200 * sizeof(float));
+  memcpy(w + 908032, p + 330496, 192 * sizeof(float));
   /* conv_1: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 353920, w + 46528, 1600, 192, 1);
+  rt_conv2d_pack_kernel(w + 908224, w + 0, 1600, 192, 1);
   /* conv_2 (Conv2D) */
-  memcpy(w + 661120, p + 330688, 663552 * sizeof(float));
-  memcpy(w + 1324672, p + 994240, 384 * sizeof(float));
+  memcpy(w + 0, p + 330688, 663552 * sizeof(float));
+  memcpy(w + 1215424, p + 994240, 384 * sizeof(float));
   /* conv_2: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 1325056, w + 661120, 192, 384, 4);
+  rt_winograd_kernel(w + 1215808, w + 0, 192, 384, 4);
   /* conv_3 (Conv2D) */
-  memcpy(w + 3979264, p + 994624, 884736 * sizeof(float));
-  memcpy(w + 4864000, p + 1879360, 256 * sizeof(float));
+  memcpy(w + 0, p + 994624, 884736 * sizeof(float));
+  memcpy(w + 3870016, p + 1879360, 256 * sizeof(float));
   /* conv_3: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 4864256, w + 3979264, 384, 256, 4);
+  rt_winograd_kernel(w + 3870272, w + 0, 384, 256, 4);
   /* conv_4 (Conv2D) */
-  memcpy(w + 8403200, p + 1879616, 589824 * sizeof(float));
-  memcpy(w + 8993024, p + 2469440, 256 * sizeof(float));
+  memcpy(w + 0, p + 1879616, 589824 * sizeof(float));
+  memcpy(w + 7409216, p + 2469440, 256 * sizeof(float));
   /* conv_4: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 8993280, w + 8403200, 256, 256, 4);
+  rt_winograd_kernel(w + 7409472, w + 0, 256, 256, 4);
   /* dense (Dense) */
-  memcpy(w + 11352576, p + 2469696, 37748736 * sizeof(float));
-  memcpy(w + 49101312, p + 40218432, 4096 * sizeof(float));
+  memcpy(w + 9768768, p + 2469696, 37748736 * sizeof(float));
+  memcpy(w + 47517504, p + 40218432, 4096 * sizeof(float));
   /* dense_1 (Dense) */
-  memcpy(w + 49105408, p + 40222528, 16777216 * sizeof(float));
-  memcpy(w + 65882624, p + 56999744, 4096 * sizeof(float));
+  memcpy(w + 47521600, p + 40222528, 16777216 * sizeof(float));
+  memcpy(w + 64298816, p + 56999744, 4096 * sizeof(float));
   /* dense_2 (Dense) */
-  memcpy(w + 65886720, p + 57003840, 4096000 * sizeof(float));
-  memcpy(w + 69982720, p + 61099840, 1000 * sizeof(float));
+  memcpy(w + 64302912, p + 57003840, 4096000 * sizeof(float));
+  memcpy(w + 68398912, p + 61099840, 1000 * sizeof(float));
 }
 
 /* Scratch the convolutions need at batch N (im2col tiles, Winograd blocks). */
@@ -140,8 +141,8 @@ RtStatus alexnet_forward(const RtContext *ctx, const float *w, void *arena_, flo
   /* conv (Conv2D, relu), line 18: 224x224x3 -> 55x55x64, 70,276,800 MACs */
   {
     const RtConv2d d = {N, 224, 224, 3, 3, 55, 55, 64, 64, 11, 11, 4, 4, 2, 2, 1};
-    const RtEpilogue ep = {w + 23232, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t1, t0, w + 23296, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 884736, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t1, t0, w + 884800, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 1);
@@ -157,8 +158,8 @@ RtStatus alexnet_forward(const RtContext *ctx, const float *w, void *arena_, flo
   /* conv_1 (Conv2D, relu), line 20: 27x27x64 -> 27x27x192, 223,948,800 MACs */
   {
     const RtConv2d d = {N, 27, 27, 64, 64, 27, 27, 192, 192, 5, 5, 1, 1, 2, 2, 1};
-    const RtEpilogue ep = {w + 353728, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t3, t2, w + 353920, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 908032, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t3, t2, w + 908224, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 3);
@@ -174,8 +175,8 @@ RtStatus alexnet_forward(const RtContext *ctx, const float *w, void *arena_, flo
   /* conv_2 (Conv2D, relu, Winograd F(4x4)), line 22: 13x13x192 -> 13x13x384, 112,140,288 MACs */
   {
     const RtConv2d d = {N, 13, 13, 192, 192, 13, 13, 384, 384, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 1324672, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t5, t4, w + 1325056, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 1215424, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t5, t4, w + 1215808, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 5);
@@ -183,8 +184,8 @@ RtStatus alexnet_forward(const RtContext *ctx, const float *w, void *arena_, flo
   /* conv_3 (Conv2D, relu, Winograd F(4x4)), line 23: 13x13x384 -> 13x13x256, 149,520,384 MACs */
   {
     const RtConv2d d = {N, 13, 13, 384, 384, 13, 13, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 4864000, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t6, t5, w + 4864256, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 3870016, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t6, t5, w + 3870272, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 6);
@@ -192,8 +193,8 @@ RtStatus alexnet_forward(const RtContext *ctx, const float *w, void *arena_, flo
   /* conv_4 (Conv2D, relu, Winograd F(4x4)), line 24: 13x13x256 -> 13x13x256, 99,680,256 MACs */
   {
     const RtConv2d d = {N, 13, 13, 256, 256, 13, 13, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 8993024, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t7, t6, w + 8993280, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 7409216, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t7, t6, w + 7409472, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 7);
@@ -216,8 +217,8 @@ RtStatus alexnet_forward(const RtContext *ctx, const float *w, void *arena_, flo
   /* dense (Dense, relu), line 27: 9216 -> 4096, 37,748,736 MACs */
   {
     const RtDense d = {N * 1, 9216, 4096, 9216, 4096};
-    const RtEpilogue ep = {w + 49101312, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dense(ctx, t10, t9, w + 11352576, &ep, &d));
+    const RtEpilogue ep = {w + 47517504, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dense(ctx, t10, t9, w + 9768768, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 10);
@@ -225,8 +226,8 @@ RtStatus alexnet_forward(const RtContext *ctx, const float *w, void *arena_, flo
   /* dense_1 (Dense, relu), line 28: 4096 -> 4096, 16,777,216 MACs */
   {
     const RtDense d = {N * 1, 4096, 4096, 4096, 4096};
-    const RtEpilogue ep = {w + 65882624, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dense(ctx, t11, t10, w + 49105408, &ep, &d));
+    const RtEpilogue ep = {w + 64298816, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dense(ctx, t11, t10, w + 47521600, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 11);
@@ -234,8 +235,8 @@ RtStatus alexnet_forward(const RtContext *ctx, const float *w, void *arena_, flo
   /* dense_2 (Dense, softmax), line 29: 4096 -> 1000, 4,096,000 MACs */
   {
     const RtDense d = {N * 1, 4096, 1000, 4096, 1000};
-    const RtEpilogue ep = {w + 69982720, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_dense(ctx, t12, t11, w + 65886720, &ep, &d));
+    const RtEpilogue ep = {w + 68398912, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, t12, t11, w + 64302912, &ep, &d));
     const RtEltwise sm = {N, 1, 1, 1000, 1000, 1000};
     CHECK(rt_softmax(ctx, t12, t12, &sm));
   }
@@ -606,7 +607,7 @@ static const char summary[] =
     "FLOPs: 1,428,376,960 (2 x MACs)" "\n"
     "Element-wise ops: 1,785,248" "\n"
     "Weight memory: 244,403,360 bytes (233.08 MiB, float32)" "\n"
-    "Compute weights: 279,934,912 bytes (266.97 MiB, C backend after passes: folded, packed, Winograd-transformed)" "\n"
+    "Compute weights: 273,599,680 bytes (260.92 MiB, C backend after passes: folded, packed, Winograd-transformed)" "\n"
     "Activation memory: 3,022,240 bytes (2.88 MiB, every layer output)" "\n"
     "Peak activation memory: 1,376,512 bytes (1.31 MiB, live tensors, inference)" "\n"
     "Planned arena: 961,024 bytes (938.50 KiB, C backend after passes; 2,969,024 bytes without reuse)" "\n"
@@ -626,7 +627,7 @@ const NetcModel netc_model_alexnet = {
   .params = params,
   .num_params = 16,
   .param_floats = 61100840,
-  .compute_floats = 69983728,
+  .compute_floats = 68399920,
   .total_params = 61100840,
   .trainable_params = 61100840,
   .macs_per_image = 714188480,

@@ -179,211 +179,212 @@ static const NetcParam params[] = {
 
 /* Makes the compute weights from the Keras tensors (once, at load). */
 void bottleneck_mini_prepare(float *w, const float *p) {
+  /* w[0, 294912): staging for the kernels only their copies below are made from */
   /* conv (Conv2D) */
   memcpy(w + 0, p + 0, 864 * sizeof(float));
-  memcpy(w + 864, p + 864, 32 * sizeof(float));
+  memcpy(w + 294912, p + 864, 32 * sizeof(float));
   /* conv: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 896, w + 0, 27, 32, 1);
+  rt_conv2d_pack_kernel(w + 294944, w + 0, 27, 32, 1);
   /* bn: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 1760, w + 1792, p + 896, p + 928, p + 960, p + 992, 0.00100000005f, 32);
+  rt_bn_fold(w + 295808, w + 295840, p + 896, p + 928, p + 960, p + 992, 0.00100000005f, 32);
   /* conv_1 (Conv2D) */
-  memcpy(w + 1824, p + 1024, 512 * sizeof(float));
-  memcpy(w + 2336, p + 1536, 16 * sizeof(float));
+  memcpy(w + 0, p + 1024, 512 * sizeof(float));
+  memcpy(w + 295872, p + 1536, 16 * sizeof(float));
   /* bn_1 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 2352, w + 2368, p + 1552, p + 1568, p + 1584, p + 1600, 0.00100000005f, 16);
-  rt_fold_affine(w + 1824, w + 2336, w + 2352, w + 2368, 32, 16);
+  rt_bn_fold(w + 512, w + 528, p + 1552, p + 1568, p + 1584, p + 1600, 0.00100000005f, 16);
+  rt_fold_affine(w + 0, w + 295872, w + 512, w + 528, 32, 16);
   /* conv_1: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 2384, w + 1824, 32, 16, 1);
+  rt_conv2d_pack_kernel(w + 295888, w + 0, 32, 16, 1);
   /* conv_2 (Conv2D) */
-  memcpy(w + 3408, p + 1616, 4608 * sizeof(float));
-  memcpy(w + 8016, p + 6224, 32 * sizeof(float));
+  memcpy(w + 0, p + 1616, 4608 * sizeof(float));
+  memcpy(w + 296912, p + 6224, 32 * sizeof(float));
   /* conv_2: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 8048, w + 3408, 16, 32, 4);
+  rt_winograd_kernel(w + 296944, w + 0, 16, 32, 4);
   /* bn_2: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 26480, w + 26512, p + 6256, p + 6288, p + 6320, p + 6352, 0.00100000005f, 32);
+  rt_bn_fold(w + 315376, w + 315408, p + 6256, p + 6288, p + 6320, p + 6352, 0.00100000005f, 32);
   /* conv_3 (Conv2D) */
-  memcpy(w + 26544, p + 6384, 512 * sizeof(float));
-  memcpy(w + 27056, p + 6896, 16 * sizeof(float));
+  memcpy(w + 0, p + 6384, 512 * sizeof(float));
+  memcpy(w + 315440, p + 6896, 16 * sizeof(float));
   /* bn_3 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 27072, w + 27088, p + 6912, p + 6928, p + 6944, p + 6960, 0.00100000005f, 16);
-  rt_fold_affine(w + 26544, w + 27056, w + 27072, w + 27088, 32, 16);
+  rt_bn_fold(w + 512, w + 528, p + 6912, p + 6928, p + 6944, p + 6960, 0.00100000005f, 16);
+  rt_fold_affine(w + 0, w + 315440, w + 512, w + 528, 32, 16);
   /* conv_3: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 27104, w + 26544, 32, 16, 1);
+  rt_conv2d_pack_kernel(w + 315456, w + 0, 32, 16, 1);
   /* conv_4 (Conv2D) */
-  memcpy(w + 28128, p + 6976, 4608 * sizeof(float));
-  memcpy(w + 32736, p + 11584, 32 * sizeof(float));
+  memcpy(w + 0, p + 6976, 4608 * sizeof(float));
+  memcpy(w + 316480, p + 11584, 32 * sizeof(float));
   /* conv_4: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 32768, w + 28128, 16, 32, 4);
+  rt_winograd_kernel(w + 316512, w + 0, 16, 32, 4);
   /* bn_4: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 51200, w + 51232, p + 11616, p + 11648, p + 11680, p + 11712, 0.00100000005f, 32);
+  rt_bn_fold(w + 334944, w + 334976, p + 11616, p + 11648, p + 11680, p + 11712, 0.00100000005f, 32);
   /* conv_5 (Conv2D) */
-  memcpy(w + 51264, p + 11744, 512 * sizeof(float));
-  memcpy(w + 51776, p + 12256, 16 * sizeof(float));
+  memcpy(w + 0, p + 11744, 512 * sizeof(float));
+  memcpy(w + 335008, p + 12256, 16 * sizeof(float));
   /* bn_5 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 51792, w + 51808, p + 12272, p + 12288, p + 12304, p + 12320, 0.00100000005f, 16);
-  rt_fold_affine(w + 51264, w + 51776, w + 51792, w + 51808, 32, 16);
+  rt_bn_fold(w + 512, w + 528, p + 12272, p + 12288, p + 12304, p + 12320, 0.00100000005f, 16);
+  rt_fold_affine(w + 0, w + 335008, w + 512, w + 528, 32, 16);
   /* conv_5: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 51824, w + 51264, 32, 16, 1);
+  rt_conv2d_pack_kernel(w + 335024, w + 0, 32, 16, 1);
   /* conv_6 (Conv2D) */
-  memcpy(w + 52848, p + 12336, 4608 * sizeof(float));
-  memcpy(w + 57456, p + 16944, 32 * sizeof(float));
+  memcpy(w + 0, p + 12336, 4608 * sizeof(float));
+  memcpy(w + 336048, p + 16944, 32 * sizeof(float));
   /* conv_6: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 57488, w + 52848, 16, 32, 4);
+  rt_winograd_kernel(w + 336080, w + 0, 16, 32, 4);
   /* conv_7 (Conv2D) */
-  memcpy(w + 75920, p + 16976, 2048 * sizeof(float));
-  memcpy(w + 77968, p + 19024, 64 * sizeof(float));
+  memcpy(w + 0, p + 16976, 2048 * sizeof(float));
+  memcpy(w + 354512, p + 19024, 64 * sizeof(float));
   /* conv_7: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 78032, w + 75920, 32, 64, 1);
+  rt_conv2d_pack_kernel(w + 354576, w + 0, 32, 64, 1);
   /* bn_6: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 80080, w + 80112, p + 19088, p + 19120, p + 19152, p + 19184, 0.00100000005f, 32);
+  rt_bn_fold(w + 356624, w + 356656, p + 19088, p + 19120, p + 19152, p + 19184, 0.00100000005f, 32);
   /* conv_8 (Conv2D) */
-  memcpy(w + 80144, p + 19216, 512 * sizeof(float));
-  memcpy(w + 80656, p + 19728, 16 * sizeof(float));
+  memcpy(w + 0, p + 19216, 512 * sizeof(float));
+  memcpy(w + 356688, p + 19728, 16 * sizeof(float));
   /* bn_7 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 80672, w + 80688, p + 19744, p + 19760, p + 19776, p + 19792, 0.00100000005f, 16);
-  rt_fold_affine(w + 80144, w + 80656, w + 80672, w + 80688, 32, 16);
+  rt_bn_fold(w + 512, w + 528, p + 19744, p + 19760, p + 19776, p + 19792, 0.00100000005f, 16);
+  rt_fold_affine(w + 0, w + 356688, w + 512, w + 528, 32, 16);
   /* conv_8: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 80704, w + 80144, 32, 16, 1);
+  rt_conv2d_pack_kernel(w + 356704, w + 0, 32, 16, 1);
   /* conv_9 (Conv2D) */
-  memcpy(w + 81728, p + 19808, 9216 * sizeof(float));
-  memcpy(w + 90944, p + 29024, 64 * sizeof(float));
+  memcpy(w + 0, p + 19808, 9216 * sizeof(float));
+  memcpy(w + 357728, p + 29024, 64 * sizeof(float));
   /* conv_9: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 91008, w + 81728, 16, 64, 4);
+  rt_winograd_kernel(w + 357792, w + 0, 16, 64, 4);
   /* bn_8: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 127872, w + 127936, p + 29088, p + 29152, p + 29216, p + 29280, 0.00100000005f, 64);
+  rt_bn_fold(w + 394656, w + 394720, p + 29088, p + 29152, p + 29216, p + 29280, 0.00100000005f, 64);
   /* conv_10 (Conv2D) */
-  memcpy(w + 128000, p + 29344, 2048 * sizeof(float));
-  memcpy(w + 130048, p + 31392, 32 * sizeof(float));
+  memcpy(w + 0, p + 29344, 2048 * sizeof(float));
+  memcpy(w + 394784, p + 31392, 32 * sizeof(float));
   /* bn_9 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 130080, w + 130112, p + 31424, p + 31456, p + 31488, p + 31520, 0.00100000005f, 32);
-  rt_fold_affine(w + 128000, w + 130048, w + 130080, w + 130112, 64, 32);
+  rt_bn_fold(w + 2048, w + 2080, p + 31424, p + 31456, p + 31488, p + 31520, 0.00100000005f, 32);
+  rt_fold_affine(w + 0, w + 394784, w + 2048, w + 2080, 64, 32);
   /* conv_10: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 130144, w + 128000, 64, 32, 1);
+  rt_conv2d_pack_kernel(w + 394816, w + 0, 64, 32, 1);
   /* conv_11 (Conv2D) */
-  memcpy(w + 132192, p + 31552, 18432 * sizeof(float));
-  memcpy(w + 150624, p + 49984, 64 * sizeof(float));
+  memcpy(w + 0, p + 31552, 18432 * sizeof(float));
+  memcpy(w + 396864, p + 49984, 64 * sizeof(float));
   /* conv_11: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 150688, w + 132192, 32, 64, 4);
+  rt_winograd_kernel(w + 396928, w + 0, 32, 64, 4);
   /* bn_10: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 224416, w + 224480, p + 50048, p + 50112, p + 50176, p + 50240, 0.00100000005f, 64);
+  rt_bn_fold(w + 470656, w + 470720, p + 50048, p + 50112, p + 50176, p + 50240, 0.00100000005f, 64);
   /* conv_12 (Conv2D) */
-  memcpy(w + 224544, p + 50304, 2048 * sizeof(float));
-  memcpy(w + 226592, p + 52352, 32 * sizeof(float));
+  memcpy(w + 0, p + 50304, 2048 * sizeof(float));
+  memcpy(w + 470784, p + 52352, 32 * sizeof(float));
   /* bn_11 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 226624, w + 226656, p + 52384, p + 52416, p + 52448, p + 52480, 0.00100000005f, 32);
-  rt_fold_affine(w + 224544, w + 226592, w + 226624, w + 226656, 64, 32);
+  rt_bn_fold(w + 2048, w + 2080, p + 52384, p + 52416, p + 52448, p + 52480, 0.00100000005f, 32);
+  rt_fold_affine(w + 0, w + 470784, w + 2048, w + 2080, 64, 32);
   /* conv_12: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 226688, w + 224544, 64, 32, 1);
+  rt_conv2d_pack_kernel(w + 470816, w + 0, 64, 32, 1);
   /* conv_13 (Conv2D) */
-  memcpy(w + 228736, p + 52512, 18432 * sizeof(float));
-  memcpy(w + 247168, p + 70944, 64 * sizeof(float));
+  memcpy(w + 0, p + 52512, 18432 * sizeof(float));
+  memcpy(w + 472864, p + 70944, 64 * sizeof(float));
   /* conv_13: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 247232, w + 228736, 32, 64, 4);
+  rt_winograd_kernel(w + 472928, w + 0, 32, 64, 4);
   /* conv_14 (Conv2D) */
-  memcpy(w + 320960, p + 71008, 8192 * sizeof(float));
-  memcpy(w + 329152, p + 79200, 128 * sizeof(float));
+  memcpy(w + 0, p + 71008, 8192 * sizeof(float));
+  memcpy(w + 546656, p + 79200, 128 * sizeof(float));
   /* conv_14: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 329280, w + 320960, 64, 128, 1);
+  rt_conv2d_pack_kernel(w + 546784, w + 0, 64, 128, 1);
   /* bn_12: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 337472, w + 337536, p + 79328, p + 79392, p + 79456, p + 79520, 0.00100000005f, 64);
+  rt_bn_fold(w + 554976, w + 555040, p + 79328, p + 79392, p + 79456, p + 79520, 0.00100000005f, 64);
   /* conv_15 (Conv2D) */
-  memcpy(w + 337600, p + 79584, 2048 * sizeof(float));
-  memcpy(w + 339648, p + 81632, 32 * sizeof(float));
+  memcpy(w + 0, p + 79584, 2048 * sizeof(float));
+  memcpy(w + 555104, p + 81632, 32 * sizeof(float));
   /* bn_13 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 339680, w + 339712, p + 81664, p + 81696, p + 81728, p + 81760, 0.00100000005f, 32);
-  rt_fold_affine(w + 337600, w + 339648, w + 339680, w + 339712, 64, 32);
+  rt_bn_fold(w + 2048, w + 2080, p + 81664, p + 81696, p + 81728, p + 81760, 0.00100000005f, 32);
+  rt_fold_affine(w + 0, w + 555104, w + 2048, w + 2080, 64, 32);
   /* conv_15: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 339744, w + 337600, 64, 32, 1);
+  rt_conv2d_pack_kernel(w + 555136, w + 0, 64, 32, 1);
   /* conv_16 (Conv2D) */
-  memcpy(w + 341792, p + 81792, 36864 * sizeof(float));
-  memcpy(w + 378656, p + 118656, 128 * sizeof(float));
+  memcpy(w + 0, p + 81792, 36864 * sizeof(float));
+  memcpy(w + 557184, p + 118656, 128 * sizeof(float));
   /* conv_16: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 378784, w + 341792, 32, 128, 4);
+  rt_winograd_kernel(w + 557312, w + 0, 32, 128, 4);
   /* bn_14: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 526240, w + 526368, p + 118784, p + 118912, p + 119040, p + 119168, 0.00100000005f, 128);
+  rt_bn_fold(w + 704768, w + 704896, p + 118784, p + 118912, p + 119040, p + 119168, 0.00100000005f, 128);
   /* conv_17 (Conv2D) */
-  memcpy(w + 526496, p + 119296, 8192 * sizeof(float));
-  memcpy(w + 534688, p + 127488, 64 * sizeof(float));
+  memcpy(w + 0, p + 119296, 8192 * sizeof(float));
+  memcpy(w + 705024, p + 127488, 64 * sizeof(float));
   /* bn_15 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 534752, w + 534816, p + 127552, p + 127616, p + 127680, p + 127744, 0.00100000005f, 64);
-  rt_fold_affine(w + 526496, w + 534688, w + 534752, w + 534816, 128, 64);
+  rt_bn_fold(w + 8192, w + 8256, p + 127552, p + 127616, p + 127680, p + 127744, 0.00100000005f, 64);
+  rt_fold_affine(w + 0, w + 705024, w + 8192, w + 8256, 128, 64);
   /* conv_17: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 534880, w + 526496, 128, 64, 1);
+  rt_conv2d_pack_kernel(w + 705088, w + 0, 128, 64, 1);
   /* conv_18 (Conv2D) */
-  memcpy(w + 543072, p + 127808, 73728 * sizeof(float));
-  memcpy(w + 616800, p + 201536, 128 * sizeof(float));
+  memcpy(w + 0, p + 127808, 73728 * sizeof(float));
+  memcpy(w + 713280, p + 201536, 128 * sizeof(float));
   /* conv_18: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 616928, w + 543072, 64, 128, 4);
+  rt_winograd_kernel(w + 713408, w + 0, 64, 128, 4);
   /* bn_16: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 911840, w + 911968, p + 201664, p + 201792, p + 201920, p + 202048, 0.00100000005f, 128);
+  rt_bn_fold(w + 1008320, w + 1008448, p + 201664, p + 201792, p + 201920, p + 202048, 0.00100000005f, 128);
   /* conv_19 (Conv2D) */
-  memcpy(w + 912096, p + 202176, 8192 * sizeof(float));
-  memcpy(w + 920288, p + 210368, 64 * sizeof(float));
+  memcpy(w + 0, p + 202176, 8192 * sizeof(float));
+  memcpy(w + 1008576, p + 210368, 64 * sizeof(float));
   /* bn_17 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 920352, w + 920416, p + 210432, p + 210496, p + 210560, p + 210624, 0.00100000005f, 64);
-  rt_fold_affine(w + 912096, w + 920288, w + 920352, w + 920416, 128, 64);
+  rt_bn_fold(w + 8192, w + 8256, p + 210432, p + 210496, p + 210560, p + 210624, 0.00100000005f, 64);
+  rt_fold_affine(w + 0, w + 1008576, w + 8192, w + 8256, 128, 64);
   /* conv_19: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 920480, w + 912096, 128, 64, 1);
+  rt_conv2d_pack_kernel(w + 1008640, w + 0, 128, 64, 1);
   /* conv_20 (Conv2D) */
-  memcpy(w + 928672, p + 210688, 73728 * sizeof(float));
-  memcpy(w + 1002400, p + 284416, 128 * sizeof(float));
+  memcpy(w + 0, p + 210688, 73728 * sizeof(float));
+  memcpy(w + 1016832, p + 284416, 128 * sizeof(float));
   /* conv_20: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 1002528, w + 928672, 64, 128, 4);
+  rt_winograd_kernel(w + 1016960, w + 0, 64, 128, 4);
   /* conv_21 (Conv2D) */
-  memcpy(w + 1297440, p + 284544, 32768 * sizeof(float));
-  memcpy(w + 1330208, p + 317312, 256 * sizeof(float));
+  memcpy(w + 0, p + 284544, 32768 * sizeof(float));
+  memcpy(w + 1311872, p + 317312, 256 * sizeof(float));
   /* conv_21: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 1330464, w + 1297440, 128, 256, 1);
+  rt_conv2d_pack_kernel(w + 1312128, w + 0, 128, 256, 1);
   /* bn_18: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 1363232, w + 1363360, p + 317568, p + 317696, p + 317824, p + 317952, 0.00100000005f, 128);
+  rt_bn_fold(w + 1344896, w + 1345024, p + 317568, p + 317696, p + 317824, p + 317952, 0.00100000005f, 128);
   /* conv_22 (Conv2D) */
-  memcpy(w + 1363488, p + 318080, 8192 * sizeof(float));
-  memcpy(w + 1371680, p + 326272, 64 * sizeof(float));
+  memcpy(w + 0, p + 318080, 8192 * sizeof(float));
+  memcpy(w + 1345152, p + 326272, 64 * sizeof(float));
   /* bn_19 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 1371744, w + 1371808, p + 326336, p + 326400, p + 326464, p + 326528, 0.00100000005f, 64);
-  rt_fold_affine(w + 1363488, w + 1371680, w + 1371744, w + 1371808, 128, 64);
+  rt_bn_fold(w + 8192, w + 8256, p + 326336, p + 326400, p + 326464, p + 326528, 0.00100000005f, 64);
+  rt_fold_affine(w + 0, w + 1345152, w + 8192, w + 8256, 128, 64);
   /* conv_22: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 1371872, w + 1363488, 128, 64, 1);
+  rt_conv2d_pack_kernel(w + 1345216, w + 0, 128, 64, 1);
   /* conv_23 (Conv2D) */
-  memcpy(w + 1380064, p + 326592, 147456 * sizeof(float));
-  memcpy(w + 1527520, p + 474048, 256 * sizeof(float));
+  memcpy(w + 0, p + 326592, 147456 * sizeof(float));
+  memcpy(w + 1353408, p + 474048, 256 * sizeof(float));
   /* conv_23: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 1527776, w + 1380064, 64, 256, 2);
+  rt_winograd_kernel(w + 1353664, w + 0, 64, 256, 2);
   /* bn_20: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 1789920, w + 1790176, p + 474304, p + 474560, p + 474816, p + 475072, 0.00100000005f, 256);
+  rt_bn_fold(w + 1615808, w + 1616064, p + 474304, p + 474560, p + 474816, p + 475072, 0.00100000005f, 256);
   /* conv_24 (Conv2D) */
-  memcpy(w + 1790432, p + 475328, 32768 * sizeof(float));
-  memcpy(w + 1823200, p + 508096, 128 * sizeof(float));
+  memcpy(w + 0, p + 475328, 32768 * sizeof(float));
+  memcpy(w + 1616320, p + 508096, 128 * sizeof(float));
   /* bn_21 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 1823328, w + 1823456, p + 508224, p + 508352, p + 508480, p + 508608, 0.00100000005f, 128);
-  rt_fold_affine(w + 1790432, w + 1823200, w + 1823328, w + 1823456, 256, 128);
+  rt_bn_fold(w + 32768, w + 32896, p + 508224, p + 508352, p + 508480, p + 508608, 0.00100000005f, 128);
+  rt_fold_affine(w + 0, w + 1616320, w + 32768, w + 32896, 256, 128);
   /* conv_24: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 1823584, w + 1790432, 256, 128, 1);
+  rt_conv2d_pack_kernel(w + 1616448, w + 0, 256, 128, 1);
   /* conv_25 (Conv2D) */
-  memcpy(w + 1856352, p + 508736, 294912 * sizeof(float));
-  memcpy(w + 2151264, p + 803648, 256 * sizeof(float));
+  memcpy(w + 0, p + 508736, 294912 * sizeof(float));
+  memcpy(w + 1649216, p + 803648, 256 * sizeof(float));
   /* conv_25: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 2151520, w + 1856352, 128, 256, 2);
+  rt_winograd_kernel(w + 1649472, w + 0, 128, 256, 2);
   /* bn_22: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 2675808, w + 2676064, p + 803904, p + 804160, p + 804416, p + 804672, 0.00100000005f, 256);
+  rt_bn_fold(w + 2173760, w + 2174016, p + 803904, p + 804160, p + 804416, p + 804672, 0.00100000005f, 256);
   /* conv_26 (Conv2D) */
-  memcpy(w + 2676320, p + 804928, 32768 * sizeof(float));
-  memcpy(w + 2709088, p + 837696, 128 * sizeof(float));
+  memcpy(w + 0, p + 804928, 32768 * sizeof(float));
+  memcpy(w + 2174272, p + 837696, 128 * sizeof(float));
   /* bn_23 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 2709216, w + 2709344, p + 837824, p + 837952, p + 838080, p + 838208, 0.00100000005f, 128);
-  rt_fold_affine(w + 2676320, w + 2709088, w + 2709216, w + 2709344, 256, 128);
+  rt_bn_fold(w + 32768, w + 32896, p + 837824, p + 837952, p + 838080, p + 838208, 0.00100000005f, 128);
+  rt_fold_affine(w + 0, w + 2174272, w + 32768, w + 32896, 256, 128);
   /* conv_26: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 2709472, w + 2676320, 256, 128, 1);
+  rt_conv2d_pack_kernel(w + 2174400, w + 0, 256, 128, 1);
   /* conv_27 (Conv2D) */
-  memcpy(w + 2742240, p + 838336, 294912 * sizeof(float));
-  memcpy(w + 3037152, p + 1133248, 256 * sizeof(float));
+  memcpy(w + 0, p + 838336, 294912 * sizeof(float));
+  memcpy(w + 2207168, p + 1133248, 256 * sizeof(float));
   /* conv_27: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 3037408, w + 2742240, 128, 256, 2);
+  rt_winograd_kernel(w + 2207424, w + 0, 128, 256, 2);
   /* bn_24: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 3561696, w + 3561952, p + 1133504, p + 1133760, p + 1134016, p + 1134272, 0.00100000005f, 256);
+  rt_bn_fold(w + 2731712, w + 2731968, p + 1133504, p + 1133760, p + 1134016, p + 1134272, 0.00100000005f, 256);
   /* dense (Dense) */
-  memcpy(w + 3562208, p + 1134528, 2560 * sizeof(float));
-  memcpy(w + 3564768, p + 1137088, 10 * sizeof(float));
+  memcpy(w + 2732224, p + 1134528, 2560 * sizeof(float));
+  memcpy(w + 2734784, p + 1137088, 10 * sizeof(float));
 }
 
 /* Scratch the convolutions need at batch N (im2col tiles, Winograd blocks). */
@@ -626,8 +627,8 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
   /* conv (Conv2D), line 24: 32x32x3 -> 32x32x32, 884,736 MACs */
   {
     const RtConv2d d = {N, 32, 32, 3, 3, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 864, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t1, t0, w + 896, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 294912, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t1, t0, w + 294944, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 1);
@@ -636,7 +637,7 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
   {
     const RtEltwise d = {N, 1024, 1, 32, 32, 32};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t2, t1, w + 1760, w + 1792, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t2, t1, w + 295808, w + 295840, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 2);
@@ -644,8 +645,8 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
   /* conv_1 (Conv2D, bn_1 folded, relu), line 18: 32x32x32 -> 32x32x16, 524,288 MACs */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 16, 16, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 2336, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t3, t2, w + 2384, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 295872, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t3, t2, w + 295888, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 3);
@@ -653,8 +654,8 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
   /* conv_2 (Conv2D, + conv, Winograd F(4x4)), line 19: 32x32x16 -> 32x32x32, 4,718,592 MACs */
   {
     const RtConv2d d = {N, 32, 32, 16, 16, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 8016, t1, RT_ACT_LINEAR, 0.0f, 32};
-    CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 8048, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 296912, t1, RT_ACT_LINEAR, 0.0f, 32};
+    CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 296944, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 4);
@@ -663,7 +664,7 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
   {
     const RtEltwise d = {N, 1024, 1, 32, 32, 32};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t5, t4, w + 26480, w + 26512, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t5, t4, w + 315376, w + 315408, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 5);
@@ -671,8 +672,8 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
   /* conv_3 (Conv2D, bn_3 folded, relu), line 18: 32x32x32 -> 32x32x16, 524,288 MACs */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 16, 16, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 27056, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t6, t5, w + 27104, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 315440, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t6, t5, w + 315456, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 6);
@@ -680,8 +681,8 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
   /* conv_4 (Conv2D, + conv_2, Winograd F(4x4)), line 19: 32x32x16 -> 32x32x32, 4,718,592 MACs */
   {
     const RtConv2d d = {N, 32, 32, 16, 16, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 32736, t4, RT_ACT_LINEAR, 0.0f, 32};
-    CHECK(rt_conv2d_winograd(ctx, t7, t6, w + 32768, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 316480, t4, RT_ACT_LINEAR, 0.0f, 32};
+    CHECK(rt_conv2d_winograd(ctx, t7, t6, w + 316512, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 7);
@@ -690,7 +691,7 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
   {
     const RtEltwise d = {N, 1024, 1, 32, 32, 32};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t8, t7, w + 51200, w + 51232, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t8, t7, w + 334944, w + 334976, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 8);
@@ -698,8 +699,8 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
   /* conv_5 (Conv2D, bn_5 folded, relu), line 18: 32x32x32 -> 32x32x16, 524,288 MACs */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 16, 16, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 51776, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t9, t8, w + 51824, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 335008, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t9, t8, w + 335024, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 9);
@@ -707,8 +708,8 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
   /* conv_6 (Conv2D, + conv_4, Winograd F(4x4)), line 19: 32x32x16 -> 32x32x32, 4,718,592 MACs */
   {
     const RtConv2d d = {N, 32, 32, 16, 16, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 57456, t7, RT_ACT_LINEAR, 0.0f, 32};
-    CHECK(rt_conv2d_winograd(ctx, t10, t9, w + 57488, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 336048, t7, RT_ACT_LINEAR, 0.0f, 32};
+    CHECK(rt_conv2d_winograd(ctx, t10, t9, w + 336080, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 10);
@@ -724,8 +725,8 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
   /* conv_7 (Conv2D), line 16: 32x32x32 -> 16x16x64, 524,288 MACs */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 16, 16, 64, 64, 1, 1, 2, 2, 0, 0, 1};
-    const RtEpilogue ep = {w + 77968, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t12, t10, w + 78032, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 354512, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t12, t10, w + 354576, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 12);
@@ -734,7 +735,7 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
   {
     const RtEltwise d = {N, 256, 1, 32, 32, 32};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t13, t11, w + 80080, w + 80112, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t13, t11, w + 356624, w + 356656, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 13);
@@ -742,8 +743,8 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
   /* conv_8 (Conv2D, bn_7 folded, relu), line 18: 16x16x32 -> 16x16x16, 131,072 MACs */
   {
     const RtConv2d d = {N, 16, 16, 32, 32, 16, 16, 16, 16, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 80656, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t14, t13, w + 80704, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 356688, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t14, t13, w + 356704, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 14);
@@ -751,8 +752,8 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
   /* conv_9 (Conv2D, + conv_7, Winograd F(4x4)), line 19: 16x16x16 -> 16x16x64, 2,359,296 MACs */
   {
     const RtConv2d d = {N, 16, 16, 16, 16, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 90944, t12, RT_ACT_LINEAR, 0.0f, 64};
-    CHECK(rt_conv2d_winograd(ctx, t15, t14, w + 91008, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 357728, t12, RT_ACT_LINEAR, 0.0f, 64};
+    CHECK(rt_conv2d_winograd(ctx, t15, t14, w + 357792, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 15);
@@ -761,7 +762,7 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
   {
     const RtEltwise d = {N, 256, 1, 64, 64, 64};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t16, t15, w + 127872, w + 127936, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t16, t15, w + 394656, w + 394720, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 16);
@@ -769,8 +770,8 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
   /* conv_10 (Conv2D, bn_9 folded, relu), line 18: 16x16x64 -> 16x16x32, 524,288 MACs */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 32, 32, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 130048, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t17, t16, w + 130144, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 394784, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t17, t16, w + 394816, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 17);
@@ -778,8 +779,8 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
   /* conv_11 (Conv2D, + conv_9, Winograd F(4x4)), line 19: 16x16x32 -> 16x16x64, 4,718,592 MACs */
   {
     const RtConv2d d = {N, 16, 16, 32, 32, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 150624, t15, RT_ACT_LINEAR, 0.0f, 64};
-    CHECK(rt_conv2d_winograd(ctx, t18, t17, w + 150688, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 396864, t15, RT_ACT_LINEAR, 0.0f, 64};
+    CHECK(rt_conv2d_winograd(ctx, t18, t17, w + 396928, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 18);
@@ -788,7 +789,7 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
   {
     const RtEltwise d = {N, 256, 1, 64, 64, 64};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t19, t18, w + 224416, w + 224480, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t19, t18, w + 470656, w + 470720, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 19);
@@ -796,8 +797,8 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
   /* conv_12 (Conv2D, bn_11 folded, relu), line 18: 16x16x64 -> 16x16x32, 524,288 MACs */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 32, 32, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 226592, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t20, t19, w + 226688, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 470784, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t20, t19, w + 470816, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 20);
@@ -805,8 +806,8 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
   /* conv_13 (Conv2D, + conv_11, Winograd F(4x4)), line 19: 16x16x32 -> 16x16x64, 4,718,592 MACs */
   {
     const RtConv2d d = {N, 16, 16, 32, 32, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 247168, t18, RT_ACT_LINEAR, 0.0f, 64};
-    CHECK(rt_conv2d_winograd(ctx, t21, t20, w + 247232, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 472864, t18, RT_ACT_LINEAR, 0.0f, 64};
+    CHECK(rt_conv2d_winograd(ctx, t21, t20, w + 472928, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 21);
@@ -822,8 +823,8 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
   /* conv_14 (Conv2D), line 16: 16x16x64 -> 8x8x128, 524,288 MACs */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 8, 8, 128, 128, 1, 1, 2, 2, 0, 0, 1};
-    const RtEpilogue ep = {w + 329152, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t23, t21, w + 329280, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 546656, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t23, t21, w + 546784, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 23);
@@ -832,7 +833,7 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
   {
     const RtEltwise d = {N, 64, 1, 64, 64, 64};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t24, t22, w + 337472, w + 337536, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t24, t22, w + 554976, w + 555040, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 24);
@@ -840,8 +841,8 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
   /* conv_15 (Conv2D, bn_13 folded, relu), line 18: 8x8x64 -> 8x8x32, 131,072 MACs */
   {
     const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 32, 32, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 339648, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t25, t24, w + 339744, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 555104, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t25, t24, w + 555136, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 25);
@@ -849,8 +850,8 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
   /* conv_16 (Conv2D, + conv_14, Winograd F(4x4)), line 19: 8x8x32 -> 8x8x128, 2,359,296 MACs */
   {
     const RtConv2d d = {N, 8, 8, 32, 32, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 378656, t23, RT_ACT_LINEAR, 0.0f, 128};
-    CHECK(rt_conv2d_winograd(ctx, t26, t25, w + 378784, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 557184, t23, RT_ACT_LINEAR, 0.0f, 128};
+    CHECK(rt_conv2d_winograd(ctx, t26, t25, w + 557312, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 26);
@@ -859,7 +860,7 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
   {
     const RtEltwise d = {N, 64, 1, 128, 128, 128};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t27, t26, w + 526240, w + 526368, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t27, t26, w + 704768, w + 704896, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 27);
@@ -867,8 +868,8 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
   /* conv_17 (Conv2D, bn_15 folded, relu), line 18: 8x8x128 -> 8x8x64, 524,288 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 64, 64, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 534688, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t28, t27, w + 534880, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 705024, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t28, t27, w + 705088, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 28);
@@ -876,8 +877,8 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
   /* conv_18 (Conv2D, + conv_16, Winograd F(4x4)), line 19: 8x8x64 -> 8x8x128, 4,718,592 MACs */
   {
     const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 616800, t26, RT_ACT_LINEAR, 0.0f, 128};
-    CHECK(rt_conv2d_winograd(ctx, t29, t28, w + 616928, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 713280, t26, RT_ACT_LINEAR, 0.0f, 128};
+    CHECK(rt_conv2d_winograd(ctx, t29, t28, w + 713408, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 29);
@@ -886,7 +887,7 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
   {
     const RtEltwise d = {N, 64, 1, 128, 128, 128};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t30, t29, w + 911840, w + 911968, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t30, t29, w + 1008320, w + 1008448, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 30);
@@ -894,8 +895,8 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
   /* conv_19 (Conv2D, bn_17 folded, relu), line 18: 8x8x128 -> 8x8x64, 524,288 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 64, 64, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 920288, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t31, t30, w + 920480, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1008576, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t31, t30, w + 1008640, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 31);
@@ -903,8 +904,8 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
   /* conv_20 (Conv2D, + conv_18, Winograd F(4x4)), line 19: 8x8x64 -> 8x8x128, 4,718,592 MACs */
   {
     const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 1002400, t29, RT_ACT_LINEAR, 0.0f, 128};
-    CHECK(rt_conv2d_winograd(ctx, t32, t31, w + 1002528, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 1016832, t29, RT_ACT_LINEAR, 0.0f, 128};
+    CHECK(rt_conv2d_winograd(ctx, t32, t31, w + 1016960, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 32);
@@ -920,8 +921,8 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
   /* conv_21 (Conv2D), line 16: 8x8x128 -> 4x4x256, 524,288 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 4, 4, 256, 256, 1, 1, 2, 2, 0, 0, 1};
-    const RtEpilogue ep = {w + 1330208, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t34, t32, w + 1330464, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1311872, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t34, t32, w + 1312128, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 34);
@@ -930,7 +931,7 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
   {
     const RtEltwise d = {N, 16, 1, 128, 128, 128};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t35, t33, w + 1363232, w + 1363360, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t35, t33, w + 1344896, w + 1345024, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 35);
@@ -938,8 +939,8 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
   /* conv_22 (Conv2D, bn_19 folded, relu), line 18: 4x4x128 -> 4x4x64, 131,072 MACs */
   {
     const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 64, 64, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 1371680, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t36, t35, w + 1371872, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1345152, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t36, t35, w + 1345216, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 36);
@@ -947,8 +948,8 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
   /* conv_23 (Conv2D, + conv_21, Winograd F(2x2)), line 19: 4x4x64 -> 4x4x256, 2,359,296 MACs */
   {
     const RtConv2d d = {N, 4, 4, 64, 64, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 1527520, t34, RT_ACT_LINEAR, 0.0f, 256};
-    CHECK(rt_conv2d_winograd(ctx, t37, t36, w + 1527776, &ep, &d, 2, ws, ws_floats));
+    const RtEpilogue ep = {w + 1353408, t34, RT_ACT_LINEAR, 0.0f, 256};
+    CHECK(rt_conv2d_winograd(ctx, t37, t36, w + 1353664, &ep, &d, 2, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 37);
@@ -957,7 +958,7 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
   {
     const RtEltwise d = {N, 16, 1, 256, 256, 256};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t38, t37, w + 1789920, w + 1790176, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t38, t37, w + 1615808, w + 1616064, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 38);
@@ -965,8 +966,8 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
   /* conv_24 (Conv2D, bn_21 folded, relu), line 18: 4x4x256 -> 4x4x128, 524,288 MACs */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 128, 128, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 1823200, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t39, t38, w + 1823584, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1616320, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t39, t38, w + 1616448, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 39);
@@ -974,8 +975,8 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
   /* conv_25 (Conv2D, + conv_23, Winograd F(2x2)), line 19: 4x4x128 -> 4x4x256, 4,718,592 MACs */
   {
     const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 2151264, t37, RT_ACT_LINEAR, 0.0f, 256};
-    CHECK(rt_conv2d_winograd(ctx, t40, t39, w + 2151520, &ep, &d, 2, ws, ws_floats));
+    const RtEpilogue ep = {w + 1649216, t37, RT_ACT_LINEAR, 0.0f, 256};
+    CHECK(rt_conv2d_winograd(ctx, t40, t39, w + 1649472, &ep, &d, 2, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 40);
@@ -984,7 +985,7 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
   {
     const RtEltwise d = {N, 16, 1, 256, 256, 256};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t41, t40, w + 2675808, w + 2676064, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t41, t40, w + 2173760, w + 2174016, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 41);
@@ -992,8 +993,8 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
   /* conv_26 (Conv2D, bn_23 folded, relu), line 18: 4x4x256 -> 4x4x128, 524,288 MACs */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 128, 128, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 2709088, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t42, t41, w + 2709472, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 2174272, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t42, t41, w + 2174400, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 42);
@@ -1001,8 +1002,8 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
   /* conv_27 (Conv2D, + conv_25, Winograd F(2x2)), line 19: 4x4x128 -> 4x4x256, 4,718,592 MACs */
   {
     const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 3037152, t40, RT_ACT_LINEAR, 0.0f, 256};
-    CHECK(rt_conv2d_winograd(ctx, t43, t42, w + 3037408, &ep, &d, 2, ws, ws_floats));
+    const RtEpilogue ep = {w + 2207168, t40, RT_ACT_LINEAR, 0.0f, 256};
+    CHECK(rt_conv2d_winograd(ctx, t43, t42, w + 2207424, &ep, &d, 2, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 43);
@@ -1011,7 +1012,7 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
   {
     const RtEltwise d = {N, 16, 1, 256, 256, 256};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t44, t43, w + 3561696, w + 3561952, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t44, t43, w + 2731712, w + 2731968, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 44);
@@ -1034,8 +1035,8 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
   /* dense (Dense, softmax), line 31: 256 -> 10, 2,560 MACs */
   {
     const RtDense d = {N * 1, 256, 10, 256, 10};
-    const RtEpilogue ep = {w + 3564768, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_dense(ctx, t47, t46, w + 3562208, &ep, &d));
+    const RtEpilogue ep = {w + 2734784, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, t47, t46, w + 2732224, &ep, &d));
     const RtEltwise sm = {N, 1, 1, 10, 10, 10};
     CHECK(rt_softmax(ctx, t47, t47, &sm));
   }
@@ -2966,7 +2967,7 @@ static const char summary[] =
     "FLOPs: 114,234,368 (2 x MACs)" "\n"
     "Element-wise ops: 1,353,768" "\n"
     "Weight memory: 4,548,392 bytes (4.34 MiB, float32)" "\n"
-    "Compute weights: 14,259,136 bytes (13.60 MiB, C backend after passes: folded, packed, Winograd-transformed)" "\n"
+    "Compute weights: 10,939,200 bytes (10.43 MiB, C backend after passes: folded, packed, Winograd-transformed)" "\n"
     "Activation memory: 4,220,968 bytes (4.03 MiB, every layer output)" "\n"
     "Peak activation memory: 393,216 bytes (384.00 KiB, live tensors, inference)" "\n"
     "Planned arena: 327,680 bytes (320.00 KiB, C backend after passes; 2,091,072 bytes without reuse)" "\n"
@@ -2986,7 +2987,7 @@ const NetcModel netc_model_bottleneck_mini = {
   .params = params,
   .num_params = 158,
   .param_floats = 1137098,
-  .compute_floats = 3564784,
+  .compute_floats = 2734800,
   .total_params = 1137098,
   .trainable_params = 1132938,
   .macs_per_image = 57117184,

@@ -77,78 +77,79 @@ static const NetcParam params[] = {
 
 /* Makes the compute weights from the Keras tensors (once, at load). */
 void cifar_bn_cnn_prepare(float *w, const float *p) {
+  /* w[0, 590336): staging for the kernels only their copies below are made from */
   /* bn: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 0, w + 16, p + 0, p + 3, p + 6, p + 9, 0.00100000005f, 3);
+  rt_bn_fold(w + 590336, w + 590352, p + 0, p + 3, p + 6, p + 9, 0.00100000005f, 3);
   /* conv (Conv2D) */
-  memcpy(w + 32, p + 12, 1728 * sizeof(float));
-  memcpy(w + 1760, p + 1740, 64 * sizeof(float));
+  memcpy(w + 0, p + 12, 1728 * sizeof(float));
+  memcpy(w + 590368, p + 1740, 64 * sizeof(float));
   /* bn_1 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 1824, w + 1888, p + 1804, p + 1868, p + 1932, p + 1996, 0.00100000005f, 64);
-  rt_fold_affine(w + 32, w + 1760, w + 1824, w + 1888, 27, 64);
+  rt_bn_fold(w + 1728, w + 1792, p + 1804, p + 1868, p + 1932, p + 1996, 0.00100000005f, 64);
+  rt_fold_affine(w + 0, w + 590368, w + 1728, w + 1792, 27, 64);
   /* conv: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 1952, w + 32, 27, 64, 1);
+  rt_conv2d_pack_kernel(w + 590432, w + 0, 27, 64, 1);
   /* conv_1 (Conv2D) */
-  memcpy(w + 3680, p + 2060, 36864 * sizeof(float));
-  memcpy(w + 40544, p + 38924, 64 * sizeof(float));
+  memcpy(w + 0, p + 2060, 36864 * sizeof(float));
+  memcpy(w + 592160, p + 38924, 64 * sizeof(float));
   /* bn_2 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 40608, w + 40672, p + 38988, p + 39052, p + 39116, p + 39180, 0.00100000005f, 64);
-  rt_fold_affine(w + 3680, w + 40544, w + 40608, w + 40672, 576, 64);
+  rt_bn_fold(w + 36864, w + 36928, p + 38988, p + 39052, p + 39116, p + 39180, 0.00100000005f, 64);
+  rt_fold_affine(w + 0, w + 592160, w + 36864, w + 36928, 576, 64);
   /* conv_1: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 40736, w + 3680, 64, 64, 4);
+  rt_winograd_kernel(w + 592224, w + 0, 64, 64, 4);
   /* conv_2 (Conv2D) */
-  memcpy(w + 188192, p + 39244, 36864 * sizeof(float));
-  memcpy(w + 225056, p + 76108, 64 * sizeof(float));
+  memcpy(w + 0, p + 39244, 36864 * sizeof(float));
+  memcpy(w + 739680, p + 76108, 64 * sizeof(float));
   /* conv_2: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 225120, w + 188192, 64, 64, 4);
+  rt_winograd_kernel(w + 739744, w + 0, 64, 64, 4);
   /* bn_3: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 372576, w + 372640, p + 76172, p + 76236, p + 76300, p + 76364, 0.00100000005f, 64);
+  rt_bn_fold(w + 887200, w + 887264, p + 76172, p + 76236, p + 76300, p + 76364, 0.00100000005f, 64);
   /* conv_3 (Conv2D) */
-  memcpy(w + 372704, p + 76428, 73728 * sizeof(float));
-  memcpy(w + 446432, p + 150156, 128 * sizeof(float));
+  memcpy(w + 0, p + 76428, 73728 * sizeof(float));
+  memcpy(w + 887328, p + 150156, 128 * sizeof(float));
   /* bn_4 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 446560, w + 446688, p + 150284, p + 150412, p + 150540, p + 150668, 0.00100000005f, 128);
-  rt_fold_affine(w + 372704, w + 446432, w + 446560, w + 446688, 576, 128);
+  rt_bn_fold(w + 73728, w + 73856, p + 150284, p + 150412, p + 150540, p + 150668, 0.00100000005f, 128);
+  rt_fold_affine(w + 0, w + 887328, w + 73728, w + 73856, 576, 128);
   /* conv_3: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 446816, w + 372704, 64, 128, 4);
+  rt_winograd_kernel(w + 887456, w + 0, 64, 128, 4);
   /* conv_4 (Conv2D) */
-  memcpy(w + 741728, p + 150796, 147456 * sizeof(float));
-  memcpy(w + 889184, p + 298252, 128 * sizeof(float));
+  memcpy(w + 0, p + 150796, 147456 * sizeof(float));
+  memcpy(w + 1182368, p + 298252, 128 * sizeof(float));
   /* bn_5 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 889312, w + 889440, p + 298380, p + 298508, p + 298636, p + 298764, 0.00100000005f, 128);
-  rt_fold_affine(w + 741728, w + 889184, w + 889312, w + 889440, 1152, 128);
+  rt_bn_fold(w + 147456, w + 147584, p + 298380, p + 298508, p + 298636, p + 298764, 0.00100000005f, 128);
+  rt_fold_affine(w + 0, w + 1182368, w + 147456, w + 147584, 1152, 128);
   /* conv_4: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 889568, w + 741728, 128, 128, 4);
+  rt_winograd_kernel(w + 1182496, w + 0, 128, 128, 4);
   /* conv_5 (Conv2D) */
-  memcpy(w + 1479392, p + 298892, 147456 * sizeof(float));
-  memcpy(w + 1626848, p + 446348, 128 * sizeof(float));
+  memcpy(w + 0, p + 298892, 147456 * sizeof(float));
+  memcpy(w + 1772320, p + 446348, 128 * sizeof(float));
   /* conv_5: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 1626976, w + 1479392, 128, 128, 4);
+  rt_winograd_kernel(w + 1772448, w + 0, 128, 128, 4);
   /* bn_6: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 2216800, w + 2216928, p + 446476, p + 446604, p + 446732, p + 446860, 0.00100000005f, 128);
+  rt_bn_fold(w + 2362272, w + 2362400, p + 446476, p + 446604, p + 446732, p + 446860, 0.00100000005f, 128);
   /* conv_6 (Conv2D) */
-  memcpy(w + 2217056, p + 446988, 294912 * sizeof(float));
-  memcpy(w + 2511968, p + 741900, 256 * sizeof(float));
+  memcpy(w + 0, p + 446988, 294912 * sizeof(float));
+  memcpy(w + 2362528, p + 741900, 256 * sizeof(float));
   /* bn_7 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 2512224, w + 2512480, p + 742156, p + 742412, p + 742668, p + 742924, 0.00100000005f, 256);
-  rt_fold_affine(w + 2217056, w + 2511968, w + 2512224, w + 2512480, 1152, 256);
+  rt_bn_fold(w + 294912, w + 295168, p + 742156, p + 742412, p + 742668, p + 742924, 0.00100000005f, 256);
+  rt_fold_affine(w + 0, w + 2362528, w + 294912, w + 295168, 1152, 256);
   /* conv_6: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 2512736, w + 2217056, 128, 256, 4);
+  rt_winograd_kernel(w + 2362784, w + 0, 128, 256, 4);
   /* conv_7 (Conv2D) */
-  memcpy(w + 3692384, p + 743180, 589824 * sizeof(float));
-  memcpy(w + 4282208, p + 1333004, 256 * sizeof(float));
+  memcpy(w + 0, p + 743180, 589824 * sizeof(float));
+  memcpy(w + 3542432, p + 1333004, 256 * sizeof(float));
   /* bn_8 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 4282464, w + 4282720, p + 1333260, p + 1333516, p + 1333772, p + 1334028, 0.00100000005f, 256);
-  rt_fold_affine(w + 3692384, w + 4282208, w + 4282464, w + 4282720, 2304, 256);
+  rt_bn_fold(w + 589824, w + 590080, p + 1333260, p + 1333516, p + 1333772, p + 1334028, 0.00100000005f, 256);
+  rt_fold_affine(w + 0, w + 3542432, w + 589824, w + 590080, 2304, 256);
   /* conv_7: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 4282976, w + 3692384, 256, 256, 4);
+  rt_winograd_kernel(w + 3542688, w + 0, 256, 256, 4);
   /* conv_8 (Conv2D) */
-  memcpy(w + 6642272, p + 1334284, 589824 * sizeof(float));
-  memcpy(w + 7232096, p + 1924108, 256 * sizeof(float));
+  memcpy(w + 0, p + 1334284, 589824 * sizeof(float));
+  memcpy(w + 5901984, p + 1924108, 256 * sizeof(float));
   /* conv_8: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 7232352, w + 6642272, 256, 256, 4);
+  rt_winograd_kernel(w + 5902240, w + 0, 256, 256, 4);
   /* dense (Dense) */
-  memcpy(w + 9591648, p + 1924364, 2560 * sizeof(float));
-  memcpy(w + 9594208, p + 1926924, 10 * sizeof(float));
+  memcpy(w + 8261536, p + 1924364, 2560 * sizeof(float));
+  memcpy(w + 8264096, p + 1926924, 10 * sizeof(float));
 }
 
 /* Scratch the convolutions need at batch N (im2col tiles, Winograd blocks). */
@@ -248,7 +249,7 @@ RtStatus cifar_bn_cnn_forward(const RtContext *ctx, const float *w, void *arena_
   {
     const RtEltwise d = {N, 1024, 1, 3, 3, 3};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t1, t0, w + 0, w + 16, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t1, t0, w + 590336, w + 590352, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 1);
@@ -256,8 +257,8 @@ RtStatus cifar_bn_cnn_forward(const RtContext *ctx, const float *w, void *arena_
   /* conv (Conv2D, bn_1 folded, relu), line 15: 32x32x3 -> 32x32x64, 1,769,472 MACs */
   {
     const RtConv2d d = {N, 32, 32, 3, 3, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 1760, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t2, t1, w + 1952, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 590368, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t2, t1, w + 590432, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 2);
@@ -265,8 +266,8 @@ RtStatus cifar_bn_cnn_forward(const RtContext *ctx, const float *w, void *arena_
   /* conv_1 (Conv2D, bn_2 folded, relu, Winograd F(4x4)), line 15: 32x32x64 -> 32x32x64, 37,748,736 MACs */
   {
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 40544, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t3, t2, w + 40736, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 592160, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t3, t2, w + 592224, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 3);
@@ -274,8 +275,8 @@ RtStatus cifar_bn_cnn_forward(const RtContext *ctx, const float *w, void *arena_
   /* conv_2 (Conv2D, Winograd F(4x4)), line 15: 32x32x64 -> 32x32x64, 37,748,736 MACs */
   {
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 225056, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 225120, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 739680, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 739744, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 4);
@@ -292,7 +293,7 @@ RtStatus cifar_bn_cnn_forward(const RtContext *ctx, const float *w, void *arena_
   {
     const RtEltwise d = {N, 256, 1, 64, 64, 64};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t6, t5, w + 372576, w + 372640, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t6, t5, w + 887200, w + 887264, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 6);
@@ -300,8 +301,8 @@ RtStatus cifar_bn_cnn_forward(const RtContext *ctx, const float *w, void *arena_
   /* conv_3 (Conv2D, bn_4 folded, relu, Winograd F(4x4)), line 15: 16x16x64 -> 16x16x128, 18,874,368 MACs */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 446432, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t7, t6, w + 446816, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 887328, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t7, t6, w + 887456, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 7);
@@ -309,8 +310,8 @@ RtStatus cifar_bn_cnn_forward(const RtContext *ctx, const float *w, void *arena_
   /* conv_4 (Conv2D, bn_5 folded, relu, Winograd F(4x4)), line 15: 16x16x128 -> 16x16x128, 37,748,736 MACs */
   {
     const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 889184, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t8, t7, w + 889568, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 1182368, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t8, t7, w + 1182496, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 8);
@@ -318,8 +319,8 @@ RtStatus cifar_bn_cnn_forward(const RtContext *ctx, const float *w, void *arena_
   /* conv_5 (Conv2D, Winograd F(4x4)), line 15: 16x16x128 -> 16x16x128, 37,748,736 MACs */
   {
     const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 1626848, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t9, t8, w + 1626976, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 1772320, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t9, t8, w + 1772448, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 9);
@@ -336,7 +337,7 @@ RtStatus cifar_bn_cnn_forward(const RtContext *ctx, const float *w, void *arena_
   {
     const RtEltwise d = {N, 64, 1, 128, 128, 128};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t11, t10, w + 2216800, w + 2216928, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t11, t10, w + 2362272, w + 2362400, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 11);
@@ -344,8 +345,8 @@ RtStatus cifar_bn_cnn_forward(const RtContext *ctx, const float *w, void *arena_
   /* conv_6 (Conv2D, bn_7 folded, relu, Winograd F(4x4)), line 15: 8x8x128 -> 8x8x256, 18,874,368 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 2511968, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t12, t11, w + 2512736, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 2362528, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t12, t11, w + 2362784, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 12);
@@ -353,8 +354,8 @@ RtStatus cifar_bn_cnn_forward(const RtContext *ctx, const float *w, void *arena_
   /* conv_7 (Conv2D, bn_8 folded, relu, Winograd F(4x4)), line 15: 8x8x256 -> 8x8x256, 37,748,736 MACs */
   {
     const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 4282208, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t13, t12, w + 4282976, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 3542432, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t13, t12, w + 3542688, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 13);
@@ -362,8 +363,8 @@ RtStatus cifar_bn_cnn_forward(const RtContext *ctx, const float *w, void *arena_
   /* conv_8 (Conv2D, Winograd F(4x4)), line 15: 8x8x256 -> 8x8x256, 37,748,736 MACs */
   {
     const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 7232096, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t14, t13, w + 7232352, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 5901984, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t14, t13, w + 5902240, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 14);
@@ -386,8 +387,8 @@ RtStatus cifar_bn_cnn_forward(const RtContext *ctx, const float *w, void *arena_
   /* dense (Dense, softmax), line 25: 256 -> 10, 2,560 MACs */
   {
     const RtDense d = {N * 1, 256, 10, 256, 10};
-    const RtEpilogue ep = {w + 9594208, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_dense(ctx, t17, t16, w + 9591648, &ep, &d));
+    const RtEpilogue ep = {w + 8264096, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, t17, t16, w + 8261536, &ep, &d));
     const RtEltwise sm = {N, 1, 1, 10, 10, 10};
     CHECK(rt_softmax(ctx, t17, t17, &sm));
   }
@@ -1091,7 +1092,7 @@ static const char summary[] =
     "FLOPs: 532,026,368 (2 x MACs)" "\n"
     "Element-wise ops: 1,229,864" "\n"
     "Weight memory: 7,707,736 bytes (7.35 MiB, float32)" "\n"
-    "Compute weights: 38,376,896 bytes (36.60 MiB, C backend after passes: folded, packed, Winograd-transformed)" "\n"
+    "Compute weights: 33,056,448 bytes (31.53 MiB, C backend after passes: folded, packed, Winograd-transformed)" "\n"
     "Activation memory: 3,610,664 bytes (3.44 MiB, every layer output)" "\n"
     "Peak activation memory: 524,288 bytes (512.00 KiB, live tensors, inference)" "\n"
     "Planned arena: 524,288 bytes (512.00 KiB, C backend after passes; 1,599,552 bytes without reuse)" "\n"
@@ -1111,7 +1112,7 @@ const NetcModel netc_model_cifar_bn_cnn = {
   .params = params,
   .num_params = 56,
   .param_floats = 1926934,
-  .compute_floats = 9594224,
+  .compute_floats = 8264112,
   .total_params = 1926934,
   .trainable_params = 1924752,
   .macs_per_image = 266013184,

@@ -7,7 +7,7 @@
 /* Sizes: arena bytes per image (times the batch), weight blocks in floats. */
 #define CONV_ARITH_ARENA_BYTES_PER_IMAGE 12616704
 #define CONV_ARITH_PARAM_FLOATS 67392
-#define CONV_ARITH_COMPUTE_FLOATS 134656
+#define CONV_ARITH_COMPUTE_FLOATS 132928
 #define CONV_ARITH_INPUT_FLOATS 150528
 #define CONV_ARITH_OUTPUT_FLOATS 788544
 

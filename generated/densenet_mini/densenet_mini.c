@@ -113,114 +113,115 @@ static const NetcParam params[] = {
 
 /* Makes the compute weights from the Keras tensors (once, at load). */
 void densenet_mini_prepare(float *w, const float *p) {
+  /* w[0, 57600): staging for the kernels only their copies below are made from */
   /* conv (Conv2D) */
   memcpy(w + 0, p + 0, 864 * sizeof(float));
-  memcpy(w + 864, p + 864, 32 * sizeof(float));
+  memcpy(w + 57600, p + 864, 32 * sizeof(float));
   /* conv: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 896, w + 0, 27, 32, 1);
+  rt_conv2d_pack_kernel(w + 57632, w + 0, 27, 32, 1);
   /* bn: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 1760, w + 1792, p + 896, p + 928, p + 960, p + 992, 0.00100000005f, 32);
+  rt_bn_fold(w + 58496, w + 58528, p + 896, p + 928, p + 960, p + 992, 0.00100000005f, 32);
   /* conv_1 (Conv2D) */
-  memcpy(w + 1824, p + 1024, 9216 * sizeof(float));
-  memcpy(w + 11040, p + 10240, 32 * sizeof(float));
+  memcpy(w + 0, p + 1024, 9216 * sizeof(float));
+  memcpy(w + 58560, p + 10240, 32 * sizeof(float));
   /* conv_1: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 11072, w + 1824, 32, 32, 4);
+  rt_winograd_kernel(w + 58592, w + 0, 32, 32, 4);
   /* bn_1: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 47936, w + 48000, p + 10272, p + 10336, p + 10400, p + 10464, 0.00100000005f, 64);
+  rt_bn_fold(w + 95456, w + 95520, p + 10272, p + 10336, p + 10400, p + 10464, 0.00100000005f, 64);
   /* conv_2 (Conv2D) */
-  memcpy(w + 48064, p + 10528, 18432 * sizeof(float));
-  memcpy(w + 66496, p + 28960, 32 * sizeof(float));
+  memcpy(w + 0, p + 10528, 18432 * sizeof(float));
+  memcpy(w + 95584, p + 28960, 32 * sizeof(float));
   /* conv_2: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 66528, w + 48064, 64, 32, 4);
+  rt_winograd_kernel(w + 95616, w + 0, 64, 32, 4);
   /* bn_2: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 140256, w + 140352, p + 28992, p + 29088, p + 29184, p + 29280, 0.00100000005f, 96);
+  rt_bn_fold(w + 169344, w + 169440, p + 28992, p + 29088, p + 29184, p + 29280, 0.00100000005f, 96);
   /* conv_3 (Conv2D) */
-  memcpy(w + 140448, p + 29376, 27648 * sizeof(float));
-  memcpy(w + 168096, p + 57024, 32 * sizeof(float));
+  memcpy(w + 0, p + 29376, 27648 * sizeof(float));
+  memcpy(w + 169536, p + 57024, 32 * sizeof(float));
   /* conv_3: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 168128, w + 140448, 96, 32, 4);
+  rt_winograd_kernel(w + 169568, w + 0, 96, 32, 4);
   /* bn_3: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 278720, w + 278848, p + 57056, p + 57184, p + 57312, p + 57440, 0.00100000005f, 128);
+  rt_bn_fold(w + 280160, w + 280288, p + 57056, p + 57184, p + 57312, p + 57440, 0.00100000005f, 128);
   /* conv_4 (Conv2D) */
-  memcpy(w + 278976, p + 57568, 36864 * sizeof(float));
-  memcpy(w + 315840, p + 94432, 32 * sizeof(float));
+  memcpy(w + 0, p + 57568, 36864 * sizeof(float));
+  memcpy(w + 280416, p + 94432, 32 * sizeof(float));
   /* conv_4: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 315872, w + 278976, 128, 32, 4);
+  rt_winograd_kernel(w + 280448, w + 0, 128, 32, 4);
   /* bn_4: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 463328, w + 463488, p + 94464, p + 94624, p + 94784, p + 94944, 0.00100000005f, 160);
+  rt_bn_fold(w + 427904, w + 428064, p + 94464, p + 94624, p + 94784, p + 94944, 0.00100000005f, 160);
   /* conv_5 (Conv2D) */
-  memcpy(w + 463648, p + 95104, 12800 * sizeof(float));
-  memcpy(w + 476448, p + 107904, 80 * sizeof(float));
+  memcpy(w + 0, p + 95104, 12800 * sizeof(float));
+  memcpy(w + 428224, p + 107904, 80 * sizeof(float));
   /* conv_5: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 476528, w + 463648, 160, 80, 1);
+  rt_conv2d_pack_kernel(w + 428304, w + 0, 160, 80, 1);
   /* bn_5: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 491888, w + 491968, p + 107984, p + 108064, p + 108144, p + 108224, 0.00100000005f, 80);
+  rt_bn_fold(w + 443664, w + 443744, p + 107984, p + 108064, p + 108144, p + 108224, 0.00100000005f, 80);
   /* conv_6 (Conv2D) */
-  memcpy(w + 492048, p + 108304, 23040 * sizeof(float));
-  memcpy(w + 515088, p + 131344, 32 * sizeof(float));
+  memcpy(w + 0, p + 108304, 23040 * sizeof(float));
+  memcpy(w + 443824, p + 131344, 32 * sizeof(float));
   /* conv_6: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 515120, w + 492048, 80, 32, 4);
+  rt_winograd_kernel(w + 443856, w + 0, 80, 32, 4);
   /* bn_6: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 607280, w + 607392, p + 131376, p + 131488, p + 131600, p + 131712, 0.00100000005f, 112);
+  rt_bn_fold(w + 536016, w + 536128, p + 131376, p + 131488, p + 131600, p + 131712, 0.00100000005f, 112);
   /* conv_7 (Conv2D) */
-  memcpy(w + 607504, p + 131824, 32256 * sizeof(float));
-  memcpy(w + 639760, p + 164080, 32 * sizeof(float));
+  memcpy(w + 0, p + 131824, 32256 * sizeof(float));
+  memcpy(w + 536240, p + 164080, 32 * sizeof(float));
   /* conv_7: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 639792, w + 607504, 112, 32, 4);
+  rt_winograd_kernel(w + 536272, w + 0, 112, 32, 4);
   /* bn_7: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 768816, w + 768960, p + 164112, p + 164256, p + 164400, p + 164544, 0.00100000005f, 144);
+  rt_bn_fold(w + 665296, w + 665440, p + 164112, p + 164256, p + 164400, p + 164544, 0.00100000005f, 144);
   /* conv_8 (Conv2D) */
-  memcpy(w + 769104, p + 164688, 41472 * sizeof(float));
-  memcpy(w + 810576, p + 206160, 32 * sizeof(float));
+  memcpy(w + 0, p + 164688, 41472 * sizeof(float));
+  memcpy(w + 665584, p + 206160, 32 * sizeof(float));
   /* conv_8: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 810608, w + 769104, 144, 32, 4);
+  rt_winograd_kernel(w + 665616, w + 0, 144, 32, 4);
   /* bn_8: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 976496, w + 976672, p + 206192, p + 206368, p + 206544, p + 206720, 0.00100000005f, 176);
+  rt_bn_fold(w + 831504, w + 831680, p + 206192, p + 206368, p + 206544, p + 206720, 0.00100000005f, 176);
   /* conv_9 (Conv2D) */
-  memcpy(w + 976848, p + 206896, 50688 * sizeof(float));
-  memcpy(w + 1027536, p + 257584, 32 * sizeof(float));
+  memcpy(w + 0, p + 206896, 50688 * sizeof(float));
+  memcpy(w + 831856, p + 257584, 32 * sizeof(float));
   /* conv_9: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 1027568, w + 976848, 176, 32, 4);
+  rt_winograd_kernel(w + 831888, w + 0, 176, 32, 4);
   /* bn_9: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 1230320, w + 1230528, p + 257616, p + 257824, p + 258032, p + 258240, 0.00100000005f, 208);
+  rt_bn_fold(w + 1034640, w + 1034848, p + 257616, p + 257824, p + 258032, p + 258240, 0.00100000005f, 208);
   /* conv_10 (Conv2D) */
-  memcpy(w + 1230736, p + 258448, 21632 * sizeof(float));
-  memcpy(w + 1252368, p + 280080, 104 * sizeof(float));
+  memcpy(w + 0, p + 258448, 21632 * sizeof(float));
+  memcpy(w + 1035056, p + 280080, 104 * sizeof(float));
   /* conv_10: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 1252480, w + 1230736, 208, 104, 1);
+  rt_conv2d_pack_kernel(w + 1035168, w + 0, 208, 104, 1);
   /* bn_10: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 1279104, w + 1279216, p + 280184, p + 280288, p + 280392, p + 280496, 0.00100000005f, 104);
+  rt_bn_fold(w + 1061792, w + 1061904, p + 280184, p + 280288, p + 280392, p + 280496, 0.00100000005f, 104);
   /* conv_11 (Conv2D) */
-  memcpy(w + 1279328, p + 280600, 29952 * sizeof(float));
-  memcpy(w + 1309280, p + 310552, 32 * sizeof(float));
+  memcpy(w + 0, p + 280600, 29952 * sizeof(float));
+  memcpy(w + 1062016, p + 310552, 32 * sizeof(float));
   /* conv_11: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 1309312, w + 1279328, 104, 32, 4);
+  rt_winograd_kernel(w + 1062048, w + 0, 104, 32, 4);
   /* bn_11: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 1429120, w + 1429264, p + 310584, p + 310720, p + 310856, p + 310992, 0.00100000005f, 136);
+  rt_bn_fold(w + 1181856, w + 1182000, p + 310584, p + 310720, p + 310856, p + 310992, 0.00100000005f, 136);
   /* conv_12 (Conv2D) */
-  memcpy(w + 1429408, p + 311128, 39168 * sizeof(float));
-  memcpy(w + 1468576, p + 350296, 32 * sizeof(float));
+  memcpy(w + 0, p + 311128, 39168 * sizeof(float));
+  memcpy(w + 1182144, p + 350296, 32 * sizeof(float));
   /* conv_12: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 1468608, w + 1429408, 136, 32, 4);
+  rt_winograd_kernel(w + 1182176, w + 0, 136, 32, 4);
   /* bn_12: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 1625280, w + 1625456, p + 350328, p + 350496, p + 350664, p + 350832, 0.00100000005f, 168);
+  rt_bn_fold(w + 1338848, w + 1339024, p + 350328, p + 350496, p + 350664, p + 350832, 0.00100000005f, 168);
   /* conv_13 (Conv2D) */
-  memcpy(w + 1625632, p + 351000, 48384 * sizeof(float));
-  memcpy(w + 1674016, p + 399384, 32 * sizeof(float));
+  memcpy(w + 0, p + 351000, 48384 * sizeof(float));
+  memcpy(w + 1339200, p + 399384, 32 * sizeof(float));
   /* conv_13: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 1674048, w + 1625632, 168, 32, 4);
+  rt_winograd_kernel(w + 1339232, w + 0, 168, 32, 4);
   /* bn_13: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 1867584, w + 1867792, p + 399416, p + 399616, p + 399816, p + 400016, 0.00100000005f, 200);
+  rt_bn_fold(w + 1532768, w + 1532976, p + 399416, p + 399616, p + 399816, p + 400016, 0.00100000005f, 200);
   /* conv_14 (Conv2D) */
-  memcpy(w + 1868000, p + 400216, 57600 * sizeof(float));
-  memcpy(w + 1925600, p + 457816, 32 * sizeof(float));
+  memcpy(w + 0, p + 400216, 57600 * sizeof(float));
+  memcpy(w + 1533184, p + 457816, 32 * sizeof(float));
   /* conv_14: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 1925632, w + 1868000, 200, 32, 4);
+  rt_winograd_kernel(w + 1533216, w + 0, 200, 32, 4);
   /* bn_14: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 2156032, w + 2156272, p + 457848, p + 458080, p + 458312, p + 458544, 0.00100000005f, 232);
+  rt_bn_fold(w + 1763616, w + 1763856, p + 457848, p + 458080, p + 458312, p + 458544, 0.00100000005f, 232);
   /* dense (Dense) */
-  memcpy(w + 2156512, p + 458776, 2320 * sizeof(float));
-  memcpy(w + 2158832, p + 461096, 10 * sizeof(float));
+  memcpy(w + 1764096, p + 458776, 2320 * sizeof(float));
+  memcpy(w + 1766416, p + 461096, 10 * sizeof(float));
 }
 
 /* Scratch the convolutions need at batch N (im2col tiles, Winograd blocks). */
@@ -385,8 +386,8 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   /* conv (Conv2D), line 23: 32x32x3 -> 32x32x32, 884,736 MACs */
   {
     const RtConv2d d = {N, 32, 32, 3, 3, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 864, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t1, t0, w + 896, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 57600, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t1, t0, w + 57632, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 1);
@@ -395,7 +396,7 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   {
     const RtEltwise d = {N, 1024, 1, 32, 32, 32};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t2, t1, w + 1760, w + 1792, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t2, t1, w + 58496, w + 58528, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 2);
@@ -403,8 +404,8 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   /* conv_1 (Conv2D, Winograd F(4x4)), line 14: 32x32x32 -> 32x32x32, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 11040, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t3, t2, w + 11072, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 58560, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t3, t2, w + 58592, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 3);
@@ -423,7 +424,7 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   {
     const RtEltwise d = {N, 1024, 1, 64, 64, 64};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t5, t4, w + 47936, w + 48000, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t5, t4, w + 95456, w + 95520, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 5);
@@ -431,8 +432,8 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   /* conv_2 (Conv2D, Winograd F(4x4)), line 14: 32x32x64 -> 32x32x32, 18,874,368 MACs */
   {
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 66496, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t6, t5, w + 66528, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 95584, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t6, t5, w + 95616, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 6);
@@ -451,7 +452,7 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   {
     const RtEltwise d = {N, 1024, 1, 96, 96, 96};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t8, t7, w + 140256, w + 140352, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t8, t7, w + 169344, w + 169440, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 8);
@@ -459,8 +460,8 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   /* conv_3 (Conv2D, Winograd F(4x4)), line 14: 32x32x96 -> 32x32x32, 28,311,552 MACs */
   {
     const RtConv2d d = {N, 32, 32, 96, 96, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 168096, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t9, t8, w + 168128, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 169536, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t9, t8, w + 169568, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 9);
@@ -479,7 +480,7 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   {
     const RtEltwise d = {N, 1024, 1, 128, 128, 128};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t11, t10, w + 278720, w + 278848, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t11, t10, w + 280160, w + 280288, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 11);
@@ -487,8 +488,8 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   /* conv_4 (Conv2D, Winograd F(4x4)), line 14: 32x32x128 -> 32x32x32, 37,748,736 MACs */
   {
     const RtConv2d d = {N, 32, 32, 128, 128, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 315840, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t12, t11, w + 315872, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 280416, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t12, t11, w + 280448, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 12);
@@ -507,7 +508,7 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   {
     const RtEltwise d = {N, 1024, 1, 160, 160, 160};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t14, t13, w + 463328, w + 463488, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t14, t13, w + 427904, w + 428064, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 14);
@@ -515,8 +516,8 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   /* conv_5 (Conv2D), line 19: 32x32x160 -> 32x32x80, 13,107,200 MACs */
   {
     const RtConv2d d = {N, 32, 32, 160, 160, 32, 32, 80, 80, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 476448, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t15, t14, w + 476528, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 428224, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t15, t14, w + 428304, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 15);
@@ -533,7 +534,7 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   {
     const RtEltwise d = {N, 256, 1, 80, 80, 80};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t17, t16, w + 491888, w + 491968, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t17, t16, w + 443664, w + 443744, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 17);
@@ -541,8 +542,8 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   /* conv_6 (Conv2D, Winograd F(4x4)), line 14: 16x16x80 -> 16x16x32, 5,898,240 MACs */
   {
     const RtConv2d d = {N, 16, 16, 80, 80, 16, 16, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 515088, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t18, t17, w + 515120, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 443824, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t18, t17, w + 443856, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 18);
@@ -561,7 +562,7 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   {
     const RtEltwise d = {N, 256, 1, 112, 112, 112};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t20, t19, w + 607280, w + 607392, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t20, t19, w + 536016, w + 536128, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 20);
@@ -569,8 +570,8 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   /* conv_7 (Conv2D, Winograd F(4x4)), line 14: 16x16x112 -> 16x16x32, 8,257,536 MACs */
   {
     const RtConv2d d = {N, 16, 16, 112, 112, 16, 16, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 639760, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t21, t20, w + 639792, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 536240, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t21, t20, w + 536272, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 21);
@@ -589,7 +590,7 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   {
     const RtEltwise d = {N, 256, 1, 144, 144, 144};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t23, t22, w + 768816, w + 768960, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t23, t22, w + 665296, w + 665440, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 23);
@@ -597,8 +598,8 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   /* conv_8 (Conv2D, Winograd F(4x4)), line 14: 16x16x144 -> 16x16x32, 10,616,832 MACs */
   {
     const RtConv2d d = {N, 16, 16, 144, 144, 16, 16, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 810576, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t24, t23, w + 810608, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 665584, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t24, t23, w + 665616, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 24);
@@ -617,7 +618,7 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   {
     const RtEltwise d = {N, 256, 1, 176, 176, 176};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t26, t25, w + 976496, w + 976672, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t26, t25, w + 831504, w + 831680, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 26);
@@ -625,8 +626,8 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   /* conv_9 (Conv2D, Winograd F(4x4)), line 14: 16x16x176 -> 16x16x32, 12,976,128 MACs */
   {
     const RtConv2d d = {N, 16, 16, 176, 176, 16, 16, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 1027536, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t27, t26, w + 1027568, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 831856, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t27, t26, w + 831888, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 27);
@@ -645,7 +646,7 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   {
     const RtEltwise d = {N, 256, 1, 208, 208, 208};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t29, t28, w + 1230320, w + 1230528, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t29, t28, w + 1034640, w + 1034848, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 29);
@@ -653,8 +654,8 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   /* conv_10 (Conv2D), line 19: 16x16x208 -> 16x16x104, 5,537,792 MACs */
   {
     const RtConv2d d = {N, 16, 16, 208, 208, 16, 16, 104, 104, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 1252368, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t30, t29, w + 1252480, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1035056, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t30, t29, w + 1035168, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 30);
@@ -671,7 +672,7 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   {
     const RtEltwise d = {N, 64, 1, 104, 104, 104};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t32, t31, w + 1279104, w + 1279216, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t32, t31, w + 1061792, w + 1061904, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 32);
@@ -679,8 +680,8 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   /* conv_11 (Conv2D, Winograd F(4x4)), line 14: 8x8x104 -> 8x8x32, 1,916,928 MACs */
   {
     const RtConv2d d = {N, 8, 8, 104, 104, 8, 8, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 1309280, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t33, t32, w + 1309312, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 1062016, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t33, t32, w + 1062048, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 33);
@@ -699,7 +700,7 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   {
     const RtEltwise d = {N, 64, 1, 136, 136, 136};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t35, t34, w + 1429120, w + 1429264, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t35, t34, w + 1181856, w + 1182000, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 35);
@@ -707,8 +708,8 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   /* conv_12 (Conv2D, Winograd F(4x4)), line 14: 8x8x136 -> 8x8x32, 2,506,752 MACs */
   {
     const RtConv2d d = {N, 8, 8, 136, 136, 8, 8, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 1468576, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t36, t35, w + 1468608, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 1182144, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t36, t35, w + 1182176, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 36);
@@ -727,7 +728,7 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   {
     const RtEltwise d = {N, 64, 1, 168, 168, 168};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t38, t37, w + 1625280, w + 1625456, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t38, t37, w + 1338848, w + 1339024, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 38);
@@ -735,8 +736,8 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   /* conv_13 (Conv2D, Winograd F(4x4)), line 14: 8x8x168 -> 8x8x32, 3,096,576 MACs */
   {
     const RtConv2d d = {N, 8, 8, 168, 168, 8, 8, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 1674016, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t39, t38, w + 1674048, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 1339200, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t39, t38, w + 1339232, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 39);
@@ -755,7 +756,7 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   {
     const RtEltwise d = {N, 64, 1, 200, 200, 200};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t41, t40, w + 1867584, w + 1867792, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t41, t40, w + 1532768, w + 1532976, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 41);
@@ -763,8 +764,8 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   /* conv_14 (Conv2D, Winograd F(4x4)), line 14: 8x8x200 -> 8x8x32, 3,686,400 MACs */
   {
     const RtConv2d d = {N, 8, 8, 200, 200, 8, 8, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 1925600, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t42, t41, w + 1925632, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 1533184, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t42, t41, w + 1533216, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 42);
@@ -783,7 +784,7 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   {
     const RtEltwise d = {N, 64, 1, 232, 232, 232};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t44, t43, w + 2156032, w + 2156272, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t44, t43, w + 1763616, w + 1763856, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 44);
@@ -806,8 +807,8 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   /* dense (Dense, softmax), line 29: 232 -> 10, 2,320 MACs */
   {
     const RtDense d = {N * 1, 232, 10, 232, 10};
-    const RtEpilogue ep = {w + 2158832, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_dense(ctx, t47, t46, w + 2156512, &ep, &d));
+    const RtEpilogue ep = {w + 1766416, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, t47, t46, w + 1764096, &ep, &d));
     const RtEltwise sm = {N, 1, 1, 10, 10, 10};
     CHECK(rt_softmax(ctx, t47, t47, &sm));
   }
@@ -2154,7 +2155,7 @@ static const char summary[] =
     "FLOPs: 325,718,560 (2 x MACs)" "\n"
     "Element-wise ops: 2,625,576" "\n"
     "Weight memory: 1,844,424 bytes (1.76 MiB, float32)" "\n"
-    "Compute weights: 8,635,392 bytes (8.24 MiB, C backend after passes: folded, packed, Winograd-transformed)" "\n"
+    "Compute weights: 7,065,728 bytes (6.74 MiB, C backend after passes: folded, packed, Winograd-transformed)" "\n"
     "Activation memory: 9,951,080 bytes (9.49 MiB, every layer output)" "\n"
     "Peak activation memory: 1,572,864 bytes (1.50 MiB, live tensors, inference)" "\n"
     "Planned arena: 1,310,720 bytes (1.25 MiB, C backend after passes; 6,973,376 bytes without reuse)" "\n"
@@ -2174,7 +2175,7 @@ const NetcModel netc_model_densenet_mini = {
   .params = params,
   .num_params = 92,
   .param_floats = 461106,
-  .compute_floats = 2158848,
+  .compute_floats = 1766432,
   .total_params = 461106,
   .trainable_params = 457026,
   .macs_per_image = 162859280,

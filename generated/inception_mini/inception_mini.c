@@ -85,164 +85,165 @@ static const NetcParam params[] = {
 
 /* Makes the compute weights from the Keras tensors (once, at load). */
 void inception_mini_prepare(float *w, const float *p) {
+  /* w[0, 294912): staging for the kernels only their copies below are made from */
   /* conv (Conv2D) */
   memcpy(w + 0, p + 0, 1728 * sizeof(float));
-  memcpy(w + 1728, p + 1728, 64 * sizeof(float));
+  memcpy(w + 294912, p + 1728, 64 * sizeof(float));
   /* conv: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 1792, w + 0, 27, 64, 1);
+  rt_conv2d_pack_kernel(w + 294976, w + 0, 27, 64, 1);
   /* conv_1 (Conv2D) */
-  memcpy(w + 3520, p + 1792, 4096 * sizeof(float));
-  memcpy(w + 7616, p + 5888, 64 * sizeof(float));
+  memcpy(w + 0, p + 1792, 4096 * sizeof(float));
+  memcpy(w + 296704, p + 5888, 64 * sizeof(float));
   /* conv_1: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 7680, w + 3520, 64, 64, 1);
+  rt_conv2d_pack_kernel(w + 296768, w + 0, 64, 64, 1);
   /* conv_2 (Conv2D) */
-  memcpy(w + 11776, p + 5952, 6144 * sizeof(float));
-  memcpy(w + 17920, p + 12096, 96 * sizeof(float));
+  memcpy(w + 0, p + 5952, 6144 * sizeof(float));
+  memcpy(w + 300864, p + 12096, 96 * sizeof(float));
   /* conv_2: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 18016, w + 11776, 64, 96, 1);
+  rt_conv2d_pack_kernel(w + 300960, w + 0, 64, 96, 1);
   /* conv_3 (Conv2D) */
-  memcpy(w + 24160, p + 12192, 110592 * sizeof(float));
-  memcpy(w + 134752, p + 122784, 128 * sizeof(float));
+  memcpy(w + 0, p + 12192, 110592 * sizeof(float));
+  memcpy(w + 307104, p + 122784, 128 * sizeof(float));
   /* conv_3: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 134880, w + 24160, 96, 128, 4);
+  rt_winograd_kernel(w + 307232, w + 0, 96, 128, 4);
   /* conv_4 (Conv2D) */
-  memcpy(w + 577248, p + 122912, 1024 * sizeof(float));
-  memcpy(w + 578272, p + 123936, 16 * sizeof(float));
+  memcpy(w + 0, p + 122912, 1024 * sizeof(float));
+  memcpy(w + 749600, p + 123936, 16 * sizeof(float));
   /* conv_4: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 578288, w + 577248, 64, 16, 1);
+  rt_conv2d_pack_kernel(w + 749616, w + 0, 64, 16, 1);
   /* conv_5 (Conv2D) */
-  memcpy(w + 580336, p + 123952, 12800 * sizeof(float));
-  memcpy(w + 593136, p + 136752, 32 * sizeof(float));
+  memcpy(w + 0, p + 123952, 12800 * sizeof(float));
+  memcpy(w + 751664, p + 136752, 32 * sizeof(float));
   /* conv_5: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 593168, w + 580336, 400, 32, 1);
+  rt_conv2d_pack_kernel(w + 751696, w + 0, 400, 32, 1);
   /* conv_6 (Conv2D) */
-  memcpy(w + 605968, p + 136784, 2048 * sizeof(float));
-  memcpy(w + 608016, p + 138832, 32 * sizeof(float));
+  memcpy(w + 0, p + 136784, 2048 * sizeof(float));
+  memcpy(w + 764496, p + 138832, 32 * sizeof(float));
   /* conv_6: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 608048, w + 605968, 64, 32, 1);
+  rt_conv2d_pack_kernel(w + 764528, w + 0, 64, 32, 1);
   /* conv_7 (Conv2D) */
-  memcpy(w + 610096, p + 138864, 32768 * sizeof(float));
-  memcpy(w + 642864, p + 171632, 128 * sizeof(float));
+  memcpy(w + 0, p + 138864, 32768 * sizeof(float));
+  memcpy(w + 766576, p + 171632, 128 * sizeof(float));
   /* conv_7: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 642992, w + 610096, 256, 128, 1);
+  rt_conv2d_pack_kernel(w + 766704, w + 0, 256, 128, 1);
   /* conv_8 (Conv2D) */
-  memcpy(w + 675760, p + 171760, 32768 * sizeof(float));
-  memcpy(w + 708528, p + 204528, 128 * sizeof(float));
+  memcpy(w + 0, p + 171760, 32768 * sizeof(float));
+  memcpy(w + 799472, p + 204528, 128 * sizeof(float));
   /* conv_8: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 708656, w + 675760, 256, 128, 1);
+  rt_conv2d_pack_kernel(w + 799600, w + 0, 256, 128, 1);
   /* conv_9 (Conv2D) */
-  memcpy(w + 741424, p + 204656, 221184 * sizeof(float));
-  memcpy(w + 962608, p + 425840, 192 * sizeof(float));
+  memcpy(w + 0, p + 204656, 221184 * sizeof(float));
+  memcpy(w + 832368, p + 425840, 192 * sizeof(float));
   /* conv_9: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 962800, w + 741424, 128, 192, 4);
+  rt_winograd_kernel(w + 832560, w + 0, 128, 192, 4);
   /* conv_10 (Conv2D) */
-  memcpy(w + 1847536, p + 426032, 8192 * sizeof(float));
-  memcpy(w + 1855728, p + 434224, 32 * sizeof(float));
+  memcpy(w + 0, p + 426032, 8192 * sizeof(float));
+  memcpy(w + 1717296, p + 434224, 32 * sizeof(float));
   /* conv_10: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 1855760, w + 1847536, 256, 32, 1);
+  rt_conv2d_pack_kernel(w + 1717328, w + 0, 256, 32, 1);
   /* conv_11 (Conv2D) */
-  memcpy(w + 1863952, p + 434256, 76800 * sizeof(float));
-  memcpy(w + 1940752, p + 511056, 96 * sizeof(float));
+  memcpy(w + 0, p + 434256, 76800 * sizeof(float));
+  memcpy(w + 1725520, p + 511056, 96 * sizeof(float));
   /* conv_11: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 1940848, w + 1863952, 800, 96, 1);
+  rt_conv2d_pack_kernel(w + 1725616, w + 0, 800, 96, 1);
   /* conv_12 (Conv2D) */
-  memcpy(w + 2017648, p + 511152, 16384 * sizeof(float));
-  memcpy(w + 2034032, p + 527536, 64 * sizeof(float));
+  memcpy(w + 0, p + 511152, 16384 * sizeof(float));
+  memcpy(w + 1802416, p + 527536, 64 * sizeof(float));
   /* conv_12: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 2034096, w + 2017648, 256, 64, 1);
+  rt_conv2d_pack_kernel(w + 1802480, w + 0, 256, 64, 1);
   /* conv_13 (Conv2D) */
-  memcpy(w + 2050480, p + 527600, 92160 * sizeof(float));
-  memcpy(w + 2142640, p + 619760, 192 * sizeof(float));
+  memcpy(w + 0, p + 527600, 92160 * sizeof(float));
+  memcpy(w + 1818864, p + 619760, 192 * sizeof(float));
   /* conv_13: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 2142832, w + 2050480, 480, 192, 1);
+  rt_conv2d_pack_kernel(w + 1819056, w + 0, 480, 192, 1);
   /* conv_14 (Conv2D) */
-  memcpy(w + 2234992, p + 619952, 46080 * sizeof(float));
-  memcpy(w + 2281072, p + 666032, 96 * sizeof(float));
+  memcpy(w + 0, p + 619952, 46080 * sizeof(float));
+  memcpy(w + 1911216, p + 666032, 96 * sizeof(float));
   /* conv_14: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 2281168, w + 2234992, 480, 96, 1);
+  rt_conv2d_pack_kernel(w + 1911312, w + 0, 480, 96, 1);
   /* conv_15 (Conv2D) */
-  memcpy(w + 2327248, p + 666128, 179712 * sizeof(float));
-  memcpy(w + 2506960, p + 845840, 208 * sizeof(float));
+  memcpy(w + 0, p + 666128, 179712 * sizeof(float));
+  memcpy(w + 1957392, p + 845840, 208 * sizeof(float));
   /* conv_15: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 2507168, w + 2327248, 96, 208, 4);
+  rt_winograd_kernel(w + 1957600, w + 0, 96, 208, 4);
   /* conv_16 (Conv2D) */
-  memcpy(w + 3281312, p + 846048, 7680 * sizeof(float));
-  memcpy(w + 3288992, p + 853728, 16 * sizeof(float));
+  memcpy(w + 0, p + 846048, 7680 * sizeof(float));
+  memcpy(w + 2731744, p + 853728, 16 * sizeof(float));
   /* conv_16: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 3289008, w + 3281312, 480, 16, 1);
+  rt_conv2d_pack_kernel(w + 2731760, w + 0, 480, 16, 1);
   /* conv_17 (Conv2D) */
-  memcpy(w + 3304368, p + 853744, 19200 * sizeof(float));
-  memcpy(w + 3323568, p + 872944, 48 * sizeof(float));
+  memcpy(w + 0, p + 853744, 19200 * sizeof(float));
+  memcpy(w + 2747120, p + 872944, 48 * sizeof(float));
   /* conv_17: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 3323616, w + 3304368, 400, 48, 1);
+  rt_conv2d_pack_kernel(w + 2747168, w + 0, 400, 48, 1);
   /* conv_18 (Conv2D) */
-  memcpy(w + 3349216, p + 872992, 30720 * sizeof(float));
-  memcpy(w + 3379936, p + 903712, 64 * sizeof(float));
+  memcpy(w + 0, p + 872992, 30720 * sizeof(float));
+  memcpy(w + 2772768, p + 903712, 64 * sizeof(float));
   /* conv_18: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 3380000, w + 3349216, 480, 64, 1);
+  rt_conv2d_pack_kernel(w + 2772832, w + 0, 480, 64, 1);
   /* conv_19 (Conv2D) */
-  memcpy(w + 3410720, p + 903776, 81920 * sizeof(float));
-  memcpy(w + 3492640, p + 985696, 160 * sizeof(float));
+  memcpy(w + 0, p + 903776, 81920 * sizeof(float));
+  memcpy(w + 2803552, p + 985696, 160 * sizeof(float));
   /* conv_19: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 3492800, w + 3410720, 512, 160, 1);
+  rt_conv2d_pack_kernel(w + 2803712, w + 0, 512, 160, 1);
   /* conv_20 (Conv2D) */
-  memcpy(w + 3574720, p + 985856, 57344 * sizeof(float));
-  memcpy(w + 3632064, p + 1043200, 112 * sizeof(float));
+  memcpy(w + 0, p + 985856, 57344 * sizeof(float));
+  memcpy(w + 2885632, p + 1043200, 112 * sizeof(float));
   /* conv_20: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 3632176, w + 3574720, 512, 112, 1);
+  rt_conv2d_pack_kernel(w + 2885744, w + 0, 512, 112, 1);
   /* conv_21 (Conv2D) */
-  memcpy(w + 3697712, p + 1043312, 225792 * sizeof(float));
-  memcpy(w + 3923504, p + 1269104, 224 * sizeof(float));
+  memcpy(w + 0, p + 1043312, 225792 * sizeof(float));
+  memcpy(w + 2951280, p + 1269104, 224 * sizeof(float));
   /* conv_21: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 3923728, w + 3697712, 112, 224, 4);
+  rt_winograd_kernel(w + 2951504, w + 0, 112, 224, 4);
   /* conv_22 (Conv2D) */
-  memcpy(w + 4826896, p + 1269328, 12288 * sizeof(float));
-  memcpy(w + 4839184, p + 1281616, 24 * sizeof(float));
+  memcpy(w + 0, p + 1269328, 12288 * sizeof(float));
+  memcpy(w + 3854672, p + 1281616, 24 * sizeof(float));
   /* conv_22: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 4839216, w + 4826896, 512, 24, 1);
+  rt_conv2d_pack_kernel(w + 3854704, w + 0, 512, 24, 1);
   /* conv_23 (Conv2D) */
-  memcpy(w + 4855600, p + 1281640, 38400 * sizeof(float));
-  memcpy(w + 4894000, p + 1320040, 64 * sizeof(float));
+  memcpy(w + 0, p + 1281640, 38400 * sizeof(float));
+  memcpy(w + 3871088, p + 1320040, 64 * sizeof(float));
   /* conv_23: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 4894064, w + 4855600, 600, 64, 1);
+  rt_conv2d_pack_kernel(w + 3871152, w + 0, 600, 64, 1);
   /* conv_24 (Conv2D) */
-  memcpy(w + 4932464, p + 1320104, 32768 * sizeof(float));
-  memcpy(w + 4965232, p + 1352872, 64 * sizeof(float));
+  memcpy(w + 0, p + 1320104, 32768 * sizeof(float));
+  memcpy(w + 3909552, p + 1352872, 64 * sizeof(float));
   /* conv_24: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 4965296, w + 4932464, 512, 64, 1);
+  rt_conv2d_pack_kernel(w + 3909616, w + 0, 512, 64, 1);
   /* conv_25 (Conv2D) */
-  memcpy(w + 4998064, p + 1352936, 65536 * sizeof(float));
-  memcpy(w + 5063600, p + 1418472, 128 * sizeof(float));
+  memcpy(w + 0, p + 1352936, 65536 * sizeof(float));
+  memcpy(w + 3942384, p + 1418472, 128 * sizeof(float));
   /* conv_25: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 5063728, w + 4998064, 512, 128, 1);
+  rt_conv2d_pack_kernel(w + 3942512, w + 0, 512, 128, 1);
   /* conv_26 (Conv2D) */
-  memcpy(w + 5129264, p + 1418600, 65536 * sizeof(float));
-  memcpy(w + 5194800, p + 1484136, 128 * sizeof(float));
+  memcpy(w + 0, p + 1418600, 65536 * sizeof(float));
+  memcpy(w + 4008048, p + 1484136, 128 * sizeof(float));
   /* conv_26: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 5194928, w + 5129264, 512, 128, 1);
+  rt_conv2d_pack_kernel(w + 4008176, w + 0, 512, 128, 1);
   /* conv_27 (Conv2D) */
-  memcpy(w + 5260464, p + 1484264, 294912 * sizeof(float));
-  memcpy(w + 5555376, p + 1779176, 256 * sizeof(float));
+  memcpy(w + 0, p + 1484264, 294912 * sizeof(float));
+  memcpy(w + 4073712, p + 1779176, 256 * sizeof(float));
   /* conv_27: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 5555632, w + 5260464, 128, 256, 4);
+  rt_winograd_kernel(w + 4073968, w + 0, 128, 256, 4);
   /* conv_28 (Conv2D) */
-  memcpy(w + 6735280, p + 1779432, 12288 * sizeof(float));
-  memcpy(w + 6747568, p + 1791720, 24 * sizeof(float));
+  memcpy(w + 0, p + 1779432, 12288 * sizeof(float));
+  memcpy(w + 5253616, p + 1791720, 24 * sizeof(float));
   /* conv_28: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 6747600, w + 6735280, 512, 24, 1);
+  rt_conv2d_pack_kernel(w + 5253648, w + 0, 512, 24, 1);
   /* conv_29 (Conv2D) */
-  memcpy(w + 6763984, p + 1791744, 38400 * sizeof(float));
-  memcpy(w + 6802384, p + 1830144, 64 * sizeof(float));
+  memcpy(w + 0, p + 1791744, 38400 * sizeof(float));
+  memcpy(w + 5270032, p + 1830144, 64 * sizeof(float));
   /* conv_29: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 6802448, w + 6763984, 600, 64, 1);
+  rt_conv2d_pack_kernel(w + 5270096, w + 0, 600, 64, 1);
   /* conv_30 (Conv2D) */
-  memcpy(w + 6840848, p + 1830208, 32768 * sizeof(float));
-  memcpy(w + 6873616, p + 1862976, 64 * sizeof(float));
+  memcpy(w + 0, p + 1830208, 32768 * sizeof(float));
+  memcpy(w + 5308496, p + 1862976, 64 * sizeof(float));
   /* conv_30: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 6873680, w + 6840848, 512, 64, 1);
+  rt_conv2d_pack_kernel(w + 5308560, w + 0, 512, 64, 1);
   /* dense (Dense) */
-  memcpy(w + 6906448, p + 1863040, 5120 * sizeof(float));
-  memcpy(w + 6911568, p + 1868160, 10 * sizeof(float));
+  memcpy(w + 5341328, p + 1863040, 5120 * sizeof(float));
+  memcpy(w + 5346448, p + 1868160, 10 * sizeof(float));
 }
 
 /* Scratch the convolutions need at batch N (im2col tiles, Winograd blocks). */
@@ -501,8 +502,8 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv (Conv2D, relu), line 22: 32x32x3 -> 32x32x64, 1,769,472 MACs */
   {
     const RtConv2d d = {N, 32, 32, 3, 3, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 1728, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t1, t0, w + 1792, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 294912, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t1, t0, w + 294976, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 1);
@@ -510,8 +511,8 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_1 (Conv2D, relu), line 14: 32x32x64 -> 32x32x64, 4,194,304 MACs */
   {
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 256, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 7616, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t2, t1, w + 7680, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 296704, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t2, t1, w + 296768, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 2);
@@ -519,8 +520,8 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_2 (Conv2D, relu), line 15: 32x32x64 -> 32x32x96, 6,291,456 MACs */
   {
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 96, 96, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 17920, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t3, t1, w + 18016, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 300864, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t3, t1, w + 300960, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 3);
@@ -528,8 +529,8 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_3 (Conv2D, relu, Winograd F(4x4)), line 15: 32x32x96 -> 32x32x128, 113,246,208 MACs */
   {
     const RtConv2d d = {N, 32, 32, 96, 96, 32, 32, 128, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 134752, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 134880, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 307104, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 307232, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 4);
@@ -537,8 +538,8 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_4 (Conv2D, relu), line 16: 32x32x64 -> 32x32x16, 1,048,576 MACs */
   {
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 16, 16, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 578272, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t5, t1, w + 578288, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 749600, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t5, t1, w + 749616, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 5);
@@ -546,8 +547,8 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_5 (Conv2D, relu), line 16: 32x32x16 -> 32x32x32, 13,107,200 MACs */
   {
     const RtConv2d d = {N, 32, 32, 16, 16, 32, 32, 32, 256, 5, 5, 1, 1, 2, 2, 1};
-    const RtEpilogue ep = {w + 593136, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t6, t5, w + 593168, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 751664, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t6, t5, w + 751696, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 6);
@@ -563,8 +564,8 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_6 (Conv2D, relu), line 17: 32x32x64 -> 32x32x32, 2,097,152 MACs */
   {
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 32, 256, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 608016, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t8, t7, w + 608048, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 764496, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t8, t7, w + 764528, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 8);
@@ -579,8 +580,8 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_7 (Conv2D, relu), line 14: 32x32x256 -> 32x32x128, 33,554,432 MACs */
   {
     const RtConv2d d = {N, 32, 32, 256, 256, 32, 32, 128, 480, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 642864, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t10, t9, w + 642992, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 766576, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t10, t9, w + 766704, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 10);
@@ -588,8 +589,8 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_8 (Conv2D, relu), line 15: 32x32x256 -> 32x32x128, 33,554,432 MACs */
   {
     const RtConv2d d = {N, 32, 32, 256, 256, 32, 32, 128, 128, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 708528, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t11, t9, w + 708656, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 799472, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t11, t9, w + 799600, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 11);
@@ -597,8 +598,8 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_9 (Conv2D, relu, Winograd F(4x4)), line 15: 32x32x128 -> 32x32x192, 226,492,416 MACs */
   {
     const RtConv2d d = {N, 32, 32, 128, 128, 32, 32, 192, 480, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 962608, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t12, t11, w + 962800, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 832368, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t12, t11, w + 832560, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 12);
@@ -606,8 +607,8 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_10 (Conv2D, relu), line 16: 32x32x256 -> 32x32x32, 8,388,608 MACs */
   {
     const RtConv2d d = {N, 32, 32, 256, 256, 32, 32, 32, 32, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 1855728, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t13, t9, w + 1855760, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1717296, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t13, t9, w + 1717328, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 13);
@@ -615,8 +616,8 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_11 (Conv2D, relu), line 16: 32x32x32 -> 32x32x96, 78,643,200 MACs */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 96, 480, 5, 5, 1, 1, 2, 2, 1};
-    const RtEpilogue ep = {w + 1940752, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t14, t13, w + 1940848, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1725520, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t14, t13, w + 1725616, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 14);
@@ -632,8 +633,8 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_12 (Conv2D, relu), line 17: 32x32x256 -> 32x32x64, 16,777,216 MACs */
   {
     const RtConv2d d = {N, 32, 32, 256, 256, 32, 32, 64, 480, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 2034032, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t16, t15, w + 2034096, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1802416, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t16, t15, w + 1802480, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 16);
@@ -656,8 +657,8 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_13 (Conv2D, relu), line 14: 16x16x480 -> 16x16x192, 23,592,960 MACs */
   {
     const RtConv2d d = {N, 16, 16, 480, 480, 16, 16, 192, 512, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 2142640, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t19, t18, w + 2142832, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1818864, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t19, t18, w + 1819056, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 19);
@@ -665,8 +666,8 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_14 (Conv2D, relu), line 15: 16x16x480 -> 16x16x96, 11,796,480 MACs */
   {
     const RtConv2d d = {N, 16, 16, 480, 480, 16, 16, 96, 96, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 2281072, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t20, t18, w + 2281168, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1911216, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t20, t18, w + 1911312, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 20);
@@ -674,8 +675,8 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_15 (Conv2D, relu, Winograd F(4x4)), line 15: 16x16x96 -> 16x16x208, 46,006,272 MACs */
   {
     const RtConv2d d = {N, 16, 16, 96, 96, 16, 16, 208, 512, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 2506960, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t21, t20, w + 2507168, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 1957392, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t21, t20, w + 1957600, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 21);
@@ -683,8 +684,8 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_16 (Conv2D, relu), line 16: 16x16x480 -> 16x16x16, 1,966,080 MACs */
   {
     const RtConv2d d = {N, 16, 16, 480, 480, 16, 16, 16, 16, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 3288992, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t22, t18, w + 3289008, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 2731744, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t22, t18, w + 2731760, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 22);
@@ -692,8 +693,8 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_17 (Conv2D, relu), line 16: 16x16x16 -> 16x16x48, 4,915,200 MACs */
   {
     const RtConv2d d = {N, 16, 16, 16, 16, 16, 16, 48, 512, 5, 5, 1, 1, 2, 2, 1};
-    const RtEpilogue ep = {w + 3323568, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t23, t22, w + 3323616, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 2747120, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t23, t22, w + 2747168, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 23);
@@ -709,8 +710,8 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_18 (Conv2D, relu), line 17: 16x16x480 -> 16x16x64, 7,864,320 MACs */
   {
     const RtConv2d d = {N, 16, 16, 480, 480, 16, 16, 64, 512, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 3379936, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t25, t24, w + 3380000, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 2772768, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t25, t24, w + 2772832, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 25);
@@ -725,8 +726,8 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_19 (Conv2D, relu), line 14: 16x16x512 -> 16x16x160, 20,971,520 MACs */
   {
     const RtConv2d d = {N, 16, 16, 512, 512, 16, 16, 160, 512, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 3492640, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t27, t26, w + 3492800, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 2803552, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t27, t26, w + 2803712, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 27);
@@ -734,8 +735,8 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_20 (Conv2D, relu), line 15: 16x16x512 -> 16x16x112, 14,680,064 MACs */
   {
     const RtConv2d d = {N, 16, 16, 512, 512, 16, 16, 112, 112, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 3632064, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t28, t26, w + 3632176, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 2885632, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t28, t26, w + 2885744, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 28);
@@ -743,8 +744,8 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_21 (Conv2D, relu, Winograd F(4x4)), line 15: 16x16x112 -> 16x16x224, 57,802,752 MACs */
   {
     const RtConv2d d = {N, 16, 16, 112, 112, 16, 16, 224, 512, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 3923504, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t29, t28, w + 3923728, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 2951280, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t29, t28, w + 2951504, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 29);
@@ -752,8 +753,8 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_22 (Conv2D, relu), line 16: 16x16x512 -> 16x16x24, 3,145,728 MACs */
   {
     const RtConv2d d = {N, 16, 16, 512, 512, 16, 16, 24, 24, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 4839184, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t30, t26, w + 4839216, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 3854672, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t30, t26, w + 3854704, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 30);
@@ -761,8 +762,8 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_23 (Conv2D, relu), line 16: 16x16x24 -> 16x16x64, 9,830,400 MACs */
   {
     const RtConv2d d = {N, 16, 16, 24, 24, 16, 16, 64, 512, 5, 5, 1, 1, 2, 2, 1};
-    const RtEpilogue ep = {w + 4894000, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t31, t30, w + 4894064, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 3871088, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t31, t30, w + 3871152, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 31);
@@ -778,8 +779,8 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_24 (Conv2D, relu), line 17: 16x16x512 -> 16x16x64, 8,388,608 MACs */
   {
     const RtConv2d d = {N, 16, 16, 512, 512, 16, 16, 64, 512, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 4965232, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t33, t32, w + 4965296, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 3909552, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t33, t32, w + 3909616, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 33);
@@ -802,8 +803,8 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_25 (Conv2D, relu), line 14: 8x8x512 -> 8x8x128, 4,194,304 MACs */
   {
     const RtConv2d d = {N, 8, 8, 512, 512, 8, 8, 128, 512, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 5063600, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t36, t35, w + 5063728, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 3942384, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t36, t35, w + 3942512, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 36);
@@ -811,8 +812,8 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_26 (Conv2D, relu), line 15: 8x8x512 -> 8x8x128, 4,194,304 MACs */
   {
     const RtConv2d d = {N, 8, 8, 512, 512, 8, 8, 128, 128, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 5194800, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t37, t35, w + 5194928, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 4008048, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t37, t35, w + 4008176, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 37);
@@ -820,8 +821,8 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_27 (Conv2D, relu, Winograd F(4x4)), line 15: 8x8x128 -> 8x8x256, 18,874,368 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 256, 512, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 5555376, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t38, t37, w + 5555632, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 4073712, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t38, t37, w + 4073968, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 38);
@@ -829,8 +830,8 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_28 (Conv2D, relu), line 16: 8x8x512 -> 8x8x24, 786,432 MACs */
   {
     const RtConv2d d = {N, 8, 8, 512, 512, 8, 8, 24, 24, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 6747568, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t39, t35, w + 6747600, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 5253616, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t39, t35, w + 5253648, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 39);
@@ -838,8 +839,8 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_29 (Conv2D, relu), line 16: 8x8x24 -> 8x8x64, 2,457,600 MACs */
   {
     const RtConv2d d = {N, 8, 8, 24, 24, 8, 8, 64, 512, 5, 5, 1, 1, 2, 2, 1};
-    const RtEpilogue ep = {w + 6802384, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t40, t39, w + 6802448, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 5270032, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t40, t39, w + 5270096, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 40);
@@ -855,8 +856,8 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_30 (Conv2D, relu), line 17: 8x8x512 -> 8x8x64, 2,097,152 MACs */
   {
     const RtConv2d d = {N, 8, 8, 512, 512, 8, 8, 64, 512, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 6873616, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t42, t41, w + 6873680, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 5308496, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t42, t41, w + 5308560, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 42);
@@ -879,8 +880,8 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* dense (Dense, softmax), line 31: 512 -> 10, 5,120 MACs */
   {
     const RtDense d = {N * 1, 512, 10, 512, 10};
-    const RtEpilogue ep = {w + 6911568, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_dense(ctx, t45, t44, w + 6906448, &ep, &d));
+    const RtEpilogue ep = {w + 5346448, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, t45, t44, w + 5341328, &ep, &d));
     const RtEltwise sm = {N, 1, 1, 10, 10, 10};
     CHECK(rt_softmax(ctx, t45, t45, &sm));
   }
@@ -2099,7 +2100,7 @@ static const char summary[] =
     "FLOPs: 1,565,468,672 (2 x MACs)" "\n"
     "Element-wise ops: 9,116,712" "\n"
     "Weight memory: 7,472,680 bytes (7.13 MiB, float32)" "\n"
-    "Compute weights: 27,646,336 bytes (26.37 MiB, C backend after passes: folded, packed, Winograd-transformed)" "\n"
+    "Compute weights: 21,385,856 bytes (20.40 MiB, C backend after passes: folded, packed, Winograd-transformed)" "\n"
     "Activation memory: 13,154,344 bytes (12.54 MiB, every layer output)" "\n"
     "Peak activation memory: 3,932,160 bytes (3.75 MiB, live tensors, inference)" "\n"
     "Planned arena: 4,063,232 bytes (3.88 MiB, C backend after passes; 13,152,320 bytes without reuse)" "\n"
@@ -2119,7 +2120,7 @@ const NetcModel netc_model_inception_mini = {
   .params = params,
   .num_params = 64,
   .param_floats = 1868170,
-  .compute_floats = 6911584,
+  .compute_floats = 5346464,
   .total_params = 1868170,
   .trainable_params = 1868170,
   .macs_per_image = 782734336,

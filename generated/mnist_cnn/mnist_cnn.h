@@ -7,7 +7,7 @@
 /* Sizes: arena bytes per image (times the batch), weight blocks in floats. */
 #define MNIST_CNN_ARENA_BYTES_PER_IMAGE 401408
 #define MNIST_CNN_PARAM_FLOATS 509898
-#define MNIST_CNN_COMPUTE_FLOATS 1542672
+#define MNIST_CNN_COMPUTE_FLOATS 1431504
 #define MNIST_CNN_INPUT_FLOATS 784
 #define MNIST_CNN_OUTPUT_FLOATS 10
 

@@ -167,174 +167,175 @@ static const NetcParam params[] = {
 
 /* Makes the compute weights from the Keras tensors (once, at load). */
 void mobilenet_mini_prepare(float *w, const float *p) {
+  /* w[0, 65536): staging for the kernels only their copies below are made from */
   /* conv (Conv2D) */
   memcpy(w + 0, p + 0, 864 * sizeof(float));
-  memcpy(w + 864, p + 864, 32 * sizeof(float));
+  memcpy(w + 65536, p + 864, 32 * sizeof(float));
   /* conv: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 896, w + 0, 27, 32, 1);
+  rt_conv2d_pack_kernel(w + 65568, w + 0, 27, 32, 1);
   /* conv_1 (Conv2D) */
-  memcpy(w + 1760, p + 1472, 1024 * sizeof(float));
-  memcpy(w + 2784, p + 2496, 32 * sizeof(float));
+  memcpy(w + 0, p + 1472, 1024 * sizeof(float));
+  memcpy(w + 66432, p + 2496, 32 * sizeof(float));
   /* dwconv (DepthwiseConv2D) */
-  memcpy(w + 2816, p + 1024, 288 * sizeof(float));
-  memcpy(w + 3104, p + 1312, 32 * sizeof(float));
+  memcpy(w + 66464, p + 1024, 288 * sizeof(float));
+  memcpy(w + 66752, p + 1312, 32 * sizeof(float));
   /* bn_1 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 3136, w + 3168, p + 1344, p + 1376, p + 1408, p + 1440, 0.00100000005f, 32);
-  rt_fold_affine(w + 2816, w + 3104, w + 3136, w + 3168, 9, 32);
+  rt_bn_fold(w + 66784, w + 66816, p + 1344, p + 1376, p + 1408, p + 1440, 0.00100000005f, 32);
+  rt_fold_affine(w + 66464, w + 66752, w + 66784, w + 66816, 9, 32);
   /* bn, applied to dwconv's input as it reads it: a scale and shift per input channel */
-  rt_bn_fold(w + 3200, w + 3232, p + 896, p + 928, p + 960, p + 992, 0.00100000005f, 32);
+  rt_bn_fold(w + 66848, w + 66880, p + 896, p + 928, p + 960, p + 992, 0.00100000005f, 32);
   /* conv_1: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 3264, w + 1760, 32, 32, 1);
+  rt_conv2d_pack_kernel(w + 66912, w + 0, 32, 32, 1);
   /* conv_2 (Conv2D) */
-  memcpy(w + 4288, p + 3104, 1024 * sizeof(float));
-  memcpy(w + 5312, p + 4128, 32 * sizeof(float));
+  memcpy(w + 0, p + 3104, 1024 * sizeof(float));
+  memcpy(w + 67936, p + 4128, 32 * sizeof(float));
   /* dwconv_1 (DepthwiseConv2D) */
-  memcpy(w + 5344, p + 2656, 288 * sizeof(float));
-  memcpy(w + 5632, p + 2944, 32 * sizeof(float));
+  memcpy(w + 67968, p + 2656, 288 * sizeof(float));
+  memcpy(w + 68256, p + 2944, 32 * sizeof(float));
   /* bn_3 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 5664, w + 5696, p + 2976, p + 3008, p + 3040, p + 3072, 0.00100000005f, 32);
-  rt_fold_affine(w + 5344, w + 5632, w + 5664, w + 5696, 9, 32);
+  rt_bn_fold(w + 68288, w + 68320, p + 2976, p + 3008, p + 3040, p + 3072, 0.00100000005f, 32);
+  rt_fold_affine(w + 67968, w + 68256, w + 68288, w + 68320, 9, 32);
   /* bn_2, applied to dwconv_1's input as it reads it: a scale and shift per input channel */
-  rt_bn_fold(w + 5728, w + 5760, p + 2528, p + 2560, p + 2592, p + 2624, 0.00100000005f, 32);
+  rt_bn_fold(w + 68352, w + 68384, p + 2528, p + 2560, p + 2592, p + 2624, 0.00100000005f, 32);
   /* conv_2: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 5792, w + 4288, 32, 32, 1);
+  rt_conv2d_pack_kernel(w + 68416, w + 0, 32, 32, 1);
   /* conv_3 (Conv2D) */
-  memcpy(w + 6816, p + 4160, 2048 * sizeof(float));
-  memcpy(w + 8864, p + 6208, 64 * sizeof(float));
+  memcpy(w + 0, p + 4160, 2048 * sizeof(float));
+  memcpy(w + 69440, p + 6208, 64 * sizeof(float));
   /* conv_3: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 8928, w + 6816, 32, 64, 1);
+  rt_conv2d_pack_kernel(w + 69504, w + 0, 32, 64, 1);
   /* conv_4 (Conv2D) */
-  memcpy(w + 10976, p + 6848, 2048 * sizeof(float));
-  memcpy(w + 13024, p + 8896, 64 * sizeof(float));
+  memcpy(w + 0, p + 6848, 2048 * sizeof(float));
+  memcpy(w + 71552, p + 8896, 64 * sizeof(float));
   /* dwconv_2 (DepthwiseConv2D) */
-  memcpy(w + 13088, p + 6400, 288 * sizeof(float));
-  memcpy(w + 13376, p + 6688, 32 * sizeof(float));
+  memcpy(w + 71616, p + 6400, 288 * sizeof(float));
+  memcpy(w + 71904, p + 6688, 32 * sizeof(float));
   /* bn_5 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 13408, w + 13440, p + 6720, p + 6752, p + 6784, p + 6816, 0.00100000005f, 32);
-  rt_fold_affine(w + 13088, w + 13376, w + 13408, w + 13440, 9, 32);
+  rt_bn_fold(w + 71936, w + 71968, p + 6720, p + 6752, p + 6784, p + 6816, 0.00100000005f, 32);
+  rt_fold_affine(w + 71616, w + 71904, w + 71936, w + 71968, 9, 32);
   /* bn_4, applied to dwconv_2's input as it reads it: a scale and shift per input channel */
-  rt_bn_fold(w + 13472, w + 13504, p + 6272, p + 6304, p + 6336, p + 6368, 0.00100000005f, 32);
+  rt_bn_fold(w + 72000, w + 72032, p + 6272, p + 6304, p + 6336, p + 6368, 0.00100000005f, 32);
   /* conv_4: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 13536, w + 10976, 32, 64, 1);
+  rt_conv2d_pack_kernel(w + 72064, w + 0, 32, 64, 1);
   /* conv_5 (Conv2D) */
-  memcpy(w + 15584, p + 10112, 4096 * sizeof(float));
-  memcpy(w + 19680, p + 14208, 64 * sizeof(float));
+  memcpy(w + 0, p + 10112, 4096 * sizeof(float));
+  memcpy(w + 74112, p + 14208, 64 * sizeof(float));
   /* dwconv_3 (DepthwiseConv2D) */
-  memcpy(w + 19744, p + 9216, 576 * sizeof(float));
-  memcpy(w + 20320, p + 9792, 64 * sizeof(float));
+  memcpy(w + 74176, p + 9216, 576 * sizeof(float));
+  memcpy(w + 74752, p + 9792, 64 * sizeof(float));
   /* bn_7 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 20384, w + 20448, p + 9856, p + 9920, p + 9984, p + 10048, 0.00100000005f, 64);
-  rt_fold_affine(w + 19744, w + 20320, w + 20384, w + 20448, 9, 64);
+  rt_bn_fold(w + 74816, w + 74880, p + 9856, p + 9920, p + 9984, p + 10048, 0.00100000005f, 64);
+  rt_fold_affine(w + 74176, w + 74752, w + 74816, w + 74880, 9, 64);
   /* bn_6, applied to dwconv_3's input as it reads it: a scale and shift per input channel */
-  rt_bn_fold(w + 20512, w + 20576, p + 8960, p + 9024, p + 9088, p + 9152, 0.00100000005f, 64);
+  rt_bn_fold(w + 74944, w + 75008, p + 8960, p + 9024, p + 9088, p + 9152, 0.00100000005f, 64);
   /* conv_5: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 20640, w + 15584, 64, 64, 1);
+  rt_conv2d_pack_kernel(w + 75072, w + 0, 64, 64, 1);
   /* conv_6 (Conv2D) */
-  memcpy(w + 24736, p + 15424, 4096 * sizeof(float));
-  memcpy(w + 28832, p + 19520, 64 * sizeof(float));
+  memcpy(w + 0, p + 15424, 4096 * sizeof(float));
+  memcpy(w + 79168, p + 19520, 64 * sizeof(float));
   /* dwconv_4 (DepthwiseConv2D) */
-  memcpy(w + 28896, p + 14528, 576 * sizeof(float));
-  memcpy(w + 29472, p + 15104, 64 * sizeof(float));
+  memcpy(w + 79232, p + 14528, 576 * sizeof(float));
+  memcpy(w + 79808, p + 15104, 64 * sizeof(float));
   /* bn_9 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 29536, w + 29600, p + 15168, p + 15232, p + 15296, p + 15360, 0.00100000005f, 64);
-  rt_fold_affine(w + 28896, w + 29472, w + 29536, w + 29600, 9, 64);
+  rt_bn_fold(w + 79872, w + 79936, p + 15168, p + 15232, p + 15296, p + 15360, 0.00100000005f, 64);
+  rt_fold_affine(w + 79232, w + 79808, w + 79872, w + 79936, 9, 64);
   /* bn_8, applied to dwconv_4's input as it reads it: a scale and shift per input channel */
-  rt_bn_fold(w + 29664, w + 29728, p + 14272, p + 14336, p + 14400, p + 14464, 0.00100000005f, 64);
+  rt_bn_fold(w + 80000, w + 80064, p + 14272, p + 14336, p + 14400, p + 14464, 0.00100000005f, 64);
   /* conv_6: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 29792, w + 24736, 64, 64, 1);
+  rt_conv2d_pack_kernel(w + 80128, w + 0, 64, 64, 1);
   /* conv_7 (Conv2D) */
-  memcpy(w + 33888, p + 19584, 8192 * sizeof(float));
-  memcpy(w + 42080, p + 27776, 128 * sizeof(float));
+  memcpy(w + 0, p + 19584, 8192 * sizeof(float));
+  memcpy(w + 84224, p + 27776, 128 * sizeof(float));
   /* conv_7: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 42208, w + 33888, 64, 128, 1);
+  rt_conv2d_pack_kernel(w + 84352, w + 0, 64, 128, 1);
   /* conv_8 (Conv2D) */
-  memcpy(w + 50400, p + 29056, 8192 * sizeof(float));
-  memcpy(w + 58592, p + 37248, 128 * sizeof(float));
+  memcpy(w + 0, p + 29056, 8192 * sizeof(float));
+  memcpy(w + 92544, p + 37248, 128 * sizeof(float));
   /* dwconv_5 (DepthwiseConv2D) */
-  memcpy(w + 58720, p + 28160, 576 * sizeof(float));
-  memcpy(w + 59296, p + 28736, 64 * sizeof(float));
+  memcpy(w + 92672, p + 28160, 576 * sizeof(float));
+  memcpy(w + 93248, p + 28736, 64 * sizeof(float));
   /* bn_11 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 59360, w + 59424, p + 28800, p + 28864, p + 28928, p + 28992, 0.00100000005f, 64);
-  rt_fold_affine(w + 58720, w + 59296, w + 59360, w + 59424, 9, 64);
+  rt_bn_fold(w + 93312, w + 93376, p + 28800, p + 28864, p + 28928, p + 28992, 0.00100000005f, 64);
+  rt_fold_affine(w + 92672, w + 93248, w + 93312, w + 93376, 9, 64);
   /* bn_10, applied to dwconv_5's input as it reads it: a scale and shift per input channel */
-  rt_bn_fold(w + 59488, w + 59552, p + 27904, p + 27968, p + 28032, p + 28096, 0.00100000005f, 64);
+  rt_bn_fold(w + 93440, w + 93504, p + 27904, p + 27968, p + 28032, p + 28096, 0.00100000005f, 64);
   /* conv_8: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 59616, w + 50400, 64, 128, 1);
+  rt_conv2d_pack_kernel(w + 93568, w + 0, 64, 128, 1);
   /* conv_9 (Conv2D) */
-  memcpy(w + 67808, p + 39680, 16384 * sizeof(float));
-  memcpy(w + 84192, p + 56064, 128 * sizeof(float));
+  memcpy(w + 0, p + 39680, 16384 * sizeof(float));
+  memcpy(w + 101760, p + 56064, 128 * sizeof(float));
   /* dwconv_6 (DepthwiseConv2D) */
-  memcpy(w + 84320, p + 37888, 1152 * sizeof(float));
-  memcpy(w + 85472, p + 39040, 128 * sizeof(float));
+  memcpy(w + 101888, p + 37888, 1152 * sizeof(float));
+  memcpy(w + 103040, p + 39040, 128 * sizeof(float));
   /* bn_13 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 85600, w + 85728, p + 39168, p + 39296, p + 39424, p + 39552, 0.00100000005f, 128);
-  rt_fold_affine(w + 84320, w + 85472, w + 85600, w + 85728, 9, 128);
+  rt_bn_fold(w + 103168, w + 103296, p + 39168, p + 39296, p + 39424, p + 39552, 0.00100000005f, 128);
+  rt_fold_affine(w + 101888, w + 103040, w + 103168, w + 103296, 9, 128);
   /* bn_12, applied to dwconv_6's input as it reads it: a scale and shift per input channel */
-  rt_bn_fold(w + 85856, w + 85984, p + 37376, p + 37504, p + 37632, p + 37760, 0.00100000005f, 128);
+  rt_bn_fold(w + 103424, w + 103552, p + 37376, p + 37504, p + 37632, p + 37760, 0.00100000005f, 128);
   /* conv_9: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 86112, w + 67808, 128, 128, 1);
+  rt_conv2d_pack_kernel(w + 103680, w + 0, 128, 128, 1);
   /* conv_10 (Conv2D) */
-  memcpy(w + 102496, p + 58496, 16384 * sizeof(float));
-  memcpy(w + 118880, p + 74880, 128 * sizeof(float));
+  memcpy(w + 0, p + 58496, 16384 * sizeof(float));
+  memcpy(w + 120064, p + 74880, 128 * sizeof(float));
   /* dwconv_7 (DepthwiseConv2D) */
-  memcpy(w + 119008, p + 56704, 1152 * sizeof(float));
-  memcpy(w + 120160, p + 57856, 128 * sizeof(float));
+  memcpy(w + 120192, p + 56704, 1152 * sizeof(float));
+  memcpy(w + 121344, p + 57856, 128 * sizeof(float));
   /* bn_15 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 120288, w + 120416, p + 57984, p + 58112, p + 58240, p + 58368, 0.00100000005f, 128);
-  rt_fold_affine(w + 119008, w + 120160, w + 120288, w + 120416, 9, 128);
+  rt_bn_fold(w + 121472, w + 121600, p + 57984, p + 58112, p + 58240, p + 58368, 0.00100000005f, 128);
+  rt_fold_affine(w + 120192, w + 121344, w + 121472, w + 121600, 9, 128);
   /* bn_14, applied to dwconv_7's input as it reads it: a scale and shift per input channel */
-  rt_bn_fold(w + 120544, w + 120672, p + 56192, p + 56320, p + 56448, p + 56576, 0.00100000005f, 128);
+  rt_bn_fold(w + 121728, w + 121856, p + 56192, p + 56320, p + 56448, p + 56576, 0.00100000005f, 128);
   /* conv_10: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 120800, w + 102496, 128, 128, 1);
+  rt_conv2d_pack_kernel(w + 121984, w + 0, 128, 128, 1);
   /* conv_11 (Conv2D) */
-  memcpy(w + 137184, p + 75008, 32768 * sizeof(float));
-  memcpy(w + 169952, p + 107776, 256 * sizeof(float));
+  memcpy(w + 0, p + 75008, 32768 * sizeof(float));
+  memcpy(w + 138368, p + 107776, 256 * sizeof(float));
   /* conv_11: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 170208, w + 137184, 128, 256, 1);
+  rt_conv2d_pack_kernel(w + 138624, w + 0, 128, 256, 1);
   /* conv_12 (Conv2D) */
-  memcpy(w + 202976, p + 110336, 32768 * sizeof(float));
-  memcpy(w + 235744, p + 143104, 256 * sizeof(float));
+  memcpy(w + 0, p + 110336, 32768 * sizeof(float));
+  memcpy(w + 171392, p + 143104, 256 * sizeof(float));
   /* dwconv_8 (DepthwiseConv2D) */
-  memcpy(w + 236000, p + 108544, 1152 * sizeof(float));
-  memcpy(w + 237152, p + 109696, 128 * sizeof(float));
+  memcpy(w + 171648, p + 108544, 1152 * sizeof(float));
+  memcpy(w + 172800, p + 109696, 128 * sizeof(float));
   /* bn_17 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 237280, w + 237408, p + 109824, p + 109952, p + 110080, p + 110208, 0.00100000005f, 128);
-  rt_fold_affine(w + 236000, w + 237152, w + 237280, w + 237408, 9, 128);
+  rt_bn_fold(w + 172928, w + 173056, p + 109824, p + 109952, p + 110080, p + 110208, 0.00100000005f, 128);
+  rt_fold_affine(w + 171648, w + 172800, w + 172928, w + 173056, 9, 128);
   /* bn_16, applied to dwconv_8's input as it reads it: a scale and shift per input channel */
-  rt_bn_fold(w + 237536, w + 237664, p + 108032, p + 108160, p + 108288, p + 108416, 0.00100000005f, 128);
+  rt_bn_fold(w + 173184, w + 173312, p + 108032, p + 108160, p + 108288, p + 108416, 0.00100000005f, 128);
   /* conv_12: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 237792, w + 202976, 128, 256, 1);
+  rt_conv2d_pack_kernel(w + 173440, w + 0, 128, 256, 1);
   /* conv_13 (Conv2D) */
-  memcpy(w + 270560, p + 147968, 65536 * sizeof(float));
-  memcpy(w + 336096, p + 213504, 256 * sizeof(float));
+  memcpy(w + 0, p + 147968, 65536 * sizeof(float));
+  memcpy(w + 206208, p + 213504, 256 * sizeof(float));
   /* dwconv_9 (DepthwiseConv2D) */
-  memcpy(w + 336352, p + 144384, 2304 * sizeof(float));
-  memcpy(w + 338656, p + 146688, 256 * sizeof(float));
+  memcpy(w + 206464, p + 144384, 2304 * sizeof(float));
+  memcpy(w + 208768, p + 146688, 256 * sizeof(float));
   /* bn_19 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 338912, w + 339168, p + 146944, p + 147200, p + 147456, p + 147712, 0.00100000005f, 256);
-  rt_fold_affine(w + 336352, w + 338656, w + 338912, w + 339168, 9, 256);
+  rt_bn_fold(w + 209024, w + 209280, p + 146944, p + 147200, p + 147456, p + 147712, 0.00100000005f, 256);
+  rt_fold_affine(w + 206464, w + 208768, w + 209024, w + 209280, 9, 256);
   /* bn_18, applied to dwconv_9's input as it reads it: a scale and shift per input channel */
-  rt_bn_fold(w + 339424, w + 339680, p + 143360, p + 143616, p + 143872, p + 144128, 0.00100000005f, 256);
+  rt_bn_fold(w + 209536, w + 209792, p + 143360, p + 143616, p + 143872, p + 144128, 0.00100000005f, 256);
   /* conv_13: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 339936, w + 270560, 256, 256, 1);
+  rt_conv2d_pack_kernel(w + 210048, w + 0, 256, 256, 1);
   /* conv_14 (Conv2D) */
-  memcpy(w + 405472, p + 218368, 65536 * sizeof(float));
-  memcpy(w + 471008, p + 283904, 256 * sizeof(float));
+  memcpy(w + 0, p + 218368, 65536 * sizeof(float));
+  memcpy(w + 275584, p + 283904, 256 * sizeof(float));
   /* dwconv_10 (DepthwiseConv2D) */
-  memcpy(w + 471264, p + 214784, 2304 * sizeof(float));
-  memcpy(w + 473568, p + 217088, 256 * sizeof(float));
+  memcpy(w + 275840, p + 214784, 2304 * sizeof(float));
+  memcpy(w + 278144, p + 217088, 256 * sizeof(float));
   /* bn_21 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 473824, w + 474080, p + 217344, p + 217600, p + 217856, p + 218112, 0.00100000005f, 256);
-  rt_fold_affine(w + 471264, w + 473568, w + 473824, w + 474080, 9, 256);
+  rt_bn_fold(w + 278400, w + 278656, p + 217344, p + 217600, p + 217856, p + 218112, 0.00100000005f, 256);
+  rt_fold_affine(w + 275840, w + 278144, w + 278400, w + 278656, 9, 256);
   /* bn_20, applied to dwconv_10's input as it reads it: a scale and shift per input channel */
-  rt_bn_fold(w + 474336, w + 474592, p + 213760, p + 214016, p + 214272, p + 214528, 0.00100000005f, 256);
+  rt_bn_fold(w + 278912, w + 279168, p + 213760, p + 214016, p + 214272, p + 214528, 0.00100000005f, 256);
   /* conv_14: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 474848, w + 405472, 256, 256, 1);
+  rt_conv2d_pack_kernel(w + 279424, w + 0, 256, 256, 1);
   /* bn_22: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 540384, w + 540640, p + 284160, p + 284416, p + 284672, p + 284928, 0.00100000005f, 256);
+  rt_bn_fold(w + 344960, w + 345216, p + 284160, p + 284416, p + 284672, p + 284928, 0.00100000005f, 256);
   /* dense (Dense) */
-  memcpy(w + 540896, p + 285184, 2560 * sizeof(float));
-  memcpy(w + 543456, p + 287744, 10 * sizeof(float));
+  memcpy(w + 345472, p + 285184, 2560 * sizeof(float));
+  memcpy(w + 348032, p + 287744, 10 * sizeof(float));
 }
 
 /* Scratch the convolutions need at batch N (im2col tiles, Winograd blocks). */
@@ -405,8 +406,8 @@ RtStatus mobilenet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv (Conv2D), line 22: 32x32x3 -> 32x32x32, 884,736 MACs */
   {
     const RtConv2d d = {N, 32, 32, 3, 3, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 864, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t1, t0, w + 896, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 65536, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t1, t0, w + 65568, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 1);
@@ -414,10 +415,10 @@ RtStatus mobilenet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_1 (Conv2D, dwconv first, bn before it, + conv), line 17: 32x32x32 -> 32x32x32, 1,048,576 MACs */
   {
     const RtDwConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue dw_ep = {w + 3104, NULL, RT_ACT_RELU, 0.0f, 0};
-    const RtPreact pre = {w + 3200, w + 3232, RT_ACT_RELU, 0.0f, 0, 0, 0};
-    const RtEpilogue ep = {w + 2784, t1, RT_ACT_LINEAR, 0.0f, 32};
-    CHECK(rt_dwconv2d_pointwise(ctx, t2, t1, w + 2816, &pre, &dw_ep, &d, w + 3264, &ep, 32, 32));
+    const RtEpilogue dw_ep = {w + 66752, NULL, RT_ACT_RELU, 0.0f, 0};
+    const RtPreact pre = {w + 66848, w + 66880, RT_ACT_RELU, 0.0f, 0, 0, 0};
+    const RtEpilogue ep = {w + 66432, t1, RT_ACT_LINEAR, 0.0f, 32};
+    CHECK(rt_dwconv2d_pointwise(ctx, t2, t1, w + 66464, &pre, &dw_ep, &d, w + 66912, &ep, 32, 32));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 2);
@@ -425,10 +426,10 @@ RtStatus mobilenet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_2 (Conv2D, dwconv_1 first, bn_2 before it, + conv_1), line 17: 32x32x32 -> 32x32x32, 1,048,576 MACs */
   {
     const RtDwConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue dw_ep = {w + 5632, NULL, RT_ACT_RELU, 0.0f, 0};
-    const RtPreact pre = {w + 5728, w + 5760, RT_ACT_RELU, 0.0f, 0, 0, 0};
-    const RtEpilogue ep = {w + 5312, t2, RT_ACT_LINEAR, 0.0f, 32};
-    CHECK(rt_dwconv2d_pointwise(ctx, t3, t2, w + 5344, &pre, &dw_ep, &d, w + 5792, &ep, 32, 32));
+    const RtEpilogue dw_ep = {w + 68256, NULL, RT_ACT_RELU, 0.0f, 0};
+    const RtPreact pre = {w + 68352, w + 68384, RT_ACT_RELU, 0.0f, 0, 0, 0};
+    const RtEpilogue ep = {w + 67936, t2, RT_ACT_LINEAR, 0.0f, 32};
+    CHECK(rt_dwconv2d_pointwise(ctx, t3, t2, w + 67968, &pre, &dw_ep, &d, w + 68416, &ep, 32, 32));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 3);
@@ -436,8 +437,8 @@ RtStatus mobilenet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_3 (Conv2D), line 14: 32x32x32 -> 16x16x64, 524,288 MACs */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 16, 16, 64, 64, 1, 1, 2, 2, 0, 0, 1};
-    const RtEpilogue ep = {w + 8864, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t4, t3, w + 8928, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 69440, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t4, t3, w + 69504, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 4);
@@ -445,10 +446,10 @@ RtStatus mobilenet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_4 (Conv2D, dwconv_2 first, maxpool as it reads, bn_4 before it, + conv_3), line 17: 32x32x32 -> 16x16x64, 524,288 MACs */
   {
     const RtDwConv2d d = {N, 16, 16, 32, 32, 16, 16, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue dw_ep = {w + 13376, NULL, RT_ACT_RELU, 0.0f, 0};
-    const RtPreact pre = {w + 13472, w + 13504, RT_ACT_RELU, 0.0f, 2, 32, 32};
-    const RtEpilogue ep = {w + 13024, t4, RT_ACT_LINEAR, 0.0f, 64};
-    CHECK(rt_dwconv2d_pointwise(ctx, t5, t3, w + 13088, &pre, &dw_ep, &d, w + 13536, &ep, 64, 64));
+    const RtEpilogue dw_ep = {w + 71904, NULL, RT_ACT_RELU, 0.0f, 0};
+    const RtPreact pre = {w + 72000, w + 72032, RT_ACT_RELU, 0.0f, 2, 32, 32};
+    const RtEpilogue ep = {w + 71552, t4, RT_ACT_LINEAR, 0.0f, 64};
+    CHECK(rt_dwconv2d_pointwise(ctx, t5, t3, w + 71616, &pre, &dw_ep, &d, w + 72064, &ep, 64, 64));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 5);
@@ -456,10 +457,10 @@ RtStatus mobilenet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_5 (Conv2D, dwconv_3 first, bn_6 before it, + conv_4), line 17: 16x16x64 -> 16x16x64, 1,048,576 MACs */
   {
     const RtDwConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue dw_ep = {w + 20320, NULL, RT_ACT_RELU, 0.0f, 0};
-    const RtPreact pre = {w + 20512, w + 20576, RT_ACT_RELU, 0.0f, 0, 0, 0};
-    const RtEpilogue ep = {w + 19680, t5, RT_ACT_LINEAR, 0.0f, 64};
-    CHECK(rt_dwconv2d_pointwise(ctx, t6, t5, w + 19744, &pre, &dw_ep, &d, w + 20640, &ep, 64, 64));
+    const RtEpilogue dw_ep = {w + 74752, NULL, RT_ACT_RELU, 0.0f, 0};
+    const RtPreact pre = {w + 74944, w + 75008, RT_ACT_RELU, 0.0f, 0, 0, 0};
+    const RtEpilogue ep = {w + 74112, t5, RT_ACT_LINEAR, 0.0f, 64};
+    CHECK(rt_dwconv2d_pointwise(ctx, t6, t5, w + 74176, &pre, &dw_ep, &d, w + 75072, &ep, 64, 64));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 6);
@@ -467,10 +468,10 @@ RtStatus mobilenet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_6 (Conv2D, dwconv_4 first, bn_8 before it, + conv_5), line 17: 16x16x64 -> 16x16x64, 1,048,576 MACs */
   {
     const RtDwConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue dw_ep = {w + 29472, NULL, RT_ACT_RELU, 0.0f, 0};
-    const RtPreact pre = {w + 29664, w + 29728, RT_ACT_RELU, 0.0f, 0, 0, 0};
-    const RtEpilogue ep = {w + 28832, t6, RT_ACT_LINEAR, 0.0f, 64};
-    CHECK(rt_dwconv2d_pointwise(ctx, t7, t6, w + 28896, &pre, &dw_ep, &d, w + 29792, &ep, 64, 64));
+    const RtEpilogue dw_ep = {w + 79808, NULL, RT_ACT_RELU, 0.0f, 0};
+    const RtPreact pre = {w + 80000, w + 80064, RT_ACT_RELU, 0.0f, 0, 0, 0};
+    const RtEpilogue ep = {w + 79168, t6, RT_ACT_LINEAR, 0.0f, 64};
+    CHECK(rt_dwconv2d_pointwise(ctx, t7, t6, w + 79232, &pre, &dw_ep, &d, w + 80128, &ep, 64, 64));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 7);
@@ -478,8 +479,8 @@ RtStatus mobilenet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_7 (Conv2D), line 14: 16x16x64 -> 8x8x128, 524,288 MACs */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 8, 8, 128, 128, 1, 1, 2, 2, 0, 0, 1};
-    const RtEpilogue ep = {w + 42080, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t8, t7, w + 42208, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 84224, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t8, t7, w + 84352, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 8);
@@ -487,10 +488,10 @@ RtStatus mobilenet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_8 (Conv2D, dwconv_5 first, maxpool_1 as it reads, bn_10 before it, + conv_7), line 17: 16x16x64 -> 8x8x128, 524,288 MACs */
   {
     const RtDwConv2d d = {N, 8, 8, 64, 64, 8, 8, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue dw_ep = {w + 59296, NULL, RT_ACT_RELU, 0.0f, 0};
-    const RtPreact pre = {w + 59488, w + 59552, RT_ACT_RELU, 0.0f, 2, 16, 16};
-    const RtEpilogue ep = {w + 58592, t8, RT_ACT_LINEAR, 0.0f, 128};
-    CHECK(rt_dwconv2d_pointwise(ctx, t9, t7, w + 58720, &pre, &dw_ep, &d, w + 59616, &ep, 128, 128));
+    const RtEpilogue dw_ep = {w + 93248, NULL, RT_ACT_RELU, 0.0f, 0};
+    const RtPreact pre = {w + 93440, w + 93504, RT_ACT_RELU, 0.0f, 2, 16, 16};
+    const RtEpilogue ep = {w + 92544, t8, RT_ACT_LINEAR, 0.0f, 128};
+    CHECK(rt_dwconv2d_pointwise(ctx, t9, t7, w + 92672, &pre, &dw_ep, &d, w + 93568, &ep, 128, 128));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 9);
@@ -498,10 +499,10 @@ RtStatus mobilenet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_9 (Conv2D, dwconv_6 first, bn_12 before it, + conv_8), line 17: 8x8x128 -> 8x8x128, 1,048,576 MACs */
   {
     const RtDwConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue dw_ep = {w + 85472, NULL, RT_ACT_RELU, 0.0f, 0};
-    const RtPreact pre = {w + 85856, w + 85984, RT_ACT_RELU, 0.0f, 0, 0, 0};
-    const RtEpilogue ep = {w + 84192, t9, RT_ACT_LINEAR, 0.0f, 128};
-    CHECK(rt_dwconv2d_pointwise(ctx, t10, t9, w + 84320, &pre, &dw_ep, &d, w + 86112, &ep, 128, 128));
+    const RtEpilogue dw_ep = {w + 103040, NULL, RT_ACT_RELU, 0.0f, 0};
+    const RtPreact pre = {w + 103424, w + 103552, RT_ACT_RELU, 0.0f, 0, 0, 0};
+    const RtEpilogue ep = {w + 101760, t9, RT_ACT_LINEAR, 0.0f, 128};
+    CHECK(rt_dwconv2d_pointwise(ctx, t10, t9, w + 101888, &pre, &dw_ep, &d, w + 103680, &ep, 128, 128));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 10);
@@ -509,10 +510,10 @@ RtStatus mobilenet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_10 (Conv2D, dwconv_7 first, bn_14 before it, + conv_9), line 17: 8x8x128 -> 8x8x128, 1,048,576 MACs */
   {
     const RtDwConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue dw_ep = {w + 120160, NULL, RT_ACT_RELU, 0.0f, 0};
-    const RtPreact pre = {w + 120544, w + 120672, RT_ACT_RELU, 0.0f, 0, 0, 0};
-    const RtEpilogue ep = {w + 118880, t10, RT_ACT_LINEAR, 0.0f, 128};
-    CHECK(rt_dwconv2d_pointwise(ctx, t11, t10, w + 119008, &pre, &dw_ep, &d, w + 120800, &ep, 128, 128));
+    const RtEpilogue dw_ep = {w + 121344, NULL, RT_ACT_RELU, 0.0f, 0};
+    const RtPreact pre = {w + 121728, w + 121856, RT_ACT_RELU, 0.0f, 0, 0, 0};
+    const RtEpilogue ep = {w + 120064, t10, RT_ACT_LINEAR, 0.0f, 128};
+    CHECK(rt_dwconv2d_pointwise(ctx, t11, t10, w + 120192, &pre, &dw_ep, &d, w + 121984, &ep, 128, 128));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 11);
@@ -520,8 +521,8 @@ RtStatus mobilenet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_11 (Conv2D), line 14: 8x8x128 -> 4x4x256, 524,288 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 4, 4, 256, 256, 1, 1, 2, 2, 0, 0, 1};
-    const RtEpilogue ep = {w + 169952, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t12, t11, w + 170208, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 138368, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t12, t11, w + 138624, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 12);
@@ -529,10 +530,10 @@ RtStatus mobilenet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_12 (Conv2D, dwconv_8 first, maxpool_2 as it reads, bn_16 before it, + conv_11), line 17: 8x8x128 -> 4x4x256, 524,288 MACs */
   {
     const RtDwConv2d d = {N, 4, 4, 128, 128, 4, 4, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue dw_ep = {w + 237152, NULL, RT_ACT_RELU, 0.0f, 0};
-    const RtPreact pre = {w + 237536, w + 237664, RT_ACT_RELU, 0.0f, 2, 8, 8};
-    const RtEpilogue ep = {w + 235744, t12, RT_ACT_LINEAR, 0.0f, 256};
-    CHECK(rt_dwconv2d_pointwise(ctx, t13, t11, w + 236000, &pre, &dw_ep, &d, w + 237792, &ep, 256, 256));
+    const RtEpilogue dw_ep = {w + 172800, NULL, RT_ACT_RELU, 0.0f, 0};
+    const RtPreact pre = {w + 173184, w + 173312, RT_ACT_RELU, 0.0f, 2, 8, 8};
+    const RtEpilogue ep = {w + 171392, t12, RT_ACT_LINEAR, 0.0f, 256};
+    CHECK(rt_dwconv2d_pointwise(ctx, t13, t11, w + 171648, &pre, &dw_ep, &d, w + 173440, &ep, 256, 256));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 13);
@@ -540,10 +541,10 @@ RtStatus mobilenet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_13 (Conv2D, dwconv_9 first, bn_18 before it, + conv_12), line 17: 4x4x256 -> 4x4x256, 1,048,576 MACs */
   {
     const RtDwConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue dw_ep = {w + 338656, NULL, RT_ACT_RELU, 0.0f, 0};
-    const RtPreact pre = {w + 339424, w + 339680, RT_ACT_RELU, 0.0f, 0, 0, 0};
-    const RtEpilogue ep = {w + 336096, t13, RT_ACT_LINEAR, 0.0f, 256};
-    CHECK(rt_dwconv2d_pointwise(ctx, t14, t13, w + 336352, &pre, &dw_ep, &d, w + 339936, &ep, 256, 256));
+    const RtEpilogue dw_ep = {w + 208768, NULL, RT_ACT_RELU, 0.0f, 0};
+    const RtPreact pre = {w + 209536, w + 209792, RT_ACT_RELU, 0.0f, 0, 0, 0};
+    const RtEpilogue ep = {w + 206208, t13, RT_ACT_LINEAR, 0.0f, 256};
+    CHECK(rt_dwconv2d_pointwise(ctx, t14, t13, w + 206464, &pre, &dw_ep, &d, w + 210048, &ep, 256, 256));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 14);
@@ -551,10 +552,10 @@ RtStatus mobilenet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_14 (Conv2D, dwconv_10 first, bn_20 before it, + conv_13), line 17: 4x4x256 -> 4x4x256, 1,048,576 MACs */
   {
     const RtDwConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue dw_ep = {w + 473568, NULL, RT_ACT_RELU, 0.0f, 0};
-    const RtPreact pre = {w + 474336, w + 474592, RT_ACT_RELU, 0.0f, 0, 0, 0};
-    const RtEpilogue ep = {w + 471008, t14, RT_ACT_LINEAR, 0.0f, 256};
-    CHECK(rt_dwconv2d_pointwise(ctx, t15, t14, w + 471264, &pre, &dw_ep, &d, w + 474848, &ep, 256, 256));
+    const RtEpilogue dw_ep = {w + 278144, NULL, RT_ACT_RELU, 0.0f, 0};
+    const RtPreact pre = {w + 278912, w + 279168, RT_ACT_RELU, 0.0f, 0, 0, 0};
+    const RtEpilogue ep = {w + 275584, t14, RT_ACT_LINEAR, 0.0f, 256};
+    CHECK(rt_dwconv2d_pointwise(ctx, t15, t14, w + 275840, &pre, &dw_ep, &d, w + 279424, &ep, 256, 256));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 15);
@@ -563,7 +564,7 @@ RtStatus mobilenet_mini_forward(const RtContext *ctx, const float *w, void *aren
   {
     const RtEltwise d = {N, 16, 1, 256, 256, 256};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t16, t15, w + 540384, w + 540640, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t16, t15, w + 344960, w + 345216, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 16);
@@ -586,8 +587,8 @@ RtStatus mobilenet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* dense (Dense, softmax), line 29: 256 -> 10, 2,560 MACs */
   {
     const RtDense d = {N * 1, 256, 10, 256, 10};
-    const RtEpilogue ep = {w + 543456, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_dense(ctx, t19, t18, w + 540896, &ep, &d));
+    const RtEpilogue ep = {w + 348032, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, t19, t18, w + 345472, &ep, &d));
     const RtEltwise sm = {N, 1, 1, 10, 10, 10};
     CHECK(rt_softmax(ctx, t19, t19, &sm));
   }
@@ -2283,7 +2284,7 @@ static const char summary[] =
     "FLOPs: 27,313,152 (2 x MACs)" "\n"
     "Element-wise ops: 1,398,824" "\n"
     "Weight memory: 1,151,016 bytes (1.10 MiB, float32)" "\n"
-    "Compute weights: 2,173,888 bytes (2.07 MiB, C backend after passes: folded, packed, Winograd-transformed)" "\n"
+    "Compute weights: 1,392,192 bytes (1.33 MiB, C backend after passes: folded, packed, Winograd-transformed)" "\n"
     "Activation memory: 4,323,368 bytes (4.12 MiB, every layer output)" "\n"
     "Peak activation memory: 393,216 bytes (384.00 KiB, live tensors, inference)" "\n"
     "Planned arena: 262,144 bytes (256.00 KiB, C backend after passes; 882,752 bytes without reuse)" "\n"
@@ -2303,7 +2304,7 @@ const NetcModel netc_model_mobilenet_mini = {
   .params = params,
   .num_params = 146,
   .param_floats = 287754,
-  .compute_floats = 543472,
+  .compute_floats = 348048,
   .total_params = 287754,
   .trainable_params = 282506,
   .macs_per_image = 13656576,

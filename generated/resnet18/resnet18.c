@@ -123,169 +123,170 @@ static const NetcParam params[] = {
 
 /* Makes the compute weights from the Keras tensors (once, at load). */
 void resnet18_prepare(float *w, const float *p) {
+  /* w[0, 2360320): staging for the kernels only their copies below are made from */
   /* conv (Conv2D) */
   memcpy(w + 0, p + 0, 9408 * sizeof(float));
-  memset(w + 9408, 0, 64 * sizeof(float));  /* no bias: zeros */
+  memset(w + 2360320, 0, 64 * sizeof(float));  /* no bias: zeros */
   /* bn folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 9472, w + 9536, p + 9408, p + 9472, p + 9536, p + 9600, 0.00100000005f, 64);
-  rt_fold_affine(w + 0, w + 9408, w + 9472, w + 9536, 147, 64);
+  rt_bn_fold(w + 9408, w + 9472, p + 9408, p + 9472, p + 9536, p + 9600, 0.00100000005f, 64);
+  rt_fold_affine(w + 0, w + 2360320, w + 9408, w + 9472, 147, 64);
   /* conv: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 9600, w + 0, 147, 64, 1);
+  rt_conv2d_pack_kernel(w + 2360384, w + 0, 147, 64, 1);
   /* conv_1 (Conv2D) */
-  memcpy(w + 19008, p + 9664, 36864 * sizeof(float));
-  memset(w + 55872, 0, 64 * sizeof(float));  /* no bias: zeros */
+  memcpy(w + 0, p + 9664, 36864 * sizeof(float));
+  memset(w + 2369792, 0, 64 * sizeof(float));  /* no bias: zeros */
   /* bn_1 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 55936, w + 56000, p + 46528, p + 46592, p + 46656, p + 46720, 0.00100000005f, 64);
-  rt_fold_affine(w + 19008, w + 55872, w + 55936, w + 56000, 576, 64);
+  rt_bn_fold(w + 36864, w + 36928, p + 46528, p + 46592, p + 46656, p + 46720, 0.00100000005f, 64);
+  rt_fold_affine(w + 0, w + 2369792, w + 36864, w + 36928, 576, 64);
   /* conv_1: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 56064, w + 19008, 64, 64, 4);
+  rt_winograd_kernel(w + 2369856, w + 0, 64, 64, 4);
   /* conv_2 (Conv2D) */
-  memcpy(w + 203520, p + 46784, 36864 * sizeof(float));
-  memset(w + 240384, 0, 64 * sizeof(float));  /* no bias: zeros */
+  memcpy(w + 0, p + 46784, 36864 * sizeof(float));
+  memset(w + 2517312, 0, 64 * sizeof(float));  /* no bias: zeros */
   /* bn_2 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 240448, w + 240512, p + 83648, p + 83712, p + 83776, p + 83840, 0.00100000005f, 64);
-  rt_fold_affine(w + 203520, w + 240384, w + 240448, w + 240512, 576, 64);
+  rt_bn_fold(w + 36864, w + 36928, p + 83648, p + 83712, p + 83776, p + 83840, 0.00100000005f, 64);
+  rt_fold_affine(w + 0, w + 2517312, w + 36864, w + 36928, 576, 64);
   /* conv_2: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 240576, w + 203520, 64, 64, 4);
+  rt_winograd_kernel(w + 2517376, w + 0, 64, 64, 4);
   /* conv_3 (Conv2D) */
-  memcpy(w + 388032, p + 83904, 36864 * sizeof(float));
-  memset(w + 424896, 0, 64 * sizeof(float));  /* no bias: zeros */
+  memcpy(w + 0, p + 83904, 36864 * sizeof(float));
+  memset(w + 2664832, 0, 64 * sizeof(float));  /* no bias: zeros */
   /* bn_3 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 424960, w + 425024, p + 120768, p + 120832, p + 120896, p + 120960, 0.00100000005f, 64);
-  rt_fold_affine(w + 388032, w + 424896, w + 424960, w + 425024, 576, 64);
+  rt_bn_fold(w + 36864, w + 36928, p + 120768, p + 120832, p + 120896, p + 120960, 0.00100000005f, 64);
+  rt_fold_affine(w + 0, w + 2664832, w + 36864, w + 36928, 576, 64);
   /* conv_3: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 425088, w + 388032, 64, 64, 4);
+  rt_winograd_kernel(w + 2664896, w + 0, 64, 64, 4);
   /* conv_4 (Conv2D) */
-  memcpy(w + 572544, p + 121024, 36864 * sizeof(float));
-  memset(w + 609408, 0, 64 * sizeof(float));  /* no bias: zeros */
+  memcpy(w + 0, p + 121024, 36864 * sizeof(float));
+  memset(w + 2812352, 0, 64 * sizeof(float));  /* no bias: zeros */
   /* bn_4 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 609472, w + 609536, p + 157888, p + 157952, p + 158016, p + 158080, 0.00100000005f, 64);
-  rt_fold_affine(w + 572544, w + 609408, w + 609472, w + 609536, 576, 64);
+  rt_bn_fold(w + 36864, w + 36928, p + 157888, p + 157952, p + 158016, p + 158080, 0.00100000005f, 64);
+  rt_fold_affine(w + 0, w + 2812352, w + 36864, w + 36928, 576, 64);
   /* conv_4: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 609600, w + 572544, 64, 64, 4);
+  rt_winograd_kernel(w + 2812416, w + 0, 64, 64, 4);
   /* conv_5 (Conv2D) */
-  memcpy(w + 757056, p + 158144, 8192 * sizeof(float));
-  memset(w + 765248, 0, 128 * sizeof(float));  /* no bias: zeros */
+  memcpy(w + 0, p + 158144, 8192 * sizeof(float));
+  memset(w + 2959872, 0, 128 * sizeof(float));  /* no bias: zeros */
   /* bn_5 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 765376, w + 765504, p + 166336, p + 166464, p + 166592, p + 166720, 0.00100000005f, 128);
-  rt_fold_affine(w + 757056, w + 765248, w + 765376, w + 765504, 64, 128);
+  rt_bn_fold(w + 8192, w + 8320, p + 166336, p + 166464, p + 166592, p + 166720, 0.00100000005f, 128);
+  rt_fold_affine(w + 0, w + 2959872, w + 8192, w + 8320, 64, 128);
   /* conv_5: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 765632, w + 757056, 64, 128, 1);
+  rt_conv2d_pack_kernel(w + 2960000, w + 0, 64, 128, 1);
   /* conv_6 (Conv2D) */
-  memcpy(w + 773824, p + 166848, 73728 * sizeof(float));
-  memset(w + 847552, 0, 128 * sizeof(float));  /* no bias: zeros */
+  memcpy(w + 0, p + 166848, 73728 * sizeof(float));
+  memset(w + 2968192, 0, 128 * sizeof(float));  /* no bias: zeros */
   /* bn_6 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 847680, w + 847808, p + 240576, p + 240704, p + 240832, p + 240960, 0.00100000005f, 128);
-  rt_fold_affine(w + 773824, w + 847552, w + 847680, w + 847808, 576, 128);
+  rt_bn_fold(w + 73728, w + 73856, p + 240576, p + 240704, p + 240832, p + 240960, 0.00100000005f, 128);
+  rt_fold_affine(w + 0, w + 2968192, w + 73728, w + 73856, 576, 128);
   /* conv_6: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 847936, w + 773824, 576, 128, 1);
+  rt_conv2d_pack_kernel(w + 2968320, w + 0, 576, 128, 1);
   /* conv_7 (Conv2D) */
-  memcpy(w + 921664, p + 241088, 147456 * sizeof(float));
-  memset(w + 1069120, 0, 128 * sizeof(float));  /* no bias: zeros */
+  memcpy(w + 0, p + 241088, 147456 * sizeof(float));
+  memset(w + 3042048, 0, 128 * sizeof(float));  /* no bias: zeros */
   /* bn_7 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 1069248, w + 1069376, p + 388544, p + 388672, p + 388800, p + 388928, 0.00100000005f, 128);
-  rt_fold_affine(w + 921664, w + 1069120, w + 1069248, w + 1069376, 1152, 128);
+  rt_bn_fold(w + 147456, w + 147584, p + 388544, p + 388672, p + 388800, p + 388928, 0.00100000005f, 128);
+  rt_fold_affine(w + 0, w + 3042048, w + 147456, w + 147584, 1152, 128);
   /* conv_7: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 1069504, w + 921664, 128, 128, 4);
+  rt_winograd_kernel(w + 3042176, w + 0, 128, 128, 4);
   /* conv_8 (Conv2D) */
-  memcpy(w + 1659328, p + 389056, 147456 * sizeof(float));
-  memset(w + 1806784, 0, 128 * sizeof(float));  /* no bias: zeros */
+  memcpy(w + 0, p + 389056, 147456 * sizeof(float));
+  memset(w + 3632000, 0, 128 * sizeof(float));  /* no bias: zeros */
   /* bn_8 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 1806912, w + 1807040, p + 536512, p + 536640, p + 536768, p + 536896, 0.00100000005f, 128);
-  rt_fold_affine(w + 1659328, w + 1806784, w + 1806912, w + 1807040, 1152, 128);
+  rt_bn_fold(w + 147456, w + 147584, p + 536512, p + 536640, p + 536768, p + 536896, 0.00100000005f, 128);
+  rt_fold_affine(w + 0, w + 3632000, w + 147456, w + 147584, 1152, 128);
   /* conv_8: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 1807168, w + 1659328, 128, 128, 4);
+  rt_winograd_kernel(w + 3632128, w + 0, 128, 128, 4);
   /* conv_9 (Conv2D) */
-  memcpy(w + 2396992, p + 537024, 147456 * sizeof(float));
-  memset(w + 2544448, 0, 128 * sizeof(float));  /* no bias: zeros */
+  memcpy(w + 0, p + 537024, 147456 * sizeof(float));
+  memset(w + 4221952, 0, 128 * sizeof(float));  /* no bias: zeros */
   /* bn_9 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 2544576, w + 2544704, p + 684480, p + 684608, p + 684736, p + 684864, 0.00100000005f, 128);
-  rt_fold_affine(w + 2396992, w + 2544448, w + 2544576, w + 2544704, 1152, 128);
+  rt_bn_fold(w + 147456, w + 147584, p + 684480, p + 684608, p + 684736, p + 684864, 0.00100000005f, 128);
+  rt_fold_affine(w + 0, w + 4221952, w + 147456, w + 147584, 1152, 128);
   /* conv_9: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 2544832, w + 2396992, 128, 128, 4);
+  rt_winograd_kernel(w + 4222080, w + 0, 128, 128, 4);
   /* conv_10 (Conv2D) */
-  memcpy(w + 3134656, p + 684992, 32768 * sizeof(float));
-  memset(w + 3167424, 0, 256 * sizeof(float));  /* no bias: zeros */
+  memcpy(w + 0, p + 684992, 32768 * sizeof(float));
+  memset(w + 4811904, 0, 256 * sizeof(float));  /* no bias: zeros */
   /* bn_10 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 3167680, w + 3167936, p + 717760, p + 718016, p + 718272, p + 718528, 0.00100000005f, 256);
-  rt_fold_affine(w + 3134656, w + 3167424, w + 3167680, w + 3167936, 128, 256);
+  rt_bn_fold(w + 32768, w + 33024, p + 717760, p + 718016, p + 718272, p + 718528, 0.00100000005f, 256);
+  rt_fold_affine(w + 0, w + 4811904, w + 32768, w + 33024, 128, 256);
   /* conv_10: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 3168192, w + 3134656, 128, 256, 1);
+  rt_conv2d_pack_kernel(w + 4812160, w + 0, 128, 256, 1);
   /* conv_11 (Conv2D) */
-  memcpy(w + 3200960, p + 718784, 294912 * sizeof(float));
-  memset(w + 3495872, 0, 256 * sizeof(float));  /* no bias: zeros */
+  memcpy(w + 0, p + 718784, 294912 * sizeof(float));
+  memset(w + 4844928, 0, 256 * sizeof(float));  /* no bias: zeros */
   /* bn_11 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 3496128, w + 3496384, p + 1013696, p + 1013952, p + 1014208, p + 1014464, 0.00100000005f, 256);
-  rt_fold_affine(w + 3200960, w + 3495872, w + 3496128, w + 3496384, 1152, 256);
+  rt_bn_fold(w + 294912, w + 295168, p + 1013696, p + 1013952, p + 1014208, p + 1014464, 0.00100000005f, 256);
+  rt_fold_affine(w + 0, w + 4844928, w + 294912, w + 295168, 1152, 256);
   /* conv_11: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 3496640, w + 3200960, 1152, 256, 1);
+  rt_conv2d_pack_kernel(w + 4845184, w + 0, 1152, 256, 1);
   /* conv_12 (Conv2D) */
-  memcpy(w + 3791552, p + 1014720, 589824 * sizeof(float));
-  memset(w + 4381376, 0, 256 * sizeof(float));  /* no bias: zeros */
+  memcpy(w + 0, p + 1014720, 589824 * sizeof(float));
+  memset(w + 5140096, 0, 256 * sizeof(float));  /* no bias: zeros */
   /* bn_12 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 4381632, w + 4381888, p + 1604544, p + 1604800, p + 1605056, p + 1605312, 0.00100000005f, 256);
-  rt_fold_affine(w + 3791552, w + 4381376, w + 4381632, w + 4381888, 2304, 256);
+  rt_bn_fold(w + 589824, w + 590080, p + 1604544, p + 1604800, p + 1605056, p + 1605312, 0.00100000005f, 256);
+  rt_fold_affine(w + 0, w + 5140096, w + 589824, w + 590080, 2304, 256);
   /* conv_12: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 4382144, w + 3791552, 256, 256, 4);
+  rt_winograd_kernel(w + 5140352, w + 0, 256, 256, 4);
   /* conv_13 (Conv2D) */
-  memcpy(w + 6741440, p + 1605568, 589824 * sizeof(float));
-  memset(w + 7331264, 0, 256 * sizeof(float));  /* no bias: zeros */
+  memcpy(w + 0, p + 1605568, 589824 * sizeof(float));
+  memset(w + 7499648, 0, 256 * sizeof(float));  /* no bias: zeros */
   /* bn_13 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 7331520, w + 7331776, p + 2195392, p + 2195648, p + 2195904, p + 2196160, 0.00100000005f, 256);
-  rt_fold_affine(w + 6741440, w + 7331264, w + 7331520, w + 7331776, 2304, 256);
+  rt_bn_fold(w + 589824, w + 590080, p + 2195392, p + 2195648, p + 2195904, p + 2196160, 0.00100000005f, 256);
+  rt_fold_affine(w + 0, w + 7499648, w + 589824, w + 590080, 2304, 256);
   /* conv_13: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 7332032, w + 6741440, 256, 256, 4);
+  rt_winograd_kernel(w + 7499904, w + 0, 256, 256, 4);
   /* conv_14 (Conv2D) */
-  memcpy(w + 9691328, p + 2196416, 589824 * sizeof(float));
-  memset(w + 10281152, 0, 256 * sizeof(float));  /* no bias: zeros */
+  memcpy(w + 0, p + 2196416, 589824 * sizeof(float));
+  memset(w + 9859200, 0, 256 * sizeof(float));  /* no bias: zeros */
   /* bn_14 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 10281408, w + 10281664, p + 2786240, p + 2786496, p + 2786752, p + 2787008, 0.00100000005f, 256);
-  rt_fold_affine(w + 9691328, w + 10281152, w + 10281408, w + 10281664, 2304, 256);
+  rt_bn_fold(w + 589824, w + 590080, p + 2786240, p + 2786496, p + 2786752, p + 2787008, 0.00100000005f, 256);
+  rt_fold_affine(w + 0, w + 9859200, w + 589824, w + 590080, 2304, 256);
   /* conv_14: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 10281920, w + 9691328, 256, 256, 4);
+  rt_winograd_kernel(w + 9859456, w + 0, 256, 256, 4);
   /* conv_15 (Conv2D) */
-  memcpy(w + 12641216, p + 2787264, 131072 * sizeof(float));
-  memset(w + 12772288, 0, 512 * sizeof(float));  /* no bias: zeros */
+  memcpy(w + 0, p + 2787264, 131072 * sizeof(float));
+  memset(w + 12218752, 0, 512 * sizeof(float));  /* no bias: zeros */
   /* bn_15 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 12772800, w + 12773312, p + 2918336, p + 2918848, p + 2919360, p + 2919872, 0.00100000005f, 512);
-  rt_fold_affine(w + 12641216, w + 12772288, w + 12772800, w + 12773312, 256, 512);
+  rt_bn_fold(w + 131072, w + 131584, p + 2918336, p + 2918848, p + 2919360, p + 2919872, 0.00100000005f, 512);
+  rt_fold_affine(w + 0, w + 12218752, w + 131072, w + 131584, 256, 512);
   /* conv_15: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 12773824, w + 12641216, 256, 512, 1);
+  rt_conv2d_pack_kernel(w + 12219264, w + 0, 256, 512, 1);
   /* conv_16 (Conv2D) */
-  memcpy(w + 12904896, p + 2920384, 1179648 * sizeof(float));
-  memset(w + 14084544, 0, 512 * sizeof(float));  /* no bias: zeros */
+  memcpy(w + 0, p + 2920384, 1179648 * sizeof(float));
+  memset(w + 12350336, 0, 512 * sizeof(float));  /* no bias: zeros */
   /* bn_16 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 14085056, w + 14085568, p + 4100032, p + 4100544, p + 4101056, p + 4101568, 0.00100000005f, 512);
-  rt_fold_affine(w + 12904896, w + 14084544, w + 14085056, w + 14085568, 2304, 512);
+  rt_bn_fold(w + 1179648, w + 1180160, p + 4100032, p + 4100544, p + 4101056, p + 4101568, 0.00100000005f, 512);
+  rt_fold_affine(w + 0, w + 12350336, w + 1179648, w + 1180160, 2304, 512);
   /* conv_16: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 14086080, w + 12904896, 2304, 512, 1);
+  rt_conv2d_pack_kernel(w + 12350848, w + 0, 2304, 512, 1);
   /* conv_17 (Conv2D) */
-  memcpy(w + 15265728, p + 4102080, 2359296 * sizeof(float));
-  memset(w + 17625024, 0, 512 * sizeof(float));  /* no bias: zeros */
+  memcpy(w + 0, p + 4102080, 2359296 * sizeof(float));
+  memset(w + 13530496, 0, 512 * sizeof(float));  /* no bias: zeros */
   /* bn_17 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 17625536, w + 17626048, p + 6461376, p + 6461888, p + 6462400, p + 6462912, 0.00100000005f, 512);
-  rt_fold_affine(w + 15265728, w + 17625024, w + 17625536, w + 17626048, 4608, 512);
+  rt_bn_fold(w + 2359296, w + 2359808, p + 6461376, p + 6461888, p + 6462400, p + 6462912, 0.00100000005f, 512);
+  rt_fold_affine(w + 0, w + 13530496, w + 2359296, w + 2359808, 4608, 512);
   /* conv_17: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 17626560, w + 15265728, 512, 512, 2);
+  rt_winograd_kernel(w + 13531008, w + 0, 512, 512, 2);
   /* conv_18 (Conv2D) */
-  memcpy(w + 21820864, p + 6463424, 2359296 * sizeof(float));
-  memset(w + 24180160, 0, 512 * sizeof(float));  /* no bias: zeros */
+  memcpy(w + 0, p + 6463424, 2359296 * sizeof(float));
+  memset(w + 17725312, 0, 512 * sizeof(float));  /* no bias: zeros */
   /* bn_18 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 24180672, w + 24181184, p + 8822720, p + 8823232, p + 8823744, p + 8824256, 0.00100000005f, 512);
-  rt_fold_affine(w + 21820864, w + 24180160, w + 24180672, w + 24181184, 4608, 512);
+  rt_bn_fold(w + 2359296, w + 2359808, p + 8822720, p + 8823232, p + 8823744, p + 8824256, 0.00100000005f, 512);
+  rt_fold_affine(w + 0, w + 17725312, w + 2359296, w + 2359808, 4608, 512);
   /* conv_18: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 24181696, w + 21820864, 512, 512, 2);
+  rt_winograd_kernel(w + 17725824, w + 0, 512, 512, 2);
   /* conv_19 (Conv2D) */
-  memcpy(w + 28376000, p + 8824768, 2359296 * sizeof(float));
-  memset(w + 30735296, 0, 512 * sizeof(float));  /* no bias: zeros */
+  memcpy(w + 0, p + 8824768, 2359296 * sizeof(float));
+  memset(w + 21920128, 0, 512 * sizeof(float));  /* no bias: zeros */
   /* bn_19 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 30735808, w + 30736320, p + 11184064, p + 11184576, p + 11185088, p + 11185600, 0.00100000005f, 512);
-  rt_fold_affine(w + 28376000, w + 30735296, w + 30735808, w + 30736320, 4608, 512);
+  rt_bn_fold(w + 2359296, w + 2359808, p + 11184064, p + 11184576, p + 11185088, p + 11185600, 0.00100000005f, 512);
+  rt_fold_affine(w + 0, w + 21920128, w + 2359296, w + 2359808, 4608, 512);
   /* conv_19: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 30736832, w + 28376000, 512, 512, 2);
+  rt_winograd_kernel(w + 21920640, w + 0, 512, 512, 2);
   /* dense (Dense) */
-  memcpy(w + 34931136, p + 11186112, 512000 * sizeof(float));
-  memcpy(w + 35443136, p + 11698112, 1000 * sizeof(float));
+  memcpy(w + 26114944, p + 11186112, 512000 * sizeof(float));
+  memcpy(w + 26626944, p + 11698112, 1000 * sizeof(float));
 }
 
 /* Scratch the convolutions need at batch N (im2col tiles, Winograd blocks). */
@@ -456,8 +457,8 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
   /* conv (Conv2D, bn folded, relu), line 26: 224x224x3 -> 112x112x64, 118,013,952 MACs */
   {
     const RtConv2d d = {N, 224, 224, 3, 3, 112, 112, 64, 64, 7, 7, 2, 2, 3, 3, 1};
-    const RtEpilogue ep = {w + 9408, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t1, t0, w + 9600, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 2360320, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t1, t0, w + 2360384, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 1);
@@ -473,8 +474,8 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
   /* conv_1 (Conv2D, bn_1 folded, relu, Winograd F(4x4)), line 20: 56x56x64 -> 56x56x64, 115,605,504 MACs */
   {
     const RtConv2d d = {N, 56, 56, 64, 64, 56, 56, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 55872, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t3, t2, w + 56064, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 2369792, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t3, t2, w + 2369856, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 3);
@@ -482,8 +483,8 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
   /* conv_2 (Conv2D, bn_2 folded, + maxpool, relu, Winograd F(4x4)), line 21: 56x56x64 -> 56x56x64, 115,605,504 MACs */
   {
     const RtConv2d d = {N, 56, 56, 64, 64, 56, 56, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 240384, t2, RT_ACT_RELU, 0.0f, 64};
-    CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 240576, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 2517312, t2, RT_ACT_RELU, 0.0f, 64};
+    CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 2517376, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 4);
@@ -491,8 +492,8 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
   /* conv_3 (Conv2D, bn_3 folded, relu, Winograd F(4x4)), line 20: 56x56x64 -> 56x56x64, 115,605,504 MACs */
   {
     const RtConv2d d = {N, 56, 56, 64, 64, 56, 56, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 424896, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t5, t4, w + 425088, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 2664832, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t5, t4, w + 2664896, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 5);
@@ -500,8 +501,8 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
   /* conv_4 (Conv2D, bn_4 folded, + conv_2, relu, Winograd F(4x4)), line 21: 56x56x64 -> 56x56x64, 115,605,504 MACs */
   {
     const RtConv2d d = {N, 56, 56, 64, 64, 56, 56, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 609408, t4, RT_ACT_RELU, 0.0f, 64};
-    CHECK(rt_conv2d_winograd(ctx, t6, t5, w + 609600, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 2812352, t4, RT_ACT_RELU, 0.0f, 64};
+    CHECK(rt_conv2d_winograd(ctx, t6, t5, w + 2812416, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 6);
@@ -509,8 +510,8 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
   /* conv_5 (Conv2D, bn_5 folded), line 18: 56x56x64 -> 28x28x128, 6,422,528 MACs */
   {
     const RtConv2d d = {N, 56, 56, 64, 64, 28, 28, 128, 128, 1, 1, 2, 2, 0, 0, 1};
-    const RtEpilogue ep = {w + 765248, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t7, t6, w + 765632, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 2959872, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t7, t6, w + 2960000, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 7);
@@ -518,8 +519,8 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
   /* conv_6 (Conv2D, bn_6 folded, relu), line 20: 56x56x64 -> 28x28x128, 57,802,752 MACs */
   {
     const RtConv2d d = {N, 56, 56, 64, 64, 28, 28, 128, 128, 3, 3, 2, 2, 1, 1, 1};
-    const RtEpilogue ep = {w + 847552, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t8, t6, w + 847936, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 2968192, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t8, t6, w + 2968320, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 8);
@@ -527,8 +528,8 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
   /* conv_7 (Conv2D, bn_7 folded, + conv_5, relu, Winograd F(4x4)), line 21: 28x28x128 -> 28x28x128, 115,605,504 MACs */
   {
     const RtConv2d d = {N, 28, 28, 128, 128, 28, 28, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 1069120, t7, RT_ACT_RELU, 0.0f, 128};
-    CHECK(rt_conv2d_winograd(ctx, t9, t8, w + 1069504, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 3042048, t7, RT_ACT_RELU, 0.0f, 128};
+    CHECK(rt_conv2d_winograd(ctx, t9, t8, w + 3042176, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 9);
@@ -536,8 +537,8 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
   /* conv_8 (Conv2D, bn_8 folded, relu, Winograd F(4x4)), line 20: 28x28x128 -> 28x28x128, 115,605,504 MACs */
   {
     const RtConv2d d = {N, 28, 28, 128, 128, 28, 28, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 1806784, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t10, t9, w + 1807168, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 3632000, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t10, t9, w + 3632128, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 10);
@@ -545,8 +546,8 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
   /* conv_9 (Conv2D, bn_9 folded, + conv_7, relu, Winograd F(4x4)), line 21: 28x28x128 -> 28x28x128, 115,605,504 MACs */
   {
     const RtConv2d d = {N, 28, 28, 128, 128, 28, 28, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 2544448, t9, RT_ACT_RELU, 0.0f, 128};
-    CHECK(rt_conv2d_winograd(ctx, t11, t10, w + 2544832, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 4221952, t9, RT_ACT_RELU, 0.0f, 128};
+    CHECK(rt_conv2d_winograd(ctx, t11, t10, w + 4222080, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 11);
@@ -554,8 +555,8 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
   /* conv_10 (Conv2D, bn_10 folded), line 18: 28x28x128 -> 14x14x256, 6,422,528 MACs */
   {
     const RtConv2d d = {N, 28, 28, 128, 128, 14, 14, 256, 256, 1, 1, 2, 2, 0, 0, 1};
-    const RtEpilogue ep = {w + 3167424, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t12, t11, w + 3168192, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 4811904, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t12, t11, w + 4812160, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 12);
@@ -563,8 +564,8 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
   /* conv_11 (Conv2D, bn_11 folded, relu), line 20: 28x28x128 -> 14x14x256, 57,802,752 MACs */
   {
     const RtConv2d d = {N, 28, 28, 128, 128, 14, 14, 256, 256, 3, 3, 2, 2, 1, 1, 1};
-    const RtEpilogue ep = {w + 3495872, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t13, t11, w + 3496640, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 4844928, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t13, t11, w + 4845184, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 13);
@@ -572,8 +573,8 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
   /* conv_12 (Conv2D, bn_12 folded, + conv_10, relu, Winograd F(4x4)), line 21: 14x14x256 -> 14x14x256, 115,605,504 MACs */
   {
     const RtConv2d d = {N, 14, 14, 256, 256, 14, 14, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 4381376, t12, RT_ACT_RELU, 0.0f, 256};
-    CHECK(rt_conv2d_winograd(ctx, t14, t13, w + 4382144, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 5140096, t12, RT_ACT_RELU, 0.0f, 256};
+    CHECK(rt_conv2d_winograd(ctx, t14, t13, w + 5140352, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 14);
@@ -581,8 +582,8 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
   /* conv_13 (Conv2D, bn_13 folded, relu, Winograd F(4x4)), line 20: 14x14x256 -> 14x14x256, 115,605,504 MACs */
   {
     const RtConv2d d = {N, 14, 14, 256, 256, 14, 14, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 7331264, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t15, t14, w + 7332032, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 7499648, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t15, t14, w + 7499904, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 15);
@@ -590,8 +591,8 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
   /* conv_14 (Conv2D, bn_14 folded, + conv_12, relu, Winograd F(4x4)), line 21: 14x14x256 -> 14x14x256, 115,605,504 MACs */
   {
     const RtConv2d d = {N, 14, 14, 256, 256, 14, 14, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 10281152, t14, RT_ACT_RELU, 0.0f, 256};
-    CHECK(rt_conv2d_winograd(ctx, t16, t15, w + 10281920, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 9859200, t14, RT_ACT_RELU, 0.0f, 256};
+    CHECK(rt_conv2d_winograd(ctx, t16, t15, w + 9859456, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 16);
@@ -599,8 +600,8 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
   /* conv_15 (Conv2D, bn_15 folded), line 18: 14x14x256 -> 7x7x512, 6,422,528 MACs */
   {
     const RtConv2d d = {N, 14, 14, 256, 256, 7, 7, 512, 512, 1, 1, 2, 2, 0, 0, 1};
-    const RtEpilogue ep = {w + 12772288, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t17, t16, w + 12773824, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 12218752, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t17, t16, w + 12219264, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 17);
@@ -608,8 +609,8 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
   /* conv_16 (Conv2D, bn_16 folded, relu), line 20: 14x14x256 -> 7x7x512, 57,802,752 MACs */
   {
     const RtConv2d d = {N, 14, 14, 256, 256, 7, 7, 512, 512, 3, 3, 2, 2, 1, 1, 1};
-    const RtEpilogue ep = {w + 14084544, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t18, t16, w + 14086080, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 12350336, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t18, t16, w + 12350848, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 18);
@@ -617,8 +618,8 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
   /* conv_17 (Conv2D, bn_17 folded, + conv_15, relu, Winograd F(2x2)), line 21: 7x7x512 -> 7x7x512, 115,605,504 MACs */
   {
     const RtConv2d d = {N, 7, 7, 512, 512, 7, 7, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 17625024, t17, RT_ACT_RELU, 0.0f, 512};
-    CHECK(rt_conv2d_winograd(ctx, t19, t18, w + 17626560, &ep, &d, 2, ws, ws_floats));
+    const RtEpilogue ep = {w + 13530496, t17, RT_ACT_RELU, 0.0f, 512};
+    CHECK(rt_conv2d_winograd(ctx, t19, t18, w + 13531008, &ep, &d, 2, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 19);
@@ -626,8 +627,8 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
   /* conv_18 (Conv2D, bn_18 folded, relu, Winograd F(2x2)), line 20: 7x7x512 -> 7x7x512, 115,605,504 MACs */
   {
     const RtConv2d d = {N, 7, 7, 512, 512, 7, 7, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 24180160, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t20, t19, w + 24181696, &ep, &d, 2, ws, ws_floats));
+    const RtEpilogue ep = {w + 17725312, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t20, t19, w + 17725824, &ep, &d, 2, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 20);
@@ -635,8 +636,8 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
   /* conv_19 (Conv2D, bn_19 folded, + conv_17, relu, Winograd F(2x2)), line 21: 7x7x512 -> 7x7x512, 115,605,504 MACs */
   {
     const RtConv2d d = {N, 7, 7, 512, 512, 7, 7, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 30735296, t19, RT_ACT_RELU, 0.0f, 512};
-    CHECK(rt_conv2d_winograd(ctx, t21, t20, w + 30736832, &ep, &d, 2, ws, ws_floats));
+    const RtEpilogue ep = {w + 21920128, t19, RT_ACT_RELU, 0.0f, 512};
+    CHECK(rt_conv2d_winograd(ctx, t21, t20, w + 21920640, &ep, &d, 2, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 21);
@@ -652,8 +653,8 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
   /* dense (Dense, softmax), line 32: 512 -> 1000, 512,000 MACs */
   {
     const RtDense d = {N * 1, 512, 1000, 512, 1000};
-    const RtEpilogue ep = {w + 35443136, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_dense(ctx, t23, t22, w + 34931136, &ep, &d));
+    const RtEpilogue ep = {w + 26626944, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, t23, t22, w + 26114944, &ep, &d));
     const RtEltwise sm = {N, 1, 1, 1000, 1000, 1000};
     CHECK(rt_softmax(ctx, t23, t23, &sm));
   }
@@ -2029,7 +2030,7 @@ static const char summary[] =
     "FLOPs: 3,628,146,688 (2 x MACs)" "\n"
     "Element-wise ops: 9,863,584" "\n"
     "Weight memory: 46,796,448 bytes (44.63 MiB, float32)" "\n"
-    "Compute weights: 141,776,576 bytes (135.21 MiB, C backend after passes: folded, packed, Winograd-transformed)" "\n"
+    "Compute weights: 106,511,808 bytes (101.58 MiB, C backend after passes: folded, packed, Winograd-transformed)" "\n"
     "Activation memory: 33,523,616 bytes (31.97 MiB, every layer output)" "\n"
     "Peak activation memory: 6,422,528 bytes (6.12 MiB, live tensors, inference)" "\n"
     "Planned arena: 4,014,080 bytes (3.83 MiB, C backend after passes; 11,345,856 bytes without reuse)" "\n"
@@ -2049,7 +2050,7 @@ const NetcModel netc_model_resnet18 = {
   .params = params,
   .num_params = 102,
   .param_floats = 11699112,
-  .compute_floats = 35444144,
+  .compute_floats = 26627952,
   .total_params = 11699112,
   .trainable_params = 11689512,
   .macs_per_image = 1814073344,

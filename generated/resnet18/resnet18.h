@@ -7,7 +7,7 @@
 /* Sizes: arena bytes per image (times the batch), weight blocks in floats. */
 #define RESNET18_ARENA_BYTES_PER_IMAGE 4014080
 #define RESNET18_PARAM_FLOATS 11699112
-#define RESNET18_COMPUTE_FLOATS 35444144
+#define RESNET18_COMPUTE_FLOATS 26627952
 #define RESNET18_INPUT_FLOATS 150528
 #define RESNET18_OUTPUT_FLOATS 1000
 

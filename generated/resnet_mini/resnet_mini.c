@@ -179,211 +179,212 @@ static const NetcParam params[] = {
 
 /* Makes the compute weights from the Keras tensors (once, at load). */
 void resnet_mini_prepare(float *w, const float *p) {
+  /* w[0, 590336): staging for the kernels only their copies below are made from */
   /* conv (Conv2D) */
   memcpy(w + 0, p + 0, 864 * sizeof(float));
-  memcpy(w + 864, p + 864, 32 * sizeof(float));
+  memcpy(w + 590336, p + 864, 32 * sizeof(float));
   /* conv: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 896, w + 0, 27, 32, 1);
+  rt_conv2d_pack_kernel(w + 590368, w + 0, 27, 32, 1);
   /* bn: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 1760, w + 1792, p + 896, p + 928, p + 960, p + 992, 0.00100000005f, 32);
+  rt_bn_fold(w + 591232, w + 591264, p + 896, p + 928, p + 960, p + 992, 0.00100000005f, 32);
   /* conv_1 (Conv2D) */
-  memcpy(w + 1824, p + 1024, 9216 * sizeof(float));
-  memcpy(w + 11040, p + 10240, 32 * sizeof(float));
+  memcpy(w + 0, p + 1024, 9216 * sizeof(float));
+  memcpy(w + 591296, p + 10240, 32 * sizeof(float));
   /* bn_1 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 11072, w + 11104, p + 10272, p + 10304, p + 10336, p + 10368, 0.00100000005f, 32);
-  rt_fold_affine(w + 1824, w + 11040, w + 11072, w + 11104, 288, 32);
+  rt_bn_fold(w + 9216, w + 9248, p + 10272, p + 10304, p + 10336, p + 10368, 0.00100000005f, 32);
+  rt_fold_affine(w + 0, w + 591296, w + 9216, w + 9248, 288, 32);
   /* conv_1: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 11136, w + 1824, 32, 32, 4);
+  rt_winograd_kernel(w + 591328, w + 0, 32, 32, 4);
   /* conv_2 (Conv2D) */
-  memcpy(w + 48000, p + 10400, 9216 * sizeof(float));
-  memcpy(w + 57216, p + 19616, 32 * sizeof(float));
+  memcpy(w + 0, p + 10400, 9216 * sizeof(float));
+  memcpy(w + 628192, p + 19616, 32 * sizeof(float));
   /* conv_2: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 57248, w + 48000, 32, 32, 4);
+  rt_winograd_kernel(w + 628224, w + 0, 32, 32, 4);
   /* bn_2: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 94112, w + 94144, p + 19648, p + 19680, p + 19712, p + 19744, 0.00100000005f, 32);
+  rt_bn_fold(w + 665088, w + 665120, p + 19648, p + 19680, p + 19712, p + 19744, 0.00100000005f, 32);
   /* conv_3 (Conv2D) */
-  memcpy(w + 94176, p + 19776, 9216 * sizeof(float));
-  memcpy(w + 103392, p + 28992, 32 * sizeof(float));
+  memcpy(w + 0, p + 19776, 9216 * sizeof(float));
+  memcpy(w + 665152, p + 28992, 32 * sizeof(float));
   /* bn_3 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 103424, w + 103456, p + 29024, p + 29056, p + 29088, p + 29120, 0.00100000005f, 32);
-  rt_fold_affine(w + 94176, w + 103392, w + 103424, w + 103456, 288, 32);
+  rt_bn_fold(w + 9216, w + 9248, p + 29024, p + 29056, p + 29088, p + 29120, 0.00100000005f, 32);
+  rt_fold_affine(w + 0, w + 665152, w + 9216, w + 9248, 288, 32);
   /* conv_3: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 103488, w + 94176, 32, 32, 4);
+  rt_winograd_kernel(w + 665184, w + 0, 32, 32, 4);
   /* conv_4 (Conv2D) */
-  memcpy(w + 140352, p + 29152, 9216 * sizeof(float));
-  memcpy(w + 149568, p + 38368, 32 * sizeof(float));
+  memcpy(w + 0, p + 29152, 9216 * sizeof(float));
+  memcpy(w + 702048, p + 38368, 32 * sizeof(float));
   /* conv_4: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 149600, w + 140352, 32, 32, 4);
+  rt_winograd_kernel(w + 702080, w + 0, 32, 32, 4);
   /* bn_4: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 186464, w + 186496, p + 38400, p + 38432, p + 38464, p + 38496, 0.00100000005f, 32);
+  rt_bn_fold(w + 738944, w + 738976, p + 38400, p + 38432, p + 38464, p + 38496, 0.00100000005f, 32);
   /* conv_5 (Conv2D) */
-  memcpy(w + 186528, p + 38528, 9216 * sizeof(float));
-  memcpy(w + 195744, p + 47744, 32 * sizeof(float));
+  memcpy(w + 0, p + 38528, 9216 * sizeof(float));
+  memcpy(w + 739008, p + 47744, 32 * sizeof(float));
   /* bn_5 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 195776, w + 195808, p + 47776, p + 47808, p + 47840, p + 47872, 0.00100000005f, 32);
-  rt_fold_affine(w + 186528, w + 195744, w + 195776, w + 195808, 288, 32);
+  rt_bn_fold(w + 9216, w + 9248, p + 47776, p + 47808, p + 47840, p + 47872, 0.00100000005f, 32);
+  rt_fold_affine(w + 0, w + 739008, w + 9216, w + 9248, 288, 32);
   /* conv_5: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 195840, w + 186528, 32, 32, 4);
+  rt_winograd_kernel(w + 739040, w + 0, 32, 32, 4);
   /* conv_6 (Conv2D) */
-  memcpy(w + 232704, p + 47904, 9216 * sizeof(float));
-  memcpy(w + 241920, p + 57120, 32 * sizeof(float));
+  memcpy(w + 0, p + 47904, 9216 * sizeof(float));
+  memcpy(w + 775904, p + 57120, 32 * sizeof(float));
   /* conv_6: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 241952, w + 232704, 32, 32, 4);
+  rt_winograd_kernel(w + 775936, w + 0, 32, 32, 4);
   /* conv_7 (Conv2D) */
-  memcpy(w + 278816, p + 57152, 2048 * sizeof(float));
-  memcpy(w + 280864, p + 59200, 64 * sizeof(float));
+  memcpy(w + 0, p + 57152, 2048 * sizeof(float));
+  memcpy(w + 812800, p + 59200, 64 * sizeof(float));
   /* conv_7: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 280928, w + 278816, 32, 64, 1);
+  rt_conv2d_pack_kernel(w + 812864, w + 0, 32, 64, 1);
   /* bn_6: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 282976, w + 283008, p + 59264, p + 59296, p + 59328, p + 59360, 0.00100000005f, 32);
+  rt_bn_fold(w + 814912, w + 814944, p + 59264, p + 59296, p + 59328, p + 59360, 0.00100000005f, 32);
   /* conv_8 (Conv2D) */
-  memcpy(w + 283040, p + 59392, 18432 * sizeof(float));
-  memcpy(w + 301472, p + 77824, 64 * sizeof(float));
+  memcpy(w + 0, p + 59392, 18432 * sizeof(float));
+  memcpy(w + 814976, p + 77824, 64 * sizeof(float));
   /* bn_7 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 301536, w + 301600, p + 77888, p + 77952, p + 78016, p + 78080, 0.00100000005f, 64);
-  rt_fold_affine(w + 283040, w + 301472, w + 301536, w + 301600, 288, 64);
+  rt_bn_fold(w + 18432, w + 18496, p + 77888, p + 77952, p + 78016, p + 78080, 0.00100000005f, 64);
+  rt_fold_affine(w + 0, w + 814976, w + 18432, w + 18496, 288, 64);
   /* conv_8: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 301664, w + 283040, 32, 64, 4);
+  rt_winograd_kernel(w + 815040, w + 0, 32, 64, 4);
   /* conv_9 (Conv2D) */
-  memcpy(w + 375392, p + 78144, 36864 * sizeof(float));
-  memcpy(w + 412256, p + 115008, 64 * sizeof(float));
+  memcpy(w + 0, p + 78144, 36864 * sizeof(float));
+  memcpy(w + 888768, p + 115008, 64 * sizeof(float));
   /* conv_9: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 412320, w + 375392, 64, 64, 4);
+  rt_winograd_kernel(w + 888832, w + 0, 64, 64, 4);
   /* bn_8: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 559776, w + 559840, p + 115072, p + 115136, p + 115200, p + 115264, 0.00100000005f, 64);
+  rt_bn_fold(w + 1036288, w + 1036352, p + 115072, p + 115136, p + 115200, p + 115264, 0.00100000005f, 64);
   /* conv_10 (Conv2D) */
-  memcpy(w + 559904, p + 115328, 36864 * sizeof(float));
-  memcpy(w + 596768, p + 152192, 64 * sizeof(float));
+  memcpy(w + 0, p + 115328, 36864 * sizeof(float));
+  memcpy(w + 1036416, p + 152192, 64 * sizeof(float));
   /* bn_9 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 596832, w + 596896, p + 152256, p + 152320, p + 152384, p + 152448, 0.00100000005f, 64);
-  rt_fold_affine(w + 559904, w + 596768, w + 596832, w + 596896, 576, 64);
+  rt_bn_fold(w + 36864, w + 36928, p + 152256, p + 152320, p + 152384, p + 152448, 0.00100000005f, 64);
+  rt_fold_affine(w + 0, w + 1036416, w + 36864, w + 36928, 576, 64);
   /* conv_10: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 596960, w + 559904, 64, 64, 4);
+  rt_winograd_kernel(w + 1036480, w + 0, 64, 64, 4);
   /* conv_11 (Conv2D) */
-  memcpy(w + 744416, p + 152512, 36864 * sizeof(float));
-  memcpy(w + 781280, p + 189376, 64 * sizeof(float));
+  memcpy(w + 0, p + 152512, 36864 * sizeof(float));
+  memcpy(w + 1183936, p + 189376, 64 * sizeof(float));
   /* conv_11: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 781344, w + 744416, 64, 64, 4);
+  rt_winograd_kernel(w + 1184000, w + 0, 64, 64, 4);
   /* bn_10: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 928800, w + 928864, p + 189440, p + 189504, p + 189568, p + 189632, 0.00100000005f, 64);
+  rt_bn_fold(w + 1331456, w + 1331520, p + 189440, p + 189504, p + 189568, p + 189632, 0.00100000005f, 64);
   /* conv_12 (Conv2D) */
-  memcpy(w + 928928, p + 189696, 36864 * sizeof(float));
-  memcpy(w + 965792, p + 226560, 64 * sizeof(float));
+  memcpy(w + 0, p + 189696, 36864 * sizeof(float));
+  memcpy(w + 1331584, p + 226560, 64 * sizeof(float));
   /* bn_11 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 965856, w + 965920, p + 226624, p + 226688, p + 226752, p + 226816, 0.00100000005f, 64);
-  rt_fold_affine(w + 928928, w + 965792, w + 965856, w + 965920, 576, 64);
+  rt_bn_fold(w + 36864, w + 36928, p + 226624, p + 226688, p + 226752, p + 226816, 0.00100000005f, 64);
+  rt_fold_affine(w + 0, w + 1331584, w + 36864, w + 36928, 576, 64);
   /* conv_12: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 965984, w + 928928, 64, 64, 4);
+  rt_winograd_kernel(w + 1331648, w + 0, 64, 64, 4);
   /* conv_13 (Conv2D) */
-  memcpy(w + 1113440, p + 226880, 36864 * sizeof(float));
-  memcpy(w + 1150304, p + 263744, 64 * sizeof(float));
+  memcpy(w + 0, p + 226880, 36864 * sizeof(float));
+  memcpy(w + 1479104, p + 263744, 64 * sizeof(float));
   /* conv_13: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 1150368, w + 1113440, 64, 64, 4);
+  rt_winograd_kernel(w + 1479168, w + 0, 64, 64, 4);
   /* conv_14 (Conv2D) */
-  memcpy(w + 1297824, p + 263808, 8192 * sizeof(float));
-  memcpy(w + 1306016, p + 272000, 128 * sizeof(float));
+  memcpy(w + 0, p + 263808, 8192 * sizeof(float));
+  memcpy(w + 1626624, p + 272000, 128 * sizeof(float));
   /* conv_14: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 1306144, w + 1297824, 64, 128, 1);
+  rt_conv2d_pack_kernel(w + 1626752, w + 0, 64, 128, 1);
   /* bn_12: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 1314336, w + 1314400, p + 272128, p + 272192, p + 272256, p + 272320, 0.00100000005f, 64);
+  rt_bn_fold(w + 1634944, w + 1635008, p + 272128, p + 272192, p + 272256, p + 272320, 0.00100000005f, 64);
   /* conv_15 (Conv2D) */
-  memcpy(w + 1314464, p + 272384, 73728 * sizeof(float));
-  memcpy(w + 1388192, p + 346112, 128 * sizeof(float));
+  memcpy(w + 0, p + 272384, 73728 * sizeof(float));
+  memcpy(w + 1635072, p + 346112, 128 * sizeof(float));
   /* bn_13 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 1388320, w + 1388448, p + 346240, p + 346368, p + 346496, p + 346624, 0.00100000005f, 128);
-  rt_fold_affine(w + 1314464, w + 1388192, w + 1388320, w + 1388448, 576, 128);
+  rt_bn_fold(w + 73728, w + 73856, p + 346240, p + 346368, p + 346496, p + 346624, 0.00100000005f, 128);
+  rt_fold_affine(w + 0, w + 1635072, w + 73728, w + 73856, 576, 128);
   /* conv_15: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 1388576, w + 1314464, 64, 128, 4);
+  rt_winograd_kernel(w + 1635200, w + 0, 64, 128, 4);
   /* conv_16 (Conv2D) */
-  memcpy(w + 1683488, p + 346752, 147456 * sizeof(float));
-  memcpy(w + 1830944, p + 494208, 128 * sizeof(float));
+  memcpy(w + 0, p + 346752, 147456 * sizeof(float));
+  memcpy(w + 1930112, p + 494208, 128 * sizeof(float));
   /* conv_16: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 1831072, w + 1683488, 128, 128, 4);
+  rt_winograd_kernel(w + 1930240, w + 0, 128, 128, 4);
   /* bn_14: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 2420896, w + 2421024, p + 494336, p + 494464, p + 494592, p + 494720, 0.00100000005f, 128);
+  rt_bn_fold(w + 2520064, w + 2520192, p + 494336, p + 494464, p + 494592, p + 494720, 0.00100000005f, 128);
   /* conv_17 (Conv2D) */
-  memcpy(w + 2421152, p + 494848, 147456 * sizeof(float));
-  memcpy(w + 2568608, p + 642304, 128 * sizeof(float));
+  memcpy(w + 0, p + 494848, 147456 * sizeof(float));
+  memcpy(w + 2520320, p + 642304, 128 * sizeof(float));
   /* bn_15 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 2568736, w + 2568864, p + 642432, p + 642560, p + 642688, p + 642816, 0.00100000005f, 128);
-  rt_fold_affine(w + 2421152, w + 2568608, w + 2568736, w + 2568864, 1152, 128);
+  rt_bn_fold(w + 147456, w + 147584, p + 642432, p + 642560, p + 642688, p + 642816, 0.00100000005f, 128);
+  rt_fold_affine(w + 0, w + 2520320, w + 147456, w + 147584, 1152, 128);
   /* conv_17: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 2568992, w + 2421152, 128, 128, 4);
+  rt_winograd_kernel(w + 2520448, w + 0, 128, 128, 4);
   /* conv_18 (Conv2D) */
-  memcpy(w + 3158816, p + 642944, 147456 * sizeof(float));
-  memcpy(w + 3306272, p + 790400, 128 * sizeof(float));
+  memcpy(w + 0, p + 642944, 147456 * sizeof(float));
+  memcpy(w + 3110272, p + 790400, 128 * sizeof(float));
   /* conv_18: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 3306400, w + 3158816, 128, 128, 4);
+  rt_winograd_kernel(w + 3110400, w + 0, 128, 128, 4);
   /* bn_16: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 3896224, w + 3896352, p + 790528, p + 790656, p + 790784, p + 790912, 0.00100000005f, 128);
+  rt_bn_fold(w + 3700224, w + 3700352, p + 790528, p + 790656, p + 790784, p + 790912, 0.00100000005f, 128);
   /* conv_19 (Conv2D) */
-  memcpy(w + 3896480, p + 791040, 147456 * sizeof(float));
-  memcpy(w + 4043936, p + 938496, 128 * sizeof(float));
+  memcpy(w + 0, p + 791040, 147456 * sizeof(float));
+  memcpy(w + 3700480, p + 938496, 128 * sizeof(float));
   /* bn_17 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 4044064, w + 4044192, p + 938624, p + 938752, p + 938880, p + 939008, 0.00100000005f, 128);
-  rt_fold_affine(w + 3896480, w + 4043936, w + 4044064, w + 4044192, 1152, 128);
+  rt_bn_fold(w + 147456, w + 147584, p + 938624, p + 938752, p + 938880, p + 939008, 0.00100000005f, 128);
+  rt_fold_affine(w + 0, w + 3700480, w + 147456, w + 147584, 1152, 128);
   /* conv_19: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 4044320, w + 3896480, 128, 128, 4);
+  rt_winograd_kernel(w + 3700608, w + 0, 128, 128, 4);
   /* conv_20 (Conv2D) */
-  memcpy(w + 4634144, p + 939136, 147456 * sizeof(float));
-  memcpy(w + 4781600, p + 1086592, 128 * sizeof(float));
+  memcpy(w + 0, p + 939136, 147456 * sizeof(float));
+  memcpy(w + 4290432, p + 1086592, 128 * sizeof(float));
   /* conv_20: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 4781728, w + 4634144, 128, 128, 4);
+  rt_winograd_kernel(w + 4290560, w + 0, 128, 128, 4);
   /* conv_21 (Conv2D) */
-  memcpy(w + 5371552, p + 1086720, 32768 * sizeof(float));
-  memcpy(w + 5404320, p + 1119488, 256 * sizeof(float));
+  memcpy(w + 0, p + 1086720, 32768 * sizeof(float));
+  memcpy(w + 4880384, p + 1119488, 256 * sizeof(float));
   /* conv_21: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 5404576, w + 5371552, 128, 256, 1);
+  rt_conv2d_pack_kernel(w + 4880640, w + 0, 128, 256, 1);
   /* bn_18: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 5437344, w + 5437472, p + 1119744, p + 1119872, p + 1120000, p + 1120128, 0.00100000005f, 128);
+  rt_bn_fold(w + 4913408, w + 4913536, p + 1119744, p + 1119872, p + 1120000, p + 1120128, 0.00100000005f, 128);
   /* conv_22 (Conv2D) */
-  memcpy(w + 5437600, p + 1120256, 294912 * sizeof(float));
-  memcpy(w + 5732512, p + 1415168, 256 * sizeof(float));
+  memcpy(w + 0, p + 1120256, 294912 * sizeof(float));
+  memcpy(w + 4913664, p + 1415168, 256 * sizeof(float));
   /* bn_19 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 5732768, w + 5733024, p + 1415424, p + 1415680, p + 1415936, p + 1416192, 0.00100000005f, 256);
-  rt_fold_affine(w + 5437600, w + 5732512, w + 5732768, w + 5733024, 1152, 256);
+  rt_bn_fold(w + 294912, w + 295168, p + 1415424, p + 1415680, p + 1415936, p + 1416192, 0.00100000005f, 256);
+  rt_fold_affine(w + 0, w + 4913664, w + 294912, w + 295168, 1152, 256);
   /* conv_22: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 5733280, w + 5437600, 128, 256, 2);
+  rt_winograd_kernel(w + 4913920, w + 0, 128, 256, 2);
   /* conv_23 (Conv2D) */
-  memcpy(w + 6257568, p + 1416448, 589824 * sizeof(float));
-  memcpy(w + 6847392, p + 2006272, 256 * sizeof(float));
+  memcpy(w + 0, p + 1416448, 589824 * sizeof(float));
+  memcpy(w + 5438208, p + 2006272, 256 * sizeof(float));
   /* conv_23: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 6847648, w + 6257568, 256, 256, 2);
+  rt_winograd_kernel(w + 5438464, w + 0, 256, 256, 2);
   /* bn_20: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 7896224, w + 7896480, p + 2006528, p + 2006784, p + 2007040, p + 2007296, 0.00100000005f, 256);
+  rt_bn_fold(w + 6487040, w + 6487296, p + 2006528, p + 2006784, p + 2007040, p + 2007296, 0.00100000005f, 256);
   /* conv_24 (Conv2D) */
-  memcpy(w + 7896736, p + 2007552, 589824 * sizeof(float));
-  memcpy(w + 8486560, p + 2597376, 256 * sizeof(float));
+  memcpy(w + 0, p + 2007552, 589824 * sizeof(float));
+  memcpy(w + 6487552, p + 2597376, 256 * sizeof(float));
   /* bn_21 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 8486816, w + 8487072, p + 2597632, p + 2597888, p + 2598144, p + 2598400, 0.00100000005f, 256);
-  rt_fold_affine(w + 7896736, w + 8486560, w + 8486816, w + 8487072, 2304, 256);
+  rt_bn_fold(w + 589824, w + 590080, p + 2597632, p + 2597888, p + 2598144, p + 2598400, 0.00100000005f, 256);
+  rt_fold_affine(w + 0, w + 6487552, w + 589824, w + 590080, 2304, 256);
   /* conv_24: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 8487328, w + 7896736, 256, 256, 2);
+  rt_winograd_kernel(w + 6487808, w + 0, 256, 256, 2);
   /* conv_25 (Conv2D) */
-  memcpy(w + 9535904, p + 2598656, 589824 * sizeof(float));
-  memcpy(w + 10125728, p + 3188480, 256 * sizeof(float));
+  memcpy(w + 0, p + 2598656, 589824 * sizeof(float));
+  memcpy(w + 7536384, p + 3188480, 256 * sizeof(float));
   /* conv_25: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 10125984, w + 9535904, 256, 256, 2);
+  rt_winograd_kernel(w + 7536640, w + 0, 256, 256, 2);
   /* bn_22: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 11174560, w + 11174816, p + 3188736, p + 3188992, p + 3189248, p + 3189504, 0.00100000005f, 256);
+  rt_bn_fold(w + 8585216, w + 8585472, p + 3188736, p + 3188992, p + 3189248, p + 3189504, 0.00100000005f, 256);
   /* conv_26 (Conv2D) */
-  memcpy(w + 11175072, p + 3189760, 589824 * sizeof(float));
-  memcpy(w + 11764896, p + 3779584, 256 * sizeof(float));
+  memcpy(w + 0, p + 3189760, 589824 * sizeof(float));
+  memcpy(w + 8585728, p + 3779584, 256 * sizeof(float));
   /* bn_23 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 11765152, w + 11765408, p + 3779840, p + 3780096, p + 3780352, p + 3780608, 0.00100000005f, 256);
-  rt_fold_affine(w + 11175072, w + 11764896, w + 11765152, w + 11765408, 2304, 256);
+  rt_bn_fold(w + 589824, w + 590080, p + 3779840, p + 3780096, p + 3780352, p + 3780608, 0.00100000005f, 256);
+  rt_fold_affine(w + 0, w + 8585728, w + 589824, w + 590080, 2304, 256);
   /* conv_26: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 11765664, w + 11175072, 256, 256, 2);
+  rt_winograd_kernel(w + 8585984, w + 0, 256, 256, 2);
   /* conv_27 (Conv2D) */
-  memcpy(w + 12814240, p + 3780864, 589824 * sizeof(float));
-  memcpy(w + 13404064, p + 4370688, 256 * sizeof(float));
+  memcpy(w + 0, p + 3780864, 589824 * sizeof(float));
+  memcpy(w + 9634560, p + 4370688, 256 * sizeof(float));
   /* conv_27: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 13404320, w + 12814240, 256, 256, 2);
+  rt_winograd_kernel(w + 9634816, w + 0, 256, 256, 2);
   /* bn_24: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 14452896, w + 14453152, p + 4370944, p + 4371200, p + 4371456, p + 4371712, 0.00100000005f, 256);
+  rt_bn_fold(w + 10683392, w + 10683648, p + 4370944, p + 4371200, p + 4371456, p + 4371712, 0.00100000005f, 256);
   /* dense (Dense) */
-  memcpy(w + 14453408, p + 4371968, 2560 * sizeof(float));
-  memcpy(w + 14455968, p + 4374528, 10 * sizeof(float));
+  memcpy(w + 10683904, p + 4371968, 2560 * sizeof(float));
+  memcpy(w + 10686464, p + 4374528, 10 * sizeof(float));
 }
 
 /* Scratch the convolutions need at batch N (im2col tiles, Winograd blocks). */
@@ -626,8 +627,8 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
   /* conv (Conv2D), line 21: 32x32x3 -> 32x32x32, 884,736 MACs */
   {
     const RtConv2d d = {N, 32, 32, 3, 3, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 864, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t1, t0, w + 896, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 590336, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t1, t0, w + 590368, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 1);
@@ -636,7 +637,7 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
   {
     const RtEltwise d = {N, 1024, 1, 32, 32, 32};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t2, t1, w + 1760, w + 1792, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t2, t1, w + 591232, w + 591264, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 2);
@@ -644,8 +645,8 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
   /* conv_1 (Conv2D, bn_1 folded, relu, Winograd F(4x4)), line 15: 32x32x32 -> 32x32x32, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 11040, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t3, t2, w + 11136, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 591296, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t3, t2, w + 591328, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 3);
@@ -653,8 +654,8 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
   /* conv_2 (Conv2D, + conv, Winograd F(4x4)), line 16: 32x32x32 -> 32x32x32, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 57216, t1, RT_ACT_LINEAR, 0.0f, 32};
-    CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 57248, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 628192, t1, RT_ACT_LINEAR, 0.0f, 32};
+    CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 628224, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 4);
@@ -663,7 +664,7 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
   {
     const RtEltwise d = {N, 1024, 1, 32, 32, 32};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t5, t4, w + 94112, w + 94144, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t5, t4, w + 665088, w + 665120, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 5);
@@ -671,8 +672,8 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
   /* conv_3 (Conv2D, bn_3 folded, relu, Winograd F(4x4)), line 15: 32x32x32 -> 32x32x32, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 103392, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t6, t5, w + 103488, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 665152, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t6, t5, w + 665184, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 6);
@@ -680,8 +681,8 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
   /* conv_4 (Conv2D, + conv_2, Winograd F(4x4)), line 16: 32x32x32 -> 32x32x32, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 149568, t4, RT_ACT_LINEAR, 0.0f, 32};
-    CHECK(rt_conv2d_winograd(ctx, t7, t6, w + 149600, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 702048, t4, RT_ACT_LINEAR, 0.0f, 32};
+    CHECK(rt_conv2d_winograd(ctx, t7, t6, w + 702080, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 7);
@@ -690,7 +691,7 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
   {
     const RtEltwise d = {N, 1024, 1, 32, 32, 32};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t8, t7, w + 186464, w + 186496, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t8, t7, w + 738944, w + 738976, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 8);
@@ -698,8 +699,8 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
   /* conv_5 (Conv2D, bn_5 folded, relu, Winograd F(4x4)), line 15: 32x32x32 -> 32x32x32, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 195744, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t9, t8, w + 195840, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 739008, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t9, t8, w + 739040, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 9);
@@ -707,8 +708,8 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
   /* conv_6 (Conv2D, + conv_4, Winograd F(4x4)), line 16: 32x32x32 -> 32x32x32, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 241920, t7, RT_ACT_LINEAR, 0.0f, 32};
-    CHECK(rt_conv2d_winograd(ctx, t10, t9, w + 241952, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 775904, t7, RT_ACT_LINEAR, 0.0f, 32};
+    CHECK(rt_conv2d_winograd(ctx, t10, t9, w + 775936, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 10);
@@ -724,8 +725,8 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
   /* conv_7 (Conv2D), line 13: 32x32x32 -> 16x16x64, 524,288 MACs */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 16, 16, 64, 64, 1, 1, 2, 2, 0, 0, 1};
-    const RtEpilogue ep = {w + 280864, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t12, t10, w + 280928, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 812800, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t12, t10, w + 812864, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 12);
@@ -734,7 +735,7 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
   {
     const RtEltwise d = {N, 256, 1, 32, 32, 32};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t13, t11, w + 282976, w + 283008, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t13, t11, w + 814912, w + 814944, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 13);
@@ -742,8 +743,8 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
   /* conv_8 (Conv2D, bn_7 folded, relu, Winograd F(4x4)), line 15: 16x16x32 -> 16x16x64, 4,718,592 MACs */
   {
     const RtConv2d d = {N, 16, 16, 32, 32, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 301472, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t14, t13, w + 301664, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 814976, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t14, t13, w + 815040, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 14);
@@ -751,8 +752,8 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
   /* conv_9 (Conv2D, + conv_7, Winograd F(4x4)), line 16: 16x16x64 -> 16x16x64, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 412256, t12, RT_ACT_LINEAR, 0.0f, 64};
-    CHECK(rt_conv2d_winograd(ctx, t15, t14, w + 412320, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 888768, t12, RT_ACT_LINEAR, 0.0f, 64};
+    CHECK(rt_conv2d_winograd(ctx, t15, t14, w + 888832, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 15);
@@ -761,7 +762,7 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
   {
     const RtEltwise d = {N, 256, 1, 64, 64, 64};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t16, t15, w + 559776, w + 559840, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t16, t15, w + 1036288, w + 1036352, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 16);
@@ -769,8 +770,8 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
   /* conv_10 (Conv2D, bn_9 folded, relu, Winograd F(4x4)), line 15: 16x16x64 -> 16x16x64, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 596768, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t17, t16, w + 596960, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 1036416, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t17, t16, w + 1036480, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 17);
@@ -778,8 +779,8 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
   /* conv_11 (Conv2D, + conv_9, Winograd F(4x4)), line 16: 16x16x64 -> 16x16x64, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 781280, t15, RT_ACT_LINEAR, 0.0f, 64};
-    CHECK(rt_conv2d_winograd(ctx, t18, t17, w + 781344, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 1183936, t15, RT_ACT_LINEAR, 0.0f, 64};
+    CHECK(rt_conv2d_winograd(ctx, t18, t17, w + 1184000, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 18);
@@ -788,7 +789,7 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
   {
     const RtEltwise d = {N, 256, 1, 64, 64, 64};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t19, t18, w + 928800, w + 928864, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t19, t18, w + 1331456, w + 1331520, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 19);
@@ -796,8 +797,8 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
   /* conv_12 (Conv2D, bn_11 folded, relu, Winograd F(4x4)), line 15: 16x16x64 -> 16x16x64, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 965792, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t20, t19, w + 965984, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 1331584, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t20, t19, w + 1331648, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 20);
@@ -805,8 +806,8 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
   /* conv_13 (Conv2D, + conv_11, Winograd F(4x4)), line 16: 16x16x64 -> 16x16x64, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 1150304, t18, RT_ACT_LINEAR, 0.0f, 64};
-    CHECK(rt_conv2d_winograd(ctx, t21, t20, w + 1150368, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 1479104, t18, RT_ACT_LINEAR, 0.0f, 64};
+    CHECK(rt_conv2d_winograd(ctx, t21, t20, w + 1479168, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 21);
@@ -822,8 +823,8 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
   /* conv_14 (Conv2D), line 13: 16x16x64 -> 8x8x128, 524,288 MACs */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 8, 8, 128, 128, 1, 1, 2, 2, 0, 0, 1};
-    const RtEpilogue ep = {w + 1306016, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t23, t21, w + 1306144, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1626624, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t23, t21, w + 1626752, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 23);
@@ -832,7 +833,7 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
   {
     const RtEltwise d = {N, 64, 1, 64, 64, 64};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t24, t22, w + 1314336, w + 1314400, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t24, t22, w + 1634944, w + 1635008, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 24);
@@ -840,8 +841,8 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
   /* conv_15 (Conv2D, bn_13 folded, relu, Winograd F(4x4)), line 15: 8x8x64 -> 8x8x128, 4,718,592 MACs */
   {
     const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 1388192, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t25, t24, w + 1388576, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 1635072, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t25, t24, w + 1635200, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 25);
@@ -849,8 +850,8 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
   /* conv_16 (Conv2D, + conv_14, Winograd F(4x4)), line 16: 8x8x128 -> 8x8x128, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 1830944, t23, RT_ACT_LINEAR, 0.0f, 128};
-    CHECK(rt_conv2d_winograd(ctx, t26, t25, w + 1831072, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 1930112, t23, RT_ACT_LINEAR, 0.0f, 128};
+    CHECK(rt_conv2d_winograd(ctx, t26, t25, w + 1930240, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 26);
@@ -859,7 +860,7 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
   {
     const RtEltwise d = {N, 64, 1, 128, 128, 128};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t27, t26, w + 2420896, w + 2421024, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t27, t26, w + 2520064, w + 2520192, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 27);
@@ -867,8 +868,8 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
   /* conv_17 (Conv2D, bn_15 folded, relu, Winograd F(4x4)), line 15: 8x8x128 -> 8x8x128, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 2568608, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t28, t27, w + 2568992, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 2520320, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t28, t27, w + 2520448, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 28);
@@ -876,8 +877,8 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
   /* conv_18 (Conv2D, + conv_16, Winograd F(4x4)), line 16: 8x8x128 -> 8x8x128, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 3306272, t26, RT_ACT_LINEAR, 0.0f, 128};
-    CHECK(rt_conv2d_winograd(ctx, t29, t28, w + 3306400, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 3110272, t26, RT_ACT_LINEAR, 0.0f, 128};
+    CHECK(rt_conv2d_winograd(ctx, t29, t28, w + 3110400, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 29);
@@ -886,7 +887,7 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
   {
     const RtEltwise d = {N, 64, 1, 128, 128, 128};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t30, t29, w + 3896224, w + 3896352, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t30, t29, w + 3700224, w + 3700352, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 30);
@@ -894,8 +895,8 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
   /* conv_19 (Conv2D, bn_17 folded, relu, Winograd F(4x4)), line 15: 8x8x128 -> 8x8x128, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 4043936, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t31, t30, w + 4044320, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 3700480, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t31, t30, w + 3700608, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 31);
@@ -903,8 +904,8 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
   /* conv_20 (Conv2D, + conv_18, Winograd F(4x4)), line 16: 8x8x128 -> 8x8x128, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 4781600, t29, RT_ACT_LINEAR, 0.0f, 128};
-    CHECK(rt_conv2d_winograd(ctx, t32, t31, w + 4781728, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 4290432, t29, RT_ACT_LINEAR, 0.0f, 128};
+    CHECK(rt_conv2d_winograd(ctx, t32, t31, w + 4290560, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 32);
@@ -920,8 +921,8 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
   /* conv_21 (Conv2D), line 13: 8x8x128 -> 4x4x256, 524,288 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 4, 4, 256, 256, 1, 1, 2, 2, 0, 0, 1};
-    const RtEpilogue ep = {w + 5404320, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t34, t32, w + 5404576, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 4880384, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t34, t32, w + 4880640, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 34);
@@ -930,7 +931,7 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
   {
     const RtEltwise d = {N, 16, 1, 128, 128, 128};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t35, t33, w + 5437344, w + 5437472, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t35, t33, w + 4913408, w + 4913536, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 35);
@@ -938,8 +939,8 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
   /* conv_22 (Conv2D, bn_19 folded, relu, Winograd F(2x2)), line 15: 4x4x128 -> 4x4x256, 4,718,592 MACs */
   {
     const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 5732512, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t36, t35, w + 5733280, &ep, &d, 2, ws, ws_floats));
+    const RtEpilogue ep = {w + 4913664, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t36, t35, w + 4913920, &ep, &d, 2, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 36);
@@ -947,8 +948,8 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
   /* conv_23 (Conv2D, + conv_21, Winograd F(2x2)), line 16: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 6847392, t34, RT_ACT_LINEAR, 0.0f, 256};
-    CHECK(rt_conv2d_winograd(ctx, t37, t36, w + 6847648, &ep, &d, 2, ws, ws_floats));
+    const RtEpilogue ep = {w + 5438208, t34, RT_ACT_LINEAR, 0.0f, 256};
+    CHECK(rt_conv2d_winograd(ctx, t37, t36, w + 5438464, &ep, &d, 2, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 37);
@@ -957,7 +958,7 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
   {
     const RtEltwise d = {N, 16, 1, 256, 256, 256};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t38, t37, w + 7896224, w + 7896480, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t38, t37, w + 6487040, w + 6487296, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 38);
@@ -965,8 +966,8 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
   /* conv_24 (Conv2D, bn_21 folded, relu, Winograd F(2x2)), line 15: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 8486560, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t39, t38, w + 8487328, &ep, &d, 2, ws, ws_floats));
+    const RtEpilogue ep = {w + 6487552, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t39, t38, w + 6487808, &ep, &d, 2, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 39);
@@ -974,8 +975,8 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
   /* conv_25 (Conv2D, + conv_23, Winograd F(2x2)), line 16: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 10125728, t37, RT_ACT_LINEAR, 0.0f, 256};
-    CHECK(rt_conv2d_winograd(ctx, t40, t39, w + 10125984, &ep, &d, 2, ws, ws_floats));
+    const RtEpilogue ep = {w + 7536384, t37, RT_ACT_LINEAR, 0.0f, 256};
+    CHECK(rt_conv2d_winograd(ctx, t40, t39, w + 7536640, &ep, &d, 2, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 40);
@@ -984,7 +985,7 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
   {
     const RtEltwise d = {N, 16, 1, 256, 256, 256};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t41, t40, w + 11174560, w + 11174816, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t41, t40, w + 8585216, w + 8585472, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 41);
@@ -992,8 +993,8 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
   /* conv_26 (Conv2D, bn_23 folded, relu, Winograd F(2x2)), line 15: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 11764896, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t42, t41, w + 11765664, &ep, &d, 2, ws, ws_floats));
+    const RtEpilogue ep = {w + 8585728, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t42, t41, w + 8585984, &ep, &d, 2, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 42);
@@ -1001,8 +1002,8 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
   /* conv_27 (Conv2D, + conv_25, Winograd F(2x2)), line 16: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 13404064, t40, RT_ACT_LINEAR, 0.0f, 256};
-    CHECK(rt_conv2d_winograd(ctx, t43, t42, w + 13404320, &ep, &d, 2, ws, ws_floats));
+    const RtEpilogue ep = {w + 9634560, t40, RT_ACT_LINEAR, 0.0f, 256};
+    CHECK(rt_conv2d_winograd(ctx, t43, t42, w + 9634816, &ep, &d, 2, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 43);
@@ -1011,7 +1012,7 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
   {
     const RtEltwise d = {N, 16, 1, 256, 256, 256};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t44, t43, w + 14452896, w + 14453152, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t44, t43, w + 10683392, w + 10683648, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 44);
@@ -1034,8 +1035,8 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
   /* dense (Dense, softmax), line 28: 256 -> 10, 2,560 MACs */
   {
     const RtDense d = {N * 1, 256, 10, 256, 10};
-    const RtEpilogue ep = {w + 14455968, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_dense(ctx, t47, t46, w + 14453408, &ep, &d));
+    const RtEpilogue ep = {w + 10686464, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, t47, t46, w + 10683904, &ep, &d));
     const RtEltwise sm = {N, 1, 1, 10, 10, 10};
     CHECK(rt_softmax(ctx, t47, t47, &sm));
   }
@@ -2966,7 +2967,7 @@ static const char summary[] =
     "FLOPs: 429,593,600 (2 x MACs)" "\n"
     "Element-wise ops: 1,751,080" "\n"
     "Weight memory: 17,498,152 bytes (16.69 MiB, float32)" "\n"
-    "Compute weights: 57,823,936 bytes (55.15 MiB, C backend after passes: folded, packed, Winograd-transformed)" "\n"
+    "Compute weights: 42,745,920 bytes (40.77 MiB, C backend after passes: folded, packed, Winograd-transformed)" "\n"
     "Activation memory: 5,412,904 bytes (5.16 MiB, every layer output)" "\n"
     "Peak activation memory: 393,216 bytes (384.00 KiB, live tensors, inference)" "\n"
     "Planned arena: 393,216 bytes (384.00 KiB, C backend after passes; 2,488,384 bytes without reuse)" "\n"
@@ -2986,7 +2987,7 @@ const NetcModel netc_model_resnet_mini = {
   .params = params,
   .num_params = 158,
   .param_floats = 4374538,
-  .compute_floats = 14455984,
+  .compute_floats = 10686480,
   .total_params = 4374538,
   .trainable_params = 4368714,
   .macs_per_image = 214796800,

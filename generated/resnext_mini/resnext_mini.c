@@ -195,233 +195,234 @@ static const NetcParam params[] = {
 
 /* Makes the compute weights from the Keras tensors (once, at load). */
 void resnext_mini_prepare(float *w, const float *p) {
+  /* w[0, 66048): staging for the kernels only their copies below are made from */
   /* conv (Conv2D) */
   memcpy(w + 0, p + 0, 1728 * sizeof(float));
-  memcpy(w + 1728, p + 1728, 64 * sizeof(float));
+  memcpy(w + 66048, p + 1728, 64 * sizeof(float));
   /* conv: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 1792, w + 0, 27, 64, 1);
+  rt_conv2d_pack_kernel(w + 66112, w + 0, 27, 64, 1);
   /* bn: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 3520, w + 3584, p + 1792, p + 1856, p + 1920, p + 1984, 0.00100000005f, 64);
+  rt_bn_fold(w + 67840, w + 67904, p + 1792, p + 1856, p + 1920, p + 1984, 0.00100000005f, 64);
   /* conv_1 (Conv2D) */
-  memcpy(w + 3648, p + 2048, 4096 * sizeof(float));
-  memcpy(w + 7744, p + 6144, 64 * sizeof(float));
+  memcpy(w + 0, p + 2048, 4096 * sizeof(float));
+  memcpy(w + 67968, p + 6144, 64 * sizeof(float));
   /* bn_1 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 7808, w + 7872, p + 6208, p + 6272, p + 6336, p + 6400, 0.00100000005f, 64);
-  rt_fold_affine(w + 3648, w + 7744, w + 7808, w + 7872, 64, 64);
+  rt_bn_fold(w + 4096, w + 4160, p + 6208, p + 6272, p + 6336, p + 6400, 0.00100000005f, 64);
+  rt_fold_affine(w + 0, w + 67968, w + 4096, w + 4160, 64, 64);
   /* conv_1: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 7936, w + 3648, 64, 64, 1);
+  rt_conv2d_pack_kernel(w + 68032, w + 0, 64, 64, 1);
   /* conv_2 (Conv2D) */
-  memcpy(w + 12032, p + 6464, 1152 * sizeof(float));
-  memcpy(w + 13184, p + 7616, 64 * sizeof(float));
+  memcpy(w + 0, p + 6464, 1152 * sizeof(float));
+  memcpy(w + 72128, p + 7616, 64 * sizeof(float));
   /* bn_2 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 13248, w + 13312, p + 7680, p + 7744, p + 7808, p + 7872, 0.00100000005f, 64);
-  rt_fold_affine(w + 12032, w + 13184, w + 13248, w + 13312, 18, 64);
+  rt_bn_fold(w + 1152, w + 1216, p + 7680, p + 7744, p + 7808, p + 7872, 0.00100000005f, 64);
+  rt_fold_affine(w + 0, w + 72128, w + 1152, w + 1216, 18, 64);
   /* conv_2: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 13376, w + 12032, 18, 64, 32);
+  rt_conv2d_pack_kernel(w + 72192, w + 0, 18, 64, 32);
   /* conv_3 (Conv2D) */
-  memcpy(w + 31808, p + 7936, 4096 * sizeof(float));
-  memcpy(w + 35904, p + 12032, 64 * sizeof(float));
+  memcpy(w + 0, p + 7936, 4096 * sizeof(float));
+  memcpy(w + 90624, p + 12032, 64 * sizeof(float));
   /* conv_3: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 35968, w + 31808, 64, 64, 1);
+  rt_conv2d_pack_kernel(w + 90688, w + 0, 64, 64, 1);
   /* bn_3: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 40064, w + 40128, p + 12096, p + 12160, p + 12224, p + 12288, 0.00100000005f, 64);
+  rt_bn_fold(w + 94784, w + 94848, p + 12096, p + 12160, p + 12224, p + 12288, 0.00100000005f, 64);
   /* conv_4 (Conv2D) */
-  memcpy(w + 40192, p + 12352, 4096 * sizeof(float));
-  memcpy(w + 44288, p + 16448, 64 * sizeof(float));
+  memcpy(w + 0, p + 12352, 4096 * sizeof(float));
+  memcpy(w + 94912, p + 16448, 64 * sizeof(float));
   /* bn_4 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 44352, w + 44416, p + 16512, p + 16576, p + 16640, p + 16704, 0.00100000005f, 64);
-  rt_fold_affine(w + 40192, w + 44288, w + 44352, w + 44416, 64, 64);
+  rt_bn_fold(w + 4096, w + 4160, p + 16512, p + 16576, p + 16640, p + 16704, 0.00100000005f, 64);
+  rt_fold_affine(w + 0, w + 94912, w + 4096, w + 4160, 64, 64);
   /* conv_4: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 44480, w + 40192, 64, 64, 1);
+  rt_conv2d_pack_kernel(w + 94976, w + 0, 64, 64, 1);
   /* conv_5 (Conv2D) */
-  memcpy(w + 48576, p + 16768, 1152 * sizeof(float));
-  memcpy(w + 49728, p + 17920, 64 * sizeof(float));
+  memcpy(w + 0, p + 16768, 1152 * sizeof(float));
+  memcpy(w + 99072, p + 17920, 64 * sizeof(float));
   /* bn_5 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 49792, w + 49856, p + 17984, p + 18048, p + 18112, p + 18176, 0.00100000005f, 64);
-  rt_fold_affine(w + 48576, w + 49728, w + 49792, w + 49856, 18, 64);
+  rt_bn_fold(w + 1152, w + 1216, p + 17984, p + 18048, p + 18112, p + 18176, 0.00100000005f, 64);
+  rt_fold_affine(w + 0, w + 99072, w + 1152, w + 1216, 18, 64);
   /* conv_5: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 49920, w + 48576, 18, 64, 32);
+  rt_conv2d_pack_kernel(w + 99136, w + 0, 18, 64, 32);
   /* conv_6 (Conv2D) */
-  memcpy(w + 68352, p + 18240, 4096 * sizeof(float));
-  memcpy(w + 72448, p + 22336, 64 * sizeof(float));
+  memcpy(w + 0, p + 18240, 4096 * sizeof(float));
+  memcpy(w + 117568, p + 22336, 64 * sizeof(float));
   /* conv_6: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 72512, w + 68352, 64, 64, 1);
+  rt_conv2d_pack_kernel(w + 117632, w + 0, 64, 64, 1);
   /* bn_6: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 76608, w + 76672, p + 22400, p + 22464, p + 22528, p + 22592, 0.00100000005f, 64);
+  rt_bn_fold(w + 121728, w + 121792, p + 22400, p + 22464, p + 22528, p + 22592, 0.00100000005f, 64);
   /* conv_7 (Conv2D) */
-  memcpy(w + 76736, p + 22656, 4096 * sizeof(float));
-  memcpy(w + 80832, p + 26752, 64 * sizeof(float));
+  memcpy(w + 0, p + 22656, 4096 * sizeof(float));
+  memcpy(w + 121856, p + 26752, 64 * sizeof(float));
   /* bn_7 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 80896, w + 80960, p + 26816, p + 26880, p + 26944, p + 27008, 0.00100000005f, 64);
-  rt_fold_affine(w + 76736, w + 80832, w + 80896, w + 80960, 64, 64);
+  rt_bn_fold(w + 4096, w + 4160, p + 26816, p + 26880, p + 26944, p + 27008, 0.00100000005f, 64);
+  rt_fold_affine(w + 0, w + 121856, w + 4096, w + 4160, 64, 64);
   /* conv_7: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 81024, w + 76736, 64, 64, 1);
+  rt_conv2d_pack_kernel(w + 121920, w + 0, 64, 64, 1);
   /* conv_8 (Conv2D) */
-  memcpy(w + 85120, p + 27072, 1152 * sizeof(float));
-  memcpy(w + 86272, p + 28224, 64 * sizeof(float));
+  memcpy(w + 0, p + 27072, 1152 * sizeof(float));
+  memcpy(w + 126016, p + 28224, 64 * sizeof(float));
   /* bn_8 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 86336, w + 86400, p + 28288, p + 28352, p + 28416, p + 28480, 0.00100000005f, 64);
-  rt_fold_affine(w + 85120, w + 86272, w + 86336, w + 86400, 18, 64);
+  rt_bn_fold(w + 1152, w + 1216, p + 28288, p + 28352, p + 28416, p + 28480, 0.00100000005f, 64);
+  rt_fold_affine(w + 0, w + 126016, w + 1152, w + 1216, 18, 64);
   /* conv_8: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 86464, w + 85120, 18, 64, 32);
+  rt_conv2d_pack_kernel(w + 126080, w + 0, 18, 64, 32);
   /* conv_9 (Conv2D) */
-  memcpy(w + 104896, p + 28544, 4096 * sizeof(float));
-  memcpy(w + 108992, p + 32640, 64 * sizeof(float));
+  memcpy(w + 0, p + 28544, 4096 * sizeof(float));
+  memcpy(w + 144512, p + 32640, 64 * sizeof(float));
   /* conv_9: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 109056, w + 104896, 64, 64, 1);
+  rt_conv2d_pack_kernel(w + 144576, w + 0, 64, 64, 1);
   /* conv_10 (Conv2D) */
-  memcpy(w + 113152, p + 32704, 8192 * sizeof(float));
-  memcpy(w + 121344, p + 40896, 128 * sizeof(float));
+  memcpy(w + 0, p + 32704, 8192 * sizeof(float));
+  memcpy(w + 148672, p + 40896, 128 * sizeof(float));
   /* conv_10: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 121472, w + 113152, 64, 128, 1);
+  rt_conv2d_pack_kernel(w + 148800, w + 0, 64, 128, 1);
   /* bn_9: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 129664, w + 129728, p + 41024, p + 41088, p + 41152, p + 41216, 0.00100000005f, 64);
+  rt_bn_fold(w + 156992, w + 157056, p + 41024, p + 41088, p + 41152, p + 41216, 0.00100000005f, 64);
   /* conv_11 (Conv2D) */
-  memcpy(w + 129792, p + 41280, 8192 * sizeof(float));
-  memcpy(w + 137984, p + 49472, 128 * sizeof(float));
+  memcpy(w + 0, p + 41280, 8192 * sizeof(float));
+  memcpy(w + 157120, p + 49472, 128 * sizeof(float));
   /* bn_10 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 138112, w + 138240, p + 49600, p + 49728, p + 49856, p + 49984, 0.00100000005f, 128);
-  rt_fold_affine(w + 129792, w + 137984, w + 138112, w + 138240, 64, 128);
+  rt_bn_fold(w + 8192, w + 8320, p + 49600, p + 49728, p + 49856, p + 49984, 0.00100000005f, 128);
+  rt_fold_affine(w + 0, w + 157120, w + 8192, w + 8320, 64, 128);
   /* conv_11: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 138368, w + 129792, 64, 128, 1);
+  rt_conv2d_pack_kernel(w + 157248, w + 0, 64, 128, 1);
   /* conv_12 (Conv2D) */
-  memcpy(w + 146560, p + 50112, 4608 * sizeof(float));
-  memcpy(w + 151168, p + 54720, 128 * sizeof(float));
+  memcpy(w + 0, p + 50112, 4608 * sizeof(float));
+  memcpy(w + 165440, p + 54720, 128 * sizeof(float));
   /* bn_11 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 151296, w + 151424, p + 54848, p + 54976, p + 55104, p + 55232, 0.00100000005f, 128);
-  rt_fold_affine(w + 146560, w + 151168, w + 151296, w + 151424, 36, 128);
+  rt_bn_fold(w + 4608, w + 4736, p + 54848, p + 54976, p + 55104, p + 55232, 0.00100000005f, 128);
+  rt_fold_affine(w + 0, w + 165440, w + 4608, w + 4736, 36, 128);
   /* conv_12: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 151552, w + 146560, 36, 128, 32);
+  rt_conv2d_pack_kernel(w + 165568, w + 0, 36, 128, 32);
   /* conv_13 (Conv2D) */
-  memcpy(w + 188416, p + 55360, 16384 * sizeof(float));
-  memcpy(w + 204800, p + 71744, 128 * sizeof(float));
+  memcpy(w + 0, p + 55360, 16384 * sizeof(float));
+  memcpy(w + 202432, p + 71744, 128 * sizeof(float));
   /* conv_13: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 204928, w + 188416, 128, 128, 1);
+  rt_conv2d_pack_kernel(w + 202560, w + 0, 128, 128, 1);
   /* bn_12: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 221312, w + 221440, p + 71872, p + 72000, p + 72128, p + 72256, 0.00100000005f, 128);
+  rt_bn_fold(w + 218944, w + 219072, p + 71872, p + 72000, p + 72128, p + 72256, 0.00100000005f, 128);
   /* conv_14 (Conv2D) */
-  memcpy(w + 221568, p + 72384, 16384 * sizeof(float));
-  memcpy(w + 237952, p + 88768, 128 * sizeof(float));
+  memcpy(w + 0, p + 72384, 16384 * sizeof(float));
+  memcpy(w + 219200, p + 88768, 128 * sizeof(float));
   /* bn_13 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 238080, w + 238208, p + 88896, p + 89024, p + 89152, p + 89280, 0.00100000005f, 128);
-  rt_fold_affine(w + 221568, w + 237952, w + 238080, w + 238208, 128, 128);
+  rt_bn_fold(w + 16384, w + 16512, p + 88896, p + 89024, p + 89152, p + 89280, 0.00100000005f, 128);
+  rt_fold_affine(w + 0, w + 219200, w + 16384, w + 16512, 128, 128);
   /* conv_14: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 238336, w + 221568, 128, 128, 1);
+  rt_conv2d_pack_kernel(w + 219328, w + 0, 128, 128, 1);
   /* conv_15 (Conv2D) */
-  memcpy(w + 254720, p + 89408, 4608 * sizeof(float));
-  memcpy(w + 259328, p + 94016, 128 * sizeof(float));
+  memcpy(w + 0, p + 89408, 4608 * sizeof(float));
+  memcpy(w + 235712, p + 94016, 128 * sizeof(float));
   /* bn_14 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 259456, w + 259584, p + 94144, p + 94272, p + 94400, p + 94528, 0.00100000005f, 128);
-  rt_fold_affine(w + 254720, w + 259328, w + 259456, w + 259584, 36, 128);
+  rt_bn_fold(w + 4608, w + 4736, p + 94144, p + 94272, p + 94400, p + 94528, 0.00100000005f, 128);
+  rt_fold_affine(w + 0, w + 235712, w + 4608, w + 4736, 36, 128);
   /* conv_15: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 259712, w + 254720, 36, 128, 32);
+  rt_conv2d_pack_kernel(w + 235840, w + 0, 36, 128, 32);
   /* conv_16 (Conv2D) */
-  memcpy(w + 296576, p + 94656, 16384 * sizeof(float));
-  memcpy(w + 312960, p + 111040, 128 * sizeof(float));
+  memcpy(w + 0, p + 94656, 16384 * sizeof(float));
+  memcpy(w + 272704, p + 111040, 128 * sizeof(float));
   /* conv_16: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 313088, w + 296576, 128, 128, 1);
+  rt_conv2d_pack_kernel(w + 272832, w + 0, 128, 128, 1);
   /* bn_15: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 329472, w + 329600, p + 111168, p + 111296, p + 111424, p + 111552, 0.00100000005f, 128);
+  rt_bn_fold(w + 289216, w + 289344, p + 111168, p + 111296, p + 111424, p + 111552, 0.00100000005f, 128);
   /* conv_17 (Conv2D) */
-  memcpy(w + 329728, p + 111680, 16384 * sizeof(float));
-  memcpy(w + 346112, p + 128064, 128 * sizeof(float));
+  memcpy(w + 0, p + 111680, 16384 * sizeof(float));
+  memcpy(w + 289472, p + 128064, 128 * sizeof(float));
   /* bn_16 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 346240, w + 346368, p + 128192, p + 128320, p + 128448, p + 128576, 0.00100000005f, 128);
-  rt_fold_affine(w + 329728, w + 346112, w + 346240, w + 346368, 128, 128);
+  rt_bn_fold(w + 16384, w + 16512, p + 128192, p + 128320, p + 128448, p + 128576, 0.00100000005f, 128);
+  rt_fold_affine(w + 0, w + 289472, w + 16384, w + 16512, 128, 128);
   /* conv_17: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 346496, w + 329728, 128, 128, 1);
+  rt_conv2d_pack_kernel(w + 289600, w + 0, 128, 128, 1);
   /* conv_18 (Conv2D) */
-  memcpy(w + 362880, p + 128704, 4608 * sizeof(float));
-  memcpy(w + 367488, p + 133312, 128 * sizeof(float));
+  memcpy(w + 0, p + 128704, 4608 * sizeof(float));
+  memcpy(w + 305984, p + 133312, 128 * sizeof(float));
   /* bn_17 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 367616, w + 367744, p + 133440, p + 133568, p + 133696, p + 133824, 0.00100000005f, 128);
-  rt_fold_affine(w + 362880, w + 367488, w + 367616, w + 367744, 36, 128);
+  rt_bn_fold(w + 4608, w + 4736, p + 133440, p + 133568, p + 133696, p + 133824, 0.00100000005f, 128);
+  rt_fold_affine(w + 0, w + 305984, w + 4608, w + 4736, 36, 128);
   /* conv_18: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 367872, w + 362880, 36, 128, 32);
+  rt_conv2d_pack_kernel(w + 306112, w + 0, 36, 128, 32);
   /* conv_19 (Conv2D) */
-  memcpy(w + 404736, p + 133952, 16384 * sizeof(float));
-  memcpy(w + 421120, p + 150336, 128 * sizeof(float));
+  memcpy(w + 0, p + 133952, 16384 * sizeof(float));
+  memcpy(w + 342976, p + 150336, 128 * sizeof(float));
   /* conv_19: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 421248, w + 404736, 128, 128, 1);
+  rt_conv2d_pack_kernel(w + 343104, w + 0, 128, 128, 1);
   /* conv_20 (Conv2D) */
-  memcpy(w + 437632, p + 150464, 32768 * sizeof(float));
-  memcpy(w + 470400, p + 183232, 256 * sizeof(float));
+  memcpy(w + 0, p + 150464, 32768 * sizeof(float));
+  memcpy(w + 359488, p + 183232, 256 * sizeof(float));
   /* conv_20: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 470656, w + 437632, 128, 256, 1);
+  rt_conv2d_pack_kernel(w + 359744, w + 0, 128, 256, 1);
   /* bn_18: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 503424, w + 503552, p + 183488, p + 183616, p + 183744, p + 183872, 0.00100000005f, 128);
+  rt_bn_fold(w + 392512, w + 392640, p + 183488, p + 183616, p + 183744, p + 183872, 0.00100000005f, 128);
   /* conv_21 (Conv2D) */
-  memcpy(w + 503680, p + 184000, 32768 * sizeof(float));
-  memcpy(w + 536448, p + 216768, 256 * sizeof(float));
+  memcpy(w + 0, p + 184000, 32768 * sizeof(float));
+  memcpy(w + 392768, p + 216768, 256 * sizeof(float));
   /* bn_19 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 536704, w + 536960, p + 217024, p + 217280, p + 217536, p + 217792, 0.00100000005f, 256);
-  rt_fold_affine(w + 503680, w + 536448, w + 536704, w + 536960, 128, 256);
+  rt_bn_fold(w + 32768, w + 33024, p + 217024, p + 217280, p + 217536, p + 217792, 0.00100000005f, 256);
+  rt_fold_affine(w + 0, w + 392768, w + 32768, w + 33024, 128, 256);
   /* conv_21: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 537216, w + 503680, 128, 256, 1);
+  rt_conv2d_pack_kernel(w + 393024, w + 0, 128, 256, 1);
   /* conv_22 (Conv2D) */
-  memcpy(w + 569984, p + 218048, 18432 * sizeof(float));
-  memcpy(w + 588416, p + 236480, 256 * sizeof(float));
+  memcpy(w + 0, p + 218048, 18432 * sizeof(float));
+  memcpy(w + 425792, p + 236480, 256 * sizeof(float));
   /* bn_20 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 588672, w + 588928, p + 236736, p + 236992, p + 237248, p + 237504, 0.00100000005f, 256);
-  rt_fold_affine(w + 569984, w + 588416, w + 588672, w + 588928, 72, 256);
+  rt_bn_fold(w + 18432, w + 18688, p + 236736, p + 236992, p + 237248, p + 237504, 0.00100000005f, 256);
+  rt_fold_affine(w + 0, w + 425792, w + 18432, w + 18688, 72, 256);
   /* conv_22: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 589184, w + 569984, 72, 256, 32);
+  rt_conv2d_pack_kernel(w + 426048, w + 0, 72, 256, 32);
   /* conv_23 (Conv2D) */
-  memcpy(w + 662912, p + 237760, 65536 * sizeof(float));
-  memcpy(w + 728448, p + 303296, 256 * sizeof(float));
+  memcpy(w + 0, p + 237760, 65536 * sizeof(float));
+  memcpy(w + 499776, p + 303296, 256 * sizeof(float));
   /* conv_23: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 728704, w + 662912, 256, 256, 1);
+  rt_conv2d_pack_kernel(w + 500032, w + 0, 256, 256, 1);
   /* bn_21: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 794240, w + 794496, p + 303552, p + 303808, p + 304064, p + 304320, 0.00100000005f, 256);
+  rt_bn_fold(w + 565568, w + 565824, p + 303552, p + 303808, p + 304064, p + 304320, 0.00100000005f, 256);
   /* conv_24 (Conv2D) */
-  memcpy(w + 794752, p + 304576, 65536 * sizeof(float));
-  memcpy(w + 860288, p + 370112, 256 * sizeof(float));
+  memcpy(w + 0, p + 304576, 65536 * sizeof(float));
+  memcpy(w + 566080, p + 370112, 256 * sizeof(float));
   /* bn_22 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 860544, w + 860800, p + 370368, p + 370624, p + 370880, p + 371136, 0.00100000005f, 256);
-  rt_fold_affine(w + 794752, w + 860288, w + 860544, w + 860800, 256, 256);
+  rt_bn_fold(w + 65536, w + 65792, p + 370368, p + 370624, p + 370880, p + 371136, 0.00100000005f, 256);
+  rt_fold_affine(w + 0, w + 566080, w + 65536, w + 65792, 256, 256);
   /* conv_24: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 861056, w + 794752, 256, 256, 1);
+  rt_conv2d_pack_kernel(w + 566336, w + 0, 256, 256, 1);
   /* conv_25 (Conv2D) */
-  memcpy(w + 926592, p + 371392, 18432 * sizeof(float));
-  memcpy(w + 945024, p + 389824, 256 * sizeof(float));
+  memcpy(w + 0, p + 371392, 18432 * sizeof(float));
+  memcpy(w + 631872, p + 389824, 256 * sizeof(float));
   /* bn_23 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 945280, w + 945536, p + 390080, p + 390336, p + 390592, p + 390848, 0.00100000005f, 256);
-  rt_fold_affine(w + 926592, w + 945024, w + 945280, w + 945536, 72, 256);
+  rt_bn_fold(w + 18432, w + 18688, p + 390080, p + 390336, p + 390592, p + 390848, 0.00100000005f, 256);
+  rt_fold_affine(w + 0, w + 631872, w + 18432, w + 18688, 72, 256);
   /* conv_25: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 945792, w + 926592, 72, 256, 32);
+  rt_conv2d_pack_kernel(w + 632128, w + 0, 72, 256, 32);
   /* conv_26 (Conv2D) */
-  memcpy(w + 1019520, p + 391104, 65536 * sizeof(float));
-  memcpy(w + 1085056, p + 456640, 256 * sizeof(float));
+  memcpy(w + 0, p + 391104, 65536 * sizeof(float));
+  memcpy(w + 705856, p + 456640, 256 * sizeof(float));
   /* conv_26: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 1085312, w + 1019520, 256, 256, 1);
+  rt_conv2d_pack_kernel(w + 706112, w + 0, 256, 256, 1);
   /* bn_24: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 1150848, w + 1151104, p + 456896, p + 457152, p + 457408, p + 457664, 0.00100000005f, 256);
+  rt_bn_fold(w + 771648, w + 771904, p + 456896, p + 457152, p + 457408, p + 457664, 0.00100000005f, 256);
   /* conv_27 (Conv2D) */
-  memcpy(w + 1151360, p + 457920, 65536 * sizeof(float));
-  memcpy(w + 1216896, p + 523456, 256 * sizeof(float));
+  memcpy(w + 0, p + 457920, 65536 * sizeof(float));
+  memcpy(w + 772160, p + 523456, 256 * sizeof(float));
   /* bn_25 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 1217152, w + 1217408, p + 523712, p + 523968, p + 524224, p + 524480, 0.00100000005f, 256);
-  rt_fold_affine(w + 1151360, w + 1216896, w + 1217152, w + 1217408, 256, 256);
+  rt_bn_fold(w + 65536, w + 65792, p + 523712, p + 523968, p + 524224, p + 524480, 0.00100000005f, 256);
+  rt_fold_affine(w + 0, w + 772160, w + 65536, w + 65792, 256, 256);
   /* conv_27: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 1217664, w + 1151360, 256, 256, 1);
+  rt_conv2d_pack_kernel(w + 772416, w + 0, 256, 256, 1);
   /* conv_28 (Conv2D) */
-  memcpy(w + 1283200, p + 524736, 18432 * sizeof(float));
-  memcpy(w + 1301632, p + 543168, 256 * sizeof(float));
+  memcpy(w + 0, p + 524736, 18432 * sizeof(float));
+  memcpy(w + 837952, p + 543168, 256 * sizeof(float));
   /* bn_26 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 1301888, w + 1302144, p + 543424, p + 543680, p + 543936, p + 544192, 0.00100000005f, 256);
-  rt_fold_affine(w + 1283200, w + 1301632, w + 1301888, w + 1302144, 72, 256);
+  rt_bn_fold(w + 18432, w + 18688, p + 543424, p + 543680, p + 543936, p + 544192, 0.00100000005f, 256);
+  rt_fold_affine(w + 0, w + 837952, w + 18432, w + 18688, 72, 256);
   /* conv_28: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 1302400, w + 1283200, 72, 256, 32);
+  rt_conv2d_pack_kernel(w + 838208, w + 0, 72, 256, 32);
   /* conv_29 (Conv2D) */
-  memcpy(w + 1376128, p + 544448, 65536 * sizeof(float));
-  memcpy(w + 1441664, p + 609984, 256 * sizeof(float));
+  memcpy(w + 0, p + 544448, 65536 * sizeof(float));
+  memcpy(w + 911936, p + 609984, 256 * sizeof(float));
   /* conv_29: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 1441920, w + 1376128, 256, 256, 1);
+  rt_conv2d_pack_kernel(w + 912192, w + 0, 256, 256, 1);
   /* bn_27: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 1507456, w + 1507712, p + 610240, p + 610496, p + 610752, p + 611008, 0.00100000005f, 256);
+  rt_bn_fold(w + 977728, w + 977984, p + 610240, p + 610496, p + 610752, p + 611008, 0.00100000005f, 256);
   /* dense (Dense) */
-  memcpy(w + 1507968, p + 611264, 2560 * sizeof(float));
-  memcpy(w + 1510528, p + 613824, 10 * sizeof(float));
+  memcpy(w + 978240, p + 611264, 2560 * sizeof(float));
+  memcpy(w + 980800, p + 613824, 10 * sizeof(float));
 }
 
 /* Scratch the convolutions need at batch N (im2col tiles, Winograd blocks). */
@@ -674,8 +675,8 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
   /* conv (Conv2D), line 25: 32x32x3 -> 32x32x64, 1,769,472 MACs */
   {
     const RtConv2d d = {N, 32, 32, 3, 3, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 1728, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t1, t0, w + 1792, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 66048, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t1, t0, w + 66112, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 1);
@@ -684,7 +685,7 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
   {
     const RtEltwise d = {N, 1024, 1, 64, 64, 64};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t2, t1, w + 3520, w + 3584, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t2, t1, w + 67840, w + 67904, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 2);
@@ -692,8 +693,8 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
   /* conv_1 (Conv2D, bn_1 folded, relu), line 18: 32x32x64 -> 32x32x64, 4,194,304 MACs */
   {
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 7744, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t3, t2, w + 7936, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 67968, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t3, t2, w + 68032, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 3);
@@ -701,8 +702,8 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
   /* conv_2 (Conv2D, bn_2 folded, relu), line 19: 32x32x64 -> 32x32x64, 1,179,648 MACs */
   {
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 32};
-    const RtEpilogue ep = {w + 13184, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t4, t3, w + 13376, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 72128, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t4, t3, w + 72192, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 4);
@@ -710,8 +711,8 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
   /* conv_3 (Conv2D, + conv), line 20: 32x32x64 -> 32x32x64, 4,194,304 MACs */
   {
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 35904, t1, RT_ACT_LINEAR, 0.0f, 64};
-    CHECK(rt_conv2d_packed(ctx, t5, t4, w + 35968, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 90624, t1, RT_ACT_LINEAR, 0.0f, 64};
+    CHECK(rt_conv2d_packed(ctx, t5, t4, w + 90688, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 5);
@@ -720,7 +721,7 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
   {
     const RtEltwise d = {N, 1024, 1, 64, 64, 64};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t6, t5, w + 40064, w + 40128, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t6, t5, w + 94784, w + 94848, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 6);
@@ -728,8 +729,8 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
   /* conv_4 (Conv2D, bn_4 folded, relu), line 18: 32x32x64 -> 32x32x64, 4,194,304 MACs */
   {
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 44288, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t7, t6, w + 44480, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 94912, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t7, t6, w + 94976, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 7);
@@ -737,8 +738,8 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
   /* conv_5 (Conv2D, bn_5 folded, relu), line 19: 32x32x64 -> 32x32x64, 1,179,648 MACs */
   {
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 32};
-    const RtEpilogue ep = {w + 49728, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t8, t7, w + 49920, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 99072, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t8, t7, w + 99136, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 8);
@@ -746,8 +747,8 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
   /* conv_6 (Conv2D, + conv_3), line 20: 32x32x64 -> 32x32x64, 4,194,304 MACs */
   {
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 72448, t5, RT_ACT_LINEAR, 0.0f, 64};
-    CHECK(rt_conv2d_packed(ctx, t9, t8, w + 72512, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 117568, t5, RT_ACT_LINEAR, 0.0f, 64};
+    CHECK(rt_conv2d_packed(ctx, t9, t8, w + 117632, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 9);
@@ -756,7 +757,7 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
   {
     const RtEltwise d = {N, 1024, 1, 64, 64, 64};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t10, t9, w + 76608, w + 76672, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t10, t9, w + 121728, w + 121792, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 10);
@@ -764,8 +765,8 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
   /* conv_7 (Conv2D, bn_7 folded, relu), line 18: 32x32x64 -> 32x32x64, 4,194,304 MACs */
   {
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 80832, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t11, t10, w + 81024, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 121856, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t11, t10, w + 121920, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 11);
@@ -773,8 +774,8 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
   /* conv_8 (Conv2D, bn_8 folded, relu), line 19: 32x32x64 -> 32x32x64, 1,179,648 MACs */
   {
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 32};
-    const RtEpilogue ep = {w + 86272, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t12, t11, w + 86464, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 126016, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t12, t11, w + 126080, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 12);
@@ -782,8 +783,8 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
   /* conv_9 (Conv2D, + conv_6), line 20: 32x32x64 -> 32x32x64, 4,194,304 MACs */
   {
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 108992, t9, RT_ACT_LINEAR, 0.0f, 64};
-    CHECK(rt_conv2d_packed(ctx, t13, t12, w + 109056, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 144512, t9, RT_ACT_LINEAR, 0.0f, 64};
+    CHECK(rt_conv2d_packed(ctx, t13, t12, w + 144576, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 13);
@@ -799,8 +800,8 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
   /* conv_10 (Conv2D), line 16: 32x32x64 -> 16x16x128, 2,097,152 MACs */
   {
     const RtConv2d d = {N, 32, 32, 64, 64, 16, 16, 128, 128, 1, 1, 2, 2, 0, 0, 1};
-    const RtEpilogue ep = {w + 121344, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t15, t13, w + 121472, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 148672, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t15, t13, w + 148800, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 15);
@@ -809,7 +810,7 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
   {
     const RtEltwise d = {N, 256, 1, 64, 64, 64};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t16, t14, w + 129664, w + 129728, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t16, t14, w + 156992, w + 157056, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 16);
@@ -817,8 +818,8 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
   /* conv_11 (Conv2D, bn_10 folded, relu), line 18: 16x16x64 -> 16x16x128, 2,097,152 MACs */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 128, 128, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 137984, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t17, t16, w + 138368, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 157120, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t17, t16, w + 157248, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 17);
@@ -826,8 +827,8 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
   /* conv_12 (Conv2D, bn_11 folded, relu), line 19: 16x16x128 -> 16x16x128, 1,179,648 MACs */
   {
     const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 32};
-    const RtEpilogue ep = {w + 151168, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t18, t17, w + 151552, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 165440, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t18, t17, w + 165568, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 18);
@@ -835,8 +836,8 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
   /* conv_13 (Conv2D, + conv_10), line 20: 16x16x128 -> 16x16x128, 4,194,304 MACs */
   {
     const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 204800, t15, RT_ACT_LINEAR, 0.0f, 128};
-    CHECK(rt_conv2d_packed(ctx, t19, t18, w + 204928, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 202432, t15, RT_ACT_LINEAR, 0.0f, 128};
+    CHECK(rt_conv2d_packed(ctx, t19, t18, w + 202560, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 19);
@@ -845,7 +846,7 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
   {
     const RtEltwise d = {N, 256, 1, 128, 128, 128};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t20, t19, w + 221312, w + 221440, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t20, t19, w + 218944, w + 219072, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 20);
@@ -853,8 +854,8 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
   /* conv_14 (Conv2D, bn_13 folded, relu), line 18: 16x16x128 -> 16x16x128, 4,194,304 MACs */
   {
     const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 237952, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t21, t20, w + 238336, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 219200, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t21, t20, w + 219328, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 21);
@@ -862,8 +863,8 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
   /* conv_15 (Conv2D, bn_14 folded, relu), line 19: 16x16x128 -> 16x16x128, 1,179,648 MACs */
   {
     const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 32};
-    const RtEpilogue ep = {w + 259328, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t22, t21, w + 259712, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 235712, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t22, t21, w + 235840, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 22);
@@ -871,8 +872,8 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
   /* conv_16 (Conv2D, + conv_13), line 20: 16x16x128 -> 16x16x128, 4,194,304 MACs */
   {
     const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 312960, t19, RT_ACT_LINEAR, 0.0f, 128};
-    CHECK(rt_conv2d_packed(ctx, t23, t22, w + 313088, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 272704, t19, RT_ACT_LINEAR, 0.0f, 128};
+    CHECK(rt_conv2d_packed(ctx, t23, t22, w + 272832, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 23);
@@ -881,7 +882,7 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
   {
     const RtEltwise d = {N, 256, 1, 128, 128, 128};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t24, t23, w + 329472, w + 329600, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t24, t23, w + 289216, w + 289344, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 24);
@@ -889,8 +890,8 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
   /* conv_17 (Conv2D, bn_16 folded, relu), line 18: 16x16x128 -> 16x16x128, 4,194,304 MACs */
   {
     const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 346112, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t25, t24, w + 346496, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 289472, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t25, t24, w + 289600, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 25);
@@ -898,8 +899,8 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
   /* conv_18 (Conv2D, bn_17 folded, relu), line 19: 16x16x128 -> 16x16x128, 1,179,648 MACs */
   {
     const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 32};
-    const RtEpilogue ep = {w + 367488, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t26, t25, w + 367872, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 305984, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t26, t25, w + 306112, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 26);
@@ -907,8 +908,8 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
   /* conv_19 (Conv2D, + conv_16), line 20: 16x16x128 -> 16x16x128, 4,194,304 MACs */
   {
     const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 421120, t23, RT_ACT_LINEAR, 0.0f, 128};
-    CHECK(rt_conv2d_packed(ctx, t27, t26, w + 421248, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 342976, t23, RT_ACT_LINEAR, 0.0f, 128};
+    CHECK(rt_conv2d_packed(ctx, t27, t26, w + 343104, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 27);
@@ -924,8 +925,8 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
   /* conv_20 (Conv2D), line 16: 16x16x128 -> 8x8x256, 2,097,152 MACs */
   {
     const RtConv2d d = {N, 16, 16, 128, 128, 8, 8, 256, 256, 1, 1, 2, 2, 0, 0, 1};
-    const RtEpilogue ep = {w + 470400, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t29, t27, w + 470656, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 359488, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t29, t27, w + 359744, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 29);
@@ -934,7 +935,7 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
   {
     const RtEltwise d = {N, 64, 1, 128, 128, 128};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t30, t28, w + 503424, w + 503552, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t30, t28, w + 392512, w + 392640, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 30);
@@ -942,8 +943,8 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
   /* conv_21 (Conv2D, bn_19 folded, relu), line 18: 8x8x128 -> 8x8x256, 2,097,152 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 256, 256, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 536448, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t31, t30, w + 537216, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 392768, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t31, t30, w + 393024, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 31);
@@ -951,8 +952,8 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
   /* conv_22 (Conv2D, bn_20 folded, relu), line 19: 8x8x256 -> 8x8x256, 1,179,648 MACs */
   {
     const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 32};
-    const RtEpilogue ep = {w + 588416, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t32, t31, w + 589184, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 425792, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t32, t31, w + 426048, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 32);
@@ -960,8 +961,8 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
   /* conv_23 (Conv2D, + conv_20), line 20: 8x8x256 -> 8x8x256, 4,194,304 MACs */
   {
     const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 728448, t29, RT_ACT_LINEAR, 0.0f, 256};
-    CHECK(rt_conv2d_packed(ctx, t33, t32, w + 728704, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 499776, t29, RT_ACT_LINEAR, 0.0f, 256};
+    CHECK(rt_conv2d_packed(ctx, t33, t32, w + 500032, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 33);
@@ -970,7 +971,7 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
   {
     const RtEltwise d = {N, 64, 1, 256, 256, 256};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t34, t33, w + 794240, w + 794496, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t34, t33, w + 565568, w + 565824, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 34);
@@ -978,8 +979,8 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
   /* conv_24 (Conv2D, bn_22 folded, relu), line 18: 8x8x256 -> 8x8x256, 4,194,304 MACs */
   {
     const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 860288, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t35, t34, w + 861056, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 566080, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t35, t34, w + 566336, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 35);
@@ -987,8 +988,8 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
   /* conv_25 (Conv2D, bn_23 folded, relu), line 19: 8x8x256 -> 8x8x256, 1,179,648 MACs */
   {
     const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 32};
-    const RtEpilogue ep = {w + 945024, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t36, t35, w + 945792, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 631872, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t36, t35, w + 632128, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 36);
@@ -996,8 +997,8 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
   /* conv_26 (Conv2D, + conv_23), line 20: 8x8x256 -> 8x8x256, 4,194,304 MACs */
   {
     const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 1085056, t33, RT_ACT_LINEAR, 0.0f, 256};
-    CHECK(rt_conv2d_packed(ctx, t37, t36, w + 1085312, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 705856, t33, RT_ACT_LINEAR, 0.0f, 256};
+    CHECK(rt_conv2d_packed(ctx, t37, t36, w + 706112, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 37);
@@ -1006,7 +1007,7 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
   {
     const RtEltwise d = {N, 64, 1, 256, 256, 256};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t38, t37, w + 1150848, w + 1151104, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t38, t37, w + 771648, w + 771904, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 38);
@@ -1014,8 +1015,8 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
   /* conv_27 (Conv2D, bn_25 folded, relu), line 18: 8x8x256 -> 8x8x256, 4,194,304 MACs */
   {
     const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 1216896, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t39, t38, w + 1217664, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 772160, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t39, t38, w + 772416, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 39);
@@ -1023,8 +1024,8 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
   /* conv_28 (Conv2D, bn_26 folded, relu), line 19: 8x8x256 -> 8x8x256, 1,179,648 MACs */
   {
     const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 32};
-    const RtEpilogue ep = {w + 1301632, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t40, t39, w + 1302400, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 837952, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t40, t39, w + 838208, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 40);
@@ -1032,8 +1033,8 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
   /* conv_29 (Conv2D, + conv_26), line 20: 8x8x256 -> 8x8x256, 4,194,304 MACs */
   {
     const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 1441664, t37, RT_ACT_LINEAR, 0.0f, 256};
-    CHECK(rt_conv2d_packed(ctx, t41, t40, w + 1441920, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 911936, t37, RT_ACT_LINEAR, 0.0f, 256};
+    CHECK(rt_conv2d_packed(ctx, t41, t40, w + 912192, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 41);
@@ -1042,7 +1043,7 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
   {
     const RtEltwise d = {N, 64, 1, 256, 256, 256};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t42, t41, w + 1507456, w + 1507712, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t42, t41, w + 977728, w + 977984, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 42);
@@ -1065,8 +1066,8 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
   /* dense (Dense, softmax), line 32: 256 -> 10, 2,560 MACs */
   {
     const RtDense d = {N * 1, 256, 10, 256, 10};
-    const RtEpilogue ep = {w + 1510528, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_dense(ctx, t45, t44, w + 1507968, &ep, &d));
+    const RtEpilogue ep = {w + 980800, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, t45, t44, w + 978240, &ep, &d));
     const RtEltwise sm = {N, 1, 1, 10, 10, 10};
     CHECK(rt_softmax(ctx, t45, t45, &sm));
   }
@@ -3071,7 +3072,7 @@ static const char summary[] =
     "FLOPs: 175,772,672 (2 x MACs)" "\n"
     "Element-wise ops: 4,677,672" "\n"
     "Weight memory: 2,455,336 bytes (2.34 MiB, float32)" "\n"
-    "Compute weights: 6,042,176 bytes (5.76 MiB, C backend after passes: folded, packed, Winograd-transformed)" "\n"
+    "Compute weights: 3,923,264 bytes (3.74 MiB, C backend after passes: folded, packed, Winograd-transformed)" "\n"
     "Activation memory: 14,333,992 bytes (13.67 MiB, every layer output)" "\n"
     "Peak activation memory: 786,432 bytes (768.00 KiB, live tensors, inference)" "\n"
     "Planned arena: 786,432 bytes (768.00 KiB, C backend after passes; 6,043,712 bytes without reuse)" "\n"
@@ -3091,7 +3092,7 @@ const NetcModel netc_model_resnext_mini = {
   .params = params,
   .num_params = 174,
   .param_floats = 613834,
-  .compute_floats = 1510544,
+  .compute_floats = 980816,
   .total_params = 613834,
   .trainable_params = 605642,
   .macs_per_image = 87886336,

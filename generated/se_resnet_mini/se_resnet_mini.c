@@ -227,283 +227,284 @@ static const NetcParam params[] = {
 
 /* Makes the compute weights from the Keras tensors (once, at load). */
 void se_resnet_mini_prepare(float *w, const float *p) {
+  /* w[0, 590336): staging for the kernels only their copies below are made from */
   /* conv (Conv2D) */
   memcpy(w + 0, p + 0, 864 * sizeof(float));
-  memcpy(w + 864, p + 864, 32 * sizeof(float));
+  memcpy(w + 590336, p + 864, 32 * sizeof(float));
   /* conv: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 896, w + 0, 27, 32, 1);
+  rt_conv2d_pack_kernel(w + 590368, w + 0, 27, 32, 1);
   /* bn: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 1760, w + 1792, p + 896, p + 928, p + 960, p + 992, 0.00100000005f, 32);
+  rt_bn_fold(w + 591232, w + 591264, p + 896, p + 928, p + 960, p + 992, 0.00100000005f, 32);
   /* conv_1 (Conv2D) */
-  memcpy(w + 1824, p + 1024, 9216 * sizeof(float));
-  memcpy(w + 11040, p + 10240, 32 * sizeof(float));
+  memcpy(w + 0, p + 1024, 9216 * sizeof(float));
+  memcpy(w + 591296, p + 10240, 32 * sizeof(float));
   /* bn_1 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 11072, w + 11104, p + 10272, p + 10304, p + 10336, p + 10368, 0.00100000005f, 32);
-  rt_fold_affine(w + 1824, w + 11040, w + 11072, w + 11104, 288, 32);
+  rt_bn_fold(w + 9216, w + 9248, p + 10272, p + 10304, p + 10336, p + 10368, 0.00100000005f, 32);
+  rt_fold_affine(w + 0, w + 591296, w + 9216, w + 9248, 288, 32);
   /* conv_1: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 11136, w + 1824, 32, 32, 4);
+  rt_winograd_kernel(w + 591328, w + 0, 32, 32, 4);
   /* conv_2 (Conv2D) */
-  memcpy(w + 48000, p + 10400, 9216 * sizeof(float));
-  memcpy(w + 57216, p + 19616, 32 * sizeof(float));
+  memcpy(w + 0, p + 10400, 9216 * sizeof(float));
+  memcpy(w + 628192, p + 19616, 32 * sizeof(float));
   /* conv_2: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 57248, w + 48000, 32, 32, 4);
+  rt_winograd_kernel(w + 628224, w + 0, 32, 32, 4);
   /* dense (Dense) */
-  memcpy(w + 94112, p + 19648, 64 * sizeof(float));
-  memcpy(w + 94176, p + 19712, 2 * sizeof(float));
+  memcpy(w + 665088, p + 19648, 64 * sizeof(float));
+  memcpy(w + 665152, p + 19712, 2 * sizeof(float));
   /* dense_1 (Dense) */
-  memcpy(w + 94192, p + 19714, 64 * sizeof(float));
-  memcpy(w + 94256, p + 19778, 32 * sizeof(float));
+  memcpy(w + 665168, p + 19714, 64 * sizeof(float));
+  memcpy(w + 665232, p + 19778, 32 * sizeof(float));
   /* bn_2: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 94288, w + 94320, p + 19810, p + 19842, p + 19874, p + 19906, 0.00100000005f, 32);
+  rt_bn_fold(w + 665264, w + 665296, p + 19810, p + 19842, p + 19874, p + 19906, 0.00100000005f, 32);
   /* conv_3 (Conv2D) */
-  memcpy(w + 94352, p + 19938, 9216 * sizeof(float));
-  memcpy(w + 103568, p + 29154, 32 * sizeof(float));
+  memcpy(w + 0, p + 19938, 9216 * sizeof(float));
+  memcpy(w + 665328, p + 29154, 32 * sizeof(float));
   /* bn_3 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 103600, w + 103632, p + 29186, p + 29218, p + 29250, p + 29282, 0.00100000005f, 32);
-  rt_fold_affine(w + 94352, w + 103568, w + 103600, w + 103632, 288, 32);
+  rt_bn_fold(w + 9216, w + 9248, p + 29186, p + 29218, p + 29250, p + 29282, 0.00100000005f, 32);
+  rt_fold_affine(w + 0, w + 665328, w + 9216, w + 9248, 288, 32);
   /* conv_3: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 103664, w + 94352, 32, 32, 4);
+  rt_winograd_kernel(w + 665360, w + 0, 32, 32, 4);
   /* conv_4 (Conv2D) */
-  memcpy(w + 140528, p + 29314, 9216 * sizeof(float));
-  memcpy(w + 149744, p + 38530, 32 * sizeof(float));
+  memcpy(w + 0, p + 29314, 9216 * sizeof(float));
+  memcpy(w + 702224, p + 38530, 32 * sizeof(float));
   /* conv_4: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 149776, w + 140528, 32, 32, 4);
+  rt_winograd_kernel(w + 702256, w + 0, 32, 32, 4);
   /* dense_2 (Dense) */
-  memcpy(w + 186640, p + 38562, 64 * sizeof(float));
-  memcpy(w + 186704, p + 38626, 2 * sizeof(float));
+  memcpy(w + 739120, p + 38562, 64 * sizeof(float));
+  memcpy(w + 739184, p + 38626, 2 * sizeof(float));
   /* dense_3 (Dense) */
-  memcpy(w + 186720, p + 38628, 64 * sizeof(float));
-  memcpy(w + 186784, p + 38692, 32 * sizeof(float));
+  memcpy(w + 739200, p + 38628, 64 * sizeof(float));
+  memcpy(w + 739264, p + 38692, 32 * sizeof(float));
   /* bn_4: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 186816, w + 186848, p + 38724, p + 38756, p + 38788, p + 38820, 0.00100000005f, 32);
+  rt_bn_fold(w + 739296, w + 739328, p + 38724, p + 38756, p + 38788, p + 38820, 0.00100000005f, 32);
   /* conv_5 (Conv2D) */
-  memcpy(w + 186880, p + 38852, 9216 * sizeof(float));
-  memcpy(w + 196096, p + 48068, 32 * sizeof(float));
+  memcpy(w + 0, p + 38852, 9216 * sizeof(float));
+  memcpy(w + 739360, p + 48068, 32 * sizeof(float));
   /* bn_5 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 196128, w + 196160, p + 48100, p + 48132, p + 48164, p + 48196, 0.00100000005f, 32);
-  rt_fold_affine(w + 186880, w + 196096, w + 196128, w + 196160, 288, 32);
+  rt_bn_fold(w + 9216, w + 9248, p + 48100, p + 48132, p + 48164, p + 48196, 0.00100000005f, 32);
+  rt_fold_affine(w + 0, w + 739360, w + 9216, w + 9248, 288, 32);
   /* conv_5: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 196192, w + 186880, 32, 32, 4);
+  rt_winograd_kernel(w + 739392, w + 0, 32, 32, 4);
   /* conv_6 (Conv2D) */
-  memcpy(w + 233056, p + 48228, 9216 * sizeof(float));
-  memcpy(w + 242272, p + 57444, 32 * sizeof(float));
+  memcpy(w + 0, p + 48228, 9216 * sizeof(float));
+  memcpy(w + 776256, p + 57444, 32 * sizeof(float));
   /* conv_6: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 242304, w + 233056, 32, 32, 4);
+  rt_winograd_kernel(w + 776288, w + 0, 32, 32, 4);
   /* dense_4 (Dense) */
-  memcpy(w + 279168, p + 57476, 64 * sizeof(float));
-  memcpy(w + 279232, p + 57540, 2 * sizeof(float));
+  memcpy(w + 813152, p + 57476, 64 * sizeof(float));
+  memcpy(w + 813216, p + 57540, 2 * sizeof(float));
   /* dense_5 (Dense) */
-  memcpy(w + 279248, p + 57542, 64 * sizeof(float));
-  memcpy(w + 279312, p + 57606, 32 * sizeof(float));
+  memcpy(w + 813232, p + 57542, 64 * sizeof(float));
+  memcpy(w + 813296, p + 57606, 32 * sizeof(float));
   /* conv_7 (Conv2D) */
-  memcpy(w + 279344, p + 57638, 2048 * sizeof(float));
-  memcpy(w + 281392, p + 59686, 64 * sizeof(float));
+  memcpy(w + 0, p + 57638, 2048 * sizeof(float));
+  memcpy(w + 813328, p + 59686, 64 * sizeof(float));
   /* conv_7: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 281456, w + 279344, 32, 64, 1);
+  rt_conv2d_pack_kernel(w + 813392, w + 0, 32, 64, 1);
   /* bn_6: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 283504, w + 283536, p + 59750, p + 59782, p + 59814, p + 59846, 0.00100000005f, 32);
+  rt_bn_fold(w + 815440, w + 815472, p + 59750, p + 59782, p + 59814, p + 59846, 0.00100000005f, 32);
   /* conv_8 (Conv2D) */
-  memcpy(w + 283568, p + 59878, 18432 * sizeof(float));
-  memcpy(w + 302000, p + 78310, 64 * sizeof(float));
+  memcpy(w + 0, p + 59878, 18432 * sizeof(float));
+  memcpy(w + 815504, p + 78310, 64 * sizeof(float));
   /* bn_7 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 302064, w + 302128, p + 78374, p + 78438, p + 78502, p + 78566, 0.00100000005f, 64);
-  rt_fold_affine(w + 283568, w + 302000, w + 302064, w + 302128, 288, 64);
+  rt_bn_fold(w + 18432, w + 18496, p + 78374, p + 78438, p + 78502, p + 78566, 0.00100000005f, 64);
+  rt_fold_affine(w + 0, w + 815504, w + 18432, w + 18496, 288, 64);
   /* conv_8: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 302192, w + 283568, 32, 64, 4);
+  rt_winograd_kernel(w + 815568, w + 0, 32, 64, 4);
   /* conv_9 (Conv2D) */
-  memcpy(w + 375920, p + 78630, 36864 * sizeof(float));
-  memcpy(w + 412784, p + 115494, 64 * sizeof(float));
+  memcpy(w + 0, p + 78630, 36864 * sizeof(float));
+  memcpy(w + 889296, p + 115494, 64 * sizeof(float));
   /* conv_9: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 412848, w + 375920, 64, 64, 4);
+  rt_winograd_kernel(w + 889360, w + 0, 64, 64, 4);
   /* dense_6 (Dense) */
-  memcpy(w + 560304, p + 115558, 256 * sizeof(float));
-  memcpy(w + 560560, p + 115814, 4 * sizeof(float));
+  memcpy(w + 1036816, p + 115558, 256 * sizeof(float));
+  memcpy(w + 1037072, p + 115814, 4 * sizeof(float));
   /* dense_7 (Dense) */
-  memcpy(w + 560576, p + 115818, 256 * sizeof(float));
-  memcpy(w + 560832, p + 116074, 64 * sizeof(float));
+  memcpy(w + 1037088, p + 115818, 256 * sizeof(float));
+  memcpy(w + 1037344, p + 116074, 64 * sizeof(float));
   /* bn_8: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 560896, w + 560960, p + 116138, p + 116202, p + 116266, p + 116330, 0.00100000005f, 64);
+  rt_bn_fold(w + 1037408, w + 1037472, p + 116138, p + 116202, p + 116266, p + 116330, 0.00100000005f, 64);
   /* conv_10 (Conv2D) */
-  memcpy(w + 561024, p + 116394, 36864 * sizeof(float));
-  memcpy(w + 597888, p + 153258, 64 * sizeof(float));
+  memcpy(w + 0, p + 116394, 36864 * sizeof(float));
+  memcpy(w + 1037536, p + 153258, 64 * sizeof(float));
   /* bn_9 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 597952, w + 598016, p + 153322, p + 153386, p + 153450, p + 153514, 0.00100000005f, 64);
-  rt_fold_affine(w + 561024, w + 597888, w + 597952, w + 598016, 576, 64);
+  rt_bn_fold(w + 36864, w + 36928, p + 153322, p + 153386, p + 153450, p + 153514, 0.00100000005f, 64);
+  rt_fold_affine(w + 0, w + 1037536, w + 36864, w + 36928, 576, 64);
   /* conv_10: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 598080, w + 561024, 64, 64, 4);
+  rt_winograd_kernel(w + 1037600, w + 0, 64, 64, 4);
   /* conv_11 (Conv2D) */
-  memcpy(w + 745536, p + 153578, 36864 * sizeof(float));
-  memcpy(w + 782400, p + 190442, 64 * sizeof(float));
+  memcpy(w + 0, p + 153578, 36864 * sizeof(float));
+  memcpy(w + 1185056, p + 190442, 64 * sizeof(float));
   /* conv_11: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 782464, w + 745536, 64, 64, 4);
+  rt_winograd_kernel(w + 1185120, w + 0, 64, 64, 4);
   /* dense_8 (Dense) */
-  memcpy(w + 929920, p + 190506, 256 * sizeof(float));
-  memcpy(w + 930176, p + 190762, 4 * sizeof(float));
+  memcpy(w + 1332576, p + 190506, 256 * sizeof(float));
+  memcpy(w + 1332832, p + 190762, 4 * sizeof(float));
   /* dense_9 (Dense) */
-  memcpy(w + 930192, p + 190766, 256 * sizeof(float));
-  memcpy(w + 930448, p + 191022, 64 * sizeof(float));
+  memcpy(w + 1332848, p + 190766, 256 * sizeof(float));
+  memcpy(w + 1333104, p + 191022, 64 * sizeof(float));
   /* bn_10: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 930512, w + 930576, p + 191086, p + 191150, p + 191214, p + 191278, 0.00100000005f, 64);
+  rt_bn_fold(w + 1333168, w + 1333232, p + 191086, p + 191150, p + 191214, p + 191278, 0.00100000005f, 64);
   /* conv_12 (Conv2D) */
-  memcpy(w + 930640, p + 191342, 36864 * sizeof(float));
-  memcpy(w + 967504, p + 228206, 64 * sizeof(float));
+  memcpy(w + 0, p + 191342, 36864 * sizeof(float));
+  memcpy(w + 1333296, p + 228206, 64 * sizeof(float));
   /* bn_11 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 967568, w + 967632, p + 228270, p + 228334, p + 228398, p + 228462, 0.00100000005f, 64);
-  rt_fold_affine(w + 930640, w + 967504, w + 967568, w + 967632, 576, 64);
+  rt_bn_fold(w + 36864, w + 36928, p + 228270, p + 228334, p + 228398, p + 228462, 0.00100000005f, 64);
+  rt_fold_affine(w + 0, w + 1333296, w + 36864, w + 36928, 576, 64);
   /* conv_12: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 967696, w + 930640, 64, 64, 4);
+  rt_winograd_kernel(w + 1333360, w + 0, 64, 64, 4);
   /* conv_13 (Conv2D) */
-  memcpy(w + 1115152, p + 228526, 36864 * sizeof(float));
-  memcpy(w + 1152016, p + 265390, 64 * sizeof(float));
+  memcpy(w + 0, p + 228526, 36864 * sizeof(float));
+  memcpy(w + 1480816, p + 265390, 64 * sizeof(float));
   /* conv_13: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 1152080, w + 1115152, 64, 64, 4);
+  rt_winograd_kernel(w + 1480880, w + 0, 64, 64, 4);
   /* dense_10 (Dense) */
-  memcpy(w + 1299536, p + 265454, 256 * sizeof(float));
-  memcpy(w + 1299792, p + 265710, 4 * sizeof(float));
+  memcpy(w + 1628336, p + 265454, 256 * sizeof(float));
+  memcpy(w + 1628592, p + 265710, 4 * sizeof(float));
   /* dense_11 (Dense) */
-  memcpy(w + 1299808, p + 265714, 256 * sizeof(float));
-  memcpy(w + 1300064, p + 265970, 64 * sizeof(float));
+  memcpy(w + 1628608, p + 265714, 256 * sizeof(float));
+  memcpy(w + 1628864, p + 265970, 64 * sizeof(float));
   /* conv_14 (Conv2D) */
-  memcpy(w + 1300128, p + 266034, 8192 * sizeof(float));
-  memcpy(w + 1308320, p + 274226, 128 * sizeof(float));
+  memcpy(w + 0, p + 266034, 8192 * sizeof(float));
+  memcpy(w + 1628928, p + 274226, 128 * sizeof(float));
   /* conv_14: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 1308448, w + 1300128, 64, 128, 1);
+  rt_conv2d_pack_kernel(w + 1629056, w + 0, 64, 128, 1);
   /* bn_12: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 1316640, w + 1316704, p + 274354, p + 274418, p + 274482, p + 274546, 0.00100000005f, 64);
+  rt_bn_fold(w + 1637248, w + 1637312, p + 274354, p + 274418, p + 274482, p + 274546, 0.00100000005f, 64);
   /* conv_15 (Conv2D) */
-  memcpy(w + 1316768, p + 274610, 73728 * sizeof(float));
-  memcpy(w + 1390496, p + 348338, 128 * sizeof(float));
+  memcpy(w + 0, p + 274610, 73728 * sizeof(float));
+  memcpy(w + 1637376, p + 348338, 128 * sizeof(float));
   /* bn_13 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 1390624, w + 1390752, p + 348466, p + 348594, p + 348722, p + 348850, 0.00100000005f, 128);
-  rt_fold_affine(w + 1316768, w + 1390496, w + 1390624, w + 1390752, 576, 128);
+  rt_bn_fold(w + 73728, w + 73856, p + 348466, p + 348594, p + 348722, p + 348850, 0.00100000005f, 128);
+  rt_fold_affine(w + 0, w + 1637376, w + 73728, w + 73856, 576, 128);
   /* conv_15: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 1390880, w + 1316768, 64, 128, 4);
+  rt_winograd_kernel(w + 1637504, w + 0, 64, 128, 4);
   /* conv_16 (Conv2D) */
-  memcpy(w + 1685792, p + 348978, 147456 * sizeof(float));
-  memcpy(w + 1833248, p + 496434, 128 * sizeof(float));
+  memcpy(w + 0, p + 348978, 147456 * sizeof(float));
+  memcpy(w + 1932416, p + 496434, 128 * sizeof(float));
   /* conv_16: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 1833376, w + 1685792, 128, 128, 4);
+  rt_winograd_kernel(w + 1932544, w + 0, 128, 128, 4);
   /* dense_12 (Dense) */
-  memcpy(w + 2423200, p + 496562, 1024 * sizeof(float));
-  memcpy(w + 2424224, p + 497586, 8 * sizeof(float));
+  memcpy(w + 2522368, p + 496562, 1024 * sizeof(float));
+  memcpy(w + 2523392, p + 497586, 8 * sizeof(float));
   /* dense_13 (Dense) */
-  memcpy(w + 2424240, p + 497594, 1024 * sizeof(float));
-  memcpy(w + 2425264, p + 498618, 128 * sizeof(float));
+  memcpy(w + 2523408, p + 497594, 1024 * sizeof(float));
+  memcpy(w + 2524432, p + 498618, 128 * sizeof(float));
   /* bn_14: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 2425392, w + 2425520, p + 498746, p + 498874, p + 499002, p + 499130, 0.00100000005f, 128);
+  rt_bn_fold(w + 2524560, w + 2524688, p + 498746, p + 498874, p + 499002, p + 499130, 0.00100000005f, 128);
   /* conv_17 (Conv2D) */
-  memcpy(w + 2425648, p + 499258, 147456 * sizeof(float));
-  memcpy(w + 2573104, p + 646714, 128 * sizeof(float));
+  memcpy(w + 0, p + 499258, 147456 * sizeof(float));
+  memcpy(w + 2524816, p + 646714, 128 * sizeof(float));
   /* bn_15 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 2573232, w + 2573360, p + 646842, p + 646970, p + 647098, p + 647226, 0.00100000005f, 128);
-  rt_fold_affine(w + 2425648, w + 2573104, w + 2573232, w + 2573360, 1152, 128);
+  rt_bn_fold(w + 147456, w + 147584, p + 646842, p + 646970, p + 647098, p + 647226, 0.00100000005f, 128);
+  rt_fold_affine(w + 0, w + 2524816, w + 147456, w + 147584, 1152, 128);
   /* conv_17: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 2573488, w + 2425648, 128, 128, 4);
+  rt_winograd_kernel(w + 2524944, w + 0, 128, 128, 4);
   /* conv_18 (Conv2D) */
-  memcpy(w + 3163312, p + 647354, 147456 * sizeof(float));
-  memcpy(w + 3310768, p + 794810, 128 * sizeof(float));
+  memcpy(w + 0, p + 647354, 147456 * sizeof(float));
+  memcpy(w + 3114768, p + 794810, 128 * sizeof(float));
   /* conv_18: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 3310896, w + 3163312, 128, 128, 4);
+  rt_winograd_kernel(w + 3114896, w + 0, 128, 128, 4);
   /* dense_14 (Dense) */
-  memcpy(w + 3900720, p + 794938, 1024 * sizeof(float));
-  memcpy(w + 3901744, p + 795962, 8 * sizeof(float));
+  memcpy(w + 3704720, p + 794938, 1024 * sizeof(float));
+  memcpy(w + 3705744, p + 795962, 8 * sizeof(float));
   /* dense_15 (Dense) */
-  memcpy(w + 3901760, p + 795970, 1024 * sizeof(float));
-  memcpy(w + 3902784, p + 796994, 128 * sizeof(float));
+  memcpy(w + 3705760, p + 795970, 1024 * sizeof(float));
+  memcpy(w + 3706784, p + 796994, 128 * sizeof(float));
   /* bn_16: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 3902912, w + 3903040, p + 797122, p + 797250, p + 797378, p + 797506, 0.00100000005f, 128);
+  rt_bn_fold(w + 3706912, w + 3707040, p + 797122, p + 797250, p + 797378, p + 797506, 0.00100000005f, 128);
   /* conv_19 (Conv2D) */
-  memcpy(w + 3903168, p + 797634, 147456 * sizeof(float));
-  memcpy(w + 4050624, p + 945090, 128 * sizeof(float));
+  memcpy(w + 0, p + 797634, 147456 * sizeof(float));
+  memcpy(w + 3707168, p + 945090, 128 * sizeof(float));
   /* bn_17 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 4050752, w + 4050880, p + 945218, p + 945346, p + 945474, p + 945602, 0.00100000005f, 128);
-  rt_fold_affine(w + 3903168, w + 4050624, w + 4050752, w + 4050880, 1152, 128);
+  rt_bn_fold(w + 147456, w + 147584, p + 945218, p + 945346, p + 945474, p + 945602, 0.00100000005f, 128);
+  rt_fold_affine(w + 0, w + 3707168, w + 147456, w + 147584, 1152, 128);
   /* conv_19: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 4051008, w + 3903168, 128, 128, 4);
+  rt_winograd_kernel(w + 3707296, w + 0, 128, 128, 4);
   /* conv_20 (Conv2D) */
-  memcpy(w + 4640832, p + 945730, 147456 * sizeof(float));
-  memcpy(w + 4788288, p + 1093186, 128 * sizeof(float));
+  memcpy(w + 0, p + 945730, 147456 * sizeof(float));
+  memcpy(w + 4297120, p + 1093186, 128 * sizeof(float));
   /* conv_20: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 4788416, w + 4640832, 128, 128, 4);
+  rt_winograd_kernel(w + 4297248, w + 0, 128, 128, 4);
   /* dense_16 (Dense) */
-  memcpy(w + 5378240, p + 1093314, 1024 * sizeof(float));
-  memcpy(w + 5379264, p + 1094338, 8 * sizeof(float));
+  memcpy(w + 4887072, p + 1093314, 1024 * sizeof(float));
+  memcpy(w + 4888096, p + 1094338, 8 * sizeof(float));
   /* dense_17 (Dense) */
-  memcpy(w + 5379280, p + 1094346, 1024 * sizeof(float));
-  memcpy(w + 5380304, p + 1095370, 128 * sizeof(float));
+  memcpy(w + 4888112, p + 1094346, 1024 * sizeof(float));
+  memcpy(w + 4889136, p + 1095370, 128 * sizeof(float));
   /* conv_21 (Conv2D) */
-  memcpy(w + 5380432, p + 1095498, 32768 * sizeof(float));
-  memcpy(w + 5413200, p + 1128266, 256 * sizeof(float));
+  memcpy(w + 0, p + 1095498, 32768 * sizeof(float));
+  memcpy(w + 4889264, p + 1128266, 256 * sizeof(float));
   /* conv_21: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 5413456, w + 5380432, 128, 256, 1);
+  rt_conv2d_pack_kernel(w + 4889520, w + 0, 128, 256, 1);
   /* bn_18: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 5446224, w + 5446352, p + 1128522, p + 1128650, p + 1128778, p + 1128906, 0.00100000005f, 128);
+  rt_bn_fold(w + 4922288, w + 4922416, p + 1128522, p + 1128650, p + 1128778, p + 1128906, 0.00100000005f, 128);
   /* conv_22 (Conv2D) */
-  memcpy(w + 5446480, p + 1129034, 294912 * sizeof(float));
-  memcpy(w + 5741392, p + 1423946, 256 * sizeof(float));
+  memcpy(w + 0, p + 1129034, 294912 * sizeof(float));
+  memcpy(w + 4922544, p + 1423946, 256 * sizeof(float));
   /* bn_19 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 5741648, w + 5741904, p + 1424202, p + 1424458, p + 1424714, p + 1424970, 0.00100000005f, 256);
-  rt_fold_affine(w + 5446480, w + 5741392, w + 5741648, w + 5741904, 1152, 256);
+  rt_bn_fold(w + 294912, w + 295168, p + 1424202, p + 1424458, p + 1424714, p + 1424970, 0.00100000005f, 256);
+  rt_fold_affine(w + 0, w + 4922544, w + 294912, w + 295168, 1152, 256);
   /* conv_22: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 5742160, w + 5446480, 128, 256, 2);
+  rt_winograd_kernel(w + 4922800, w + 0, 128, 256, 2);
   /* conv_23 (Conv2D) */
-  memcpy(w + 6266448, p + 1425226, 589824 * sizeof(float));
-  memcpy(w + 6856272, p + 2015050, 256 * sizeof(float));
+  memcpy(w + 0, p + 1425226, 589824 * sizeof(float));
+  memcpy(w + 5447088, p + 2015050, 256 * sizeof(float));
   /* conv_23: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 6856528, w + 6266448, 256, 256, 2);
+  rt_winograd_kernel(w + 5447344, w + 0, 256, 256, 2);
   /* dense_18 (Dense) */
-  memcpy(w + 7905104, p + 2015306, 4096 * sizeof(float));
-  memcpy(w + 7909200, p + 2019402, 16 * sizeof(float));
+  memcpy(w + 6495920, p + 2015306, 4096 * sizeof(float));
+  memcpy(w + 6500016, p + 2019402, 16 * sizeof(float));
   /* dense_19 (Dense) */
-  memcpy(w + 7909216, p + 2019418, 4096 * sizeof(float));
-  memcpy(w + 7913312, p + 2023514, 256 * sizeof(float));
+  memcpy(w + 6500032, p + 2019418, 4096 * sizeof(float));
+  memcpy(w + 6504128, p + 2023514, 256 * sizeof(float));
   /* bn_20: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 7913568, w + 7913824, p + 2023770, p + 2024026, p + 2024282, p + 2024538, 0.00100000005f, 256);
+  rt_bn_fold(w + 6504384, w + 6504640, p + 2023770, p + 2024026, p + 2024282, p + 2024538, 0.00100000005f, 256);
   /* conv_24 (Conv2D) */
-  memcpy(w + 7914080, p + 2024794, 589824 * sizeof(float));
-  memcpy(w + 8503904, p + 2614618, 256 * sizeof(float));
+  memcpy(w + 0, p + 2024794, 589824 * sizeof(float));
+  memcpy(w + 6504896, p + 2614618, 256 * sizeof(float));
   /* bn_21 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 8504160, w + 8504416, p + 2614874, p + 2615130, p + 2615386, p + 2615642, 0.00100000005f, 256);
-  rt_fold_affine(w + 7914080, w + 8503904, w + 8504160, w + 8504416, 2304, 256);
+  rt_bn_fold(w + 589824, w + 590080, p + 2614874, p + 2615130, p + 2615386, p + 2615642, 0.00100000005f, 256);
+  rt_fold_affine(w + 0, w + 6504896, w + 589824, w + 590080, 2304, 256);
   /* conv_24: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 8504672, w + 7914080, 256, 256, 2);
+  rt_winograd_kernel(w + 6505152, w + 0, 256, 256, 2);
   /* conv_25 (Conv2D) */
-  memcpy(w + 9553248, p + 2615898, 589824 * sizeof(float));
-  memcpy(w + 10143072, p + 3205722, 256 * sizeof(float));
+  memcpy(w + 0, p + 2615898, 589824 * sizeof(float));
+  memcpy(w + 7553728, p + 3205722, 256 * sizeof(float));
   /* conv_25: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 10143328, w + 9553248, 256, 256, 2);
+  rt_winograd_kernel(w + 7553984, w + 0, 256, 256, 2);
   /* dense_20 (Dense) */
-  memcpy(w + 11191904, p + 3205978, 4096 * sizeof(float));
-  memcpy(w + 11196000, p + 3210074, 16 * sizeof(float));
+  memcpy(w + 8602560, p + 3205978, 4096 * sizeof(float));
+  memcpy(w + 8606656, p + 3210074, 16 * sizeof(float));
   /* dense_21 (Dense) */
-  memcpy(w + 11196016, p + 3210090, 4096 * sizeof(float));
-  memcpy(w + 11200112, p + 3214186, 256 * sizeof(float));
+  memcpy(w + 8606672, p + 3210090, 4096 * sizeof(float));
+  memcpy(w + 8610768, p + 3214186, 256 * sizeof(float));
   /* bn_22: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 11200368, w + 11200624, p + 3214442, p + 3214698, p + 3214954, p + 3215210, 0.00100000005f, 256);
+  rt_bn_fold(w + 8611024, w + 8611280, p + 3214442, p + 3214698, p + 3214954, p + 3215210, 0.00100000005f, 256);
   /* conv_26 (Conv2D) */
-  memcpy(w + 11200880, p + 3215466, 589824 * sizeof(float));
-  memcpy(w + 11790704, p + 3805290, 256 * sizeof(float));
+  memcpy(w + 0, p + 3215466, 589824 * sizeof(float));
+  memcpy(w + 8611536, p + 3805290, 256 * sizeof(float));
   /* bn_23 folded in: kernel and bias scaled per output channel */
-  rt_bn_fold(w + 11790960, w + 11791216, p + 3805546, p + 3805802, p + 3806058, p + 3806314, 0.00100000005f, 256);
-  rt_fold_affine(w + 11200880, w + 11790704, w + 11790960, w + 11791216, 2304, 256);
+  rt_bn_fold(w + 589824, w + 590080, p + 3805546, p + 3805802, p + 3806058, p + 3806314, 0.00100000005f, 256);
+  rt_fold_affine(w + 0, w + 8611536, w + 589824, w + 590080, 2304, 256);
   /* conv_26: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 11791472, w + 11200880, 256, 256, 2);
+  rt_winograd_kernel(w + 8611792, w + 0, 256, 256, 2);
   /* conv_27 (Conv2D) */
-  memcpy(w + 12840048, p + 3806570, 589824 * sizeof(float));
-  memcpy(w + 13429872, p + 4396394, 256 * sizeof(float));
+  memcpy(w + 0, p + 3806570, 589824 * sizeof(float));
+  memcpy(w + 9660368, p + 4396394, 256 * sizeof(float));
   /* conv_27: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 13430128, w + 12840048, 256, 256, 2);
+  rt_winograd_kernel(w + 9660624, w + 0, 256, 256, 2);
   /* dense_22 (Dense) */
-  memcpy(w + 14478704, p + 4396650, 4096 * sizeof(float));
-  memcpy(w + 14482800, p + 4400746, 16 * sizeof(float));
+  memcpy(w + 10709200, p + 4396650, 4096 * sizeof(float));
+  memcpy(w + 10713296, p + 4400746, 16 * sizeof(float));
   /* dense_23 (Dense) */
-  memcpy(w + 14482816, p + 4400762, 4096 * sizeof(float));
-  memcpy(w + 14486912, p + 4404858, 256 * sizeof(float));
+  memcpy(w + 10713312, p + 4400762, 4096 * sizeof(float));
+  memcpy(w + 10717408, p + 4404858, 256 * sizeof(float));
   /* bn_24: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 14487168, w + 14487424, p + 4405114, p + 4405370, p + 4405626, p + 4405882, 0.00100000005f, 256);
+  rt_bn_fold(w + 10717664, w + 10717920, p + 4405114, p + 4405370, p + 4405626, p + 4405882, 0.00100000005f, 256);
   /* dense_24 (Dense) */
-  memcpy(w + 14487680, p + 4406138, 2560 * sizeof(float));
-  memcpy(w + 14490240, p + 4408698, 10 * sizeof(float));
+  memcpy(w + 10718176, p + 4406138, 2560 * sizeof(float));
+  memcpy(w + 10720736, p + 4408698, 10 * sizeof(float));
 }
 
 /* Scratch the convolutions need at batch N (im2col tiles, Winograd blocks). */
@@ -794,8 +795,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv (Conv2D), line 28: 32x32x3 -> 32x32x32, 884,736 MACs */
   {
     const RtConv2d d = {N, 32, 32, 3, 3, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 864, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t1, t0, w + 896, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 590336, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t1, t0, w + 590368, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 1);
@@ -804,7 +805,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   {
     const RtEltwise d = {N, 1024, 1, 32, 32, 32};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t2, t1, w + 1760, w + 1792, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t2, t1, w + 591232, w + 591264, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 2);
@@ -812,8 +813,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_1 (Conv2D, bn_1 folded, relu, Winograd F(4x4)), line 16: 32x32x32 -> 32x32x32, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 11040, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t3, t2, w + 11136, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 591296, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t3, t2, w + 591328, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 3);
@@ -821,8 +822,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_2 (Conv2D, + conv, Winograd F(4x4)), line 17: 32x32x32 -> 32x32x32, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 57216, t1, RT_ACT_LINEAR, 0.0f, 32};
-    CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 57248, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 628192, t1, RT_ACT_LINEAR, 0.0f, 32};
+    CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 628224, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 4);
@@ -838,8 +839,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* dense (Dense, relu), line 22: 32 -> 2, 64 MACs */
   {
     const RtDense d = {N * 1, 32, 2, 32, 2};
-    const RtEpilogue ep = {w + 94176, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dense(ctx, t6, t5, w + 94112, &ep, &d));
+    const RtEpilogue ep = {w + 665152, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dense(ctx, t6, t5, w + 665088, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 6);
@@ -847,8 +848,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* dense_1 (Dense, sigmoid), line 23: 2 -> 32, 64 MACs */
   {
     const RtDense d = {N * 1, 2, 32, 2, 32};
-    const RtEpilogue ep = {w + 94256, NULL, RT_ACT_SIGMOID, 0.0f, 0};
-    CHECK(rt_dense(ctx, t7, t6, w + 94192, &ep, &d));
+    const RtEpilogue ep = {w + 665232, NULL, RT_ACT_SIGMOID, 0.0f, 0};
+    CHECK(rt_dense(ctx, t7, t6, w + 665168, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 7);
@@ -866,7 +867,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   {
     const RtEltwise d = {N, 1024, 1, 32, 32, 32};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t9, t8, w + 94288, w + 94320, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t9, t8, w + 665264, w + 665296, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 9);
@@ -874,8 +875,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_3 (Conv2D, bn_3 folded, relu, Winograd F(4x4)), line 16: 32x32x32 -> 32x32x32, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 103568, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t10, t9, w + 103664, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 665328, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t10, t9, w + 665360, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 10);
@@ -883,8 +884,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_4 (Conv2D, + multiply, Winograd F(4x4)), line 17: 32x32x32 -> 32x32x32, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 149744, t8, RT_ACT_LINEAR, 0.0f, 32};
-    CHECK(rt_conv2d_winograd(ctx, t11, t10, w + 149776, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 702224, t8, RT_ACT_LINEAR, 0.0f, 32};
+    CHECK(rt_conv2d_winograd(ctx, t11, t10, w + 702256, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 11);
@@ -900,8 +901,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* dense_2 (Dense, relu), line 22: 32 -> 2, 64 MACs */
   {
     const RtDense d = {N * 1, 32, 2, 32, 2};
-    const RtEpilogue ep = {w + 186704, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dense(ctx, t13, t12, w + 186640, &ep, &d));
+    const RtEpilogue ep = {w + 739184, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dense(ctx, t13, t12, w + 739120, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 13);
@@ -909,8 +910,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* dense_3 (Dense, sigmoid), line 23: 2 -> 32, 64 MACs */
   {
     const RtDense d = {N * 1, 2, 32, 2, 32};
-    const RtEpilogue ep = {w + 186784, NULL, RT_ACT_SIGMOID, 0.0f, 0};
-    CHECK(rt_dense(ctx, t14, t13, w + 186720, &ep, &d));
+    const RtEpilogue ep = {w + 739264, NULL, RT_ACT_SIGMOID, 0.0f, 0};
+    CHECK(rt_dense(ctx, t14, t13, w + 739200, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 14);
@@ -928,7 +929,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   {
     const RtEltwise d = {N, 1024, 1, 32, 32, 32};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t16, t15, w + 186816, w + 186848, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t16, t15, w + 739296, w + 739328, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 16);
@@ -936,8 +937,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_5 (Conv2D, bn_5 folded, relu, Winograd F(4x4)), line 16: 32x32x32 -> 32x32x32, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 196096, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t17, t16, w + 196192, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 739360, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t17, t16, w + 739392, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 17);
@@ -945,8 +946,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_6 (Conv2D, + multiply_1, Winograd F(4x4)), line 17: 32x32x32 -> 32x32x32, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 242272, t15, RT_ACT_LINEAR, 0.0f, 32};
-    CHECK(rt_conv2d_winograd(ctx, t18, t17, w + 242304, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 776256, t15, RT_ACT_LINEAR, 0.0f, 32};
+    CHECK(rt_conv2d_winograd(ctx, t18, t17, w + 776288, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 18);
@@ -962,8 +963,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* dense_4 (Dense, relu), line 22: 32 -> 2, 64 MACs */
   {
     const RtDense d = {N * 1, 32, 2, 32, 2};
-    const RtEpilogue ep = {w + 279232, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dense(ctx, t20, t19, w + 279168, &ep, &d));
+    const RtEpilogue ep = {w + 813216, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dense(ctx, t20, t19, w + 813152, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 20);
@@ -971,8 +972,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* dense_5 (Dense, sigmoid), line 23: 2 -> 32, 64 MACs */
   {
     const RtDense d = {N * 1, 2, 32, 2, 32};
-    const RtEpilogue ep = {w + 279312, NULL, RT_ACT_SIGMOID, 0.0f, 0};
-    CHECK(rt_dense(ctx, t21, t20, w + 279248, &ep, &d));
+    const RtEpilogue ep = {w + 813296, NULL, RT_ACT_SIGMOID, 0.0f, 0};
+    CHECK(rt_dense(ctx, t21, t20, w + 813232, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 21);
@@ -997,8 +998,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_7 (Conv2D), line 14: 32x32x32 -> 16x16x64, 524,288 MACs */
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 16, 16, 64, 64, 1, 1, 2, 2, 0, 0, 1};
-    const RtEpilogue ep = {w + 281392, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t24, t22, w + 281456, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 813328, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t24, t22, w + 813392, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 24);
@@ -1007,7 +1008,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   {
     const RtEltwise d = {N, 256, 1, 32, 32, 32};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t25, t23, w + 283504, w + 283536, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t25, t23, w + 815440, w + 815472, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 25);
@@ -1015,8 +1016,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_8 (Conv2D, bn_7 folded, relu, Winograd F(4x4)), line 16: 16x16x32 -> 16x16x64, 4,718,592 MACs */
   {
     const RtConv2d d = {N, 16, 16, 32, 32, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 302000, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t26, t25, w + 302192, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 815504, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t26, t25, w + 815568, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 26);
@@ -1024,8 +1025,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_9 (Conv2D, + conv_7, Winograd F(4x4)), line 17: 16x16x64 -> 16x16x64, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 412784, t24, RT_ACT_LINEAR, 0.0f, 64};
-    CHECK(rt_conv2d_winograd(ctx, t27, t26, w + 412848, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 889296, t24, RT_ACT_LINEAR, 0.0f, 64};
+    CHECK(rt_conv2d_winograd(ctx, t27, t26, w + 889360, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 27);
@@ -1041,8 +1042,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* dense_6 (Dense, relu), line 22: 64 -> 4, 256 MACs */
   {
     const RtDense d = {N * 1, 64, 4, 64, 4};
-    const RtEpilogue ep = {w + 560560, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dense(ctx, t29, t28, w + 560304, &ep, &d));
+    const RtEpilogue ep = {w + 1037072, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dense(ctx, t29, t28, w + 1036816, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 29);
@@ -1050,8 +1051,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* dense_7 (Dense, sigmoid), line 23: 4 -> 64, 256 MACs */
   {
     const RtDense d = {N * 1, 4, 64, 4, 64};
-    const RtEpilogue ep = {w + 560832, NULL, RT_ACT_SIGMOID, 0.0f, 0};
-    CHECK(rt_dense(ctx, t30, t29, w + 560576, &ep, &d));
+    const RtEpilogue ep = {w + 1037344, NULL, RT_ACT_SIGMOID, 0.0f, 0};
+    CHECK(rt_dense(ctx, t30, t29, w + 1037088, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 30);
@@ -1069,7 +1070,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   {
     const RtEltwise d = {N, 256, 1, 64, 64, 64};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t32, t31, w + 560896, w + 560960, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t32, t31, w + 1037408, w + 1037472, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 32);
@@ -1077,8 +1078,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_10 (Conv2D, bn_9 folded, relu, Winograd F(4x4)), line 16: 16x16x64 -> 16x16x64, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 597888, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t33, t32, w + 598080, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 1037536, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t33, t32, w + 1037600, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 33);
@@ -1086,8 +1087,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_11 (Conv2D, + multiply_3, Winograd F(4x4)), line 17: 16x16x64 -> 16x16x64, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 782400, t31, RT_ACT_LINEAR, 0.0f, 64};
-    CHECK(rt_conv2d_winograd(ctx, t34, t33, w + 782464, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 1185056, t31, RT_ACT_LINEAR, 0.0f, 64};
+    CHECK(rt_conv2d_winograd(ctx, t34, t33, w + 1185120, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 34);
@@ -1103,8 +1104,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* dense_8 (Dense, relu), line 22: 64 -> 4, 256 MACs */
   {
     const RtDense d = {N * 1, 64, 4, 64, 4};
-    const RtEpilogue ep = {w + 930176, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dense(ctx, t36, t35, w + 929920, &ep, &d));
+    const RtEpilogue ep = {w + 1332832, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dense(ctx, t36, t35, w + 1332576, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 36);
@@ -1112,8 +1113,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* dense_9 (Dense, sigmoid), line 23: 4 -> 64, 256 MACs */
   {
     const RtDense d = {N * 1, 4, 64, 4, 64};
-    const RtEpilogue ep = {w + 930448, NULL, RT_ACT_SIGMOID, 0.0f, 0};
-    CHECK(rt_dense(ctx, t37, t36, w + 930192, &ep, &d));
+    const RtEpilogue ep = {w + 1333104, NULL, RT_ACT_SIGMOID, 0.0f, 0};
+    CHECK(rt_dense(ctx, t37, t36, w + 1332848, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 37);
@@ -1131,7 +1132,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   {
     const RtEltwise d = {N, 256, 1, 64, 64, 64};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t39, t38, w + 930512, w + 930576, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t39, t38, w + 1333168, w + 1333232, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 39);
@@ -1139,8 +1140,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_12 (Conv2D, bn_11 folded, relu, Winograd F(4x4)), line 16: 16x16x64 -> 16x16x64, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 967504, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t40, t39, w + 967696, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 1333296, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t40, t39, w + 1333360, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 40);
@@ -1148,8 +1149,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_13 (Conv2D, + multiply_4, Winograd F(4x4)), line 17: 16x16x64 -> 16x16x64, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 1152016, t38, RT_ACT_LINEAR, 0.0f, 64};
-    CHECK(rt_conv2d_winograd(ctx, t41, t40, w + 1152080, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 1480816, t38, RT_ACT_LINEAR, 0.0f, 64};
+    CHECK(rt_conv2d_winograd(ctx, t41, t40, w + 1480880, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 41);
@@ -1165,8 +1166,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* dense_10 (Dense, relu), line 22: 64 -> 4, 256 MACs */
   {
     const RtDense d = {N * 1, 64, 4, 64, 4};
-    const RtEpilogue ep = {w + 1299792, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dense(ctx, t43, t42, w + 1299536, &ep, &d));
+    const RtEpilogue ep = {w + 1628592, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dense(ctx, t43, t42, w + 1628336, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 43);
@@ -1174,8 +1175,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* dense_11 (Dense, sigmoid), line 23: 4 -> 64, 256 MACs */
   {
     const RtDense d = {N * 1, 4, 64, 4, 64};
-    const RtEpilogue ep = {w + 1300064, NULL, RT_ACT_SIGMOID, 0.0f, 0};
-    CHECK(rt_dense(ctx, t44, t43, w + 1299808, &ep, &d));
+    const RtEpilogue ep = {w + 1628864, NULL, RT_ACT_SIGMOID, 0.0f, 0};
+    CHECK(rt_dense(ctx, t44, t43, w + 1628608, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 44);
@@ -1200,8 +1201,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_14 (Conv2D), line 14: 16x16x64 -> 8x8x128, 524,288 MACs */
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 8, 8, 128, 128, 1, 1, 2, 2, 0, 0, 1};
-    const RtEpilogue ep = {w + 1308320, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t47, t45, w + 1308448, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1628928, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t47, t45, w + 1629056, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 47);
@@ -1210,7 +1211,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   {
     const RtEltwise d = {N, 64, 1, 64, 64, 64};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t48, t46, w + 1316640, w + 1316704, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t48, t46, w + 1637248, w + 1637312, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 48);
@@ -1218,8 +1219,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_15 (Conv2D, bn_13 folded, relu, Winograd F(4x4)), line 16: 8x8x64 -> 8x8x128, 4,718,592 MACs */
   {
     const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 1390496, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t49, t48, w + 1390880, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 1637376, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t49, t48, w + 1637504, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 49);
@@ -1227,8 +1228,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_16 (Conv2D, + conv_14, Winograd F(4x4)), line 17: 8x8x128 -> 8x8x128, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 1833248, t47, RT_ACT_LINEAR, 0.0f, 128};
-    CHECK(rt_conv2d_winograd(ctx, t50, t49, w + 1833376, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 1932416, t47, RT_ACT_LINEAR, 0.0f, 128};
+    CHECK(rt_conv2d_winograd(ctx, t50, t49, w + 1932544, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 50);
@@ -1244,8 +1245,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* dense_12 (Dense, relu), line 22: 128 -> 8, 1,024 MACs */
   {
     const RtDense d = {N * 1, 128, 8, 128, 8};
-    const RtEpilogue ep = {w + 2424224, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dense(ctx, t52, t51, w + 2423200, &ep, &d));
+    const RtEpilogue ep = {w + 2523392, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dense(ctx, t52, t51, w + 2522368, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 52);
@@ -1253,8 +1254,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* dense_13 (Dense, sigmoid), line 23: 8 -> 128, 1,024 MACs */
   {
     const RtDense d = {N * 1, 8, 128, 8, 128};
-    const RtEpilogue ep = {w + 2425264, NULL, RT_ACT_SIGMOID, 0.0f, 0};
-    CHECK(rt_dense(ctx, t53, t52, w + 2424240, &ep, &d));
+    const RtEpilogue ep = {w + 2524432, NULL, RT_ACT_SIGMOID, 0.0f, 0};
+    CHECK(rt_dense(ctx, t53, t52, w + 2523408, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 53);
@@ -1272,7 +1273,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   {
     const RtEltwise d = {N, 64, 1, 128, 128, 128};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t55, t54, w + 2425392, w + 2425520, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t55, t54, w + 2524560, w + 2524688, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 55);
@@ -1280,8 +1281,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_17 (Conv2D, bn_15 folded, relu, Winograd F(4x4)), line 16: 8x8x128 -> 8x8x128, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 2573104, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t56, t55, w + 2573488, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 2524816, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t56, t55, w + 2524944, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 56);
@@ -1289,8 +1290,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_18 (Conv2D, + multiply_6, Winograd F(4x4)), line 17: 8x8x128 -> 8x8x128, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 3310768, t54, RT_ACT_LINEAR, 0.0f, 128};
-    CHECK(rt_conv2d_winograd(ctx, t57, t56, w + 3310896, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 3114768, t54, RT_ACT_LINEAR, 0.0f, 128};
+    CHECK(rt_conv2d_winograd(ctx, t57, t56, w + 3114896, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 57);
@@ -1306,8 +1307,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* dense_14 (Dense, relu), line 22: 128 -> 8, 1,024 MACs */
   {
     const RtDense d = {N * 1, 128, 8, 128, 8};
-    const RtEpilogue ep = {w + 3901744, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dense(ctx, t59, t58, w + 3900720, &ep, &d));
+    const RtEpilogue ep = {w + 3705744, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dense(ctx, t59, t58, w + 3704720, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 59);
@@ -1315,8 +1316,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* dense_15 (Dense, sigmoid), line 23: 8 -> 128, 1,024 MACs */
   {
     const RtDense d = {N * 1, 8, 128, 8, 128};
-    const RtEpilogue ep = {w + 3902784, NULL, RT_ACT_SIGMOID, 0.0f, 0};
-    CHECK(rt_dense(ctx, t60, t59, w + 3901760, &ep, &d));
+    const RtEpilogue ep = {w + 3706784, NULL, RT_ACT_SIGMOID, 0.0f, 0};
+    CHECK(rt_dense(ctx, t60, t59, w + 3705760, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 60);
@@ -1334,7 +1335,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   {
     const RtEltwise d = {N, 64, 1, 128, 128, 128};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t62, t61, w + 3902912, w + 3903040, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t62, t61, w + 3706912, w + 3707040, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 62);
@@ -1342,8 +1343,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_19 (Conv2D, bn_17 folded, relu, Winograd F(4x4)), line 16: 8x8x128 -> 8x8x128, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 4050624, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t63, t62, w + 4051008, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 3707168, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t63, t62, w + 3707296, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 63);
@@ -1351,8 +1352,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_20 (Conv2D, + multiply_7, Winograd F(4x4)), line 17: 8x8x128 -> 8x8x128, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 4788288, t61, RT_ACT_LINEAR, 0.0f, 128};
-    CHECK(rt_conv2d_winograd(ctx, t64, t63, w + 4788416, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 4297120, t61, RT_ACT_LINEAR, 0.0f, 128};
+    CHECK(rt_conv2d_winograd(ctx, t64, t63, w + 4297248, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 64);
@@ -1368,8 +1369,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* dense_16 (Dense, relu), line 22: 128 -> 8, 1,024 MACs */
   {
     const RtDense d = {N * 1, 128, 8, 128, 8};
-    const RtEpilogue ep = {w + 5379264, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dense(ctx, t66, t65, w + 5378240, &ep, &d));
+    const RtEpilogue ep = {w + 4888096, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dense(ctx, t66, t65, w + 4887072, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 66);
@@ -1377,8 +1378,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* dense_17 (Dense, sigmoid), line 23: 8 -> 128, 1,024 MACs */
   {
     const RtDense d = {N * 1, 8, 128, 8, 128};
-    const RtEpilogue ep = {w + 5380304, NULL, RT_ACT_SIGMOID, 0.0f, 0};
-    CHECK(rt_dense(ctx, t67, t66, w + 5379280, &ep, &d));
+    const RtEpilogue ep = {w + 4889136, NULL, RT_ACT_SIGMOID, 0.0f, 0};
+    CHECK(rt_dense(ctx, t67, t66, w + 4888112, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 67);
@@ -1403,8 +1404,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_21 (Conv2D), line 14: 8x8x128 -> 4x4x256, 524,288 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 4, 4, 256, 256, 1, 1, 2, 2, 0, 0, 1};
-    const RtEpilogue ep = {w + 5413200, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t70, t68, w + 5413456, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 4889264, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t70, t68, w + 4889520, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 70);
@@ -1413,7 +1414,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   {
     const RtEltwise d = {N, 16, 1, 128, 128, 128};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t71, t69, w + 5446224, w + 5446352, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t71, t69, w + 4922288, w + 4922416, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 71);
@@ -1421,8 +1422,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_22 (Conv2D, bn_19 folded, relu, Winograd F(2x2)), line 16: 4x4x128 -> 4x4x256, 4,718,592 MACs */
   {
     const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 5741392, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t72, t71, w + 5742160, &ep, &d, 2, ws, ws_floats));
+    const RtEpilogue ep = {w + 4922544, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t72, t71, w + 4922800, &ep, &d, 2, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 72);
@@ -1430,8 +1431,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_23 (Conv2D, + conv_21, Winograd F(2x2)), line 17: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 6856272, t70, RT_ACT_LINEAR, 0.0f, 256};
-    CHECK(rt_conv2d_winograd(ctx, t73, t72, w + 6856528, &ep, &d, 2, ws, ws_floats));
+    const RtEpilogue ep = {w + 5447088, t70, RT_ACT_LINEAR, 0.0f, 256};
+    CHECK(rt_conv2d_winograd(ctx, t73, t72, w + 5447344, &ep, &d, 2, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 73);
@@ -1447,8 +1448,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* dense_18 (Dense, relu), line 22: 256 -> 16, 4,096 MACs */
   {
     const RtDense d = {N * 1, 256, 16, 256, 16};
-    const RtEpilogue ep = {w + 7909200, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dense(ctx, t75, t74, w + 7905104, &ep, &d));
+    const RtEpilogue ep = {w + 6500016, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dense(ctx, t75, t74, w + 6495920, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 75);
@@ -1456,8 +1457,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* dense_19 (Dense, sigmoid), line 23: 16 -> 256, 4,096 MACs */
   {
     const RtDense d = {N * 1, 16, 256, 16, 256};
-    const RtEpilogue ep = {w + 7913312, NULL, RT_ACT_SIGMOID, 0.0f, 0};
-    CHECK(rt_dense(ctx, t76, t75, w + 7909216, &ep, &d));
+    const RtEpilogue ep = {w + 6504128, NULL, RT_ACT_SIGMOID, 0.0f, 0};
+    CHECK(rt_dense(ctx, t76, t75, w + 6500032, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 76);
@@ -1475,7 +1476,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   {
     const RtEltwise d = {N, 16, 1, 256, 256, 256};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t78, t77, w + 7913568, w + 7913824, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t78, t77, w + 6504384, w + 6504640, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 78);
@@ -1483,8 +1484,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_24 (Conv2D, bn_21 folded, relu, Winograd F(2x2)), line 16: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 8503904, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t79, t78, w + 8504672, &ep, &d, 2, ws, ws_floats));
+    const RtEpilogue ep = {w + 6504896, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t79, t78, w + 6505152, &ep, &d, 2, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 79);
@@ -1492,8 +1493,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_25 (Conv2D, + multiply_9, Winograd F(2x2)), line 17: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 10143072, t77, RT_ACT_LINEAR, 0.0f, 256};
-    CHECK(rt_conv2d_winograd(ctx, t80, t79, w + 10143328, &ep, &d, 2, ws, ws_floats));
+    const RtEpilogue ep = {w + 7553728, t77, RT_ACT_LINEAR, 0.0f, 256};
+    CHECK(rt_conv2d_winograd(ctx, t80, t79, w + 7553984, &ep, &d, 2, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 80);
@@ -1509,8 +1510,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* dense_20 (Dense, relu), line 22: 256 -> 16, 4,096 MACs */
   {
     const RtDense d = {N * 1, 256, 16, 256, 16};
-    const RtEpilogue ep = {w + 11196000, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dense(ctx, t82, t81, w + 11191904, &ep, &d));
+    const RtEpilogue ep = {w + 8606656, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dense(ctx, t82, t81, w + 8602560, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 82);
@@ -1518,8 +1519,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* dense_21 (Dense, sigmoid), line 23: 16 -> 256, 4,096 MACs */
   {
     const RtDense d = {N * 1, 16, 256, 16, 256};
-    const RtEpilogue ep = {w + 11200112, NULL, RT_ACT_SIGMOID, 0.0f, 0};
-    CHECK(rt_dense(ctx, t83, t82, w + 11196016, &ep, &d));
+    const RtEpilogue ep = {w + 8610768, NULL, RT_ACT_SIGMOID, 0.0f, 0};
+    CHECK(rt_dense(ctx, t83, t82, w + 8606672, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 83);
@@ -1537,7 +1538,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   {
     const RtEltwise d = {N, 16, 1, 256, 256, 256};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t85, t84, w + 11200368, w + 11200624, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t85, t84, w + 8611024, w + 8611280, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 85);
@@ -1545,8 +1546,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_26 (Conv2D, bn_23 folded, relu, Winograd F(2x2)), line 16: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 11790704, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t86, t85, w + 11791472, &ep, &d, 2, ws, ws_floats));
+    const RtEpilogue ep = {w + 8611536, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t86, t85, w + 8611792, &ep, &d, 2, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 86);
@@ -1554,8 +1555,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* conv_27 (Conv2D, + multiply_10, Winograd F(2x2)), line 17: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 13429872, t84, RT_ACT_LINEAR, 0.0f, 256};
-    CHECK(rt_conv2d_winograd(ctx, t87, t86, w + 13430128, &ep, &d, 2, ws, ws_floats));
+    const RtEpilogue ep = {w + 9660368, t84, RT_ACT_LINEAR, 0.0f, 256};
+    CHECK(rt_conv2d_winograd(ctx, t87, t86, w + 9660624, &ep, &d, 2, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 87);
@@ -1571,8 +1572,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* dense_22 (Dense, relu), line 22: 256 -> 16, 4,096 MACs */
   {
     const RtDense d = {N * 1, 256, 16, 256, 16};
-    const RtEpilogue ep = {w + 14482800, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dense(ctx, t89, t88, w + 14478704, &ep, &d));
+    const RtEpilogue ep = {w + 10713296, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dense(ctx, t89, t88, w + 10709200, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 89);
@@ -1580,8 +1581,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* dense_23 (Dense, sigmoid), line 23: 16 -> 256, 4,096 MACs */
   {
     const RtDense d = {N * 1, 16, 256, 16, 256};
-    const RtEpilogue ep = {w + 14486912, NULL, RT_ACT_SIGMOID, 0.0f, 0};
-    CHECK(rt_dense(ctx, t90, t89, w + 14482816, &ep, &d));
+    const RtEpilogue ep = {w + 10717408, NULL, RT_ACT_SIGMOID, 0.0f, 0};
+    CHECK(rt_dense(ctx, t90, t89, w + 10713312, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 90);
@@ -1599,7 +1600,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   {
     const RtEltwise d = {N, 16, 1, 256, 256, 256};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t92, t91, w + 14487168, w + 14487424, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t92, t91, w + 10717664, w + 10717920, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 92);
@@ -1622,8 +1623,8 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   /* dense_24 (Dense, softmax), line 35: 256 -> 10, 2,560 MACs */
   {
     const RtDense d = {N * 1, 256, 10, 256, 10};
-    const RtEpilogue ep = {w + 14490240, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_dense(ctx, t95, t94, w + 14487680, &ep, &d));
+    const RtEpilogue ep = {w + 10720736, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, t95, t94, w + 10718176, &ep, &d));
     const RtEltwise sm = {N, 1, 1, 10, 10, 10};
     CHECK(rt_softmax(ctx, t95, t95, &sm));
   }
@@ -4730,7 +4731,7 @@ static const char summary[] =
     "FLOPs: 429,658,880 (2 x MACs)" "\n"
     "Element-wise ops: 2,122,780" "\n"
     "Weight memory: 17,634,832 bytes (16.82 MiB, float32)" "\n"
-    "Compute weights: 57,961,024 bytes (55.28 MiB, C backend after passes: folded, packed, Winograd-transformed)" "\n"
+    "Compute weights: 42,883,008 bytes (40.90 MiB, C backend after passes: folded, packed, Winograd-transformed)" "\n"
     "Activation memory: 6,168,184 bytes (5.88 MiB, every layer output)" "\n"
     "Peak activation memory: 393,216 bytes (384.00 KiB, live tensors, inference)" "\n"
     "Planned arena: 393,216 bytes (384.00 KiB, C backend after passes; 3,237,952 bytes without reuse)" "\n"
@@ -4750,7 +4751,7 @@ const NetcModel netc_model_se_resnet_mini = {
   .params = params,
   .num_params = 206,
   .param_floats = 4408708,
-  .compute_floats = 14490256,
+  .compute_floats = 10720752,
   .total_params = 4408708,
   .trainable_params = 4402884,
   .macs_per_image = 214829440,

@@ -53,80 +53,81 @@ static const NetcParam params[] = {
 
 /* Makes the compute weights from the Keras tensors (once, at load). */
 void vgg16_prepare(float *w, const float *p) {
+  /* w[0, 2359296): staging for the kernels only their copies below are made from */
   /* block1_conv1 (Conv2D) */
   memcpy(w + 0, p + 0, 1728 * sizeof(float));
-  memcpy(w + 1728, p + 1728, 64 * sizeof(float));
+  memcpy(w + 2359296, p + 1728, 64 * sizeof(float));
   /* block1_conv1: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 1792, w + 0, 27, 64, 1);
+  rt_conv2d_pack_kernel(w + 2359360, w + 0, 27, 64, 1);
   /* block1_conv2 (Conv2D) */
-  memcpy(w + 3520, p + 1792, 36864 * sizeof(float));
-  memcpy(w + 40384, p + 38656, 64 * sizeof(float));
+  memcpy(w + 0, p + 1792, 36864 * sizeof(float));
+  memcpy(w + 2361088, p + 38656, 64 * sizeof(float));
   /* block1_conv2: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 40448, w + 3520, 64, 64, 4);
+  rt_winograd_kernel(w + 2361152, w + 0, 64, 64, 4);
   /* block2_conv1 (Conv2D) */
-  memcpy(w + 187904, p + 38720, 73728 * sizeof(float));
-  memcpy(w + 261632, p + 112448, 128 * sizeof(float));
+  memcpy(w + 0, p + 38720, 73728 * sizeof(float));
+  memcpy(w + 2508608, p + 112448, 128 * sizeof(float));
   /* block2_conv1: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 261760, w + 187904, 64, 128, 4);
+  rt_winograd_kernel(w + 2508736, w + 0, 64, 128, 4);
   /* block2_conv2 (Conv2D) */
-  memcpy(w + 556672, p + 112576, 147456 * sizeof(float));
-  memcpy(w + 704128, p + 260032, 128 * sizeof(float));
+  memcpy(w + 0, p + 112576, 147456 * sizeof(float));
+  memcpy(w + 2803648, p + 260032, 128 * sizeof(float));
   /* block2_conv2: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 704256, w + 556672, 128, 128, 4);
+  rt_winograd_kernel(w + 2803776, w + 0, 128, 128, 4);
   /* block3_conv1 (Conv2D) */
-  memcpy(w + 1294080, p + 260160, 294912 * sizeof(float));
-  memcpy(w + 1588992, p + 555072, 256 * sizeof(float));
+  memcpy(w + 0, p + 260160, 294912 * sizeof(float));
+  memcpy(w + 3393600, p + 555072, 256 * sizeof(float));
   /* block3_conv1: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 1589248, w + 1294080, 128, 256, 4);
+  rt_winograd_kernel(w + 3393856, w + 0, 128, 256, 4);
   /* block3_conv2 (Conv2D) */
-  memcpy(w + 2768896, p + 555328, 589824 * sizeof(float));
-  memcpy(w + 3358720, p + 1145152, 256 * sizeof(float));
+  memcpy(w + 0, p + 555328, 589824 * sizeof(float));
+  memcpy(w + 4573504, p + 1145152, 256 * sizeof(float));
   /* block3_conv2: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 3358976, w + 2768896, 256, 256, 4);
+  rt_winograd_kernel(w + 4573760, w + 0, 256, 256, 4);
   /* block3_conv3 (Conv2D) */
-  memcpy(w + 5718272, p + 1145408, 589824 * sizeof(float));
-  memcpy(w + 6308096, p + 1735232, 256 * sizeof(float));
+  memcpy(w + 0, p + 1145408, 589824 * sizeof(float));
+  memcpy(w + 6933056, p + 1735232, 256 * sizeof(float));
   /* block3_conv3: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 6308352, w + 5718272, 256, 256, 4);
+  rt_winograd_kernel(w + 6933312, w + 0, 256, 256, 4);
   /* block4_conv1 (Conv2D) */
-  memcpy(w + 8667648, p + 1735488, 1179648 * sizeof(float));
-  memcpy(w + 9847296, p + 2915136, 512 * sizeof(float));
+  memcpy(w + 0, p + 1735488, 1179648 * sizeof(float));
+  memcpy(w + 9292608, p + 2915136, 512 * sizeof(float));
   /* block4_conv1: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 9847808, w + 8667648, 256, 512, 4);
+  rt_winograd_kernel(w + 9293120, w + 0, 256, 512, 4);
   /* block4_conv2 (Conv2D) */
-  memcpy(w + 14566400, p + 2915648, 2359296 * sizeof(float));
-  memcpy(w + 16925696, p + 5274944, 512 * sizeof(float));
+  memcpy(w + 0, p + 2915648, 2359296 * sizeof(float));
+  memcpy(w + 14011712, p + 5274944, 512 * sizeof(float));
   /* block4_conv2: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 16926208, w + 14566400, 512, 512, 4);
+  rt_winograd_kernel(w + 14012224, w + 0, 512, 512, 4);
   /* block4_conv3 (Conv2D) */
-  memcpy(w + 26363392, p + 5275456, 2359296 * sizeof(float));
-  memcpy(w + 28722688, p + 7634752, 512 * sizeof(float));
+  memcpy(w + 0, p + 5275456, 2359296 * sizeof(float));
+  memcpy(w + 23449408, p + 7634752, 512 * sizeof(float));
   /* block4_conv3: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 28723200, w + 26363392, 512, 512, 4);
+  rt_winograd_kernel(w + 23449920, w + 0, 512, 512, 4);
   /* block5_conv1 (Conv2D) */
-  memcpy(w + 38160384, p + 7635264, 2359296 * sizeof(float));
-  memcpy(w + 40519680, p + 9994560, 512 * sizeof(float));
+  memcpy(w + 0, p + 7635264, 2359296 * sizeof(float));
+  memcpy(w + 32887104, p + 9994560, 512 * sizeof(float));
   /* block5_conv1: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 40520192, w + 38160384, 512, 512, 4);
+  rt_winograd_kernel(w + 32887616, w + 0, 512, 512, 4);
   /* block5_conv2 (Conv2D) */
-  memcpy(w + 49957376, p + 9995072, 2359296 * sizeof(float));
-  memcpy(w + 52316672, p + 12354368, 512 * sizeof(float));
+  memcpy(w + 0, p + 9995072, 2359296 * sizeof(float));
+  memcpy(w + 42324800, p + 12354368, 512 * sizeof(float));
   /* block5_conv2: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 52317184, w + 49957376, 512, 512, 4);
+  rt_winograd_kernel(w + 42325312, w + 0, 512, 512, 4);
   /* block5_conv3 (Conv2D) */
-  memcpy(w + 61754368, p + 12354880, 2359296 * sizeof(float));
-  memcpy(w + 64113664, p + 14714176, 512 * sizeof(float));
+  memcpy(w + 0, p + 12354880, 2359296 * sizeof(float));
+  memcpy(w + 51762496, p + 14714176, 512 * sizeof(float));
   /* block5_conv3: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 64114176, w + 61754368, 512, 512, 4);
+  rt_winograd_kernel(w + 51763008, w + 0, 512, 512, 4);
   /* fc1 (Dense) */
-  memcpy(w + 73551360, p + 14714688, 102760448 * sizeof(float));
-  memcpy(w + 176311808, p + 117475136, 4096 * sizeof(float));
+  memcpy(w + 61200192, p + 14714688, 102760448 * sizeof(float));
+  memcpy(w + 163960640, p + 117475136, 4096 * sizeof(float));
   /* fc2 (Dense) */
-  memcpy(w + 176315904, p + 117479232, 16777216 * sizeof(float));
-  memcpy(w + 193093120, p + 134256448, 4096 * sizeof(float));
+  memcpy(w + 163964736, p + 117479232, 16777216 * sizeof(float));
+  memcpy(w + 180741952, p + 134256448, 4096 * sizeof(float));
   /* predictions (Dense) */
-  memcpy(w + 193097216, p + 134260544, 4096000 * sizeof(float));
-  memcpy(w + 197193216, p + 138356544, 1000 * sizeof(float));
+  memcpy(w + 180746048, p + 134260544, 4096000 * sizeof(float));
+  memcpy(w + 184842048, p + 138356544, 1000 * sizeof(float));
 }
 
 /* Scratch the convolutions need at batch N (im2col tiles, Winograd blocks). */
@@ -254,8 +255,8 @@ RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float
   /* block1_conv1 (Conv2D, relu), line 14: 224x224x3 -> 224x224x64, 86,704,128 MACs */
   {
     const RtConv2d d = {N, 224, 224, 3, 3, 224, 224, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 1728, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t1, t0, w + 1792, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 2359296, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t1, t0, w + 2359360, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 1);
@@ -263,8 +264,8 @@ RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float
   /* block1_conv2 (Conv2D, relu, Winograd F(4x4)), line 14: 224x224x64 -> 224x224x64, 1,849,688,064 MACs */
   {
     const RtConv2d d = {N, 224, 224, 64, 64, 224, 224, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 40384, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t2, t1, w + 40448, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 2361088, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t2, t1, w + 2361152, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 2);
@@ -280,8 +281,8 @@ RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float
   /* block2_conv1 (Conv2D, relu, Winograd F(4x4)), line 14: 112x112x64 -> 112x112x128, 924,844,032 MACs */
   {
     const RtConv2d d = {N, 112, 112, 64, 64, 112, 112, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 261632, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 261760, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 2508608, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 2508736, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 4);
@@ -289,8 +290,8 @@ RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float
   /* block2_conv2 (Conv2D, relu, Winograd F(4x4)), line 14: 112x112x128 -> 112x112x128, 1,849,688,064 MACs */
   {
     const RtConv2d d = {N, 112, 112, 128, 128, 112, 112, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 704128, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t5, t4, w + 704256, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 2803648, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t5, t4, w + 2803776, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 5);
@@ -306,8 +307,8 @@ RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float
   /* block3_conv1 (Conv2D, relu, Winograd F(4x4)), line 14: 56x56x128 -> 56x56x256, 924,844,032 MACs */
   {
     const RtConv2d d = {N, 56, 56, 128, 128, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 1588992, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t7, t6, w + 1589248, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 3393600, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t7, t6, w + 3393856, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 7);
@@ -315,8 +316,8 @@ RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float
   /* block3_conv2 (Conv2D, relu, Winograd F(4x4)), line 14: 56x56x256 -> 56x56x256, 1,849,688,064 MACs */
   {
     const RtConv2d d = {N, 56, 56, 256, 256, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 3358720, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t8, t7, w + 3358976, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 4573504, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t8, t7, w + 4573760, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 8);
@@ -324,8 +325,8 @@ RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float
   /* block3_conv3 (Conv2D, relu, Winograd F(4x4)), line 14: 56x56x256 -> 56x56x256, 1,849,688,064 MACs */
   {
     const RtConv2d d = {N, 56, 56, 256, 256, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 6308096, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t9, t8, w + 6308352, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 6933056, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t9, t8, w + 6933312, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 9);
@@ -341,8 +342,8 @@ RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float
   /* block4_conv1 (Conv2D, relu, Winograd F(4x4)), line 14: 28x28x256 -> 28x28x512, 924,844,032 MACs */
   {
     const RtConv2d d = {N, 28, 28, 256, 256, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 9847296, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t11, t10, w + 9847808, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 9292608, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t11, t10, w + 9293120, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 11);
@@ -350,8 +351,8 @@ RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float
   /* block4_conv2 (Conv2D, relu, Winograd F(4x4)), line 14: 28x28x512 -> 28x28x512, 1,849,688,064 MACs */
   {
     const RtConv2d d = {N, 28, 28, 512, 512, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 16925696, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t12, t11, w + 16926208, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 14011712, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t12, t11, w + 14012224, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 12);
@@ -359,8 +360,8 @@ RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float
   /* block4_conv3 (Conv2D, relu, Winograd F(4x4)), line 14: 28x28x512 -> 28x28x512, 1,849,688,064 MACs */
   {
     const RtConv2d d = {N, 28, 28, 512, 512, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 28722688, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t13, t12, w + 28723200, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 23449408, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t13, t12, w + 23449920, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 13);
@@ -376,8 +377,8 @@ RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float
   /* block5_conv1 (Conv2D, relu, Winograd F(4x4)), line 14: 14x14x512 -> 14x14x512, 462,422,016 MACs */
   {
     const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 40519680, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t15, t14, w + 40520192, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 32887104, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t15, t14, w + 32887616, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 15);
@@ -385,8 +386,8 @@ RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float
   /* block5_conv2 (Conv2D, relu, Winograd F(4x4)), line 14: 14x14x512 -> 14x14x512, 462,422,016 MACs */
   {
     const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 52316672, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t16, t15, w + 52317184, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 42324800, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t16, t15, w + 42325312, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 16);
@@ -394,8 +395,8 @@ RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float
   /* block5_conv3 (Conv2D, relu, Winograd F(4x4)), line 14: 14x14x512 -> 14x14x512, 462,422,016 MACs */
   {
     const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 64113664, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t17, t16, w + 64114176, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 51762496, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t17, t16, w + 51763008, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 17);
@@ -418,8 +419,8 @@ RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float
   /* fc1 (Dense, relu), line 28: 25088 -> 4096, 102,760,448 MACs */
   {
     const RtDense d = {N * 1, 25088, 4096, 25088, 4096};
-    const RtEpilogue ep = {w + 176311808, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dense(ctx, t20, t19, w + 73551360, &ep, &d));
+    const RtEpilogue ep = {w + 163960640, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dense(ctx, t20, t19, w + 61200192, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 20);
@@ -427,8 +428,8 @@ RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float
   /* fc2 (Dense, relu), line 29: 4096 -> 4096, 16,777,216 MACs */
   {
     const RtDense d = {N * 1, 4096, 4096, 4096, 4096};
-    const RtEpilogue ep = {w + 193093120, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dense(ctx, t21, t20, w + 176315904, &ep, &d));
+    const RtEpilogue ep = {w + 180741952, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dense(ctx, t21, t20, w + 163964736, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 21);
@@ -436,8 +437,8 @@ RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float
   /* predictions (Dense, softmax), line 30: 4096 -> 1000, 4,096,000 MACs */
   {
     const RtDense d = {N * 1, 4096, 1000, 4096, 1000};
-    const RtEpilogue ep = {w + 197193216, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_dense(ctx, t22, t21, w + 193097216, &ep, &d));
+    const RtEpilogue ep = {w + 184842048, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, t22, t21, w + 180746048, &ep, &d));
     const RtEltwise sm = {N, 1, 1, 1000, 1000, 1000};
     CHECK(rt_softmax(ctx, t22, t22, &sm));
   }
@@ -1014,7 +1015,7 @@ static const char summary[] =
     "FLOPs: 30,940,528,640 (2 x MACs)" "\n"
     "Element-wise ops: 33,236,896" "\n"
     "Weight memory: 553,430,176 bytes (527.79 MiB, float32)" "\n"
-    "Compute weights: 788,776,896 bytes (752.24 MiB, C backend after passes: folded, packed, Winograd-transformed)" "\n"
+    "Compute weights: 739,372,224 bytes (705.12 MiB, C backend after passes: folded, packed, Winograd-transformed)" "\n"
     "Activation memory: 61,050,784 bytes (58.22 MiB, every layer output)" "\n"
     "Peak activation memory: 25,690,112 bytes (24.50 MiB, live tensors, inference)" "\n"
     "Planned arena: 25,690,112 bytes (24.50 MiB, C backend after passes; 61,050,816 bytes without reuse)" "\n"
@@ -1034,7 +1035,7 @@ const NetcModel netc_model_vgg16 = {
   .params = params,
   .num_params = 32,
   .param_floats = 138357544,
-  .compute_floats = 197194224,
+  .compute_floats = 184843056,
   .total_params = 138357544,
   .trainable_params = 138357544,
   .macs_per_image = 15470264320,

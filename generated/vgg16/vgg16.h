@@ -7,7 +7,7 @@
 /* Sizes: arena bytes per image (times the batch), weight blocks in floats. */
 #define VGG16_ARENA_BYTES_PER_IMAGE 25690112
 #define VGG16_PARAM_FLOATS 138357544
-#define VGG16_COMPUTE_FLOATS 197194224
+#define VGG16_COMPUTE_FLOATS 184843056
 #define VGG16_INPUT_FLOATS 150528
 #define VGG16_OUTPUT_FLOATS 1000
 

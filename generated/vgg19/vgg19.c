@@ -59,95 +59,96 @@ static const NetcParam params[] = {
 
 /* Makes the compute weights from the Keras tensors (once, at load). */
 void vgg19_prepare(float *w, const float *p) {
+  /* w[0, 2359296): staging for the kernels only their copies below are made from */
   /* block1_conv1 (Conv2D) */
   memcpy(w + 0, p + 0, 1728 * sizeof(float));
-  memcpy(w + 1728, p + 1728, 64 * sizeof(float));
+  memcpy(w + 2359296, p + 1728, 64 * sizeof(float));
   /* block1_conv1: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 1792, w + 0, 27, 64, 1);
+  rt_conv2d_pack_kernel(w + 2359360, w + 0, 27, 64, 1);
   /* block1_conv2 (Conv2D) */
-  memcpy(w + 3520, p + 1792, 36864 * sizeof(float));
-  memcpy(w + 40384, p + 38656, 64 * sizeof(float));
+  memcpy(w + 0, p + 1792, 36864 * sizeof(float));
+  memcpy(w + 2361088, p + 38656, 64 * sizeof(float));
   /* block1_conv2: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 40448, w + 3520, 64, 64, 4);
+  rt_winograd_kernel(w + 2361152, w + 0, 64, 64, 4);
   /* block2_conv1 (Conv2D) */
-  memcpy(w + 187904, p + 38720, 73728 * sizeof(float));
-  memcpy(w + 261632, p + 112448, 128 * sizeof(float));
+  memcpy(w + 0, p + 38720, 73728 * sizeof(float));
+  memcpy(w + 2508608, p + 112448, 128 * sizeof(float));
   /* block2_conv1: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 261760, w + 187904, 64, 128, 4);
+  rt_winograd_kernel(w + 2508736, w + 0, 64, 128, 4);
   /* block2_conv2 (Conv2D) */
-  memcpy(w + 556672, p + 112576, 147456 * sizeof(float));
-  memcpy(w + 704128, p + 260032, 128 * sizeof(float));
+  memcpy(w + 0, p + 112576, 147456 * sizeof(float));
+  memcpy(w + 2803648, p + 260032, 128 * sizeof(float));
   /* block2_conv2: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 704256, w + 556672, 128, 128, 4);
+  rt_winograd_kernel(w + 2803776, w + 0, 128, 128, 4);
   /* block3_conv1 (Conv2D) */
-  memcpy(w + 1294080, p + 260160, 294912 * sizeof(float));
-  memcpy(w + 1588992, p + 555072, 256 * sizeof(float));
+  memcpy(w + 0, p + 260160, 294912 * sizeof(float));
+  memcpy(w + 3393600, p + 555072, 256 * sizeof(float));
   /* block3_conv1: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 1589248, w + 1294080, 128, 256, 4);
+  rt_winograd_kernel(w + 3393856, w + 0, 128, 256, 4);
   /* block3_conv2 (Conv2D) */
-  memcpy(w + 2768896, p + 555328, 589824 * sizeof(float));
-  memcpy(w + 3358720, p + 1145152, 256 * sizeof(float));
+  memcpy(w + 0, p + 555328, 589824 * sizeof(float));
+  memcpy(w + 4573504, p + 1145152, 256 * sizeof(float));
   /* block3_conv2: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 3358976, w + 2768896, 256, 256, 4);
+  rt_winograd_kernel(w + 4573760, w + 0, 256, 256, 4);
   /* block3_conv3 (Conv2D) */
-  memcpy(w + 5718272, p + 1145408, 589824 * sizeof(float));
-  memcpy(w + 6308096, p + 1735232, 256 * sizeof(float));
+  memcpy(w + 0, p + 1145408, 589824 * sizeof(float));
+  memcpy(w + 6933056, p + 1735232, 256 * sizeof(float));
   /* block3_conv3: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 6308352, w + 5718272, 256, 256, 4);
+  rt_winograd_kernel(w + 6933312, w + 0, 256, 256, 4);
   /* block3_conv4 (Conv2D) */
-  memcpy(w + 8667648, p + 1735488, 589824 * sizeof(float));
-  memcpy(w + 9257472, p + 2325312, 256 * sizeof(float));
+  memcpy(w + 0, p + 1735488, 589824 * sizeof(float));
+  memcpy(w + 9292608, p + 2325312, 256 * sizeof(float));
   /* block3_conv4: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 9257728, w + 8667648, 256, 256, 4);
+  rt_winograd_kernel(w + 9292864, w + 0, 256, 256, 4);
   /* block4_conv1 (Conv2D) */
-  memcpy(w + 11617024, p + 2325568, 1179648 * sizeof(float));
-  memcpy(w + 12796672, p + 3505216, 512 * sizeof(float));
+  memcpy(w + 0, p + 2325568, 1179648 * sizeof(float));
+  memcpy(w + 11652160, p + 3505216, 512 * sizeof(float));
   /* block4_conv1: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 12797184, w + 11617024, 256, 512, 4);
+  rt_winograd_kernel(w + 11652672, w + 0, 256, 512, 4);
   /* block4_conv2 (Conv2D) */
-  memcpy(w + 17515776, p + 3505728, 2359296 * sizeof(float));
-  memcpy(w + 19875072, p + 5865024, 512 * sizeof(float));
+  memcpy(w + 0, p + 3505728, 2359296 * sizeof(float));
+  memcpy(w + 16371264, p + 5865024, 512 * sizeof(float));
   /* block4_conv2: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 19875584, w + 17515776, 512, 512, 4);
+  rt_winograd_kernel(w + 16371776, w + 0, 512, 512, 4);
   /* block4_conv3 (Conv2D) */
-  memcpy(w + 29312768, p + 5865536, 2359296 * sizeof(float));
-  memcpy(w + 31672064, p + 8224832, 512 * sizeof(float));
+  memcpy(w + 0, p + 5865536, 2359296 * sizeof(float));
+  memcpy(w + 25808960, p + 8224832, 512 * sizeof(float));
   /* block4_conv3: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 31672576, w + 29312768, 512, 512, 4);
+  rt_winograd_kernel(w + 25809472, w + 0, 512, 512, 4);
   /* block4_conv4 (Conv2D) */
-  memcpy(w + 41109760, p + 8225344, 2359296 * sizeof(float));
-  memcpy(w + 43469056, p + 10584640, 512 * sizeof(float));
+  memcpy(w + 0, p + 8225344, 2359296 * sizeof(float));
+  memcpy(w + 35246656, p + 10584640, 512 * sizeof(float));
   /* block4_conv4: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 43469568, w + 41109760, 512, 512, 4);
+  rt_winograd_kernel(w + 35247168, w + 0, 512, 512, 4);
   /* block5_conv1 (Conv2D) */
-  memcpy(w + 52906752, p + 10585152, 2359296 * sizeof(float));
-  memcpy(w + 55266048, p + 12944448, 512 * sizeof(float));
+  memcpy(w + 0, p + 10585152, 2359296 * sizeof(float));
+  memcpy(w + 44684352, p + 12944448, 512 * sizeof(float));
   /* block5_conv1: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 55266560, w + 52906752, 512, 512, 4);
+  rt_winograd_kernel(w + 44684864, w + 0, 512, 512, 4);
   /* block5_conv2 (Conv2D) */
-  memcpy(w + 64703744, p + 12944960, 2359296 * sizeof(float));
-  memcpy(w + 67063040, p + 15304256, 512 * sizeof(float));
+  memcpy(w + 0, p + 12944960, 2359296 * sizeof(float));
+  memcpy(w + 54122048, p + 15304256, 512 * sizeof(float));
   /* block5_conv2: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 67063552, w + 64703744, 512, 512, 4);
+  rt_winograd_kernel(w + 54122560, w + 0, 512, 512, 4);
   /* block5_conv3 (Conv2D) */
-  memcpy(w + 76500736, p + 15304768, 2359296 * sizeof(float));
-  memcpy(w + 78860032, p + 17664064, 512 * sizeof(float));
+  memcpy(w + 0, p + 15304768, 2359296 * sizeof(float));
+  memcpy(w + 63559744, p + 17664064, 512 * sizeof(float));
   /* block5_conv3: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 78860544, w + 76500736, 512, 512, 4);
+  rt_winograd_kernel(w + 63560256, w + 0, 512, 512, 4);
   /* block5_conv4 (Conv2D) */
-  memcpy(w + 88297728, p + 17664576, 2359296 * sizeof(float));
-  memcpy(w + 90657024, p + 20023872, 512 * sizeof(float));
+  memcpy(w + 0, p + 17664576, 2359296 * sizeof(float));
+  memcpy(w + 72997440, p + 20023872, 512 * sizeof(float));
   /* block5_conv4: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 90657536, w + 88297728, 512, 512, 4);
+  rt_winograd_kernel(w + 72997952, w + 0, 512, 512, 4);
   /* fc1 (Dense) */
-  memcpy(w + 100094720, p + 20024384, 102760448 * sizeof(float));
-  memcpy(w + 202855168, p + 122784832, 4096 * sizeof(float));
+  memcpy(w + 82435136, p + 20024384, 102760448 * sizeof(float));
+  memcpy(w + 185195584, p + 122784832, 4096 * sizeof(float));
   /* fc2 (Dense) */
-  memcpy(w + 202859264, p + 122788928, 16777216 * sizeof(float));
-  memcpy(w + 219636480, p + 139566144, 4096 * sizeof(float));
+  memcpy(w + 185199680, p + 122788928, 16777216 * sizeof(float));
+  memcpy(w + 201976896, p + 139566144, 4096 * sizeof(float));
   /* predictions (Dense) */
-  memcpy(w + 219640576, p + 139570240, 4096000 * sizeof(float));
-  memcpy(w + 223736576, p + 143666240, 1000 * sizeof(float));
+  memcpy(w + 201980992, p + 139570240, 4096000 * sizeof(float));
+  memcpy(w + 206076992, p + 143666240, 1000 * sizeof(float));
 }
 
 /* Scratch the convolutions need at batch N (im2col tiles, Winograd blocks). */
@@ -296,8 +297,8 @@ RtStatus vgg19_forward(const RtContext *ctx, const float *w, void *arena_, float
   /* block1_conv1 (Conv2D, relu), line 14: 224x224x3 -> 224x224x64, 86,704,128 MACs */
   {
     const RtConv2d d = {N, 224, 224, 3, 3, 224, 224, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 1728, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t1, t0, w + 1792, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 2359296, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t1, t0, w + 2359360, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 1);
@@ -305,8 +306,8 @@ RtStatus vgg19_forward(const RtContext *ctx, const float *w, void *arena_, float
   /* block1_conv2 (Conv2D, relu, Winograd F(4x4)), line 14: 224x224x64 -> 224x224x64, 1,849,688,064 MACs */
   {
     const RtConv2d d = {N, 224, 224, 64, 64, 224, 224, 64, 64, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 40384, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t2, t1, w + 40448, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 2361088, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t2, t1, w + 2361152, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 2);
@@ -322,8 +323,8 @@ RtStatus vgg19_forward(const RtContext *ctx, const float *w, void *arena_, float
   /* block2_conv1 (Conv2D, relu, Winograd F(4x4)), line 14: 112x112x64 -> 112x112x128, 924,844,032 MACs */
   {
     const RtConv2d d = {N, 112, 112, 64, 64, 112, 112, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 261632, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 261760, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 2508608, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 2508736, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 4);
@@ -331,8 +332,8 @@ RtStatus vgg19_forward(const RtContext *ctx, const float *w, void *arena_, float
   /* block2_conv2 (Conv2D, relu, Winograd F(4x4)), line 14: 112x112x128 -> 112x112x128, 1,849,688,064 MACs */
   {
     const RtConv2d d = {N, 112, 112, 128, 128, 112, 112, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 704128, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t5, t4, w + 704256, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 2803648, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t5, t4, w + 2803776, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 5);
@@ -348,8 +349,8 @@ RtStatus vgg19_forward(const RtContext *ctx, const float *w, void *arena_, float
   /* block3_conv1 (Conv2D, relu, Winograd F(4x4)), line 14: 56x56x128 -> 56x56x256, 924,844,032 MACs */
   {
     const RtConv2d d = {N, 56, 56, 128, 128, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 1588992, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t7, t6, w + 1589248, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 3393600, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t7, t6, w + 3393856, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 7);
@@ -357,8 +358,8 @@ RtStatus vgg19_forward(const RtContext *ctx, const float *w, void *arena_, float
   /* block3_conv2 (Conv2D, relu, Winograd F(4x4)), line 14: 56x56x256 -> 56x56x256, 1,849,688,064 MACs */
   {
     const RtConv2d d = {N, 56, 56, 256, 256, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 3358720, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t8, t7, w + 3358976, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 4573504, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t8, t7, w + 4573760, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 8);
@@ -366,8 +367,8 @@ RtStatus vgg19_forward(const RtContext *ctx, const float *w, void *arena_, float
   /* block3_conv3 (Conv2D, relu, Winograd F(4x4)), line 14: 56x56x256 -> 56x56x256, 1,849,688,064 MACs */
   {
     const RtConv2d d = {N, 56, 56, 256, 256, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 6308096, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t9, t8, w + 6308352, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 6933056, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t9, t8, w + 6933312, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 9);
@@ -375,8 +376,8 @@ RtStatus vgg19_forward(const RtContext *ctx, const float *w, void *arena_, float
   /* block3_conv4 (Conv2D, relu, Winograd F(4x4)), line 14: 56x56x256 -> 56x56x256, 1,849,688,064 MACs */
   {
     const RtConv2d d = {N, 56, 56, 256, 256, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 9257472, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t10, t9, w + 9257728, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 9292608, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t10, t9, w + 9292864, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 10);
@@ -392,8 +393,8 @@ RtStatus vgg19_forward(const RtContext *ctx, const float *w, void *arena_, float
   /* block4_conv1 (Conv2D, relu, Winograd F(4x4)), line 14: 28x28x256 -> 28x28x512, 924,844,032 MACs */
   {
     const RtConv2d d = {N, 28, 28, 256, 256, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 12796672, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t12, t11, w + 12797184, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 11652160, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t12, t11, w + 11652672, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 12);
@@ -401,8 +402,8 @@ RtStatus vgg19_forward(const RtContext *ctx, const float *w, void *arena_, float
   /* block4_conv2 (Conv2D, relu, Winograd F(4x4)), line 14: 28x28x512 -> 28x28x512, 1,849,688,064 MACs */
   {
     const RtConv2d d = {N, 28, 28, 512, 512, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 19875072, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t13, t12, w + 19875584, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 16371264, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t13, t12, w + 16371776, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 13);
@@ -410,8 +411,8 @@ RtStatus vgg19_forward(const RtContext *ctx, const float *w, void *arena_, float
   /* block4_conv3 (Conv2D, relu, Winograd F(4x4)), line 14: 28x28x512 -> 28x28x512, 1,849,688,064 MACs */
   {
     const RtConv2d d = {N, 28, 28, 512, 512, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 31672064, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t14, t13, w + 31672576, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 25808960, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t14, t13, w + 25809472, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 14);
@@ -419,8 +420,8 @@ RtStatus vgg19_forward(const RtContext *ctx, const float *w, void *arena_, float
   /* block4_conv4 (Conv2D, relu, Winograd F(4x4)), line 14: 28x28x512 -> 28x28x512, 1,849,688,064 MACs */
   {
     const RtConv2d d = {N, 28, 28, 512, 512, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 43469056, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t15, t14, w + 43469568, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 35246656, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t15, t14, w + 35247168, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 15);
@@ -436,8 +437,8 @@ RtStatus vgg19_forward(const RtContext *ctx, const float *w, void *arena_, float
   /* block5_conv1 (Conv2D, relu, Winograd F(4x4)), line 14: 14x14x512 -> 14x14x512, 462,422,016 MACs */
   {
     const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 55266048, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t17, t16, w + 55266560, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 44684352, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t17, t16, w + 44684864, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 17);
@@ -445,8 +446,8 @@ RtStatus vgg19_forward(const RtContext *ctx, const float *w, void *arena_, float
   /* block5_conv2 (Conv2D, relu, Winograd F(4x4)), line 14: 14x14x512 -> 14x14x512, 462,422,016 MACs */
   {
     const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 67063040, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t18, t17, w + 67063552, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 54122048, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t18, t17, w + 54122560, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 18);
@@ -454,8 +455,8 @@ RtStatus vgg19_forward(const RtContext *ctx, const float *w, void *arena_, float
   /* block5_conv3 (Conv2D, relu, Winograd F(4x4)), line 14: 14x14x512 -> 14x14x512, 462,422,016 MACs */
   {
     const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 78860032, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t19, t18, w + 78860544, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 63559744, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t19, t18, w + 63560256, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 19);
@@ -463,8 +464,8 @@ RtStatus vgg19_forward(const RtContext *ctx, const float *w, void *arena_, float
   /* block5_conv4 (Conv2D, relu, Winograd F(4x4)), line 14: 14x14x512 -> 14x14x512, 462,422,016 MACs */
   {
     const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 90657024, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t20, t19, w + 90657536, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 72997440, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_winograd(ctx, t20, t19, w + 72997952, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 20);
@@ -487,8 +488,8 @@ RtStatus vgg19_forward(const RtContext *ctx, const float *w, void *arena_, float
   /* fc1 (Dense, relu), line 28: 25088 -> 4096, 102,760,448 MACs */
   {
     const RtDense d = {N * 1, 25088, 4096, 25088, 4096};
-    const RtEpilogue ep = {w + 202855168, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dense(ctx, t23, t22, w + 100094720, &ep, &d));
+    const RtEpilogue ep = {w + 185195584, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dense(ctx, t23, t22, w + 82435136, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 23);
@@ -496,8 +497,8 @@ RtStatus vgg19_forward(const RtContext *ctx, const float *w, void *arena_, float
   /* fc2 (Dense, relu), line 29: 4096 -> 4096, 16,777,216 MACs */
   {
     const RtDense d = {N * 1, 4096, 4096, 4096, 4096};
-    const RtEpilogue ep = {w + 219636480, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dense(ctx, t24, t23, w + 202859264, &ep, &d));
+    const RtEpilogue ep = {w + 201976896, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dense(ctx, t24, t23, w + 185199680, &ep, &d));
   }
   if (ctx->layer_done)
     ctx->layer_done(ctx->layer_arg, 24);
@@ -505,8 +506,8 @@ RtStatus vgg19_forward(const RtContext *ctx, const float *w, void *arena_, float
   /* predictions (Dense, softmax), line 30: 4096 -> 1000, 4,096,000 MACs */
   {
     const RtDense d = {N * 1, 4096, 1000, 4096, 1000};
-    const RtEpilogue ep = {w + 223736576, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_dense(ctx, t25, t24, w + 219640576, &ep, &d));
+    const RtEpilogue ep = {w + 206076992, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, t25, t24, w + 201980992, &ep, &d));
     const RtEltwise sm = {N, 1, 1, 1000, 1000, 1000};
     CHECK(rt_softmax(ctx, t25, t25, &sm));
   }
@@ -1161,7 +1162,7 @@ static const char summary[] =
     "FLOPs: 39,264,124,928 (2 x MACs)" "\n"
     "Element-wise ops: 35,846,048" "\n"
     "Weight memory: 574,668,960 bytes (548.05 MiB, float32)" "\n"
-    "Compute weights: 894,950,336 bytes (853.49 MiB, C backend after passes: folded, packed, Winograd-transformed)" "\n"
+    "Compute weights: 824,312,000 bytes (786.13 MiB, C backend after passes: folded, packed, Winograd-transformed)" "\n"
     "Activation memory: 66,269,088 bytes (63.20 MiB, every layer output)" "\n"
     "Peak activation memory: 25,690,112 bytes (24.50 MiB, live tensors, inference)" "\n"
     "Planned arena: 25,690,112 bytes (24.50 MiB, C backend after passes; 66,269,120 bytes without reuse)" "\n"
@@ -1181,7 +1182,7 @@ const NetcModel netc_model_vgg19 = {
   .params = params,
   .num_params = 38,
   .param_floats = 143667240,
-  .compute_floats = 223737584,
+  .compute_floats = 206078000,
   .total_params = 143667240,
   .trainable_params = 143667240,
   .macs_per_image = 19632062464,

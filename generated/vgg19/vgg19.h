@@ -7,7 +7,7 @@
 /* Sizes: arena bytes per image (times the batch), weight blocks in floats. */
 #define VGG19_ARENA_BYTES_PER_IMAGE 25690112
 #define VGG19_PARAM_FLOATS 143667240
-#define VGG19_COMPUTE_FLOATS 223737584
+#define VGG19_COMPUTE_FLOATS 206078000
 #define VGG19_INPUT_FLOATS 150528
 #define VGG19_OUTPUT_FLOATS 1000
 
