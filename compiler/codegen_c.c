@@ -399,20 +399,28 @@ static void preact_desc(Gen *gen, const Node *n, int64_t off) {
           src ? src->shape.d[1] : (int64_t)0);
 }
 
-/* A 1x1 conv with its depthwise conv before it (fuse_dw_pointwise.c). */
-static void emit_dw_pointwise(Gen *gen, const Node *n, const char *out, const char *src) {
-  const Node *dw = n->dw_before;
-  dw_desc(gen, dw, n->inputs[0], cg_chans(dw)); /* its output: the kernel's dense tile */
-  em_line(&gen->e, "const RtEpilogue dw_ep = %s;", epilogue(gen, dw, gen->w_dw_bias[n->id]));
-  if (dw->preact || dw->pool_before)
-    preact_desc(gen, dw, gen->w_dw_preact[n->id]);
+/* The call of rt_dwconv2d_pointwise for layer n, after `d` and `dw_ep`
+ * (and `pre` when has_pre): depthwise kernel and packed pointwise kernel
+ * at w + dw_kernel and w + packed, n's own epilogue. */
+static void emit_dw_pointwise_call(Gen *gen, const Node *n, const char *out, const char *src, int64_t dw_kernel,
+                                   bool has_pre, int64_t packed) {
   em_line(&gen->e, "const RtEpilogue ep = %s;", epilogue(gen, n, gen->w_bias[n->id]));
   em_line(&gen->e,
           "CHECK(rt_dwconv2d_pointwise(ctx, %s, %s, w + %" PRId64 ", %s, &dw_ep, &d, w + %" PRId64 ", &ep, %" PRId64
           ", %" PRId64 "));",
-          out, src, gen->w_dw_kernel[n->id], dw->preact || dw->pool_before ? "&pre" : "NULL", gen->w_extra[n->id],
-          cg_chans(n),
-          cg_cs(gen, n));
+          out, src, dw_kernel, has_pre ? "&pre" : "NULL", packed, cg_chans(n), cg_cs(gen, n));
+  softmax_after(gen, n);
+}
+
+/* A 1x1 conv with its depthwise conv before it (fuse_dw_pointwise.c). */
+static void emit_dw_pointwise(Gen *gen, const Node *n, const char *out, const char *src) {
+  const Node *dw = n->dw_before;
+  bool has_pre = dw->preact || dw->pool_before;
+  dw_desc(gen, dw, n->inputs[0], cg_chans(dw)); /* its output: the kernel's dense tile */
+  em_line(&gen->e, "const RtEpilogue dw_ep = %s;", epilogue(gen, dw, gen->w_dw_bias[n->id]));
+  if (has_pre)
+    preact_desc(gen, dw, gen->w_dw_preact[n->id]);
+  emit_dw_pointwise_call(gen, n, out, src, gen->w_dw_kernel[n->id], has_pre, gen->w_extra[n->id]);
 }
 
 void cg_emit_node(Gen *gen, const Node *n) {
@@ -431,7 +439,6 @@ void cg_emit_node(Gen *gen, const Node *n) {
   case OP_CONV:
     if (n->dw_before) {
       emit_dw_pointwise(gen, n, out, src);
-      softmax_after(gen, n);
       return;
     }
     conv_desc(gen, "d", n, in, in->shape.d[2], cg_cs(gen, in), a->kernel[0], a->kernel[1], a->stride[0], a->stride[1],
@@ -469,12 +476,7 @@ void cg_emit_node(Gen *gen, const Node *n) {
     if (sepconv_fused(gen, n)) {
       dw_desc(gen, n, in, mid);
       em_line(e, "const RtEpilogue dw_ep = {NULL, NULL, RT_ACT_LINEAR, 0.0f, 0};");
-      em_line(e, "const RtEpilogue ep = %s;", epilogue(gen, n, gen->w_bias[n->id]));
-      em_line(e,
-              "CHECK(rt_dwconv2d_pointwise(ctx, %s, %s, w + %" PRId64 ", NULL, &dw_ep, &d, w + %" PRId64
-              ", &ep, %" PRId64 ", %" PRId64 "));",
-              out, src, gen->w_extra[n->id], gen->w_extra2[n->id], cg_chans(n), cg_cs(gen, n));
-      softmax_after(gen, n);
+      emit_dw_pointwise_call(gen, n, out, src, gen->w_extra[n->id], false, gen->w_extra2[n->id]);
       return;
     }
     em_line(e, "float *mid = (float *)(arena + (size_t)N * %" PRId64 ");  /* depthwise half */",

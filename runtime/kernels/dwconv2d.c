@@ -88,16 +88,7 @@ static void dw_pool_row(float *restrict o, const float *restrict img,
       VSTORE(o + x * LANES, m);
     } else {
       for (int j = 0; j < LANES; j++)
-        o[x * LANES + j] = 0.0f;
-      for (int j = 0; j < cn; j++) {
-        float m = q[j];
-        for (int dy = 0; dy < p->pool; dy++)
-          for (int dx = 0; dx < p->pool; dx++) {
-            float v = q[dy * row + dx * cs + j];
-            m = v > m ? v : m;
-          }
-        o[x * LANES + j] = m;
-      }
+        o[x * LANES + j] = j < cn ? pooled(p, img, iy, ix + x, c0 + j) : 0.0f;
     }
   }
 }
@@ -443,24 +434,39 @@ static int dw_plan_items(DwPlan *p, int threads) {
   return 1;
 }
 
+/* The plan of d read through pre, written with epilogue ep at channel
+ * stride out_cs (0: dense); 0 when d, pre or out_cs do not hold up. */
+static int dw_plan(DwPlan *p, const RtDwConv2d *d, const RtPreact *pre,
+                   const RtEpilogue *ep, int out_cs) {
+  if (!d || d->n < 1 || d->h < 1 || d->w < 1 || d->c < 1 || d->oh < 1 ||
+      d->ow < 1 || d->kh < 1 || d->kw < 1 || d->sh < 1 || d->sw < 1 ||
+      d->pad_top < 0 || d->pad_left < 0 || d->multiplier < 0)
+    return 0;
+  *p = (DwPlan){.d = d, .pre = pre, .ep = ep,
+                .mult = d->multiplier ? d->multiplier : 1};
+  p->oc = d->c * p->mult;
+  p->in_cs = rtk_cs(d->in_cs, d->c);
+  p->out_cs = rtk_cs(out_cs, p->oc);
+  p->act = ep ? ep->act : RT_ACT_LINEAR;
+  p->alpha = ep ? ep->alpha : 0.0f;
+  p->res_cs = ep && ep->res_cs ? ep->res_cs : p->out_cs;
+  return p->in_cs >= d->c && p->out_cs >= p->oc && dw_plan_input(p, d, pre);
+}
+
+/* Channel blocks [0, ncb) of output rows [oy0, oy1) of image b, full
+ * width. */
+static void dw_rows(const DwPlan *p, float *out, const float *in,
+                    const float *kernel, int b, int oy0, int oy1) {
+  for (int cb = 0; cb < p->ncb; cb++)
+    dw_item(p, out, in, kernel, b, cb * LANES, 0, p->d->ow, oy0, oy1);
+}
+
 RtStatus rt_dwconv2d_preact(const RtContext *ctx, float *out, const float *in,
                             const float *kernel, const RtPreact *pre,
                             const RtEpilogue *ep, const RtDwConv2d *d) {
-  if (!out || !in || !kernel || !d || d->n < 1 || d->h < 1 || d->w < 1 ||
-      d->c < 1 || d->oh < 1 || d->ow < 1 || d->kh < 1 || d->kw < 1 ||
-      d->sh < 1 || d->sw < 1 || d->pad_top < 0 || d->pad_left < 0 ||
-      d->multiplier < 0)
+  DwPlan p;
+  if (!out || !in || !kernel || !dw_plan(&p, d, pre, ep, d ? d->out_cs : 0))
     return RT_ERR_ARG;
-  DwPlan p = {.d = d, .pre = pre, .ep = ep,
-              .mult = d->multiplier ? d->multiplier : 1};
-  p.oc = d->c * p.mult;
-  p.in_cs = rtk_cs(d->in_cs, d->c);
-  p.out_cs = rtk_cs(d->out_cs, p.oc);
-  if (p.in_cs < d->c || p.out_cs < p.oc || !dw_plan_input(&p, d, pre))
-    return RT_ERR_ARG;
-  p.act = ep ? ep->act : RT_ACT_LINEAR;
-  p.alpha = ep ? ep->alpha : 0.0f;
-  p.res_cs = ep && ep->res_cs ? ep->res_cs : p.out_cs;
   int threads = rtk_threads(ctx);
   long work = (long)d->n * d->oh * d->ow * p.oc * d->kh * d->kw;
   int parallel = work > (1 << 15);
@@ -510,27 +516,19 @@ RtStatus rt_dwconv2d_pointwise(const RtContext *ctx, float *out,
                                const RtPreact *pre, const RtEpilogue *dw_ep,
                                const RtDwConv2d *d, const float *pw_packed,
                                const RtEpilogue *pw_ep, int oc, int out_cs) {
-  if (!out || !in || !dw_kernel || !pw_packed || !d || d->n < 1 || d->h < 1 ||
-      d->w < 1 || d->c < 1 || d->oh < 1 || d->ow < 1 || d->kh < 1 ||
-      d->kw < 1 || d->sh < 1 || d->sw < 1 || d->pad_top < 0 ||
-      d->pad_left < 0 || d->multiplier > 1 || oc < 1 ||
-      (dw_ep && dw_ep->residual))
+  DwPlan p; /* its output: the tile, c channels a pixel */
+  if (!out || !in || !dw_kernel || !pw_packed || oc < 1 ||
+      (dw_ep && dw_ep->residual) || !dw_plan(&p, d, pre, dw_ep, 0) ||
+      p.mult != 1)
     return RT_ERR_ARG;
   int c = d->c;
   out_cs = rtk_cs(out_cs, oc);
-  DwPlan p = {.d = d, .pre = pre, .ep = dw_ep, .mult = 1, .oc = c,
-              .in_cs = rtk_cs(d->in_cs, c), .out_cs = c,
-              .act = dw_ep ? dw_ep->act : RT_ACT_LINEAR,
-              .alpha = dw_ep ? dw_ep->alpha : 0.0f};
-  p.res_cs = c;
-  if (!dw_plan_input(&p, d, pre))
-    return RT_ERR_ARG;
   p.strip = d->ow;
   p.nstrips = 1;
   p.ring_w = (d->ow - 1) * d->sw + d->kw;
   p.ncb = (c + LANES - 1) / LANES;
   long row_floats = (long)d->ow * c;
-  if (p.in_cs < c || out_cs < oc || d->kh * d->kw > MAX_TAPS ||
+  if (out_cs < oc || d->kh * d->kw > MAX_TAPS ||
       (long)p.ring_w * d->kh * LANES > RING_FLOATS || row_floats > PW_TILE_FLOATS)
     return RT_ERR_ARG;
   int threads = rtk_threads(ctx);
@@ -553,8 +551,7 @@ RtStatus rt_dwconv2d_pointwise(const RtContext *ctx, float *out,
       if (c0 < oc) {
         int cols = oc - c0 < per * GEMM_NR ? oc - c0 : per * GEMM_NR;
         for (int b = 0; b < d->n; b++)
-          for (int cb = 0; cb < p.ncb; cb++)
-            dw_item(&p, tile, in, dw_kernel, b, cb * LANES, 0, d->ow, 0, d->oh);
+          dw_rows(&p, tile, in, dw_kernel, b, 0, d->oh);
         rtk_gemm_packed_ep(out + c0, out_cs, tile, c, pw_packed + (long)c0 * c,
                            (int)pixels, cols, c, pw_ep, 0, c0);
       }
@@ -582,8 +579,7 @@ RtStatus rt_dwconv2d_pointwise(const RtContext *ctx, float *out,
     float tile[PW_TILE_FLOATS];
     DwPlan q = p;
     q.out_pix0 = ((long)b * d->oh + oy0) * d->ow;
-    for (int cb = 0; cb < p.ncb; cb++)
-      dw_item(&q, tile, in, dw_kernel, b, cb * LANES, 0, d->ow, oy0, oy1);
+    dw_rows(&q, tile, in, dw_kernel, b, oy0, oy1);
     rtk_gemm_packed_ep(out + q.out_pix0 * out_cs, out_cs, tile, c, pw_packed,
                        (oy1 - oy0) * d->ow, oc, c, pw_ep, q.out_pix0, 0);
   }
