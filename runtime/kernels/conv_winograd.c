@@ -389,7 +389,7 @@ static void wino_chunk(const WinoPlan *p, float *out, const float *in,
 /* Few blocks (small maps at batch 1): split among threads, each would get
  * a GEMM of a handful of rows, most of its 6-row register block wasted.
  * Instead all threads share each chunk: the transforms split by blocks,
- * the GEMMs by (xi, 32-column panel). ws: c zeros, a discard row per
+ * the GEMMs by (xi, pair of 32-column panels). ws: c zeros, a discard row per
  * thread, then V and M of the chunk. */
 enum { SHARED_BELOW_BLOCKS = 4 * GEMM_MR }; /* per thread */
 
@@ -405,7 +405,9 @@ static int wino_shared(const WinoPlan *p, float *out, const float *in,
     chunk = p->blocks;
   float *zero = ws, *v = ws + head, *m = v + chunk * d->c * (long)p->xi;
   memset(zero, 0, (size_t)d->c * sizeof *zero);
-  int panels = (d->oc + GEMM_NR - 1) / GEMM_NR;
+  /* GEMM items: pairs of panels, which the GEMM's kernel for short A
+   * takes at once */
+  int unit = 2 * GEMM_NR, units = (d->oc + unit - 1) / unit;
   long uplane = (long)rtk_gemm_packed_floats(d->c, d->oc);
 #pragma omp parallel num_threads(threads)
   {
@@ -417,9 +419,9 @@ static int wino_shared(const WinoPlan *p, float *out, const float *in,
       for (long j = 0; j < cnt; j++)
         wino_in(p, in, b0 + j, v + j * d->c, vplane, zero);
 #pragma omp for schedule(static)
-      for (int w = 0; w < p->xi * panels; w++) {
-        int xi = w / panels, c0 = (w % panels) * GEMM_NR;
-        int cols = d->oc - c0 < GEMM_NR ? d->oc - c0 : GEMM_NR;
+      for (int w = 0; w < p->xi * units; w++) {
+        int xi = w / units, c0 = (w % units) * unit;
+        int cols = d->oc - c0 < unit ? d->oc - c0 : unit;
         rtk_gemm_packed(m + xi * mplane + c0, d->oc, v + xi * vplane, d->c,
                         u + xi * uplane + (long)c0 * d->c, (int)cnt, cols,
                         d->c);

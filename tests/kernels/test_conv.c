@@ -415,6 +415,14 @@ static const ConvCase conv_cases[] = {
     {"k9-groups",      1, 10, 10,  8,  8, 9, 9, 1, 1, S, S, 2, 0, 0, 0, 1, 0, R},
     {"runs-past-kc",   1,  7,  6, 300, 33, 3, 3, 2, 1, V, S, 1, 0, 0, 0, 1, 1, R},
     {"border-only",    2,  2,  2, 16, 32, 3, 3, 1, 1, S, S, 1, 0, 0, 0, 1, 0, L},
+    /* The last 1 to 4 rows of a GEMM by the two-panel kernel: a pair and
+     * a partial panel alone (80 columns), a pair with a partial second
+     * panel (40), a pair exactly (64); K past one block; the Winograd GEMMs
+     * of few blocks shared by panel pairs (16x16 by F(4x4): 16 rows). */
+    {"tail4-pair-alone", 1, 2, 5, 300, 80, 1, 1, 1, 1, V, V, 1, 3, 5, 2, 1, 1, R},
+    {"tail3-pair-part",  1, 3, 3, 20, 40, 1, 1, 1, 1, V, V, 1, 0, 0, 0, 1, 1, L},
+    {"tail1-pair",       1, 7, 1, 33, 64, 1, 1, 1, 1, V, V, 1, 0, 2, 1, 0, 1, R},
+    {"wino-shared-tail", 1, 16, 16, 24, 72, 3, 3, 1, 1, S, S, 1, 0, 0, 0, 1, 1, R},
 };
 
 static const DwCase dw_cases[] = {
