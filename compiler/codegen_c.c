@@ -385,8 +385,9 @@ static void dw_desc(Gen *gen, const Node *n, const Node *in, int64_t out_cs) {
           a->kernel[0], a->kernel[1], a->stride[0], a->stride[1], a->pad[0], a->pad[2], a->multiplier);
 }
 
-/* `const RtPreact pre` of depthwise conv n: its max pool (pool_before)
- * and its batch norm (preact, the scale and shift at w + off). */
+/* `const RtPreact pre` of conv n (depthwise or Winograd): its max pool
+ * (pool_before, depthwise only) and its batch norm (preact, the scale and
+ * shift at w + off). */
 static void preact_desc(Gen *gen, const Node *n, int64_t off) {
   const Node *bn = n->preact, *pool = n->pool_before;
   const char *map = "NULL, NULL, RT_ACT_LINEAR, 0.0f";
@@ -447,7 +448,11 @@ void cg_emit_node(Gen *gen, const Node *n) {
     if (gen->tp && cg_conv_winograd(gen, n))  /* the kernel transformed in the call */
       em_line(e, "CHECK(rt_conv2d_winograd_train(ctx, %s, %s, w + %" PRId64 ", &ep, &d, %d, ws, ws_floats));", out,
               src, gen->w_kernel[n->id], cg_conv_winograd(gen, n));
-    else if (n->winograd_tile)
+    else if (n->winograd_tile && n->preact) {
+      preact_desc(gen, n, gen->w_preact[n->id]);
+      em_line(e, "CHECK(rt_conv2d_winograd_preact(ctx, %s, %s, w + %" PRId64 ", &pre, &ep, &d, %d, ws, ws_floats));",
+              out, src, gen->w_extra[n->id], n->winograd_tile);
+    } else if (n->winograd_tile)
       em_line(e, "CHECK(rt_conv2d_winograd(ctx, %s, %s, w + %" PRId64 ", &ep, &d, %d, ws, ws_floats));", out, src,
               gen->w_extra[n->id], n->winograd_tile);
     else if (!gen->tp && conv_packed(n))

@@ -276,7 +276,7 @@ typedef struct Node {
   int64_t params, trainable, macs, eltwise;
   /* Set by the inference passes (passes/). */
   const struct Node *bn_folded;  /* a batch norm folded into this layer's weights */
-  const struct Node *preact;     /* dwconv: a batch norm (and its activation) applied to its input as it reads it */
+  const struct Node *preact;     /* dwconv, Winograd conv: a batch norm (and its activation) applied to its input as it reads it */
   const struct Node *dw_before;  /* 1x1 conv: a depthwise conv run first, row by row, on this conv's input */
   const struct Node *pool_before; /* dwconv: a max pool its input is read through (before preact) */
   struct Node *residual;         /* a tensor added in this layer's epilogue */
@@ -469,7 +469,7 @@ int pass_fold_bn(Graph *g);          /* BN after conv/dense into its weights */
 int pass_fuse_residual(Graph *g);    /* add(x, conv(...)) into the conv's epilogue */
 int pass_fuse_activation(Graph *g);  /* activation into its producer's epilogue */
 int pass_dead_nodes(Graph *g);       /* layers no output depends on */
-int pass_fuse_preactivation(Graph *g); /* bn -> act -> dwconv: the dwconv maps its input */
+int pass_fuse_preactivation(Graph *g); /* bn -> act -> dwconv or Winograd conv: the conv maps its input */
 int pass_fuse_pool_dwconv(Graph *g);   /* maxpool -> dwconv: the dwconv pools as it reads */
 int pass_fuse_dw_pointwise(Graph *g);  /* dwconv -> 1x1 conv: one layer, no tensor between */
 /* Whether rt_dwconv2d_pointwise takes a depthwise conv of these

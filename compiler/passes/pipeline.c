@@ -1,10 +1,11 @@
 /* pipeline.c: the order of the inference passes. Dropout goes first (it
  * hides conv -> bn pairs), batch norm folds before residuals and
- * activations are fused (both would block folding), a batch norm left
- * before a depthwise conv moves into that conv's input, then a max pool
- * before it (the conv pools as it reads), a depthwise conv
- * read only by a 1x1 conv joins it (with all it has taken), dead layers go, and
- * last the convolution algorithm is chosen for the layers that remain. */
+ * activations are fused (both would block folding), the convolution
+ * algorithm is chosen (a property of each layer's shape), a batch norm left
+ * before a depthwise or Winograd conv moves into that conv's input, then a
+ * max pool before a depthwise conv (the conv pools as it reads), a
+ * depthwise conv read only by a 1x1 conv joins it (with all it has taken),
+ * and last dead layers go. */
 #include "netc.h"
 
 PassOptions pass_options_all(void) { return (PassOptions){true, true, true, true, true, true, true, true}; }
@@ -18,6 +19,8 @@ void passes_run_inference(Graph *g, const PassOptions *o) {
     pass_fuse_residual(g);
   if (o->fuse_activation)
     pass_fuse_activation(g);
+  if (o->winograd)
+    pass_select_winograd(g);
   if (o->fuse_preactivation)
     pass_fuse_preactivation(g);
   if (o->fuse_pool_dwconv)
@@ -25,6 +28,4 @@ void passes_run_inference(Graph *g, const PassOptions *o) {
   if (o->fuse_dw_pointwise)
     pass_fuse_dw_pointwise(g);
   pass_dead_nodes(g);
-  if (o->winograd)
-    pass_select_winograd(g);
 }

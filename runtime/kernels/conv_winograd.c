@@ -52,6 +52,7 @@ enum {
 
 typedef struct WinoPlan {
   const RtConv2d *d;
+  const RtPreact *pre; /* NULL: the input as it is */
   int in_cs, out_cs;
   int m, a, xi;      /* output tile, input tile (m + 2), a * a */
   int bh, bw;        /* m x m output blocks per column / row */
@@ -68,6 +69,7 @@ static int wino_plan(WinoPlan *p, const RtConv2d *d, int tile) {
       d->groups > 1 || d->groups < 0)
     return 0;
   p->d = d;
+  p->pre = NULL;
   p->in_cs = rtk_cs(d->in_cs, d->c);
   p->out_cs = rtk_cs(d->out_cs, d->oc);
   if (p->in_cs < d->c || p->out_cs < d->oc)
@@ -229,12 +231,12 @@ size_t rt_conv2d_winograd_workspace_floats(const RtConv2d *d, int tile) {
 
 /* V = B^T d B for one channel vector at k: d from the a x a pixels px[],
  * V[xi] stored at v + xi * plane + k. */
-#define WINO_INPUT(T, LOAD, STORE, A, BT)                                  \
+#define WINO_INPUT(T, LOADPX, STORE, A, BT)                                \
   do {                                                                     \
     T col[A], t[A][A], row[A], out[A];                                     \
     for (int x = 0; x < A; x++) { /* t = B^T d, column by column */       \
       for (int y = 0; y < A; y++)                                          \
-        col[y] = LOAD(px[y * A + x] + k);                                  \
+        LOADPX(col[y], y * A + x);                                         \
       BT(out, col);                                                        \
       for (int y = 0; y < A; y++)                                          \
         t[y][x] = out[y];                                                  \
@@ -269,24 +271,63 @@ size_t rt_conv2d_winograd_workspace_floats(const RtConv2d *d, int tile) {
     }                                                                      \
   } while (0)
 
+/* Pixel i's channel k (one float, or 16 from k on) into dst: as it is,
+ * or through the pre-activation, whose scale and shift at k are in sv and
+ * tv (sc and sh for one float). inside[i] is -1 (all bits) for a pixel in
+ * the image, 0 for padding, which stays zero as in the mapped tensor. */
+#define PLAIN_V(dst, i) ((dst) = VLOAD(px[i] + k))
+#define PLAIN_S(dst, i) ((dst) = px[i][k])
+#define PRE_V(dst, i)                                                      \
+  do {                                                                     \
+    Vec16 x_ = VLOAD(px[i] + k) * sv + tv;                                 \
+    if (relu)                                                              \
+      x_ = VSELECT(x_ > zero, x_, zero);                                   \
+    else                                                                   \
+      VACT(x_, pre->act, pre->alpha);                                      \
+    (dst) = (Vec16)((Vec16i)x_ & ((Vec16i){0} + inside[i]));               \
+  } while (0)
+#define PRE_S(dst, i)                                                      \
+  ((dst) = inside[i] ? rt_act_apply(pre->act, pre->alpha,                  \
+                                       px[i][k] * (sc ? sc[k] : 1.0f) +    \
+                                           (sh ? sh[k] : 0.0f))            \
+                        : 0.0f)
+
 /* One block's input transform: px[0..a*a) are its pixels (c channels each;
- * a zero row when outside the image). */
+ * a zero row when outside the image); pre (may be NULL) the map applied
+ * to them, with its scale and shift in sc and sh. */
+#define WINO_INPUT_BLOCK(A, BT)                                            \
+  do {                                                                     \
+    int k = 0;                                                             \
+    if (!pre) {                                                            \
+      for (; k + VL <= c; k += VL)                                         \
+        WINO_INPUT(Vec16, PLAIN_V, VSTORE, A, BT);                         \
+      for (; k < c; k++)                                                   \
+        WINO_INPUT(float, PLAIN_S, SSTORE, A, BT);                         \
+      return;                                                              \
+    }                                                                      \
+    const Vec16 zero = {0};                                                \
+    int relu = pre->act == RT_ACT_RELU && vec_act_supported(pre->act);     \
+    if (sc && sh && vec_act_supported(pre->act))                           \
+      for (; k + VL <= c; k += VL) {                                       \
+        Vec16 sv = VLOAD(sc + k), tv = VLOAD(sh + k);                      \
+        WINO_INPUT(Vec16, PRE_V, VSTORE, A, BT);                           \
+      }                                                                    \
+    for (; k < c; k++)                                                     \
+      WINO_INPUT(float, PRE_S, SSTORE, A, BT);                             \
+  } while (0)
+
 RTK_CLONES static void wino_input_block2(float *restrict v, long plane,
-                                         const float *const *px, int c) {
-  int k = 0;
-  for (; k + VL <= c; k += VL)
-    WINO_INPUT(Vec16, VLOAD, VSTORE, 4, BT4);
-  for (; k < c; k++)
-    WINO_INPUT(float, SLOAD, SSTORE, 4, BT4);
+                                         const float *const *px, int c,
+                                         const RtPreact *pre, const float *sc,
+                                         const float *sh, const int *inside) {
+  WINO_INPUT_BLOCK(4, BT4);
 }
 
 RTK_CLONES static void wino_input_block4(float *restrict v, long plane,
-                                         const float *const *px, int c) {
-  int k = 0;
-  for (; k + VL <= c; k += VL)
-    WINO_INPUT(Vec16, VLOAD, VSTORE, 6, BT6);
-  for (; k < c; k++)
-    WINO_INPUT(float, SLOAD, SSTORE, 6, BT6);
+                                         const float *const *px, int c,
+                                         const RtPreact *pre, const float *sc,
+                                         const float *sh, const int *inside) {
+  WINO_INPUT_BLOCK(6, BT6);
 }
 
 /* One block's output transform into px[0..m*m) (a discard row when
@@ -331,17 +372,21 @@ static void wino_in(const WinoPlan *p, const float *in, long blk, float *v,
   ix0 -= d->pad_left;
   const float *base = in + img * d->h * d->w * (long)p->in_cs;
   const float *px[MAX_A * MAX_A];
+  int inside[MAX_A * MAX_A];
   for (int y = 0; y < a; y++)
     for (int x = 0; x < a; x++) {
       int iy = iy0 + y, ix = ix0 + x;
-      px[y * a + x] = iy >= 0 && iy < d->h && ix >= 0 && ix < d->w
-                          ? base + ((long)iy * d->w + ix) * p->in_cs
-                          : zero;
+      int in_image = iy >= 0 && iy < d->h && ix >= 0 && ix < d->w;
+      px[y * a + x] =
+          in_image ? base + ((long)iy * d->w + ix) * p->in_cs : zero;
+      inside[y * a + x] = -in_image;
     }
+  const RtPreact *pre = p->pre;
+  const float *sc = pre ? pre->scale : NULL, *sh = pre ? pre->shift : NULL;
   if (p->m == 2)
-    wino_input_block2(v, vplane, px, d->c);
+    wino_input_block2(v, vplane, px, d->c, pre, sc, sh, inside);
   else
-    wino_input_block4(v, vplane, px, d->c);
+    wino_input_block4(v, vplane, px, d->c, pre, sc, sh, inside);
 }
 
 /* Block blk's output transform from m (M[xi] at m + xi * mplane), then the
@@ -438,9 +483,20 @@ RtStatus rt_conv2d_winograd(const RtContext *ctx, float *out, const float *in,
                             const float *u, const RtEpilogue *ep,
                             const RtConv2d *d, int tile, float *ws,
                             size_t ws_floats) {
+  return rt_conv2d_winograd_preact(ctx, out, in, u, NULL, ep, d, tile, ws,
+                                   ws_floats);
+}
+
+RtStatus rt_conv2d_winograd_preact(const RtContext *ctx, float *out,
+                                   const float *in, const float *u,
+                                   const RtPreact *pre, const RtEpilogue *ep,
+                                   const RtConv2d *d, int tile, float *ws,
+                                   size_t ws_floats) {
   WinoPlan p;
-  if (!out || !in || !u || !ws || !wino_plan(&p, d, tile))
+  if (!out || !in || !u || !ws || !wino_plan(&p, d, tile) ||
+      (pre && pre->pool > 1))
     return RT_ERR_ARG;
+  p.pre = pre;
   long extra = (long)d->c + d->oc; /* zero row + discard row */
   if (ws_floats < (size_t)(p.block_floats + extra))
     return RT_ERR_ARG;

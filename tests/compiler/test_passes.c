@@ -113,18 +113,20 @@ static void test_fuse_activation(void) {
 }
 
 static void test_fuse_preactivation(void) {
-  Compilation *c = compile("network m(input: 8x8x4) {\n"
+  Compilation *c = compile("network m(input: 8x8x16) {\n"
                            "  a = input -> bn -> relu -> dwconv(3, pad = same)\n"        /* fuses */
-                           "  b = input -> bn -> relu -> conv(4, 3, pad = same)\n"       /* a GEMM conv: no */
+                           "  b = input -> bn -> relu -> conv(16, 1)\n"                  /* a GEMM conv: no */
+                           "  w = input -> bn -> relu -> conv(16, 3, pad = same)\n"      /* Winograd: fuses */
                            "  p = input -> bn(name = \"shared\")\n"
                            "  q = p -> dwconv(3, pad = same)\n"                           /* p read twice: no */
-                           "  return concat(a, b, q, p)\n}\n");
+                           "  return concat(a, b, w, q, p)\n}\n");
   if (!c)
     return;
   Graph *g = graph_clone(c->arena, c->graph);
   pass_fuse_activation(g);
+  pass_select_winograd(g);
   int n = pass_fuse_preactivation(g);
-  CHECK(n == 1, "fuse_preactivation fused %d, want 1", n);
+  CHECK(n == 2, "fuse_preactivation fused %d, want 2", n);
   Node *dw = find(g, "dwconv");
   CHECK(dw && dw->preact && strcmp(dw->preact->name, "bn") == 0, "bn not moved into dwconv's input");
   CHECK(dw && dw->preact->attr.act == ACT_RELU, "the relu was not carried along");
@@ -132,6 +134,10 @@ static void test_fuse_preactivation(void) {
   CHECK(!find(g, "bn"), "the fused bn is still a layer");
   CHECK(!find(g, "dwconv_1")->preact, "fused a batch norm with two readers");
   CHECK(!find(g, "conv")->preact, "fused into a GEMM convolution");
+  Node *wino = find(g, "conv_1");
+  CHECK(wino && wino->winograd_tile && wino->preact && strcmp(wino->preact->name, "bn_2") == 0,
+        "bn_2 not moved into the Winograd conv's input");
+  CHECK(wino && wino->inputs[0] == g->inputs[0], "the Winograd conv does not read the input directly");
   CHECK(count_op(g, OP_BN) == 2, "%d batch norms left, want 2", count_op(g, OP_BN));
   compilation_free(c);
 }

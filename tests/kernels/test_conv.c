@@ -25,8 +25,11 @@ typedef struct ConvCase {
 } ConvCase;
 
 enum { WS_FULL, WS_MIN, WS_ODD };
-/* rt_conv2d, rt_conv2d_winograd, rt_conv2d_winograd_train, rt_conv2d_packed */
-enum { ALGO_GEMM, ALGO_WINOGRAD, ALGO_WINOGRAD_TRAIN, ALGO_PACKED };
+/* rt_conv2d, rt_conv2d_winograd, rt_conv2d_winograd_train, rt_conv2d_packed,
+ * rt_conv2d_winograd_preact (through a random scale and shift, then ReLU,
+ * leaky ReLU or tanh, against the reference conv of the reference map) */
+enum { ALGO_GEMM, ALGO_WINOGRAD, ALGO_WINOGRAD_TRAIN, ALGO_PACKED, ALGO_WINOGRAD_PREACT };
+static const RtAct preact_acts[] = {RT_ACT_RELU, RT_ACT_LEAKY_RELU, RT_ACT_TANH};
 
 static int winograd_applies(const ConvCase *t) {
   return t->kh == 3 && t->kw == 3 && t->sh == 1 && t->sw == 1 && t->groups <= 1;
@@ -55,7 +58,7 @@ static int run_conv_algo(const ConvCase *t, int threads, int ws_mode, int algo, 
                    .act = t->act, .alpha = 0.3f, .res_cs = res_cs};
   float *got = sentinel_buf(out_pix * d.out_cs);
   float *want = sentinel_buf(out_pix * d.out_cs);
-  int wino = algo == ALGO_WINOGRAD || algo == ALGO_WINOGRAD_TRAIN;
+  int wino = algo == ALGO_WINOGRAD || algo == ALGO_WINOGRAD_TRAIN || algo == ALGO_WINOGRAD_PREACT;
   size_t ws_n = algo == ALGO_WINOGRAD_TRAIN ? rt_conv2d_winograd_train_workspace_floats(&d, tile)
                 : wino                    ? rt_conv2d_winograd_workspace_floats(&d, tile)
                                           : rt_conv2d_workspace_floats(&d);
@@ -70,7 +73,16 @@ static int run_conv_algo(const ConvCase *t, int threads, int ws_mode, int algo, 
   float *u = NULL;
 
   RtContext ctx = {.num_threads = threads};
-  ref_conv2d(want + t->out_off, in, kernel, &ep, &d);
+  float *scale = rand_buf(rng, t->c, -1.5f, 1.5f), *shift = rand_buf(rng, t->c, -0.5f, 0.5f);
+  RtPreact pre = {.scale = scale, .shift = shift, .act = preact_acts[(t->c + threads) % 3], .alpha = 0.2f};
+  float *mapped = NULL;
+  if (algo == ALGO_WINOGRAD_PREACT) {
+    mapped = sentinel_buf(in_n);
+    RtEltwise e = {.n = t->n, .h = t->h, .w = t->w, .c = t->c, .in_cs = d.in_cs, .out_cs = d.in_cs};
+    RtEpilogue pre_ep = {.act = pre.act, .alpha = pre.alpha};
+    ref_channel_affine(mapped, in, scale, shift, &pre_ep, &e);
+  }
+  ref_conv2d(want + t->out_off, mapped ? mapped : in, kernel, &ep, &d);
   RtStatus st;
   if (algo == ALGO_PACKED) {
     int kk = t->kh * t->kw * (t->c / g);
@@ -84,21 +96,23 @@ static int run_conv_algo(const ConvCase *t, int threads, int ws_mode, int algo, 
     u = malloc(rt_winograd_kernel_floats(t->c, t->oc, tile) * sizeof *u);
     st = rt_winograd_kernel(u, kernel, t->c, t->oc, tile);
     if (st == RT_OK)
-      st = rt_conv2d_winograd(&ctx, got + t->out_off, in, u, &ep, &d, tile, ws, ws_n);
+      st = mapped ? rt_conv2d_winograd_preact(&ctx, got + t->out_off, in, u, &pre, &ep, &d, tile, ws, ws_n)
+                  : rt_conv2d_winograd(&ctx, got + t->out_off, in, u, &ep, &d, tile, ws, ws_n);
   } else {
     st = rt_conv2d(&ctx, got + t->out_off, in, kernel, &ep, &d, ws, ws_n);
   }
   char what[200];
   snprintf(what, sizeof what,
-           "conv%s%s %s %dx%dx%dx%d -> %dx%dx%d k%dx%d s%dx%d g%d %s%s%s, %d threads, ws %zu",
+           "conv%s%s %s %dx%dx%dx%d -> %dx%dx%d k%dx%d s%dx%d g%d %s%s%s%s%s, %d threads, ws %zu",
            algo == ALGO_WINOGRAD_TRAIN ? " winograd-train" : wino ? " winograd" : algo == ALGO_PACKED ? " packed" : "",
            wino ? (tile == 2 ? " F2" : " F4") : "", t->name, t->n, t->h, t->w, t->c, d.oh, d.ow, t->oc, t->kh, t->kw,
            t->sh, t->sw, g, act_name(t->act), t->bias ? "+bias" : "",
-           t->residual ? "+res" : "", threads, ws_n);
+           t->residual ? "+res" : "", mapped ? ", preact " : "", mapped ? act_name(pre.act) : "", threads, ws_n);
   int fail = check_status(what, st, RT_OK);
   if (!fail)
     fail = check_close(what, got, want, out_pix * d.out_cs, d.out_cs);
   free(in), free(kernel), free(bias), free(res), free(got), free(want), free(ws), free(u);
+  free(scale), free(shift), free(mapped);
   return fail;
 }
 
@@ -114,6 +128,7 @@ static int run_conv(const ConvCase *t, int threads, int ws_mode, Rng *rng) {
     for (int tile = 2; tile <= 4; tile += 2) {
       fails += run_conv_algo(t, threads, ws_mode, ALGO_WINOGRAD, tile, rng);
       fails += run_conv_algo(t, threads, ws_mode, ALGO_WINOGRAD_TRAIN, tile, rng);
+      fails += run_conv_algo(t, threads, ws_mode, ALGO_WINOGRAD_PREACT, tile, rng);
     }
   return fails;
 }
@@ -479,6 +494,9 @@ static int error_cases(void) {
   fail |= check_status("winograd no workspace", rt_conv2d_winograd(&ctx, buf, buf, buf, NULL, &d, 2, NULL, 64),
                        RT_ERR_ARG);
   fail |= check_status("winograd tile 3", rt_conv2d_winograd(&ctx, buf, buf, buf, NULL, &d, 3, buf, 64), RT_ERR_ARG);
+  RtPreact pooled = {.act = RT_ACT_RELU, .pool = 2, .src_h = 8, .src_w = 8};
+  fail |= check_status("winograd preact with a pool",
+                       rt_conv2d_winograd_preact(&ctx, buf, buf, buf, &pooled, NULL, &d, 2, buf, 64), RT_ERR_ARG);
   fail |= check_status("packed NULL kernel", rt_conv2d_packed(&ctx, buf, buf, NULL, NULL, &d, buf, 64), RT_ERR_ARG);
   RtConv2d dwshape = {.n = 1, .h = 4, .w = 4, .c = 2, .oh = 4, .ow = 4, .oc = 2, .kh = 3, .kw = 3, .sh = 1, .sw = 1,
                       .pad_top = 1, .pad_left = 1, .groups = 2};

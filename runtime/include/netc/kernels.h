@@ -125,6 +125,17 @@ RtStatus rt_conv2d_winograd(const RtContext *ctx, float *out, const float *in,
                             const RtConv2d *d, int tile, float *ws,
                             size_t ws_floats);
 
+/* rt_conv2d_winograd of pre(in) (RtPreact, below; pre->pool must be 0 or
+ * 1, pre may be NULL): the map applied in the input transform, each
+ * pixel's channels once per block that reads it, so that a batch norm and
+ * ReLU before a Winograd conv need no pass over memory of their own. */
+typedef struct RtPreact RtPreact;
+RtStatus rt_conv2d_winograd_preact(const RtContext *ctx, float *out,
+                                   const float *in, const float *u,
+                                   const RtPreact *pre, const RtEpilogue *ep,
+                                   const RtConv2d *d, int tile, float *ws,
+                                   size_t ws_floats);
+
 /* rt_conv2d with the kernel packed once, at load, for netc's own register
  * GEMM (no OpenBLAS call, no repacking per call): same paths, workspace
  * and results up to float rounding. Any conv but a depthwise-shaped one
