@@ -19,6 +19,7 @@
  * Multiplier > 1 (rare) and kernels too large for the buffer take a plain
  * per-value path. */
 #include <omp.h>
+#include <string.h>
 
 #include "kernels_internal.h"
 #include "vec16.h"
@@ -516,27 +517,58 @@ RtStatus rt_dwconv2d_pointwise(const RtContext *ctx, float *out,
                                const RtPreact *pre, const RtEpilogue *dw_ep,
                                const RtDwConv2d *d, const float *pw_packed,
                                const RtEpilogue *pw_ep, int oc, int out_cs) {
-  DwPlan p; /* its output: the tile, c channels a pixel */
-  if (!out || !in || !dw_kernel || !pw_packed || oc < 1 ||
-      (dw_ep && dw_ep->residual) || !dw_plan(&p, d, pre, dw_ep, 0) ||
-      p.mult != 1)
+  return rt_dwconv2d_pointwise_shortcut(ctx, out, in, dw_kernel, pre, dw_ep, d,
+                                        NULL, pw_packed, pw_ep, oc, out_cs);
+}
+
+static int shortcut_ok(const RtShortcut *sc, const RtDwConv2d *d) {
+  return !sc || (sc->in && sc->c >= 1 && sc->sh >= 1 && sc->sw >= 1 &&
+                 rtk_cs(sc->in_cs, sc->c) >= sc->c &&
+                 (long)(d->oh - 1) * sc->sh < sc->h &&
+                 (long)(d->ow - 1) * sc->sw < sc->w);
+}
+
+/* The shortcut's input pixels of output rows [oy0, oy1) of image b into
+ * the tile after each pixel's ld - sc->c depthwise channels. */
+static void shortcut_rows(const RtShortcut *sc, const RtDwConv2d *d,
+                          float *tile, long ld, int b, int oy0, int oy1) {
+  long cs = rtk_cs(sc->in_cs, sc->c);
+  float *t = tile + ld - sc->c;
+  for (int oy = oy0; oy < oy1; oy++) {
+    const float *row =
+        sc->in + ((long)b * sc->h + (long)oy * sc->sh) * sc->w * cs;
+    for (int ox = 0; ox < d->ow; ox++, t += ld)
+      memcpy(t, row + (long)ox * sc->sw * cs, (size_t)sc->c * sizeof *t);
+  }
+}
+
+RtStatus rt_dwconv2d_pointwise_shortcut(
+    const RtContext *ctx, float *out, const float *in, const float *dw_kernel,
+    const RtPreact *pre, const RtEpilogue *dw_ep, const RtDwConv2d *d,
+    const RtShortcut *sc, const float *pw_packed, const RtEpilogue *pw_ep,
+    int oc, int out_cs) {
+  DwPlan p; /* its output: the tile, k floats a pixel */
+  if (!out || !in || !dw_kernel || !pw_packed || oc < 1 || !d ||
+      (dw_ep && dw_ep->residual) || !shortcut_ok(sc, d))
     return RT_ERR_ARG;
-  int c = d->c;
+  int c = d->c, k = c + (sc ? sc->c : 0);
+  if (!dw_plan(&p, d, pre, dw_ep, k) || p.mult != 1)
+    return RT_ERR_ARG;
   out_cs = rtk_cs(out_cs, oc);
   p.strip = d->ow;
   p.nstrips = 1;
   p.ring_w = (d->ow - 1) * d->sw + d->kw;
   p.ncb = (c + LANES - 1) / LANES;
-  long row_floats = (long)d->ow * c;
+  long row_floats = (long)d->ow * k;
   if (out_cs < oc || d->kh * d->kw > MAX_TAPS ||
       (long)p.ring_w * d->kh * LANES > RING_FLOATS || row_floats > PW_TILE_FLOATS)
     return RT_ERR_ARG;
   int threads = rtk_threads(ctx);
-  long work = (long)d->n * d->oh * d->ow * c * (d->kh * d->kw + oc);
+  long work = (long)d->n * d->oh * d->ow * (c * d->kh * d->kw + (long)k * oc);
   int parallel = work > (1 << 15);
   long pixels = (long)d->n * d->oh * d->ow;
   if (parallel && threads > 1 && pixels < threads * PW_SPLIT_MIN_PIXELS &&
-      pixels * c <= PW_TILE_FLOATS) {
+      pixels * k <= PW_TILE_FLOATS) {
     /* Few pixels (small maps at batch 1): rows split between threads
      * would leave each a sliver of the GEMM's 6-row blocks and make each
      * read all the weights. Every thread computes the whole depthwise
@@ -550,10 +582,14 @@ RtStatus rt_dwconv2d_pointwise(const RtContext *ctx, float *out,
       int c0 = omp_get_thread_num() * per * GEMM_NR;
       if (c0 < oc) {
         int cols = oc - c0 < per * GEMM_NR ? oc - c0 : per * GEMM_NR;
-        for (int b = 0; b < d->n; b++)
+        for (int b = 0; b < d->n; b++) {
+          float *t = tile + (long)b * d->oh * d->ow * k;
           dw_rows(&p, tile, in, dw_kernel, b, 0, d->oh);
-        rtk_gemm_packed_ep(out + c0, out_cs, tile, c, pw_packed + (long)c0 * c,
-                           (int)pixels, cols, c, pw_ep, 0, c0);
+          if (sc)
+            shortcut_rows(sc, d, t, k, b, 0, d->oh);
+        }
+        rtk_gemm_packed_ep(out + c0, out_cs, tile, k, pw_packed + (long)c0 * k,
+                           (int)pixels, cols, k, pw_ep, 0, c0);
       }
     }
     return RT_OK;
@@ -580,8 +616,10 @@ RtStatus rt_dwconv2d_pointwise(const RtContext *ctx, float *out,
     DwPlan q = p;
     q.out_pix0 = ((long)b * d->oh + oy0) * d->ow;
     dw_rows(&q, tile, in, dw_kernel, b, oy0, oy1);
-    rtk_gemm_packed_ep(out + q.out_pix0 * out_cs, out_cs, tile, c, pw_packed,
-                       (oy1 - oy0) * d->ow, oc, c, pw_ep, q.out_pix0, 0);
+    if (sc)
+      shortcut_rows(sc, d, tile, k, b, oy0, oy1);
+    rtk_gemm_packed_ep(out + q.out_pix0 * out_cs, out_cs, tile, k, pw_packed,
+                       (oy1 - oy0) * d->ow, oc, k, pw_ep, q.out_pix0, 0);
   }
   return RT_OK;
 }

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "check.h"
 #include "netc/train_kernels.h"
@@ -200,12 +201,16 @@ static int run_dw(const DwCase *t, int threads, int pre_act, Rng *rng) {
 /* rt_dwconv2d_pointwise: a depthwise conv (through a pre-activation, with
  * bias and an activation) and a 1x1 conv to oc channels (bias, residual,
  * activation, into a channel slice), against the reference dwconv of the
- * reference channel-affine map, then the reference conv. */
+ * reference channel-affine map, then the reference conv. With sc_c > 0,
+ * rt_dwconv2d_pointwise_shortcut: a 1x1 conv of stride sc_s from another
+ * tensor (sc_c channels of sc_c + 1) added, against the reference conv of
+ * that tensor as the pointwise conv's residual. */
 typedef struct DwPwCase {
   const char *name;
   int n, h, w, c, oc, k, s, pad;
   int in_extra, out_off, out_extra;
   RtAct act; /* of the pointwise conv */
+  int sc_c, sc_s;
 } DwPwCase;
 
 static int run_dw_pw(const DwPwCase *t, int threads, Rng *rng) {
@@ -239,30 +244,64 @@ static int run_dw_pw(const DwPwCase *t, int threads, Rng *rng) {
   ref_dwconv2d(mid, mapped, dk, &dep, &dref);
   RtConv2d pw = {.n = t->n, .h = d.oh, .w = d.ow, .c = t->c, .oh = d.oh, .ow = d.ow, .oc = t->oc,
                  .out_cs = out_cs, .kh = 1, .kw = 1, .sh = 1, .sw = 1};
-  ref_conv2d(want + t->out_off, mid, pk, &pep, &pw);
+  /* The shortcut: its conv's output, plus res, is the reference's residual. */
+  RtShortcut sc = {.h = d.oh * t->sc_s, .w = d.ow * t->sc_s + 1, .c = t->sc_c, .in_cs = t->sc_c + 1,
+                   .sh = t->sc_s, .sw = t->sc_s};
+  float *sk = NULL, *scout = NULL, *both = NULL;
+  if (t->sc_c) {
+    sc.in = rand_buf(rng, (long)t->n * sc.h * sc.w * sc.in_cs, -1, 1);
+    sk = rand_buf(rng, (long)t->sc_c * t->oc, -fan, fan);
+    scout = sentinel_buf(pix * t->oc);
+    RtConv2d scd = {.n = t->n, .h = sc.h, .w = sc.w, .c = t->sc_c, .in_cs = sc.in_cs, .oh = d.oh, .ow = d.ow,
+                    .oc = t->oc, .kh = 1, .kw = 1, .sh = t->sc_s, .sw = t->sc_s};
+    RtEpilogue sep = {.residual = res, .res_cs = t->oc};
+    ref_conv2d(scout, sc.in, sk, &sep, &scd);
+    pep.residual = scout;
+    ref_conv2d(want + t->out_off, mid, pk, &pep, &pw);
+    pep.residual = res;
+    /* the runtime's kernel: the pointwise rows, then the shortcut's */
+    both = malloc((size_t)(t->c + t->sc_c) * t->oc * sizeof *both);
+    memcpy(both, pk, (size_t)t->c * t->oc * sizeof *both);
+    memcpy(both + (long)t->c * t->oc, sk, (size_t)t->sc_c * t->oc * sizeof *both);
+    free(packed);
+    packed = malloc(rt_conv2d_packed_kernel_floats(t->c + t->sc_c, t->oc, 1) * sizeof *packed);
+  } else {
+    ref_conv2d(want + t->out_off, mid, pk, &pep, &pw);
+  }
   RtContext ctx = {.num_threads = threads};
-  RtStatus st = rt_conv2d_pack_kernel(packed, pk, t->c, t->oc, 1);
-  if (st == RT_OK)
+  RtStatus st = rt_conv2d_pack_kernel(packed, both ? both : pk, t->c + t->sc_c, t->oc, 1);
+  if (st == RT_OK && t->sc_c)
+    st = rt_dwconv2d_pointwise_shortcut(&ctx, got + t->out_off, in, dk, &pre, &dep, &d, &sc, packed, &pep, t->oc,
+                                        out_cs);
+  else if (st == RT_OK)
     st = rt_dwconv2d_pointwise(&ctx, got + t->out_off, in, dk, &pre, &dep, &d, packed, &pep, t->oc, out_cs);
   char what[200];
-  snprintf(what, sizeof what, "dw+pw %s %dx%dx%dx%d -> %dx%dx%d -> %d k%d s%d %s, %d threads", t->name, t->n, t->h,
-           t->w, t->c, d.oh, d.ow, t->c, t->oc, t->k, t->s, act_name(t->act), threads);
+  snprintf(what, sizeof what, "dw+pw %s %dx%dx%dx%d -> %dx%dx%d -> %d k%d s%d %s%s, %d threads", t->name, t->n, t->h,
+           t->w, t->c, d.oh, d.ow, t->c, t->oc, t->k, t->s, act_name(t->act), t->sc_c ? " +shortcut" : "", threads);
   int fail = check_status(what, st, RT_OK);
   if (!fail)
     fail = check_close(what, got, want, pix * out_cs, out_cs);
   free(in), free(dk), free(db), free(scale), free(shift), free(pk), free(pb), free(res), free(packed);
   free(mapped), free(mid), free(got), free(want);
+  free((float *)sc.in), free(sk), free(scout), free(both);
   return fail;
 }
 
 static const DwPwCase dw_pw_cases[] = {
-    {"1x1-image",  1,  1,  1, 16, 16, 3, 1, PAD_SAME, 0, 0, 0, RT_ACT_LINEAR},
-    {"unit-32",    1, 32, 32, 32, 32, 3, 1, PAD_SAME, 0, 0, 0, RT_ACT_RELU},
-    {"unit-4x4",   1,  4,  4, 256, 256, 3, 1, PAD_SAME, 0, 0, 0, RT_ACT_LINEAR},
-    {"odd",        7,  5,  7, 20, 40, 3, 1, PAD_SAME, 3, 2, 5, RT_ACT_RELU},
-    {"s2-valid",   2,  9,  8, 33, 70, 3, 2, PAD_VALID, 0, 0, 0, RT_ACT_TANH},
-    {"k5",         2, 11, 10, 17, 9, 5, 1, PAD_SAME, 1, 0, 0, RT_ACT_LEAKY_RELU},
-    {"many-rows",  3, 40, 12, 48, 32, 3, 1, PAD_SAME, 0, 4, 0, RT_ACT_RELU6},
+    /* name          n   h   w    c   oc  k  s  pad        ie oo oe act               sc_c sc_s */
+    {"1x1-image",    1,  1,  1,  16,  16, 3, 1, PAD_SAME,  0, 0, 0, RT_ACT_LINEAR,      0, 0},
+    {"unit-32",      1, 32, 32,  32,  32, 3, 1, PAD_SAME,  0, 0, 0, RT_ACT_RELU,        0, 0},
+    {"unit-4x4",     1,  4,  4, 256, 256, 3, 1, PAD_SAME,  0, 0, 0, RT_ACT_LINEAR,      0, 0},
+    {"odd",          7,  5,  7,  20,  40, 3, 1, PAD_SAME,  3, 2, 5, RT_ACT_RELU,        0, 0},
+    {"s2-valid",     2,  9,  8,  33,  70, 3, 2, PAD_VALID, 0, 0, 0, RT_ACT_TANH,        0, 0},
+    {"k5",           2, 11, 10,  17,   9, 5, 1, PAD_SAME,  1, 0, 0, RT_ACT_LEAKY_RELU,  0, 0},
+    {"many-rows",    3, 40, 12,  48,  32, 3, 1, PAD_SAME,  0, 4, 0, RT_ACT_RELU6,       0, 0},
+    /* the shortcut: mobilenet's strided unit by rows and by columns
+     * (4x4), odd channel counts, batch 7 */
+    {"sc-unit-16",   1, 16, 16,  32,  64, 3, 1, PAD_SAME,  0, 0, 0, RT_ACT_LINEAR,     32, 2},
+    {"sc-unit-4x4",  1,  4,  4, 128, 256, 3, 1, PAD_SAME,  0, 0, 0, RT_ACT_LINEAR,    128, 2},
+    {"sc-odd",       7,  5,  7,  20,  40, 3, 1, PAD_SAME,  3, 2, 5, RT_ACT_RELU,       13, 3},
+    {"sc-stride1",   2,  6,  6,  16,  24, 3, 1, PAD_SAME,  0, 0, 0, RT_ACT_LINEAR,     16, 1},
 };
 
 /* A depthwise conv reading its input through a max pool (RtPreact.pool),
@@ -529,6 +568,15 @@ static int error_cases(void) {
   RtEpilogue with_res = {.residual = buf};
   fail |= check_status("dw+pw residual in the depthwise part",
                        rt_dwconv2d_pointwise(&ctx, buf, buf, buf, NULL, &with_res, &dwp, buf, NULL, 2, 0), RT_ERR_ARG);
+  RtShortcut short_sc = {.in = buf, .h = 3, .w = 8, .c = 2, .sh = 2, .sw = 2}; /* rows 0, 2, 4 of 3 */
+  fail |= check_status("dw+pw shortcut past its input",
+                       rt_dwconv2d_pointwise_shortcut(&ctx, buf, buf, buf, NULL, NULL, &dwp, &short_sc, buf, NULL, 2, 0),
+                       RT_ERR_ARG);
+  short_sc.h = 8;
+  short_sc.c = 0;
+  fail |= check_status("dw+pw shortcut of no channels",
+                       rt_dwconv2d_pointwise_shortcut(&ctx, buf, buf, buf, NULL, NULL, &dwp, &short_sc, buf, NULL, 2, 0),
+                       RT_ERR_ARG);
   dwp.c = 4096; /* a row of 4 x 4096 floats: past the tile */
   dwp.w = dwp.ow = 5;
   fail |= check_status("dw+pw row past the tile", rt_dwconv2d_pointwise(&ctx, buf, buf, buf, NULL, NULL, &dwp, buf, NULL, 2, 0),

@@ -196,6 +196,26 @@ RtStatus rt_dwconv2d_pointwise(const RtContext *ctx, float *out,
                                const RtDwConv2d *d, const float *pw_packed,
                                const RtEpilogue *pw_ep, int oc, int out_cs);
 
+/* A 1x1 convolution of stride (sh, sw) taken into rt_dwconv2d_pointwise's
+ * GEMM as extra K (the strided shortcut of a residual unit that pools):
+ * output pixel (b, y, x) also reads in[b, y * sh, x * sw, 0..c) (h x w
+ * pixels of in_cs floats). Its kernel [c, oc] is packed below the
+ * pointwise kernel's rows ([dw channels + c, oc], rt_conv2d_pack_kernel)
+ * and its bias added into pw_ep's. */
+typedef struct RtShortcut {
+  const float *in;
+  int h, w, c, in_cs, sh, sw;
+} RtShortcut;
+
+/* rt_dwconv2d_pointwise plus a shortcut conv (sc may be NULL: none); its
+ * tile then holds dw channels + sc->c floats a pixel, within the same
+ * 16384. */
+RtStatus rt_dwconv2d_pointwise_shortcut(
+    const RtContext *ctx, float *out, const float *in, const float *dw_kernel,
+    const RtPreact *pre, const RtEpilogue *dw_ep, const RtDwConv2d *d,
+    const RtShortcut *sc, const float *pw_packed, const RtEpilogue *pw_ep,
+    int oc, int out_cs);
+
 /* ---- Dense ---------------------------------------------------------------- */
 
 /* out[rows, out_features] = in[rows, in_features] x kernel[in, out]. rows is
