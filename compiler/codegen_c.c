@@ -242,6 +242,8 @@ static int64_t stage_floats(Gen *gen) {
       continue;
     const ParamEntry *k = cg_param(gen, n, n->op == OP_SEPCONV ? "pointwise_kernel" : "kernel");
     int64_t f = round16(k->count) + (n->bn_folded ? 2 * round16(cg_chans(n)) : 0);
+    if (n->shortcut) /* its kernel right after n's, then its batch norm's scale and shift */
+      f = round16(k->count) + round16(cg_param(gen, n->shortcut, "kernel")->count) + 2 * round16(cg_chans(n));
     most = f > most ? f : most;
   }
   return most;
@@ -303,6 +305,18 @@ static void emit_prepare(Gen *gen, const char *id) {
       prepare_layer(gen, dw, cg_param(gen, dw, "depthwise_kernel"), &gen->w_dw_kernel[i], &gen->w_dw_bias[i],
                     &gen->w_dw_preact[i], -1);
     }
+    int64_t shortcut_rows = 0;
+    if (n->shortcut) { /* fuse_shortcut_conv.c: its kernel rows below n's, packed as one */
+      const Node *r = n->shortcut;
+      const ParamEntry *rk = cg_param(gen, r, "kernel");
+      int64_t r_kernel, r_bias, r_preact;
+      NETC_ASSERT(kernel_staged(gen, n));
+      prepare_layer(gen, r, rk, &r_kernel, &r_bias, &r_preact, gen->w_kernel[i] + k->count);
+      em_line(e, "for (int j = 0; j < %" PRId64 "; j++)  /* %s adds its bias to %s's */", oc,
+              em_comment_text(gen->a, r->name), name);
+      em_line(e, "  w[%" PRId64 " + j] += w[%" PRId64 " + j];", gen->w_bias[i], r_bias);
+      shortcut_rows = rk->count / oc;
+    }
     /* The sizes below mirror rt_winograd_kernel_floats and
      * rt_conv2d_packed_kernel_floats: matrices whose columns are padded to
      * whole 32-float panels of the runtime's register GEMM. */
@@ -313,7 +327,7 @@ static void emit_prepare(Gen *gen, const char *id) {
       em_line(e, "rt_winograd_kernel(w + %" PRId64 ", w + %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ");",
               gen->w_extra[i], gen->w_kernel[i], cin, oc, t);
     } else if (conv_packed(n)) {
-      int64_t groups = n->attr.groups, rows = k->count / oc, ocg = oc / groups;
+      int64_t groups = n->attr.groups, rows = k->count / oc + shortcut_rows, ocg = oc / groups;
       gen->w_extra[i] = take(gen, groups * rows * ((ocg + 31) / 32 * 32));
       em_line(e, "/* %s: the kernel packed for the runtime's GEMM */", name);
       em_line(e, "rt_conv2d_pack_kernel(w + %" PRId64 ", w + %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ");",
@@ -402,14 +416,29 @@ static void preact_desc(Gen *gen, const Node *n, int64_t off) {
 
 /* The call of rt_dwconv2d_pointwise for layer n, after `d` and `dw_ep`
  * (and `pre` when has_pre): depthwise kernel and packed pointwise kernel
- * at w + dw_kernel and w + packed, n's own epilogue. */
+ * at w + dw_kernel and w + packed, n's own epilogue; with n's shortcut
+ * conv (fuse_shortcut_conv.c), rt_dwconv2d_pointwise_shortcut. */
 static void emit_dw_pointwise_call(Gen *gen, const Node *n, const char *out, const char *src, int64_t dw_kernel,
                                    bool has_pre, int64_t packed) {
+  const Node *r = n->shortcut;
   em_line(&gen->e, "const RtEpilogue ep = %s;", epilogue(gen, n, gen->w_bias[n->id]));
-  em_line(&gen->e,
-          "CHECK(rt_dwconv2d_pointwise(ctx, %s, %s, w + %" PRId64 ", %s, &dw_ep, &d, w + %" PRId64 ", &ep, %" PRId64
-          ", %" PRId64 "));",
-          out, src, dw_kernel, has_pre ? "&pre" : "NULL", packed, cg_chans(n), cg_cs(gen, n));
+  if (r) {
+    const Node *x = r->inputs[0];
+    em_line(&gen->e,
+            "const RtShortcut sc = {%s, %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64
+            "};  /* %s */",
+            cg_t(gen, x), x->shape.d[0], x->shape.d[1], x->shape.d[2], cg_cs(gen, x), r->attr.stride[0],
+            r->attr.stride[1], em_comment_text(gen->a, r->name));
+    em_line(&gen->e,
+            "CHECK(rt_dwconv2d_pointwise_shortcut(ctx, %s, %s, w + %" PRId64 ", %s, &dw_ep, &d, &sc, w + %" PRId64
+            ", &ep, %" PRId64 ", %" PRId64 "));",
+            out, src, dw_kernel, has_pre ? "&pre" : "NULL", packed, cg_chans(n), cg_cs(gen, n));
+  } else {
+    em_line(&gen->e,
+            "CHECK(rt_dwconv2d_pointwise(ctx, %s, %s, w + %" PRId64 ", %s, &dw_ep, &d, w + %" PRId64 ", &ep, %" PRId64
+            ", %" PRId64 "));",
+            out, src, dw_kernel, has_pre ? "&pre" : "NULL", packed, cg_chans(n), cg_cs(gen, n));
+  }
   softmax_after(gen, n);
 }
 
@@ -673,6 +702,8 @@ const char *cg_comment_line(Gen *gen, const Node *n) {
     extra = arena_printf(gen->a, "%s, %s folded", extra, n->bn_folded->name);
   if (n->residual)
     extra = arena_printf(gen->a, "%s, + %s", extra, n->residual->name);
+  if (n->shortcut)
+    extra = arena_printf(gen->a, "%s, + %s in its GEMM", extra, n->shortcut->name);
   if (n->attr.act != ACT_LINEAR)
     extra = arena_printf(gen->a, "%s, %s", extra, act_name(n->attr.act));
   if (n->winograd_tile)

@@ -59,10 +59,11 @@ static const char usage_emit[] =
     "calls the netc runtime, one call per layer, every tensor at an offset of\n"
     "one planned arena. Inference passes (all on by default): remove-dropout,\n"
     "fold-bn, fuse-residual, fuse-activation, fuse-preactivation (a batch\n"
-    "norm before a depthwise conv applied as the conv reads its input),\n"
-    "fuse-pool-dwconv (a max pool before a depthwise conv taken as the conv\n"
-    "reads its input), fuse-dw-pointwise (a depthwise conv and the 1x1 conv\n"
-    "after it as one layer),\n"
+    "norm before a depthwise or Winograd conv applied as the conv reads its\n"
+    "input), fuse-pool-dwconv (a max pool before a depthwise conv taken as\n"
+    "the conv reads its input), fuse-dw-pointwise (a depthwise conv and the\n"
+    "1x1 conv after it as one layer), fuse-shortcut (the strided 1x1\n"
+    "shortcut of a pooling unit computed inside that layer),\n"
     "winograd (3x3 stride-1 convolutions by Winograd's F(4x4, 3x3) or\n"
     "F(2x2, 3x3) instead of a GEMM).\n";
 
@@ -176,12 +177,14 @@ static int parse_options(const char *cmd, int argc, char **argv, const char *con
             o->passes.fuse_pool_dwconv = false;
           else if (strcmp(v, "fuse-dw-pointwise") == 0)
             o->passes.fuse_dw_pointwise = false;
+          else if (strcmp(v, "fuse-shortcut") == 0)
+            o->passes.fuse_shortcut = false;
           else if (strcmp(v, "winograd") == 0)
             o->passes.winograd = false;
           else
             return usage_error(cmd,
                                "unknown pass '%s' (remove-dropout, fold-bn, fuse-residual, fuse-activation, "
-                               "fuse-preactivation, fuse-pool-dwconv, fuse-dw-pointwise, winograd)",
+                               "fuse-preactivation, fuse-pool-dwconv, fuse-dw-pointwise, fuse-shortcut, winograd)",
                                v);
         } else if (!parse_batch(v, &o->batch))
           return usage_error(cmd, "--batch needs a whole number from 1 to 1000000, not '%s'", v);

@@ -279,6 +279,7 @@ typedef struct Node {
   const struct Node *preact;     /* dwconv, Winograd conv: a batch norm (and its activation) applied to its input as it reads it */
   const struct Node *dw_before;  /* 1x1 conv: a depthwise conv run first, row by row, on this conv's input */
   const struct Node *pool_before; /* dwconv: a max pool its input is read through (before preact) */
+  const struct Node *shortcut;   /* 1x1 conv with dw_before: a 1x1 conv of its input it adds, as more GEMM rows */
   struct Node *residual;         /* a tensor added in this layer's epilogue */
   int winograd_tile;             /* conv: 2 or 4 for Winograd's F(2x2)/F(4x4, 3x3); 0: a GEMM */
   bool dead;                     /* removed; dropped by graph_compact */
@@ -472,6 +473,7 @@ int pass_dead_nodes(Graph *g);       /* layers no output depends on */
 int pass_fuse_preactivation(Graph *g); /* bn -> act -> dwconv or Winograd conv: the conv maps its input */
 int pass_fuse_pool_dwconv(Graph *g);   /* maxpool -> dwconv: the dwconv pools as it reads */
 int pass_fuse_dw_pointwise(Graph *g);  /* dwconv -> 1x1 conv: one layer, no tensor between */
+int pass_fuse_shortcut_conv(Graph *g); /* the strided 1x1 shortcut added to a fused 1x1 conv: more K of its GEMM */
 /* Whether rt_dwconv2d_pointwise takes a depthwise conv of these
  * attributes with ow output columns of c channels (its tile and buffers);
  * a separable conv's two halves run through it when it does. */
@@ -487,7 +489,7 @@ int pass_winograd_tile(const Node *n);
 
 typedef struct PassOptions {
   bool remove_dropout, fold_bn, fuse_residual, fuse_activation, fuse_preactivation, fuse_pool_dwconv,
-      fuse_dw_pointwise, winograd;
+      fuse_dw_pointwise, fuse_shortcut, winograd;
 } PassOptions;
 /* All passes on. */
 PassOptions pass_options_all(void);

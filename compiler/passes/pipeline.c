@@ -5,10 +5,11 @@
  * before a depthwise or Winograd conv moves into that conv's input, then a
  * max pool before a depthwise conv (the conv pools as it reads), a
  * depthwise conv read only by a 1x1 conv joins it (with all it has taken),
- * and last dead layers go. */
+ * the strided 1x1 shortcut added to such a conv becomes more rows of its
+ * GEMM, and last dead layers go. */
 #include "netc.h"
 
-PassOptions pass_options_all(void) { return (PassOptions){true, true, true, true, true, true, true, true}; }
+PassOptions pass_options_all(void) { return (PassOptions){true, true, true, true, true, true, true, true, true}; }
 
 void passes_run_inference(Graph *g, const PassOptions *o) {
   if (o->remove_dropout)
@@ -27,5 +28,7 @@ void passes_run_inference(Graph *g, const PassOptions *o) {
     pass_fuse_pool_dwconv(g);
   if (o->fuse_dw_pointwise)
     pass_fuse_dw_pointwise(g);
+  if (o->fuse_dw_pointwise && o->fuse_shortcut)
+    pass_fuse_shortcut_conv(g);
   pass_dead_nodes(g);
 }

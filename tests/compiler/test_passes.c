@@ -194,6 +194,34 @@ static void test_fuse_pool_dwconv(void) {
   compilation_free(c);
 }
 
+static void test_fuse_shortcut_conv(void) {
+  Compilation *c = compile("block unit(x, f, sc_kernel) {\n"
+                           "  res = conv(x, f, sc_kernel, stride = 2, pad = same)\n"
+                           "  out = maxpool(x, 2) -> bn -> relu -> dwconv(3, pad = same) -> bn -> relu -> conv(f, 1)\n"
+                           "  return res + out\n}\n"
+                           "network m(input: 8x8x16) {\n"
+                           "  a = unit(input, 24, 1)\n" /* fuses */
+                           "  return unit(a, 32, 3)\n}\n"); /* a 3x3 shortcut: no */
+  if (!c)
+    return;
+  Graph *g = graph_clone(c->arena, c->graph);
+  PassOptions o = pass_options_all();
+  o.fuse_shortcut = false;
+  passes_run_inference(g, &o);
+  int convs = count_op(g, OP_CONV);
+  int n = pass_fuse_shortcut_conv(g);
+  CHECK(n == 1, "fuse_shortcut_conv fused %d, want 1", n);
+  CHECK(count_op(g, OP_CONV) == convs - 1, "%d convs left, want %d", count_op(g, OP_CONV), convs - 1);
+  Node *pw = find(g, "conv_1"), *pw2 = find(g, "conv_3");
+  CHECK(pw && pw->dw_before && pw->shortcut && strcmp(pw->shortcut->name, "conv") == 0,
+        "the 1x1 shortcut not taken into the fused conv");
+  CHECK(pw && !pw->residual, "the fused conv still adds a residual");
+  CHECK(!find(g, "conv"), "the fused shortcut is still a layer");
+  CHECK(pw2 && !pw2->shortcut && pw2->residual && strcmp(pw2->residual->name, "conv_2") == 0,
+        "the 3x3 shortcut was taken, or its residual lost");
+  compilation_free(c);
+}
+
 static void test_dead_nodes(void) {
   Compilation *c = compile("network m(input: 16) {\n  return input -> dense(4)\n}\n");
   if (!c)
@@ -264,6 +292,7 @@ int main(void) {
   test_fuse_preactivation();
   test_fuse_pool_dwconv();
   test_fuse_dw_pointwise();
+  test_fuse_shortcut_conv();
   test_dead_nodes();
   test_select_winograd();
   test_pipeline_resnet_unit();
