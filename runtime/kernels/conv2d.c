@@ -296,7 +296,9 @@ static void conv_row_tiles(const ConvPlan *p, float *out, const float *in,
     float *col = p->direct ? NULL : ws + (long)omp_get_thread_num() * tile * p->k;
     const float *row[TILE_MAX_ROWS];
     const long *seg[TILE_MAX_ROWS];
-#pragma omp for schedule(static)
+    /* nowait: the region's end is the barrier (GCC keeps the loop's own
+     * when the region has locals whose address is taken) */
+#pragma omp for schedule(static) nowait
     for (long t = 0; t < ntiles; t++) {
       long m0 = t * tile, rows = p->m - m0 < tile ? p->m - m0 : tile;
       for (int g = 0; g < p->groups; g++) {

@@ -471,7 +471,11 @@ static int wino_shared(const WinoPlan *p, float *out, const float *in,
                         u + xi * uplane + (long)c0 * d->c, (int)cnt, cols,
                         d->c);
       }
-#pragma omp for schedule(static)
+      /* nowait: the next chunk's transforms write V, which this chunk's
+       * GEMMs (done at the barrier above) read, and its GEMMs write M only
+       * after the barrier that follows them, when every thread is past
+       * this loop */
+#pragma omp for schedule(static) nowait
       for (long j = 0; j < cnt; j++)
         wino_out(p, out, ep, b0 + j, m + j * d->oc, mplane, discard);
     }
