@@ -207,14 +207,21 @@ size_t rt_conv2d_winograd_workspace_floats(const RtConv2d *d, int tile) {
     o[2] = i[2] - i[1];                                                    \
     o[3] = i[1] - i[3];                                                    \
   } while (0)
+/* F(4x4)'s, with their common terms computed once and the products
+ * contracted into FMAs (CMakeLists.txt: -ffp-contract=fast): 14
+ * operations for BT6 instead of 22, 10 for AT6 instead of 15; the input
+ * transform was a tenth of resnet_mini's time (perf). */
 #define BT6(o, i)                                                          \
   do {                                                                     \
-    o[0] = 4.0f * i[0] - 5.0f * i[2] + i[4];                               \
-    o[1] = i[3] + i[4] - 4.0f * (i[1] + i[2]);                             \
-    o[2] = i[4] - i[3] + 4.0f * (i[1] - i[2]);                             \
-    o[3] = i[4] - i[2] + 2.0f * (i[3] - i[1]);                             \
-    o[4] = i[4] - i[2] + 2.0f * (i[1] - i[3]);                             \
-    o[5] = 4.0f * i[1] - 5.0f * i[3] + i[5];                               \
+    __typeof__(i[0]) p_ = i[4] - i[2], q_ = i[3] - i[1];                   \
+    __typeof__(i[0]) r_ = i[3] + i[4], s_ = i[1] + i[2];                   \
+    __typeof__(i[0]) u_ = i[4] - i[3], v_ = i[1] - i[2];                   \
+    o[0] = i[4] - 5.0f * i[2] + 4.0f * i[0];                               \
+    o[1] = r_ - 4.0f * s_;                                                 \
+    o[2] = u_ + 4.0f * v_;                                                 \
+    o[3] = p_ + 2.0f * q_;                                                 \
+    o[4] = p_ - 2.0f * q_;                                                 \
+    o[5] = i[5] - 5.0f * i[3] + 4.0f * i[1];                               \
   } while (0)
 #define AT4(o, i)                                                          \
   do {                                                                     \
@@ -223,10 +230,12 @@ size_t rt_conv2d_winograd_workspace_floats(const RtConv2d *d, int tile) {
   } while (0)
 #define AT6(o, i)                                                          \
   do {                                                                     \
-    o[0] = i[0] + i[1] + i[2] + i[3] + i[4];                               \
-    o[1] = i[1] - i[2] + 2.0f * (i[3] - i[4]);                             \
-    o[2] = i[1] + i[2] + 4.0f * (i[3] + i[4]);                             \
-    o[3] = i[1] - i[2] + 8.0f * (i[3] - i[4]) + i[5];                      \
+    __typeof__(i[0]) p_ = i[1] + i[2], q_ = i[1] - i[2];                   \
+    __typeof__(i[0]) r_ = i[3] + i[4], s_ = i[3] - i[4];                   \
+    o[0] = i[0] + p_ + r_;                                                 \
+    o[1] = q_ + 2.0f * s_;                                                 \
+    o[2] = p_ + 4.0f * r_;                                                 \
+    o[3] = q_ + i[5] + 8.0f * s_;                                          \
   } while (0)
 
 /* V = B^T d B for one channel vector at k: d from the a x a pixels px[],
