@@ -14,7 +14,14 @@
  *    (graph outputs to the end), in graph order.
  * 3. Offsets: buffers by decreasing size, each at the lowest offset that
  *    fits in a gap between buffers whose lifetimes overlap its own (best
- *    fit: the smallest such gap). */
+ *    fit: the smallest such gap). Or, when that costs at most a quarter
+ *    more arena, centered slots (plan_center): the threads of a layer
+ *    split its output by rows, the first half to one core at batch 1 on
+ *    two; with every buffer centered on one of a few fixed addresses, the
+ *    bytes each core writes are the same from layer to layer and from one
+ *    call to the next, instead of cache lines that were the other core's
+ *    (on the 2-core benchmark machine, whose cores at times exchange lines
+ *    at 9 GB/s: mobilenet_mini's stem took 35 us instead of 24). */
 #include "netc.h"
 
 #include <stdlib.h>
@@ -270,10 +277,56 @@ int64_t plan_pack(const int64_t *size, const int *first, const int *last, int n,
   return total;
 }
 
+/* Slots of the largest buffer's size, each buffer centered in one that no
+ * buffer alive at the same time holds: interval partitioning, buffers in
+ * order of first use, each to the lowest free slot. Returns the arena
+ * size (slots x the largest buffer). */
+static int64_t plan_center(const int64_t *size, const int *first, const int *last, int n, int64_t *offset) {
+  int *order = malloc(sizeof(int) * (size_t)(n ? n : 1)), *slot = malloc(sizeof(int) * (size_t)(n ? n : 1));
+  NETC_ASSERT(order && slot);
+  int64_t most = 0;
+  for (int i = 0; i < n; i++) {
+    order[i] = i;
+    most = size[i] > most ? size[i] : most;
+  }
+  for (int i = 1; i < n; i++) { /* by first use, then id */
+    int x = order[i], j = i - 1;
+    while (j >= 0 && (first[order[j]] > first[x] || (first[order[j]] == first[x] && order[j] > x))) {
+      order[j + 1] = order[j];
+      j--;
+    }
+    order[j + 1] = x;
+  }
+  int nslots = 0;
+  for (int k = 0; k < n; k++) {
+    int r = order[k], s = 0;
+    if (size[r] == 0) { /* the caller's buffers: no arena bytes */
+      slot[r] = -1;
+      offset[r] = 0;
+      continue;
+    }
+    for (;; s++) {
+      bool free_ = true;
+      for (int q = 0; q < k && free_; q++) {
+        int o = order[q];
+        free_ = !(slot[o] == s && first[o] <= last[r] && first[r] <= last[o]);
+      }
+      if (free_)
+        break;
+    }
+    slot[r] = s;
+    nslots = s + 1 > nslots ? s + 1 : nslots;
+    offset[r] = s * most + (most - size[r]) / 2 / ALIGN * ALIGN;
+  }
+  free(order);
+  free(slot);
+  return nslots * most;
+}
+
 static void assign_offsets(Planner *pl) {
   Plan *p = pl->p;
   int n = p->nroots;
-  int *first = malloc(sizeof(int) * (size_t)(n ? n : 1)), *last = malloc(sizeof(int) * (size_t)(n ? n : 1));
+  int *first = calloc((size_t)(n ? n : 1), sizeof(int)), *last = calloc((size_t)(n ? n : 1), sizeof(int));
   NETC_ASSERT(first && last);
   for (int i = 0; i < n; i++) {
     p->root_place[i] = pl->roots[i].place;
@@ -282,6 +335,14 @@ static void assign_offsets(Planner *pl) {
     last[i] = pl->roots[i].last;
   }
   p->arena_bytes = plan_pack(p->root_size, first, last, n, p->root_offset);
+  int64_t *centered = malloc(sizeof(int64_t) * (size_t)(n ? n : 1));
+  NETC_ASSERT(centered);
+  int64_t centered_bytes = plan_center(p->root_size, first, last, n, centered);
+  if (centered_bytes <= p->arena_bytes + p->arena_bytes / 4) {
+    memcpy(p->root_offset, centered, sizeof(int64_t) * (size_t)n);
+    p->arena_bytes = centered_bytes;
+  }
+  free(centered);
   free(first);
   free(last);
 }

@@ -5,7 +5,7 @@
 #include "netc/model.h"
 
 /* Sizes: arena bytes per image (times the batch), weight blocks in floats. */
-#define BOTTLENECK_MINI_ARENA_BYTES_PER_IMAGE 327680
+#define BOTTLENECK_MINI_ARENA_BYTES_PER_IMAGE 393216
 #define BOTTLENECK_MINI_PARAM_FLOATS 1137098
 #define BOTTLENECK_MINI_COMPUTE_FLOATS 2734800
 #define BOTTLENECK_MINI_INPUT_FLOATS 3072

@@ -174,17 +174,17 @@ RtStatus cifar_cnn_forward(const RtContext *ctx, const float *w, void *arena_, f
   float *const t1 = (float *)(arena + (size_t)N * 0) + 0;  /* conv 32x32x64 */
   float *const t2 = (float *)(arena + (size_t)N * 262144) + 0;  /* conv_1 32x32x64 */
   float *const t3 = (float *)(arena + (size_t)N * 0) + 0;  /* conv_2 32x32x64 */
-  float *const t4 = (float *)(arena + (size_t)N * 262144) + 0;  /* maxpool 16x16x64 */
-  float *const t5 = (float *)(arena + (size_t)N * 0) + 0;  /* conv_3 16x16x128 */
-  float *const t6 = (float *)(arena + (size_t)N * 131072) + 0;  /* conv_4 16x16x128 */
-  float *const t7 = (float *)(arena + (size_t)N * 0) + 0;  /* conv_5 16x16x128 */
-  float *const t8 = (float *)(arena + (size_t)N * 131072) + 0;  /* maxpool_1 8x8x128 */
-  float *const t9 = (float *)(arena + (size_t)N * 0) + 0;  /* conv_6 8x8x256 */
-  float *const t10 = (float *)(arena + (size_t)N * 65536) + 0;  /* conv_7 8x8x256 */
-  float *const t11 = (float *)(arena + (size_t)N * 0) + 0;  /* conv_8 8x8x256 */
-  float *const t12 = (float *)(arena + (size_t)N * 65536) + 0;  /* conv_9 8x8x256 */
-  float *const t13 = (float *)(arena + (size_t)N * 0) + 0;  /* avgpool 1x1x256 */
-  float *const t14 = (float *)(arena + (size_t)N * 0) + 0;  /* flatten 256 */
+  float *const t4 = (float *)(arena + (size_t)N * 360448) + 0;  /* maxpool 16x16x64 */
+  float *const t5 = (float *)(arena + (size_t)N * 65536) + 0;  /* conv_3 16x16x128 */
+  float *const t6 = (float *)(arena + (size_t)N * 327680) + 0;  /* conv_4 16x16x128 */
+  float *const t7 = (float *)(arena + (size_t)N * 65536) + 0;  /* conv_5 16x16x128 */
+  float *const t8 = (float *)(arena + (size_t)N * 376832) + 0;  /* maxpool_1 8x8x128 */
+  float *const t9 = (float *)(arena + (size_t)N * 98304) + 0;  /* conv_6 8x8x256 */
+  float *const t10 = (float *)(arena + (size_t)N * 360448) + 0;  /* conv_7 8x8x256 */
+  float *const t11 = (float *)(arena + (size_t)N * 98304) + 0;  /* conv_8 8x8x256 */
+  float *const t12 = (float *)(arena + (size_t)N * 360448) + 0;  /* conv_9 8x8x256 */
+  float *const t13 = (float *)(arena + (size_t)N * 130560) + 0;  /* avgpool 1x1x256 */
+  float *const t14 = (float *)(arena + (size_t)N * 130560) + 0;  /* flatten 256 */
   float *const t15 = output + 0;  /* dense 10 */
   (void)ws;
   (void)ws_floats;

@@ -95,10 +95,10 @@ RtStatus mnist_cnn_forward(const RtContext *ctx, const float *w, void *arena_, f
   const float *const t0 = input + 0;  /* input 28x28x1 */
   float *const t1 = (float *)(arena + (size_t)N * 0) + 0;  /* conv 28x28x64 */
   float *const t2 = (float *)(arena + (size_t)N * 200704) + 0;  /* conv_1 28x28x64 */
-  float *const t3 = (float *)(arena + (size_t)N * 100352) + 0;  /* maxpool 14x14x64 */
-  float *const t4 = (float *)(arena + (size_t)N * 0) + 0;  /* conv_2 14x14x128 */
-  float *const t5 = (float *)(arena + (size_t)N * 100352) + 0;  /* conv_3 14x14x128 */
-  float *const t6 = (float *)(arena + (size_t)N * 100352) + 0;  /* flatten 25088 */
+  float *const t3 = (float *)(arena + (size_t)N * 75264) + 0;  /* maxpool 14x14x64 */
+  float *const t4 = (float *)(arena + (size_t)N * 250880) + 0;  /* conv_2 14x14x128 */
+  float *const t5 = (float *)(arena + (size_t)N * 50176) + 0;  /* conv_3 14x14x128 */
+  float *const t6 = (float *)(arena + (size_t)N * 50176) + 0;  /* flatten 25088 */
   float *const t7 = output + 0;  /* dense 10 */
   (void)ws;
   (void)ws_floats;

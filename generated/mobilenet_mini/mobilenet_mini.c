@@ -359,18 +359,18 @@ RtStatus mobilenet_mini_forward(const RtContext *ctx, const float *w, void *aren
   float *const t1 = (float *)(arena + (size_t)N * 0) + 0;  /* conv 32x32x32 */
   float *const t2 = (float *)(arena + (size_t)N * 131072) + 0;  /* conv_1 32x32x32 */
   float *const t3 = (float *)(arena + (size_t)N * 0) + 0;  /* conv_2 32x32x32 */
-  float *const t4 = (float *)(arena + (size_t)N * 131072) + 0;  /* conv_4 16x16x64 */
-  float *const t5 = (float *)(arena + (size_t)N * 0) + 0;  /* conv_5 16x16x64 */
-  float *const t6 = (float *)(arena + (size_t)N * 65536) + 0;  /* conv_6 16x16x64 */
-  float *const t7 = (float *)(arena + (size_t)N * 0) + 0;  /* conv_8 8x8x128 */
-  float *const t8 = (float *)(arena + (size_t)N * 32768) + 0;  /* conv_9 8x8x128 */
-  float *const t9 = (float *)(arena + (size_t)N * 0) + 0;  /* conv_10 8x8x128 */
-  float *const t10 = (float *)(arena + (size_t)N * 32768) + 0;  /* conv_12 4x4x256 */
-  float *const t11 = (float *)(arena + (size_t)N * 0) + 0;  /* conv_13 4x4x256 */
-  float *const t12 = (float *)(arena + (size_t)N * 16384) + 0;  /* conv_14 4x4x256 */
-  float *const t13 = (float *)(arena + (size_t)N * 16384) + 0;  /* bn_22 4x4x256 */
-  float *const t14 = (float *)(arena + (size_t)N * 0) + 0;  /* avgpool 1x1x256 */
-  float *const t15 = (float *)(arena + (size_t)N * 0) + 0;  /* flatten 256 */
+  float *const t4 = (float *)(arena + (size_t)N * 163840) + 0;  /* conv_4 16x16x64 */
+  float *const t5 = (float *)(arena + (size_t)N * 32768) + 0;  /* conv_5 16x16x64 */
+  float *const t6 = (float *)(arena + (size_t)N * 163840) + 0;  /* conv_6 16x16x64 */
+  float *const t7 = (float *)(arena + (size_t)N * 49152) + 0;  /* conv_8 8x8x128 */
+  float *const t8 = (float *)(arena + (size_t)N * 180224) + 0;  /* conv_9 8x8x128 */
+  float *const t9 = (float *)(arena + (size_t)N * 49152) + 0;  /* conv_10 8x8x128 */
+  float *const t10 = (float *)(arena + (size_t)N * 188416) + 0;  /* conv_12 4x4x256 */
+  float *const t11 = (float *)(arena + (size_t)N * 57344) + 0;  /* conv_13 4x4x256 */
+  float *const t12 = (float *)(arena + (size_t)N * 188416) + 0;  /* conv_14 4x4x256 */
+  float *const t13 = (float *)(arena + (size_t)N * 188416) + 0;  /* bn_22 4x4x256 */
+  float *const t14 = (float *)(arena + (size_t)N * 65024) + 0;  /* avgpool 1x1x256 */
+  float *const t15 = (float *)(arena + (size_t)N * 65024) + 0;  /* flatten 256 */
   float *const t16 = output + 0;  /* dense 10 */
   (void)ws;
   (void)ws_floats;
