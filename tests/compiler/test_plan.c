@@ -152,6 +152,37 @@ static void check_specifics(void) {
   }
   check_plan("spec.net", g, p);
   compilation_free(c);
+
+  /* A chain of shrinking layers: centered slots cost nothing here (two
+   * slots of the largest buffer, as best fit), so every arena buffer is
+   * centered on one of the two slot centers. */
+  const char *chain = "network m(input: 16x16x8) {\n"
+                      "  x = input -> conv(16, 3, pad = same) -> conv(16, 3, pad = same)\n"
+                      "  x = x -> conv(32, 3, stride = 2, pad = same) -> conv(32, 3, pad = same)\n"
+                      "  return x -> conv(8, 1) -> global_avgpool\n}\n";
+  c = compile_text("chain.net", chain, strlen(chain));
+  if (!c)
+    return;
+  p = compile_inference_plan(c, &o, &g);
+  int64_t most = 0;
+  for (int r = 0; r < p->nroots; r++)
+    most = p->root_size[r] > most ? p->root_size[r] : most;
+  if (p->arena_bytes != 2 * most) {
+    fprintf(stderr, "FAIL: chain.net arena %" PRId64 " bytes, want two slots of %" PRId64 "\n", p->arena_bytes, most);
+    failures++;
+  }
+  for (int r = 0; r < p->nroots; r++) {
+    if (p->root_place[r] != ROOT_ARENA || p->root_size[r] == 0)
+      continue;
+    int64_t mid = p->root_offset[r] + p->root_size[r] / 2, center = mid / most * most + most / 2;
+    if (mid - center > 32 || center - mid > 32) {
+      fprintf(stderr, "FAIL: chain.net buffer %d (%" PRId64 " bytes at %" PRId64 ") is not centered in its slot\n", r,
+              p->root_size[r], p->root_offset[r]);
+      failures++;
+    }
+  }
+  check_plan("chain.net", g, p);
+  compilation_free(c);
 }
 
 int main(int argc, char **argv) {
