@@ -445,7 +445,26 @@ static void wino_chunk(const WinoPlan *p, float *out, const float *in,
  * Instead all threads share each chunk: the transforms split by blocks,
  * the GEMMs by (xi, pair of 32-column panels). ws: c zeros, a discard row per
  * thread, then V and M of the chunk. */
-enum { SHARED_BELOW_BLOCKS = 4 * GEMM_MR }; /* per thread */
+enum {
+  SHARED_BELOW_BLOCKS = 4 * GEMM_MR, /* blocks per thread */
+  OWN_MIN_BLOCKS = 8,                /* blocks per thread, and ... */
+  OWN_MAX_U_FLOATS = 1 << 18         /* ... a U of at most 1 MiB: own blocks */
+};
+
+/* Whether the threads share each chunk (wino_shared) rather than take
+ * blocks of their own. Shared, the blocks' transforms cross cores twice
+ * (V to the GEMMs, M back), but each core reads only its share of the
+ * transformed kernel U. With 8 or more blocks a thread (6 + 2 GEMM rows)
+ * and a U that fits next to them in a core's L2, own blocks win: resnet_
+ * mini's 16x16x64 layers (16 blocks, U 576 KiB) 14% faster; mnist_cnn's
+ * 14x14x128 (16 blocks, U 2.3 MiB) 6% slower that way, so it stays shared
+ * (2 threads, Zen 4 VM). */
+static int wino_shares(const WinoPlan *p, int threads) {
+  if (threads < 2 || p->blocks >= (long)threads * SHARED_BELOW_BLOCKS)
+    return 0;
+  long u_floats = (long)p->xi * p->d->c * p->d->oc;
+  return p->blocks < (long)threads * OWN_MIN_BLOCKS || u_floats > OWN_MAX_U_FLOATS;
+}
 
 static int wino_shared(const WinoPlan *p, float *out, const float *in,
                        const float *u, const RtEpilogue *ep, int threads,
@@ -514,7 +533,7 @@ RtStatus rt_conv2d_winograd_preact(const RtContext *ctx, float *out,
   if (ws_floats < (size_t)(p.block_floats + extra))
     return RT_ERR_ARG;
   int threads = rtk_threads(ctx);
-  if (threads > 1 && p.blocks < (long)threads * SHARED_BELOW_BLOCKS &&
+  if (wino_shares(&p, threads) &&
       wino_shared(&p, out, in, u, ep, threads, ws, ws_floats))
     return RT_OK;
   if (threads > p.blocks)
