@@ -521,6 +521,8 @@ RtStatus rt_dwconv2d_pointwise(const RtContext *ctx, float *out,
                                         NULL, pw_packed, pw_ep, oc, out_cs);
 }
 
+/* Whether sc (NULL: no shortcut) has channels and reads inside its input
+ * for every output pixel of d. */
 static int shortcut_ok(const RtShortcut *sc, const RtDwConv2d *d) {
   return !sc || (sc->in && sc->c >= 1 && sc->sh >= 1 && sc->sw >= 1 &&
                  rtk_cs(sc->in_cs, sc->c) >= sc->c &&
