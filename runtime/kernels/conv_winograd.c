@@ -315,7 +315,7 @@ size_t rt_conv2d_winograd_workspace_floats(const RtConv2d *d, int tile) {
       return;                                                              \
     }                                                                      \
     const Vec16 zero = {0};                                                \
-    int relu = pre->act == RT_ACT_RELU && vec_act_supported(pre->act);     \
+    int relu = pre->act == RT_ACT_RELU;                                    \
     if (sc && sh && vec_act_supported(pre->act))                           \
       for (; k + VL <= c; k += VL) {                                       \
         Vec16 sv = VLOAD(sc + k), tv = VLOAD(sh + k);                      \

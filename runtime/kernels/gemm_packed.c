@@ -182,18 +182,17 @@ RTK_CLONES static void gemm_block_wide(float *c, long ldc, const float *a,
     WFMA(3);
   }
   float alpha = e ? e->alpha : 0.0f;
-  {
-    int cols = GEMM_NR;
-    Vec16 bias0 = {0}, bias1 = {0};
-    if (e && e->bias) {
-      bias0 = VLOAD(e->bias);
-      bias1 = VLOAD(e->bias + 16);
-    }
-    STORE_TO(0, c, c, cols, e, bias0, bias1);
-    STORE_TO(1, c, c, cols, e, bias0, bias1);
-    STORE_TO(2, c, c, cols, e, bias0, bias1);
-    STORE_TO(3, c, c, cols, e, bias0, bias1);
+  /* The first panel: all its columns. */
+  Vec16 bias0 = {0}, bias1 = {0};
+  if (e && e->bias) {
+    bias0 = VLOAD(e->bias);
+    bias1 = VLOAD(e->bias + 16);
   }
+  STORE_TO(0, c, c, GEMM_NR, e, bias0, bias1);
+  STORE_TO(1, c, c, GEMM_NR, e, bias0, bias1);
+  STORE_TO(2, c, c, GEMM_NR, e, bias0, bias1);
+  STORE_TO(3, c, c, GEMM_NR, e, bias0, bias1);
+  /* The second: cols1 columns, its bias and residual GEMM_NR further. */
   GemmEpilogue e1;
   const GemmEpilogue *ep1 = NULL;
   if (e) {
@@ -202,16 +201,15 @@ RTK_CLONES static void gemm_block_wide(float *c, long ldc, const float *a,
     e1.res = e->res ? e->res + GEMM_NR : NULL;
     ep1 = &e1;
   }
-  Vec16 bias0 = {0}, bias1 = {0};
+  bias0 = bias1 = (Vec16){0};
   if (ep1 && ep1->bias && cols1 == GEMM_NR) {
     bias0 = VLOAD(ep1->bias);
     bias1 = VLOAD(ep1->bias + 16);
   }
-  float *c1 = c + GEMM_NR;
-  STORE_TO(0, d, c1, cols1, ep1, bias0, bias1);
-  STORE_TO(1, d, c1, cols1, ep1, bias0, bias1);
-  STORE_TO(2, d, c1, cols1, ep1, bias0, bias1);
-  STORE_TO(3, d, c1, cols1, ep1, bias0, bias1);
+  STORE_TO(0, d, c + GEMM_NR, cols1, ep1, bias0, bias1);
+  STORE_TO(1, d, c + GEMM_NR, cols1, ep1, bias0, bias1);
+  STORE_TO(2, d, c + GEMM_NR, cols1, ep1, bias0, bias1);
+  STORE_TO(3, d, c + GEMM_NR, cols1, ep1, bias0, bias1);
 }
 
 /* The same with A's rows anywhere (GemmRows): row r's K values
