@@ -154,6 +154,10 @@ const char *cg_eltwise(Gen *gen, const Node *n, const Node *in) {
 
 static int64_t round16(int64_t floats) { return (floats + 15) / 16 * 16; } /* 64-byte aligned */
 
+/* Floats of a [rows, cols] matrix packed for the runtime's register GEMM:
+ * columns padded to whole 32-float panels (rtk_gemm_packed_floats). */
+static int64_t packed_floats(int64_t rows, int64_t cols) { return rows * ((cols + 31) / 32 * 32); }
+
 static int64_t take(Gen *gen, int64_t floats) {
   int64_t off = gen->compute_floats;
   gen->compute_floats += round16(floats);
@@ -241,9 +245,11 @@ static int64_t stage_floats(Gen *gen) {
     if (!kernel_staged(gen, n))
       continue;
     const ParamEntry *k = cg_param(gen, n, n->op == OP_SEPCONV ? "pointwise_kernel" : "kernel");
-    int64_t f = round16(k->count) + (n->bn_folded ? 2 * round16(cg_chans(n)) : 0);
+    int64_t f = round16(k->count);
     if (n->shortcut) /* its kernel right after n's, then its batch norm's scale and shift */
-      f = round16(k->count) + round16(cg_param(gen, n->shortcut, "kernel")->count) + 2 * round16(cg_chans(n));
+      f += round16(cg_param(gen, n->shortcut, "kernel")->count);
+    if (n->bn_folded || n->shortcut)
+      f += 2 * round16(cg_chans(n));
     most = f > most ? f : most;
   }
   return most;
@@ -294,7 +300,7 @@ static void emit_prepare(Gen *gen, const char *id) {
               dk->offset, dk->count);
       if (sepconv_fused(gen, n)) {
         int64_t rows = k->count / oc;
-        gen->w_extra2[i] = take(gen, rows * ((oc + 31) / 32 * 32));
+        gen->w_extra2[i] = take(gen, packed_floats(rows, oc));
         em_line(e, "/* %s: the pointwise kernel packed for the runtime's GEMM */", name);
         em_line(e, "rt_conv2d_pack_kernel(w + %" PRId64 ", w + %" PRId64 ", %" PRId64 ", %" PRId64 ", 1);",
                 gen->w_extra2[i], gen->w_kernel[i], rows, oc);
@@ -318,17 +324,16 @@ static void emit_prepare(Gen *gen, const char *id) {
       shortcut_rows = rk->count / oc;
     }
     /* The sizes below mirror rt_winograd_kernel_floats and
-     * rt_conv2d_packed_kernel_floats: matrices whose columns are padded to
-     * whole 32-float panels of the runtime's register GEMM. */
+     * rt_conv2d_packed_kernel_floats (packed_floats). */
     if (n->winograd_tile) {
       int64_t cin = k->count / (9 * oc), t = n->winograd_tile;
-      gen->w_extra[i] = take(gen, (t + 2) * (t + 2) * cin * ((oc + 31) / 32 * 32));
+      gen->w_extra[i] = take(gen, (t + 2) * (t + 2) * packed_floats(cin, oc));
       em_line(e, "/* %s: the kernel transformed for Winograd's F(%" PRId64 "x%" PRId64 ", 3x3) */", name, t, t);
       em_line(e, "rt_winograd_kernel(w + %" PRId64 ", w + %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ");",
               gen->w_extra[i], gen->w_kernel[i], cin, oc, t);
     } else if (conv_packed(n)) {
       int64_t groups = n->attr.groups, rows = k->count / oc + shortcut_rows, ocg = oc / groups;
-      gen->w_extra[i] = take(gen, groups * rows * ((ocg + 31) / 32 * 32));
+      gen->w_extra[i] = take(gen, groups * packed_floats(rows, ocg));
       em_line(e, "/* %s: the kernel packed for the runtime's GEMM */", name);
       em_line(e, "rt_conv2d_pack_kernel(w + %" PRId64 ", w + %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ");",
               gen->w_extra[i], gen->w_kernel[i], rows, oc, groups);
@@ -429,16 +434,12 @@ static void emit_dw_pointwise_call(Gen *gen, const Node *n, const char *out, con
             "};  /* %s */",
             cg_t(gen, x), x->shape.d[0], x->shape.d[1], x->shape.d[2], cg_cs(gen, x), r->attr.stride[0],
             r->attr.stride[1], em_comment_text(gen->a, r->name));
-    em_line(&gen->e,
-            "CHECK(rt_dwconv2d_pointwise_shortcut(ctx, %s, %s, w + %" PRId64 ", %s, &dw_ep, &d, &sc, w + %" PRId64
-            ", &ep, %" PRId64 ", %" PRId64 "));",
-            out, src, dw_kernel, has_pre ? "&pre" : "NULL", packed, cg_chans(n), cg_cs(gen, n));
-  } else {
-    em_line(&gen->e,
-            "CHECK(rt_dwconv2d_pointwise(ctx, %s, %s, w + %" PRId64 ", %s, &dw_ep, &d, w + %" PRId64 ", &ep, %" PRId64
-            ", %" PRId64 "));",
-            out, src, dw_kernel, has_pre ? "&pre" : "NULL", packed, cg_chans(n), cg_cs(gen, n));
   }
+  em_line(&gen->e,
+          "CHECK(rt_dwconv2d_pointwise%s(ctx, %s, %s, w + %" PRId64 ", %s, &dw_ep, &d, %sw + %" PRId64 ", &ep, %" PRId64
+          ", %" PRId64 "));",
+          r ? "_shortcut" : "", out, src, dw_kernel, has_pre ? "&pre" : "NULL", r ? "&sc, " : "", packed, cg_chans(n),
+          cg_cs(gen, n));
   softmax_after(gen, n);
 }
 
