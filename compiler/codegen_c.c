@@ -717,12 +717,34 @@ const char *cg_comment_line(Gen *gen, const Node *n) {
                                               fmt_thousands(n->macs, macs, sizeof macs)));
 }
 
+/* forward() runs its layers on one team of threads (rt_team_run): every
+ * thread calls every kernel, each kernel does the calling thread's share and
+ * returns with the team in step, so layers are separated by barriers rather
+ * than each forking and joining threads of its own. */
 static void emit_forward(Gen *gen, const char *id) {
   Emitter *e = &gen->e;
   const Graph *g = gen->g;
-  em_open(e, "RtStatus %s_forward(const RtContext *ctx, const float *w, void *arena_, float *ws, size_t ws_floats,", id);
-  em_line(e, "const float *input, float *output, int N) {");
-  em_line(e, "char *arena = arena_;");
+  em_line(e, "/* forward()'s arguments, for the threads of its team. */");
+  em_open(e, "typedef struct ForwardArgs {");
+  em_line(e, "const float *w;");
+  em_line(e, "void *arena;");
+  em_line(e, "float *ws;");
+  em_line(e, "size_t ws_floats;");
+  em_line(e, "const float *input;");
+  em_line(e, "float *output;");
+  em_line(e, "int N;");
+  em_close(e, "} ForwardArgs;");
+  em_blank(e);
+  em_line(e, "/* The layers, one call each, on one thread of the team: ctx is the team's. */");
+  em_open(e, "static RtStatus forward_layers(const RtContext *ctx, void *args) {");
+  em_line(e, "const ForwardArgs *a = args;");
+  em_line(e, "const float *const w = a->w;");
+  em_line(e, "char *const arena = a->arena;");
+  em_line(e, "float *const ws = a->ws;");
+  em_line(e, "const size_t ws_floats = a->ws_floats;");
+  em_line(e, "const float *const input = a->input;");
+  em_line(e, "float *const output = a->output;");
+  em_line(e, "const int N = a->N;");
   for (int i = 0; i < g->nnodes; i++) {
     const Node *n = g->nodes[i];
     const TensorView *v = &gen->p->view[i];
@@ -737,9 +759,12 @@ static void emit_forward(Gen *gen, const char *id) {
               i, gen->p->root_offset[v->root], v->chan_offset, em_comment_text(gen->a, n->name),
               shape_str(&n->shape, s, sizeof s));
   }
-  /* Only convolutions use the workspace; others leave it alone. */
+  /* Only convolutions use the workspace, and not every network reads
+   * input and output through views. */
   em_line(e, "(void)ws;");
   em_line(e, "(void)ws_floats;");
+  em_line(e, "(void)input;");
+  em_line(e, "(void)output;");
   for (int i = 0; i < g->nnodes; i++) {
     const Node *n = g->nodes[i];
     em_blank(e);
@@ -748,13 +773,25 @@ static void emit_forward(Gen *gen, const char *id) {
     cg_emit_node(gen, n);
     em_close(e, "}");
     em_line(e, "if (ctx->layer_done)");
-    em_line(e, "  ctx->layer_done(ctx->layer_arg, %d);", i);
+    em_line(e, "  rt_layer_done(ctx, %d);", i);
   }
-  em_blank(e);
   const Node *o = g->outputs[0];
-  if (gen->p->root_place[gen->p->view[o->id].root] != ROOT_OUTPUT)
-    em_line(e, "memcpy(output, %s, (size_t)N * %" PRId64 " * sizeof(float));", cg_t(gen, o), shape_elems(&o->shape));
+  if (gen->p->root_place[gen->p->view[o->id].root] != ROOT_OUTPUT) {
+    em_blank(e);
+    em_line(e, "/* the output, computed where the plan put it */");
+    em_open(e, "{");
+    em_line(e, "const RtEltwise d = {N, 1, 1, %" PRId64 ", 0, 0};", shape_elems(&o->shape));
+    em_line(e, "CHECK(rt_copy(ctx, output, %s, &d));", cg_t(gen, o));
+    em_close(e, "}");
+  }
   em_line(e, "return RT_OK;");
+  em_close(e, "}");
+  em_blank(e);
+  em_line(e, "/* The network on ctx's threads. */");
+  em_open(e, "RtStatus %s_forward(const RtContext *ctx, const float *w, void *arena_, float *ws, size_t ws_floats,", id);
+  em_line(e, "const float *input, float *output, int N) {");
+  em_line(e, "ForwardArgs a = {w, arena_, ws, ws_floats, input, output, N};");
+  em_line(e, "return rt_team_run(ctx, forward_layers, &a);");
   em_close(e, "}");
 }
 
@@ -1074,7 +1111,6 @@ bool cg_c_write(const Compilation *c, const Graph *g, const Plan *p, const char 
   em_line(&gen.e, "/* Scratch the convolutions need at batch N (im2col tiles, Winograd blocks). */");
   emit_workspace(&gen, id);
   em_blank(&gen.e);
-  em_line(&gen.e, "/* The network, one call per layer. */");
   emit_forward(&gen, id);
   em_blank(&gen.e);
   emit_layer_names(&gen);

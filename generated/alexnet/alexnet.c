@@ -111,10 +111,27 @@ size_t alexnet_workspace_floats(int N) {
   return most;
 }
 
-/* The network, one call per layer. */
-RtStatus alexnet_forward(const RtContext *ctx, const float *w, void *arena_, float *ws, size_t ws_floats,
-  const float *input, float *output, int N) {
-  char *arena = arena_;
+/* forward()'s arguments, for the threads of its team. */
+typedef struct ForwardArgs {
+  const float *w;
+  void *arena;
+  float *ws;
+  size_t ws_floats;
+  const float *input;
+  float *output;
+  int N;
+} ForwardArgs;
+
+/* The layers, one call each, on one thread of the team: ctx is the team's. */
+static RtStatus forward_layers(const RtContext *ctx, void *args) {
+  const ForwardArgs *a = args;
+  const float *const w = a->w;
+  char *const arena = a->arena;
+  float *const ws = a->ws;
+  const size_t ws_floats = a->ws_floats;
+  const float *const input = a->input;
+  float *const output = a->output;
+  const int N = a->N;
   const float *const t0 = input + 0;  /* input 224x224x3 */
   float *const t1 = (float *)(arena + (size_t)N * 0) + 0;  /* conv 55x55x64 */
   float *const t2 = (float *)(arena + (size_t)N * 774400) + 0;  /* maxpool 27x27x64 */
@@ -130,13 +147,15 @@ RtStatus alexnet_forward(const RtContext *ctx, const float *w, void *arena_, flo
   float *const t12 = output + 0;  /* dense_2 1000 */
   (void)ws;
   (void)ws_floats;
+  (void)input;
+  (void)output;
 
   /* input (InputLayer), line 17: 224x224x3, 0 MACs */
   {
     /* read in place from the caller's buffer */
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 0);
+    rt_layer_done(ctx, 0);
 
   /* conv (Conv2D, relu), line 18: 224x224x3 -> 55x55x64, 70,276,800 MACs */
   {
@@ -145,7 +164,7 @@ RtStatus alexnet_forward(const RtContext *ctx, const float *w, void *arena_, flo
     CHECK(rt_conv2d_packed(ctx, t1, t0, w + 884800, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 1);
+    rt_layer_done(ctx, 1);
 
   /* maxpool (MaxPooling2D), line 19: 55x55x64 -> 27x27x64, 0 MACs */
   {
@@ -153,7 +172,7 @@ RtStatus alexnet_forward(const RtContext *ctx, const float *w, void *arena_, flo
     CHECK(rt_maxpool2d(ctx, t2, t1, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 2);
+    rt_layer_done(ctx, 2);
 
   /* conv_1 (Conv2D, relu), line 20: 27x27x64 -> 27x27x192, 223,948,800 MACs */
   {
@@ -162,7 +181,7 @@ RtStatus alexnet_forward(const RtContext *ctx, const float *w, void *arena_, flo
     CHECK(rt_conv2d_packed(ctx, t3, t2, w + 908224, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 3);
+    rt_layer_done(ctx, 3);
 
   /* maxpool_1 (MaxPooling2D), line 21: 27x27x192 -> 13x13x192, 0 MACs */
   {
@@ -170,7 +189,7 @@ RtStatus alexnet_forward(const RtContext *ctx, const float *w, void *arena_, flo
     CHECK(rt_maxpool2d(ctx, t4, t3, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 4);
+    rt_layer_done(ctx, 4);
 
   /* conv_2 (Conv2D, relu, Winograd F(4x4)), line 22: 13x13x192 -> 13x13x384, 112,140,288 MACs */
   {
@@ -179,7 +198,7 @@ RtStatus alexnet_forward(const RtContext *ctx, const float *w, void *arena_, flo
     CHECK(rt_conv2d_winograd(ctx, t5, t4, w + 1215808, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 5);
+    rt_layer_done(ctx, 5);
 
   /* conv_3 (Conv2D, relu, Winograd F(4x4)), line 23: 13x13x384 -> 13x13x256, 149,520,384 MACs */
   {
@@ -188,7 +207,7 @@ RtStatus alexnet_forward(const RtContext *ctx, const float *w, void *arena_, flo
     CHECK(rt_conv2d_winograd(ctx, t6, t5, w + 3870272, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 6);
+    rt_layer_done(ctx, 6);
 
   /* conv_4 (Conv2D, relu, Winograd F(4x4)), line 24: 13x13x256 -> 13x13x256, 99,680,256 MACs */
   {
@@ -197,7 +216,7 @@ RtStatus alexnet_forward(const RtContext *ctx, const float *w, void *arena_, flo
     CHECK(rt_conv2d_winograd(ctx, t7, t6, w + 7409472, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 7);
+    rt_layer_done(ctx, 7);
 
   /* maxpool_2 (MaxPooling2D), line 25: 13x13x256 -> 6x6x256, 0 MACs */
   {
@@ -205,14 +224,14 @@ RtStatus alexnet_forward(const RtContext *ctx, const float *w, void *arena_, flo
     CHECK(rt_maxpool2d(ctx, t8, t7, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 8);
+    rt_layer_done(ctx, 8);
 
   /* flatten (Flatten), line 26: 6x6x256 -> 9216, 0 MACs */
   {
     /* a view of maxpool_2's buffer: nothing to do */
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 9);
+    rt_layer_done(ctx, 9);
 
   /* dense (Dense, relu), line 27: 9216 -> 4096, 37,748,736 MACs */
   {
@@ -221,7 +240,7 @@ RtStatus alexnet_forward(const RtContext *ctx, const float *w, void *arena_, flo
     CHECK(rt_dense(ctx, t10, t9, w + 9768768, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 10);
+    rt_layer_done(ctx, 10);
 
   /* dense_1 (Dense, relu), line 28: 4096 -> 4096, 16,777,216 MACs */
   {
@@ -230,7 +249,7 @@ RtStatus alexnet_forward(const RtContext *ctx, const float *w, void *arena_, flo
     CHECK(rt_dense(ctx, t11, t10, w + 47521600, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 11);
+    rt_layer_done(ctx, 11);
 
   /* dense_2 (Dense, softmax), line 29: 4096 -> 1000, 4,096,000 MACs */
   {
@@ -241,9 +260,15 @@ RtStatus alexnet_forward(const RtContext *ctx, const float *w, void *arena_, flo
     CHECK(rt_softmax(ctx, t12, t12, &sm));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 12);
-
+    rt_layer_done(ctx, 12);
   return RT_OK;
+}
+
+/* The network on ctx's threads. */
+RtStatus alexnet_forward(const RtContext *ctx, const float *w, void *arena_, float *ws, size_t ws_floats,
+  const float *input, float *output, int N) {
+  ForwardArgs a = {w, arena_, ws, ws_floats, input, output, N};
+  return rt_team_run(ctx, forward_layers, &a);
 }
 
 /* The layers of forward() after the passes, in order. */

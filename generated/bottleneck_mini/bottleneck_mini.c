@@ -562,10 +562,27 @@ size_t bottleneck_mini_workspace_floats(int N) {
   return most;
 }
 
-/* The network, one call per layer. */
-RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *arena_, float *ws, size_t ws_floats,
-  const float *input, float *output, int N) {
-  char *arena = arena_;
+/* forward()'s arguments, for the threads of its team. */
+typedef struct ForwardArgs {
+  const float *w;
+  void *arena;
+  float *ws;
+  size_t ws_floats;
+  const float *input;
+  float *output;
+  int N;
+} ForwardArgs;
+
+/* The layers, one call each, on one thread of the team: ctx is the team's. */
+static RtStatus forward_layers(const RtContext *ctx, void *args) {
+  const ForwardArgs *a = args;
+  const float *const w = a->w;
+  char *const arena = a->arena;
+  float *const ws = a->ws;
+  const size_t ws_floats = a->ws_floats;
+  const float *const input = a->input;
+  float *const output = a->output;
+  const int N = a->N;
   const float *const t0 = input + 0;  /* input 32x32x3 */
   float *const t1 = (float *)(arena + (size_t)N * 0) + 0;  /* conv 32x32x32 */
   float *const t2 = (float *)(arena + (size_t)N * 131072) + 0;  /* bn 32x32x32 */
@@ -616,13 +633,15 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
   float *const t47 = output + 0;  /* dense 10 */
   (void)ws;
   (void)ws_floats;
+  (void)input;
+  (void)output;
 
   /* input (InputLayer), line 23: 32x32x3, 0 MACs */
   {
     /* read in place from the caller's buffer */
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 0);
+    rt_layer_done(ctx, 0);
 
   /* conv (Conv2D), line 24: 32x32x3 -> 32x32x32, 884,736 MACs */
   {
@@ -631,7 +650,7 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
     CHECK(rt_conv2d_packed(ctx, t1, t0, w + 294944, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 1);
+    rt_layer_done(ctx, 1);
 
   /* bn (BatchNormalization, relu), line 18: 32x32x32 -> 32x32x32, 0 MACs */
   {
@@ -640,7 +659,7 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
     CHECK(rt_channel_affine(ctx, t2, t1, w + 295808, w + 295840, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 2);
+    rt_layer_done(ctx, 2);
 
   /* conv_1 (Conv2D, bn_1 folded, relu), line 18: 32x32x32 -> 32x32x16, 524,288 MACs */
   {
@@ -649,7 +668,7 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
     CHECK(rt_conv2d_packed(ctx, t3, t2, w + 295888, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 3);
+    rt_layer_done(ctx, 3);
 
   /* conv_2 (Conv2D, + conv, Winograd F(4x4)), line 19: 32x32x16 -> 32x32x32, 4,718,592 MACs */
   {
@@ -658,7 +677,7 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
     CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 296944, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 4);
+    rt_layer_done(ctx, 4);
 
   /* bn_2 (BatchNormalization, relu), line 18: 32x32x32 -> 32x32x32, 0 MACs */
   {
@@ -667,7 +686,7 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
     CHECK(rt_channel_affine(ctx, t5, t4, w + 315376, w + 315408, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 5);
+    rt_layer_done(ctx, 5);
 
   /* conv_3 (Conv2D, bn_3 folded, relu), line 18: 32x32x32 -> 32x32x16, 524,288 MACs */
   {
@@ -676,7 +695,7 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
     CHECK(rt_conv2d_packed(ctx, t6, t5, w + 315456, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 6);
+    rt_layer_done(ctx, 6);
 
   /* conv_4 (Conv2D, + conv_2, Winograd F(4x4)), line 19: 32x32x16 -> 32x32x32, 4,718,592 MACs */
   {
@@ -685,7 +704,7 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
     CHECK(rt_conv2d_winograd(ctx, t7, t6, w + 316512, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 7);
+    rt_layer_done(ctx, 7);
 
   /* bn_4 (BatchNormalization, relu), line 18: 32x32x32 -> 32x32x32, 0 MACs */
   {
@@ -694,7 +713,7 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
     CHECK(rt_channel_affine(ctx, t8, t7, w + 334944, w + 334976, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 8);
+    rt_layer_done(ctx, 8);
 
   /* conv_5 (Conv2D, bn_5 folded, relu), line 18: 32x32x32 -> 32x32x16, 524,288 MACs */
   {
@@ -703,7 +722,7 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
     CHECK(rt_conv2d_packed(ctx, t9, t8, w + 335024, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 9);
+    rt_layer_done(ctx, 9);
 
   /* conv_6 (Conv2D, + conv_4, Winograd F(4x4)), line 19: 32x32x16 -> 32x32x32, 4,718,592 MACs */
   {
@@ -712,7 +731,7 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
     CHECK(rt_conv2d_winograd(ctx, t10, t9, w + 336080, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 10);
+    rt_layer_done(ctx, 10);
 
   /* maxpool (MaxPooling2D), line 15: 32x32x32 -> 16x16x32, 0 MACs */
   {
@@ -720,7 +739,7 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
     CHECK(rt_maxpool2d(ctx, t11, t10, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 11);
+    rt_layer_done(ctx, 11);
 
   /* conv_7 (Conv2D), line 16: 32x32x32 -> 16x16x64, 524,288 MACs */
   {
@@ -729,7 +748,7 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
     CHECK(rt_conv2d_packed(ctx, t12, t10, w + 354576, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 12);
+    rt_layer_done(ctx, 12);
 
   /* bn_6 (BatchNormalization, relu, in place), line 18: 16x16x32 -> 16x16x32, 0 MACs */
   {
@@ -738,7 +757,7 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
     CHECK(rt_channel_affine(ctx, t13, t11, w + 356624, w + 356656, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 13);
+    rt_layer_done(ctx, 13);
 
   /* conv_8 (Conv2D, bn_7 folded, relu), line 18: 16x16x32 -> 16x16x16, 131,072 MACs */
   {
@@ -747,7 +766,7 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
     CHECK(rt_conv2d_packed(ctx, t14, t13, w + 356704, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 14);
+    rt_layer_done(ctx, 14);
 
   /* conv_9 (Conv2D, + conv_7, Winograd F(4x4)), line 19: 16x16x16 -> 16x16x64, 2,359,296 MACs */
   {
@@ -756,7 +775,7 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
     CHECK(rt_conv2d_winograd(ctx, t15, t14, w + 357792, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 15);
+    rt_layer_done(ctx, 15);
 
   /* bn_8 (BatchNormalization, relu), line 18: 16x16x64 -> 16x16x64, 0 MACs */
   {
@@ -765,7 +784,7 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
     CHECK(rt_channel_affine(ctx, t16, t15, w + 394656, w + 394720, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 16);
+    rt_layer_done(ctx, 16);
 
   /* conv_10 (Conv2D, bn_9 folded, relu), line 18: 16x16x64 -> 16x16x32, 524,288 MACs */
   {
@@ -774,7 +793,7 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
     CHECK(rt_conv2d_packed(ctx, t17, t16, w + 394816, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 17);
+    rt_layer_done(ctx, 17);
 
   /* conv_11 (Conv2D, + conv_9, Winograd F(4x4)), line 19: 16x16x32 -> 16x16x64, 4,718,592 MACs */
   {
@@ -783,7 +802,7 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
     CHECK(rt_conv2d_winograd(ctx, t18, t17, w + 396928, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 18);
+    rt_layer_done(ctx, 18);
 
   /* bn_10 (BatchNormalization, relu), line 18: 16x16x64 -> 16x16x64, 0 MACs */
   {
@@ -792,7 +811,7 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
     CHECK(rt_channel_affine(ctx, t19, t18, w + 470656, w + 470720, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 19);
+    rt_layer_done(ctx, 19);
 
   /* conv_12 (Conv2D, bn_11 folded, relu), line 18: 16x16x64 -> 16x16x32, 524,288 MACs */
   {
@@ -801,7 +820,7 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
     CHECK(rt_conv2d_packed(ctx, t20, t19, w + 470816, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 20);
+    rt_layer_done(ctx, 20);
 
   /* conv_13 (Conv2D, + conv_11, Winograd F(4x4)), line 19: 16x16x32 -> 16x16x64, 4,718,592 MACs */
   {
@@ -810,7 +829,7 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
     CHECK(rt_conv2d_winograd(ctx, t21, t20, w + 472928, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 21);
+    rt_layer_done(ctx, 21);
 
   /* maxpool_1 (MaxPooling2D), line 15: 16x16x64 -> 8x8x64, 0 MACs */
   {
@@ -818,7 +837,7 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
     CHECK(rt_maxpool2d(ctx, t22, t21, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 22);
+    rt_layer_done(ctx, 22);
 
   /* conv_14 (Conv2D), line 16: 16x16x64 -> 8x8x128, 524,288 MACs */
   {
@@ -827,7 +846,7 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
     CHECK(rt_conv2d_packed(ctx, t23, t21, w + 546784, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 23);
+    rt_layer_done(ctx, 23);
 
   /* bn_12 (BatchNormalization, relu, in place), line 18: 8x8x64 -> 8x8x64, 0 MACs */
   {
@@ -836,7 +855,7 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
     CHECK(rt_channel_affine(ctx, t24, t22, w + 554976, w + 555040, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 24);
+    rt_layer_done(ctx, 24);
 
   /* conv_15 (Conv2D, bn_13 folded, relu), line 18: 8x8x64 -> 8x8x32, 131,072 MACs */
   {
@@ -845,7 +864,7 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
     CHECK(rt_conv2d_packed(ctx, t25, t24, w + 555136, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 25);
+    rt_layer_done(ctx, 25);
 
   /* conv_16 (Conv2D, + conv_14, Winograd F(4x4)), line 19: 8x8x32 -> 8x8x128, 2,359,296 MACs */
   {
@@ -854,7 +873,7 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
     CHECK(rt_conv2d_winograd(ctx, t26, t25, w + 557312, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 26);
+    rt_layer_done(ctx, 26);
 
   /* bn_14 (BatchNormalization, relu), line 18: 8x8x128 -> 8x8x128, 0 MACs */
   {
@@ -863,7 +882,7 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
     CHECK(rt_channel_affine(ctx, t27, t26, w + 704768, w + 704896, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 27);
+    rt_layer_done(ctx, 27);
 
   /* conv_17 (Conv2D, bn_15 folded, relu), line 18: 8x8x128 -> 8x8x64, 524,288 MACs */
   {
@@ -872,7 +891,7 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
     CHECK(rt_conv2d_packed(ctx, t28, t27, w + 705088, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 28);
+    rt_layer_done(ctx, 28);
 
   /* conv_18 (Conv2D, + conv_16, Winograd F(4x4)), line 19: 8x8x64 -> 8x8x128, 4,718,592 MACs */
   {
@@ -881,7 +900,7 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
     CHECK(rt_conv2d_winograd(ctx, t29, t28, w + 713408, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 29);
+    rt_layer_done(ctx, 29);
 
   /* bn_16 (BatchNormalization, relu), line 18: 8x8x128 -> 8x8x128, 0 MACs */
   {
@@ -890,7 +909,7 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
     CHECK(rt_channel_affine(ctx, t30, t29, w + 1008320, w + 1008448, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 30);
+    rt_layer_done(ctx, 30);
 
   /* conv_19 (Conv2D, bn_17 folded, relu), line 18: 8x8x128 -> 8x8x64, 524,288 MACs */
   {
@@ -899,7 +918,7 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
     CHECK(rt_conv2d_packed(ctx, t31, t30, w + 1008640, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 31);
+    rt_layer_done(ctx, 31);
 
   /* conv_20 (Conv2D, + conv_18, Winograd F(4x4)), line 19: 8x8x64 -> 8x8x128, 4,718,592 MACs */
   {
@@ -908,7 +927,7 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
     CHECK(rt_conv2d_winograd(ctx, t32, t31, w + 1016960, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 32);
+    rt_layer_done(ctx, 32);
 
   /* maxpool_2 (MaxPooling2D), line 15: 8x8x128 -> 4x4x128, 0 MACs */
   {
@@ -916,7 +935,7 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
     CHECK(rt_maxpool2d(ctx, t33, t32, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 33);
+    rt_layer_done(ctx, 33);
 
   /* conv_21 (Conv2D), line 16: 8x8x128 -> 4x4x256, 524,288 MACs */
   {
@@ -925,7 +944,7 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
     CHECK(rt_conv2d_packed(ctx, t34, t32, w + 1312128, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 34);
+    rt_layer_done(ctx, 34);
 
   /* bn_18 (BatchNormalization, relu, in place), line 18: 4x4x128 -> 4x4x128, 0 MACs */
   {
@@ -934,7 +953,7 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
     CHECK(rt_channel_affine(ctx, t35, t33, w + 1344896, w + 1345024, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 35);
+    rt_layer_done(ctx, 35);
 
   /* conv_22 (Conv2D, bn_19 folded, relu), line 18: 4x4x128 -> 4x4x64, 131,072 MACs */
   {
@@ -943,7 +962,7 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
     CHECK(rt_conv2d_packed(ctx, t36, t35, w + 1345216, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 36);
+    rt_layer_done(ctx, 36);
 
   /* conv_23 (Conv2D, + conv_21, Winograd F(2x2)), line 19: 4x4x64 -> 4x4x256, 2,359,296 MACs */
   {
@@ -952,7 +971,7 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
     CHECK(rt_conv2d_winograd(ctx, t37, t36, w + 1353664, &ep, &d, 2, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 37);
+    rt_layer_done(ctx, 37);
 
   /* bn_20 (BatchNormalization, relu), line 18: 4x4x256 -> 4x4x256, 0 MACs */
   {
@@ -961,7 +980,7 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
     CHECK(rt_channel_affine(ctx, t38, t37, w + 1615808, w + 1616064, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 38);
+    rt_layer_done(ctx, 38);
 
   /* conv_24 (Conv2D, bn_21 folded, relu), line 18: 4x4x256 -> 4x4x128, 524,288 MACs */
   {
@@ -970,7 +989,7 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
     CHECK(rt_conv2d_packed(ctx, t39, t38, w + 1616448, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 39);
+    rt_layer_done(ctx, 39);
 
   /* conv_25 (Conv2D, + conv_23, Winograd F(2x2)), line 19: 4x4x128 -> 4x4x256, 4,718,592 MACs */
   {
@@ -979,7 +998,7 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
     CHECK(rt_conv2d_winograd(ctx, t40, t39, w + 1649472, &ep, &d, 2, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 40);
+    rt_layer_done(ctx, 40);
 
   /* bn_22 (BatchNormalization, relu), line 18: 4x4x256 -> 4x4x256, 0 MACs */
   {
@@ -988,7 +1007,7 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
     CHECK(rt_channel_affine(ctx, t41, t40, w + 2173760, w + 2174016, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 41);
+    rt_layer_done(ctx, 41);
 
   /* conv_26 (Conv2D, bn_23 folded, relu), line 18: 4x4x256 -> 4x4x128, 524,288 MACs */
   {
@@ -997,7 +1016,7 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
     CHECK(rt_conv2d_packed(ctx, t42, t41, w + 2174400, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 42);
+    rt_layer_done(ctx, 42);
 
   /* conv_27 (Conv2D, + conv_25, Winograd F(2x2)), line 19: 4x4x128 -> 4x4x256, 4,718,592 MACs */
   {
@@ -1006,7 +1025,7 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
     CHECK(rt_conv2d_winograd(ctx, t43, t42, w + 2207424, &ep, &d, 2, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 43);
+    rt_layer_done(ctx, 43);
 
   /* bn_24 (BatchNormalization, relu, in place), line 30: 4x4x256 -> 4x4x256, 0 MACs */
   {
@@ -1015,7 +1034,7 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
     CHECK(rt_channel_affine(ctx, t44, t43, w + 2731712, w + 2731968, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 44);
+    rt_layer_done(ctx, 44);
 
   /* avgpool (AveragePooling2D), line 30: 4x4x256 -> 1x1x256, 0 MACs */
   {
@@ -1023,14 +1042,14 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
     CHECK(rt_avgpool2d(ctx, t45, t44, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 45);
+    rt_layer_done(ctx, 45);
 
   /* flatten (Flatten), line 30: 1x1x256 -> 256, 0 MACs */
   {
     /* a view of avgpool's buffer: nothing to do */
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 46);
+    rt_layer_done(ctx, 46);
 
   /* dense (Dense, softmax), line 31: 256 -> 10, 2,560 MACs */
   {
@@ -1041,9 +1060,15 @@ RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *are
     CHECK(rt_softmax(ctx, t47, t47, &sm));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 47);
-
+    rt_layer_done(ctx, 47);
   return RT_OK;
+}
+
+/* The network on ctx's threads. */
+RtStatus bottleneck_mini_forward(const RtContext *ctx, const float *w, void *arena_, float *ws, size_t ws_floats,
+  const float *input, float *output, int N) {
+  ForwardArgs a = {w, arena_, ws, ws_floats, input, output, N};
+  return rt_team_run(ctx, forward_layers, &a);
 }
 
 /* The layers of forward() after the passes, in order. */

@@ -213,10 +213,27 @@ size_t cifar_bn_cnn_workspace_floats(int N) {
   return most;
 }
 
-/* The network, one call per layer. */
-RtStatus cifar_bn_cnn_forward(const RtContext *ctx, const float *w, void *arena_, float *ws, size_t ws_floats,
-  const float *input, float *output, int N) {
-  char *arena = arena_;
+/* forward()'s arguments, for the threads of its team. */
+typedef struct ForwardArgs {
+  const float *w;
+  void *arena;
+  float *ws;
+  size_t ws_floats;
+  const float *input;
+  float *output;
+  int N;
+} ForwardArgs;
+
+/* The layers, one call each, on one thread of the team: ctx is the team's. */
+static RtStatus forward_layers(const RtContext *ctx, void *args) {
+  const ForwardArgs *a = args;
+  const float *const w = a->w;
+  char *const arena = a->arena;
+  float *const ws = a->ws;
+  const size_t ws_floats = a->ws_floats;
+  const float *const input = a->input;
+  float *const output = a->output;
+  const int N = a->N;
   const float *const t0 = input + 0;  /* input 32x32x3 */
   float *const t1 = (float *)(arena + (size_t)N * 124928) + 0;  /* bn 32x32x3 */
   float *const t2 = (float *)(arena + (size_t)N * 262144) + 0;  /* conv 32x32x64 */
@@ -235,13 +252,15 @@ RtStatus cifar_bn_cnn_forward(const RtContext *ctx, const float *w, void *arena_
   float *const t15 = output + 0;  /* dense 10 */
   (void)ws;
   (void)ws_floats;
+  (void)input;
+  (void)output;
 
   /* input (InputLayer), line 18: 32x32x3, 0 MACs */
   {
     /* read in place from the caller's buffer */
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 0);
+    rt_layer_done(ctx, 0);
 
   /* bn (BatchNormalization, relu), line 15: 32x32x3 -> 32x32x3, 0 MACs */
   {
@@ -250,7 +269,7 @@ RtStatus cifar_bn_cnn_forward(const RtContext *ctx, const float *w, void *arena_
     CHECK(rt_channel_affine(ctx, t1, t0, w + 590336, w + 590352, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 1);
+    rt_layer_done(ctx, 1);
 
   /* conv (Conv2D, bn_1 folded, relu), line 15: 32x32x3 -> 32x32x64, 1,769,472 MACs */
   {
@@ -259,7 +278,7 @@ RtStatus cifar_bn_cnn_forward(const RtContext *ctx, const float *w, void *arena_
     CHECK(rt_conv2d_packed(ctx, t2, t1, w + 590432, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 2);
+    rt_layer_done(ctx, 2);
 
   /* conv_1 (Conv2D, bn_2 folded, relu, Winograd F(4x4)), line 15: 32x32x64 -> 32x32x64, 37,748,736 MACs */
   {
@@ -268,7 +287,7 @@ RtStatus cifar_bn_cnn_forward(const RtContext *ctx, const float *w, void *arena_
     CHECK(rt_conv2d_winograd(ctx, t3, t2, w + 592224, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 3);
+    rt_layer_done(ctx, 3);
 
   /* conv_2 (Conv2D, Winograd F(4x4)), line 15: 32x32x64 -> 32x32x64, 37,748,736 MACs */
   {
@@ -277,7 +296,7 @@ RtStatus cifar_bn_cnn_forward(const RtContext *ctx, const float *w, void *arena_
     CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 739744, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 4);
+    rt_layer_done(ctx, 4);
 
   /* maxpool (MaxPooling2D), line 21: 32x32x64 -> 16x16x64, 0 MACs */
   {
@@ -285,7 +304,7 @@ RtStatus cifar_bn_cnn_forward(const RtContext *ctx, const float *w, void *arena_
     CHECK(rt_maxpool2d(ctx, t5, t4, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 5);
+    rt_layer_done(ctx, 5);
 
   /* conv_3 (Conv2D, bn_3 and relu before, bn_4 folded, relu, Winograd F(4x4)), line 15: 16x16x64 -> 16x16x128, 18,874,368 MACs */
   {
@@ -295,7 +314,7 @@ RtStatus cifar_bn_cnn_forward(const RtContext *ctx, const float *w, void *arena_
     CHECK(rt_conv2d_winograd_preact(ctx, t6, t5, w + 887456, &pre, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 6);
+    rt_layer_done(ctx, 6);
 
   /* conv_4 (Conv2D, bn_5 folded, relu, Winograd F(4x4)), line 15: 16x16x128 -> 16x16x128, 37,748,736 MACs */
   {
@@ -304,7 +323,7 @@ RtStatus cifar_bn_cnn_forward(const RtContext *ctx, const float *w, void *arena_
     CHECK(rt_conv2d_winograd(ctx, t7, t6, w + 1182496, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 7);
+    rt_layer_done(ctx, 7);
 
   /* conv_5 (Conv2D, Winograd F(4x4)), line 15: 16x16x128 -> 16x16x128, 37,748,736 MACs */
   {
@@ -313,7 +332,7 @@ RtStatus cifar_bn_cnn_forward(const RtContext *ctx, const float *w, void *arena_
     CHECK(rt_conv2d_winograd(ctx, t8, t7, w + 1772448, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 8);
+    rt_layer_done(ctx, 8);
 
   /* maxpool_1 (MaxPooling2D), line 21: 16x16x128 -> 8x8x128, 0 MACs */
   {
@@ -321,7 +340,7 @@ RtStatus cifar_bn_cnn_forward(const RtContext *ctx, const float *w, void *arena_
     CHECK(rt_maxpool2d(ctx, t9, t8, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 9);
+    rt_layer_done(ctx, 9);
 
   /* conv_6 (Conv2D, bn_6 and relu before, bn_7 folded, relu, Winograd F(4x4)), line 15: 8x8x128 -> 8x8x256, 18,874,368 MACs */
   {
@@ -331,7 +350,7 @@ RtStatus cifar_bn_cnn_forward(const RtContext *ctx, const float *w, void *arena_
     CHECK(rt_conv2d_winograd_preact(ctx, t10, t9, w + 2362784, &pre, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 10);
+    rt_layer_done(ctx, 10);
 
   /* conv_7 (Conv2D, bn_8 folded, relu, Winograd F(4x4)), line 15: 8x8x256 -> 8x8x256, 37,748,736 MACs */
   {
@@ -340,7 +359,7 @@ RtStatus cifar_bn_cnn_forward(const RtContext *ctx, const float *w, void *arena_
     CHECK(rt_conv2d_winograd(ctx, t11, t10, w + 3542688, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 11);
+    rt_layer_done(ctx, 11);
 
   /* conv_8 (Conv2D, Winograd F(4x4)), line 15: 8x8x256 -> 8x8x256, 37,748,736 MACs */
   {
@@ -349,7 +368,7 @@ RtStatus cifar_bn_cnn_forward(const RtContext *ctx, const float *w, void *arena_
     CHECK(rt_conv2d_winograd(ctx, t12, t11, w + 5902240, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 12);
+    rt_layer_done(ctx, 12);
 
   /* avgpool (AveragePooling2D), line 24: 8x8x256 -> 1x1x256, 0 MACs */
   {
@@ -357,14 +376,14 @@ RtStatus cifar_bn_cnn_forward(const RtContext *ctx, const float *w, void *arena_
     CHECK(rt_avgpool2d(ctx, t13, t12, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 13);
+    rt_layer_done(ctx, 13);
 
   /* flatten (Flatten), line 24: 1x1x256 -> 256, 0 MACs */
   {
     /* a view of avgpool's buffer: nothing to do */
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 14);
+    rt_layer_done(ctx, 14);
 
   /* dense (Dense, softmax), line 25: 256 -> 10, 2,560 MACs */
   {
@@ -375,9 +394,15 @@ RtStatus cifar_bn_cnn_forward(const RtContext *ctx, const float *w, void *arena_
     CHECK(rt_softmax(ctx, t15, t15, &sm));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 15);
-
+    rt_layer_done(ctx, 15);
   return RT_OK;
+}
+
+/* The network on ctx's threads. */
+RtStatus cifar_bn_cnn_forward(const RtContext *ctx, const float *w, void *arena_, float *ws, size_t ws_floats,
+  const float *input, float *output, int N) {
+  ForwardArgs a = {w, arena_, ws, ws_floats, input, output, N};
+  return rt_team_run(ctx, forward_layers, &a);
 }
 
 /* The layers of forward() after the passes, in order. */

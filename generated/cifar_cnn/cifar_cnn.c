@@ -166,10 +166,27 @@ size_t cifar_cnn_workspace_floats(int N) {
   return most;
 }
 
-/* The network, one call per layer. */
-RtStatus cifar_cnn_forward(const RtContext *ctx, const float *w, void *arena_, float *ws, size_t ws_floats,
-  const float *input, float *output, int N) {
-  char *arena = arena_;
+/* forward()'s arguments, for the threads of its team. */
+typedef struct ForwardArgs {
+  const float *w;
+  void *arena;
+  float *ws;
+  size_t ws_floats;
+  const float *input;
+  float *output;
+  int N;
+} ForwardArgs;
+
+/* The layers, one call each, on one thread of the team: ctx is the team's. */
+static RtStatus forward_layers(const RtContext *ctx, void *args) {
+  const ForwardArgs *a = args;
+  const float *const w = a->w;
+  char *const arena = a->arena;
+  float *const ws = a->ws;
+  const size_t ws_floats = a->ws_floats;
+  const float *const input = a->input;
+  float *const output = a->output;
+  const int N = a->N;
   const float *const t0 = input + 0;  /* input 32x32x3 */
   float *const t1 = (float *)(arena + (size_t)N * 0) + 0;  /* conv 32x32x64 */
   float *const t2 = (float *)(arena + (size_t)N * 262144) + 0;  /* conv_1 32x32x64 */
@@ -188,13 +205,15 @@ RtStatus cifar_cnn_forward(const RtContext *ctx, const float *w, void *arena_, f
   float *const t15 = output + 0;  /* dense 10 */
   (void)ws;
   (void)ws_floats;
+  (void)input;
+  (void)output;
 
   /* input (InputLayer), line 16: 32x32x3, 0 MACs */
   {
     /* read in place from the caller's buffer */
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 0);
+    rt_layer_done(ctx, 0);
 
   /* conv (Conv2D, relu), line 12: 32x32x3 -> 32x32x64, 1,769,472 MACs */
   {
@@ -203,7 +222,7 @@ RtStatus cifar_cnn_forward(const RtContext *ctx, const float *w, void *arena_, f
     CHECK(rt_conv2d_packed(ctx, t1, t0, w + 589888, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 1);
+    rt_layer_done(ctx, 1);
 
   /* conv_1 (Conv2D, relu, Winograd F(4x4)), line 12: 32x32x64 -> 32x32x64, 37,748,736 MACs */
   {
@@ -212,7 +231,7 @@ RtStatus cifar_cnn_forward(const RtContext *ctx, const float *w, void *arena_, f
     CHECK(rt_conv2d_winograd(ctx, t2, t1, w + 591680, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 2);
+    rt_layer_done(ctx, 2);
 
   /* conv_2 (Conv2D, relu, Winograd F(4x4)), line 12: 32x32x64 -> 32x32x64, 37,748,736 MACs */
   {
@@ -221,7 +240,7 @@ RtStatus cifar_cnn_forward(const RtContext *ctx, const float *w, void *arena_, f
     CHECK(rt_conv2d_winograd(ctx, t3, t2, w + 739200, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 3);
+    rt_layer_done(ctx, 3);
 
   /* maxpool (MaxPooling2D), line 17: 32x32x64 -> 16x16x64, 0 MACs */
   {
@@ -229,7 +248,7 @@ RtStatus cifar_cnn_forward(const RtContext *ctx, const float *w, void *arena_, f
     CHECK(rt_maxpool2d(ctx, t4, t3, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 4);
+    rt_layer_done(ctx, 4);
 
   /* conv_3 (Conv2D, relu, Winograd F(4x4)), line 12: 16x16x64 -> 16x16x128, 18,874,368 MACs */
   {
@@ -238,7 +257,7 @@ RtStatus cifar_cnn_forward(const RtContext *ctx, const float *w, void *arena_, f
     CHECK(rt_conv2d_winograd(ctx, t5, t4, w + 886784, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 5);
+    rt_layer_done(ctx, 5);
 
   /* conv_4 (Conv2D, relu, Winograd F(4x4)), line 12: 16x16x128 -> 16x16x128, 37,748,736 MACs */
   {
@@ -247,7 +266,7 @@ RtStatus cifar_cnn_forward(const RtContext *ctx, const float *w, void *arena_, f
     CHECK(rt_conv2d_winograd(ctx, t6, t5, w + 1181824, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 6);
+    rt_layer_done(ctx, 6);
 
   /* conv_5 (Conv2D, relu, Winograd F(4x4)), line 12: 16x16x128 -> 16x16x128, 37,748,736 MACs */
   {
@@ -256,7 +275,7 @@ RtStatus cifar_cnn_forward(const RtContext *ctx, const float *w, void *arena_, f
     CHECK(rt_conv2d_winograd(ctx, t7, t6, w + 1771776, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 7);
+    rt_layer_done(ctx, 7);
 
   /* maxpool_1 (MaxPooling2D), line 18: 16x16x128 -> 8x8x128, 0 MACs */
   {
@@ -264,7 +283,7 @@ RtStatus cifar_cnn_forward(const RtContext *ctx, const float *w, void *arena_, f
     CHECK(rt_maxpool2d(ctx, t8, t7, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 8);
+    rt_layer_done(ctx, 8);
 
   /* conv_6 (Conv2D, relu, Winograd F(4x4)), line 12: 8x8x128 -> 8x8x256, 18,874,368 MACs */
   {
@@ -273,7 +292,7 @@ RtStatus cifar_cnn_forward(const RtContext *ctx, const float *w, void *arena_, f
     CHECK(rt_conv2d_winograd(ctx, t9, t8, w + 2361856, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 9);
+    rt_layer_done(ctx, 9);
 
   /* conv_7 (Conv2D, relu, Winograd F(4x4)), line 12: 8x8x256 -> 8x8x256, 37,748,736 MACs */
   {
@@ -282,7 +301,7 @@ RtStatus cifar_cnn_forward(const RtContext *ctx, const float *w, void *arena_, f
     CHECK(rt_conv2d_winograd(ctx, t10, t9, w + 3541760, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 10);
+    rt_layer_done(ctx, 10);
 
   /* conv_8 (Conv2D, relu, Winograd F(4x4)), line 12: 8x8x256 -> 8x8x256, 37,748,736 MACs */
   {
@@ -291,7 +310,7 @@ RtStatus cifar_cnn_forward(const RtContext *ctx, const float *w, void *arena_, f
     CHECK(rt_conv2d_winograd(ctx, t11, t10, w + 5901312, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 11);
+    rt_layer_done(ctx, 11);
 
   /* conv_9 (Conv2D, relu, Winograd F(4x4)), line 12: 8x8x256 -> 8x8x256, 37,748,736 MACs */
   {
@@ -300,7 +319,7 @@ RtStatus cifar_cnn_forward(const RtContext *ctx, const float *w, void *arena_, f
     CHECK(rt_conv2d_winograd(ctx, t12, t11, w + 8260864, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 12);
+    rt_layer_done(ctx, 12);
 
   /* avgpool (AveragePooling2D), line 20: 8x8x256 -> 1x1x256, 0 MACs */
   {
@@ -308,14 +327,14 @@ RtStatus cifar_cnn_forward(const RtContext *ctx, const float *w, void *arena_, f
     CHECK(rt_avgpool2d(ctx, t13, t12, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 13);
+    rt_layer_done(ctx, 13);
 
   /* flatten (Flatten), line 20: 1x1x256 -> 256, 0 MACs */
   {
     /* a view of avgpool's buffer: nothing to do */
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 14);
+    rt_layer_done(ctx, 14);
 
   /* dense (Dense, softmax), line 21: 256 -> 10, 2,560 MACs */
   {
@@ -326,9 +345,15 @@ RtStatus cifar_cnn_forward(const RtContext *ctx, const float *w, void *arena_, f
     CHECK(rt_softmax(ctx, t15, t15, &sm));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 15);
-
+    rt_layer_done(ctx, 15);
   return RT_OK;
+}
+
+/* The network on ctx's threads. */
+RtStatus cifar_cnn_forward(const RtContext *ctx, const float *w, void *arena_, float *ws, size_t ws_floats,
+  const float *input, float *output, int N) {
+  ForwardArgs a = {w, arena_, ws, ws_floats, input, output, N};
+  return rt_team_run(ctx, forward_layers, &a);
 }
 
 /* The layers of forward() after the passes, in order. */

@@ -56,22 +56,41 @@ size_t conv_arith_workspace_floats(int N) {
   return most;
 }
 
-/* The network, one call per layer. */
-RtStatus conv_arith_forward(const RtContext *ctx, const float *w, void *arena_, float *ws, size_t ws_floats,
-  const float *input, float *output, int N) {
-  char *arena = arena_;
+/* forward()'s arguments, for the threads of its team. */
+typedef struct ForwardArgs {
+  const float *w;
+  void *arena;
+  float *ws;
+  size_t ws_floats;
+  const float *input;
+  float *output;
+  int N;
+} ForwardArgs;
+
+/* The layers, one call each, on one thread of the team: ctx is the team's. */
+static RtStatus forward_layers(const RtContext *ctx, void *args) {
+  const ForwardArgs *a = args;
+  const float *const w = a->w;
+  char *const arena = a->arena;
+  float *const ws = a->ws;
+  const size_t ws_floats = a->ws_floats;
+  const float *const input = a->input;
+  float *const output = a->output;
+  const int N = a->N;
   const float *const t0 = input + 0;  /* input 224x224x3 */
   float *const t1 = (float *)(arena + (size_t)N * 0) + 0;  /* conv 222x222x64 */
   float *const t2 = output + 0;  /* conv_1 111x111x64 */
   (void)ws;
   (void)ws_floats;
+  (void)input;
+  (void)output;
 
   /* input (InputLayer), line 13: 224x224x3, 0 MACs */
   {
     /* read in place from the caller's buffer */
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 0);
+    rt_layer_done(ctx, 0);
 
   /* conv (Conv2D), line 14: 224x224x3 -> 222x222x64, 85,162,752 MACs */
   {
@@ -80,7 +99,7 @@ RtStatus conv_arith_forward(const RtContext *ctx, const float *w, void *arena_, 
     CHECK(rt_conv2d_packed(ctx, t1, t0, w + 65600, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 1);
+    rt_layer_done(ctx, 1);
 
   /* conv_1 (Conv2D), line 15: 222x222x64 -> 111x111x64, 807,469,056 MACs */
   {
@@ -89,9 +108,15 @@ RtStatus conv_arith_forward(const RtContext *ctx, const float *w, void *arena_, 
     CHECK(rt_conv2d_packed(ctx, t2, t1, w + 67392, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 2);
-
+    rt_layer_done(ctx, 2);
   return RT_OK;
+}
+
+/* The network on ctx's threads. */
+RtStatus conv_arith_forward(const RtContext *ctx, const float *w, void *arena_, float *ws, size_t ws_floats,
+  const float *input, float *output, int N) {
+  ForwardArgs a = {w, arena_, ws, ws_floats, input, output, N};
+  return rt_team_run(ctx, forward_layers, &a);
 }
 
 /* The layers of forward() after the passes, in order. */

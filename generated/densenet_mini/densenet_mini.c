@@ -321,10 +321,27 @@ size_t densenet_mini_workspace_floats(int N) {
   return most;
 }
 
-/* The network, one call per layer. */
-RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena_, float *ws, size_t ws_floats,
-  const float *input, float *output, int N) {
-  char *arena = arena_;
+/* forward()'s arguments, for the threads of its team. */
+typedef struct ForwardArgs {
+  const float *w;
+  void *arena;
+  float *ws;
+  size_t ws_floats;
+  const float *input;
+  float *output;
+  int N;
+} ForwardArgs;
+
+/* The layers, one call each, on one thread of the team: ctx is the team's. */
+static RtStatus forward_layers(const RtContext *ctx, void *args) {
+  const ForwardArgs *a = args;
+  const float *const w = a->w;
+  char *const arena = a->arena;
+  float *const ws = a->ws;
+  const size_t ws_floats = a->ws_floats;
+  const float *const input = a->input;
+  float *const output = a->output;
+  const int N = a->N;
   const float *const t0 = input + 0;  /* input 32x32x3 */
   float *const t1 = (float *)(arena + (size_t)N * 0) + 0;  /* conv 32x32x32 */
   float *const t2 = (float *)(arena + (size_t)N * 131072) + 0;  /* conv_1 32x32x32 */
@@ -363,13 +380,15 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
   float *const t35 = output + 0;  /* dense 10 */
   (void)ws;
   (void)ws_floats;
+  (void)input;
+  (void)output;
 
   /* input (InputLayer), line 22: 32x32x3, 0 MACs */
   {
     /* read in place from the caller's buffer */
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 0);
+    rt_layer_done(ctx, 0);
 
   /* conv (Conv2D), line 23: 32x32x3 -> 32x32x32, 884,736 MACs */
   {
@@ -378,7 +397,7 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     CHECK(rt_conv2d_packed(ctx, t1, t0, w + 57632, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 1);
+    rt_layer_done(ctx, 1);
 
   /* conv_1 (Conv2D, bn and relu before, Winograd F(4x4)), line 14: 32x32x32 -> 32x32x32, 9,437,184 MACs */
   {
@@ -388,7 +407,7 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     CHECK(rt_conv2d_winograd_preact(ctx, t2, t1, w + 58592, &pre, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 2);
+    rt_layer_done(ctx, 2);
 
   /* concat (Concatenate), line 15: 32x32x32 + 32x32x32 -> 32x32x64, 0 MACs */
   {
@@ -398,7 +417,7 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     CHECK(rt_concat(ctx, t3, ins, chans, 2, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 3);
+    rt_layer_done(ctx, 3);
 
   /* conv_2 (Conv2D, bn_1 and relu before, Winograd F(4x4)), line 14: 32x32x64 -> 32x32x32, 18,874,368 MACs */
   {
@@ -408,7 +427,7 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     CHECK(rt_conv2d_winograd_preact(ctx, t4, t3, w + 95616, &pre, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 4);
+    rt_layer_done(ctx, 4);
 
   /* concat_1 (Concatenate), line 15: 32x32x64 + 32x32x32 -> 32x32x96, 0 MACs */
   {
@@ -418,7 +437,7 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     CHECK(rt_concat(ctx, t5, ins, chans, 2, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 5);
+    rt_layer_done(ctx, 5);
 
   /* conv_3 (Conv2D, bn_2 and relu before, Winograd F(4x4)), line 14: 32x32x96 -> 32x32x32, 28,311,552 MACs */
   {
@@ -428,7 +447,7 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     CHECK(rt_conv2d_winograd_preact(ctx, t6, t5, w + 169568, &pre, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 6);
+    rt_layer_done(ctx, 6);
 
   /* concat_2 (Concatenate), line 15: 32x32x96 + 32x32x32 -> 32x32x128, 0 MACs */
   {
@@ -438,7 +457,7 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     CHECK(rt_concat(ctx, t7, ins, chans, 2, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 7);
+    rt_layer_done(ctx, 7);
 
   /* conv_4 (Conv2D, bn_3 and relu before, Winograd F(4x4)), line 14: 32x32x128 -> 32x32x32, 37,748,736 MACs */
   {
@@ -448,7 +467,7 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     CHECK(rt_conv2d_winograd_preact(ctx, t8, t7, w + 280448, &pre, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 8);
+    rt_layer_done(ctx, 8);
 
   /* concat_3 (Concatenate), line 15: 32x32x128 + 32x32x32 -> 32x32x160, 0 MACs */
   {
@@ -458,7 +477,7 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     CHECK(rt_concat(ctx, t9, ins, chans, 2, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 9);
+    rt_layer_done(ctx, 9);
 
   /* bn_4 (BatchNormalization, relu, in place), line 19: 32x32x160 -> 32x32x160, 0 MACs */
   {
@@ -467,7 +486,7 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     CHECK(rt_channel_affine(ctx, t10, t9, w + 427904, w + 428064, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 10);
+    rt_layer_done(ctx, 10);
 
   /* conv_5 (Conv2D), line 19: 32x32x160 -> 32x32x80, 13,107,200 MACs */
   {
@@ -476,7 +495,7 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     CHECK(rt_conv2d_packed(ctx, t11, t10, w + 428304, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 11);
+    rt_layer_done(ctx, 11);
 
   /* avgpool (AveragePooling2D), line 19: 32x32x80 -> 16x16x80, 0 MACs */
   {
@@ -484,7 +503,7 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     CHECK(rt_avgpool2d(ctx, t12, t11, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 12);
+    rt_layer_done(ctx, 12);
 
   /* conv_6 (Conv2D, bn_5 and relu before, Winograd F(4x4)), line 14: 16x16x80 -> 16x16x32, 5,898,240 MACs */
   {
@@ -494,7 +513,7 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     CHECK(rt_conv2d_winograd_preact(ctx, t13, t12, w + 443856, &pre, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 13);
+    rt_layer_done(ctx, 13);
 
   /* concat_4 (Concatenate), line 15: 16x16x80 + 16x16x32 -> 16x16x112, 0 MACs */
   {
@@ -504,7 +523,7 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     CHECK(rt_concat(ctx, t14, ins, chans, 2, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 14);
+    rt_layer_done(ctx, 14);
 
   /* conv_7 (Conv2D, bn_6 and relu before, Winograd F(4x4)), line 14: 16x16x112 -> 16x16x32, 8,257,536 MACs */
   {
@@ -514,7 +533,7 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     CHECK(rt_conv2d_winograd_preact(ctx, t15, t14, w + 536272, &pre, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 15);
+    rt_layer_done(ctx, 15);
 
   /* concat_5 (Concatenate), line 15: 16x16x112 + 16x16x32 -> 16x16x144, 0 MACs */
   {
@@ -524,7 +543,7 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     CHECK(rt_concat(ctx, t16, ins, chans, 2, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 16);
+    rt_layer_done(ctx, 16);
 
   /* conv_8 (Conv2D, bn_7 and relu before, Winograd F(4x4)), line 14: 16x16x144 -> 16x16x32, 10,616,832 MACs */
   {
@@ -534,7 +553,7 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     CHECK(rt_conv2d_winograd_preact(ctx, t17, t16, w + 665616, &pre, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 17);
+    rt_layer_done(ctx, 17);
 
   /* concat_6 (Concatenate), line 15: 16x16x144 + 16x16x32 -> 16x16x176, 0 MACs */
   {
@@ -544,7 +563,7 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     CHECK(rt_concat(ctx, t18, ins, chans, 2, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 18);
+    rt_layer_done(ctx, 18);
 
   /* conv_9 (Conv2D, bn_8 and relu before, Winograd F(4x4)), line 14: 16x16x176 -> 16x16x32, 12,976,128 MACs */
   {
@@ -554,7 +573,7 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     CHECK(rt_conv2d_winograd_preact(ctx, t19, t18, w + 831888, &pre, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 19);
+    rt_layer_done(ctx, 19);
 
   /* concat_7 (Concatenate), line 15: 16x16x176 + 16x16x32 -> 16x16x208, 0 MACs */
   {
@@ -564,7 +583,7 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     CHECK(rt_concat(ctx, t20, ins, chans, 2, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 20);
+    rt_layer_done(ctx, 20);
 
   /* bn_9 (BatchNormalization, relu, in place), line 19: 16x16x208 -> 16x16x208, 0 MACs */
   {
@@ -573,7 +592,7 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     CHECK(rt_channel_affine(ctx, t21, t20, w + 1034640, w + 1034848, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 21);
+    rt_layer_done(ctx, 21);
 
   /* conv_10 (Conv2D), line 19: 16x16x208 -> 16x16x104, 5,537,792 MACs */
   {
@@ -582,7 +601,7 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     CHECK(rt_conv2d_packed(ctx, t22, t21, w + 1035168, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 22);
+    rt_layer_done(ctx, 22);
 
   /* avgpool_1 (AveragePooling2D), line 19: 16x16x104 -> 8x8x104, 0 MACs */
   {
@@ -590,7 +609,7 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     CHECK(rt_avgpool2d(ctx, t23, t22, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 23);
+    rt_layer_done(ctx, 23);
 
   /* conv_11 (Conv2D, bn_10 and relu before, Winograd F(4x4)), line 14: 8x8x104 -> 8x8x32, 1,916,928 MACs */
   {
@@ -600,7 +619,7 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     CHECK(rt_conv2d_winograd_preact(ctx, t24, t23, w + 1062032, &pre, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 24);
+    rt_layer_done(ctx, 24);
 
   /* concat_8 (Concatenate), line 15: 8x8x104 + 8x8x32 -> 8x8x136, 0 MACs */
   {
@@ -610,7 +629,7 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     CHECK(rt_concat(ctx, t25, ins, chans, 2, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 25);
+    rt_layer_done(ctx, 25);
 
   /* conv_12 (Conv2D, bn_11 and relu before, Winograd F(4x4)), line 14: 8x8x136 -> 8x8x32, 2,506,752 MACs */
   {
@@ -620,7 +639,7 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     CHECK(rt_conv2d_winograd_preact(ctx, t26, t25, w + 1182144, &pre, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 26);
+    rt_layer_done(ctx, 26);
 
   /* concat_9 (Concatenate), line 15: 8x8x136 + 8x8x32 -> 8x8x168, 0 MACs */
   {
@@ -630,7 +649,7 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     CHECK(rt_concat(ctx, t27, ins, chans, 2, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 27);
+    rt_layer_done(ctx, 27);
 
   /* conv_13 (Conv2D, bn_12 and relu before, Winograd F(4x4)), line 14: 8x8x168 -> 8x8x32, 3,096,576 MACs */
   {
@@ -640,7 +659,7 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     CHECK(rt_conv2d_winograd_preact(ctx, t28, t27, w + 1339184, &pre, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 28);
+    rt_layer_done(ctx, 28);
 
   /* concat_10 (Concatenate), line 15: 8x8x168 + 8x8x32 -> 8x8x200, 0 MACs */
   {
@@ -650,7 +669,7 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     CHECK(rt_concat(ctx, t29, ins, chans, 2, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 29);
+    rt_layer_done(ctx, 29);
 
   /* conv_14 (Conv2D, bn_13 and relu before, Winograd F(4x4)), line 14: 8x8x200 -> 8x8x32, 3,686,400 MACs */
   {
@@ -660,7 +679,7 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     CHECK(rt_conv2d_winograd_preact(ctx, t30, t29, w + 1533152, &pre, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 30);
+    rt_layer_done(ctx, 30);
 
   /* concat_11 (Concatenate), line 15: 8x8x200 + 8x8x32 -> 8x8x232, 0 MACs */
   {
@@ -670,7 +689,7 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     CHECK(rt_concat(ctx, t31, ins, chans, 2, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 31);
+    rt_layer_done(ctx, 31);
 
   /* bn_14 (BatchNormalization, relu, in place), line 28: 8x8x232 -> 8x8x232, 0 MACs */
   {
@@ -679,7 +698,7 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     CHECK(rt_channel_affine(ctx, t32, t31, w + 1763552, w + 1763792, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 32);
+    rt_layer_done(ctx, 32);
 
   /* avgpool_2 (AveragePooling2D), line 28: 8x8x232 -> 1x1x232, 0 MACs */
   {
@@ -687,14 +706,14 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     CHECK(rt_avgpool2d(ctx, t33, t32, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 33);
+    rt_layer_done(ctx, 33);
 
   /* flatten (Flatten), line 28: 1x1x232 -> 232, 0 MACs */
   {
     /* a view of avgpool_2's buffer: nothing to do */
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 34);
+    rt_layer_done(ctx, 34);
 
   /* dense (Dense, softmax), line 29: 232 -> 10, 2,320 MACs */
   {
@@ -705,9 +724,15 @@ RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena
     CHECK(rt_softmax(ctx, t35, t35, &sm));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 35);
-
+    rt_layer_done(ctx, 35);
   return RT_OK;
+}
+
+/* The network on ctx's threads. */
+RtStatus densenet_mini_forward(const RtContext *ctx, const float *w, void *arena_, float *ws, size_t ws_floats,
+  const float *input, float *output, int N) {
+  ForwardArgs a = {w, arena_, ws, ws_floats, input, output, N};
+  return rt_team_run(ctx, forward_layers, &a);
 }
 
 /* The layers of forward() after the passes, in order. */

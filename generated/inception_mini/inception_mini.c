@@ -439,10 +439,27 @@ size_t inception_mini_workspace_floats(int N) {
   return most;
 }
 
-/* The network, one call per layer. */
-RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *arena_, float *ws, size_t ws_floats,
-  const float *input, float *output, int N) {
-  char *arena = arena_;
+/* forward()'s arguments, for the threads of its team. */
+typedef struct ForwardArgs {
+  const float *w;
+  void *arena;
+  float *ws;
+  size_t ws_floats;
+  const float *input;
+  float *output;
+  int N;
+} ForwardArgs;
+
+/* The layers, one call each, on one thread of the team: ctx is the team's. */
+static RtStatus forward_layers(const RtContext *ctx, void *args) {
+  const ForwardArgs *a = args;
+  const float *const w = a->w;
+  char *const arena = a->arena;
+  float *const ws = a->ws;
+  const size_t ws_floats = a->ws_floats;
+  const float *const input = a->input;
+  float *const output = a->output;
+  const int N = a->N;
   const float *const t0 = input + 0;  /* input 32x32x3 */
   float *const t1 = (float *)(arena + (size_t)N * 393216) + 0;  /* conv 32x32x64 */
   float *const t2 = (float *)(arena + (size_t)N * 1966080) + 0;  /* conv_1 32x32x64 */
@@ -491,13 +508,15 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
   float *const t45 = output + 0;  /* dense 10 */
   (void)ws;
   (void)ws_floats;
+  (void)input;
+  (void)output;
 
   /* input (InputLayer), line 21: 32x32x3, 0 MACs */
   {
     /* read in place from the caller's buffer */
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 0);
+    rt_layer_done(ctx, 0);
 
   /* conv (Conv2D, relu), line 22: 32x32x3 -> 32x32x64, 1,769,472 MACs */
   {
@@ -506,7 +525,7 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_conv2d_packed(ctx, t1, t0, w + 294976, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 1);
+    rt_layer_done(ctx, 1);
 
   /* conv_1 (Conv2D, relu), line 14: 32x32x64 -> 32x32x64, 4,194,304 MACs */
   {
@@ -515,7 +534,7 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_conv2d_packed(ctx, t2, t1, w + 296768, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 2);
+    rt_layer_done(ctx, 2);
 
   /* conv_2 (Conv2D, relu), line 15: 32x32x64 -> 32x32x96, 6,291,456 MACs */
   {
@@ -524,7 +543,7 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_conv2d_packed(ctx, t3, t1, w + 300960, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 3);
+    rt_layer_done(ctx, 3);
 
   /* conv_3 (Conv2D, relu, Winograd F(4x4)), line 15: 32x32x96 -> 32x32x128, 113,246,208 MACs */
   {
@@ -533,7 +552,7 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 307232, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 4);
+    rt_layer_done(ctx, 4);
 
   /* conv_4 (Conv2D, relu), line 16: 32x32x64 -> 32x32x16, 1,048,576 MACs */
   {
@@ -542,7 +561,7 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_conv2d_packed(ctx, t5, t1, w + 749616, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 5);
+    rt_layer_done(ctx, 5);
 
   /* conv_5 (Conv2D, relu), line 16: 32x32x16 -> 32x32x32, 13,107,200 MACs */
   {
@@ -551,7 +570,7 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_conv2d_packed(ctx, t6, t5, w + 751696, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 6);
+    rt_layer_done(ctx, 6);
 
   /* maxpool (MaxPooling2D), line 17: 32x32x64 -> 32x32x64, 0 MACs */
   {
@@ -559,7 +578,7 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_maxpool2d(ctx, t7, t1, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 7);
+    rt_layer_done(ctx, 7);
 
   /* conv_6 (Conv2D, relu), line 17: 32x32x64 -> 32x32x32, 2,097,152 MACs */
   {
@@ -568,14 +587,14 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_conv2d_packed(ctx, t8, t7, w + 764528, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 8);
+    rt_layer_done(ctx, 8);
 
   /* concat (Concatenate), line 18: 32x32x64 + 32x32x128 + 32x32x32 + 32x32x32 -> 32x32x256, 0 MACs */
   {
     /* free: its inputs were written into their channel slices */
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 9);
+    rt_layer_done(ctx, 9);
 
   /* conv_7 (Conv2D, relu), line 14: 32x32x256 -> 32x32x128, 33,554,432 MACs */
   {
@@ -584,7 +603,7 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_conv2d_packed(ctx, t10, t9, w + 766704, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 10);
+    rt_layer_done(ctx, 10);
 
   /* conv_8 (Conv2D, relu), line 15: 32x32x256 -> 32x32x128, 33,554,432 MACs */
   {
@@ -593,7 +612,7 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_conv2d_packed(ctx, t11, t9, w + 799600, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 11);
+    rt_layer_done(ctx, 11);
 
   /* conv_9 (Conv2D, relu, Winograd F(4x4)), line 15: 32x32x128 -> 32x32x192, 226,492,416 MACs */
   {
@@ -602,7 +621,7 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_conv2d_winograd(ctx, t12, t11, w + 832560, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 12);
+    rt_layer_done(ctx, 12);
 
   /* conv_10 (Conv2D, relu), line 16: 32x32x256 -> 32x32x32, 8,388,608 MACs */
   {
@@ -611,7 +630,7 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_conv2d_packed(ctx, t13, t9, w + 1717328, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 13);
+    rt_layer_done(ctx, 13);
 
   /* conv_11 (Conv2D, relu), line 16: 32x32x32 -> 32x32x96, 78,643,200 MACs */
   {
@@ -620,7 +639,7 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_conv2d_packed(ctx, t14, t13, w + 1725616, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 14);
+    rt_layer_done(ctx, 14);
 
   /* maxpool_1 (MaxPooling2D), line 17: 32x32x256 -> 32x32x256, 0 MACs */
   {
@@ -628,7 +647,7 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_maxpool2d(ctx, t15, t9, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 15);
+    rt_layer_done(ctx, 15);
 
   /* conv_12 (Conv2D, relu), line 17: 32x32x256 -> 32x32x64, 16,777,216 MACs */
   {
@@ -637,14 +656,14 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_conv2d_packed(ctx, t16, t15, w + 1802480, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 16);
+    rt_layer_done(ctx, 16);
 
   /* concat_1 (Concatenate), line 18: 32x32x128 + 32x32x192 + 32x32x96 + 32x32x64 -> 32x32x480, 0 MACs */
   {
     /* free: its inputs were written into their channel slices */
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 17);
+    rt_layer_done(ctx, 17);
 
   /* maxpool_2 (MaxPooling2D), line 25: 32x32x480 -> 16x16x480, 0 MACs */
   {
@@ -652,7 +671,7 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_maxpool2d(ctx, t18, t17, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 18);
+    rt_layer_done(ctx, 18);
 
   /* conv_13 (Conv2D, relu), line 14: 16x16x480 -> 16x16x192, 23,592,960 MACs */
   {
@@ -661,7 +680,7 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_conv2d_packed(ctx, t19, t18, w + 1819056, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 19);
+    rt_layer_done(ctx, 19);
 
   /* conv_14 (Conv2D, relu), line 15: 16x16x480 -> 16x16x96, 11,796,480 MACs */
   {
@@ -670,7 +689,7 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_conv2d_packed(ctx, t20, t18, w + 1911312, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 20);
+    rt_layer_done(ctx, 20);
 
   /* conv_15 (Conv2D, relu, Winograd F(4x4)), line 15: 16x16x96 -> 16x16x208, 46,006,272 MACs */
   {
@@ -679,7 +698,7 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_conv2d_winograd(ctx, t21, t20, w + 1957600, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 21);
+    rt_layer_done(ctx, 21);
 
   /* conv_16 (Conv2D, relu), line 16: 16x16x480 -> 16x16x16, 1,966,080 MACs */
   {
@@ -688,7 +707,7 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_conv2d_packed(ctx, t22, t18, w + 2731760, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 22);
+    rt_layer_done(ctx, 22);
 
   /* conv_17 (Conv2D, relu), line 16: 16x16x16 -> 16x16x48, 4,915,200 MACs */
   {
@@ -697,7 +716,7 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_conv2d_packed(ctx, t23, t22, w + 2747168, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 23);
+    rt_layer_done(ctx, 23);
 
   /* maxpool_3 (MaxPooling2D), line 17: 16x16x480 -> 16x16x480, 0 MACs */
   {
@@ -705,7 +724,7 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_maxpool2d(ctx, t24, t18, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 24);
+    rt_layer_done(ctx, 24);
 
   /* conv_18 (Conv2D, relu), line 17: 16x16x480 -> 16x16x64, 7,864,320 MACs */
   {
@@ -714,14 +733,14 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_conv2d_packed(ctx, t25, t24, w + 2772832, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 25);
+    rt_layer_done(ctx, 25);
 
   /* concat_2 (Concatenate), line 18: 16x16x192 + 16x16x208 + 16x16x48 + 16x16x64 -> 16x16x512, 0 MACs */
   {
     /* free: its inputs were written into their channel slices */
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 26);
+    rt_layer_done(ctx, 26);
 
   /* conv_19 (Conv2D, relu), line 14: 16x16x512 -> 16x16x160, 20,971,520 MACs */
   {
@@ -730,7 +749,7 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_conv2d_packed(ctx, t27, t26, w + 2803712, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 27);
+    rt_layer_done(ctx, 27);
 
   /* conv_20 (Conv2D, relu), line 15: 16x16x512 -> 16x16x112, 14,680,064 MACs */
   {
@@ -739,7 +758,7 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_conv2d_packed(ctx, t28, t26, w + 2885744, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 28);
+    rt_layer_done(ctx, 28);
 
   /* conv_21 (Conv2D, relu, Winograd F(4x4)), line 15: 16x16x112 -> 16x16x224, 57,802,752 MACs */
   {
@@ -748,7 +767,7 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_conv2d_winograd(ctx, t29, t28, w + 2951504, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 29);
+    rt_layer_done(ctx, 29);
 
   /* conv_22 (Conv2D, relu), line 16: 16x16x512 -> 16x16x24, 3,145,728 MACs */
   {
@@ -757,7 +776,7 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_conv2d_packed(ctx, t30, t26, w + 3854704, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 30);
+    rt_layer_done(ctx, 30);
 
   /* conv_23 (Conv2D, relu), line 16: 16x16x24 -> 16x16x64, 9,830,400 MACs */
   {
@@ -766,7 +785,7 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_conv2d_packed(ctx, t31, t30, w + 3871152, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 31);
+    rt_layer_done(ctx, 31);
 
   /* maxpool_4 (MaxPooling2D), line 17: 16x16x512 -> 16x16x512, 0 MACs */
   {
@@ -774,7 +793,7 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_maxpool2d(ctx, t32, t26, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 32);
+    rt_layer_done(ctx, 32);
 
   /* conv_24 (Conv2D, relu), line 17: 16x16x512 -> 16x16x64, 8,388,608 MACs */
   {
@@ -783,14 +802,14 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_conv2d_packed(ctx, t33, t32, w + 3909616, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 33);
+    rt_layer_done(ctx, 33);
 
   /* concat_3 (Concatenate), line 18: 16x16x160 + 16x16x224 + 16x16x64 + 16x16x64 -> 16x16x512, 0 MACs */
   {
     /* free: its inputs were written into their channel slices */
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 34);
+    rt_layer_done(ctx, 34);
 
   /* maxpool_5 (MaxPooling2D), line 28: 16x16x512 -> 8x8x512, 0 MACs */
   {
@@ -798,7 +817,7 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_maxpool2d(ctx, t35, t34, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 35);
+    rt_layer_done(ctx, 35);
 
   /* conv_25 (Conv2D, relu), line 14: 8x8x512 -> 8x8x128, 4,194,304 MACs */
   {
@@ -807,7 +826,7 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_conv2d_packed(ctx, t36, t35, w + 3942512, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 36);
+    rt_layer_done(ctx, 36);
 
   /* conv_26 (Conv2D, relu), line 15: 8x8x512 -> 8x8x128, 4,194,304 MACs */
   {
@@ -816,7 +835,7 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_conv2d_packed(ctx, t37, t35, w + 4008176, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 37);
+    rt_layer_done(ctx, 37);
 
   /* conv_27 (Conv2D, relu, Winograd F(4x4)), line 15: 8x8x128 -> 8x8x256, 18,874,368 MACs */
   {
@@ -825,7 +844,7 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_conv2d_winograd(ctx, t38, t37, w + 4073968, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 38);
+    rt_layer_done(ctx, 38);
 
   /* conv_28 (Conv2D, relu), line 16: 8x8x512 -> 8x8x24, 786,432 MACs */
   {
@@ -834,7 +853,7 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_conv2d_packed(ctx, t39, t35, w + 5253648, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 39);
+    rt_layer_done(ctx, 39);
 
   /* conv_29 (Conv2D, relu), line 16: 8x8x24 -> 8x8x64, 2,457,600 MACs */
   {
@@ -843,7 +862,7 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_conv2d_packed(ctx, t40, t39, w + 5270096, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 40);
+    rt_layer_done(ctx, 40);
 
   /* maxpool_6 (MaxPooling2D), line 17: 8x8x512 -> 8x8x512, 0 MACs */
   {
@@ -851,7 +870,7 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_maxpool2d(ctx, t41, t35, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 41);
+    rt_layer_done(ctx, 41);
 
   /* conv_30 (Conv2D, relu), line 17: 8x8x512 -> 8x8x64, 2,097,152 MACs */
   {
@@ -860,14 +879,14 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_conv2d_packed(ctx, t42, t41, w + 5308560, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 42);
+    rt_layer_done(ctx, 42);
 
   /* concat_4 (Concatenate), line 18: 8x8x128 + 8x8x256 + 8x8x64 + 8x8x64 -> 8x8x512, 0 MACs */
   {
     /* free: its inputs were written into their channel slices */
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 43);
+    rt_layer_done(ctx, 43);
 
   /* global_avgpool (GlobalAveragePooling2D), line 30: 8x8x512 -> 512, 0 MACs */
   {
@@ -875,7 +894,7 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_global_avgpool(ctx, t44, t43, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 44);
+    rt_layer_done(ctx, 44);
 
   /* dense (Dense, softmax), line 31: 512 -> 10, 5,120 MACs */
   {
@@ -886,9 +905,15 @@ RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_softmax(ctx, t45, t45, &sm));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 45);
-
+    rt_layer_done(ctx, 45);
   return RT_OK;
+}
+
+/* The network on ctx's threads. */
+RtStatus inception_mini_forward(const RtContext *ctx, const float *w, void *arena_, float *ws, size_t ws_floats,
+  const float *input, float *output, int N) {
+  ForwardArgs a = {w, arena_, ws, ws_floats, input, output, N};
+  return rt_team_run(ctx, forward_layers, &a);
 }
 
 /* The layers of forward() after the passes, in order. */

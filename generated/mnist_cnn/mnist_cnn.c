@@ -88,10 +88,27 @@ size_t mnist_cnn_workspace_floats(int N) {
   return most;
 }
 
-/* The network, one call per layer. */
-RtStatus mnist_cnn_forward(const RtContext *ctx, const float *w, void *arena_, float *ws, size_t ws_floats,
-  const float *input, float *output, int N) {
-  char *arena = arena_;
+/* forward()'s arguments, for the threads of its team. */
+typedef struct ForwardArgs {
+  const float *w;
+  void *arena;
+  float *ws;
+  size_t ws_floats;
+  const float *input;
+  float *output;
+  int N;
+} ForwardArgs;
+
+/* The layers, one call each, on one thread of the team: ctx is the team's. */
+static RtStatus forward_layers(const RtContext *ctx, void *args) {
+  const ForwardArgs *a = args;
+  const float *const w = a->w;
+  char *const arena = a->arena;
+  float *const ws = a->ws;
+  const size_t ws_floats = a->ws_floats;
+  const float *const input = a->input;
+  float *const output = a->output;
+  const int N = a->N;
   const float *const t0 = input + 0;  /* input 28x28x1 */
   float *const t1 = (float *)(arena + (size_t)N * 0) + 0;  /* conv 28x28x64 */
   float *const t2 = (float *)(arena + (size_t)N * 200704) + 0;  /* conv_1 28x28x64 */
@@ -102,13 +119,15 @@ RtStatus mnist_cnn_forward(const RtContext *ctx, const float *w, void *arena_, f
   float *const t7 = output + 0;  /* dense 10 */
   (void)ws;
   (void)ws_floats;
+  (void)input;
+  (void)output;
 
   /* input (InputLayer), line 10: 28x28x1, 0 MACs */
   {
     /* read in place from the caller's buffer */
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 0);
+    rt_layer_done(ctx, 0);
 
   /* conv (Conv2D, relu), line 11: 28x28x1 -> 28x28x64, 451,584 MACs */
   {
@@ -117,7 +136,7 @@ RtStatus mnist_cnn_forward(const RtContext *ctx, const float *w, void *arena_, f
     CHECK(rt_conv2d_packed(ctx, t1, t0, w + 147520, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 1);
+    rt_layer_done(ctx, 1);
 
   /* conv_1 (Conv2D, relu, Winograd F(4x4)), line 12: 28x28x64 -> 28x28x64, 28,901,376 MACs */
   {
@@ -126,7 +145,7 @@ RtStatus mnist_cnn_forward(const RtContext *ctx, const float *w, void *arena_, f
     CHECK(rt_conv2d_winograd(ctx, t2, t1, w + 148160, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 2);
+    rt_layer_done(ctx, 2);
 
   /* maxpool (MaxPooling2D), line 13: 28x28x64 -> 14x14x64, 0 MACs */
   {
@@ -134,7 +153,7 @@ RtStatus mnist_cnn_forward(const RtContext *ctx, const float *w, void *arena_, f
     CHECK(rt_maxpool2d(ctx, t3, t2, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 3);
+    rt_layer_done(ctx, 3);
 
   /* conv_2 (Conv2D, relu, Winograd F(4x4)), line 14: 14x14x64 -> 14x14x128, 14,450,688 MACs */
   {
@@ -143,7 +162,7 @@ RtStatus mnist_cnn_forward(const RtContext *ctx, const float *w, void *arena_, f
     CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 295744, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 4);
+    rt_layer_done(ctx, 4);
 
   /* conv_3 (Conv2D, relu, Winograd F(4x4)), line 15: 14x14x128 -> 14x14x128, 28,901,376 MACs */
   {
@@ -152,14 +171,14 @@ RtStatus mnist_cnn_forward(const RtContext *ctx, const float *w, void *arena_, f
     CHECK(rt_conv2d_winograd(ctx, t5, t4, w + 590784, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 5);
+    rt_layer_done(ctx, 5);
 
   /* flatten (Flatten), line 16: 14x14x128 -> 25088, 0 MACs */
   {
     /* a view of conv_3's buffer: nothing to do */
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 6);
+    rt_layer_done(ctx, 6);
 
   /* dense (Dense, softmax), line 17: 25088 -> 10, 250,880 MACs */
   {
@@ -170,9 +189,15 @@ RtStatus mnist_cnn_forward(const RtContext *ctx, const float *w, void *arena_, f
     CHECK(rt_softmax(ctx, t7, t7, &sm));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 7);
-
+    rt_layer_done(ctx, 7);
   return RT_OK;
+}
+
+/* The network on ctx's threads. */
+RtStatus mnist_cnn_forward(const RtContext *ctx, const float *w, void *arena_, float *ws, size_t ws_floats,
+  const float *input, float *output, int N) {
+  ForwardArgs a = {w, arena_, ws, ws_floats, input, output, N};
+  return rt_team_run(ctx, forward_layers, &a);
 }
 
 /* The layers of forward() after the passes, in order. */

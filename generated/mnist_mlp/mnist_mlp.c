@@ -50,10 +50,27 @@ size_t mnist_mlp_workspace_floats(int N) {
   return most;
 }
 
-/* The network, one call per layer. */
-RtStatus mnist_mlp_forward(const RtContext *ctx, const float *w, void *arena_, float *ws, size_t ws_floats,
-  const float *input, float *output, int N) {
-  char *arena = arena_;
+/* forward()'s arguments, for the threads of its team. */
+typedef struct ForwardArgs {
+  const float *w;
+  void *arena;
+  float *ws;
+  size_t ws_floats;
+  const float *input;
+  float *output;
+  int N;
+} ForwardArgs;
+
+/* The layers, one call each, on one thread of the team: ctx is the team's. */
+static RtStatus forward_layers(const RtContext *ctx, void *args) {
+  const ForwardArgs *a = args;
+  const float *const w = a->w;
+  char *const arena = a->arena;
+  float *const ws = a->ws;
+  const size_t ws_floats = a->ws_floats;
+  const float *const input = a->input;
+  float *const output = a->output;
+  const int N = a->N;
   const float *const t0 = input + 0;  /* input 784 */
   float *const t1 = (float *)(arena + (size_t)N * 0) + 0;  /* dense 128 */
   float *const t2 = (float *)(arena + (size_t)N * 512) + 0;  /* dense_1 128 */
@@ -61,13 +78,15 @@ RtStatus mnist_mlp_forward(const RtContext *ctx, const float *w, void *arena_, f
   float *const t4 = output + 0;  /* dense_3 10 */
   (void)ws;
   (void)ws_floats;
+  (void)input;
+  (void)output;
 
   /* input (InputLayer), line 12: 784, 0 MACs */
   {
     /* read in place from the caller's buffer */
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 0);
+    rt_layer_done(ctx, 0);
 
   /* dense (Dense, relu), line 14: 784 -> 128, 100,352 MACs */
   {
@@ -76,7 +95,7 @@ RtStatus mnist_mlp_forward(const RtContext *ctx, const float *w, void *arena_, f
     CHECK(rt_dense(ctx, t1, t0, w + 0, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 1);
+    rt_layer_done(ctx, 1);
 
   /* dense_1 (Dense, relu), line 14: 128 -> 128, 16,384 MACs */
   {
@@ -85,7 +104,7 @@ RtStatus mnist_mlp_forward(const RtContext *ctx, const float *w, void *arena_, f
     CHECK(rt_dense(ctx, t2, t1, w + 100480, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 2);
+    rt_layer_done(ctx, 2);
 
   /* dense_2 (Dense, relu), line 14: 128 -> 128, 16,384 MACs */
   {
@@ -94,7 +113,7 @@ RtStatus mnist_mlp_forward(const RtContext *ctx, const float *w, void *arena_, f
     CHECK(rt_dense(ctx, t3, t2, w + 116992, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 3);
+    rt_layer_done(ctx, 3);
 
   /* dense_3 (Dense, softmax), line 15: 128 -> 10, 1,280 MACs */
   {
@@ -105,9 +124,15 @@ RtStatus mnist_mlp_forward(const RtContext *ctx, const float *w, void *arena_, f
     CHECK(rt_softmax(ctx, t4, t4, &sm));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 4);
-
+    rt_layer_done(ctx, 4);
   return RT_OK;
+}
+
+/* The network on ctx's threads. */
+RtStatus mnist_mlp_forward(const RtContext *ctx, const float *w, void *arena_, float *ws, size_t ws_floats,
+  const float *input, float *output, int N) {
+  ForwardArgs a = {w, arena_, ws, ws_floats, input, output, N};
+  return rt_team_run(ctx, forward_layers, &a);
 }
 
 /* The layers of forward() after the passes, in order. */

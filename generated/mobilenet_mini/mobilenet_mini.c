@@ -351,10 +351,27 @@ size_t mobilenet_mini_workspace_floats(int N) {
   return most;
 }
 
-/* The network, one call per layer. */
-RtStatus mobilenet_mini_forward(const RtContext *ctx, const float *w, void *arena_, float *ws, size_t ws_floats,
-  const float *input, float *output, int N) {
-  char *arena = arena_;
+/* forward()'s arguments, for the threads of its team. */
+typedef struct ForwardArgs {
+  const float *w;
+  void *arena;
+  float *ws;
+  size_t ws_floats;
+  const float *input;
+  float *output;
+  int N;
+} ForwardArgs;
+
+/* The layers, one call each, on one thread of the team: ctx is the team's. */
+static RtStatus forward_layers(const RtContext *ctx, void *args) {
+  const ForwardArgs *a = args;
+  const float *const w = a->w;
+  char *const arena = a->arena;
+  float *const ws = a->ws;
+  const size_t ws_floats = a->ws_floats;
+  const float *const input = a->input;
+  float *const output = a->output;
+  const int N = a->N;
   const float *const t0 = input + 0;  /* input 32x32x3 */
   float *const t1 = (float *)(arena + (size_t)N * 0) + 0;  /* conv 32x32x32 */
   float *const t2 = (float *)(arena + (size_t)N * 131072) + 0;  /* conv_1 32x32x32 */
@@ -374,13 +391,15 @@ RtStatus mobilenet_mini_forward(const RtContext *ctx, const float *w, void *aren
   float *const t16 = output + 0;  /* dense 10 */
   (void)ws;
   (void)ws_floats;
+  (void)input;
+  (void)output;
 
   /* input (InputLayer), line 21: 32x32x3, 0 MACs */
   {
     /* read in place from the caller's buffer */
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 0);
+    rt_layer_done(ctx, 0);
 
   /* conv (Conv2D), line 22: 32x32x3 -> 32x32x32, 884,736 MACs */
   {
@@ -389,7 +408,7 @@ RtStatus mobilenet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_conv2d_packed(ctx, t1, t0, w + 66080, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 1);
+    rt_layer_done(ctx, 1);
 
   /* conv_1 (Conv2D, dwconv first, bn before it, + conv), line 17: 32x32x32 -> 32x32x32, 1,048,576 MACs */
   {
@@ -400,7 +419,7 @@ RtStatus mobilenet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_dwconv2d_pointwise(ctx, t2, t1, w + 66976, &pre, &dw_ep, &d, w + 67424, &ep, 32, 32));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 2);
+    rt_layer_done(ctx, 2);
 
   /* conv_2 (Conv2D, dwconv_1 first, bn_2 before it, + conv_1), line 17: 32x32x32 -> 32x32x32, 1,048,576 MACs */
   {
@@ -411,7 +430,7 @@ RtStatus mobilenet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_dwconv2d_pointwise(ctx, t3, t2, w + 68480, &pre, &dw_ep, &d, w + 68928, &ep, 32, 32));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 3);
+    rt_layer_done(ctx, 3);
 
   /* conv_4 (Conv2D, dwconv_2 first, maxpool as it reads, bn_4 before it, + conv_3 in its GEMM), line 17: 32x32x32 -> 16x16x64, 524,288 MACs */
   {
@@ -423,7 +442,7 @@ RtStatus mobilenet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_dwconv2d_pointwise_shortcut(ctx, t4, t3, w + 70016, &pre, &dw_ep, &d, &sc, w + 70528, &ep, 64, 64));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 4);
+    rt_layer_done(ctx, 4);
 
   /* conv_5 (Conv2D, dwconv_3 first, bn_6 before it, + conv_4), line 17: 16x16x64 -> 16x16x64, 1,048,576 MACs */
   {
@@ -434,7 +453,7 @@ RtStatus mobilenet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_dwconv2d_pointwise(ctx, t5, t4, w + 74688, &pre, &dw_ep, &d, w + 75584, &ep, 64, 64));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 5);
+    rt_layer_done(ctx, 5);
 
   /* conv_6 (Conv2D, dwconv_4 first, bn_8 before it, + conv_5), line 17: 16x16x64 -> 16x16x64, 1,048,576 MACs */
   {
@@ -445,7 +464,7 @@ RtStatus mobilenet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_dwconv2d_pointwise(ctx, t6, t5, w + 79744, &pre, &dw_ep, &d, w + 80640, &ep, 64, 64));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 6);
+    rt_layer_done(ctx, 6);
 
   /* conv_8 (Conv2D, dwconv_5 first, maxpool_1 as it reads, bn_10 before it, + conv_7 in its GEMM), line 17: 16x16x64 -> 8x8x128, 524,288 MACs */
   {
@@ -457,7 +476,7 @@ RtStatus mobilenet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_dwconv2d_pointwise_shortcut(ctx, t7, t6, w + 84864, &pre, &dw_ep, &d, &sc, w + 85888, &ep, 128, 128));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 7);
+    rt_layer_done(ctx, 7);
 
   /* conv_9 (Conv2D, dwconv_6 first, bn_12 before it, + conv_8), line 17: 8x8x128 -> 8x8x128, 1,048,576 MACs */
   {
@@ -468,7 +487,7 @@ RtStatus mobilenet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_dwconv2d_pointwise(ctx, t8, t7, w + 102400, &pre, &dw_ep, &d, w + 104192, &ep, 128, 128));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 8);
+    rt_layer_done(ctx, 8);
 
   /* conv_10 (Conv2D, dwconv_7 first, bn_14 before it, + conv_9), line 17: 8x8x128 -> 8x8x128, 1,048,576 MACs */
   {
@@ -479,7 +498,7 @@ RtStatus mobilenet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_dwconv2d_pointwise(ctx, t9, t8, w + 120704, &pre, &dw_ep, &d, w + 122496, &ep, 128, 128));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 9);
+    rt_layer_done(ctx, 9);
 
   /* conv_12 (Conv2D, dwconv_8 first, maxpool_2 as it reads, bn_16 before it, + conv_11 in its GEMM), line 17: 8x8x128 -> 4x4x256, 524,288 MACs */
   {
@@ -491,7 +510,7 @@ RtStatus mobilenet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_dwconv2d_pointwise_shortcut(ctx, t10, t9, w + 139136, &pre, &dw_ep, &d, &sc, w + 141184, &ep, 256, 256));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 10);
+    rt_layer_done(ctx, 10);
 
   /* conv_13 (Conv2D, dwconv_9 first, bn_18 before it, + conv_12), line 17: 4x4x256 -> 4x4x256, 1,048,576 MACs */
   {
@@ -502,7 +521,7 @@ RtStatus mobilenet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_dwconv2d_pointwise(ctx, t11, t10, w + 206976, &pre, &dw_ep, &d, w + 210560, &ep, 256, 256));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 11);
+    rt_layer_done(ctx, 11);
 
   /* conv_14 (Conv2D, dwconv_10 first, bn_20 before it, + conv_13), line 17: 4x4x256 -> 4x4x256, 1,048,576 MACs */
   {
@@ -513,7 +532,7 @@ RtStatus mobilenet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_dwconv2d_pointwise(ctx, t12, t11, w + 276352, &pre, &dw_ep, &d, w + 279936, &ep, 256, 256));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 12);
+    rt_layer_done(ctx, 12);
 
   /* bn_22 (BatchNormalization, relu, in place), line 28: 4x4x256 -> 4x4x256, 0 MACs */
   {
@@ -522,7 +541,7 @@ RtStatus mobilenet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_channel_affine(ctx, t13, t12, w + 345472, w + 345728, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 13);
+    rt_layer_done(ctx, 13);
 
   /* avgpool (AveragePooling2D), line 28: 4x4x256 -> 1x1x256, 0 MACs */
   {
@@ -530,14 +549,14 @@ RtStatus mobilenet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_avgpool2d(ctx, t14, t13, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 14);
+    rt_layer_done(ctx, 14);
 
   /* flatten (Flatten), line 28: 1x1x256 -> 256, 0 MACs */
   {
     /* a view of avgpool's buffer: nothing to do */
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 15);
+    rt_layer_done(ctx, 15);
 
   /* dense (Dense, softmax), line 29: 256 -> 10, 2,560 MACs */
   {
@@ -548,9 +567,15 @@ RtStatus mobilenet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_softmax(ctx, t16, t16, &sm));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 16);
-
+    rt_layer_done(ctx, 16);
   return RT_OK;
+}
+
+/* The network on ctx's threads. */
+RtStatus mobilenet_mini_forward(const RtContext *ctx, const float *w, void *arena_, float *ws, size_t ws_floats,
+  const float *input, float *output, int N) {
+  ForwardArgs a = {w, arena_, ws, ws_floats, input, output, N};
+  return rt_team_run(ctx, forward_layers, &a);
 }
 
 /* The layers of forward() after the passes, in order. */

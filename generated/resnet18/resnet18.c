@@ -416,10 +416,27 @@ size_t resnet18_workspace_floats(int N) {
   return most;
 }
 
-/* The network, one call per layer. */
-RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, float *ws, size_t ws_floats,
-  const float *input, float *output, int N) {
-  char *arena = arena_;
+/* forward()'s arguments, for the threads of its team. */
+typedef struct ForwardArgs {
+  const float *w;
+  void *arena;
+  float *ws;
+  size_t ws_floats;
+  const float *input;
+  float *output;
+  int N;
+} ForwardArgs;
+
+/* The layers, one call each, on one thread of the team: ctx is the team's. */
+static RtStatus forward_layers(const RtContext *ctx, void *args) {
+  const ForwardArgs *a = args;
+  const float *const w = a->w;
+  char *const arena = a->arena;
+  float *const ws = a->ws;
+  const size_t ws_floats = a->ws_floats;
+  const float *const input = a->input;
+  float *const output = a->output;
+  const int N = a->N;
   const float *const t0 = input + 0;  /* input 224x224x3 */
   float *const t1 = (float *)(arena + (size_t)N * 0) + 0;  /* conv 112x112x64 */
   float *const t2 = (float *)(arena + (size_t)N * 3211264) + 0;  /* maxpool 56x56x64 */
@@ -446,13 +463,15 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
   float *const t23 = output + 0;  /* dense 1000 */
   (void)ws;
   (void)ws_floats;
+  (void)input;
+  (void)output;
 
   /* input (InputLayer), line 25: 224x224x3, 0 MACs */
   {
     /* read in place from the caller's buffer */
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 0);
+    rt_layer_done(ctx, 0);
 
   /* conv (Conv2D, bn folded, relu), line 26: 224x224x3 -> 112x112x64, 118,013,952 MACs */
   {
@@ -461,7 +480,7 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
     CHECK(rt_conv2d_packed(ctx, t1, t0, w + 2360384, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 1);
+    rt_layer_done(ctx, 1);
 
   /* maxpool (MaxPooling2D), line 27: 112x112x64 -> 56x56x64, 0 MACs */
   {
@@ -469,7 +488,7 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
     CHECK(rt_maxpool2d(ctx, t2, t1, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 2);
+    rt_layer_done(ctx, 2);
 
   /* conv_1 (Conv2D, bn_1 folded, relu, Winograd F(4x4)), line 20: 56x56x64 -> 56x56x64, 115,605,504 MACs */
   {
@@ -478,7 +497,7 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
     CHECK(rt_conv2d_winograd(ctx, t3, t2, w + 2369856, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 3);
+    rt_layer_done(ctx, 3);
 
   /* conv_2 (Conv2D, bn_2 folded, + maxpool, relu, Winograd F(4x4)), line 21: 56x56x64 -> 56x56x64, 115,605,504 MACs */
   {
@@ -487,7 +506,7 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
     CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 2517376, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 4);
+    rt_layer_done(ctx, 4);
 
   /* conv_3 (Conv2D, bn_3 folded, relu, Winograd F(4x4)), line 20: 56x56x64 -> 56x56x64, 115,605,504 MACs */
   {
@@ -496,7 +515,7 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
     CHECK(rt_conv2d_winograd(ctx, t5, t4, w + 2664896, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 5);
+    rt_layer_done(ctx, 5);
 
   /* conv_4 (Conv2D, bn_4 folded, + conv_2, relu, Winograd F(4x4)), line 21: 56x56x64 -> 56x56x64, 115,605,504 MACs */
   {
@@ -505,7 +524,7 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
     CHECK(rt_conv2d_winograd(ctx, t6, t5, w + 2812416, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 6);
+    rt_layer_done(ctx, 6);
 
   /* conv_5 (Conv2D, bn_5 folded), line 18: 56x56x64 -> 28x28x128, 6,422,528 MACs */
   {
@@ -514,7 +533,7 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
     CHECK(rt_conv2d_packed(ctx, t7, t6, w + 2960000, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 7);
+    rt_layer_done(ctx, 7);
 
   /* conv_6 (Conv2D, bn_6 folded, relu), line 20: 56x56x64 -> 28x28x128, 57,802,752 MACs */
   {
@@ -523,7 +542,7 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
     CHECK(rt_conv2d_packed(ctx, t8, t6, w + 2968320, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 8);
+    rt_layer_done(ctx, 8);
 
   /* conv_7 (Conv2D, bn_7 folded, + conv_5, relu, Winograd F(4x4)), line 21: 28x28x128 -> 28x28x128, 115,605,504 MACs */
   {
@@ -532,7 +551,7 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
     CHECK(rt_conv2d_winograd(ctx, t9, t8, w + 3042176, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 9);
+    rt_layer_done(ctx, 9);
 
   /* conv_8 (Conv2D, bn_8 folded, relu, Winograd F(4x4)), line 20: 28x28x128 -> 28x28x128, 115,605,504 MACs */
   {
@@ -541,7 +560,7 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
     CHECK(rt_conv2d_winograd(ctx, t10, t9, w + 3632128, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 10);
+    rt_layer_done(ctx, 10);
 
   /* conv_9 (Conv2D, bn_9 folded, + conv_7, relu, Winograd F(4x4)), line 21: 28x28x128 -> 28x28x128, 115,605,504 MACs */
   {
@@ -550,7 +569,7 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
     CHECK(rt_conv2d_winograd(ctx, t11, t10, w + 4222080, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 11);
+    rt_layer_done(ctx, 11);
 
   /* conv_10 (Conv2D, bn_10 folded), line 18: 28x28x128 -> 14x14x256, 6,422,528 MACs */
   {
@@ -559,7 +578,7 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
     CHECK(rt_conv2d_packed(ctx, t12, t11, w + 4812160, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 12);
+    rt_layer_done(ctx, 12);
 
   /* conv_11 (Conv2D, bn_11 folded, relu), line 20: 28x28x128 -> 14x14x256, 57,802,752 MACs */
   {
@@ -568,7 +587,7 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
     CHECK(rt_conv2d_packed(ctx, t13, t11, w + 4845184, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 13);
+    rt_layer_done(ctx, 13);
 
   /* conv_12 (Conv2D, bn_12 folded, + conv_10, relu, Winograd F(4x4)), line 21: 14x14x256 -> 14x14x256, 115,605,504 MACs */
   {
@@ -577,7 +596,7 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
     CHECK(rt_conv2d_winograd(ctx, t14, t13, w + 5140352, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 14);
+    rt_layer_done(ctx, 14);
 
   /* conv_13 (Conv2D, bn_13 folded, relu, Winograd F(4x4)), line 20: 14x14x256 -> 14x14x256, 115,605,504 MACs */
   {
@@ -586,7 +605,7 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
     CHECK(rt_conv2d_winograd(ctx, t15, t14, w + 7499904, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 15);
+    rt_layer_done(ctx, 15);
 
   /* conv_14 (Conv2D, bn_14 folded, + conv_12, relu, Winograd F(4x4)), line 21: 14x14x256 -> 14x14x256, 115,605,504 MACs */
   {
@@ -595,7 +614,7 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
     CHECK(rt_conv2d_winograd(ctx, t16, t15, w + 9859456, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 16);
+    rt_layer_done(ctx, 16);
 
   /* conv_15 (Conv2D, bn_15 folded), line 18: 14x14x256 -> 7x7x512, 6,422,528 MACs */
   {
@@ -604,7 +623,7 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
     CHECK(rt_conv2d_packed(ctx, t17, t16, w + 12219264, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 17);
+    rt_layer_done(ctx, 17);
 
   /* conv_16 (Conv2D, bn_16 folded, relu), line 20: 14x14x256 -> 7x7x512, 57,802,752 MACs */
   {
@@ -613,7 +632,7 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
     CHECK(rt_conv2d_packed(ctx, t18, t16, w + 12350848, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 18);
+    rt_layer_done(ctx, 18);
 
   /* conv_17 (Conv2D, bn_17 folded, + conv_15, relu, Winograd F(2x2)), line 21: 7x7x512 -> 7x7x512, 115,605,504 MACs */
   {
@@ -622,7 +641,7 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
     CHECK(rt_conv2d_winograd(ctx, t19, t18, w + 13531008, &ep, &d, 2, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 19);
+    rt_layer_done(ctx, 19);
 
   /* conv_18 (Conv2D, bn_18 folded, relu, Winograd F(2x2)), line 20: 7x7x512 -> 7x7x512, 115,605,504 MACs */
   {
@@ -631,7 +650,7 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
     CHECK(rt_conv2d_winograd(ctx, t20, t19, w + 17725824, &ep, &d, 2, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 20);
+    rt_layer_done(ctx, 20);
 
   /* conv_19 (Conv2D, bn_19 folded, + conv_17, relu, Winograd F(2x2)), line 21: 7x7x512 -> 7x7x512, 115,605,504 MACs */
   {
@@ -640,7 +659,7 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
     CHECK(rt_conv2d_winograd(ctx, t21, t20, w + 21920640, &ep, &d, 2, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 21);
+    rt_layer_done(ctx, 21);
 
   /* global_avgpool (GlobalAveragePooling2D), line 32: 7x7x512 -> 512, 0 MACs */
   {
@@ -648,7 +667,7 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
     CHECK(rt_global_avgpool(ctx, t22, t21, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 22);
+    rt_layer_done(ctx, 22);
 
   /* dense (Dense, softmax), line 32: 512 -> 1000, 512,000 MACs */
   {
@@ -659,9 +678,15 @@ RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, fl
     CHECK(rt_softmax(ctx, t23, t23, &sm));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 23);
-
+    rt_layer_done(ctx, 23);
   return RT_OK;
+}
+
+/* The network on ctx's threads. */
+RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, float *ws, size_t ws_floats,
+  const float *input, float *output, int N) {
+  ForwardArgs a = {w, arena_, ws, ws_floats, input, output, N};
+  return rt_team_run(ctx, forward_layers, &a);
 }
 
 /* The layers of forward() after the passes, in order. */

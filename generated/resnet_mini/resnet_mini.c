@@ -562,10 +562,27 @@ size_t resnet_mini_workspace_floats(int N) {
   return most;
 }
 
-/* The network, one call per layer. */
-RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_, float *ws, size_t ws_floats,
-  const float *input, float *output, int N) {
-  char *arena = arena_;
+/* forward()'s arguments, for the threads of its team. */
+typedef struct ForwardArgs {
+  const float *w;
+  void *arena;
+  float *ws;
+  size_t ws_floats;
+  const float *input;
+  float *output;
+  int N;
+} ForwardArgs;
+
+/* The layers, one call each, on one thread of the team: ctx is the team's. */
+static RtStatus forward_layers(const RtContext *ctx, void *args) {
+  const ForwardArgs *a = args;
+  const float *const w = a->w;
+  char *const arena = a->arena;
+  float *const ws = a->ws;
+  const size_t ws_floats = a->ws_floats;
+  const float *const input = a->input;
+  float *const output = a->output;
+  const int N = a->N;
   const float *const t0 = input + 0;  /* input 32x32x3 */
   float *const t1 = (float *)(arena + (size_t)N * 0) + 0;  /* conv 32x32x32 */
   float *const t2 = (float *)(arena + (size_t)N * 131072) + 0;  /* conv_1 32x32x32 */
@@ -604,13 +621,15 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
   float *const t35 = output + 0;  /* dense 10 */
   (void)ws;
   (void)ws_floats;
+  (void)input;
+  (void)output;
 
   /* input (InputLayer), line 20: 32x32x3, 0 MACs */
   {
     /* read in place from the caller's buffer */
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 0);
+    rt_layer_done(ctx, 0);
 
   /* conv (Conv2D), line 21: 32x32x3 -> 32x32x32, 884,736 MACs */
   {
@@ -619,7 +638,7 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     CHECK(rt_conv2d_packed(ctx, t1, t0, w + 590368, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 1);
+    rt_layer_done(ctx, 1);
 
   /* conv_1 (Conv2D, bn and relu before, bn_1 folded, relu, Winograd F(4x4)), line 15: 32x32x32 -> 32x32x32, 9,437,184 MACs */
   {
@@ -629,7 +648,7 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     CHECK(rt_conv2d_winograd_preact(ctx, t2, t1, w + 591328, &pre, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 2);
+    rt_layer_done(ctx, 2);
 
   /* conv_2 (Conv2D, + conv, Winograd F(4x4)), line 16: 32x32x32 -> 32x32x32, 9,437,184 MACs */
   {
@@ -638,7 +657,7 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     CHECK(rt_conv2d_winograd(ctx, t3, t2, w + 628224, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 3);
+    rt_layer_done(ctx, 3);
 
   /* conv_3 (Conv2D, bn_2 and relu before, bn_3 folded, relu, Winograd F(4x4)), line 15: 32x32x32 -> 32x32x32, 9,437,184 MACs */
   {
@@ -648,7 +667,7 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     CHECK(rt_conv2d_winograd_preact(ctx, t4, t3, w + 665184, &pre, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 4);
+    rt_layer_done(ctx, 4);
 
   /* conv_4 (Conv2D, + conv_2, Winograd F(4x4)), line 16: 32x32x32 -> 32x32x32, 9,437,184 MACs */
   {
@@ -657,7 +676,7 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     CHECK(rt_conv2d_winograd(ctx, t5, t4, w + 702080, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 5);
+    rt_layer_done(ctx, 5);
 
   /* conv_5 (Conv2D, bn_4 and relu before, bn_5 folded, relu, Winograd F(4x4)), line 15: 32x32x32 -> 32x32x32, 9,437,184 MACs */
   {
@@ -667,7 +686,7 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     CHECK(rt_conv2d_winograd_preact(ctx, t6, t5, w + 739040, &pre, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 6);
+    rt_layer_done(ctx, 6);
 
   /* conv_6 (Conv2D, + conv_4, Winograd F(4x4)), line 16: 32x32x32 -> 32x32x32, 9,437,184 MACs */
   {
@@ -676,7 +695,7 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     CHECK(rt_conv2d_winograd(ctx, t7, t6, w + 775936, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 7);
+    rt_layer_done(ctx, 7);
 
   /* maxpool (MaxPooling2D), line 12: 32x32x32 -> 16x16x32, 0 MACs */
   {
@@ -684,7 +703,7 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     CHECK(rt_maxpool2d(ctx, t8, t7, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 8);
+    rt_layer_done(ctx, 8);
 
   /* conv_7 (Conv2D), line 13: 32x32x32 -> 16x16x64, 524,288 MACs */
   {
@@ -693,7 +712,7 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     CHECK(rt_conv2d_packed(ctx, t9, t7, w + 812864, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 9);
+    rt_layer_done(ctx, 9);
 
   /* conv_8 (Conv2D, bn_6 and relu before, bn_7 folded, relu, Winograd F(4x4)), line 15: 16x16x32 -> 16x16x64, 4,718,592 MACs */
   {
@@ -703,7 +722,7 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     CHECK(rt_conv2d_winograd_preact(ctx, t10, t8, w + 815040, &pre, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 10);
+    rt_layer_done(ctx, 10);
 
   /* conv_9 (Conv2D, + conv_7, Winograd F(4x4)), line 16: 16x16x64 -> 16x16x64, 9,437,184 MACs */
   {
@@ -712,7 +731,7 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     CHECK(rt_conv2d_winograd(ctx, t11, t10, w + 888832, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 11);
+    rt_layer_done(ctx, 11);
 
   /* conv_10 (Conv2D, bn_8 and relu before, bn_9 folded, relu, Winograd F(4x4)), line 15: 16x16x64 -> 16x16x64, 9,437,184 MACs */
   {
@@ -722,7 +741,7 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     CHECK(rt_conv2d_winograd_preact(ctx, t12, t11, w + 1036480, &pre, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 12);
+    rt_layer_done(ctx, 12);
 
   /* conv_11 (Conv2D, + conv_9, Winograd F(4x4)), line 16: 16x16x64 -> 16x16x64, 9,437,184 MACs */
   {
@@ -731,7 +750,7 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     CHECK(rt_conv2d_winograd(ctx, t13, t12, w + 1184000, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 13);
+    rt_layer_done(ctx, 13);
 
   /* conv_12 (Conv2D, bn_10 and relu before, bn_11 folded, relu, Winograd F(4x4)), line 15: 16x16x64 -> 16x16x64, 9,437,184 MACs */
   {
@@ -741,7 +760,7 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     CHECK(rt_conv2d_winograd_preact(ctx, t14, t13, w + 1331648, &pre, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 14);
+    rt_layer_done(ctx, 14);
 
   /* conv_13 (Conv2D, + conv_11, Winograd F(4x4)), line 16: 16x16x64 -> 16x16x64, 9,437,184 MACs */
   {
@@ -750,7 +769,7 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     CHECK(rt_conv2d_winograd(ctx, t15, t14, w + 1479168, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 15);
+    rt_layer_done(ctx, 15);
 
   /* maxpool_1 (MaxPooling2D), line 12: 16x16x64 -> 8x8x64, 0 MACs */
   {
@@ -758,7 +777,7 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     CHECK(rt_maxpool2d(ctx, t16, t15, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 16);
+    rt_layer_done(ctx, 16);
 
   /* conv_14 (Conv2D), line 13: 16x16x64 -> 8x8x128, 524,288 MACs */
   {
@@ -767,7 +786,7 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     CHECK(rt_conv2d_packed(ctx, t17, t15, w + 1626752, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 17);
+    rt_layer_done(ctx, 17);
 
   /* conv_15 (Conv2D, bn_12 and relu before, bn_13 folded, relu, Winograd F(4x4)), line 15: 8x8x64 -> 8x8x128, 4,718,592 MACs */
   {
@@ -777,7 +796,7 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     CHECK(rt_conv2d_winograd_preact(ctx, t18, t16, w + 1635200, &pre, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 18);
+    rt_layer_done(ctx, 18);
 
   /* conv_16 (Conv2D, + conv_14, Winograd F(4x4)), line 16: 8x8x128 -> 8x8x128, 9,437,184 MACs */
   {
@@ -786,7 +805,7 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     CHECK(rt_conv2d_winograd(ctx, t19, t18, w + 1930240, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 19);
+    rt_layer_done(ctx, 19);
 
   /* conv_17 (Conv2D, bn_14 and relu before, bn_15 folded, relu, Winograd F(4x4)), line 15: 8x8x128 -> 8x8x128, 9,437,184 MACs */
   {
@@ -796,7 +815,7 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     CHECK(rt_conv2d_winograd_preact(ctx, t20, t19, w + 2520448, &pre, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 20);
+    rt_layer_done(ctx, 20);
 
   /* conv_18 (Conv2D, + conv_16, Winograd F(4x4)), line 16: 8x8x128 -> 8x8x128, 9,437,184 MACs */
   {
@@ -805,7 +824,7 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     CHECK(rt_conv2d_winograd(ctx, t21, t20, w + 3110400, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 21);
+    rt_layer_done(ctx, 21);
 
   /* conv_19 (Conv2D, bn_16 and relu before, bn_17 folded, relu, Winograd F(4x4)), line 15: 8x8x128 -> 8x8x128, 9,437,184 MACs */
   {
@@ -815,7 +834,7 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     CHECK(rt_conv2d_winograd_preact(ctx, t22, t21, w + 3700608, &pre, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 22);
+    rt_layer_done(ctx, 22);
 
   /* conv_20 (Conv2D, + conv_18, Winograd F(4x4)), line 16: 8x8x128 -> 8x8x128, 9,437,184 MACs */
   {
@@ -824,7 +843,7 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     CHECK(rt_conv2d_winograd(ctx, t23, t22, w + 4290560, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 23);
+    rt_layer_done(ctx, 23);
 
   /* maxpool_2 (MaxPooling2D), line 12: 8x8x128 -> 4x4x128, 0 MACs */
   {
@@ -832,7 +851,7 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     CHECK(rt_maxpool2d(ctx, t24, t23, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 24);
+    rt_layer_done(ctx, 24);
 
   /* conv_21 (Conv2D), line 13: 8x8x128 -> 4x4x256, 524,288 MACs */
   {
@@ -841,7 +860,7 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     CHECK(rt_conv2d_packed(ctx, t25, t23, w + 4880640, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 25);
+    rt_layer_done(ctx, 25);
 
   /* conv_22 (Conv2D, bn_18 and relu before, bn_19 folded, relu, Winograd F(2x2)), line 15: 4x4x128 -> 4x4x256, 4,718,592 MACs */
   {
@@ -851,7 +870,7 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     CHECK(rt_conv2d_winograd_preact(ctx, t26, t24, w + 4913920, &pre, &ep, &d, 2, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 26);
+    rt_layer_done(ctx, 26);
 
   /* conv_23 (Conv2D, + conv_21, Winograd F(2x2)), line 16: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
@@ -860,7 +879,7 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     CHECK(rt_conv2d_winograd(ctx, t27, t26, w + 5438464, &ep, &d, 2, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 27);
+    rt_layer_done(ctx, 27);
 
   /* conv_24 (Conv2D, bn_20 and relu before, bn_21 folded, relu, Winograd F(2x2)), line 15: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
@@ -870,7 +889,7 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     CHECK(rt_conv2d_winograd_preact(ctx, t28, t27, w + 6487808, &pre, &ep, &d, 2, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 28);
+    rt_layer_done(ctx, 28);
 
   /* conv_25 (Conv2D, + conv_23, Winograd F(2x2)), line 16: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
@@ -879,7 +898,7 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     CHECK(rt_conv2d_winograd(ctx, t29, t28, w + 7536640, &ep, &d, 2, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 29);
+    rt_layer_done(ctx, 29);
 
   /* conv_26 (Conv2D, bn_22 and relu before, bn_23 folded, relu, Winograd F(2x2)), line 15: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
@@ -889,7 +908,7 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     CHECK(rt_conv2d_winograd_preact(ctx, t30, t29, w + 8585984, &pre, &ep, &d, 2, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 30);
+    rt_layer_done(ctx, 30);
 
   /* conv_27 (Conv2D, + conv_25, Winograd F(2x2)), line 16: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
@@ -898,7 +917,7 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     CHECK(rt_conv2d_winograd(ctx, t31, t30, w + 9634816, &ep, &d, 2, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 31);
+    rt_layer_done(ctx, 31);
 
   /* bn_24 (BatchNormalization, relu, in place), line 27: 4x4x256 -> 4x4x256, 0 MACs */
   {
@@ -907,7 +926,7 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     CHECK(rt_channel_affine(ctx, t32, t31, w + 10683392, w + 10683648, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 32);
+    rt_layer_done(ctx, 32);
 
   /* avgpool (AveragePooling2D), line 27: 4x4x256 -> 1x1x256, 0 MACs */
   {
@@ -915,14 +934,14 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     CHECK(rt_avgpool2d(ctx, t33, t32, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 33);
+    rt_layer_done(ctx, 33);
 
   /* flatten (Flatten), line 27: 1x1x256 -> 256, 0 MACs */
   {
     /* a view of avgpool's buffer: nothing to do */
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 34);
+    rt_layer_done(ctx, 34);
 
   /* dense (Dense, softmax), line 28: 256 -> 10, 2,560 MACs */
   {
@@ -933,9 +952,15 @@ RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_,
     CHECK(rt_softmax(ctx, t35, t35, &sm));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 35);
-
+    rt_layer_done(ctx, 35);
   return RT_OK;
+}
+
+/* The network on ctx's threads. */
+RtStatus resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_, float *ws, size_t ws_floats,
+  const float *input, float *output, int N) {
+  ForwardArgs a = {w, arena_, ws, ws_floats, input, output, N};
+  return rt_team_run(ctx, forward_layers, &a);
 }
 
 /* The layers of forward() after the passes, in order. */

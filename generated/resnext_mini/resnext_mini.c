@@ -612,10 +612,27 @@ size_t resnext_mini_workspace_floats(int N) {
   return most;
 }
 
-/* The network, one call per layer. */
-RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_, float *ws, size_t ws_floats,
-  const float *input, float *output, int N) {
-  char *arena = arena_;
+/* forward()'s arguments, for the threads of its team. */
+typedef struct ForwardArgs {
+  const float *w;
+  void *arena;
+  float *ws;
+  size_t ws_floats;
+  const float *input;
+  float *output;
+  int N;
+} ForwardArgs;
+
+/* The layers, one call each, on one thread of the team: ctx is the team's. */
+static RtStatus forward_layers(const RtContext *ctx, void *args) {
+  const ForwardArgs *a = args;
+  const float *const w = a->w;
+  char *const arena = a->arena;
+  float *const ws = a->ws;
+  const size_t ws_floats = a->ws_floats;
+  const float *const input = a->input;
+  float *const output = a->output;
+  const int N = a->N;
   const float *const t0 = input + 0;  /* input 32x32x3 */
   float *const t1 = (float *)(arena + (size_t)N * 0) + 0;  /* conv 32x32x64 */
   float *const t2 = (float *)(arena + (size_t)N * 262144) + 0;  /* bn 32x32x64 */
@@ -664,13 +681,15 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
   float *const t45 = output + 0;  /* dense 10 */
   (void)ws;
   (void)ws_floats;
+  (void)input;
+  (void)output;
 
   /* input (InputLayer), line 24: 32x32x3, 0 MACs */
   {
     /* read in place from the caller's buffer */
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 0);
+    rt_layer_done(ctx, 0);
 
   /* conv (Conv2D), line 25: 32x32x3 -> 32x32x64, 1,769,472 MACs */
   {
@@ -679,7 +698,7 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     CHECK(rt_conv2d_packed(ctx, t1, t0, w + 66112, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 1);
+    rt_layer_done(ctx, 1);
 
   /* bn (BatchNormalization, relu), line 18: 32x32x64 -> 32x32x64, 0 MACs */
   {
@@ -688,7 +707,7 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     CHECK(rt_channel_affine(ctx, t2, t1, w + 67840, w + 67904, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 2);
+    rt_layer_done(ctx, 2);
 
   /* conv_1 (Conv2D, bn_1 folded, relu), line 18: 32x32x64 -> 32x32x64, 4,194,304 MACs */
   {
@@ -697,7 +716,7 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     CHECK(rt_conv2d_packed(ctx, t3, t2, w + 68032, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 3);
+    rt_layer_done(ctx, 3);
 
   /* conv_2 (Conv2D, bn_2 folded, relu), line 19: 32x32x64 -> 32x32x64, 1,179,648 MACs */
   {
@@ -706,7 +725,7 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     CHECK(rt_conv2d_packed(ctx, t4, t3, w + 72192, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 4);
+    rt_layer_done(ctx, 4);
 
   /* conv_3 (Conv2D, + conv), line 20: 32x32x64 -> 32x32x64, 4,194,304 MACs */
   {
@@ -715,7 +734,7 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     CHECK(rt_conv2d_packed(ctx, t5, t4, w + 90688, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 5);
+    rt_layer_done(ctx, 5);
 
   /* bn_3 (BatchNormalization, relu), line 18: 32x32x64 -> 32x32x64, 0 MACs */
   {
@@ -724,7 +743,7 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     CHECK(rt_channel_affine(ctx, t6, t5, w + 94784, w + 94848, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 6);
+    rt_layer_done(ctx, 6);
 
   /* conv_4 (Conv2D, bn_4 folded, relu), line 18: 32x32x64 -> 32x32x64, 4,194,304 MACs */
   {
@@ -733,7 +752,7 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     CHECK(rt_conv2d_packed(ctx, t7, t6, w + 94976, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 7);
+    rt_layer_done(ctx, 7);
 
   /* conv_5 (Conv2D, bn_5 folded, relu), line 19: 32x32x64 -> 32x32x64, 1,179,648 MACs */
   {
@@ -742,7 +761,7 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     CHECK(rt_conv2d_packed(ctx, t8, t7, w + 99136, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 8);
+    rt_layer_done(ctx, 8);
 
   /* conv_6 (Conv2D, + conv_3), line 20: 32x32x64 -> 32x32x64, 4,194,304 MACs */
   {
@@ -751,7 +770,7 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     CHECK(rt_conv2d_packed(ctx, t9, t8, w + 117632, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 9);
+    rt_layer_done(ctx, 9);
 
   /* bn_6 (BatchNormalization, relu), line 18: 32x32x64 -> 32x32x64, 0 MACs */
   {
@@ -760,7 +779,7 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     CHECK(rt_channel_affine(ctx, t10, t9, w + 121728, w + 121792, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 10);
+    rt_layer_done(ctx, 10);
 
   /* conv_7 (Conv2D, bn_7 folded, relu), line 18: 32x32x64 -> 32x32x64, 4,194,304 MACs */
   {
@@ -769,7 +788,7 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     CHECK(rt_conv2d_packed(ctx, t11, t10, w + 121920, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 11);
+    rt_layer_done(ctx, 11);
 
   /* conv_8 (Conv2D, bn_8 folded, relu), line 19: 32x32x64 -> 32x32x64, 1,179,648 MACs */
   {
@@ -778,7 +797,7 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     CHECK(rt_conv2d_packed(ctx, t12, t11, w + 126080, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 12);
+    rt_layer_done(ctx, 12);
 
   /* conv_9 (Conv2D, + conv_6), line 20: 32x32x64 -> 32x32x64, 4,194,304 MACs */
   {
@@ -787,7 +806,7 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     CHECK(rt_conv2d_packed(ctx, t13, t12, w + 144576, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 13);
+    rt_layer_done(ctx, 13);
 
   /* maxpool (MaxPooling2D), line 15: 32x32x64 -> 16x16x64, 0 MACs */
   {
@@ -795,7 +814,7 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     CHECK(rt_maxpool2d(ctx, t14, t13, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 14);
+    rt_layer_done(ctx, 14);
 
   /* conv_10 (Conv2D), line 16: 32x32x64 -> 16x16x128, 2,097,152 MACs */
   {
@@ -804,7 +823,7 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     CHECK(rt_conv2d_packed(ctx, t15, t13, w + 148800, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 15);
+    rt_layer_done(ctx, 15);
 
   /* bn_9 (BatchNormalization, relu, in place), line 18: 16x16x64 -> 16x16x64, 0 MACs */
   {
@@ -813,7 +832,7 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     CHECK(rt_channel_affine(ctx, t16, t14, w + 156992, w + 157056, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 16);
+    rt_layer_done(ctx, 16);
 
   /* conv_11 (Conv2D, bn_10 folded, relu), line 18: 16x16x64 -> 16x16x128, 2,097,152 MACs */
   {
@@ -822,7 +841,7 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     CHECK(rt_conv2d_packed(ctx, t17, t16, w + 157248, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 17);
+    rt_layer_done(ctx, 17);
 
   /* conv_12 (Conv2D, bn_11 folded, relu), line 19: 16x16x128 -> 16x16x128, 1,179,648 MACs */
   {
@@ -831,7 +850,7 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     CHECK(rt_conv2d_packed(ctx, t18, t17, w + 165568, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 18);
+    rt_layer_done(ctx, 18);
 
   /* conv_13 (Conv2D, + conv_10), line 20: 16x16x128 -> 16x16x128, 4,194,304 MACs */
   {
@@ -840,7 +859,7 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     CHECK(rt_conv2d_packed(ctx, t19, t18, w + 202560, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 19);
+    rt_layer_done(ctx, 19);
 
   /* bn_12 (BatchNormalization, relu), line 18: 16x16x128 -> 16x16x128, 0 MACs */
   {
@@ -849,7 +868,7 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     CHECK(rt_channel_affine(ctx, t20, t19, w + 218944, w + 219072, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 20);
+    rt_layer_done(ctx, 20);
 
   /* conv_14 (Conv2D, bn_13 folded, relu), line 18: 16x16x128 -> 16x16x128, 4,194,304 MACs */
   {
@@ -858,7 +877,7 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     CHECK(rt_conv2d_packed(ctx, t21, t20, w + 219328, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 21);
+    rt_layer_done(ctx, 21);
 
   /* conv_15 (Conv2D, bn_14 folded, relu), line 19: 16x16x128 -> 16x16x128, 1,179,648 MACs */
   {
@@ -867,7 +886,7 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     CHECK(rt_conv2d_packed(ctx, t22, t21, w + 235840, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 22);
+    rt_layer_done(ctx, 22);
 
   /* conv_16 (Conv2D, + conv_13), line 20: 16x16x128 -> 16x16x128, 4,194,304 MACs */
   {
@@ -876,7 +895,7 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     CHECK(rt_conv2d_packed(ctx, t23, t22, w + 272832, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 23);
+    rt_layer_done(ctx, 23);
 
   /* bn_15 (BatchNormalization, relu), line 18: 16x16x128 -> 16x16x128, 0 MACs */
   {
@@ -885,7 +904,7 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     CHECK(rt_channel_affine(ctx, t24, t23, w + 289216, w + 289344, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 24);
+    rt_layer_done(ctx, 24);
 
   /* conv_17 (Conv2D, bn_16 folded, relu), line 18: 16x16x128 -> 16x16x128, 4,194,304 MACs */
   {
@@ -894,7 +913,7 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     CHECK(rt_conv2d_packed(ctx, t25, t24, w + 289600, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 25);
+    rt_layer_done(ctx, 25);
 
   /* conv_18 (Conv2D, bn_17 folded, relu), line 19: 16x16x128 -> 16x16x128, 1,179,648 MACs */
   {
@@ -903,7 +922,7 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     CHECK(rt_conv2d_packed(ctx, t26, t25, w + 306112, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 26);
+    rt_layer_done(ctx, 26);
 
   /* conv_19 (Conv2D, + conv_16), line 20: 16x16x128 -> 16x16x128, 4,194,304 MACs */
   {
@@ -912,7 +931,7 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     CHECK(rt_conv2d_packed(ctx, t27, t26, w + 343104, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 27);
+    rt_layer_done(ctx, 27);
 
   /* maxpool_1 (MaxPooling2D), line 15: 16x16x128 -> 8x8x128, 0 MACs */
   {
@@ -920,7 +939,7 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     CHECK(rt_maxpool2d(ctx, t28, t27, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 28);
+    rt_layer_done(ctx, 28);
 
   /* conv_20 (Conv2D), line 16: 16x16x128 -> 8x8x256, 2,097,152 MACs */
   {
@@ -929,7 +948,7 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     CHECK(rt_conv2d_packed(ctx, t29, t27, w + 359744, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 29);
+    rt_layer_done(ctx, 29);
 
   /* bn_18 (BatchNormalization, relu, in place), line 18: 8x8x128 -> 8x8x128, 0 MACs */
   {
@@ -938,7 +957,7 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     CHECK(rt_channel_affine(ctx, t30, t28, w + 392512, w + 392640, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 30);
+    rt_layer_done(ctx, 30);
 
   /* conv_21 (Conv2D, bn_19 folded, relu), line 18: 8x8x128 -> 8x8x256, 2,097,152 MACs */
   {
@@ -947,7 +966,7 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     CHECK(rt_conv2d_packed(ctx, t31, t30, w + 393024, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 31);
+    rt_layer_done(ctx, 31);
 
   /* conv_22 (Conv2D, bn_20 folded, relu), line 19: 8x8x256 -> 8x8x256, 1,179,648 MACs */
   {
@@ -956,7 +975,7 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     CHECK(rt_conv2d_packed(ctx, t32, t31, w + 426048, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 32);
+    rt_layer_done(ctx, 32);
 
   /* conv_23 (Conv2D, + conv_20), line 20: 8x8x256 -> 8x8x256, 4,194,304 MACs */
   {
@@ -965,7 +984,7 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     CHECK(rt_conv2d_packed(ctx, t33, t32, w + 500032, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 33);
+    rt_layer_done(ctx, 33);
 
   /* bn_21 (BatchNormalization, relu), line 18: 8x8x256 -> 8x8x256, 0 MACs */
   {
@@ -974,7 +993,7 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     CHECK(rt_channel_affine(ctx, t34, t33, w + 565568, w + 565824, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 34);
+    rt_layer_done(ctx, 34);
 
   /* conv_24 (Conv2D, bn_22 folded, relu), line 18: 8x8x256 -> 8x8x256, 4,194,304 MACs */
   {
@@ -983,7 +1002,7 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     CHECK(rt_conv2d_packed(ctx, t35, t34, w + 566336, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 35);
+    rt_layer_done(ctx, 35);
 
   /* conv_25 (Conv2D, bn_23 folded, relu), line 19: 8x8x256 -> 8x8x256, 1,179,648 MACs */
   {
@@ -992,7 +1011,7 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     CHECK(rt_conv2d_packed(ctx, t36, t35, w + 632128, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 36);
+    rt_layer_done(ctx, 36);
 
   /* conv_26 (Conv2D, + conv_23), line 20: 8x8x256 -> 8x8x256, 4,194,304 MACs */
   {
@@ -1001,7 +1020,7 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     CHECK(rt_conv2d_packed(ctx, t37, t36, w + 706112, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 37);
+    rt_layer_done(ctx, 37);
 
   /* bn_24 (BatchNormalization, relu), line 18: 8x8x256 -> 8x8x256, 0 MACs */
   {
@@ -1010,7 +1029,7 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     CHECK(rt_channel_affine(ctx, t38, t37, w + 771648, w + 771904, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 38);
+    rt_layer_done(ctx, 38);
 
   /* conv_27 (Conv2D, bn_25 folded, relu), line 18: 8x8x256 -> 8x8x256, 4,194,304 MACs */
   {
@@ -1019,7 +1038,7 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     CHECK(rt_conv2d_packed(ctx, t39, t38, w + 772416, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 39);
+    rt_layer_done(ctx, 39);
 
   /* conv_28 (Conv2D, bn_26 folded, relu), line 19: 8x8x256 -> 8x8x256, 1,179,648 MACs */
   {
@@ -1028,7 +1047,7 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     CHECK(rt_conv2d_packed(ctx, t40, t39, w + 838208, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 40);
+    rt_layer_done(ctx, 40);
 
   /* conv_29 (Conv2D, + conv_26), line 20: 8x8x256 -> 8x8x256, 4,194,304 MACs */
   {
@@ -1037,7 +1056,7 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     CHECK(rt_conv2d_packed(ctx, t41, t40, w + 912192, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 41);
+    rt_layer_done(ctx, 41);
 
   /* bn_27 (BatchNormalization, relu, in place), line 31: 8x8x256 -> 8x8x256, 0 MACs */
   {
@@ -1046,7 +1065,7 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     CHECK(rt_channel_affine(ctx, t42, t41, w + 977728, w + 977984, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 42);
+    rt_layer_done(ctx, 42);
 
   /* avgpool (AveragePooling2D), line 31: 8x8x256 -> 1x1x256, 0 MACs */
   {
@@ -1054,14 +1073,14 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     CHECK(rt_avgpool2d(ctx, t43, t42, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 43);
+    rt_layer_done(ctx, 43);
 
   /* flatten (Flatten), line 31: 1x1x256 -> 256, 0 MACs */
   {
     /* a view of avgpool's buffer: nothing to do */
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 44);
+    rt_layer_done(ctx, 44);
 
   /* dense (Dense, softmax), line 32: 256 -> 10, 2,560 MACs */
   {
@@ -1072,9 +1091,15 @@ RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_
     CHECK(rt_softmax(ctx, t45, t45, &sm));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 45);
-
+    rt_layer_done(ctx, 45);
   return RT_OK;
+}
+
+/* The network on ctx's threads. */
+RtStatus resnext_mini_forward(const RtContext *ctx, const float *w, void *arena_, float *ws, size_t ws_floats,
+  const float *input, float *output, int N) {
+  ForwardArgs a = {w, arena_, ws, ws_floats, input, output, N};
+  return rt_team_run(ctx, forward_layers, &a);
 }
 
 /* The layers of forward() after the passes, in order. */

@@ -682,10 +682,27 @@ size_t se_resnet_mini_workspace_floats(int N) {
   return most;
 }
 
-/* The network, one call per layer. */
-RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_, float *ws, size_t ws_floats,
-  const float *input, float *output, int N) {
-  char *arena = arena_;
+/* forward()'s arguments, for the threads of its team. */
+typedef struct ForwardArgs {
+  const float *w;
+  void *arena;
+  float *ws;
+  size_t ws_floats;
+  const float *input;
+  float *output;
+  int N;
+} ForwardArgs;
+
+/* The layers, one call each, on one thread of the team: ctx is the team's. */
+static RtStatus forward_layers(const RtContext *ctx, void *args) {
+  const ForwardArgs *a = args;
+  const float *const w = a->w;
+  char *const arena = a->arena;
+  float *const ws = a->ws;
+  const size_t ws_floats = a->ws_floats;
+  const float *const input = a->input;
+  float *const output = a->output;
+  const int N = a->N;
   const float *const t0 = input + 0;  /* input 32x32x3 */
   float *const t1 = (float *)(arena + (size_t)N * 0) + 0;  /* conv 32x32x32 */
   float *const t2 = (float *)(arena + (size_t)N * 131072) + 0;  /* conv_1 32x32x32 */
@@ -772,13 +789,15 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
   float *const t83 = output + 0;  /* dense_24 10 */
   (void)ws;
   (void)ws_floats;
+  (void)input;
+  (void)output;
 
   /* input (InputLayer), line 27: 32x32x3, 0 MACs */
   {
     /* read in place from the caller's buffer */
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 0);
+    rt_layer_done(ctx, 0);
 
   /* conv (Conv2D), line 28: 32x32x3 -> 32x32x32, 884,736 MACs */
   {
@@ -787,7 +806,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_conv2d_packed(ctx, t1, t0, w + 590368, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 1);
+    rt_layer_done(ctx, 1);
 
   /* conv_1 (Conv2D, bn and relu before, bn_1 folded, relu, Winograd F(4x4)), line 16: 32x32x32 -> 32x32x32, 9,437,184 MACs */
   {
@@ -797,7 +816,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_conv2d_winograd_preact(ctx, t2, t1, w + 591328, &pre, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 2);
+    rt_layer_done(ctx, 2);
 
   /* conv_2 (Conv2D, + conv, Winograd F(4x4)), line 17: 32x32x32 -> 32x32x32, 9,437,184 MACs */
   {
@@ -806,7 +825,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_conv2d_winograd(ctx, t3, t2, w + 628224, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 3);
+    rt_layer_done(ctx, 3);
 
   /* global_avgpool (GlobalAveragePooling2D), line 22: 32x32x32 -> 32, 0 MACs */
   {
@@ -814,7 +833,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_global_avgpool(ctx, t4, t3, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 4);
+    rt_layer_done(ctx, 4);
 
   /* dense (Dense, relu), line 22: 32 -> 2, 64 MACs */
   {
@@ -823,7 +842,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_dense(ctx, t5, t4, w + 665088, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 5);
+    rt_layer_done(ctx, 5);
 
   /* dense_1 (Dense, sigmoid), line 23: 2 -> 32, 64 MACs */
   {
@@ -832,7 +851,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_dense(ctx, t6, t5, w + 665168, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 6);
+    rt_layer_done(ctx, 6);
 
   /* multiply (Multiply), line 24: 32x32x32 + 32 -> 32x32x32, 0 MACs */
   {
@@ -841,7 +860,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_mul_channel(ctx, t7, t3, t6, 32, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 7);
+    rt_layer_done(ctx, 7);
 
   /* conv_3 (Conv2D, bn_2 and relu before, bn_3 folded, relu, Winograd F(4x4)), line 16: 32x32x32 -> 32x32x32, 9,437,184 MACs */
   {
@@ -851,7 +870,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_conv2d_winograd_preact(ctx, t8, t7, w + 665360, &pre, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 8);
+    rt_layer_done(ctx, 8);
 
   /* conv_4 (Conv2D, + multiply, Winograd F(4x4)), line 17: 32x32x32 -> 32x32x32, 9,437,184 MACs */
   {
@@ -860,7 +879,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_conv2d_winograd(ctx, t9, t8, w + 702256, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 9);
+    rt_layer_done(ctx, 9);
 
   /* global_avgpool_1 (GlobalAveragePooling2D), line 22: 32x32x32 -> 32, 0 MACs */
   {
@@ -868,7 +887,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_global_avgpool(ctx, t10, t9, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 10);
+    rt_layer_done(ctx, 10);
 
   /* dense_2 (Dense, relu), line 22: 32 -> 2, 64 MACs */
   {
@@ -877,7 +896,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_dense(ctx, t11, t10, w + 739120, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 11);
+    rt_layer_done(ctx, 11);
 
   /* dense_3 (Dense, sigmoid), line 23: 2 -> 32, 64 MACs */
   {
@@ -886,7 +905,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_dense(ctx, t12, t11, w + 739200, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 12);
+    rt_layer_done(ctx, 12);
 
   /* multiply_1 (Multiply), line 24: 32x32x32 + 32 -> 32x32x32, 0 MACs */
   {
@@ -895,7 +914,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_mul_channel(ctx, t13, t9, t12, 32, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 13);
+    rt_layer_done(ctx, 13);
 
   /* conv_5 (Conv2D, bn_4 and relu before, bn_5 folded, relu, Winograd F(4x4)), line 16: 32x32x32 -> 32x32x32, 9,437,184 MACs */
   {
@@ -905,7 +924,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_conv2d_winograd_preact(ctx, t14, t13, w + 739392, &pre, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 14);
+    rt_layer_done(ctx, 14);
 
   /* conv_6 (Conv2D, + multiply_1, Winograd F(4x4)), line 17: 32x32x32 -> 32x32x32, 9,437,184 MACs */
   {
@@ -914,7 +933,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_conv2d_winograd(ctx, t15, t14, w + 776288, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 15);
+    rt_layer_done(ctx, 15);
 
   /* global_avgpool_2 (GlobalAveragePooling2D), line 22: 32x32x32 -> 32, 0 MACs */
   {
@@ -922,7 +941,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_global_avgpool(ctx, t16, t15, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 16);
+    rt_layer_done(ctx, 16);
 
   /* dense_4 (Dense, relu), line 22: 32 -> 2, 64 MACs */
   {
@@ -931,7 +950,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_dense(ctx, t17, t16, w + 813152, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 17);
+    rt_layer_done(ctx, 17);
 
   /* dense_5 (Dense, sigmoid), line 23: 2 -> 32, 64 MACs */
   {
@@ -940,7 +959,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_dense(ctx, t18, t17, w + 813232, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 18);
+    rt_layer_done(ctx, 18);
 
   /* multiply_2 (Multiply), line 24: 32x32x32 + 32 -> 32x32x32, 0 MACs */
   {
@@ -949,7 +968,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_mul_channel(ctx, t19, t15, t18, 32, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 19);
+    rt_layer_done(ctx, 19);
 
   /* maxpool (MaxPooling2D), line 13: 32x32x32 -> 16x16x32, 0 MACs */
   {
@@ -957,7 +976,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_maxpool2d(ctx, t20, t19, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 20);
+    rt_layer_done(ctx, 20);
 
   /* conv_7 (Conv2D), line 14: 32x32x32 -> 16x16x64, 524,288 MACs */
   {
@@ -966,7 +985,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_conv2d_packed(ctx, t21, t19, w + 813392, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 21);
+    rt_layer_done(ctx, 21);
 
   /* conv_8 (Conv2D, bn_6 and relu before, bn_7 folded, relu, Winograd F(4x4)), line 16: 16x16x32 -> 16x16x64, 4,718,592 MACs */
   {
@@ -976,7 +995,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_conv2d_winograd_preact(ctx, t22, t20, w + 815568, &pre, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 22);
+    rt_layer_done(ctx, 22);
 
   /* conv_9 (Conv2D, + conv_7, Winograd F(4x4)), line 17: 16x16x64 -> 16x16x64, 9,437,184 MACs */
   {
@@ -985,7 +1004,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_conv2d_winograd(ctx, t23, t22, w + 889360, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 23);
+    rt_layer_done(ctx, 23);
 
   /* global_avgpool_3 (GlobalAveragePooling2D), line 22: 16x16x64 -> 64, 0 MACs */
   {
@@ -993,7 +1012,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_global_avgpool(ctx, t24, t23, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 24);
+    rt_layer_done(ctx, 24);
 
   /* dense_6 (Dense, relu), line 22: 64 -> 4, 256 MACs */
   {
@@ -1002,7 +1021,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_dense(ctx, t25, t24, w + 1036816, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 25);
+    rt_layer_done(ctx, 25);
 
   /* dense_7 (Dense, sigmoid), line 23: 4 -> 64, 256 MACs */
   {
@@ -1011,7 +1030,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_dense(ctx, t26, t25, w + 1037088, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 26);
+    rt_layer_done(ctx, 26);
 
   /* multiply_3 (Multiply), line 24: 16x16x64 + 64 -> 16x16x64, 0 MACs */
   {
@@ -1020,7 +1039,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_mul_channel(ctx, t27, t23, t26, 64, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 27);
+    rt_layer_done(ctx, 27);
 
   /* conv_10 (Conv2D, bn_8 and relu before, bn_9 folded, relu, Winograd F(4x4)), line 16: 16x16x64 -> 16x16x64, 9,437,184 MACs */
   {
@@ -1030,7 +1049,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_conv2d_winograd_preact(ctx, t28, t27, w + 1037600, &pre, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 28);
+    rt_layer_done(ctx, 28);
 
   /* conv_11 (Conv2D, + multiply_3, Winograd F(4x4)), line 17: 16x16x64 -> 16x16x64, 9,437,184 MACs */
   {
@@ -1039,7 +1058,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_conv2d_winograd(ctx, t29, t28, w + 1185120, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 29);
+    rt_layer_done(ctx, 29);
 
   /* global_avgpool_4 (GlobalAveragePooling2D), line 22: 16x16x64 -> 64, 0 MACs */
   {
@@ -1047,7 +1066,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_global_avgpool(ctx, t30, t29, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 30);
+    rt_layer_done(ctx, 30);
 
   /* dense_8 (Dense, relu), line 22: 64 -> 4, 256 MACs */
   {
@@ -1056,7 +1075,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_dense(ctx, t31, t30, w + 1332576, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 31);
+    rt_layer_done(ctx, 31);
 
   /* dense_9 (Dense, sigmoid), line 23: 4 -> 64, 256 MACs */
   {
@@ -1065,7 +1084,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_dense(ctx, t32, t31, w + 1332848, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 32);
+    rt_layer_done(ctx, 32);
 
   /* multiply_4 (Multiply), line 24: 16x16x64 + 64 -> 16x16x64, 0 MACs */
   {
@@ -1074,7 +1093,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_mul_channel(ctx, t33, t29, t32, 64, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 33);
+    rt_layer_done(ctx, 33);
 
   /* conv_12 (Conv2D, bn_10 and relu before, bn_11 folded, relu, Winograd F(4x4)), line 16: 16x16x64 -> 16x16x64, 9,437,184 MACs */
   {
@@ -1084,7 +1103,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_conv2d_winograd_preact(ctx, t34, t33, w + 1333360, &pre, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 34);
+    rt_layer_done(ctx, 34);
 
   /* conv_13 (Conv2D, + multiply_4, Winograd F(4x4)), line 17: 16x16x64 -> 16x16x64, 9,437,184 MACs */
   {
@@ -1093,7 +1112,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_conv2d_winograd(ctx, t35, t34, w + 1480880, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 35);
+    rt_layer_done(ctx, 35);
 
   /* global_avgpool_5 (GlobalAveragePooling2D), line 22: 16x16x64 -> 64, 0 MACs */
   {
@@ -1101,7 +1120,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_global_avgpool(ctx, t36, t35, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 36);
+    rt_layer_done(ctx, 36);
 
   /* dense_10 (Dense, relu), line 22: 64 -> 4, 256 MACs */
   {
@@ -1110,7 +1129,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_dense(ctx, t37, t36, w + 1628336, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 37);
+    rt_layer_done(ctx, 37);
 
   /* dense_11 (Dense, sigmoid), line 23: 4 -> 64, 256 MACs */
   {
@@ -1119,7 +1138,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_dense(ctx, t38, t37, w + 1628608, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 38);
+    rt_layer_done(ctx, 38);
 
   /* multiply_5 (Multiply), line 24: 16x16x64 + 64 -> 16x16x64, 0 MACs */
   {
@@ -1128,7 +1147,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_mul_channel(ctx, t39, t35, t38, 64, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 39);
+    rt_layer_done(ctx, 39);
 
   /* maxpool_1 (MaxPooling2D), line 13: 16x16x64 -> 8x8x64, 0 MACs */
   {
@@ -1136,7 +1155,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_maxpool2d(ctx, t40, t39, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 40);
+    rt_layer_done(ctx, 40);
 
   /* conv_14 (Conv2D), line 14: 16x16x64 -> 8x8x128, 524,288 MACs */
   {
@@ -1145,7 +1164,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_conv2d_packed(ctx, t41, t39, w + 1629056, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 41);
+    rt_layer_done(ctx, 41);
 
   /* conv_15 (Conv2D, bn_12 and relu before, bn_13 folded, relu, Winograd F(4x4)), line 16: 8x8x64 -> 8x8x128, 4,718,592 MACs */
   {
@@ -1155,7 +1174,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_conv2d_winograd_preact(ctx, t42, t40, w + 1637504, &pre, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 42);
+    rt_layer_done(ctx, 42);
 
   /* conv_16 (Conv2D, + conv_14, Winograd F(4x4)), line 17: 8x8x128 -> 8x8x128, 9,437,184 MACs */
   {
@@ -1164,7 +1183,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_conv2d_winograd(ctx, t43, t42, w + 1932544, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 43);
+    rt_layer_done(ctx, 43);
 
   /* global_avgpool_6 (GlobalAveragePooling2D), line 22: 8x8x128 -> 128, 0 MACs */
   {
@@ -1172,7 +1191,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_global_avgpool(ctx, t44, t43, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 44);
+    rt_layer_done(ctx, 44);
 
   /* dense_12 (Dense, relu), line 22: 128 -> 8, 1,024 MACs */
   {
@@ -1181,7 +1200,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_dense(ctx, t45, t44, w + 2522368, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 45);
+    rt_layer_done(ctx, 45);
 
   /* dense_13 (Dense, sigmoid), line 23: 8 -> 128, 1,024 MACs */
   {
@@ -1190,7 +1209,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_dense(ctx, t46, t45, w + 2523408, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 46);
+    rt_layer_done(ctx, 46);
 
   /* multiply_6 (Multiply), line 24: 8x8x128 + 128 -> 8x8x128, 0 MACs */
   {
@@ -1199,7 +1218,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_mul_channel(ctx, t47, t43, t46, 128, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 47);
+    rt_layer_done(ctx, 47);
 
   /* conv_17 (Conv2D, bn_14 and relu before, bn_15 folded, relu, Winograd F(4x4)), line 16: 8x8x128 -> 8x8x128, 9,437,184 MACs */
   {
@@ -1209,7 +1228,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_conv2d_winograd_preact(ctx, t48, t47, w + 2524944, &pre, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 48);
+    rt_layer_done(ctx, 48);
 
   /* conv_18 (Conv2D, + multiply_6, Winograd F(4x4)), line 17: 8x8x128 -> 8x8x128, 9,437,184 MACs */
   {
@@ -1218,7 +1237,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_conv2d_winograd(ctx, t49, t48, w + 3114896, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 49);
+    rt_layer_done(ctx, 49);
 
   /* global_avgpool_7 (GlobalAveragePooling2D), line 22: 8x8x128 -> 128, 0 MACs */
   {
@@ -1226,7 +1245,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_global_avgpool(ctx, t50, t49, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 50);
+    rt_layer_done(ctx, 50);
 
   /* dense_14 (Dense, relu), line 22: 128 -> 8, 1,024 MACs */
   {
@@ -1235,7 +1254,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_dense(ctx, t51, t50, w + 3704720, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 51);
+    rt_layer_done(ctx, 51);
 
   /* dense_15 (Dense, sigmoid), line 23: 8 -> 128, 1,024 MACs */
   {
@@ -1244,7 +1263,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_dense(ctx, t52, t51, w + 3705760, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 52);
+    rt_layer_done(ctx, 52);
 
   /* multiply_7 (Multiply), line 24: 8x8x128 + 128 -> 8x8x128, 0 MACs */
   {
@@ -1253,7 +1272,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_mul_channel(ctx, t53, t49, t52, 128, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 53);
+    rt_layer_done(ctx, 53);
 
   /* conv_19 (Conv2D, bn_16 and relu before, bn_17 folded, relu, Winograd F(4x4)), line 16: 8x8x128 -> 8x8x128, 9,437,184 MACs */
   {
@@ -1263,7 +1282,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_conv2d_winograd_preact(ctx, t54, t53, w + 3707296, &pre, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 54);
+    rt_layer_done(ctx, 54);
 
   /* conv_20 (Conv2D, + multiply_7, Winograd F(4x4)), line 17: 8x8x128 -> 8x8x128, 9,437,184 MACs */
   {
@@ -1272,7 +1291,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_conv2d_winograd(ctx, t55, t54, w + 4297248, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 55);
+    rt_layer_done(ctx, 55);
 
   /* global_avgpool_8 (GlobalAveragePooling2D), line 22: 8x8x128 -> 128, 0 MACs */
   {
@@ -1280,7 +1299,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_global_avgpool(ctx, t56, t55, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 56);
+    rt_layer_done(ctx, 56);
 
   /* dense_16 (Dense, relu), line 22: 128 -> 8, 1,024 MACs */
   {
@@ -1289,7 +1308,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_dense(ctx, t57, t56, w + 4887072, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 57);
+    rt_layer_done(ctx, 57);
 
   /* dense_17 (Dense, sigmoid), line 23: 8 -> 128, 1,024 MACs */
   {
@@ -1298,7 +1317,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_dense(ctx, t58, t57, w + 4888112, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 58);
+    rt_layer_done(ctx, 58);
 
   /* multiply_8 (Multiply), line 24: 8x8x128 + 128 -> 8x8x128, 0 MACs */
   {
@@ -1307,7 +1326,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_mul_channel(ctx, t59, t55, t58, 128, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 59);
+    rt_layer_done(ctx, 59);
 
   /* maxpool_2 (MaxPooling2D), line 13: 8x8x128 -> 4x4x128, 0 MACs */
   {
@@ -1315,7 +1334,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_maxpool2d(ctx, t60, t59, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 60);
+    rt_layer_done(ctx, 60);
 
   /* conv_21 (Conv2D), line 14: 8x8x128 -> 4x4x256, 524,288 MACs */
   {
@@ -1324,7 +1343,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_conv2d_packed(ctx, t61, t59, w + 4889520, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 61);
+    rt_layer_done(ctx, 61);
 
   /* conv_22 (Conv2D, bn_18 and relu before, bn_19 folded, relu, Winograd F(2x2)), line 16: 4x4x128 -> 4x4x256, 4,718,592 MACs */
   {
@@ -1334,7 +1353,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_conv2d_winograd_preact(ctx, t62, t60, w + 4922800, &pre, &ep, &d, 2, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 62);
+    rt_layer_done(ctx, 62);
 
   /* conv_23 (Conv2D, + conv_21, Winograd F(2x2)), line 17: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
@@ -1343,7 +1362,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_conv2d_winograd(ctx, t63, t62, w + 5447344, &ep, &d, 2, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 63);
+    rt_layer_done(ctx, 63);
 
   /* global_avgpool_9 (GlobalAveragePooling2D), line 22: 4x4x256 -> 256, 0 MACs */
   {
@@ -1351,7 +1370,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_global_avgpool(ctx, t64, t63, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 64);
+    rt_layer_done(ctx, 64);
 
   /* dense_18 (Dense, relu), line 22: 256 -> 16, 4,096 MACs */
   {
@@ -1360,7 +1379,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_dense(ctx, t65, t64, w + 6495920, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 65);
+    rt_layer_done(ctx, 65);
 
   /* dense_19 (Dense, sigmoid), line 23: 16 -> 256, 4,096 MACs */
   {
@@ -1369,7 +1388,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_dense(ctx, t66, t65, w + 6500032, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 66);
+    rt_layer_done(ctx, 66);
 
   /* multiply_9 (Multiply), line 24: 4x4x256 + 256 -> 4x4x256, 0 MACs */
   {
@@ -1378,7 +1397,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_mul_channel(ctx, t67, t63, t66, 256, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 67);
+    rt_layer_done(ctx, 67);
 
   /* conv_24 (Conv2D, bn_20 and relu before, bn_21 folded, relu, Winograd F(2x2)), line 16: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
@@ -1388,7 +1407,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_conv2d_winograd_preact(ctx, t68, t67, w + 6505152, &pre, &ep, &d, 2, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 68);
+    rt_layer_done(ctx, 68);
 
   /* conv_25 (Conv2D, + multiply_9, Winograd F(2x2)), line 17: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
@@ -1397,7 +1416,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_conv2d_winograd(ctx, t69, t68, w + 7553984, &ep, &d, 2, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 69);
+    rt_layer_done(ctx, 69);
 
   /* global_avgpool_10 (GlobalAveragePooling2D), line 22: 4x4x256 -> 256, 0 MACs */
   {
@@ -1405,7 +1424,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_global_avgpool(ctx, t70, t69, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 70);
+    rt_layer_done(ctx, 70);
 
   /* dense_20 (Dense, relu), line 22: 256 -> 16, 4,096 MACs */
   {
@@ -1414,7 +1433,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_dense(ctx, t71, t70, w + 8602560, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 71);
+    rt_layer_done(ctx, 71);
 
   /* dense_21 (Dense, sigmoid), line 23: 16 -> 256, 4,096 MACs */
   {
@@ -1423,7 +1442,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_dense(ctx, t72, t71, w + 8606672, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 72);
+    rt_layer_done(ctx, 72);
 
   /* multiply_10 (Multiply), line 24: 4x4x256 + 256 -> 4x4x256, 0 MACs */
   {
@@ -1432,7 +1451,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_mul_channel(ctx, t73, t69, t72, 256, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 73);
+    rt_layer_done(ctx, 73);
 
   /* conv_26 (Conv2D, bn_22 and relu before, bn_23 folded, relu, Winograd F(2x2)), line 16: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
@@ -1442,7 +1461,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_conv2d_winograd_preact(ctx, t74, t73, w + 8611792, &pre, &ep, &d, 2, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 74);
+    rt_layer_done(ctx, 74);
 
   /* conv_27 (Conv2D, + multiply_10, Winograd F(2x2)), line 17: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
@@ -1451,7 +1470,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_conv2d_winograd(ctx, t75, t74, w + 9660624, &ep, &d, 2, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 75);
+    rt_layer_done(ctx, 75);
 
   /* global_avgpool_11 (GlobalAveragePooling2D), line 22: 4x4x256 -> 256, 0 MACs */
   {
@@ -1459,7 +1478,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_global_avgpool(ctx, t76, t75, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 76);
+    rt_layer_done(ctx, 76);
 
   /* dense_22 (Dense, relu), line 22: 256 -> 16, 4,096 MACs */
   {
@@ -1468,7 +1487,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_dense(ctx, t77, t76, w + 10709200, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 77);
+    rt_layer_done(ctx, 77);
 
   /* dense_23 (Dense, sigmoid), line 23: 16 -> 256, 4,096 MACs */
   {
@@ -1477,7 +1496,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_dense(ctx, t78, t77, w + 10713312, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 78);
+    rt_layer_done(ctx, 78);
 
   /* multiply_11 (Multiply), line 24: 4x4x256 + 256 -> 4x4x256, 0 MACs */
   {
@@ -1486,7 +1505,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_mul_channel(ctx, t79, t75, t78, 256, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 79);
+    rt_layer_done(ctx, 79);
 
   /* bn_24 (BatchNormalization, relu, in place), line 34: 4x4x256 -> 4x4x256, 0 MACs */
   {
@@ -1495,7 +1514,7 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_channel_affine(ctx, t80, t79, w + 10717664, w + 10717920, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 80);
+    rt_layer_done(ctx, 80);
 
   /* avgpool (AveragePooling2D), line 34: 4x4x256 -> 1x1x256, 0 MACs */
   {
@@ -1503,14 +1522,14 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_avgpool2d(ctx, t81, t80, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 81);
+    rt_layer_done(ctx, 81);
 
   /* flatten (Flatten), line 34: 1x1x256 -> 256, 0 MACs */
   {
     /* a view of avgpool's buffer: nothing to do */
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 82);
+    rt_layer_done(ctx, 82);
 
   /* dense_24 (Dense, softmax), line 35: 256 -> 10, 2,560 MACs */
   {
@@ -1521,9 +1540,15 @@ RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *aren
     CHECK(rt_softmax(ctx, t83, t83, &sm));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 83);
-
+    rt_layer_done(ctx, 83);
   return RT_OK;
+}
+
+/* The network on ctx's threads. */
+RtStatus se_resnet_mini_forward(const RtContext *ctx, const float *w, void *arena_, float *ws, size_t ws_floats,
+  const float *input, float *output, int N) {
+  ForwardArgs a = {w, arena_, ws, ws_floats, input, output, N};
+  return rt_team_run(ctx, forward_layers, &a);
 }
 
 /* The layers of forward() after the passes, in order. */

@@ -215,10 +215,27 @@ size_t vgg16_workspace_floats(int N) {
   return most;
 }
 
-/* The network, one call per layer. */
-RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float *ws, size_t ws_floats,
-  const float *input, float *output, int N) {
-  char *arena = arena_;
+/* forward()'s arguments, for the threads of its team. */
+typedef struct ForwardArgs {
+  const float *w;
+  void *arena;
+  float *ws;
+  size_t ws_floats;
+  const float *input;
+  float *output;
+  int N;
+} ForwardArgs;
+
+/* The layers, one call each, on one thread of the team: ctx is the team's. */
+static RtStatus forward_layers(const RtContext *ctx, void *args) {
+  const ForwardArgs *a = args;
+  const float *const w = a->w;
+  char *const arena = a->arena;
+  float *const ws = a->ws;
+  const size_t ws_floats = a->ws_floats;
+  const float *const input = a->input;
+  float *const output = a->output;
+  const int N = a->N;
   const float *const t0 = input + 0;  /* input 224x224x3 */
   float *const t1 = (float *)(arena + (size_t)N * 0) + 0;  /* block1_conv1 224x224x64 */
   float *const t2 = (float *)(arena + (size_t)N * 12845056) + 0;  /* block1_conv2 224x224x64 */
@@ -244,13 +261,15 @@ RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float
   float *const t22 = output + 0;  /* predictions 1000 */
   (void)ws;
   (void)ws_floats;
+  (void)input;
+  (void)output;
 
   /* input (InputLayer), line 20: 224x224x3, 0 MACs */
   {
     /* read in place from the caller's buffer */
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 0);
+    rt_layer_done(ctx, 0);
 
   /* block1_conv1 (Conv2D, relu), line 14: 224x224x3 -> 224x224x64, 86,704,128 MACs */
   {
@@ -259,7 +278,7 @@ RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float
     CHECK(rt_conv2d_packed(ctx, t1, t0, w + 2359360, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 1);
+    rt_layer_done(ctx, 1);
 
   /* block1_conv2 (Conv2D, relu, Winograd F(4x4)), line 14: 224x224x64 -> 224x224x64, 1,849,688,064 MACs */
   {
@@ -268,7 +287,7 @@ RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float
     CHECK(rt_conv2d_winograd(ctx, t2, t1, w + 2361152, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 2);
+    rt_layer_done(ctx, 2);
 
   /* block1_pool (MaxPooling2D), line 17: 224x224x64 -> 112x112x64, 0 MACs */
   {
@@ -276,7 +295,7 @@ RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float
     CHECK(rt_maxpool2d(ctx, t3, t2, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 3);
+    rt_layer_done(ctx, 3);
 
   /* block2_conv1 (Conv2D, relu, Winograd F(4x4)), line 14: 112x112x64 -> 112x112x128, 924,844,032 MACs */
   {
@@ -285,7 +304,7 @@ RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float
     CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 2508736, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 4);
+    rt_layer_done(ctx, 4);
 
   /* block2_conv2 (Conv2D, relu, Winograd F(4x4)), line 14: 112x112x128 -> 112x112x128, 1,849,688,064 MACs */
   {
@@ -294,7 +313,7 @@ RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float
     CHECK(rt_conv2d_winograd(ctx, t5, t4, w + 2803776, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 5);
+    rt_layer_done(ctx, 5);
 
   /* block2_pool (MaxPooling2D), line 17: 112x112x128 -> 56x56x128, 0 MACs */
   {
@@ -302,7 +321,7 @@ RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float
     CHECK(rt_maxpool2d(ctx, t6, t5, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 6);
+    rt_layer_done(ctx, 6);
 
   /* block3_conv1 (Conv2D, relu, Winograd F(4x4)), line 14: 56x56x128 -> 56x56x256, 924,844,032 MACs */
   {
@@ -311,7 +330,7 @@ RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float
     CHECK(rt_conv2d_winograd(ctx, t7, t6, w + 3393856, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 7);
+    rt_layer_done(ctx, 7);
 
   /* block3_conv2 (Conv2D, relu, Winograd F(4x4)), line 14: 56x56x256 -> 56x56x256, 1,849,688,064 MACs */
   {
@@ -320,7 +339,7 @@ RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float
     CHECK(rt_conv2d_winograd(ctx, t8, t7, w + 4573760, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 8);
+    rt_layer_done(ctx, 8);
 
   /* block3_conv3 (Conv2D, relu, Winograd F(4x4)), line 14: 56x56x256 -> 56x56x256, 1,849,688,064 MACs */
   {
@@ -329,7 +348,7 @@ RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float
     CHECK(rt_conv2d_winograd(ctx, t9, t8, w + 6933312, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 9);
+    rt_layer_done(ctx, 9);
 
   /* block3_pool (MaxPooling2D), line 17: 56x56x256 -> 28x28x256, 0 MACs */
   {
@@ -337,7 +356,7 @@ RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float
     CHECK(rt_maxpool2d(ctx, t10, t9, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 10);
+    rt_layer_done(ctx, 10);
 
   /* block4_conv1 (Conv2D, relu, Winograd F(4x4)), line 14: 28x28x256 -> 28x28x512, 924,844,032 MACs */
   {
@@ -346,7 +365,7 @@ RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float
     CHECK(rt_conv2d_winograd(ctx, t11, t10, w + 9293120, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 11);
+    rt_layer_done(ctx, 11);
 
   /* block4_conv2 (Conv2D, relu, Winograd F(4x4)), line 14: 28x28x512 -> 28x28x512, 1,849,688,064 MACs */
   {
@@ -355,7 +374,7 @@ RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float
     CHECK(rt_conv2d_winograd(ctx, t12, t11, w + 14012224, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 12);
+    rt_layer_done(ctx, 12);
 
   /* block4_conv3 (Conv2D, relu, Winograd F(4x4)), line 14: 28x28x512 -> 28x28x512, 1,849,688,064 MACs */
   {
@@ -364,7 +383,7 @@ RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float
     CHECK(rt_conv2d_winograd(ctx, t13, t12, w + 23449920, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 13);
+    rt_layer_done(ctx, 13);
 
   /* block4_pool (MaxPooling2D), line 17: 28x28x512 -> 14x14x512, 0 MACs */
   {
@@ -372,7 +391,7 @@ RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float
     CHECK(rt_maxpool2d(ctx, t14, t13, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 14);
+    rt_layer_done(ctx, 14);
 
   /* block5_conv1 (Conv2D, relu, Winograd F(4x4)), line 14: 14x14x512 -> 14x14x512, 462,422,016 MACs */
   {
@@ -381,7 +400,7 @@ RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float
     CHECK(rt_conv2d_winograd(ctx, t15, t14, w + 32887616, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 15);
+    rt_layer_done(ctx, 15);
 
   /* block5_conv2 (Conv2D, relu, Winograd F(4x4)), line 14: 14x14x512 -> 14x14x512, 462,422,016 MACs */
   {
@@ -390,7 +409,7 @@ RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float
     CHECK(rt_conv2d_winograd(ctx, t16, t15, w + 42325312, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 16);
+    rt_layer_done(ctx, 16);
 
   /* block5_conv3 (Conv2D, relu, Winograd F(4x4)), line 14: 14x14x512 -> 14x14x512, 462,422,016 MACs */
   {
@@ -399,7 +418,7 @@ RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float
     CHECK(rt_conv2d_winograd(ctx, t17, t16, w + 51763008, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 17);
+    rt_layer_done(ctx, 17);
 
   /* block5_pool (MaxPooling2D), line 17: 14x14x512 -> 7x7x512, 0 MACs */
   {
@@ -407,14 +426,14 @@ RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float
     CHECK(rt_maxpool2d(ctx, t18, t17, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 18);
+    rt_layer_done(ctx, 18);
 
   /* flatten (Flatten), line 27: 7x7x512 -> 25088, 0 MACs */
   {
     /* a view of block5_pool's buffer: nothing to do */
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 19);
+    rt_layer_done(ctx, 19);
 
   /* fc1 (Dense, relu), line 28: 25088 -> 4096, 102,760,448 MACs */
   {
@@ -423,7 +442,7 @@ RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float
     CHECK(rt_dense(ctx, t20, t19, w + 61200192, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 20);
+    rt_layer_done(ctx, 20);
 
   /* fc2 (Dense, relu), line 29: 4096 -> 4096, 16,777,216 MACs */
   {
@@ -432,7 +451,7 @@ RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float
     CHECK(rt_dense(ctx, t21, t20, w + 163964736, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 21);
+    rt_layer_done(ctx, 21);
 
   /* predictions (Dense, softmax), line 30: 4096 -> 1000, 4,096,000 MACs */
   {
@@ -443,9 +462,15 @@ RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float
     CHECK(rt_softmax(ctx, t22, t22, &sm));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 22);
-
+    rt_layer_done(ctx, 22);
   return RT_OK;
+}
+
+/* The network on ctx's threads. */
+RtStatus vgg16_forward(const RtContext *ctx, const float *w, void *arena_, float *ws, size_t ws_floats,
+  const float *input, float *output, int N) {
+  ForwardArgs a = {w, arena_, ws, ws_floats, input, output, N};
+  return rt_team_run(ctx, forward_layers, &a);
 }
 
 /* The layers of forward() after the passes, in order. */

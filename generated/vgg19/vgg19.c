@@ -254,10 +254,27 @@ size_t vgg19_workspace_floats(int N) {
   return most;
 }
 
-/* The network, one call per layer. */
-RtStatus vgg19_forward(const RtContext *ctx, const float *w, void *arena_, float *ws, size_t ws_floats,
-  const float *input, float *output, int N) {
-  char *arena = arena_;
+/* forward()'s arguments, for the threads of its team. */
+typedef struct ForwardArgs {
+  const float *w;
+  void *arena;
+  float *ws;
+  size_t ws_floats;
+  const float *input;
+  float *output;
+  int N;
+} ForwardArgs;
+
+/* The layers, one call each, on one thread of the team: ctx is the team's. */
+static RtStatus forward_layers(const RtContext *ctx, void *args) {
+  const ForwardArgs *a = args;
+  const float *const w = a->w;
+  char *const arena = a->arena;
+  float *const ws = a->ws;
+  const size_t ws_floats = a->ws_floats;
+  const float *const input = a->input;
+  float *const output = a->output;
+  const int N = a->N;
   const float *const t0 = input + 0;  /* input 224x224x3 */
   float *const t1 = (float *)(arena + (size_t)N * 0) + 0;  /* block1_conv1 224x224x64 */
   float *const t2 = (float *)(arena + (size_t)N * 12845056) + 0;  /* block1_conv2 224x224x64 */
@@ -286,13 +303,15 @@ RtStatus vgg19_forward(const RtContext *ctx, const float *w, void *arena_, float
   float *const t25 = output + 0;  /* predictions 1000 */
   (void)ws;
   (void)ws_floats;
+  (void)input;
+  (void)output;
 
   /* input (InputLayer), line 20: 224x224x3, 0 MACs */
   {
     /* read in place from the caller's buffer */
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 0);
+    rt_layer_done(ctx, 0);
 
   /* block1_conv1 (Conv2D, relu), line 14: 224x224x3 -> 224x224x64, 86,704,128 MACs */
   {
@@ -301,7 +320,7 @@ RtStatus vgg19_forward(const RtContext *ctx, const float *w, void *arena_, float
     CHECK(rt_conv2d_packed(ctx, t1, t0, w + 2359360, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 1);
+    rt_layer_done(ctx, 1);
 
   /* block1_conv2 (Conv2D, relu, Winograd F(4x4)), line 14: 224x224x64 -> 224x224x64, 1,849,688,064 MACs */
   {
@@ -310,7 +329,7 @@ RtStatus vgg19_forward(const RtContext *ctx, const float *w, void *arena_, float
     CHECK(rt_conv2d_winograd(ctx, t2, t1, w + 2361152, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 2);
+    rt_layer_done(ctx, 2);
 
   /* block1_pool (MaxPooling2D), line 17: 224x224x64 -> 112x112x64, 0 MACs */
   {
@@ -318,7 +337,7 @@ RtStatus vgg19_forward(const RtContext *ctx, const float *w, void *arena_, float
     CHECK(rt_maxpool2d(ctx, t3, t2, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 3);
+    rt_layer_done(ctx, 3);
 
   /* block2_conv1 (Conv2D, relu, Winograd F(4x4)), line 14: 112x112x64 -> 112x112x128, 924,844,032 MACs */
   {
@@ -327,7 +346,7 @@ RtStatus vgg19_forward(const RtContext *ctx, const float *w, void *arena_, float
     CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 2508736, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 4);
+    rt_layer_done(ctx, 4);
 
   /* block2_conv2 (Conv2D, relu, Winograd F(4x4)), line 14: 112x112x128 -> 112x112x128, 1,849,688,064 MACs */
   {
@@ -336,7 +355,7 @@ RtStatus vgg19_forward(const RtContext *ctx, const float *w, void *arena_, float
     CHECK(rt_conv2d_winograd(ctx, t5, t4, w + 2803776, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 5);
+    rt_layer_done(ctx, 5);
 
   /* block2_pool (MaxPooling2D), line 17: 112x112x128 -> 56x56x128, 0 MACs */
   {
@@ -344,7 +363,7 @@ RtStatus vgg19_forward(const RtContext *ctx, const float *w, void *arena_, float
     CHECK(rt_maxpool2d(ctx, t6, t5, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 6);
+    rt_layer_done(ctx, 6);
 
   /* block3_conv1 (Conv2D, relu, Winograd F(4x4)), line 14: 56x56x128 -> 56x56x256, 924,844,032 MACs */
   {
@@ -353,7 +372,7 @@ RtStatus vgg19_forward(const RtContext *ctx, const float *w, void *arena_, float
     CHECK(rt_conv2d_winograd(ctx, t7, t6, w + 3393856, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 7);
+    rt_layer_done(ctx, 7);
 
   /* block3_conv2 (Conv2D, relu, Winograd F(4x4)), line 14: 56x56x256 -> 56x56x256, 1,849,688,064 MACs */
   {
@@ -362,7 +381,7 @@ RtStatus vgg19_forward(const RtContext *ctx, const float *w, void *arena_, float
     CHECK(rt_conv2d_winograd(ctx, t8, t7, w + 4573760, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 8);
+    rt_layer_done(ctx, 8);
 
   /* block3_conv3 (Conv2D, relu, Winograd F(4x4)), line 14: 56x56x256 -> 56x56x256, 1,849,688,064 MACs */
   {
@@ -371,7 +390,7 @@ RtStatus vgg19_forward(const RtContext *ctx, const float *w, void *arena_, float
     CHECK(rt_conv2d_winograd(ctx, t9, t8, w + 6933312, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 9);
+    rt_layer_done(ctx, 9);
 
   /* block3_conv4 (Conv2D, relu, Winograd F(4x4)), line 14: 56x56x256 -> 56x56x256, 1,849,688,064 MACs */
   {
@@ -380,7 +399,7 @@ RtStatus vgg19_forward(const RtContext *ctx, const float *w, void *arena_, float
     CHECK(rt_conv2d_winograd(ctx, t10, t9, w + 9292864, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 10);
+    rt_layer_done(ctx, 10);
 
   /* block3_pool (MaxPooling2D), line 17: 56x56x256 -> 28x28x256, 0 MACs */
   {
@@ -388,7 +407,7 @@ RtStatus vgg19_forward(const RtContext *ctx, const float *w, void *arena_, float
     CHECK(rt_maxpool2d(ctx, t11, t10, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 11);
+    rt_layer_done(ctx, 11);
 
   /* block4_conv1 (Conv2D, relu, Winograd F(4x4)), line 14: 28x28x256 -> 28x28x512, 924,844,032 MACs */
   {
@@ -397,7 +416,7 @@ RtStatus vgg19_forward(const RtContext *ctx, const float *w, void *arena_, float
     CHECK(rt_conv2d_winograd(ctx, t12, t11, w + 11652672, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 12);
+    rt_layer_done(ctx, 12);
 
   /* block4_conv2 (Conv2D, relu, Winograd F(4x4)), line 14: 28x28x512 -> 28x28x512, 1,849,688,064 MACs */
   {
@@ -406,7 +425,7 @@ RtStatus vgg19_forward(const RtContext *ctx, const float *w, void *arena_, float
     CHECK(rt_conv2d_winograd(ctx, t13, t12, w + 16371776, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 13);
+    rt_layer_done(ctx, 13);
 
   /* block4_conv3 (Conv2D, relu, Winograd F(4x4)), line 14: 28x28x512 -> 28x28x512, 1,849,688,064 MACs */
   {
@@ -415,7 +434,7 @@ RtStatus vgg19_forward(const RtContext *ctx, const float *w, void *arena_, float
     CHECK(rt_conv2d_winograd(ctx, t14, t13, w + 25809472, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 14);
+    rt_layer_done(ctx, 14);
 
   /* block4_conv4 (Conv2D, relu, Winograd F(4x4)), line 14: 28x28x512 -> 28x28x512, 1,849,688,064 MACs */
   {
@@ -424,7 +443,7 @@ RtStatus vgg19_forward(const RtContext *ctx, const float *w, void *arena_, float
     CHECK(rt_conv2d_winograd(ctx, t15, t14, w + 35247168, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 15);
+    rt_layer_done(ctx, 15);
 
   /* block4_pool (MaxPooling2D), line 17: 28x28x512 -> 14x14x512, 0 MACs */
   {
@@ -432,7 +451,7 @@ RtStatus vgg19_forward(const RtContext *ctx, const float *w, void *arena_, float
     CHECK(rt_maxpool2d(ctx, t16, t15, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 16);
+    rt_layer_done(ctx, 16);
 
   /* block5_conv1 (Conv2D, relu, Winograd F(4x4)), line 14: 14x14x512 -> 14x14x512, 462,422,016 MACs */
   {
@@ -441,7 +460,7 @@ RtStatus vgg19_forward(const RtContext *ctx, const float *w, void *arena_, float
     CHECK(rt_conv2d_winograd(ctx, t17, t16, w + 44684864, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 17);
+    rt_layer_done(ctx, 17);
 
   /* block5_conv2 (Conv2D, relu, Winograd F(4x4)), line 14: 14x14x512 -> 14x14x512, 462,422,016 MACs */
   {
@@ -450,7 +469,7 @@ RtStatus vgg19_forward(const RtContext *ctx, const float *w, void *arena_, float
     CHECK(rt_conv2d_winograd(ctx, t18, t17, w + 54122560, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 18);
+    rt_layer_done(ctx, 18);
 
   /* block5_conv3 (Conv2D, relu, Winograd F(4x4)), line 14: 14x14x512 -> 14x14x512, 462,422,016 MACs */
   {
@@ -459,7 +478,7 @@ RtStatus vgg19_forward(const RtContext *ctx, const float *w, void *arena_, float
     CHECK(rt_conv2d_winograd(ctx, t19, t18, w + 63560256, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 19);
+    rt_layer_done(ctx, 19);
 
   /* block5_conv4 (Conv2D, relu, Winograd F(4x4)), line 14: 14x14x512 -> 14x14x512, 462,422,016 MACs */
   {
@@ -468,7 +487,7 @@ RtStatus vgg19_forward(const RtContext *ctx, const float *w, void *arena_, float
     CHECK(rt_conv2d_winograd(ctx, t20, t19, w + 72997952, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 20);
+    rt_layer_done(ctx, 20);
 
   /* block5_pool (MaxPooling2D), line 17: 14x14x512 -> 7x7x512, 0 MACs */
   {
@@ -476,14 +495,14 @@ RtStatus vgg19_forward(const RtContext *ctx, const float *w, void *arena_, float
     CHECK(rt_maxpool2d(ctx, t21, t20, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 21);
+    rt_layer_done(ctx, 21);
 
   /* flatten (Flatten), line 27: 7x7x512 -> 25088, 0 MACs */
   {
     /* a view of block5_pool's buffer: nothing to do */
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 22);
+    rt_layer_done(ctx, 22);
 
   /* fc1 (Dense, relu), line 28: 25088 -> 4096, 102,760,448 MACs */
   {
@@ -492,7 +511,7 @@ RtStatus vgg19_forward(const RtContext *ctx, const float *w, void *arena_, float
     CHECK(rt_dense(ctx, t23, t22, w + 82435136, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 23);
+    rt_layer_done(ctx, 23);
 
   /* fc2 (Dense, relu), line 29: 4096 -> 4096, 16,777,216 MACs */
   {
@@ -501,7 +520,7 @@ RtStatus vgg19_forward(const RtContext *ctx, const float *w, void *arena_, float
     CHECK(rt_dense(ctx, t24, t23, w + 185199680, &ep, &d));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 24);
+    rt_layer_done(ctx, 24);
 
   /* predictions (Dense, softmax), line 30: 4096 -> 1000, 4,096,000 MACs */
   {
@@ -512,9 +531,15 @@ RtStatus vgg19_forward(const RtContext *ctx, const float *w, void *arena_, float
     CHECK(rt_softmax(ctx, t25, t25, &sm));
   }
   if (ctx->layer_done)
-    ctx->layer_done(ctx->layer_arg, 25);
-
+    rt_layer_done(ctx, 25);
   return RT_OK;
+}
+
+/* The network on ctx's threads. */
+RtStatus vgg19_forward(const RtContext *ctx, const float *w, void *arena_, float *ws, size_t ws_floats,
+  const float *input, float *output, int N) {
+  ForwardArgs a = {w, arena_, ws, ws_floats, input, output, N};
+  return rt_team_run(ctx, forward_layers, &a);
 }
 
 /* The layers of forward() after the passes, in order. */

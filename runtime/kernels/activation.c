@@ -96,31 +96,28 @@ void rtk_epilogue_tile(float *tile, int out_cs, const RtEpilogue *ep,
   }
 }
 
-RtStatus rt_activation(const RtContext *ctx, float *out, const float *in,
-                       RtAct act, float alpha, const RtEltwise *d) {
-  if (!out || !in || !d || d->n < 0 || d->h < 0 || d->w < 0 || d->c < 0)
-    return RT_ERR_ARG;
-  int in_cs = rtk_cs(d->in_cs, d->c), out_cs = rtk_cs(d->out_cs, d->c);
-  if (in_cs < d->c || out_cs < d->c)
-    return RT_ERR_ARG;
-  long pixels = (long)d->n * d->h * d->w;
-  int threads = rtk_threads(ctx);
+enum { ACT_CHUNK = 1 << 14 };
+
+/* The calling thread's share: of chunks of the flat range when the tensor
+ * is dense, else of pixels. */
+static void act_items(float *out, const float *in, RtAct act, float alpha,
+                      const RtEltwise *d, int in_cs, int out_cs, int parts) {
+  long pixels = (long)d->n * d->h * d->w, lo, hi;
   if (in_cs == d->c && out_cs == d->c) {
-    /* Dense: one flat range, split in large chunks. */
-    long total = pixels * d->c, chunk = 1 << 14;
-    long chunks = (total + chunk - 1) / chunk;
-#pragma omp parallel for num_threads(threads) if (chunks > 1)
-    for (long q = 0; q < chunks; q++) {
-      long i0 = q * chunk, len = total - i0 < chunk ? total - i0 : chunk;
+    long total = pixels * d->c;
+    rtk_share((total + ACT_CHUNK - 1) / ACT_CHUNK, parts, &lo, &hi);
+    for (long q = lo; q < hi; q++) {
+      long i0 = q * ACT_CHUNK;
+      long len = total - i0 < ACT_CHUNK ? total - i0 : ACT_CHUNK;
       if (out != in)
         for (long i = 0; i < len; i++)
           out[i0 + i] = in[i0 + i];
       rtk_act_inplace(out + i0, len, act, alpha);
     }
-    return RT_OK;
+    return;
   }
-#pragma omp parallel for num_threads(threads) if (pixels * d->c > (1 << 14))
-  for (long p = 0; p < pixels; p++) {
+  rtk_share(pixels, parts, &lo, &hi);
+  for (long p = lo; p < hi; p++) {
     float *o = out + p * out_cs;
     const float *x = in + p * in_cs;
     if (o != x)
@@ -128,5 +125,19 @@ RtStatus rt_activation(const RtContext *ctx, float *out, const float *in,
         o[k] = x[k];
     rtk_act_inplace(o, d->c, act, alpha);
   }
+}
+
+RtStatus rt_activation(const RtContext *ctx, float *out, const float *in,
+                       RtAct act, float alpha, const RtEltwise *d) {
+  if (!out || !in || !d || d->n < 0 || d->h < 0 || d->w < 0 || d->c < 0)
+    return RT_ERR_ARG;
+  int in_cs = rtk_cs(d->in_cs, d->c), out_cs = rtk_cs(d->out_cs, d->c);
+  if (in_cs < d->c || out_cs < d->c)
+    return RT_ERR_ARG;
+  /* Dense tensors split in large chunks of one flat range. */
+  long total = (long)d->n * d->h * d->w * d->c;
+  int parts = total > ACT_CHUNK ? rtk_threads(ctx) : 1;
+  RTK_TEAM(ctx, parts,
+           act_items(out, in, act, alpha, d, in_cs, out_cs, parts));
   return RT_OK;
 }

@@ -62,19 +62,14 @@ RTK_SIMD
     o[j] = x[j] * sc[j] + sh[j];
 }
 
-static RtStatus affine(const RtContext *ctx, float *out, const float *in,
-                       const AffineSrc *s, const RtEpilogue *ep,
-                       const RtEltwise *d) {
-  if (!out || !in || !d || d->n < 0 || d->h < 0 || d->w < 0 || d->c < 0)
-    return RT_ERR_ARG;
-  int in_cs = rtk_cs(d->in_cs, d->c), out_cs = rtk_cs(d->out_cs, d->c);
-  if (in_cs < d->c || out_cs < d->c)
-    return RT_ERR_ARG;
+/* The calling thread's share of the blocks of pixels. */
+static void affine_blocks(float *out, const float *in, const AffineSrc *s,
+                          const RtEpilogue *ep, const RtEltwise *d, int in_cs,
+                          int out_cs, int parts) {
   long pixels = (long)d->n * d->h * d->w;
-  long blocks = (pixels + PIX_BLOCK - 1) / PIX_BLOCK;
-  int threads = rtk_threads(ctx);
-#pragma omp parallel for num_threads(threads) schedule(static) if (pixels * d->c > (1 << 12))
-  for (long bk = 0; bk < blocks; bk++) {
+  long lo, hi;
+  rtk_share((pixels + PIX_BLOCK - 1) / PIX_BLOCK, parts, &lo, &hi);
+  for (long bk = lo; bk < hi; bk++) {
     long p0 = bk * PIX_BLOCK;
     long np = pixels - p0 < PIX_BLOCK ? pixels - p0 : PIX_BLOCK;
     float sc[CHUNK], sh[CHUNK];
@@ -86,6 +81,19 @@ static RtStatus affine(const RtContext *ctx, float *out, const float *in,
     }
     rtk_epilogue_tile(out + p0 * out_cs, out_cs, ep, p0, 0, np, d->c);
   }
+}
+
+static RtStatus affine(const RtContext *ctx, float *out, const float *in,
+                       const AffineSrc *s, const RtEpilogue *ep,
+                       const RtEltwise *d) {
+  if (!out || !in || !d || d->n < 0 || d->h < 0 || d->w < 0 || d->c < 0)
+    return RT_ERR_ARG;
+  int in_cs = rtk_cs(d->in_cs, d->c), out_cs = rtk_cs(d->out_cs, d->c);
+  if (in_cs < d->c || out_cs < d->c)
+    return RT_ERR_ARG;
+  long pixels = (long)d->n * d->h * d->w;
+  int parts = pixels * d->c > (1 << 12) ? rtk_threads(ctx) : 1;
+  RTK_TEAM(ctx, parts, affine_blocks(out, in, s, ep, d, in_cs, out_cs, parts));
   return RT_OK;
 }
 

@@ -1,11 +1,13 @@
-/* Runtime-wide kernel plumbing: thread counts and the OpenBLAS threading
- * guard. */
+/* Runtime-wide kernel plumbing: thread counts, teams and the OpenBLAS
+ * threading guard. */
 #include <cblas.h>
 #include <omp.h>
 
 #include "kernels_internal.h"
 
 int rtk_threads(const RtContext *ctx) {
+  if (rtk_in_team(ctx))
+    return omp_get_num_threads();
   if (ctx && ctx->num_threads > 0)
     return ctx->num_threads;
   return omp_get_max_threads();
@@ -18,4 +20,38 @@ void rtk_blas_single(void) {
    * thread with a one-thread GEMM each kept every core at full speed. */
   if (openblas_get_num_threads() != 1)
     openblas_set_num_threads(1);
+}
+
+RtStatus rt_team_run(const RtContext *ctx,
+                     RtStatus (*body)(const RtContext *ctx, void *arg),
+                     void *arg) {
+  if (!ctx || !body)
+    return RT_ERR_ARG;
+  RtContext team = *ctx;
+  team.team = 1;
+  int threads = rtk_threads(ctx);
+  /* Before the team: its threads would race to set it. */
+  rtk_blas_single();
+  RtStatus status = RT_OK;
+#pragma omp parallel num_threads(threads > 1 ? threads : 1)
+  {
+    RtStatus s = body(&team, arg);
+    if (omp_get_thread_num() == 0)
+      status = s;
+  }
+  return status;
+}
+
+void rt_layer_done(const RtContext *ctx, int layer) {
+  if (!ctx || !ctx->layer_done)
+    return;
+  if (!ctx->team) {
+    ctx->layer_done(ctx->layer_arg, layer);
+    return;
+  }
+  /* The layer's kernel ended in step; the others wait for the report so
+   * that the next layer's time starts after it. */
+  if (omp_get_thread_num() == 0)
+    ctx->layer_done(ctx->layer_arg, layer);
+#pragma omp barrier
 }

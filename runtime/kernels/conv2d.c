@@ -284,38 +284,71 @@ static void tile_a(TileA *t, const float **row, const long **seg, float *col,
 /* Enough output pixels for every thread: each takes whole row tiles (its
  * own slice of ws), so im2col, GEMM and epilogue of a tile all run on one
  * core out of its cache. */
-static void conv_row_tiles(const ConvPlan *p, float *out, const float *in,
-                           const float *kernel, const RtEpilogue *ep,
-                           float *ws, int threads, long tile) {
-  long ntiles = (p->m + tile - 1) / tile;
-  ntiles = (ntiles + threads - 1) / threads * threads; /* equal shares */
-  tile = (p->m + ntiles - 1) / ntiles;
-  ntiles = (p->m + tile - 1) / tile;
-#pragma omp parallel num_threads(threads)
-  {
-    float *col = p->direct ? NULL : ws + (long)omp_get_thread_num() * tile * p->k;
-    const float *row[TILE_MAX_ROWS];
-    const long *seg[TILE_MAX_ROWS];
-    /* nowait: the region's end is the barrier (GCC keeps the loop's own
-     * when the region has locals whose address is taken) */
-#pragma omp for schedule(static) nowait
-    for (long t = 0; t < ntiles; t++) {
-      long m0 = t * tile, rows = p->m - m0 < tile ? p->m - m0 : tile;
-      for (int g = 0; g < p->groups; g++) {
-        TileA a;
-        tile_a(&a, row, seg, col, in, p, m0, rows, g, 1);
-        conv_gemm(p, out, a.a, a.lda, a.implicit ? &a.rows : NULL, kernel, ep,
-                  m0, rows, g, 0, p->ocg);
-      }
+static void row_tiles_share(const ConvPlan *p, float *out, const float *in,
+                            const float *kernel, const RtEpilogue *ep,
+                            float *ws, int parts, long tile, long ntiles) {
+  float *col = p->direct ? NULL : ws + (long)omp_get_thread_num() * tile * p->k;
+  const float *row[TILE_MAX_ROWS];
+  const long *seg[TILE_MAX_ROWS];
+  long lo, hi;
+  rtk_share(ntiles, parts, &lo, &hi);
+  for (long t = lo; t < hi; t++) {
+    long m0 = t * tile, rows = p->m - m0 < tile ? p->m - m0 : tile;
+    for (int g = 0; g < p->groups; g++) {
+      TileA a;
+      tile_a(&a, row, seg, col, in, p, m0, rows, g, 1);
+      conv_gemm(p, out, a.a, a.lda, a.implicit ? &a.rows : NULL, kernel, ep,
+                m0, rows, g, 0, p->ocg);
     }
   }
 }
 
+static void conv_row_tiles(const RtContext *ctx, const ConvPlan *p, float *out,
+                           const float *in, const float *kernel,
+                           const RtEpilogue *ep, float *ws, int threads,
+                           long tile) {
+  long ntiles = (p->m + tile - 1) / tile;
+  ntiles = (ntiles + threads - 1) / threads * threads; /* equal shares */
+  tile = (p->m + ntiles - 1) / ntiles;
+  ntiles = (p->m + tile - 1) / tile;
+  RTK_TEAM(ctx, threads,
+           row_tiles_share(p, out, in, kernel, ep, ws, threads, tile, ntiles));
+}
+
 /* Few output pixels (small images at batch 1): threads share each row tile
  * and split the output channels instead. */
-static void conv_col_blocks(const ConvPlan *p, float *out, const float *in,
-                            const float *kernel, const RtEpilogue *ep,
-                            float *ws, int threads, long tile) {
+static void col_blocks_share(const ConvPlan *p, float *out, const float *in,
+                             const float *kernel, const RtEpilogue *ep,
+                             float *ws, int parts, long tile, int bw, int nb) {
+  const float *row[TILE_MAX_ROWS];
+  const long *seg[TILE_MAX_ROWS];
+  long lo, hi;
+  for (long m0 = 0; m0 < p->m; m0 += tile) {
+    long rows = p->m - m0 < tile ? p->m - m0 : tile;
+    for (int g = 0; g < p->groups; g++) {
+      if (!p->direct) { /* the threads copy a share of rows each */
+        if (rtk_share(rows, parts, &lo, &hi))
+          im2col(ws + lo * p->k, in, p, m0 + lo, hi - lo, g, p->implicit);
+        RTK_SYNC();
+      }
+      TileA a;
+      tile_a(&a, row, seg, ws, in, p, m0, rows, g, 0);
+      for (rtk_share(nb, parts, &lo, &hi); lo < hi; lo++) {
+        int c0 = (int)lo * bw, cols = p->ocg - c0 < bw ? p->ocg - c0 : bw;
+        conv_gemm(p, out, a.a, a.lda, a.implicit ? &a.rows : NULL, kernel, ep,
+                  m0, rows, g, c0, cols);
+      }
+      /* Before the next im2col overwrites ws (RTK_TEAM ends the last) */
+      if (m0 + tile < p->m || g + 1 < p->groups)
+        RTK_SYNC();
+    }
+  }
+}
+
+static void conv_col_blocks(const RtContext *ctx, const ConvPlan *p,
+                            float *out, const float *in, const float *kernel,
+                            const RtEpilogue *ep, float *ws, int threads,
+                            long tile) {
   /* Blocks of whole 16-float vectors, or of whole panels when packed. */
   int unit = p->packed ? GEMM_NR : 16;
   int nb = (p->ocg + unit - 1) / unit;
@@ -326,36 +359,8 @@ static void conv_col_blocks(const ConvPlan *p, float *out, const float *in,
   nb = (p->ocg + bw - 1) / bw;
   if (tile > TILE_MAX_ROWS)
     tile = TILE_MAX_ROWS;
-#pragma omp parallel num_threads(threads)
-  {
-    const float *row[TILE_MAX_ROWS];
-    const long *seg[TILE_MAX_ROWS];
-    for (long m0 = 0; m0 < p->m; m0 += tile) {
-      long rows = p->m - m0 < tile ? p->m - m0 : tile;
-      for (int g = 0; g < p->groups; g++) {
-        if (!p->direct) { /* the threads copy a share of rows each */
-          long chunk = (rows + threads - 1) / threads;
-#pragma omp for schedule(static)
-          for (int t = 0; t < threads; t++) {
-            long r0 = t * chunk;
-            if (r0 < rows)
-              im2col(ws + r0 * p->k, in, p, m0 + r0,
-                     rows - r0 < chunk ? rows - r0 : chunk, g, p->implicit);
-          }
-        }
-        TileA a;
-        tile_a(&a, row, seg, ws, in, p, m0, rows, g, 0);
-        /* The implicit barrier after this loop also keeps the next im2col
-         * from overwriting ws while a GEMM still reads it. */
-#pragma omp for schedule(static)
-        for (int b = 0; b < nb; b++) {
-          int c0 = b * bw, cols = p->ocg - c0 < bw ? p->ocg - c0 : bw;
-          conv_gemm(p, out, a.a, a.lda, a.implicit ? &a.rows : NULL, kernel,
-                    ep, m0, rows, g, c0, cols);
-        }
-      }
-    }
-  }
+  RTK_TEAM(ctx, threads,
+           col_blocks_share(p, out, in, kernel, ep, ws, threads, tile, bw, nb));
 }
 
 size_t rt_conv2d_packed_kernel_floats(int k, int oc, int groups) {
@@ -424,8 +429,8 @@ static RtStatus conv_run(const RtContext *ctx, float *out, const float *in,
       return RT_ERR_ARG;
     slots = (long)(ws_floats / (size_t)p.k);
   }
-  if (!packed)
-    rtk_blas_single();
+  if (!packed && !rtk_in_team(ctx))
+    rtk_blas_single(); /* rt_team_run did */
 
   long tile = TILE_FLOATS / p.k;
   if (tile > TILE_MAX_ROWS)
@@ -433,7 +438,7 @@ static RtStatus conv_run(const RtContext *ctx, float *out, const float *in,
   if (tile < TILE_MIN_ROWS)
     tile = TILE_MIN_ROWS;
   if (p.m < (long)threads * ROW_SPLIT_MIN_ROWS && threads > 1) {
-    conv_col_blocks(&p, out, in, kernel, ep, ws, threads,
+    conv_col_blocks(ctx, &p, out, in, kernel, ep, ws, threads,
                     slots < p.m ? slots : p.m);
     return RT_OK;
   }
@@ -441,6 +446,6 @@ static RtStatus conv_run(const RtContext *ctx, float *out, const float *in,
     threads = (int)slots;
   if (tile > slots / threads)
     tile = slots / threads;
-  conv_row_tiles(&p, out, in, kernel, ep, ws, threads, tile);
+  conv_row_tiles(ctx, &p, out, in, kernel, ep, ws, threads, tile);
   return RT_OK;
 }

@@ -466,49 +466,76 @@ static int wino_shares(const WinoPlan *p, int threads) {
   return p->blocks < (long)threads * OWN_MIN_BLOCKS || u_floats > OWN_MAX_U_FLOATS;
 }
 
-static int wino_shared(const WinoPlan *p, float *out, const float *in,
-                       const float *u, const RtEpilogue *ep, int threads,
-                       float *ws, size_t ws_floats) {
+/* The calling thread's part of wino_shared: its share of each chunk's
+ * input transforms, GEMMs and output transforms in turn. */
+static void shared_share(const WinoPlan *p, float *out, const float *in,
+                         const float *u, const RtEpilogue *ep, int parts,
+                         float *ws, long head, long chunk) {
   const RtConv2d *d = p->d;
-  long head = d->c + (long)threads * d->oc;
+  int t = omp_get_thread_num();
+  /* a zero row and a discard row of its own (t < parts: wino_shared's) */
+  float *zero = ws + (long)t * (d->c + d->oc), *discard = zero + d->c;
+  if (t < parts)
+    memset(zero, 0, (size_t)d->c * sizeof *zero);
+  float *v = ws + head, *m = v + chunk * d->c * (long)p->xi;
+  /* GEMM items: pairs of panels, which the GEMM's kernel for short A
+   * takes at once */
+  int unit = 2 * GEMM_NR, units = (d->oc + unit - 1) / unit;
+  long uplane = (long)rtk_gemm_packed_floats(d->c, d->oc);
+  long lo, hi;
+  for (long b0 = 0; b0 < p->blocks; b0 += chunk) {
+    long cnt = p->blocks - b0 < chunk ? p->blocks - b0 : chunk;
+    long vplane = cnt * d->c, mplane = cnt * d->oc;
+    for (rtk_share(cnt, parts, &lo, &hi); lo < hi; lo++)
+      wino_in(p, in, b0 + lo, v + lo * d->c, vplane, zero);
+    RTK_SYNC();
+    for (rtk_share((long)p->xi * units, parts, &lo, &hi); lo < hi; lo++) {
+      int xi = (int)(lo / units), c0 = (int)(lo % units) * unit;
+      int cols = d->oc - c0 < unit ? d->oc - c0 : unit;
+      rtk_gemm_packed(m + xi * mplane + c0, d->oc, v + xi * vplane, d->c,
+                      u + xi * uplane + (long)c0 * d->c, (int)cnt, cols, d->c);
+    }
+    RTK_SYNC();
+    /* No barrier after: the next chunk's transforms write V, which this
+     * chunk's GEMMs (done at the barrier above) read, and its GEMMs write
+     * M only after the barrier that follows them, when every thread is
+     * past this loop. RTK_TEAM ends the last. */
+    for (rtk_share(cnt, parts, &lo, &hi); lo < hi; lo++)
+      wino_out(p, out, ep, b0 + lo, m + lo * d->oc, mplane, discard);
+  }
+}
+
+static int wino_shared(const RtContext *ctx, const WinoPlan *p, float *out,
+                       const float *in, const float *u, const RtEpilogue *ep,
+                       int threads, float *ws, size_t ws_floats) {
+  const RtConv2d *d = p->d;
+  long head = (long)threads * (d->c + d->oc);
   long chunk = ((long)ws_floats - head) / p->block_floats;
   if (chunk < 1)
     return 0;
   if (chunk > p->blocks)
     chunk = p->blocks;
-  float *zero = ws, *v = ws + head, *m = v + chunk * d->c * (long)p->xi;
-  memset(zero, 0, (size_t)d->c * sizeof *zero);
-  /* GEMM items: pairs of panels, which the GEMM's kernel for short A
-   * takes at once */
-  int unit = 2 * GEMM_NR, units = (d->oc + unit - 1) / unit;
-  long uplane = (long)rtk_gemm_packed_floats(d->c, d->oc);
-#pragma omp parallel num_threads(threads)
-  {
-    float *discard = ws + d->c + (long)omp_get_thread_num() * d->oc;
-    for (long b0 = 0; b0 < p->blocks; b0 += chunk) {
-      long cnt = p->blocks - b0 < chunk ? p->blocks - b0 : chunk;
-      long vplane = cnt * d->c, mplane = cnt * d->oc;
-#pragma omp for schedule(static)
-      for (long j = 0; j < cnt; j++)
-        wino_in(p, in, b0 + j, v + j * d->c, vplane, zero);
-#pragma omp for schedule(static)
-      for (int w = 0; w < p->xi * units; w++) {
-        int xi = w / units, c0 = (w % units) * unit;
-        int cols = d->oc - c0 < unit ? d->oc - c0 : unit;
-        rtk_gemm_packed(m + xi * mplane + c0, d->oc, v + xi * vplane, d->c,
-                        u + xi * uplane + (long)c0 * d->c, (int)cnt, cols,
-                        d->c);
-      }
-      /* nowait: the next chunk's transforms write V, which this chunk's
-       * GEMMs (done at the barrier above) read, and its GEMMs write M only
-       * after the barrier that follows them, when every thread is past
-       * this loop */
-#pragma omp for schedule(static) nowait
-      for (long j = 0; j < cnt; j++)
-        wino_out(p, out, ep, b0 + j, m + j * d->oc, mplane, discard);
-    }
-  }
+  RTK_TEAM(ctx, threads,
+           shared_share(p, out, in, u, ep, threads, ws, head, chunk));
   return 1;
+}
+
+/* The calling thread's chunks of blocks, in its own slice of ws. */
+static void own_share(const WinoPlan *p, float *out, const float *in,
+                      const float *u, const RtEpilogue *ep, int parts,
+                      float *ws, long per_thread, long chunk, long nchunks) {
+  const RtConv2d *d = p->d;
+  long lo, hi;
+  if (!rtk_share(nchunks, parts, &lo, &hi))
+    return;
+  float *mine = ws + (long)omp_get_thread_num() * per_thread;
+  float *zero = mine, *discard = mine + d->c;
+  float *v = discard + d->oc, *m = v + chunk * d->c * (long)p->xi;
+  memset(zero, 0, (size_t)d->c * sizeof *zero);
+  for (long q = lo; q < hi; q++) {
+    long b0 = q * chunk, cnt = p->blocks - b0 < chunk ? p->blocks - b0 : chunk;
+    wino_chunk(p, out, in, u, ep, b0, cnt, v, m, zero, discard);
+  }
 }
 
 RtStatus rt_conv2d_winograd(const RtContext *ctx, float *out, const float *in,
@@ -534,7 +561,7 @@ RtStatus rt_conv2d_winograd_preact(const RtContext *ctx, float *out,
     return RT_ERR_ARG;
   int threads = rtk_threads(ctx);
   if (wino_shares(&p, threads) &&
-      wino_shared(&p, out, in, u, ep, threads, ws, ws_floats))
+      wino_shared(ctx, &p, out, in, u, ep, threads, ws, ws_floats))
     return RT_OK;
   if (threads > p.blocks)
     threads = (int)p.blocks;
@@ -551,18 +578,9 @@ RtStatus rt_conv2d_winograd_preact(const RtContext *ctx, float *out,
   nchunks = (nchunks + threads - 1) / threads * threads;
   chunk = (p.blocks + nchunks - 1) / nchunks;
   nchunks = (p.blocks + chunk - 1) / chunk;
-#pragma omp parallel num_threads(threads)
-  {
-    float *mine = ws + (long)omp_get_thread_num() * per_thread;
-    float *zero = mine, *discard = mine + d->c;
-    float *v = discard + d->oc, *m = v + chunk * d->c * (long)p.xi;
-    memset(zero, 0, (size_t)d->c * sizeof *zero);
-#pragma omp for schedule(static)
-    for (long q = 0; q < nchunks; q++) {
-      long b0 = q * chunk, cnt = p.blocks - b0 < chunk ? p.blocks - b0 : chunk;
-      wino_chunk(&p, out, in, u, ep, b0, cnt, v, m, zero, discard);
-    }
-  }
+  RTK_TEAM(ctx, threads,
+           own_share(&p, out, in, u, ep, threads, ws, per_thread, chunk,
+                     nchunks));
   return RT_OK;
 }
 

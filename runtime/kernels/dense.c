@@ -24,6 +24,26 @@ static void dense_block(float *out, const float *in, const float *kernel,
   rtk_epilogue_tile(c, out_cs, ep, r0, c0, rows, cols);
 }
 
+/* The calling thread's block: of rows, or of columns (whole 16-float
+ * vectors) when the rows are too few to split. */
+static void dense_share(float *out, const float *in, const float *kernel,
+                        const RtEpilogue *ep, const RtDense *d, int in_cs,
+                        int out_cs, int by_rows, int parts) {
+  long lo, hi;
+  if (by_rows) {
+    if (rtk_share(d->rows, parts, &lo, &hi))
+      dense_block(out, in, kernel, ep, d, in_cs, out_cs, lo, hi - lo, 0,
+                  d->out);
+    return;
+  }
+  long vectors = (d->out + 15) / 16;
+  if (rtk_share(vectors, parts, &lo, &hi)) {
+    int c0 = (int)lo * 16;
+    int cols = (int)(hi * 16 < d->out ? hi * 16 : d->out) - c0;
+    dense_block(out, in, kernel, ep, d, in_cs, out_cs, 0, d->rows, c0, cols);
+  }
+}
+
 RtStatus rt_dense(const RtContext *ctx, float *out, const float *in,
                   const float *kernel, const RtEpilogue *ep, const RtDense *d) {
   if (!out || !in || !kernel || !d || d->rows < 1 || d->in < 1 || d->out < 1)
@@ -31,30 +51,14 @@ RtStatus rt_dense(const RtContext *ctx, float *out, const float *in,
   int in_cs = rtk_cs(d->in_cs, d->in), out_cs = rtk_cs(d->out_cs, d->out);
   if (in_cs < d->in || out_cs < d->out)
     return RT_ERR_ARG;
-  rtk_blas_single();
+  if (!rtk_in_team(ctx))
+    rtk_blas_single(); /* rt_team_run did */
   int threads = rtk_threads(ctx);
   double flops = 2.0 * d->rows * d->in * d->out;
   if (flops < 1e6)
     threads = 1; /* a thread team costs more than this */
-  if (d->rows >= (long)threads * MIN_ROWS) {
-    long chunk = (d->rows + threads - 1) / threads;
-#pragma omp parallel for num_threads(threads) schedule(static)
-    for (int t = 0; t < threads; t++) {
-      long r0 = t * chunk;
-      if (r0 < d->rows)
-        dense_block(out, in, kernel, ep, d, in_cs, out_cs, r0,
-                    d->rows - r0 < chunk ? d->rows - r0 : chunk, 0, d->out);
-    }
-    return RT_OK;
-  }
-  /* Column blocks of whole 16-float vectors. */
-  int bw = (d->out + threads - 1) / threads;
-  bw = (bw + 15) / 16 * 16;
-  int nb = (d->out + bw - 1) / bw;
-#pragma omp parallel for num_threads(threads) schedule(static) if (nb > 1)
-  for (int b = 0; b < nb; b++) {
-    int c0 = b * bw, cols = d->out - c0 < bw ? d->out - c0 : bw;
-    dense_block(out, in, kernel, ep, d, in_cs, out_cs, 0, d->rows, c0, cols);
-  }
+  int by_rows = d->rows >= (long)threads * MIN_ROWS;
+  RTK_TEAM(ctx, threads,
+           dense_share(out, in, kernel, ep, d, in_cs, out_cs, by_rows, threads));
   return RT_OK;
 }

@@ -462,40 +462,52 @@ static void dw_rows(const DwPlan *p, float *out, const float *in,
     dw_item(p, out, in, kernel, b, cb * LANES, 0, p->d->ow, oy0, oy1);
 }
 
+/* The calling thread's share of the pixels, one at a time (the path for
+ * what the vector path does not take). */
+static void dw_pixels_share(const DwPlan *p, float *out, const float *in,
+                            const float *kernel, int parts) {
+  const RtDwConv2d *d = p->d;
+  long lo, hi, hw = (long)d->oh * d->ow;
+  rtk_share(d->n * hw, parts, &lo, &hi);
+  for (long q = lo; q < hi; q++)
+    dw_pixel_plain(p, out, in, kernel, (int)(q / hw), (int)(q / d->ow % d->oh),
+                   (int)(q % d->ow));
+}
+
+/* The calling thread's share of the items; channel blocks innermost, so a
+ * thread's items are whole rows of pixels (see dw_plan_items). */
+static void dw_items_share(const DwPlan *p, float *out, const float *in,
+                           const float *kernel, int parts) {
+  const RtDwConv2d *d = p->d;
+  long lo, hi;
+  rtk_share((long)d->n * p->ncb * p->nstrips * p->nchunks, parts, &lo, &hi);
+  for (long it = lo; it < hi; it++) {
+    long q = it;
+    int cb = (int)(q % p->ncb);
+    q /= p->ncb;
+    int strip = (int)(q % p->nstrips);
+    q /= p->nstrips;
+    int chunk = (int)(q % p->nchunks);
+    int b = (int)(q / p->nchunks);
+    int ox0 = strip * p->strip, oy0 = chunk * p->row_chunk;
+    int nx = d->ow - ox0 < p->strip ? d->ow - ox0 : p->strip;
+    int oy1 = d->oh - oy0 < p->row_chunk ? d->oh : oy0 + p->row_chunk;
+    dw_item(p, out, in, kernel, b, cb * LANES, ox0, nx, oy0, oy1);
+  }
+}
+
 RtStatus rt_dwconv2d_preact(const RtContext *ctx, float *out, const float *in,
                             const float *kernel, const RtPreact *pre,
                             const RtEpilogue *ep, const RtDwConv2d *d) {
   DwPlan p;
   if (!out || !in || !kernel || !dw_plan(&p, d, pre, ep, d ? d->out_cs : 0))
     return RT_ERR_ARG;
-  int threads = rtk_threads(ctx);
   long work = (long)d->n * d->oh * d->ow * p.oc * d->kh * d->kw;
-  int parallel = work > (1 << 15);
-  if (!dw_plan_items(&p, parallel ? threads : 1)) {
-    long pixels = (long)d->n * d->oh * d->ow;
-#pragma omp parallel for num_threads(threads) schedule(static) if (parallel)
-    for (long q = 0; q < pixels; q++)
-      dw_pixel_plain(&p, out, in, kernel, (int)(q / ((long)d->oh * d->ow)),
-                     (int)(q / d->ow % d->oh), (int)(q % d->ow));
-    return RT_OK;
-  }
-  long items = (long)d->n * p.ncb * p.nstrips * p.nchunks;
-#pragma omp parallel for num_threads(threads) schedule(static) if (parallel)
-  for (long it = 0; it < items; it++) {
-    /* Channel blocks innermost: a thread's items are whole rows of
-     * pixels (see dw_plan_items). */
-    long q = it;
-    int cb = (int)(q % p.ncb);
-    q /= p.ncb;
-    int strip = (int)(q % p.nstrips);
-    q /= p.nstrips;
-    int chunk = (int)(q % p.nchunks);
-    int b = (int)(q / p.nchunks);
-    int ox0 = strip * p.strip, oy0 = chunk * p.row_chunk;
-    int nx = d->ow - ox0 < p.strip ? d->ow - ox0 : p.strip;
-    int oy1 = d->oh - oy0 < p.row_chunk ? d->oh : oy0 + p.row_chunk;
-    dw_item(&p, out, in, kernel, b, cb * LANES, ox0, nx, oy0, oy1);
-  }
+  int parts = work > (1 << 15) ? rtk_threads(ctx) : 1;
+  if (dw_plan_items(&p, parts))
+    RTK_TEAM(ctx, parts, dw_items_share(&p, out, in, kernel, parts));
+  else
+    RTK_TEAM(ctx, parts, dw_pixels_share(&p, out, in, kernel, parts));
   return RT_OK;
 }
 
@@ -544,6 +556,53 @@ static void shortcut_rows(const RtShortcut *sc, const RtDwConv2d *d,
   }
 }
 
+/* Few pixels: the calling thread computes the whole depthwise output (and
+ * shortcut) into its tile and its share of the output channels from it. */
+static void pw_cols_share(const DwPlan *p, float *out, const float *in,
+                          const float *dw_kernel, const RtShortcut *sc,
+                          const float *pw_packed, const RtEpilogue *pw_ep,
+                          int oc, int out_cs, int k, int parts) {
+  const RtDwConv2d *d = p->d;
+  long lo, hi;
+  if (!rtk_share((oc + GEMM_NR - 1) / GEMM_NR, parts, &lo, &hi))
+    return;
+  int c0 = (int)lo * GEMM_NR;
+  int cols = (int)(hi * GEMM_NR < oc ? hi * GEMM_NR : oc) - c0;
+  float tile[PW_TILE_FLOATS];
+  for (int b = 0; b < d->n; b++) {
+    float *t = tile + (long)b * d->oh * d->ow * k;
+    dw_rows(p, tile, in, dw_kernel, b, 0, d->oh);
+    if (sc)
+      shortcut_rows(sc, d, t, k, b, 0, d->oh);
+  }
+  rtk_gemm_packed_ep(out + c0, out_cs, tile, k, pw_packed + (long)c0 * k,
+                     (int)((long)d->n * d->oh * d->ow), cols, k, pw_ep, 0, c0);
+}
+
+/* The calling thread's share of the runs of `rows` output rows: depthwise
+ * (and shortcut) into its tile, then the GEMM from it. */
+static void pw_rows_share(const DwPlan *p, float *out, const float *in,
+                          const float *dw_kernel, const RtShortcut *sc,
+                          const float *pw_packed, const RtEpilogue *pw_ep,
+                          int oc, int out_cs, int k, int rows, int parts) {
+  const RtDwConv2d *d = p->d;
+  int runs = (d->oh + rows - 1) / rows;
+  long lo, hi;
+  rtk_share((long)d->n * runs, parts, &lo, &hi);
+  for (long it = lo; it < hi; it++) {
+    int b = (int)(it / runs), oy0 = (int)(it % runs) * rows;
+    int oy1 = oy0 + rows < d->oh ? oy0 + rows : d->oh;
+    float tile[PW_TILE_FLOATS];
+    DwPlan q = *p;
+    q.out_pix0 = ((long)b * d->oh + oy0) * d->ow;
+    dw_rows(&q, tile, in, dw_kernel, b, oy0, oy1);
+    if (sc)
+      shortcut_rows(sc, d, tile, k, b, oy0, oy1);
+    rtk_gemm_packed_ep(out + q.out_pix0 * out_cs, out_cs, tile, k, pw_packed,
+                       (oy1 - oy0) * d->ow, oc, k, pw_ep, q.out_pix0, 0);
+  }
+}
+
 RtStatus rt_dwconv2d_pointwise_shortcut(
     const RtContext *ctx, float *out, const float *in, const float *dw_kernel,
     const RtPreact *pre, const RtEpilogue *dw_ep, const RtDwConv2d *d,
@@ -576,24 +635,9 @@ RtStatus rt_dwconv2d_pointwise_shortcut(
      * read all the weights. Every thread computes the whole depthwise
      * output instead (a few thousand values) and a share of the output
      * channels from it: no barrier, nothing read across cores. */
-    int panels = (oc + GEMM_NR - 1) / GEMM_NR;
-    int per = (panels + threads - 1) / threads;
-#pragma omp parallel num_threads(threads)
-    {
-      float tile[PW_TILE_FLOATS];
-      int c0 = omp_get_thread_num() * per * GEMM_NR;
-      if (c0 < oc) {
-        int cols = oc - c0 < per * GEMM_NR ? oc - c0 : per * GEMM_NR;
-        for (int b = 0; b < d->n; b++) {
-          float *t = tile + (long)b * d->oh * d->ow * k;
-          dw_rows(&p, tile, in, dw_kernel, b, 0, d->oh);
-          if (sc)
-            shortcut_rows(sc, d, t, k, b, 0, d->oh);
-        }
-        rtk_gemm_packed_ep(out + c0, out_cs, tile, k, pw_packed + (long)c0 * k,
-                           (int)pixels, cols, k, pw_ep, 0, c0);
-      }
-    }
+    RTK_TEAM(ctx, threads,
+             pw_cols_share(&p, out, in, dw_kernel, sc, pw_packed, pw_ep, oc,
+                           out_cs, k, threads));
     return RT_OK;
   }
   /* Rows per item: as many as the tile holds, but enough items for every
@@ -608,20 +652,9 @@ RtStatus rt_dwconv2d_pointwise_shortcut(
     if (want < rows)
       rows = want;
   }
-  int runs = (d->oh + rows - 1) / rows;
-  long items = (long)d->n * runs;
-#pragma omp parallel for num_threads(threads) schedule(static) if (parallel)
-  for (long it = 0; it < items; it++) {
-    int b = (int)(it / runs), oy0 = (int)(it % runs) * rows;
-    int oy1 = oy0 + rows < d->oh ? oy0 + rows : d->oh;
-    float tile[PW_TILE_FLOATS];
-    DwPlan q = p;
-    q.out_pix0 = ((long)b * d->oh + oy0) * d->ow;
-    dw_rows(&q, tile, in, dw_kernel, b, oy0, oy1);
-    if (sc)
-      shortcut_rows(sc, d, tile, k, b, oy0, oy1);
-    rtk_gemm_packed_ep(out + q.out_pix0 * out_cs, out_cs, tile, k, pw_packed,
-                       (oy1 - oy0) * d->ow, oc, k, pw_ep, q.out_pix0, 0);
-  }
+  int parts = parallel ? threads : 1;
+  RTK_TEAM(ctx, parts,
+           pw_rows_share(&p, out, in, dw_kernel, sc, pw_packed, pw_ep, oc,
+                         out_cs, k, rows, parts));
   return RT_OK;
 }

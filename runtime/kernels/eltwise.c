@@ -38,19 +38,14 @@ RTK_SIMD
     o[j] = a[j] * s[j];
 }
 
-RtStatus rt_add(const RtContext *ctx, float *out, const float *const *ins,
-                int count, const RtEpilogue *ep, const RtEltwise *d) {
-  int in_cs, out_cs;
-  if (!out || !ins || count < 1 || !eltwise_ok(d, &in_cs, &out_cs))
-    return RT_ERR_ARG;
-  for (int i = 0; i < count; i++)
-    if (!ins[i])
-      return RT_ERR_ARG;
+/* The calling thread's share of the blocks of pixels. */
+static void add_blocks(float *out, const float *const *ins, int count,
+                       const RtEpilogue *ep, const RtEltwise *d, int in_cs,
+                       int out_cs, int parts) {
   long pixels = (long)d->n * d->h * d->w;
-  long blocks = (pixels + PIX_BLOCK - 1) / PIX_BLOCK;
-  int threads = rtk_threads(ctx);
-#pragma omp parallel for num_threads(threads) schedule(static) if (pixels * d->c > (1 << 12))
-  for (long bk = 0; bk < blocks; bk++) {
+  long lo, hi;
+  rtk_share((pixels + PIX_BLOCK - 1) / PIX_BLOCK, parts, &lo, &hi);
+  for (long bk = lo; bk < hi; bk++) {
     long p0 = bk * PIX_BLOCK;
     long np = pixels - p0 < PIX_BLOCK ? pixels - p0 : PIX_BLOCK;
     for (long q = p0; q < p0 + np; q++) {
@@ -68,7 +63,37 @@ RtStatus rt_add(const RtContext *ctx, float *out, const float *const *ins,
     }
     rtk_epilogue_tile(out + p0 * out_cs, out_cs, ep, p0, 0, np, d->c);
   }
+}
+
+RtStatus rt_add(const RtContext *ctx, float *out, const float *const *ins,
+                int count, const RtEpilogue *ep, const RtEltwise *d) {
+  int in_cs, out_cs;
+  if (!out || !ins || count < 1 || !eltwise_ok(d, &in_cs, &out_cs))
+    return RT_ERR_ARG;
+  for (int i = 0; i < count; i++)
+    if (!ins[i])
+      return RT_ERR_ARG;
+  long pixels = (long)d->n * d->h * d->w;
+  int parts = pixels * d->c > (1 << 12) ? rtk_threads(ctx) : 1;
+  RTK_TEAM(ctx, parts,
+           add_blocks(out, ins, count, ep, d, in_cs, out_cs, parts));
   return RT_OK;
+}
+
+/* The calling thread's share of the blocks of pixels. */
+static void mul_blocks(float *out, const float *in, const float *s, int s_cs,
+                       const RtEpilogue *ep, const RtEltwise *d, int in_cs,
+                       int out_cs, int parts) {
+  long hw = (long)d->h * d->w, pixels = d->n * hw;
+  long lo, hi;
+  rtk_share((pixels + PIX_BLOCK - 1) / PIX_BLOCK, parts, &lo, &hi);
+  for (long bk = lo; bk < hi; bk++) {
+    long p0 = bk * PIX_BLOCK;
+    long np = pixels - p0 < PIX_BLOCK ? pixels - p0 : PIX_BLOCK;
+    for (long q = p0; q < p0 + np; q++)
+      elt_mul_row(out + q * out_cs, in + q * in_cs, s + (q / hw) * s_cs, d->c);
+    rtk_epilogue_tile(out + p0 * out_cs, out_cs, ep, p0, 0, np, d->c);
+  }
 }
 
 RtStatus rt_mul_channel(const RtContext *ctx, float *out, const float *in,
@@ -80,16 +105,9 @@ RtStatus rt_mul_channel(const RtContext *ctx, float *out, const float *in,
   s_cs = rtk_cs(s_cs, d->c);
   if (s_cs < d->c)
     return RT_ERR_ARG;
-  long hw = (long)d->h * d->w, pixels = d->n * hw;
-  long blocks = (pixels + PIX_BLOCK - 1) / PIX_BLOCK;
-  int threads = rtk_threads(ctx);
-#pragma omp parallel for num_threads(threads) schedule(static) if (pixels * d->c > (1 << 12))
-  for (long bk = 0; bk < blocks; bk++) {
-    long p0 = bk * PIX_BLOCK;
-    long np = pixels - p0 < PIX_BLOCK ? pixels - p0 : PIX_BLOCK;
-    for (long q = p0; q < p0 + np; q++)
-      elt_mul_row(out + q * out_cs, in + q * in_cs, s + (q / hw) * s_cs, d->c);
-    rtk_epilogue_tile(out + p0 * out_cs, out_cs, ep, p0, 0, np, d->c);
-  }
+  long pixels = (long)d->n * d->h * d->w;
+  int parts = pixels * d->c > (1 << 12) ? rtk_threads(ctx) : 1;
+  RTK_TEAM(ctx, parts,
+           mul_blocks(out, in, s, s_cs, ep, d, in_cs, out_cs, parts));
   return RT_OK;
 }

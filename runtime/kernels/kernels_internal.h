@@ -4,6 +4,7 @@
 #ifndef NETC_KERNELS_INTERNAL_H
 #define NETC_KERNELS_INTERNAL_H
 
+#include <omp.h>
 #include <stddef.h>
 
 #include "netc/kernels.h"
@@ -38,8 +39,59 @@
 #define RTK_SIMD _Pragma("omp simd")
 #endif
 
-/* Threads to use: ctx->num_threads, or the OpenMP default when <= 0. */
+/* ---- Teams ----------------------------------------------------------------
+ * A kernel's work is a function that every thread of a team calls: it takes
+ * the calling thread's share (rtk_share), and RTK_TEAM returns with the
+ * team in step, so that whatever runs next may read what every thread
+ * wrote. The team is the caller's when ctx->team (rt_team_run: one team for
+ * a whole forward pass), else one that RTK_TEAM starts for the call. */
+
+/* Threads of the team: the current team's inside rt_team_run, else
+ * ctx->num_threads, or the OpenMP default when that is <= 0. */
 int rtk_threads(const RtContext *ctx);
+
+/* Whether ctx is a team's (rt_team_run): see RtContext.team. */
+static inline int rtk_in_team(const RtContext *ctx) { return ctx && ctx->team; }
+
+/* [*lo, *hi): the calling thread's share of n items when the first `parts`
+ * threads of its team split them in contiguous runs (schedule(static)'s
+ * split, so a thread gets the same rows from layer to layer); empty for
+ * the threads after them. Returns whether the share is not empty. */
+static inline int rtk_share(long n, int parts, long *lo, long *hi) {
+  int t = omp_get_thread_num(), size = omp_get_num_threads();
+  if (parts > size) /* OpenMP may give fewer threads than asked */
+    parts = size;
+  if (parts < 1 || t >= parts) {
+    *lo = *hi = 0;
+    return 0;
+  }
+  long q = n / parts, r = n % parts;
+  *lo = t * q + (t < r ? t : r);
+  *hi = *lo + q + (t < r);
+  return *hi > *lo;
+}
+
+/* Runs `call` on every thread of the team and returns with the team in
+ * step: on the caller's team when ctx->team, then a barrier; else on a team
+ * of `threads` started here, whose end is the barrier. Even a team of one
+ * is started: inside it the caller is thread 0 of 1, whichever region of
+ * its own it may be in. */
+#define RTK_TEAM(ctx, threads, call)                                       \
+  do {                                                                     \
+    const int rtk_team_threads_ = (threads) > 1 ? (threads) : 1;           \
+    if (rtk_in_team(ctx)) {                                                \
+      call;                                                                \
+      _Pragma("omp barrier")                                               \
+    } else {                                                               \
+      _Pragma("omp parallel num_threads(rtk_team_threads_)") { call; }     \
+    }                                                                      \
+  } while (0)
+
+/* The barrier between the phases of a kernel's work function. */
+#define RTK_SYNC()                                                         \
+  do {                                                                     \
+    _Pragma("omp barrier")                                                 \
+  } while (0)
 
 /* Makes OpenBLAS single-threaded (our OpenMP threads call it in parallel);
  * a no-op once it is. */

@@ -4,20 +4,14 @@
 
 #include "kernels_internal.h"
 
-RtStatus rt_zeropad(const RtContext *ctx, float *out, const float *in,
-                    const RtPad *d) {
-  if (!out || !in || !d || d->n < 0 || d->h < 0 || d->w < 0 || d->c < 0 ||
-      d->top < 0 || d->bottom < 0 || d->left < 0 || d->right < 0)
-    return RT_ERR_ARG;
-  int in_cs = rtk_cs(d->in_cs, d->c), out_cs = rtk_cs(d->out_cs, d->c);
-  if (in_cs < d->c || out_cs < d->c)
-    return RT_ERR_ARG;
+/* The calling thread's share of the output rows. */
+static void pad_rows(float *out, const float *in, const RtPad *d, int in_cs,
+                     int out_cs, int parts) {
   int oh = d->top + d->h + d->bottom, ow = d->left + d->w + d->right;
-  long rows = (long)d->n * oh;
   size_t cb = (size_t)d->c * sizeof *out;
-  int threads = rtk_threads(ctx);
-#pragma omp parallel for num_threads(threads) schedule(static) if (rows * ow * d->c > (1 << 16))
-  for (long r = 0; r < rows; r++) {
+  long lo, hi;
+  rtk_share((long)d->n * oh, parts, &lo, &hi);
+  for (long r = lo; r < hi; r++) {
     long b = r / oh;
     int oy = (int)(r % oh), iy = oy - d->top;
     float *o = out + r * ow * out_cs;
@@ -35,5 +29,18 @@ RtStatus rt_zeropad(const RtContext *ctx, float *out, const float *in,
         memcpy(o, x + (long)ix * in_cs, cb);
     }
   }
+}
+
+RtStatus rt_zeropad(const RtContext *ctx, float *out, const float *in,
+                    const RtPad *d) {
+  if (!out || !in || !d || d->n < 0 || d->h < 0 || d->w < 0 || d->c < 0 ||
+      d->top < 0 || d->bottom < 0 || d->left < 0 || d->right < 0)
+    return RT_ERR_ARG;
+  int in_cs = rtk_cs(d->in_cs, d->c), out_cs = rtk_cs(d->out_cs, d->c);
+  if (in_cs < d->c || out_cs < d->c)
+    return RT_ERR_ARG;
+  int oh = d->top + d->h + d->bottom, ow = d->left + d->w + d->right;
+  int parts = (long)d->n * oh * ow * d->c > (1 << 16) ? rtk_threads(ctx) : 1;
+  RTK_TEAM(ctx, parts, pad_rows(out, in, d, in_cs, out_cs, parts));
   return RT_OK;
 }

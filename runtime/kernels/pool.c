@@ -84,17 +84,24 @@ static void pool_row(const PoolPlan *p, float *out, const float *in,
   }
 }
 
+/* The calling thread's share of the output rows of every image. */
+static void pool_rows(const PoolPlan *p, float *out, const float *in,
+                      int is_max, int parts) {
+  const RtPool2d *d = p->d;
+  long lo, hi;
+  rtk_share((long)d->n * d->oh, parts, &lo, &hi);
+  for (long r = lo; r < hi; r++)
+    pool_row(p, out, in, is_max, (int)(r / d->oh), (int)(r % d->oh));
+}
+
 static RtStatus pool2d(const RtContext *ctx, float *out, const float *in,
                        const RtPool2d *d, int is_max) {
   PoolPlan p;
   if (!out || !in || !pool_plan(&p, d))
     return RT_ERR_ARG;
-  long rows = (long)d->n * d->oh;
-  long work = rows * d->ow * d->c * d->kh * d->kw;
-  int threads = rtk_threads(ctx);
-#pragma omp parallel for num_threads(threads) schedule(static) if (work > (1 << 12))
-  for (long r = 0; r < rows; r++)
-    pool_row(&p, out, in, is_max, (int)(r / d->oh), (int)(r % d->oh));
+  long work = (long)d->n * d->oh * d->ow * d->c * d->kh * d->kw;
+  int parts = work > (1 << 12) ? rtk_threads(ctx) : 1;
+  RTK_TEAM(ctx, parts, pool_rows(&p, out, in, is_max, parts));
   return RT_OK;
 }
 
@@ -140,6 +147,21 @@ RTK_SIMD
   }
 }
 
+/* The calling thread's share of the (image, channel block) pairs. */
+static void global_items(float *out, const float *in, const RtEltwise *d,
+                         long pixels, int in_cs, int out_cs, int is_max,
+                         int parts) {
+  int nb = (d->c + CB - 1) / CB;
+  long lo, hi;
+  rtk_share((long)d->n * nb, parts, &lo, &hi);
+  for (long t = lo; t < hi; t++) {
+    long b = t / nb;
+    int c0 = (int)(t % nb) * CB;
+    global_block(out + b * out_cs, in + b * pixels * in_cs, pixels, in_cs,
+                 is_max, c0, d->c - c0 < CB ? d->c - c0 : CB);
+  }
+}
+
 static RtStatus global_pool(const RtContext *ctx, float *out, const float *in,
                             const RtEltwise *d, int is_max) {
   if (!out || !in || !d || d->n < 1 || d->h < 1 || d->w < 1 || d->c < 1)
@@ -150,14 +172,9 @@ static RtStatus global_pool(const RtContext *ctx, float *out, const float *in,
   long pixels = (long)d->h * d->w;
   int nb = (d->c + CB - 1) / CB;
   long items = (long)d->n * nb; /* (image, channel block) pairs */
-  int threads = rtk_threads(ctx);
-#pragma omp parallel for num_threads(threads) schedule(static) if (items * pixels * CB > (1 << 15))
-  for (long t = 0; t < items; t++) {
-    long b = t / nb;
-    int c0 = (int)(t % nb) * CB;
-    global_block(out + b * out_cs, in + b * pixels * in_cs, pixels, in_cs,
-                 is_max, c0, d->c - c0 < CB ? d->c - c0 : CB);
-  }
+  int parts = items * pixels * CB > (1 << 15) ? rtk_threads(ctx) : 1;
+  RTK_TEAM(ctx, parts,
+           global_items(out, in, d, pixels, in_cs, out_cs, is_max, parts));
   return RT_OK;
 }
 

@@ -13,6 +13,20 @@ RTK_SIMD
     o[j] = x[j] > 0.0f ? x[j] : a[j * a_step] * x[j];
 }
 
+/* The calling thread's share of the pixels. */
+static void prelu_pixels(float *out, const float *in, const float *alpha,
+                         const RtPRelu *d, int in_cs, int out_cs, int parts) {
+  long hw = (long)d->h * d->w, lo, hi;
+  long a_step = d->alpha_c == 1 ? 0 : 1;
+  rtk_share(d->n * hw, parts, &lo, &hi);
+  for (long q = lo; q < hi; q++) {
+    long yx = q % hw;
+    long y = d->alpha_h == 1 ? 0 : yx / d->w, x = d->alpha_w == 1 ? 0 : yx % d->w;
+    const float *a = alpha + (y * d->alpha_w + x) * d->alpha_c;
+    prelu_row(out + q * out_cs, in + q * in_cs, a, a_step, d->c);
+  }
+}
+
 RtStatus rt_prelu(const RtContext *ctx, float *out, const float *in,
                   const float *alpha, const RtPRelu *d) {
   if (!out || !in || !alpha || !d || d->n < 0 || d->h < 0 || d->w < 0 ||
@@ -24,15 +38,9 @@ RtStatus rt_prelu(const RtContext *ctx, float *out, const float *in,
       (d->alpha_w != 1 && d->alpha_w != d->w) ||
       (d->alpha_c != 1 && d->alpha_c != d->c))
     return RT_ERR_ARG;
-  long hw = (long)d->h * d->w, pixels = d->n * hw;
-  long a_step = d->alpha_c == 1 ? 0 : 1;
-  int threads = rtk_threads(ctx);
-#pragma omp parallel for num_threads(threads) schedule(static) if (pixels * d->c > (1 << 15))
-  for (long q = 0; q < pixels; q++) {
-    long yx = q % hw;
-    long y = d->alpha_h == 1 ? 0 : yx / d->w, x = d->alpha_w == 1 ? 0 : yx % d->w;
-    const float *a = alpha + (y * d->alpha_w + x) * d->alpha_c;
-    prelu_row(out + q * out_cs, in + q * in_cs, a, a_step, d->c);
-  }
+  long pixels = (long)d->n * d->h * d->w;
+  int parts = pixels * d->c > (1 << 15) ? rtk_threads(ctx) : 1;
+  RTK_TEAM(ctx, parts,
+           prelu_pixels(out, in, alpha, d, in_cs, out_cs, parts));
   return RT_OK;
 }

@@ -20,6 +20,14 @@ static void softmax_row(float *o, const float *x, int n) {
     o[j] *= inv;
 }
 
+static void softmax_rows(float *out, const float *in, long rows, int in_cs,
+                         int out_cs, int c, int parts) {
+  long lo, hi;
+  rtk_share(rows, parts, &lo, &hi);
+  for (long r = lo; r < hi; r++)
+    softmax_row(out + r * out_cs, in + r * in_cs, c);
+}
+
 RtStatus rt_softmax(const RtContext *ctx, float *out, const float *in,
                     const RtEltwise *d) {
   if (!out || !in || !d || d->n < 0 || d->h < 0 || d->w < 0 || d->c < 1)
@@ -28,9 +36,8 @@ RtStatus rt_softmax(const RtContext *ctx, float *out, const float *in,
   if (in_cs < d->c || out_cs < d->c)
     return RT_ERR_ARG;
   long rows = (long)d->n * d->h * d->w;
-  int threads = rtk_threads(ctx);
-#pragma omp parallel for num_threads(threads) schedule(static) if (rows * d->c > (1 << 14))
-  for (long r = 0; r < rows; r++)
-    softmax_row(out + r * out_cs, in + r * in_cs, d->c);
+  int parts = rows * d->c > (1 << 14) ? rtk_threads(ctx) : 1;
+  RTK_TEAM(ctx, parts,
+           softmax_rows(out, in, rows, in_cs, out_cs, d->c, parts));
   return RT_OK;
 }

@@ -19,6 +19,9 @@
  *    then write nothing).
  *  - Outputs must not overlap inputs unless a function says so.
  *  - Threading: OpenMP, ctx->num_threads threads (<= 0: the OpenMP default).
+ *    A kernel called alone starts its own team of threads; an emitted
+ *    forward() starts one team for all its layers (rt_team_run) and every
+ *    thread of it calls every kernel, which does that thread's share.
  *    GEMM work goes through OpenBLAS, which the kernels call from their own
  *    OpenMP threads; so that the two thread pools do not fight, GEMM
  *    kernels set OpenBLAS to one thread (openblas_set_num_threads(1)) the
@@ -45,7 +48,29 @@ typedef struct RtContext {
    * layer's index in NetcModel.layer_names (`model bench --layers`). */
   void (*layer_done)(void *arg, int layer);
   void *layer_arg;
+  /* Set only by rt_team_run, in the context it passes on: every thread of
+   * the current OpenMP team calls each kernel with the same arguments, and
+   * each kernel does the calling thread's share and returns with the team
+   * in step (after a barrier). Callers leave it 0. */
+  int team;
 } RtContext;
+
+/* Runs body(team_ctx, arg) on every thread of one OpenMP team of ctx's
+ * threads, team_ctx being *ctx with team set: a forward pass forks and
+ * joins once instead of once per layer, and its layers are separated by
+ * barriers, which cost a fraction of a fork on the machines measured
+ * (docs/backend.md). body must call the same kernels with the same
+ * arguments on every thread, and kernels decide their status from their
+ * arguments alone, so every thread returns the same status: thread 0's is
+ * returned. Inside another parallel region (nested parallelism off) the
+ * team is the calling thread alone. */
+RtStatus rt_team_run(const RtContext *ctx,
+                     RtStatus (*body)(const RtContext *ctx, void *arg),
+                     void *arg);
+
+/* Reports a finished layer to ctx->layer_done, if set: once, from thread 0,
+ * when ctx is a team's, and the team waits for it. */
+void rt_layer_done(const RtContext *ctx, int layer);
 
 /* Element-wise activations (Keras names). */
 typedef enum RtAct {
