@@ -296,6 +296,10 @@ static const DwPwCase dw_pw_cases[] = {
     {"s2-valid",     2,  9,  8,  33,  70, 3, 2, PAD_VALID, 0, 0, 0, RT_ACT_TANH,        0, 0},
     {"k5",           2, 11, 10,  17,   9, 5, 1, PAD_SAME,  1, 0, 0, RT_ACT_LEAKY_RELU,  0, 0},
     {"many-rows",    3, 40, 12,  48,  32, 3, 1, PAD_SAME,  0, 4, 0, RT_ACT_RELU6,       0, 0},
+    /* rows of up to 4 pixels (dwconv2d.c's whole-row path): strided with
+     * slices at batch 7, and more rows than its buffer holds at once */
+    {"narrow-s2",    7,  3,  7,  32,  40, 3, 2, PAD_SAME,  3, 2, 5, RT_ACT_RELU,        0, 0},
+    {"narrow-runs",  2, 12,  4, 256,  32, 3, 1, PAD_SAME,  0, 0, 0, RT_ACT_RELU6,       0, 0},
     /* the shortcut: mobilenet's strided unit by rows and by columns
      * (4x4), odd channel counts, batch 7 */
     {"sc-unit-16",   1, 16, 16,  32,  64, 3, 1, PAD_SAME,  0, 0, 0, RT_ACT_LINEAR,     32, 2},
