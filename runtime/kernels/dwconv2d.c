@@ -464,15 +464,15 @@ static int dw_plan(DwPlan *p, const RtDwConv2d *d, const RtPreact *pre,
  * first read pixel by pixel, all channels at once, through the pool and
  * the pre-activation into a padded buffer, one plane of 16 channels after
  * another; then each plane is convolved with its nine weight vectors in
- * registers. For rows of up to 4 pixels, 3x3 kernels, multiplier 1, whole
+ * registers. For rows of up to 8 pixels, 3x3 kernels, multiplier 1, whole
  * 16-channel blocks and the activations VACT applies. Measured in
- * mobilenet_mini (two threads): its three 4x4x256 layers 7% to 10% faster
- * each; wider rows slower, as the items' eight-pixel steps share their
- * loads (32x32x32 layers 22% slower, 16x16x64 5%, 8x8x128 even). */
+ * mobilenet_mini (two threads): its 4x4x256 layers 7% to 10% faster each,
+ * the 8x8 ones 1% to 4% more; wider rows slower, as the items' eight-pixel
+ * steps share their loads (16x16x64 layers 6% slower, 32x32x32 22%). */
 
 enum {
   SMALL_FLOATS = 12288, /* the padded buffer: 48 KiB */
-  SMALL_MAX_W = 4       /* output pixels a row */
+  SMALL_MAX_W = 8       /* output pixels a row */
 };
 
 static int dw_small_ok(const DwPlan *p) {
@@ -584,6 +584,8 @@ static void dw_small_rows(const DwPlan *p, float *out, const float *in,
   long row_floats = (long)p->ring_w * d->c;
   int max_in = (int)(SMALL_FLOATS / row_floats); /* >= 3: dw_small_ok */
   int run = (max_in - d->kh) / d->sh + 1;
+  int runs = (oy1 - oy0 + run - 1) / run;
+  run = (oy1 - oy0 + runs - 1) / runs; /* even runs: fewer halo rows */
   const float *img = in + (long)b * p->img_floats;
   for (int y0 = oy0; y0 < oy1; y0 += run) {
     int y1 = y0 + run < oy1 ? y0 + run : oy1;
