@@ -24,6 +24,8 @@ static const Shape shapes[] = {
     {2, 9, 8, 64, 0, 0, 0},
     {2, 4, 6, 20, 5, 3, 7},   /* read from / written into wider buffers */
     {1, 40, 40, 33, 0, 0, 0}, /* big enough to be split across threads */
+    {1, 4, 4, 520, 0, 0, 0},  /* few pixels, many channels */
+    {2, 3, 3, 300, 5, 3, 7},  /* the same, in wider buffers */
 };
 enum { NSHAPES = sizeof shapes / sizeof shapes[0] };
 

@@ -159,6 +159,16 @@ static RtStatus run_affine(const RtContext *ctx, Data *dt) {
   RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
   return rt_channel_affine(ctx, dt->out, dt->in, dt->vec, dt->vec2, &ep, &d);
 }
+/* Few pixels, many channels (the classifier head of a small map). */
+static RtStatus run_affine_few(const RtContext *ctx, Data *dt) {
+  const RtEltwise d = {1, 4, 4, 256, 256, 256};
+  RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
+  return rt_channel_affine(ctx, dt->out, dt->in, dt->vec, dt->vec2, &ep, &d);
+}
+static RtStatus run_avgpool_few(const RtContext *ctx, Data *dt) {
+  const RtPool2d d = {1, 4, 4, 200, 200, 1, 1, 200, 4, 4, 4, 4, 0, 0};
+  return rt_avgpool2d(ctx, dt->out, dt->in, &d);
+}
 static RtStatus run_act_dense(const RtContext *ctx, Data *dt) {
   const RtEltwise d = {1, 40, 40, 24, 24, 24};
   return rt_activation(ctx, dt->out, dt->in, RT_ACT_TANH, 0.0f, &d);
@@ -209,6 +219,8 @@ static const Case cases[] = {
     {"add 3", NULL, run_add},
     {"mul channel", NULL, run_mul},
     {"channel affine", NULL, run_affine},
+    {"channel affine, few pixels", NULL, run_affine_few},
+    {"avgpool to one pixel", NULL, run_avgpool_few},
     {"activation dense", NULL, run_act_dense},
     {"activation strided", NULL, run_act_strided},
     {"copy strided", NULL, run_copy},
