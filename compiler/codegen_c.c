@@ -281,6 +281,15 @@ static void emit_prepare(Gen *gen, const char *id) {
       emit_bn_fold(gen, n, s, sh, oc);
       continue;
     }
+    case OP_AVGPOOL:
+      if (n->preact) { /* fuse_preactivation.c */
+        int64_t cin = cg_chans(n->preact);
+        gen->w_preact[i] = take(gen, 2 * cin);
+        em_line(e, "/* %s, applied to %s's input as it reads it: a scale and shift per channel */",
+                em_comment_text(gen->a, n->preact->name), name);
+        emit_bn_fold(gen, n->preact, gen->w_preact[i], gen->w_preact[i] + cin, cin);
+      }
+      continue;
     case OP_PRELU: {
       const ParamEntry *al = cg_param(gen, n, "alpha");
       gen->w_extra[i] = take(gen, al->count);
@@ -404,7 +413,8 @@ static void dw_desc(Gen *gen, const Node *n, const Node *in, int64_t out_cs) {
           a->kernel[0], a->kernel[1], a->stride[0], a->stride[1], a->pad[0], a->pad[2], a->multiplier);
 }
 
-/* `const RtPreact pre` of conv n (depthwise or Winograd): its max pool
+/* `const RtPreact pre` of layer n (a depthwise or Winograd conv, an
+ * average pool): its max pool
  * (pool_before, depthwise only) and its batch norm (preact, the scale and
  * shift at w + off). */
 static void preact_desc(Gen *gen, const Node *n, int64_t off) {
@@ -549,7 +559,12 @@ void cg_emit_node(Gen *gen, const Node *n) {
             ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 "};",
             in->shape.d[0], in->shape.d[1], in->shape.d[2], cg_cs(gen, in), n->shape.d[0], n->shape.d[1], cg_cs(gen, n),
             a->kernel[0], a->kernel[1], a->stride[0], a->stride[1], a->pad[0], a->pad[2]);
-    em_line(e, "CHECK(rt_%s2d(ctx, %s, %s, &d));", n->op == OP_MAXPOOL ? "maxpool" : "avgpool", out, src);
+    if (n->preact) {
+      preact_desc(gen, n, gen->w_preact[n->id]);
+      em_line(e, "CHECK(rt_avgpool2d_preact(ctx, %s, %s, &pre, &d));", out, src);
+    } else {
+      em_line(e, "CHECK(rt_%s2d(ctx, %s, %s, &d));", n->op == OP_MAXPOOL ? "maxpool" : "avgpool", out, src);
+    }
     return;
   case OP_GLOBAL_AVGPOOL:
   case OP_GLOBAL_MAXPOOL:

@@ -9,7 +9,10 @@
  * - a depthwise conv (rt_dwconv2d_preact) once per value and strip of
  *   rows, into the buffer its taps read;
  * - a Winograd conv (rt_conv2d_winograd_preact, so select_winograd runs
- *   first) in its input transform, once per value and block that reads it.
+ *   first) in its input transform, once per value and block that reads it;
+ * - an average pool (rt_avgpool2d_preact) once per value and window: the
+ *   bn -> relu -> avgpool before a classifier (mobilenet_mini's head, a
+ *   layer and a pass over memory fewer).
  *
  * GEMM convolutions do not take it: they would apply it in their im2col
  * or implicit GEMM rows, once per tap. */
@@ -20,7 +23,7 @@ int pass_fuse_preactivation(Graph *g) {
   int *uses = pass_uses(g);
   for (int i = 0; i < g->nnodes; i++) {
     Node *n = g->nodes[i];
-    bool maps_input = n->op == OP_DWCONV || (n->op == OP_CONV && n->winograd_tile);
+    bool maps_input = n->op == OP_DWCONV || (n->op == OP_CONV && n->winograd_tile) || n->op == OP_AVGPOOL;
     if (n->dead || !maps_input || n->preact)
       continue;
     Node *bn = n->inputs[0];

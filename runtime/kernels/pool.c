@@ -14,6 +14,7 @@ enum { CB = 64 }; /* channels per register block, as in dwconv2d.c */
 
 typedef struct PoolPlan {
   const RtPool2d *d;
+  const RtPreact *pre; /* NULL: the input as it is */
   int in_cs, out_cs;
 } PoolPlan;
 
@@ -23,6 +24,7 @@ static int pool_plan(PoolPlan *p, const RtPool2d *d) {
       d->pad_top < 0 || d->pad_left < 0)
     return 0;
   p->d = d;
+  p->pre = NULL;
   p->in_cs = rtk_cs(d->in_cs, d->c);
   p->out_cs = rtk_cs(d->out_cs, d->c);
   return p->in_cs >= d->c && p->out_cs >= d->c;
@@ -34,14 +36,31 @@ static void pool_block(float *restrict o, const float *restrict img,
                        int ky_lo, int ky_hi, int kx_lo, int kx_hi, int c0,
                        int cn) {
   const RtPool2d *d = p->d;
-  float acc[CB];
+  const RtPreact *pre = p->pre;
+  float acc[CB], mapped[CB], sc[CB], sh[CB];
   float init = is_max ? -FLT_MAX : 0.0f;
-  for (int j = 0; j < cn; j++)
+  for (int j = 0; j < cn; j++) {
     acc[j] = init;
+    sc[j] = pre && pre->scale ? pre->scale[c0 + j] : 1.0f;
+    sh[j] = pre && pre->shift ? pre->shift[c0 + j] : 0.0f;
+  }
   for (int ky = ky_lo; ky < ky_hi; ky++) {
     for (int kx = kx_lo; kx < kx_hi; kx++) {
       const float *restrict x =
           img + ((long)(iy0 + ky) * d->w + ix0 + kx) * p->in_cs + c0;
+      if (pre) { /* the batch norm and activation before the pool */
+RTK_SIMD
+        for (int j = 0; j < cn; j++)
+          mapped[j] = x[j] * sc[j] + sh[j];
+        if (pre->act == RT_ACT_RELU) {
+RTK_SIMD
+          for (int j = 0; j < cn; j++)
+            mapped[j] = mapped[j] > 0.0f ? mapped[j] : 0.0f;
+        } else {
+          rtk_act_inplace(mapped, cn, pre->act, pre->alpha);
+        }
+        x = mapped;
+      }
       if (is_max) {
 RTK_SIMD
         for (int j = 0; j < cn; j++)
@@ -95,10 +114,11 @@ static void pool_rows(const PoolPlan *p, float *out, const float *in,
 }
 
 static RtStatus pool2d(const RtContext *ctx, float *out, const float *in,
-                       const RtPool2d *d, int is_max) {
+                       const RtPreact *pre, const RtPool2d *d, int is_max) {
   PoolPlan p;
-  if (!out || !in || !pool_plan(&p, d))
+  if (!out || !in || !pool_plan(&p, d) || (pre && pre->pool > 1))
     return RT_ERR_ARG;
+  p.pre = pre;
   long work = (long)d->n * d->oh * d->ow * d->c * d->kh * d->kw;
   int parts = work > (1 << 12) ? rtk_threads(ctx) : 1;
   RTK_TEAM(ctx, parts, pool_rows(&p, out, in, is_max, parts));
@@ -107,12 +127,19 @@ static RtStatus pool2d(const RtContext *ctx, float *out, const float *in,
 
 RtStatus rt_maxpool2d(const RtContext *ctx, float *out, const float *in,
                       const RtPool2d *d) {
-  return pool2d(ctx, out, in, d, 1);
+  return pool2d(ctx, out, in, NULL, d, 1);
 }
 
 RtStatus rt_avgpool2d(const RtContext *ctx, float *out, const float *in,
                       const RtPool2d *d) {
-  return pool2d(ctx, out, in, d, 0);
+  return pool2d(ctx, out, in, NULL, d, 0);
+}
+
+RtStatus rt_avgpool2d_preact(const RtContext *ctx, float *out, const float *in,
+                             const RtPreact *pre, const RtPool2d *d) {
+  if (!pre)
+    return RT_ERR_ARG;
+  return pool2d(ctx, out, in, pre, d, 0);
 }
 
 /* One image, channels [c0, c0+cn). Averages accumulate in double: a

@@ -119,14 +119,16 @@ static void test_fuse_preactivation(void) {
                            "  w = input -> bn -> relu -> conv(16, 3, pad = same)\n"      /* Winograd: fuses */
                            "  p = input -> bn(name = \"shared\")\n"
                            "  q = p -> dwconv(3, pad = same)\n"                           /* p read twice: no */
-                           "  return concat(a, b, w, q, p)\n}\n");
+                           "  v = input -> bn -> relu -> avgpool(2, stride = 1, pad = same)\n" /* fuses */
+                           "  m = input -> bn -> relu -> maxpool(2, stride = 1, pad = same)\n" /* a max: no */
+                           "  return concat(a, b, w, q, p, v, m)\n}\n");
   if (!c)
     return;
   Graph *g = graph_clone(c->arena, c->graph);
   pass_fuse_activation(g);
   pass_select_winograd(g);
   int n = pass_fuse_preactivation(g);
-  CHECK(n == 2, "fuse_preactivation fused %d, want 2", n);
+  CHECK(n == 3, "fuse_preactivation fused %d, want 3", n);
   Node *dw = find(g, "dwconv");
   CHECK(dw && dw->preact && strcmp(dw->preact->name, "bn") == 0, "bn not moved into dwconv's input");
   CHECK(dw && dw->preact->attr.act == ACT_RELU, "the relu was not carried along");
@@ -138,7 +140,11 @@ static void test_fuse_preactivation(void) {
   CHECK(wino && wino->winograd_tile && wino->preact && strcmp(wino->preact->name, "bn_2") == 0,
         "bn_2 not moved into the Winograd conv's input");
   CHECK(wino && wino->inputs[0] == g->inputs[0], "the Winograd conv does not read the input directly");
-  CHECK(count_op(g, OP_BN) == 2, "%d batch norms left, want 2", count_op(g, OP_BN));
+  Node *avg = find(g, "avgpool");
+  CHECK(avg && avg->preact && avg->preact->attr.act == ACT_RELU && avg->inputs[0] == g->inputs[0],
+        "the batch norm and relu not moved into the average pool's input");
+  CHECK(!find(g, "maxpool")->preact, "fused into a max pool");
+  CHECK(count_op(g, OP_BN) == 3, "%d batch norms left, want 3", count_op(g, OP_BN));
   compilation_free(c);
 }
 

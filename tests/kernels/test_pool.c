@@ -15,7 +15,10 @@ typedef struct PoolCase {
   int n, h, w, c, kh, kw, sh, sw, pad_h, pad_w, in_extra, out_off, out_extra;
 } PoolCase;
 
-static int run_pool(const PoolCase *t, int is_max, int threads, Rng *rng) {
+/* pre (NULL: none): an average pool through a batch norm and this
+ * activation (rt_avgpool2d_preact), against the reference pool of the
+ * reference channel-affine map. */
+static int run_pool(const PoolCase *t, int is_max, const RtAct *pre, int threads, Rng *rng) {
   RtPool2d d = {.n = t->n, .h = t->h, .w = t->w, .c = t->c, .kh = t->kh,
                 .kw = t->kw, .sh = t->sh, .sw = t->sw};
   out_size(t->h, t->kh, t->sh, t->pad_h, &d.oh, &d.pad_top);
@@ -31,7 +34,17 @@ static int run_pool(const PoolCase *t, int is_max, int threads, Rng *rng) {
   float *got = sentinel_buf(n), *want = sentinel_buf(n);
   RtContext ctx = {.num_threads = threads};
   RtStatus st;
-  if (is_max) {
+  float *scale = NULL, *shift = NULL, *mapped = NULL;
+  if (pre) {
+    scale = rand_buf(rng, t->c, 0.5f, 1.5f), shift = rand_buf(rng, t->c, -0.5f, 0.5f);
+    mapped = rand_buf(rng, (long)t->n * t->h * t->w * d.in_cs, 0, 1);
+    RtEltwise ed = {t->n, t->h, t->w, t->c, d.in_cs, d.in_cs};
+    RtEpilogue ep = {NULL, NULL, *pre, 0.1f, 0};
+    ref_channel_affine(mapped, in, scale, shift, &ep, &ed);
+    ref_avgpool2d(want + t->out_off, mapped, &d);
+    RtPreact pa = {scale, shift, *pre, 0.1f, 0, 0, 0};
+    st = rt_avgpool2d_preact(&ctx, got + t->out_off, in, &pa, &d);
+  } else if (is_max) {
     ref_maxpool2d(want + t->out_off, in, &d);
     st = rt_maxpool2d(&ctx, got + t->out_off, in, &d);
   } else {
@@ -39,13 +52,13 @@ static int run_pool(const PoolCase *t, int is_max, int threads, Rng *rng) {
     st = rt_avgpool2d(&ctx, got + t->out_off, in, &d);
   }
   char what[200];
-  snprintf(what, sizeof what, "%s %s %dx%dx%dx%d -> %dx%d k%dx%d s%dx%d, %d threads",
-           is_max ? "maxpool" : "avgpool", t->name, t->n, t->h, t->w, t->c,
-           d.oh, d.ow, t->kh, t->kw, t->sh, t->sw, threads);
+  snprintf(what, sizeof what, "%s%s%s %s %dx%dx%dx%d -> %dx%d k%dx%d s%dx%d, %d threads",
+           is_max ? "maxpool" : "avgpool", pre ? " through bn + " : "", pre ? act_name(*pre) : "", t->name, t->n,
+           t->h, t->w, t->c, d.oh, d.ow, t->kh, t->kw, t->sh, t->sw, threads);
   int fail = check_status(what, st, RT_OK);
   if (!fail)
     fail = check_close(what, got, want, n, d.out_cs);
-  free(in), free(got), free(want);
+  free(in), free(got), free(want), free(scale), free(shift), free(mapped);
   return fail;
 }
 
@@ -105,7 +118,10 @@ int main(void) {
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
     for (int threads = 1; threads <= 3; threads++)
       for (int is_max = 0; is_max <= 1; is_max++)
-        fails += run_pool(&cases[i], is_max, threads, &rng);
+        fails += run_pool(&cases[i], is_max, NULL, threads, &rng);
+  static const RtAct pre_acts[] = {RT_ACT_RELU, RT_ACT_LINEAR, RT_ACT_LEAKY_RELU, RT_ACT_TANH};
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+    fails += run_pool(&cases[i], 0, &pre_acts[i % 4], 1 + (int)(i % 3), &rng);
   for (int is_max = 0; is_max <= 1; is_max++)
     for (int threads = 1; threads <= 3; threads += 2) {
       fails += run_global(1, 1, 1, 5, 0, 0, 0, is_max, threads, &rng);
@@ -118,6 +134,12 @@ int main(void) {
   RtPool2d bad = {.n = 1, .h = 2, .w = 2, .c = 1, .oh = 1, .ow = 1, .kh = 2,
                   .kw = 2, .sh = 2, .sw = 2, .out_cs = -1};
   fails += check_status("maxpool bad out_cs", rt_maxpool2d(&ctx, buf, buf, &bad), RT_ERR_ARG);
+  RtPool2d ok = bad;
+  ok.out_cs = 0;
+  RtPreact pooled = {NULL, NULL, RT_ACT_RELU, 0.0f, 2, 4, 4};
+  fails += check_status("avgpool through a pooled pre-activation", rt_avgpool2d_preact(&ctx, buf, buf, &pooled, &ok),
+                        RT_ERR_ARG);
+  fails += check_status("avgpool_preact without one", rt_avgpool2d_preact(&ctx, buf, buf, NULL, &ok), RT_ERR_ARG);
   RtEltwise gbad = {.n = 1, .h = 0, .w = 2, .c = 1};
   fails += check_status("global pool empty image", rt_global_avgpool(&ctx, buf, buf, &gbad), RT_ERR_ARG);
   if (fails)

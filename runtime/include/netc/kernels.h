@@ -269,6 +269,12 @@ RtStatus rt_maxpool2d(const RtContext *ctx, float *out, const float *in,
 RtStatus rt_avgpool2d(const RtContext *ctx, float *out, const float *in,
                       const RtPool2d *d);
 
+/* rt_avgpool2d of pre(in): the batch norm and activation before the pool
+ * (RtPreact; pre->pool must be 0 or 1) applied to each value as it is
+ * read; padded positions stay out of the average. */
+RtStatus rt_avgpool2d_preact(const RtContext *ctx, float *out, const float *in,
+                             const RtPreact *pre, const RtPool2d *d);
+
 /* ---- Per-pixel and element-wise ops ------------------------------------- */
 
 /* A tensor [n, h, w, c] read with in_cs and written with out_cs (a vector
