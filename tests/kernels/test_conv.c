@@ -495,6 +495,9 @@ static const DwCase dw_cases[] = {
     {"mult2",        2,  7,  7, 12, 2, 3, 3, 1, 1, S, S, 0, 0, 0, 1, 0, L},
     {"mult3-s2",     1,  8,  9, 40, 3, 3, 3, 2, 2, S, S, 0, 0, 0, 1, 0, R},
     {"slices-res",   2,  8,  8, 72, 1, 3, 3, 1, 1, S, S, 3, 5, 2, 1, 1, RT_ACT_RELU6},
+    /* rows of up to 8 pixels (the whole-row path) with slices, a residual
+     * and a stride */
+    {"narrow-res-s2", 7,  9,  9, 64, 1, 3, 3, 2, 2, S, S, 5, 3, 4, 1, 1, RT_ACT_LEAKY_RELU},
     /* Wider than one ring buffer: strips of columns, uneven. */
     {"strips",       1,  5, 300, 16, 1, 3, 3, 1, 1, S, S, 0, 0, 0, 1, 0, R},
     {"strips-s2-k7", 1, 12, 200, 20, 1, 7, 7, 2, 2, S, S, 0, 0, 0, 1, 1, L},
