@@ -511,6 +511,7 @@ static const DenseCase dense_cases[] = {
     /* name       rows   in  out ie oo oe  b  r act */
     {"batch1",       1, 300, 70, 0, 0, 0, 1, 0, L},
     {"batch1-wide",  1, 512, 1000, 0, 0, 0, 1, 0, RT_ACT_RELU},
+    {"batch1-head",  1, 256, 10, 3, 2, 4, 1, 1, RT_ACT_RELU},
     {"batch7",       7,  64, 10, 0, 0, 0, 1, 0, L},
     {"rows",       300,  33, 48, 0, 0, 0, 1, 1, R},
     {"slices",       7,  20, 30, 4, 6, 5, 1, 1, RT_ACT_TANH},
