@@ -459,8 +459,8 @@ static int dw_plan(DwPlan *p, const RtDwConv2d *d, const RtPreact *pre,
  * The items above take 16 channels at a time, so their row fills read one
  * 64-byte line of every pixel (1 KiB apart on a 256-channel map) and pay
  * their setup once per 16 channels and row: on mobilenet_mini's 4x4x256
- * maps that was 3.5 us for 37,000 multiply-adds (one thread). Here a run
- * of rows is
+ * maps that was 3.5 us for 37,000 multiply-adds (one thread), more than
+ * the taps. Here a run of rows is
  * first read pixel by pixel, all channels at once, through the pool and
  * the pre-activation into a padded buffer, one plane of 16 channels after
  * another; then each plane is convolved with its nine weight vectors in
