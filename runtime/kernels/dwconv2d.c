@@ -496,6 +496,7 @@ static void dw_small_fill(float *restrict buf, const float *restrict img,
   long plane = (long)rows * p->ring_w * LANES;
   long cs = p->in_cs, src_row = (long)p->src_w * cs;
   const Vec16 zero = {0};
+  int relu_map = pre && pre->scale && pre->shift && pre->act == RT_ACT_RELU;
   for (int r = 0; r < rows; r++) {
     int iy = iy0 + r;
     for (int x = 0; x < p->ring_w; x++) {
@@ -507,10 +508,18 @@ static void dw_small_fill(float *restrict buf, const float *restrict img,
         continue;
       }
       const float *q = img + ((long)iy * p->pool * p->src_w + (long)ix * p->pool) * cs;
+      if (p->pool == 1 && relu_map) { /* the book's bn -> relu: no branches */
+        for (int cb = 0; cb < p->ncb; cb++) {
+          Vec16 v = VLOAD(q + cb * LANES) * VLOAD(pre->scale + cb * LANES) +
+                    VLOAD(pre->shift + cb * LANES);
+          VSTORE(o + cb * plane, VSELECT(v > zero, v, zero));
+        }
+        continue;
+      }
       for (int cb = 0; cb < p->ncb; cb++) {
         const float *qc = q + cb * LANES;
         Vec16 v = VLOAD(qc);
-        for (int dy = 0; dy < p->pool; dy++)
+        for (int dy = 0; dy < p->pool && p->pool > 1; dy++)
           for (int dx = 0; dx < p->pool; dx++) {
             Vec16 u = VLOAD(qc + dy * src_row + dx * cs);
             v = VSELECT(u > v, u, v);

@@ -56,8 +56,10 @@ RTK_SIMD
 RTK_SIMD
           for (int j = 0; j < cn; j++)
             mapped[j] = mapped[j] > 0.0f ? mapped[j] : 0.0f;
-        } else {
-          rtk_act_inplace(mapped, cn, pre->act, pre->alpha);
+        } else { /* (not rtk_act_inplace: clang 14 cannot link one
+                  * target_clones function calling another file's) */
+          for (int j = 0; j < cn; j++)
+            mapped[j] = rt_act_apply(pre->act, pre->alpha, mapped[j]);
         }
         x = mapped;
       }
