@@ -429,8 +429,8 @@ static RtStatus conv_run(const RtContext *ctx, float *out, const float *in,
       return RT_ERR_ARG;
     slots = (long)(ws_floats / (size_t)p.k);
   }
-  if (!packed && !rtk_in_team(ctx))
-    rtk_blas_single(); /* rt_team_run did */
+  if (!packed)
+    rtk_blas_single();
 
   long tile = TILE_FLOATS / p.k;
   if (tile > TILE_MAX_ROWS)

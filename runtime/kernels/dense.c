@@ -51,8 +51,7 @@ RtStatus rt_dense(const RtContext *ctx, float *out, const float *in,
   int in_cs = rtk_cs(d->in_cs, d->in), out_cs = rtk_cs(d->out_cs, d->out);
   if (in_cs < d->in || out_cs < d->out)
     return RT_ERR_ARG;
-  if (!rtk_in_team(ctx))
-    rtk_blas_single(); /* rt_team_run did */
+  rtk_blas_single();
   int threads = rtk_threads(ctx);
   double flops = 2.0 * d->rows * d->in * d->out;
   if (flops < 1e6)

@@ -454,6 +454,28 @@ static int dw_plan(DwPlan *p, const RtDwConv2d *d, const RtPreact *pre,
   return p->in_cs >= d->c && p->out_cs >= p->oc && dw_plan_input(p, d, pre);
 }
 
+/* Items of whole rows: one strip the output's width, all channel blocks. */
+static void dw_plan_whole_rows(DwPlan *p) {
+  const RtDwConv2d *d = p->d;
+  p->strip = d->ow;
+  p->nstrips = 1;
+  p->ring_w = (d->ow - 1) * d->sw + d->kw;
+  p->ncb = (p->oc + LANES - 1) / LANES;
+}
+
+/* Output rows per run of whole rows: at most cap, and few enough that all
+ * `parts` threads get runs when the images are fewer than they are. */
+static int dw_rows_per_run(const RtDwConv2d *d, int parts, int cap) {
+  int rows = cap < d->oh ? cap : d->oh;
+  if (parts > d->n) {
+    int per_image = (parts + d->n - 1) / d->n;
+    int want = (d->oh + per_image - 1) / per_image;
+    if (want < rows)
+      rows = want;
+  }
+  return rows;
+}
+
 /* ---- Whole rows at once (the fused depthwise + 1x1) ----------------------
  *
  * The items above take 16 channels at a time, so their row fills read one
@@ -519,11 +541,12 @@ static void dw_small_fill(float *restrict buf, const float *restrict img,
       for (int cb = 0; cb < p->ncb; cb++) {
         const float *qc = q + cb * LANES;
         Vec16 v = VLOAD(qc);
-        for (int dy = 0; dy < p->pool && p->pool > 1; dy++)
-          for (int dx = 0; dx < p->pool; dx++) {
-            Vec16 u = VLOAD(qc + dy * src_row + dx * cs);
-            v = VSELECT(u > v, u, v);
-          }
+        if (p->pool > 1)
+          for (int dy = 0; dy < p->pool; dy++)
+            for (int dx = 0; dx < p->pool; dx++) {
+              Vec16 u = VLOAD(qc + dy * src_row + dx * cs);
+              v = VSELECT(u > v, u, v);
+            }
         if (pre) {
           if (pre->scale)
             v *= VLOAD(pre->scale + cb * LANES);
@@ -673,13 +696,9 @@ RtStatus rt_dwconv2d_preact(const RtContext *ctx, float *out, const float *in,
     return RT_ERR_ARG;
   long work = (long)d->n * d->oh * d->ow * p.oc * d->kh * d->kw;
   int parts = work > (1 << 15) ? rtk_threads(ctx) : 1;
-  p.strip = d->ow; /* whole rows, for dw_small_ok */
-  p.ring_w = (d->ow - 1) * d->sw + d->kw;
-  p.ncb = (p.oc + LANES - 1) / LANES;
+  dw_plan_whole_rows(&p); /* for dw_small_ok; dw_plan_items replans */
   if (dw_small_ok(&p)) {
-    /* whole images, or runs of rows when there are fewer than threads */
-    int per_image = parts > d->n ? (parts + d->n - 1) / d->n : 1;
-    int rows = (d->oh + per_image - 1) / per_image;
+    int rows = dw_rows_per_run(d, parts, d->oh);
     RTK_TEAM(ctx, parts, dw_small_share(&p, out, in, kernel, rows, parts));
   } else if (dw_plan_items(&p, parts))
     RTK_TEAM(ctx, parts, dw_items_share(&p, out, in, kernel, parts));
@@ -793,10 +812,7 @@ RtStatus rt_dwconv2d_pointwise_shortcut(
   if (!dw_plan(&p, d, pre, dw_ep, k) || p.mult != 1)
     return RT_ERR_ARG;
   out_cs = rtk_cs(out_cs, oc);
-  p.strip = d->ow;
-  p.nstrips = 1;
-  p.ring_w = (d->ow - 1) * d->sw + d->kw;
-  p.ncb = (c + LANES - 1) / LANES;
+  dw_plan_whole_rows(&p);
   long row_floats = (long)d->ow * k;
   if (out_cs < oc || d->kh * d->kw > MAX_TAPS ||
       (long)p.ring_w * d->kh * LANES > RING_FLOATS || row_floats > PW_TILE_FLOATS)
@@ -820,16 +836,8 @@ RtStatus rt_dwconv2d_pointwise_shortcut(
   /* Rows per item: as many as the tile holds, but enough items for every
    * thread (rows, not channels, split: each thread reads back what it
    * wrote, and the next layer's rows are its own too). */
-  int rows = (int)(PW_TILE_FLOATS / row_floats);
-  if (rows > d->oh)
-    rows = d->oh;
-  if (parallel && threads > d->n) {
-    int per_image = (threads + d->n - 1) / d->n;
-    int want = (d->oh + per_image - 1) / per_image;
-    if (want < rows)
-      rows = want;
-  }
   int parts = parallel ? threads : 1;
+  int rows = dw_rows_per_run(d, parts, (int)(PW_TILE_FLOATS / row_floats));
   RTK_TEAM(ctx, parts,
            pw_rows_share(&p, out, in, dw_kernel, sc, pw_packed, pw_ep, oc,
                          out_cs, k, rows, parts));

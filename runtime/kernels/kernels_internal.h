@@ -94,7 +94,8 @@ static inline int rtk_share(long n, int parts, long *lo, long *hi) {
   } while (0)
 
 /* Makes OpenBLAS single-threaded (our OpenMP threads call it in parallel);
- * a no-op once it is. */
+ * a no-op once it is, which rt_team_run makes sure of before its team
+ * starts: the team's threads then only read the setting. */
 void rtk_blas_single(void);
 
 /* True when the epilogue does nothing at all. */

@@ -39,11 +39,13 @@ static void pool_block(float *restrict o, const float *restrict img,
   const RtPreact *pre = p->pre;
   float acc[CB], mapped[CB], sc[CB], sh[CB];
   float init = is_max ? -FLT_MAX : 0.0f;
-  for (int j = 0; j < cn; j++) {
+  for (int j = 0; j < cn; j++)
     acc[j] = init;
-    sc[j] = pre && pre->scale ? pre->scale[c0 + j] : 1.0f;
-    sh[j] = pre && pre->shift ? pre->shift[c0 + j] : 0.0f;
-  }
+  if (pre)
+    for (int j = 0; j < cn; j++) {
+      sc[j] = pre->scale ? pre->scale[c0 + j] : 1.0f;
+      sh[j] = pre->shift ? pre->shift[c0 + j] : 0.0f;
+    }
   for (int ky = ky_lo; ky < ky_hi; ky++) {
     for (int kx = kx_lo; kx < kx_hi; kx++) {
       const float *restrict x =
