@@ -694,6 +694,19 @@ void cg_emit_node(Gen *gen, const Node *n) {
   NETC_ASSERT(!"op without C emission");
 }
 
+/* The MACs layer n runs for one image: its own and those of the layers
+ * fused into it that multiply (a depthwise conv run first, a shortcut conv
+ * in its GEMM). Folded batch norms, pre-activations, pools and residual
+ * adds are element-wise: the report counts no MACs for them. */
+static int64_t layer_macs_per_image(const Gen *gen, const Node *n) {
+  int64_t macs = n->macs;
+  if (n->dw_before)
+    macs += n->dw_before->macs;
+  if (n->shortcut)
+    macs += n->shortcut->macs;
+  return macs / gen->c->totals.batch;
+}
+
 const char *cg_comment_line(Gen *gen, const Node *n) {
   int line, col;
   diag_line_col(&gen->c->diag, n->loc, &line, &col);
@@ -729,7 +742,8 @@ const char *cg_comment_line(Gen *gen, const Node *n) {
   return em_comment_text(gen->a, arena_printf(gen->a, "%s (%s%s), line %d: %s%s%s, %s MACs", n->name,
                                               op_keras_type(n->op), extra, line, ins, *ins ? " -> " : "",
                                               shape_str(&n->shape, shape, sizeof shape),
-                                              fmt_thousands(n->macs, macs, sizeof macs)));
+                                              fmt_thousands(layer_macs_per_image(gen, n) * gen->c->totals.batch,
+                                                            macs, sizeof macs)));
 }
 
 /* forward() runs its layers on one team of threads (rt_team_run): every
@@ -817,6 +831,12 @@ static void emit_layer_names(Gen *gen) {
   em_open(e, "static const char *const layer_names[] = {");
   for (int i = 0; i < gen->g->nnodes; i++)
     em_line(e, "%s,", em_string_literal(gen->a, gen->g->nodes[i]->name));
+  em_close(e, "};");
+  em_blank(e);
+  em_line(e, "/* Their MACs per image, with those of the layers fused into them. */");
+  em_open(e, "static const int64_t layer_macs[] = {");
+  for (int i = 0; i < gen->g->nnodes; i++)
+    em_line(e, "%" PRId64 ",", layer_macs_per_image(gen, gen->g->nodes[i]));
   em_close(e, "};");
   gen->forward_layers = gen->g->nnodes;
 }
@@ -994,6 +1014,7 @@ static void emit_descriptor(Gen *gen, const char *id) {
   em_line(e, ".forward = %s_forward,", id);
   em_line(e, ".summary = summary,");
   em_line(e, ".layer_names = layer_names,");
+  em_line(e, ".layer_macs = layer_macs,");
   em_line(e, ".num_layers = %d,", gen->forward_layers);
   em_line(e, ".normalize = %s,", norm);
   em_line(e, ".data = %s,", data);

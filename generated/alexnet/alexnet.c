@@ -288,6 +288,23 @@ static const char *const layer_names[] = {
   "dense_2",
 };
 
+/* Their MACs per image, with those of the layers fused into them. */
+static const int64_t layer_macs[] = {
+  0,
+  70276800,
+  0,
+  223948800,
+  0,
+  112140288,
+  149520384,
+  99680256,
+  0,
+  0,
+  37748736,
+  16777216,
+  4096000,
+};
+
 /* Scratch of the training step at batch N: forward and backward im2col tiles. */
 size_t alexnet_train_workspace_floats(int N) {
   size_t most = 0, f;
@@ -663,6 +680,7 @@ const NetcModel netc_model_alexnet = {
   .forward = alexnet_forward,
   .summary = summary,
   .layer_names = layer_names,
+  .layer_macs = layer_macs,
   .num_layers = 13,
   .normalize = NETC_NORM_SCALE,
   .data = NETC_DATA_NONE,

@@ -425,6 +425,26 @@ static const char *const layer_names[] = {
   "dense",
 };
 
+/* Their MACs per image, with those of the layers fused into them. */
+static const int64_t layer_macs[] = {
+  0,
+  0,
+  1769472,
+  37748736,
+  37748736,
+  0,
+  18874368,
+  37748736,
+  37748736,
+  0,
+  18874368,
+  37748736,
+  37748736,
+  0,
+  0,
+  2560,
+};
+
 /* Scratch of the training step at batch N: forward and backward im2col tiles. */
 size_t cifar_bn_cnn_train_workspace_floats(int N) {
   size_t most = 0, f;
@@ -1128,6 +1148,7 @@ const NetcModel netc_model_cifar_bn_cnn = {
   .forward = cifar_bn_cnn_forward,
   .summary = summary,
   .layer_names = layer_names,
+  .layer_macs = layer_macs,
   .num_layers = 16,
   .normalize = NETC_NORM_SCALE,
   .data = NETC_DATA_CIFAR10,

@@ -126,6 +126,13 @@ static const char *const layer_names[] = {
   "conv_1",
 };
 
+/* Their MACs per image, with those of the layers fused into them. */
+static const int64_t layer_macs[] = {
+  0,
+  85162752,
+  807469056,
+};
+
 static const char summary[] =
     "Model: \"conv_arith\" (dsl-examples/conv_arith.net)" "\n"
     "Batch 1, float32. MACs: multiply-accumulates of dense and convolution layers; FLOPs = 2 x MACs." "\n"
@@ -175,6 +182,7 @@ const NetcModel netc_model_conv_arith = {
   .forward = conv_arith_forward,
   .summary = summary,
   .layer_names = layer_names,
+  .layer_macs = layer_macs,
   .num_layers = 3,
   .normalize = NETC_NORM_SCALE,
   .data = NETC_DATA_NONE,

@@ -765,6 +765,45 @@ static const char *const layer_names[] = {
   "dense",
 };
 
+/* Their MACs per image, with those of the layers fused into them. */
+static const int64_t layer_macs[] = {
+  0,
+  884736,
+  9437184,
+  0,
+  18874368,
+  0,
+  28311552,
+  0,
+  37748736,
+  0,
+  0,
+  13107200,
+  0,
+  5898240,
+  0,
+  8257536,
+  0,
+  10616832,
+  0,
+  12976128,
+  0,
+  0,
+  5537792,
+  0,
+  1916928,
+  0,
+  2506752,
+  0,
+  3096576,
+  0,
+  3686400,
+  0,
+  0,
+  0,
+  2320,
+};
+
 /* Scratch of the training step at batch N: forward and backward im2col tiles. */
 size_t densenet_mini_train_workspace_floats(int N) {
   size_t most = 0, f;
@@ -2081,6 +2120,7 @@ const NetcModel netc_model_densenet_mini = {
   .forward = densenet_mini_forward,
   .summary = summary,
   .layer_names = layer_names,
+  .layer_macs = layer_macs,
   .num_layers = 35,
   .normalize = NETC_NORM_STANDARDIZE,
   .data = NETC_DATA_CIFAR10,

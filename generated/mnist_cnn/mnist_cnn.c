@@ -212,6 +212,18 @@ static const char *const layer_names[] = {
   "dense",
 };
 
+/* Their MACs per image, with those of the layers fused into them. */
+static const int64_t layer_macs[] = {
+  0,
+  451584,
+  28901376,
+  0,
+  14450688,
+  28901376,
+  0,
+  250880,
+};
+
 /* Scratch of the training step at batch N: forward and backward im2col tiles. */
 size_t mnist_cnn_train_workspace_floats(int N) {
   size_t most = 0, f;
@@ -464,6 +476,7 @@ const NetcModel netc_model_mnist_cnn = {
   .forward = mnist_cnn_forward,
   .summary = summary,
   .layer_names = layer_names,
+  .layer_macs = layer_macs,
   .num_layers = 8,
   .normalize = NETC_NORM_SCALE,
   .data = NETC_DATA_FASHION_MNIST,

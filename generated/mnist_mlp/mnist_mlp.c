@@ -144,6 +144,15 @@ static const char *const layer_names[] = {
   "dense_3",
 };
 
+/* Their MACs per image, with those of the layers fused into them. */
+static const int64_t layer_macs[] = {
+  0,
+  100352,
+  16384,
+  16384,
+  1280,
+};
+
 /* Scratch of the training step at batch N: forward and backward im2col tiles. */
 size_t mnist_mlp_train_workspace_floats(int N) {
   size_t most = 0, f;
@@ -318,6 +327,7 @@ const NetcModel netc_model_mnist_mlp = {
   .forward = mnist_mlp_forward,
   .summary = summary,
   .layer_names = layer_names,
+  .layer_macs = layer_macs,
   .num_layers = 5,
   .normalize = NETC_NORM_SCALE,
   .data = NETC_DATA_FASHION_MNIST,

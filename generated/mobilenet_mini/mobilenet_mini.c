@@ -409,7 +409,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   if (ctx->layer_done)
     rt_layer_done(ctx, 1);
 
-  /* conv_1 (Conv2D, dwconv first, bn before it, + conv), line 17: 32x32x32 -> 32x32x32, 1,048,576 MACs */
+  /* conv_1 (Conv2D, dwconv first, bn before it, + conv), line 17: 32x32x32 -> 32x32x32, 1,343,488 MACs */
   {
     const RtDwConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue dw_ep = {w + 67264, NULL, RT_ACT_RELU, 0.0f, 0};
@@ -420,7 +420,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   if (ctx->layer_done)
     rt_layer_done(ctx, 2);
 
-  /* conv_2 (Conv2D, dwconv_1 first, bn_2 before it, + conv_1), line 17: 32x32x32 -> 32x32x32, 1,048,576 MACs */
+  /* conv_2 (Conv2D, dwconv_1 first, bn_2 before it, + conv_1), line 17: 32x32x32 -> 32x32x32, 1,343,488 MACs */
   {
     const RtDwConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue dw_ep = {w + 68768, NULL, RT_ACT_RELU, 0.0f, 0};
@@ -431,7 +431,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   if (ctx->layer_done)
     rt_layer_done(ctx, 3);
 
-  /* conv_4 (Conv2D, dwconv_2 first, maxpool as it reads, bn_4 before it, + conv_3 in its GEMM), line 17: 32x32x32 -> 16x16x64, 524,288 MACs */
+  /* conv_4 (Conv2D, dwconv_2 first, maxpool as it reads, bn_4 before it, + conv_3 in its GEMM), line 17: 32x32x32 -> 16x16x64, 1,122,304 MACs */
   {
     const RtDwConv2d d = {N, 16, 16, 32, 32, 16, 16, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue dw_ep = {w + 70304, NULL, RT_ACT_RELU, 0.0f, 0};
@@ -443,7 +443,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   if (ctx->layer_done)
     rt_layer_done(ctx, 4);
 
-  /* conv_5 (Conv2D, dwconv_3 first, bn_6 before it, + conv_4), line 17: 16x16x64 -> 16x16x64, 1,048,576 MACs */
+  /* conv_5 (Conv2D, dwconv_3 first, bn_6 before it, + conv_4), line 17: 16x16x64 -> 16x16x64, 1,196,032 MACs */
   {
     const RtDwConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue dw_ep = {w + 75264, NULL, RT_ACT_RELU, 0.0f, 0};
@@ -454,7 +454,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   if (ctx->layer_done)
     rt_layer_done(ctx, 5);
 
-  /* conv_6 (Conv2D, dwconv_4 first, bn_8 before it, + conv_5), line 17: 16x16x64 -> 16x16x64, 1,048,576 MACs */
+  /* conv_6 (Conv2D, dwconv_4 first, bn_8 before it, + conv_5), line 17: 16x16x64 -> 16x16x64, 1,196,032 MACs */
   {
     const RtDwConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue dw_ep = {w + 80320, NULL, RT_ACT_RELU, 0.0f, 0};
@@ -465,7 +465,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   if (ctx->layer_done)
     rt_layer_done(ctx, 6);
 
-  /* conv_8 (Conv2D, dwconv_5 first, maxpool_1 as it reads, bn_10 before it, + conv_7 in its GEMM), line 17: 16x16x64 -> 8x8x128, 524,288 MACs */
+  /* conv_8 (Conv2D, dwconv_5 first, maxpool_1 as it reads, bn_10 before it, + conv_7 in its GEMM), line 17: 16x16x64 -> 8x8x128, 1,085,440 MACs */
   {
     const RtDwConv2d d = {N, 8, 8, 64, 64, 8, 8, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue dw_ep = {w + 85440, NULL, RT_ACT_RELU, 0.0f, 0};
@@ -477,7 +477,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   if (ctx->layer_done)
     rt_layer_done(ctx, 7);
 
-  /* conv_9 (Conv2D, dwconv_6 first, bn_12 before it, + conv_8), line 17: 8x8x128 -> 8x8x128, 1,048,576 MACs */
+  /* conv_9 (Conv2D, dwconv_6 first, bn_12 before it, + conv_8), line 17: 8x8x128 -> 8x8x128, 1,122,304 MACs */
   {
     const RtDwConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue dw_ep = {w + 103552, NULL, RT_ACT_RELU, 0.0f, 0};
@@ -488,7 +488,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   if (ctx->layer_done)
     rt_layer_done(ctx, 8);
 
-  /* conv_10 (Conv2D, dwconv_7 first, bn_14 before it, + conv_9), line 17: 8x8x128 -> 8x8x128, 1,048,576 MACs */
+  /* conv_10 (Conv2D, dwconv_7 first, bn_14 before it, + conv_9), line 17: 8x8x128 -> 8x8x128, 1,122,304 MACs */
   {
     const RtDwConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue dw_ep = {w + 121856, NULL, RT_ACT_RELU, 0.0f, 0};
@@ -499,7 +499,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   if (ctx->layer_done)
     rt_layer_done(ctx, 9);
 
-  /* conv_12 (Conv2D, dwconv_8 first, maxpool_2 as it reads, bn_16 before it, + conv_11 in its GEMM), line 17: 8x8x128 -> 4x4x256, 524,288 MACs */
+  /* conv_12 (Conv2D, dwconv_8 first, maxpool_2 as it reads, bn_16 before it, + conv_11 in its GEMM), line 17: 8x8x128 -> 4x4x256, 1,067,008 MACs */
   {
     const RtDwConv2d d = {N, 4, 4, 128, 128, 4, 4, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue dw_ep = {w + 140288, NULL, RT_ACT_RELU, 0.0f, 0};
@@ -511,7 +511,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   if (ctx->layer_done)
     rt_layer_done(ctx, 10);
 
-  /* conv_13 (Conv2D, dwconv_9 first, bn_18 before it, + conv_12), line 17: 4x4x256 -> 4x4x256, 1,048,576 MACs */
+  /* conv_13 (Conv2D, dwconv_9 first, bn_18 before it, + conv_12), line 17: 4x4x256 -> 4x4x256, 1,085,440 MACs */
   {
     const RtDwConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue dw_ep = {w + 209280, NULL, RT_ACT_RELU, 0.0f, 0};
@@ -522,7 +522,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   if (ctx->layer_done)
     rt_layer_done(ctx, 11);
 
-  /* conv_14 (Conv2D, dwconv_10 first, bn_20 before it, + conv_13), line 17: 4x4x256 -> 4x4x256, 1,048,576 MACs */
+  /* conv_14 (Conv2D, dwconv_10 first, bn_20 before it, + conv_13), line 17: 4x4x256 -> 4x4x256, 1,085,440 MACs */
   {
     const RtDwConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue dw_ep = {w + 278656, NULL, RT_ACT_RELU, 0.0f, 0};
@@ -587,6 +587,26 @@ static const char *const layer_names[] = {
   "avgpool",
   "flatten",
   "dense",
+};
+
+/* Their MACs per image, with those of the layers fused into them. */
+static const int64_t layer_macs[] = {
+  0,
+  884736,
+  1343488,
+  1343488,
+  1122304,
+  1196032,
+  1196032,
+  1085440,
+  1122304,
+  1122304,
+  1067008,
+  1085440,
+  1085440,
+  0,
+  0,
+  2560,
 };
 
 /* Scratch of the training step at batch N: forward and backward im2col tiles. */
@@ -2282,6 +2302,7 @@ const NetcModel netc_model_mobilenet_mini = {
   .forward = mobilenet_mini_forward,
   .summary = summary,
   .layer_names = layer_names,
+  .layer_macs = layer_macs,
   .num_layers = 16,
   .normalize = NETC_NORM_STANDARDIZE,
   .data = NETC_DATA_CIFAR10,

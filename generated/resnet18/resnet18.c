@@ -717,6 +717,34 @@ static const char *const layer_names[] = {
   "dense",
 };
 
+/* Their MACs per image, with those of the layers fused into them. */
+static const int64_t layer_macs[] = {
+  0,
+  118013952,
+  0,
+  115605504,
+  115605504,
+  115605504,
+  115605504,
+  6422528,
+  57802752,
+  115605504,
+  115605504,
+  115605504,
+  6422528,
+  57802752,
+  115605504,
+  115605504,
+  115605504,
+  6422528,
+  57802752,
+  115605504,
+  115605504,
+  115605504,
+  0,
+  512000,
+};
+
 /* Scratch of the training step at batch N: forward and backward im2col tiles. */
 size_t resnet18_train_workspace_floats(int N) {
   size_t most = 0, f;
@@ -2086,6 +2114,7 @@ const NetcModel netc_model_resnet18 = {
   .forward = resnet18_forward,
   .summary = summary,
   .layer_names = layer_names,
+  .layer_macs = layer_macs,
   .num_layers = 24,
   .normalize = NETC_NORM_SCALE,
   .data = NETC_DATA_NONE,

@@ -993,6 +993,45 @@ static const char *const layer_names[] = {
   "dense",
 };
 
+/* Their MACs per image, with those of the layers fused into them. */
+static const int64_t layer_macs[] = {
+  0,
+  884736,
+  9437184,
+  9437184,
+  9437184,
+  9437184,
+  9437184,
+  9437184,
+  0,
+  524288,
+  4718592,
+  9437184,
+  9437184,
+  9437184,
+  9437184,
+  9437184,
+  0,
+  524288,
+  4718592,
+  9437184,
+  9437184,
+  9437184,
+  9437184,
+  9437184,
+  0,
+  524288,
+  4718592,
+  9437184,
+  9437184,
+  9437184,
+  9437184,
+  9437184,
+  0,
+  0,
+  2560,
+};
+
 /* Scratch of the training step at batch N: forward and backward im2col tiles. */
 size_t resnet_mini_train_workspace_floats(int N) {
   size_t most = 0, f;
@@ -2893,6 +2932,7 @@ const NetcModel netc_model_resnet_mini = {
   .forward = resnet_mini_forward,
   .summary = summary,
   .layer_names = layer_names,
+  .layer_macs = layer_macs,
   .num_layers = 35,
   .normalize = NETC_NORM_STANDARDIZE,
   .data = NETC_DATA_CIFAR10,

@@ -500,6 +500,33 @@ static const char *const layer_names[] = {
   "predictions",
 };
 
+/* Their MACs per image, with those of the layers fused into them. */
+static const int64_t layer_macs[] = {
+  0,
+  86704128,
+  1849688064,
+  0,
+  924844032,
+  1849688064,
+  0,
+  924844032,
+  1849688064,
+  1849688064,
+  0,
+  924844032,
+  1849688064,
+  1849688064,
+  0,
+  462422016,
+  462422016,
+  462422016,
+  0,
+  0,
+  102760448,
+  16777216,
+  4096000,
+};
+
 /* Scratch of the training step at batch N: forward and backward im2col tiles. */
 size_t vgg16_train_workspace_floats(int N) {
   size_t most = 0, f;
@@ -1071,6 +1098,7 @@ const NetcModel netc_model_vgg16 = {
   .forward = vgg16_forward,
   .summary = summary,
   .layer_names = layer_names,
+  .layer_macs = layer_macs,
   .num_layers = 23,
   .normalize = NETC_NORM_SCALE,
   .data = NETC_DATA_NONE,

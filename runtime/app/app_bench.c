@@ -129,6 +129,14 @@ static int time_layers(const AppArgs *a, AppNet *net, const float *x, float *y, 
   return rc;
 }
 
+/* Layer l's GFLOP/s (2 FLOPs a MAC) at `batch` images in `seconds`; 0
+ * when the model lists no MACs per layer or the layer has none. */
+static double layer_gflops(const NetcModel *m, int l, int batch, double seconds) {
+  if (!m->layer_macs || m->layer_macs[l] <= 0 || seconds <= 0)
+    return 0;
+  return 2.0 * (double)m->layer_macs[l] * batch / seconds * 1e-9;
+}
+
 int app_cmd_bench(const AppArgs *a, const NetcModel *m) {
   int batch = a->batch ? a->batch : 1;
   int runs = a->runs ? a->runs : DEFAULT_RUNS;
@@ -227,6 +235,13 @@ int app_cmd_bench(const AppArgs *a, const NetcModel *m) {
           break;
         cJSON_AddStringToObject(e, "name", m->layer_names[l]);
         cJSON_AddNumberToObject(e, "median_ms", layer_ms[l] * 1e3);
+        double g = layer_gflops(m, l, batch, layer_ms[l]);
+        if (m->layer_macs)
+          cJSON_AddNumberToObject(e, "macs_per_image", (double)m->layer_macs[l]);
+        if (g > 0) {
+          cJSON_AddNumberToObject(e, "gflops", g);
+          cJSON_AddNumberToObject(e, "fraction_of_peak", peak > 0 ? g / peak : 0);
+        }
         cJSON_AddItemToArray(ls, e);
       }
     }
@@ -250,10 +265,16 @@ int app_cmd_bench(const AppArgs *a, const NetcModel *m) {
     printf("fraction of peak: %.4f\n", frac);
     if (layer_ms) {
       printf("layers: median per layer over %d more runs (their sum %.4f ms)\n", runs, layer_sum * 1e3);
-      printf("%10s %7s  %s\n", "ms", "share", "layer");
-      for (int l = 0; l < m->num_layers; l++)
-        printf("%10.4f %6.1f%%  %s\n", layer_ms[l] * 1e3, layer_sum > 0 ? 100 * layer_ms[l] / layer_sum : 0.0,
-               m->layer_names[l]);
+      printf("%10s %7s %9s %8s  %s\n", "ms", "share", "GFLOP/s", "of peak", "layer");
+      for (int l = 0; l < m->num_layers; l++) {
+        printf("%10.4f %6.1f%%", layer_ms[l] * 1e3, layer_sum > 0 ? 100 * layer_ms[l] / layer_sum : 0.0);
+        double g = layer_gflops(m, l, batch, layer_ms[l]);
+        if (g > 0)
+          printf(" %9.2f %7.1f%%", g, peak > 0 ? 100 * g / peak : 0.0);
+        else /* no MACs (pool, flatten, softmax, ...): its speed is bytes, not FLOPs */
+          printf(" %9s %8s", "-", "-");
+        printf("  %s\n", m->layer_names[l]);
+      }
     }
   }
 done:

@@ -20,10 +20,15 @@ netc build mnist_mlp.net -o mlp
 ./mlp summary | grep -q "Total params: 134,794"
 ./mlp bench --runs 2 --json | grep -q '"images_per_s"'
 # Per-layer times: one line per layer left after the passes, in order.
+# A layer with MACs shows its GFLOP/s and fraction of the SGEMM peak, one
+# without (the input) dashes.
 ./mlp bench --runs 2 --layers >layers.txt
-grep -q "^ *[0-9.]* *[0-9.]*%  dense_3$" layers.txt
-test "$(grep -c "%  " layers.txt)" = 5
-./mlp bench --runs 2 --layers --json | grep -q '"layers":\[{"name":"input","median_ms":'
+grep -q "^ *[0-9.]* *[0-9.]*% *[0-9.]* *[0-9.]*%  dense_3$" layers.txt
+grep -q "^ *[0-9.]* *[0-9.]*% *- *-  input$" layers.txt
+test "$(grep -c "^ *[0-9.]* *[0-9.]*%.*  [a-z_0-9]*$" layers.txt)" = 5
+./mlp bench --runs 2 --layers --json >layers.json
+grep -q '"layers":\[{"name":"input","median_ms":[0-9.e-]*,"macs_per_image":0}' layers.json
+grep -q '{"name":"dense_3","median_ms":[0-9.e-]*,"macs_per_image":1280,"gflops":[0-9.e-]*,"fraction_of_peak":' layers.json
 # A program of one's own: the emitted model plus a main, via pkg-config.
 netc emit mnist_mlp.net --target c -o gen
 cat > gen/main.c <<'C'

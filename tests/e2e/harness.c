@@ -169,6 +169,29 @@ static int check_params(const NetcModel *m, const NetcModel *first, const char *
   return ok;
 }
 
+/* The per-layer MACs (`bench --layers`) count every MAC of the report
+ * once: whatever a pass fused into a layer, its MACs moved with it. */
+static int check_layer_macs(const NetcModel *m, const char *vname) {
+  if (!m->layer_macs || m->num_layers < 1) {
+    fprintf(stderr, "  [%s] lists no MACs per layer\n", vname);
+    return 0;
+  }
+  int64_t sum = 0;
+  for (int l = 0; l < m->num_layers; l++) {
+    if (m->layer_macs[l] < 0) {
+      fprintf(stderr, "  [%s] layer '%s' has %lld MACs\n", vname, m->layer_names[l], (long long)m->layer_macs[l]);
+      return 0;
+    }
+    sum += m->layer_macs[l];
+  }
+  if (sum != m->macs_per_image) {
+    fprintf(stderr, "  [%s] its layers' MACs sum to %lld, the report says %lld\n", vname, (long long)sum,
+            (long long)m->macs_per_image);
+    return 0;
+  }
+  return 1;
+}
+
 /* ---- Buffers with NaN contents and guard bytes ----------------------------- */
 
 /* 64-byte aligned, `bytes` of 0xFF (every float a NaN) then GUARD bytes of
@@ -294,6 +317,7 @@ int main(int argc, char **argv) {
   for (int v = 0; v < e2e_num_variants; v++) {
     const NetcModel *m = e2e_variants[v].model;
     ok &= check_params(m, m0, e2e_variants[v].name);
+    ok &= check_layer_macs(m, e2e_variants[v].name);
     if (m->input_size != ref_net_input_size(net, 0) || m->output_size != ref_net_output_size(net, 0)) {
       fprintf(stderr, "  [%s] input/output sizes %zu/%zu, the report's %zu/%zu\n", e2e_variants[v].name,
               m->input_size, m->output_size, ref_net_input_size(net, 0), ref_net_output_size(net, 0));

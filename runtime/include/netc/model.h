@@ -151,6 +151,10 @@ typedef struct NetcModel {
    * are gone), in the order it runs them; RtContext.layer_done reports
    * their indices. */
   const char *const *layer_names;
+  /* Each layer's MACs per image, those of the layers fused into it
+   * included (a depthwise conv run before a 1x1, a shortcut conv in its
+   * GEMM); they sum to macs_per_image unless dead layers were removed. */
+  const int64_t *layer_macs;
   int num_layers;
 
   NetcNormalize normalize;
