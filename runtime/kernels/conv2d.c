@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "kernels_internal.h"
+#include "vec16.h"
 
 /* im2col tile a thread works on, in floats: 512 KiB of col (plus the output
  * rows it produces) stays in a core's L2 while the GEMM packs and reads
@@ -136,6 +137,16 @@ static int pixel_inside(const RtConv2d *d, const PixelCursor *q) {
   return iy0 >= 0 && iy0 + d->kh <= d->h && ix0 >= 0 && ix0 + d->kw <= d->w;
 }
 
+/* The output columns [*lo, *hi) whose taps all lie inside the image's
+ * columns (empty when the kernel is wider than the padded image allows). */
+static void inside_columns(const RtConv2d *d, int *lo, int *hi) {
+  int a = (d->pad_left + d->sw - 1) / d->sw;
+  int b = d->w - d->kw + d->pad_left >= 0
+              ? (d->w - d->kw + d->pad_left) / d->sw + 1 : 0;
+  *lo = a < d->ow ? a : d->ow;
+  *hi = b < *lo ? *lo : b < d->ow ? b : d->ow;
+}
+
 /* Groups of one input channel each are a depthwise conv with multiplier
  * oc/c, and the Keras kernels agree: [kh, kw, 1, c*mult] and
  * [kh, kw, c, mult] are the same floats in the same order. */
@@ -162,41 +173,93 @@ size_t rt_conv2d_workspace_floats(const RtConv2d *d) {
   return (size_t)(rows * p.k);
 }
 
+/* n floats from src to dst. Up to 32 floats as one or two vector moves
+ * that may run past n: over floats of dst that later copies of the same
+ * im2col rows write (dst_end bounds it), from floats of the input before
+ * src_end. memcpy's call per kernel row (9 floats in a 3-channel stem)
+ * cost more than the stem's GEMM. (Not a loop: GCC turns a loop of vector
+ * copies back into a call to memmove.) */
+static inline void copy_run(float *restrict dst, const float *restrict src,
+                            size_t n, const float *dst_end,
+                            const float *src_end) {
+  size_t vec = n <= 16 ? 16 : 32;
+  if (n <= 32 && dst + vec <= dst_end && src + vec <= src_end) {
+    VSTORE(dst, VLOAD(src));
+    if (n > 16)
+      VSTORE(dst + 16, VLOAD(src + 16));
+  } else {
+    memcpy(dst, src, n * sizeof *dst);
+  }
+}
+
+/* n zeros at dst, the same way. */
+static inline void zero_run(float *dst, size_t n, const float *dst_end) {
+  const Vec16 zero = {0};
+  size_t vec = n <= 16 ? 16 : 32;
+  if (n <= 32 && dst + vec <= dst_end) {
+    VSTORE(dst, zero);
+    if (n > 16)
+      VSTORE(dst + 16, zero);
+  } else {
+    memset(dst, 0, n * sizeof *dst);
+  }
+}
+
 /* Rows [m0, m0+rows) of the im2col matrix of group g into col (row stride
  * k); with border_only, only the rows of pixels with a tap outside the
  * image (the implicit GEMM reads the others in place). Out-of-image taps
- * are zeros; runs of taps inside the image are memcpy'd, and when the
- * input is dense a whole kernel row (kw*cg floats) is one run. */
+ * are zeros; runs of taps inside the image are copied, and when the
+ * input is dense a whole kernel row (kw*cg floats) is one run. Rows are
+ * written in order, each run's zeros and copy after the run before: a
+ * copy that runs past its run (copy_run) is overwritten by what follows. */
+RTK_CLONES
 static void im2col(float *col, const float *in, const ConvPlan *p, long m0,
                    long rows, int g, int border_only) {
-  const RtConv2d *d = p->d;
-  size_t cg = (size_t)p->cg, run_floats = (size_t)d->kw * cg;
-  PixelCursor q = pixel_at(d, m0);
-  for (long r = 0; r < rows; r++, pixel_next(d, &q)) {
-    if (border_only && pixel_inside(d, &q))
+  /* Locals, not p's fields: the vector stores may alias anything, and
+   * the compiler would read every field again after each. */
+  const RtConv2d d = *p->d;
+  const long k = p->k, in_cs = p->in_cs;
+  const size_t cg = (size_t)p->cg, run_floats = (size_t)d.kw * cg;
+  const int dense = (size_t)in_cs == cg;
+  const float *col_end = col + rows * k;
+  const float *in_end = in + (long)d.n * d.h * d.w * in_cs;
+  int in_lo, in_hi;
+  inside_columns(&d, &in_lo, &in_hi);
+  PixelCursor q = pixel_at(&d, m0);
+  for (long r = 0; r < rows; r++, pixel_next(&d, &q)) {
+    if (border_only && q.ox == in_lo && in_lo < in_hi && pixel_inside(&d, &q)) {
+      /* Jump over the row's inside pixels (all of a 32-pixel row but
+       * two): testing each one cost more than copying the border. */
+      long skip = in_hi - in_lo < rows - r ? in_hi - in_lo : rows - r;
+      r += skip - 1;
+      q.ox += (int)skip - 1; /* pixel_next takes the last step */
       continue;
-    int iy0 = q.oy * d->sh - d->pad_top, ix0 = q.ox * d->sw - d->pad_left;
+    }
+    if (border_only && pixel_inside(&d, &q)) /* m0 fell inside a row */
+      continue;
+    int iy0 = q.oy * d.sh - d.pad_top, ix0 = q.ox * d.sw - d.pad_left;
     int kx_lo = ix0 < 0 ? -ix0 : 0;
-    int kx_hi = d->w - ix0 < d->kw ? d->w - ix0 : d->kw;
-    const float *img = in + q.b * d->h * d->w * (long)p->in_cs + (long)g * p->cg;
-    float *dst = col + r * p->k;
-    for (int ky = 0; ky < d->kh; ky++, dst += run_floats) {
+    int kx_hi = d.w - ix0 < d.kw ? d.w - ix0 : d.kw;
+    const float *img = in + q.b * d.h * d.w * in_cs + (long)g * (long)cg;
+    float *dst = col + r * k;
+    for (int ky = 0; ky < d.kh; ky++, dst += run_floats) {
       int iy = iy0 + ky;
-      if (iy < 0 || iy >= d->h || kx_lo >= kx_hi) {
-        memset(dst, 0, run_floats * sizeof *dst);
+      if (iy < 0 || iy >= d.h || kx_lo >= kx_hi) {
+        zero_run(dst, run_floats, col_end);
         continue;
       }
       if (kx_lo > 0)
-        memset(dst, 0, kx_lo * cg * sizeof *dst);
-      const float *src = img + ((long)iy * d->w + ix0 + kx_lo) * p->in_cs;
-      if ((size_t)p->in_cs == cg) {
-        memcpy(dst + kx_lo * cg, src, (size_t)(kx_hi - kx_lo) * cg * sizeof *dst);
+        zero_run(dst, kx_lo * cg, col_end);
+      const float *src = img + ((long)iy * d.w + ix0 + kx_lo) * in_cs;
+      if (dense) {
+        copy_run(dst + kx_lo * cg, src, (size_t)(kx_hi - kx_lo) * cg, col_end,
+                 in_end);
       } else {
-        for (int kx = kx_lo; kx < kx_hi; kx++, src += p->in_cs)
+        for (int kx = kx_lo; kx < kx_hi; kx++, src += in_cs)
           memcpy(dst + kx * cg, src, cg * sizeof *dst);
       }
-      if (kx_hi < d->kw)
-        memset(dst + kx_hi * cg, 0, (size_t)(d->kw - kx_hi) * cg * sizeof *dst);
+      if (kx_hi < d.kw)
+        zero_run(dst + kx_hi * cg, (size_t)(d.kw - kx_hi) * cg, col_end);
     }
   }
 }
@@ -207,17 +270,35 @@ static void im2col(float *col, const float *in, const ConvPlan *p, long m0,
 static void implicit_rows(const float **row, const long **seg, const float *col,
                           const float *in, const ConvPlan *p, long m0,
                           long rows, int g) {
-  const RtConv2d *d = p->d;
-  PixelCursor q = pixel_at(d, m0);
-  for (long r = 0; r < rows; r++, pixel_next(d, &q)) {
-    if (pixel_inside(d, &q)) {
-      int iy0 = q.oy * d->sh - d->pad_top, ix0 = q.ox * d->sw - d->pad_left;
-      row[r] = in + ((q.b * d->h + iy0) * d->w + ix0) * (long)p->in_cs +
-               (long)g * p->cg;
-      seg[r] = p->run_in;
+  const RtConv2d d = *p->d; /* in registers: see im2col */
+  const long in_cs = p->in_cs, k = p->k;
+  const long *run_in = p->run_in, *run_col = p->run_col;
+  const float *in_g = in + (long)g * p->cg;
+  int in_lo, in_hi;
+  inside_columns(&d, &in_lo, &in_hi);
+  const long step = (long)d.sw * in_cs;
+  PixelCursor q = pixel_at(&d, m0);
+  for (long r = 0; r < rows; r++, pixel_next(&d, &q)) {
+    int iy0 = q.oy * d.sh - d.pad_top;
+    if (q.ox == in_lo && in_lo < in_hi && pixel_inside(&d, &q)) {
+      /* The row's inside pixels, one step apart in the input. */
+      long n = in_hi - in_lo < rows - r ? in_hi - in_lo : rows - r;
+      const float *a = in_g + ((q.b * d.h + iy0) * d.w + in_lo * d.sw - d.pad_left) * in_cs;
+      for (long j = 0; j < n; j++, a += step) {
+        row[r + j] = a;
+        seg[r + j] = run_in;
+      }
+      r += n - 1;
+      q.ox += (int)n - 1; /* pixel_next takes the last step */
+      continue;
+    }
+    if (pixel_inside(&d, &q)) { /* m0 fell inside a row */
+      int ix0 = q.ox * d.sw - d.pad_left;
+      row[r] = in_g + ((q.b * d.h + iy0) * d.w + ix0) * in_cs;
+      seg[r] = run_in;
     } else {
-      row[r] = col + r * p->k;
-      seg[r] = p->run_col;
+      row[r] = col + r * k;
+      seg[r] = run_col;
     }
   }
 }

@@ -430,6 +430,14 @@ static const ConvCase conv_cases[] = {
     {"1x1-image-1x1",  1,  1,  1,  5,  7, 1, 1, 1, 1, V, V, 1, 0, 0, 0, 1, 0, L},
     {"1x1-image-same", 1,  1,  1,  5,  7, 3, 3, 1, 1, S, S, 1, 0, 0, 0, 1, 0, R},
     {"first-layer",    2, 32, 32,  3, 16, 3, 3, 1, 1, S, S, 1, 0, 0, 0, 1, 0, R},
+    /* Stems: kernel rows of 3 to 10 floats, copied by vectors that run
+     * past them (im2col's copy_run) and the rows' inside pixels skipped
+     * (inside_columns): one channel, a stride on odd sizes, 5x5 valid and
+     * padded with two columns of padding each side. */
+    {"stem-1ch",       3, 28, 28,  1, 64, 3, 3, 1, 1, S, S, 1, 0, 0, 0, 1, 0, R},
+    {"stem-s2-odd",    2, 15, 17,  3, 24, 3, 3, 2, 2, S, S, 1, 0, 0, 0, 1, 1, L},
+    {"stem-5x5-valid", 1, 12, 11,  2, 16, 5, 5, 1, 1, V, V, 1, 0, 0, 0, 1, 0, R},
+    {"stem-5x5-pad2",  2,  9, 10,  2, 40, 5, 5, 1, 1, E(2), E(2), 1, 0, 0, 0, 1, 0, L},
     {"cin1",           3, 28, 28,  1,  8, 5, 5, 1, 1, V, V, 1, 0, 0, 0, 1, 0, R},
     {"s2-even",        2,  8,  8, 16, 24, 3, 3, 2, 2, S, S, 1, 0, 0, 0, 1, 0, L},
     {"s2-odd",         2,  9,  9, 16, 24, 3, 3, 2, 2, S, S, 1, 0, 0, 0, 1, 0, L},
