@@ -235,18 +235,26 @@ def time_python(fn, batch, quick):
     return {"median_ms": statistics.median(times) * 1e3, "runs": runs}
 
 
-def time_netc(prog, batch, threads, estimate, quick):
+def time_netc(prog, batch, threads, estimate, quick, layers=False):
+    """One block of netc runs; with layers, as many more runs again timed
+    layer by layer (`bench --layers`): each layer's median ms and GFLOP/s."""
     runs = runs_for(estimate, batch, quick)
     env = dict(os.environ)
     env.pop("OPENBLAS_NUM_THREADS", None)  # netc sets OpenBLAS' count itself
     out = subprocess.run(
         [prog, "bench", "--batch", str(batch), "--threads", str(threads),
-         "--runs", str(runs), "--warmup", str(max(2, runs // 10)), "--json"],
+         "--runs", str(runs), "--warmup", str(max(2, runs // 10)), "--json"]
+        + (["--layers"] if layers else []),
         check=True, capture_output=True, text=True, env=env).stdout
     r = json.loads(out)
-    return {"median_ms": r["latency_ms"]["median"], "runs": runs,
-            "gflops": r["gflops"], "sgemm_gflops": r["sgemm_gflops"],
-            "fraction_of_peak": r["fraction_of_peak"]}
+    block = {"median_ms": r["latency_ms"]["median"], "runs": runs,
+             "gflops": r["gflops"], "sgemm_gflops": r["sgemm_gflops"],
+             "fraction_of_peak": r["fraction_of_peak"]}
+    if layers:
+        block["layers"] = [{"name": l["name"], "median_ms": l["median_ms"],
+                            "gflops": l.get("gflops", 0.0)}
+                           for l in r["layers"]]
+    return block
 
 
 # ---------------------------------------------------------------- main
@@ -407,7 +415,8 @@ def main():
                         else:
                             key = (name, batch, t)
                             est = estimates.get(key, 0.25 if batch > 1 else 0.005)
-                            r = time_netc(prog, batch, t, est, args.quick)
+                            r = time_netc(prog, batch, t, est, args.quick,
+                                          layers=batch > 1 and not args.layers)
                             estimates[key] = r["median_ms"] / 1e3
                         r.update(round=rnd, batch=batch, engine=engine, threads=t)
                         result["models"][name]["blocks"].append(r)
@@ -507,6 +516,55 @@ def summarize(result, args):
     print("paired: median over rounds of the same ratio within each round;")
     print("% peak: of the SGEMM peak `prog bench` measured in the same process"
           " (median of rounds);\n% best: of the best SGEMM peak seen in this run.")
+    summarize_layers(result, table, peak_best)
+
+
+# The issue's batch-64 target: convolution layers at 60% of the SGEMM peak.
+LAYER_TARGET = 0.60
+
+
+def summarize_layers(result, table, peak_best):
+    """netc's layers at each batch > 1 it timed layer by layer, at the
+    model's best thread count: the median over rounds of each layer's
+    GFLOP/s, as a fraction of the best SGEMM peak of the run. A layer's
+    FLOPs are those of every layer fused into it (a depthwise conv run
+    before its 1x1, a shortcut conv); Winograd layers count the direct
+    convolution's and may pass 100%."""
+    per_layer = {}
+    for name, v in table.items():
+        blocks = result["models"][name]["blocks"]
+        for batch, row in v.items():
+            t = row["netc"]["threads"]
+            timed = [b for b in blocks if b["engine"] == "netc"
+                     and b["batch"] == batch and b["threads"] == t and "layers" in b]
+            if not timed:
+                continue
+            rows = []
+            for i, layer in enumerate(timed[0]["layers"]):
+                g = statistics.median(b["layers"][i]["gflops"] for b in timed)
+                if g <= 0:
+                    continue  # no MACs: pools, flatten, softmax
+                frac = g / peak_best[t]
+                rows.append({"name": layer["name"], "threads": t, "gflops": g,
+                             "fraction_of_best_peak": frac,
+                             "median_ms": statistics.median(
+                                 b["layers"][i]["median_ms"] for b in timed)})
+            per_layer.setdefault(name, {})[str(batch)] = rows
+    if not per_layer:
+        return
+    result["layers_summary"] = per_layer
+    print()
+    print(f"netc per layer (layers with MACs; median of rounds, best thread count;"
+          f" % of the best SGEMM peak; * below {100 * LAYER_TARGET:.0f}%)")
+    for name, v in per_layer.items():
+        for batch, rows in v.items():
+            cells = ", ".join(f"{r['name']} {100 * r['fraction_of_best_peak']:.0f}%"
+                              + ("*" if r["fraction_of_best_peak"] < LAYER_TARGET else "")
+                              for r in rows)
+            convs = [r for r in rows if r["name"].startswith(("conv", "dwconv"))]
+            low = sum(r["fraction_of_best_peak"] < LAYER_TARGET for r in convs)
+            print(f"{name} b{batch} [{rows[0]['threads']}]: {len(convs) - low} of"
+                  f" {len(convs)} conv layers at {100 * LAYER_TARGET:.0f}% or more; {cells}")
 
 if __name__ == "__main__":
     main()

@@ -816,12 +816,45 @@ static void emit_forward(Gen *gen, const char *id) {
   em_line(e, "return RT_OK;");
   em_close(e, "}");
   em_blank(e);
-  em_line(e, "/* The network on ctx's threads. */");
+  const Node *in = g->inputs[0], *out = g->outputs[0];
+  em_line(e, "/* The network on ctx's threads: batches of more than BATCH_CHUNK images in");
+  em_line(e, " * even chunks of at most that many, whose tensors stay in cache from layer to");
+  em_line(e, " * layer instead of streaming through memory. */");
   em_open(e, "RtStatus %s_forward(const RtContext *ctx, const float *w, void *arena_, float *ws, size_t ws_floats,", id);
   em_line(e, "const float *input, float *output, int N) {");
+  em_open(e, "if (N <= BATCH_CHUNK) {");
   em_line(e, "ForwardArgs a = {w, arena_, ws, ws_floats, input, output, N};");
   em_line(e, "return rt_team_run(ctx, forward_layers, &a);");
   em_close(e, "}");
+  em_line(e, "int chunks = (N + BATCH_CHUNK - 1) / BATCH_CHUNK, per = (N + chunks - 1) / chunks;");
+  em_open(e, "for (int n0 = 0; n0 < N; n0 += per) {");
+  em_line(e, "ForwardArgs a = {w, arena_, ws, ws_floats, input + (size_t)n0 * %" PRId64 ", output + (size_t)n0 * %" PRId64
+             ", N - n0 < per ? N - n0 : per};",
+          shape_elems(&in->shape), shape_elems(&out->shape));
+  em_line(e, "RtStatus s = rt_team_run(ctx, forward_layers, &a);");
+  em_line(e, "if (s != RT_OK)");
+  em_line(e, "  return s;");
+  em_close(e, "}");
+  em_line(e, "return RT_OK;");
+  em_close(e, "}");
+}
+
+/* Images forward() runs at once: a chunk's activations (the planned arena
+ * per image) should fit the cores' L2 caches, MIN_CHUNK images or more,
+ * and no fewer than make the activations as large as the weights, which
+ * every chunk reads again. Measured at batch 64 on two Zen 4 cores:
+ * mobilenet_mini (256 KiB of arena, 1.1 MB of weights) 1.3x to 2x faster
+ * in chunks of 8, mnist_cnn 10% faster, resnet_mini (17.5 MB of weights)
+ * 10% slower in chunks of 8, which the weights rule keeps at 45. */
+enum { CHUNK_CACHE_BYTES = 2 << 20, MIN_CHUNK = 8 };
+
+static int64_t batch_chunk(const Gen *gen) {
+  int64_t arena = gen->p->arena_bytes > 0 ? gen->p->arena_bytes : 1;
+  int64_t chunk = CHUNK_CACHE_BYTES / arena;
+  int64_t by_weights = (gen->compute_floats * 4 + arena - 1) / arena;
+  if (chunk < by_weights)
+    chunk = by_weights;
+  return chunk < MIN_CHUNK ? MIN_CHUNK : chunk;
 }
 
 /* The names of forward()'s layers, for RtContext.layer_done's indices. */
@@ -1015,6 +1048,7 @@ static void emit_descriptor(Gen *gen, const char *id) {
   em_line(e, ".summary = summary,");
   em_line(e, ".layer_names = layer_names,");
   em_line(e, ".layer_macs = layer_macs,");
+  em_line(e, ".batch_chunk = BATCH_CHUNK,");
   em_line(e, ".num_layers = %d,", gen->forward_layers);
   em_line(e, ".normalize = %s,", norm);
   em_line(e, ".data = %s,", data);
@@ -1146,6 +1180,9 @@ bool cg_c_write(const Compilation *c, const Graph *g, const Plan *p, const char 
   em_blank(&gen.e);
   em_line(&gen.e, "/* Scratch the convolutions need at batch N (im2col tiles, Winograd blocks). */");
   emit_workspace(&gen, id);
+  em_blank(&gen.e);
+  em_line(&gen.e, "enum { BATCH_CHUNK = %" PRId64 " };  /* images per forward_layers() call: batch_chunk() */",
+          batch_chunk(&gen));
   em_blank(&gen.e);
   emit_forward(&gen, id);
   em_blank(&gen.e);

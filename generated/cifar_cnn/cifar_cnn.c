@@ -166,6 +166,8 @@ size_t cifar_cnn_workspace_floats(int N) {
   return most;
 }
 
+enum { BATCH_CHUNK = 82 };  /* images per forward_layers() call: batch_chunk() */
+
 /* forward()'s arguments, for the threads of its team. */
 typedef struct ForwardArgs {
   const float *w;
@@ -349,11 +351,23 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   return RT_OK;
 }
 
-/* The network on ctx's threads. */
+/* The network on ctx's threads: batches of more than BATCH_CHUNK images in
+ * even chunks of at most that many, whose tensors stay in cache from layer to
+ * layer instead of streaming through memory. */
 RtStatus cifar_cnn_forward(const RtContext *ctx, const float *w, void *arena_, float *ws, size_t ws_floats,
   const float *input, float *output, int N) {
-  ForwardArgs a = {w, arena_, ws, ws_floats, input, output, N};
-  return rt_team_run(ctx, forward_layers, &a);
+  if (N <= BATCH_CHUNK) {
+    ForwardArgs a = {w, arena_, ws, ws_floats, input, output, N};
+    return rt_team_run(ctx, forward_layers, &a);
+  }
+  int chunks = (N + BATCH_CHUNK - 1) / BATCH_CHUNK, per = (N + chunks - 1) / chunks;
+  for (int n0 = 0; n0 < N; n0 += per) {
+    ForwardArgs a = {w, arena_, ws, ws_floats, input + (size_t)n0 * 3072, output + (size_t)n0 * 10, N - n0 < per ? N - n0 : per};
+    RtStatus s = rt_team_run(ctx, forward_layers, &a);
+    if (s != RT_OK)
+      return s;
+  }
+  return RT_OK;
 }
 
 /* The layers of forward() after the passes, in order. */
@@ -846,6 +860,7 @@ const NetcModel netc_model_cifar_cnn = {
   .summary = summary,
   .layer_names = layer_names,
   .layer_macs = layer_macs,
+  .batch_chunk = BATCH_CHUNK,
   .num_layers = 16,
   .normalize = NETC_NORM_SCALE,
   .data = NETC_DATA_CIFAR10,

@@ -351,6 +351,8 @@ size_t mobilenet_mini_workspace_floats(int N) {
   return most;
 }
 
+enum { BATCH_CHUNK = 8 };  /* images per forward_layers() call: batch_chunk() */
+
 /* forward()'s arguments, for the threads of its team. */
 typedef struct ForwardArgs {
   const float *w;
@@ -562,11 +564,23 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   return RT_OK;
 }
 
-/* The network on ctx's threads. */
+/* The network on ctx's threads: batches of more than BATCH_CHUNK images in
+ * even chunks of at most that many, whose tensors stay in cache from layer to
+ * layer instead of streaming through memory. */
 RtStatus mobilenet_mini_forward(const RtContext *ctx, const float *w, void *arena_, float *ws, size_t ws_floats,
   const float *input, float *output, int N) {
-  ForwardArgs a = {w, arena_, ws, ws_floats, input, output, N};
-  return rt_team_run(ctx, forward_layers, &a);
+  if (N <= BATCH_CHUNK) {
+    ForwardArgs a = {w, arena_, ws, ws_floats, input, output, N};
+    return rt_team_run(ctx, forward_layers, &a);
+  }
+  int chunks = (N + BATCH_CHUNK - 1) / BATCH_CHUNK, per = (N + chunks - 1) / chunks;
+  for (int n0 = 0; n0 < N; n0 += per) {
+    ForwardArgs a = {w, arena_, ws, ws_floats, input + (size_t)n0 * 3072, output + (size_t)n0 * 10, N - n0 < per ? N - n0 : per};
+    RtStatus s = rt_team_run(ctx, forward_layers, &a);
+    if (s != RT_OK)
+      return s;
+  }
+  return RT_OK;
 }
 
 /* The layers of forward() after the passes, in order. */
@@ -2303,6 +2317,7 @@ const NetcModel netc_model_mobilenet_mini = {
   .summary = summary,
   .layer_names = layer_names,
   .layer_macs = layer_macs,
+  .batch_chunk = BATCH_CHUNK,
   .num_layers = 16,
   .normalize = NETC_NORM_STANDARDIZE,
   .data = NETC_DATA_CIFAR10,

@@ -416,6 +416,8 @@ size_t resnet18_workspace_floats(int N) {
   return most;
 }
 
+enum { BATCH_CHUNK = 27 };  /* images per forward_layers() call: batch_chunk() */
+
 /* forward()'s arguments, for the threads of its team. */
 typedef struct ForwardArgs {
   const float *w;
@@ -682,11 +684,23 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   return RT_OK;
 }
 
-/* The network on ctx's threads. */
+/* The network on ctx's threads: batches of more than BATCH_CHUNK images in
+ * even chunks of at most that many, whose tensors stay in cache from layer to
+ * layer instead of streaming through memory. */
 RtStatus resnet18_forward(const RtContext *ctx, const float *w, void *arena_, float *ws, size_t ws_floats,
   const float *input, float *output, int N) {
-  ForwardArgs a = {w, arena_, ws, ws_floats, input, output, N};
-  return rt_team_run(ctx, forward_layers, &a);
+  if (N <= BATCH_CHUNK) {
+    ForwardArgs a = {w, arena_, ws, ws_floats, input, output, N};
+    return rt_team_run(ctx, forward_layers, &a);
+  }
+  int chunks = (N + BATCH_CHUNK - 1) / BATCH_CHUNK, per = (N + chunks - 1) / chunks;
+  for (int n0 = 0; n0 < N; n0 += per) {
+    ForwardArgs a = {w, arena_, ws, ws_floats, input + (size_t)n0 * 150528, output + (size_t)n0 * 1000, N - n0 < per ? N - n0 : per};
+    RtStatus s = rt_team_run(ctx, forward_layers, &a);
+    if (s != RT_OK)
+      return s;
+  }
+  return RT_OK;
 }
 
 /* The layers of forward() after the passes, in order. */
@@ -2115,6 +2129,7 @@ const NetcModel netc_model_resnet18 = {
   .summary = summary,
   .layer_names = layer_names,
   .layer_macs = layer_macs,
+  .batch_chunk = BATCH_CHUNK,
   .num_layers = 24,
   .normalize = NETC_NORM_SCALE,
   .data = NETC_DATA_NONE,

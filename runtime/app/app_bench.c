@@ -212,6 +212,7 @@ int app_cmd_bench(const AppArgs *a, const NetcModel *m) {
     cJSON_AddStringToObject(o, "model", m->name ? m->name : "");
     cJSON_AddStringToObject(o, "weights", a->weights ? a->weights : "random");
     cJSON_AddNumberToObject(o, "batch", batch);
+    cJSON_AddNumberToObject(o, "batch_chunk", m->batch_chunk);
     cJSON_AddNumberToObject(o, "threads", threads);
     cJSON_AddNumberToObject(o, "runs", runs);
     cJSON_AddNumberToObject(o, "warmup", warmup);
@@ -254,8 +255,10 @@ int app_cmd_bench(const AppArgs *a, const NetcModel *m) {
     printf("%s\n", s);
     cJSON_free(s);
   } else {
-    printf("model: %s, batch %d, %d thread%s, %d runs after %d warm-up\n", m->name ? m->name : "?", batch, threads,
-           threads == 1 ? "" : "s", runs, warmup);
+    printf("model: %s, batch %d", m->name ? m->name : "?", batch);
+    if (m->batch_chunk > 0 && batch > m->batch_chunk) /* forward()'s, see NetcModel.batch_chunk */
+      printf(" (forward() runs it in chunks of at most %d)", m->batch_chunk);
+    printf(", %d thread%s, %d runs after %d warm-up\n", threads, threads == 1 ? "" : "s", runs, warmup);
     printf("latency: median %.4f ms (min %.4f, p25 %.4f, p75 %.4f, max %.4f ms)\n", med * 1e3, tmin * 1e3,
            q1 * 1e3, q3 * 1e3, tmax * 1e3);
     printf("throughput: %.1f images/s\n", ips);

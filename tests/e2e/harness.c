@@ -305,8 +305,8 @@ int main(int argc, char **argv) {
     return 1;
   }
   const NetcModel *m0 = e2e_variants[0].model;
-  printf("%s: %d variants, %zu parameters, arena %zu bytes per image\n", ref_net_name(net), e2e_num_variants,
-         m0->param_floats, m0->arena_bytes_per_image);
+  printf("%s: %d variants, %zu parameters, arena %zu bytes per image, chunks of %d images\n", ref_net_name(net),
+         e2e_num_variants, m0->param_floats, m0->arena_bytes_per_image, m0->batch_chunk);
   int ok = 1;
   if (ref_net_num_inputs(net) != 1 || ref_net_num_outputs(net) != 1) {
     fprintf(stderr, "  %d inputs and %d outputs: forward() takes one of each\n", ref_net_num_inputs(net),
@@ -318,6 +318,10 @@ int main(int argc, char **argv) {
     const NetcModel *m = e2e_variants[v].model;
     ok &= check_params(m, m0, e2e_variants[v].name);
     ok &= check_layer_macs(m, e2e_variants[v].name);
+    if (m->batch_chunk < 1) {
+      fprintf(stderr, "  [%s] batch_chunk %d\n", e2e_variants[v].name, m->batch_chunk);
+      ok = 0;
+    }
     if (m->input_size != ref_net_input_size(net, 0) || m->output_size != ref_net_output_size(net, 0)) {
       fprintf(stderr, "  [%s] input/output sizes %zu/%zu, the report's %zu/%zu\n", e2e_variants[v].name,
               m->input_size, m->output_size, ref_net_input_size(net, 0), ref_net_output_size(net, 0));

@@ -155,6 +155,9 @@ typedef struct NetcModel {
    * included (a depthwise conv run before a 1x1, a shortcut conv in its
    * GEMM); they sum to macs_per_image unless dead layers were removed. */
   const int64_t *layer_macs;
+  /* forward() runs larger batches in even chunks of at most this many
+   * images (0: whole), so that activations stay in cache. */
+  int batch_chunk;
   int num_layers;
 
   NetcNormalize normalize;
