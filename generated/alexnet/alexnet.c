@@ -111,7 +111,7 @@ size_t alexnet_workspace_floats(int N) {
   return most;
 }
 
-enum { BATCH_CHUNK = 285 };  /* images per forward_layers() call: batch_chunk() */
+enum { BATCH_CHUNK = 95 };  /* images per forward_layers() call: batch_chunk() */
 
 /* forward()'s arguments, for the threads of its team. */
 typedef struct ForwardArgs {

@@ -213,7 +213,7 @@ size_t cifar_bn_cnn_workspace_floats(int N) {
   return most;
 }
 
-enum { BATCH_CHUNK = 64 };  /* images per forward_layers() call: batch_chunk() */
+enum { BATCH_CHUNK = 22 };  /* images per forward_layers() call: batch_chunk() */
 
 /* forward()'s arguments, for the threads of its team. */
 typedef struct ForwardArgs {

@@ -166,7 +166,7 @@ size_t cifar_cnn_workspace_floats(int N) {
   return most;
 }
 
-enum { BATCH_CHUNK = 82 };  /* images per forward_layers() call: batch_chunk() */
+enum { BATCH_CHUNK = 28 };  /* images per forward_layers() call: batch_chunk() */
 
 /* forward()'s arguments, for the threads of its team. */
 typedef struct ForwardArgs {

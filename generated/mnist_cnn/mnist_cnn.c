@@ -88,7 +88,7 @@ size_t mnist_cnn_workspace_floats(int N) {
   return most;
 }
 
-enum { BATCH_CHUNK = 15 };  /* images per forward_layers() call: batch_chunk() */
+enum { BATCH_CHUNK = 8 };  /* images per forward_layers() call: batch_chunk() */
 
 /* forward()'s arguments, for the threads of its team. */
 typedef struct ForwardArgs {

@@ -416,7 +416,7 @@ size_t resnet18_workspace_floats(int N) {
   return most;
 }
 
-enum { BATCH_CHUNK = 27 };  /* images per forward_layers() call: batch_chunk() */
+enum { BATCH_CHUNK = 9 };  /* images per forward_layers() call: batch_chunk() */
 
 /* forward()'s arguments, for the threads of its team. */
 typedef struct ForwardArgs {

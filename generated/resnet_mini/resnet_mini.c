@@ -562,7 +562,7 @@ size_t resnet_mini_workspace_floats(int N) {
   return most;
 }
 
-enum { BATCH_CHUNK = 109 };  /* images per forward_layers() call: batch_chunk() */
+enum { BATCH_CHUNK = 37 };  /* images per forward_layers() call: batch_chunk() */
 
 /* forward()'s arguments, for the threads of its team. */
 typedef struct ForwardArgs {

@@ -215,7 +215,7 @@ size_t vgg16_workspace_floats(int N) {
   return most;
 }
 
-enum { BATCH_CHUNK = 29 };  /* images per forward_layers() call: batch_chunk() */
+enum { BATCH_CHUNK = 10 };  /* images per forward_layers() call: batch_chunk() */
 
 /* forward()'s arguments, for the threads of its team. */
 typedef struct ForwardArgs {

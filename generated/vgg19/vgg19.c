@@ -254,7 +254,7 @@ size_t vgg19_workspace_floats(int N) {
   return most;
 }
 
-enum { BATCH_CHUNK = 33 };  /* images per forward_layers() call: batch_chunk() */
+enum { BATCH_CHUNK = 11 };  /* images per forward_layers() call: batch_chunk() */
 
 /* forward()'s arguments, for the threads of its team. */
 typedef struct ForwardArgs {
