@@ -525,6 +525,13 @@ static const DenseCase dense_cases[] = {
     {"slices",       7,  20, 30, 4, 6, 5, 1, 1, RT_ACT_TANH},
     {"slices-rows", 130,  20, 30, 4, 6, 5, 0, 1, L},
     {"in1",          5,   1,  3, 0, 0, 0, 1, 0, L},
+    /* Heads of up to 16 outputs at up to 4 rows (dense_narrow): vectors
+     * that run into the next kernel row, the last rows through a padded
+     * copy (one output: the last 15 rows), fewer rows than the unroll. */
+    {"narrow-1",     1,  37,  1, 0, 0, 0, 1, 0, L},
+    {"narrow-10",    2, 1001, 10, 3, 2, 4, 1, 1, R},
+    {"narrow-16",    3, 129, 16, 0, 0, 0, 0, 0, RT_ACT_TANH},
+    {"narrow-k3",    4,   3,  5, 1, 1, 1, 1, 1, L},
 };
 
 static int error_cases(void) {
