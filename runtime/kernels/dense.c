@@ -4,6 +4,7 @@
  * the usual case for a classifier head) they split the output columns,
  * which splits the weight matrix, the part that dominates the traffic. */
 #include <cblas.h>
+#include <omp.h>
 
 #include "kernels_internal.h"
 #include "vec16.h"
@@ -89,6 +90,36 @@ static void dense_share(float *out, const float *in, const float *kernel,
   }
 }
 
+/* One input row into at most 16 outputs, its K split between the
+ * threads: each sums its share of the kernel's rows, then the threads add
+ * their sums into out one after another, in thread order (a barrier each),
+ * and the last applies the epilogue. mnist_cnn's 25088 x 10 head: each
+ * thread streams half of its 1 MB of weights. Every thread of the team
+ * passes the same barriers, those past `parts` with no share. */
+static void dense_k_share(float *out, const float *in, const float *kernel,
+                          const RtEpilogue *ep, const RtDense *d, int parts) {
+  long lo, hi;
+  int mine = rtk_share(d->in, parts, &lo, &hi);
+  float part[16];
+  if (mine)
+    dense_narrow(part, in + lo, kernel + lo * d->out, d->out, (int)(hi - lo),
+                 d->out);
+  int t = omp_get_thread_num(), size = omp_get_num_threads();
+  for (int s = 0; s < size; s++) {
+    if (s == t && mine) {
+      for (int j = 0; j < d->out; j++)
+        out[j] = lo == 0 ? part[j] : out[j] + part[j];
+      if (hi == d->in)
+        rtk_epilogue_tile(out, d->out, ep, 0, 0, 1, d->out);
+    }
+    if (s + 1 < size)
+      RTK_SYNC();
+  }
+}
+
+/* Inputs per row from which a narrow head (dense_k_share) splits its K. */
+enum { K_SPLIT_MIN = 4096 };
+
 RtStatus rt_dense(const RtContext *ctx, float *out, const float *in,
                   const float *kernel, const RtEpilogue *ep, const RtDense *d) {
   if (!out || !in || !kernel || !d || d->rows < 1 || d->in < 1 || d->out < 1)
@@ -98,6 +129,10 @@ RtStatus rt_dense(const RtContext *ctx, float *out, const float *in,
     return RT_ERR_ARG;
   rtk_blas_single();
   int threads = rtk_threads(ctx);
+  if (threads > 1 && d->rows == 1 && d->out <= 16 && d->in >= K_SPLIT_MIN) {
+    RTK_TEAM(ctx, threads, dense_k_share(out, in, kernel, ep, d, threads));
+    return RT_OK;
+  }
   double flops = 2.0 * d->rows * d->in * d->out;
   if (flops < 1e6)
     threads = 1; /* a thread team costs more than this */

@@ -532,6 +532,10 @@ static const DenseCase dense_cases[] = {
     {"narrow-10",    2, 1001, 10, 3, 2, 4, 1, 1, R},
     {"narrow-16",    3, 129, 16, 0, 0, 0, 0, 0, RT_ACT_TANH},
     {"narrow-k3",    4,   3,  5, 1, 1, 1, 1, 1, L},
+    /* One row of 4096 inputs or more: K split between the threads, their
+     * sums added in turn (dense_k_share). */
+    {"narrow-ksplit", 1, 25088, 10, 3, 2, 4, 1, 1, R},
+    {"narrow-ksplit-odd", 1, 4099, 3, 0, 0, 0, 1, 0, L},
 };
 
 static int error_cases(void) {

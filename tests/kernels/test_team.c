@@ -134,6 +134,11 @@ static RtStatus run_dense_rows(const RtContext *ctx, Data *dt) {
   RtEpilogue ep = relu_bias(dt);
   return rt_dense(ctx, dt->out, dt->in, dt->kernel, &ep, &d);
 }
+static RtStatus run_dense_k(const RtContext *ctx, Data *dt) {
+  const RtDense d = {1, 5000, 10, 5000, 10}; /* a narrow head: K split, sums chained */
+  RtEpilogue ep = relu_bias(dt);
+  return rt_dense(ctx, dt->out, dt->in, dt->kernel, &ep, &d);
+}
 static RtStatus run_dense_cols(const RtContext *ctx, Data *dt) {
   const RtDense d = {1, 600, 1000, 600, 1000}; /* > 1e6 FLOPs: split */
   RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
@@ -215,6 +220,7 @@ static const Case cases[] = {
     {"global avgpool", NULL, run_global},
     {"dense, rows", NULL, run_dense_rows},
     {"dense, columns", NULL, run_dense_cols},
+    {"dense, narrow head", NULL, run_dense_k},
     {"softmax", NULL, run_softmax},
     {"add 3", NULL, run_add},
     {"mul channel", NULL, run_mul},
