@@ -2,7 +2,10 @@
  * bias and activation fused. At batch sizes that give every thread a
  * block of rows the threads split the rows; otherwise (batch 1 inference,
  * the usual case for a classifier head) they split the output columns,
- * which splits the weight matrix, the part that dominates the traffic. */
+ * which splits the weight matrix, the part that dominates the traffic. A
+ * head of at most 16 outputs has too few columns to split: the threads
+ * split its input dimension instead (dense_k_share), and a kernel of ours
+ * (dense_narrow) replaces OpenBLAS, whose SGEMV runs it as short axpys. */
 #include <cblas.h>
 #include <omp.h>
 
