@@ -137,14 +137,22 @@ static int pixel_inside(const RtConv2d *d, const PixelCursor *q) {
   return iy0 >= 0 && iy0 + d->kh <= d->h && ix0 >= 0 && ix0 + d->kw <= d->w;
 }
 
-/* The output columns [*lo, *hi) whose taps all lie inside the image's
- * columns (empty when the kernel is wider than the padded image allows). */
-static void inside_columns(const RtConv2d *d, int *lo, int *hi) {
-  int a = (d->pad_left + d->sw - 1) / d->sw;
+/* The end of the output columns whose taps all lie inside the image's
+ * columns: those from the first inside one up to (not including) it. */
+static int inside_columns_end(const RtConv2d *d) {
   int b = d->w - d->kw + d->pad_left >= 0
               ? (d->w - d->kw + d->pad_left) / d->sw + 1 : 0;
-  *lo = a < d->ow ? a : d->ow;
-  *hi = b < *lo ? *lo : b < d->ow ? b : d->ow;
+  return b < d->ow ? b : d->ow;
+}
+
+/* How many pixels from q on, at most `left`, lie inside the image along
+ * q's output row (0 when q does not): a row's inside pixels are taken in
+ * one step, where testing each one cost more than copying the border. */
+static long inside_run(const RtConv2d *d, const PixelCursor *q, int end,
+                       long left) {
+  if (!pixel_inside(d, q))
+    return 0;
+  return end - q->ox < left ? end - q->ox : left;
 }
 
 /* Groups of one input channel each are a depthwise conv with multiplier
@@ -223,20 +231,15 @@ static void im2col(float *col, const float *in, const ConvPlan *p, long m0,
   const int dense = (size_t)in_cs == cg;
   const float *col_end = col + rows * k;
   const float *in_end = in + (long)d.n * d.h * d.w * in_cs;
-  int in_lo, in_hi;
-  inside_columns(&d, &in_lo, &in_hi);
+  const int in_end_x = inside_columns_end(&d);
   PixelCursor q = pixel_at(&d, m0);
   for (long r = 0; r < rows; r++, pixel_next(&d, &q)) {
-    if (border_only && q.ox == in_lo && in_lo < in_hi && pixel_inside(&d, &q)) {
-      /* Jump over the row's inside pixels (all of a 32-pixel row but
-       * two): testing each one cost more than copying the border. */
-      long skip = in_hi - in_lo < rows - r ? in_hi - in_lo : rows - r;
+    long skip = border_only ? inside_run(&d, &q, in_end_x, rows - r) : 0;
+    if (skip) { /* the implicit GEMM reads these in place */
       r += skip - 1;
       q.ox += (int)skip - 1; /* pixel_next takes the last step */
       continue;
     }
-    if (border_only && pixel_inside(&d, &q)) /* m0 fell inside a row */
-      continue;
     int iy0 = q.oy * d.sh - d.pad_top, ix0 = q.ox * d.sw - d.pad_left;
     int kx_lo = ix0 < 0 ? -ix0 : 0;
     int kx_hi = d.w - ix0 < d.kw ? d.w - ix0 : d.kw;
@@ -274,16 +277,14 @@ static void implicit_rows(const float **row, const long **seg, const float *col,
   const long in_cs = p->in_cs, k = p->k;
   const long *run_in = p->run_in, *run_col = p->run_col;
   const float *in_g = in + (long)g * p->cg;
-  int in_lo, in_hi;
-  inside_columns(&d, &in_lo, &in_hi);
+  const int in_end_x = inside_columns_end(&d);
   const long step = (long)d.sw * in_cs;
   PixelCursor q = pixel_at(&d, m0);
   for (long r = 0; r < rows; r++, pixel_next(&d, &q)) {
-    int iy0 = q.oy * d.sh - d.pad_top;
-    if (q.ox == in_lo && in_lo < in_hi && pixel_inside(&d, &q)) {
-      /* The row's inside pixels, one step apart in the input. */
-      long n = in_hi - in_lo < rows - r ? in_hi - in_lo : rows - r;
-      const float *a = in_g + ((q.b * d.h + iy0) * d.w + in_lo * d.sw - d.pad_left) * in_cs;
+    long n = inside_run(&d, &q, in_end_x, rows - r);
+    if (n) { /* inside pixels, one step apart in the input */
+      int iy0 = q.oy * d.sh - d.pad_top, ix0 = q.ox * d.sw - d.pad_left;
+      const float *a = in_g + ((q.b * d.h + iy0) * d.w + ix0) * in_cs;
       for (long j = 0; j < n; j++, a += step) {
         row[r + j] = a;
         seg[r + j] = run_in;
@@ -292,14 +293,8 @@ static void implicit_rows(const float **row, const long **seg, const float *col,
       q.ox += (int)n - 1; /* pixel_next takes the last step */
       continue;
     }
-    if (pixel_inside(&d, &q)) { /* m0 fell inside a row */
-      int ix0 = q.ox * d.sw - d.pad_left;
-      row[r] = in_g + ((q.b * d.h + iy0) * d.w + ix0) * in_cs;
-      seg[r] = run_in;
-    } else {
-      row[r] = col + r * k;
-      seg[r] = run_col;
-    }
+    row[r] = col + r * k;
+    seg[r] = run_col;
   }
 }
 
