@@ -15,7 +15,9 @@
  * dominated. With a packed kernel, convolutions whose pixels read their
  * input in several runs (the kernel rows of a 3x3 conv) skip im2col: the
  * implicit GEMM reads each inside pixel's runs in place and copies only
- * the pixels on the border (conv_plan_implicit). */
+ * the pixels on the border (conv_plan_implicit). Packed convolutions with
+ * few multiply-adds per output value (the stems: K = 9 or 27) take the
+ * direct kernel of conv_stem.c instead. */
 #include <cblas.h>
 #include <omp.h>
 #include <string.h>
@@ -499,6 +501,10 @@ static RtStatus conv_run(const RtContext *ctx, float *out, const float *in,
     return rt_dwconv2d(ctx, out, in, kernel, ep, &dw);
   }
   int threads = rtk_threads(ctx);
+  if (packed && rtk_conv_stem_fits(d)) { /* after depthwise: one group */
+    rtk_conv_stem(ctx, out, in, packed, ep, d, threads);
+    return RT_OK;
+  }
   long slots = p.m; /* im2col rows the workspace holds */
   if (!p.direct) {
     if (!ws || ws_floats < (size_t)p.k)

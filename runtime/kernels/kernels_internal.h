@@ -140,6 +140,14 @@ void rtk_gemm_packed_rows_ep(float *c, long ldc, const GemmRows *a,
                              const float *bp, int m, int n, int k,
                              const RtEpilogue *ep, long row0, int col0);
 
+/* The stem's direct convolution (conv_stem.c): whether it takes d (one
+ * group, K = kh*kw*c of 32 or less, kernel larger than 1x1, its window
+ * fits), and the conv with the kernel packed as for the GEMM above. */
+int rtk_conv_stem_fits(const RtConv2d *d);
+void rtk_conv_stem(const RtContext *ctx, float *out, const float *in,
+                   const float *packed, const RtEpilogue *ep,
+                   const RtConv2d *d, int threads);
+
 /* A stride argument of 0 means the dense default. */
 static inline int rtk_cs(int cs, int c) { return cs == 0 ? c : cs; }
 

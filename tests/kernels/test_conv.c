@@ -438,6 +438,15 @@ static const ConvCase conv_cases[] = {
     {"stem-s2-odd",    2, 15, 17,  3, 24, 3, 3, 2, 2, S, S, 1, 0, 0, 0, 1, 1, L},
     {"stem-5x5-valid", 1, 12, 11,  2, 16, 5, 5, 1, 1, V, V, 1, 0, 0, 0, 1, 0, R},
     {"stem-5x5-pad2",  2,  9, 10,  2, 40, 5, 5, 1, 1, E(2), E(2), 1, 0, 0, 0, 1, 0, L},
+    /* conv_stem.c's direct kernel (K <= 32): channel strides and an
+     * output slice with a residual over a partial panel; a row of one
+     * pixel; a kernel as large as its stride; a window of one output row
+     * (700 columns); 1000 columns, past the window (the GEMM instead). */
+    {"stem-slices",    2,  9,  9,  3, 40, 3, 3, 1, 1, S, S, 1, 5, 7, 11, 1, 1, R},
+    {"stem-1x1-image", 7,  1,  1,  2, 33, 3, 3, 1, 1, S, S, 1, 0, 0, 0, 1, 1, R},
+    {"stem-k2-s2",     3,  8, 11,  3, 64, 2, 2, 2, 2, V, V, 1, 0, 0, 0, 0, 0, R},
+    {"stem-wide",      1,  3, 700, 3, 16, 3, 3, 1, 1, S, S, 1, 0, 0, 0, 1, 0, R},
+    {"stem-too-wide",  1,  2, 1000, 3, 8, 3, 3, 1, 1, S, S, 1, 0, 0, 0, 1, 0, L},
     {"cin1",           3, 28, 28,  1,  8, 5, 5, 1, 1, V, V, 1, 0, 0, 0, 1, 0, R},
     {"s2-even",        2,  8,  8, 16, 24, 3, 3, 2, 2, S, S, 1, 0, 0, 0, 1, 0, L},
     {"s2-odd",         2,  9,  9, 16, 24, 3, 3, 2, 2, S, S, 1, 0, 0, 0, 1, 0, L},
@@ -624,13 +633,16 @@ int main(void) {
     fails += run_conv(&conv_cases[i], 3, WS_ODD, &rng);
   }
   /* Every activation, with bias and residual: 40 output channels are one
-   * whole GEMM panel (the epilogue in registers) and a partial one, 20
+   * whole GEMM panel (the epilogue in registers) and a partial one (the
+   * GEMM's and the stem's, act-stem), 20
    * channels a whole depthwise vector and a partial one. */
   for (int a = RT_ACT_LINEAR; a <= RT_ACT_THRESHOLDED_RELU; a++) {
     ConvCase t = {"act", 2, 6, 6, 8, 40, 3, 3, 1, 1, S, S, 1, 0, 0, 0, 1, 1, (RtAct)a};
     fails += run_conv(&t, 2, WS_FULL, &rng);
     ConvCase t1 = {"act-1x1", 2, 6, 6, 8, 40, 1, 1, 1, 1, V, V, 1, 5, 3, 2, 1, 1, (RtAct)a};
     fails += run_conv(&t1, 2, WS_FULL, &rng);
+    ConvCase t2 = {"act-stem", 2, 6, 7, 3, 40, 3, 3, 1, 1, S, S, 1, 2, 3, 2, 1, 1, (RtAct)a};
+    fails += run_conv(&t2, 2, WS_FULL, &rng);
     DwCase u = {"act", 2, 6, 6, 20, 1, 3, 3, 1, 1, S, S, 0, 0, 0, 1, 1, (RtAct)a};
     fails += run_dw(&u, 2, -1, &rng);
     fails += run_dw(&u, 2, a, &rng); /* the same activation before, too */

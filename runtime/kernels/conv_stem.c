@@ -1,0 +1,260 @@
+/* Direct convolution for stems: convs whose output values take few
+ * multiply-adds each (K = kh*kw*cin up to STEM_MAX_K: a 3x3 conv on the 1
+ * or 3 channels of an image).
+ *
+ * Why not the implicit GEMM (conv2d.c): at K = 9 or 27 a 6 x 32 register
+ * block does 108 or 324 FMAs, and its row tables, runs of 3 or 9 taps and
+ * epilogue cost as much again. mnist_cnn's stem ran at 38% of the SGEMM
+ * peak and the 3-channel stems at 51% to 55% inside the models (batch 64,
+ * 2 threads), where every other conv layer ran at 60% or more.
+ *
+ * How: a thread takes a band of output rows, copies the input rows under
+ * it into a zero-padded window on its stack (the padding is the window's
+ * zeros: no border case, no tables), then computes blocks of up to STEM_PX
+ * pixels of one output row by one packed panel of 32 channels in
+ * registers, per tap two kernel vectors loaded and one input value
+ * broadcast per pixel. The sums start at the bias; residual and
+ * piecewise-linear activation are applied before the store. The kernel is
+ * the packed B of rt_conv2d_pack_kernel (gemm_packed.c's panels). This
+ * file is compiled with -ffp-contract=fast: acc += b * s is one FMA. */
+#include <string.h>
+
+#include "kernels_internal.h"
+#include "vec16.h"
+
+/* STEM_PX pixels x 2 vectors: 16 accumulators, half the zmm registers.
+ * The window (on the stack) holds at least kh input rows. */
+enum { STEM_MAX_K = 32, STEM_PX = 8, STEM_WINDOW_FLOATS = 8192 };
+
+typedef struct Stem {
+  const RtConv2d *d;
+  float *out;
+  const float *in, *packed;
+  const RtEpilogue *ep;
+  int in_cs, out_cs;
+  int wp;          /* window columns: (ow - 1) * sw + kw */
+  long row_floats; /* one window row: wp * c */
+  int band;        /* output rows per window */
+  int vec_act;     /* the activation is applied in registers */
+  /* The bias of the last panel, padded with zeros to GEMM_NR (all of it
+   * zeros when there is no bias): full panels read ep->bias in place. */
+  float bias_tail[GEMM_NR];
+} Stem;
+
+/* The epilogue of one block, offset to its first pixel and channel. */
+typedef struct StemEpilogue {
+  const float *bias; /* GEMM_NR floats (a partial panel's padded copy) */
+  const float *res;
+  long res_ld;
+  RtAct act; /* RT_ACT_LINEAR when applied after the store */
+  float alpha;
+} StemEpilogue;
+
+int rtk_conv_stem_fits(const RtConv2d *d) {
+  long k = (long)d->kh * d->kw * d->c;
+  long wp = (long)(d->ow - 1) * d->sw + d->kw;
+  return (d->groups == 0 || d->groups == 1) && d->kh * d->kw > 1 &&
+         k <= STEM_MAX_K && (long)d->kh * wp * d->c <= STEM_WINDOW_FLOATS;
+}
+
+/* The input rows under output rows [oy0, oy0 + rows) of one image into
+ * win: window column x is input column x - pad_left, zero outside. */
+static void stem_window(float *win, const float *img, const Stem *s, int oy0,
+                        int rows) {
+  const RtConv2d *d = s->d;
+  const size_t c = (size_t)d->c;
+  int iy0 = oy0 * d->sh - d->pad_top, nrows = (rows - 1) * d->sh + d->kh;
+  /* Window columns that hold input columns: [x_lo, x_hi). */
+  int x_lo = d->pad_left < s->wp ? d->pad_left : s->wp;
+  int x_hi = d->pad_left + d->w < s->wp ? d->pad_left + d->w : s->wp;
+  for (int y = 0; y < nrows; y++) {
+    float *dst = win + y * s->row_floats;
+    int iy = iy0 + y;
+    if (iy < 0 || iy >= d->h) {
+      memset(dst, 0, (size_t)s->row_floats * sizeof *dst);
+      continue;
+    }
+    const float *src = img + (long)iy * d->w * s->in_cs;
+    memset(dst, 0, x_lo * c * sizeof *dst);
+    if ((size_t)s->in_cs == c) {
+      memcpy(dst + x_lo * c, src, (size_t)(x_hi - x_lo) * c * sizeof *dst);
+    } else {
+      for (int x = x_lo; x < x_hi; x++, src += s->in_cs)
+        memcpy(dst + x * c, src, c * sizeof *dst);
+    }
+    memset(dst + x_hi * c, 0, (size_t)(s->wp - x_hi) * c * sizeof *dst);
+  }
+}
+
+/* Residual and activation on pixel r's sums. */
+#define STEM_FINISH(r)                                                      \
+  do {                                                                      \
+    if (e->res) {                                                           \
+      acc0[r] += VLOAD(e->res + (r) * e->res_ld);                           \
+      acc1[r] += VLOAD(e->res + (r) * e->res_ld + 16);                      \
+    }                                                                       \
+    VACT(acc0[r], e->act, e->alpha);                                        \
+    VACT(acc1[r], e->act, e->alpha);                                        \
+  } while (0)
+
+/* One block: px pixels (a compile-time constant in each instance below)
+ * of one output row, one panel. Pixel r's taps start at a + r * step;
+ * kernel row ky's run of `run` taps is row_floats further per ky. */
+static inline __attribute__((always_inline)) void
+stem_block(float *out, long out_cs, const float *a, long step, long row_floats,
+           const float *bp, int kh, int run, int cols, const StemEpilogue *e,
+           const int px) {
+  Vec16 acc0[STEM_PX], acc1[STEM_PX];
+  const Vec16 bias0 = VLOAD(e->bias), bias1 = VLOAD(e->bias + 16);
+#pragma GCC unroll 8
+  for (int r = 0; r < px; r++) {
+    acc0[r] = bias0;
+    acc1[r] = bias1;
+  }
+  for (int ky = 0; ky < kh; ky++, a += row_floats) {
+    for (int j = 0; j < run; j++, bp += GEMM_NR) {
+      const Vec16 b0 = VLOAD(bp), b1 = VLOAD(bp + 16);
+      for (int r = 0; r < px; r++) {
+        float v = a[r * step + j];
+        acc0[r] += b0 * v;
+        acc1[r] += b1 * v;
+      }
+    }
+  }
+  if (cols == GEMM_NR) {
+#pragma GCC unroll 8
+    for (int r = 0; r < px; r++) {
+      STEM_FINISH(r);
+      VSTORE(out + r * out_cs, acc0[r]);
+      VSTORE(out + r * out_cs + 16, acc1[r]);
+    }
+    return;
+  }
+  /* A partial panel: all stores first, then no vector is live across the
+   * copies (calls that would spill every accumulator). */
+  float tmp[STEM_PX][GEMM_NR];
+#pragma GCC unroll 8
+  for (int r = 0; r < px; r++) {
+    STEM_FINISH(r);
+    VSTORE(tmp[r], acc0[r]);
+    VSTORE(tmp[r] + 16, acc1[r]);
+  }
+  for (int r = 0; r < px; r++)
+    memcpy(out + r * out_cs, tmp[r], (size_t)cols * sizeof *out);
+}
+
+/* One instance per block width: the pixel loops unroll, the sums stay in
+ * registers. (Block residuals read e->res only when it is set, so a
+ * residual narrower than the panel is never loaded past its row.) */
+#define STEM_BLOCK(n)                                                       \
+  RTK_CLONES static void stem_block_##n(                                    \
+      float *out, long out_cs, const float *a, long step, long row_floats,  \
+      const float *bp, int kh, int run, int cols, const StemEpilogue *e) {  \
+    stem_block(out, out_cs, a, step, row_floats, bp, kh, run, cols, e, n); \
+  }
+STEM_BLOCK(1)
+STEM_BLOCK(2)
+STEM_BLOCK(3)
+STEM_BLOCK(4)
+STEM_BLOCK(5)
+STEM_BLOCK(6)
+STEM_BLOCK(7)
+STEM_BLOCK(8)
+
+typedef void StemBlockFn(float *, long, const float *, long, long,
+                         const float *, int, int, int, const StemEpilogue *);
+static StemBlockFn *const stem_blocks[STEM_PX + 1] = {
+    NULL,         stem_block_1, stem_block_2, stem_block_3, stem_block_4,
+    stem_block_5, stem_block_6, stem_block_7, stem_block_8};
+
+/* Output row `pix0 / ow` (pix0: its first pixel's index in the output)
+ * from its window rows at win. The row's pixels go in blocks as even as
+ * STEM_PX allows (28 pixels: 4 x 7, not 8 + 8 + 8 + 4). */
+static void stem_row(float *out, const float *win, const Stem *s, long pix0) {
+  const RtConv2d *d = s->d;
+  const RtEpilogue *ep = s->ep;
+  const int k = d->kh * d->kw * d->c, run = d->kw * d->c;
+  const long step = (long)d->sw * d->c;
+  const long res_ld = ep && ep->residual ? (ep->res_cs ? ep->res_cs
+                                                       : s->out_cs) : 0;
+  int blocks = (d->ow + STEM_PX - 1) / STEM_PX;
+  for (int b = 0, ox = 0; b < blocks; b++) {
+    int px = (d->ow - ox) / (blocks - b); /* the wider blocks last */
+    for (int p0 = 0; p0 < d->oc; p0 += GEMM_NR) {
+      int cols = d->oc - p0 < GEMM_NR ? d->oc - p0 : GEMM_NR;
+      StemEpilogue e = {
+          .bias = cols == GEMM_NR && ep && ep->bias ? ep->bias + p0
+                                                    : s->bias_tail,
+          .res = res_ld ? ep->residual + (pix0 + ox) * res_ld + p0 : NULL,
+          .res_ld = res_ld,
+          .act = ep && s->vec_act ? ep->act : RT_ACT_LINEAR,
+          .alpha = ep ? ep->alpha : 0.0f};
+      if (e.res && cols < GEMM_NR) { /* the residual's partial panel */
+        e.res = NULL;
+        e.act = RT_ACT_LINEAR;
+      }
+      stem_blocks[px](out + ox * s->out_cs + p0, s->out_cs,
+                      win + ox * step, step, s->row_floats,
+                      s->packed + (long)p0 * k, d->kh, run, cols, &e);
+      if (ep && ep->residual && cols < GEMM_NR) {
+        RtEpilogue rest = {.residual = ep->residual,
+                           .act = s->vec_act ? ep->act : RT_ACT_LINEAR,
+                           .alpha = ep->alpha, .res_cs = ep->res_cs};
+        rtk_epilogue_tile(out + ox * s->out_cs + p0, s->out_cs, &rest,
+                          pix0 + ox, p0, px, cols);
+      }
+    }
+    ox += px;
+  }
+  if (ep && !s->vec_act) { /* sigmoid and the like, per value */
+    RtEpilogue act = {.act = ep->act, .alpha = ep->alpha};
+    rtk_epilogue_tile(out, s->out_cs, &act, pix0, 0, d->ow, d->oc);
+  }
+}
+
+/* The calling thread's share of the output rows, in bands. */
+static void stem_share(const Stem *s, int parts) {
+  const RtConv2d *d = s->d;
+  float win[STEM_WINDOW_FLOATS];
+  long lo, hi;
+  rtk_share((long)d->n * d->oh, parts, &lo, &hi);
+  for (long u = lo; u < hi;) {
+    long b = u / d->oh;
+    int oy = (int)(u - b * d->oh), rows = s->band;
+    if (rows > d->oh - oy)
+      rows = d->oh - oy;
+    if (rows > hi - u)
+      rows = (int)(hi - u);
+    stem_window(win, s->in + b * d->h * d->w * s->in_cs, s, oy, rows);
+    for (int r = 0; r < rows; r++) {
+      long pix0 = (b * d->oh + oy + r) * d->ow;
+      stem_row(s->out + pix0 * s->out_cs, win + r * d->sh * s->row_floats,
+               s, pix0);
+    }
+    u += rows;
+  }
+}
+
+void rtk_conv_stem(const RtContext *ctx, float *out, const float *in,
+                   const float *packed, const RtEpilogue *ep,
+                   const RtConv2d *d, int threads) {
+  Stem s = {.d = d, .out = out, .in = in, .packed = packed, .ep = ep,
+            .in_cs = rtk_cs(d->in_cs, d->c), .out_cs = rtk_cs(d->out_cs, d->oc),
+            .wp = (d->ow - 1) * d->sw + d->kw,
+            .vec_act = !ep || vec_act_supported(ep->act)};
+  s.row_floats = (long)s.wp * d->c;
+  /* bias_tail: zeros from the initializer, then the last panel's bias. */
+  int tail0 = d->oc - d->oc % GEMM_NR;
+  if (ep && ep->bias && tail0 < d->oc)
+    memcpy(s.bias_tail, ep->bias + tail0,
+           (size_t)(d->oc - tail0) * sizeof *s.bias_tail);
+  /* As many output rows as the window holds, kh input rows and sh more
+   * per row (rtk_conv_stem_fits: at least one). */
+  s.band = (int)((STEM_WINDOW_FLOATS / s.row_floats - d->kh) / d->sh + 1);
+  if (s.band > d->oh)
+    s.band = d->oh;
+  long rows = (long)d->n * d->oh;
+  if (threads > rows)
+    threads = (int)rows;
+  RTK_TEAM(ctx, threads, stem_share(&s, threads));
+}
