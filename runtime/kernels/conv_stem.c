@@ -98,12 +98,12 @@ static void stem_window(float *win, const float *img, const Stem *s, int oy0,
   } while (0)
 
 /* One block: px pixels (a compile-time constant in each instance below)
- * of one output row, one panel. Pixel r's taps start at a + r * step;
- * kernel row ky's run of `run` taps is row_floats further per ky. */
+ * of one output row by the GEMM_NR channels of one panel, all stored.
+ * Pixel r's taps start at a + r * step; kernel row ky's run of `run` taps
+ * is row_floats further per ky. */
 static inline __attribute__((always_inline)) void
 stem_block(float *out, long out_cs, const float *a, long step, long row_floats,
-           const float *bp, int kh, int run, int cols, const StemEpilogue *e,
-           const int px) {
+           const float *bp, int kh, int run, const StemEpilogue *e, const int px) {
   Vec16 acc0[STEM_PX], acc1[STEM_PX];
   const Vec16 bias0 = VLOAD(e->bias), bias1 = VLOAD(e->bias + 16);
 #pragma GCC unroll 8
@@ -121,36 +121,21 @@ stem_block(float *out, long out_cs, const float *a, long step, long row_floats,
       }
     }
   }
-  if (cols == GEMM_NR) {
-#pragma GCC unroll 8
-    for (int r = 0; r < px; r++) {
-      STEM_FINISH(r);
-      VSTORE(out + r * out_cs, acc0[r]);
-      VSTORE(out + r * out_cs + 16, acc1[r]);
-    }
-    return;
-  }
-  /* A partial panel: all stores first, then no vector is live across the
-   * copies (calls that would spill every accumulator). */
-  float tmp[STEM_PX][GEMM_NR];
 #pragma GCC unroll 8
   for (int r = 0; r < px; r++) {
     STEM_FINISH(r);
-    VSTORE(tmp[r], acc0[r]);
-    VSTORE(tmp[r] + 16, acc1[r]);
+    VSTORE(out + r * out_cs, acc0[r]);
+    VSTORE(out + r * out_cs + 16, acc1[r]);
   }
-  for (int r = 0; r < px; r++)
-    memcpy(out + r * out_cs, tmp[r], (size_t)cols * sizeof *out);
 }
 
 /* One instance per block width: the pixel loops unroll, the sums stay in
- * registers. (Block residuals read e->res only when it is set, so a
- * residual narrower than the panel is never loaded past its row.) */
+ * registers. */
 #define STEM_BLOCK(n)                                                       \
   RTK_CLONES static void stem_block_##n(                                    \
       float *out, long out_cs, const float *a, long step, long row_floats,  \
-      const float *bp, int kh, int run, int cols, const StemEpilogue *e) {  \
-    stem_block(out, out_cs, a, step, row_floats, bp, kh, run, cols, e, n); \
+      const float *bp, int kh, int run, const StemEpilogue *e) {            \
+    stem_block(out, out_cs, a, step, row_floats, bp, kh, run, e, n);       \
   }
 STEM_BLOCK(1)
 STEM_BLOCK(2)
@@ -162,7 +147,7 @@ STEM_BLOCK(7)
 STEM_BLOCK(8)
 
 typedef void StemBlockFn(float *, long, const float *, long, long,
-                         const float *, int, int, int, const StemEpilogue *);
+                         const float *, int, int, const StemEpilogue *);
 static StemBlockFn *const stem_blocks[STEM_PX + 1] = {
     NULL,         stem_block_1, stem_block_2, stem_block_3, stem_block_4,
     stem_block_5, stem_block_6, stem_block_7, stem_block_8};
@@ -189,19 +174,29 @@ static void stem_row(float *out, const float *win, const Stem *s, long pix0) {
           .res_ld = res_ld,
           .act = ep && s->vec_act ? ep->act : RT_ACT_LINEAR,
           .alpha = ep ? ep->alpha : 0.0f};
-      if (e.res && cols < GEMM_NR) { /* the residual's partial panel */
+      /* A partial panel goes through tmp (the block stores whole panels),
+       * its residual and then activation added after: a residual row may
+       * end with the panel's last channel. */
+      int whole = cols == GEMM_NR;
+      if (!whole && e.res) {
         e.res = NULL;
         e.act = RT_ACT_LINEAR;
       }
-      stem_blocks[px](out + ox * s->out_cs + p0, s->out_cs,
+      float tmp[STEM_PX * GEMM_NR];
+      float *dst = out + ox * s->out_cs + p0;
+      stem_blocks[px](whole ? dst : tmp, whole ? s->out_cs : GEMM_NR,
                       win + ox * step, step, s->row_floats,
-                      s->packed + (long)p0 * k, d->kh, run, cols, &e);
-      if (ep && ep->residual && cols < GEMM_NR) {
+                      s->packed + (long)p0 * k, d->kh, run, &e);
+      if (whole)
+        continue;
+      for (int r = 0; r < px; r++)
+        memcpy(dst + r * s->out_cs, tmp + r * GEMM_NR,
+               (size_t)cols * sizeof *dst);
+      if (ep && ep->residual) {
         RtEpilogue rest = {.residual = ep->residual,
                            .act = s->vec_act ? ep->act : RT_ACT_LINEAR,
                            .alpha = ep->alpha, .res_cs = ep->res_cs};
-        rtk_epilogue_tile(out + ox * s->out_cs + p0, s->out_cs, &rest,
-                          pix0 + ox, p0, px, cols);
+        rtk_epilogue_tile(dst, s->out_cs, &rest, pix0 + ox, p0, px, cols);
       }
     }
     ox += px;
