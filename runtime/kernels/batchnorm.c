@@ -62,22 +62,58 @@ RTK_SIMD
     o[j] = x[j] * sc[j] + sh[j];
 }
 
-/* The calling thread's share of the blocks of pixels. */
+/* The floats after which a dense tensor's channel pattern and the 16-float
+ * vectors line up again: lcm(c, 16). */
+static int pattern_floats(int c) {
+  int a = c, b = 16;
+  while (b) {
+    int t = a % b;
+    a = b;
+    b = t;
+  }
+  return c / a * 16;
+}
+
+/* The calling thread's share of the blocks of pixels. A dense tensor of
+ * few channels (an image's 3) goes as one run of values per block, with
+ * scale and shift repeated over pattern_floats: a call per pixel of 3
+ * floats made the bn -> relu before cifar_bn_cnn's stem cost 11 us per
+ * image, a third of the stem conv. */
 static void affine_blocks(float *out, const float *in, const AffineSrc *s,
                           const RtEpilogue *ep, const RtEltwise *d, int in_cs,
                           int out_cs, int parts) {
   long pixels = (long)d->n * d->h * d->w;
+  int period = pattern_floats(d->c);
+  int flat = in_cs == d->c && out_cs == d->c && period <= CHUNK;
+  int flat_act = flat && ep && !ep->bias && !ep->residual;
   long lo, hi;
   rtk_share((pixels + PIX_BLOCK - 1) / PIX_BLOCK, parts, &lo, &hi);
   for (long bk = lo; bk < hi; bk++) {
     long p0 = bk * PIX_BLOCK;
     long np = pixels - p0 < PIX_BLOCK ? pixels - p0 : PIX_BLOCK;
     float sc[CHUNK], sh[CHUNK];
-    for (int c0 = 0; c0 < d->c; c0 += CHUNK) {
-      int cn = d->c - c0 < CHUNK ? d->c - c0 : CHUNK;
-      affine_chunk(s, c0, cn, sc, sh);
-      for (long q = p0; q < p0 + np; q++)
-        affine_row(out + q * out_cs + c0, in + q * in_cs + c0, sc, sh, cn);
+    if (flat) {
+      affine_chunk(s, 0, d->c, sc, sh);
+      for (int j = d->c; j < period; j++) {
+        sc[j] = sc[j - d->c];
+        sh[j] = sh[j - d->c];
+      }
+      long n = np * d->c;
+      float *o = out + p0 * d->c;
+      const float *x = in + p0 * d->c;
+      for (long i = 0; i < n; i += period)
+        affine_row(o + i, x + i, sc, sh, n - i < period ? (int)(n - i) : period);
+      if (flat_act) {
+        rtk_act_inplace(o, n, ep->act, ep->alpha);
+        continue;
+      }
+    } else {
+      for (int c0 = 0; c0 < d->c; c0 += CHUNK) {
+        int cn = d->c - c0 < CHUNK ? d->c - c0 : CHUNK;
+        affine_chunk(s, c0, cn, sc, sh);
+        for (long q = p0; q < p0 + np; q++)
+          affine_row(out + q * out_cs + c0, in + q * in_cs + c0, sc, sh, cn);
+      }
     }
     rtk_epilogue_tile(out + p0 * out_cs, out_cs, ep, p0, 0, np, d->c);
   }

@@ -26,6 +26,13 @@ static const Shape shapes[] = {
     {1, 40, 40, 33, 0, 0, 0}, /* big enough to be split across threads */
     {1, 4, 4, 520, 0, 0, 0},  /* few pixels, many channels */
     {2, 3, 3, 300, 5, 3, 7},  /* the same, in wider buffers */
+    /* Dense maps of few channels, as one run per block of pixels with the
+     * scale repeated to whole vectors (affine_blocks): an image's 3
+     * channels over several blocks, 24 and 5 channels with a partial last
+     * pattern. */
+    {3, 32, 32, 3, 0, 0, 0},
+    {2, 5, 7, 24, 0, 0, 0},
+    {1, 11, 13, 5, 0, 0, 0},
 };
 enum { NSHAPES = sizeof shapes / sizeof shapes[0] };
 
