@@ -1,19 +1,23 @@
-/* Direct convolution for stems: convs whose output values take few
- * multiply-adds each (K = kh*kw*cin up to STEM_MAX_K: a 3x3 conv on the 1
- * or 3 channels of an image).
+/* Direct convolution for convs whose output values take few multiply-adds
+ * each (K = kh*kw*cin up to STEM_MAX_K): stems, a 3x3 conv on the 1 or 3
+ * channels of an image, and strided 1x1 convs such as resnet_mini's
+ * shortcuts.
  *
  * Why not the implicit GEMM (conv2d.c): at K = 9 or 27 a 6 x 32 register
  * block does 108 or 324 FMAs, and its row tables, runs of 3 or 9 taps and
  * epilogue cost as much again. mnist_cnn's stem ran at 38% of the SGEMM
  * peak and the 3-channel stems at 51% to 55% inside the models (batch 64,
- * 2 threads), where every other conv layer ran at 60% or more.
+ * 2 threads), where every other conv layer but the strided 1x1 ones (40%
+ * to 64%, im2col's copy of every pixel and a GEMM of K = 32 or 64) ran at
+ * 60% or more.
  *
  * How: a thread takes a band of output rows, copies the input rows under
  * it into a zero-padded window on its stack (the padding is the window's
  * zeros: no border case, no tables), then computes blocks of up to STEM_PX
  * pixels of one output row by one packed panel of 32 channels in
  * registers, per tap two kernel vectors loaded and one input value
- * broadcast per pixel. The sums start at the bias; residual and
+ * broadcast per pixel. Convs with nothing to pad whose kernel rows are
+ * runs in the input (stem_in_place) read their taps in place instead. The sums start at the bias; residual and
  * piecewise-linear activation are applied before the store. The kernel is
  * the packed B of rt_conv2d_pack_kernel (gemm_packed.c's panels). This
  * file is compiled with -ffp-contract=fast: acc += b * s is one FMA. */
@@ -24,7 +28,7 @@
 
 /* STEM_PX pixels x 2 vectors: 16 accumulators, half the zmm registers.
  * The window (on the stack) holds at least kh input rows. */
-enum { STEM_MAX_K = 32, STEM_PX = 8, STEM_WINDOW_FLOATS = 8192 };
+enum { STEM_MAX_K = 64, STEM_PX = 8, STEM_WINDOW_FLOATS = 8192 };
 
 typedef struct Stem {
   const RtConv2d *d;
@@ -32,8 +36,10 @@ typedef struct Stem {
   const float *in, *packed;
   const RtEpilogue *ep;
   int in_cs, out_cs;
+  int in_place;    /* taps read in the input, no window (stem_in_place) */
   int wp;          /* window columns: (ow - 1) * sw + kw */
-  long row_floats; /* one window row: wp * c */
+  long row_floats; /* one row of the window (wp * c) or input (w * in_cs) */
+  long step;       /* floats from one output pixel's taps to the next's */
   int band;        /* output rows per window */
   int vec_act;     /* the activation is applied in registers */
   /* The bias of the last panel, padded with zeros to GEMM_NR (all of it
@@ -50,11 +56,28 @@ typedef struct StemEpilogue {
   float alpha;
 } StemEpilogue;
 
+/* Whether d's taps can be read where they lie in the input: no padding,
+ * every tap inside, and each kernel row of a pixel one run (dense
+ * channels, or one tap per kernel row): the strided 1x1 convs of
+ * resnet_mini's shortcuts, whose input a window would copy whole for a
+ * quarter of its pixels. */
+static int stem_in_place(const RtConv2d *d) {
+  return d->pad_top == 0 && d->pad_left == 0 &&
+         (long)(d->oh - 1) * d->sh + d->kh <= d->h &&
+         (long)(d->ow - 1) * d->sw + d->kw <= d->w &&
+         (d->kw == 1 || rtk_cs(d->in_cs, d->c) == d->c);
+}
+
 int rtk_conv_stem_fits(const RtConv2d *d) {
   long k = (long)d->kh * d->kw * d->c;
   long wp = (long)(d->ow - 1) * d->sw + d->kw;
-  return (d->groups == 0 || d->groups == 1) && d->kh * d->kw > 1 &&
-         k <= STEM_MAX_K && (long)d->kh * wp * d->c <= STEM_WINDOW_FLOATS;
+  /* conv2d.c's GEMM on the input itself: nothing to copy or skip. */
+  int gemm_in_place = d->kh == 1 && d->kw == 1 && d->sh == 1 &&
+                      d->sw == 1 && d->pad_top == 0 && d->pad_left == 0 &&
+                      d->oh == d->h && d->ow == d->w;
+  if ((d->groups != 0 && d->groups != 1) || k > STEM_MAX_K || gemm_in_place)
+    return 0;
+  return stem_in_place(d) || (long)d->kh * wp * d->c <= STEM_WINDOW_FLOATS;
 }
 
 /* The input rows under output rows [oy0, oy0 + rows) of one image into
@@ -153,13 +176,13 @@ static StemBlockFn *const stem_blocks[STEM_PX + 1] = {
     stem_block_5, stem_block_6, stem_block_7, stem_block_8};
 
 /* Output row `pix0 / ow` (pix0: its first pixel's index in the output)
- * from its window rows at win. The row's pixels go in blocks as even as
+ * from its taps' rows at src (the window's, or the input's in place). The row's pixels go in blocks as even as
  * STEM_PX allows (28 pixels: 4 x 7, not 8 + 8 + 8 + 4). */
-static void stem_row(float *out, const float *win, const Stem *s, long pix0) {
+static void stem_row(float *out, const float *src, const Stem *s, long pix0) {
   const RtConv2d *d = s->d;
   const RtEpilogue *ep = s->ep;
   const int k = d->kh * d->kw * d->c, run = d->kw * d->c;
-  const long step = (long)d->sw * d->c;
+  const long step = s->step;
   const long res_ld = ep && ep->residual ? (ep->res_cs ? ep->res_cs
                                                        : s->out_cs) : 0;
   int blocks = (d->ow + STEM_PX - 1) / STEM_PX;
@@ -185,7 +208,7 @@ static void stem_row(float *out, const float *win, const Stem *s, long pix0) {
       float tmp[STEM_PX * GEMM_NR];
       float *dst = out + ox * s->out_cs + p0;
       stem_blocks[px](whole ? dst : tmp, whole ? s->out_cs : GEMM_NR,
-                      win + ox * step, step, s->row_floats,
+                      src + ox * step, step, s->row_floats,
                       s->packed + (long)p0 * k, d->kh, run, &e);
       if (whole)
         continue;
@@ -207,12 +230,21 @@ static void stem_row(float *out, const float *win, const Stem *s, long pix0) {
   }
 }
 
-/* The calling thread's share of the output rows, in bands. */
+/* The calling thread's share of the output rows: in place, or in bands
+ * through the window. */
 static void stem_share(const Stem *s, int parts) {
   const RtConv2d *d = s->d;
-  float win[STEM_WINDOW_FLOATS];
   long lo, hi;
   rtk_share((long)d->n * d->oh, parts, &lo, &hi);
+  if (s->in_place) {
+    for (long u = lo; u < hi; u++) {
+      long b = u / d->oh, oy = u - b * d->oh;
+      const float *src = s->in + (b * d->h + oy * d->sh) * s->row_floats;
+      stem_row(s->out + u * d->ow * s->out_cs, src, s, u * d->ow);
+    }
+    return;
+  }
+  float win[STEM_WINDOW_FLOATS];
   for (long u = lo; u < hi;) {
     long b = u / d->oh;
     int oy = (int)(u - b * d->oh), rows = s->band;
@@ -237,7 +269,9 @@ void rtk_conv_stem(const RtContext *ctx, float *out, const float *in,
             .in_cs = rtk_cs(d->in_cs, d->c), .out_cs = rtk_cs(d->out_cs, d->oc),
             .wp = (d->ow - 1) * d->sw + d->kw,
             .vec_act = !ep || vec_act_supported(ep->act)};
-  s.row_floats = (long)s.wp * d->c;
+  s.in_place = stem_in_place(d);
+  s.row_floats = s.in_place ? (long)d->w * s.in_cs : (long)s.wp * d->c;
+  s.step = (long)d->sw * (s.in_place ? s.in_cs : d->c);
   /* bias_tail: zeros from the initializer, then the last panel's bias. */
   int tail0 = d->oc - d->oc % GEMM_NR;
   if (ep && ep->bias && tail0 < d->oc)
@@ -245,9 +279,11 @@ void rtk_conv_stem(const RtContext *ctx, float *out, const float *in,
            (size_t)(d->oc - tail0) * sizeof *s.bias_tail);
   /* As many output rows as the window holds, kh input rows and sh more
    * per row (rtk_conv_stem_fits: at least one). */
-  s.band = (int)((STEM_WINDOW_FLOATS / s.row_floats - d->kh) / d->sh + 1);
-  if (s.band > d->oh)
-    s.band = d->oh;
+  if (!s.in_place) {
+    s.band = (int)((STEM_WINDOW_FLOATS / s.row_floats - d->kh) / d->sh + 1);
+    if (s.band > d->oh)
+      s.band = d->oh;
+  }
   long rows = (long)d->n * d->oh;
   if (threads > rows)
     threads = (int)rows;

@@ -140,9 +140,10 @@ void rtk_gemm_packed_rows_ep(float *c, long ldc, const GemmRows *a,
                              const float *bp, int m, int n, int k,
                              const RtEpilogue *ep, long row0, int col0);
 
-/* The stem's direct convolution (conv_stem.c): whether it takes d (one
- * group, K = kh*kw*c of 32 or less, kernel larger than 1x1, its window
- * fits), and the conv with the kernel packed as for the GEMM above. */
+/* The direct convolution of stems and strided 1x1 convs (conv_stem.c):
+ * whether it takes d (one group, K = kh*kw*c of 64 or less, not a 1x1
+ * stride-1 conv with nothing to pad, its window fits or it needs none),
+ * and the conv with the kernel packed as for the GEMM above. */
 int rtk_conv_stem_fits(const RtConv2d *d);
 void rtk_conv_stem(const RtContext *ctx, float *out, const float *in,
                    const float *packed, const RtEpilogue *ep,

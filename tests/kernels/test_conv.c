@@ -447,6 +447,11 @@ static const ConvCase conv_cases[] = {
     {"stem-k2-s2",     3,  8, 11,  3, 64, 2, 2, 2, 2, V, V, 1, 0, 0, 0, 0, 0, R},
     {"stem-wide",      1,  3, 700, 3, 16, 3, 3, 1, 1, S, S, 1, 0, 0, 0, 1, 0, R},
     {"stem-too-wide",  1,  2, 1000, 3, 8, 3, 3, 1, 1, S, S, 1, 0, 0, 0, 1, 0, L},
+    /* ... and with the taps read in place (nothing to pad): a strided 1x1
+     * conv from a wider buffer, and a valid 3x3 one whose channel stride
+     * needs the window after all. */
+    {"1x1-s2-slices",  2,  9,  9, 12, 40, 1, 1, 2, 2, V, V, 1, 5, 7, 11, 1, 1, R},
+    {"stem-valid-cs",  2,  8,  9,  3, 24, 3, 3, 1, 1, V, V, 1, 2, 0, 0, 1, 0, L},
     {"cin1",           3, 28, 28,  1,  8, 5, 5, 1, 1, V, V, 1, 0, 0, 0, 1, 0, R},
     {"s2-even",        2,  8,  8, 16, 24, 3, 3, 2, 2, S, S, 1, 0, 0, 0, 1, 0, L},
     {"s2-odd",         2,  9,  9, 16, 24, 3, 3, 2, 2, S, S, 1, 0, 0, 0, 1, 0, L},
