@@ -55,14 +55,56 @@ static void dense_narrow(float *out, const float *x, const float *w, long ldw,
     out[j] = sum[j];
 }
 
+/* The same for rows x[r] = x + r * ldx (rows <= NARROW_ROWS) at once, into
+ * out + r * ldo: each vector of w is read once for all rows, two input
+ * values per row in flight. A chunk of 8 images through mnist_cnn's head
+ * ran as a single-threaded cblas_sgemm of N = 10 at 8% of the peak. */
+enum { NARROW_ROWS = 4 };
+RTK_CLONES
+static void dense_narrow_rows(float *out, long ldo, const float *x, long ldx,
+                              const float *w, long ldw, int k, int n,
+                              int rows) {
+  Vec16 a[NARROW_ROWS][2] = {{{0}}};
+  long safe = k - (16 - n + ldw - 1) / ldw; /* as in dense_narrow */
+  if (safe < 0)
+    safe = 0;
+  long kk = 0;
+  for (; kk + 2 <= safe; kk += 2) {
+    const Vec16 w0 = VLOAD(w + kk * ldw), w1 = VLOAD(w + (kk + 1) * ldw);
+#pragma GCC unroll 4
+    for (int r = 0; r < NARROW_ROWS; r++) {
+      if (r < rows) {
+        a[r][0] += w0 * x[r * ldx + kk];
+        a[r][1] += w1 * x[r * ldx + kk + 1];
+      }
+    }
+  }
+  for (; kk < k; kk++) {
+    float row[16] = {0};
+    for (int j = 0; j < n; j++)
+      row[j] = w[kk * ldw + j];
+    for (int r = 0; r < rows; r++)
+      a[r][0] += VLOAD(row) * x[r * ldx + kk];
+  }
+  for (int r = 0; r < rows; r++) {
+    float sum[16];
+    VSTORE(sum, a[r][0] + a[r][1]);
+    for (int j = 0; j < n; j++)
+      out[r * ldo + j] = sum[j];
+  }
+}
+
 static void dense_block(float *out, const float *in, const float *kernel,
                         const RtEpilogue *ep, const RtDense *d, int in_cs,
                         int out_cs, long r0, long rows, int c0, int cols) {
   float *c = out + r0 * out_cs + c0;
-  if (cols <= 16 && rows <= 4) {
-    for (long r = 0; r < rows; r++)
-      dense_narrow(c + r * out_cs, in + (r0 + r) * in_cs, kernel + c0, d->out,
-                   d->in, cols);
+  if (cols <= 16 && rows == 1) {
+    dense_narrow(c, in + r0 * in_cs, kernel + c0, d->out, d->in, cols);
+  } else if (cols <= 16) {
+    for (long r = 0; r < rows; r += NARROW_ROWS)
+      dense_narrow_rows(c + r * out_cs, out_cs, in + (r0 + r) * in_cs, in_cs,
+                        kernel + c0, d->out, d->in, cols,
+                        rows - r < NARROW_ROWS ? (int)(rows - r) : NARROW_ROWS);
   } else if (rows == 1)
     cblas_sgemv(CblasRowMajor, CblasTrans, d->in, cols, 1.0f, kernel + c0,
                 d->out, in + r0 * in_cs, 1, 0.0f, c, 1);
@@ -139,7 +181,8 @@ RtStatus rt_dense(const RtContext *ctx, float *out, const float *in,
   double flops = 2.0 * d->rows * d->in * d->out;
   if (flops < 1e6)
     threads = 1; /* a thread team costs more than this */
-  int by_rows = d->rows >= (long)threads * MIN_ROWS;
+  /* A narrow head has one column block: rows are all there is to split. */
+  int by_rows = d->rows >= (long)threads * (d->out <= 16 ? 1 : MIN_ROWS);
   RTK_TEAM(ctx, threads,
            dense_share(out, in, kernel, ep, d, in_cs, out_cs, by_rows, threads));
   return RT_OK;

@@ -539,13 +539,19 @@ static const DenseCase dense_cases[] = {
     {"slices",       7,  20, 30, 4, 6, 5, 1, 1, RT_ACT_TANH},
     {"slices-rows", 130,  20, 30, 4, 6, 5, 0, 1, L},
     {"in1",          5,   1,  3, 0, 0, 0, 1, 0, L},
-    /* Heads of up to 16 outputs at up to 4 rows (dense_narrow): vectors
-     * that run into the next kernel row, the last rows through a padded
-     * copy (one output: the last 15 rows), fewer rows than the unroll. */
+    /* Heads of up to 16 outputs (dense_narrow, and dense_narrow_rows for
+     * up to 4 rows at once, the threads splitting the rows): vectors that
+     * run into the next kernel row, the last rows through a padded copy
+     * (one output: the last 15 rows), fewer rows than the unroll, row
+     * counts that leave 1 to 3 in the last group, an odd K. */
     {"narrow-1",     1,  37,  1, 0, 0, 0, 1, 0, L},
     {"narrow-10",    2, 1001, 10, 3, 2, 4, 1, 1, R},
     {"narrow-16",    3, 129, 16, 0, 0, 0, 0, 0, RT_ACT_TANH},
     {"narrow-k3",    4,   3,  5, 1, 1, 1, 1, 1, L},
+    {"narrow-rows5", 5, 1001, 10, 3, 2, 4, 1, 1, R},
+    {"narrow-rows8", 8, 25088, 10, 0, 0, 0, 1, 0, L},
+    {"narrow-rows11", 11, 77, 16, 2, 0, 3, 0, 1, RT_ACT_TANH},
+    {"narrow-rows7-1", 7, 40, 1, 0, 0, 0, 1, 0, L},
     /* One row of 4096 inputs or more: K split between the threads, their
      * sums added in turn (dense_k_share). */
     {"narrow-ksplit", 1, 25088, 10, 3, 2, 4, 1, 1, R},
