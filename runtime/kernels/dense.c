@@ -5,7 +5,8 @@
  * which splits the weight matrix, the part that dominates the traffic. A
  * head of at most 16 outputs has too few columns to split: the threads
  * split its input dimension instead (dense_k_share), and a kernel of ours
- * (dense_narrow) replaces OpenBLAS, whose SGEMV runs it as short axpys. */
+ * (dense_narrow) replaces OpenBLAS, whose SGEMV runs it as short axpys;
+ * at several rows the threads split the rows (dense_narrow_rows). */
 #include <cblas.h>
 #include <omp.h>
 
