@@ -103,8 +103,9 @@ static void affine_blocks(float *out, const float *in, const AffineSrc *s,
       const float *x = in + p0 * d->c;
       for (long i = 0; i < n; i += period)
         affine_row(o + i, x + i, sc, sh, n - i < period ? (int)(n - i) : period);
-      if (flat_act) {
-        rtk_act_inplace(o, n, ep->act, ep->alpha);
+      if (flat_act) { /* the block's values as one row */
+        RtEpilogue act = {.act = ep->act, .alpha = ep->alpha};
+        rtk_epilogue_tile(o, (int)n, &act, 0, 0, 1, (int)n);
         continue;
       }
     } else {
