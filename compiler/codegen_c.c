@@ -1133,11 +1133,13 @@ static Gen gen_new(const Compilation *c, const Graph *g, const Plan *p, bool tra
   return gen;
 }
 
-int64_t cg_c_compute_floats(const Compilation *c, const Graph *g, const Plan *p) {
+void cg_c_sizes(const Compilation *c, const Graph *g, const Plan *p, int64_t *compute_floats,
+                int64_t *chunk) {
   Gen gen = gen_new(c, g, p, false);
   gen.e = (Emitter){NULL, 0}; /* lay the block out, write nothing */
   emit_prepare(&gen, "m");
-  return gen.compute_floats;
+  *compute_floats = gen.compute_floats;
+  *chunk = batch_chunk(&gen);
 }
 
 bool cg_c_write(const Compilation *c, const Graph *g, const Plan *p, const char *dir, const CodegenOptions *o) {

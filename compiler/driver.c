@@ -60,7 +60,9 @@ Compilation *compile_source(const char *path, const char *text, size_t len, FILE
   Plan *p = compile_inference_plan(c, &all, &g);
   c->totals.planned_arena_bytes = p->arena_bytes * batch;
   c->totals.naive_arena_bytes = p->naive_bytes * batch;
-  c->totals.compute_weight_bytes = cg_c_compute_floats(c, g, p) * 4;
+  int64_t compute_floats;
+  cg_c_sizes(c, g, p, &compute_floats, &c->totals.batch_chunk);
+  c->totals.compute_weight_bytes = compute_floats * 4;
   train_memory(c);
   *ok = c->diag.errors == 0;
   return c;

@@ -336,6 +336,7 @@ typedef struct Totals {
   int64_t planned_arena_bytes;    /* the C backend's arena after passes, at `batch` */
   int64_t naive_arena_bytes;      /* every tensor in a buffer of its own, at `batch` */
   int64_t compute_weight_bytes;   /* the C backend's weights as prepare() lays them out */
+  int64_t batch_chunk;            /* images the C backend's forward() runs at once */
   /* Training at the train section's batch size (train_batch 0: the model
    * cannot be trained, e.g. no softmax for cross-entropy). */
   int train_batch;
@@ -576,8 +577,10 @@ typedef struct CodegenOptions {
 bool cg_c_write(const Compilation *c, const Graph *g, const Plan *p, const char *dir,
                 const CodegenOptions *o);
 /* Floats of the compute weights the emitted prepare() lays out for graph g
- * (kernels and biases, folded, packed and Winograd-transformed). */
-int64_t cg_c_compute_floats(const Compilation *c, const Graph *g, const Plan *p);
+ * (kernels and biases, folded, packed and Winograd-transformed), and the
+ * images the emitted forward() runs at once (BATCH_CHUNK). */
+void cg_c_sizes(const Compilation *c, const Graph *g, const Plan *p, int64_t *compute_floats,
+                int64_t *chunk);
 /* A C identifier made from any string: [A-Za-z0-9_], not starting with a
  * digit, never empty. */
 char *cg_c_identifier(Arena *a, const char *s);

@@ -156,6 +156,7 @@ char *report_json(const Compilation *c) {
   cJSON_AddNumberToObject(m, "peak_activation_bytes", (double)t->peak_activation_bytes);
   cJSON_AddNumberToObject(m, "planned_arena_bytes", (double)t->planned_arena_bytes);
   cJSON_AddNumberToObject(m, "naive_arena_bytes", (double)t->naive_arena_bytes);
+  cJSON_AddNumberToObject(m, "batch_chunk", (double)t->batch_chunk);
   if (c->show_train && t->train_batch) {
     cJSON *tr = cJSON_AddObjectToObject(root, "training");
     cJSON_AddNumberToObject(tr, "batch", t->train_batch);

@@ -106,6 +106,8 @@ static void print_totals(FILE *out, const Compilation *c, bool md) {
   LINE("Planned arena", "%s bytes (%s, C backend after passes; %s bytes without reuse)",
        fmt_thousands(t->planned_arena_bytes, a, sizeof a), fmt_bytes(t->planned_arena_bytes, b, sizeof b),
        fmt_thousands(t->naive_arena_bytes, c2, sizeof c2));
+  LINE("Batch chunk", "%s images (C backend: forward() runs larger batches in chunks of this many)",
+       fmt_thousands(t->batch_chunk, a, sizeof a));
   if (c->show_train && t->train_batch) {
     int64_t all = t->train_arena_bytes + t->train_grad_bytes + t->train_state_bytes + t->weight_bytes;
     LINE("Training arena", "%s bytes (%s at batch %d: activations kept for backward and their gradients)",

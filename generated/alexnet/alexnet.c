@@ -667,6 +667,7 @@ static const char summary[] =
     "Activation memory: 3,022,240 bytes (2.88 MiB, every layer output)" "\n"
     "Peak activation memory: 1,376,512 bytes (1.31 MiB, live tensors, inference)" "\n"
     "Planned arena: 961,024 bytes (938.50 KiB, C backend after passes; 2,969,024 bytes without reuse)" "\n"
+    "Batch chunk: 95 images (C backend: forward() runs larger batches in chunks of this many)" "\n"
     "___________________________________________________________________________________________" "\n"
     ;
 

@@ -3051,6 +3051,7 @@ static const char summary[] =
     "Activation memory: 4,220,968 bytes (4.03 MiB, every layer output)" "\n"
     "Peak activation memory: 393,216 bytes (384.00 KiB, live tensors, inference)" "\n"
     "Planned arena: 393,216 bytes (384.00 KiB, C backend after passes; 2,074,688 bytes without reuse)" "\n"
+    "Batch chunk: 10 images (C backend: forward() runs larger batches in chunks of this many)" "\n"
     "____________________________________________________________________________________________" "\n"
     ;
 

@@ -1135,6 +1135,7 @@ static const char summary[] =
     "Activation memory: 3,610,664 bytes (3.44 MiB, every layer output)" "\n"
     "Peak activation memory: 524,288 bytes (512.00 KiB, live tensors, inference)" "\n"
     "Planned arena: 524,288 bytes (512.00 KiB, C backend after passes; 1,501,248 bytes without reuse)" "\n"
+    "Batch chunk: 22 images (C backend: forward() runs larger batches in chunks of this many)" "\n"
     "_________________________________________________________________________________________" "\n"
     ;
 

@@ -832,6 +832,7 @@ static const char summary[] =
     "Activation memory: 1,620,008 bytes (1.54 MiB, every layer output)" "\n"
     "Peak activation memory: 524,288 bytes (512.00 KiB, live tensors, inference)" "\n"
     "Planned arena: 524,288 bytes (512.00 KiB, C backend after passes; 1,554,496 bytes without reuse)" "\n"
+    "Batch chunk: 28 images (C backend: forward() runs larger batches in chunks of this many)" "\n"
     "_________________________________________________________________________________________" "\n"
     ;
 

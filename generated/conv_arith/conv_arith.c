@@ -169,6 +169,7 @@ static const char summary[] =
     "Activation memory: 16,372,992 bytes (15.61 MiB, every layer output)" "\n"
     "Peak activation memory: 15,770,880 bytes (15.04 MiB, live tensors, inference)" "\n"
     "Planned arena: 12,616,704 bytes (12.03 MiB, C backend after passes; 16,372,992 bytes without reuse)" "\n"
+    "Batch chunk: 8 images (C backend: forward() runs larger batches in chunks of this many)" "\n"
     "__________________________________________________________________________________" "\n"
     ;
 

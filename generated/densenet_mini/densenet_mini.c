@@ -2107,6 +2107,7 @@ static const char summary[] =
     "Activation memory: 9,951,080 bytes (9.49 MiB, every layer output)" "\n"
     "Peak activation memory: 1,572,864 bytes (1.50 MiB, live tensors, inference)" "\n"
     "Planned arena: 1,310,720 bytes (1.25 MiB, C backend after passes; 4,923,328 bytes without reuse)" "\n"
+    "Batch chunk: 8 images (C backend: forward() runs larger batches in chunks of this many)" "\n"
     "_________________________________________________________________________________________________" "\n"
     ;
 

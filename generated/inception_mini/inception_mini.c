@@ -2193,6 +2193,7 @@ static const char summary[] =
     "Activation memory: 13,154,344 bytes (12.54 MiB, every layer output)" "\n"
     "Peak activation memory: 3,932,160 bytes (3.75 MiB, live tensors, inference)" "\n"
     "Planned arena: 4,063,232 bytes (3.88 MiB, C backend after passes; 13,152,320 bytes without reuse)" "\n"
+    "Batch chunk: 8 images (C backend: forward() runs larger batches in chunks of this many)" "\n"
     "_____________________________________________________________________________________________________________________________" "\n"
     ;
 

@@ -463,6 +463,7 @@ static const char summary[] =
     "Activation memory: 755,816 bytes (738.10 KiB, every layer output)" "\n"
     "Peak activation memory: 401,408 bytes (392.00 KiB, live tensors, inference)" "\n"
     "Planned arena: 401,408 bytes (392.00 KiB, C backend after passes; 755,840 bytes without reuse)" "\n"
+    "Batch chunk: 8 images (C backend: forward() runs larger batches in chunks of this many)" "\n"
     "_____________________________________________________________________________________" "\n"
     ;
 

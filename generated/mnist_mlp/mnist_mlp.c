@@ -314,6 +314,7 @@ static const char summary[] =
     "Activation memory: 4,712 bytes (4.60 KiB, every layer output)" "\n"
     "Peak activation memory: 3,648 bytes (3.56 KiB, live tensors, inference)" "\n"
     "Planned arena: 1,024 bytes (1.00 KiB, C backend after passes; 4,736 bytes without reuse)" "\n"
+    "Batch chunk: 2,048 images (C backend: forward() runs larger batches in chunks of this many)" "\n"
     "____________________________________________________________________________________" "\n"
     ;
 

@@ -2289,6 +2289,7 @@ static const char summary[] =
     "Activation memory: 4,323,368 bytes (4.12 MiB, every layer output)" "\n"
     "Peak activation memory: 393,216 bytes (384.00 KiB, live tensors, inference)" "\n"
     "Planned arena: 262,144 bytes (256.00 KiB, C backend after passes; 751,680 bytes without reuse)" "\n"
+    "Batch chunk: 8 images (C backend: forward() runs larger batches in chunks of this many)" "\n"
     "_____________________________________________________________________________________________" "\n"
     ;
 

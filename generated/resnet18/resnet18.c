@@ -2101,6 +2101,7 @@ static const char summary[] =
     "Activation memory: 33,523,616 bytes (31.97 MiB, every layer output)" "\n"
     "Peak activation memory: 6,422,528 bytes (6.12 MiB, live tensors, inference)" "\n"
     "Planned arena: 4,014,080 bytes (3.83 MiB, C backend after passes; 11,345,856 bytes without reuse)" "\n"
+    "Batch chunk: 9 images (C backend: forward() runs larger batches in chunks of this many)" "\n"
     "___________________________________________________________________________________________________________" "\n"
     ;
 

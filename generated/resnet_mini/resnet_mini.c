@@ -2919,6 +2919,7 @@ static const char summary[] =
     "Activation memory: 5,412,904 bytes (5.16 MiB, every layer output)" "\n"
     "Peak activation memory: 393,216 bytes (384.00 KiB, live tensors, inference)" "\n"
     "Planned arena: 393,216 bytes (384.00 KiB, C backend after passes; 1,792,064 bytes without reuse)" "\n"
+    "Batch chunk: 37 images (C backend: forward() runs larger batches in chunks of this many)" "\n"
     "____________________________________________________________________________________________" "\n"
     ;
 

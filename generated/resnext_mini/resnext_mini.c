@@ -3154,6 +3154,7 @@ static const char summary[] =
     "Activation memory: 14,333,992 bytes (13.67 MiB, every layer output)" "\n"
     "Peak activation memory: 786,432 bytes (768.00 KiB, live tensors, inference)" "\n"
     "Planned arena: 786,432 bytes (768.00 KiB, C backend after passes; 5,978,176 bytes without reuse)" "\n"
+    "Batch chunk: 8 images (C backend: forward() runs larger batches in chunks of this many)" "\n"
     "____________________________________________________________________________________________" "\n"
     ;
 

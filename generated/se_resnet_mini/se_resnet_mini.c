@@ -4731,6 +4731,7 @@ static const char summary[] =
     "Activation memory: 6,168,184 bytes (5.88 MiB, every layer output)" "\n"
     "Peak activation memory: 393,216 bytes (384.00 KiB, live tensors, inference)" "\n"
     "Planned arena: 393,216 bytes (384.00 KiB, C backend after passes; 2,541,632 bytes without reuse)" "\n"
+    "Batch chunk: 37 images (C backend: forward() runs larger batches in chunks of this many)" "\n"
     "________________________________________________________________________________________________________________" "\n"
     ;
 

@@ -1085,6 +1085,7 @@ static const char summary[] =
     "Activation memory: 61,050,784 bytes (58.22 MiB, every layer output)" "\n"
     "Peak activation memory: 25,690,112 bytes (24.50 MiB, live tensors, inference)" "\n"
     "Planned arena: 25,690,112 bytes (24.50 MiB, C backend after passes; 61,050,816 bytes without reuse)" "\n"
+    "Batch chunk: 10 images (C backend: forward() runs larger batches in chunks of this many)" "\n"
     "__________________________________________________________________________________________________" "\n"
     ;
 

@@ -1235,6 +1235,7 @@ static const char summary[] =
     "Activation memory: 66,269,088 bytes (63.20 MiB, every layer output)" "\n"
     "Peak activation memory: 25,690,112 bytes (24.50 MiB, live tensors, inference)" "\n"
     "Planned arena: 25,690,112 bytes (24.50 MiB, C backend after passes; 66,269,120 bytes without reuse)" "\n"
+    "Batch chunk: 11 images (C backend: forward() runs larger batches in chunks of this many)" "\n"
     "__________________________________________________________________________________________________" "\n"
     ;
 
