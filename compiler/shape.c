@@ -84,7 +84,7 @@ static bool window_axis(Attrs *a, int axis, int64_t in, int64_t *out) {
 
 static bool window_op(Diag *d, Node *n, const Node *in, int64_t channels) {
   Attrs *a = &n->attr;
-  int64_t oh, ow;
+  int64_t oh = 0, ow = 0; /* set when window_axis succeeds; GCC at -march=haswell cannot tell */
   bool okh = window_axis(a, 0, in->shape.d[0], &oh);
   bool okw = window_axis(a, 1, in->shape.d[1], &ow);
   if (!okh || !okw) {
