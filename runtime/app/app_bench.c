@@ -201,6 +201,9 @@ int app_cmd_bench(const AppArgs *a, const NetcModel *m) {
   double gflops = med > 0 ? flop / med * 1e-9 : 0;
   double ips = med > 0 ? batch / med : 0;
   double frac = peak > 0 ? gflops / peak : 0;
+  if (rt_kernels_slow_here())
+    app_warn(a, "this runtime was built by GCC and its kernels run here without AVX-512 (%s), where GCC's "
+             "code for them is some 20x slower: rebuild netc with CC=clang (README.md)", rt_kernel_isa());
   if (a->json) {
     cJSON *o = cJSON_CreateObject(), *lat = cJSON_CreateObject();
     if (!o || !lat) {
@@ -213,6 +216,7 @@ int app_cmd_bench(const AppArgs *a, const NetcModel *m) {
     cJSON_AddStringToObject(o, "weights", a->weights ? a->weights : "random");
     cJSON_AddNumberToObject(o, "batch", batch);
     cJSON_AddNumberToObject(o, "batch_chunk", m->batch_chunk);
+    cJSON_AddStringToObject(o, "kernel_isa", rt_kernel_isa());
     cJSON_AddNumberToObject(o, "threads", threads);
     cJSON_AddNumberToObject(o, "runs", runs);
     cJSON_AddNumberToObject(o, "warmup", warmup);
@@ -259,6 +263,7 @@ int app_cmd_bench(const AppArgs *a, const NetcModel *m) {
     if (m->batch_chunk > 0 && batch > m->batch_chunk) /* forward()'s, see NetcModel.batch_chunk */
       printf(" (forward() runs it in chunks of at most %d)", m->batch_chunk);
     printf(", %d thread%s, %d runs after %d warm-up\n", threads, threads == 1 ? "" : "s", runs, warmup);
+    printf("kernels: %s\n", rt_kernel_isa());
     printf("latency: median %.4f ms (min %.4f, p25 %.4f, p75 %.4f, max %.4f ms)\n", med * 1e3, tmin * 1e3,
            q1 * 1e3, q3 * 1e3, tmax * 1e3);
     printf("throughput: %.1f images/s\n", ips);

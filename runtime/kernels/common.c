@@ -2,6 +2,7 @@
  * threading guard. */
 #include <cblas.h>
 #include <omp.h>
+#include <string.h>
 
 #include "kernels_internal.h"
 
@@ -55,3 +56,34 @@ void rt_layer_done(const RtContext *ctx, int layer) {
     ctx->layer_done(ctx->layer_arg, layer);
 #pragma omp barrier
 }
+
+/* The clone RTK_CLONES picks on this CPU: GCC's resolver tests the same
+ * features (x86-64-v4 needs AVX-512 F/BW/CD/DQ/VL, v3 AVX2 and FMA). */
+const char *rt_kernel_isa(void) {
+#if defined(__x86_64__) && defined(__linux__) && !defined(NETC_NO_CLONES)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
+      __builtin_cpu_supports("avx512cd"))
+    return "avx512";
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    return "avx2";
+  return "x86-64";
+#else
+  return "native"; /* one build for the compiler's target, no clones */
+#endif
+}
+
+int rt_kernels_slow_here(void) {
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && \
+    !defined(__AVX512F__)
+  /* GCC keeps a 16-float vector in memory where the target has no
+   * 16-float register (the AVX2 and baseline clones; or the whole build
+   * without AVX-512 when NETC_NO_CLONES): the register kernels then run
+   * some 20x slower. clang splits such vectors into registers. */
+  return strcmp(rt_kernel_isa(), "avx512") != 0;
+#else
+  return 0;
+#endif
+}
+

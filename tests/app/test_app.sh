@@ -188,7 +188,7 @@ bench)
   run 0 "$TOOL" jsoncheck "$T/bench.json"
   [ "$(wc -l <"$T/bench.json")" = 1 ] || fail "--json printed more than one line"
   run 0 "$BIN/app_dense" bench --runs 3 --warmup 0
-  for k in "model: test_dense, batch 1" "latency: median" "images/s" "GFLOP/s" "sgemm peak:" "fraction of peak:"; do
+  for k in "model: test_dense, batch 1" "kernels: " "latency: median" "images/s" "GFLOP/s" "sgemm peak:" "fraction of peak:"; do
     has "$T/out" "$k"
   done
   init_weights
@@ -196,6 +196,7 @@ bench)
   mv "$T/out" "$T/bench.json"
   run 0 "$TOOL" jsoncheck "$T/bench.json"
   has "$T/bench.json" "\"weights\":\"$T/dense.safetensors\""
+  has "$T/bench.json" "\"kernel_isa\":\""
   ;;
 
 errors)

@@ -55,6 +55,16 @@ typedef struct RtContext {
   int team;
 } RtContext;
 
+/* The instruction set the kernels' clones run with on this CPU: "avx512",
+ * "avx2", "x86-64" (baseline), or "native" for a build without clones. */
+const char *rt_kernel_isa(void);
+
+/* True when this runtime was built by GCC and runs its kernels on a CPU
+ * (or target) without AVX-512, where GCC's code for them is some 20x
+ * slower than clang's: `bench` warns, and README.md says to build with
+ * CC=clang. */
+int rt_kernels_slow_here(void);
+
 /* Runs body(team_ctx, arg) on every thread of one OpenMP team of ctx's
  * threads, team_ctx being *ctx with team set: a forward pass forks and
  * joins once instead of once per layer, and its layers are separated by
