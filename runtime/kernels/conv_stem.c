@@ -17,16 +17,19 @@
  * pixels of one output row by one packed panel of 32 channels in
  * registers, per tap two kernel vectors loaded and one input value
  * broadcast per pixel. Convs with nothing to pad whose kernel rows are
- * runs in the input (stem_in_place) read their taps in place instead. The sums start at the bias; residual and
- * piecewise-linear activation are applied before the store. The kernel is
+ * runs in the input (stem_in_place) read their taps in place instead.
+ * The sums start at the bias; residual and piecewise-linear activation
+ * are applied before the store. The kernel is
  * the packed B of rt_conv2d_pack_kernel (gemm_packed.c's panels). This
  * file is compiled with -ffp-contract=fast: acc += b * s is one FMA. */
 #include <string.h>
 
 #include "kernels_internal.h"
 #include "vec16.h"
+#include "vec8x2.h"
 
-/* STEM_PX pixels x 2 vectors: 16 accumulators, half the zmm registers.
+/* STEM_PX pixels x 32 channels: 16 accumulators of 16 floats, each two
+ * 8-float halves (vec8x2.h: GCC keeps those in registers on AVX2 too).
  * The window (on the stack) holds at least kh input rows. */
 enum { STEM_MAX_K = 64, STEM_PX = 8, STEM_WINDOW_FLOATS = 8192 };
 
@@ -113,11 +116,11 @@ static void stem_window(float *win, const float *img, const Stem *s, int oy0,
 #define STEM_FINISH(r)                                                      \
   do {                                                                      \
     if (e->res) {                                                           \
-      acc0[r] += VLOAD(e->res + (r) * e->res_ld);                           \
-      acc1[r] += VLOAD(e->res + (r) * e->res_ld + 16);                      \
+      V2ADD_AT(acc0[r], e->res + (r) * e->res_ld);                          \
+      V2ADD_AT(acc1[r], e->res + (r) * e->res_ld + 16);                     \
     }                                                                       \
-    VACT(acc0[r], e->act, e->alpha);                                        \
-    VACT(acc1[r], e->act, e->alpha);                                        \
+    V2ACT(acc0[r], e->act, e->alpha);                                       \
+    V2ACT(acc1[r], e->act, e->alpha);                                       \
   } while (0)
 
 /* One block: px pixels (a compile-time constant in each instance below)
@@ -127,8 +130,9 @@ static void stem_window(float *win, const float *img, const Stem *s, int oy0,
 static inline __attribute__((always_inline)) void
 stem_block(float *out, long out_cs, const float *a, long step, long row_floats,
            const float *bp, int kh, int run, const StemEpilogue *e, const int px) {
-  Vec16 acc0[STEM_PX], acc1[STEM_PX];
-  const Vec16 bias0 = VLOAD(e->bias), bias1 = VLOAD(e->bias + 16);
+  Vec16x2 acc0[STEM_PX], acc1[STEM_PX], bias0, bias1;
+  V2LOAD(bias0, e->bias);
+  V2LOAD(bias1, e->bias + 16);
 #pragma GCC unroll 8
   for (int r = 0; r < px; r++) {
     acc0[r] = bias0;
@@ -136,19 +140,22 @@ stem_block(float *out, long out_cs, const float *a, long step, long row_floats,
   }
   for (int ky = 0; ky < kh; ky++, a += row_floats) {
     for (int j = 0; j < run; j++, bp += GEMM_NR) {
-      const Vec16 b0 = VLOAD(bp), b1 = VLOAD(bp + 16);
+      Vec16x2 b0, b1;
+      V2LOAD(b0, bp);
+      V2LOAD(b1, bp + 16);
+#pragma GCC unroll 8
       for (int r = 0; r < px; r++) {
         float v = a[r * step + j];
-        acc0[r] += b0 * v;
-        acc1[r] += b1 * v;
+        V2FMA(acc0[r], b0, v);
+        V2FMA(acc1[r], b1, v);
       }
     }
   }
 #pragma GCC unroll 8
   for (int r = 0; r < px; r++) {
     STEM_FINISH(r);
-    VSTORE(out + r * out_cs, acc0[r]);
-    VSTORE(out + r * out_cs + 16, acc1[r]);
+    V2STORE(out + r * out_cs, acc0[r]);
+    V2STORE(out + r * out_cs + 16, acc1[r]);
   }
 }
 

@@ -18,36 +18,38 @@ typedef float Vec16u __attribute__((vector_size(64), aligned(4), may_alias));
 
 /* Lane-wise select by a comparison's mask (all ones or all zeros per
  * lane), with bit operations: GCC and clang both allow those in C, where
- * clang has no vector ?:. */
+ * clang has no vector ?:. The _T forms take the vector type T and its
+ * integer twin TI (vec8x2.h uses them on 8-float halves). */
 typedef int Vec16i __attribute__((vector_size(64)));
-#define VSELECT(mask, a, b)                                                    \
-  ((Vec16)(((Vec16i)(a) & (mask)) | ((Vec16i)(b) & ~(mask))))
+#define VSELECT_T(T, TI, mask, a, b) ((T)(((TI)(a) & (mask)) | ((TI)(b) & ~(mask))))
+#define VSELECT(mask, a, b) VSELECT_T(Vec16, Vec16i, mask, a, b)
 
 /* v = act(v) for the piecewise-linear activations (vec_act_supported);
  * the others leave v alone and the caller applies them per value. */
-#define VACT(v, act, alpha)                                                    \
+#define VACT_T(T, TI, v, act, alpha)                                           \
   do {                                                                         \
-    const Vec16 zero_ = {0};                                                   \
+    const T zero_ = {0};                                                       \
     switch (act) {                                                             \
     case RT_ACT_RELU:                                                          \
-      (v) = VSELECT((v) > zero_, (v), zero_);                                  \
+      (v) = VSELECT_T(T, TI, (v) > zero_, (v), zero_);                         \
       break;                                                                   \
     case RT_ACT_RELU6: {                                                       \
-      const Vec16 six_ = zero_ + 6.0f;                                         \
-      (v) = VSELECT((v) > zero_, (v), zero_);                                  \
-      (v) = VSELECT((v) < six_, (v), six_);                                    \
+      const T six_ = zero_ + 6.0f;                                             \
+      (v) = VSELECT_T(T, TI, (v) > zero_, (v), zero_);                         \
+      (v) = VSELECT_T(T, TI, (v) < six_, (v), six_);                           \
       break;                                                                   \
     }                                                                          \
     case RT_ACT_LEAKY_RELU:                                                    \
-      (v) = VSELECT((v) > zero_, (v), (v) * (alpha));                          \
+      (v) = VSELECT_T(T, TI, (v) > zero_, (v), (v) * (alpha));                 \
       break;                                                                   \
     case RT_ACT_THRESHOLDED_RELU:                                              \
-      (v) = VSELECT((v) > zero_ + (alpha), (v), zero_);                        \
+      (v) = VSELECT_T(T, TI, (v) > zero_ + (alpha), (v), zero_);               \
       break;                                                                   \
     default:                                                                   \
       break;                                                                   \
     }                                                                          \
   } while (0)
+#define VACT(v, act, alpha) VACT_T(Vec16, Vec16i, v, act, alpha)
 
 /* True for the activations VACT applies. */
 static inline int vec_act_supported(RtAct act) {
