@@ -87,17 +87,20 @@ static void affine_blocks(float *out, const float *in, const AffineSrc *s,
   int flat = in_cs == d->c && out_cs == d->c && period <= CHUNK;
   int flat_act = flat && ep && !ep->bias && !ep->residual;
   long lo, hi;
-  rtk_share((pixels + PIX_BLOCK - 1) / PIX_BLOCK, parts, &lo, &hi);
+  if (!rtk_share((pixels + PIX_BLOCK - 1) / PIX_BLOCK, parts, &lo, &hi))
+    return;
+  float sc[CHUNK], sh[CHUNK];
+  if (flat) { /* the pattern once: every block starts on a whole pixel */
+    affine_chunk(s, 0, d->c, sc, sh);
+    for (int j = d->c; j < period; j++) {
+      sc[j] = sc[j - d->c];
+      sh[j] = sh[j - d->c];
+    }
+  }
   for (long bk = lo; bk < hi; bk++) {
     long p0 = bk * PIX_BLOCK;
     long np = pixels - p0 < PIX_BLOCK ? pixels - p0 : PIX_BLOCK;
-    float sc[CHUNK], sh[CHUNK];
     if (flat) {
-      affine_chunk(s, 0, d->c, sc, sh);
-      for (int j = d->c; j < period; j++) {
-        sc[j] = sc[j - d->c];
-        sh[j] = sh[j - d->c];
-      }
       long n = np * d->c;
       float *o = out + p0 * d->c;
       const float *x = in + p0 * d->c;

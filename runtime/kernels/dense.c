@@ -9,12 +9,29 @@
  * at several rows the threads split the rows (dense_narrow_rows). */
 #include <cblas.h>
 #include <omp.h>
+#include <string.h>
 
 #include "kernels_internal.h"
 #include "vec16.h"
 
-/* Rows per thread below which splitting rows stops paying. */
-enum { MIN_ROWS = 32 };
+/* Rows per thread below which splitting rows stops paying; the outputs of
+ * a narrow head (one 16-float vector: dense_narrow). */
+enum { MIN_ROWS = 32, NARROW_OUT = 16 };
+
+/* The kernel rows of a narrow head whose 16-float vector stays inside w
+ * (kk * ldw + 16 <= (k - 1) * ldw + n); the rest go through
+ * narrow_padded_row. */
+static long narrow_safe_rows(int k, int n, long ldw) {
+  long safe = k - (16 - n + ldw - 1) / ldw;
+  return safe < 0 ? 0 : safe;
+}
+
+/* Kernel row kk's n floats, zero-padded to 16. */
+static void narrow_padded_row(float row[16], const float *w, long ldw, long kk,
+                              int n) {
+  memset(row, 0, 16 * sizeof *row);
+  memcpy(row, w + kk * ldw, (size_t)n * sizeof *row);
+}
 
 /* out[0, n) = x[0, k) x w[k, ldw] columns [0, n), for n <= 16: a head of
  * a few classes (mnist_cnn's 25088 x 10). cblas_sgemv runs that as 25088
@@ -27,12 +44,7 @@ static void dense_narrow(float *out, const float *x, const float *w, long ldw,
                          int k, int n) {
   Vec16 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, a4 = {0}, a5 = {0}, a6 = {0},
         a7 = {0};
-  /* Rows whose 16 floats stay inside w's last row: kk * ldw + 16 <=
-   * (k - 1) * ldw + n. */
-  long safe = k - (16 - n + ldw - 1) / ldw;
-  if (safe < 0)
-    safe = 0;
-  long kk = 0;
+  long safe = narrow_safe_rows(k, n, ldw), kk = 0;
   for (; kk + 8 <= safe; kk += 8) {
     const float *r = w + kk * ldw;
     a0 += VLOAD(r) * x[kk];
@@ -45,9 +57,8 @@ static void dense_narrow(float *out, const float *x, const float *w, long ldw,
     a7 += VLOAD(r + 7 * ldw) * x[kk + 7];
   }
   for (; kk < k; kk++) {
-    float row[16] = {0};
-    for (int j = 0; j < n; j++)
-      row[j] = w[kk * ldw + j];
+    float row[16];
+    narrow_padded_row(row, w, ldw, kk, n);
     a0 += VLOAD(row) * x[kk];
   }
   float sum[16];
@@ -66,10 +77,7 @@ static void dense_narrow_rows(float *out, long ldo, const float *x, long ldx,
                               const float *w, long ldw, int k, int n,
                               int rows) {
   Vec16 a[NARROW_ROWS][2] = {{{0}}};
-  long safe = k - (16 - n + ldw - 1) / ldw; /* as in dense_narrow */
-  if (safe < 0)
-    safe = 0;
-  long kk = 0;
+  long safe = narrow_safe_rows(k, n, ldw), kk = 0;
   for (; kk + 2 <= safe; kk += 2) {
     const Vec16 w0 = VLOAD(w + kk * ldw), w1 = VLOAD(w + (kk + 1) * ldw);
 #pragma GCC unroll 4
@@ -81,9 +89,8 @@ static void dense_narrow_rows(float *out, long ldo, const float *x, long ldx,
     }
   }
   for (; kk < k; kk++) {
-    float row[16] = {0};
-    for (int j = 0; j < n; j++)
-      row[j] = w[kk * ldw + j];
+    float row[16];
+    narrow_padded_row(row, w, ldw, kk, n);
     for (int r = 0; r < rows; r++)
       a[r][0] += VLOAD(row) * x[r * ldx + kk];
   }
@@ -99,9 +106,9 @@ static void dense_block(float *out, const float *in, const float *kernel,
                         const RtEpilogue *ep, const RtDense *d, int in_cs,
                         int out_cs, long r0, long rows, int c0, int cols) {
   float *c = out + r0 * out_cs + c0;
-  if (cols <= 16 && rows == 1) {
+  if (cols <= NARROW_OUT && rows == 1) {
     dense_narrow(c, in + r0 * in_cs, kernel + c0, d->out, d->in, cols);
-  } else if (cols <= 16) {
+  } else if (cols <= NARROW_OUT) {
     for (long r = 0; r < rows; r += NARROW_ROWS)
       dense_narrow_rows(c + r * out_cs, out_cs, in + (r0 + r) * in_cs, in_cs,
                         kernel + c0, d->out, d->in, cols,
@@ -175,7 +182,7 @@ RtStatus rt_dense(const RtContext *ctx, float *out, const float *in,
     return RT_ERR_ARG;
   rtk_blas_single();
   int threads = rtk_threads(ctx);
-  if (threads > 1 && d->rows == 1 && d->out <= 16 && d->in >= K_SPLIT_MIN) {
+  if (threads > 1 && d->rows == 1 && d->out <= NARROW_OUT && d->in >= K_SPLIT_MIN) {
     RTK_TEAM(ctx, threads, dense_k_share(out, in, kernel, ep, d, threads));
     return RT_OK;
   }
@@ -183,7 +190,7 @@ RtStatus rt_dense(const RtContext *ctx, float *out, const float *in,
   if (flops < 1e6)
     threads = 1; /* a thread team costs more than this */
   /* A narrow head has one column block: rows are all there is to split. */
-  int by_rows = d->rows >= (long)threads * (d->out <= 16 ? 1 : MIN_ROWS);
+  int by_rows = d->rows >= (long)threads * (d->out <= NARROW_OUT ? 1 : MIN_ROWS);
   RTK_TEAM(ctx, threads,
            dense_share(out, in, kernel, ep, d, in_cs, out_cs, by_rows, threads));
   return RT_OK;
