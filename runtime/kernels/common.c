@@ -74,6 +74,18 @@ const char *rt_kernel_isa(void) {
 #endif
 }
 
+#if RTK_HAS_WIDE && RTK_HAS_NARROW
+int rtk_use_wide(void) {
+  /* rt_kernel_isa()'s test without its strings: called per GEMM. libgcc
+   * (or compiler-rt) has filled the features before main. */
+  return __builtin_cpu_supports("avx512f") &&
+         __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512dq") &&
+         __builtin_cpu_supports("avx512vl") &&
+         __builtin_cpu_supports("avx512cd");
+}
+#endif
+
 int rt_kernels_slow_here(void) {
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && \
     !defined(__AVX512F__)

@@ -43,6 +43,7 @@
 #include "kernels_internal.h"
 #include "netc/train_kernels.h"
 #include "vec16.h"
+#include "vec8x2.h"
 
 enum {
   MAX_A = 6,                  /* a = tile + 2 */
@@ -88,9 +89,11 @@ static int wino_plan(WinoPlan *p, const RtConv2d *d, int tile) {
   return 1;
 }
 
-/* Transforms run on 16 channels at a time (vec16.h), then the tail, one
- * float at a time, through the same macros. */
-enum { VL = 16 };
+/* Transforms run on 16 channels at a time where the wide variant runs
+ * (kernels_internal.h, "Wide and narrow variants"), then on 8 at a time,
+ * then on the tail one float at a time, all through the same macros. A
+ * 16-float vector would live in memory in GCC's AVX2 clone. */
+enum { VL16 = 16, VL8 = 8 };
 #define SLOAD(p) (*(p))
 #define SSTORE(p, x) (*(p) = (x))
 
@@ -139,34 +142,36 @@ size_t rt_winograd_kernel_floats(int c, int oc, int tile) {
     }                                                                      \
   } while (0)
 
+/* WINO_KERNEL for the lanes of T from output channel co of input
+ * channel ci on, then co += lanes. */
+#define WINO_KERNEL_AT(T, LOAD, STORE, lanes)                              \
+  do {                                                                     \
+    const float *src = kernel + (long)ci * oc + co;                        \
+    float *dst = u + (long)(co / GEMM_NR) * c * GEMM_NR +                  \
+                 (long)ci * GEMM_NR + co % GEMM_NR;                        \
+    if (tile == 2)                                                         \
+      WINO_KERNEL(T, LOAD, STORE, 4, G4);                                  \
+    else                                                                   \
+      WINO_KERNEL(T, LOAD, STORE, 6, G6);                                  \
+    co += (lanes);                                                         \
+  } while (0)
+
 /* U[xi] = (G g G^T)[xi] for g = kernel[., ., ci, co], each U[xi] (c x oc)
  * packed for rtk_gemm_packed (output channel co of row ci at panel
- * co / GEMM_NR, offset co % GEMM_NR): 16 output channels at a time, which
- * never straddle a panel. Runs at load, and in every training step. */
+ * co / GEMM_NR, offset co % GEMM_NR): 16 or 8 output channels at a time,
+ * which never straddle a panel. Runs at load, and in every training step. */
 RTK_CLONES static void wino_kernel_rows(float *u, const float *kernel, int c,
                                         int oc, int tile) {
   long plane = (long)rtk_gemm_packed_floats(c, oc), kplane = (long)c * oc;
   memset(u, 0, (size_t)((tile + 2) * (tile + 2) * plane) * sizeof *u);
   for (int ci = 0; ci < c; ci++) {
     int co = 0;
-    for (; co + VL <= oc; co += VL) {
-      const float *src = kernel + (long)ci * oc + co;
-      float *dst = u + (long)(co / GEMM_NR) * c * GEMM_NR + (long)ci * GEMM_NR +
-                   co % GEMM_NR;
-      if (tile == 2)
-        WINO_KERNEL(Vec16, VLOAD, VSTORE, 4, G4);
-      else
-        WINO_KERNEL(Vec16, VLOAD, VSTORE, 6, G6);
-    }
-    for (; co < oc; co++) {
-      const float *src = kernel + (long)ci * oc + co;
-      float *dst = u + (long)(co / GEMM_NR) * c * GEMM_NR + (long)ci * GEMM_NR +
-                   co % GEMM_NR;
-      if (tile == 2)
-        WINO_KERNEL(float, SLOAD, SSTORE, 4, G4);
-      else
-        WINO_KERNEL(float, SLOAD, SSTORE, 6, G6);
-    }
+    while (rtk_use_wide() && co + VL16 <= oc)
+      WINO_KERNEL_AT(Vec16, VLOAD, VSTORE, VL16);
+    while (co + VL8 <= oc)
+      WINO_KERNEL_AT(Vec8, V8LOAD, V8STORE, VL8);
+    while (co < oc)
+      WINO_KERNEL_AT(float, SLOAD, SSTORE, 1);
   }
 }
 
@@ -284,21 +289,26 @@ size_t rt_conv2d_winograd_workspace_floats(const RtConv2d *d, int tile) {
     }                                                                      \
   } while (0)
 
-/* Pixel i's channel k (one float, or 16 from k on) into dst: as it is,
- * or through the pre-activation, whose scale and shift at k are in sv and
- * tv (sc and sh for one float). inside[i] is -1 (all bits) for a pixel in
- * the image, 0 for padding, which stays zero as in the mapped tensor. */
-#define PLAIN_V(dst, i) ((dst) = VLOAD(px[i] + k))
+/* Pixel i's channel k (one float, or a vector of T from k on) into dst:
+ * as it is, or through the pre-activation, whose scale and shift at k
+ * are in sv and tv (sc and sh for one float). inside[i] is -1 (all bits)
+ * for a pixel in the image, 0 for padding, which stays zero as in the
+ * mapped tensor. */
+#define PLAIN_V16(dst, i) ((dst) = VLOAD(px[i] + k))
+#define PLAIN_V8(dst, i) ((dst) = V8LOAD(px[i] + k))
 #define PLAIN_S(dst, i) ((dst) = px[i][k])
-#define PRE_V(dst, i)                                                      \
+#define PRE_V(T, TI, LOAD, dst, i)                                         \
   do {                                                                     \
-    Vec16 x_ = VLOAD(px[i] + k) * sv + tv;                                 \
+    const T z_ = {0};                                                      \
+    T x_ = LOAD(px[i] + k) * sv + tv;                                      \
     if (relu)                                                              \
-      x_ = VSELECT(x_ > zero, x_, zero);                                   \
+      x_ = VSELECT_T(T, TI, x_ > z_, x_, z_);                              \
     else                                                                   \
-      VACT(x_, pre->act, pre->alpha);                                      \
-    (dst) = (Vec16)((Vec16i)x_ & ((Vec16i){0} + inside[i]));               \
+      VACT_T(T, TI, x_, pre->act, pre->alpha);                             \
+    (dst) = (T)((TI)x_ & ((TI){0} + inside[i]));                           \
   } while (0)
+#define PRE_V16(dst, i) PRE_V(Vec16, Vec16i, VLOAD, dst, i)
+#define PRE_V8(dst, i) PRE_V(Vec8, Vec8i, V8LOAD, dst, i)
 #define PRE_S(dst, i)                                                      \
   ((dst) = inside[i] ? rt_act_apply(pre->act, pre->alpha,                  \
                                        px[i][k] * (sc ? sc[k] : 1.0f) +    \
@@ -310,21 +320,27 @@ size_t rt_conv2d_winograd_workspace_floats(const RtConv2d *d, int tile) {
  * to them, with its scale and shift in sc and sh. */
 #define WINO_INPUT_BLOCK(A, BT)                                            \
   do {                                                                     \
-    int k = 0;                                                             \
+    int k = 0, wide = rtk_use_wide();                                      \
     if (!pre) {                                                            \
-      for (; k + VL <= c; k += VL)                                         \
-        WINO_INPUT(Vec16, PLAIN_V, VSTORE, A, BT);                         \
+      for (; wide && k + VL16 <= c; k += VL16)                             \
+        WINO_INPUT(Vec16, PLAIN_V16, VSTORE, A, BT);                       \
+      for (; k + VL8 <= c; k += VL8)                                       \
+        WINO_INPUT(Vec8, PLAIN_V8, V8STORE, A, BT);                        \
       for (; k < c; k++)                                                   \
         WINO_INPUT(float, PLAIN_S, SSTORE, A, BT);                         \
       return;                                                              \
     }                                                                      \
-    const Vec16 zero = {0};                                                \
     int relu = pre->act == RT_ACT_RELU;                                    \
-    if (sc && sh && vec_act_supported(pre->act))                           \
-      for (; k + VL <= c; k += VL) {                                       \
+    if (sc && sh && vec_act_supported(pre->act)) {                         \
+      for (; wide && k + VL16 <= c; k += VL16) {                           \
         Vec16 sv = VLOAD(sc + k), tv = VLOAD(sh + k);                      \
-        WINO_INPUT(Vec16, PRE_V, VSTORE, A, BT);                           \
+        WINO_INPUT(Vec16, PRE_V16, VSTORE, A, BT);                         \
       }                                                                    \
+      for (; k + VL8 <= c; k += VL8) {                                     \
+        Vec8 sv = V8LOAD(sc + k), tv = V8LOAD(sh + k);                     \
+        WINO_INPUT(Vec8, PRE_V8, V8STORE, A, BT);                          \
+      }                                                                    \
+    }                                                                      \
     for (; k < c; k++)                                                     \
       WINO_INPUT(float, PRE_S, SSTORE, A, BT);                             \
   } while (0)
@@ -349,8 +365,11 @@ RTK_CLONES static void wino_output_block2(float *const *px,
                                           const float *restrict m, long plane,
                                           int oc) {
   int k = 0;
-  for (; k + VL <= oc; k += VL)
-    WINO_OUTPUT(Vec16, VLOAD, VSTORE, 4, 2, AT4);
+  if (rtk_use_wide())
+    for (; k + VL16 <= oc; k += VL16)
+      WINO_OUTPUT(Vec16, VLOAD, VSTORE, 4, 2, AT4);
+  for (; k + VL8 <= oc; k += VL8)
+    WINO_OUTPUT(Vec8, V8LOAD, V8STORE, 4, 2, AT4);
   for (; k < oc; k++)
     WINO_OUTPUT(float, SLOAD, SSTORE, 4, 2, AT4);
 }
@@ -359,8 +378,11 @@ RTK_CLONES static void wino_output_block4(float *const *px,
                                           const float *restrict m, long plane,
                                           int oc) {
   int k = 0;
-  for (; k + VL <= oc; k += VL)
-    WINO_OUTPUT(Vec16, VLOAD, VSTORE, 6, 4, AT6);
+  if (rtk_use_wide())
+    for (; k + VL16 <= oc; k += VL16)
+      WINO_OUTPUT(Vec16, VLOAD, VSTORE, 6, 4, AT6);
+  for (; k + VL8 <= oc; k += VL8)
+    WINO_OUTPUT(Vec8, V8LOAD, V8STORE, 6, 4, AT6);
   for (; k < oc; k++)
     WINO_OUTPUT(float, SLOAD, SSTORE, 6, 4, AT6);
 }
@@ -706,8 +728,11 @@ static void turn_kernel(float *turned, const float *kernel, int c, int oc) {
 RTK_CLONES static void wino_dout_block2(float *restrict dm, long plane,
                                         const float *const *px, int oc) {
   int k = 0;
-  for (; k + VL <= oc; k += VL)
-    WINO_DOUT(Vec16, VLOAD, VSTORE, 4, 2, A4ADJ);
+  if (rtk_use_wide())
+    for (; k + VL16 <= oc; k += VL16)
+      WINO_DOUT(Vec16, VLOAD, VSTORE, 4, 2, A4ADJ);
+  for (; k + VL8 <= oc; k += VL8)
+    WINO_DOUT(Vec8, V8LOAD, V8STORE, 4, 2, A4ADJ);
   for (; k < oc; k++)
     WINO_DOUT(float, SLOAD, SSTORE, 4, 2, A4ADJ);
 }
@@ -715,8 +740,11 @@ RTK_CLONES static void wino_dout_block2(float *restrict dm, long plane,
 RTK_CLONES static void wino_dout_block4(float *restrict dm, long plane,
                                         const float *const *px, int oc) {
   int k = 0;
-  for (; k + VL <= oc; k += VL)
-    WINO_DOUT(Vec16, VLOAD, VSTORE, 6, 4, A6ADJ);
+  if (rtk_use_wide())
+    for (; k + VL16 <= oc; k += VL16)
+      WINO_DOUT(Vec16, VLOAD, VSTORE, 6, 4, A6ADJ);
+  for (; k + VL8 <= oc; k += VL8)
+    WINO_DOUT(Vec8, V8LOAD, V8STORE, 6, 4, A6ADJ);
   for (; k < oc; k++)
     WINO_DOUT(float, SLOAD, SSTORE, 6, 4, A6ADJ);
 }
@@ -761,11 +789,17 @@ static void wino_dout(const WinoPlan *p, const float *dout, long blk,
 RTK_CLONES static void wino_dkernel_row(float *dk, const float *du, long plane,
                                         int oc, int tile) {
   int co = 0;
-  for (; co + VL <= oc; co += VL) {
+  for (; rtk_use_wide() && co + VL16 <= oc; co += VL16) {
     if (tile == 2)
       WINO_DG(Vec16, VLOAD, VSTORE, 4, G4ADJ);
     else
       WINO_DG(Vec16, VLOAD, VSTORE, 6, G6ADJ);
+  }
+  for (; co + VL8 <= oc; co += VL8) {
+    if (tile == 2)
+      WINO_DG(Vec8, V8LOAD, V8STORE, 4, G4ADJ);
+    else
+      WINO_DG(Vec8, V8LOAD, V8STORE, 6, G6ADJ);
   }
   for (; co < oc; co++) {
     if (tile == 2)

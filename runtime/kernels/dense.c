@@ -6,13 +6,16 @@
  * head of at most 16 outputs has too few columns to split: the threads
  * split its input dimension instead (dense_k_share), and a kernel of ours
  * (dense_narrow) replaces OpenBLAS, whose SGEMV runs it as short axpys;
- * at several rows the threads split the rows (dense_narrow_rows). */
+ * at several rows the threads split the rows (dense_narrow_rows). Each
+ * narrow kernel has a twin on 8-float halves for CPUs without AVX-512
+ * (kernels_internal.h, "Wide and narrow variants"). */
 #include <cblas.h>
 #include <omp.h>
 #include <string.h>
 
 #include "kernels_internal.h"
 #include "vec16.h"
+#include "vec8x2.h"
 
 /* Rows per thread below which splitting rows stops paying; the outputs of
  * a narrow head (one 16-float vector: dense_narrow). */
@@ -67,6 +70,38 @@ static void dense_narrow(float *out, const float *x, const float *w, long ldw,
     out[j] = sum[j];
 }
 
+/* dense_narrow for the narrow variant (kernels_internal.h): the 16 lanes
+ * as two 8-float halves, four rows in flight (8 of AVX2's 16 registers). */
+RTK_CLONES
+static void dense_narrow_x2(float *out, const float *x, const float *w,
+                            long ldw, int k, int n) {
+  Vec16x2 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, v;
+  long safe = narrow_safe_rows(k, n, ldw), kk = 0;
+  for (; kk + 4 <= safe; kk += 4) {
+    const float *r = w + kk * ldw;
+    V2LOAD(v, r);
+    V2FMA(a0, v, x[kk]);
+    V2LOAD(v, r + ldw);
+    V2FMA(a1, v, x[kk + 1]);
+    V2LOAD(v, r + 2 * ldw);
+    V2FMA(a2, v, x[kk + 2]);
+    V2LOAD(v, r + 3 * ldw);
+    V2FMA(a3, v, x[kk + 3]);
+  }
+  for (; kk < k; kk++) {
+    float row[16];
+    narrow_padded_row(row, w, ldw, kk, n);
+    V2LOAD(v, row);
+    V2FMA(a0, v, x[kk]);
+  }
+  a0.lo += a1.lo + (a2.lo + a3.lo);
+  a0.hi += a1.hi + (a2.hi + a3.hi);
+  float sum[16];
+  V2STORE(sum, a0);
+  for (int j = 0; j < n; j++)
+    out[j] = sum[j];
+}
+
 /* The same for rows x[r] = x + r * ldx (rows <= NARROW_ROWS) at once, into
  * out + r * ldo: each vector of w is read once for all rows, two input
  * values per row in flight. A chunk of 8 images through mnist_cnn's head
@@ -102,17 +137,50 @@ static void dense_narrow_rows(float *out, long ldo, const float *x, long ldx,
   }
 }
 
+/* dense_narrow_rows for the narrow variant: one input value per row in
+ * flight (8 ymm accumulators). */
+RTK_CLONES
+static void dense_narrow_rows_x2(float *out, long ldo, const float *x,
+                                 long ldx, const float *w, long ldw, int k,
+                                 int n, int rows) {
+  Vec16x2 a[NARROW_ROWS] = {0}, v;
+  long safe = narrow_safe_rows(k, n, ldw), kk = 0;
+  for (; kk < safe; kk++) {
+    V2LOAD(v, w + kk * ldw);
+#pragma GCC unroll 4
+    for (int r = 0; r < NARROW_ROWS; r++)
+      if (r < rows)
+        V2FMA(a[r], v, x[r * ldx + kk]);
+  }
+  for (; kk < k; kk++) {
+    float row[16];
+    narrow_padded_row(row, w, ldw, kk, n);
+    V2LOAD(v, row);
+    for (int r = 0; r < rows; r++)
+      V2FMA(a[r], v, x[r * ldx + kk]);
+  }
+  for (int r = 0; r < rows; r++) {
+    float sum[16];
+    V2STORE(sum, a[r]);
+    for (int j = 0; j < n; j++)
+      out[r * ldo + j] = sum[j];
+  }
+}
+
 static void dense_block(float *out, const float *in, const float *kernel,
                         const RtEpilogue *ep, const RtDense *d, int in_cs,
                         int out_cs, long r0, long rows, int c0, int cols) {
   float *c = out + r0 * out_cs + c0;
+  int wide = rtk_use_wide();
   if (cols <= NARROW_OUT && rows == 1) {
-    dense_narrow(c, in + r0 * in_cs, kernel + c0, d->out, d->in, cols);
+    (wide ? dense_narrow : dense_narrow_x2)(c, in + r0 * in_cs, kernel + c0,
+                                            d->out, d->in, cols);
   } else if (cols <= NARROW_OUT) {
     for (long r = 0; r < rows; r += NARROW_ROWS)
-      dense_narrow_rows(c + r * out_cs, out_cs, in + (r0 + r) * in_cs, in_cs,
-                        kernel + c0, d->out, d->in, cols,
-                        rows - r < NARROW_ROWS ? (int)(rows - r) : NARROW_ROWS);
+      (wide ? dense_narrow_rows : dense_narrow_rows_x2)(
+          c + r * out_cs, out_cs, in + (r0 + r) * in_cs, in_cs, kernel + c0,
+          d->out, d->in, cols,
+          rows - r < NARROW_ROWS ? (int)(rows - r) : NARROW_ROWS);
   } else if (rows == 1)
     cblas_sgemv(CblasRowMajor, CblasTrans, d->in, cols, 1.0f, kernel + c0,
                 d->out, in + r0 * in_cs, 1, 0.0f, c, 1);
