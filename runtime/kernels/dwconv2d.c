@@ -23,6 +23,7 @@
 
 #include "kernels_internal.h"
 #include "vec16.h"
+#include "vec8x2.h"
 
 enum {
   LANES = 16,
@@ -31,7 +32,10 @@ enum {
   MIN_ITEM_ROWS = 4,  /* fewer rows per item re-read too many halo rows */
 };
 
+typedef struct DwKernels DwKernels;
+
 typedef struct DwPlan {
+  const DwKernels *kern; /* the vector kernels' variant */
   const RtDwConv2d *d;
   const RtPreact *pre; /* NULL: the input as it is */
   const RtEpilogue *ep;
@@ -70,91 +74,56 @@ static float pooled(const DwPlan *p, const float *img, int iy, int ix, int ch) {
 
 /* ---- The vector path (multiplier 1) --------------------------------------- */
 
-/* Pooled input row iy, n columns from ix, channels [c0, c0 + cn) into o
- * (16 floats a column, zero past cn): each a max over its window. */
-RTK_CLONES
-static void dw_pool_row(float *restrict o, const float *restrict img,
-                        const DwPlan *p, int iy, int ix, int n, int c0,
-                        int cn) {
-  long cs = p->in_cs, row = (long)p->src_w * cs, step = (long)p->pool * cs;
-  const float *q = img + ((long)iy * p->pool * p->src_w + (long)ix * p->pool) * cs + c0;
-  for (int x = 0; x < n; x++, q += step) {
-    if (cn == LANES) {
-      Vec16 m = VLOAD(q);
-      for (int dy = 0; dy < p->pool; dy++)
-        for (int dx = 0; dx < p->pool; dx++) {
-          Vec16 v = VLOAD(q + dy * row + dx * cs);
-          m = VSELECT(v > m, v, m);
-        }
-      VSTORE(o + x * LANES, m);
-    } else {
-      for (int j = 0; j < LANES; j++)
-        o[x * LANES + j] = j < cn ? pooled(p, img, iy, ix + x, c0 + j) : 0.0f;
-    }
-  }
-}
+/* The vector kernels (dwconv2d_parts.h) in a wide variant (16-float
+ * vectors, AVX-512) and a narrow one (8-float: AVX2 and the baseline),
+ * each where this build can run it (kernels_internal.h). */
+struct DwKernels {
+  void (*fill_row)(float *restrict dst, const float *restrict img,
+                   const DwPlan *p, int iy, int ix0, int c0, int cn,
+                   const float *restrict s, const float *restrict t);
+  void (*row_3x3)(float *restrict orow, const float *restrict resrow,
+                  const float *const *rows, const float *restrict w, long ws,
+                  const float *restrict bias, const DwPlan *p, int nx);
+  void (*row_any)(float *restrict orow, const float *restrict resrow,
+                  const float *const *rows, const float *restrict w, long ws,
+                  const float *restrict bias, const DwPlan *p, int nx,
+                  int cn);
+  void (*small_fill)(float *restrict buf, const float *restrict img,
+                     const DwPlan *p, int iy0, int rows);
+  void (*small_conv)(float *out, const float *restrict buf,
+                     const float *restrict kernel, const DwPlan *p, int b,
+                     int oy0, int oy1, int rows);
+};
 
-/* Input row iy, columns [ix0, ix0 + p->ring_w), channels [c0, c0 + cn) of
- * image img into dst (ring_w x 16 floats): zero outside the image and past
- * cn, the pre-activation (scale s, shift t) applied inside. The columns
- * inside the image are one tight loop per case: with the bounds checks
- * and the activation's switch inside it, filling cost as much as the taps
- * (perf). */
-RTK_CLONES
-static void dw_fill_row(float *restrict dst, const float *restrict img,
-                        const DwPlan *p, int iy, int ix0, int c0, int cn,
-                        const float *restrict s, const float *restrict t) {
-  const RtDwConv2d *d = p->d;
-  const RtPreact *pre = p->pre;
-  int xa = ix0 < 0 ? -ix0 : 0, xb = d->w - ix0;
-  if (xb > p->ring_w)
-    xb = p->ring_w;
-  const Vec16 zero = {0};
-  if (iy < 0 || iy >= d->h || xb <= xa) {
-    for (int x = 0; x < p->ring_w; x++)
-      VSTORE(dst + x * LANES, zero);
-    return;
-  }
-  /* A column or two of padding: vector stores, where memset's call cost
-   * as much as the copy on 8x8 maps (perf). */
-  for (int x = 0; x < xa; x++)
-    VSTORE(dst + x * LANES, zero);
-  for (int x = xb; x < p->ring_w; x++)
-    VSTORE(dst + x * LANES, zero);
-  const float *src = img + ((long)iy * d->w + ix0 + xa) * p->in_cs + c0;
-  float *o = dst + (long)xa * LANES;
-  int n = xb - xa;
-  long cs = p->in_cs;
-  if (p->pool > 1) { /* pooled into the buffer, then mapped in place */
-    dw_pool_row(o, img, p, iy, ix0 + xa, n, c0, cn);
-    if (!pre->scale && !pre->shift && pre->act == RT_ACT_LINEAR)
-      return;
-    src = o;
-    cs = LANES;
-  }
-  if (cn == LANES && !pre) {
-    for (int x = 0; x < n; x++)
-      VSTORE(o + x * LANES, VLOAD(src + x * cs));
-  } else if (cn == LANES && pre->act == RT_ACT_RELU) {
-    const Vec16 sv = VLOAD(s), tv = VLOAD(t);
-    for (int x = 0; x < n; x++) {
-      Vec16 v = VLOAD(src + x * cs) * sv + tv;
-      VSTORE(o + x * LANES, VSELECT(v > zero, v, zero));
-    }
-  } else if (cn == LANES && vec_act_supported(pre->act)) {
-    const Vec16 sv = VLOAD(s), tv = VLOAD(t);
-    for (int x = 0; x < n; x++) {
-      Vec16 v = VLOAD(src + x * cs) * sv + tv;
-      VACT(v, pre->act, pre->alpha);
-      VSTORE(o + x * LANES, v);
-    }
-  } else {
-    for (int x = 0; x < n; x++)
-      for (int j = 0; j < LANES; j++)
-        o[x * LANES + j] =
-            j < cn ? (pre ? pre_apply(pre, c0 + j, src[x * cs + j]) : src[x * cs + j])
-                   : 0.0f;
-  }
+#if RTK_HAS_WIDE
+#define DW_NAME(f) f##_wide16
+#define DW_ATTR RTK_WIDE_TARGET
+#define DW_V Vec16
+#define DW_VU Vec16u
+#define DW_VI Vec16i
+#define DW_W 16
+#include "dwconv2d_parts.h"
+#endif
+#if RTK_HAS_NARROW
+#define DW_NAME(f) f##_narrow8
+#define DW_ATTR RTK_NARROW_CLONES
+#define DW_V Vec8
+#define DW_VU Vec8u
+#define DW_VI Vec8i
+#define DW_W 8
+#include "dwconv2d_parts.h"
+#endif
+
+static const DwKernels *dw_kernels(void) {
+#if RTK_HAS_WIDE
+  if (rtk_use_wide())
+    return &dw_kernels_wide16;
+#endif
+#if RTK_HAS_NARROW
+  return &dw_kernels_narrow8;
+#else
+  return NULL; /* unreachable: rtk_use_wide() is 1 here */
+#endif
 }
 
 /* Fills the plan's input geometry from d and pre; 0 when pre's pool does
@@ -168,127 +137,6 @@ static int dw_plan_input(DwPlan *p, const RtDwConv2d *d, const RtPreact *pre) {
     return 0;
   p->img_floats = (long)src_h * p->src_w * p->in_cs;
   return 1;
-}
-
-/* Bias added, then residual, activation and store of one accumulator, in
- * registers. */
-#define DW_STORE_FAST(o, acc, res)                                             \
-  do {                                                                         \
-    if (res)                                                                   \
-      (acc) += VLOAD(res);                                                     \
-    VACT(acc, act, alpha);                                                     \
-    VSTORE(o, acc);                                                            \
-  } while (0)
-
-/* 3x3 taps of output pixel x into acc (which holds the bias). */
-#define DW_3X3(acc, x)                                                         \
-  do {                                                                         \
-    long o_ = (long)(x) * step;                                                \
-    (acc) += VLOAD(r0 + o_) * w0;                                              \
-    (acc) += VLOAD(r0 + o_ + 16) * w1;                                         \
-    (acc) += VLOAD(r0 + o_ + 32) * w2;                                         \
-    (acc) += VLOAD(r1 + o_) * w3;                                              \
-    (acc) += VLOAD(r1 + o_ + 16) * w4;                                         \
-    (acc) += VLOAD(r1 + o_ + 32) * w5;                                         \
-    (acc) += VLOAD(r2 + o_) * w6;                                              \
-    (acc) += VLOAD(r2 + o_ + 16) * w7;                                         \
-    (acc) += VLOAD(r2 + o_ + 32) * w8;                                         \
-  } while (0)
-
-#define DW_PIXEL_OUT(acc, x)                                                   \
-  DW_STORE_FAST(orow + (long)(x) * p->out_cs, acc,                             \
-                resrow ? resrow + (long)(x) * res_cs : NULL)
-
-/* One output row of a strip for a 3x3 kernel, 16 whole channels and an
- * activation VACT applies: rows[ky] is the buffered input row of tap row
- * ky, its column 0 the strip's first input column; the nine weight
- * vectors are at w, ws floats apart; bias is the bias vector. They stay in
- * registers; eight pixels at a time keep eight FMA chains in flight (one
- * chain is nine FMAs long, each waiting for the last). */
-static inline __attribute__((always_inline)) void
-dw_row_3x3_step(float *restrict orow, const float *restrict resrow,
-                const float *const *rows, const float *restrict w, long ws,
-                const float *restrict bias, const DwPlan *p, int nx,
-                long step) {
-  RtAct act = p->act;
-  float alpha = p->alpha;
-  long res_cs = p->res_cs;
-  Vec16 b = VLOAD(bias);
-  Vec16 w0 = VLOAD(w), w1 = VLOAD(w + ws), w2 = VLOAD(w + 2 * ws);
-  Vec16 w3 = VLOAD(w + 3 * ws), w4 = VLOAD(w + 4 * ws), w5 = VLOAD(w + 5 * ws);
-  Vec16 w6 = VLOAD(w + 6 * ws), w7 = VLOAD(w + 7 * ws), w8 = VLOAD(w + 8 * ws);
-  const float *r0 = rows[0], *r1 = rows[1], *r2 = rows[2];
-  int x = 0;
-  for (; x + 8 <= nx; x += 8) {
-    Vec16 a0 = b, a1 = b, a2 = b, a3 = b, a4 = b, a5 = b, a6 = b, a7 = b;
-    DW_3X3(a0, x);
-    DW_3X3(a1, x + 1);
-    DW_3X3(a2, x + 2);
-    DW_3X3(a3, x + 3);
-    DW_3X3(a4, x + 4);
-    DW_3X3(a5, x + 5);
-    DW_3X3(a6, x + 6);
-    DW_3X3(a7, x + 7);
-    DW_PIXEL_OUT(a0, x);
-    DW_PIXEL_OUT(a1, x + 1);
-    DW_PIXEL_OUT(a2, x + 2);
-    DW_PIXEL_OUT(a3, x + 3);
-    DW_PIXEL_OUT(a4, x + 4);
-    DW_PIXEL_OUT(a5, x + 5);
-    DW_PIXEL_OUT(a6, x + 6);
-    DW_PIXEL_OUT(a7, x + 7);
-  }
-  for (; x + 2 <= nx; x += 2) {
-    Vec16 a0 = b, a1 = b;
-    DW_3X3(a0, x);
-    DW_3X3(a1, x + 1);
-    DW_PIXEL_OUT(a0, x);
-    DW_PIXEL_OUT(a1, x + 1);
-  }
-  if (x < nx) {
-    Vec16 a0 = b;
-    DW_3X3(a0, x);
-    DW_PIXEL_OUT(a0, x);
-  }
-}
-
-/* Stride 1 apart: with the step a constant, the eight pixels' taps share
- * their loads (10 columns a row, not 24). */
-RTK_CLONES
-static void dw_row_3x3(float *restrict orow, const float *restrict resrow,
-                       const float *const *rows, const float *restrict w,
-                       long ws, const float *restrict bias, const DwPlan *p,
-                       int nx) {
-  if (p->d->sw == 1)
-    dw_row_3x3_step(orow, resrow, rows, w, ws, bias, p, nx, LANES);
-  else
-    dw_row_3x3_step(orow, resrow, rows, w, ws, bias, p, nx,
-                    (long)p->d->sw * LANES);
-}
-
-/* The same for any kernel, channel count and activation: one pixel at a
- * time, the epilogue per value. */
-RTK_CLONES
-static void dw_row_any(float *restrict orow, const float *restrict resrow,
-                       const float *const *rows, const float *restrict w,
-                       long ws, const float *restrict bias, const DwPlan *p,
-                       int nx, int cn) {
-  const RtDwConv2d *d = p->d;
-  for (int x = 0; x < nx; x++) {
-    Vec16 acc = VLOAD(bias);
-    for (int ky = 0; ky < d->kh; ky++) {
-      const float *r = rows[ky] + (long)x * d->sw * LANES;
-      const float *wk = w + ky * d->kw * ws;
-      for (int kx = 0; kx < d->kw; kx++)
-        acc += VLOAD(r + kx * LANES) * VLOAD(wk + kx * ws);
-    }
-    float v[LANES];
-    VSTORE(v, acc);
-    float *o = orow + (long)x * p->out_cs;
-    const float *res = resrow ? resrow + (long)x * p->res_cs : NULL;
-    for (int j = 0; j < cn; j++)
-      o[j] = rt_act_apply(p->act, p->alpha, res ? v[j] + res[j] : v[j]);
-  }
 }
 
 /* One item: image b, channels [c0, c0 + cn), output columns
@@ -344,7 +192,7 @@ static void dw_item(const DwPlan *p, float *out, const float *in,
       int slot = first + ky < d->kh ? first + ky : first + ky - d->kh;
       float *r = ring + slot * row_floats;
       if (ring_iy[slot] != iy) {
-        dw_fill_row(r, img, p, iy, ix0, c0, cn, s, t);
+        p->kern->fill_row(r, img, p, iy, ix0, c0, cn, s, t);
         ring_iy[slot] = iy;
       }
       rows[ky] = r;
@@ -358,9 +206,9 @@ static void dw_item(const DwPlan *p, float *out, const float *in,
       res = p->ep->residual + pix * p->res_cs + c0;
     float *orow = out + (pix - p->out_pix0) * p->out_cs + c0;
     if (d->kh == 3 && d->kw == 3 && cn == LANES && vec_act_supported(p->act))
-      dw_row_3x3(orow, res, rows, w, ws, bias, p, nx);
+      p->kern->row_3x3(orow, res, rows, w, ws, bias, p, nx);
     else
-      dw_row_any(orow, res, rows, w, ws, bias, p, nx, cn);
+      p->kern->row_any(orow, res, rows, w, ws, bias, p, nx, cn);
   }
 }
 
@@ -443,7 +291,7 @@ static int dw_plan(DwPlan *p, const RtDwConv2d *d, const RtPreact *pre,
       d->ow < 1 || d->kh < 1 || d->kw < 1 || d->sh < 1 || d->sw < 1 ||
       d->pad_top < 0 || d->pad_left < 0 || d->multiplier < 0)
     return 0;
-  *p = (DwPlan){.d = d, .pre = pre, .ep = ep,
+  *p = (DwPlan){.kern = dw_kernels(), .d = d, .pre = pre, .ep = ep,
                 .mult = d->multiplier ? d->multiplier : 1};
   p->oc = d->c * p->mult;
   p->in_cs = rtk_cs(d->in_cs, d->c);
@@ -507,107 +355,6 @@ static int dw_small_ok(const DwPlan *p) {
          (long)3 * p->ring_w * d->c <= SMALL_FLOATS;
 }
 
-/* Input rows [iy0, iy0 + rows) of image b, columns [-pad_left, ring_w -
- * pad_left), into planes of 16 channels: plane cb, row r, column x at
- * buf[((cb * rows + r) * ring_w + x) * 16]. Zero outside the image. */
-RTK_CLONES
-static void dw_small_fill(float *restrict buf, const float *restrict img,
-                          const DwPlan *p, int iy0, int rows) {
-  const RtDwConv2d *d = p->d;
-  const RtPreact *pre = p->pre;
-  long plane = (long)rows * p->ring_w * LANES;
-  long cs = p->in_cs, src_row = (long)p->src_w * cs;
-  const Vec16 zero = {0};
-  int relu_map = pre && pre->scale && pre->shift && pre->act == RT_ACT_RELU;
-  for (int r = 0; r < rows; r++) {
-    int iy = iy0 + r;
-    for (int x = 0; x < p->ring_w; x++) {
-      int ix = x - d->pad_left;
-      float *o = buf + ((long)r * p->ring_w + x) * LANES;
-      if (iy < 0 || iy >= d->h || ix < 0 || ix >= d->w) {
-        for (int cb = 0; cb < p->ncb; cb++)
-          VSTORE(o + cb * plane, zero);
-        continue;
-      }
-      const float *q = img + ((long)iy * p->pool * p->src_w + (long)ix * p->pool) * cs;
-      if (p->pool == 1 && relu_map) { /* the book's bn -> relu: no branches */
-        for (int cb = 0; cb < p->ncb; cb++) {
-          Vec16 v = VLOAD(q + cb * LANES) * VLOAD(pre->scale + cb * LANES) +
-                    VLOAD(pre->shift + cb * LANES);
-          VSTORE(o + cb * plane, VSELECT(v > zero, v, zero));
-        }
-        continue;
-      }
-      for (int cb = 0; cb < p->ncb; cb++) {
-        const float *qc = q + cb * LANES;
-        Vec16 v = VLOAD(qc);
-        if (p->pool > 1)
-          for (int dy = 0; dy < p->pool; dy++)
-            for (int dx = 0; dx < p->pool; dx++) {
-              Vec16 u = VLOAD(qc + dy * src_row + dx * cs);
-              v = VSELECT(u > v, u, v);
-            }
-        if (pre) {
-          if (pre->scale)
-            v *= VLOAD(pre->scale + cb * LANES);
-          if (pre->shift)
-            v += VLOAD(pre->shift + cb * LANES);
-          VACT(v, pre->act, pre->alpha);
-        }
-        VSTORE(o + cb * plane, v);
-      }
-    }
-  }
-}
-
-/* Output rows [oy0, oy1) of image b from the planes dw_small_fill made of
- * input rows from oy0 * sh - pad_top on. */
-RTK_CLONES
-static void dw_small_conv(float *out, const float *restrict buf,
-                          const float *restrict kernel, const DwPlan *p, int b,
-                          int oy0, int oy1, int rows) {
-  const RtDwConv2d *d = p->d;
-  long plane = (long)rows * p->ring_w * LANES, rstride = (long)p->ring_w * LANES;
-  long xstep = (long)d->sw * LANES, c = p->oc;
-  const float *bias = p->ep ? p->ep->bias : NULL;
-  const float *residual = p->ep ? p->ep->residual : NULL;
-  RtAct act = p->act;
-  float alpha = p->alpha;
-  for (int cb = 0; cb < p->ncb; cb++) {
-    const float *w = kernel + cb * LANES;
-    const Vec16 w0 = VLOAD(w), w1 = VLOAD(w + c), w2 = VLOAD(w + 2 * c);
-    const Vec16 w3 = VLOAD(w + 3 * c), w4 = VLOAD(w + 4 * c), w5 = VLOAD(w + 5 * c);
-    const Vec16 w6 = VLOAD(w + 6 * c), w7 = VLOAD(w + 7 * c), w8 = VLOAD(w + 8 * c);
-    Vec16 bv = {0};
-    if (bias)
-      bv = VLOAD(bias + cb * LANES);
-    for (int oy = oy0; oy < oy1; oy++) {
-      const float *r0 = buf + cb * plane + (long)(oy - oy0) * d->sh * rstride;
-      const float *r1 = r0 + rstride, *r2 = r1 + rstride;
-      long pix = ((long)b * d->oh + oy) * d->ow;
-      float *o = out + (pix - p->out_pix0) * p->out_cs + cb * LANES;
-      const float *res = residual ? residual + pix * p->res_cs + cb * LANES : NULL;
-      for (int ox = 0; ox < d->ow; ox++, o += p->out_cs) {
-        long x = ox * xstep;
-        Vec16 a = bv;
-        a += VLOAD(r0 + x) * w0;
-        a += VLOAD(r0 + x + LANES) * w1;
-        a += VLOAD(r0 + x + 2 * LANES) * w2;
-        a += VLOAD(r1 + x) * w3;
-        a += VLOAD(r1 + x + LANES) * w4;
-        a += VLOAD(r1 + x + 2 * LANES) * w5;
-        a += VLOAD(r2 + x) * w6;
-        a += VLOAD(r2 + x + LANES) * w7;
-        a += VLOAD(r2 + x + 2 * LANES) * w8;
-        if (res)
-          a += VLOAD(res + (long)ox * p->res_cs);
-        VACT(a, act, alpha);
-        VSTORE(o, a);
-      }
-    }
-  }
-}
-
 /* Output rows [oy0, oy1) of image b, all channels, in runs whose input
  * rows fit the buffer. */
 static void dw_small_rows(const DwPlan *p, float *out, const float *in,
@@ -623,8 +370,8 @@ static void dw_small_rows(const DwPlan *p, float *out, const float *in,
   for (int y0 = oy0; y0 < oy1; y0 += run) {
     int y1 = y0 + run < oy1 ? y0 + run : oy1;
     int rows = (y1 - y0 - 1) * d->sh + d->kh;
-    dw_small_fill(buf, img, p, y0 * d->sh - d->pad_top, rows);
-    dw_small_conv(out, buf, kernel, p, b, y0, y1, rows);
+    p->kern->small_fill(buf, img, p, y0 * d->sh - d->pad_top, rows);
+    p->kern->small_conv(out, buf, kernel, p, b, y0, y1, rows);
   }
 }
 
