@@ -201,9 +201,6 @@ int app_cmd_bench(const AppArgs *a, const NetcModel *m) {
   double gflops = med > 0 ? flop / med * 1e-9 : 0;
   double ips = med > 0 ? batch / med : 0;
   double frac = peak > 0 ? gflops / peak : 0;
-  if (rt_kernels_slow_here())
-    app_warn(a, "this runtime was built by GCC and its kernels run here without AVX-512 (%s), where GCC's "
-             "code for them is some 20x slower: rebuild netc with CC=clang (README.md)", rt_kernel_isa());
   if (a->json) {
     cJSON *o = cJSON_CreateObject(), *lat = cJSON_CreateObject();
     if (!o || !lat) {

@@ -2,7 +2,6 @@
  * threading guard. */
 #include <cblas.h>
 #include <omp.h>
-#include <string.h>
 
 #include "kernels_internal.h"
 
@@ -85,17 +84,4 @@ int rtk_use_wide(void) {
          __builtin_cpu_supports("avx512cd");
 }
 #endif
-
-int rt_kernels_slow_here(void) {
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && \
-    !defined(__AVX512F__)
-  /* GCC keeps a 16-float vector in memory where the target has no
-   * 16-float register (the AVX2 and baseline clones; or the whole build
-   * without AVX-512 when NETC_NO_CLONES): the register kernels then run
-   * some 20x slower. clang splits such vectors into registers. */
-  return strcmp(rt_kernel_isa(), "avx512") != 0;
-#else
-  return 0;
-#endif
-}
 

@@ -55,15 +55,11 @@ typedef struct RtContext {
   int team;
 } RtContext;
 
-/* The instruction set the kernels' clones run with on this CPU: "avx512",
- * "avx2", "x86-64" (baseline), or "native" for a build without clones. */
+/* The instruction set the kernels' clones run with on this CPU: "avx512"
+ * (the wide register kernels), "avx2" or "x86-64" (baseline; both the
+ * narrow ones), or "native" for a build without clones. */
 const char *rt_kernel_isa(void);
 
-/* True when this runtime was built by GCC and runs its kernels on a CPU
- * (or target) without AVX-512, where GCC's code for them is some 20x
- * slower than clang's: `bench` warns, and README.md says to build with
- * CC=clang. */
-int rt_kernels_slow_here(void);
 
 /* Runs body(team_ctx, arg) on every thread of one OpenMP team of ctx's
  * threads, team_ctx being *ctx with team set: a forward pass forks and
