@@ -30,8 +30,17 @@
 
 /* STEM_PX pixels x 32 channels: 16 accumulators of 16 floats, each two
  * 8-float halves (vec8x2.h: GCC keeps those in registers on AVX2 too).
- * The window (on the stack) holds at least kh input rows. */
-enum { STEM_MAX_K = 64, STEM_PX = 8, STEM_WINDOW_FLOATS = 8192 };
+ * Without AVX-512 (rtk_use_wide() false: 16 registers of 8 floats) blocks
+ * of STEM_PX_NARROW pixels, 12 registers of sums: cifar_bn_cnn's stem in
+ * the AVX2 build 0.47-0.79 ms -> 0.42-0.45 (batch 8, one thread; 2 or 4
+ * pixels: 0.46-0.56, 0.48-0.51). The window (on the stack) holds at least
+ * kh input rows. */
+enum {
+  STEM_MAX_K = 64,
+  STEM_PX = 8,
+  STEM_PX_NARROW = 3,
+  STEM_WINDOW_FLOATS = 8192
+};
 
 typedef struct Stem {
   const RtConv2d *d;
@@ -44,6 +53,7 @@ typedef struct Stem {
   long row_floats; /* one row of the window (wp * c) or input (w * in_cs) */
   long step;       /* floats from one output pixel's taps to the next's */
   int band;        /* output rows per window */
+  int max_px;      /* pixels per block: STEM_PX or STEM_PX_NARROW */
   int vec_act;     /* the activation is applied in registers */
   /* The bias of the last panel, padded with zeros to GEMM_NR (all of it
    * zeros when there is no bias): full panels read ep->bias in place. */
@@ -183,8 +193,9 @@ static StemBlockFn *const stem_blocks[STEM_PX + 1] = {
     stem_block_5, stem_block_6, stem_block_7, stem_block_8};
 
 /* Output row `pix0 / ow` (pix0: its first pixel's index in the output)
- * from its taps' rows at src (the window's, or the input's in place). The row's pixels go in blocks as even as
- * STEM_PX allows (28 pixels: 4 x 7, not 8 + 8 + 8 + 4). */
+ * from its taps' rows at src (the window's, or the input's in place). The
+ * row's pixels go in blocks as even as s->max_px allows (28 pixels: 4 x 7,
+ * not 8 + 8 + 8 + 4). */
 static void stem_row(float *out, const float *src, const Stem *s, long pix0) {
   const RtConv2d *d = s->d;
   const RtEpilogue *ep = s->ep;
@@ -192,7 +203,7 @@ static void stem_row(float *out, const float *src, const Stem *s, long pix0) {
   const long step = s->step;
   const long res_ld = ep && ep->residual ? (ep->res_cs ? ep->res_cs
                                                        : s->out_cs) : 0;
-  int blocks = (d->ow + STEM_PX - 1) / STEM_PX;
+  int blocks = (d->ow + s->max_px - 1) / s->max_px;
   for (int b = 0, ox = 0; b < blocks; b++) {
     int px = (d->ow - ox) / (blocks - b); /* the wider blocks last */
     for (int p0 = 0; p0 < d->oc; p0 += GEMM_NR) {
@@ -275,6 +286,7 @@ void rtk_conv_stem(const RtContext *ctx, float *out, const float *in,
   Stem s = {.d = d, .out = out, .in = in, .packed = packed, .ep = ep,
             .in_cs = rtk_cs(d->in_cs, d->c), .out_cs = rtk_cs(d->out_cs, d->oc),
             .wp = (d->ow - 1) * d->sw + d->kw,
+            .max_px = rtk_use_wide() ? STEM_PX : STEM_PX_NARROW,
             .vec_act = !ep || vec_act_supported(ep->act)};
   s.in_place = stem_in_place(d);
   s.row_floats = s.in_place ? (long)d->w * s.in_cs : (long)s.wp * d->c;
