@@ -73,15 +73,17 @@ const char *rt_kernel_isa(void) {
 #endif
 }
 
-#if RTK_HAS_WIDE && RTK_HAS_NARROW
-int rtk_use_wide(void) {
-  /* rt_kernel_isa()'s test without its strings: called per GEMM. libgcc
+#if RTK_HAS_WIDE + RTK_HAS_NARROW + RTK_HAS_BASE > 1
+int rtk_vec_width(void) {
+  /* rt_kernel_isa()'s tests without its strings: called per GEMM. libgcc
    * (or compiler-rt) has filled the features before main. */
-  return __builtin_cpu_supports("avx512f") &&
-         __builtin_cpu_supports("avx512bw") &&
-         __builtin_cpu_supports("avx512dq") &&
-         __builtin_cpu_supports("avx512vl") &&
-         __builtin_cpu_supports("avx512cd");
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
+      __builtin_cpu_supports("avx512cd"))
+    return 16;
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    return 8;
+  return 4;
 }
 #endif
 

@@ -30,7 +30,7 @@
 
 /* STEM_PX pixels x 32 channels: 16 accumulators of 16 floats, each two
  * 8-float halves (vec8x2.h: GCC keeps those in registers on AVX2 too).
- * Without AVX-512 (rtk_use_wide() false: 16 registers of 8 floats) blocks
+ * With AVX2 (rtk_vec_width() 8: 16 registers of 8 floats) blocks
  * of STEM_PX_NARROW pixels, 12 registers of sums: cifar_bn_cnn's stem in
  * the AVX2 build 0.47-0.79 ms -> 0.42-0.45 (batch 8, one thread; 2 or 4
  * pixels: 0.46-0.56, 0.48-0.51). The window (on the stack) holds at least
@@ -88,7 +88,11 @@ int rtk_conv_stem_fits(const RtConv2d *d) {
   int gemm_in_place = d->kh == 1 && d->kw == 1 && d->sh == 1 &&
                       d->sw == 1 && d->pad_top == 0 && d->pad_left == 0 &&
                       d->oh == d->h && d->ow == d->w;
-  if ((d->groups != 0 && d->groups != 1) || k > STEM_MAX_K || gemm_in_place)
+  /* Its sums are 8-float halves (vec8x2.h), which GCC keeps in memory
+   * where vectors are 4 floats: the GEMM's 4-float variant does better
+   * there. */
+  if ((d->groups != 0 && d->groups != 1) || k > STEM_MAX_K ||
+      gemm_in_place || rtk_vec_width() < 8)
     return 0;
   return stem_in_place(d) || (long)d->kh * wp * d->c <= STEM_WINDOW_FLOATS;
 }
@@ -286,7 +290,7 @@ void rtk_conv_stem(const RtContext *ctx, float *out, const float *in,
   Stem s = {.d = d, .out = out, .in = in, .packed = packed, .ep = ep,
             .in_cs = rtk_cs(d->in_cs, d->c), .out_cs = rtk_cs(d->out_cs, d->oc),
             .wp = (d->ow - 1) * d->sw + d->kw,
-            .max_px = rtk_use_wide() ? STEM_PX : STEM_PX_NARROW,
+            .max_px = rtk_vec_width() >= 16 ? STEM_PX : STEM_PX_NARROW,
             .vec_act = !ep || vec_act_supported(ep->act)};
   s.in_place = stem_in_place(d);
   s.row_floats = s.in_place ? (long)d->w * s.in_cs : (long)s.wp * d->c;

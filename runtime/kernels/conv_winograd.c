@@ -89,11 +89,12 @@ static int wino_plan(WinoPlan *p, const RtConv2d *d, int tile) {
   return 1;
 }
 
-/* Transforms run on 16 channels at a time where the wide variant runs
- * (kernels_internal.h, "Wide and narrow variants"), then on 8 at a time,
- * then on the tail one float at a time, all through the same macros. A
- * 16-float vector would live in memory in GCC's AVX2 clone. */
-enum { VL16 = 16, VL8 = 8 };
+/* Transforms run on as many channels at a time as the CPU's vectors hold
+ * (rtk_vec_width: kernels_internal.h, "Vector-width variants"), then on
+ * narrower vectors, then on the tail one float at a time, all through the
+ * same macros. A vector wider than the registers would live in memory in
+ * GCC's code for the narrower clones. */
+enum { VL16 = 16, VL8 = 8, VL4 = 4 };
 #define SLOAD(p) (*(p))
 #define SSTORE(p, x) (*(p) = (x))
 
@@ -158,18 +159,21 @@ size_t rt_winograd_kernel_floats(int c, int oc, int tile) {
 
 /* U[xi] = (G g G^T)[xi] for g = kernel[., ., ci, co], each U[xi] (c x oc)
  * packed for rtk_gemm_packed (output channel co of row ci at panel
- * co / GEMM_NR, offset co % GEMM_NR): 16 or 8 output channels at a time,
- * which never straddle a panel. Runs at load, and in every training step. */
+ * co / GEMM_NR, offset co % GEMM_NR): 16, 8 or 4 output channels at a
+ * time, which never straddle a panel. Runs at load, and in every training step. */
 RTK_CLONES static void wino_kernel_rows(float *u, const float *kernel, int c,
                                         int oc, int tile) {
   long plane = (long)rtk_gemm_packed_floats(c, oc), kplane = (long)c * oc;
+  int width = rtk_vec_width();
   memset(u, 0, (size_t)((tile + 2) * (tile + 2) * plane) * sizeof *u);
   for (int ci = 0; ci < c; ci++) {
     int co = 0;
-    while (rtk_use_wide() && co + VL16 <= oc)
+    while (width >= VL16 && co + VL16 <= oc)
       WINO_KERNEL_AT(Vec16, VLOAD, VSTORE, VL16);
-    while (co + VL8 <= oc)
+    while (width >= VL8 && co + VL8 <= oc)
       WINO_KERNEL_AT(Vec8, V8LOAD, V8STORE, VL8);
+    while (co + VL4 <= oc)
+      WINO_KERNEL_AT(Vec4, V4LOAD, V4STORE, VL4);
     while (co < oc)
       WINO_KERNEL_AT(float, SLOAD, SSTORE, 1);
   }
@@ -296,6 +300,7 @@ size_t rt_conv2d_winograd_workspace_floats(const RtConv2d *d, int tile) {
  * mapped tensor. */
 #define PLAIN_V16(dst, i) ((dst) = VLOAD(px[i] + k))
 #define PLAIN_V8(dst, i) ((dst) = V8LOAD(px[i] + k))
+#define PLAIN_V4(dst, i) ((dst) = V4LOAD(px[i] + k))
 #define PLAIN_S(dst, i) ((dst) = px[i][k])
 #define PRE_V(T, TI, LOAD, dst, i)                                         \
   do {                                                                     \
@@ -309,6 +314,7 @@ size_t rt_conv2d_winograd_workspace_floats(const RtConv2d *d, int tile) {
   } while (0)
 #define PRE_V16(dst, i) PRE_V(Vec16, Vec16i, VLOAD, dst, i)
 #define PRE_V8(dst, i) PRE_V(Vec8, Vec8i, V8LOAD, dst, i)
+#define PRE_V4(dst, i) PRE_V(Vec4, Vec4i, V4LOAD, dst, i)
 #define PRE_S(dst, i)                                                      \
   ((dst) = inside[i] ? rt_act_apply(pre->act, pre->alpha,                  \
                                        px[i][k] * (sc ? sc[k] : 1.0f) +    \
@@ -320,25 +326,31 @@ size_t rt_conv2d_winograd_workspace_floats(const RtConv2d *d, int tile) {
  * to them, with its scale and shift in sc and sh. */
 #define WINO_INPUT_BLOCK(A, BT)                                            \
   do {                                                                     \
-    int k = 0, wide = rtk_use_wide();                                      \
+    int k = 0, width = rtk_vec_width();                                    \
     if (!pre) {                                                            \
-      for (; wide && k + VL16 <= c; k += VL16)                             \
+      for (; width >= VL16 && k + VL16 <= c; k += VL16)                    \
         WINO_INPUT(Vec16, PLAIN_V16, VSTORE, A, BT);                       \
-      for (; k + VL8 <= c; k += VL8)                                       \
+      for (; width >= VL8 && k + VL8 <= c; k += VL8)                       \
         WINO_INPUT(Vec8, PLAIN_V8, V8STORE, A, BT);                        \
+      for (; k + VL4 <= c; k += VL4)                                       \
+        WINO_INPUT(Vec4, PLAIN_V4, V4STORE, A, BT);                        \
       for (; k < c; k++)                                                   \
         WINO_INPUT(float, PLAIN_S, SSTORE, A, BT);                         \
       return;                                                              \
     }                                                                      \
     int relu = pre->act == RT_ACT_RELU;                                    \
     if (sc && sh && vec_act_supported(pre->act)) {                         \
-      for (; wide && k + VL16 <= c; k += VL16) {                           \
+      for (; width >= VL16 && k + VL16 <= c; k += VL16) {                  \
         Vec16 sv = VLOAD(sc + k), tv = VLOAD(sh + k);                      \
         WINO_INPUT(Vec16, PRE_V16, VSTORE, A, BT);                         \
       }                                                                    \
-      for (; k + VL8 <= c; k += VL8) {                                     \
+      for (; width >= VL8 && k + VL8 <= c; k += VL8) {                     \
         Vec8 sv = V8LOAD(sc + k), tv = V8LOAD(sh + k);                     \
         WINO_INPUT(Vec8, PRE_V8, V8STORE, A, BT);                          \
+      }                                                                    \
+      for (; k + VL4 <= c; k += VL4) {                                     \
+        Vec4 sv = V4LOAD(sc + k), tv = V4LOAD(sh + k);                     \
+        WINO_INPUT(Vec4, PRE_V4, V4STORE, A, BT);                          \
       }                                                                    \
     }                                                                      \
     for (; k < c; k++)                                                     \
@@ -364,12 +376,13 @@ RTK_CLONES static void wino_input_block4(float *restrict v, long plane,
 RTK_CLONES static void wino_output_block2(float *const *px,
                                           const float *restrict m, long plane,
                                           int oc) {
-  int k = 0;
-  if (rtk_use_wide())
-    for (; k + VL16 <= oc; k += VL16)
-      WINO_OUTPUT(Vec16, VLOAD, VSTORE, 4, 2, AT4);
-  for (; k + VL8 <= oc; k += VL8)
+  int k = 0, width = rtk_vec_width();
+  for (; width >= VL16 && k + VL16 <= oc; k += VL16)
+    WINO_OUTPUT(Vec16, VLOAD, VSTORE, 4, 2, AT4);
+  for (; width >= VL8 && k + VL8 <= oc; k += VL8)
     WINO_OUTPUT(Vec8, V8LOAD, V8STORE, 4, 2, AT4);
+  for (; k + VL4 <= oc; k += VL4)
+    WINO_OUTPUT(Vec4, V4LOAD, V4STORE, 4, 2, AT4);
   for (; k < oc; k++)
     WINO_OUTPUT(float, SLOAD, SSTORE, 4, 2, AT4);
 }
@@ -377,12 +390,13 @@ RTK_CLONES static void wino_output_block2(float *const *px,
 RTK_CLONES static void wino_output_block4(float *const *px,
                                           const float *restrict m, long plane,
                                           int oc) {
-  int k = 0;
-  if (rtk_use_wide())
-    for (; k + VL16 <= oc; k += VL16)
-      WINO_OUTPUT(Vec16, VLOAD, VSTORE, 6, 4, AT6);
-  for (; k + VL8 <= oc; k += VL8)
+  int k = 0, width = rtk_vec_width();
+  for (; width >= VL16 && k + VL16 <= oc; k += VL16)
+    WINO_OUTPUT(Vec16, VLOAD, VSTORE, 6, 4, AT6);
+  for (; width >= VL8 && k + VL8 <= oc; k += VL8)
     WINO_OUTPUT(Vec8, V8LOAD, V8STORE, 6, 4, AT6);
+  for (; k + VL4 <= oc; k += VL4)
+    WINO_OUTPUT(Vec4, V4LOAD, V4STORE, 6, 4, AT6);
   for (; k < oc; k++)
     WINO_OUTPUT(float, SLOAD, SSTORE, 6, 4, AT6);
 }
@@ -727,24 +741,26 @@ static void turn_kernel(float *turned, const float *kernel, int c, int oc) {
 
 RTK_CLONES static void wino_dout_block2(float *restrict dm, long plane,
                                         const float *const *px, int oc) {
-  int k = 0;
-  if (rtk_use_wide())
-    for (; k + VL16 <= oc; k += VL16)
-      WINO_DOUT(Vec16, VLOAD, VSTORE, 4, 2, A4ADJ);
-  for (; k + VL8 <= oc; k += VL8)
+  int k = 0, width = rtk_vec_width();
+  for (; width >= VL16 && k + VL16 <= oc; k += VL16)
+    WINO_DOUT(Vec16, VLOAD, VSTORE, 4, 2, A4ADJ);
+  for (; width >= VL8 && k + VL8 <= oc; k += VL8)
     WINO_DOUT(Vec8, V8LOAD, V8STORE, 4, 2, A4ADJ);
+  for (; k + VL4 <= oc; k += VL4)
+    WINO_DOUT(Vec4, V4LOAD, V4STORE, 4, 2, A4ADJ);
   for (; k < oc; k++)
     WINO_DOUT(float, SLOAD, SSTORE, 4, 2, A4ADJ);
 }
 
 RTK_CLONES static void wino_dout_block4(float *restrict dm, long plane,
                                         const float *const *px, int oc) {
-  int k = 0;
-  if (rtk_use_wide())
-    for (; k + VL16 <= oc; k += VL16)
-      WINO_DOUT(Vec16, VLOAD, VSTORE, 6, 4, A6ADJ);
-  for (; k + VL8 <= oc; k += VL8)
+  int k = 0, width = rtk_vec_width();
+  for (; width >= VL16 && k + VL16 <= oc; k += VL16)
+    WINO_DOUT(Vec16, VLOAD, VSTORE, 6, 4, A6ADJ);
+  for (; width >= VL8 && k + VL8 <= oc; k += VL8)
     WINO_DOUT(Vec8, V8LOAD, V8STORE, 6, 4, A6ADJ);
+  for (; k + VL4 <= oc; k += VL4)
+    WINO_DOUT(Vec4, V4LOAD, V4STORE, 6, 4, A6ADJ);
   for (; k < oc; k++)
     WINO_DOUT(float, SLOAD, SSTORE, 6, 4, A6ADJ);
 }
@@ -788,18 +804,24 @@ static void wino_dout(const WinoPlan *p, const float *dout, long blk,
 
 RTK_CLONES static void wino_dkernel_row(float *dk, const float *du, long plane,
                                         int oc, int tile) {
-  int co = 0;
-  for (; rtk_use_wide() && co + VL16 <= oc; co += VL16) {
+  int co = 0, width = rtk_vec_width();
+  for (; width >= VL16 && co + VL16 <= oc; co += VL16) {
     if (tile == 2)
       WINO_DG(Vec16, VLOAD, VSTORE, 4, G4ADJ);
     else
       WINO_DG(Vec16, VLOAD, VSTORE, 6, G6ADJ);
   }
-  for (; co + VL8 <= oc; co += VL8) {
+  for (; width >= VL8 && co + VL8 <= oc; co += VL8) {
     if (tile == 2)
       WINO_DG(Vec8, V8LOAD, V8STORE, 4, G4ADJ);
     else
       WINO_DG(Vec8, V8LOAD, V8STORE, 6, G6ADJ);
+  }
+  for (; co + VL4 <= oc; co += VL4) {
+    if (tile == 2)
+      WINO_DG(Vec4, V4LOAD, V4STORE, 4, G4ADJ);
+    else
+      WINO_DG(Vec4, V4LOAD, V4STORE, 6, G6ADJ);
   }
   for (; co < oc; co++) {
     if (tile == 2)

@@ -167,20 +167,46 @@ static void dense_narrow_rows_x2(float *out, long ldo, const float *x,
   }
 }
 
+/* A narrow head's kernels for this CPU's vectors (rtk_vec_width): the
+ * 16-float ones, their twins on 8-float halves, or OpenBLAS where vectors
+ * are 4 floats (the halves would live in memory there). One row: */
+static void narrow_one(float *out, const float *x, const float *w, long ldw,
+                       int k, int n, int width) {
+  if (width >= 16)
+    dense_narrow(out, x, w, ldw, k, n);
+  else if (width >= 8)
+    dense_narrow_x2(out, x, w, ldw, k, n);
+  else
+    cblas_sgemv(CblasRowMajor, CblasTrans, k, n, 1.0f, w, ldw, x, 1, 0.0f,
+                out, 1);
+}
+
+/* Up to NARROW_ROWS rows: */
+static void narrow_rows(float *out, long ldo, const float *x, long ldx,
+                        const float *w, long ldw, int k, int n, int rows,
+                        int width) {
+  if (width >= 16)
+    dense_narrow_rows(out, ldo, x, ldx, w, ldw, k, n, rows);
+  else if (width >= 8)
+    dense_narrow_rows_x2(out, ldo, x, ldx, w, ldw, k, n, rows);
+  else
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, n, k, 1.0f,
+                x, ldx, w, ldw, 0.0f, out, ldo);
+}
+
 static void dense_block(float *out, const float *in, const float *kernel,
                         const RtEpilogue *ep, const RtDense *d, int in_cs,
                         int out_cs, long r0, long rows, int c0, int cols) {
   float *c = out + r0 * out_cs + c0;
-  int wide = rtk_use_wide();
+  int width = rtk_vec_width();
   if (cols <= NARROW_OUT && rows == 1) {
-    (wide ? dense_narrow : dense_narrow_x2)(c, in + r0 * in_cs, kernel + c0,
-                                            d->out, d->in, cols);
+    narrow_one(c, in + r0 * in_cs, kernel + c0, d->out, d->in, cols, width);
   } else if (cols <= NARROW_OUT) {
     for (long r = 0; r < rows; r += NARROW_ROWS)
-      (wide ? dense_narrow_rows : dense_narrow_rows_x2)(
-          c + r * out_cs, out_cs, in + (r0 + r) * in_cs, in_cs, kernel + c0,
-          d->out, d->in, cols,
-          rows - r < NARROW_ROWS ? (int)(rows - r) : NARROW_ROWS);
+      narrow_rows(c + r * out_cs, out_cs, in + (r0 + r) * in_cs, in_cs,
+                  kernel + c0, d->out, d->in, cols,
+                  rows - r < NARROW_ROWS ? (int)(rows - r) : NARROW_ROWS,
+                  width);
   } else if (rows == 1)
     cblas_sgemv(CblasRowMajor, CblasTrans, d->in, cols, 1.0f, kernel + c0,
                 d->out, in + r0 * in_cs, 1, 0.0f, c, 1);
@@ -223,8 +249,8 @@ static void dense_k_share(float *out, const float *in, const float *kernel,
   int mine = rtk_share(d->in, parts, &lo, &hi);
   float part[16];
   if (mine)
-    dense_narrow(part, in + lo, kernel + lo * d->out, d->out, (int)(hi - lo),
-                 d->out);
+    narrow_one(part, in + lo, kernel + lo * d->out, d->out, (int)(hi - lo),
+               d->out, rtk_vec_width());
   int t = omp_get_thread_num(), size = omp_get_num_threads();
   for (int s = 0; s < size; s++) {
     if (s == t && mine) {

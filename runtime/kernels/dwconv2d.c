@@ -74,9 +74,9 @@ static float pooled(const DwPlan *p, const float *img, int iy, int ix, int ch) {
 
 /* ---- The vector path (multiplier 1) --------------------------------------- */
 
-/* The vector kernels (dwconv2d_parts.h) in a wide variant (16-float
- * vectors, AVX-512) and a narrow one (8-float: AVX2 and the baseline),
- * each where this build can run it (kernels_internal.h). */
+/* The vector kernels (dwconv2d_parts.h) for 16-float vectors (AVX-512),
+ * 8 (AVX2) and 4 (SSE2 and other targets), each where this build can run
+ * it (kernels_internal.h, "Vector-width variants"). */
 struct DwKernels {
   void (*fill_row)(float *restrict dst, const float *restrict img,
                    const DwPlan *p, int iy, int ix0, int c0, int cn,
@@ -106,23 +106,38 @@ struct DwKernels {
 #endif
 #if RTK_HAS_NARROW
 #define DW_NAME(f) f##_narrow8
-#define DW_ATTR RTK_NARROW_CLONES
+#define DW_ATTR RTK_NARROW_TARGET
 #define DW_V Vec8
 #define DW_VU Vec8u
 #define DW_VI Vec8i
 #define DW_W 8
 #include "dwconv2d_parts.h"
 #endif
+#if RTK_HAS_BASE
+#define DW_NAME(f) f##_base4
+#define DW_ATTR RTK_BASE_TARGET
+#define DW_V Vec4
+#define DW_VU Vec4u
+#define DW_VI Vec4i
+#define DW_W 4
+#include "dwconv2d_parts.h"
+#endif
 
 static const DwKernels *dw_kernels(void) {
+  int width = rtk_vec_width();
+  (void)width;
 #if RTK_HAS_WIDE
-  if (rtk_use_wide())
+  if (width == 16)
     return &dw_kernels_wide16;
 #endif
 #if RTK_HAS_NARROW
-  return &dw_kernels_narrow8;
+  if (width == 8)
+    return &dw_kernels_narrow8;
+#endif
+#if RTK_HAS_BASE
+  return &dw_kernels_base4;
 #else
-  return NULL; /* unreachable: rtk_use_wide() is 1 here */
+  return NULL; /* unreachable: this build has that width */
 #endif
 }
 

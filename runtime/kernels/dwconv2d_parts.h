@@ -2,8 +2,8 @@
  * floats and included once per variant (kernels_internal.h, "Wide and
  * narrow variants"); no include guard on purpose. The buffers keep their
  * 16-channel columns (LANES) either way: a kernel takes a column's lanes
- * in parts of DW_W (FOR_PARTS: one part of 16 in the wide variant, two
- * of 8 in the narrow one), every vector load and store offset by the
+ * in parts of DW_W (FOR_PARTS: one part of 16 with AVX-512, two of 8
+ * with AVX2, four of 4 otherwise), every vector load and store offset by the
  * part's first lane. The includer defines DW_NAME(f) (the variant's name
  * for f), DW_ATTR (its target attribute), DW_V, DW_VU, DW_VI (the vector,
  * its unaligned may_alias twin, its integer twin) and DW_W (its lanes),

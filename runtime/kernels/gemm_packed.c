@@ -49,9 +49,9 @@ void rtk_gemm_pack_b(float *bp, const float *b, long ldb, int k, int n) {
   }
 }
 
-/* The register kernels, in a wide variant (16-float vectors, AVX-512)
- * and a narrow one (8-float vectors: AVX2 and the baseline), each where
- * this build can run it (kernels_internal.h). */
+/* The register kernels for 16-float vectors (AVX-512), 8 (AVX2) and 4
+ * (SSE2 and other targets), each where this build can run it
+ * (kernels_internal.h, "Vector-width variants"). */
 #if RTK_HAS_WIDE
 #define GB_NAME(f) f##_wide16
 #define GB_ATTR RTK_WIDE_TARGET
@@ -64,11 +64,21 @@ void rtk_gemm_pack_b(float *bp, const float *b, long ldb, int k, int n) {
 #endif
 #if RTK_HAS_NARROW
 #define GB_NAME(f) f##_narrow8
-#define GB_ATTR RTK_NARROW_CLONES
+#define GB_ATTR RTK_NARROW_TARGET
 #define GB_V Vec8
 #define GB_VU Vec8u
 #define GB_VI Vec8i
 #define GB_W 8
+#define GB_TWO_PANEL 0
+#include "gemm_blocks.h"
+#endif
+#if RTK_HAS_BASE
+#define GB_NAME(f) f##_base4
+#define GB_ATTR RTK_BASE_TARGET
+#define GB_V Vec4
+#define GB_VU Vec4u
+#define GB_VI Vec4i
+#define GB_W 4
 #define GB_TWO_PANEL 0
 #include "gemm_blocks.h"
 #endif
@@ -89,16 +99,22 @@ typedef struct GemmKernels {
 } GemmKernels;
 
 static GemmKernels gemm_kernels(void) {
+  int width = rtk_vec_width();
+  (void)width;
 #if RTK_HAS_WIDE
-  if (rtk_use_wide())
+  if (width == 16)
     return (GemmKernels){gemm_block_wide16, gemm_block_rows_wide16,
                          gemm_block_two_panel_wide16, 2 * 16};
 #endif
 #if RTK_HAS_NARROW
-  return (GemmKernels){gemm_block_narrow8, gemm_block_rows_narrow8, NULL,
-                       2 * 8};
+  if (width == 8)
+    return (GemmKernels){gemm_block_narrow8, gemm_block_rows_narrow8, NULL,
+                         2 * 8};
+#endif
+#if RTK_HAS_BASE
+  return (GemmKernels){gemm_block_base4, gemm_block_rows_base4, NULL, 2 * 4};
 #else
-  return (GemmKernels){0}; /* unreachable: rtk_use_wide() is 1 here */
+  return (GemmKernels){0}; /* unreachable: this build has that width */
 #endif
 }
 

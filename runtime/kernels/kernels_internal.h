@@ -24,41 +24,54 @@
 #define RTK_CLONES
 #endif
 
-/* ---- Wide and narrow variants ---------------------------------------------
+/* ---- Vector-width variants -------------------------------------------------
  * A register kernel's blocking depends on the register file: AVX-512 has
- * 32 registers of 16 floats, AVX2 16 of 8. And GCC keeps a 16-float vector
- * in memory where the target has no such register (12 accumulators: a
- * load and a store per FMA, some 20x slower), so one source cannot serve
- * both through clones. Kernels that care are written once over a vector
- * type and built as a wide variant (RTK_WIDE_TARGET: AVX-512 only) and a
- * narrow one (RTK_NARROW_CLONES: AVX2 and the baseline), each where this
- * build can run it (RTK_HAS_WIDE, RTK_HAS_NARROW); rtk_use_wide() says
+ * 32 registers of 16 floats, AVX2 16 of 8, SSE2 16 of 4. And GCC keeps a
+ * generic vector wider than the target's registers in memory (a load and
+ * a store per FMA, some 20x to 35x slower), so one source cannot serve
+ * them all through clones. Kernels that care are written once over a
+ * vector type and built per width: 16 floats (RTK_WIDE_TARGET: AVX-512),
+ * 8 (RTK_NARROW_TARGET: AVX2 and FMA, exactly what rtk_vec_width tests,
+ * not all of x86-64-v3) and 4 (RTK_BASE_TARGET: baseline
+ * x86-64, or any other target), each where this build can run it
+ * (RTK_HAS_WIDE, RTK_HAS_NARROW, RTK_HAS_BASE); rtk_vec_width() says
  * which to call. Without clones the build's own target decides. */
 #if defined(__x86_64__) && defined(__linux__) && !defined(NETC_NO_CLONES)
 #define RTK_WIDE_TARGET __attribute__((target("arch=x86-64-v4")))
-#define RTK_NARROW_CLONES \
-  __attribute__((target_clones("arch=x86-64-v3", "default")))
+#define RTK_NARROW_TARGET __attribute__((target("avx2,fma")))
+#define RTK_BASE_TARGET
 #define RTK_HAS_WIDE 1
 #define RTK_HAS_NARROW 1
+#define RTK_HAS_BASE 1
 #elif defined(__AVX512F__)
 #define RTK_WIDE_TARGET
 #define RTK_HAS_WIDE 1
 #define RTK_HAS_NARROW 0
-#else
-#define RTK_NARROW_CLONES
+#define RTK_HAS_BASE 0
+#elif defined(__AVX2__) && defined(__FMA__)
+#define RTK_NARROW_TARGET
 #define RTK_HAS_WIDE 0
 #define RTK_HAS_NARROW 1
+#define RTK_HAS_BASE 0
+#else
+#define RTK_BASE_TARGET
+#define RTK_HAS_WIDE 0
+#define RTK_HAS_NARROW 0
+#define RTK_HAS_BASE 1
 #endif
 
-/* Whether to call the wide variant: this CPU runs RTK_CLONES'
- * x86-64-v4 clone (the same features its resolver tests), or the build
- * has only the wide variant. Also a cheap test inside a clone: the v4
- * clone runs exactly where it is true, so a branch on it leaves the other
- * clones' 16-float code dead. */
-#if RTK_HAS_WIDE && RTK_HAS_NARROW
-int rtk_use_wide(void);
+/* The floats per vector of the variant to call: 16 where this CPU runs
+ * RTK_CLONES' x86-64-v4 clone (the same features its resolver tests), 8
+ * where it has AVX2 and FMA, else 4; or the one width a build without
+ * clones has. Also a cheap test inside a clone: the v4 clone runs exactly
+ * where it is 16, so a branch on it leaves the other clones' 16-float
+ * code dead. */
+#if RTK_HAS_WIDE + RTK_HAS_NARROW + RTK_HAS_BASE > 1
+int rtk_vec_width(void);
 #else
-static inline int rtk_use_wide(void) { return RTK_HAS_WIDE; }
+static inline int rtk_vec_width(void) {
+  return RTK_HAS_WIDE ? 16 : RTK_HAS_NARROW ? 8 : 4;
+}
 #endif
 
 /* `#pragma omp simd` on loops we want vectorized whatever the cost model

@@ -19,6 +19,12 @@
 typedef float Vec8 __attribute__((vector_size(32)));
 typedef float Vec8u __attribute__((vector_size(32), aligned(4), may_alias));
 typedef int Vec8i __attribute__((vector_size(32)));
+/* And the 4-float vector of the baseline variants (kernels_internal.h). */
+typedef float Vec4 __attribute__((vector_size(16)));
+typedef float Vec4u __attribute__((vector_size(16), aligned(4), may_alias));
+typedef int Vec4i __attribute__((vector_size(16)));
+#define V4LOAD(p) (*(const Vec4u *)(p))
+#define V4STORE(p, x) (*(Vec4u *)(p) = (x))
 typedef struct Vec16x2 {
   Vec8 lo, hi;
 } Vec16x2;

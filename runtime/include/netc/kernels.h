@@ -56,8 +56,8 @@ typedef struct RtContext {
 } RtContext;
 
 /* The instruction set the kernels' clones run with on this CPU: "avx512"
- * (the wide register kernels), "avx2" or "x86-64" (baseline; both the
- * narrow ones), or "native" for a build without clones. */
+ * (register kernels on 16-float vectors), "avx2" (8-float) or "x86-64"
+ * (baseline, 4-float), or "native" for a build without clones. */
 const char *rt_kernel_isa(void);
 
 
