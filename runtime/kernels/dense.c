@@ -7,8 +7,8 @@
  * split its input dimension instead (dense_k_share), and a kernel of ours
  * (dense_narrow) replaces OpenBLAS, whose SGEMV runs it as short axpys;
  * at several rows the threads split the rows (dense_narrow_rows). Each
- * narrow kernel has a twin on 8-float halves for CPUs without AVX-512
- * (kernels_internal.h, "Wide and narrow variants"). */
+ * narrow kernel has a twin on 8-float halves for AVX2; without AVX2 the
+ * heads go to OpenBLAS (kernels_internal.h, "Vector-width variants"). */
 #include <cblas.h>
 #include <omp.h>
 #include <string.h>
@@ -70,7 +70,7 @@ static void dense_narrow(float *out, const float *x, const float *w, long ldw,
     out[j] = sum[j];
 }
 
-/* dense_narrow for the narrow variant (kernels_internal.h): the 16 lanes
+/* dense_narrow for AVX2 (kernels_internal.h): the 16 lanes
  * as two 8-float halves, four rows in flight (8 of AVX2's 16 registers). */
 RTK_CLONES
 static void dense_narrow_x2(float *out, const float *x, const float *w,
@@ -137,7 +137,7 @@ static void dense_narrow_rows(float *out, long ldo, const float *x, long ldx,
   }
 }
 
-/* dense_narrow_rows for the narrow variant: one input value per row in
+/* dense_narrow_rows for AVX2: one input value per row in
  * flight (8 ymm accumulators). */
 RTK_CLONES
 static void dense_narrow_rows_x2(float *out, long ldo, const float *x,

@@ -1,6 +1,6 @@
 /* The vector kernels of dwconv2d.c, written once over a vector of DW_W
- * floats and included once per variant (kernels_internal.h, "Wide and
- * narrow variants"); no include guard on purpose. The buffers keep their
+ * floats and included once per variant (kernels_internal.h, "Vector-width
+ * variants"); no include guard on purpose. The buffers keep their
  * 16-channel columns (LANES) either way: a kernel takes a column's lanes
  * in parts of DW_W (FOR_PARTS: one part of 16 with AVX-512, two of 8
  * with AVX2, four of 4 otherwise), every vector load and store offset by the

@@ -1,10 +1,11 @@
 /* The register kernels of gemm_packed.c, written once for a vector of GB_W
- * floats and included once per variant (kernels_internal.h, "Wide and
- * narrow variants"); no include guard on purpose. A block is GEMM_MR rows
- * by GB_NR = 2 * GB_W columns of one packed panel: the whole 32-column
- * panel for 16-float vectors (12 zmm accumulators), half of it for 8-float
- * ones (12 of AVX2's 16 ymm registers, where a whole panel, 24, would
- * spill). The panel's row stride stays GEMM_NR either way.
+ * floats and included once per variant (kernels_internal.h, "Vector-width
+ * variants"); no include guard on purpose. A block is GEMM_MR rows by
+ * GB_NR = 2 * GB_W columns of one packed panel, 12 accumulators: the whole
+ * 32-column panel for 16-float vectors (zmm), half of it for 8-float ones
+ * (12 of AVX2's 16 ymm registers, where a whole panel, 24, would spill), a
+ * quarter for 4-float ones (xmm). The panel's row stride stays GEMM_NR
+ * either way.
  *
  * The includer defines:
  *   GB_NAME(f)  the variant's name for f (names must be unique, even
@@ -12,8 +13,8 @@
  *   GB_ATTR     the variant's target attribute;
  *   GB_V, GB_VU, GB_VI  the vector type, its unaligned may_alias twin and
  *               its integer twin; GB_W its lanes;
- *   GB_TWO_PANEL  1 to build the two-panel tail kernel (gemm_block_two_panel).
- * and this file undefines them at its end. */
+ *   GB_TWO_PANEL  1 to build the two-panel tail kernel (gemm_block_two_panel);
+ * this file undefines them at its end. */
 
 #define GB_NR (2 * GB_W)
 #define GB_LOAD(p) (*(const GB_VU *)(p))

@@ -14,7 +14,8 @@
  * The register kernel (gemm_blocks.h) computes 6 rows x 32 columns of C
  * per step with AVX-512, 12 accumulators of 16 floats, the panel's two
  * vectors loaded and each A value broadcast once per k; with AVX2, whose
- * 16 registers would not hold that, 6 rows x 16 columns, half a panel. K
+ * 16 registers would not hold that, 6 rows x 16 columns, half a panel,
+ * and without AVX2 6 x 8 (kernels_internal.h, "Vector-width variants"). K
  * is cut into blocks of GEMM_KC so that a panel's block (GEMM_KC x 32
  * floats, 32 KiB) stays in L1 while all row blocks stream past it; later
  * K blocks add into C. This file is compiled with -ffp-contract=fast so

@@ -32,10 +32,10 @@
  * them all through clones. Kernels that care are written once over a
  * vector type and built per width: 16 floats (RTK_WIDE_TARGET: AVX-512),
  * 8 (RTK_NARROW_TARGET: AVX2 and FMA, exactly what rtk_vec_width tests,
- * not all of x86-64-v3) and 4 (RTK_BASE_TARGET: baseline
- * x86-64, or any other target), each where this build can run it
- * (RTK_HAS_WIDE, RTK_HAS_NARROW, RTK_HAS_BASE); rtk_vec_width() says
- * which to call. Without clones the build's own target decides. */
+ * not all of x86-64-v3) and 4 (RTK_BASE_TARGET: baseline x86-64, or any
+ * other target), each where this build can run it (RTK_HAS_WIDE,
+ * RTK_HAS_NARROW, RTK_HAS_BASE); rtk_vec_width() says which to call.
+ * Without clones the build's own target decides. */
 #if defined(__x86_64__) && defined(__linux__) && !defined(NETC_NO_CLONES)
 #define RTK_WIDE_TARGET __attribute__((target("arch=x86-64-v4")))
 #define RTK_NARROW_TARGET __attribute__((target("avx2,fma")))
