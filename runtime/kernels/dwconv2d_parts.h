@@ -20,8 +20,8 @@
  * (16 floats a column, zero past cn): each a max over its window. */
 DW_ATTR
 static void DW_NAME(dw_pool_row)(float *restrict o, const float *restrict img,
-                        const DwPlan *p, int iy, int ix, int n, int c0,
-                        int cn) {
+                                 const DwPlan *p, int iy, int ix, int n, int c0,
+                                 int cn) {
   long cs = p->in_cs, row = (long)p->src_w * cs, step = (long)p->pool * cs;
   const float *q = img + ((long)iy * p->pool * p->src_w + (long)ix * p->pool) * cs + c0;
   for (int x = 0; x < n; x++, q += step) {
@@ -50,8 +50,9 @@ static void DW_NAME(dw_pool_row)(float *restrict o, const float *restrict img,
  * (perf). */
 DW_ATTR
 static void DW_NAME(dw_fill_row)(float *restrict dst, const float *restrict img,
-                        const DwPlan *p, int iy, int ix0, int c0, int cn,
-                        const float *restrict s, const float *restrict t) {
+                                 const DwPlan *p, int iy, int ix0, int c0,
+                                 int cn, const float *restrict s,
+                                 const float *restrict t) {
   const RtDwConv2d *d = p->d;
   const RtPreact *pre = p->pre;
   int xa = ix0 < 0 ? -ix0 : 0, xb = d->w - ix0;
@@ -59,9 +60,10 @@ static void DW_NAME(dw_fill_row)(float *restrict dst, const float *restrict img,
     xb = p->ring_w;
   const DW_V zero = {0};
   if (iy < 0 || iy >= d->h || xb <= xa) {
-    FOR_PARTS
-    for (int x = 0; x < p->ring_w; x++)
-      DSTORE(dst + x * LANES, zero);
+    FOR_PARTS {
+      for (int x = 0; x < p->ring_w; x++)
+        DSTORE(dst + x * LANES, zero);
+    }
     return;
   }
   /* A column or two of padding: vector stores, where memset's call cost
@@ -84,9 +86,10 @@ static void DW_NAME(dw_fill_row)(float *restrict dst, const float *restrict img,
     cs = LANES;
   }
   if (cn == LANES && !pre) {
-    FOR_PARTS
-    for (int x = 0; x < n; x++)
-      DSTORE(o + x * LANES, DLOAD(src + x * cs));
+    FOR_PARTS {
+      for (int x = 0; x < n; x++)
+        DSTORE(o + x * LANES, DLOAD(src + x * cs));
+    }
   } else if (cn == LANES && pre->act == RT_ACT_RELU) {
     FOR_PARTS {
       const DW_V sv = DLOAD(s), tv = DLOAD(t);
@@ -150,9 +153,9 @@ static void DW_NAME(dw_fill_row)(float *restrict dst, const float *restrict img,
  * chain is nine FMAs long, each waiting for the last). */
 static inline __attribute__((always_inline)) void
 DW_NAME(dw_row_3x3_step)(float *restrict orow, const float *restrict resrow,
-                const float *const *rows, const float *restrict w, long ws,
-                const float *restrict bias, const DwPlan *p, int nx,
-                long step) {
+                         const float *const *rows, const float *restrict w,
+                         long ws, const float *restrict bias, const DwPlan *p,
+                         int nx, long step) {
   RtAct act = p->act;
   float alpha = p->alpha;
   long res_cs = p->res_cs;
@@ -200,24 +203,28 @@ DW_NAME(dw_row_3x3_step)(float *restrict orow, const float *restrict resrow,
 /* Stride 1 apart: with the step a constant, the eight pixels' taps share
  * their loads (10 columns a row, not 24). */
 DW_ATTR
-static void DW_NAME(dw_row_3x3)(float *restrict orow, const float *restrict resrow,
-                       const float *const *rows, const float *restrict w,
-                       long ws, const float *restrict bias, const DwPlan *p,
-                       int nx) {
+static void DW_NAME(dw_row_3x3)(float *restrict orow,
+                                const float *restrict resrow,
+                                const float *const *rows,
+                                const float *restrict w, long ws,
+                                const float *restrict bias, const DwPlan *p,
+                                int nx) {
   if (p->d->sw == 1)
     DW_NAME(dw_row_3x3_step)(orow, resrow, rows, w, ws, bias, p, nx, LANES);
   else
     DW_NAME(dw_row_3x3_step)(orow, resrow, rows, w, ws, bias, p, nx,
-                    (long)p->d->sw * LANES);
+                             (long)p->d->sw * LANES);
 }
 
 /* The same for any kernel, channel count and activation: one pixel at a
  * time, the epilogue per value. */
 DW_ATTR
-static void DW_NAME(dw_row_any)(float *restrict orow, const float *restrict resrow,
-                       const float *const *rows, const float *restrict w,
-                       long ws, const float *restrict bias, const DwPlan *p,
-                       int nx, int cn) {
+static void DW_NAME(dw_row_any)(float *restrict orow,
+                                const float *restrict resrow,
+                                const float *const *rows,
+                                const float *restrict w, long ws,
+                                const float *restrict bias, const DwPlan *p,
+                                int nx, int cn) {
   const RtDwConv2d *d = p->d;
   for (int x = 0; x < nx; x++) {
     float v[LANES];
@@ -242,8 +249,9 @@ static void DW_NAME(dw_row_any)(float *restrict orow, const float *restrict resr
  * pad_left), into planes of 16 channels: plane cb, row r, column x at
  * buf[((cb * rows + r) * ring_w + x) * 16]. Zero outside the image. */
 DW_ATTR
-static void DW_NAME(dw_small_fill)(float *restrict buf, const float *restrict img,
-                          const DwPlan *p, int iy0, int rows) {
+static void DW_NAME(dw_small_fill)(float *restrict buf,
+                                   const float *restrict img, const DwPlan *p,
+                                   int iy0, int rows) {
   const RtDwConv2d *d = p->d;
   const RtPreact *pre = p->pre;
   long plane = (long)rows * p->ring_w * LANES;
@@ -296,8 +304,9 @@ static void DW_NAME(dw_small_fill)(float *restrict buf, const float *restrict im
  * input rows from oy0 * sh - pad_top on. */
 DW_ATTR
 static void DW_NAME(dw_small_conv)(float *out, const float *restrict buf,
-                          const float *restrict kernel, const DwPlan *p, int b,
-                          int oy0, int oy1, int rows) {
+                                   const float *restrict kernel,
+                                   const DwPlan *p, int b, int oy0, int oy1,
+                                   int rows) {
   const RtDwConv2d *d = p->d;
   long plane = (long)rows * p->ring_w * LANES, rstride = (long)p->ring_w * LANES;
   long xstep = (long)d->sw * LANES, c = p->oc;
