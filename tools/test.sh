@@ -28,16 +28,16 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
 # The kernels' 8- and 4-float variants (runtime/kernels/kernels_internal.h)
 # run only on CPUs without AVX-512 and without AVX2: builds for those
 # targets without clones run them here.
-narrow_tests() { # build dir, C flags
+variant_tests() { # build dir, C flags
   CC=gcc cmake -S . -B "$1" -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_FLAGS="$2" >/dev/null
   cmake --build "$1" -j"$jobs"
   ctest --test-dir "$1" -j"$jobs" --output-on-failure -L 'kernels|ref|train' -LE slow
 }
 echo "== gcc, 8-float kernels (-march=x86-64-v3, no clones)"
 if grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo; then
-  narrow_tests build-narrow "-march=x86-64-v3 -DNETC_NO_CLONES"
+  variant_tests build-narrow "-march=x86-64-v3 -DNETC_NO_CLONES"
 else
   echo "skipped: this CPU has no AVX2"
 fi
 echo "== gcc, 4-float kernels (baseline x86-64, no clones)"
-narrow_tests build-base "-DNETC_NO_CLONES"
+variant_tests build-base "-DNETC_NO_CLONES"

@@ -56,27 +56,12 @@ void rt_layer_done(const RtContext *ctx, int layer) {
 #pragma omp barrier
 }
 
-/* The clone RTK_CLONES picks on this CPU: GCC's resolver tests the same
- * features (x86-64-v4 needs AVX-512 F/BW/CD/DQ/VL, v3 AVX2 and FMA). */
-const char *rt_kernel_isa(void) {
-#if defined(__x86_64__) && defined(__linux__) && !defined(NETC_NO_CLONES)
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
-      __builtin_cpu_supports("avx512cd"))
-    return "avx512";
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-    return "avx2";
-  return "x86-64";
-#else
-  return "native"; /* one build for the compiler's target, no clones */
-#endif
-}
-
 #if RTK_HAS_WIDE + RTK_HAS_NARROW + RTK_HAS_BASE > 1
 int rtk_vec_width(void) {
-  /* rt_kernel_isa()'s tests without its strings: called per GEMM. libgcc
-   * (or compiler-rt) has filled the features before main. */
+  /* The features RTK_CLONES' resolver tests for x86-64-v4, and AVX2 with
+   * FMA. Called per GEMM; libgcc (or compiler-rt) has filled them in
+   * before main, and __builtin_cpu_init returns at once after that. */
+  __builtin_cpu_init();
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
       __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
       __builtin_cpu_supports("avx512cd"))
@@ -87,3 +72,12 @@ int rtk_vec_width(void) {
 }
 #endif
 
+/* The variant rtk_vec_width picks, by the instruction set behind it. */
+const char *rt_kernel_isa(void) {
+#if RTK_HAS_WIDE + RTK_HAS_NARROW + RTK_HAS_BASE > 1
+  int width = rtk_vec_width();
+  return width == 16 ? "avx512" : width == 8 ? "avx2" : "x86-64";
+#else
+  return "native"; /* one build for the compiler's target, no clones */
+#endif
+}

@@ -63,6 +63,7 @@ typedef struct WinoPlan {
   int bh, bw;        /* m x m output blocks per column / row */
   long blocks;       /* n * bh * bw */
   long block_floats; /* V and M floats of one block: xi * (c + oc) */
+  int width;         /* the CPU's vector floats: rtk_vec_width() */
 } WinoPlan;
 
 static int tile_ok(int tile) { return tile == 2 || tile == 4; }
@@ -86,6 +87,7 @@ static int wino_plan(WinoPlan *p, const RtConv2d *d, int tile) {
   p->bw = (d->ow + tile - 1) / tile;
   p->blocks = (long)d->n * p->bh * p->bw;
   p->block_floats = (long)p->xi * (d->c + d->oc);
+  p->width = rtk_vec_width();
   return 1;
 }
 
@@ -97,6 +99,26 @@ static int wino_plan(WinoPlan *p, const RtConv2d *d, int tile) {
 enum { VL16 = 16, VL8 = 8, VL4 = 4 };
 #define SLOAD(p) (*(p))
 #define SSTORE(p, x) (*(p) = (x))
+
+/* BODY(T, TI, LOAD, STORE, ...) at channel k of n, on vectors of 16, 8,
+ * then 4 floats as far as width (the CPU's: rtk_vec_width) allows, each
+ * advancing k by its lanes; BY_VECTORS_THEN_FLOATS then one float at a
+ * time to n. T is the vector (or float), TI its integer twin. */
+#define BY_VECTORS(k, n, width, BODY, ...)                                 \
+  do {                                                                     \
+    for (; (width) >= VL16 && (k) + VL16 <= (n); (k) += VL16)              \
+      BODY(Vec16, Vec16i, VLOAD, VSTORE, __VA_ARGS__);                     \
+    for (; (width) >= VL8 && (k) + VL8 <= (n); (k) += VL8)                 \
+      BODY(Vec8, Vec8i, V8LOAD, V8STORE, __VA_ARGS__);                     \
+    for (; (k) + VL4 <= (n); (k) += VL4)                                   \
+      BODY(Vec4, Vec4i, V4LOAD, V4STORE, __VA_ARGS__);                     \
+  } while (0)
+#define BY_VECTORS_THEN_FLOATS(k, n, width, BODY, ...)                     \
+  do {                                                                     \
+    BY_VECTORS(k, n, width, BODY, __VA_ARGS__);                            \
+    for (; (k) < (n); (k)++)                                               \
+      BODY(float, int, SLOAD, SSTORE, __VA_ARGS__);                        \
+  } while (0)
 
 size_t rt_winograd_kernel_floats(int c, int oc, int tile) {
   if (c < 1 || oc < 1 || !tile_ok(tile))
@@ -144,17 +166,13 @@ size_t rt_winograd_kernel_floats(int c, int oc, int tile) {
   } while (0)
 
 /* WINO_KERNEL for the lanes of T from output channel co of input
- * channel ci on, then co += lanes. */
-#define WINO_KERNEL_AT(T, LOAD, STORE, lanes)                              \
+ * channel ci on. */
+#define WINO_KERNEL_AT(T, TI, LOAD, STORE, A, G)                           \
   do {                                                                     \
     const float *src = kernel + (long)ci * oc + co;                        \
     float *dst = u + (long)(co / GEMM_NR) * c * GEMM_NR +                  \
                  (long)ci * GEMM_NR + co % GEMM_NR;                        \
-    if (tile == 2)                                                         \
-      WINO_KERNEL(T, LOAD, STORE, 4, G4);                                  \
-    else                                                                   \
-      WINO_KERNEL(T, LOAD, STORE, 6, G6);                                  \
-    co += (lanes);                                                         \
+    WINO_KERNEL(T, LOAD, STORE, A, G);                                     \
   } while (0)
 
 /* U[xi] = (G g G^T)[xi] for g = kernel[., ., ci, co], each U[xi] (c x oc)
@@ -168,14 +186,10 @@ RTK_CLONES static void wino_kernel_rows(float *u, const float *kernel, int c,
   memset(u, 0, (size_t)((tile + 2) * (tile + 2) * plane) * sizeof *u);
   for (int ci = 0; ci < c; ci++) {
     int co = 0;
-    while (width >= VL16 && co + VL16 <= oc)
-      WINO_KERNEL_AT(Vec16, VLOAD, VSTORE, VL16);
-    while (width >= VL8 && co + VL8 <= oc)
-      WINO_KERNEL_AT(Vec8, V8LOAD, V8STORE, VL8);
-    while (co + VL4 <= oc)
-      WINO_KERNEL_AT(Vec4, V4LOAD, V4STORE, VL4);
-    while (co < oc)
-      WINO_KERNEL_AT(float, SLOAD, SSTORE, 1);
+    if (tile == 2)
+      BY_VECTORS_THEN_FLOATS(co, oc, width, WINO_KERNEL_AT, 4, G4);
+    else
+      BY_VECTORS_THEN_FLOATS(co, oc, width, WINO_KERNEL_AT, 6, G6);
   }
 }
 
@@ -253,12 +267,12 @@ size_t rt_conv2d_winograd_workspace_floats(const RtConv2d *d, int tile) {
 
 /* V = B^T d B for one channel vector at k: d from the a x a pixels px[],
  * V[xi] stored at v + xi * plane + k. */
-#define WINO_INPUT(T, LOADPX, STORE, A, BT)                                \
+#define WINO_INPUT(T, TI, LOAD, STORE, LOADPX, A, BT)                      \
   do {                                                                     \
     T col[A], t[A][A], row[A], out[A];                                     \
     for (int x = 0; x < A; x++) { /* t = B^T d, column by column */       \
       for (int y = 0; y < A; y++)                                          \
-        LOADPX(col[y], y * A + x);                                         \
+        LOADPX(T, TI, LOAD, col[y], y * A + x);                            \
       BT(out, col);                                                        \
       for (int y = 0; y < A; y++)                                          \
         t[y][x] = out[y];                                                  \
@@ -274,7 +288,7 @@ size_t rt_conv2d_winograd_workspace_floats(const RtConv2d *d, int tile) {
 
 /* Y = A^T M A for one channel vector at k: M[xi] at m + xi * plane + k,
  * the M x M outputs to the pixels px[]. */
-#define WINO_OUTPUT(T, LOAD, STORE, A, M, AT)                              \
+#define WINO_OUTPUT(T, TI, LOAD, STORE, A, M, AT)                          \
   do {                                                                     \
     T col[A], t[M][A], row[A], out[A];                                     \
     for (int x = 0; x < A; x++) { /* t = A^T M, column by column */       \
@@ -298,10 +312,7 @@ size_t rt_conv2d_winograd_workspace_floats(const RtConv2d *d, int tile) {
  * are in sv and tv (sc and sh for one float). inside[i] is -1 (all bits)
  * for a pixel in the image, 0 for padding, which stays zero as in the
  * mapped tensor. */
-#define PLAIN_V16(dst, i) ((dst) = VLOAD(px[i] + k))
-#define PLAIN_V8(dst, i) ((dst) = V8LOAD(px[i] + k))
-#define PLAIN_V4(dst, i) ((dst) = V4LOAD(px[i] + k))
-#define PLAIN_S(dst, i) ((dst) = px[i][k])
+#define PLAIN(T, TI, LOAD, dst, i) ((dst) = LOAD(px[i] + k))
 #define PRE_V(T, TI, LOAD, dst, i)                                         \
   do {                                                                     \
     const T z_ = {0};                                                      \
@@ -312,62 +323,50 @@ size_t rt_conv2d_winograd_workspace_floats(const RtConv2d *d, int tile) {
       VACT_T(T, TI, x_, pre->act, pre->alpha);                             \
     (dst) = (T)((TI)x_ & ((TI){0} + inside[i]));                           \
   } while (0)
-#define PRE_V16(dst, i) PRE_V(Vec16, Vec16i, VLOAD, dst, i)
-#define PRE_V8(dst, i) PRE_V(Vec8, Vec8i, V8LOAD, dst, i)
-#define PRE_V4(dst, i) PRE_V(Vec4, Vec4i, V4LOAD, dst, i)
-#define PRE_S(dst, i)                                                      \
+#define PRE_S(T, TI, LOAD, dst, i)                                         \
   ((dst) = inside[i] ? rt_act_apply(pre->act, pre->alpha,                  \
                                        px[i][k] * (sc ? sc[k] : 1.0f) +    \
                                            (sh ? sh[k] : 0.0f))            \
                         : 0.0f)
+/* The pre-activated input for a vector at k: its scale and shift loaded. */
+#define INPUT_PRE_V(T, TI, LOAD, STORE, A, BT)                             \
+  do {                                                                     \
+    T sv = LOAD(sc + k), tv = LOAD(sh + k);                                \
+    WINO_INPUT(T, TI, LOAD, STORE, PRE_V, A, BT);                          \
+  } while (0)
+#define INPUT_PLAIN(T, TI, LOAD, STORE, A, BT)                             \
+  WINO_INPUT(T, TI, LOAD, STORE, PLAIN, A, BT)
 
 /* One block's input transform: px[0..a*a) are its pixels (c channels each;
  * a zero row when outside the image); pre (may be NULL) the map applied
  * to them, with its scale and shift in sc and sh. */
 #define WINO_INPUT_BLOCK(A, BT)                                            \
   do {                                                                     \
-    int k = 0, width = rtk_vec_width();                                    \
+    int k = 0;                                                             \
     if (!pre) {                                                            \
-      for (; width >= VL16 && k + VL16 <= c; k += VL16)                    \
-        WINO_INPUT(Vec16, PLAIN_V16, VSTORE, A, BT);                       \
-      for (; width >= VL8 && k + VL8 <= c; k += VL8)                       \
-        WINO_INPUT(Vec8, PLAIN_V8, V8STORE, A, BT);                        \
-      for (; k + VL4 <= c; k += VL4)                                       \
-        WINO_INPUT(Vec4, PLAIN_V4, V4STORE, A, BT);                        \
-      for (; k < c; k++)                                                   \
-        WINO_INPUT(float, PLAIN_S, SSTORE, A, BT);                         \
+      BY_VECTORS_THEN_FLOATS(k, c, width, INPUT_PLAIN, A, BT);             \
       return;                                                              \
     }                                                                      \
     int relu = pre->act == RT_ACT_RELU;                                    \
-    if (sc && sh && vec_act_supported(pre->act)) {                         \
-      for (; width >= VL16 && k + VL16 <= c; k += VL16) {                  \
-        Vec16 sv = VLOAD(sc + k), tv = VLOAD(sh + k);                      \
-        WINO_INPUT(Vec16, PRE_V16, VSTORE, A, BT);                         \
-      }                                                                    \
-      for (; width >= VL8 && k + VL8 <= c; k += VL8) {                     \
-        Vec8 sv = V8LOAD(sc + k), tv = V8LOAD(sh + k);                     \
-        WINO_INPUT(Vec8, PRE_V8, V8STORE, A, BT);                          \
-      }                                                                    \
-      for (; k + VL4 <= c; k += VL4) {                                     \
-        Vec4 sv = V4LOAD(sc + k), tv = V4LOAD(sh + k);                     \
-        WINO_INPUT(Vec4, PRE_V4, V4STORE, A, BT);                          \
-      }                                                                    \
-    }                                                                      \
+    if (sc && sh && vec_act_supported(pre->act))                           \
+      BY_VECTORS(k, c, width, INPUT_PRE_V, A, BT);                         \
     for (; k < c; k++)                                                     \
-      WINO_INPUT(float, PRE_S, SSTORE, A, BT);                             \
+      WINO_INPUT(float, int, SLOAD, SSTORE, PRE_S, A, BT);                 \
   } while (0)
 
 RTK_CLONES static void wino_input_block2(float *restrict v, long plane,
                                          const float *const *px, int c,
                                          const RtPreact *pre, const float *sc,
-                                         const float *sh, const int *inside) {
+                                         const float *sh, const int *inside,
+                                         int width) {
   WINO_INPUT_BLOCK(4, BT4);
 }
 
 RTK_CLONES static void wino_input_block4(float *restrict v, long plane,
                                          const float *const *px, int c,
                                          const RtPreact *pre, const float *sc,
-                                         const float *sh, const int *inside) {
+                                         const float *sh, const int *inside,
+                                         int width) {
   WINO_INPUT_BLOCK(6, BT6);
 }
 
@@ -375,30 +374,16 @@ RTK_CLONES static void wino_input_block4(float *restrict v, long plane,
  * outside the output). */
 RTK_CLONES static void wino_output_block2(float *const *px,
                                           const float *restrict m, long plane,
-                                          int oc) {
-  int k = 0, width = rtk_vec_width();
-  for (; width >= VL16 && k + VL16 <= oc; k += VL16)
-    WINO_OUTPUT(Vec16, VLOAD, VSTORE, 4, 2, AT4);
-  for (; width >= VL8 && k + VL8 <= oc; k += VL8)
-    WINO_OUTPUT(Vec8, V8LOAD, V8STORE, 4, 2, AT4);
-  for (; k + VL4 <= oc; k += VL4)
-    WINO_OUTPUT(Vec4, V4LOAD, V4STORE, 4, 2, AT4);
-  for (; k < oc; k++)
-    WINO_OUTPUT(float, SLOAD, SSTORE, 4, 2, AT4);
+                                          int oc, int width) {
+  int k = 0;
+  BY_VECTORS_THEN_FLOATS(k, oc, width, WINO_OUTPUT, 4, 2, AT4);
 }
 
 RTK_CLONES static void wino_output_block4(float *const *px,
                                           const float *restrict m, long plane,
-                                          int oc) {
-  int k = 0, width = rtk_vec_width();
-  for (; width >= VL16 && k + VL16 <= oc; k += VL16)
-    WINO_OUTPUT(Vec16, VLOAD, VSTORE, 6, 4, AT6);
-  for (; width >= VL8 && k + VL8 <= oc; k += VL8)
-    WINO_OUTPUT(Vec8, V8LOAD, V8STORE, 6, 4, AT6);
-  for (; k + VL4 <= oc; k += VL4)
-    WINO_OUTPUT(Vec4, V4LOAD, V4STORE, 6, 4, AT6);
-  for (; k < oc; k++)
-    WINO_OUTPUT(float, SLOAD, SSTORE, 6, 4, AT6);
+                                          int oc, int width) {
+  int k = 0;
+  BY_VECTORS_THEN_FLOATS(k, oc, width, WINO_OUTPUT, 6, 4, AT6);
 }
 
 /* Where block blk lies: its image, and the first output row and column
@@ -433,9 +418,9 @@ static void wino_in(const WinoPlan *p, const float *in, long blk, float *v,
   const RtPreact *pre = p->pre;
   const float *sc = pre ? pre->scale : NULL, *sh = pre ? pre->shift : NULL;
   if (p->m == 2)
-    wino_input_block2(v, vplane, px, d->c, pre, sc, sh, inside);
+    wino_input_block2(v, vplane, px, d->c, pre, sc, sh, inside, p->width);
   else
-    wino_input_block4(v, vplane, px, d->c, pre, sc, sh, inside);
+    wino_input_block4(v, vplane, px, d->c, pre, sc, sh, inside, p->width);
 }
 
 /* Block blk's output transform from m (M[xi] at m + xi * mplane), then the
@@ -453,9 +438,9 @@ static void wino_out(const WinoPlan *p, float *out, const RtEpilogue *ep,
                           ? out + (pix0 + (long)y * d->ow + x) * p->out_cs
                           : discard;
   if (t == 2)
-    wino_output_block2(px, m, mplane, d->oc);
+    wino_output_block2(px, m, mplane, d->oc, p->width);
   else
-    wino_output_block4(px, m, mplane, d->oc);
+    wino_output_block4(px, m, mplane, d->oc, p->width);
   int cols = d->ow - ox0 < t ? d->ow - ox0 : t;
   for (int y = 0; y < t && oy0 + y < d->oh; y++)
     rtk_epilogue_tile(px[y * t], p->out_cs, ep, pix0 + (long)y * d->ow, 0,
@@ -722,7 +707,7 @@ static void turn_kernel(float *turned, const float *kernel, int c, int oc) {
 
 /* dM = A dY A^T for one channel vector at k: dY from the m x m pixels
  * px[], dM[xi] stored at dm + xi * plane + k. */
-#define WINO_DOUT(T, LOAD, STORE, A, M, ADJ)                               \
+#define WINO_DOUT(T, TI, LOAD, STORE, A, M, ADJ)                           \
   do {                                                                     \
     T col[M], t[A][M], out[A];                                             \
     for (int x = 0; x < M; x++) { /* t = A dY, column by column */        \
@@ -740,29 +725,17 @@ static void turn_kernel(float *turned, const float *kernel, int c, int oc) {
   } while (0)
 
 RTK_CLONES static void wino_dout_block2(float *restrict dm, long plane,
-                                        const float *const *px, int oc) {
-  int k = 0, width = rtk_vec_width();
-  for (; width >= VL16 && k + VL16 <= oc; k += VL16)
-    WINO_DOUT(Vec16, VLOAD, VSTORE, 4, 2, A4ADJ);
-  for (; width >= VL8 && k + VL8 <= oc; k += VL8)
-    WINO_DOUT(Vec8, V8LOAD, V8STORE, 4, 2, A4ADJ);
-  for (; k + VL4 <= oc; k += VL4)
-    WINO_DOUT(Vec4, V4LOAD, V4STORE, 4, 2, A4ADJ);
-  for (; k < oc; k++)
-    WINO_DOUT(float, SLOAD, SSTORE, 4, 2, A4ADJ);
+                                        const float *const *px, int oc,
+                                        int width) {
+  int k = 0;
+  BY_VECTORS_THEN_FLOATS(k, oc, width, WINO_DOUT, 4, 2, A4ADJ);
 }
 
 RTK_CLONES static void wino_dout_block4(float *restrict dm, long plane,
-                                        const float *const *px, int oc) {
-  int k = 0, width = rtk_vec_width();
-  for (; width >= VL16 && k + VL16 <= oc; k += VL16)
-    WINO_DOUT(Vec16, VLOAD, VSTORE, 6, 4, A6ADJ);
-  for (; width >= VL8 && k + VL8 <= oc; k += VL8)
-    WINO_DOUT(Vec8, V8LOAD, V8STORE, 6, 4, A6ADJ);
-  for (; k + VL4 <= oc; k += VL4)
-    WINO_DOUT(Vec4, V4LOAD, V4STORE, 6, 4, A6ADJ);
-  for (; k < oc; k++)
-    WINO_DOUT(float, SLOAD, SSTORE, 6, 4, A6ADJ);
+                                        const float *const *px, int oc,
+                                        int width) {
+  int k = 0;
+  BY_VECTORS_THEN_FLOATS(k, oc, width, WINO_DOUT, 6, 4, A6ADJ);
 }
 
 /* Block blk's dM from dout (channel stride out_cs; zero outside). */
@@ -779,13 +752,13 @@ static void wino_dout(const WinoPlan *p, const float *dout, long blk,
                           ? dout + (pix0 + (long)y * d->ow + x) * p->out_cs
                           : zero;
   if (t == 2)
-    wino_dout_block2(dm, mplane, px, d->oc);
+    wino_dout_block2(dm, mplane, px, d->oc, p->width);
   else
-    wino_dout_block4(dm, mplane, px, d->oc);
+    wino_dout_block4(dm, mplane, px, d->oc, p->width);
 }
 
 /* dkernel[., ., ci, co] = G^T dU[., ci, co] G for one input channel. */
-#define WINO_DG(T, LOAD, STORE, A, ADJ)                                    \
+#define WINO_DG(T, TI, LOAD, STORE, A, ADJ)                                \
   do {                                                                     \
     T col[A], s[3][A], g[3];                                               \
     for (int x = 0; x < A; x++) { /* s = G^T dU, column by column */      \
@@ -803,32 +776,12 @@ static void wino_dout(const WinoPlan *p, const float *dout, long blk,
   } while (0)
 
 RTK_CLONES static void wino_dkernel_row(float *dk, const float *du, long plane,
-                                        int oc, int tile) {
-  int co = 0, width = rtk_vec_width();
-  for (; width >= VL16 && co + VL16 <= oc; co += VL16) {
-    if (tile == 2)
-      WINO_DG(Vec16, VLOAD, VSTORE, 4, G4ADJ);
-    else
-      WINO_DG(Vec16, VLOAD, VSTORE, 6, G6ADJ);
-  }
-  for (; width >= VL8 && co + VL8 <= oc; co += VL8) {
-    if (tile == 2)
-      WINO_DG(Vec8, V8LOAD, V8STORE, 4, G4ADJ);
-    else
-      WINO_DG(Vec8, V8LOAD, V8STORE, 6, G6ADJ);
-  }
-  for (; co + VL4 <= oc; co += VL4) {
-    if (tile == 2)
-      WINO_DG(Vec4, V4LOAD, V4STORE, 4, G4ADJ);
-    else
-      WINO_DG(Vec4, V4LOAD, V4STORE, 6, G6ADJ);
-  }
-  for (; co < oc; co++) {
-    if (tile == 2)
-      WINO_DG(float, SLOAD, SSTORE, 4, G4ADJ);
-    else
-      WINO_DG(float, SLOAD, SSTORE, 6, G6ADJ);
-  }
+                                        int oc, int tile, int width) {
+  int co = 0;
+  if (tile == 2)
+    BY_VECTORS_THEN_FLOATS(co, oc, width, WINO_DG, 4, G4ADJ);
+  else
+    BY_VECTORS_THEN_FLOATS(co, oc, width, WINO_DG, 6, G6ADJ);
 }
 
 /* wino_dkernel's zero row: as long as the longer of a pixel's input and
@@ -876,7 +829,7 @@ static void wino_dkernel(const WinoPlan *p, float *dkernel, const float *dout,
 #pragma omp for schedule(static)
     for (int ci = 0; ci < d->c; ci++)
       wino_dkernel_row(dkernel + (long)ci * d->oc, du + (long)ci * d->oc,
-                       plane, d->oc, p->m);
+                       plane, d->oc, p->m, p->width);
   }
 }
 

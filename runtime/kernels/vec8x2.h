@@ -1,12 +1,11 @@
-/* 16 floats as two 8-float halves: the lanes of a Vec16 (vec16.h) in a
- * form GCC keeps in registers without AVX-512 too. GCC 12 has no register
- * for a 64-byte generic vector on AVX2 and keeps every Vec16 in memory
- * there (a 4-accumulator loop: a stack load and store per FMA); with
- * 32-byte halves its AVX2 clone is plain vbroadcastss / vfmadd231ps ymm.
- * Measured on conv_stem.c: the AVX2 build 25x to 30x faster, the AVX-512
- * clone (ymm pairs on Zen 4, whose zmm FMAs are two ymm ones) 2% to 7%
- * faster. Kernels move from Vec16 to this one by one (README.md, "Known
- * problem").
+/* The narrower vectors of the kernels' 8- and 4-float variants
+ * (kernels_internal.h, "Vector-width variants"), and 16 floats as two
+ * 8-float halves: the lanes of a Vec16 (vec16.h) in a form GCC keeps in
+ * registers on AVX2, where it keeps a 64-byte generic vector in memory (a
+ * load and a store per FMA). The stem kernel and the narrow dense heads'
+ * AVX2 twins hold their sums so; on conv_stem.c the halves made GCC's AVX2
+ * build 25x to 30x faster and its AVX-512 clone (ymm pairs on Zen 4,
+ * whose zmm FMAs are two ymm ones) 2% to 7% faster.
  *
  * Macros, not inline functions: a function taking or returning a vector
  * would have an ABI that depends on the clone (and GCC rejects it in the
@@ -19,18 +18,18 @@
 typedef float Vec8 __attribute__((vector_size(32)));
 typedef float Vec8u __attribute__((vector_size(32), aligned(4), may_alias));
 typedef int Vec8i __attribute__((vector_size(32)));
-/* And the 4-float vector of the baseline variants (kernels_internal.h). */
+#define V8LOAD(p) (*(const Vec8u *)(p))
+#define V8STORE(p, x) (*(Vec8u *)(p) = (x))
+
 typedef float Vec4 __attribute__((vector_size(16)));
 typedef float Vec4u __attribute__((vector_size(16), aligned(4), may_alias));
 typedef int Vec4i __attribute__((vector_size(16)));
 #define V4LOAD(p) (*(const Vec4u *)(p))
 #define V4STORE(p, x) (*(Vec4u *)(p) = (x))
+
 typedef struct Vec16x2 {
   Vec8 lo, hi;
 } Vec16x2;
-
-#define V8LOAD(p) (*(const Vec8u *)(p))
-#define V8STORE(p, x) (*(Vec8u *)(p) = (x))
 
 /* v = the 16 floats at p; the 16 floats at p = v. */
 #define V2LOAD(v, p)                                                           \

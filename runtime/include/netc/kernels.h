@@ -60,7 +60,6 @@ typedef struct RtContext {
  * (baseline, 4-float), or "native" for a build without clones. */
 const char *rt_kernel_isa(void);
 
-
 /* Runs body(team_ctx, arg) on every thread of one OpenMP team of ctx's
  * threads, team_ctx being *ctx with team set: a forward pass forks and
  * joins once instead of once per layer, and its layers are separated by
