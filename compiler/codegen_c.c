@@ -228,6 +228,20 @@ static void prepare_layer(Gen *gen, const Node *n, const ParamEntry *k, int64_t 
   }
 }
 
+/* Winograd F(2x2) layers whose maps are a few blocks (small maps at batch
+ * 1 or 2) read their kernel there, 9 floats a channel pair instead of the
+ * transformed copy's 16: rt_conv2d_winograd's `fly`, a second copy that
+ * prepare() makes with rt_winograd_fly_kernel. Mirrors conv_winograd.c's
+ * FLY_MAX_BLOCKS and FLY_CHANNELS: the copy is made where one image's
+ * blocks are that few. */
+enum { WINOGRAD_FLY_MAX_BLOCKS = 8, WINOGRAD_FLY_CHANNELS = 16 };
+
+static bool winograd_fly(const Node *n) {
+  int64_t blocks = ((n->shape.d[0] + 1) / 2) * ((n->shape.d[1] + 1) / 2);
+  return n->op == OP_CONV && n->winograd_tile == 2 && blocks <= WINOGRAD_FLY_MAX_BLOCKS &&
+         cg_chans(n) % WINOGRAD_FLY_CHANNELS == 0;
+}
+
 /* Layers whose forward reads only a packed or transformed copy of their
  * kernel: the kernel itself (folded) is needed only while prepare() makes
  * that copy, so all of them share one staging area instead of keeping a
@@ -340,6 +354,13 @@ static void emit_prepare(Gen *gen, const char *id) {
       em_line(e, "/* %s: the kernel transformed for Winograd's F(%" PRId64 "x%" PRId64 ", 3x3) */", name, t, t);
       em_line(e, "rt_winograd_kernel(w + %" PRId64 ", w + %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ");",
               gen->w_extra[i], gen->w_kernel[i], cin, oc, t);
+      if (winograd_fly(n)) { /* mirrors rt_winograd_fly_kernel_floats */
+        gen->w_extra2[i] = take(gen, 9 * cin * oc);
+        gen->fly_floats += round16(9 * cin * oc);
+        em_line(e, "/* %s: the kernel laid out for F(2x2) from the kernel on a few blocks */", name);
+        em_line(e, "rt_winograd_fly_kernel(w + %" PRId64 ", w + %" PRId64 ", %" PRId64 ", %" PRId64 ");",
+                gen->w_extra2[i], gen->w_kernel[i], cin, oc);
+      }
     } else if (conv_packed(n)) {
       int64_t groups = n->attr.groups, rows = k->count / oc + shortcut_rows, ocg = oc / groups;
       gen->w_extra[i] = take(gen, groups * packed_floats(rows, ocg));
@@ -488,13 +509,16 @@ void cg_emit_node(Gen *gen, const Node *n) {
     if (gen->tp && cg_conv_winograd(gen, n))  /* the kernel transformed in the call */
       em_line(e, "CHECK(rt_conv2d_winograd_train(ctx, %s, %s, w + %" PRId64 ", &ep, &d, %d, ws, ws_floats));", out,
               src, gen->w_kernel[n->id], cg_conv_winograd(gen, n));
-    else if (n->winograd_tile && n->preact) {
-      preact_desc(gen, n, gen->w_preact[n->id]);
-      em_line(e, "CHECK(rt_conv2d_winograd_preact(ctx, %s, %s, w + %" PRId64 ", &pre, &ep, &d, %d, ws, ws_floats));",
-              out, src, gen->w_extra[n->id], n->winograd_tile);
-    } else if (n->winograd_tile)
-      em_line(e, "CHECK(rt_conv2d_winograd(ctx, %s, %s, w + %" PRId64 ", &ep, &d, %d, ws, ws_floats));", out, src,
-              gen->w_extra[n->id], n->winograd_tile);
+    else if (n->winograd_tile) {
+      const char *fly = winograd_fly(n) ? arena_printf(gen->a, "w + %" PRId64, gen->w_extra2[n->id]) : "NULL";
+      if (n->preact) {
+        preact_desc(gen, n, gen->w_preact[n->id]);
+        em_line(e, "CHECK(rt_conv2d_winograd_preact(ctx, %s, %s, w + %" PRId64 ", %s, &pre, &ep, &d, %d, ws, ws_floats));",
+                out, src, gen->w_extra[n->id], fly, n->winograd_tile);
+      } else
+        em_line(e, "CHECK(rt_conv2d_winograd(ctx, %s, %s, w + %" PRId64 ", %s, &ep, &d, %d, ws, ws_floats));", out, src,
+                gen->w_extra[n->id], fly, n->winograd_tile);
+    }
     else if (!gen->tp && conv_packed(n))
       em_line(e, "CHECK(rt_conv2d_packed(ctx, %s, %s, w + %" PRId64 ", &ep, &d, ws, ws_floats));", out, src,
               gen->w_extra[n->id]);
@@ -842,7 +866,8 @@ static void emit_forward(Gen *gen, const char *id) {
 /* Images forward() runs at once: a chunk's activations (the planned arena
  * per image) should fit the cores' L2 caches, MIN_CHUNK images or more,
  * and no fewer than make the activations a third as large as the compute
- * weights, which every chunk reads again. Measured at batch 64 on two Zen
+ * weights, which every chunk reads again (all but the F(2x2) copies that
+ * only batches of 1 and 2 read: winograd_fly). Measured at batch 64 on two Zen
  * 4 cores, paired against the whole batch at once:
  *   mobilenet_mini (256 KiB of arena, 1.4 MB of weights), chunks of 8:
  *     18% faster (1.3x to 2x while the machine's memory was busy);
@@ -855,7 +880,8 @@ static int64_t batch_chunk(const Gen *gen) {
   int64_t arena = gen->p->arena_bytes > 0 ? gen->p->arena_bytes : 1;
   int64_t chunk = CHUNK_CACHE_BYTES / arena;
   int64_t per_chunk = arena * WEIGHTS_PER_ACTIVATION;
-  int64_t by_weights = (gen->compute_floats * 4 + per_chunk - 1) / per_chunk;
+  int64_t read = gen->compute_floats - gen->fly_floats; /* by every chunk */
+  int64_t by_weights = (read * 4 + per_chunk - 1) / per_chunk;
   if (chunk < by_weights)
     chunk = by_weights;
   return chunk < MIN_CHUNK ? MIN_CHUNK : chunk;

@@ -197,7 +197,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   {
     const RtConv2d d = {N, 13, 13, 192, 192, 13, 13, 384, 384, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 1215424, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t5, t4, w + 1215808, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t5, t4, w + 1215808, NULL, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 5);
@@ -206,7 +206,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   {
     const RtConv2d d = {N, 13, 13, 384, 384, 13, 13, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 3870016, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t6, t5, w + 3870272, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t6, t5, w + 3870272, NULL, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 6);
@@ -215,7 +215,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   {
     const RtConv2d d = {N, 13, 13, 256, 256, 13, 13, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 7409216, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t7, t6, w + 7409472, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t7, t6, w + 7409472, NULL, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 7);

@@ -286,7 +286,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   {
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 592160, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t3, t2, w + 592224, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t3, t2, w + 592224, NULL, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 3);
@@ -295,7 +295,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   {
     const RtConv2d d = {N, 32, 32, 64, 64, 32, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 739680, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 739744, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 739744, NULL, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 4);
@@ -313,7 +313,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 887200, NULL, RT_ACT_RELU, 0.0f, 0};
     const RtPreact pre = {w + 887328, w + 887392, RT_ACT_RELU, 0.0f, 0, 0, 0};
-    CHECK(rt_conv2d_winograd_preact(ctx, t6, t5, w + 887456, &pre, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_preact(ctx, t6, t5, w + 887456, NULL, &pre, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 6);
@@ -322,7 +322,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   {
     const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 1182368, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t7, t6, w + 1182496, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t7, t6, w + 1182496, NULL, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 7);
@@ -331,7 +331,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   {
     const RtConv2d d = {N, 16, 16, 128, 128, 16, 16, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 1772320, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t8, t7, w + 1772448, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t8, t7, w + 1772448, NULL, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 8);
@@ -349,7 +349,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 2362272, NULL, RT_ACT_RELU, 0.0f, 0};
     const RtPreact pre = {w + 2362528, w + 2362656, RT_ACT_RELU, 0.0f, 0, 0, 0};
-    CHECK(rt_conv2d_winograd_preact(ctx, t10, t9, w + 2362784, &pre, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_preact(ctx, t10, t9, w + 2362784, NULL, &pre, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 10);
@@ -358,7 +358,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   {
     const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 3542432, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t11, t10, w + 3542688, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t11, t10, w + 3542688, NULL, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 11);
@@ -367,7 +367,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   {
     const RtConv2d d = {N, 8, 8, 256, 256, 8, 8, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 5901984, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t12, t11, w + 5902240, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t12, t11, w + 5902240, NULL, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 12);

@@ -551,7 +551,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   {
     const RtConv2d d = {N, 32, 32, 96, 96, 32, 32, 128, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 307104, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 307232, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 307232, NULL, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 4);
@@ -620,7 +620,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   {
     const RtConv2d d = {N, 32, 32, 128, 128, 32, 32, 192, 480, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 832368, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t12, t11, w + 832560, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t12, t11, w + 832560, NULL, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 12);
@@ -697,7 +697,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   {
     const RtConv2d d = {N, 16, 16, 96, 96, 16, 16, 208, 512, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 1957392, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t21, t20, w + 1957600, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t21, t20, w + 1957600, NULL, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 21);
@@ -766,7 +766,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   {
     const RtConv2d d = {N, 16, 16, 112, 112, 16, 16, 224, 512, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 2951280, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t29, t28, w + 2951504, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t29, t28, w + 2951504, NULL, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 29);
@@ -843,7 +843,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 256, 512, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 4073712, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t38, t37, w + 4073968, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t38, t37, w + 4073968, NULL, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 38);

@@ -496,7 +496,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   {
     const RtConv2d d = {N, 56, 56, 64, 64, 56, 56, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 2369792, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t3, t2, w + 2369856, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t3, t2, w + 2369856, NULL, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 3);
@@ -505,7 +505,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   {
     const RtConv2d d = {N, 56, 56, 64, 64, 56, 56, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 2517312, t2, RT_ACT_RELU, 0.0f, 64};
-    CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 2517376, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 2517376, NULL, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 4);
@@ -514,7 +514,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   {
     const RtConv2d d = {N, 56, 56, 64, 64, 56, 56, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 2664832, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t5, t4, w + 2664896, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t5, t4, w + 2664896, NULL, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 5);
@@ -523,7 +523,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   {
     const RtConv2d d = {N, 56, 56, 64, 64, 56, 56, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 2812352, t4, RT_ACT_RELU, 0.0f, 64};
-    CHECK(rt_conv2d_winograd(ctx, t6, t5, w + 2812416, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t6, t5, w + 2812416, NULL, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 6);
@@ -550,7 +550,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   {
     const RtConv2d d = {N, 28, 28, 128, 128, 28, 28, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 3042048, t7, RT_ACT_RELU, 0.0f, 128};
-    CHECK(rt_conv2d_winograd(ctx, t9, t8, w + 3042176, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t9, t8, w + 3042176, NULL, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 9);
@@ -559,7 +559,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   {
     const RtConv2d d = {N, 28, 28, 128, 128, 28, 28, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 3632000, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t10, t9, w + 3632128, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t10, t9, w + 3632128, NULL, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 10);
@@ -568,7 +568,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   {
     const RtConv2d d = {N, 28, 28, 128, 128, 28, 28, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 4221952, t9, RT_ACT_RELU, 0.0f, 128};
-    CHECK(rt_conv2d_winograd(ctx, t11, t10, w + 4222080, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t11, t10, w + 4222080, NULL, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 11);
@@ -595,7 +595,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   {
     const RtConv2d d = {N, 14, 14, 256, 256, 14, 14, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 5140096, t12, RT_ACT_RELU, 0.0f, 256};
-    CHECK(rt_conv2d_winograd(ctx, t14, t13, w + 5140352, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t14, t13, w + 5140352, NULL, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 14);
@@ -604,7 +604,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   {
     const RtConv2d d = {N, 14, 14, 256, 256, 14, 14, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 7499648, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t15, t14, w + 7499904, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t15, t14, w + 7499904, NULL, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 15);
@@ -613,7 +613,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   {
     const RtConv2d d = {N, 14, 14, 256, 256, 14, 14, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 9859200, t14, RT_ACT_RELU, 0.0f, 256};
-    CHECK(rt_conv2d_winograd(ctx, t16, t15, w + 9859456, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t16, t15, w + 9859456, NULL, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 16);
@@ -640,7 +640,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   {
     const RtConv2d d = {N, 7, 7, 512, 512, 7, 7, 512, 512, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 13530496, t17, RT_ACT_RELU, 0.0f, 512};
-    CHECK(rt_conv2d_winograd(ctx, t19, t18, w + 13531008, &ep, &d, 2, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t19, t18, w + 13531008, NULL, &ep, &d, 2, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 19);
@@ -649,7 +649,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   {
     const RtConv2d d = {N, 7, 7, 512, 512, 7, 7, 512, 512, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 17725312, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t20, t19, w + 17725824, &ep, &d, 2, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t20, t19, w + 17725824, NULL, &ep, &d, 2, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 20);
@@ -658,7 +658,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   {
     const RtConv2d d = {N, 7, 7, 512, 512, 7, 7, 512, 512, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 21920128, t19, RT_ACT_RELU, 0.0f, 512};
-    CHECK(rt_conv2d_winograd(ctx, t21, t20, w + 21920640, &ep, &d, 2, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t21, t20, w + 21920640, NULL, &ep, &d, 2, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 21);

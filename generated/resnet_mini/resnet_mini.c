@@ -345,46 +345,58 @@ void resnet_mini_prepare(float *w, const float *p) {
   rt_bn_fold(w + 4913664, w + 4913792, p + 1119744, p + 1119872, p + 1120000, p + 1120128, 0.00100000005f, 128);
   /* conv_22: the kernel transformed for Winograd's F(2x2, 3x3) */
   rt_winograd_kernel(w + 4913920, w + 0, 128, 256, 2);
+  /* conv_22: the kernel laid out for F(2x2) from the kernel on a few blocks */
+  rt_winograd_fly_kernel(w + 5438208, w + 0, 128, 256);
   /* conv_23 (Conv2D) */
   memcpy(w + 0, p + 1416448, 589824 * sizeof(float));
-  memcpy(w + 5438208, p + 2006272, 256 * sizeof(float));
+  memcpy(w + 5733120, p + 2006272, 256 * sizeof(float));
   /* conv_23: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 5438464, w + 0, 256, 256, 2);
+  rt_winograd_kernel(w + 5733376, w + 0, 256, 256, 2);
+  /* conv_23: the kernel laid out for F(2x2) from the kernel on a few blocks */
+  rt_winograd_fly_kernel(w + 6781952, w + 0, 256, 256);
   /* conv_24 (Conv2D) */
   memcpy(w + 0, p + 2007552, 589824 * sizeof(float));
-  memcpy(w + 6487040, p + 2597376, 256 * sizeof(float));
+  memcpy(w + 7371776, p + 2597376, 256 * sizeof(float));
   /* bn_21 folded in: kernel and bias scaled per output channel */
   rt_bn_fold(w + 589824, w + 590080, p + 2597632, p + 2597888, p + 2598144, p + 2598400, 0.00100000005f, 256);
-  rt_fold_affine(w + 0, w + 6487040, w + 589824, w + 590080, 2304, 256);
+  rt_fold_affine(w + 0, w + 7371776, w + 589824, w + 590080, 2304, 256);
   /* bn_20, applied to conv_24's input as it reads it: a scale and shift per input channel */
-  rt_bn_fold(w + 6487296, w + 6487552, p + 2006528, p + 2006784, p + 2007040, p + 2007296, 0.00100000005f, 256);
+  rt_bn_fold(w + 7372032, w + 7372288, p + 2006528, p + 2006784, p + 2007040, p + 2007296, 0.00100000005f, 256);
   /* conv_24: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 6487808, w + 0, 256, 256, 2);
+  rt_winograd_kernel(w + 7372544, w + 0, 256, 256, 2);
+  /* conv_24: the kernel laid out for F(2x2) from the kernel on a few blocks */
+  rt_winograd_fly_kernel(w + 8421120, w + 0, 256, 256);
   /* conv_25 (Conv2D) */
   memcpy(w + 0, p + 2598656, 589824 * sizeof(float));
-  memcpy(w + 7536384, p + 3188480, 256 * sizeof(float));
+  memcpy(w + 9010944, p + 3188480, 256 * sizeof(float));
   /* conv_25: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 7536640, w + 0, 256, 256, 2);
+  rt_winograd_kernel(w + 9011200, w + 0, 256, 256, 2);
+  /* conv_25: the kernel laid out for F(2x2) from the kernel on a few blocks */
+  rt_winograd_fly_kernel(w + 10059776, w + 0, 256, 256);
   /* conv_26 (Conv2D) */
   memcpy(w + 0, p + 3189760, 589824 * sizeof(float));
-  memcpy(w + 8585216, p + 3779584, 256 * sizeof(float));
+  memcpy(w + 10649600, p + 3779584, 256 * sizeof(float));
   /* bn_23 folded in: kernel and bias scaled per output channel */
   rt_bn_fold(w + 589824, w + 590080, p + 3779840, p + 3780096, p + 3780352, p + 3780608, 0.00100000005f, 256);
-  rt_fold_affine(w + 0, w + 8585216, w + 589824, w + 590080, 2304, 256);
+  rt_fold_affine(w + 0, w + 10649600, w + 589824, w + 590080, 2304, 256);
   /* bn_22, applied to conv_26's input as it reads it: a scale and shift per input channel */
-  rt_bn_fold(w + 8585472, w + 8585728, p + 3188736, p + 3188992, p + 3189248, p + 3189504, 0.00100000005f, 256);
+  rt_bn_fold(w + 10649856, w + 10650112, p + 3188736, p + 3188992, p + 3189248, p + 3189504, 0.00100000005f, 256);
   /* conv_26: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 8585984, w + 0, 256, 256, 2);
+  rt_winograd_kernel(w + 10650368, w + 0, 256, 256, 2);
+  /* conv_26: the kernel laid out for F(2x2) from the kernel on a few blocks */
+  rt_winograd_fly_kernel(w + 11698944, w + 0, 256, 256);
   /* conv_27 (Conv2D) */
   memcpy(w + 0, p + 3780864, 589824 * sizeof(float));
-  memcpy(w + 9634560, p + 4370688, 256 * sizeof(float));
+  memcpy(w + 12288768, p + 4370688, 256 * sizeof(float));
   /* conv_27: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 9634816, w + 0, 256, 256, 2);
+  rt_winograd_kernel(w + 12289024, w + 0, 256, 256, 2);
+  /* conv_27: the kernel laid out for F(2x2) from the kernel on a few blocks */
+  rt_winograd_fly_kernel(w + 13337600, w + 0, 256, 256);
   /* bn_24, applied to avgpool's input as it reads it: a scale and shift per channel */
-  rt_bn_fold(w + 10683392, w + 10683648, p + 4370944, p + 4371200, p + 4371456, p + 4371712, 0.00100000005f, 256);
+  rt_bn_fold(w + 13927424, w + 13927680, p + 4370944, p + 4371200, p + 4371456, p + 4371712, 0.00100000005f, 256);
   /* dense (Dense) */
-  memcpy(w + 10683904, p + 4371968, 2560 * sizeof(float));
-  memcpy(w + 10686464, p + 4374528, 10 * sizeof(float));
+  memcpy(w + 13927936, p + 4371968, 2560 * sizeof(float));
+  memcpy(w + 13930496, p + 4374528, 10 * sizeof(float));
 }
 
 /* Scratch the convolutions need at batch N (im2col tiles, Winograd blocks). */
@@ -646,7 +658,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 591232, NULL, RT_ACT_RELU, 0.0f, 0};
     const RtPreact pre = {w + 591264, w + 591296, RT_ACT_RELU, 0.0f, 0, 0, 0};
-    CHECK(rt_conv2d_winograd_preact(ctx, t2, t1, w + 591328, &pre, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_preact(ctx, t2, t1, w + 591328, NULL, &pre, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 2);
@@ -655,7 +667,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 628192, t1, RT_ACT_LINEAR, 0.0f, 32};
-    CHECK(rt_conv2d_winograd(ctx, t3, t2, w + 628224, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t3, t2, w + 628224, NULL, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 3);
@@ -665,7 +677,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 665088, NULL, RT_ACT_RELU, 0.0f, 0};
     const RtPreact pre = {w + 665120, w + 665152, RT_ACT_RELU, 0.0f, 0, 0, 0};
-    CHECK(rt_conv2d_winograd_preact(ctx, t4, t3, w + 665184, &pre, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_preact(ctx, t4, t3, w + 665184, NULL, &pre, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 4);
@@ -674,7 +686,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 702048, t3, RT_ACT_LINEAR, 0.0f, 32};
-    CHECK(rt_conv2d_winograd(ctx, t5, t4, w + 702080, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t5, t4, w + 702080, NULL, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 5);
@@ -684,7 +696,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 738944, NULL, RT_ACT_RELU, 0.0f, 0};
     const RtPreact pre = {w + 738976, w + 739008, RT_ACT_RELU, 0.0f, 0, 0, 0};
-    CHECK(rt_conv2d_winograd_preact(ctx, t6, t5, w + 739040, &pre, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_preact(ctx, t6, t5, w + 739040, NULL, &pre, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 6);
@@ -693,7 +705,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 775904, t5, RT_ACT_LINEAR, 0.0f, 32};
-    CHECK(rt_conv2d_winograd(ctx, t7, t6, w + 775936, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t7, t6, w + 775936, NULL, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 7);
@@ -720,7 +732,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
     const RtConv2d d = {N, 16, 16, 32, 32, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 814912, NULL, RT_ACT_RELU, 0.0f, 0};
     const RtPreact pre = {w + 814976, w + 815008, RT_ACT_RELU, 0.0f, 0, 0, 0};
-    CHECK(rt_conv2d_winograd_preact(ctx, t10, t8, w + 815040, &pre, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_preact(ctx, t10, t8, w + 815040, NULL, &pre, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 10);
@@ -729,7 +741,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 888768, t9, RT_ACT_LINEAR, 0.0f, 64};
-    CHECK(rt_conv2d_winograd(ctx, t11, t10, w + 888832, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t11, t10, w + 888832, NULL, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 11);
@@ -739,7 +751,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 1036288, NULL, RT_ACT_RELU, 0.0f, 0};
     const RtPreact pre = {w + 1036352, w + 1036416, RT_ACT_RELU, 0.0f, 0, 0, 0};
-    CHECK(rt_conv2d_winograd_preact(ctx, t12, t11, w + 1036480, &pre, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_preact(ctx, t12, t11, w + 1036480, NULL, &pre, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 12);
@@ -748,7 +760,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 1183936, t11, RT_ACT_LINEAR, 0.0f, 64};
-    CHECK(rt_conv2d_winograd(ctx, t13, t12, w + 1184000, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t13, t12, w + 1184000, NULL, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 13);
@@ -758,7 +770,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 1331456, NULL, RT_ACT_RELU, 0.0f, 0};
     const RtPreact pre = {w + 1331520, w + 1331584, RT_ACT_RELU, 0.0f, 0, 0, 0};
-    CHECK(rt_conv2d_winograd_preact(ctx, t14, t13, w + 1331648, &pre, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_preact(ctx, t14, t13, w + 1331648, NULL, &pre, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 14);
@@ -767,7 +779,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 1479104, t13, RT_ACT_LINEAR, 0.0f, 64};
-    CHECK(rt_conv2d_winograd(ctx, t15, t14, w + 1479168, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t15, t14, w + 1479168, NULL, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 15);
@@ -794,7 +806,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
     const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 1634944, NULL, RT_ACT_RELU, 0.0f, 0};
     const RtPreact pre = {w + 1635072, w + 1635136, RT_ACT_RELU, 0.0f, 0, 0, 0};
-    CHECK(rt_conv2d_winograd_preact(ctx, t18, t16, w + 1635200, &pre, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_preact(ctx, t18, t16, w + 1635200, NULL, &pre, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 18);
@@ -803,7 +815,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 1930112, t17, RT_ACT_LINEAR, 0.0f, 128};
-    CHECK(rt_conv2d_winograd(ctx, t19, t18, w + 1930240, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t19, t18, w + 1930240, NULL, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 19);
@@ -813,7 +825,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 2520064, NULL, RT_ACT_RELU, 0.0f, 0};
     const RtPreact pre = {w + 2520192, w + 2520320, RT_ACT_RELU, 0.0f, 0, 0, 0};
-    CHECK(rt_conv2d_winograd_preact(ctx, t20, t19, w + 2520448, &pre, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_preact(ctx, t20, t19, w + 2520448, NULL, &pre, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 20);
@@ -822,7 +834,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 3110272, t19, RT_ACT_LINEAR, 0.0f, 128};
-    CHECK(rt_conv2d_winograd(ctx, t21, t20, w + 3110400, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t21, t20, w + 3110400, NULL, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 21);
@@ -832,7 +844,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 3700224, NULL, RT_ACT_RELU, 0.0f, 0};
     const RtPreact pre = {w + 3700352, w + 3700480, RT_ACT_RELU, 0.0f, 0, 0, 0};
-    CHECK(rt_conv2d_winograd_preact(ctx, t22, t21, w + 3700608, &pre, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_preact(ctx, t22, t21, w + 3700608, NULL, &pre, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 22);
@@ -841,7 +853,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 4290432, t21, RT_ACT_LINEAR, 0.0f, 128};
-    CHECK(rt_conv2d_winograd(ctx, t23, t22, w + 4290560, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t23, t22, w + 4290560, NULL, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 23);
@@ -868,7 +880,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
     const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 4913408, NULL, RT_ACT_RELU, 0.0f, 0};
     const RtPreact pre = {w + 4913664, w + 4913792, RT_ACT_RELU, 0.0f, 0, 0, 0};
-    CHECK(rt_conv2d_winograd_preact(ctx, t26, t24, w + 4913920, &pre, &ep, &d, 2, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_preact(ctx, t26, t24, w + 4913920, w + 5438208, &pre, &ep, &d, 2, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 26);
@@ -876,8 +888,8 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* conv_23 (Conv2D, + conv_21, Winograd F(2x2)), line 16: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 5438208, t25, RT_ACT_LINEAR, 0.0f, 256};
-    CHECK(rt_conv2d_winograd(ctx, t27, t26, w + 5438464, &ep, &d, 2, ws, ws_floats));
+    const RtEpilogue ep = {w + 5733120, t25, RT_ACT_LINEAR, 0.0f, 256};
+    CHECK(rt_conv2d_winograd(ctx, t27, t26, w + 5733376, w + 6781952, &ep, &d, 2, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 27);
@@ -885,9 +897,9 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* conv_24 (Conv2D, bn_20 and relu before, bn_21 folded, relu, Winograd F(2x2)), line 15: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 6487040, NULL, RT_ACT_RELU, 0.0f, 0};
-    const RtPreact pre = {w + 6487296, w + 6487552, RT_ACT_RELU, 0.0f, 0, 0, 0};
-    CHECK(rt_conv2d_winograd_preact(ctx, t28, t27, w + 6487808, &pre, &ep, &d, 2, ws, ws_floats));
+    const RtEpilogue ep = {w + 7371776, NULL, RT_ACT_RELU, 0.0f, 0};
+    const RtPreact pre = {w + 7372032, w + 7372288, RT_ACT_RELU, 0.0f, 0, 0, 0};
+    CHECK(rt_conv2d_winograd_preact(ctx, t28, t27, w + 7372544, w + 8421120, &pre, &ep, &d, 2, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 28);
@@ -895,8 +907,8 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* conv_25 (Conv2D, + conv_23, Winograd F(2x2)), line 16: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 7536384, t27, RT_ACT_LINEAR, 0.0f, 256};
-    CHECK(rt_conv2d_winograd(ctx, t29, t28, w + 7536640, &ep, &d, 2, ws, ws_floats));
+    const RtEpilogue ep = {w + 9010944, t27, RT_ACT_LINEAR, 0.0f, 256};
+    CHECK(rt_conv2d_winograd(ctx, t29, t28, w + 9011200, w + 10059776, &ep, &d, 2, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 29);
@@ -904,9 +916,9 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* conv_26 (Conv2D, bn_22 and relu before, bn_23 folded, relu, Winograd F(2x2)), line 15: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 8585216, NULL, RT_ACT_RELU, 0.0f, 0};
-    const RtPreact pre = {w + 8585472, w + 8585728, RT_ACT_RELU, 0.0f, 0, 0, 0};
-    CHECK(rt_conv2d_winograd_preact(ctx, t30, t29, w + 8585984, &pre, &ep, &d, 2, ws, ws_floats));
+    const RtEpilogue ep = {w + 10649600, NULL, RT_ACT_RELU, 0.0f, 0};
+    const RtPreact pre = {w + 10649856, w + 10650112, RT_ACT_RELU, 0.0f, 0, 0, 0};
+    CHECK(rt_conv2d_winograd_preact(ctx, t30, t29, w + 10650368, w + 11698944, &pre, &ep, &d, 2, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 30);
@@ -914,8 +926,8 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* conv_27 (Conv2D, + conv_25, Winograd F(2x2)), line 16: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 9634560, t29, RT_ACT_LINEAR, 0.0f, 256};
-    CHECK(rt_conv2d_winograd(ctx, t31, t30, w + 9634816, &ep, &d, 2, ws, ws_floats));
+    const RtEpilogue ep = {w + 12288768, t29, RT_ACT_LINEAR, 0.0f, 256};
+    CHECK(rt_conv2d_winograd(ctx, t31, t30, w + 12289024, w + 13337600, &ep, &d, 2, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 31);
@@ -923,7 +935,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* avgpool (AveragePooling2D, bn_24 and relu before), line 27: 4x4x256 -> 1x1x256, 0 MACs */
   {
     const RtPool2d d = {N, 4, 4, 256, 256, 1, 1, 256, 4, 4, 4, 4, 0, 0};
-    const RtPreact pre = {w + 10683392, w + 10683648, RT_ACT_RELU, 0.0f, 0, 0, 0};
+    const RtPreact pre = {w + 13927424, w + 13927680, RT_ACT_RELU, 0.0f, 0, 0, 0};
     CHECK(rt_avgpool2d_preact(ctx, t32, t31, &pre, &d));
   }
   if (ctx->layer_done)
@@ -939,8 +951,8 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* dense (Dense, softmax), line 28: 256 -> 10, 2,560 MACs */
   {
     const RtDense d = {N * 1, 256, 10, 256, 10};
-    const RtEpilogue ep = {w + 10686464, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_dense(ctx, t34, t33, w + 10683904, &ep, &d));
+    const RtEpilogue ep = {w + 13930496, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, t34, t33, w + 13927936, &ep, &d));
     const RtEltwise sm = {N, 1, 1, 10, 10, 10};
     CHECK(rt_softmax(ctx, t34, t34, &sm));
   }
@@ -2915,7 +2927,7 @@ static const char summary[] =
     "FLOPs: 429,593,600 (2 x MACs)" "\n"
     "Element-wise ops: 1,751,080" "\n"
     "Weight memory: 17,498,152 bytes (16.69 MiB, float32)" "\n"
-    "Compute weights: 42,745,920 bytes (40.77 MiB, C backend after passes: folded, packed, Winograd-transformed)" "\n"
+    "Compute weights: 55,722,048 bytes (53.14 MiB, C backend after passes: folded, packed, Winograd-transformed)" "\n"
     "Activation memory: 5,412,904 bytes (5.16 MiB, every layer output)" "\n"
     "Peak activation memory: 393,216 bytes (384.00 KiB, live tensors, inference)" "\n"
     "Planned arena: 393,216 bytes (384.00 KiB, C backend after passes; 1,792,064 bytes without reuse)" "\n"
@@ -2936,7 +2948,7 @@ const NetcModel netc_model_resnet_mini = {
   .params = params,
   .num_params = 158,
   .param_floats = 4374538,
-  .compute_floats = 10686480,
+  .compute_floats = 13930512,
   .total_params = 4374538,
   .trainable_params = 4368714,
   .macs_per_image = 214796800,

@@ -447,64 +447,76 @@ void se_resnet_mini_prepare(float *w, const float *p) {
   rt_bn_fold(w + 4922544, w + 4922672, p + 1128522, p + 1128650, p + 1128778, p + 1128906, 0.00100000005f, 128);
   /* conv_22: the kernel transformed for Winograd's F(2x2, 3x3) */
   rt_winograd_kernel(w + 4922800, w + 0, 128, 256, 2);
+  /* conv_22: the kernel laid out for F(2x2) from the kernel on a few blocks */
+  rt_winograd_fly_kernel(w + 5447088, w + 0, 128, 256);
   /* conv_23 (Conv2D) */
   memcpy(w + 0, p + 1425226, 589824 * sizeof(float));
-  memcpy(w + 5447088, p + 2015050, 256 * sizeof(float));
+  memcpy(w + 5742000, p + 2015050, 256 * sizeof(float));
   /* conv_23: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 5447344, w + 0, 256, 256, 2);
+  rt_winograd_kernel(w + 5742256, w + 0, 256, 256, 2);
+  /* conv_23: the kernel laid out for F(2x2) from the kernel on a few blocks */
+  rt_winograd_fly_kernel(w + 6790832, w + 0, 256, 256);
   /* dense_18 (Dense) */
-  memcpy(w + 6495920, p + 2015306, 4096 * sizeof(float));
-  memcpy(w + 6500016, p + 2019402, 16 * sizeof(float));
+  memcpy(w + 7380656, p + 2015306, 4096 * sizeof(float));
+  memcpy(w + 7384752, p + 2019402, 16 * sizeof(float));
   /* dense_19 (Dense) */
-  memcpy(w + 6500032, p + 2019418, 4096 * sizeof(float));
-  memcpy(w + 6504128, p + 2023514, 256 * sizeof(float));
+  memcpy(w + 7384768, p + 2019418, 4096 * sizeof(float));
+  memcpy(w + 7388864, p + 2023514, 256 * sizeof(float));
   /* conv_24 (Conv2D) */
   memcpy(w + 0, p + 2024794, 589824 * sizeof(float));
-  memcpy(w + 6504384, p + 2614618, 256 * sizeof(float));
+  memcpy(w + 7389120, p + 2614618, 256 * sizeof(float));
   /* bn_21 folded in: kernel and bias scaled per output channel */
   rt_bn_fold(w + 589824, w + 590080, p + 2614874, p + 2615130, p + 2615386, p + 2615642, 0.00100000005f, 256);
-  rt_fold_affine(w + 0, w + 6504384, w + 589824, w + 590080, 2304, 256);
+  rt_fold_affine(w + 0, w + 7389120, w + 589824, w + 590080, 2304, 256);
   /* bn_20, applied to conv_24's input as it reads it: a scale and shift per input channel */
-  rt_bn_fold(w + 6504640, w + 6504896, p + 2023770, p + 2024026, p + 2024282, p + 2024538, 0.00100000005f, 256);
+  rt_bn_fold(w + 7389376, w + 7389632, p + 2023770, p + 2024026, p + 2024282, p + 2024538, 0.00100000005f, 256);
   /* conv_24: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 6505152, w + 0, 256, 256, 2);
+  rt_winograd_kernel(w + 7389888, w + 0, 256, 256, 2);
+  /* conv_24: the kernel laid out for F(2x2) from the kernel on a few blocks */
+  rt_winograd_fly_kernel(w + 8438464, w + 0, 256, 256);
   /* conv_25 (Conv2D) */
   memcpy(w + 0, p + 2615898, 589824 * sizeof(float));
-  memcpy(w + 7553728, p + 3205722, 256 * sizeof(float));
+  memcpy(w + 9028288, p + 3205722, 256 * sizeof(float));
   /* conv_25: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 7553984, w + 0, 256, 256, 2);
+  rt_winograd_kernel(w + 9028544, w + 0, 256, 256, 2);
+  /* conv_25: the kernel laid out for F(2x2) from the kernel on a few blocks */
+  rt_winograd_fly_kernel(w + 10077120, w + 0, 256, 256);
   /* dense_20 (Dense) */
-  memcpy(w + 8602560, p + 3205978, 4096 * sizeof(float));
-  memcpy(w + 8606656, p + 3210074, 16 * sizeof(float));
+  memcpy(w + 10666944, p + 3205978, 4096 * sizeof(float));
+  memcpy(w + 10671040, p + 3210074, 16 * sizeof(float));
   /* dense_21 (Dense) */
-  memcpy(w + 8606672, p + 3210090, 4096 * sizeof(float));
-  memcpy(w + 8610768, p + 3214186, 256 * sizeof(float));
+  memcpy(w + 10671056, p + 3210090, 4096 * sizeof(float));
+  memcpy(w + 10675152, p + 3214186, 256 * sizeof(float));
   /* conv_26 (Conv2D) */
   memcpy(w + 0, p + 3215466, 589824 * sizeof(float));
-  memcpy(w + 8611024, p + 3805290, 256 * sizeof(float));
+  memcpy(w + 10675408, p + 3805290, 256 * sizeof(float));
   /* bn_23 folded in: kernel and bias scaled per output channel */
   rt_bn_fold(w + 589824, w + 590080, p + 3805546, p + 3805802, p + 3806058, p + 3806314, 0.00100000005f, 256);
-  rt_fold_affine(w + 0, w + 8611024, w + 589824, w + 590080, 2304, 256);
+  rt_fold_affine(w + 0, w + 10675408, w + 589824, w + 590080, 2304, 256);
   /* bn_22, applied to conv_26's input as it reads it: a scale and shift per input channel */
-  rt_bn_fold(w + 8611280, w + 8611536, p + 3214442, p + 3214698, p + 3214954, p + 3215210, 0.00100000005f, 256);
+  rt_bn_fold(w + 10675664, w + 10675920, p + 3214442, p + 3214698, p + 3214954, p + 3215210, 0.00100000005f, 256);
   /* conv_26: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 8611792, w + 0, 256, 256, 2);
+  rt_winograd_kernel(w + 10676176, w + 0, 256, 256, 2);
+  /* conv_26: the kernel laid out for F(2x2) from the kernel on a few blocks */
+  rt_winograd_fly_kernel(w + 11724752, w + 0, 256, 256);
   /* conv_27 (Conv2D) */
   memcpy(w + 0, p + 3806570, 589824 * sizeof(float));
-  memcpy(w + 9660368, p + 4396394, 256 * sizeof(float));
+  memcpy(w + 12314576, p + 4396394, 256 * sizeof(float));
   /* conv_27: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 9660624, w + 0, 256, 256, 2);
+  rt_winograd_kernel(w + 12314832, w + 0, 256, 256, 2);
+  /* conv_27: the kernel laid out for F(2x2) from the kernel on a few blocks */
+  rt_winograd_fly_kernel(w + 13363408, w + 0, 256, 256);
   /* dense_22 (Dense) */
-  memcpy(w + 10709200, p + 4396650, 4096 * sizeof(float));
-  memcpy(w + 10713296, p + 4400746, 16 * sizeof(float));
+  memcpy(w + 13953232, p + 4396650, 4096 * sizeof(float));
+  memcpy(w + 13957328, p + 4400746, 16 * sizeof(float));
   /* dense_23 (Dense) */
-  memcpy(w + 10713312, p + 4400762, 4096 * sizeof(float));
-  memcpy(w + 10717408, p + 4404858, 256 * sizeof(float));
+  memcpy(w + 13957344, p + 4400762, 4096 * sizeof(float));
+  memcpy(w + 13961440, p + 4404858, 256 * sizeof(float));
   /* bn_24, applied to avgpool's input as it reads it: a scale and shift per channel */
-  rt_bn_fold(w + 10717664, w + 10717920, p + 4405114, p + 4405370, p + 4405626, p + 4405882, 0.00100000005f, 256);
+  rt_bn_fold(w + 13961696, w + 13961952, p + 4405114, p + 4405370, p + 4405626, p + 4405882, 0.00100000005f, 256);
   /* dense_24 (Dense) */
-  memcpy(w + 10718176, p + 4406138, 2560 * sizeof(float));
-  memcpy(w + 10720736, p + 4408698, 10 * sizeof(float));
+  memcpy(w + 13962208, p + 4406138, 2560 * sizeof(float));
+  memcpy(w + 13964768, p + 4408698, 10 * sizeof(float));
 }
 
 /* Scratch the convolutions need at batch N (im2col tiles, Winograd blocks). */
@@ -814,7 +826,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 591232, NULL, RT_ACT_RELU, 0.0f, 0};
     const RtPreact pre = {w + 591264, w + 591296, RT_ACT_RELU, 0.0f, 0, 0, 0};
-    CHECK(rt_conv2d_winograd_preact(ctx, t2, t1, w + 591328, &pre, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_preact(ctx, t2, t1, w + 591328, NULL, &pre, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 2);
@@ -823,7 +835,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 628192, t1, RT_ACT_LINEAR, 0.0f, 32};
-    CHECK(rt_conv2d_winograd(ctx, t3, t2, w + 628224, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t3, t2, w + 628224, NULL, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 3);
@@ -868,7 +880,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 665264, NULL, RT_ACT_RELU, 0.0f, 0};
     const RtPreact pre = {w + 665296, w + 665328, RT_ACT_RELU, 0.0f, 0, 0, 0};
-    CHECK(rt_conv2d_winograd_preact(ctx, t8, t7, w + 665360, &pre, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_preact(ctx, t8, t7, w + 665360, NULL, &pre, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 8);
@@ -877,7 +889,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 702224, t7, RT_ACT_LINEAR, 0.0f, 32};
-    CHECK(rt_conv2d_winograd(ctx, t9, t8, w + 702256, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t9, t8, w + 702256, NULL, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 9);
@@ -922,7 +934,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 739296, NULL, RT_ACT_RELU, 0.0f, 0};
     const RtPreact pre = {w + 739328, w + 739360, RT_ACT_RELU, 0.0f, 0, 0, 0};
-    CHECK(rt_conv2d_winograd_preact(ctx, t14, t13, w + 739392, &pre, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_preact(ctx, t14, t13, w + 739392, NULL, &pre, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 14);
@@ -931,7 +943,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   {
     const RtConv2d d = {N, 32, 32, 32, 32, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 776256, t13, RT_ACT_LINEAR, 0.0f, 32};
-    CHECK(rt_conv2d_winograd(ctx, t15, t14, w + 776288, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t15, t14, w + 776288, NULL, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 15);
@@ -993,7 +1005,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
     const RtConv2d d = {N, 16, 16, 32, 32, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 815440, NULL, RT_ACT_RELU, 0.0f, 0};
     const RtPreact pre = {w + 815504, w + 815536, RT_ACT_RELU, 0.0f, 0, 0, 0};
-    CHECK(rt_conv2d_winograd_preact(ctx, t22, t20, w + 815568, &pre, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_preact(ctx, t22, t20, w + 815568, NULL, &pre, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 22);
@@ -1002,7 +1014,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 889296, t21, RT_ACT_LINEAR, 0.0f, 64};
-    CHECK(rt_conv2d_winograd(ctx, t23, t22, w + 889360, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t23, t22, w + 889360, NULL, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 23);
@@ -1047,7 +1059,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 1037408, NULL, RT_ACT_RELU, 0.0f, 0};
     const RtPreact pre = {w + 1037472, w + 1037536, RT_ACT_RELU, 0.0f, 0, 0, 0};
-    CHECK(rt_conv2d_winograd_preact(ctx, t28, t27, w + 1037600, &pre, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_preact(ctx, t28, t27, w + 1037600, NULL, &pre, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 28);
@@ -1056,7 +1068,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 1185056, t27, RT_ACT_LINEAR, 0.0f, 64};
-    CHECK(rt_conv2d_winograd(ctx, t29, t28, w + 1185120, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t29, t28, w + 1185120, NULL, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 29);
@@ -1101,7 +1113,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 1333168, NULL, RT_ACT_RELU, 0.0f, 0};
     const RtPreact pre = {w + 1333232, w + 1333296, RT_ACT_RELU, 0.0f, 0, 0, 0};
-    CHECK(rt_conv2d_winograd_preact(ctx, t34, t33, w + 1333360, &pre, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_preact(ctx, t34, t33, w + 1333360, NULL, &pre, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 34);
@@ -1110,7 +1122,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   {
     const RtConv2d d = {N, 16, 16, 64, 64, 16, 16, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 1480816, t33, RT_ACT_LINEAR, 0.0f, 64};
-    CHECK(rt_conv2d_winograd(ctx, t35, t34, w + 1480880, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t35, t34, w + 1480880, NULL, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 35);
@@ -1172,7 +1184,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
     const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 1637248, NULL, RT_ACT_RELU, 0.0f, 0};
     const RtPreact pre = {w + 1637376, w + 1637440, RT_ACT_RELU, 0.0f, 0, 0, 0};
-    CHECK(rt_conv2d_winograd_preact(ctx, t42, t40, w + 1637504, &pre, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_preact(ctx, t42, t40, w + 1637504, NULL, &pre, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 42);
@@ -1181,7 +1193,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 1932416, t41, RT_ACT_LINEAR, 0.0f, 128};
-    CHECK(rt_conv2d_winograd(ctx, t43, t42, w + 1932544, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t43, t42, w + 1932544, NULL, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 43);
@@ -1226,7 +1238,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 2524560, NULL, RT_ACT_RELU, 0.0f, 0};
     const RtPreact pre = {w + 2524688, w + 2524816, RT_ACT_RELU, 0.0f, 0, 0, 0};
-    CHECK(rt_conv2d_winograd_preact(ctx, t48, t47, w + 2524944, &pre, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_preact(ctx, t48, t47, w + 2524944, NULL, &pre, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 48);
@@ -1235,7 +1247,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 3114768, t47, RT_ACT_LINEAR, 0.0f, 128};
-    CHECK(rt_conv2d_winograd(ctx, t49, t48, w + 3114896, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t49, t48, w + 3114896, NULL, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 49);
@@ -1280,7 +1292,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 3706912, NULL, RT_ACT_RELU, 0.0f, 0};
     const RtPreact pre = {w + 3707040, w + 3707168, RT_ACT_RELU, 0.0f, 0, 0, 0};
-    CHECK(rt_conv2d_winograd_preact(ctx, t54, t53, w + 3707296, &pre, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_preact(ctx, t54, t53, w + 3707296, NULL, &pre, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 54);
@@ -1289,7 +1301,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 4297120, t53, RT_ACT_LINEAR, 0.0f, 128};
-    CHECK(rt_conv2d_winograd(ctx, t55, t54, w + 4297248, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t55, t54, w + 4297248, NULL, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 55);
@@ -1351,7 +1363,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
     const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 4922288, NULL, RT_ACT_RELU, 0.0f, 0};
     const RtPreact pre = {w + 4922544, w + 4922672, RT_ACT_RELU, 0.0f, 0, 0, 0};
-    CHECK(rt_conv2d_winograd_preact(ctx, t62, t60, w + 4922800, &pre, &ep, &d, 2, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_preact(ctx, t62, t60, w + 4922800, w + 5447088, &pre, &ep, &d, 2, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 62);
@@ -1359,8 +1371,8 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* conv_23 (Conv2D, + conv_21, Winograd F(2x2)), line 17: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 5447088, t61, RT_ACT_LINEAR, 0.0f, 256};
-    CHECK(rt_conv2d_winograd(ctx, t63, t62, w + 5447344, &ep, &d, 2, ws, ws_floats));
+    const RtEpilogue ep = {w + 5742000, t61, RT_ACT_LINEAR, 0.0f, 256};
+    CHECK(rt_conv2d_winograd(ctx, t63, t62, w + 5742256, w + 6790832, &ep, &d, 2, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 63);
@@ -1376,8 +1388,8 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* dense_18 (Dense, relu), line 22: 256 -> 16, 4,096 MACs */
   {
     const RtDense d = {N * 1, 256, 16, 256, 16};
-    const RtEpilogue ep = {w + 6500016, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dense(ctx, t65, t64, w + 6495920, &ep, &d));
+    const RtEpilogue ep = {w + 7384752, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dense(ctx, t65, t64, w + 7380656, &ep, &d));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 65);
@@ -1385,8 +1397,8 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* dense_19 (Dense, sigmoid), line 23: 16 -> 256, 4,096 MACs */
   {
     const RtDense d = {N * 1, 16, 256, 16, 256};
-    const RtEpilogue ep = {w + 6504128, NULL, RT_ACT_SIGMOID, 0.0f, 0};
-    CHECK(rt_dense(ctx, t66, t65, w + 6500032, &ep, &d));
+    const RtEpilogue ep = {w + 7388864, NULL, RT_ACT_SIGMOID, 0.0f, 0};
+    CHECK(rt_dense(ctx, t66, t65, w + 7384768, &ep, &d));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 66);
@@ -1403,9 +1415,9 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* conv_24 (Conv2D, bn_20 and relu before, bn_21 folded, relu, Winograd F(2x2)), line 16: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 6504384, NULL, RT_ACT_RELU, 0.0f, 0};
-    const RtPreact pre = {w + 6504640, w + 6504896, RT_ACT_RELU, 0.0f, 0, 0, 0};
-    CHECK(rt_conv2d_winograd_preact(ctx, t68, t67, w + 6505152, &pre, &ep, &d, 2, ws, ws_floats));
+    const RtEpilogue ep = {w + 7389120, NULL, RT_ACT_RELU, 0.0f, 0};
+    const RtPreact pre = {w + 7389376, w + 7389632, RT_ACT_RELU, 0.0f, 0, 0, 0};
+    CHECK(rt_conv2d_winograd_preact(ctx, t68, t67, w + 7389888, w + 8438464, &pre, &ep, &d, 2, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 68);
@@ -1413,8 +1425,8 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* conv_25 (Conv2D, + multiply_9, Winograd F(2x2)), line 17: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 7553728, t67, RT_ACT_LINEAR, 0.0f, 256};
-    CHECK(rt_conv2d_winograd(ctx, t69, t68, w + 7553984, &ep, &d, 2, ws, ws_floats));
+    const RtEpilogue ep = {w + 9028288, t67, RT_ACT_LINEAR, 0.0f, 256};
+    CHECK(rt_conv2d_winograd(ctx, t69, t68, w + 9028544, w + 10077120, &ep, &d, 2, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 69);
@@ -1430,8 +1442,8 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* dense_20 (Dense, relu), line 22: 256 -> 16, 4,096 MACs */
   {
     const RtDense d = {N * 1, 256, 16, 256, 16};
-    const RtEpilogue ep = {w + 8606656, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dense(ctx, t71, t70, w + 8602560, &ep, &d));
+    const RtEpilogue ep = {w + 10671040, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dense(ctx, t71, t70, w + 10666944, &ep, &d));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 71);
@@ -1439,8 +1451,8 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* dense_21 (Dense, sigmoid), line 23: 16 -> 256, 4,096 MACs */
   {
     const RtDense d = {N * 1, 16, 256, 16, 256};
-    const RtEpilogue ep = {w + 8610768, NULL, RT_ACT_SIGMOID, 0.0f, 0};
-    CHECK(rt_dense(ctx, t72, t71, w + 8606672, &ep, &d));
+    const RtEpilogue ep = {w + 10675152, NULL, RT_ACT_SIGMOID, 0.0f, 0};
+    CHECK(rt_dense(ctx, t72, t71, w + 10671056, &ep, &d));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 72);
@@ -1457,9 +1469,9 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* conv_26 (Conv2D, bn_22 and relu before, bn_23 folded, relu, Winograd F(2x2)), line 16: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 8611024, NULL, RT_ACT_RELU, 0.0f, 0};
-    const RtPreact pre = {w + 8611280, w + 8611536, RT_ACT_RELU, 0.0f, 0, 0, 0};
-    CHECK(rt_conv2d_winograd_preact(ctx, t74, t73, w + 8611792, &pre, &ep, &d, 2, ws, ws_floats));
+    const RtEpilogue ep = {w + 10675408, NULL, RT_ACT_RELU, 0.0f, 0};
+    const RtPreact pre = {w + 10675664, w + 10675920, RT_ACT_RELU, 0.0f, 0, 0, 0};
+    CHECK(rt_conv2d_winograd_preact(ctx, t74, t73, w + 10676176, w + 11724752, &pre, &ep, &d, 2, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 74);
@@ -1467,8 +1479,8 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* conv_27 (Conv2D, + multiply_10, Winograd F(2x2)), line 17: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 9660368, t73, RT_ACT_LINEAR, 0.0f, 256};
-    CHECK(rt_conv2d_winograd(ctx, t75, t74, w + 9660624, &ep, &d, 2, ws, ws_floats));
+    const RtEpilogue ep = {w + 12314576, t73, RT_ACT_LINEAR, 0.0f, 256};
+    CHECK(rt_conv2d_winograd(ctx, t75, t74, w + 12314832, w + 13363408, &ep, &d, 2, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 75);
@@ -1484,8 +1496,8 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* dense_22 (Dense, relu), line 22: 256 -> 16, 4,096 MACs */
   {
     const RtDense d = {N * 1, 256, 16, 256, 16};
-    const RtEpilogue ep = {w + 10713296, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dense(ctx, t77, t76, w + 10709200, &ep, &d));
+    const RtEpilogue ep = {w + 13957328, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dense(ctx, t77, t76, w + 13953232, &ep, &d));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 77);
@@ -1493,8 +1505,8 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* dense_23 (Dense, sigmoid), line 23: 16 -> 256, 4,096 MACs */
   {
     const RtDense d = {N * 1, 16, 256, 16, 256};
-    const RtEpilogue ep = {w + 10717408, NULL, RT_ACT_SIGMOID, 0.0f, 0};
-    CHECK(rt_dense(ctx, t78, t77, w + 10713312, &ep, &d));
+    const RtEpilogue ep = {w + 13961440, NULL, RT_ACT_SIGMOID, 0.0f, 0};
+    CHECK(rt_dense(ctx, t78, t77, w + 13957344, &ep, &d));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 78);
@@ -1511,7 +1523,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* avgpool (AveragePooling2D, bn_24 and relu before), line 34: 4x4x256 -> 1x1x256, 0 MACs */
   {
     const RtPool2d d = {N, 4, 4, 256, 256, 1, 1, 256, 4, 4, 4, 4, 0, 0};
-    const RtPreact pre = {w + 10717664, w + 10717920, RT_ACT_RELU, 0.0f, 0, 0, 0};
+    const RtPreact pre = {w + 13961696, w + 13961952, RT_ACT_RELU, 0.0f, 0, 0, 0};
     CHECK(rt_avgpool2d_preact(ctx, t80, t79, &pre, &d));
   }
   if (ctx->layer_done)
@@ -1527,8 +1539,8 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* dense_24 (Dense, softmax), line 35: 256 -> 10, 2,560 MACs */
   {
     const RtDense d = {N * 1, 256, 10, 256, 10};
-    const RtEpilogue ep = {w + 10720736, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_dense(ctx, t82, t81, w + 10718176, &ep, &d));
+    const RtEpilogue ep = {w + 13964768, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, t82, t81, w + 13962208, &ep, &d));
     const RtEltwise sm = {N, 1, 1, 10, 10, 10};
     CHECK(rt_softmax(ctx, t82, t82, &sm));
   }
@@ -4727,7 +4739,7 @@ static const char summary[] =
     "FLOPs: 429,658,880 (2 x MACs)" "\n"
     "Element-wise ops: 2,122,780" "\n"
     "Weight memory: 17,634,832 bytes (16.82 MiB, float32)" "\n"
-    "Compute weights: 42,883,008 bytes (40.90 MiB, C backend after passes: folded, packed, Winograd-transformed)" "\n"
+    "Compute weights: 55,859,136 bytes (53.27 MiB, C backend after passes: folded, packed, Winograd-transformed)" "\n"
     "Activation memory: 6,168,184 bytes (5.88 MiB, every layer output)" "\n"
     "Peak activation memory: 393,216 bytes (384.00 KiB, live tensors, inference)" "\n"
     "Planned arena: 393,216 bytes (384.00 KiB, C backend after passes; 2,541,632 bytes without reuse)" "\n"
@@ -4748,7 +4760,7 @@ const NetcModel netc_model_se_resnet_mini = {
   .params = params,
   .num_params = 206,
   .param_floats = 4408708,
-  .compute_floats = 10720752,
+  .compute_floats = 13964784,
   .total_params = 4408708,
   .trainable_params = 4402884,
   .macs_per_image = 214829440,

@@ -286,7 +286,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   {
     const RtConv2d d = {N, 224, 224, 64, 64, 224, 224, 64, 64, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 2361088, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t2, t1, w + 2361152, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t2, t1, w + 2361152, NULL, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 2);
@@ -303,7 +303,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   {
     const RtConv2d d = {N, 112, 112, 64, 64, 112, 112, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 2508608, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 2508736, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t4, t3, w + 2508736, NULL, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 4);
@@ -312,7 +312,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   {
     const RtConv2d d = {N, 112, 112, 128, 128, 112, 112, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 2803648, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t5, t4, w + 2803776, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t5, t4, w + 2803776, NULL, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 5);
@@ -329,7 +329,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   {
     const RtConv2d d = {N, 56, 56, 128, 128, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 3393600, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t7, t6, w + 3393856, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t7, t6, w + 3393856, NULL, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 7);
@@ -338,7 +338,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   {
     const RtConv2d d = {N, 56, 56, 256, 256, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 4573504, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t8, t7, w + 4573760, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t8, t7, w + 4573760, NULL, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 8);
@@ -347,7 +347,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   {
     const RtConv2d d = {N, 56, 56, 256, 256, 56, 56, 256, 256, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 6933056, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t9, t8, w + 6933312, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t9, t8, w + 6933312, NULL, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 9);
@@ -364,7 +364,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   {
     const RtConv2d d = {N, 28, 28, 256, 256, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 9292608, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t11, t10, w + 9293120, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t11, t10, w + 9293120, NULL, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 11);
@@ -373,7 +373,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   {
     const RtConv2d d = {N, 28, 28, 512, 512, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 14011712, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t12, t11, w + 14012224, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t12, t11, w + 14012224, NULL, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 12);
@@ -382,7 +382,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   {
     const RtConv2d d = {N, 28, 28, 512, 512, 28, 28, 512, 512, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 23449408, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t13, t12, w + 23449920, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t13, t12, w + 23449920, NULL, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 13);
@@ -399,7 +399,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   {
     const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 32887104, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t15, t14, w + 32887616, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t15, t14, w + 32887616, NULL, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 15);
@@ -408,7 +408,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   {
     const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 42324800, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t16, t15, w + 42325312, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t16, t15, w + 42325312, NULL, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 16);
@@ -417,7 +417,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   {
     const RtConv2d d = {N, 14, 14, 512, 512, 14, 14, 512, 512, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 51762496, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_winograd(ctx, t17, t16, w + 51763008, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t17, t16, w + 51763008, NULL, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 17);

@@ -424,9 +424,10 @@ static void wino_in(const WinoPlan *p, const float *in, long blk, float *v,
 }
 
 /* Block blk's output transform from m (M[xi] at m + xi * mplane), then the
- * epilogue on its pixels. */
-static void wino_out(const WinoPlan *p, float *out, const RtEpilogue *ep,
-                     long blk, const float *m, long mplane, float *discard) {
+ * epilogue on its pixels: output channels [co0, co0 + n), m at co0. */
+static void wino_out_channels(const WinoPlan *p, float *out,
+                              const RtEpilogue *ep, long blk, const float *m,
+                              long mplane, float *discard, int co0, int n) {
   const RtConv2d *d = p->d;
   int t = p->m, oy0, ox0;
   long img = block_origin(p, blk, &oy0, &ox0);
@@ -434,17 +435,23 @@ static void wino_out(const WinoPlan *p, float *out, const RtEpilogue *ep,
   float *px[4 * 4];
   for (int y = 0; y < t; y++)
     for (int x = 0; x < t; x++)
-      px[y * t + x] = oy0 + y < d->oh && ox0 + x < d->ow
-                          ? out + (pix0 + (long)y * d->ow + x) * p->out_cs
-                          : discard;
+      px[y * t + x] = (oy0 + y < d->oh && ox0 + x < d->ow
+                           ? out + (pix0 + (long)y * d->ow + x) * p->out_cs
+                           : discard) + co0;
   if (t == 2)
-    wino_output_block2(px, m, mplane, d->oc, p->width);
+    wino_output_block2(px, m, mplane, n, p->width);
   else
-    wino_output_block4(px, m, mplane, d->oc, p->width);
+    wino_output_block4(px, m, mplane, n, p->width);
   int cols = d->ow - ox0 < t ? d->ow - ox0 : t;
   for (int y = 0; y < t && oy0 + y < d->oh; y++)
-    rtk_epilogue_tile(px[y * t], p->out_cs, ep, pix0 + (long)y * d->ow, 0,
-                      cols, d->oc);
+    rtk_epilogue_tile(px[y * t], p->out_cs, ep, pix0 + (long)y * d->ow, co0,
+                      cols, n);
+}
+
+/* The same for all output channels. */
+static void wino_out(const WinoPlan *p, float *out, const RtEpilogue *ep,
+                     long blk, const float *m, long mplane, float *discard) {
+  wino_out_channels(p, out, ep, blk, m, mplane, discard, 0, p->d->oc);
 }
 
 /* Blocks [b0, b0+cnt) on one thread: transform, a^2 GEMMs, inverse
@@ -563,19 +570,69 @@ static void own_share(const WinoPlan *p, float *out, const float *in,
   }
 }
 
+/* ---- Few blocks at tile 2: the kernel transformed as it is read ---------- */
+
+/* Blocks up to which F(2x2) reads the kernel (rt_winograd_fly_kernel's
+ * copy, conv_winograd_fly.c) rather than U: resnet_mini's 4x4x256 layers
+ * at batch 1 (4 blocks) and 2 (8). Mirrored by the compiler (codegen_c.c:
+ * WINOGRAD_FLY_MAX_BLOCKS), which makes the copy for those layers. */
+enum { FLY_MAX_BLOCKS = 8, FLY_CHANNELS = RTK_FLY_LANES };
+
+/* Floats of wino_fly's workspace: per thread a zero row and a discard
+ * row, then V and M of every block. */
+static long fly_ws_floats(const WinoPlan *p, int threads) {
+  return (long)threads * (p->d->c + p->d->oc) + p->block_floats * p->blocks;
+}
+
+static int fly_fits(const WinoPlan *p, const float *fly, int threads,
+                    size_t ws_floats) {
+  return fly && p->m == 2 && p->blocks <= FLY_MAX_BLOCKS &&
+         p->d->oc % FLY_CHANNELS == 0 &&
+         (size_t)fly_ws_floats(p, threads) <= ws_floats;
+}
+
+/* The calling thread's part of wino_fly: its share of the blocks' input
+ * transforms; after the barrier, its share of the output channels, all
+ * blocks: the GEMMs from the kernel and the output transforms. */
+static void fly_share(const WinoPlan *p, float *out, const float *in,
+                      const float *fly, const RtEpilogue *ep, int parts,
+                      float *ws) {
+  const RtConv2d *d = p->d;
+  int t = omp_get_thread_num();
+  float *zero = ws + (long)t * (d->c + d->oc), *discard = zero + d->c;
+  if (t < parts)
+    memset(zero, 0, (size_t)d->c * sizeof *zero);
+  float *v = ws + (long)parts * (d->c + d->oc);
+  float *m = v + (long)p->xi * p->blocks * d->c;
+  long vplane = p->blocks * d->c, mplane = p->blocks * d->oc, lo, hi;
+  for (rtk_share(p->blocks, parts, &lo, &hi); lo < hi; lo++)
+    wino_in(p, in, lo, v + lo * d->c, vplane, zero);
+  RTK_SYNC();
+  if (!rtk_share(d->oc / FLY_CHANNELS, parts, &lo, &hi))
+    return;
+  int co0 = (int)lo * FLY_CHANNELS, co1 = (int)hi * FLY_CHANNELS;
+  RtkWinoFly f = {m, mplane, v, vplane, fly, d->c, d->oc, (int)p->blocks};
+  rtk_wino2_fly(&f, co0, co1);
+  for (long b = 0; b < p->blocks; b++)
+    wino_out_channels(p, out, ep, b, m + b * d->oc + co0, mplane, discard,
+                      co0, co1 - co0);
+}
+
+/* ---- Entry points ------------------------------------------------------- */
+
 RtStatus rt_conv2d_winograd(const RtContext *ctx, float *out, const float *in,
-                            const float *u, const RtEpilogue *ep,
-                            const RtConv2d *d, int tile, float *ws,
-                            size_t ws_floats) {
-  return rt_conv2d_winograd_preact(ctx, out, in, u, NULL, ep, d, tile, ws,
-                                   ws_floats);
+                            const float *u, const float *fly,
+                            const RtEpilogue *ep, const RtConv2d *d, int tile,
+                            float *ws, size_t ws_floats) {
+  return rt_conv2d_winograd_preact(ctx, out, in, u, fly, NULL, ep, d, tile,
+                                   ws, ws_floats);
 }
 
 RtStatus rt_conv2d_winograd_preact(const RtContext *ctx, float *out,
                                    const float *in, const float *u,
-                                   const RtPreact *pre, const RtEpilogue *ep,
-                                   const RtConv2d *d, int tile, float *ws,
-                                   size_t ws_floats) {
+                                   const float *fly, const RtPreact *pre,
+                                   const RtEpilogue *ep, const RtConv2d *d,
+                                   int tile, float *ws, size_t ws_floats) {
   WinoPlan p;
   if (!out || !in || !u || !ws || !wino_plan(&p, d, tile) ||
       (pre && pre->pool > 1))
@@ -585,6 +642,11 @@ RtStatus rt_conv2d_winograd_preact(const RtContext *ctx, float *out,
   if (ws_floats < (size_t)(p.block_floats + extra))
     return RT_ERR_ARG;
   int threads = rtk_threads(ctx);
+  if (fly_fits(&p, fly, threads, ws_floats)) {
+    /* threads past the channel vectors' count only transform inputs */
+    RTK_TEAM(ctx, threads, fly_share(&p, out, in, fly, ep, threads, ws));
+    return RT_OK;
+  }
   if (wino_shares(&p, threads) &&
       wino_shared(ctx, &p, out, in, u, ep, threads, ws, ws_floats))
     return RT_OK;
@@ -636,7 +698,7 @@ RtStatus rt_conv2d_winograd_train(const RtContext *ctx, float *out,
   if (ws_floats < (size_t)kf + rt_conv2d_winograd_workspace_min_floats(d, tile))
     return RT_ERR_ARG;
   wino_kernel_rows(ws, kernel, d->c, d->oc, tile);
-  return rt_conv2d_winograd(ctx, out, in, ws, ep, d, tile, ws + kf,
+  return rt_conv2d_winograd(ctx, out, in, ws, NULL, ep, d, tile, ws + kf,
                             ws_floats - (size_t)kf);
 }
 
@@ -883,6 +945,6 @@ RtStatus rt_conv2d_backward_winograd(const RtContext *ctx, float *din,
                               accumulate, d, ws, ws_floats);
   turn_kernel(ws + kf, kernel, d->c, d->oc);
   wino_kernel_rows(ws, ws + kf, d->oc, d->c, tile);
-  return rt_conv2d_winograd(ctx, din, dout, ws, NULL, &t, tile, ws + kf,
+  return rt_conv2d_winograd(ctx, din, dout, ws, NULL, NULL, &t, tile, ws + kf,
                             ws_floats - (size_t)kf);
 }

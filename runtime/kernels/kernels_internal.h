@@ -199,6 +199,25 @@ void rtk_conv_stem(const RtContext *ctx, float *out, const float *in,
                    const float *packed, const RtEpilogue *ep,
                    const RtConv2d *d, int threads);
 
+/* Winograd F(2x2, 3x3)'s 16 GEMMs with the kernel transformed as it is
+ * read (conv_winograd_fly.c), for few blocks:
+ *   M[xi] (blocks x oc) = V[xi] (blocks x c) x U[xi] (c x oc), xi < 16,
+ * U = G g G^T made on the way from fly, the kernel as
+ * rt_winograd_fly_kernel lays it out: for each vector of RTK_FLY_LANES
+ * output channels, for each input channel, the 9 taps (RTK_FLY_PAIR
+ * floats). */
+enum { RTK_FLY_LANES = 16, RTK_FLY_PAIR = 9 * RTK_FLY_LANES };
+typedef struct RtkWinoFly {
+  float *m;            /* M[xi][b][co] at m + xi * mplane + b * oc + co */
+  long mplane;
+  const float *v;      /* V[xi][b][ci] at v + xi * vplane + b * c + ci */
+  long vplane;
+  const float *fly;
+  int c, oc, blocks;
+} RtkWinoFly;
+/* M's output channels [co0, co1): multiples of 16 (oc too). */
+void rtk_wino2_fly(const RtkWinoFly *f, int co0, int co1);
+
 /* A stride argument of 0 means the dense default. */
 static inline int rtk_cs(int cs, int c) { return cs == 0 ? c : cs; }
 

@@ -129,7 +129,7 @@ static void bench(const RtContext *ctx, const Gemm *g, const Shape *sh,
   for (int r = -1; r < REPS; r++) {
     double tg = gemm_seconds(g);
     double t0 = omp_get_wtime();
-    RtStatus st = winograd    ? rt_conv2d_winograd(ctx, out, in, u, &ep, &d, winograd, ws, wsn)
+    RtStatus st = winograd    ? rt_conv2d_winograd(ctx, out, in, u, NULL, &ep, &d, winograd, ws, wsn)
                   : path == 1 ? rt_conv2d_packed(ctx, out, in, u, &ep, &d, ws, wsn)
                               : rt_conv2d(ctx, out, in, kernel, &ep, &d, ws, wsn);
     if (st != RT_OK) {

@@ -28,12 +28,22 @@ typedef struct ConvCase {
 enum { WS_FULL, WS_MIN, WS_ODD };
 /* rt_conv2d, rt_conv2d_winograd, rt_conv2d_winograd_train, rt_conv2d_packed,
  * rt_conv2d_winograd_preact (through a random scale and shift, then ReLU,
- * leaky ReLU or tanh, against the reference conv of the reference map) */
-enum { ALGO_GEMM, ALGO_WINOGRAD, ALGO_WINOGRAD_TRAIN, ALGO_PACKED, ALGO_WINOGRAD_PREACT };
+ * leaky ReLU or tanh, against the reference conv of the reference map),
+ * and the two Winograd calls given rt_winograd_fly_kernel's copy too (_FLY) */
+enum { ALGO_GEMM, ALGO_WINOGRAD, ALGO_WINOGRAD_TRAIN, ALGO_PACKED, ALGO_WINOGRAD_PREACT,
+       ALGO_WINOGRAD_FLY, ALGO_WINOGRAD_PREACT_FLY };
 static const RtAct preact_acts[] = {RT_ACT_RELU, RT_ACT_LEAKY_RELU, RT_ACT_TANH};
 
 static int winograd_applies(const ConvCase *t) {
   return t->kh == 3 && t->kw == 3 && t->sh == 1 && t->sw == 1 && t->groups <= 1;
+}
+
+/* Whether F(2x2) given the fly kernel reads only it (kernels.h: "a few
+ * blocks"; conv_winograd.c's FLY_MAX_BLOCKS and FLY_CHANNELS) with the
+ * planned workspace: u is then all NaN, so that only that path passes. */
+static int winograd_fly_applies(const RtConv2d *d, int tile) {
+  long blocks = (long)d->n * ((d->oh + 1) / 2) * ((d->ow + 1) / 2);
+  return tile == 2 && blocks <= 8 && d->oc % 16 == 0;
 }
 
 static int run_conv_algo(const ConvCase *t, int threads, int ws_mode, int algo, int tile, Rng *rng) {
@@ -59,7 +69,8 @@ static int run_conv_algo(const ConvCase *t, int threads, int ws_mode, int algo, 
                    .act = t->act, .alpha = 0.3f, .res_cs = res_cs};
   float *got = sentinel_buf(out_pix * d.out_cs);
   float *want = sentinel_buf(out_pix * d.out_cs);
-  int wino = algo == ALGO_WINOGRAD || algo == ALGO_WINOGRAD_TRAIN || algo == ALGO_WINOGRAD_PREACT;
+  int fly = algo == ALGO_WINOGRAD_FLY || algo == ALGO_WINOGRAD_PREACT_FLY;
+  int wino = algo == ALGO_WINOGRAD || algo == ALGO_WINOGRAD_TRAIN || algo == ALGO_WINOGRAD_PREACT || fly;
   size_t ws_n = algo == ALGO_WINOGRAD_TRAIN ? rt_conv2d_winograd_train_workspace_floats(&d, tile)
                 : wino                    ? rt_conv2d_winograd_workspace_floats(&d, tile)
                                           : rt_conv2d_workspace_floats(&d);
@@ -71,13 +82,13 @@ static int run_conv_algo(const ConvCase *t, int threads, int ws_mode, int algo, 
   else if (ws_mode == WS_ODD && ws_n)
     ws_n = ws_min * 5 + 3;
   float *ws = ws_n ? malloc(ws_n * sizeof *ws) : NULL;
-  float *u = NULL;
+  float *u = NULL, *fly_k = NULL;
 
   RtContext ctx = {.num_threads = threads};
   float *scale = rand_buf(rng, t->c, -1.5f, 1.5f), *shift = rand_buf(rng, t->c, -0.5f, 0.5f);
   RtPreact pre = {.scale = scale, .shift = shift, .act = preact_acts[(t->c + threads) % 3], .alpha = 0.2f};
   float *mapped = NULL;
-  if (algo == ALGO_WINOGRAD_PREACT) {
+  if (algo == ALGO_WINOGRAD_PREACT || algo == ALGO_WINOGRAD_PREACT_FLY) {
     mapped = sentinel_buf(in_n);
     RtEltwise e = {.n = t->n, .h = t->h, .w = t->w, .c = t->c, .in_cs = d.in_cs, .out_cs = d.in_cs};
     RtEpilogue pre_ep = {.act = pre.act, .alpha = pre.alpha};
@@ -94,25 +105,37 @@ static int run_conv_algo(const ConvCase *t, int threads, int ws_mode, int algo, 
   } else if (algo == ALGO_WINOGRAD_TRAIN) {
     st = rt_conv2d_winograd_train(&ctx, got + t->out_off, in, kernel, &ep, &d, tile, ws, ws_n);
   } else if (wino) {
-    u = malloc(rt_winograd_kernel_floats(t->c, t->oc, tile) * sizeof *u);
+    size_t u_n = rt_winograd_kernel_floats(t->c, t->oc, tile);
+    u = malloc(u_n * sizeof *u);
     st = rt_winograd_kernel(u, kernel, t->c, t->oc, tile);
+    size_t fly_n = fly ? rt_winograd_fly_kernel_floats(t->c, t->oc) : 0;
+    if (fly_n) { /* 0 where oc is not a multiple of 16: fly stays NULL */
+      fly_k = malloc(fly_n * sizeof *fly_k);
+      if (st == RT_OK)
+        st = rt_winograd_fly_kernel(fly_k, kernel, t->c, t->oc);
+      if (ws_mode == WS_FULL && winograd_fly_applies(&d, tile))
+        for (size_t i = 0; i < u_n; i++)
+          u[i] = NAN;
+    }
     if (st == RT_OK)
-      st = mapped ? rt_conv2d_winograd_preact(&ctx, got + t->out_off, in, u, &pre, &ep, &d, tile, ws, ws_n)
-                  : rt_conv2d_winograd(&ctx, got + t->out_off, in, u, &ep, &d, tile, ws, ws_n);
+      st = mapped ? rt_conv2d_winograd_preact(&ctx, got + t->out_off, in, u, fly_k, &pre, &ep, &d, tile, ws, ws_n)
+                  : rt_conv2d_winograd(&ctx, got + t->out_off, in, u, fly_k, &ep, &d, tile, ws, ws_n);
   } else {
     st = rt_conv2d(&ctx, got + t->out_off, in, kernel, &ep, &d, ws, ws_n);
   }
   char what[200];
   snprintf(what, sizeof what,
            "conv%s%s %s %dx%dx%dx%d -> %dx%dx%d k%dx%d s%dx%d g%d %s%s%s%s%s, %d threads, ws %zu",
-           algo == ALGO_WINOGRAD_TRAIN ? " winograd-train" : wino ? " winograd" : algo == ALGO_PACKED ? " packed" : "",
+           algo == ALGO_WINOGRAD_TRAIN ? " winograd-train" : fly ? " winograd-kernel" : wino ? " winograd"
+           : algo == ALGO_PACKED       ? " packed"
+                                       : "",
            wino ? (tile == 2 ? " F2" : " F4") : "", t->name, t->n, t->h, t->w, t->c, d.oh, d.ow, t->oc, t->kh, t->kw,
            t->sh, t->sw, g, act_name(t->act), t->bias ? "+bias" : "",
            t->residual ? "+res" : "", mapped ? ", preact " : "", mapped ? act_name(pre.act) : "", threads, ws_n);
   int fail = check_status(what, st, RT_OK);
   if (!fail)
     fail = check_close(what, got, want, out_pix * d.out_cs, d.out_cs);
-  free(in), free(kernel), free(bias), free(res), free(got), free(want), free(ws), free(u);
+  free(in), free(kernel), free(bias), free(res), free(got), free(want), free(ws), free(u), free(fly_k);
   free(scale), free(shift), free(mapped);
   return fail;
 }
@@ -130,6 +153,8 @@ static int run_conv(const ConvCase *t, int threads, int ws_mode, Rng *rng) {
       fails += run_conv_algo(t, threads, ws_mode, ALGO_WINOGRAD, tile, rng);
       fails += run_conv_algo(t, threads, ws_mode, ALGO_WINOGRAD_TRAIN, tile, rng);
       fails += run_conv_algo(t, threads, ws_mode, ALGO_WINOGRAD_PREACT, tile, rng);
+      fails += run_conv_algo(t, threads, ws_mode, ALGO_WINOGRAD_FLY, tile, rng);
+      fails += run_conv_algo(t, threads, ws_mode, ALGO_WINOGRAD_PREACT_FLY, tile, rng);
     }
   return fails;
 }
@@ -482,6 +507,12 @@ static const ConvCase conv_cases[] = {
     {"3x3-1x2",        2,  1,  2, 16, 16, 3, 3, 1, 1, S, S, 1, 0, 0, 0, 1, 1, R},
     {"3x3-many",       2, 28, 28, 64, 64, 3, 3, 1, 1, S, S, 1, 0, 0, 0, 1, 0, R},
     {"3x3-slices-odd", 1, 11, 13, 20, 36, 3, 3, 1, 1, S, S, 1, 3, 5, 2, 1, 1, R},
+    /* F(2x2) given the fly kernel, a few blocks (it is read, not U): a
+     * partial last block row and column in slices with a residual; 8
+     * blocks (the most) of 256 channels; one block of a 1x1 image. */
+    {"fly-slices-odd", 1,  3,  5, 20, 48, 3, 3, 1, 1, S, S, 1, 3, 5, 2, 1, 1, R},
+    {"fly-8-blocks",   2,  4,  4, 256, 32, 3, 3, 1, 1, S, S, 1, 0, 0, 0, 1, 0, L},
+    {"fly-1x1-image",  1,  1,  1,  7, 16, 3, 3, 1, 1, S, S, 1, 0, 0, 0, 0, 1, R},
     /* Packed GEMM: K past one 256-deep block, columns past one 32-wide
      * panel with a partial last one, grouped panels. */
     {"deep-k-s2",      3,  9,  9, 70, 75, 3, 3, 2, 2, S, S, 1, 0, 0, 0, 1, 1, R},
@@ -574,15 +605,15 @@ static int error_cases(void) {
   bad.out_cs = 1;
   fail |= check_status("conv out_cs < oc", rt_conv2d(&ctx, buf, buf, buf, NULL, &bad, buf, 64), RT_ERR_ARG);
   fail |= check_status("winograd small workspace",
-                       rt_conv2d_winograd(&ctx, buf, buf, buf, NULL, &d, 2, buf,
+                       rt_conv2d_winograd(&ctx, buf, buf, buf, NULL, NULL, &d, 2, buf,
                                           rt_conv2d_winograd_workspace_min_floats(&d, 2) - 1),
                        RT_ERR_ARG);
-  fail |= check_status("winograd no workspace", rt_conv2d_winograd(&ctx, buf, buf, buf, NULL, &d, 2, NULL, 64),
+  fail |= check_status("winograd no workspace", rt_conv2d_winograd(&ctx, buf, buf, buf, NULL, NULL, &d, 2, NULL, 64),
                        RT_ERR_ARG);
-  fail |= check_status("winograd tile 3", rt_conv2d_winograd(&ctx, buf, buf, buf, NULL, &d, 3, buf, 64), RT_ERR_ARG);
+  fail |= check_status("winograd tile 3", rt_conv2d_winograd(&ctx, buf, buf, buf, NULL, NULL, &d, 3, buf, 64), RT_ERR_ARG);
   RtPreact pooled = {.act = RT_ACT_RELU, .pool = 2, .src_h = 8, .src_w = 8};
   fail |= check_status("winograd preact with a pool",
-                       rt_conv2d_winograd_preact(&ctx, buf, buf, buf, &pooled, NULL, &d, 2, buf, 64), RT_ERR_ARG);
+                       rt_conv2d_winograd_preact(&ctx, buf, buf, buf, NULL, &pooled, NULL, &d, 2, buf, 64), RT_ERR_ARG);
   fail |= check_status("packed NULL kernel", rt_conv2d_packed(&ctx, buf, buf, NULL, NULL, &d, buf, 64), RT_ERR_ARG);
   RtConv2d dwshape = {.n = 1, .h = 4, .w = 4, .c = 2, .oh = 4, .ow = 4, .oc = 2, .kh = 3, .kw = 3, .sh = 1, .sw = 1,
                       .pad_top = 1, .pad_left = 1, .groups = 2};
@@ -591,10 +622,10 @@ static int error_cases(void) {
   fail |= check_status("pack: groups not dividing", rt_conv2d_pack_kernel(buf, buf, 9, 4, 3), RT_ERR_ARG);
   bad = d;
   bad.sh = 2;
-  fail |= check_status("winograd stride 2", rt_conv2d_winograd(&ctx, buf, buf, buf, NULL, &bad, 2, buf, 64), RT_ERR_ARG);
+  fail |= check_status("winograd stride 2", rt_conv2d_winograd(&ctx, buf, buf, buf, NULL, NULL, &bad, 2, buf, 64), RT_ERR_ARG);
   bad = d;
   bad.kw = 5;
-  fail |= check_status("winograd 3x5 kernel", rt_conv2d_winograd(&ctx, buf, buf, buf, NULL, &bad, 2, buf, 64),
+  fail |= check_status("winograd 3x5 kernel", rt_conv2d_winograd(&ctx, buf, buf, buf, NULL, NULL, &bad, 2, buf, 64),
                        RT_ERR_ARG);
   RtDense dd = {.rows = 0, .in = 2, .out = 2};
   fail |= check_status("dense no rows", rt_dense(&ctx, buf, buf, buf, NULL, &dd), RT_ERR_ARG);

@@ -49,6 +49,9 @@ static const RtConv2d conv_cols = {1, 4, 4, 16, 16, 4, 4, 96, 96, 3, 3, 1, 1, 1,
 static const RtConv2d conv_blas = {1, 13, 11, 6, 6, 6, 5, 8, 8, 3, 3, 2, 2, 0, 0, 2};
 /* Winograd: 16 blocks, a thread's own at 2 threads, shared at 3 and 5. */
 static const RtConv2d conv_wino = {1, 16, 16, 16, 16, 16, 16, 24, 24, 3, 3, 1, 1, 1, 1, 1};
+/* F(2x2) given the fly kernel: 4 blocks, 3 output-channel vectors (fewer
+ * than 5 threads). */
+static const RtConv2d conv_fly = {1, 4, 4, 32, 32, 4, 4, 48, 48, 3, 3, 1, 1, 1, 1, 1};
 
 static void pack(Data *dt, const RtConv2d *d) {
   int k = d->kh * d->kw * d->c / (d->groups ? d->groups : 1);
@@ -58,6 +61,10 @@ static void prep_conv_rows(Data *dt) { pack(dt, &conv_rows); }
 static void prep_conv_cols(Data *dt) { pack(dt, &conv_cols); }
 static void prep_wino(Data *dt) { rt_winograd_kernel(dt->u, dt->kernel, 16, 24, 4); }
 static void prep_wino2(Data *dt) { rt_winograd_kernel(dt->u, dt->kernel, 16, 24, 2); }
+static void prep_fly(Data *dt) {
+  rt_winograd_kernel(dt->u, dt->kernel, 32, 48, 2);
+  rt_winograd_fly_kernel(dt->packed, dt->kernel, 32, 48);
+}
 
 static RtStatus run_conv_rows(const RtContext *ctx, Data *dt) {
   RtEpilogue ep = relu_bias(dt);
@@ -73,12 +80,17 @@ static RtStatus run_conv_blas(const RtContext *ctx, Data *dt) {
 }
 static RtStatus run_wino(const RtContext *ctx, Data *dt) {
   RtEpilogue ep = relu_bias(dt);
-  return rt_conv2d_winograd(ctx, dt->out, dt->in, dt->u, &ep, &conv_wino, 4, dt->ws, WS);
+  return rt_conv2d_winograd(ctx, dt->out, dt->in, dt->u, NULL, &ep, &conv_wino, 4, dt->ws, WS);
 }
 static RtStatus run_wino_preact(const RtContext *ctx, Data *dt) {
   RtPreact pre = {dt->vec2, dt->vec3, RT_ACT_RELU, 0.0f, 0, 0, 0};
   RtEpilogue ep = {dt->vec, dt->in2, RT_ACT_LINEAR, 0.0f, 0};
-  return rt_conv2d_winograd_preact(ctx, dt->out, dt->in, dt->u, &pre, &ep, &conv_wino, 2, dt->ws, WS);
+  return rt_conv2d_winograd_preact(ctx, dt->out, dt->in, dt->u, NULL, &pre, &ep, &conv_wino, 2, dt->ws, WS);
+}
+static RtStatus run_wino_fly(const RtContext *ctx, Data *dt) {
+  RtPreact pre = {dt->vec2, dt->vec3, RT_ACT_RELU, 0.0f, 0, 0, 0};
+  RtEpilogue ep = {dt->vec, dt->in2, RT_ACT_RELU, 0.0f, 0};
+  return rt_conv2d_winograd_preact(ctx, dt->out, dt->in, dt->u, dt->packed, &pre, &ep, &conv_fly, 2, dt->ws, WS);
 }
 
 /* Depthwise: 16-channel items of rows; multiplier 2 takes the per-pixel
@@ -211,6 +223,7 @@ static const Case cases[] = {
     {"conv im2col + BLAS, grouped", NULL, run_conv_blas},
     {"winograd F4", prep_wino, run_wino},
     {"winograd F2 pre-activation", prep_wino2, run_wino_preact},
+    {"winograd F2 from the fly kernel", prep_fly, run_wino_fly},
     {"depthwise items", NULL, run_dw},
     {"depthwise multiplier 2", NULL, run_dw_mult},
     {"depthwise + 1x1, rows", prep_dw_pw_rows, run_dw_pw_rows},

@@ -142,18 +142,26 @@ RtStatus rt_conv2d(const RtContext *ctx, float *out, const float *in,
  * rt_winograd_kernel() makes from the Keras kernel [3, 3, c, oc]
  * (rt_winograd_kernel_floats() floats) for the same tile; the result
  * equals rt_conv2d's up to float rounding (about 10x more of it at tile
- * 4). The workspace is required and follows the rules of rt_conv2d's
- * (planned size independent of the thread count; any size from the
- * minimum up works). */
+ * 4). fly may be NULL, or for tile 2 and oc a multiple of 16 the same
+ * kernel as rt_winograd_fly_kernel() lays it out
+ * (rt_winograd_fly_kernel_floats() floats): then on a few blocks (small
+ * maps at batch 1 or 2, where the GEMMs would wait on reading u from
+ * memory) the call reads fly instead, 9 floats a channel pair instead of
+ * 16, and transforms it in registers. The workspace is required and
+ * follows the rules of rt_conv2d's (planned size independent of the
+ * thread count; any size from the minimum up works). */
 size_t rt_winograd_kernel_floats(int c, int oc, int tile);
 RtStatus rt_winograd_kernel(float *u, const float *kernel, int c, int oc,
                             int tile);
+size_t rt_winograd_fly_kernel_floats(int c, int oc);
+RtStatus rt_winograd_fly_kernel(float *fly, const float *kernel, int c,
+                                int oc);
 size_t rt_conv2d_winograd_workspace_floats(const RtConv2d *d, int tile);
 size_t rt_conv2d_winograd_workspace_min_floats(const RtConv2d *d, int tile);
 RtStatus rt_conv2d_winograd(const RtContext *ctx, float *out, const float *in,
-                            const float *u, const RtEpilogue *ep,
-                            const RtConv2d *d, int tile, float *ws,
-                            size_t ws_floats);
+                            const float *u, const float *fly,
+                            const RtEpilogue *ep, const RtConv2d *d, int tile,
+                            float *ws, size_t ws_floats);
 
 /* rt_conv2d_winograd of pre(in) (RtPreact, below; pre->pool must be 0 or
  * 1, pre may be NULL): the map applied in the input transform, each
@@ -162,9 +170,9 @@ RtStatus rt_conv2d_winograd(const RtContext *ctx, float *out, const float *in,
 typedef struct RtPreact RtPreact;
 RtStatus rt_conv2d_winograd_preact(const RtContext *ctx, float *out,
                                    const float *in, const float *u,
-                                   const RtPreact *pre, const RtEpilogue *ep,
-                                   const RtConv2d *d, int tile, float *ws,
-                                   size_t ws_floats);
+                                   const float *fly, const RtPreact *pre,
+                                   const RtEpilogue *ep, const RtConv2d *d,
+                                   int tile, float *ws, size_t ws_floats);
 
 /* rt_conv2d with the kernel packed once, at load, for netc's own register
  * GEMM (no OpenBLAS call, no repacking per call): same paths, workspace
