@@ -77,7 +77,13 @@ const char *rt_kernel_isa(void) {
 #if RTK_HAS_WIDE + RTK_HAS_NARROW + RTK_HAS_BASE > 1
   int width = rtk_vec_width();
   return width == 16 ? "avx512" : width == 8 ? "avx2" : "x86-64";
+#else /* one build for the compiler's target, no clones: its width */
+  return RTK_HAS_WIDE     ? "avx512"
+         : RTK_HAS_NARROW ? "avx2"
+#if defined(__x86_64__)
+                          : "x86-64";
 #else
-  return "native"; /* one build for the compiler's target, no clones */
+                          : "native";
+#endif
 #endif
 }

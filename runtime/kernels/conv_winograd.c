@@ -586,7 +586,7 @@ static long fly_ws_floats(const WinoPlan *p, int threads) {
 
 static int fly_fits(const WinoPlan *p, const float *fly, int threads,
                     size_t ws_floats) {
-  return fly && p->m == 2 && p->blocks <= FLY_MAX_BLOCKS &&
+  return fly && p->m == 2 && p->blocks <= FLY_MAX_BLOCKS && rtk_wino2_fly_here() &&
          p->d->oc % FLY_CHANNELS == 0 &&
          (size_t)fly_ws_floats(p, threads) <= ws_floats;
 }

@@ -215,8 +215,10 @@ typedef struct RtkWinoFly {
   const float *fly;
   int c, oc, blocks;
 } RtkWinoFly;
-/* M's output channels [co0, co1): multiples of 16 (oc too). */
+/* M's output channels [co0, co1): multiples of 16 (oc too). Only where
+ * rtk_wino2_fly_here(): on CPUs with 16-float vectors. */
 void rtk_wino2_fly(const RtkWinoFly *f, int co0, int co1);
+int rtk_wino2_fly_here(void);
 
 /* A stride argument of 0 means the dense default. */
 static inline int rtk_cs(int cs, int c) { return cs == 0 ? c : cs; }

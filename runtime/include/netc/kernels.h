@@ -57,7 +57,8 @@ typedef struct RtContext {
 
 /* The instruction set the kernels' clones run with on this CPU: "avx512"
  * (register kernels on 16-float vectors), "avx2" (8-float) or "x86-64"
- * (baseline, 4-float), or "native" for a build without clones. */
+ * (baseline, 4-float); in a build without clones the one its target has
+ * ("native" for 4-float vectors off x86-64). */
 const char *rt_kernel_isa(void);
 
 /* Runs body(team_ctx, arg) on every thread of one OpenMP team of ctx's
@@ -146,8 +147,9 @@ RtStatus rt_conv2d(const RtContext *ctx, float *out, const float *in,
  * kernel as rt_winograd_fly_kernel() lays it out
  * (rt_winograd_fly_kernel_floats() floats): then on a few blocks (small
  * maps at batch 1 or 2, where the GEMMs would wait on reading u from
- * memory) the call reads fly instead, 9 floats a channel pair instead of
- * 16, and transforms it in registers. The workspace is required and
+ * memory) and where rt_kernel_isa() is "avx512", the call reads fly
+ * instead, 9 floats a channel pair instead of 16, and transforms it in
+ * registers. The workspace is required and
  * follows the rules of rt_conv2d's (planned size independent of the
  * thread count; any size from the minimum up works). */
 size_t rt_winograd_kernel_floats(int c, int oc, int tile);
