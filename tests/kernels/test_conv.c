@@ -612,6 +612,14 @@ static int error_cases(void) {
   fail |= check_status("winograd no workspace", rt_conv2d_winograd(&ctx, buf, buf, buf, NULL, NULL, &d, 2, NULL, 64),
                        RT_ERR_ARG);
   fail |= check_status("winograd tile 3", rt_conv2d_winograd(&ctx, buf, buf, buf, NULL, NULL, &d, 3, buf, 64), RT_ERR_ARG);
+  fail |= check_status("fly kernel, oc not a multiple of 16", rt_winograd_fly_kernel(buf, buf, 4, 24), RT_ERR_ARG);
+  fail |= check_status("fly kernel, NULL kernel", rt_winograd_fly_kernel(buf, NULL, 4, 32), RT_ERR_ARG);
+  fail |= check_status("fly kernel, no channels", rt_winograd_fly_kernel(buf, buf, 0, 32), RT_ERR_ARG);
+  if (rt_winograd_fly_kernel_floats(4, 24) != 0 || rt_winograd_fly_kernel_floats(4, 32) != 9 * 4 * 32) {
+    printf("FAIL rt_winograd_fly_kernel_floats: %zu for oc 24, %zu for oc 32\n", rt_winograd_fly_kernel_floats(4, 24),
+           rt_winograd_fly_kernel_floats(4, 32));
+    fail = 1;
+  }
   RtPreact pooled = {.act = RT_ACT_RELU, .pool = 2, .src_h = 8, .src_w = 8};
   fail |= check_status("winograd preact with a pool",
                        rt_conv2d_winograd_preact(&ctx, buf, buf, buf, NULL, &pooled, NULL, &d, 2, buf, 64), RT_ERR_ARG);
