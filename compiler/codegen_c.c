@@ -228,18 +228,20 @@ static void prepare_layer(Gen *gen, const Node *n, const ParamEntry *k, int64_t 
   }
 }
 
-/* Winograd F(2x2) layers whose maps are a few blocks (small maps at batch
- * 1 or 2) read their kernel there, 9 floats a channel pair instead of the
- * transformed copy's 16: rt_conv2d_winograd's `fly`, a second copy that
- * prepare() makes with rt_winograd_fly_kernel. Mirrors conv_winograd.c's
- * FLY_MAX_BLOCKS and FLY_CHANNELS: the copy is made where one image's
- * blocks are that few. */
-enum { WINOGRAD_FLY_MAX_BLOCKS = 8, WINOGRAD_FLY_CHANNELS = 16 };
+/* Winograd layers whose maps are a few blocks (small maps at batch 1, or
+ * 2 for F(2x2)) read their kernel there, 9 floats a channel pair instead
+ * of the transformed copy's 16 or 36: rt_conv2d_winograd's `fly`, a second
+ * copy that prepare() makes with rt_winograd_fly_kernel. Mirrors
+ * conv_winograd.c's FLY_MAX_BLOCKS, FLY4_MAX_BLOCKS and FLY_CHANNELS: the
+ * copy is made where one image's blocks are that few. */
+enum { WINOGRAD_FLY_MAX_BLOCKS = 8, WINOGRAD_FLY4_MAX_BLOCKS = 4, WINOGRAD_FLY_CHANNELS = 16 };
 
 static bool winograd_fly(const Node *n) {
-  int64_t blocks = ((n->shape.d[0] + 1) / 2) * ((n->shape.d[1] + 1) / 2);
-  return n->op == OP_CONV && n->winograd_tile == 2 && blocks <= WINOGRAD_FLY_MAX_BLOCKS &&
-         cg_chans(n) % WINOGRAD_FLY_CHANNELS == 0;
+  int64_t t = n->winograd_tile;
+  if (n->op != OP_CONV || !t || cg_chans(n) % WINOGRAD_FLY_CHANNELS)
+    return false;
+  int64_t blocks = ((n->shape.d[0] + t - 1) / t) * ((n->shape.d[1] + t - 1) / t);
+  return blocks <= (t == 2 ? WINOGRAD_FLY_MAX_BLOCKS : WINOGRAD_FLY4_MAX_BLOCKS);
 }
 
 /* Layers whose forward reads only a packed or transformed copy of their
@@ -357,7 +359,7 @@ static void emit_prepare(Gen *gen, const char *id) {
       if (winograd_fly(n)) { /* mirrors rt_winograd_fly_kernel_floats */
         gen->w_extra2[i] = take(gen, 9 * cin * oc);
         gen->fly_floats += round16(9 * cin * oc);
-        em_line(e, "/* %s: the kernel laid out for F(2x2) from the kernel on a few blocks */", name);
+        em_line(e, "/* %s: the kernel laid out for Winograd from the kernel on a few blocks */", name);
         em_line(e, "rt_winograd_fly_kernel(w + %" PRId64 ", w + %" PRId64 ", %" PRId64 ", %" PRId64 ");",
                 gen->w_extra2[i], gen->w_kernel[i], cin, oc);
       }
@@ -866,8 +868,8 @@ static void emit_forward(Gen *gen, const char *id) {
 /* Images forward() runs at once: a chunk's activations (the planned arena
  * per image) should fit the cores' L2 caches, MIN_CHUNK images or more,
  * and no fewer than make the activations a third as large as the compute
- * weights, which every chunk reads again (all but the F(2x2) copies that
- * only batches of 1 and 2 read: winograd_fly). Measured at batch 64 on two Zen
+ * weights, which every chunk reads again (all but the Winograd copies that
+ * only batches of 1 or 2 read: winograd_fly). Measured at batch 64 on two Zen
  * 4 cores, paired against the whole batch at once:
  *   mobilenet_mini (256 KiB of arena, 1.4 MB of weights), chunks of 8:
  *     18% faster (1.3x to 2x while the machine's memory was busy);

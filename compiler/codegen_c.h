@@ -28,7 +28,7 @@ typedef struct Gen {
   int64_t param_floats;
   StrMap *param_index;  /* name -> ParamEntry* */
   int64_t compute_floats;
-  int64_t fly_floats;   /* of those, the F(2x2) kernels only batch 1 and 2 read */
+  int64_t fly_floats;   /* of those, the Winograd kernels only batch 1 (and 2) read */
   int64_t *w_kernel, *w_bias, *w_extra, *w_extra2;  /* weight offsets per node id */
   int64_t *w_preact;    /* per node id: the scale (then shift) of its input's pre-activation */
   int64_t *w_dw_kernel, *w_dw_bias, *w_dw_preact;  /* per node id: its dw_before's weights */

@@ -300,97 +300,103 @@ void bottleneck_mini_prepare(float *w, const float *p) {
   memcpy(w + 557184, p + 118656, 128 * sizeof(float));
   /* conv_16: the kernel transformed for Winograd's F(4x4, 3x3) */
   rt_winograd_kernel(w + 557312, w + 0, 32, 128, 4);
+  /* conv_16: the kernel laid out for Winograd from the kernel on a few blocks */
+  rt_winograd_fly_kernel(w + 704768, w + 0, 32, 128);
   /* bn_14: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 704768, w + 704896, p + 118784, p + 118912, p + 119040, p + 119168, 0.00100000005f, 128);
+  rt_bn_fold(w + 741632, w + 741760, p + 118784, p + 118912, p + 119040, p + 119168, 0.00100000005f, 128);
   /* conv_17 (Conv2D) */
   memcpy(w + 0, p + 119296, 8192 * sizeof(float));
-  memcpy(w + 705024, p + 127488, 64 * sizeof(float));
+  memcpy(w + 741888, p + 127488, 64 * sizeof(float));
   /* bn_15 folded in: kernel and bias scaled per output channel */
   rt_bn_fold(w + 8192, w + 8256, p + 127552, p + 127616, p + 127680, p + 127744, 0.00100000005f, 64);
-  rt_fold_affine(w + 0, w + 705024, w + 8192, w + 8256, 128, 64);
+  rt_fold_affine(w + 0, w + 741888, w + 8192, w + 8256, 128, 64);
   /* conv_17: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 705088, w + 0, 128, 64, 1);
+  rt_conv2d_pack_kernel(w + 741952, w + 0, 128, 64, 1);
   /* conv_18 (Conv2D) */
   memcpy(w + 0, p + 127808, 73728 * sizeof(float));
-  memcpy(w + 713280, p + 201536, 128 * sizeof(float));
+  memcpy(w + 750144, p + 201536, 128 * sizeof(float));
   /* conv_18: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 713408, w + 0, 64, 128, 4);
+  rt_winograd_kernel(w + 750272, w + 0, 64, 128, 4);
+  /* conv_18: the kernel laid out for Winograd from the kernel on a few blocks */
+  rt_winograd_fly_kernel(w + 1045184, w + 0, 64, 128);
   /* bn_16: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 1008320, w + 1008448, p + 201664, p + 201792, p + 201920, p + 202048, 0.00100000005f, 128);
+  rt_bn_fold(w + 1118912, w + 1119040, p + 201664, p + 201792, p + 201920, p + 202048, 0.00100000005f, 128);
   /* conv_19 (Conv2D) */
   memcpy(w + 0, p + 202176, 8192 * sizeof(float));
-  memcpy(w + 1008576, p + 210368, 64 * sizeof(float));
+  memcpy(w + 1119168, p + 210368, 64 * sizeof(float));
   /* bn_17 folded in: kernel and bias scaled per output channel */
   rt_bn_fold(w + 8192, w + 8256, p + 210432, p + 210496, p + 210560, p + 210624, 0.00100000005f, 64);
-  rt_fold_affine(w + 0, w + 1008576, w + 8192, w + 8256, 128, 64);
+  rt_fold_affine(w + 0, w + 1119168, w + 8192, w + 8256, 128, 64);
   /* conv_19: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 1008640, w + 0, 128, 64, 1);
+  rt_conv2d_pack_kernel(w + 1119232, w + 0, 128, 64, 1);
   /* conv_20 (Conv2D) */
   memcpy(w + 0, p + 210688, 73728 * sizeof(float));
-  memcpy(w + 1016832, p + 284416, 128 * sizeof(float));
+  memcpy(w + 1127424, p + 284416, 128 * sizeof(float));
   /* conv_20: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 1016960, w + 0, 64, 128, 4);
+  rt_winograd_kernel(w + 1127552, w + 0, 64, 128, 4);
+  /* conv_20: the kernel laid out for Winograd from the kernel on a few blocks */
+  rt_winograd_fly_kernel(w + 1422464, w + 0, 64, 128);
   /* conv_21 (Conv2D) */
   memcpy(w + 0, p + 284544, 32768 * sizeof(float));
-  memcpy(w + 1311872, p + 317312, 256 * sizeof(float));
+  memcpy(w + 1496192, p + 317312, 256 * sizeof(float));
   /* conv_21: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 1312128, w + 0, 128, 256, 1);
+  rt_conv2d_pack_kernel(w + 1496448, w + 0, 128, 256, 1);
   /* bn_18: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 1344896, w + 1345024, p + 317568, p + 317696, p + 317824, p + 317952, 0.00100000005f, 128);
+  rt_bn_fold(w + 1529216, w + 1529344, p + 317568, p + 317696, p + 317824, p + 317952, 0.00100000005f, 128);
   /* conv_22 (Conv2D) */
   memcpy(w + 0, p + 318080, 8192 * sizeof(float));
-  memcpy(w + 1345152, p + 326272, 64 * sizeof(float));
+  memcpy(w + 1529472, p + 326272, 64 * sizeof(float));
   /* bn_19 folded in: kernel and bias scaled per output channel */
   rt_bn_fold(w + 8192, w + 8256, p + 326336, p + 326400, p + 326464, p + 326528, 0.00100000005f, 64);
-  rt_fold_affine(w + 0, w + 1345152, w + 8192, w + 8256, 128, 64);
+  rt_fold_affine(w + 0, w + 1529472, w + 8192, w + 8256, 128, 64);
   /* conv_22: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 1345216, w + 0, 128, 64, 1);
+  rt_conv2d_pack_kernel(w + 1529536, w + 0, 128, 64, 1);
   /* conv_23 (Conv2D) */
   memcpy(w + 0, p + 326592, 147456 * sizeof(float));
-  memcpy(w + 1353408, p + 474048, 256 * sizeof(float));
+  memcpy(w + 1537728, p + 474048, 256 * sizeof(float));
   /* conv_23: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 1353664, w + 0, 64, 256, 2);
-  /* conv_23: the kernel laid out for F(2x2) from the kernel on a few blocks */
-  rt_winograd_fly_kernel(w + 1615808, w + 0, 64, 256);
+  rt_winograd_kernel(w + 1537984, w + 0, 64, 256, 2);
+  /* conv_23: the kernel laid out for Winograd from the kernel on a few blocks */
+  rt_winograd_fly_kernel(w + 1800128, w + 0, 64, 256);
   /* bn_20: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 1763264, w + 1763520, p + 474304, p + 474560, p + 474816, p + 475072, 0.00100000005f, 256);
+  rt_bn_fold(w + 1947584, w + 1947840, p + 474304, p + 474560, p + 474816, p + 475072, 0.00100000005f, 256);
   /* conv_24 (Conv2D) */
   memcpy(w + 0, p + 475328, 32768 * sizeof(float));
-  memcpy(w + 1763776, p + 508096, 128 * sizeof(float));
+  memcpy(w + 1948096, p + 508096, 128 * sizeof(float));
   /* bn_21 folded in: kernel and bias scaled per output channel */
   rt_bn_fold(w + 32768, w + 32896, p + 508224, p + 508352, p + 508480, p + 508608, 0.00100000005f, 128);
-  rt_fold_affine(w + 0, w + 1763776, w + 32768, w + 32896, 256, 128);
+  rt_fold_affine(w + 0, w + 1948096, w + 32768, w + 32896, 256, 128);
   /* conv_24: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 1763904, w + 0, 256, 128, 1);
+  rt_conv2d_pack_kernel(w + 1948224, w + 0, 256, 128, 1);
   /* conv_25 (Conv2D) */
   memcpy(w + 0, p + 508736, 294912 * sizeof(float));
-  memcpy(w + 1796672, p + 803648, 256 * sizeof(float));
+  memcpy(w + 1980992, p + 803648, 256 * sizeof(float));
   /* conv_25: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 1796928, w + 0, 128, 256, 2);
-  /* conv_25: the kernel laid out for F(2x2) from the kernel on a few blocks */
-  rt_winograd_fly_kernel(w + 2321216, w + 0, 128, 256);
+  rt_winograd_kernel(w + 1981248, w + 0, 128, 256, 2);
+  /* conv_25: the kernel laid out for Winograd from the kernel on a few blocks */
+  rt_winograd_fly_kernel(w + 2505536, w + 0, 128, 256);
   /* bn_22: batch norm as a per-channel scale and shift */
-  rt_bn_fold(w + 2616128, w + 2616384, p + 803904, p + 804160, p + 804416, p + 804672, 0.00100000005f, 256);
+  rt_bn_fold(w + 2800448, w + 2800704, p + 803904, p + 804160, p + 804416, p + 804672, 0.00100000005f, 256);
   /* conv_26 (Conv2D) */
   memcpy(w + 0, p + 804928, 32768 * sizeof(float));
-  memcpy(w + 2616640, p + 837696, 128 * sizeof(float));
+  memcpy(w + 2800960, p + 837696, 128 * sizeof(float));
   /* bn_23 folded in: kernel and bias scaled per output channel */
   rt_bn_fold(w + 32768, w + 32896, p + 837824, p + 837952, p + 838080, p + 838208, 0.00100000005f, 128);
-  rt_fold_affine(w + 0, w + 2616640, w + 32768, w + 32896, 256, 128);
+  rt_fold_affine(w + 0, w + 2800960, w + 32768, w + 32896, 256, 128);
   /* conv_26: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 2616768, w + 0, 256, 128, 1);
+  rt_conv2d_pack_kernel(w + 2801088, w + 0, 256, 128, 1);
   /* conv_27 (Conv2D) */
   memcpy(w + 0, p + 838336, 294912 * sizeof(float));
-  memcpy(w + 2649536, p + 1133248, 256 * sizeof(float));
+  memcpy(w + 2833856, p + 1133248, 256 * sizeof(float));
   /* conv_27: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 2649792, w + 0, 128, 256, 2);
-  /* conv_27: the kernel laid out for F(2x2) from the kernel on a few blocks */
-  rt_winograd_fly_kernel(w + 3174080, w + 0, 128, 256);
+  rt_winograd_kernel(w + 2834112, w + 0, 128, 256, 2);
+  /* conv_27: the kernel laid out for Winograd from the kernel on a few blocks */
+  rt_winograd_fly_kernel(w + 3358400, w + 0, 128, 256);
   /* bn_24, applied to avgpool's input as it reads it: a scale and shift per channel */
-  rt_bn_fold(w + 3468992, w + 3469248, p + 1133504, p + 1133760, p + 1134016, p + 1134272, 0.00100000005f, 256);
+  rt_bn_fold(w + 3653312, w + 3653568, p + 1133504, p + 1133760, p + 1134016, p + 1134272, 0.00100000005f, 256);
   /* dense (Dense) */
-  memcpy(w + 3469504, p + 1134528, 2560 * sizeof(float));
-  memcpy(w + 3472064, p + 1137088, 10 * sizeof(float));
+  memcpy(w + 3653824, p + 1134528, 2560 * sizeof(float));
+  memcpy(w + 3656384, p + 1137088, 10 * sizeof(float));
 }
 
 /* Scratch the convolutions need at batch N (im2col tiles, Winograd blocks). */
@@ -877,7 +883,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   {
     const RtConv2d d = {N, 8, 8, 32, 32, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 557184, t23, RT_ACT_LINEAR, 0.0f, 128};
-    CHECK(rt_conv2d_winograd(ctx, t26, t25, w + 557312, NULL, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd(ctx, t26, t25, w + 557312, w + 704768, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 26);
@@ -886,7 +892,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   {
     const RtEltwise d = {N, 64, 1, 128, 128, 128};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t27, t26, w + 704768, w + 704896, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t27, t26, w + 741632, w + 741760, &ep, &d));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 27);
@@ -894,8 +900,8 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* conv_17 (Conv2D, bn_15 folded, relu), line 18: 8x8x128 -> 8x8x64, 524,288 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 64, 64, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 705024, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t28, t27, w + 705088, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 741888, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t28, t27, w + 741952, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 28);
@@ -903,8 +909,8 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* conv_18 (Conv2D, + conv_16, Winograd F(4x4)), line 19: 8x8x64 -> 8x8x128, 4,718,592 MACs */
   {
     const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 713280, t26, RT_ACT_LINEAR, 0.0f, 128};
-    CHECK(rt_conv2d_winograd(ctx, t29, t28, w + 713408, NULL, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 750144, t26, RT_ACT_LINEAR, 0.0f, 128};
+    CHECK(rt_conv2d_winograd(ctx, t29, t28, w + 750272, w + 1045184, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 29);
@@ -913,7 +919,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   {
     const RtEltwise d = {N, 64, 1, 128, 128, 128};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t30, t29, w + 1008320, w + 1008448, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t30, t29, w + 1118912, w + 1119040, &ep, &d));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 30);
@@ -921,8 +927,8 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* conv_19 (Conv2D, bn_17 folded, relu), line 18: 8x8x128 -> 8x8x64, 524,288 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 64, 64, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 1008576, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t31, t30, w + 1008640, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1119168, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t31, t30, w + 1119232, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 31);
@@ -930,8 +936,8 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* conv_20 (Conv2D, + conv_18, Winograd F(4x4)), line 19: 8x8x64 -> 8x8x128, 4,718,592 MACs */
   {
     const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 1016832, t29, RT_ACT_LINEAR, 0.0f, 128};
-    CHECK(rt_conv2d_winograd(ctx, t32, t31, w + 1016960, NULL, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 1127424, t29, RT_ACT_LINEAR, 0.0f, 128};
+    CHECK(rt_conv2d_winograd(ctx, t32, t31, w + 1127552, w + 1422464, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 32);
@@ -947,8 +953,8 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* conv_21 (Conv2D), line 16: 8x8x128 -> 4x4x256, 524,288 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 4, 4, 256, 256, 1, 1, 2, 2, 0, 0, 1};
-    const RtEpilogue ep = {w + 1311872, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t34, t32, w + 1312128, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1496192, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t34, t32, w + 1496448, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 34);
@@ -957,7 +963,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   {
     const RtEltwise d = {N, 16, 1, 128, 128, 128};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t35, t33, w + 1344896, w + 1345024, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t35, t33, w + 1529216, w + 1529344, &ep, &d));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 35);
@@ -965,8 +971,8 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* conv_22 (Conv2D, bn_19 folded, relu), line 18: 4x4x128 -> 4x4x64, 131,072 MACs */
   {
     const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 64, 64, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 1345152, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t36, t35, w + 1345216, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1529472, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t36, t35, w + 1529536, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 36);
@@ -974,8 +980,8 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* conv_23 (Conv2D, + conv_21, Winograd F(2x2)), line 19: 4x4x64 -> 4x4x256, 2,359,296 MACs */
   {
     const RtConv2d d = {N, 4, 4, 64, 64, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 1353408, t34, RT_ACT_LINEAR, 0.0f, 256};
-    CHECK(rt_conv2d_winograd(ctx, t37, t36, w + 1353664, w + 1615808, &ep, &d, 2, ws, ws_floats));
+    const RtEpilogue ep = {w + 1537728, t34, RT_ACT_LINEAR, 0.0f, 256};
+    CHECK(rt_conv2d_winograd(ctx, t37, t36, w + 1537984, w + 1800128, &ep, &d, 2, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 37);
@@ -984,7 +990,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   {
     const RtEltwise d = {N, 16, 1, 256, 256, 256};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t38, t37, w + 1763264, w + 1763520, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t38, t37, w + 1947584, w + 1947840, &ep, &d));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 38);
@@ -992,8 +998,8 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* conv_24 (Conv2D, bn_21 folded, relu), line 18: 4x4x256 -> 4x4x128, 524,288 MACs */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 128, 128, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 1763776, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t39, t38, w + 1763904, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 1948096, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t39, t38, w + 1948224, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 39);
@@ -1001,8 +1007,8 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* conv_25 (Conv2D, + conv_23, Winograd F(2x2)), line 19: 4x4x128 -> 4x4x256, 4,718,592 MACs */
   {
     const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 1796672, t37, RT_ACT_LINEAR, 0.0f, 256};
-    CHECK(rt_conv2d_winograd(ctx, t40, t39, w + 1796928, w + 2321216, &ep, &d, 2, ws, ws_floats));
+    const RtEpilogue ep = {w + 1980992, t37, RT_ACT_LINEAR, 0.0f, 256};
+    CHECK(rt_conv2d_winograd(ctx, t40, t39, w + 1981248, w + 2505536, &ep, &d, 2, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 40);
@@ -1011,7 +1017,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   {
     const RtEltwise d = {N, 16, 1, 256, 256, 256};
     const RtEpilogue ep = {NULL, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_channel_affine(ctx, t41, t40, w + 2616128, w + 2616384, &ep, &d));
+    CHECK(rt_channel_affine(ctx, t41, t40, w + 2800448, w + 2800704, &ep, &d));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 41);
@@ -1019,8 +1025,8 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* conv_26 (Conv2D, bn_23 folded, relu), line 18: 4x4x256 -> 4x4x128, 524,288 MACs */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 128, 128, 1, 1, 1, 1, 0, 0, 1};
-    const RtEpilogue ep = {w + 2616640, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t42, t41, w + 2616768, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 2800960, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t42, t41, w + 2801088, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 42);
@@ -1028,8 +1034,8 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* conv_27 (Conv2D, + conv_25, Winograd F(2x2)), line 19: 4x4x128 -> 4x4x256, 4,718,592 MACs */
   {
     const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 2649536, t40, RT_ACT_LINEAR, 0.0f, 256};
-    CHECK(rt_conv2d_winograd(ctx, t43, t42, w + 2649792, w + 3174080, &ep, &d, 2, ws, ws_floats));
+    const RtEpilogue ep = {w + 2833856, t40, RT_ACT_LINEAR, 0.0f, 256};
+    CHECK(rt_conv2d_winograd(ctx, t43, t42, w + 2834112, w + 3358400, &ep, &d, 2, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 43);
@@ -1037,7 +1043,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* avgpool (AveragePooling2D, bn_24 and relu before), line 30: 4x4x256 -> 1x1x256, 0 MACs */
   {
     const RtPool2d d = {N, 4, 4, 256, 256, 1, 1, 256, 4, 4, 4, 4, 0, 0};
-    const RtPreact pre = {w + 3468992, w + 3469248, RT_ACT_RELU, 0.0f, 0, 0, 0};
+    const RtPreact pre = {w + 3653312, w + 3653568, RT_ACT_RELU, 0.0f, 0, 0, 0};
     CHECK(rt_avgpool2d_preact(ctx, t44, t43, &pre, &d));
   }
   if (ctx->layer_done)
@@ -1053,8 +1059,8 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* dense (Dense, softmax), line 31: 256 -> 10, 2,560 MACs */
   {
     const RtDense d = {N * 1, 256, 10, 256, 10};
-    const RtEpilogue ep = {w + 3472064, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_dense(ctx, t46, t45, w + 3469504, &ep, &d));
+    const RtEpilogue ep = {w + 3656384, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, t46, t45, w + 3653824, &ep, &d));
     const RtEltwise sm = {N, 1, 1, 10, 10, 10};
     CHECK(rt_softmax(ctx, t46, t46, &sm));
   }
@@ -3053,7 +3059,7 @@ static const char summary[] =
     "FLOPs: 114,234,368 (2 x MACs)" "\n"
     "Element-wise ops: 1,353,768" "\n"
     "Weight memory: 4,548,392 bytes (4.34 MiB, float32)" "\n"
-    "Compute weights: 13,888,320 bytes (13.24 MiB, C backend after passes: folded, packed, Winograd-transformed)" "\n"
+    "Compute weights: 14,625,600 bytes (13.95 MiB, C backend after passes: folded, packed, Winograd-transformed)" "\n"
     "Activation memory: 4,220,968 bytes (4.03 MiB, every layer output)" "\n"
     "Peak activation memory: 393,216 bytes (384.00 KiB, live tensors, inference)" "\n"
     "Planned arena: 393,216 bytes (384.00 KiB, C backend after passes; 2,074,688 bytes without reuse)" "\n"
@@ -3074,7 +3080,7 @@ const NetcModel netc_model_bottleneck_mini = {
   .params = params,
   .num_params = 158,
   .param_floats = 1137098,
-  .compute_floats = 3472080,
+  .compute_floats = 3656400,
   .total_params = 1137098,
   .trainable_params = 1132938,
   .macs_per_image = 57117184,

@@ -7,7 +7,7 @@
 /* Sizes: arena bytes per image (times the batch), weight blocks in floats. */
 #define CIFAR_CNN_ARENA_BYTES_PER_IMAGE 524288
 #define CIFAR_CNN_PARAM_FLOATS 2512650
-#define CIFAR_CNN_COMPUTE_FLOATS 10622736
+#define CIFAR_CNN_COMPUTE_FLOATS 12687120
 #define CIFAR_CNN_INPUT_FLOATS 3072
 #define CIFAR_CNN_OUTPUT_FLOATS 10
 

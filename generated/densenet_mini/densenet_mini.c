@@ -196,32 +196,40 @@ void densenet_mini_prepare(float *w, const float *p) {
   rt_bn_fold(w + 1061824, w + 1061928, p + 280184, p + 280288, p + 280392, p + 280496, 0.00100000005f, 104);
   /* conv_11: the kernel transformed for Winograd's F(4x4, 3x3) */
   rt_winograd_kernel(w + 1062032, w + 0, 104, 32, 4);
+  /* conv_11: the kernel laid out for Winograd from the kernel on a few blocks */
+  rt_winograd_fly_kernel(w + 1181840, w + 0, 104, 32);
   /* conv_12 (Conv2D) */
   memcpy(w + 0, p + 311128, 39168 * sizeof(float));
-  memcpy(w + 1181840, p + 350296, 32 * sizeof(float));
+  memcpy(w + 1211792, p + 350296, 32 * sizeof(float));
   /* bn_11, applied to conv_12's input as it reads it: a scale and shift per input channel */
-  rt_bn_fold(w + 1181872, w + 1182008, p + 310584, p + 310720, p + 310856, p + 310992, 0.00100000005f, 136);
+  rt_bn_fold(w + 1211824, w + 1211960, p + 310584, p + 310720, p + 310856, p + 310992, 0.00100000005f, 136);
   /* conv_12: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 1182144, w + 0, 136, 32, 4);
+  rt_winograd_kernel(w + 1212096, w + 0, 136, 32, 4);
+  /* conv_12: the kernel laid out for Winograd from the kernel on a few blocks */
+  rt_winograd_fly_kernel(w + 1368768, w + 0, 136, 32);
   /* conv_13 (Conv2D) */
   memcpy(w + 0, p + 351000, 48384 * sizeof(float));
-  memcpy(w + 1338816, p + 399384, 32 * sizeof(float));
+  memcpy(w + 1407936, p + 399384, 32 * sizeof(float));
   /* bn_12, applied to conv_13's input as it reads it: a scale and shift per input channel */
-  rt_bn_fold(w + 1338848, w + 1339016, p + 350328, p + 350496, p + 350664, p + 350832, 0.00100000005f, 168);
+  rt_bn_fold(w + 1407968, w + 1408136, p + 350328, p + 350496, p + 350664, p + 350832, 0.00100000005f, 168);
   /* conv_13: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 1339184, w + 0, 168, 32, 4);
+  rt_winograd_kernel(w + 1408304, w + 0, 168, 32, 4);
+  /* conv_13: the kernel laid out for Winograd from the kernel on a few blocks */
+  rt_winograd_fly_kernel(w + 1601840, w + 0, 168, 32);
   /* conv_14 (Conv2D) */
   memcpy(w + 0, p + 400216, 57600 * sizeof(float));
-  memcpy(w + 1532720, p + 457816, 32 * sizeof(float));
+  memcpy(w + 1650224, p + 457816, 32 * sizeof(float));
   /* bn_13, applied to conv_14's input as it reads it: a scale and shift per input channel */
-  rt_bn_fold(w + 1532752, w + 1532952, p + 399416, p + 399616, p + 399816, p + 400016, 0.00100000005f, 200);
+  rt_bn_fold(w + 1650256, w + 1650456, p + 399416, p + 399616, p + 399816, p + 400016, 0.00100000005f, 200);
   /* conv_14: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 1533152, w + 0, 200, 32, 4);
+  rt_winograd_kernel(w + 1650656, w + 0, 200, 32, 4);
+  /* conv_14: the kernel laid out for Winograd from the kernel on a few blocks */
+  rt_winograd_fly_kernel(w + 1881056, w + 0, 200, 32);
   /* bn_14, applied to avgpool_2's input as it reads it: a scale and shift per channel */
-  rt_bn_fold(w + 1763552, w + 1763784, p + 457848, p + 458080, p + 458312, p + 458544, 0.00100000005f, 232);
+  rt_bn_fold(w + 1938656, w + 1938888, p + 457848, p + 458080, p + 458312, p + 458544, 0.00100000005f, 232);
   /* dense (Dense) */
-  memcpy(w + 1764016, p + 458776, 2320 * sizeof(float));
-  memcpy(w + 1766336, p + 461096, 10 * sizeof(float));
+  memcpy(w + 1939120, p + 458776, 2320 * sizeof(float));
+  memcpy(w + 1941440, p + 461096, 10 * sizeof(float));
 }
 
 /* Scratch the convolutions need at batch N (im2col tiles, Winograd blocks). */
@@ -617,7 +625,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
     const RtConv2d d = {N, 8, 8, 104, 104, 8, 8, 32, 32, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 1061792, NULL, RT_ACT_LINEAR, 0.0f, 0};
     const RtPreact pre = {w + 1061824, w + 1061928, RT_ACT_RELU, 0.0f, 0, 0, 0};
-    CHECK(rt_conv2d_winograd_preact(ctx, t24, t23, w + 1062032, NULL, &pre, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_preact(ctx, t24, t23, w + 1062032, w + 1181840, &pre, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 24);
@@ -635,9 +643,9 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* conv_12 (Conv2D, bn_11 and relu before, Winograd F(4x4)), line 14: 8x8x136 -> 8x8x32, 2,506,752 MACs */
   {
     const RtConv2d d = {N, 8, 8, 136, 136, 8, 8, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 1181840, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    const RtPreact pre = {w + 1181872, w + 1182008, RT_ACT_RELU, 0.0f, 0, 0, 0};
-    CHECK(rt_conv2d_winograd_preact(ctx, t26, t25, w + 1182144, NULL, &pre, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 1211792, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    const RtPreact pre = {w + 1211824, w + 1211960, RT_ACT_RELU, 0.0f, 0, 0, 0};
+    CHECK(rt_conv2d_winograd_preact(ctx, t26, t25, w + 1212096, w + 1368768, &pre, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 26);
@@ -655,9 +663,9 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* conv_13 (Conv2D, bn_12 and relu before, Winograd F(4x4)), line 14: 8x8x168 -> 8x8x32, 3,096,576 MACs */
   {
     const RtConv2d d = {N, 8, 8, 168, 168, 8, 8, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 1338816, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    const RtPreact pre = {w + 1338848, w + 1339016, RT_ACT_RELU, 0.0f, 0, 0, 0};
-    CHECK(rt_conv2d_winograd_preact(ctx, t28, t27, w + 1339184, NULL, &pre, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 1407936, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    const RtPreact pre = {w + 1407968, w + 1408136, RT_ACT_RELU, 0.0f, 0, 0, 0};
+    CHECK(rt_conv2d_winograd_preact(ctx, t28, t27, w + 1408304, w + 1601840, &pre, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 28);
@@ -675,9 +683,9 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* conv_14 (Conv2D, bn_13 and relu before, Winograd F(4x4)), line 14: 8x8x200 -> 8x8x32, 3,686,400 MACs */
   {
     const RtConv2d d = {N, 8, 8, 200, 200, 8, 8, 32, 32, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 1532720, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    const RtPreact pre = {w + 1532752, w + 1532952, RT_ACT_RELU, 0.0f, 0, 0, 0};
-    CHECK(rt_conv2d_winograd_preact(ctx, t30, t29, w + 1533152, NULL, &pre, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 1650224, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    const RtPreact pre = {w + 1650256, w + 1650456, RT_ACT_RELU, 0.0f, 0, 0, 0};
+    CHECK(rt_conv2d_winograd_preact(ctx, t30, t29, w + 1650656, w + 1881056, &pre, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 30);
@@ -695,7 +703,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* avgpool_2 (AveragePooling2D, bn_14 and relu before), line 28: 8x8x232 -> 1x1x232, 0 MACs */
   {
     const RtPool2d d = {N, 8, 8, 232, 232, 1, 1, 232, 8, 8, 8, 8, 0, 0};
-    const RtPreact pre = {w + 1763552, w + 1763784, RT_ACT_RELU, 0.0f, 0, 0, 0};
+    const RtPreact pre = {w + 1938656, w + 1938888, RT_ACT_RELU, 0.0f, 0, 0, 0};
     CHECK(rt_avgpool2d_preact(ctx, t32, t31, &pre, &d));
   }
   if (ctx->layer_done)
@@ -711,8 +719,8 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* dense (Dense, softmax), line 29: 232 -> 10, 2,320 MACs */
   {
     const RtDense d = {N * 1, 232, 10, 232, 10};
-    const RtEpilogue ep = {w + 1766336, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_dense(ctx, t34, t33, w + 1764016, &ep, &d));
+    const RtEpilogue ep = {w + 1941440, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, t34, t33, w + 1939120, &ep, &d));
     const RtEltwise sm = {N, 1, 1, 10, 10, 10};
     CHECK(rt_softmax(ctx, t34, t34, &sm));
   }
@@ -2103,7 +2111,7 @@ static const char summary[] =
     "FLOPs: 325,718,560 (2 x MACs)" "\n"
     "Element-wise ops: 2,625,576" "\n"
     "Weight memory: 1,844,424 bytes (1.76 MiB, float32)" "\n"
-    "Compute weights: 7,065,408 bytes (6.74 MiB, C backend after passes: folded, packed, Winograd-transformed)" "\n"
+    "Compute weights: 7,765,824 bytes (7.41 MiB, C backend after passes: folded, packed, Winograd-transformed)" "\n"
     "Activation memory: 9,951,080 bytes (9.49 MiB, every layer output)" "\n"
     "Peak activation memory: 1,572,864 bytes (1.50 MiB, live tensors, inference)" "\n"
     "Planned arena: 1,310,720 bytes (1.25 MiB, C backend after passes; 4,923,328 bytes without reuse)" "\n"
@@ -2124,7 +2132,7 @@ const NetcModel netc_model_densenet_mini = {
   .params = params,
   .num_params = 92,
   .param_floats = 461106,
-  .compute_floats = 1766352,
+  .compute_floats = 1941456,
   .total_params = 461106,
   .trainable_params = 457026,
   .macs_per_image = 162859280,

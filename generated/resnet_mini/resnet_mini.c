@@ -295,108 +295,120 @@ void resnet_mini_prepare(float *w, const float *p) {
   rt_bn_fold(w + 1635072, w + 1635136, p + 272128, p + 272192, p + 272256, p + 272320, 0.00100000005f, 64);
   /* conv_15: the kernel transformed for Winograd's F(4x4, 3x3) */
   rt_winograd_kernel(w + 1635200, w + 0, 64, 128, 4);
+  /* conv_15: the kernel laid out for Winograd from the kernel on a few blocks */
+  rt_winograd_fly_kernel(w + 1930112, w + 0, 64, 128);
   /* conv_16 (Conv2D) */
   memcpy(w + 0, p + 346752, 147456 * sizeof(float));
-  memcpy(w + 1930112, p + 494208, 128 * sizeof(float));
+  memcpy(w + 2003840, p + 494208, 128 * sizeof(float));
   /* conv_16: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 1930240, w + 0, 128, 128, 4);
+  rt_winograd_kernel(w + 2003968, w + 0, 128, 128, 4);
+  /* conv_16: the kernel laid out for Winograd from the kernel on a few blocks */
+  rt_winograd_fly_kernel(w + 2593792, w + 0, 128, 128);
   /* conv_17 (Conv2D) */
   memcpy(w + 0, p + 494848, 147456 * sizeof(float));
-  memcpy(w + 2520064, p + 642304, 128 * sizeof(float));
+  memcpy(w + 2741248, p + 642304, 128 * sizeof(float));
   /* bn_15 folded in: kernel and bias scaled per output channel */
   rt_bn_fold(w + 147456, w + 147584, p + 642432, p + 642560, p + 642688, p + 642816, 0.00100000005f, 128);
-  rt_fold_affine(w + 0, w + 2520064, w + 147456, w + 147584, 1152, 128);
+  rt_fold_affine(w + 0, w + 2741248, w + 147456, w + 147584, 1152, 128);
   /* bn_14, applied to conv_17's input as it reads it: a scale and shift per input channel */
-  rt_bn_fold(w + 2520192, w + 2520320, p + 494336, p + 494464, p + 494592, p + 494720, 0.00100000005f, 128);
+  rt_bn_fold(w + 2741376, w + 2741504, p + 494336, p + 494464, p + 494592, p + 494720, 0.00100000005f, 128);
   /* conv_17: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 2520448, w + 0, 128, 128, 4);
+  rt_winograd_kernel(w + 2741632, w + 0, 128, 128, 4);
+  /* conv_17: the kernel laid out for Winograd from the kernel on a few blocks */
+  rt_winograd_fly_kernel(w + 3331456, w + 0, 128, 128);
   /* conv_18 (Conv2D) */
   memcpy(w + 0, p + 642944, 147456 * sizeof(float));
-  memcpy(w + 3110272, p + 790400, 128 * sizeof(float));
+  memcpy(w + 3478912, p + 790400, 128 * sizeof(float));
   /* conv_18: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 3110400, w + 0, 128, 128, 4);
+  rt_winograd_kernel(w + 3479040, w + 0, 128, 128, 4);
+  /* conv_18: the kernel laid out for Winograd from the kernel on a few blocks */
+  rt_winograd_fly_kernel(w + 4068864, w + 0, 128, 128);
   /* conv_19 (Conv2D) */
   memcpy(w + 0, p + 791040, 147456 * sizeof(float));
-  memcpy(w + 3700224, p + 938496, 128 * sizeof(float));
+  memcpy(w + 4216320, p + 938496, 128 * sizeof(float));
   /* bn_17 folded in: kernel and bias scaled per output channel */
   rt_bn_fold(w + 147456, w + 147584, p + 938624, p + 938752, p + 938880, p + 939008, 0.00100000005f, 128);
-  rt_fold_affine(w + 0, w + 3700224, w + 147456, w + 147584, 1152, 128);
+  rt_fold_affine(w + 0, w + 4216320, w + 147456, w + 147584, 1152, 128);
   /* bn_16, applied to conv_19's input as it reads it: a scale and shift per input channel */
-  rt_bn_fold(w + 3700352, w + 3700480, p + 790528, p + 790656, p + 790784, p + 790912, 0.00100000005f, 128);
+  rt_bn_fold(w + 4216448, w + 4216576, p + 790528, p + 790656, p + 790784, p + 790912, 0.00100000005f, 128);
   /* conv_19: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 3700608, w + 0, 128, 128, 4);
+  rt_winograd_kernel(w + 4216704, w + 0, 128, 128, 4);
+  /* conv_19: the kernel laid out for Winograd from the kernel on a few blocks */
+  rt_winograd_fly_kernel(w + 4806528, w + 0, 128, 128);
   /* conv_20 (Conv2D) */
   memcpy(w + 0, p + 939136, 147456 * sizeof(float));
-  memcpy(w + 4290432, p + 1086592, 128 * sizeof(float));
+  memcpy(w + 4953984, p + 1086592, 128 * sizeof(float));
   /* conv_20: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 4290560, w + 0, 128, 128, 4);
+  rt_winograd_kernel(w + 4954112, w + 0, 128, 128, 4);
+  /* conv_20: the kernel laid out for Winograd from the kernel on a few blocks */
+  rt_winograd_fly_kernel(w + 5543936, w + 0, 128, 128);
   /* conv_21 (Conv2D) */
   memcpy(w + 0, p + 1086720, 32768 * sizeof(float));
-  memcpy(w + 4880384, p + 1119488, 256 * sizeof(float));
+  memcpy(w + 5691392, p + 1119488, 256 * sizeof(float));
   /* conv_21: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 4880640, w + 0, 128, 256, 1);
+  rt_conv2d_pack_kernel(w + 5691648, w + 0, 128, 256, 1);
   /* conv_22 (Conv2D) */
   memcpy(w + 0, p + 1120256, 294912 * sizeof(float));
-  memcpy(w + 4913408, p + 1415168, 256 * sizeof(float));
+  memcpy(w + 5724416, p + 1415168, 256 * sizeof(float));
   /* bn_19 folded in: kernel and bias scaled per output channel */
   rt_bn_fold(w + 294912, w + 295168, p + 1415424, p + 1415680, p + 1415936, p + 1416192, 0.00100000005f, 256);
-  rt_fold_affine(w + 0, w + 4913408, w + 294912, w + 295168, 1152, 256);
+  rt_fold_affine(w + 0, w + 5724416, w + 294912, w + 295168, 1152, 256);
   /* bn_18, applied to conv_22's input as it reads it: a scale and shift per input channel */
-  rt_bn_fold(w + 4913664, w + 4913792, p + 1119744, p + 1119872, p + 1120000, p + 1120128, 0.00100000005f, 128);
+  rt_bn_fold(w + 5724672, w + 5724800, p + 1119744, p + 1119872, p + 1120000, p + 1120128, 0.00100000005f, 128);
   /* conv_22: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 4913920, w + 0, 128, 256, 2);
-  /* conv_22: the kernel laid out for F(2x2) from the kernel on a few blocks */
-  rt_winograd_fly_kernel(w + 5438208, w + 0, 128, 256);
+  rt_winograd_kernel(w + 5724928, w + 0, 128, 256, 2);
+  /* conv_22: the kernel laid out for Winograd from the kernel on a few blocks */
+  rt_winograd_fly_kernel(w + 6249216, w + 0, 128, 256);
   /* conv_23 (Conv2D) */
   memcpy(w + 0, p + 1416448, 589824 * sizeof(float));
-  memcpy(w + 5733120, p + 2006272, 256 * sizeof(float));
+  memcpy(w + 6544128, p + 2006272, 256 * sizeof(float));
   /* conv_23: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 5733376, w + 0, 256, 256, 2);
-  /* conv_23: the kernel laid out for F(2x2) from the kernel on a few blocks */
-  rt_winograd_fly_kernel(w + 6781952, w + 0, 256, 256);
+  rt_winograd_kernel(w + 6544384, w + 0, 256, 256, 2);
+  /* conv_23: the kernel laid out for Winograd from the kernel on a few blocks */
+  rt_winograd_fly_kernel(w + 7592960, w + 0, 256, 256);
   /* conv_24 (Conv2D) */
   memcpy(w + 0, p + 2007552, 589824 * sizeof(float));
-  memcpy(w + 7371776, p + 2597376, 256 * sizeof(float));
+  memcpy(w + 8182784, p + 2597376, 256 * sizeof(float));
   /* bn_21 folded in: kernel and bias scaled per output channel */
   rt_bn_fold(w + 589824, w + 590080, p + 2597632, p + 2597888, p + 2598144, p + 2598400, 0.00100000005f, 256);
-  rt_fold_affine(w + 0, w + 7371776, w + 589824, w + 590080, 2304, 256);
+  rt_fold_affine(w + 0, w + 8182784, w + 589824, w + 590080, 2304, 256);
   /* bn_20, applied to conv_24's input as it reads it: a scale and shift per input channel */
-  rt_bn_fold(w + 7372032, w + 7372288, p + 2006528, p + 2006784, p + 2007040, p + 2007296, 0.00100000005f, 256);
+  rt_bn_fold(w + 8183040, w + 8183296, p + 2006528, p + 2006784, p + 2007040, p + 2007296, 0.00100000005f, 256);
   /* conv_24: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 7372544, w + 0, 256, 256, 2);
-  /* conv_24: the kernel laid out for F(2x2) from the kernel on a few blocks */
-  rt_winograd_fly_kernel(w + 8421120, w + 0, 256, 256);
+  rt_winograd_kernel(w + 8183552, w + 0, 256, 256, 2);
+  /* conv_24: the kernel laid out for Winograd from the kernel on a few blocks */
+  rt_winograd_fly_kernel(w + 9232128, w + 0, 256, 256);
   /* conv_25 (Conv2D) */
   memcpy(w + 0, p + 2598656, 589824 * sizeof(float));
-  memcpy(w + 9010944, p + 3188480, 256 * sizeof(float));
+  memcpy(w + 9821952, p + 3188480, 256 * sizeof(float));
   /* conv_25: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 9011200, w + 0, 256, 256, 2);
-  /* conv_25: the kernel laid out for F(2x2) from the kernel on a few blocks */
-  rt_winograd_fly_kernel(w + 10059776, w + 0, 256, 256);
+  rt_winograd_kernel(w + 9822208, w + 0, 256, 256, 2);
+  /* conv_25: the kernel laid out for Winograd from the kernel on a few blocks */
+  rt_winograd_fly_kernel(w + 10870784, w + 0, 256, 256);
   /* conv_26 (Conv2D) */
   memcpy(w + 0, p + 3189760, 589824 * sizeof(float));
-  memcpy(w + 10649600, p + 3779584, 256 * sizeof(float));
+  memcpy(w + 11460608, p + 3779584, 256 * sizeof(float));
   /* bn_23 folded in: kernel and bias scaled per output channel */
   rt_bn_fold(w + 589824, w + 590080, p + 3779840, p + 3780096, p + 3780352, p + 3780608, 0.00100000005f, 256);
-  rt_fold_affine(w + 0, w + 10649600, w + 589824, w + 590080, 2304, 256);
+  rt_fold_affine(w + 0, w + 11460608, w + 589824, w + 590080, 2304, 256);
   /* bn_22, applied to conv_26's input as it reads it: a scale and shift per input channel */
-  rt_bn_fold(w + 10649856, w + 10650112, p + 3188736, p + 3188992, p + 3189248, p + 3189504, 0.00100000005f, 256);
+  rt_bn_fold(w + 11460864, w + 11461120, p + 3188736, p + 3188992, p + 3189248, p + 3189504, 0.00100000005f, 256);
   /* conv_26: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 10650368, w + 0, 256, 256, 2);
-  /* conv_26: the kernel laid out for F(2x2) from the kernel on a few blocks */
-  rt_winograd_fly_kernel(w + 11698944, w + 0, 256, 256);
+  rt_winograd_kernel(w + 11461376, w + 0, 256, 256, 2);
+  /* conv_26: the kernel laid out for Winograd from the kernel on a few blocks */
+  rt_winograd_fly_kernel(w + 12509952, w + 0, 256, 256);
   /* conv_27 (Conv2D) */
   memcpy(w + 0, p + 3780864, 589824 * sizeof(float));
-  memcpy(w + 12288768, p + 4370688, 256 * sizeof(float));
+  memcpy(w + 13099776, p + 4370688, 256 * sizeof(float));
   /* conv_27: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 12289024, w + 0, 256, 256, 2);
-  /* conv_27: the kernel laid out for F(2x2) from the kernel on a few blocks */
-  rt_winograd_fly_kernel(w + 13337600, w + 0, 256, 256);
+  rt_winograd_kernel(w + 13100032, w + 0, 256, 256, 2);
+  /* conv_27: the kernel laid out for Winograd from the kernel on a few blocks */
+  rt_winograd_fly_kernel(w + 14148608, w + 0, 256, 256);
   /* bn_24, applied to avgpool's input as it reads it: a scale and shift per channel */
-  rt_bn_fold(w + 13927424, w + 13927680, p + 4370944, p + 4371200, p + 4371456, p + 4371712, 0.00100000005f, 256);
+  rt_bn_fold(w + 14738432, w + 14738688, p + 4370944, p + 4371200, p + 4371456, p + 4371712, 0.00100000005f, 256);
   /* dense (Dense) */
-  memcpy(w + 13927936, p + 4371968, 2560 * sizeof(float));
-  memcpy(w + 13930496, p + 4374528, 10 * sizeof(float));
+  memcpy(w + 14738944, p + 4371968, 2560 * sizeof(float));
+  memcpy(w + 14741504, p + 4374528, 10 * sizeof(float));
 }
 
 /* Scratch the convolutions need at batch N (im2col tiles, Winograd blocks). */
@@ -806,7 +818,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
     const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 1634944, NULL, RT_ACT_RELU, 0.0f, 0};
     const RtPreact pre = {w + 1635072, w + 1635136, RT_ACT_RELU, 0.0f, 0, 0, 0};
-    CHECK(rt_conv2d_winograd_preact(ctx, t18, t16, w + 1635200, NULL, &pre, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_preact(ctx, t18, t16, w + 1635200, w + 1930112, &pre, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 18);
@@ -814,8 +826,8 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* conv_16 (Conv2D, + conv_14, Winograd F(4x4)), line 16: 8x8x128 -> 8x8x128, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 1930112, t17, RT_ACT_LINEAR, 0.0f, 128};
-    CHECK(rt_conv2d_winograd(ctx, t19, t18, w + 1930240, NULL, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 2003840, t17, RT_ACT_LINEAR, 0.0f, 128};
+    CHECK(rt_conv2d_winograd(ctx, t19, t18, w + 2003968, w + 2593792, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 19);
@@ -823,9 +835,9 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* conv_17 (Conv2D, bn_14 and relu before, bn_15 folded, relu, Winograd F(4x4)), line 15: 8x8x128 -> 8x8x128, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 2520064, NULL, RT_ACT_RELU, 0.0f, 0};
-    const RtPreact pre = {w + 2520192, w + 2520320, RT_ACT_RELU, 0.0f, 0, 0, 0};
-    CHECK(rt_conv2d_winograd_preact(ctx, t20, t19, w + 2520448, NULL, &pre, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 2741248, NULL, RT_ACT_RELU, 0.0f, 0};
+    const RtPreact pre = {w + 2741376, w + 2741504, RT_ACT_RELU, 0.0f, 0, 0, 0};
+    CHECK(rt_conv2d_winograd_preact(ctx, t20, t19, w + 2741632, w + 3331456, &pre, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 20);
@@ -833,8 +845,8 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* conv_18 (Conv2D, + conv_16, Winograd F(4x4)), line 16: 8x8x128 -> 8x8x128, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 3110272, t19, RT_ACT_LINEAR, 0.0f, 128};
-    CHECK(rt_conv2d_winograd(ctx, t21, t20, w + 3110400, NULL, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 3478912, t19, RT_ACT_LINEAR, 0.0f, 128};
+    CHECK(rt_conv2d_winograd(ctx, t21, t20, w + 3479040, w + 4068864, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 21);
@@ -842,9 +854,9 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* conv_19 (Conv2D, bn_16 and relu before, bn_17 folded, relu, Winograd F(4x4)), line 15: 8x8x128 -> 8x8x128, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 3700224, NULL, RT_ACT_RELU, 0.0f, 0};
-    const RtPreact pre = {w + 3700352, w + 3700480, RT_ACT_RELU, 0.0f, 0, 0, 0};
-    CHECK(rt_conv2d_winograd_preact(ctx, t22, t21, w + 3700608, NULL, &pre, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 4216320, NULL, RT_ACT_RELU, 0.0f, 0};
+    const RtPreact pre = {w + 4216448, w + 4216576, RT_ACT_RELU, 0.0f, 0, 0, 0};
+    CHECK(rt_conv2d_winograd_preact(ctx, t22, t21, w + 4216704, w + 4806528, &pre, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 22);
@@ -852,8 +864,8 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* conv_20 (Conv2D, + conv_18, Winograd F(4x4)), line 16: 8x8x128 -> 8x8x128, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 4290432, t21, RT_ACT_LINEAR, 0.0f, 128};
-    CHECK(rt_conv2d_winograd(ctx, t23, t22, w + 4290560, NULL, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 4953984, t21, RT_ACT_LINEAR, 0.0f, 128};
+    CHECK(rt_conv2d_winograd(ctx, t23, t22, w + 4954112, w + 5543936, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 23);
@@ -869,8 +881,8 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* conv_21 (Conv2D), line 13: 8x8x128 -> 4x4x256, 524,288 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 4, 4, 256, 256, 1, 1, 2, 2, 0, 0, 1};
-    const RtEpilogue ep = {w + 4880384, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t25, t23, w + 4880640, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 5691392, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t25, t23, w + 5691648, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 25);
@@ -878,9 +890,9 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* conv_22 (Conv2D, bn_18 and relu before, bn_19 folded, relu, Winograd F(2x2)), line 15: 4x4x128 -> 4x4x256, 4,718,592 MACs */
   {
     const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 4913408, NULL, RT_ACT_RELU, 0.0f, 0};
-    const RtPreact pre = {w + 4913664, w + 4913792, RT_ACT_RELU, 0.0f, 0, 0, 0};
-    CHECK(rt_conv2d_winograd_preact(ctx, t26, t24, w + 4913920, w + 5438208, &pre, &ep, &d, 2, ws, ws_floats));
+    const RtEpilogue ep = {w + 5724416, NULL, RT_ACT_RELU, 0.0f, 0};
+    const RtPreact pre = {w + 5724672, w + 5724800, RT_ACT_RELU, 0.0f, 0, 0, 0};
+    CHECK(rt_conv2d_winograd_preact(ctx, t26, t24, w + 5724928, w + 6249216, &pre, &ep, &d, 2, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 26);
@@ -888,8 +900,8 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* conv_23 (Conv2D, + conv_21, Winograd F(2x2)), line 16: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 5733120, t25, RT_ACT_LINEAR, 0.0f, 256};
-    CHECK(rt_conv2d_winograd(ctx, t27, t26, w + 5733376, w + 6781952, &ep, &d, 2, ws, ws_floats));
+    const RtEpilogue ep = {w + 6544128, t25, RT_ACT_LINEAR, 0.0f, 256};
+    CHECK(rt_conv2d_winograd(ctx, t27, t26, w + 6544384, w + 7592960, &ep, &d, 2, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 27);
@@ -897,9 +909,9 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* conv_24 (Conv2D, bn_20 and relu before, bn_21 folded, relu, Winograd F(2x2)), line 15: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 7371776, NULL, RT_ACT_RELU, 0.0f, 0};
-    const RtPreact pre = {w + 7372032, w + 7372288, RT_ACT_RELU, 0.0f, 0, 0, 0};
-    CHECK(rt_conv2d_winograd_preact(ctx, t28, t27, w + 7372544, w + 8421120, &pre, &ep, &d, 2, ws, ws_floats));
+    const RtEpilogue ep = {w + 8182784, NULL, RT_ACT_RELU, 0.0f, 0};
+    const RtPreact pre = {w + 8183040, w + 8183296, RT_ACT_RELU, 0.0f, 0, 0, 0};
+    CHECK(rt_conv2d_winograd_preact(ctx, t28, t27, w + 8183552, w + 9232128, &pre, &ep, &d, 2, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 28);
@@ -907,8 +919,8 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* conv_25 (Conv2D, + conv_23, Winograd F(2x2)), line 16: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 9010944, t27, RT_ACT_LINEAR, 0.0f, 256};
-    CHECK(rt_conv2d_winograd(ctx, t29, t28, w + 9011200, w + 10059776, &ep, &d, 2, ws, ws_floats));
+    const RtEpilogue ep = {w + 9821952, t27, RT_ACT_LINEAR, 0.0f, 256};
+    CHECK(rt_conv2d_winograd(ctx, t29, t28, w + 9822208, w + 10870784, &ep, &d, 2, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 29);
@@ -916,9 +928,9 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* conv_26 (Conv2D, bn_22 and relu before, bn_23 folded, relu, Winograd F(2x2)), line 15: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 10649600, NULL, RT_ACT_RELU, 0.0f, 0};
-    const RtPreact pre = {w + 10649856, w + 10650112, RT_ACT_RELU, 0.0f, 0, 0, 0};
-    CHECK(rt_conv2d_winograd_preact(ctx, t30, t29, w + 10650368, w + 11698944, &pre, &ep, &d, 2, ws, ws_floats));
+    const RtEpilogue ep = {w + 11460608, NULL, RT_ACT_RELU, 0.0f, 0};
+    const RtPreact pre = {w + 11460864, w + 11461120, RT_ACT_RELU, 0.0f, 0, 0, 0};
+    CHECK(rt_conv2d_winograd_preact(ctx, t30, t29, w + 11461376, w + 12509952, &pre, &ep, &d, 2, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 30);
@@ -926,8 +938,8 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* conv_27 (Conv2D, + conv_25, Winograd F(2x2)), line 16: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 12288768, t29, RT_ACT_LINEAR, 0.0f, 256};
-    CHECK(rt_conv2d_winograd(ctx, t31, t30, w + 12289024, w + 13337600, &ep, &d, 2, ws, ws_floats));
+    const RtEpilogue ep = {w + 13099776, t29, RT_ACT_LINEAR, 0.0f, 256};
+    CHECK(rt_conv2d_winograd(ctx, t31, t30, w + 13100032, w + 14148608, &ep, &d, 2, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 31);
@@ -935,7 +947,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* avgpool (AveragePooling2D, bn_24 and relu before), line 27: 4x4x256 -> 1x1x256, 0 MACs */
   {
     const RtPool2d d = {N, 4, 4, 256, 256, 1, 1, 256, 4, 4, 4, 4, 0, 0};
-    const RtPreact pre = {w + 13927424, w + 13927680, RT_ACT_RELU, 0.0f, 0, 0, 0};
+    const RtPreact pre = {w + 14738432, w + 14738688, RT_ACT_RELU, 0.0f, 0, 0, 0};
     CHECK(rt_avgpool2d_preact(ctx, t32, t31, &pre, &d));
   }
   if (ctx->layer_done)
@@ -951,8 +963,8 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* dense (Dense, softmax), line 28: 256 -> 10, 2,560 MACs */
   {
     const RtDense d = {N * 1, 256, 10, 256, 10};
-    const RtEpilogue ep = {w + 13930496, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_dense(ctx, t34, t33, w + 13927936, &ep, &d));
+    const RtEpilogue ep = {w + 14741504, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, t34, t33, w + 14738944, &ep, &d));
     const RtEltwise sm = {N, 1, 1, 10, 10, 10};
     CHECK(rt_softmax(ctx, t34, t34, &sm));
   }
@@ -2927,7 +2939,7 @@ static const char summary[] =
     "FLOPs: 429,593,600 (2 x MACs)" "\n"
     "Element-wise ops: 1,751,080" "\n"
     "Weight memory: 17,498,152 bytes (16.69 MiB, float32)" "\n"
-    "Compute weights: 55,722,048 bytes (53.14 MiB, C backend after passes: folded, packed, Winograd-transformed)" "\n"
+    "Compute weights: 58,966,080 bytes (56.23 MiB, C backend after passes: folded, packed, Winograd-transformed)" "\n"
     "Activation memory: 5,412,904 bytes (5.16 MiB, every layer output)" "\n"
     "Peak activation memory: 393,216 bytes (384.00 KiB, live tensors, inference)" "\n"
     "Planned arena: 393,216 bytes (384.00 KiB, C backend after passes; 1,792,064 bytes without reuse)" "\n"
@@ -2948,7 +2960,7 @@ const NetcModel netc_model_resnet_mini = {
   .params = params,
   .num_params = 158,
   .param_floats = 4374538,
-  .compute_floats = 13930512,
+  .compute_floats = 14741520,
   .total_params = 4374538,
   .trainable_params = 4368714,
   .macs_per_image = 214796800,

@@ -7,7 +7,7 @@
 /* Sizes: arena bytes per image (times the batch), weight blocks in floats. */
 #define RESNET_MINI_ARENA_BYTES_PER_IMAGE 393216
 #define RESNET_MINI_PARAM_FLOATS 4374538
-#define RESNET_MINI_COMPUTE_FLOATS 13930512
+#define RESNET_MINI_COMPUTE_FLOATS 14741520
 #define RESNET_MINI_INPUT_FLOATS 3072
 #define RESNET_MINI_OUTPUT_FLOATS 10
 

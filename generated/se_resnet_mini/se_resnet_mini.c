@@ -379,144 +379,156 @@ void se_resnet_mini_prepare(float *w, const float *p) {
   rt_bn_fold(w + 1637376, w + 1637440, p + 274354, p + 274418, p + 274482, p + 274546, 0.00100000005f, 64);
   /* conv_15: the kernel transformed for Winograd's F(4x4, 3x3) */
   rt_winograd_kernel(w + 1637504, w + 0, 64, 128, 4);
+  /* conv_15: the kernel laid out for Winograd from the kernel on a few blocks */
+  rt_winograd_fly_kernel(w + 1932416, w + 0, 64, 128);
   /* conv_16 (Conv2D) */
   memcpy(w + 0, p + 348978, 147456 * sizeof(float));
-  memcpy(w + 1932416, p + 496434, 128 * sizeof(float));
+  memcpy(w + 2006144, p + 496434, 128 * sizeof(float));
   /* conv_16: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 1932544, w + 0, 128, 128, 4);
+  rt_winograd_kernel(w + 2006272, w + 0, 128, 128, 4);
+  /* conv_16: the kernel laid out for Winograd from the kernel on a few blocks */
+  rt_winograd_fly_kernel(w + 2596096, w + 0, 128, 128);
   /* dense_12 (Dense) */
-  memcpy(w + 2522368, p + 496562, 1024 * sizeof(float));
-  memcpy(w + 2523392, p + 497586, 8 * sizeof(float));
+  memcpy(w + 2743552, p + 496562, 1024 * sizeof(float));
+  memcpy(w + 2744576, p + 497586, 8 * sizeof(float));
   /* dense_13 (Dense) */
-  memcpy(w + 2523408, p + 497594, 1024 * sizeof(float));
-  memcpy(w + 2524432, p + 498618, 128 * sizeof(float));
+  memcpy(w + 2744592, p + 497594, 1024 * sizeof(float));
+  memcpy(w + 2745616, p + 498618, 128 * sizeof(float));
   /* conv_17 (Conv2D) */
   memcpy(w + 0, p + 499258, 147456 * sizeof(float));
-  memcpy(w + 2524560, p + 646714, 128 * sizeof(float));
+  memcpy(w + 2745744, p + 646714, 128 * sizeof(float));
   /* bn_15 folded in: kernel and bias scaled per output channel */
   rt_bn_fold(w + 147456, w + 147584, p + 646842, p + 646970, p + 647098, p + 647226, 0.00100000005f, 128);
-  rt_fold_affine(w + 0, w + 2524560, w + 147456, w + 147584, 1152, 128);
+  rt_fold_affine(w + 0, w + 2745744, w + 147456, w + 147584, 1152, 128);
   /* bn_14, applied to conv_17's input as it reads it: a scale and shift per input channel */
-  rt_bn_fold(w + 2524688, w + 2524816, p + 498746, p + 498874, p + 499002, p + 499130, 0.00100000005f, 128);
+  rt_bn_fold(w + 2745872, w + 2746000, p + 498746, p + 498874, p + 499002, p + 499130, 0.00100000005f, 128);
   /* conv_17: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 2524944, w + 0, 128, 128, 4);
+  rt_winograd_kernel(w + 2746128, w + 0, 128, 128, 4);
+  /* conv_17: the kernel laid out for Winograd from the kernel on a few blocks */
+  rt_winograd_fly_kernel(w + 3335952, w + 0, 128, 128);
   /* conv_18 (Conv2D) */
   memcpy(w + 0, p + 647354, 147456 * sizeof(float));
-  memcpy(w + 3114768, p + 794810, 128 * sizeof(float));
+  memcpy(w + 3483408, p + 794810, 128 * sizeof(float));
   /* conv_18: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 3114896, w + 0, 128, 128, 4);
+  rt_winograd_kernel(w + 3483536, w + 0, 128, 128, 4);
+  /* conv_18: the kernel laid out for Winograd from the kernel on a few blocks */
+  rt_winograd_fly_kernel(w + 4073360, w + 0, 128, 128);
   /* dense_14 (Dense) */
-  memcpy(w + 3704720, p + 794938, 1024 * sizeof(float));
-  memcpy(w + 3705744, p + 795962, 8 * sizeof(float));
+  memcpy(w + 4220816, p + 794938, 1024 * sizeof(float));
+  memcpy(w + 4221840, p + 795962, 8 * sizeof(float));
   /* dense_15 (Dense) */
-  memcpy(w + 3705760, p + 795970, 1024 * sizeof(float));
-  memcpy(w + 3706784, p + 796994, 128 * sizeof(float));
+  memcpy(w + 4221856, p + 795970, 1024 * sizeof(float));
+  memcpy(w + 4222880, p + 796994, 128 * sizeof(float));
   /* conv_19 (Conv2D) */
   memcpy(w + 0, p + 797634, 147456 * sizeof(float));
-  memcpy(w + 3706912, p + 945090, 128 * sizeof(float));
+  memcpy(w + 4223008, p + 945090, 128 * sizeof(float));
   /* bn_17 folded in: kernel and bias scaled per output channel */
   rt_bn_fold(w + 147456, w + 147584, p + 945218, p + 945346, p + 945474, p + 945602, 0.00100000005f, 128);
-  rt_fold_affine(w + 0, w + 3706912, w + 147456, w + 147584, 1152, 128);
+  rt_fold_affine(w + 0, w + 4223008, w + 147456, w + 147584, 1152, 128);
   /* bn_16, applied to conv_19's input as it reads it: a scale and shift per input channel */
-  rt_bn_fold(w + 3707040, w + 3707168, p + 797122, p + 797250, p + 797378, p + 797506, 0.00100000005f, 128);
+  rt_bn_fold(w + 4223136, w + 4223264, p + 797122, p + 797250, p + 797378, p + 797506, 0.00100000005f, 128);
   /* conv_19: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 3707296, w + 0, 128, 128, 4);
+  rt_winograd_kernel(w + 4223392, w + 0, 128, 128, 4);
+  /* conv_19: the kernel laid out for Winograd from the kernel on a few blocks */
+  rt_winograd_fly_kernel(w + 4813216, w + 0, 128, 128);
   /* conv_20 (Conv2D) */
   memcpy(w + 0, p + 945730, 147456 * sizeof(float));
-  memcpy(w + 4297120, p + 1093186, 128 * sizeof(float));
+  memcpy(w + 4960672, p + 1093186, 128 * sizeof(float));
   /* conv_20: the kernel transformed for Winograd's F(4x4, 3x3) */
-  rt_winograd_kernel(w + 4297248, w + 0, 128, 128, 4);
+  rt_winograd_kernel(w + 4960800, w + 0, 128, 128, 4);
+  /* conv_20: the kernel laid out for Winograd from the kernel on a few blocks */
+  rt_winograd_fly_kernel(w + 5550624, w + 0, 128, 128);
   /* dense_16 (Dense) */
-  memcpy(w + 4887072, p + 1093314, 1024 * sizeof(float));
-  memcpy(w + 4888096, p + 1094338, 8 * sizeof(float));
+  memcpy(w + 5698080, p + 1093314, 1024 * sizeof(float));
+  memcpy(w + 5699104, p + 1094338, 8 * sizeof(float));
   /* dense_17 (Dense) */
-  memcpy(w + 4888112, p + 1094346, 1024 * sizeof(float));
-  memcpy(w + 4889136, p + 1095370, 128 * sizeof(float));
+  memcpy(w + 5699120, p + 1094346, 1024 * sizeof(float));
+  memcpy(w + 5700144, p + 1095370, 128 * sizeof(float));
   /* conv_21 (Conv2D) */
   memcpy(w + 0, p + 1095498, 32768 * sizeof(float));
-  memcpy(w + 4889264, p + 1128266, 256 * sizeof(float));
+  memcpy(w + 5700272, p + 1128266, 256 * sizeof(float));
   /* conv_21: the kernel packed for the runtime's GEMM */
-  rt_conv2d_pack_kernel(w + 4889520, w + 0, 128, 256, 1);
+  rt_conv2d_pack_kernel(w + 5700528, w + 0, 128, 256, 1);
   /* conv_22 (Conv2D) */
   memcpy(w + 0, p + 1129034, 294912 * sizeof(float));
-  memcpy(w + 4922288, p + 1423946, 256 * sizeof(float));
+  memcpy(w + 5733296, p + 1423946, 256 * sizeof(float));
   /* bn_19 folded in: kernel and bias scaled per output channel */
   rt_bn_fold(w + 294912, w + 295168, p + 1424202, p + 1424458, p + 1424714, p + 1424970, 0.00100000005f, 256);
-  rt_fold_affine(w + 0, w + 4922288, w + 294912, w + 295168, 1152, 256);
+  rt_fold_affine(w + 0, w + 5733296, w + 294912, w + 295168, 1152, 256);
   /* bn_18, applied to conv_22's input as it reads it: a scale and shift per input channel */
-  rt_bn_fold(w + 4922544, w + 4922672, p + 1128522, p + 1128650, p + 1128778, p + 1128906, 0.00100000005f, 128);
+  rt_bn_fold(w + 5733552, w + 5733680, p + 1128522, p + 1128650, p + 1128778, p + 1128906, 0.00100000005f, 128);
   /* conv_22: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 4922800, w + 0, 128, 256, 2);
-  /* conv_22: the kernel laid out for F(2x2) from the kernel on a few blocks */
-  rt_winograd_fly_kernel(w + 5447088, w + 0, 128, 256);
+  rt_winograd_kernel(w + 5733808, w + 0, 128, 256, 2);
+  /* conv_22: the kernel laid out for Winograd from the kernel on a few blocks */
+  rt_winograd_fly_kernel(w + 6258096, w + 0, 128, 256);
   /* conv_23 (Conv2D) */
   memcpy(w + 0, p + 1425226, 589824 * sizeof(float));
-  memcpy(w + 5742000, p + 2015050, 256 * sizeof(float));
+  memcpy(w + 6553008, p + 2015050, 256 * sizeof(float));
   /* conv_23: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 5742256, w + 0, 256, 256, 2);
-  /* conv_23: the kernel laid out for F(2x2) from the kernel on a few blocks */
-  rt_winograd_fly_kernel(w + 6790832, w + 0, 256, 256);
+  rt_winograd_kernel(w + 6553264, w + 0, 256, 256, 2);
+  /* conv_23: the kernel laid out for Winograd from the kernel on a few blocks */
+  rt_winograd_fly_kernel(w + 7601840, w + 0, 256, 256);
   /* dense_18 (Dense) */
-  memcpy(w + 7380656, p + 2015306, 4096 * sizeof(float));
-  memcpy(w + 7384752, p + 2019402, 16 * sizeof(float));
+  memcpy(w + 8191664, p + 2015306, 4096 * sizeof(float));
+  memcpy(w + 8195760, p + 2019402, 16 * sizeof(float));
   /* dense_19 (Dense) */
-  memcpy(w + 7384768, p + 2019418, 4096 * sizeof(float));
-  memcpy(w + 7388864, p + 2023514, 256 * sizeof(float));
+  memcpy(w + 8195776, p + 2019418, 4096 * sizeof(float));
+  memcpy(w + 8199872, p + 2023514, 256 * sizeof(float));
   /* conv_24 (Conv2D) */
   memcpy(w + 0, p + 2024794, 589824 * sizeof(float));
-  memcpy(w + 7389120, p + 2614618, 256 * sizeof(float));
+  memcpy(w + 8200128, p + 2614618, 256 * sizeof(float));
   /* bn_21 folded in: kernel and bias scaled per output channel */
   rt_bn_fold(w + 589824, w + 590080, p + 2614874, p + 2615130, p + 2615386, p + 2615642, 0.00100000005f, 256);
-  rt_fold_affine(w + 0, w + 7389120, w + 589824, w + 590080, 2304, 256);
+  rt_fold_affine(w + 0, w + 8200128, w + 589824, w + 590080, 2304, 256);
   /* bn_20, applied to conv_24's input as it reads it: a scale and shift per input channel */
-  rt_bn_fold(w + 7389376, w + 7389632, p + 2023770, p + 2024026, p + 2024282, p + 2024538, 0.00100000005f, 256);
+  rt_bn_fold(w + 8200384, w + 8200640, p + 2023770, p + 2024026, p + 2024282, p + 2024538, 0.00100000005f, 256);
   /* conv_24: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 7389888, w + 0, 256, 256, 2);
-  /* conv_24: the kernel laid out for F(2x2) from the kernel on a few blocks */
-  rt_winograd_fly_kernel(w + 8438464, w + 0, 256, 256);
+  rt_winograd_kernel(w + 8200896, w + 0, 256, 256, 2);
+  /* conv_24: the kernel laid out for Winograd from the kernel on a few blocks */
+  rt_winograd_fly_kernel(w + 9249472, w + 0, 256, 256);
   /* conv_25 (Conv2D) */
   memcpy(w + 0, p + 2615898, 589824 * sizeof(float));
-  memcpy(w + 9028288, p + 3205722, 256 * sizeof(float));
+  memcpy(w + 9839296, p + 3205722, 256 * sizeof(float));
   /* conv_25: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 9028544, w + 0, 256, 256, 2);
-  /* conv_25: the kernel laid out for F(2x2) from the kernel on a few blocks */
-  rt_winograd_fly_kernel(w + 10077120, w + 0, 256, 256);
+  rt_winograd_kernel(w + 9839552, w + 0, 256, 256, 2);
+  /* conv_25: the kernel laid out for Winograd from the kernel on a few blocks */
+  rt_winograd_fly_kernel(w + 10888128, w + 0, 256, 256);
   /* dense_20 (Dense) */
-  memcpy(w + 10666944, p + 3205978, 4096 * sizeof(float));
-  memcpy(w + 10671040, p + 3210074, 16 * sizeof(float));
+  memcpy(w + 11477952, p + 3205978, 4096 * sizeof(float));
+  memcpy(w + 11482048, p + 3210074, 16 * sizeof(float));
   /* dense_21 (Dense) */
-  memcpy(w + 10671056, p + 3210090, 4096 * sizeof(float));
-  memcpy(w + 10675152, p + 3214186, 256 * sizeof(float));
+  memcpy(w + 11482064, p + 3210090, 4096 * sizeof(float));
+  memcpy(w + 11486160, p + 3214186, 256 * sizeof(float));
   /* conv_26 (Conv2D) */
   memcpy(w + 0, p + 3215466, 589824 * sizeof(float));
-  memcpy(w + 10675408, p + 3805290, 256 * sizeof(float));
+  memcpy(w + 11486416, p + 3805290, 256 * sizeof(float));
   /* bn_23 folded in: kernel and bias scaled per output channel */
   rt_bn_fold(w + 589824, w + 590080, p + 3805546, p + 3805802, p + 3806058, p + 3806314, 0.00100000005f, 256);
-  rt_fold_affine(w + 0, w + 10675408, w + 589824, w + 590080, 2304, 256);
+  rt_fold_affine(w + 0, w + 11486416, w + 589824, w + 590080, 2304, 256);
   /* bn_22, applied to conv_26's input as it reads it: a scale and shift per input channel */
-  rt_bn_fold(w + 10675664, w + 10675920, p + 3214442, p + 3214698, p + 3214954, p + 3215210, 0.00100000005f, 256);
+  rt_bn_fold(w + 11486672, w + 11486928, p + 3214442, p + 3214698, p + 3214954, p + 3215210, 0.00100000005f, 256);
   /* conv_26: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 10676176, w + 0, 256, 256, 2);
-  /* conv_26: the kernel laid out for F(2x2) from the kernel on a few blocks */
-  rt_winograd_fly_kernel(w + 11724752, w + 0, 256, 256);
+  rt_winograd_kernel(w + 11487184, w + 0, 256, 256, 2);
+  /* conv_26: the kernel laid out for Winograd from the kernel on a few blocks */
+  rt_winograd_fly_kernel(w + 12535760, w + 0, 256, 256);
   /* conv_27 (Conv2D) */
   memcpy(w + 0, p + 3806570, 589824 * sizeof(float));
-  memcpy(w + 12314576, p + 4396394, 256 * sizeof(float));
+  memcpy(w + 13125584, p + 4396394, 256 * sizeof(float));
   /* conv_27: the kernel transformed for Winograd's F(2x2, 3x3) */
-  rt_winograd_kernel(w + 12314832, w + 0, 256, 256, 2);
-  /* conv_27: the kernel laid out for F(2x2) from the kernel on a few blocks */
-  rt_winograd_fly_kernel(w + 13363408, w + 0, 256, 256);
+  rt_winograd_kernel(w + 13125840, w + 0, 256, 256, 2);
+  /* conv_27: the kernel laid out for Winograd from the kernel on a few blocks */
+  rt_winograd_fly_kernel(w + 14174416, w + 0, 256, 256);
   /* dense_22 (Dense) */
-  memcpy(w + 13953232, p + 4396650, 4096 * sizeof(float));
-  memcpy(w + 13957328, p + 4400746, 16 * sizeof(float));
+  memcpy(w + 14764240, p + 4396650, 4096 * sizeof(float));
+  memcpy(w + 14768336, p + 4400746, 16 * sizeof(float));
   /* dense_23 (Dense) */
-  memcpy(w + 13957344, p + 4400762, 4096 * sizeof(float));
-  memcpy(w + 13961440, p + 4404858, 256 * sizeof(float));
+  memcpy(w + 14768352, p + 4400762, 4096 * sizeof(float));
+  memcpy(w + 14772448, p + 4404858, 256 * sizeof(float));
   /* bn_24, applied to avgpool's input as it reads it: a scale and shift per channel */
-  rt_bn_fold(w + 13961696, w + 13961952, p + 4405114, p + 4405370, p + 4405626, p + 4405882, 0.00100000005f, 256);
+  rt_bn_fold(w + 14772704, w + 14772960, p + 4405114, p + 4405370, p + 4405626, p + 4405882, 0.00100000005f, 256);
   /* dense_24 (Dense) */
-  memcpy(w + 13962208, p + 4406138, 2560 * sizeof(float));
-  memcpy(w + 13964768, p + 4408698, 10 * sizeof(float));
+  memcpy(w + 14773216, p + 4406138, 2560 * sizeof(float));
+  memcpy(w + 14775776, p + 4408698, 10 * sizeof(float));
 }
 
 /* Scratch the convolutions need at batch N (im2col tiles, Winograd blocks). */
@@ -1184,7 +1196,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
     const RtConv2d d = {N, 8, 8, 64, 64, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
     const RtEpilogue ep = {w + 1637248, NULL, RT_ACT_RELU, 0.0f, 0};
     const RtPreact pre = {w + 1637376, w + 1637440, RT_ACT_RELU, 0.0f, 0, 0, 0};
-    CHECK(rt_conv2d_winograd_preact(ctx, t42, t40, w + 1637504, NULL, &pre, &ep, &d, 4, ws, ws_floats));
+    CHECK(rt_conv2d_winograd_preact(ctx, t42, t40, w + 1637504, w + 1932416, &pre, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 42);
@@ -1192,8 +1204,8 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* conv_16 (Conv2D, + conv_14, Winograd F(4x4)), line 17: 8x8x128 -> 8x8x128, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 1932416, t41, RT_ACT_LINEAR, 0.0f, 128};
-    CHECK(rt_conv2d_winograd(ctx, t43, t42, w + 1932544, NULL, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 2006144, t41, RT_ACT_LINEAR, 0.0f, 128};
+    CHECK(rt_conv2d_winograd(ctx, t43, t42, w + 2006272, w + 2596096, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 43);
@@ -1209,8 +1221,8 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* dense_12 (Dense, relu), line 22: 128 -> 8, 1,024 MACs */
   {
     const RtDense d = {N * 1, 128, 8, 128, 8};
-    const RtEpilogue ep = {w + 2523392, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dense(ctx, t45, t44, w + 2522368, &ep, &d));
+    const RtEpilogue ep = {w + 2744576, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dense(ctx, t45, t44, w + 2743552, &ep, &d));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 45);
@@ -1218,8 +1230,8 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* dense_13 (Dense, sigmoid), line 23: 8 -> 128, 1,024 MACs */
   {
     const RtDense d = {N * 1, 8, 128, 8, 128};
-    const RtEpilogue ep = {w + 2524432, NULL, RT_ACT_SIGMOID, 0.0f, 0};
-    CHECK(rt_dense(ctx, t46, t45, w + 2523408, &ep, &d));
+    const RtEpilogue ep = {w + 2745616, NULL, RT_ACT_SIGMOID, 0.0f, 0};
+    CHECK(rt_dense(ctx, t46, t45, w + 2744592, &ep, &d));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 46);
@@ -1236,9 +1248,9 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* conv_17 (Conv2D, bn_14 and relu before, bn_15 folded, relu, Winograd F(4x4)), line 16: 8x8x128 -> 8x8x128, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 2524560, NULL, RT_ACT_RELU, 0.0f, 0};
-    const RtPreact pre = {w + 2524688, w + 2524816, RT_ACT_RELU, 0.0f, 0, 0, 0};
-    CHECK(rt_conv2d_winograd_preact(ctx, t48, t47, w + 2524944, NULL, &pre, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 2745744, NULL, RT_ACT_RELU, 0.0f, 0};
+    const RtPreact pre = {w + 2745872, w + 2746000, RT_ACT_RELU, 0.0f, 0, 0, 0};
+    CHECK(rt_conv2d_winograd_preact(ctx, t48, t47, w + 2746128, w + 3335952, &pre, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 48);
@@ -1246,8 +1258,8 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* conv_18 (Conv2D, + multiply_6, Winograd F(4x4)), line 17: 8x8x128 -> 8x8x128, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 3114768, t47, RT_ACT_LINEAR, 0.0f, 128};
-    CHECK(rt_conv2d_winograd(ctx, t49, t48, w + 3114896, NULL, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 3483408, t47, RT_ACT_LINEAR, 0.0f, 128};
+    CHECK(rt_conv2d_winograd(ctx, t49, t48, w + 3483536, w + 4073360, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 49);
@@ -1263,8 +1275,8 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* dense_14 (Dense, relu), line 22: 128 -> 8, 1,024 MACs */
   {
     const RtDense d = {N * 1, 128, 8, 128, 8};
-    const RtEpilogue ep = {w + 3705744, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dense(ctx, t51, t50, w + 3704720, &ep, &d));
+    const RtEpilogue ep = {w + 4221840, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dense(ctx, t51, t50, w + 4220816, &ep, &d));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 51);
@@ -1272,8 +1284,8 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* dense_15 (Dense, sigmoid), line 23: 8 -> 128, 1,024 MACs */
   {
     const RtDense d = {N * 1, 8, 128, 8, 128};
-    const RtEpilogue ep = {w + 3706784, NULL, RT_ACT_SIGMOID, 0.0f, 0};
-    CHECK(rt_dense(ctx, t52, t51, w + 3705760, &ep, &d));
+    const RtEpilogue ep = {w + 4222880, NULL, RT_ACT_SIGMOID, 0.0f, 0};
+    CHECK(rt_dense(ctx, t52, t51, w + 4221856, &ep, &d));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 52);
@@ -1290,9 +1302,9 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* conv_19 (Conv2D, bn_16 and relu before, bn_17 folded, relu, Winograd F(4x4)), line 16: 8x8x128 -> 8x8x128, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 3706912, NULL, RT_ACT_RELU, 0.0f, 0};
-    const RtPreact pre = {w + 3707040, w + 3707168, RT_ACT_RELU, 0.0f, 0, 0, 0};
-    CHECK(rt_conv2d_winograd_preact(ctx, t54, t53, w + 3707296, NULL, &pre, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 4223008, NULL, RT_ACT_RELU, 0.0f, 0};
+    const RtPreact pre = {w + 4223136, w + 4223264, RT_ACT_RELU, 0.0f, 0, 0, 0};
+    CHECK(rt_conv2d_winograd_preact(ctx, t54, t53, w + 4223392, w + 4813216, &pre, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 54);
@@ -1300,8 +1312,8 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* conv_20 (Conv2D, + multiply_7, Winograd F(4x4)), line 17: 8x8x128 -> 8x8x128, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 8, 8, 128, 128, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 4297120, t53, RT_ACT_LINEAR, 0.0f, 128};
-    CHECK(rt_conv2d_winograd(ctx, t55, t54, w + 4297248, NULL, &ep, &d, 4, ws, ws_floats));
+    const RtEpilogue ep = {w + 4960672, t53, RT_ACT_LINEAR, 0.0f, 128};
+    CHECK(rt_conv2d_winograd(ctx, t55, t54, w + 4960800, w + 5550624, &ep, &d, 4, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 55);
@@ -1317,8 +1329,8 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* dense_16 (Dense, relu), line 22: 128 -> 8, 1,024 MACs */
   {
     const RtDense d = {N * 1, 128, 8, 128, 8};
-    const RtEpilogue ep = {w + 4888096, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dense(ctx, t57, t56, w + 4887072, &ep, &d));
+    const RtEpilogue ep = {w + 5699104, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dense(ctx, t57, t56, w + 5698080, &ep, &d));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 57);
@@ -1326,8 +1338,8 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* dense_17 (Dense, sigmoid), line 23: 8 -> 128, 1,024 MACs */
   {
     const RtDense d = {N * 1, 8, 128, 8, 128};
-    const RtEpilogue ep = {w + 4889136, NULL, RT_ACT_SIGMOID, 0.0f, 0};
-    CHECK(rt_dense(ctx, t58, t57, w + 4888112, &ep, &d));
+    const RtEpilogue ep = {w + 5700144, NULL, RT_ACT_SIGMOID, 0.0f, 0};
+    CHECK(rt_dense(ctx, t58, t57, w + 5699120, &ep, &d));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 58);
@@ -1352,8 +1364,8 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* conv_21 (Conv2D), line 14: 8x8x128 -> 4x4x256, 524,288 MACs */
   {
     const RtConv2d d = {N, 8, 8, 128, 128, 4, 4, 256, 256, 1, 1, 2, 2, 0, 0, 1};
-    const RtEpilogue ep = {w + 4889264, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_conv2d_packed(ctx, t61, t59, w + 4889520, &ep, &d, ws, ws_floats));
+    const RtEpilogue ep = {w + 5700272, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_conv2d_packed(ctx, t61, t59, w + 5700528, &ep, &d, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 61);
@@ -1361,9 +1373,9 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* conv_22 (Conv2D, bn_18 and relu before, bn_19 folded, relu, Winograd F(2x2)), line 16: 4x4x128 -> 4x4x256, 4,718,592 MACs */
   {
     const RtConv2d d = {N, 4, 4, 128, 128, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 4922288, NULL, RT_ACT_RELU, 0.0f, 0};
-    const RtPreact pre = {w + 4922544, w + 4922672, RT_ACT_RELU, 0.0f, 0, 0, 0};
-    CHECK(rt_conv2d_winograd_preact(ctx, t62, t60, w + 4922800, w + 5447088, &pre, &ep, &d, 2, ws, ws_floats));
+    const RtEpilogue ep = {w + 5733296, NULL, RT_ACT_RELU, 0.0f, 0};
+    const RtPreact pre = {w + 5733552, w + 5733680, RT_ACT_RELU, 0.0f, 0, 0, 0};
+    CHECK(rt_conv2d_winograd_preact(ctx, t62, t60, w + 5733808, w + 6258096, &pre, &ep, &d, 2, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 62);
@@ -1371,8 +1383,8 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* conv_23 (Conv2D, + conv_21, Winograd F(2x2)), line 17: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 5742000, t61, RT_ACT_LINEAR, 0.0f, 256};
-    CHECK(rt_conv2d_winograd(ctx, t63, t62, w + 5742256, w + 6790832, &ep, &d, 2, ws, ws_floats));
+    const RtEpilogue ep = {w + 6553008, t61, RT_ACT_LINEAR, 0.0f, 256};
+    CHECK(rt_conv2d_winograd(ctx, t63, t62, w + 6553264, w + 7601840, &ep, &d, 2, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 63);
@@ -1388,8 +1400,8 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* dense_18 (Dense, relu), line 22: 256 -> 16, 4,096 MACs */
   {
     const RtDense d = {N * 1, 256, 16, 256, 16};
-    const RtEpilogue ep = {w + 7384752, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dense(ctx, t65, t64, w + 7380656, &ep, &d));
+    const RtEpilogue ep = {w + 8195760, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dense(ctx, t65, t64, w + 8191664, &ep, &d));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 65);
@@ -1397,8 +1409,8 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* dense_19 (Dense, sigmoid), line 23: 16 -> 256, 4,096 MACs */
   {
     const RtDense d = {N * 1, 16, 256, 16, 256};
-    const RtEpilogue ep = {w + 7388864, NULL, RT_ACT_SIGMOID, 0.0f, 0};
-    CHECK(rt_dense(ctx, t66, t65, w + 7384768, &ep, &d));
+    const RtEpilogue ep = {w + 8199872, NULL, RT_ACT_SIGMOID, 0.0f, 0};
+    CHECK(rt_dense(ctx, t66, t65, w + 8195776, &ep, &d));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 66);
@@ -1415,9 +1427,9 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* conv_24 (Conv2D, bn_20 and relu before, bn_21 folded, relu, Winograd F(2x2)), line 16: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 7389120, NULL, RT_ACT_RELU, 0.0f, 0};
-    const RtPreact pre = {w + 7389376, w + 7389632, RT_ACT_RELU, 0.0f, 0, 0, 0};
-    CHECK(rt_conv2d_winograd_preact(ctx, t68, t67, w + 7389888, w + 8438464, &pre, &ep, &d, 2, ws, ws_floats));
+    const RtEpilogue ep = {w + 8200128, NULL, RT_ACT_RELU, 0.0f, 0};
+    const RtPreact pre = {w + 8200384, w + 8200640, RT_ACT_RELU, 0.0f, 0, 0, 0};
+    CHECK(rt_conv2d_winograd_preact(ctx, t68, t67, w + 8200896, w + 9249472, &pre, &ep, &d, 2, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 68);
@@ -1425,8 +1437,8 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* conv_25 (Conv2D, + multiply_9, Winograd F(2x2)), line 17: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 9028288, t67, RT_ACT_LINEAR, 0.0f, 256};
-    CHECK(rt_conv2d_winograd(ctx, t69, t68, w + 9028544, w + 10077120, &ep, &d, 2, ws, ws_floats));
+    const RtEpilogue ep = {w + 9839296, t67, RT_ACT_LINEAR, 0.0f, 256};
+    CHECK(rt_conv2d_winograd(ctx, t69, t68, w + 9839552, w + 10888128, &ep, &d, 2, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 69);
@@ -1442,8 +1454,8 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* dense_20 (Dense, relu), line 22: 256 -> 16, 4,096 MACs */
   {
     const RtDense d = {N * 1, 256, 16, 256, 16};
-    const RtEpilogue ep = {w + 10671040, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dense(ctx, t71, t70, w + 10666944, &ep, &d));
+    const RtEpilogue ep = {w + 11482048, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dense(ctx, t71, t70, w + 11477952, &ep, &d));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 71);
@@ -1451,8 +1463,8 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* dense_21 (Dense, sigmoid), line 23: 16 -> 256, 4,096 MACs */
   {
     const RtDense d = {N * 1, 16, 256, 16, 256};
-    const RtEpilogue ep = {w + 10675152, NULL, RT_ACT_SIGMOID, 0.0f, 0};
-    CHECK(rt_dense(ctx, t72, t71, w + 10671056, &ep, &d));
+    const RtEpilogue ep = {w + 11486160, NULL, RT_ACT_SIGMOID, 0.0f, 0};
+    CHECK(rt_dense(ctx, t72, t71, w + 11482064, &ep, &d));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 72);
@@ -1469,9 +1481,9 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* conv_26 (Conv2D, bn_22 and relu before, bn_23 folded, relu, Winograd F(2x2)), line 16: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 10675408, NULL, RT_ACT_RELU, 0.0f, 0};
-    const RtPreact pre = {w + 10675664, w + 10675920, RT_ACT_RELU, 0.0f, 0, 0, 0};
-    CHECK(rt_conv2d_winograd_preact(ctx, t74, t73, w + 10676176, w + 11724752, &pre, &ep, &d, 2, ws, ws_floats));
+    const RtEpilogue ep = {w + 11486416, NULL, RT_ACT_RELU, 0.0f, 0};
+    const RtPreact pre = {w + 11486672, w + 11486928, RT_ACT_RELU, 0.0f, 0, 0, 0};
+    CHECK(rt_conv2d_winograd_preact(ctx, t74, t73, w + 11487184, w + 12535760, &pre, &ep, &d, 2, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 74);
@@ -1479,8 +1491,8 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* conv_27 (Conv2D, + multiply_10, Winograd F(2x2)), line 17: 4x4x256 -> 4x4x256, 9,437,184 MACs */
   {
     const RtConv2d d = {N, 4, 4, 256, 256, 4, 4, 256, 256, 3, 3, 1, 1, 1, 1, 1};
-    const RtEpilogue ep = {w + 12314576, t73, RT_ACT_LINEAR, 0.0f, 256};
-    CHECK(rt_conv2d_winograd(ctx, t75, t74, w + 12314832, w + 13363408, &ep, &d, 2, ws, ws_floats));
+    const RtEpilogue ep = {w + 13125584, t73, RT_ACT_LINEAR, 0.0f, 256};
+    CHECK(rt_conv2d_winograd(ctx, t75, t74, w + 13125840, w + 14174416, &ep, &d, 2, ws, ws_floats));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 75);
@@ -1496,8 +1508,8 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* dense_22 (Dense, relu), line 22: 256 -> 16, 4,096 MACs */
   {
     const RtDense d = {N * 1, 256, 16, 256, 16};
-    const RtEpilogue ep = {w + 13957328, NULL, RT_ACT_RELU, 0.0f, 0};
-    CHECK(rt_dense(ctx, t77, t76, w + 13953232, &ep, &d));
+    const RtEpilogue ep = {w + 14768336, NULL, RT_ACT_RELU, 0.0f, 0};
+    CHECK(rt_dense(ctx, t77, t76, w + 14764240, &ep, &d));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 77);
@@ -1505,8 +1517,8 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* dense_23 (Dense, sigmoid), line 23: 16 -> 256, 4,096 MACs */
   {
     const RtDense d = {N * 1, 16, 256, 16, 256};
-    const RtEpilogue ep = {w + 13961440, NULL, RT_ACT_SIGMOID, 0.0f, 0};
-    CHECK(rt_dense(ctx, t78, t77, w + 13957344, &ep, &d));
+    const RtEpilogue ep = {w + 14772448, NULL, RT_ACT_SIGMOID, 0.0f, 0};
+    CHECK(rt_dense(ctx, t78, t77, w + 14768352, &ep, &d));
   }
   if (ctx->layer_done)
     rt_layer_done(ctx, 78);
@@ -1523,7 +1535,7 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* avgpool (AveragePooling2D, bn_24 and relu before), line 34: 4x4x256 -> 1x1x256, 0 MACs */
   {
     const RtPool2d d = {N, 4, 4, 256, 256, 1, 1, 256, 4, 4, 4, 4, 0, 0};
-    const RtPreact pre = {w + 13961696, w + 13961952, RT_ACT_RELU, 0.0f, 0, 0, 0};
+    const RtPreact pre = {w + 14772704, w + 14772960, RT_ACT_RELU, 0.0f, 0, 0, 0};
     CHECK(rt_avgpool2d_preact(ctx, t80, t79, &pre, &d));
   }
   if (ctx->layer_done)
@@ -1539,8 +1551,8 @@ static RtStatus forward_layers(const RtContext *ctx, void *args) {
   /* dense_24 (Dense, softmax), line 35: 256 -> 10, 2,560 MACs */
   {
     const RtDense d = {N * 1, 256, 10, 256, 10};
-    const RtEpilogue ep = {w + 13964768, NULL, RT_ACT_LINEAR, 0.0f, 0};
-    CHECK(rt_dense(ctx, t82, t81, w + 13962208, &ep, &d));
+    const RtEpilogue ep = {w + 14775776, NULL, RT_ACT_LINEAR, 0.0f, 0};
+    CHECK(rt_dense(ctx, t82, t81, w + 14773216, &ep, &d));
     const RtEltwise sm = {N, 1, 1, 10, 10, 10};
     CHECK(rt_softmax(ctx, t82, t82, &sm));
   }
@@ -4739,7 +4751,7 @@ static const char summary[] =
     "FLOPs: 429,658,880 (2 x MACs)" "\n"
     "Element-wise ops: 2,122,780" "\n"
     "Weight memory: 17,634,832 bytes (16.82 MiB, float32)" "\n"
-    "Compute weights: 55,859,136 bytes (53.27 MiB, C backend after passes: folded, packed, Winograd-transformed)" "\n"
+    "Compute weights: 59,103,168 bytes (56.37 MiB, C backend after passes: folded, packed, Winograd-transformed)" "\n"
     "Activation memory: 6,168,184 bytes (5.88 MiB, every layer output)" "\n"
     "Peak activation memory: 393,216 bytes (384.00 KiB, live tensors, inference)" "\n"
     "Planned arena: 393,216 bytes (384.00 KiB, C backend after passes; 2,541,632 bytes without reuse)" "\n"
@@ -4760,7 +4772,7 @@ const NetcModel netc_model_se_resnet_mini = {
   .params = params,
   .num_params = 206,
   .param_floats = 4408708,
-  .compute_floats = 13964784,
+  .compute_floats = 14775792,
   .total_params = 4408708,
   .trainable_params = 4402884,
   .macs_per_image = 214829440,

@@ -576,7 +576,7 @@ static void own_share(const WinoPlan *p, float *out, const float *in,
  * copy, conv_winograd_fly.c) rather than U: resnet_mini's 4x4x256 layers
  * at batch 1 (4 blocks) and 2 (8). Mirrored by the compiler (codegen_c.c:
  * WINOGRAD_FLY_MAX_BLOCKS), which makes the copy for those layers. */
-enum { FLY_MAX_BLOCKS = 8, FLY_CHANNELS = RTK_FLY_LANES };
+enum { FLY_MAX_BLOCKS = 8, FLY4_MAX_BLOCKS = 4, FLY_CHANNELS = RTK_FLY_LANES };
 
 /* Floats of wino_fly's workspace: per thread a zero row and a discard
  * row, then V and M of every block. */
@@ -586,7 +586,8 @@ static long fly_ws_floats(const WinoPlan *p, int threads) {
 
 static int fly_fits(const WinoPlan *p, const float *fly, int threads,
                     size_t ws_floats) {
-  return fly && p->m == 2 && p->blocks <= FLY_MAX_BLOCKS && rtk_wino2_fly_here() &&
+  return fly && p->blocks <= (p->m == 2 ? FLY_MAX_BLOCKS : FLY4_MAX_BLOCKS) &&
+         rtk_wino2_fly_here() &&
          p->d->oc % FLY_CHANNELS == 0 &&
          (size_t)fly_ws_floats(p, threads) <= ws_floats;
 }
@@ -612,7 +613,10 @@ static void fly_share(const WinoPlan *p, float *out, const float *in,
     return;
   int co0 = (int)lo * FLY_CHANNELS, co1 = (int)hi * FLY_CHANNELS;
   RtkWinoFly f = {m, mplane, v, vplane, fly, d->c, d->oc, (int)p->blocks};
-  rtk_wino2_fly(&f, co0, co1);
+  if (p->m == 2)
+    rtk_wino2_fly(&f, co0, co1);
+  else
+    rtk_wino4_fly(&f, co0, co1);
   for (long b = 0; b < p->blocks; b++)
     wino_out_channels(p, out, ep, b, m + b * d->oc + co0, mplane, discard,
                       co0, co1 - co0);

@@ -219,6 +219,8 @@ typedef struct RtkWinoFly {
  * rtk_wino2_fly_here(): on CPUs with 16-float vectors. */
 void rtk_wino2_fly(const RtkWinoFly *f, int co0, int co1);
 int rtk_wino2_fly_here(void);
+/* The same for F(4x4, 3x3): 36 GEMMs, M and V of 36 positions. */
+void rtk_wino4_fly(const RtkWinoFly *f, int co0, int co1);
 
 /* A stride argument of 0 means the dense default. */
 static inline int rtk_cs(int cs, int c) { return cs == 0 ? c : cs; }

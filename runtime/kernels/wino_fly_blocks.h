@@ -133,6 +133,124 @@ WF_ATTR static void WF_NAME(wino2_fly)(const RtkWinoFly *f, int co0,
   }
 }
 
+/* F(4x4): G = D H with D = diag(1/4, -1/6, -1/6, 1/24, 1/24, 1) and
+ *
+ *   H = | 1  0  0 |  rows 0 and 5 one kernel row, 1 and 2 (g0 + g2) +- g1,
+ *       | 1  1  1 |  3 and 4 (g0 + 4 g2) +- 2 g1; the same combinations of
+ *       | 1 -1  1 |  a row of H g give its row of W = H g H^T.
+ *       | 1  2  4 |
+ *       | 1 -2  4 |
+ *       | 0  0  1 |
+ *
+ * A pass holds half a row of W (positions 6r + 3 half .. + 2) for up to
+ * WF_NB blocks: 12 accumulators. pf: a tap of next to fetch (-1: none). */
+static inline __attribute__((always_inline)) void
+WF_NAME(fly_pass6)(const RtkWinoFly *f, int co, int b0, const float *next,
+                   int pf, const int r, const int half, const int nb) {
+  const long tap = RTK_FLY_LANES;
+  const float *g = f->fly + (long)(co / RTK_FLY_LANES) * f->c * RTK_FLY_PAIR +
+                   co % RTK_FLY_LANES;
+  const float *vs[3];
+  WF_V acc[3][WF_NB];
+#pragma GCC unroll 3
+  for (int s = 0; s < 3; s++) {
+    vs[s] = f->v + (6 * r + 3 * half + s) * f->vplane + (long)b0 * f->c;
+#pragma GCC unroll 4
+    for (int b = 0; b < nb; b++)
+      acc[s][b] = (WF_V){0};
+  }
+  for (int ci = 0; ci < f->c; ci++, g += RTK_FLY_PAIR) {
+    if (pf >= 0)
+      __builtin_prefetch(next + (long)ci * RTK_FLY_PAIR + pf * tap, 0, 2);
+    WF_V h0, h1, h2; /* row r of H g */
+    if (r == 0 || r == 5) {
+      const float *row = g + (r == 0 ? 0 : 6) * tap;
+      h0 = WF_LOAD(row);
+      h1 = WF_LOAD(row + tap);
+      h2 = WF_LOAD(row + 2 * tap);
+    } else {
+      const float four = r >= 3 ? 4.0f : 1.0f;
+      const float one = r == 1 ? 1.0f : r == 2 ? -1.0f : r == 3 ? 2.0f : -2.0f;
+      h0 = WF_LOAD(g) + WF_LOAD(g + 6 * tap) * four + WF_LOAD(g + 3 * tap) * one;
+      h1 = WF_LOAD(g + tap) + WF_LOAD(g + 7 * tap) * four +
+           WF_LOAD(g + 4 * tap) * one;
+      h2 = WF_LOAD(g + 2 * tap) + WF_LOAD(g + 8 * tap) * four +
+           WF_LOAD(g + 5 * tap) * one;
+    }
+    WF_V w[3];
+    if (half == 0) {
+      WF_V ends = h0 + h2;
+      w[0] = h0;
+      w[1] = ends + h1;
+      w[2] = ends - h1;
+    } else {
+      WF_V ends = h0 + h2 * 4.0f, twice = h1 + h1;
+      w[0] = ends + twice;
+      w[1] = ends - twice;
+      w[2] = h2;
+    }
+#pragma GCC unroll 3
+    for (int s = 0; s < 3; s++)
+#pragma GCC unroll 4
+      for (int b = 0; b < nb; b++)
+        acc[s][b] += w[s] * vs[s][(long)b * f->c + ci];
+  }
+  static const float d[6] = {1.0f / 4, -1.0f / 6, -1.0f / 6,
+                             1.0f / 24, 1.0f / 24, 1.0f};
+#pragma GCC unroll 3
+  for (int s = 0; s < 3; s++) {
+    const float scale = d[r] * d[3 * half + s];
+#pragma GCC unroll 4
+    for (int b = 0; b < nb; b++)
+      WF_STORE(f->m + (6 * r + 3 * half + s) * f->mplane +
+                   (long)(b0 + b) * f->oc + co,
+               acc[s][b] * scale);
+  }
+}
+
+#define WF_CASE6(r, half, nb)                                                \
+  case ((r) * 2 + (half)) * 8 + (nb):                                        \
+    WF_NAME(fly_pass6)(f, co, b0, next, pf, r, half, nb);                    \
+    break
+#define WF_CASES6(r, half)                                                   \
+  WF_CASE6(r, half, 1);                                                      \
+  WF_CASE6(r, half, 2);                                                      \
+  WF_CASE6(r, half, 3);                                                      \
+  WF_CASE6(r, half, 4)
+#define WF_ROW6(r) WF_CASES6(r, 0); WF_CASES6(r, 1)
+
+/* The same for F(4x4): see rtk_wino4_fly. Row 1's first half reads all 9
+ * taps; the next nine passes fetch one tap each of the next vector. */
+WF_ATTR static void WF_NAME(wino4_fly)(const RtkWinoFly *f, int co0,
+                                       int co1) {
+  static const int passes[12] = {2, 3, 4, 5, 6, 7, 8, 9, 0, 1, 10, 11};
+  for (int co = co0; co < co1; co += WF_W) {
+    int last = co % RTK_FLY_LANES + WF_W == RTK_FLY_LANES && co + WF_W < co1;
+    const float *next =
+        last ? f->fly + (long)((co + WF_W) / RTK_FLY_LANES) * f->c * RTK_FLY_PAIR
+             : NULL;
+    for (int i = 0; i < 12; i++) {
+      int pf = next && i >= 1 && i <= 9 ? i - 1 : -1;
+      for (int b0 = 0; b0 < f->blocks; b0 += WF_NB) {
+        int nb = f->blocks - b0 < WF_NB ? f->blocks - b0 : WF_NB;
+        switch (passes[i] * 8 + nb) {
+          WF_ROW6(0);
+          WF_ROW6(1);
+          WF_ROW6(2);
+          WF_ROW6(3);
+          WF_ROW6(4);
+          WF_ROW6(5);
+        default:
+          break;
+        }
+      }
+    }
+  }
+}
+
+#undef WF_ROW6
+#undef WF_CASES6
+#undef WF_CASE6
 #undef WF_CASES
 #undef WF_CASES_WIDE
 #undef WF_CASE

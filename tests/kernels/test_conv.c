@@ -39,12 +39,12 @@ static int winograd_applies(const ConvCase *t) {
 }
 
 /* Whether F(2x2) given the fly kernel reads only it (kernels.h: "a few
- * blocks", AVX-512; conv_winograd.c's FLY_MAX_BLOCKS and FLY_CHANNELS)
+ * blocks", AVX-512; conv_winograd.c's FLY_MAX_BLOCKS, FLY4_MAX_BLOCKS and FLY_CHANNELS)
  * with the planned workspace: u is then all NaN, so that only that path
  * passes. */
 static int winograd_fly_applies(const RtConv2d *d, int tile) {
-  long blocks = (long)d->n * ((d->oh + 1) / 2) * ((d->ow + 1) / 2);
-  return tile == 2 && blocks <= 8 && d->oc % 16 == 0 && strcmp(rt_kernel_isa(), "avx512") == 0;
+  long blocks = (long)d->n * ((d->oh + tile - 1) / tile) * ((d->ow + tile - 1) / tile);
+  return blocks <= (tile == 2 ? 8 : 4) && d->oc % 16 == 0 && strcmp(rt_kernel_isa(), "avx512") == 0;
 }
 
 static int run_conv_algo(const ConvCase *t, int threads, int ws_mode, int algo, int tile, Rng *rng) {

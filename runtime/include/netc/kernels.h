@@ -143,15 +143,15 @@ RtStatus rt_conv2d(const RtContext *ctx, float *out, const float *in,
  * rt_winograd_kernel() makes from the Keras kernel [3, 3, c, oc]
  * (rt_winograd_kernel_floats() floats) for the same tile; the result
  * equals rt_conv2d's up to float rounding (about 10x more of it at tile
- * 4). fly may be NULL, or for tile 2 and oc a multiple of 16 the same
- * kernel as rt_winograd_fly_kernel() lays it out
- * (rt_winograd_fly_kernel_floats() floats): then on a few blocks (small
- * maps at batch 1 or 2, where the GEMMs would wait on reading u from
- * memory) and where rt_kernel_isa() is "avx512", the call reads fly
- * instead, 9 floats a channel pair instead of 16, and transforms it in
- * registers. The workspace is required and
- * follows the rules of rt_conv2d's (planned size independent of the
- * thread count; any size from the minimum up works). */
+ * 4). fly may be NULL, or for oc a multiple of 16 the same kernel as
+ * rt_winograd_fly_kernel() lays it out (rt_winograd_fly_kernel_floats()
+ * floats, either tile): then on a few blocks (small maps at batch 1, or 2
+ * at tile 2, where the GEMMs would wait on reading u from memory) and
+ * where rt_kernel_isa() is "avx512", the call reads fly instead, 9 floats
+ * a channel pair instead of 16 or 36, and transforms it in registers. The
+ * workspace is required and follows the rules of rt_conv2d's (planned
+ * size independent of the thread count; any size from the minimum up
+ * works). */
 size_t rt_winograd_kernel_floats(int c, int oc, int tile);
 RtStatus rt_winograd_kernel(float *u, const float *kernel, int c, int oc,
                             int tile);
