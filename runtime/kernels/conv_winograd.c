@@ -570,12 +570,14 @@ static void own_share(const WinoPlan *p, float *out, const float *in,
   }
 }
 
-/* ---- Few blocks at tile 2: the kernel transformed as it is read ---------- */
+/* ---- Few blocks: the kernel transformed as it is read ------------------ */
 
-/* Blocks up to which F(2x2) reads the kernel (rt_winograd_fly_kernel's
- * copy, conv_winograd_fly.c) rather than U: resnet_mini's 4x4x256 layers
- * at batch 1 (4 blocks) and 2 (8). Mirrored by the compiler (codegen_c.c:
- * WINOGRAD_FLY_MAX_BLOCKS), which makes the copy for those layers. */
+/* Blocks up to which F(2x2) and F(4x4) read the kernel
+ * (rt_winograd_fly_kernel's copy, conv_winograd_fly.c) rather than U:
+ * resnet_mini's 4x4x256 layers at batch 1 (4 blocks) and 2 (8), its
+ * 8x8x128 ones at batch 1 (4). Mirrored by the compiler (codegen_c.c:
+ * WINOGRAD_FLY_MAX_BLOCKS, WINOGRAD_FLY4_MAX_BLOCKS), which makes the copy
+ * for those layers. */
 enum { FLY_MAX_BLOCKS = 8, FLY4_MAX_BLOCKS = 4, FLY_CHANNELS = RTK_FLY_LANES };
 
 /* Floats of wino_fly's workspace: per thread a zero row and a discard
