@@ -1,16 +1,20 @@
-/* The register kernel of conv_winograd_fly.c, written once for a vector of
- * WF_W floats and included once per variant (kernels_internal.h,
- * "Vector-width variants"); no include guard on purpose.
+/* The register kernels of conv_winograd_fly.c, written over a vector of
+ * WF_W floats as the other kernels with variants are (kernels_internal.h,
+ * "Vector-width variants"); included for the 16-float variant only
+ * (conv_winograd_fly.c says why), and kept in this form for a variant of
+ * another width that pays (aarch64's 32 registers); no include guard on
+ * purpose.
  *
- * One pass sums, over every input channel, the products for the four
- * positions xi = 4r .. 4r + 3 of row r of the 4 x 4 transform and up to
- * WF_NB blocks: 4 x WF_NB accumulators of one output-channel vector (16 of
- * AVX-512's 32 registers; 8 of the 16 that AVX2 and SSE2 have). The row
- * of W = H g H^T it needs is made from the kernel's taps as they are
- * loaded (conv_winograd_fly.c has the algebra): 3 loads and 3 adds for
- * rows 0 and 3, 9 loads and 9 adds for rows 1 and 2, against 4 x WF_NB
- * FMAs. The taps of a channel pair's 16-channel vector lie together
- * (rt_winograd_fly_kernel), so that a pass streams through memory.
+ * F(2x2): one pass sums, over every input channel, the products for the
+ * four positions xi = 4r .. 4r + 3 of row r of the 4 x 4 transform and up
+ * to WF_NB blocks: 4 x WF_NB accumulators of one output-channel vector (16
+ * of AVX-512's 32 registers). The row of W = H g H^T it needs is made from
+ * the kernel's taps as they are loaded (conv_winograd_fly.c has the
+ * algebra): 3 loads and 3 adds for rows 0 and 3, 9 loads and 9 adds for
+ * rows 1 and 2, against 4 x WF_NB FMAs. F(4x4) (fly_pass6, below) takes
+ * half a row of its 6 x 6 transform a pass. The taps of a channel pair's
+ * 16-channel vector lie together (rt_winograd_fly_kernel), so that a pass
+ * streams through memory.
  *
  * The includer defines:
  *   WF_NAME(f)  the variant's name for f (unique even when static: see
@@ -18,7 +22,7 @@
  *   WF_ATTR     the variant's target attribute;
  *   WF_V, WF_VU  the vector type and its unaligned may_alias twin; WF_W its
  *               lanes;
- *   WF_NB       blocks per pass, 2 or 4;
+ *   WF_NB       blocks per pass: 4 (fly_pass6's cases assume it);
  * this file undefines them at its end. */
 
 #define WF_LOAD(p) (*(const WF_VU *)(p))
