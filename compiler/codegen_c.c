@@ -232,7 +232,7 @@ static void prepare_layer(Gen *gen, const Node *n, const ParamEntry *k, int64_t 
  * 2 for F(2x2)) read their kernel there, 9 floats a channel pair instead
  * of the transformed copy's 16 or 36: rt_conv2d_winograd's `fly`, a second
  * copy that prepare() makes with rt_winograd_fly_kernel. Mirrors
- * conv_winograd.c's FLY_MAX_BLOCKS, FLY4_MAX_BLOCKS and FLY_CHANNELS: the
+ * conv_winograd.c's FLY_MAX_BLOCKS, FLY4_MAX_BLOCKS and RTK_FLY_LANES: the
  * copy is made where one image's blocks are that few. */
 enum { WINOGRAD_FLY_MAX_BLOCKS = 8, WINOGRAD_FLY4_MAX_BLOCKS = 4, WINOGRAD_FLY_CHANNELS = 16 };
 

@@ -578,7 +578,7 @@ static void own_share(const WinoPlan *p, float *out, const float *in,
  * 8x8x128 ones at batch 1 (4). Mirrored by the compiler (codegen_c.c:
  * WINOGRAD_FLY_MAX_BLOCKS, WINOGRAD_FLY4_MAX_BLOCKS), which makes the copy
  * for those layers. */
-enum { FLY_MAX_BLOCKS = 8, FLY4_MAX_BLOCKS = 4, FLY_CHANNELS = RTK_FLY_LANES };
+enum { FLY_MAX_BLOCKS = 8, FLY4_MAX_BLOCKS = 4 };
 
 /* Floats of wino_fly's workspace: per thread a zero row and a discard
  * row, then V and M of every block. */
@@ -589,8 +589,7 @@ static long fly_ws_floats(const WinoPlan *p, int threads) {
 static int fly_fits(const WinoPlan *p, const float *fly, int threads,
                     size_t ws_floats) {
   return fly && p->blocks <= (p->m == 2 ? FLY_MAX_BLOCKS : FLY4_MAX_BLOCKS) &&
-         rtk_wino2_fly_here() &&
-         p->d->oc % FLY_CHANNELS == 0 &&
+         rtk_wino_fly_here() && p->d->oc % RTK_FLY_LANES == 0 &&
          (size_t)fly_ws_floats(p, threads) <= ws_floats;
 }
 
@@ -611,9 +610,9 @@ static void fly_share(const WinoPlan *p, float *out, const float *in,
   for (rtk_share(p->blocks, parts, &lo, &hi); lo < hi; lo++)
     wino_in(p, in, lo, v + lo * d->c, vplane, zero);
   RTK_SYNC();
-  if (!rtk_share(d->oc / FLY_CHANNELS, parts, &lo, &hi))
+  if (!rtk_share(d->oc / RTK_FLY_LANES, parts, &lo, &hi))
     return;
-  int co0 = (int)lo * FLY_CHANNELS, co1 = (int)hi * FLY_CHANNELS;
+  int co0 = (int)lo * RTK_FLY_LANES, co1 = (int)hi * RTK_FLY_LANES;
   RtkWinoFly f = {m, mplane, v, vplane, fly, d->c, d->oc, (int)p->blocks};
   if (p->m == 2)
     rtk_wino2_fly(&f, co0, co1);

@@ -49,7 +49,7 @@
 #define WF_NB 4
 #include "wino_fly_blocks.h"
 
-int rtk_wino2_fly_here(void) { return rtk_vec_width() == 16; }
+int rtk_wino_fly_here(void) { return rtk_vec_width() == 16; }
 
 void rtk_wino2_fly(const RtkWinoFly *f, int co0, int co1) {
   wino2_fly_wide16(f, co0, co1);
@@ -59,10 +59,10 @@ void rtk_wino4_fly(const RtkWinoFly *f, int co0, int co1) {
   wino4_fly_wide16(f, co0, co1);
 }
 #else
-int rtk_wino2_fly_here(void) { return 0; }
+int rtk_wino_fly_here(void) { return 0; }
 
 void rtk_wino2_fly(const RtkWinoFly *f, int co0, int co1) {
-  (void)f, (void)co0, (void)co1; /* rtk_wino2_fly_here() is 0 */
+  (void)f, (void)co0, (void)co1; /* rtk_wino_fly_here() is 0 */
 }
 
 void rtk_wino4_fly(const RtkWinoFly *f, int co0, int co1) {

@@ -216,11 +216,17 @@ typedef struct RtkWinoFly {
   int c, oc, blocks;
 } RtkWinoFly;
 /* M's output channels [co0, co1): multiples of 16 (oc too). Only where
- * rtk_wino2_fly_here(): on CPUs with 16-float vectors. */
+ * rtk_wino_fly_here(): on CPUs with 16-float vectors. */
 void rtk_wino2_fly(const RtkWinoFly *f, int co0, int co1);
-int rtk_wino2_fly_here(void);
+int rtk_wino_fly_here(void);
 /* The same for F(4x4, 3x3): 36 GEMMs, M and V of 36 positions. */
 void rtk_wino4_fly(const RtkWinoFly *f, int co0, int co1);
+
+/* The fly kernel of output channel co's vector, at co's lane. */
+static inline const float *rtk_fly_at(const RtkWinoFly *f, int co) {
+  return f->fly + (long)(co / RTK_FLY_LANES) * f->c * RTK_FLY_PAIR +
+         co % RTK_FLY_LANES;
+}
 
 /* A stride argument of 0 means the dense default. */
 static inline int rtk_cs(int cs, int c) { return cs == 0 ? c : cs; }

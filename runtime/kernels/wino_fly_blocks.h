@@ -22,7 +22,7 @@
  *   WF_ATTR     the variant's target attribute;
  *   WF_V, WF_VU  the vector type and its unaligned may_alias twin; WF_W its
  *               lanes;
- *   WF_NB       blocks per pass: 4 (fly_pass6's cases assume it);
+ *   WF_NB       blocks per pass: 4 (the switches' cases assume it);
  * this file undefines them at its end. */
 
 #define WF_LOAD(p) (*(const WF_VU *)(p))
@@ -38,8 +38,7 @@ static inline __attribute__((always_inline)) void
 WF_NAME(fly_pass)(const RtkWinoFly *f, int co, int b0, const float *next,
                   const int r, const int nb) {
   const long tap = RTK_FLY_LANES; /* rt_winograd_fly_kernel's layout */
-  const float *g = f->fly + (long)(co / RTK_FLY_LANES) * f->c * RTK_FLY_PAIR +
-                   co % RTK_FLY_LANES;
+  const float *g = rtk_fly_at(f, co);
   const int third = r == 2 ? 0 : r == 0 ? 3 : 6; /* next's taps to fetch */
   const float *vs[4];
   WF_V acc[4][WF_NB];
@@ -96,19 +95,23 @@ WF_NAME(fly_pass)(const RtkWinoFly *f, int co, int b0, const float *next,
   }
 }
 
+/* The next 16-channel vector's kernel after co's vector, once co is its
+ * last part (NULL: none, or not yet). */
+static inline const float *WF_NAME(fly_next)(const RtkWinoFly *f, int co,
+                                             int co1) {
+  int last = co % RTK_FLY_LANES + WF_W == RTK_FLY_LANES && co + WF_W < co1;
+  return last ? rtk_fly_at(f, co + WF_W) : NULL;
+}
+
 #define WF_CASE(r, nb)                                                       \
   case (r) * 8 + (nb):                                                       \
     WF_NAME(fly_pass)(f, co, b0, next, r, nb);                               \
     break
-#if WF_NB > 2
-#define WF_CASES_WIDE(r) WF_CASE(r, 3); WF_CASE(r, 4)
-#else
-#define WF_CASES_WIDE(r)
-#endif
 #define WF_CASES(r)                                                          \
   WF_CASE(r, 1);                                                             \
   WF_CASE(r, 2);                                                             \
-  WF_CASES_WIDE(r)
+  WF_CASE(r, 3);                                                             \
+  WF_CASE(r, 4)
 
 /* M for output channels [co0, co1), every block: see rtk_wino2_fly. */
 WF_ATTR static void WF_NAME(wino2_fly)(const RtkWinoFly *f, int co0,
@@ -117,11 +120,7 @@ WF_ATTR static void WF_NAME(wino2_fly)(const RtkWinoFly *f, int co0,
    * part of the kernel from memory; the other rows find it in L2. */
   static const int rows[4] = {1, 2, 0, 3};
   for (int co = co0; co < co1; co += WF_W) {
-    /* the next 16-channel vector's kernel, after this one's last part */
-    int last = co % RTK_FLY_LANES + WF_W == RTK_FLY_LANES && co + WF_W < co1;
-    const float *next =
-        last ? f->fly + (long)((co + WF_W) / RTK_FLY_LANES) * f->c * RTK_FLY_PAIR
-             : NULL;
+    const float *next = WF_NAME(fly_next)(f, co, co1);
     for (int i = 0; i < 4; i++)
       for (int r = rows[i], b0 = 0; b0 < f->blocks; b0 += WF_NB) {
         int nb = f->blocks - b0 < WF_NB ? f->blocks - b0 : WF_NB;
@@ -152,8 +151,7 @@ static inline __attribute__((always_inline)) void
 WF_NAME(fly_pass6)(const RtkWinoFly *f, int co, int b0, const float *next,
                    int pf, const int r, const int half, const int nb) {
   const long tap = RTK_FLY_LANES;
-  const float *g = f->fly + (long)(co / RTK_FLY_LANES) * f->c * RTK_FLY_PAIR +
-                   co % RTK_FLY_LANES;
+  const float *g = rtk_fly_at(f, co);
   const float *vs[3];
   WF_V acc[3][WF_NB];
 #pragma GCC unroll 3
@@ -229,10 +227,7 @@ WF_ATTR static void WF_NAME(wino4_fly)(const RtkWinoFly *f, int co0,
                                        int co1) {
   static const int passes[12] = {2, 3, 4, 5, 6, 7, 8, 9, 0, 1, 10, 11};
   for (int co = co0; co < co1; co += WF_W) {
-    int last = co % RTK_FLY_LANES + WF_W == RTK_FLY_LANES && co + WF_W < co1;
-    const float *next =
-        last ? f->fly + (long)((co + WF_W) / RTK_FLY_LANES) * f->c * RTK_FLY_PAIR
-             : NULL;
+    const float *next = WF_NAME(fly_next)(f, co, co1);
     for (int i = 0; i < 12; i++) {
       int pf = next && i >= 1 && i <= 9 ? i - 1 : -1;
       for (int b0 = 0; b0 < f->blocks; b0 += WF_NB) {
@@ -256,7 +251,6 @@ WF_ATTR static void WF_NAME(wino4_fly)(const RtkWinoFly *f, int co0,
 #undef WF_CASES6
 #undef WF_CASE6
 #undef WF_CASES
-#undef WF_CASES_WIDE
 #undef WF_CASE
 #undef WF_LOAD
 #undef WF_STORE

@@ -39,7 +39,7 @@ static int winograd_applies(const ConvCase *t) {
 }
 
 /* Whether F(2x2) given the fly kernel reads only it (kernels.h: "a few
- * blocks", AVX-512; conv_winograd.c's FLY_MAX_BLOCKS, FLY4_MAX_BLOCKS and FLY_CHANNELS)
+ * blocks", AVX-512; conv_winograd.c's FLY_MAX_BLOCKS, FLY4_MAX_BLOCKS; RTK_FLY_LANES)
  * with the planned workspace: u is then all NaN, so that only that path
  * passes. */
 static int winograd_fly_applies(const RtConv2d *d, int tile) {
