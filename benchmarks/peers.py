@@ -27,6 +27,34 @@ import os
 # OpenBLAS threading on top oversubscribes the cores. Set before torch loads.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
+
+def fit_openblas_coretype():
+    """OPENBLAS_CORETYPE for PyTorch's OpenBLAS, as the netc programs set it
+    for themselves (rt_blas_better_coretype): where OpenBLAS would load its
+    SSE kernels on a CPU with AVX2 and FMA (Debian 12's 0.3.21 on a CPU
+    model newer than it), the kernels that fit. Probed in a child process:
+    the variable is read when the library loads."""
+    if "OPENBLAS_CORETYPE" in os.environ:
+        return
+    probe = ("import ctypes; f = ctypes.CDLL('libopenblas.so.0').openblas_get_corename;"
+             " f.restype = ctypes.c_char_p; print(f().decode())")
+    try:
+        core = subprocess.run([sys.executable, "-c", probe], capture_output=True,
+                              text=True, timeout=60).stdout.strip()
+        flags = set()
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    break
+    except (OSError, subprocess.SubprocessError):
+        return
+    fitting = {"SkylakeX", "Cooperlake", "SapphireRapids", "Haswell", "Zen"}
+    if not core or core in fitting or not {"avx2", "fma"} <= flags:
+        return
+    wide = {"avx512f", "avx512bw", "avx512dq", "avx512vl", "avx512cd"} <= flags
+    os.environ["OPENBLAS_CORETYPE"] = "SkylakeX" if wide else "Haswell"
+
 import argparse
 import datetime
 import json
@@ -36,6 +64,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+fit_openblas_coretype()
 
 import numpy as np
 import torch
@@ -274,6 +304,7 @@ def versions():
             capture_output=True, text=True).stdout.strip()
     except OSError:
         pass
+    v["openblas_coretype"] = os.environ.get("OPENBLAS_CORETYPE", "")
     return v
 
 

@@ -197,6 +197,10 @@ int app_cmd_bench(const AppArgs *a, const NetcModel *m) {
   if (!a->threads && ob && atoi(ob) > 0)
     peak_threads = atoi(ob);
   double peak = sgemm_peak(peak_threads);
+  const char *better = rt_blas_better_coretype();
+  if (better) /* OPENBLAS_CORETYPE set by hand, else app_blas_restart saw to it */
+    app_warn(a, "OpenBLAS runs its %s kernels, narrower than this CPU's: the SGEMM peak is understated "
+             "(OPENBLAS_CORETYPE=%s fits it)", rt_blas_coretype(), better);
   double flop = 2.0 * (double)m->macs_per_image * batch;
   double gflops = med > 0 ? flop / med * 1e-9 : 0;
   double ips = med > 0 ? batch / med : 0;
@@ -228,6 +232,7 @@ int app_cmd_bench(const AppArgs *a, const NetcModel *m) {
     cJSON_AddNumberToObject(o, "gflops", gflops);
     cJSON_AddNumberToObject(o, "sgemm_gflops", peak);
     cJSON_AddNumberToObject(o, "sgemm_threads", peak_threads);
+    cJSON_AddStringToObject(o, "blas_coretype", rt_blas_coretype());
     cJSON_AddNumberToObject(o, "fraction_of_peak", frac);
     if (layer_ms) {
       cJSON *ls = cJSON_AddArrayToObject(o, "layers");
@@ -265,8 +270,8 @@ int app_cmd_bench(const AppArgs *a, const NetcModel *m) {
            q1 * 1e3, q3 * 1e3, tmax * 1e3);
     printf("throughput: %.1f images/s\n", ips);
     printf("compute: %.3f GFLOP/s (%.4g GFLOP per run)\n", gflops, flop * 1e-9);
-    printf("sgemm peak: %.3f GFLOP/s (%dx%dx%d, %d thread%s, best of %d)\n", peak, PEAK_N, PEAK_N, PEAK_N,
-           peak_threads, peak_threads == 1 ? "" : "s", PEAK_TRIES);
+    printf("sgemm peak: %.3f GFLOP/s (%dx%dx%d, %d thread%s, best of %d, OpenBLAS %s kernels)\n", peak, PEAK_N,
+           PEAK_N, PEAK_N, peak_threads, peak_threads == 1 ? "" : "s", PEAK_TRIES, rt_blas_coretype());
     printf("fraction of peak: %.4f\n", frac);
     if (layer_ms) {
       printf("layers: median per layer over %d more runs (their sum %.4f ms)\n", runs, layer_sum * 1e3);

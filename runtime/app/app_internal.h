@@ -159,6 +159,12 @@ bool app_is_probability(const float *out, size_t n);
 /* "28x28x1" / "784": the model's input shape, into buf. */
 const char *app_shape_str(char *buf, size_t cap, int rank, const int *shape);
 
+/* app_blas.c: when OpenBLAS picked kernels narrower than this CPU's vectors
+ * (rt_blas_better_coretype) and OPENBLAS_CORETYPE is not set, sets it and
+ * starts this program again with the same argv; returns where there is
+ * nothing to do or the restart failed. Call before anything is printed. */
+void app_blas_restart(char **argv);
+
 /* ---- commands --------------------------------------------------------------- */
 
 int app_cmd_init(const AppArgs *a, const NetcModel *m);

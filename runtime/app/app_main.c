@@ -372,6 +372,7 @@ int netc_app_main(int argc, char **argv, const NetcModel *model) {
   a.validation = -1;
   if (!model)
     return app_fail(&a, APP_EXIT_INTERNAL, "no model descriptor");
+  app_blas_restart(argv);
   const char *name = model->name ? model->name : "?";
   if (argc < 2) {
     fprintf(stderr, usage_main, a.prog, name, model->netc_version ? model->netc_version : "?",

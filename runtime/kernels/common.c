@@ -2,6 +2,7 @@
  * threading guard. */
 #include <cblas.h>
 #include <omp.h>
+#include <string.h>
 
 #include "kernels_internal.h"
 
@@ -20,6 +21,44 @@ void rtk_blas_single(void) {
    * thread with a one-thread GEMM each kept every core at full speed. */
   if (openblas_get_num_threads() != 1)
     openblas_set_num_threads(1);
+}
+
+/* The floats per vector of the kernels OpenBLAS (0.3.21's core names) runs
+ * under core `name`; 4 for the SSE ones and any name not listed. */
+static int blas_core_width(const char *name) {
+  static const char *const wide[] = {"SkylakeX", "Cooperlake", "SapphireRapids"};
+  static const char *const narrow[] = {"Haswell", "Zen"};
+  for (size_t i = 0; i < sizeof wide / sizeof *wide; i++)
+    if (!strcmp(name, wide[i]))
+      return 16;
+  for (size_t i = 0; i < sizeof narrow / sizeof *narrow; i++)
+    if (!strcmp(name, narrow[i]))
+      return 8;
+  return 4;
+}
+
+const char *rt_blas_coretype(void) {
+  const char *name = openblas_get_corename();
+  return name ? name : "unknown";
+}
+
+const char *rt_blas_better_coretype(void) {
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma"))
+    return NULL;
+  /* Only a core without 8-float FMA kernels counts as wrong: an AVX2 core
+   * on an AVX-512 CPU (Zen 4 gets "Zen") has the FMA throughput of the
+   * AVX-512 one on such CPUs, within a few percent. */
+  if (blas_core_width(rt_blas_coretype()) >= 8)
+    return NULL;
+  int wide = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+             __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
+             __builtin_cpu_supports("avx512cd");
+  return wide ? "SkylakeX" : "Haswell";
+#else
+  return NULL;
+#endif
 }
 
 RtStatus rt_team_run(const RtContext *ctx,

@@ -197,6 +197,19 @@ bench)
   run 0 "$TOOL" jsoncheck "$T/bench.json"
   has "$T/bench.json" "\"weights\":\"$T/dense.safetensors\""
   has "$T/bench.json" "\"kernel_isa\":\""
+  has "$T/bench.json" "\"blas_coretype\":\""
+  # OpenBLAS' kernels: a program left to itself runs ones as wide as the
+  # CPU's (app_blas_restart starts it again when OpenBLAS picked narrower
+  # ones at load), so bench has nothing to warn about; one told to run the
+  # SSE3 kernels on a CPU with AVX2 and FMA keeps them, and warns.
+  run 0 env -u OPENBLAS_CORETYPE "$BIN/app_dense" bench --runs 1 --warmup 0 --json
+  [ "$(wc -l <"$T/out")" = 1 ] || fail "bench printed more than one line after a restart"
+  if grep -q "OpenBLAS runs" "$T/err"; then fail "narrow OpenBLAS kernels were left running"; fi
+  run 0 env OPENBLAS_CORETYPE=Prescott "$BIN/app_dense" bench --runs 1 --warmup 0 --json
+  has "$T/out" '"blas_coretype":"Prescott"'
+  if grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo; then
+    has "$T/err" "OpenBLAS runs its Prescott kernels, narrower than this CPU's"
+  fi
   ;;
 
 errors)

@@ -61,6 +61,20 @@ typedef struct RtContext {
  * ("native" for 4-float vectors off x86-64). */
 const char *rt_kernel_isa(void);
 
+/* OpenBLAS's name for the kernels it picked when it loaded ("SkylakeX",
+ * "Haswell", "Prescott", ...). */
+const char *rt_blas_coretype(void);
+
+/* The OPENBLAS_CORETYPE under which OpenBLAS would run FMA kernels at least
+ * 8 floats wide on this CPU ("SkylakeX" or "Haswell"), or NULL when the
+ * kernels it picked already are, or the CPU has no AVX2 and FMA. OpenBLAS
+ * picks by CPU model when it loads: a model newer than the library (Debian
+ * 12's 0.3.21 on an Emerald Rapids Xeon, model 207) falls back to its SSE3
+ * "Prescott" kernels, which ran SGEMM 5x slower there. The variable is read
+ * only at load, so a program that wants the hint must set it and start
+ * again (the `netc build` programs do). */
+const char *rt_blas_better_coretype(void);
+
 /* Runs body(team_ctx, arg) on every thread of one OpenMP team of ctx's
  * threads, team_ctx being *ctx with team set: a forward pass forks and
  * joins once instead of once per layer, and its layers are separated by
