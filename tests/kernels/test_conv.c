@@ -25,7 +25,11 @@ typedef struct ConvCase {
   RtAct act;
 } ConvCase;
 
-enum { WS_FULL, WS_MIN, WS_ODD };
+/* WS_FLY_ONE: for the _FLY algorithms on a few blocks, only the workspace
+ * of the kernel-copy path with one V for all threads (conv_winograd.c's
+ * fly_ws_floats(p, threads, 0)), which takes the call then too: u stays all
+ * NaN. With the planned workspace each thread of several has a V its own. */
+enum { WS_FULL, WS_MIN, WS_ODD, WS_FLY_ONE };
 /* rt_conv2d, rt_conv2d_winograd, rt_conv2d_winograd_train, rt_conv2d_packed,
  * rt_conv2d_winograd_preact (through a random scale and shift, then ReLU,
  * leaky ReLU or tanh, against the reference conv of the reference map),
@@ -78,6 +82,11 @@ static int run_conv_algo(const ConvCase *t, int threads, int ws_mode, int algo, 
   size_t ws_min = wino ? rt_conv2d_winograd_workspace_min_floats(&d, tile) : rt_conv2d_workspace_min_floats(&d);
   if (algo == ALGO_WINOGRAD_TRAIN)
     ws_min += ws_n - rt_conv2d_winograd_workspace_floats(&d, tile); /* + the transformed kernel */
+  if (ws_mode == WS_FLY_ONE) {
+    long xi = (tile + 2) * (tile + 2);
+    long blocks = (long)d.n * ((d.oh + tile - 1) / tile) * ((d.ow + tile - 1) / tile);
+    ws_n = (size_t)((threads + xi * blocks) * (long)(d.c + d.oc));
+  }
   if (ws_mode == WS_MIN)
     ws_n = ws_min;
   else if (ws_mode == WS_ODD && ws_n)
@@ -114,7 +123,7 @@ static int run_conv_algo(const ConvCase *t, int threads, int ws_mode, int algo, 
       fly_k = malloc(fly_n * sizeof *fly_k);
       if (st == RT_OK)
         st = rt_winograd_fly_kernel(fly_k, kernel, t->c, t->oc);
-      if (ws_mode == WS_FULL && winograd_fly_applies(&d, tile))
+      if ((ws_mode == WS_FULL || ws_mode == WS_FLY_ONE) && winograd_fly_applies(&d, tile))
         for (size_t i = 0; i < u_n; i++)
           u[i] = NAN;
     }
@@ -145,6 +154,15 @@ static int run_conv_algo(const ConvCase *t, int threads, int ws_mode, int algo, 
  * rt_conv2d_packed; the 3x3 stride-1 ones through the Winograd paths as
  * well. */
 static int run_conv(const ConvCase *t, int threads, int ws_mode, Rng *rng) {
+  if (ws_mode == WS_FLY_ONE) {
+    int fails = 0;
+    if (winograd_applies(t))
+      for (int tile = 2; tile <= 4; tile += 2) {
+        fails += run_conv_algo(t, threads, ws_mode, ALGO_WINOGRAD_FLY, tile, rng);
+        fails += run_conv_algo(t, threads, ws_mode, ALGO_WINOGRAD_PREACT_FLY, tile, rng);
+      }
+    return fails;
+  }
   int fails = run_conv_algo(t, threads, ws_mode, ALGO_GEMM, 0, rng);
   int g = t->groups ? t->groups : 1;
   if (!(g > 1 && t->c / g == 1))
@@ -682,6 +700,8 @@ int main(void) {
   for (size_t i = 0; i < sizeof conv_cases / sizeof conv_cases[0]; i++) {
     fails += run_conv(&conv_cases[i], 2, WS_MIN, &rng);
     fails += run_conv(&conv_cases[i], 3, WS_ODD, &rng);
+    fails += run_conv(&conv_cases[i], 2, WS_FLY_ONE, &rng);
+    fails += run_conv(&conv_cases[i], 3, WS_FLY_ONE, &rng);
   }
   /* Every activation, with bias and residual: 40 output channels are one
    * whole GEMM panel (the epilogue in registers) and a partial one (the
