@@ -38,6 +38,7 @@
 enum {
   STEM_MAX_K = 64,
   STEM_PX = 8,
+  STEM_PX_WIDE = 12,
   STEM_PX_NARROW = 3,
   STEM_WINDOW_FLOATS = 8192
 };
@@ -54,6 +55,7 @@ typedef struct Stem {
   long step;       /* floats from one output pixel's taps to the next's */
   int band;        /* output rows per window */
   int max_px;      /* pixels per block: STEM_PX or STEM_PX_NARROW */
+  int wide;        /* the 16-float blocks (rtk_vec_width() 16) */
   int vec_act;     /* the activation is applied in registers */
   /* The bias of the last panel, padded with zeros to GEMM_NR (all of it
    * zeros when there is no bias): full panels read ep->bias in place. */
@@ -126,75 +128,51 @@ static void stem_window(float *win, const float *img, const Stem *s, int oy0,
   }
 }
 
-/* Residual and activation on pixel r's sums. */
-#define STEM_FINISH(r)                                                      \
-  do {                                                                      \
-    if (e->res) {                                                           \
-      V2ADD_AT(acc0[r], e->res + (r) * e->res_ld);                          \
-      V2ADD_AT(acc1[r], e->res + (r) * e->res_ld + 16);                     \
-    }                                                                       \
-    V2ACT(acc0[r], e->act, e->alpha);                                       \
-    V2ACT(acc1[r], e->act, e->alpha);                                       \
-  } while (0)
+/* stem_block, the register kernel, per vector width (stem_block.h): for
+ * AVX-512 16-float sums, one zmm each; elsewhere 8-float halves
+ * (vec8x2.h), which GCC keeps in registers on AVX2 too. The halves were
+ * as fast on Zen 4, whose zmm FMAs are two ymm ones, and half as fast on
+ * an Emerald Rapids Xeon, whose two FMA ports take zmm: mnist_cnn's stem
+ * there ran at 38% of the SGEMM peak. */
+#define SB_NAME(f) f
+#define SB_ATTR RTK_CLONES
+#define SB_T Vec16x2
+#define SB_PX 8
+#define SB_LOAD(v, p) V2LOAD(v, p)
+#define SB_STORE(p, v) V2STORE(p, v)
+#define SB_FMA(acc, b, s) V2FMA(acc, b, s)
+#define SB_ADD_AT(acc, p) V2ADD_AT(acc, p)
+#define SB_ACT(v, act, alpha) V2ACT(v, act, alpha)
+#include "stem_block.h"
 
-/* One block: px pixels (a compile-time constant in each instance below)
- * of one output row by the GEMM_NR channels of one panel, all stored.
- * Pixel r's taps start at a + r * step; kernel row ky's run of `run` taps
- * is row_floats further per ky. */
-static inline __attribute__((always_inline)) void
-stem_block(float *out, long out_cs, const float *a, long step, long row_floats,
-           const float *bp, int kh, int run, const StemEpilogue *e, const int px) {
-  Vec16x2 acc0[STEM_PX], acc1[STEM_PX], bias0, bias1;
-  V2LOAD(bias0, e->bias);
-  V2LOAD(bias1, e->bias + 16);
-#pragma GCC unroll 8
-  for (int r = 0; r < px; r++) {
-    acc0[r] = bias0;
-    acc1[r] = bias1;
-  }
-  for (int ky = 0; ky < kh; ky++, a += row_floats) {
-    for (int j = 0; j < run; j++, bp += GEMM_NR) {
-      Vec16x2 b0, b1;
-      V2LOAD(b0, bp);
-      V2LOAD(b1, bp + 16);
-#pragma GCC unroll 8
-      for (int r = 0; r < px; r++) {
-        float v = a[r * step + j];
-        V2FMA(acc0[r], b0, v);
-        V2FMA(acc1[r], b1, v);
-      }
-    }
-  }
-#pragma GCC unroll 8
-  for (int r = 0; r < px; r++) {
-    STEM_FINISH(r);
-    V2STORE(out + r * out_cs, acc0[r]);
-    V2STORE(out + r * out_cs + 16, acc1[r]);
-  }
-}
-
-/* One instance per block width: the pixel loops unroll, the sums stay in
- * registers. */
-#define STEM_BLOCK(n)                                                       \
-  RTK_CLONES static void stem_block_##n(                                    \
-      float *out, long out_cs, const float *a, long step, long row_floats,  \
-      const float *bp, int kh, int run, const StemEpilogue *e) {            \
-    stem_block(out, out_cs, a, step, row_floats, bp, kh, run, e, n);       \
-  }
-STEM_BLOCK(1)
-STEM_BLOCK(2)
-STEM_BLOCK(3)
-STEM_BLOCK(4)
-STEM_BLOCK(5)
-STEM_BLOCK(6)
-STEM_BLOCK(7)
-STEM_BLOCK(8)
+#if RTK_HAS_WIDE
+#define SB_NAME(f) f##_wide
+#define SB_ATTR RTK_WIDE_TARGET
+#define SB_T Vec16
+#define SB_PX 12
+#define SB_LOAD(v, p) ((v) = VLOAD(p))
+#define SB_STORE(p, v) VSTORE(p, v)
+#define SB_FMA(acc, b, s) ((acc) += (b) * (s))
+#define SB_ADD_AT(acc, p) ((acc) += VLOAD(p))
+#define SB_ACT(v, act, alpha) VACT(v, act, alpha)
+#include "stem_block.h"
+#endif
 
 typedef void StemBlockFn(float *, long, const float *, long, long,
                          const float *, int, int, const StemEpilogue *);
 static StemBlockFn *const stem_blocks[STEM_PX + 1] = {
     NULL,         stem_block_1, stem_block_2, stem_block_3, stem_block_4,
     stem_block_5, stem_block_6, stem_block_7, stem_block_8};
+#if RTK_HAS_WIDE
+static StemBlockFn *const stem_blocks_wide[STEM_PX_WIDE + 1] = {
+    NULL,               stem_block_1_wide,  stem_block_2_wide,
+    stem_block_3_wide,  stem_block_4_wide,  stem_block_5_wide,
+    stem_block_6_wide,  stem_block_7_wide,  stem_block_8_wide,
+    stem_block_9_wide,  stem_block_10_wide, stem_block_11_wide,
+    stem_block_12_wide};
+#else
+#define stem_blocks_wide stem_blocks /* never picked: rtk_vec_width() < 16 */
+#endif
 
 /* Output row `pix0 / ow` (pix0: its first pixel's index in the output)
  * from its taps' rows at src (the window's, or the input's in place). The
@@ -227,9 +205,9 @@ static void stem_row(float *out, const float *src, const Stem *s, long pix0) {
         e.res = NULL;
         e.act = RT_ACT_LINEAR;
       }
-      float tmp[STEM_PX * GEMM_NR];
+      float tmp[STEM_PX_WIDE * GEMM_NR];
       float *dst = out + ox * s->out_cs + p0;
-      stem_blocks[px](whole ? dst : tmp, whole ? s->out_cs : GEMM_NR,
+      (s->wide ? stem_blocks_wide : stem_blocks)[px](whole ? dst : tmp, whole ? s->out_cs : GEMM_NR,
                       src + ox * step, step, s->row_floats,
                       s->packed + (long)p0 * k, d->kh, run, &e);
       if (whole)
@@ -290,7 +268,8 @@ void rtk_conv_stem(const RtContext *ctx, float *out, const float *in,
   Stem s = {.d = d, .out = out, .in = in, .packed = packed, .ep = ep,
             .in_cs = rtk_cs(d->in_cs, d->c), .out_cs = rtk_cs(d->out_cs, d->oc),
             .wp = (d->ow - 1) * d->sw + d->kw,
-            .max_px = rtk_vec_width() >= 16 ? STEM_PX : STEM_PX_NARROW,
+            .max_px = rtk_vec_width() >= 16 ? STEM_PX_WIDE : STEM_PX_NARROW,
+            .wide = rtk_vec_width() >= 16,
             .vec_act = !ep || vec_act_supported(ep->act)};
   s.in_place = stem_in_place(d);
   s.row_floats = s.in_place ? (long)d->w * s.in_cs : (long)s.wp * d->c;
