@@ -14,7 +14,8 @@
  * rows 1 and 2, against 4 x WF_NB FMAs. F(4x4) (fly_pass6, below) takes
  * half a row of its 6 x 6 transform a pass. The taps of a channel pair's
  * 16-channel vector lie together (rt_winograd_fly_kernel), so that a pass
- * streams through memory.
+ * streams through memory; the passes run over RTK_FLY_CHUNK input channels
+ * at a time, adding to M from the second run on.
  *
  * The includer defines:
  *   WF_NAME(f)  the variant's name for f (unique even when static: see
@@ -36,20 +37,26 @@
  * while the others leave it idle. */
 static inline __attribute__((always_inline)) void
 WF_NAME(fly_pass)(const RtkWinoFly *f, int co, int b0, const float *next,
-                  const int r, const int nb) {
+                  int ci0, int ci1, const int r, const int nb) {
   const long tap = RTK_FLY_LANES; /* rt_winograd_fly_kernel's layout */
-  const float *g = rtk_fly_at(f, co);
+  const float *g = rtk_fly_at(f, co) + (long)ci0 * RTK_FLY_PAIR;
   const int third = r == 2 ? 0 : r == 0 ? 3 : 6; /* next's taps to fetch */
+  const int last = ci1 == f->c;
   const float *vs[4];
+  float *ms[4];
   WF_V acc[4][WF_NB];
 #pragma GCC unroll 4
   for (int s = 0; s < 4; s++) {
     vs[s] = f->v + (4 * r + s) * f->vplane + (long)b0 * f->c;
+    ms[s] = f->m + (4 * r + s) * f->mplane + (long)b0 * f->oc + co;
 #pragma GCC unroll 4
     for (int b = 0; b < nb; b++)
-      acc[s][b] = (WF_V){0};
+      if (ci0)
+        acc[s][b] = WF_LOAD(ms[s] + (long)b * f->oc);
+      else
+        acc[s][b] = (WF_V){0};
   }
-  for (int ci = 0; ci < f->c; ci++, g += RTK_FLY_PAIR) {
+  for (int ci = ci0; ci < ci1; ci++, g += RTK_FLY_PAIR) {
     if (r != 1 && next) {
       const float *n = next + (long)ci * RTK_FLY_PAIR + third * tap;
       __builtin_prefetch(n, 0, 2);
@@ -83,15 +90,15 @@ WF_NAME(fly_pass)(const RtkWinoFly *f, int co, int b0, const float *next,
       for (int b = 0; b < nb; b++)
         acc[s][b] += w[s] * vs[s][(long)b * f->c + ci];
   }
-  /* U = D W D, D = diag(1, 1/2, 1/2, 1): the halves G has and H lacks */
+  /* U = D W D, D = diag(1, 1/2, 1/2, 1): the halves G has and H lacks,
+   * once the sums are whole */
   const float dr = r == 1 || r == 2 ? 0.5f : 1.0f;
 #pragma GCC unroll 4
   for (int s = 0; s < 4; s++) {
-    const float scale = s == 1 || s == 2 ? 0.5f * dr : dr;
+    const float scale = !last ? 1.0f : s == 1 || s == 2 ? 0.5f * dr : dr;
 #pragma GCC unroll 4
     for (int b = 0; b < nb; b++)
-      WF_STORE(f->m + (4 * r + s) * f->mplane + (long)(b0 + b) * f->oc + co,
-               acc[s][b] * scale);
+      WF_STORE(ms[s] + (long)b * f->oc, acc[s][b] * scale);
   }
 }
 
@@ -105,7 +112,7 @@ static inline const float *WF_NAME(fly_next)(const RtkWinoFly *f, int co,
 
 #define WF_CASE(r, nb)                                                       \
   case (r) * 8 + (nb):                                                       \
-    WF_NAME(fly_pass)(f, co, b0, next, r, nb);                               \
+    WF_NAME(fly_pass)(f, co, b0, next, ci0, ci1, r, nb);                     \
     break
 #define WF_CASES(r)                                                          \
   WF_CASE(r, 1);                                                             \
@@ -121,18 +128,21 @@ WF_ATTR static void WF_NAME(wino2_fly)(const RtkWinoFly *f, int co0,
   static const int rows[4] = {1, 2, 0, 3};
   for (int co = co0; co < co1; co += WF_W) {
     const float *next = WF_NAME(fly_next)(f, co, co1);
-    for (int i = 0; i < 4; i++)
-      for (int r = rows[i], b0 = 0; b0 < f->blocks; b0 += WF_NB) {
-        int nb = f->blocks - b0 < WF_NB ? f->blocks - b0 : WF_NB;
-        switch (r * 8 + nb) {
-          WF_CASES(0);
-          WF_CASES(1);
-          WF_CASES(2);
-          WF_CASES(3);
-        default:
-          break;
+    for (int ci0 = 0; ci0 < f->c; ci0 += RTK_FLY_CHUNK) {
+      int ci1 = f->c - ci0 < RTK_FLY_CHUNK ? f->c : ci0 + RTK_FLY_CHUNK;
+      for (int i = 0; i < 4; i++)
+        for (int r = rows[i], b0 = 0; b0 < f->blocks; b0 += WF_NB) {
+          int nb = f->blocks - b0 < WF_NB ? f->blocks - b0 : WF_NB;
+          switch (r * 8 + nb) {
+            WF_CASES(0);
+            WF_CASES(1);
+            WF_CASES(2);
+            WF_CASES(3);
+          default:
+            break;
+          }
         }
-      }
+    }
   }
 }
 
@@ -149,19 +159,26 @@ WF_ATTR static void WF_NAME(wino2_fly)(const RtkWinoFly *f, int co0,
  * WF_NB blocks: 12 accumulators. pf: a tap of next to fetch (-1: none). */
 static inline __attribute__((always_inline)) void
 WF_NAME(fly_pass6)(const RtkWinoFly *f, int co, int b0, const float *next,
-                   int pf, const int r, const int half, const int nb) {
+                   int pf, int ci0, int ci1, const int r, const int half,
+                   const int nb) {
   const long tap = RTK_FLY_LANES;
-  const float *g = rtk_fly_at(f, co);
+  const float *g = rtk_fly_at(f, co) + (long)ci0 * RTK_FLY_PAIR;
+  const int last = ci1 == f->c;
   const float *vs[3];
+  float *ms[3];
   WF_V acc[3][WF_NB];
 #pragma GCC unroll 3
   for (int s = 0; s < 3; s++) {
     vs[s] = f->v + (6 * r + 3 * half + s) * f->vplane + (long)b0 * f->c;
+    ms[s] = f->m + (6 * r + 3 * half + s) * f->mplane + (long)b0 * f->oc + co;
 #pragma GCC unroll 4
     for (int b = 0; b < nb; b++)
-      acc[s][b] = (WF_V){0};
+      if (ci0)
+        acc[s][b] = WF_LOAD(ms[s] + (long)b * f->oc);
+      else
+        acc[s][b] = (WF_V){0};
   }
-  for (int ci = 0; ci < f->c; ci++, g += RTK_FLY_PAIR) {
+  for (int ci = ci0; ci < ci1; ci++, g += RTK_FLY_PAIR) {
     if (pf >= 0)
       __builtin_prefetch(next + (long)ci * RTK_FLY_PAIR + pf * tap, 0, 2);
     WF_V h0, h1, h2; /* row r of H g */
@@ -201,18 +218,16 @@ WF_NAME(fly_pass6)(const RtkWinoFly *f, int co, int b0, const float *next,
                              1.0f / 24, 1.0f / 24, 1.0f};
 #pragma GCC unroll 3
   for (int s = 0; s < 3; s++) {
-    const float scale = d[r] * d[3 * half + s];
+    const float scale = last ? d[r] * d[3 * half + s] : 1.0f;
 #pragma GCC unroll 4
     for (int b = 0; b < nb; b++)
-      WF_STORE(f->m + (6 * r + 3 * half + s) * f->mplane +
-                   (long)(b0 + b) * f->oc + co,
-               acc[s][b] * scale);
+      WF_STORE(ms[s] + (long)b * f->oc, acc[s][b] * scale);
   }
 }
 
 #define WF_CASE6(r, half, nb)                                                \
   case ((r) * 2 + (half)) * 8 + (nb):                                        \
-    WF_NAME(fly_pass6)(f, co, b0, next, pf, r, half, nb);                    \
+    WF_NAME(fly_pass6)(f, co, b0, next, pf, ci0, ci1, r, half, nb);          \
     break
 #define WF_CASES6(r, half)                                                   \
   WF_CASE6(r, half, 1);                                                      \
@@ -228,19 +243,22 @@ WF_ATTR static void WF_NAME(wino4_fly)(const RtkWinoFly *f, int co0,
   static const int passes[12] = {2, 3, 4, 5, 6, 7, 8, 9, 0, 1, 10, 11};
   for (int co = co0; co < co1; co += WF_W) {
     const float *next = WF_NAME(fly_next)(f, co, co1);
-    for (int i = 0; i < 12; i++) {
-      int pf = next && i >= 1 && i <= 9 ? i - 1 : -1;
-      for (int b0 = 0; b0 < f->blocks; b0 += WF_NB) {
-        int nb = f->blocks - b0 < WF_NB ? f->blocks - b0 : WF_NB;
-        switch (passes[i] * 8 + nb) {
-          WF_ROW6(0);
-          WF_ROW6(1);
-          WF_ROW6(2);
-          WF_ROW6(3);
-          WF_ROW6(4);
-          WF_ROW6(5);
-        default:
-          break;
+    for (int ci0 = 0; ci0 < f->c; ci0 += RTK_FLY_CHUNK) {
+      int ci1 = f->c - ci0 < RTK_FLY_CHUNK ? f->c : ci0 + RTK_FLY_CHUNK;
+      for (int i = 0; i < 12; i++) {
+        int pf = next && i >= 1 && i <= 9 ? i - 1 : -1;
+        for (int b0 = 0; b0 < f->blocks; b0 += WF_NB) {
+          int nb = f->blocks - b0 < WF_NB ? f->blocks - b0 : WF_NB;
+          switch (passes[i] * 8 + nb) {
+            WF_ROW6(0);
+            WF_ROW6(1);
+            WF_ROW6(2);
+            WF_ROW6(3);
+            WF_ROW6(4);
+            WF_ROW6(5);
+          default:
+            break;
+          }
         }
       }
     }

@@ -528,10 +528,12 @@ static const ConvCase conv_cases[] = {
     {"3x3-slices-odd", 1, 11, 13, 20, 36, 3, 3, 1, 1, S, S, 1, 3, 5, 2, 1, 1, R},
     /* F(2x2) given the fly kernel, a few blocks (it is read, not U): a
      * partial last block row and column in slices with a residual; 8
-     * blocks (the most) of 256 channels; one block of a 1x1 image. */
+     * blocks (the most) of 256 channels; one block of a 1x1 image; */
     {"fly-slices-odd", 1,  3,  5, 20, 48, 3, 3, 1, 1, S, S, 1, 3, 5, 2, 1, 1, R},
     {"fly-8-blocks",   2,  4,  4, 256, 32, 3, 3, 1, 1, S, S, 1, 0, 0, 0, 1, 0, L},
     {"fly-1x1-image",  1,  1,  1,  7, 16, 3, 3, 1, 1, S, S, 1, 0, 0, 0, 0, 1, R},
+    /* ... input channels in runs of RTK_FLY_CHUNK (32) and a partial one */
+    {"fly-chunk-tail", 1,  4,  4, 72, 32, 3, 3, 1, 1, S, S, 1, 0, 0, 0, 1, 1, L},
     /* Packed GEMM: K past one 256-deep block, columns past one 32-wide
      * panel with a partial last one, grouped panels. */
     {"deep-k-s2",      3,  9,  9, 70, 75, 3, 3, 2, 2, S, S, 1, 0, 0, 0, 1, 1, R},
