@@ -13,8 +13,8 @@
  *
  * How: a thread takes a band of output rows, copies the input rows under
  * it into a zero-padded window on its stack (the padding is the window's
- * zeros: no border case, no tables), then computes blocks of up to STEM_PX
- * pixels of one output row by one packed panel of 32 channels in
+ * zeros: no border case, no tables), then computes blocks of up to
+ * STEM_PX_WIDE (AVX-512) or STEM_PX_NARROW (AVX2) pixels of one output row by one packed panel of 32 channels in
  * registers, per tap two kernel vectors loaded and one input value
  * broadcast per pixel. Convs with nothing to pad whose kernel rows are
  * runs in the input (stem_in_place) read their taps in place instead.
@@ -28,17 +28,15 @@
 #include "vec16.h"
 #include "vec8x2.h"
 
-/* STEM_PX pixels x 32 channels: 16 accumulators of 16 floats, each two
- * 8-float halves (vec8x2.h: GCC keeps those in registers on AVX2 too).
- * With AVX2 (rtk_vec_width() 8: 16 registers of 8 floats) blocks
- * of STEM_PX_NARROW pixels, 12 registers of sums: cifar_bn_cnn's stem in
- * the AVX2 build 0.47-0.79 ms -> 0.42-0.45 (batch 8, one thread; 2 or 4
- * pixels: 0.46-0.56, 0.48-0.51). The window (on the stack) holds at least
- * kh input rows. */
+/* Pixels a block takes, by 32 channels. With AVX-512, STEM_PX_WIDE: 24
+ * zmm sums of 32's registers. With AVX2 (16 registers of 8 floats),
+ * STEM_PX_NARROW, each sum two 8-float halves, 12 registers:
+ * cifar_bn_cnn's stem in the AVX2 build 0.47-0.79 ms -> 0.42-0.45 against
+ * blocks of 8 (batch 8, one thread; 2 or 4 pixels: 0.46-0.56, 0.48-0.51).
+ * The window (on the stack) holds at least kh input rows. */
 enum {
   STEM_MAX_K = 64,
-  STEM_PX = 8,
-  STEM_PX_WIDE = 12,
+  STEM_PX_WIDE = 12, /* stem_block.h's SB_PX below */
   STEM_PX_NARROW = 3,
   STEM_WINDOW_FLOATS = 8192
 };
@@ -54,8 +52,8 @@ typedef struct Stem {
   long row_floats; /* one row of the window (wp * c) or input (w * in_cs) */
   long step;       /* floats from one output pixel's taps to the next's */
   int band;        /* output rows per window */
-  int max_px;      /* pixels per block: STEM_PX or STEM_PX_NARROW */
   int wide;        /* the 16-float blocks (rtk_vec_width() 16) */
+  int max_px;      /* pixels per block: STEM_PX_WIDE or STEM_PX_NARROW */
   int vec_act;     /* the activation is applied in registers */
   /* The bias of the last panel, padded with zeros to GEMM_NR (all of it
    * zeros when there is no bias): full panels read ep->bias in place. */
@@ -137,7 +135,7 @@ static void stem_window(float *win, const float *img, const Stem *s, int oy0,
 #define SB_NAME(f) f
 #define SB_ATTR RTK_CLONES
 #define SB_T Vec16x2
-#define SB_PX 8
+#define SB_PX 3
 #define SB_LOAD(v, p) V2LOAD(v, p)
 #define SB_STORE(p, v) V2STORE(p, v)
 #define SB_FMA(acc, b, s) V2FMA(acc, b, s)
@@ -160,9 +158,8 @@ static void stem_window(float *win, const float *img, const Stem *s, int oy0,
 
 typedef void StemBlockFn(float *, long, const float *, long, long,
                          const float *, int, int, const StemEpilogue *);
-static StemBlockFn *const stem_blocks[STEM_PX + 1] = {
-    NULL,         stem_block_1, stem_block_2, stem_block_3, stem_block_4,
-    stem_block_5, stem_block_6, stem_block_7, stem_block_8};
+static StemBlockFn *const stem_blocks[STEM_PX_NARROW + 1] = {
+    NULL, stem_block_1, stem_block_2, stem_block_3};
 #if RTK_HAS_WIDE
 static StemBlockFn *const stem_blocks_wide[STEM_PX_WIDE + 1] = {
     NULL,               stem_block_1_wide,  stem_block_2_wide,
@@ -176,8 +173,8 @@ static StemBlockFn *const stem_blocks_wide[STEM_PX_WIDE + 1] = {
 
 /* Output row `pix0 / ow` (pix0: its first pixel's index in the output)
  * from its taps' rows at src (the window's, or the input's in place). The
- * row's pixels go in blocks as even as s->max_px allows (28 pixels: 4 x 7,
- * not 8 + 8 + 8 + 4). */
+ * row's pixels go in blocks as even as s->max_px allows (28 pixels by 12:
+ * 9, 9, 10, not 12 + 12 + 4). */
 static void stem_row(float *out, const float *src, const Stem *s, long pix0) {
   const RtConv2d *d = s->d;
   const RtEpilogue *ep = s->ep;
@@ -268,9 +265,9 @@ void rtk_conv_stem(const RtContext *ctx, float *out, const float *in,
   Stem s = {.d = d, .out = out, .in = in, .packed = packed, .ep = ep,
             .in_cs = rtk_cs(d->in_cs, d->c), .out_cs = rtk_cs(d->out_cs, d->oc),
             .wp = (d->ow - 1) * d->sw + d->kw,
-            .max_px = rtk_vec_width() >= 16 ? STEM_PX_WIDE : STEM_PX_NARROW,
             .wide = rtk_vec_width() >= 16,
             .vec_act = !ep || vec_act_supported(ep->act)};
+  s.max_px = s.wide ? STEM_PX_WIDE : STEM_PX_NARROW;
   s.in_place = stem_in_place(d);
   s.row_floats = s.in_place ? (long)d->w * s.in_cs : (long)s.wp * d->c;
   s.step = (long)d->sw * (s.in_place ? s.in_cs : d->c);

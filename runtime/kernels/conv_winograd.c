@@ -589,15 +589,17 @@ static long fly_ws_floats(const WinoPlan *p, int threads, int own) {
   return (long)threads * (p->d->c + p->d->oc) + m + (own ? threads : 1) * v;
 }
 
-/* Whether wino_fly takes the call: 0 no, 1 with one V, 2 with one each. */
-static int fly_fits(const WinoPlan *p, const float *fly, int threads,
-                    size_t ws_floats) {
+/* Whether wino_fly takes the call, and with which V. */
+typedef enum { FLY_NO, FLY_ONE_V, FLY_OWN_V } FlyMode;
+static FlyMode fly_fits(const WinoPlan *p, const float *fly, int threads,
+                        size_t ws_floats) {
   if (!fly || p->blocks > (p->m == 2 ? FLY_MAX_BLOCKS : FLY4_MAX_BLOCKS) ||
       !rtk_wino_fly_here() || p->d->oc % RTK_FLY_LANES)
-    return 0;
+    return FLY_NO;
   if (threads > 1 && (size_t)fly_ws_floats(p, threads, 1) <= ws_floats)
-    return 2;
-  return (size_t)fly_ws_floats(p, threads, 0) <= ws_floats;
+    return FLY_OWN_V;
+  return (size_t)fly_ws_floats(p, threads, 0) <= ws_floats ? FLY_ONE_V
+                                                           : FLY_NO;
 }
 
 /* The calling thread's part of wino_fly: the GEMMs from the kernel and the
@@ -668,10 +670,10 @@ RtStatus rt_conv2d_winograd_preact(const RtContext *ctx, float *out,
   if (ws_floats < (size_t)(p.block_floats + extra))
     return RT_ERR_ARG;
   int threads = rtk_threads(ctx);
-  int fly_mode = fly_fits(&p, fly, threads, ws_floats);
-  if (fly_mode) {
+  FlyMode fly_mode = fly_fits(&p, fly, threads, ws_floats);
+  if (fly_mode != FLY_NO) {
     RTK_TEAM(ctx, threads,
-             fly_share(&p, out, in, fly, ep, threads, ws, fly_mode == 2));
+             fly_share(&p, out, in, fly, ep, threads, ws, fly_mode == FLY_OWN_V));
     return RT_OK;
   }
   if (wino_shares(&p, threads) &&

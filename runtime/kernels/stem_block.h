@@ -13,7 +13,8 @@
  *                RTK_CLONES);
  *   SB_ATTR      its target attribute;
  *   SB_T         the sum type, 16 floats;
- *   SB_PX        the most pixels a block takes: 8 or 12;
+ *   SB_PX        the most pixels a block takes: 3, 8 or 12 (a literal:
+ *                the instances up to it are made);
  *   SB_LOAD(v, p), SB_STORE(p, v), SB_FMA(acc, b, s) (acc += b * s for a
  *   scalar s), SB_ADD_AT(acc, p) (acc += the 16 floats at p) and
  *   SB_ACT(v, act, alpha) (as VACT);
@@ -77,11 +78,13 @@ SB_NAME(stem_block)(float *out, long out_cs, const float *a, long step,
 SB_BLOCK(1)
 SB_BLOCK(2)
 SB_BLOCK(3)
+#if SB_PX > 3
 SB_BLOCK(4)
 SB_BLOCK(5)
 SB_BLOCK(6)
 SB_BLOCK(7)
 SB_BLOCK(8)
+#endif
 #if SB_PX > 8
 SB_BLOCK(9)
 SB_BLOCK(10)

@@ -29,6 +29,45 @@
 #define WF_LOAD(p) (*(const WF_VU *)(p))
 #define WF_STORE(p, x) (*(WF_VU *)(p) = (x))
 
+/* The start of a pass over positions xi0 .. xi0 + npos - 1 and blocks
+ * [b0, b0 + nb) at output channel co: each position's V and M, and its
+ * sums, 0 on the first run of input channels (ci0 0), else M's partial
+ * sums of the runs before. */
+static inline __attribute__((always_inline)) void
+WF_NAME(fly_sums_start)(const RtkWinoFly *f, int xi0, const int npos, int co,
+                        int b0, int ci0, const int nb, const float **vs,
+                        float **ms, WF_V (*acc)[WF_NB]) {
+#pragma GCC unroll 4
+  for (int s = 0; s < npos; s++) {
+    vs[s] = f->v + (xi0 + s) * f->vplane + (long)b0 * f->c;
+    ms[s] = f->m + (xi0 + s) * f->mplane + (long)b0 * f->oc + co;
+#pragma GCC unroll 4
+    for (int b = 0; b < nb; b++)
+      if (ci0)
+        acc[s][b] = WF_LOAD(ms[s] + (long)b * f->oc);
+      else
+        acc[s][b] = (WF_V){0};
+  }
+}
+
+/* The end of a pass: the sums into M, times position s's scale[s] (D's
+ * factors, on the last run only). */
+static inline __attribute__((always_inline)) void
+WF_NAME(fly_sums_store)(float *const *ms, WF_V (*acc)[WF_NB],
+                        const float *scale, const int npos, const int nb,
+                        int oc) {
+#pragma GCC unroll 4
+  for (int s = 0; s < npos; s++)
+#pragma GCC unroll 4
+    for (int b = 0; b < nb; b++)
+      WF_STORE(ms[s] + (long)b * oc, acc[s][b] * scale[s]);
+}
+
+/* The end of the run of input channels from ci0. */
+static inline int WF_NAME(fly_run_end)(const RtkWinoFly *f, int ci0) {
+  return f->c - ci0 < RTK_FLY_CHUNK ? f->c : ci0 + RTK_FLY_CHUNK;
+}
+
 /* Row r (0..3) of M for blocks [b0, b0 + nb) at output channel co: r and
  * nb are constants in every instance below, so that the loops unroll and
  * the sums stay in registers. next: the next vector's part of the kernel
@@ -45,17 +84,7 @@ WF_NAME(fly_pass)(const RtkWinoFly *f, int co, int b0, const float *next,
   const float *vs[4];
   float *ms[4];
   WF_V acc[4][WF_NB];
-#pragma GCC unroll 4
-  for (int s = 0; s < 4; s++) {
-    vs[s] = f->v + (4 * r + s) * f->vplane + (long)b0 * f->c;
-    ms[s] = f->m + (4 * r + s) * f->mplane + (long)b0 * f->oc + co;
-#pragma GCC unroll 4
-    for (int b = 0; b < nb; b++)
-      if (ci0)
-        acc[s][b] = WF_LOAD(ms[s] + (long)b * f->oc);
-      else
-        acc[s][b] = (WF_V){0};
-  }
+  WF_NAME(fly_sums_start)(f, 4 * r, 4, co, b0, ci0, nb, vs, ms, acc);
   for (int ci = ci0; ci < ci1; ci++, g += RTK_FLY_PAIR) {
     if (r != 1 && next) {
       const float *n = next + (long)ci * RTK_FLY_PAIR + third * tap;
@@ -93,13 +122,11 @@ WF_NAME(fly_pass)(const RtkWinoFly *f, int co, int b0, const float *next,
   /* U = D W D, D = diag(1, 1/2, 1/2, 1): the halves G has and H lacks,
    * once the sums are whole */
   const float dr = r == 1 || r == 2 ? 0.5f : 1.0f;
+  float scale[4];
 #pragma GCC unroll 4
-  for (int s = 0; s < 4; s++) {
-    const float scale = !last ? 1.0f : s == 1 || s == 2 ? 0.5f * dr : dr;
-#pragma GCC unroll 4
-    for (int b = 0; b < nb; b++)
-      WF_STORE(ms[s] + (long)b * f->oc, acc[s][b] * scale);
-  }
+  for (int s = 0; s < 4; s++)
+    scale[s] = !last ? 1.0f : s == 1 || s == 2 ? 0.5f * dr : dr;
+  WF_NAME(fly_sums_store)(ms, acc, scale, 4, nb, f->oc);
 }
 
 /* The next 16-channel vector's kernel after co's vector, once co is its
@@ -129,7 +156,7 @@ WF_ATTR static void WF_NAME(wino2_fly)(const RtkWinoFly *f, int co0,
   for (int co = co0; co < co1; co += WF_W) {
     const float *next = WF_NAME(fly_next)(f, co, co1);
     for (int ci0 = 0; ci0 < f->c; ci0 += RTK_FLY_CHUNK) {
-      int ci1 = f->c - ci0 < RTK_FLY_CHUNK ? f->c : ci0 + RTK_FLY_CHUNK;
+      int ci1 = WF_NAME(fly_run_end)(f, ci0);
       for (int i = 0; i < 4; i++)
         for (int r = rows[i], b0 = 0; b0 < f->blocks; b0 += WF_NB) {
           int nb = f->blocks - b0 < WF_NB ? f->blocks - b0 : WF_NB;
@@ -167,17 +194,7 @@ WF_NAME(fly_pass6)(const RtkWinoFly *f, int co, int b0, const float *next,
   const float *vs[3];
   float *ms[3];
   WF_V acc[3][WF_NB];
-#pragma GCC unroll 3
-  for (int s = 0; s < 3; s++) {
-    vs[s] = f->v + (6 * r + 3 * half + s) * f->vplane + (long)b0 * f->c;
-    ms[s] = f->m + (6 * r + 3 * half + s) * f->mplane + (long)b0 * f->oc + co;
-#pragma GCC unroll 4
-    for (int b = 0; b < nb; b++)
-      if (ci0)
-        acc[s][b] = WF_LOAD(ms[s] + (long)b * f->oc);
-      else
-        acc[s][b] = (WF_V){0};
-  }
+  WF_NAME(fly_sums_start)(f, 6 * r + 3 * half, 3, co, b0, ci0, nb, vs, ms, acc);
   for (int ci = ci0; ci < ci1; ci++, g += RTK_FLY_PAIR) {
     if (pf >= 0)
       __builtin_prefetch(next + (long)ci * RTK_FLY_PAIR + pf * tap, 0, 2);
@@ -216,13 +233,11 @@ WF_NAME(fly_pass6)(const RtkWinoFly *f, int co, int b0, const float *next,
   }
   static const float d[6] = {1.0f / 4, -1.0f / 6, -1.0f / 6,
                              1.0f / 24, 1.0f / 24, 1.0f};
+  float scale[3];
 #pragma GCC unroll 3
-  for (int s = 0; s < 3; s++) {
-    const float scale = last ? d[r] * d[3 * half + s] : 1.0f;
-#pragma GCC unroll 4
-    for (int b = 0; b < nb; b++)
-      WF_STORE(ms[s] + (long)b * f->oc, acc[s][b] * scale);
-  }
+  for (int s = 0; s < 3; s++)
+    scale[s] = last ? d[r] * d[3 * half + s] : 1.0f;
+  WF_NAME(fly_sums_store)(ms, acc, scale, 3, nb, f->oc);
 }
 
 #define WF_CASE6(r, half, nb)                                                \
@@ -244,7 +259,7 @@ WF_ATTR static void WF_NAME(wino4_fly)(const RtkWinoFly *f, int co0,
   for (int co = co0; co < co1; co += WF_W) {
     const float *next = WF_NAME(fly_next)(f, co, co1);
     for (int ci0 = 0; ci0 < f->c; ci0 += RTK_FLY_CHUNK) {
-      int ci1 = f->c - ci0 < RTK_FLY_CHUNK ? f->c : ci0 + RTK_FLY_CHUNK;
+      int ci1 = WF_NAME(fly_run_end)(f, ci0);
       for (int i = 0; i < 12; i++) {
         int pf = next && i >= 1 && i <= 9 ? i - 1 : -1;
         for (int b0 = 0; b0 < f->blocks; b0 += WF_NB) {
